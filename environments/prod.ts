@@ -1,0 +1,12 @@
+// The production server of the reference deployment (tsosi.u-ga.fr).
+import { defineEnvironment } from "../schema/index.js";
+
+export default defineEnvironment({
+  extends: "base",
+  description: "TSOSI production",
+  server: { host: "tsosi.u-ga.fr", sshUser: "deployer" },
+  app: {
+    redirectDomains: ["www.tsosi.org", "tsosi.u-ga.fr"],
+    extraAllowedHosts: ["127.0.0.1", "129.88.178.178"],
+  },
+});

@@ -1,0 +1,13 @@
+// A second server: same application, its own domain, fewer workers, debug logging.
+import { defineEnvironment } from "../schema/index.js";
+
+export default defineEnvironment({
+  extends: "base",
+  description: "TSOSI staging",
+  server: { host: "staging.tsosi.org", sshUser: "deployer" },
+  app: { domain: "staging.tsosi.org", redirectDomains: [], extraAllowedHosts: ["127.0.0.1"] },
+  gunicorn: { workers: 2 },
+  postgres: { name: "tsosi_staging" },
+  django: { settings: { DJANGO_LOG_LEVEL: "DEBUG", TSOSI_LOG_LEVEL: "DEBUG", TSOSI_TRIGGER_JOBS: false } },
+  release: { keep: 2, branch: "develop" },
+});

@@ -1,0 +1,270 @@
+// The environment schema: everything the reference server needs, with the reference's values as defaults.
+// Fields that are derived from others (socket path, log files, ALLOWED_HOSTS...) are optional here and
+// filled in by resolveEnvironment, so one value feeds every file that mentions it.
+import { z } from "zod";
+import {
+  AbsolutePathSchema, ArgvSchema, DomainSchema, HostSchema, LogLevelSchema, MimeTypeSchema, ModeSchema, NameSchema,
+  NginxSizeSchema, PathGlobSchema, PidPathSchema, PortSchema, PositiveIntSchema, PythonValueSchema, SecretOrTextSchema,
+  SecretRefSchema, ServiceNameSchema, SettingNameSchema, SizeSchema, TextSchema, UrlPrefixSchema,
+} from "./primitives.js";
+
+export const RoleSchema = z.enum(["web", "worker"]);
+export type Role = z.infer<typeof RoleSchema>;
+const ALL_ROLES: Role[] = ["web", "worker"];
+
+const FingerprintSchema = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, { error: "expected an OpenSSH fingerprint such as SHA256:abc... (43 characters)" });
+
+export const HostEntrySchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: "expected a short host label" }).optional(),
+  host: HostSchema,
+  port: PortSchema.optional(),
+  roles: z.array(RoleSchema).min(1).default(ALL_ROLES),
+  hostKey: FingerprintSchema.optional(),
+});
+
+export const ServerSchema = z.strictObject({
+  transport: z.enum(["ssh", "local"]).default("ssh"),
+  /** For the local transport: the folder standing in for the server's "/", relative to the project. */
+  localRoot: z.string().optional(),
+  host: HostSchema.optional(),
+  port: PortSchema.default(22),
+  hostKey: FingerprintSchema.optional(),
+  hosts: z.array(HostEntrySchema).min(1).optional(),
+  sshUser: NameSchema.default("deployer"),
+  deployUser: NameSchema.default("deployer"),
+  deployGroup: NameSchema.default("deployer"),
+  webUser: NameSchema.default("www-data"),
+  webGroup: NameSchema.default("www-data"),
+  /** Root-owned files are read and written through `sudo -n`. */
+  useSudo: z.boolean().default(true),
+  /** Units that exist on the server without gen writing them. */
+  systemServices: z.array(ServiceNameSchema).default(["nginx", "redis-server"]),
+  systemctl: AbsolutePathSchema.default("/usr/bin/systemctl"),
+  connectTimeoutSeconds: PositiveIntSchema.default(10),
+});
+
+export const AppSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, { error: "expected a short lowercase name (letters, digits, _) used in unit and file names" }),
+  domain: DomainSchema,
+  /** Domains that are redirected to the primary domain. */
+  redirectDomains: z.array(DomainSchema).default([]),
+  /** Extra ALLOWED_HOSTS entries that nginx never proxies (server IPs, 127.0.0.1). */
+  extraAllowedHosts: z.array(z.union([DomainSchema, HostSchema])).default([]),
+  /** What the HTTPS catch-all does with unknown host names: redirect to the primary domain, or close (444). */
+  unknownHosts: z.enum(["redirect", "reject"]).default("redirect"),
+  poetry: AbsolutePathSchema.optional(),
+  pythonVersion: z.string().regex(/^3\.\d+$/).default("3.12"),
+});
+
+export const PathsSchema = z.strictObject({
+  webRoot: AbsolutePathSchema.default("/var/www"),
+  releases: AbsolutePathSchema.optional(),
+  current: AbsolutePathSchema.optional(),
+  media: AbsolutePathSchema.optional(),
+  logs: AbsolutePathSchema.optional(),
+  config: AbsolutePathSchema.optional(),
+  errors: AbsolutePathSchema.optional(),
+  /** Inside a release: where the backend lives, its static files and the front end. */
+  backendDir: z.string().regex(/^[A-Za-z0-9_-]+$/).default("backend"),
+  staticDir: z.string().regex(/^[A-Za-z0-9_/-]+$/).default("backend/static"),
+  publicDir: z.string().regex(/^[A-Za-z0-9_-]+$/).default("public"),
+});
+
+export const GunicornSchema = z.strictObject({
+  service: ServiceNameSchema.optional(),
+  workers: PositiveIntSchema.default(5),
+  socketPath: AbsolutePathSchema.optional(),
+  socketUser: NameSchema.optional(),
+  socketGroup: NameSchema.optional(),
+  socketMode: ModeSchema.default("0660"),
+  command: ArgvSchema.optional(),
+  wsgiApp: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected module:callable" }).default("backend_site.wsgi:application"),
+  timeoutStopSeconds: PositiveIntSchema.default(5),
+});
+
+export const CeleryBeatSchema = z.strictObject({
+  service: ServiceNameSchema.optional(),
+  runtimeDirectory: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  pidFile: PidPathSchema.optional(),
+  logFile: PidPathSchema.optional(),
+  logLevel: LogLevelSchema.default("INFO"),
+});
+
+export const CelerySchema = z.strictObject({
+  service: ServiceNameSchema.optional(),
+  app: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/).default("backend_site"),
+  nodeName: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  concurrency: PositiveIntSchema.default(1),
+  logLevel: LogLevelSchema.default("INFO"),
+  runtimeDirectory: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected a folder name under /run" }).optional(),
+  /** celery expands %n (node name) and %I (process index). */
+  pidFile: PidPathSchema.optional(),
+  logFile: PidPathSchema.optional(),
+  command: ArgvSchema.optional(),
+  beat: CeleryBeatSchema.prefault({}),
+});
+
+export const RedisSchema = z.strictObject({
+  host: HostSchema.default("127.0.0.1"),
+  port: PortSchema.default(6379),
+  db: z.int().min(0).max(15).default(0),
+  service: ServiceNameSchema.default("redis-server"),
+});
+
+export const PostgresSchema = z.strictObject({
+  host: SecretOrTextSchema.default("127.0.0.1"),
+  port: PortSchema.default(5432),
+  name: SecretOrTextSchema,
+  user: SecretOrTextSchema,
+  password: SecretRefSchema,
+});
+
+export const NginxSchema = z.strictObject({
+  siteName: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected a site file name of letters, digits, _ and -" }).optional(),
+  tls: z.boolean().default(true),
+  certificate: AbsolutePathSchema.optional(),
+  certificateKey: AbsolutePathSchema.optional(),
+  certbotOptions: AbsolutePathSchema.default("/etc/letsencrypt/options-ssl-nginx.conf"),
+  dhparam: AbsolutePathSchema.default("/etc/letsencrypt/ssl-dhparams.pem"),
+  clientMaxBodySize: NginxSizeSchema.default("4G"),
+  keepaliveTimeout: z.int().min(0).max(3600).default(5),
+  accessLog: AbsolutePathSchema.default("/var/log/nginx/access.log"),
+  errorLog: AbsolutePathSchema.default("/var/log/nginx/error.log"),
+  gzip: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      minLength: z.int().min(0).default(1000),
+      compLevel: z.int().min(1).max(9).default(6),
+      types: z.array(MimeTypeSchema).default(["text/plain", "text/css", "application/json", "application/javascript", "text/javascript"]),
+    })
+    .prefault({}),
+  locations: z
+    .strictObject({
+      static: UrlPrefixSchema.default("/static/"),
+      media: UrlPrefixSchema.default("/media/"),
+      api: UrlPrefixSchema.default("/api/"),
+    })
+    .prefault({}),
+  /** Overrides: by default nginx serves paths.media and proxies to gunicorn.socketPath. */
+  mediaAlias: AbsolutePathSchema.optional(),
+  apiSocket: AbsolutePathSchema.optional(),
+});
+
+export const SystemctlVerbSchema = z.enum(["start", "stop", "restart", "reload", "status"]);
+export const SudoRuleSchema = z.strictObject({
+  service: ServiceNameSchema,
+  verbs: z.array(SystemctlVerbSchema).min(1),
+});
+
+export const SudoersSchema = z.strictObject({
+  fileName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, { error: "sudo silently skips drop-ins whose name contains '.' or ends in '~': use letters, digits, _ and - only" })
+    .optional(),
+  user: NameSchema.optional(),
+  rules: z.array(SudoRuleSchema).optional(),
+  chownReleases: z.boolean().default(true),
+});
+
+export const LogrotateSchema = z.strictObject({
+  fileName: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected a file name of letters, digits, _ and -" }).optional(),
+  patterns: z.array(PathGlobSchema).min(1).optional(),
+  rotate: z.int().min(0).max(1000).default(5),
+  frequency: z.enum(["daily", "weekly", "monthly", "yearly"]).default("weekly"),
+  minsize: SizeSchema.optional(),
+  maxsize: SizeSchema.optional(),
+  missingok: z.boolean().default(true),
+  notifempty: z.boolean().default(true),
+  copytruncate: z.boolean().default(true),
+  compress: z.boolean().default(true),
+  delaycompress: z.boolean().default(false),
+});
+
+const ScipostAuthSchema = z.strictObject({
+  username: SecretOrTextSchema,
+  password: SecretOrTextSchema,
+  client_id: SecretOrTextSchema,
+  client_secret: SecretOrTextSchema,
+});
+
+/** Settings read by the reference application, by their Django names. Unset derived ones are filled in. */
+export const DjangoSettingsSchema = z.strictObject({
+  SECRET_KEY: SecretRefSchema,
+  DEBUG: z.boolean().default(false),
+  ALLOWED_HOSTS: z.array(z.union([DomainSchema, HostSchema])).optional(),
+  DJANGO_LOG_LEVEL: LogLevelSchema.default("INFO"),
+  TSOSI_LOG_LEVEL: LogLevelSchema.default("INFO"),
+  DRF_NUM_PROXIES: z.int().min(0).default(1),
+  MEDIA_URL: z.string().regex(/^([A-Za-z0-9._-]+\/)+$/, { error: 'expected a relative URL prefix such as "media/"' }).optional(),
+  STATIC_URL: z.string().regex(/^([A-Za-z0-9._-]+\/)+$/, { error: 'expected a relative URL prefix such as "static/"' }).optional(),
+  MEDIA_ROOT: AbsolutePathSchema.optional(),
+  ERROR_LOG_FILE: AbsolutePathSchema.optional(),
+  TSOSI_MAIN_LOG_FILE: AbsolutePathSchema.optional(),
+  TSOSI_DATA_LOG_FILE: AbsolutePathSchema.optional(),
+  TSOSI_DJANGO_LOG_FILE: AbsolutePathSchema.optional(),
+  TSOSI_ERROR_OUTPUT_FOLDER: AbsolutePathSchema.optional(),
+  TSOSI_FRONTEND_CUSTOM_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).default("X-Frontend-Origin"),
+  TSOSI_PUBLIC_RELPATH: TextSchema.default("../public/"),
+  TSOSI_DATA_EXPORT_FOLDER: AbsolutePathSchema.optional(),
+  TSOSI_SCIPOST_AUTH: ScipostAuthSchema.optional(),
+  TSOSI_TO_INGEST_DIR: AbsolutePathSchema.optional(),
+  TSOSI_TRIGGER_JOBS: z.boolean().optional(),
+  TSOSI_API_RATE: TextSchema.optional(),
+  TSOSI_API_WHITELIST_IPS: z.array(HostSchema).optional(),
+});
+
+export const DjangoSchema = z.strictObject({
+  settings: DjangoSettingsSchema,
+  /** Any other setting, written as a Python literal. */
+  extra: z.record(SettingNameSchema, PythonValueSchema).default({}),
+});
+
+export const ReleaseSchema = z.strictObject({
+  branch: z.string().regex(/^[A-Za-z0-9._\/-]+$/, { error: "expected a git branch name" }).default("main"),
+  keep: z.int().min(2, { error: "keep at least 2 releases (the live one and the one before it)" }).default(3),
+  repository: TextSchema.optional(),
+  source: z.enum(["clone", "archive"]).default("clone"),
+  install: z.array(ArgvSchema).optional(),
+  tasks: z.array(ArgvSchema).optional(),
+  frontend: z
+    .strictObject({
+      dir: z.string().regex(/^[A-Za-z0-9._\/-]+$/).default("frontend"),
+      build: z.array(ArgvSchema).default([["npm", "ci"], ["npm", "run", "build"]]),
+      output: z.string().regex(/^[A-Za-z0-9._\/-]+$/).default("frontend/dist"),
+    })
+    .prefault({}),
+  fixOwnership: z.boolean().default(true),
+});
+
+export const ExtraFileSchema = z.strictObject({
+  path: AbsolutePathSchema,
+  /** A nunjucks template, relative to the environments/ folder. */
+  template: z.string().regex(/^[A-Za-z0-9._\/-]+$/).refine((s) => !s.split("/").includes(".."), { error: "must not contain '..'" }),
+  mode: ModeSchema.default("0644"),
+  owner: NameSchema.default("root"),
+  group: NameSchema.default("root"),
+  roles: z.array(RoleSchema).min(1).default(ALL_ROLES),
+  reload: z.array(ServiceNameSchema).default([]),
+  restart: z.array(ServiceNameSchema).default([]),
+  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), PythonValueSchema).default({}),
+});
+
+export const EnvironmentInputSchema = z.strictObject({
+  description: TextSchema.optional(),
+  server: ServerSchema.prefault({}),
+  app: AppSchema,
+  paths: PathsSchema.prefault({}),
+  gunicorn: GunicornSchema.prefault({}),
+  celery: CelerySchema.prefault({}),
+  redis: RedisSchema.prefault({}),
+  postgres: PostgresSchema,
+  nginx: NginxSchema.prefault({}),
+  sudoers: SudoersSchema.prefault({}),
+  logrotate: LogrotateSchema.prefault({}),
+  django: DjangoSchema,
+  release: ReleaseSchema.prefault({}),
+  files: z.array(ExtraFileSchema).default([]),
+});
+
+export type EnvironmentInput = z.input<typeof EnvironmentInputSchema>;
+export type ParsedEnvironment = z.output<typeof EnvironmentInputSchema>;

@@ -1,0 +1,91 @@
+// Strict string patterns for every value that reaches sudoers, a unit or an nginx directive.
+// A value that cannot match one of these is escaped by the template filters for its file format instead.
+import { z } from "zod";
+
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+
+/** Any free text: no control characters (newline, NUL, ...), so it can never start a new line in any file. */
+export const TextSchema = z.string().regex(NO_CONTROL, { error: "must not contain control characters (newline, tab, NUL)" });
+
+export const NameSchema = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a user or group name: lowercase letters, digits, _ and -, at most 32 characters" });
+
+/** A systemd unit name without its suffix, e.g. tsosi_gunicorn or redis-server. */
+export const ServiceNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,100}$/, { error: "expected a service name: letters, digits, _ . @ -" })
+  .refine((s) => !/\.(service|socket|target|timer)$/.test(s), { error: "give the service name without its .service/.socket suffix" });
+
+/** An absolute path made of safe characters only (no spaces, quotes, ; { } % $ \ or glob characters). */
+export const AbsolutePathSchema = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._+@-]*(\/[A-Za-z0-9._+@-]+)*\/?$/, { error: "expected an absolute path of letters, digits, / . _ - + @" })
+  .refine((s) => !s.split("/").includes(".."), { error: "must not contain '..'" });
+
+/** An absolute path that may contain * and ? globs (logrotate patterns). */
+export const PathGlobSchema = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._+@*?-]*(\/[A-Za-z0-9._+@*?-]+)*$/, { error: "expected an absolute path (globs * and ? allowed)" });
+
+/** A path inside /run (systemd runtime folders), or where a program writes pid files; % placeholders allowed for celery. */
+export const PidPathSchema = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._+@%-]*(\/[A-Za-z0-9._+@%-]+)+$/, { error: "expected an absolute file path (celery placeholders like %n allowed)" });
+
+export const DomainSchema = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+    error: "expected a lowercase domain name such as tsosi.org",
+  });
+
+export const HostSchema = z
+  .string()
+  .regex(/^([a-z0-9.-]+|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\])$/i, { error: "expected a host name or IP address" });
+
+export const PortSchema = z.int({ error: "expected a whole number between 1 and 65535" }).min(1).max(65535);
+
+export const ModeSchema = z.string().regex(/^0[0-7]{3}$/, { error: 'expected an octal mode such as "0644"' });
+
+export const SizeSchema = z.string().regex(/^\d+[kMG]?$/, { error: 'expected a size such as "100k", "5M" or "1G"' });
+
+export const NginxSizeSchema = z.string().regex(/^\d+[kKmMgG]?$/, { error: 'expected an nginx size such as "4G" or "10m"' });
+
+export const MimeTypeSchema = z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, { error: "expected a MIME type such as text/css" });
+
+/** A URL path prefix for an nginx location: starts and ends with "/". */
+export const UrlPrefixSchema = z.string().regex(/^\/([A-Za-z0-9._-]+\/)*$/, { error: 'expected a URL prefix such as "/static/"' });
+
+export const LogLevelSchema = z.enum(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]);
+
+export const PositiveIntSchema = z.int({ error: "expected a whole number >= 1" }).min(1, { error: "expected a whole number >= 1" });
+
+/** A command line as argv; each word is escaped for the file format it lands in (systemd, shell). */
+export const ArgvSchema = z.array(TextSchema.min(1)).min(1, { error: "expected at least the program to run" });
+
+export const EnvVarNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "expected an environment variable name such as TSOSI_DB_PASSWORD" });
+
+/** Where a secret comes from: never its value. `default` is for demo environments only. */
+export const SecretRefSchema = z.strictObject({
+  secret: EnvVarNameSchema,
+  default: TextSchema.optional(),
+});
+export type SecretRef = z.infer<typeof SecretRefSchema>;
+
+export const SecretOrTextSchema = z.union([SecretRefSchema, TextSchema]);
+
+/** A value that can be written as a Python literal: JSON-like data, plus secret references. */
+export type PythonValue = string | number | boolean | null | SecretRef | PythonValue[] | { [key: string]: PythonValue };
+export const PythonValueSchema: z.ZodType<PythonValue> = z.lazy(() =>
+  z.union([
+    SecretRefSchema,
+    z.string(),
+    z.number().refine(Number.isFinite, { error: "expected a finite number" }),
+    z.boolean(),
+    z.null(),
+    z.array(PythonValueSchema),
+    z.record(z.string(), PythonValueSchema),
+  ]),
+);
+
+export const SettingNameSchema = z.string().regex(/^[A-Z][A-Z0-9_]*$/, { error: "Django reads only UPPERCASE setting names" });

@@ -1,0 +1,81 @@
+// Load: environment name in, a validated and resolved Environment plus its secret values out.
+// Effects: reads environments/ (and the untracked secrets file) and the process environment; writes nothing.
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { closest } from "fastest-levenshtein";
+import { EnvironmentInputSchema, resolveEnvironment, type Environment } from "../../schema/index.js";
+import { GenError, UsageError } from "../errors.js";
+import { display, readDefinition } from "./read-definition.js";
+import { isPlainObject, mergeDefinitions } from "./merge.js";
+import { formatSchemaIssues } from "./schema-issues.js";
+import { findSecretReferences, readSecretsFile, resolveSecrets, type SecretValues } from "./secrets.js";
+
+const EXTENSIONS = [".ts", ".yaml", ".yml", ".json"];
+
+export interface LoadedEnvironment {
+  name: string;
+  /** The environment file, relative to the working folder when inside it. */
+  file: string;
+  environmentsDir: string;
+  environment: Environment;
+  secrets: SecretValues;
+}
+
+export interface LoadOptions {
+  environmentsDir: string;
+  processEnv?: NodeJS.ProcessEnv;
+}
+
+export function listEnvironments(environmentsDir: string): string[] {
+  if (!existsSync(environmentsDir)) return [];
+  const names = readdirSync(environmentsDir)
+    .filter((f) => EXTENSIONS.some((ext) => f.endsWith(ext)) && !f.endsWith(".d.ts"))
+    .map((f) => f.replace(/\.(ts|ya?ml|json)$/, ""));
+  return [...new Set(names)].sort();
+}
+
+export function findEnvironmentFile(environmentsDir: string, name: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`"${name}" is not an environment name (letters, digits, _ and -)`);
+  const found = EXTENSIONS.map((ext) => join(environmentsDir, name + ext)).filter((f) => existsSync(f));
+  if (found.length > 1) throw new GenError(`environment ${name} is defined twice: ${found.map(display).join(" and ")}; keep one`);
+  if (found.length === 1) return found[0]!;
+  const known = listEnvironments(environmentsDir);
+  const hint = known.length ? ` Did you mean ${closest(name, known)}? Known: ${known.join(", ")} (gen list).` : ` No environments in ${display(environmentsDir)}.`;
+  throw new UsageError(`unknown environment "${name}".${hint}`);
+}
+
+/** The merged definition (base first), as data, before validation. */
+export async function readMergedDefinition(environmentsDir: string, name: string, seen: string[] = []): Promise<{ file: string; data: unknown }> {
+  if (seen.includes(name)) throw new GenError(`environments extend each other in a loop: ${[...seen, name].join(" -> ")}`);
+  const file = findEnvironmentFile(environmentsDir, name);
+  const data = await readDefinition(file);
+  if (!isPlainObject(data) || data.extends === undefined) return { file, data };
+  const { extends: baseName, ...overrides } = data;
+  if (typeof baseName !== "string") throw new GenError(`${display(file)}: extends: expected the name of another environment`);
+  const base = await readMergedDefinition(environmentsDir, baseName, [...seen, name]);
+  return { file, data: mergeDefinitions(base.data, overrides) };
+}
+
+export async function loadEnvironment(name: string, options: LoadOptions): Promise<LoadedEnvironment> {
+  const environmentsDir = resolve(options.environmentsDir);
+  const { file, data } = await readMergedDefinition(environmentsDir, name);
+  const shown = display(file);
+  const parsed = EnvironmentInputSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) {
+    const lines = formatSchemaIssues(shown, parsed.error.issues);
+    throw new GenError(`${shown}: ${lines.length} problem${lines.length === 1 ? "" : "s"} in environment ${name}`, { details: lines });
+  }
+  const environment = resolveEnvironment(parsed.data);
+  const secretsFile = join(environmentsDir, `${name}.secrets.env`);
+  const secrets = resolveSecrets(findSecretReferences(environment), {
+    processEnv: options.processEnv ?? process.env,
+    secretsFile: display(secretsFile),
+    fileValues: readSecretsFile(secretsFile),
+  });
+  if ("missing" in secrets) {
+    throw new GenError(`${shown}: ${secrets.missing.length} secret${secrets.missing.length === 1 ? "" : "s"} not set`, {
+      details: secrets.missing.map((line) => `${shown}: ${line}`),
+    });
+  }
+  return { name, file: shown, environmentsDir, environment, secrets: secrets.values };
+}

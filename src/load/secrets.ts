@@ -1,0 +1,54 @@
+// Secret values come from the process environment or an untracked environments/<name>.secrets.env; the
+// environment itself only holds references. Every reference is checked at once, and values never reach output.
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseDotenv } from "dotenv";
+import type { SecretRef } from "../../schema/index.js";
+import { isPlainObject } from "./merge.js";
+
+export interface SecretReference {
+  field: string;
+  ref: SecretRef;
+}
+
+export interface SecretValues {
+  /** variable name -> value, for every secret the environment references. */
+  values: Map<string, string>;
+  lookup: (ref: SecretRef) => string;
+}
+
+export function findSecretReferences(value: unknown, path: string[] = []): SecretReference[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => findSecretReferences(item, [...path, String(i)]));
+  if (!isPlainObject(value)) return [];
+  if (typeof value.secret === "string" && Object.keys(value).every((k) => k === "secret" || k === "default")) {
+    return [{ field: path.join("."), ref: value as unknown as SecretRef }];
+  }
+  return Object.entries(value).flatMap(([key, item]) => findSecretReferences(item, [...path, key]));
+}
+
+export function readSecretsFile(file: string): Record<string, string> {
+  return existsSync(file) ? parseDotenv(readFileSync(file)) : {};
+}
+
+/** Returns the values, or one message per missing secret. */
+export function resolveSecrets(
+  references: SecretReference[],
+  sources: { processEnv: NodeJS.ProcessEnv; secretsFile: string; fileValues: Record<string, string> },
+): { values: SecretValues } | { missing: string[] } {
+  const values = new Map<string, string>();
+  const missing: string[] = [];
+  for (const { field, ref } of references) {
+    const value = sources.processEnv[ref.secret] ?? sources.fileValues[ref.secret] ?? ref.default;
+    if (value === undefined || value === "") {
+      missing.push(`${field}: secret ${ref.secret} is not set: export ${ref.secret}=... or add it to ${sources.secretsFile}`);
+    } else {
+      values.set(ref.secret, value);
+    }
+  }
+  if (missing.length > 0) return { missing };
+  const lookup = (ref: SecretRef): string => {
+    const value = values.get(ref.secret);
+    if (value === undefined) throw new Error(`secret ${ref.secret} was not resolved`);
+    return value;
+  };
+  return { values: { values, lookup } };
+}

@@ -1,0 +1,7 @@
+// Where the project's own folders are, whether run from dist/ or installed as a package.
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The package root: this file is compiled to dist/src/paths.js. */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const templatesDir = resolve(packageRoot, "templates");

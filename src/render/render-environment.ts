@@ -1,0 +1,109 @@
+// Render: a resolved environment and its secret values in, rendered files and the manifest out.
+// Pure: reads only the templates, no clock, no host name, so the same input gives the same bytes.
+import { createHash } from "node:crypto";
+import nunjucks from "nunjucks";
+import type { Environment, SecretRef } from "../../schema/index.js";
+import { templatesDir } from "../paths.js";
+import type { Manifest, ManifestFile, RenderedFile } from "../types.js";
+import { logrotateWord, nginxValue, sudoersWord, systemdArgv } from "./escape.js";
+import { fileSpecs, folderSpecs, type FileSpec } from "./file-specs.js";
+import { isSecretRef, pythonLiteral, type SecretLookup } from "./python-literal.js";
+import { djangoSettings } from "./settings.js";
+
+export interface RenderInput {
+  name: string;
+  environment: Environment;
+  /** Resolves a secret reference to its value (the loader has checked that every one is set). */
+  secrets: SecretLookup;
+  /** Folder of the environment files, for the templates of extra files. */
+  environmentsDir: string;
+}
+
+export interface RenderResult {
+  files: RenderedFile[];
+  manifest: Manifest;
+}
+
+export function renderEnvironment(input: RenderInput): RenderResult {
+  const templates = templateEngine(input.environmentsDir);
+  const context = templateContext(input);
+  const files = fileSpecs(input.environment)
+    .map((spec) => renderFile(templates, spec, context, input.secrets))
+    .sort((a, b) => a.path.localeCompare(b.path));
+  return { files, manifest: buildManifest(input.name, input.environment, files) };
+}
+
+export function sha256(content: string): string {
+  return createHash("sha256").update(content).digest("hex");
+}
+
+const engines = new Map<string, nunjucks.Environment>();
+
+function templateEngine(environmentsDir: string): nunjucks.Environment {
+  const cached = engines.get(environmentsDir);
+  if (cached) return cached;
+  const loader = new nunjucks.FileSystemLoader([templatesDir, environmentsDir]);
+  const engine = new nunjucks.Environment(loader, { autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true });
+  engine.addFilter("systemd_argv", systemdArgv);
+  engine.addFilter("ngx", nginxValue);
+  engine.addFilter("sudo_word", sudoersWord);
+  engine.addFilter("sudo_argv", (argv: string[]) => argv.map(sudoersWord).join(" "));
+  engine.addFilter("lr", logrotateWord);
+  engines.set(environmentsDir, engine);
+  return engine;
+}
+
+function templateContext({ name, environment: env, secrets }: RenderInput): Record<string, unknown> {
+  const release = `${env.paths.current}`;
+  const celeryCommon = [`--loglevel=${env.celery.logLevel}`];
+  return {
+    ...env,
+    envName: name,
+    backendPath: `${release}/${env.paths.backendDir}`,
+    publicPath: `${release}/${env.paths.publicDir}`,
+    staticAlias: `${release}/${env.paths.staticDir}/`,
+    serverNames: [env.app.domain, ...env.app.redirectDomains],
+    redisIsLocal: ["127.0.0.1", "localhost", "::1"].includes(env.redis.host) && env.server.systemServices.includes(env.redis.service),
+    chownCommand: chownReleasesCommand(env),
+    celeryMulti: (verb: string) => [
+      ...env.celery.command, "-A", env.celery.app, "multi", verb, env.celery.nodeName,
+      `--pidfile=${env.celery.pidFile}`, `--logfile=${env.celery.logFile}`, ...celeryCommon, `--concurrency=${env.celery.concurrency}`,
+    ],
+    celeryBeat: [
+      ...env.celery.command, "-A", env.celery.app, "beat",
+      `--pidfile=${env.celery.beat.pidFile}`, `--logfile=${env.celery.beat.logFile}`, `--loglevel=${env.celery.beat.logLevel}`,
+    ],
+    settings: djangoSettings(env).map(([settingName, value]) => ({ name: settingName, literal: pythonLiteral(value, secrets) })),
+  };
+}
+
+/** The exact command the release step runs with sudo to fix ownership; sudoers allows exactly this. */
+export function chownReleasesCommand(env: Environment): string[] {
+  return ["/usr/bin/chown", "-R", `${env.server.deployUser}:${env.server.deployGroup}`, `${env.paths.releases}/`];
+}
+
+function renderFile(templates: nunjucks.Environment, spec: FileSpec, context: Record<string, unknown>, secrets: SecretLookup): RenderedFile {
+  const { template, vars, ...rest } = spec;
+  let content = "";
+  if (template !== undefined) {
+    try {
+      content = templates.render(template, { ...context, ...(vars ? renderVars(vars, secrets) : {}) });
+    } catch (error) {
+      throw new Error(`cannot render ${spec.path} from ${template}: ${(error as Error).message}`);
+    }
+  }
+  return { ...rest, content, secret: spec.kind === "python-settings" || usesSecret(vars) };
+}
+
+function renderVars(vars: Record<string, unknown>, secrets: SecretLookup): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(vars).map(([key, value]) => [key, isSecretRef(value) ? secrets(value as SecretRef) : value]));
+}
+
+function usesSecret(vars: Record<string, unknown> | undefined): boolean {
+  return vars !== undefined && JSON.stringify(vars).includes('"secret":');
+}
+
+function buildManifest(name: string, env: Environment, files: RenderedFile[]): Manifest {
+  const manifestFiles: ManifestFile[] = files.map(({ content, ...meta }) => ({ ...meta, sha256: sha256(content) }));
+  return { environment: name, files: manifestFiles, folders: folderSpecs(env) };
+}

@@ -1,0 +1,57 @@
+// One small interface for a server. Implementations: ssh (ssh2-sftp-client) and local (a folder standing in for /).
+// Paths are absolute server paths; a transport maps them onto its root.
+
+export interface RemoteStat {
+  /** "file" | "directory" | "symlink" | "other" */
+  type: "file" | "directory" | "symlink" | "other";
+  /** Permission bits as an octal string, e.g. "0644". */
+  mode: string;
+  owner: string;
+  group: string;
+  size: number;
+  /** For a symlink: its target. */
+  linkTarget?: string;
+}
+
+export interface RemoteFile {
+  content: Buffer;
+  stat: RemoteStat;
+}
+
+export type ReadResult =
+  | { status: "ok"; file: RemoteFile }
+  | { status: "missing" }
+  | { status: "unreadable"; reason: string };
+
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Run through `sudo -n` on the server. */
+  sudo?: boolean;
+  /** Text fed to the command's standard input. */
+  stdin?: string | Buffer;
+  /** Called with each chunk of output as it arrives (for streaming). */
+  onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
+  cwd?: string;
+}
+
+export interface Transport {
+  /** Human-readable name for messages: "deployer@tsosi.u-ga.fr:22" or "local:/tmp/root". */
+  readonly describe: string;
+  readFile(path: string): Promise<ReadResult>;
+  stat(path: string): Promise<RemoteStat | undefined>;
+  list(path: string): Promise<string[]>;
+  writeFile(path: string, content: Buffer | string, mode?: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  /** argv is quoted for the remote shell by the transport; values are data, never shell syntax. */
+  run(argv: string[], options?: RunOptions): Promise<CommandResult>;
+  /** A raw shell script (already quoted by the caller); use run() unless a pipeline is needed. */
+  runScript(script: string, options?: RunOptions): Promise<CommandResult>;
+  close(): Promise<void>;
+}
