@@ -73,7 +73,7 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
     fileValues: readSecretsFile(secretsFile),
   });
   if ("missing" in secrets) {
-    throw new GenError(`${shown}: ${secrets.missing.length} secret${secrets.missing.length === 1 ? "" : "s"} not set`, {
+    throw new GenError(`${shown}: ${secrets.missing.length} secret${secrets.missing.length === 1 ? "" : "s"} missing or unusable`, {
       details: secrets.missing.map((line) => `${shown}: ${line}`),
     });
   }

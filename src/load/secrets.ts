@@ -5,6 +5,9 @@ import { parse as parseDotenv } from "dotenv";
 import type { SecretRef } from "../../schema/index.js";
 import { isPlainObject } from "./merge.js";
 
+/** Shorter values would be found inside ordinary words when output is redacted. */
+export const MIN_SECRET_LENGTH = 8;
+
 export interface SecretReference {
   field: string;
   ref: SecretRef;
@@ -40,6 +43,8 @@ export function resolveSecrets(
     const value = sources.processEnv[ref.secret] ?? sources.fileValues[ref.secret] ?? ref.default;
     if (value === undefined || value === "") {
       missing.push(`${field}: secret ${ref.secret} is not set: export ${ref.secret}=... or add it to ${sources.secretsFile}`);
+    } else if (value.length < MIN_SECRET_LENGTH) {
+      missing.push(`${field}: secret ${ref.secret} is shorter than ${MIN_SECRET_LENGTH} characters: too weak, and too short to be redacted from output reliably`);
     } else {
       values.set(ref.secret, value);
     }

@@ -1,0 +1,13 @@
+import type { Argv } from "yargs";
+import type { ExitCode } from "../errors.js";
+import type { GlobalOptions } from "./environment-options.js";
+import type { Output } from "./report.js";
+
+/** A command binds flags to options and calls the stages; it returns the exit code, main() exits. */
+export interface GenCommand<A = any> {
+  command: string;
+  describe: string;
+  builder: (yargs: Argv<GlobalOptions>) => Argv<A>;
+  examples?: [string, string][];
+  run: (argv: A & GlobalOptions, output: Output) => Promise<ExitCode>;
+}

@@ -1,0 +1,24 @@
+import { listEnvironments, readMergedDefinition } from "../../load/load-environment.js";
+import type { GenCommand } from "../command.js";
+import { environmentsDir } from "../environment-options.js";
+import { printJson } from "../report.js";
+
+export const listCommand: GenCommand<object> = {
+  command: "list",
+  describe: "List the environments in environments/",
+  builder: (yargs) => yargs as never,
+  async run(argv, output) {
+    const dir = environmentsDir(argv);
+    const rows = await Promise.all(
+      listEnvironments(dir).map(async (name) => {
+        const { data } = await readMergedDefinition(dir, name).catch(() => ({ data: {} }));
+        const d = data as { description?: string; server?: { host?: string; transport?: string; hosts?: { host: string }[] } };
+        const where = d.server?.transport === "local" ? "local folder" : (d.server?.hosts?.map((h) => h.host).join(",") ?? d.server?.host ?? "(no host)");
+        return { name, where, description: d.description ?? "" };
+      }),
+    );
+    if (argv.json) printJson(output, rows, (t) => t);
+    else for (const row of rows) output.out(`${row.name.padEnd(12)} ${row.where.padEnd(22)} ${row.description}`);
+    return 0;
+  },
+};

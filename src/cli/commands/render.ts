@@ -1,0 +1,55 @@
+import picomatch from "picomatch";
+import { resolve } from "node:path";
+import { writeRenderedTree } from "../../output/write-output.js";
+import { runCrossChecks } from "../../validate/cross-checks.js";
+import type { GenCommand } from "../command.js";
+import { loadAndRender, withEnvironment } from "../environment-options.js";
+import { printFiles, printIssues, printJson, printRenderSummary } from "../report.js";
+import type { RenderedFile } from "../../types.js";
+
+interface RenderArgs {
+  env: string;
+  out?: string;
+  stdout: boolean;
+  only?: string;
+}
+
+export const renderCommand: GenCommand<RenderArgs> = {
+  command: "render [env]",
+  describe: "Render the environment's files into out/<env>/ (mirroring server paths) with manifest.json",
+  builder: (yargs) =>
+    withEnvironment(yargs)
+      .option("out", { type: "string", describe: "output folder (default: out/<env>)" })
+      .option("stdout", { type: "boolean", default: false, describe: "print the files instead of writing them" })
+      .option("only", { type: "string", describe: "only files whose server path matches this glob (e.g. '**/*.service')" }) as never,
+  examples: [
+    ["gen render prod", "write out/prod/etc/... and out/prod/manifest.json"],
+    ["gen render prod --stdout --only '**/nginx/**'", "print the nginx files"],
+  ],
+  async run(argv, output) {
+    const { loaded, rendered, redact } = await loadAndRender(argv.env, argv);
+    const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
+    if (issues.length > 0) {
+      printIssues(output, issues);
+      output.err(`${loaded.file}: ${issues.length} problem${issues.length === 1 ? "" : "s"} between files; nothing written (gen validate ${argv.env} shows all checks)`);
+      return 1;
+    }
+    const files = selectFiles(rendered.files, argv.only);
+    if (argv.stdout) {
+      printFiles(output, files, redact);
+      return 0;
+    }
+    const outDir = argv.out ?? `out/${argv.env}`;
+    const manifest = { ...rendered.manifest, files: rendered.manifest.files.filter((f) => files.some((s) => s.path === f.path)) };
+    await writeRenderedTree(resolve(outDir), files, manifest);
+    if (argv.json) printJson(output, manifest, redact);
+    else printRenderSummary(output, argv.env, files, outDir);
+    return 0;
+  },
+};
+
+export function selectFiles(files: RenderedFile[], only: string | undefined): RenderedFile[] {
+  if (!only) return files;
+  const match = picomatch(only, { dot: true, basename: !only.includes("/") });
+  return files.filter((f) => match(f.path));
+}

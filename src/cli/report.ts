@@ -1,0 +1,56 @@
+// All printing: issues, rendered files, tool verdicts, summaries and JSON. Commands compute; this module talks.
+import pc from "picocolors";
+import type { ToolReport } from "../validate/tools/index.js";
+import type { Issue, RenderedFile } from "../types.js";
+import type { Redactor } from "../redact.js";
+
+export interface Output {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const processOutput: Output = {
+  out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
+};
+
+export function formatIssue(issue: Issue): string {
+  const fields = issue.fields?.length ? `${issue.fields.join(", ")}: ` : "";
+  const tag = issue.severity === "error" ? pc.red("error") : pc.yellow("warning");
+  return `${issue.source}: ${fields}${issue.message} (${tag})`;
+}
+
+export function printIssues(output: Output, issues: Issue[]): void {
+  for (const issue of issues) output.err(formatIssue(issue));
+}
+
+export function printFiles(output: Output, files: RenderedFile[], redact: Redactor): void {
+  for (const file of files) {
+    const meta = `${file.mode} ${file.owner}:${file.group}`;
+    if (file.kind === "symlink") {
+      output.out(pc.bold(`==> ${file.path} -> ${file.linkTarget} <==`));
+      continue;
+    }
+    output.out(pc.bold(`==> ${file.path} (${meta}) <==`));
+    output.out(redact(file.content));
+  }
+}
+
+export function printRenderSummary(output: Output, env: string, files: RenderedFile[], outDir: string): void {
+  const secretFiles = files.filter((f) => f.secret).length;
+  const note = secretFiles ? `; ${secretFiles} file${secretFiles === 1 ? "" : "s"} holding secrets written 0600` : "";
+  output.out(`rendered ${files.length} files for ${env} into ${outDir}/${note}`);
+  for (const file of files) output.out(`  ${file.mode} ${`${file.owner}:${file.group}`.padEnd(18)} ${file.path}${file.linkTarget ? ` -> ${file.linkTarget}` : ""}`);
+}
+
+export function printToolReports(output: Output, reports: ToolReport[], redact: Redactor): void {
+  for (const report of reports) {
+    const label = report.status === "passed" ? pc.green("passed") : report.status === "failed" ? pc.red("FAILED") : pc.yellow("NOT RUN");
+    output.out(`${label.padEnd(16)} ${report.tool}: ${report.files.join(", ")}`);
+    for (const line of report.messages) output.out(`    ${redact(line)}`);
+  }
+}
+
+export function printJson(output: Output, value: unknown, redact: Redactor): void {
+  output.out(redact(JSON.stringify(value, null, 2)));
+}

@@ -1,0 +1,140 @@
+// Relations between the rendered files that no real tool checks (nginx -t never looks at a unix upstream,
+// logrotate never sees a log it has no pattern for). Each check is one small function named for what it asserts.
+import picomatch from "picomatch";
+import type { Environment } from "../../schema/index.js";
+import type { FolderSpec, Issue, RenderedFile } from "../types.js";
+import { djangoSettings } from "../render/settings.js";
+
+export interface CrossCheckInput {
+  source: string;
+  environment: Environment;
+  files: RenderedFile[];
+  folders: FolderSpec[];
+}
+
+type CrossCheck = (input: CrossCheckInput) => Issue[];
+
+export const CROSS_CHECKS: Record<string, CrossCheck> = {
+  socketPathMatches,
+  mediaRootIsServed,
+  logsAreRotated,
+  pidFilesInRuntimeDirectory,
+  sudoersNameKnownServices,
+  serverNamesAreAllowedHosts,
+  deployUserOwnsWrittenPaths,
+  extraSettingsDoNotShadow,
+};
+
+export function runCrossChecks(input: CrossCheckInput): Issue[] {
+  return Object.values(CROSS_CHECKS).flatMap((check) => check(input));
+}
+
+function issue(input: CrossCheckInput, fields: string[], message: string): Issue {
+  return { severity: "error", source: input.source, fields, message };
+}
+
+const normalizeRun = (path: string) => path.replace(/^\/var\/run\//, "/run/");
+
+export function socketPathMatches(input: CrossCheckInput): Issue[] {
+  const listen = input.files.filter((f) => f.path.endsWith(".socket")).flatMap((f) => [...f.content.matchAll(/^ListenStream=(\S+)$/gm)].map((m) => normalizeRun(m[1]!)));
+  const upstreams = input.files.filter((f) => f.kind === "nginx-site").flatMap((f) => [...f.content.matchAll(/proxy_pass\s+http:\/\/unix:([^;:\s]+)/g)].map((m) => m[1]!));
+  return upstreams
+    .filter((up) => !listen.includes(normalizeRun(up)))
+    .map((up) => issue(input, ["nginx.apiSocket", "gunicorn.socketPath"], `nginx proxies to unix:${up} but the gunicorn socket unit listens on ${listen.join(", ") || "nothing"}: every API request would get a 502`));
+}
+
+export function mediaRootIsServed(input: CrossCheckInput): Issue[] {
+  const s = input.environment.django.settings;
+  const alias = input.environment.nginx.mediaAlias;
+  const issues: Issue[] = [];
+  if (trimSlash(s.MEDIA_ROOT) !== trimSlash(alias)) {
+    issues.push(issue(input, ["django.settings.MEDIA_ROOT", "nginx.mediaAlias", "paths.media"], `MEDIA_ROOT is ${s.MEDIA_ROOT} but nginx serves ${input.environment.nginx.locations.media} from ${alias}: uploaded media would never be served`));
+  }
+  if (`/${s.MEDIA_URL}` !== input.environment.nginx.locations.media) {
+    issues.push(issue(input, ["django.settings.MEDIA_URL", "nginx.locations.media"], `MEDIA_URL is "${s.MEDIA_URL}" but nginx serves media under ${input.environment.nginx.locations.media}`));
+  }
+  return issues;
+}
+
+/** Every log file the application or Celery writes, with the field that sets it. celery's %n/%I become examples. */
+export function logFiles(env: Environment): { field: string; path: string }[] {
+  const s = env.django.settings;
+  const example = (p: string) => p.replaceAll("%n", env.celery.nodeName).replaceAll("%I", "0").replaceAll("%i", "0").replaceAll("%h", "host");
+  return [
+    { field: "django.settings.ERROR_LOG_FILE", path: s.ERROR_LOG_FILE },
+    { field: "django.settings.TSOSI_MAIN_LOG_FILE", path: s.TSOSI_MAIN_LOG_FILE },
+    { field: "django.settings.TSOSI_DATA_LOG_FILE", path: s.TSOSI_DATA_LOG_FILE },
+    { field: "django.settings.TSOSI_DJANGO_LOG_FILE", path: s.TSOSI_DJANGO_LOG_FILE },
+    { field: "celery.logFile", path: example(env.celery.logFile) },
+    { field: "celery.beat.logFile", path: example(env.celery.beat.logFile) },
+  ];
+}
+
+export function logsAreRotated(input: CrossCheckInput): Issue[] {
+  const patterns = input.environment.logrotate.patterns;
+  const matchers = patterns.map((p) => picomatch(p, { dot: true }));
+  return logFiles(input.environment)
+    .filter(({ path }) => !matchers.some((match) => match(path)))
+    .map(({ field, path }) => issue(input, [field, "logrotate.patterns"], `log file ${path} is not covered by the logrotate patterns ${patterns.join(" ")}: it would grow forever`));
+}
+
+export function pidFilesInRuntimeDirectory(input: CrossCheckInput): Issue[] {
+  const { celery } = input.environment;
+  const units = [
+    { field: "celery", pidFile: celery.pidFile, runtime: celery.runtimeDirectory },
+    { field: "celery.beat", pidFile: celery.beat.pidFile, runtime: celery.beat.runtimeDirectory },
+  ];
+  return units
+    .filter(({ pidFile, runtime }) => !normalizeRun(pidFile).startsWith(`/run/${runtime}/`))
+    .map(({ field, pidFile, runtime }) => issue(input, [`${field}.pidFile`, `${field}.runtimeDirectory`], `pid file ${pidFile} is outside /run/${runtime}/, the runtime folder systemd creates for this unit (and removes when another unit stops)`));
+}
+
+export function sudoersNameKnownServices(input: CrossCheckInput): Issue[] {
+  const env = input.environment;
+  const known = new Set([env.gunicorn.service, env.celery.service, env.celery.beat.service, ...env.server.systemServices]);
+  return env.sudoers.rules
+    .map((rule, i) => ({ rule, i }))
+    .filter(({ rule }) => !known.has(rule.service))
+    .map(({ rule, i }) => issue(input, [`sudoers.rules.${i}.service`, "server.systemServices"], `sudoers names service ${rule.service}, which gen does not generate and server.systemServices does not declare (${[...known].join(", ")})`));
+}
+
+export function serverNamesAreAllowedHosts(input: CrossCheckInput): Issue[] {
+  const env = input.environment;
+  const allowed = new Set(env.django.settings.ALLOWED_HOSTS);
+  return [env.app.domain, ...env.app.redirectDomains]
+    .filter((name) => !allowed.has(name))
+    .map((name) => issue(input, ["django.settings.ALLOWED_HOSTS", "app.domain", "app.redirectDomains"], `nginx serves ${name} but ALLOWED_HOSTS does not list it: Django would answer 400 Bad Request`));
+}
+
+export function deployUserOwnsWrittenPaths(input: CrossCheckInput): Issue[] {
+  const env = input.environment;
+  const user = env.server.deployUser;
+  const s = env.django.settings;
+  const written = [
+    ...logFiles(env).map(({ field, path }) => ({ field, dir: parentOf(path) })),
+    { field: "django.settings.MEDIA_ROOT", dir: trimSlash(s.MEDIA_ROOT) },
+    { field: "django.settings.TSOSI_ERROR_OUTPUT_FOLDER", dir: trimSlash(s.TSOSI_ERROR_OUTPUT_FOLDER) },
+    { field: "paths.releases", dir: env.paths.releases },
+  ];
+  return written.flatMap(({ field, dir }) => {
+    const folder = input.folders.find((f) => f.path === dir);
+    if (folder === undefined) return [issue(input, [field], `${user} writes into ${dir}, which is not one of the folders gen prepares (${input.folders.map((f) => f.path).join(", ")})`)];
+    if (folder.owner !== user) return [issue(input, [field], `${user} writes into ${dir}, which is owned by ${folder.owner}`)];
+    return [];
+  });
+}
+
+export function extraSettingsDoNotShadow(input: CrossCheckInput): Issue[] {
+  const known = new Set(djangoSettings({ ...input.environment, django: { ...input.environment.django, extra: {} } }).map(([name]) => name));
+  return Object.keys(input.environment.django.extra)
+    .filter((name) => known.has(name))
+    .map((name) => issue(input, [`django.extra.${name}`, `django.settings.${name}`], `${name} is set by gen already: set it in django.settings (or the field it derives from), not in django.extra`));
+}
+
+function trimSlash(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+}
+
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}

@@ -1,0 +1,48 @@
+// Validate: a loaded environment and its rendered files in; the problems between files (pure cross-checks) and,
+// when asked, the verdicts of the real tools (nginx, visudo, systemd-analyze, logrotate, python3) out.
+// Effects: the tool checks run programs on temporary copies; nothing else is written.
+import type { Environment } from "../../schema/index.js";
+import type { LoadedEnvironment } from "../load/load-environment.js";
+import { chownReleasesCommand, type RenderResult } from "../render/render-environment.js";
+import type { Issue } from "../types.js";
+import { runCrossChecks } from "./cross-checks.js";
+import { runToolChecks, type ToolCheckContext, type ToolReport } from "./tools/index.js";
+
+export interface ValidationResult {
+  issues: Issue[];
+  toolReports: ToolReport[];
+}
+
+export async function validateEnvironment(
+  loaded: LoadedEnvironment,
+  rendered: RenderResult,
+  options: { runTools: boolean },
+): Promise<ValidationResult> {
+  const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
+  const toolReports = options.runTools ? await runToolChecks(rendered.files, toolCheckContext(loaded.environment)) : [];
+  return { issues, toolReports };
+}
+
+export function toolCheckContext(env: Environment): ToolCheckContext {
+  const { server } = env;
+  const commands = [env.gunicorn.command, env.celery.command, ...env.release.install, ...env.release.tasks].map((argv) => argv[0]!);
+  return {
+    users: unique(["root", server.deployUser, server.webUser, server.sshUser]),
+    groups: unique(["root", server.deployGroup, server.webGroup]),
+    deployBinaries: unique(commands.filter((c) => c.startsWith("/"))),
+    externalUnits: server.systemServices.map((s) => `${s}.service`),
+    certificateDomains: env.nginx.tls ? [env.app.domain] : [],
+    sudoersUser: env.sudoers.user,
+    sudoersAllowedCommands: sudoCommands(env),
+  };
+}
+
+/** The command lines the sudoers drop-in must allow, and no others: exactly what the release step runs. */
+export function sudoCommands(env: Environment): string[] {
+  const rules = env.sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${env.server.systemctl} ${verb} ${rule.service}`));
+  return env.sudoers.chownReleases ? [...rules, chownReleasesCommand(env).join(" ")] : rules;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
