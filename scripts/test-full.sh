@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command of the README and of CI: installs what the tests need, then runs them.
+#  - Debian packages: the real tools the rendered files are checked with, and OpenSSH for the loopback sshd.
+#  - the gen-test user: tests log in to their own sshd as a user that is not root.
+#  - npm packages (npm ci builds gen with tsc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(openssh-server openssh-client nginx sudo logrotate systemd python3 git rsync)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else echo "test setup: need root (or sudo) to run: $*" >&2; exit 1
+  fi
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test setup: installing ${missing[*]}"
+  # Keep package scripts from starting nginx or sshd as services: the tests start their own on loopback.
+  created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  [ "$created_policy" -eq 1 ] && as_root rm -f /usr/sbin/policy-rc.d
+fi
+
+getent passwd gen-test >/dev/null || as_root useradd --create-home --shell /bin/bash gen-test
+as_root mkdir -p /run/sshd
+
+npm ci --no-audit --no-fund
+npm test
