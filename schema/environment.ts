@@ -41,6 +41,10 @@ export const ServerSchema = z.strictObject({
   systemServices: z.array(ServiceNameSchema).default(["nginx", "redis-server"]),
   systemctl: AbsolutePathSchema.default("/usr/bin/systemctl"),
   connectTimeoutSeconds: PositiveIntSchema.default(10),
+  /** A folder on the server standing in for "/" (tests, chroots); every server path is under it. */
+  root: AbsolutePathSchema.default("/"),
+  /** Where gen keeps its lock, its record of what it last applied, backups and the apply log. */
+  stateDir: AbsolutePathSchema.optional(),
 });
 
 export const AppSchema = z.strictObject({

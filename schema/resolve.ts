@@ -7,7 +7,7 @@ export function resolveEnvironment(env: ParsedEnvironment) {
   const app = env.app.name;
   const deployHome = `/home/${env.server.deployUser}`;
   const poetry = env.app.poetry ?? `${deployHome}/.local/bin/poetry`;
-  const server = resolveServer(env.server);
+  const server = { ...resolveServer(env.server), stateDir: env.server.stateDir ?? `/var/lib/gen/${app}` };
   const paths = resolvePaths(env.paths, app, deployHome);
   const gunicorn = {
     ...env.gunicorn,

@@ -1,9 +1,10 @@
 // Every command, in the order --help lists them.
 import type { GenCommand } from "../command.js";
+import { diffCommand } from "./diff.js";
 import { listCommand } from "./list.js";
 import { renderCommand } from "./render.js";
 import { schemaCommand } from "./schema.js";
 import { showCommand } from "./show.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, showCommand, listCommand, schemaCommand];
+export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, showCommand, listCommand, schemaCommand];

@@ -1,0 +1,47 @@
+// Flags shared by the commands that reach servers, and the TTY passphrase prompt.
+import { createInterface } from "node:readline";
+import type { Argv } from "yargs";
+import type { ConnectOptions } from "../transport/open-transport.js";
+
+export interface ConnectArgs {
+  "accept-new-host-key": boolean;
+  "known-hosts"?: string;
+  identity?: string;
+  "ssh-config"?: string;
+  concurrency: number;
+}
+
+export function withConnectOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option("accept-new-host-key", { type: "boolean", default: false, describe: "trust and record the key of a host seen for the first time (a changed key is always refused)" })
+    .option("known-hosts", { type: "string", describe: "known_hosts file (default ~/.ssh/known_hosts)" })
+    .option("identity", { type: "string", describe: "private key file (default: ssh-agent, then ~/.ssh/id_*)" })
+    .option("ssh-config", { type: "string", describe: "ssh config file (default ~/.ssh/config)" })
+    .option("concurrency", { type: "number", default: 4, describe: "hosts worked on at once" });
+}
+
+export function connectOptions(args: ConnectArgs, envName: string): ConnectOptions {
+  return {
+    projectDir: process.cwd(),
+    envName,
+    acceptNewHostKey: args["accept-new-host-key"],
+    ...(args["known-hosts"] ? { knownHostsPath: args["known-hosts"] } : {}),
+    ...(args.identity ? { identityFile: args.identity } : {}),
+    ...(args["ssh-config"] ? { sshConfigPath: args["ssh-config"] } : {}),
+    ...(process.stdin.isTTY ? { passphrase: askPassphrase } : {}),
+  };
+}
+
+/** Asks on the terminal without echoing what is typed. */
+function askPassphrase(keyPath: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const mute = rl as unknown as { _writeToOutput: (s: string) => void };
+    rl.question(`passphrase for ${keyPath}: `, (answer) => {
+      rl.close();
+      process.stderr.write("\n");
+      resolve(answer === "" ? undefined : answer);
+    });
+    mute._writeToOutput = () => {};
+  });
+}

@@ -1,0 +1,91 @@
+// Prints a plan as unified diffs per file, mode and owner changes, folder work and the summary line.
+import { createTwoFilesPatch } from "diff";
+import pc from "picocolors";
+import { summarizePlan } from "../plan/plan-changes.js";
+import type { HostPlan, Plan, PlanEntry, PlanSummary } from "../plan/plan-types.js";
+import type { ServerFile } from "../plan/server-state.js";
+import { redactSecretLines, type Redactor } from "../redact.js";
+import type { RenderedFile } from "../types.js";
+import type { Output } from "./report.js";
+
+export interface DiffSources {
+  rendered: Map<string, RenderedFile>;
+  /** host -> path -> server file (content kept where it differs). */
+  server: Map<string, Map<string, ServerFile>>;
+  secrets: Map<string, string>;
+  showSecrets: boolean;
+  redact: Redactor;
+}
+
+export function printPlanDiff(output: Output, plan: Plan, sources: DiffSources, options: { stat: boolean }): void {
+  const multiHost = plan.hosts.length > 1;
+  for (const host of plan.hosts) {
+    if (multiHost || host.error) output.out(pc.bold(`# ${host.host} (${host.transport})`));
+    if (host.error) {
+      output.out(pc.red(`  unreachable: ${sources.redact(host.error)}`));
+      continue;
+    }
+    if (options.stat) for (const line of hostStatLines(host)) output.out(line);
+    else printHostDiff(output, host, sources);
+  }
+  output.out(summaryLine(summarizePlan(plan)));
+}
+
+function printHostDiff(output: Output, host: HostPlan, sources: DiffSources): void {
+  for (const folder of host.folders.filter((f) => f.action !== "unchanged")) {
+    const was = folder.current ? ` (now ${folder.current.type} ${folder.current.mode} ${folder.current.owner}:${folder.current.group})` : "";
+    output.out(pc.cyan(`folder ${folder.path}: ${folder.action} ${folder.mode} ${folder.owner}:${folder.group}${was}`));
+  }
+  for (const entry of host.entries.filter((e) => e.action !== "unchanged")) {
+    output.out(pc.bold(`${entry.action} ${entry.path}${entry.editedOnServer ? pc.yellow("  (edited on the server since the last apply)") : ""}`));
+    if (entry.action === "unreadable") {
+      output.out(pc.yellow(`  cannot read it: ${entry.reason}`));
+      continue;
+    }
+    for (const line of metadataLines(entry)) output.out(pc.cyan(`  ${line}`));
+    if (entry.kind !== "symlink" && (entry.changes.includes("content") || entry.action === "create")) output.out(colorPatch(contentPatch(entry, host.host, sources)));
+  }
+}
+
+function metadataLines(entry: PlanEntry): string[] {
+  const { desired, current } = entry;
+  if (entry.action === "create") return [entry.kind === "symlink" ? `link -> ${desired.linkTarget}` : `mode ${desired.mode}, owner ${desired.owner}:${desired.group}`];
+  const lines: string[] = [];
+  if (entry.changes.includes("link")) lines.push(`link ${current?.linkTarget} -> ${desired.linkTarget}`);
+  if (entry.changes.includes("mode")) lines.push(`mode ${current?.mode} -> ${desired.mode}`);
+  if (entry.changes.includes("owner") || entry.changes.includes("group")) lines.push(`owner ${current?.owner}:${current?.group} -> ${desired.owner}:${desired.group}`);
+  return lines;
+}
+
+function contentPatch(entry: PlanEntry, host: string, sources: DiffSources): string {
+  const rendered = sources.rendered.get(entry.path);
+  const server = sources.server.get(host)?.get(entry.path);
+  let desired = rendered?.content ?? "";
+  let current = server?.status === "ok" ? (server.content ?? "") : "";
+  if (entry.secret && !sources.showSecrets) ({ desired, current } = redactSecretLines(desired, current, sources.secrets));
+  const from = entry.action === "create" ? "/dev/null" : `server:${entry.path}`;
+  const patch = createTwoFilesPatch(from, `gen:${entry.path}`, current, desired, undefined, undefined, { context: 3 });
+  // The "Index:"/"===" header lines add nothing here; the ---/+++ lines name both sides.
+  return sources.redact(patch.split("\n").filter((l) => !l.startsWith("=====")).join("\n").trimEnd());
+}
+
+function colorPatch(patch: string): string {
+  return patch
+    .split("\n")
+    .map((line) => (line.startsWith("+") && !line.startsWith("+++") ? pc.green(line) : line.startsWith("-") && !line.startsWith("---") ? pc.red(line) : line.startsWith("@@") ? pc.cyan(line) : line))
+    .join("\n");
+}
+
+function hostStatLines(host: HostPlan): string[] {
+  return host.entries
+    .filter((e) => e.action !== "unchanged")
+    .map((e) => `  ${e.action.padEnd(10)} ${e.path}${e.changes.length && e.action === "change" ? ` (${e.changes.join(", ")})` : ""}${e.editedOnServer ? " [edited on server]" : ""}`);
+}
+
+export function summaryLine(summary: PlanSummary): string {
+  const parts = [`${summary.change} to change`, `${summary.create} to create`, `${summary.unchanged} unchanged`];
+  if (summary.unreadable) parts.push(`${summary.unreadable} unreadable`);
+  if (summary.editedOnServer) parts.push(`${summary.editedOnServer} edited on the server since the last apply`);
+  if (summary.failedHosts) parts.push(`${summary.failedHosts} host${summary.failedHosts === 1 ? "" : "s"} unreachable`);
+  return parts.join(", ");
+}

@@ -1,0 +1,35 @@
+// Connects to every host of an environment (bounded concurrency), reads its state and plans the changes.
+// Effects: reads through the transports only; each transport is closed before this returns.
+import type { LoadedEnvironment } from "../load/load-environment.js";
+import { forEachHost, type ConnectOptions } from "../transport/open-transport.js";
+import type { FolderSpec, RenderedFile } from "../types.js";
+import { filesForRoles, planChanges } from "./plan-changes.js";
+import type { Plan } from "./plan-types.js";
+import { readServerState, type ServerFile } from "./server-state.js";
+
+export interface Inspection {
+  plan: Plan;
+  /** host -> path -> what the server has (content kept where it differs), for printing diffs. */
+  serverFiles: Map<string, Map<string, ServerFile>>;
+}
+
+export async function inspectEnvironment(
+  loaded: LoadedEnvironment,
+  files: RenderedFile[],
+  folders: FolderSpec[],
+  options: ConnectOptions,
+  concurrency: number,
+): Promise<Inspection> {
+  const env = loaded.environment;
+  const outcomes = await forEachHost(env, options, concurrency, (transport, host) =>
+    readServerState(transport, filesForRoles(files, host.roles), filesForRoles(folders, host.roles), env.server.stateDir),
+  );
+  const plan = planChanges(
+    loaded.name,
+    files,
+    folders,
+    outcomes.map((o) => ({ host: o.host.name, roles: o.host.roles, state: o.ok ? o.value : { error: o.error, transport: o.transport } })),
+  );
+  const serverFiles = new Map(outcomes.filter((o) => o.ok).map((o) => [o.host.name, (o as { value: { files: Map<string, ServerFile> } }).value.files]));
+  return { plan, serverFiles };
+}

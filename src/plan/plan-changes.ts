@@ -1,0 +1,92 @@
+// Plan: the rendered files and what each host has now in; for every file create/change/unchanged/unreadable out.
+// Pure: the server state is read beforehand (read-server-state.ts), so this runs and is tested without a server.
+import type { FolderSpec, RenderedFile } from "../types.js";
+import { sha256 } from "../render/render-environment.js";
+import type { FileChange, FileSide, FolderPlan, HostPlan, Plan, PlanEntry, PlanSummary } from "./plan-types.js";
+import type { HostState, ServerFile } from "./server-state.js";
+
+export interface HostInput {
+  host: string;
+  roles: string[];
+  state: HostState | { error: string; transport: string };
+}
+
+export function planChanges(environment: string, files: RenderedFile[], folders: FolderSpec[], hosts: HostInput[]): Plan {
+  return { environment, hosts: hosts.map((h) => planHost(h, files, folders)) };
+}
+
+export function filesForRoles<T extends { roles: string[] }>(items: T[], roles: string[]): T[] {
+  return items.filter((item) => item.roles.some((role) => roles.includes(role)));
+}
+
+function planHost(input: HostInput, files: RenderedFile[], folders: FolderSpec[]): HostPlan {
+  const base = { host: input.host, roles: input.roles };
+  if ("error" in input.state) return { ...base, transport: input.state.transport, entries: [], folders: [], error: input.state.error };
+  const state = input.state;
+  return {
+    ...base,
+    transport: state.transport,
+    entries: filesForRoles(files, input.roles).map((file) => planFile(file, state.files.get(file.path) ?? { status: "missing" }, state.applied?.[file.path])),
+    folders: filesForRoles(folders, input.roles).map((folder) => planFolder(folder, state.folders.get(folder.path))),
+  };
+}
+
+export function desiredSide(file: RenderedFile): FileSide {
+  return {
+    sha256: sha256(file.content),
+    mode: file.mode,
+    owner: file.owner,
+    group: file.group,
+    ...(file.linkTarget === undefined ? {} : { linkTarget: file.linkTarget }),
+  };
+}
+
+function planFile(file: RenderedFile, server: ServerFile, appliedSha: string | undefined): PlanEntry {
+  const desired = desiredSide(file);
+  const base = { path: file.path, kind: file.kind, secret: file.secret, desired, handlers: file.handlers };
+  if (server.status === "missing") return { ...base, action: "create", changes: [], editedOnServer: appliedSha !== undefined };
+  if (server.status === "unreadable") return { ...base, action: "unreadable", changes: [], editedOnServer: false, reason: server.reason };
+  const current = server.side;
+  const changes = compareSides(desired, current, file.kind === "symlink");
+  return {
+    ...base,
+    action: changes.length ? "change" : "unchanged",
+    changes,
+    current,
+    editedOnServer: appliedSha !== undefined && appliedSha !== current.sha256,
+  };
+}
+
+function compareSides(desired: FileSide, current: FileSide, symlink: boolean): FileChange[] {
+  if (symlink) return desired.linkTarget === current.linkTarget ? [] : ["link"];
+  const changes: FileChange[] = [];
+  if (current.linkTarget !== undefined || desired.sha256 !== current.sha256) changes.push("content");
+  if (desired.mode !== current.mode) changes.push("mode");
+  if (desired.owner !== current.owner) changes.push("owner");
+  if (desired.group !== current.group) changes.push("group");
+  return changes;
+}
+
+function planFolder(folder: FolderSpec, current: { owner: string; group: string; mode: string; type: string } | undefined): FolderPlan {
+  const base = { path: folder.path, owner: folder.owner, group: folder.group, mode: folder.mode };
+  if (current === undefined) return { ...base, action: "create" };
+  const same = current.type === "directory" && current.owner === folder.owner && current.group === folder.group && current.mode === folder.mode;
+  return { ...base, action: same ? "unchanged" : "fix", current };
+}
+
+export function summarizePlan(plan: Plan): PlanSummary {
+  const entries = plan.hosts.flatMap((h) => h.entries);
+  const count = (action: string) => entries.filter((e) => e.action === action).length;
+  return {
+    create: count("create"),
+    change: count("change"),
+    unchanged: count("unchanged"),
+    unreadable: count("unreadable"),
+    editedOnServer: entries.filter((e) => e.editedOnServer).length,
+    failedHosts: plan.hosts.filter((h) => h.error !== undefined).length,
+  };
+}
+
+export function planHasChanges(plan: Plan): boolean {
+  return plan.hosts.some((h) => h.entries.some((e) => e.action === "create" || e.action === "change") || h.folders.some((f) => f.action !== "unchanged"));
+}

@@ -1,0 +1,84 @@
+// Opens the transport for one host of an environment: a local folder, or SSH with the user's ssh config,
+// known_hosts and keys. The environment's host, port and user are defaults that ~/.ssh/config overrides.
+import { resolve } from "node:path";
+import pLimit from "p-limit";
+import type { Environment } from "../../schema/index.js";
+import { errorMessage, GenError } from "../errors.js";
+import { createLocalTransport } from "./local.js";
+import { connectSsh } from "./ssh.js";
+import type { PassphrasePrompt } from "./ssh-auth.js";
+import { resolveSshHost } from "./ssh-config.js";
+import type { Transport } from "./transport.js";
+
+export type HostEntry = Environment["server"]["hosts"][number];
+
+export interface ConnectOptions {
+  projectDir: string;
+  envName: string;
+  acceptNewHostKey?: boolean;
+  knownHostsPath?: string;
+  identityFile?: string;
+  sshConfigPath?: string;
+  passphrase?: PassphrasePrompt;
+}
+
+/** The hosts a command acts on; the local transport stands for one host. */
+export function environmentHosts(env: Environment, envName: string): HostEntry[] {
+  if (env.server.transport === "local") return [{ name: "local", host: "local", port: 0, roles: ["web", "worker"], hostKey: undefined }];
+  if (env.server.hosts.length === 0) {
+    throw new GenError(`environment ${envName} names no server: set server.host (or server.hosts) in environments/${envName}`);
+  }
+  return env.server.hosts;
+}
+
+export async function openTransport(env: Environment, host: HostEntry, options: ConnectOptions): Promise<Transport> {
+  if (env.server.transport === "local") {
+    const root = resolve(options.projectDir, env.server.localRoot ?? `.gen-local/${options.envName}`);
+    return createLocalTransport(root);
+  }
+  const resolved = await resolveSshHost(
+    host.host,
+    { port: host.port, user: env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) },
+    options.sshConfigPath ? { configPath: options.sshConfigPath } : {},
+  );
+  return connectSsh({
+    host: resolved.host,
+    port: resolved.port,
+    username: resolved.user,
+    ...(options.identityFile ? { identityFiles: [options.identityFile] } : resolved.identityFiles ? { identityFiles: resolved.identityFiles } : {}),
+    ...(options.knownHostsPath ? { knownHostsPaths: [options.knownHostsPath] } : resolved.knownHostsPaths ? { knownHostsPaths: resolved.knownHostsPaths } : {}),
+    ...(host.hostKey ? { hostKeyFingerprint: host.hostKey } : {}),
+    ...(options.passphrase ? { passphrase: options.passphrase } : {}),
+    acceptNewHostKey: options.acceptNewHostKey ?? false,
+    connectTimeoutMs: env.server.connectTimeoutSeconds * 1000,
+    sudo: env.server.useSudo,
+    root: env.server.root,
+  });
+}
+
+export type HostOutcome<T> = { host: HostEntry; ok: true; value: T } | { host: HostEntry; ok: false; error: string; transport: string };
+
+/** Runs `work` on every host, at most `concurrency` at once; one host failing does not hide the others. */
+export async function forEachHost<T>(
+  env: Environment,
+  options: ConnectOptions,
+  concurrency: number,
+  work: (transport: Transport, host: HostEntry) => Promise<T>,
+): Promise<HostOutcome<T>[]> {
+  const limit = pLimit(Math.max(1, concurrency));
+  return Promise.all(
+    environmentHosts(env, options.envName).map((host) =>
+      limit(async (): Promise<HostOutcome<T>> => {
+        let transport: Transport | undefined;
+        try {
+          transport = await openTransport(env, host, options);
+          return { host, ok: true, value: await work(transport, host) };
+        } catch (error) {
+          return { host, ok: false, error: errorMessage(error), transport: transport?.describe ?? `${env.server.sshUser}@${host.host}:${host.port}` };
+        } finally {
+          await transport?.close().catch(() => {});
+        }
+      }),
+    ),
+  );
+}
