@@ -6,7 +6,10 @@ import type { LoadedEnvironment } from "../load/load-environment.js";
 import { chownReleasesCommand, type RenderResult } from "../render/render-environment.js";
 import type { Issue } from "../types.js";
 import { runCrossChecks } from "./cross-checks.js";
-import { runToolChecks, type ToolCheckContext, type ToolReport } from "./tools/index.js";
+import { evaluatePythonSettings, runToolChecks, type ToolCheckContext, type ToolReport } from "./tools/index.js";
+import { isDeepStrictEqual } from "node:util";
+import { djangoSettings } from "../render/settings.js";
+import { resolveSecretValues } from "./settings-values.js";
 
 export interface ValidationResult {
   issues: Issue[];
@@ -19,8 +22,28 @@ export async function validateEnvironment(
   options: { runTools: boolean },
 ): Promise<ValidationResult> {
   const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
-  const toolReports = options.runTools ? await runToolChecks(rendered.files, toolCheckContext(loaded.environment)) : [];
-  return { issues, toolReports };
+  if (!options.runTools) return { issues, toolReports: [] };
+  const [toolReports, settingsReport] = await Promise.all([runToolChecks(rendered.files, toolCheckContext(loaded.environment)), checkSettingsValues(loaded, rendered)]);
+  return { issues, toolReports: settingsReport ? [...toolReports, settingsReport] : toolReports };
+}
+
+/** settings_local.py, run by python3, must give exactly the values the environment describes. */
+async function checkSettingsValues(loaded: LoadedEnvironment, rendered: RenderResult): Promise<ToolReport | undefined> {
+  const file = rendered.files.find((f) => f.kind === "python-settings");
+  if (!file) return undefined;
+  const report = { tool: "python3" as const, files: [file.path] };
+  let values: Record<string, unknown>;
+  try {
+    values = await evaluatePythonSettings(file.content);
+  } catch (error) {
+    const message = (error as Error).message;
+    return { ...report, status: message.includes("not found") ? "not-run" : "failed", messages: [`evaluating settings: ${message}`] };
+  }
+  const expected = Object.fromEntries(djangoSettings(loaded.environment).map(([name, value]) => [name, resolveSecretValues(value, loaded.secrets.lookup)]));
+  const wrong = Object.keys({ ...expected, ...values }).filter((name) => !isDeepStrictEqual(values[name], expected[name]));
+  return wrong.length === 0
+    ? { ...report, status: "passed", messages: ["values evaluate to the environment's settings"] }
+    : { ...report, status: "failed", messages: wrong.map((name) => `${name} evaluates differently from the environment's value`) };
 }
 
 export function toolCheckContext(env: Environment): ToolCheckContext {
