@@ -1,5 +1,6 @@
 // Every command, in the order --help lists them.
 import type { GenCommand } from "../command.js";
+import { applyCommand } from "./apply.js";
 import { diffCommand } from "./diff.js";
 import { listCommand } from "./list.js";
 import { renderCommand } from "./render.js";
@@ -7,4 +8,4 @@ import { schemaCommand } from "./schema.js";
 import { showCommand } from "./show.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, showCommand, listCommand, schemaCommand];
+export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, showCommand, listCommand, schemaCommand];

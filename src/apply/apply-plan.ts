@@ -1,0 +1,158 @@
+// Apply: the reviewed plan of one host in; the server changed to match it, or left as it was, out.
+// Effects: everything on the server goes through the transport: lock, preflight, folders, staged files checked
+// with the real tools, atomic renames with backups, handlers, the record and log. Any failure after files moved
+// restores them and runs the handlers again, so the server is never left half-applied.
+import type { Environment } from "../../schema/index.js";
+import { errorMessage, GenError } from "../errors.js";
+import { filesForRoles, planChanges } from "../plan/plan-changes.js";
+import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
+import { readServerState } from "../plan/server-state.js";
+import type { Transport } from "../transport/transport.js";
+import type { FolderSpec, RenderedFile } from "../types.js";
+import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
+import { backupDir, installStaged, restoreInstalled, type Installed } from "./install.js";
+import { releaseLock, takeLock } from "./lock.js";
+import { changedEntries, foldersScript, runPreflight } from "./preflight.js";
+import { appendLog, pruneBackups, removeLeftovers, removeWorkDirs, writeRecord, type ApplyLogEntry } from "./record.js";
+import { outputLines, serverShell, type ServerShell } from "./server-shell.js";
+import { checkStaged, incomingDir, removeStaged, stageFiles, stagingFailed } from "./stage.js";
+
+export interface ApplyInput {
+  envName: string;
+  environment: Environment;
+  /** The plan of this host as the operator reviewed it. */
+  reviewed: HostPlan;
+  rendered: RenderedFile[];
+  folders: FolderSpec[];
+  forceUnlock: boolean;
+}
+
+export interface ApplyEffects {
+  transport: Transport;
+  now: () => Date;
+  who: string;
+  pid: number;
+  progress: (line: string) => void;
+}
+
+export interface HostApplyResult {
+  host: string;
+  outcome: "applied" | "failed" | "unchanged";
+  changed: string[];
+  handlers: string[];
+  restored: string[];
+  recovered: string[];
+  lockReplaced?: string;
+  error?: GenError;
+}
+
+export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promise<HostApplyResult> {
+  const { environment: env, reviewed } = input;
+  const shell = serverShell(effects.transport, env);
+  const result: HostApplyResult = { host: reviewed.host, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [] };
+  const applyId = applyIdFor(effects.now(), effects.pid);
+  const lock = await takeLock(shell, env.server.stateDir, { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock);
+  if (lock.replaced) result.lockReplaced = lock.replaced;
+  try {
+    result.recovered = await removeLeftovers(shell, env.server.stateDir, input.rendered.map((f) => f.path));
+    const current = await replanUnderLock(input, effects.transport);
+    await applyLocked(input, effects, shell, current, applyId, result);
+  } catch (error) {
+    result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
+    await appendLog(shell, env.server.stateDir, logEntry(applyId, effects, reviewed, changedEntries(reviewed), result)).catch(() => {});
+  } finally {
+    await removeWorkDirs(shell, [incomingDir(env.server.stateDir, applyId)]).catch(() => {});
+    await releaseLock(shell, env.server.stateDir).catch(() => {});
+  }
+  return result;
+}
+
+/** The server is read again once the lock is held: what is applied is exactly what was reviewed, or nothing. */
+async function replanUnderLock(input: ApplyInput, transport: Transport): Promise<{ host: HostPlan; applied?: Record<string, string> }> {
+  const { reviewed, environment: env } = input;
+  const files = filesForRoles(input.rendered, reviewed.roles);
+  const state = await readServerState(transport, files, filesForRoles(input.folders, reviewed.roles), env.server.stateDir);
+  const host = planChanges(input.envName, files, input.folders, [{ host: reviewed.host, roles: reviewed.roles, state }]).hosts[0]!;
+  const drifted = reviewed.entries.filter((entry) => {
+    const now = host.entries.find((e) => e.path === entry.path);
+    return now?.action !== entry.action || now.current?.sha256 !== entry.current?.sha256 || now.desired.sha256 !== entry.desired.sha256;
+  });
+  if (drifted.length > 0 || host.entries.length !== reviewed.entries.length) {
+    throw new GenError(`the server or the environment changed since the plan was made; nothing was changed on ${reviewed.host}`, {
+      details: [...drifted.map((e) => `${e.path}: no longer as planned`), `Run gen diff ${input.envName} again and review the new plan.`],
+    });
+  }
+  return { host, ...(state.applied ? { applied: state.applied } : {}) };
+}
+
+async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: ServerShell, current: { host: HostPlan; applied?: Record<string, string> }, applyId: string, result: HostApplyResult): Promise<void> {
+  const { environment: env } = input;
+  const host = current.host;
+  const entries = changedEntries(host);
+  if (entries.length === 0 && host.folders.every((f) => f.action === "unchanged")) {
+    result.outcome = "unchanged";
+    return;
+  }
+  const problems = await runPreflight(shell, env, host);
+  if (problems.length > 0) throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, { details: problems });
+  const folders = foldersScript(shell, host);
+  if (folders) await shell.must("preparing the folders", folders);
+  effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
+  const rendered = new Map(input.rendered.map((f) => [f.path, f]));
+  const staged = await stageFiles(shell, env, entries, rendered, applyId);
+  const failures = await checkStaged(shell, env, staged, applyId);
+  if (failures.length > 0) {
+    await removeStaged(shell, staged);
+    throw stagingFailed(host.host, failures);
+  }
+  const backups = backupDir(env.server.stateDir, applyId);
+  const { installed, error: installError } = await installStaged(shell, staged, backups);
+  result.changed = installed.map((i) => i.path);
+  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects);
+  const steps = handlerSteps(entries, env);
+  const handlerError = await runHandlers(shell, env, steps, result, effects);
+  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects);
+  result.outcome = "applied";
+  await writeRecord(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result));
+  await pruneBackups(shell, env.server.stateDir, env.server.backupsKept);
+}
+
+async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerStep[], result: HostApplyResult, effects: ApplyEffects): Promise<GenError | undefined> {
+  for (const step of steps) {
+    const argv = stepArgv(step, env);
+    effects.progress(`${result.host}: ${argv.join(" ")}`);
+    const run = await shell.run(argv);
+    result.handlers.push(argv.join(" "));
+    if (run.exitCode !== 0) {
+      return new GenError(`\`${argv.join(" ")}\` failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run) });
+    }
+  }
+  return undefined;
+}
+
+async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects): Promise<void> {
+  await removeStaged(shell, staged);
+  result.restored = await restoreInstalled(shell, installed);
+  const restoredEntries = entries.filter((e) => installed.some((i) => i.path === e.path));
+  const again: HostApplyResult = { ...result, handlers: [] };
+  const handlerError = await runHandlers(shell, env, handlerSteps(restoredEntries, env), again, effects);
+  const details = [...cause.details, `restored: ${result.restored.join(", ") || "nothing"}`, ...(handlerError ? [`after restoring, ${handlerError.message}`, ...handlerError.details] : [])];
+  throw new GenError(`${cause.message}; every file of this apply was restored`, { details });
+}
+
+function applyIdFor(now: Date, pid: number): string {
+  return `${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${pid}`;
+}
+
+function logEntry(id: string, effects: ApplyEffects, host: HostPlan, entries: PlanEntry[], result: HostApplyResult): ApplyLogEntry {
+  return {
+    id,
+    who: effects.who,
+    at: effects.now().toISOString(),
+    host: host.host,
+    outcome: result.error || result.restored.length ? "failed" : "applied",
+    files: entries.map((e) => ({ path: e.path, ...(e.current ? { old: e.current.sha256 } : {}), new: e.desired.sha256 })),
+    restored: result.restored,
+    ...(result.error ? { error: result.error.message } : {}),
+  };
+}

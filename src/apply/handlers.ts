@@ -1,0 +1,58 @@
+// Handlers: which systemd and nginx actions a set of changed files calls for, each at most once and in an order
+// that works (daemon-reload before restarts, nginx -t before its reload). Derived from the manifest; pure.
+import type { Environment } from "../../schema/index.js";
+import type { PlanEntry } from "../plan/plan-types.js";
+
+export type HandlerStep =
+  | { action: "daemon-reload" }
+  | { action: "enable"; units: string[] }
+  | { action: "nginx-test" }
+  | { action: "reload"; unit: string }
+  | { action: "restart"; unit: string };
+
+/** Only content, link and new files call handlers; a mode or owner fix restarts nothing. */
+function triggers(entry: PlanEntry): boolean {
+  return entry.action === "create" || entry.changes.includes("content") || entry.changes.includes("link");
+}
+
+export function handlerSteps(entries: PlanEntry[], env: Environment): HandlerStep[] {
+  const changed = entries.filter(triggers);
+  const steps: HandlerStep[] = [];
+  const units = changed.filter((e) => e.kind === "systemd-unit");
+  if (units.length > 0) {
+    steps.push({ action: "daemon-reload" });
+    steps.push({ action: "enable", units: enabledUnits(env).filter((u) => units.some((e) => e.path.endsWith(`/${u}`))) });
+  }
+  const reloads = unique(changed.flatMap((e) => e.handlers.reload));
+  if (reloads.includes("nginx.service")) steps.push({ action: "nginx-test" });
+  // Sockets first: a service restarted before its socket would be started by the old socket.
+  const restarts = unique(changed.flatMap((e) => e.handlers.restart)).sort((a, b) => Number(b.endsWith(".socket")) - Number(a.endsWith(".socket")));
+  for (const unit of reloads) steps.push({ action: "reload", unit });
+  for (const unit of restarts) steps.push({ action: "restart", unit });
+  return steps.filter((s) => s.action !== "enable" || s.units.length > 0);
+}
+
+/** The units started at boot: the gunicorn socket (the service is socket-activated) and the Celery services. */
+export function enabledUnits(env: Environment): string[] {
+  return [`${env.gunicorn.service}.socket`, `${env.celery.service}.service`, `${env.celery.beat.service}.service`];
+}
+
+export function stepArgv(step: HandlerStep, env: Environment): string[] {
+  const systemctl = env.server.systemctl;
+  switch (step.action) {
+    case "daemon-reload":
+      return [systemctl, "daemon-reload"];
+    case "enable":
+      return [systemctl, "enable", ...step.units];
+    case "nginx-test":
+      return env.server.nginxTest;
+    case "reload":
+      return [systemctl, "reload", step.unit];
+    case "restart":
+      return [systemctl, "restart", step.unit];
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

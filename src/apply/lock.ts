@@ -1,0 +1,51 @@
+// One lock per application on each server: a folder created with mkdir (atomic), holding who took it, from
+// where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
+import { GenError } from "../errors.js";
+import type { ServerShell } from "./server-shell.js";
+
+export interface LockHolder {
+  who: string;
+  command: string;
+  since: string;
+  pid: number;
+}
+
+export function lockDir(stateDir: string): string {
+  return `${stateDir}/lock`;
+}
+
+export async function takeLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean): Promise<{ replaced?: string }> {
+  const dir = shell.path(lockDir(stateDir));
+  const info = shell.quote(JSON.stringify(holder));
+  const result = await shell.script(
+    [
+      `mkdir -p ${shell.path(stateDir)}`,
+      `chmod 0700 ${shell.path(stateDir)}`,
+      force ? `if [ -d ${dir} ]; then echo "REPLACED $(cat ${dir}/holder.json 2>/dev/null)"; rm -rf ${dir}; fi` : ":",
+      `if mkdir ${dir} 2>/dev/null; then printf '%s\\n' ${info} > ${dir}/holder.json; echo TAKEN; else echo "HELD $(cat ${dir}/holder.json 2>/dev/null)"; fi`,
+    ].join("\n"),
+  );
+  const out = result.stdout;
+  if (result.exitCode !== 0) throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  const held = /^HELD (.*)$/m.exec(out);
+  if (held) {
+    throw new GenError(`${shell.transport.describe} is locked by ${describeHolder(held[1]!)}`, {
+      details: ["Another apply or deploy is running, or one was interrupted. If nobody is running one, take the lock over with --force-unlock."],
+    });
+  }
+  const replaced = /^REPLACED (.*)$/m.exec(out);
+  return replaced ? { replaced: describeHolder(replaced[1]!) } : {};
+}
+
+export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {
+  await shell.script(`rm -rf ${shell.path(lockDir(stateDir))}`);
+}
+
+function describeHolder(json: string): string {
+  try {
+    const h = JSON.parse(json) as LockHolder;
+    return `${h.who} (gen ${h.command}, pid ${h.pid}) since ${h.since}`;
+  } catch {
+    return "an unknown holder (the lock has no readable holder.json)";
+  }
+}

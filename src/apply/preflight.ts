@@ -1,0 +1,61 @@
+// Preflight: everything that would make the apply fail half-way is looked for first, in one round trip,
+// and every problem is reported at once before anything on the server changes.
+import type { Environment } from "../../schema/index.js";
+import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
+import type { ServerShell } from "./server-shell.js";
+
+/** The command on the server that checks a staged file of each kind (the nginx site is checked whole, later). */
+export const VALIDATOR_TOOLS: Record<string, string | undefined> = {
+  sudoers: "visudo",
+  "systemd-unit": "systemd-analyze",
+  logrotate: "logrotate",
+  "python-settings": "python3",
+};
+
+const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
+
+export function changedEntries(host: HostPlan): PlanEntry[] {
+  return host.entries.filter((e) => e.action === "create" || e.action === "change");
+}
+
+export function preflightScript(shell: ServerShell, env: Environment, host: HostPlan): string {
+  const changed = changedEntries(host);
+  const users = new Set([...changed.map((e) => e.desired.owner), ...host.folders.map((f) => f.owner)]);
+  const groups = new Set([...changed.map((e) => e.desired.group), ...host.folders.map((f) => f.group)]);
+  const tools = new Set(changed.map((e) => VALIDATOR_TOOLS[e.kind]).filter((t): t is string => t !== undefined));
+  const executables = [env.server.systemctl, ...(changed.some((e) => e.kind === "nginx-site" || e.kind === "symlink") ? [env.server.nginxTest[0]!] : [])];
+  const lines = [
+    ...[...users].map((u) => `getent passwd ${shell.quote(u)} >/dev/null || echo ${shell.quote(`PROBLEM user ${u} does not exist: create it first (adduser ${u})`)}`),
+    ...[...groups].map((g) => `getent group ${shell.quote(g)} >/dev/null || echo ${shell.quote(`PROBLEM group ${g} does not exist: create it first (addgroup ${g})`)}`),
+    ...[...tools].map((t) => `command -v ${shell.quote(t)} >/dev/null || echo ${shell.quote(`PROBLEM ${t} is not installed: gen checks files with it before they go in place`)}`),
+    ...executables.map((x) => `[ -x ${shell.quote(x)} ] || echo ${shell.quote(`PROBLEM ${x} is missing or not executable`)}`),
+    ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
+    ...certificateChecks(shell, env, changed),
+  ];
+  return lines.join("\n");
+}
+
+function unitCheck(shell: ServerShell, unit: string): string {
+  const tests = UNIT_DIRS.map((dir) => `[ -e ${shell.path(`${dir}/${unit}`)} ]`).join(" || ");
+  return `{ ${tests}; } || echo ${shell.quote(`PROBLEM unit ${unit} is not installed (declared in server.systemServices): install it first`)}`;
+}
+
+function certificateChecks(shell: ServerShell, env: Environment, changed: PlanEntry[]): string[] {
+  if (!env.nginx.tls || !changed.some((e) => e.kind === "nginx-site")) return [];
+  const hint = `obtain it first (certbot certonly --nginx -d ${env.app.domain}), or set nginx.tls: false until then`;
+  return [env.nginx.certificate, env.nginx.certificateKey, env.nginx.certbotOptions, env.nginx.dhparam].map(
+    (file) => `[ -e ${shell.path(file)} ] || echo ${shell.quote(`PROBLEM ${file} (named by the nginx site) is missing: ${hint}`)}`,
+  );
+}
+
+export async function runPreflight(shell: ServerShell, env: Environment, host: HostPlan): Promise<string[]> {
+  const result = await shell.must("preflight", preflightScript(shell, env, host));
+  return result.stdout.split("\n").filter((l) => l.startsWith("PROBLEM ")).map((l) => l.slice("PROBLEM ".length));
+}
+
+export function foldersScript(shell: ServerShell, host: HostPlan): string {
+  return host.folders
+    .filter((f) => f.action !== "unchanged")
+    .map((f) => `mkdir -p ${shell.path(f.path)} && chown ${shell.quote(`${f.owner}:${f.group}`)} ${shell.path(f.path)} && chmod ${shell.quote(f.mode)} ${shell.path(f.path)}`)
+    .join("\n");
+}

@@ -1,0 +1,47 @@
+// Runs the shell snippets of apply on the server: as root through `sudo -n` when the environment says so,
+// with every server path mapped under the environment's root and every value quoted.
+import type { Environment } from "../../schema/index.js";
+import { GenError } from "../errors.js";
+import { pathUnderRoot } from "../transport/root-path.js";
+import { quoteArg } from "../transport/shell-quote.js";
+import type { CommandResult, Transport } from "../transport/transport.js";
+
+export interface ServerShell {
+  transport: Transport;
+  /** A server path as commands see it (under the root prefix), quoted for sh. */
+  path: (serverPath: string) => string;
+  quote: (value: string) => string;
+  /** A server path as commands see it, unquoted (for argv, which the transport quotes). */
+  raw: (serverPath: string) => string;
+  /** Runs a script; the result is returned whatever the exit code. */
+  script: (script: string) => Promise<CommandResult>;
+  /** Runs a script and throws a GenError naming `what` when it fails. */
+  must: (what: string, script: string) => Promise<CommandResult>;
+  run: (argv: string[]) => Promise<CommandResult>;
+  sudo: boolean;
+}
+
+export function serverShell(transport: Transport, env: Environment): ServerShell {
+  const sudo = env.server.useSudo;
+  const script = (text: string) => transport.runScript(`set -u\n${text}`, { sudo });
+  return {
+    transport,
+    path: (serverPath) => quoteArg(pathUnderRoot(env.server.root, serverPath)),
+    quote: quoteArg,
+    raw: (serverPath) => pathUnderRoot(env.server.root, serverPath),
+    script,
+    must: async (what, text) => {
+      const result = await script(text);
+      if (result.exitCode !== 0) {
+        throw new GenError(`${what} failed on ${transport.describe} (exit ${result.exitCode})`, { details: outputLines(result) });
+      }
+      return result;
+    },
+    run: (argv) => transport.run(argv, { sudo }),
+    sudo,
+  };
+}
+
+export function outputLines(result: CommandResult): string[] {
+  return `${result.stdout}\n${result.stderr}`.split("\n").map((l) => l.trimEnd()).filter((l) => l.length > 0);
+}
