@@ -42,12 +42,22 @@ export interface RunOptions {
 export interface Transport {
   /** Human-readable name for messages: "deployer@tsosi.u-ga.fr:22" or "local:/tmp/root". */
   readonly describe: string;
+  /**
+   * Does not follow a symlink: it comes back as type "symlink" with linkTarget and empty content, as does a
+   * folder. "missing" only when the path surely does not exist; a permission problem is "unreadable".
+   */
   readFile(path: string): Promise<ReadResult>;
+  /** Like readFile without the content (lstat); undefined when missing. */
   stat(path: string): Promise<RemoteStat | undefined>;
+  /** Entry names, sorted; a missing folder lists as empty. */
   list(path: string): Promise<string[]>;
+  /** The parent folder must exist. With `mode`, the file ends with exactly that mode, whatever the umask. */
   writeFile(path: string, content: Buffer | string, mode?: string): Promise<void>;
+  /** Atomic, and replaces an existing target. */
   rename(from: string, to: string): Promise<void>;
+  /** Creates missing parents too; an existing folder is fine. */
   mkdir(path: string): Promise<void>;
+  /** A file, a symlink (never its target) or an empty folder; a missing path is fine. */
   remove(path: string): Promise<void>;
   /** argv is quoted for the remote shell by the transport; values are data, never shell syntax. */
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;

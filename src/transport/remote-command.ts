@@ -1,0 +1,26 @@
+// Builds the command line sent over SSH for run()/runScript(): cd, sudo -n, GEN_ROOT, then quoted argv.
+
+import { quoteArg, quoteArgv } from "./shell-quote.js";
+import { pathUnderRoot } from "./root-path.js";
+import type { RunOptions } from "./transport.js";
+
+/**
+ * `root` is the transport's root prefix: "/" on a real server. Under a prefix the command sees
+ * GEN_ROOT (like the local transport) and `cwd` is mapped into it.
+ */
+export function remoteCommand(argv: string[], options: Pick<RunOptions, "sudo" | "cwd">, root: string): string {
+  const words = [
+    ...(options.sudo ? ["sudo", "-n", "--"] : []),
+    ...(root === "/" ? [] : ["env", `GEN_ROOT=${root}`]),
+    ...argv,
+  ];
+  const command = quoteArgv(words);
+  if (options.cwd === undefined) return command;
+  return `cd -- ${quoteArg(pathUnderRoot(root, options.cwd))} && ${command}`;
+}
+
+/** A caller-quoted script goes as is when nothing wraps it, else through `sh -c`. */
+export function remoteScript(script: string, options: Pick<RunOptions, "sudo" | "cwd">, root: string): string {
+  const plain = !options.sudo && options.cwd === undefined && root === "/";
+  return plain ? script : remoteCommand(["sh", "-c", script], options, root);
+}

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { copyFile, chmod } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { sshOptionsFor } from "../../test/support/ssh-options.js";
+import { freePort, startSilentServer, startSshd, type SshdHandle } from "../../test/support/sshd.js";
+import { connectSsh } from "./ssh.js";
+
+describe("ssh connection failures and key sources", () => {
+  let sshd: SshdHandle;
+  before(async () => {
+    sshd = await startSshd();
+  });
+  after(() => sshd?.stop());
+
+  const newKey = (name: string, passphrase = "") => {
+    const path = join(sshd.tempDir, name);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-f", path]);
+    return path;
+  };
+  const encryptedClientKey = async (name: string) => {
+    const path = join(sshd.tempDir, name);
+    await copyFile(sshd.clientKeyPath, path);
+    await chmod(path, 0o600);
+    execFileSync("ssh-keygen", ["-q", "-p", "-N", "open sesame", "-f", path]);
+    return path;
+  };
+
+  it("reports a key the server does not accept as rejected, naming the key", async () => {
+    const wrong = newKey("wrong_key");
+    await assert.rejects(connectSsh(sshOptionsFor(sshd, { identityFiles: [wrong] })), (error: Error) => {
+      assert.equal(error.message, `root@127.0.0.1:${sshd.port} rejected the key: offered ${wrong}`);
+      return true;
+    });
+  });
+
+  it("asks for the passphrase of an encrypted key, with the connect clock paused while it waits", async () => {
+    const path = await encryptedClientKey("encrypted_key");
+    const asked: string[] = [];
+    const passphrase = async (keyPath: string) => {
+      asked.push(keyPath);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      return "open sesame";
+    };
+    const transport = await connectSsh(sshOptionsFor(sshd, { identityFiles: [path], passphrase, connectTimeoutMs: 1000 }));
+    await transport.close();
+    assert.deepEqual(asked, [path]);
+  });
+
+  it("gives up on a wrong passphrase after three tries and says so", async () => {
+    const path = await encryptedClientKey("encrypted_key_2");
+    let asked = 0;
+    const passphrase = async () => (asked++, "wrong");
+    await assert.rejects(connectSsh(sshOptionsFor(sshd, { identityFiles: [path], passphrase })), (error: Error & { details: string[] }) => {
+      assert.match(error.message, /^no usable SSH key for root@127\.0\.0\.1:\d+/);
+      assert.ok(error.details.includes(`${path}: wrong passphrase`), error.details.join("\n"));
+      return true;
+    });
+    assert.equal(asked, 3);
+  });
+
+  it("uses the keys in ssh-agent", async (t) => {
+    const socket = join(sshd.tempDir, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+    t.after(() => void process.kill(agent.pid!, "SIGTERM"));
+    await waitFor(() => tryRun("ssh-add", [sshd.clientKeyPath], { SSH_AUTH_SOCK: socket }));
+    const transport = await connectSsh(sshOptionsFor(sshd, { identityFiles: [], agent: socket }));
+    assert.equal((await transport.run(["true"])).exitCode, 0);
+    await transport.close();
+  });
+
+  it("reports a server that is down as connection refused", async () => {
+    const port = await freePort();
+    await assert.rejects(connectSsh({ ...sshOptionsFor(sshd), port }), {
+      name: "GenError",
+      message: new RegExp(`^cannot connect to root@127\\.0\\.0\\.1:${port}: connection refused`),
+    });
+  });
+
+  it("times out on a server that accepts and never answers", async () => {
+    const silent = await startSilentServer();
+    try {
+      const started = Date.now();
+      await assert.rejects(connectSsh({ ...sshOptionsFor(sshd), port: silent.port, connectTimeoutMs: 1500 }), {
+        name: "GenError",
+        message: new RegExp(`^no answer from 127\\.0\\.0\\.1:${silent.port} within 1\\.5 s`),
+      });
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 1400 && elapsed < 3000, `gave up after ${elapsed} ms`);
+    } finally {
+      await silent.stop();
+    }
+  });
+
+  it("says when there is no key at all to offer", async () => {
+    await assert.rejects(connectSsh(sshOptionsFor(sshd, { identityFiles: [] })), /^GenError: no SSH key to offer|no SSH key to offer/);
+  });
+});
+
+function tryRun(command: string, args: string[], env: Record<string, string>): boolean {
+  try {
+    execFileSync(command, args, { env: { ...process.env, ...env }, stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (ready()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("timed out waiting");
+}

@@ -1,0 +1,63 @@
+// Runs one command on an open ssh2 connection (its own channel) and collects output and exit status.
+
+import { constants } from "node:os";
+import type { Client, ClientChannel } from "ssh2";
+import { GenError } from "../errors.js";
+import type { RunOptions } from "./transport.js";
+
+export interface ExecOutput {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** `where` names the server in messages. Rejects only when the command could not run or lost its connection. */
+export function execOnClient(
+  client: Client,
+  command: string,
+  where: string,
+  options: Pick<RunOptions, "stdin" | "onOutput"> = {},
+): Promise<ExecOutput> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (error, channel) => {
+      if (error) {
+        reject(new GenError(`${where}: cannot start a command: ${error.message}`, { cause: error }));
+        return;
+      }
+      collectChannel(channel, command, where, options).then(resolve, reject);
+      channel.end(options.stdin ?? "");
+    });
+  });
+}
+
+function collectChannel(
+  channel: ClientChannel,
+  command: string,
+  where: string,
+  options: Pick<RunOptions, "onOutput">,
+): Promise<ExecOutput> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  let exitCode: number | undefined;
+  channel.on("data", (chunk: Buffer) => {
+    stdout.push(chunk);
+    options.onOutput?.(chunk.toString("utf8"), "stdout");
+  });
+  channel.stderr.on("data", (chunk: Buffer) => {
+    stderr.push(chunk);
+    options.onOutput?.(chunk.toString("utf8"), "stderr");
+  });
+  channel.on("exit", (code: number | null, signal?: string) => {
+    exitCode = code ?? 128 + (constants.signals[signal as NodeJS.Signals] ?? 0);
+  });
+  return new Promise((resolve, reject) => {
+    channel.on("close", () => {
+      if (exitCode === undefined) {
+        const shown = command.length > 80 ? `${command.slice(0, 77)}...` : command;
+        reject(new GenError(`${where}: \`${shown}\` ended without an exit status (connection lost?)`));
+        return;
+      }
+      resolve({ exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) });
+    });
+  });
+}

@@ -1,0 +1,90 @@
+// The Transport over one open SSH connection: files over SFTP (at most 16 requests in flight),
+// commands on exec channels of the same connection (at most 8 at once).
+
+import pLimit from "p-limit";
+import type { Stats } from "ssh2";
+import { remoteCommand, remoteScript } from "./remote-command.js";
+import { parseMode } from "./root-path.js";
+import type { SshConnection } from "./ssh-connect.js";
+import { execOnClient, type ExecOutput } from "./ssh-exec.js";
+import { listRemote, readRemoteFile, statRemote } from "./ssh-read.js";
+import {
+  createSession,
+  hasCode,
+  operationFailed,
+  sftpCall,
+  SFTP_NO_SUCH_FILE,
+  type SshSession,
+  type SshTransportContext,
+} from "./ssh-session.js";
+import type { CommandResult, RunOptions, Transport } from "./transport.js";
+
+export type { SshTransportContext } from "./ssh-session.js";
+
+// OpenSSH allows 10 channels per connection (MaxSessions); SFTP holds one.
+const EXEC_CHANNELS = 8;
+const SFTP_REQUESTS = 16;
+
+export function createSshTransport(connection: SshConnection, context: SshTransportContext): Transport {
+  const sftpLimit = pLimit(SFTP_REQUESTS);
+  const execLimit = pLimit(EXEC_CHANNELS);
+  const exec = (command: string, options: RunOptions = {}) =>
+    execLimit(() => execOnClient(connection.client, command, context.describe, options));
+  const session = createSession(connection, context, (command) => exec(command));
+  const { at, root } = session;
+  return {
+    describe: context.describe,
+    readFile: (path) => sftpLimit(() => readRemoteFile(session, path)),
+    stat: (path) => sftpLimit(() => statRemote(session, path)),
+    list: (path) => sftpLimit(() => listRemote(session, path)),
+    writeFile: (path, content, mode) => sftpLimit(() => writeRemoteFile(session, path, content, mode)),
+    rename: (from, to) =>
+      sftpLimit(async () => {
+        // posix-rename@openssh.com replaces an existing target atomically; plain SFTP rename refuses to.
+        await session.sftpClient.posixRename(at(from), at(to)).catch((error: unknown) => {
+          throw operationFailed(session, "rename", `${from} to ${to}`, error);
+        });
+      }),
+    mkdir: (path) =>
+      sftpLimit(async () => {
+        await session.sftpClient.mkdir(at(path), true).catch((error: unknown) => {
+          throw operationFailed(session, "create folder", path, error);
+        });
+      }),
+    remove: (path) => sftpLimit(() => removeRemote(session, path)),
+    run: async (argv, options = {}) => text(await exec(remoteCommand(argv, options, root), options)),
+    runScript: async (script, options = {}) => text(await exec(remoteScript(script, options, root), options)),
+    async close() {
+      await session.sftpClient.end();
+    },
+  };
+}
+
+async function writeRemoteFile(session: SshSession, serverPath: string, content: Buffer | string, mode?: string) {
+  const full = session.at(serverPath);
+  const bits = parseMode(mode, serverPath);
+  try {
+    await session.sftpClient.put(Buffer.from(content), full, bits === undefined ? {} : { writeStreamOptions: { mode: bits } });
+    // The create mode is cut by the server's umask and ignored for an existing file: set it explicitly.
+    if (bits !== undefined) await sftpCall<void>((cb) => session.sftp.chmod(full, bits, cb));
+  } catch (error) {
+    throw operationFailed(session, "write", serverPath, error);
+  }
+}
+
+async function removeRemote(session: SshSession, serverPath: string) {
+  const full = session.at(serverPath);
+  const { sftp } = session;
+  try {
+    const attrs = await sftpCall<Stats>((cb) => sftp.lstat(full, cb));
+    // A folder must be empty: removing a tree is never what a config change means.
+    await sftpCall<void>((cb) => (attrs.isDirectory() ? sftp.rmdir(full, cb) : sftp.unlink(full, cb)));
+  } catch (error) {
+    if (hasCode(error, SFTP_NO_SUCH_FILE)) return;
+    throw operationFailed(session, "remove", serverPath, error);
+  }
+}
+
+function text(output: ExecOutput): CommandResult {
+  return { exitCode: output.exitCode, stdout: output.stdout.toString("utf8"), stderr: output.stderr.toString("utf8") };
+}

@@ -1,0 +1,236 @@
+// A real OpenSSH server for integration tests: Debian's /usr/sbin/sshd on 127.0.0.1 at a free port,
+// with its own host key, a client key made for the test, and everything in one temp folder.
+// stop() kills it by PID and removes the folder; a process exit does the same for any left running.
+
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync, closeSync, openSync, rmSync } from "node:fs";
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { freePort } from "./net.js";
+
+export { freePort, startSilentServer, type SilentServer } from "./net.js";
+
+const SSHD = "/usr/sbin/sshd";
+const TEST_USER = "gen-test";
+const run = promisify(execFile);
+
+export interface SshdOptions {
+  /** Login user: root (PermitRootLogin yes), or the unprivileged `gen-test` made by `npm run test:full`. */
+  user?: "root" | typeof TEST_USER;
+  /** Extra sshd_config lines. */
+  config?: string[];
+}
+
+export interface SshdHandle {
+  host: "127.0.0.1";
+  port: number;
+  user: string;
+  pid: number;
+  tempDir: string;
+  /** A folder standing in for the server's `/`, owned by the login user. */
+  rootDir: string;
+  hostKeyPath: string;
+  /** "ssh-ed25519 AAAA..." (no comment). */
+  hostPublicKey: string;
+  /** As `ssh-keygen -lf` prints it: "SHA256:...". */
+  hostFingerprint: string;
+  /** Private key accepted for `user` (unencrypted ed25519). */
+  clientKeyPath: string;
+  /** Holds the host key as `[127.0.0.1]:port ssh-ed25519 ...`. */
+  knownHostsPath: string;
+  logPath: string;
+  stop(): Promise<void>;
+}
+
+const running = new Map<number, string>();
+
+export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> {
+  const user = options.user ?? "root";
+  if (user !== "root") await requireUser(user);
+  registerExitCleanup();
+  // sshd's privilege separation directory; absent in containers until the service first ran.
+  await mkdir("/run/sshd", { recursive: true });
+  const tempDir = await mkdtemp(join(tmpdir(), "gen-sshd-"));
+  try {
+    return await startIn(tempDir, user, options.config ?? []);
+  } catch (error) {
+    await rm(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startIn(tempDir: string, user: string, extraConfig: string[]): Promise<SshdHandle> {
+  // The login user reads authorized_keys from here, so the folder cannot stay 0700.
+  await chmod(tempDir, 0o755);
+  const hostKeyPath = join(tempDir, "ssh_host_ed25519_key");
+  const clientKeyPath = join(tempDir, "client_ed25519_key");
+  await Promise.all([makeKey(hostKeyPath, "gen-test-host"), makeKey(clientKeyPath, "gen-test-client")]);
+  const authorizedKeys = join(tempDir, "authorized_keys");
+  await copyFile(`${clientKeyPath}.pub`, authorizedKeys);
+  await chmod(authorizedKeys, 0o644);
+  const rootDir = join(tempDir, "root");
+  await mkdir(rootDir, { mode: 0o755 });
+  if (user !== "root") await chownToUser(rootDir, user);
+  const hostPublicKey = (await readFile(`${hostKeyPath}.pub`, "utf8")).split(" ").slice(0, 2).join(" ");
+  const hostFingerprint = (await run("ssh-keygen", ["-l", "-f", `${hostKeyPath}.pub`])).stdout.split(" ")[1] ?? "";
+  const logPath = join(tempDir, "sshd.log");
+  const { child, port } = await spawnOnFreePort(tempDir, logPath, extraConfig);
+  const knownHostsPath = join(tempDir, "known_hosts");
+  await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+  const pid = child.pid!;
+  return {
+    host: "127.0.0.1",
+    port,
+    user,
+    pid,
+    tempDir,
+    rootDir,
+    hostKeyPath,
+    hostPublicKey,
+    hostFingerprint,
+    clientKeyPath,
+    knownHostsPath,
+    logPath,
+    stop: () => stopSshd(child, tempDir),
+  };
+}
+
+// freePort() closes its port before sshd binds it; another process may take it in between, so retry.
+async function spawnOnFreePort(tempDir: string, logPath: string, extraConfig: string[]) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const configPath = join(tempDir, "sshd_config");
+    await writeFile(configPath, sshdConfig(tempDir, port, extraConfig));
+    const child = spawnSshd(configPath, logPath, tempDir);
+    try {
+      await waitUntilListening(child, port, logPath);
+      return { child, port };
+    } catch (error) {
+      await stopProcess(child);
+      const log = await readFile(logPath, "utf8").catch(() => "");
+      if (attempt < 3 && /Address already in use/.test(log)) continue;
+      throw error;
+    }
+  }
+}
+
+function sshdConfig(tempDir: string, port: number, extra: string[]): string {
+  return [
+    `Port ${port}`,
+    "ListenAddress 127.0.0.1",
+    `HostKey ${join(tempDir, "ssh_host_ed25519_key")}`,
+    `PidFile ${join(tempDir, "sshd.pid")}`,
+    `AuthorizedKeysFile ${join(tempDir, "authorized_keys")}`,
+    "StrictModes no",
+    "PermitRootLogin yes",
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    // With PAM off, sshd refuses accounts whose password is locked ("!"), as useradd leaves gen-test.
+    "UsePAM yes",
+    "Subsystem sftp internal-sftp",
+    "LogLevel VERBOSE",
+    ...extra,
+    "",
+  ].join("\n");
+}
+
+function spawnSshd(configPath: string, logPath: string, tempDir: string): ChildProcess {
+  const log = openSync(logPath, "a");
+  try {
+    // sshd re-executes itself and so needs its absolute path. -D: foreground, -e: log to stderr.
+    const child = spawn(SSHD, ["-D", "-e", "-f", configPath], { stdio: ["ignore", "ignore", log] });
+    // A failed spawn (no sshd binary) shows as an exit code below; without a listener it would crash the test.
+    child.on("error", (error) => appendFileSync(logPath, `cannot start ${SSHD}: ${error.message}\n`));
+    // Let a test process end even if it forgot stop(): the exit hook kills sshd.
+    child.unref();
+    if (child.pid !== undefined) running.set(child.pid, tempDir);
+    return child;
+  } finally {
+    closeSync(log);
+  }
+}
+
+async function waitUntilListening(child: ChildProcess, port: number, logPath: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const log = await readFile(logPath, "utf8").catch(() => "");
+      throw new Error(`sshd exited (${child.exitCode ?? child.signalCode}) before listening on ${port}:\n${log}`);
+    }
+    if (await accepts(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`sshd did not listen on 127.0.0.1:${port} within 10 s (log: ${logPath})`);
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+async function stopSshd(child: ChildProcess, tempDir: string): Promise<void> {
+  await stopProcess(child);
+  await rm(tempDir, { recursive: true, force: true });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  running.delete(pid);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  process.kill(pid, "SIGTERM");
+  const killer = setTimeout(() => child.exitCode === null && process.kill(pid, "SIGKILL"), 3000);
+  await exited;
+  clearTimeout(killer);
+}
+
+async function makeKey(path: string, comment: string): Promise<void> {
+  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]);
+}
+
+async function requireUser(user: string): Promise<void> {
+  const passwd = await readFile("/etc/passwd", "utf8");
+  if (!passwd.split("\n").some((line) => line.startsWith(`${user}:`))) {
+    throw new Error(`user ${user} missing: run \`npm run test:full\` (creates it)`);
+  }
+}
+
+async function chownToUser(path: string, user: string): Promise<void> {
+  const line = (await readFile("/etc/passwd", "utf8")).split("\n").find((l) => l.startsWith(`${user}:`));
+  const [, , uid, gid] = line?.split(":") ?? [];
+  await chown(path, Number(uid), Number(gid));
+}
+
+let exitCleanupRegistered = false;
+
+function registerExitCleanup(): void {
+  if (exitCleanupRegistered) return;
+  exitCleanupRegistered = true;
+  process.on("exit", killAllSync);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      killAllSync();
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+function killAllSync(): void {
+  for (const [pid, tempDir] of running) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+  running.clear();
+}
