@@ -26,9 +26,9 @@ export function serverShell(transport: Transport, env: Environment): ServerShell
   const script = (text: string) => transport.runScript(`set -u\n${text}`, { sudo });
   return {
     transport,
-    path: (serverPath) => quoteArg(pathUnderRoot(env.server.root, serverPath)),
+    path: (serverPath) => quoteArg(pathUnderRoot(transport.root, serverPath)),
     quote: quoteArg,
-    raw: (serverPath) => pathUnderRoot(env.server.root, serverPath),
+    raw: (serverPath) => pathUnderRoot(transport.root, serverPath),
     script,
     must: async (what, text) => {
       const result = await script(text);

@@ -33,6 +33,7 @@ export function createLocalTransport(root: string): Transport {
   };
   return {
     describe: context.describe,
+    root: rootDir,
     readFile: (path) => readLocal(context, path),
     stat: (path) => statLocal(context, path),
     list: (path) => listLocal(context, path),

@@ -34,6 +34,7 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
   const { at, root } = session;
   return {
     describe: context.describe,
+    root,
     readFile: (path) => sftpLimit(() => readRemoteFile(session, path)),
     stat: (path) => sftpLimit(() => statRemote(session, path)),
     list: (path) => sftpLimit(() => listRemote(session, path)),

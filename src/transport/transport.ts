@@ -42,6 +42,8 @@ export interface RunOptions {
 export interface Transport {
   /** Human-readable name for messages: "deployer@tsosi.u-ga.fr:22" or "local:/tmp/root". */
   readonly describe: string;
+  /** The folder that stands for the server's "/": "/" on a real server. Commands see paths under it. */
+  readonly root: string;
   /**
    * Does not follow a symlink: it comes back as type "symlink" with linkTarget and empty content, as does a
    * folder. "missing" only when the path surely does not exist; a permission problem is "unreadable".
