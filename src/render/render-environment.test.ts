@@ -287,6 +287,18 @@ describe("prod files", () => {
     assert.deepEqual(twice, [], `files written twice: ${twice.join(", ")}`);
   });
 
+  test("refuses a releases folder of / (the sudoers chown rule would cover the whole disk)", async () => {
+    let loaded: LoadedEnvironment;
+    try {
+      loaded = await loadVariant({ paths: { releases: "/" } });
+    } catch (error) {
+      assert.ok(error instanceof GenError, String(error));
+      return;
+    }
+    const sudoers = fileAt(render(loaded), "/etc/sudoers.d/tsosi").content;
+    assert.fail(`rendered a drop-in allowing ${sudoers.match(/\/usr\/bin\/chown .*/)?.[0]}`);
+  });
+
   test("writes a django.extra dict that has a key named secret as a plain dict", async () => {
     const loaded = await loadVariant({ django: { extra: { FEATURE: { secret: "not_a_reference", note: "x" } } } });
     const settings = fileAt(render(loaded), "/home/deployer/config/settings_local.py").content;

@@ -35,6 +35,8 @@ interface Field {
   name: string;
   benign: string;
   apply: (input: Input, value: string) => void;
+  /** Values always tried first (fast-check examples): hostile cases known to matter for this field. */
+  examples?: string[];
 }
 
 function setPath(target: Input, path: string[], value: unknown): void {
@@ -47,10 +49,11 @@ function setPath(target: Input, path: string[], value: unknown): void {
 }
 
 /** A field at a dotted path; `init` first installs the list or object the field sits in. */
-function at(name: string, benign: string, init?: Record<string, unknown>): Field {
+function at(name: string, benign: string, init?: Record<string, unknown>, examples?: string[]): Field {
   return {
     name,
     benign,
+    examples,
     apply: (input, value) => {
       for (const [path, initial] of Object.entries(init ?? {})) setPath(input, path.split("."), structuredClone(initial));
       setPath(input, name.split("."), value);
@@ -74,7 +77,7 @@ const FIELDS: Field[] = [
   at("server.deployGroup", "deployer"),
   at("server.webUser", "www-data"),
   at("server.webGroup", "www-data"),
-  at("server.systemctl", "/usr/bin/systemctl"),
+  at("server.systemctl", "/usr/bin/systemctl", {}, ["/", "/usr/bin/"]),
   at("server.systemServices.0", "nginx", { "server.systemServices": ["nginx", "redis-server"] }),
   at("gunicorn.service", "tsosi_gunicorn"),
   at("gunicorn.socketPath", "/run/tsosi_gunicorn.sock"),
@@ -82,14 +85,14 @@ const FIELDS: Field[] = [
   at("gunicorn.socketGroup", "www-data"),
   at("gunicorn.socketMode", "0660"),
   at("gunicorn.wsgiApp", "backend_site.wsgi:application"),
-  ...[0, 1, 2].map((i) => at(`gunicorn.command.${i}`, [POETRY, "run", "gunicorn"][i]!, { "gunicorn.command": [POETRY, "run", "gunicorn"] })),
+  ...[0, 1, 2].map((i) => at(`gunicorn.command.${i}`, [POETRY, "run", "gunicorn"][i]!, { "gunicorn.command": [POETRY, "run", "gunicorn"] }, ["-/bin/true", "+/bin/sh", ";", "$MAINPID", "%h"])),
   at("celery.service", "tsosi_celery"),
   at("celery.app", "backend_site"),
   at("celery.nodeName", "tsosi"),
   at("celery.runtimeDirectory", "celery"),
   at("celery.pidFile", "/run/celery/%n.pid"),
   at("celery.logFile", "/var/log/tsosi/celery_%n%I.log"),
-  ...[0, 1, 2].map((i) => at(`celery.command.${i}`, [POETRY, "run", "celery"][i]!, { "celery.command": [POETRY, "run", "celery"] })),
+  ...[0, 1, 2].map((i) => at(`celery.command.${i}`, [POETRY, "run", "celery"][i]!, { "celery.command": [POETRY, "run", "celery"] }, ["-/bin/true", "@/bin/sh", ";", "${X}", "%n"])),
   at("celery.beat.service", "tsosi_celery_beat"),
   at("celery.beat.runtimeDirectory", "celery_beat"),
   at("celery.beat.pidFile", "/run/celery_beat/beat.pid"),
@@ -549,7 +552,7 @@ describe("hostile values in every field that reaches a file", () => {
       const baseline = await baselineFor(field);
       await fc.assert(
         fc.asyncProperty(hostileValue(field.benign), (value) => checkField(field, baseline, value)),
-        { seed: SEED, numRuns: RUNS, includeErrorInReport: true },
+        { seed: SEED, numRuns: RUNS, includeErrorInReport: true, examples: (field.examples ?? []).map((e) => [e] as [string]) },
       );
     });
   }
