@@ -40,6 +40,10 @@ export const ServerSchema = z.strictObject({
   /** Units that exist on the server without gen writing them. */
   systemServices: z.array(ServiceNameSchema).default(["nginx", "redis-server"]),
   systemctl: AbsolutePathSchema.default("/usr/bin/systemctl"),
+  /** How apply checks the whole nginx configuration before reloading it. */
+  nginxTest: ArgvSchema.default(["/usr/sbin/nginx", "-t", "-q"]),
+  /** Backups of how many applies are kept on the server. */
+  backupsKept: PositiveIntSchema.default(5),
   connectTimeoutSeconds: PositiveIntSchema.default(10),
   /** A folder on the server standing in for "/" (tests, chroots); every server path is under it. */
   root: AbsolutePathSchema.default("/"),
@@ -195,7 +199,8 @@ const ScipostAuthSchema = z.strictObject({
 export const DjangoSettingsSchema = z.strictObject({
   SECRET_KEY: SecretRefSchema,
   DEBUG: z.boolean().default(false),
-  ALLOWED_HOSTS: z.array(z.union([DomainSchema, HostSchema])).optional(),
+  /** As Django reads it: a name, ".example.org" for the domain and its subdomains, or "*". */
+  ALLOWED_HOSTS: z.array(z.union([DomainSchema, HostSchema, z.string().regex(/^\.[a-z0-9.-]+$/), z.literal("*")])).optional(),
   DJANGO_LOG_LEVEL: LogLevelSchema.default("INFO"),
   TSOSI_LOG_LEVEL: LogLevelSchema.default("INFO"),
   DRF_NUM_PROXIES: z.int().min(0).default(1),
@@ -238,6 +243,10 @@ export const ReleaseSchema = z.strictObject({
     })
     .prefault({}),
   fixOwnership: z.boolean().default(true),
+  /** Inside the backend folder: where settings_local.py from paths.config is linked. */
+  settingsLink: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._\/-]*$/).default("backend_site/settings_local.py"),
+  /** The SSH user that releases (default: server.deployUser); it needs only the sudoers rules gen writes. */
+  sshUser: NameSchema.optional(),
 });
 
 export const ExtraFileSchema = z.strictObject({

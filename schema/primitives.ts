@@ -17,11 +17,16 @@ export const ServiceNameSchema = z
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,100}$/, { error: "expected a service name: letters, digits, _ . @ -" })
   .refine((s) => !/\.(service|socket|target|timer)$/.test(s), { error: "give the service name without its .service/.socket suffix" });
 
-/** An absolute path made of safe characters only (no spaces, quotes, ; { } % $ \ or glob characters). */
+/**
+ * An absolute path below "/" made of safe characters only (no spaces, quotes, ; { } % $ \ or glob characters).
+ * A trailing slash is dropped, so one folder is always spelled one way.
+ */
 export const AbsolutePathSchema = z
   .string()
   .regex(/^\/[A-Za-z0-9._+@-]*(\/[A-Za-z0-9._+@-]+)*\/?$/, { error: "expected an absolute path of letters, digits, / . _ - + @" })
-  .refine((s) => !s.split("/").includes(".."), { error: "must not contain '..'" });
+  .refine((s) => !s.split("/").some((part) => part === ".." || part === "."), { error: "must not contain '.' or '..' segments" })
+  .refine((s) => s.replace(/\/+$/, "") !== "", { error: "must be a path below /, not / itself" })
+  .transform((s) => s.replace(/\/+$/, ""));
 
 /** An absolute path that may contain * and ? globs (logrotate patterns). */
 export const PathGlobSchema = z
@@ -31,7 +36,8 @@ export const PathGlobSchema = z
 /** A path inside /run (systemd runtime folders), or where a program writes pid files; % placeholders allowed for celery. */
 export const PidPathSchema = z
   .string()
-  .regex(/^\/[A-Za-z0-9._+@%-]*(\/[A-Za-z0-9._+@%-]+)+$/, { error: "expected an absolute file path (celery placeholders like %n allowed)" });
+  .regex(/^\/[A-Za-z0-9._+@%-]*(\/[A-Za-z0-9._+@%-]+)+$/, { error: "expected an absolute file path (celery placeholders like %n allowed)" })
+  .refine((s) => !s.split("/").some((part) => part === ".." || part === "."), { error: "must not contain '.' or '..' segments" });
 
 export const DomainSchema = z
   .string()
@@ -60,8 +66,16 @@ export const LogLevelSchema = z.enum(["DEBUG", "INFO", "WARNING", "ERROR", "CRIT
 
 export const PositiveIntSchema = z.int({ error: "expected a whole number >= 1" }).min(1, { error: "expected a whole number >= 1" });
 
-/** A command line as argv; each word is escaped for the file format it lands in (systemd, shell). */
-export const ArgvSchema = z.array(TextSchema.min(1)).min(1, { error: "expected at least the program to run" });
+/**
+ * A command line as argv; each word is escaped for the file format it lands in (systemd, shell). The program
+ * must not start with a character systemd reads as an Exec prefix (+ runs as root, - ignores failure, ...).
+ */
+export const ArgvSchema = z
+  .array(TextSchema.min(1))
+  .min(1, { error: "expected at least the program to run" })
+  .refine((argv) => /^\/?[A-Za-z0-9_][A-Za-z0-9_.\/+-]*$/.test(argv[0] ?? ""), {
+    error: "the program must be an absolute path or a plain name (letters, digits, _ . / + -), not starting with a systemd prefix such as + - @ : !",
+  });
 
 export const EnvVarNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "expected an environment variable name such as TSOSI_DB_PASSWORD" });
 

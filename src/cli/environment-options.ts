@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { loadEnvironment, type LoadedEnvironment } from "../load/load-environment.js";
+import { GenError } from "../errors.js";
 import { packageRoot } from "../paths.js";
 import { createRedactor, type Redactor } from "../redact.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
@@ -39,6 +40,13 @@ export interface Prepared {
 
 export async function loadAndRender(name: string, options: GlobalOptions): Promise<Prepared> {
   const loaded = await loadEnvironment(name, { environmentsDir: environmentsDir(options) });
-  const rendered = renderEnvironment({ name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
-  return { loaded, rendered, redact: createRedactor(loaded.secrets.values, options["show-secrets"] ?? false) };
+  const redact = createRedactor(loaded.secrets.values, options["show-secrets"] ?? false);
+  let rendered: RenderResult;
+  try {
+    rendered = renderEnvironment({ name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+  } catch (error) {
+    // A template or escaping error may quote the value it refused, and that value may be a secret.
+    throw new GenError(`${loaded.file}: ${redact((error as Error).message)}`);
+  }
+  return { loaded, rendered, redact };
 }

@@ -18,8 +18,12 @@ function expand(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
 function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return "unknown field (check its spelling)";
   if (issue.code === "invalid_type" && issue.input === undefined) return `required (expected ${issue.expected})`;
+  if (issue.code === "invalid_union" && issue.input === undefined) return "required";
+  if (issue.code === "invalid_value") return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}${got(issue.input)}`;
   if (issue.code === "invalid_union") return `${unionMessage(issue)}${got(issue.input)}`;
   const message = issue.message.replace(/^Invalid input: /, "");
+  // zod's type messages already name what was received; the input itself says more.
+  if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input:")) return `expected ${issue.expected}${got(issue.input)}`;
   return `${message}${got(issue.input)}`;
 }
 

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import type { SecretRef } from "../../schema/index.js";
+import { isSecretRef } from "../render/python-literal.js";
 import { isPlainObject } from "./merge.js";
 
 /** Shorter values would be found inside ordinary words when output is redacted. */
@@ -22,8 +23,8 @@ export interface SecretValues {
 export function findSecretReferences(value: unknown, path: string[] = []): SecretReference[] {
   if (Array.isArray(value)) return value.flatMap((item, i) => findSecretReferences(item, [...path, String(i)]));
   if (!isPlainObject(value)) return [];
-  if (typeof value.secret === "string" && Object.keys(value).every((k) => k === "secret" || k === "default")) {
-    return [{ field: path.join("."), ref: value as unknown as SecretRef }];
+  if (isSecretRef(value)) {
+    return [{ field: path.join("."), ref: value }];
   }
   return Object.entries(value).flatMap(([key, item]) => findSecretReferences(item, [...path, key]));
 }

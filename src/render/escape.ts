@@ -22,13 +22,13 @@ export function nginxValue(value: string | number): string {
   return text;
 }
 
-/** A word in a sudoers command line: sudoers treats , : = \ and spaces as syntax, so they are backslash-escaped. */
+/** A word in a sudoers command line: , : = and \ are sudoers syntax and get a backslash; whitespace, wildcards and # cannot be expressed safely. */
 export function sudoersWord(word: string): string {
   refuseControl(word, "sudoers word");
-  if (word.includes("#") || word.includes("*") || word.includes("?") || word.includes("[")) {
-    throw new Error(`value ${JSON.stringify(word)} holds a sudoers wildcard or comment character`);
+  if (/[#*?\[]/.test(word) || word.trim() !== word || word === "") {
+    throw new Error(`value ${JSON.stringify(word)} is empty, has leading or trailing whitespace, a sudoers wildcard or a comment character`);
   }
-  return word.replace(/([\\,:= "'])/g, "\\$1");
+  return word.replace(/([\\,:= ])/g, "\\$1");
 }
 
 /** A path or word in a logrotate file: no quotes, braces or spaces can appear there. */

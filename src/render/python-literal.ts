@@ -3,8 +3,11 @@ import type { PythonValue, SecretRef } from "../../schema/index.js";
 
 export type SecretLookup = (ref: SecretRef) => string;
 
+/** Exactly {secret} or {secret, default}: any other object is data, even with a "secret" key. */
 export function isSecretRef(value: unknown): value is SecretRef {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && typeof (value as { secret?: unknown }).secret === "string";
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return typeof (value as { secret?: unknown }).secret === "string" && keys.every((k) => k === "secret" || k === "default");
 }
 
 export function pythonString(text: string): string {

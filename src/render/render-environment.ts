@@ -3,6 +3,9 @@
 import { createHash } from "node:crypto";
 import nunjucks from "nunjucks";
 import type { Environment, SecretRef } from "../../schema/index.js";
+import { GenError } from "../errors.js";
+import { findSecretReferences } from "../load/secrets.js";
+import { createRedactor } from "../redact.js";
 import { templatesDir } from "../paths.js";
 import type { Manifest, ManifestFile, RenderedFile } from "../types.js";
 import { logrotateWord, nginxValue, sudoersWord, systemdArgv } from "./escape.js";
@@ -27,8 +30,12 @@ export interface RenderResult {
 export function renderEnvironment(input: RenderInput): RenderResult {
   const templates = templateEngine(input.environmentsDir);
   const context = templateContext(input);
-  const files = fileSpecs(input.environment)
-    .map((spec) => renderFile(templates, spec, context, input.secrets))
+  const specs = fileSpecs(input.environment);
+  const duplicate = specs.find((spec, i) => specs.findIndex((other) => other.path === spec.path) !== i);
+  if (duplicate) throw new GenError(`two files would be written to ${duplicate.path}: give the services, sites and files distinct names`);
+  const redact = secretRedactor(input);
+  const files = specs
+    .map((spec) => renderFile(templates, spec, context, input.secrets, redact))
     .sort((a, b) => a.path.localeCompare(b.path));
   return { files, manifest: buildManifest(input.name, input.environment, files) };
 }
@@ -82,14 +89,20 @@ export function chownReleasesCommand(env: Environment): string[] {
   return ["/usr/bin/chown", "-R", `${env.server.deployUser}:${env.server.deployGroup}`, `${env.paths.releases}/`];
 }
 
-function renderFile(templates: nunjucks.Environment, spec: FileSpec, context: Record<string, unknown>, secrets: SecretLookup): RenderedFile {
+/** Error messages may quote a refused value; secret values are replaced before anything leaves render. */
+function secretRedactor(input: RenderInput): (text: string) => string {
+  const values = new Map(findSecretReferences(input.environment).map(({ ref }) => [ref.secret, input.secrets(ref)]));
+  return createRedactor(values);
+}
+
+function renderFile(templates: nunjucks.Environment, spec: FileSpec, context: Record<string, unknown>, secrets: SecretLookup, redact: (text: string) => string): RenderedFile {
   const { template, vars, ...rest } = spec;
   let content = "";
   if (template !== undefined) {
     try {
       content = templates.render(template, { ...context, ...(vars ? renderVars(vars, secrets) : {}) });
     } catch (error) {
-      throw new Error(`cannot render ${spec.path} from ${template}: ${(error as Error).message}`);
+      throw new GenError(redact(`cannot render ${spec.path} from ${template}: ${(error as Error).message}`));
     }
   }
   return { ...rest, content, secret: spec.kind === "python-settings" || usesSecret(vars) };

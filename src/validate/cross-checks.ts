@@ -1,5 +1,6 @@
 // Relations between the rendered files that no real tool checks (nginx -t never looks at a unix upstream,
 // logrotate never sees a log it has no pattern for). Each check is one small function named for what it asserts.
+import { posix } from "node:path";
 import picomatch from "picomatch";
 import type { Environment } from "../../schema/index.js";
 import type { FolderSpec, Issue, RenderedFile } from "../types.js";
@@ -33,7 +34,7 @@ function issue(input: CrossCheckInput, fields: string[], message: string): Issue
   return { severity: "error", source: input.source, fields, message };
 }
 
-const normalizeRun = (path: string) => path.replace(/^\/var\/run\//, "/run/");
+const normalizeRun = (path: string) => posix.normalize(path).replace(/^\/var\/run\//, "/run/");
 
 export function socketPathMatches(input: CrossCheckInput): Issue[] {
   const listen = input.files.filter((f) => f.path.endsWith(".socket")).flatMap((f) => [...f.content.matchAll(/^ListenStream=(\S+)$/gm)].map((m) => normalizeRun(m[1]!)));
@@ -100,9 +101,9 @@ export function sudoersNameKnownServices(input: CrossCheckInput): Issue[] {
 
 export function serverNamesAreAllowedHosts(input: CrossCheckInput): Issue[] {
   const env = input.environment;
-  const allowed = new Set(env.django.settings.ALLOWED_HOSTS);
+  const allowed = env.django.settings.ALLOWED_HOSTS;
   return [env.app.domain, ...env.app.redirectDomains]
-    .filter((name) => !allowed.has(name))
+    .filter((name) => !allowed.some((pattern) => hostMatches(name, pattern)))
     .map((name) => issue(input, ["django.settings.ALLOWED_HOSTS", "app.domain", "app.redirectDomains"], `nginx serves ${name} but ALLOWED_HOSTS does not list it: Django would answer 400 Bad Request`));
 }
 
@@ -129,6 +130,12 @@ export function extraSettingsDoNotShadow(input: CrossCheckInput): Issue[] {
   return Object.keys(input.environment.django.extra)
     .filter((name) => known.has(name))
     .map((name) => issue(input, [`django.extra.${name}`, `django.settings.${name}`], `${name} is set by gen already: set it in django.settings (or the field it derives from), not in django.extra`));
+}
+
+/** Django's rule: "*" matches all, ".example.org" matches example.org and its subdomains. */
+function hostMatches(name: string, pattern: string): boolean {
+  if (pattern === "*" || pattern === name) return true;
+  return pattern.startsWith(".") && (name === pattern.slice(1) || name.endsWith(pattern));
 }
 
 function trimSlash(path: string): string {
