@@ -51,7 +51,7 @@ export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promi
   const shell = serverShell(effects.transport, env);
   const result: HostApplyResult = { host: reviewed.host, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [] };
   const applyId = applyIdFor(effects.now(), effects.pid);
-  const lock = await takeLock(shell, env.server.stateDir, { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock);
+  const lock = await takeLock(shell, env.server.stateDir, { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock, { user: env.server.deployUser, group: env.server.deployGroup });
   if (lock.replaced) result.lockReplaced = lock.replaced;
   try {
     result.recovered = await removeLeftovers(shell, env.server.stateDir, input.rendered.map((f) => f.path));

@@ -14,13 +14,18 @@ export function lockDir(stateDir: string): string {
   return `${stateDir}/lock`;
 }
 
-export async function takeLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean): Promise<{ replaced?: string }> {
+/**
+ * `owner` (apply, as root) creates the state folder owned by the deploy user, so that deploy, which runs as
+ * that user without sudo, can take the same lock.
+ */
+export async function takeLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Promise<{ replaced?: string }> {
   const dir = shell.path(lockDir(stateDir));
   const info = shell.quote(JSON.stringify(holder));
+  const state = shell.path(stateDir);
+  const create = owner ? `[ -d ${state} ] || install -d -m 0750 -o ${shell.quote(owner.user)} -g ${shell.quote(owner.group)} ${state}` : `[ -d ${state} ] || mkdir -p ${state}`;
   const result = await shell.script(
     [
-      `mkdir -p ${shell.path(stateDir)}`,
-      `chmod 0700 ${shell.path(stateDir)}`,
+      create,
       force ? `if [ -d ${dir} ]; then echo "REPLACED $(cat ${dir}/holder.json 2>/dev/null)"; rm -rf ${dir}; fi` : ":",
       `if mkdir ${dir} 2>/dev/null; then printf '%s\\n' ${info} > ${dir}/holder.json; echo TAKEN; else echo "HELD $(cat ${dir}/holder.json 2>/dev/null)"; fi`,
     ].join("\n"),
@@ -31,6 +36,7 @@ export async function takeLock(shell: ServerShell, stateDir: string, holder: Loc
   if (held) {
     throw new GenError(`${shell.transport.describe} is locked by ${describeHolder(held[1]!)}`, {
       details: ["Another apply or deploy is running, or one was interrupted. If nobody is running one, take the lock over with --force-unlock."],
+      exitCode: 1,
     });
   }
   const replaced = /^REPLACED (.*)$/m.exec(out);

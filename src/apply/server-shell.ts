@@ -21,8 +21,9 @@ export interface ServerShell {
   sudo: boolean;
 }
 
-export function serverShell(transport: Transport, env: Environment): ServerShell {
-  const sudo = env.server.useSudo;
+/** `sudo` defaults to the environment's useSudo (apply); the release step runs as the deploy user without it. */
+export function serverShell(transport: Transport, env: Environment, options: { sudo?: boolean } = {}): ServerShell {
+  const sudo = options.sudo ?? env.server.useSudo;
   const script = (text: string) => transport.runScript(`set -u\n${text}`, { sudo });
   return {
     transport,

@@ -20,6 +20,8 @@ export interface ConnectOptions {
   identityFile?: string;
   sshConfigPath?: string;
   passphrase?: PassphrasePrompt;
+  /** Log in as this user instead of server.sshUser (the release step logs in as the deploy user). */
+  sshUser?: string;
 }
 
 /** The hosts a command acts on; the local transport stands for one host. */
@@ -38,7 +40,7 @@ export async function openTransport(env: Environment, host: HostEntry, options: 
   }
   const resolved = await resolveSshHost(
     host.host,
-    { port: host.port, user: env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) },
+    { port: host.port, user: options.sshUser ?? env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) },
     options.sshConfigPath ? { configPath: options.sshConfigPath } : {},
   );
   return connectSsh({
@@ -74,7 +76,8 @@ export async function forEachHost<T>(
           transport = await openTransport(env, host, options);
           return { host, ok: true, value: await work(transport, host) };
         } catch (error) {
-          return { host, ok: false, error: errorMessage(error), transport: transport?.describe ?? `${env.server.sshUser}@${host.host}:${host.port}` };
+          const details = error instanceof GenError && error.details.length ? `\n  ${error.details.join("\n  ")}` : "";
+          return { host, ok: false, error: `${errorMessage(error)}${details}`, transport: transport?.describe ?? `${options.sshUser ?? env.server.sshUser}@${host.host}:${host.port}` };
         } finally {
           await transport?.close().catch(() => {});
         }

@@ -1,0 +1,85 @@
+// Step 5 of a release: a new folder under releases/ with the backend code, its dependencies, the settings link,
+// the release tasks, the front end and deployment.json. Effects: commands and uploads through the transport.
+import { posix } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import pLimit from "p-limit";
+import type { Environment } from "../../schema/index.js";
+import { GenError } from "../errors.js";
+import type { ServerShell } from "../apply/server-shell.js";
+import { outputLines } from "../apply/server-shell.js";
+import type { CommitInfo } from "./local-checks.js";
+
+export interface ReleaseSource {
+  kind: "clone" | "archive";
+  branch: string;
+  /** For "archive": a tar of the backend folder of the local commit. */
+  archive?: Buffer;
+}
+
+export interface ReleaseOutput {
+  onCommand: (line: string) => void;
+  onOutput: (chunk: string) => void;
+  onUpload: (done: number, total: number) => void;
+}
+
+export async function fetchBackend(shell: ServerShell, env: Environment, releaseDir: string, source: ReleaseSource, out: ReleaseOutput): Promise<void> {
+  const backend = `${releaseDir}/${env.paths.backendDir}`;
+  if (source.kind === "archive") {
+    const tar = `${releaseDir}/.backend.tar`;
+    await shell.transport.writeFile(tar, source.archive!, "0600");
+    await runChecked(shell, ["tar", "-x", "-f", shell.raw(tar), "-C", shell.raw(releaseDir)], out);
+    await shell.must("removing the uploaded archive", `rm -f ${shell.path(tar)}`);
+    return;
+  }
+  if (!env.release.repository) throw new GenError("release.repository is not set: name the git repository to clone, or deploy with --source archive");
+  const checkout = `${releaseDir}/.checkout`;
+  await runChecked(shell, ["git", "clone", "--quiet", "--depth", "1", "--branch", source.branch, "--", env.release.repository, shell.raw(checkout)], out);
+  await shell.must(
+    `keeping only ${env.paths.backendDir}/ of the clone`,
+    `mv ${shell.path(`${checkout}/${env.paths.backendDir}`)} ${shell.path(backend)} && rm -rf ${shell.path(checkout)}`,
+  );
+}
+
+export async function installBackend(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
+  const backend = `${releaseDir}/${env.paths.backendDir}`;
+  for (const argv of env.release.install) await runChecked(shell, argv, out, backend);
+  const link = `${backend}/${env.release.settingsLink}`;
+  await shell.must(
+    "linking settings_local.py",
+    `mkdir -p ${shell.path(posix.dirname(link))} && ln -sfn ${shell.path(`${env.paths.config}/settings_local.py`)} ${shell.path(link)}`,
+  );
+}
+
+export async function runReleaseTasks(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
+  for (const argv of env.release.tasks) await runChecked(shell, argv, out, `${releaseDir}/${env.paths.backendDir}`);
+}
+
+/** Uploads the build output into public/, many files at once (the transport bounds the SFTP requests). */
+export async function uploadFrontend(shell: ServerShell, env: Environment, releaseDir: string, localDir: string, files: string[], out: ReleaseOutput): Promise<void> {
+  const publicDir = `${releaseDir}/${env.paths.publicDir}`;
+  const dirs = [...new Set(files.map((f) => posix.dirname(`${publicDir}/${f}`)))].sort();
+  await shell.must("creating the front-end folders", `mkdir -p ${[publicDir, ...dirs].map((d) => shell.path(d)).join(" ")}`);
+  let done = 0;
+  const reads = pLimit(32);
+  await Promise.all(
+    files.map((file) =>
+      reads(async () => {
+        const content = await readFile(join(localDir, file));
+        await shell.transport.writeFile(`${publicDir}/${file}`, content, "0644");
+        out.onUpload(++done, files.length);
+      }),
+    ),
+  );
+}
+
+export async function writeDeploymentJson(shell: ServerShell, env: Environment, releaseDir: string, info: { commit: CommitInfo; deployedAt: string; deployedBy: string; release: string }): Promise<void> {
+  const body = `${JSON.stringify({ ...info.commit, release: info.release, deployedAt: info.deployedAt, deployedBy: info.deployedBy }, null, 2)}\n`;
+  await shell.transport.writeFile(`${releaseDir}/${env.paths.publicDir}/deployment.json`, body, "0644");
+}
+
+async function runChecked(shell: ServerShell, argv: string[], out: ReleaseOutput, cwd?: string): Promise<void> {
+  out.onCommand(`$ ${argv.join(" ")}`);
+  const result = await shell.transport.run(argv, { ...(cwd ? { cwd } : {}), onOutput: (chunk) => out.onOutput(chunk) });
+  if (result.exitCode !== 0) throw new GenError(`\`${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result).slice(-20) });
+}

@@ -1,0 +1,122 @@
+// Release: a checked local commit and built front end in; a new live release on the server out (steps 4-8).
+// Effects: through the transport as the deploy user. A failure before the switch removes the half-made release
+// and leaves `current` alone; a failed restart switches back to the previous release and restarts again.
+import type { Environment } from "../../schema/index.js";
+import { releaseLock, takeLock } from "../apply/lock.js";
+import { serverShell, type ServerShell } from "../apply/server-shell.js";
+import { errorMessage, GenError } from "../errors.js";
+import type { Transport } from "../transport/transport.js";
+import { fetchBackend, installBackend, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
+import type { CommitInfo } from "./local-checks.js";
+import { fixOwnership, liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
+
+export const TOTAL_STEPS = 8;
+
+export interface DeployInput {
+  environment: Environment;
+  commit: CommitInfo;
+  source: ReleaseSource;
+  frontend: { dir: string; files: string[] };
+  restartCelery: boolean;
+  forceUnlock: boolean;
+}
+
+export interface StepReporter {
+  start: (step: number, title: string) => void;
+  done: (step: number, seconds: number) => void;
+  output: ReleaseOutput;
+}
+
+export interface DeployEffects {
+  transport: Transport;
+  now: () => Date;
+  who: string;
+  pid: number;
+  report: StepReporter;
+}
+
+export interface DeployResult {
+  release: string;
+  previous?: string;
+  outcome: "deployed" | "failed" | "rolled-back";
+  failedStep?: number;
+  removedReleases: string[];
+  steps: { step: number; title: string; seconds: number }[];
+  error?: GenError;
+}
+
+export async function deployRelease(input: DeployInput, effects: DeployEffects): Promise<DeployResult> {
+  const env = input.environment;
+  const shell = serverShell(effects.transport, env, { sudo: false });
+  const release = releaseIdFor(effects.now());
+  const releaseDir = `${env.paths.releases}/${release}`;
+  const result: DeployResult = { release, outcome: "failed", removedReleases: [], steps: [] };
+  const step = stepRunner(effects, result);
+
+  await step(4, "lock", () => takeLock(shell, env.server.stateDir, { who: effects.who, command: "deploy", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock));
+  try {
+    const previous = await liveRelease(shell, env);
+    if (previous) result.previous = previous;
+    try {
+      await step(5, `build release ${release}`, () => buildRelease(shell, input, effects, releaseDir, release));
+    } catch (error) {
+      await shell.script(`rm -rf ${shell.path(releaseDir)}`);
+      throw error;
+    }
+    await step(6, `switch ${env.paths.current} to ${release}`, () => switchCurrent(shell, env, release));
+    try {
+      await step(7, "restart services", () => restartServices(shell, env, { celery: input.restartCelery }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)));
+    } catch (error) {
+      await rollBackSwitch(shell, input, effects, result);
+      throw error;
+    }
+    await step(8, `fix ownership, keep ${env.release.keep} releases`, async () => {
+      if (env.release.fixOwnership && env.sudoers.chownReleases) await fixOwnership(shell, env);
+      result.removedReleases = await pruneReleases(shell, env, env.release.keep);
+    });
+    result.outcome = "deployed";
+  } catch (error) {
+    result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
+  } finally {
+    await releaseLock(shell, env.server.stateDir).catch(() => {});
+  }
+  return result;
+}
+
+async function buildRelease(shell: ServerShell, input: DeployInput, effects: DeployEffects, releaseDir: string, release: string): Promise<void> {
+  const env = input.environment;
+  const out = effects.report.output;
+  await shell.must(`creating ${releaseDir}`, `mkdir ${shell.path(releaseDir)}`);
+  await fetchBackend(shell, env, releaseDir, input.source, out);
+  await installBackend(shell, env, releaseDir, out);
+  await runReleaseTasks(shell, env, releaseDir, out);
+  await uploadFrontend(shell, env, releaseDir, input.frontend.dir, input.frontend.files, out);
+  await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, deployedAt: effects.now().toISOString(), deployedBy: effects.who, release });
+}
+
+async function rollBackSwitch(shell: ServerShell, input: DeployInput, effects: DeployEffects, result: DeployResult): Promise<void> {
+  if (!result.previous) return;
+  effects.report.output.onCommand(`restart failed: switching back to ${result.previous}`);
+  await switchCurrent(shell, input.environment, result.previous);
+  await restartServices(shell, input.environment, { celery: input.restartCelery }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)).catch((error: unknown) => {
+    effects.report.output.onCommand(`restarting ${result.previous} failed too: ${errorMessage(error)}`);
+  });
+  result.outcome = "rolled-back";
+}
+
+function stepRunner(effects: DeployEffects, result: DeployResult) {
+  return async <T>(number: number, title: string, work: () => Promise<T>): Promise<T> => {
+    effects.report.start(number, title);
+    const started = Date.now();
+    try {
+      return await work();
+    } catch (error) {
+      result.failedStep = number;
+      throw error;
+    } finally {
+      const seconds = (Date.now() - started) / 1000;
+      result.steps.push({ step: number, title, seconds });
+      effects.report.done(number, seconds);
+    }
+  };
+}

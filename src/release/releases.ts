@@ -1,0 +1,90 @@
+// The releases on a server: listing them, switching `current` atomically, pruning old ones, restarting.
+// Effects: commands through the transport as the deploy user; systemctl and chown through its sudoers rules.
+import { posix } from "node:path";
+import type { Environment } from "../../schema/index.js";
+import { GenError } from "../errors.js";
+import { chownReleasesCommand } from "../render/render-environment.js";
+import type { ServerShell } from "../apply/server-shell.js";
+import { outputLines } from "../apply/server-shell.js";
+
+export interface ReleaseInfo {
+  id: string;
+  live: boolean;
+  deployment?: Record<string, unknown>;
+}
+
+export async function listReleases(shell: ServerShell, env: Environment): Promise<ReleaseInfo[]> {
+  const names = (await shell.transport.list(env.paths.releases)).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort();
+  const live = await liveRelease(shell, env);
+  return Promise.all(
+    names.map(async (id) => {
+      const read = await shell.transport.readFile(`${env.paths.releases}/${id}/${env.paths.publicDir}/deployment.json`);
+      let deployment: Record<string, unknown> | undefined;
+      if (read.status === "ok") {
+        try {
+          deployment = JSON.parse(read.file.content.toString("utf8")) as Record<string, unknown>;
+        } catch {
+          deployment = undefined;
+        }
+      }
+      return { id, live: id === live, ...(deployment ? { deployment } : {}) };
+    }),
+  );
+}
+
+export async function liveRelease(shell: ServerShell, env: Environment): Promise<string | undefined> {
+  const stat = await shell.transport.stat(env.paths.current);
+  if (stat?.type !== "symlink" || !stat.linkTarget) return undefined;
+  return stat.linkTarget.replace(/\/+$/, "").split("/").pop();
+}
+
+/** A new link beside `current`, renamed over it: there is never a moment without a live release. */
+export async function switchCurrent(shell: ServerShell, env: Environment, id: string): Promise<void> {
+  // Relative, so the link means the same under a root prefix as on the server.
+  const target = posix.relative(posix.dirname(env.paths.current), `${env.paths.releases}/${id}`);
+  const next = `${env.paths.current}.gen-next`;
+  await shell.must(`switching ${env.paths.current} to ${id}`, `ln -sfn ${shell.quote(target)} ${shell.path(next)} && mv -fT ${shell.path(next)} ${shell.path(env.paths.current)}`);
+}
+
+export interface RestartOptions {
+  celery: boolean;
+}
+
+/** The restarts of the release step, each exactly as the sudoers drop-in allows it. */
+export function restartCommands(env: Environment, options: RestartOptions): string[][] {
+  const systemctl = env.server.systemctl;
+  return [
+    [systemctl, "restart", env.gunicorn.service],
+    [systemctl, "reload", "nginx"],
+    ...(options.celery ? [[systemctl, "restart", env.celery.service], [systemctl, "restart", env.celery.beat.service]] : []),
+  ];
+}
+
+export async function restartServices(shell: ServerShell, env: Environment, options: RestartOptions, onCommand: (argv: string[]) => void): Promise<void> {
+  for (const argv of restartCommands(env, options)) {
+    onCommand(argv);
+    const result = await shell.transport.run(argv, { sudo: true });
+    if (result.exitCode !== 0) throw new GenError(`\`sudo ${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result) });
+  }
+}
+
+export async function fixOwnership(shell: ServerShell, env: Environment): Promise<void> {
+  const argv = chownReleasesCommand(env).map((word, i, all) => (i === all.length - 1 ? `${shell.raw(env.paths.releases)}/` : word));
+  const result = await shell.transport.run(argv, { sudo: true });
+  if (result.exitCode !== 0) throw new GenError(`\`sudo ${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result) });
+}
+
+/** Keeps the newest `keep` releases, and never the live one or the one before it. Returns what was deleted. */
+export async function pruneReleases(shell: ServerShell, env: Environment, keep: number): Promise<string[]> {
+  const releases = await listReleases(shell, env);
+  const ids = releases.map((r) => r.id);
+  const liveIndex = releases.findIndex((r) => r.live);
+  const protect = new Set([...ids.slice(-keep), ...(liveIndex >= 0 ? ids.slice(Math.max(0, liveIndex - 1), liveIndex + 1) : [])]);
+  const doomed = ids.filter((id) => !protect.has(id));
+  if (doomed.length > 0) await shell.must("removing old releases", `rm -rf ${doomed.map((id) => shell.path(`${env.paths.releases}/${id}`)).join(" ")}`);
+  return doomed;
+}
+
+export function releaseIdFor(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
