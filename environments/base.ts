@@ -1,5 +1,5 @@
 // The TSOSI application as the reference deployment runs it; prod and staging add the server they run on.
-import { defineEnvironment, secret } from "../schema/index.js";
+import { defineEnvironment, secret } from "../schema/define.js";
 
 export default defineEnvironment({
   description: "TSOSI: Django + Gunicorn + Celery + Redis + PostgreSQL + Nginx on one server",

@@ -1,5 +1,5 @@
 // The embedded default: renders with no secrets set and diffs against a local folder instead of a server.
-import { defineEnvironment, secret } from "../schema/index.js";
+import { defineEnvironment, secret } from "../schema/define.js";
 
 export default defineEnvironment({
   extends: "base",

@@ -1,5 +1,5 @@
 // The production server of the reference deployment (tsosi.u-ga.fr).
-import { defineEnvironment } from "../schema/index.js";
+import { defineEnvironment } from "../schema/define.js";
 
 export default defineEnvironment({
   extends: "base",

@@ -1,5 +1,5 @@
 // A second server: same application, its own domain, fewer workers, debug logging.
-import { defineEnvironment } from "../schema/index.js";
+import { defineEnvironment } from "../schema/define.js";
 
 export default defineEnvironment({
   extends: "base",

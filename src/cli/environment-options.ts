@@ -39,7 +39,7 @@ export interface Prepared {
 }
 
 export async function loadAndRender(name: string, options: GlobalOptions): Promise<Prepared> {
-  const loaded = await loadEnvironment(name, { environmentsDir: environmentsDir(options) });
+  const loaded = await loadEnvironment(name, { environmentsDir: environmentsDir(options), cache: true });
   const redact = createRedactor(loaded.secrets.values, options["show-secrets"] ?? false);
   let rendered: RenderResult;
   try {

@@ -3,11 +3,12 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { closest } from "fastest-levenshtein";
-import { EnvironmentInputSchema, resolveEnvironment, type Environment } from "../../schema/index.js";
+import type { Environment } from "../../schema/index.js";
 import { GenError, UsageError } from "../errors.js";
 import { display, readDefinition } from "./read-definition.js";
 import { isPlainObject, mergeDefinitions } from "./merge.js";
 import { formatSchemaIssues } from "./schema-issues.js";
+import { cachedEnvironment, storeEnvironment } from "./validation-cache.js";
 import { findSecretReferences, readSecretsFile, resolveSecrets, type SecretValues } from "./secrets.js";
 
 const EXTENSIONS = [".ts", ".yaml", ".yml", ".json"];
@@ -24,6 +25,8 @@ export interface LoadedEnvironment {
 export interface LoadOptions {
   environmentsDir: string;
   processEnv?: NodeJS.ProcessEnv;
+  /** Reuse the result of validating the same definition with the same schema (the CLI does). */
+  cache?: boolean;
 }
 
 export function listEnvironments(environmentsDir: string): string[] {
@@ -56,16 +59,24 @@ export async function readMergedDefinition(environmentsDir: string, name: string
   return { file, data: mergeDefinitions(base.data, overrides) };
 }
 
-export async function loadEnvironment(name: string, options: LoadOptions): Promise<LoadedEnvironment> {
-  const environmentsDir = resolve(options.environmentsDir);
-  const { file, data } = await readMergedDefinition(environmentsDir, name);
-  const shown = display(file);
+/** zod is loaded only here, when a definition has to be validated. */
+async function validateDefinition(name: string, shown: string, data: unknown, cache: boolean): Promise<Environment> {
+  const { EnvironmentInputSchema, resolveEnvironment } = await import("../../schema/index.js");
   const parsed = EnvironmentInputSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     const lines = formatSchemaIssues(shown, parsed.error.issues);
     throw new GenError(`${shown}: ${lines.length} problem${lines.length === 1 ? "" : "s"} in environment ${name}`, { details: lines });
   }
   const environment = resolveEnvironment(parsed.data);
+  if (cache) await storeEnvironment(data, environment);
+  return environment;
+}
+
+export async function loadEnvironment(name: string, options: LoadOptions): Promise<LoadedEnvironment> {
+  const environmentsDir = resolve(options.environmentsDir);
+  const { file, data } = await readMergedDefinition(environmentsDir, name);
+  const shown = display(file);
+  const environment = (options.cache ? await cachedEnvironment(data) : undefined) ?? (await validateDefinition(name, shown, data, options.cache ?? false));
   const secretsFile = join(environmentsDir, `${name}.secrets.env`);
   const secrets = resolveSecrets(findSecretReferences(environment), {
     processEnv: options.processEnv ?? process.env,

@@ -1,32 +1,24 @@
 // Reads one environment file as plain data: TypeScript (bundled with esbuild, then imported), YAML or JSON.
 import { readFile } from "node:fs/promises";
-import { relative } from "node:path";
-import * as esbuild from "esbuild";
-import { parse as parseYaml } from "yaml";
+import { relative, resolve } from "node:path";
+import type * as esbuild from "esbuild";
+import { cachedBundle, storeBundle } from "./compile-cache.js";
 import { GenError } from "../errors.js";
 
 export async function readDefinition(file: string): Promise<unknown> {
   if (file.endsWith(".ts")) return readTypeScript(file);
   const text = await readFile(file, "utf8");
   try {
-    return file.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+    if (file.endsWith(".json")) return JSON.parse(text);
+    const { parse } = await import("yaml");
+    return parse(text, { prettyErrors: true });
   } catch (error) {
     throw new GenError(`${display(file)}: cannot parse: ${(error as Error).message}`);
   }
 }
 
 async function readTypeScript(file: string): Promise<unknown> {
-  let code: string;
-  try {
-    const result = await esbuild.build({
-      entryPoints: [file], bundle: true, write: false, format: "esm", platform: "node", target: "node20", logLevel: "silent",
-    });
-    code = result.outputFiles[0]!.text;
-  } catch (error) {
-    const failure = error as esbuild.BuildFailure;
-    const lines = (failure.errors ?? []).map((m) => `${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ""}${m.text}`);
-    throw new GenError(`${display(file)}: cannot compile`, { details: lines.length ? lines : [String(error)] });
-  }
+  const code = (await cachedBundle(file)) ?? (await compileTypeScript(file));
   let module: { default?: unknown };
   try {
     module = await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
@@ -37,6 +29,22 @@ async function readTypeScript(file: string): Promise<unknown> {
     throw new GenError(`${display(file)}: has no default export; end it with \`export default defineEnvironment({...})\``);
   }
   return module.default;
+}
+
+async function compileTypeScript(file: string): Promise<string> {
+  const esbuild = await import("esbuild");
+  try {
+    const result = await esbuild.build({
+      entryPoints: [file], bundle: true, write: false, format: "esm", platform: "node", target: "node20", logLevel: "silent", metafile: true,
+    });
+    const code = result.outputFiles[0]!.text;
+    await storeBundle(file, Object.keys(result.metafile.inputs).map((input) => resolve(input)), code);
+    return code;
+  } catch (error) {
+    const failure = error as esbuild.BuildFailure;
+    const lines = (failure.errors ?? []).map((m) => `${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ""}${m.text}`);
+    throw new GenError(`${display(file)}: cannot compile`, { details: lines.length ? lines : [String(error)] });
+  }
 }
 
 export function display(file: string): string {

@@ -1,40 +1,12 @@
-import { hostname, userInfo } from "node:os";
-import { serverShell } from "../../apply/server-shell.js";
-import { listReleases } from "../../release/releases.js";
-import { rollbackRelease } from "../../release/rollback-release.js";
-import { forEachHost } from "../../transport/open-transport.js";
 import type { GenCommand } from "../command.js";
-import { connectOptions, withConnectOptions, type ConnectArgs } from "../connect-options.js";
-import { loadAndRender, withEnvironment } from "../environment-options.js";
-import { printJson } from "../report.js";
+import { withConnectOptions, type ConnectArgs } from "../connect-options.js";
+import { withEnvironment } from "../environment-options.js";
 
 export const releasesCommand: GenCommand<ConnectArgs & { env: string }> = {
   command: "releases [env]",
   describe: "List the releases on the server with their deployment.json, marking the live one",
   builder: (yargs) => withConnectOptions(withEnvironment(yargs)) as never,
-  async run(argv, output) {
-    const { loaded } = await loadAndRender(argv.env, argv);
-    const env = loaded.environment;
-    const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
-      listReleases(serverShell(transport, env, { sudo: false }), env),
-    );
-    if (argv.json) printJson(output, outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value } : { host: o.host.name, error: o.error })), (t) => t);
-    for (const o of outcomes) {
-      if (argv.json) break;
-      if (!o.ok) {
-        output.err(`${o.host.name}: ${o.error}`);
-        continue;
-      }
-      if (outcomes.length > 1) output.out(`# ${o.host.name}`);
-      if (o.value.length === 0) output.out("no releases");
-      for (const r of o.value) {
-        const d = r.deployment as { hash?: string; title?: string; branch?: string; deployedAt?: string; deployedBy?: string } | undefined;
-        const info = d ? `${d.branch ?? "?"} ${String(d.hash ?? "").slice(0, 12)} ${d.title ?? ""} (deployed ${d.deployedAt ?? "?"} by ${d.deployedBy ?? "?"})` : "(no deployment.json)";
-        output.out(`${r.live ? "*" : " "} ${r.id}  ${info}`);
-      }
-    }
-    return outcomes.every((o) => o.ok) ? 0 : 1;
-  },
+  run: async (argv, output) => (await import("./releases-run.js")).runReleases(argv, output),
 };
 
 export const rollbackCommand: GenCommand<ConnectArgs & { env: string; to?: string; "celery-no-restart": boolean; "force-unlock": boolean }> = {
@@ -45,17 +17,5 @@ export const rollbackCommand: GenCommand<ConnectArgs & { env: string; to?: strin
       .option("to", { type: "string", describe: "the release ID to switch to (gen releases lists them)" })
       .option("celery-no-restart", { type: "boolean", default: false, describe: "do not restart celery and celery beat" })
       .option("force-unlock", { type: "boolean", default: false, describe: "take over a stale lock" }) as never,
-  async run(argv, output) {
-    const { loaded } = await loadAndRender(argv.env, argv);
-    const env = loaded.environment;
-    const who = `${userInfo().username}@${hostname()}`;
-    const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
-      rollbackRelease(env, { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"] }, { transport, who, pid: process.pid, now: () => new Date() }),
-    );
-    for (const o of outcomes) {
-      if (o.ok) output.out(`${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ran ${o.value.restarted.join("; ")}`);
-      else output.err(`rollback failed on ${o.host.name}: ${o.error}`);
-    }
-    return outcomes.every((o) => o.ok) ? 0 : 1;
-  },
+  run: async (argv, output) => (await import("./releases-run.js")).runRollback(argv, output),
 };

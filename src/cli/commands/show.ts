@@ -1,4 +1,3 @@
-import { stringify } from "yaml";
 import { loadEnvironment } from "../../load/load-environment.js";
 import type { GenCommand } from "../command.js";
 import { environmentsDir, withEnvironment } from "../environment-options.js";
@@ -11,7 +10,7 @@ export const showCommand: GenCommand<{ env: string }> = {
   async run(argv, output) {
     const loaded = await loadEnvironment(argv.env, { environmentsDir: environmentsDir(argv) });
     // Secrets are references ({secret: NAME}) in the environment itself, so nothing here needs redacting.
-    output.out(argv.json ? JSON.stringify(loaded.environment, null, 2) : stringify(loaded.environment));
+    output.out(argv.json ? JSON.stringify(loaded.environment, null, 2) : (await import("yaml")).stringify(loaded.environment));
     return 0;
   },
 };

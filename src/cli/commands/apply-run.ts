@@ -1,0 +1,86 @@
+// The work of `gen apply`, loaded only when the command runs (keeps start-up small).
+import { readFile } from "node:fs/promises";
+import { hostname, userInfo } from "node:os";
+import { applyPlan, type HostApplyResult } from "../../apply/apply-plan.js";
+import { GenError } from "../../errors.js";
+import { inspectEnvironment } from "../../plan/inspect-environment.js";
+import { planHasChanges } from "../../plan/plan-changes.js";
+import type { Plan } from "../../plan/plan-types.js";
+import { parseSavedPlan, savedPlanConflicts } from "../../plan/saved-plan.js";
+import { forEachHost } from "../../transport/open-transport.js";
+import { runCrossChecks } from "../../validate/cross-checks.js";
+import { confirm } from "../confirm.js";
+import { connectOptions } from "../connect-options.js";
+import { printPlanDiff } from "../diff-report.js";
+import { loadAndRender, type Prepared } from "../environment-options.js";
+import { printIssues, printJson, type Output } from "../report.js";
+
+import type { ExitCode } from "../../errors.js";
+import type { GlobalOptions } from "../environment-options.js";
+import type { ApplyArgs } from "./apply.js";
+
+export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output): Promise<ExitCode> {
+    const prepared = await loadAndRender(argv.env, argv);
+    const { loaded, rendered } = prepared;
+    const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
+    if (issues.length > 0) {
+      printIssues(output, issues);
+      return 1;
+    }
+    const options = connectOptions(argv, argv.env);
+    const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, options, argv.concurrency);
+    const plan = argv.plan ? await reviewedPlan(argv.plan, prepared, inspection.plan) : inspection.plan;
+    printPlanDiff(output, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+    if (plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was applied");
+    if (!planHasChanges(plan)) {
+      output.out(`nothing to do: ${argv.env} is in sync`);
+      return 0;
+    }
+    if (argv["dry-run"]) return 0;
+    if (!argv.yes) {
+      if (!process.stdin.isTTY) throw new GenError("refusing to apply without confirmation: no terminal to ask on; pass --yes to apply non-interactively");
+      if (!(await confirm(`Apply these changes to ${argv.env}?`))) {
+        output.out("nothing applied");
+        return 1;
+      }
+    }
+    const results = await applyHosts(prepared, plan, options, argv, output);
+    return reportResults(output, results, argv.json ?? false, prepared);
+}
+
+
+async function reviewedPlan(file: string, prepared: Prepared, now: Plan): Promise<Plan> {
+  const saved = parseSavedPlan(await readFile(file, "utf8"), file);
+  const conflicts = savedPlanConflicts(saved, prepared.rendered.files, now);
+  if (saved.plan.environment !== prepared.loaded.name) conflicts.unshift(`the plan is for environment ${saved.plan.environment}`);
+  if (conflicts.length > 0) throw new GenError(`${file} no longer matches; nothing was applied`, { details: [...conflicts, `Run gen diff ${prepared.loaded.name} --out ${file} again and review it.`] });
+  return saved.plan;
+}
+
+async function applyHosts(prepared: Prepared, plan: Plan, options: ReturnType<typeof connectOptions>, argv: ApplyArgs, output: Output): Promise<HostApplyResult[]> {
+  const env = prepared.loaded.environment;
+  const who = `${userInfo().username}@${hostname()}`;
+  const outcomes = await forEachHost(env, options, argv.concurrency, (transport, host) =>
+    applyPlan(
+      { envName: argv.env, environment: env, reviewed: plan.hosts.find((h) => h.host === host.name)!, rendered: prepared.rendered.files, folders: prepared.rendered.manifest.folders, forceUnlock: argv["force-unlock"] },
+      { transport, now: () => new Date(), who, pid: process.pid, progress: (line) => output.err(line) },
+    ),
+  );
+  return outcomes.map((o) => (o.ok ? o.value : { host: o.host.name, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [], error: new GenError(o.error) }));
+}
+
+function reportResults(output: Output, results: HostApplyResult[], json: boolean, prepared: Prepared): 0 | 1 {
+  if (json) printJson(output, results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details })), prepared.redact);
+  for (const r of results) {
+    if (json) break;
+    if (r.lockReplaced) output.err(`${r.host}: took over the lock of ${r.lockReplaced}`);
+    for (const path of r.recovered) output.err(`${r.host}: removed leftover of an interrupted apply: ${path}`);
+    if (r.outcome === "failed") {
+      output.err(`apply failed on ${r.host}: ${prepared.redact(r.error?.message ?? "unknown error")}`);
+      for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
+      continue;
+    }
+    output.out(`${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}`}${r.handlers.length ? `; ran ${r.handlers.join("; ")}` : ""}`);
+  }
+  return results.some((r) => r.outcome === "failed") ? 1 : 0;
+}
