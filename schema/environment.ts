@@ -46,7 +46,7 @@ export const ServerSchema = z.strictObject({
   backupsKept: PositiveIntSchema.default(5),
   connectTimeoutSeconds: PositiveIntSchema.default(10),
   /** A folder on the server standing in for "/" (tests, chroots); every server path is under it. */
-  root: AbsolutePathSchema.default("/"),
+  root: z.string().regex(/^\/([A-Za-z0-9._+@-]+\/?)*$/, { error: "expected an absolute folder path" }).default("/"),
   /** Where gen keeps its lock, its record of what it last applied, backups and the apply log. */
   stateDir: AbsolutePathSchema.optional(),
 });
@@ -212,6 +212,11 @@ export const DjangoSettingsSchema = z.strictObject({
   TSOSI_DATA_LOG_FILE: AbsolutePathSchema.optional(),
   TSOSI_DJANGO_LOG_FILE: AbsolutePathSchema.optional(),
   TSOSI_ERROR_OUTPUT_FOLDER: AbsolutePathSchema.optional(),
+  /** Derived from redis unless set; a value that disagrees with redis is reported by gen validate. */
+  TSOSI_CELERY_BROKER_URL: z.string().regex(/^redis:\/\/[A-Za-z0-9.:\[\]-]+:\d+\/\d+$/, { error: "expected redis://host:port/db" }).optional(),
+  TSOSI_REDIS_HOST: HostSchema.optional(),
+  TSOSI_REDIS_PORT: PortSchema.optional(),
+  TSOSI_REDIS_DB: z.int().min(0).max(15).optional(),
   TSOSI_FRONTEND_CUSTOM_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).default("X-Frontend-Origin"),
   TSOSI_PUBLIC_RELPATH: TextSchema.default("../public/"),
   TSOSI_DATA_EXPORT_FOLDER: AbsolutePathSchema.optional(),

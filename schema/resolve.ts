@@ -23,7 +23,7 @@ export function resolveEnvironment(env: ParsedEnvironment) {
     siteName: env.nginx.siteName ?? app,
     certificate: env.nginx.certificate ?? `/etc/letsencrypt/live/${env.app.domain}/fullchain.pem`,
     certificateKey: env.nginx.certificateKey ?? `/etc/letsencrypt/live/${env.app.domain}/privkey.pem`,
-    mediaAlias: env.nginx.mediaAlias ?? withSlash(paths.media),
+    mediaAlias: env.nginx.mediaAlias ?? paths.media,
     apiSocket: env.nginx.apiSocket ?? gunicorn.socketPath,
   };
   const sudoers = {
@@ -113,13 +113,9 @@ function resolveDjangoSettings(
     TSOSI_DATA_LOG_FILE: s.TSOSI_DATA_LOG_FILE ?? `${paths.logs}/tsosi_data.log`,
     TSOSI_DJANGO_LOG_FILE: s.TSOSI_DJANGO_LOG_FILE ?? `${paths.logs}/django.log`,
     TSOSI_ERROR_OUTPUT_FOLDER: s.TSOSI_ERROR_OUTPUT_FOLDER ?? paths.errors,
-    TSOSI_CELERY_BROKER_URL: redisUrl,
-    TSOSI_REDIS_HOST: redis.host,
-    TSOSI_REDIS_PORT: redis.port,
-    TSOSI_REDIS_DB: redis.db,
+    TSOSI_CELERY_BROKER_URL: s.TSOSI_CELERY_BROKER_URL ?? redisUrl,
+    TSOSI_REDIS_HOST: s.TSOSI_REDIS_HOST ?? redis.host,
+    TSOSI_REDIS_PORT: s.TSOSI_REDIS_PORT ?? redis.port,
+    TSOSI_REDIS_DB: s.TSOSI_REDIS_DB ?? redis.db,
   };
-}
-
-function withSlash(path: string): string {
-  return path.endsWith("/") ? path : `${path}/`;
 }

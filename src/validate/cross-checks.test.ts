@@ -72,7 +72,7 @@ const CASES: BrokenCase[] = [
     what: "MEDIA_ROOT is not the folder nginx serves /media/ from",
     overrides: { django: { settings: { MEDIA_ROOT: "/srv/media" } } },
     fields: ["django.settings.MEDIA_ROOT", "nginx.mediaAlias"],
-    mentions: ["/srv/media", "/tsosi_media/"],
+    mentions: ["/srv/media", "/tsosi_media"],
     alsoFiring: ["deployUserOwnsWrittenPaths"],
   },
   {
@@ -136,6 +136,13 @@ const CASES: BrokenCase[] = [
     overrides: { django: { extra: { DEBUG: true } } },
     fields: ["django.extra.DEBUG", "django.settings.DEBUG"],
     mentions: ["DEBUG"],
+  },
+  {
+    check: "redisSettingsMatch",
+    what: "TSOSI_REDIS_PORT that is not Redis's port",
+    overrides: { django: { settings: { TSOSI_REDIS_PORT: 6380 } } },
+    fields: ["django.settings.TSOSI_REDIS_PORT", "redis"],
+    mentions: ["6380", "6379"],
   },
 ];
 

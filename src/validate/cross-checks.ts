@@ -24,6 +24,7 @@ export const CROSS_CHECKS: Record<string, CrossCheck> = {
   serverNamesAreAllowedHosts,
   deployUserOwnsWrittenPaths,
   extraSettingsDoNotShadow,
+  redisSettingsMatch,
 };
 
 export function runCrossChecks(input: CrossCheckInput): Issue[] {
@@ -136,6 +137,15 @@ export function extraSettingsDoNotShadow(input: CrossCheckInput): Issue[] {
 function hostMatches(name: string, pattern: string): boolean {
   if (pattern === "*" || pattern === name) return true;
   return pattern.startsWith(".") && (name === pattern.slice(1) || name.endsWith(pattern));
+}
+
+export function redisSettingsMatch(input: CrossCheckInput): Issue[] {
+  const { redis } = input.environment;
+  const s = input.environment.django.settings;
+  const expected = { TSOSI_CELERY_BROKER_URL: `redis://${redis.host}:${redis.port}/${redis.db}`, TSOSI_REDIS_HOST: redis.host, TSOSI_REDIS_PORT: redis.port, TSOSI_REDIS_DB: redis.db };
+  return (Object.keys(expected) as (keyof typeof expected)[])
+    .filter((name) => s[name] !== expected[name])
+    .map((name) => issue(input, [`django.settings.${name}`, "redis"], `${name} is ${JSON.stringify(s[name])} but Redis is configured as ${JSON.stringify(expected[name])} (redis.host/port/db): Celery and the cache would use different servers`));
 }
 
 function trimSlash(path: string): string {
