@@ -1,7 +1,7 @@
 // How a release is shown while it runs: numbered steps with their timing, remote output streamed and indented,
 // a progress bar for the front-end upload on a terminal.
 import cliProgress from "cli-progress";
-import pc from "picocolors";
+import { pc } from "./colors.js";
 import { TOTAL_STEPS, type StepReporter } from "../release/deploy-release.js";
 import type { Redactor } from "../redact.js";
 import type { Output } from "./report.js";

@@ -1,6 +1,6 @@
 // Prints a plan as unified diffs per file, mode and owner changes, folder work and the summary line.
 import { createTwoFilesPatch } from "diff";
-import pc from "picocolors";
+import { pc } from "./colors.js";
 import { summarizePlan } from "../plan/plan-changes.js";
 import type { HostPlan, Plan, PlanEntry, PlanSummary } from "../plan/plan-types.js";
 import type { ServerFile } from "../plan/server-state.js";

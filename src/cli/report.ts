@@ -1,5 +1,5 @@
 // All printing: issues, rendered files, tool verdicts, summaries and JSON. Commands compute; this module talks.
-import pc from "picocolors";
+import { pc } from "./colors.js";
 import type { ToolReport } from "../validate/tools/index.js";
 import type { Issue, RenderedFile } from "../types.js";
 import type { Redactor } from "../redact.js";
@@ -45,8 +45,9 @@ export function printRenderSummary(output: Output, env: string, files: RenderedF
 
 export function printToolReports(output: Output, reports: ToolReport[], redact: Redactor): void {
   for (const report of reports) {
-    const label = report.status === "passed" ? pc.green("passed") : report.status === "failed" ? pc.red("FAILED") : pc.yellow("NOT RUN");
-    output.out(`${label.padEnd(16)} ${report.tool}: ${report.files.join(", ")}`);
+    const word = { passed: "passed", failed: "FAILED", "not-run": "NOT RUN" }[report.status].padEnd(8);
+    const label = report.status === "passed" ? pc.green(word) : report.status === "failed" ? pc.red(word) : pc.yellow(word);
+    output.out(`${label} ${report.tool}: ${report.files.join(", ")}`);
     for (const line of report.messages) output.out(`    ${redact(line)}`);
   }
 }

@@ -31,7 +31,7 @@ export async function validateEnvironment(
 async function checkSettingsValues(loaded: LoadedEnvironment, rendered: RenderResult): Promise<ToolReport | undefined> {
   const file = rendered.files.find((f) => f.kind === "python-settings");
   if (!file) return undefined;
-  const report = { tool: "python3" as const, files: [file.path] };
+  const report = { tool: "python3 values" as const, files: [file.path] };
   let values: Record<string, unknown>;
   try {
     values = await evaluatePythonSettings(file.content);

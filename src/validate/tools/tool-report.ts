@@ -15,7 +15,8 @@ export interface ToolCheckContext {
   sudoersAllowedCommands: string[];
 }
 
-export type ToolName = "visudo" | "cvtsudoers" | "nginx" | "systemd-analyze" | "logrotate" | "python3";
+/** "python3 values": the settings file evaluated and compared with the environment's values. */
+export type ToolName = "visudo" | "cvtsudoers" | "nginx" | "systemd-analyze" | "logrotate" | "python3" | "python3 values";
 
 export interface ToolReport {
   tool: ToolName;
