@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(openssh-server openssh-client nginx sudo logrotate systemd python3 git rsync)
+PACKAGES=(openssh-server openssh-client nginx sudo logrotate systemd python3 git)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
