@@ -20,6 +20,7 @@ import { fileSpecs } from "../render/file-specs.js";
 import { isSecretRef } from "../render/python-literal.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
 import { djangoSettings } from "../render/settings.js";
+import { systemdExecArgv } from "../../test/support/systemd-exec.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
@@ -356,7 +357,6 @@ function sudoersProblems(env: Environment, content: string): string[] {
 
 const PYTHON_CHECK = `
 import ast, json, sys
-import { systemdExecArgv } from "../../test/support/systemd-exec.js";
 def same(a, b):
     if type(a) is not type(b): return False
     if isinstance(a, list): return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
