@@ -57,12 +57,17 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
   try {
     const previous = await liveRelease(shell, env);
     if (previous) result.previous = previous;
-    try {
-      await step(5, `build release ${release}`, () => buildRelease(shell, input, effects, releaseDir, release));
-    } catch (error) {
-      await shell.script(`rm -rf ${shell.path(releaseDir)}`);
-      throw error;
-    }
+    await step(5, `build release ${release}`, async () => {
+      // mkdir, not mkdir -p: a folder that already exists belongs to another release and is never removed here.
+      const created = await shell.script(`mkdir ${shell.path(releaseDir)}`);
+      if (created.exitCode !== 0) throw new GenError(`release ${release} already exists on ${effects.transport.describe}: deploy again in a second`);
+      try {
+        await buildRelease(shell, input, effects, releaseDir, release);
+      } catch (error) {
+        await shell.script(`rm -rf ${shell.path(releaseDir)}`);
+        throw error;
+      }
+    });
     await step(6, `switch ${env.paths.current} to ${release}`, () => switchCurrent(shell, env, release));
     try {
       await step(7, "restart services", () => restartServices(shell, env, { celery: input.restartCelery }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)));
@@ -86,7 +91,6 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
 async function buildRelease(shell: ServerShell, input: DeployInput, effects: DeployEffects, releaseDir: string, release: string): Promise<void> {
   const env = input.environment;
   const out = effects.report.output;
-  await shell.must(`creating ${releaseDir}`, `mkdir ${shell.path(releaseDir)}`);
   await fetchBackend(shell, env, releaseDir, input.source, out);
   await installBackend(shell, env, releaseDir, out);
   await runReleaseTasks(shell, env, releaseDir, out);

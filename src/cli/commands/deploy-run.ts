@@ -25,25 +25,16 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
     const env = prepared.loaded.environment;
     const branch = argv.branch ?? env.release.branch;
     await checkBranchName(branch);
-    const options = connectOptions(argv, argv.env);
-    output.err(`[1/8] configuration of ${argv.env}`);
-    const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
-    if (inspection.plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: inspection.plan.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`) });
-    if (planHasChanges(inspection.plan)) {
-      printPlanDiff(output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
-      if (!argv.apply) throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
-      const applied = await applyCommand.run({ ...argv, "dry-run": false, plan: undefined } as never, output);
-      if (applied !== 0) throw new GenError("applying the configuration failed; nothing was deployed");
-    }
+    // Everything local comes first: a wrong branch or a failed build must not have touched the server.
     const repoDir = resolve(argv.repo);
-    output.err(`[2/8] local checks in ${repoDir}`);
+    output.err(`[1/8] local checks in ${repoDir}`);
     const commit = await readCommit(repoDir, branch);
     output.err(`    ${commit.hash.slice(0, 12)} ${commit.title} (${commit.author}, ${commit.date})`);
     const frontendDir = resolve(repoDir, env.release.frontend.output);
     if (argv["skip-front-build"]) {
-      output.err("[3/8] front-end build skipped (--skip-front-build)");
+      output.err("[2/8] front-end build skipped (--skip-front-build)");
     } else {
-      output.err(`[3/8] front-end build in ${env.release.frontend.dir}`);
+      output.err(`[2/8] front-end build in ${env.release.frontend.dir}`);
       for (const command of env.release.frontend.build) {
         output.err(`    $ ${command.join(" ")}`);
         await runLocalCommand(command, resolve(repoDir, env.release.frontend.dir), (chunk) => output.err(chunk.replace(/^/gm, "      ").trimEnd()));
@@ -52,6 +43,16 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
     const files = await listBuildOutput(frontendDir);
     const sourceKind = argv.source ?? env.release.source;
     const source = sourceKind === "archive" ? { kind: "archive" as const, branch, archive: await archiveCommit(repoDir, env.paths.backendDir) } : { kind: "clone" as const, branch };
+    const options = connectOptions(argv, argv.env);
+    output.err(`[3/8] configuration of ${argv.env}`);
+    const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
+    if (inspection.plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: inspection.plan.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`) });
+    if (planHasChanges(inspection.plan)) {
+      printPlanDiff(output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+      if (!argv.apply) throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
+      const applied = await applyCommand.run({ ...argv, "dry-run": false, plan: undefined } as never, output);
+      if (applied !== 0) throw new GenError("applying the configuration failed; nothing was deployed");
+    }
     const who = `${userInfo().username}@${hostname()}`;
     const report = stepReporter(output, prepared.redact, process.stderr.isTTY === true);
     const outcomes = await forEachHost(env, { ...options, sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>

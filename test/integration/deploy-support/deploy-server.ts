@@ -1,0 +1,220 @@
+// A "server" for the end-to-end tests of gen deploy, releases and rollback: one real sshd (logging in as root)
+// over a fake root, a sample application with its bare repository, a YAML environment pointing at both, and a
+// systemctl stand-in that records every call. stop() stops the sshd by PID (through the harness) and removes
+// every temp folder.
+
+import { createHash } from "node:crypto";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { runCli } from "../../../src/cli/run-cli.js";
+import { startSshd, type SshdHandle } from "../../support/sshd.js";
+import { createSampleApp, type SampleApp } from "./sample-app.js";
+
+export const ENV_NAME = "t";
+export const STATE_DIR = "/var/lib/gen/tsosi";
+export const RELEASES = "/var/www/releases";
+export const CURRENT = "/var/www/current";
+export const SETTINGS = "/home/gen-test/config/settings_local.py";
+export const RESTARTS = ["restart tsosi_gunicorn", "reload nginx", "restart tsosi_celery", "restart tsosi_celery_beat"];
+/** The front-end build of the sample app: 300 assets and an index, 301 files. */
+export const FRONTEND_BUILD = ["sh", "-c", "mkdir -p dist/assets && for i in $(seq 1 300); do echo $i > dist/assets/f$i.js; done && echo '<html>' > dist/index.html"];
+
+export interface GenRun {
+  code: number;
+  out: string;
+  err: string;
+  /** stdout and stderr together, in order. */
+  all: string;
+  seconds: number;
+}
+
+export interface DeployServer {
+  sshd: SshdHandle;
+  app: SampleApp;
+  envDir: string;
+  /** The folder standing in for the server's "/". */
+  root: string;
+  /** A server path as a path on this machine. */
+  file: (serverPath: string) => string;
+  /** Writes environments/t.yaml: the base environment with `overrides` merged in (objects field by field). */
+  writeEnv: (overrides?: Record<string, unknown>) => Promise<void>;
+  /** runCli with --environments, --known-hosts and --identity of this server. */
+  gen: (args: string[]) => Promise<GenRun>;
+  /** `gen deploy t --yes --repo <checkout> ...extra`. */
+  deploy: (...extra: string[]) => Promise<GenRun>;
+  /** The release `current` points at ("" when there is no link). */
+  live: () => Promise<string>;
+  /** The release folders on the server, sorted. */
+  releases: () => Promise<string[]>;
+  recorded: () => Promise<string[]>;
+  clearRecorded: () => Promise<void>;
+  /** Makes the systemctl stand-in fail (exit 1) when called with exactly these arguments; undefined: never. */
+  failOn: (args: string | undefined) => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+export async function startDeployServer(): Promise<DeployServer> {
+  const tempDir = await mkdtemp(join(tmpdir(), "gen-deploy-"));
+  let sshd: SshdHandle | undefined;
+  try {
+    // bash sources root's ~/.bashrc for every command sshd starts unless SHLVL says it is nested; on this
+    // machine that file runs `pyenv init`, which makes each command about 4 times slower.
+    sshd = await startSshd({ user: "root", config: ["SetEnv SHLVL=1"] });
+    return await prepare(tempDir, sshd);
+  } catch (error) {
+    await sshd?.stop();
+    await rm(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer> {
+  const envDir = join(tempDir, "environments");
+  const recorderLog = join(tempDir, "systemctl.log");
+  const failFile = join(tempDir, "systemctl-fail-on");
+  const systemctl = join(tempDir, "systemctl");
+  const root = sshd.rootDir;
+  await mkdir(envDir);
+  // The apply preflight looks for the units of server.systemServices.
+  await mkdir(join(root, "lib/systemd/system"), { recursive: true });
+  for (const unit of ["nginx.service", "redis-server.service"]) await writeFile(join(root, "lib/systemd/system", unit), "[Unit]\nDescription=stub\n");
+  await writeFile(recorderLog, "");
+  await writeFile(systemctl, recorderScript(recorderLog, failFile));
+  await chmod(systemctl, 0o755);
+  await writeFile(join(envDir, `${ENV_NAME}.secrets.env`), "TEST_DB_PASSWORD=deploy-db-pass-3c5e\nTEST_SECRET_KEY=deploy-secret-key-91ab7f\n");
+  const app = await createSampleApp(tempDir);
+  const base = {
+    server: {
+      host: sshd.host,
+      port: sshd.port,
+      sshUser: "root",
+      root,
+      deployUser: "gen-test",
+      deployGroup: "gen-test",
+      useSudo: true,
+      systemctl,
+      nginxTest: ["/bin/true"],
+      stateDir: STATE_DIR,
+      connectTimeoutSeconds: 5,
+    },
+    app: { name: "tsosi", domain: "tsosi.localhost" },
+    nginx: { tls: false },
+    postgres: { name: "tsosi", user: "tsosi", password: { secret: "TEST_DB_PASSWORD" } },
+    django: { settings: { SECRET_KEY: { secret: "TEST_SECRET_KEY" } } },
+    release: {
+      repository: app.bare,
+      keep: 3,
+      // The release logs in as this user; root keeps sudo simple in tests.
+      sshUser: "root",
+      install: [["sh", "-c", "echo installed > installed.txt"]],
+      tasks: [["sh", "-c", "echo collectstatic >> tasks.log"], ["sh", "-c", "echo migrate >> tasks.log"]],
+      frontend: { build: [FRONTEND_BUILD] },
+    },
+  };
+  const file = (serverPath: string) => join(root, serverPath);
+  const gen = (args: string[]) => runGen(args, envDir, sshd);
+  const server: DeployServer = {
+    sshd,
+    app,
+    envDir,
+    root,
+    file,
+    writeEnv: (overrides = {}) => writeFile(join(envDir, `${ENV_NAME}.yaml`), stringify(merge(base, overrides))),
+    gen,
+    deploy: (...extra) => gen(["deploy", ENV_NAME, "--yes", "--repo", app.checkout, ...extra]),
+    live: async () => {
+      const target = await readlink(file(CURRENT)).catch(() => "");
+      return target.split("/").pop() ?? "";
+    },
+    releases: async () => (await readdir(file(RELEASES)).catch(() => [] as string[])).sort(),
+    recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0),
+    clearRecorded: () => writeFile(recorderLog, ""),
+    failOn: async (args) => (args === undefined ? rm(failFile, { force: true }) : writeFile(failFile, args)),
+    stop: async () => {
+      await sshd.stop();
+      await rm(tempDir, { recursive: true, force: true });
+    },
+  };
+  await server.writeEnv();
+  return server;
+}
+
+function recorderScript(log: string, failFile: string): string {
+  return `#!/bin/sh
+printf '%s\\n' "$*" >> '${log}'
+if [ -f '${failFile}' ] && [ "$*" = "$(cat '${failFile}')" ]; then
+  echo "Job for $* failed (recorder)" >&2
+  exit 1
+fi
+exit 0
+`;
+}
+
+async function runGen(args: string[], envDir: string, sshd: SshdHandle): Promise<GenRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const all: string[] = [];
+  const output = {
+    out: (text: string) => (out.push(withoutAnsi(text)), all.push(withoutAnsi(text))),
+    err: (text: string) => (err.push(withoutAnsi(text)), all.push(withoutAnsi(text))),
+  };
+  const connect = ["--environments", envDir, "--known-hosts", sshd.knownHostsPath, "--identity", sshd.clientKeyPath];
+  const started = performance.now();
+  const code = await runCli([...args, ...connect], output);
+  return { code, out: out.join("\n"), err: err.join("\n"), all: all.join("\n"), seconds: (performance.now() - started) / 1000 };
+}
+
+/** Every entry under `dir` with its type and content (files by hash, links by target), for "nothing changed". */
+export async function snapshotTree(dir: string): Promise<Record<string, string>> {
+  const result: Record<string, string> = {};
+  const entries = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  for (const name of entries.sort()) {
+    const path = join(dir, name);
+    const info = await lstat(path);
+    const mode = (info.mode & 0o7777).toString(8);
+    if (info.isSymbolicLink()) result[name] = `link -> ${await readlink(path)}`;
+    else if (info.isDirectory()) result[name] = `dir ${mode}`;
+    else result[name] = `file ${mode} ${createHash("sha256").update(await readFile(path)).digest("hex")}`;
+  }
+  return result;
+}
+
+/** The release id a deploy started now would get (UTC, to the second). */
+export function releaseIdAt(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace(/[-:]/g, "")}Z`;
+}
+
+/** Release ids are per second: waits until a deploy started now gets an id after `last`. */
+export async function afterRelease(last: string): Promise<void> {
+  while (releaseIdAt(new Date()) <= last) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** Starts a server, runs `test`, and stops the server whatever happened. */
+export async function withDeployServer(test: (server: DeployServer) => Promise<void>): Promise<void> {
+  const server = await startDeployServer();
+  try {
+    await test(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+function merge(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const old = result[key];
+    result[key] = isObject(old) && isObject(value) ? merge(old, value) : value;
+  }
+  return result;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Output compared as text: without the colours picocolors adds when FORCE_COLOR is set. */
+function withoutAnsi(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, "");
+}

@@ -1,0 +1,329 @@
+// gen deploy, gen releases and gen rollback end to end: the real CLI parser, a real OpenSSH server on 127.0.0.1
+// over a fake root, a sample application in a local git repository (cloned on the "server" by path) and a
+// systemctl stand-in that records every call. Each test has its own server and stops it, also on failure.
+import assert from "node:assert/strict";
+import { lstat, mkdir, readdir, readFile, readlink, realpath, stat, writeFile } from "node:fs/promises";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { loadEnvironment } from "../../src/load/load-environment.js";
+import { deployRelease, type StepReporter } from "../../src/release/deploy-release.js";
+import { listBuildOutput } from "../../src/release/frontend.js";
+import { readCommit } from "../../src/release/local-checks.js";
+import { openTransport } from "../../src/transport/open-transport.js";
+import {
+  afterRelease, CURRENT, ENV_NAME, RELEASES, releaseIdAt, RESTARTS, SETTINGS, snapshotTree, STATE_DIR, withDeployServer, type DeployServer,
+} from "./deploy-support/deploy-server.js";
+import { AUTHOR } from "./deploy-support/sample-app.js";
+
+const RELEASE_ID = /^\d{8}T\d{6}Z$/;
+const WHO = `${userInfo().username}@${hostname()}`;
+
+/** Deploys and checks it worked; returns the new release id. */
+async function deployed(server: DeployServer, ...extra: string[]): Promise<string> {
+  const run = await server.deploy(...extra);
+  assert.equal(run.code, 0, run.all);
+  const live = await server.live();
+  assert.match(live, RELEASE_ID);
+  return live;
+}
+
+/** Files under `dir`, relative and sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+}
+
+/** Reads `current` and files inside it as fast as it can until stopped; every read must find a whole release. */
+function watchCurrent(server: DeployServer) {
+  const current = server.file(CURRENT);
+  const state = { reads: 0, failures: [] as string[], seen: new Set<string>(), stopped: false };
+  const loop = (async () => {
+    while (!state.stopped) {
+      try {
+        const target = await readlink(current);
+        if (!/(^|\/)releases\/\d{8}T\d{6}Z$/.test(target)) state.failures.push(`current -> ${target}`);
+        await stat(join(current, "backend/manage.py"));
+        JSON.parse(await readFile(join(current, "public/deployment.json"), "utf8"));
+        state.seen.add(target.split("/").pop()!);
+      } catch (error) {
+        state.failures.push(String(error));
+      }
+      state.reads++;
+      await nextTurn();
+    }
+  })();
+  const stop = async () => {
+    state.stopped = true;
+    await loop;
+    return state;
+  };
+  return { state, stop };
+}
+
+const lockGone = async (server: DeployServer) => assert.equal(await lstat(server.file(`${STATE_DIR}/lock`)).catch(() => undefined), undefined, "the lock was left behind");
+
+describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () => {
+  it("deploys a release: backend only, install and tasks in order, settings link, front end, deployment.json, restarts, timed steps", () =>
+    withDeployServer(async (server) => {
+      const before = new Date();
+      const run = await server.deploy();
+      const after = new Date();
+      assert.equal(run.code, 0, run.all);
+
+      const target = await readlink(server.file(CURRENT));
+      const id = target.split("/").pop()!;
+      assert.match(target, /^(\/.*\/)?releases\/\d{8}T\d{6}Z$/);
+      assert.ok(id >= releaseIdAt(before) && id <= releaseIdAt(after), `release ${id} is not the UTC time of the deploy`);
+      assert.equal(await realpath(server.file(CURRENT)), await realpath(server.file(`${RELEASES}/${id}`)));
+      assert.deepEqual(await server.releases(), [id]);
+
+      const release = server.file(`${RELEASES}/${id}`);
+      assert.deepEqual((await readdir(release)).sort(), ["backend", "public"], "only backend/ of the repository, and public/");
+      assert.deepEqual((await readdir(join(release, "backend"))).sort(), ["backend_site", "installed.txt", "manage.py", "tasks.log"]);
+      assert.equal(await readFile(join(release, "backend/manage.py"), "utf8"), await readFile(join(server.app.checkout, "backend/manage.py"), "utf8"));
+      assert.equal(await readFile(join(release, "backend/installed.txt"), "utf8"), "installed\n");
+      assert.equal(await readFile(join(release, "backend/tasks.log"), "utf8"), "collectstatic\nmigrate\n");
+
+      const link = join(release, "backend/backend_site/settings_local.py");
+      assert.ok((await lstat(link)).isSymbolicLink(), "settings_local.py is a link");
+      assert.equal(await realpath(link), await realpath(server.file(SETTINGS)), "the link points at the applied config file");
+      assert.match(await readFile(link, "utf8"), /^SECRET_KEY = /m);
+
+      const dist = join(server.app.checkout, "frontend/dist");
+      const built = await filesUnder(dist);
+      assert.equal(built.length, 301);
+      assert.deepEqual(await filesUnder(join(release, "public")), [...built, "deployment.json"].sort());
+      for (const file of built) assert.ok((await readFile(join(release, "public", file))).equals(await readFile(join(dist, file))), `public/${file} differs from the build`);
+
+      const deployment = JSON.parse(await readFile(join(release, "public/deployment.json"), "utf8")) as Record<string, string>;
+      assert.equal(deployment.hash, await server.app.git("rev-parse", "HEAD"));
+      assert.equal(deployment.author, AUTHOR.email);
+      assert.equal(deployment.title, "First version of the sample app");
+      assert.equal(deployment.branch, "main");
+      assert.equal(deployment.deployedBy, WHO);
+      const at = Date.parse(deployment.deployedAt ?? "");
+      assert.ok(at >= before.getTime() && at <= after.getTime(), `deployedAt ${deployment.deployedAt}`);
+
+      assert.deepEqual((await server.recorded()).slice(-4), RESTARTS, "restarts after the switch, in order");
+      for (let step = 4; step <= 8; step++) assert.match(run.err, new RegExp(`^\\[${step}/8\\] \\d+\\.\\d s$`, "m"), `step ${step} timed`);
+      assert.match(run.err, new RegExp(`^\\[5/8\\] build release ${id}$`, "m"));
+      assert.match(run.err, /^ {4}uploaded 301 front-end files$/m);
+      assert.match(run.out, new RegExp(`^127\\.0\\.0\\.1: release ${id} is live$`, "m"));
+      await lockGone(server);
+    }));
+
+  it("switches current atomically: a reader never finds it missing or half-made during a deploy", (t) =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      await afterRelease(first);
+      const watch = watchCurrent(server);
+      const run = await server.deploy();
+      const state = await watch.stop();
+      assert.equal(run.code, 0, run.all);
+      const second = await server.live();
+      assert.notEqual(second, first);
+      t.diagnostic(`${state.reads} reads of current during the deploy`);
+      assert.ok(state.reads > 0, "the reader ran");
+      assert.deepEqual(state.failures, [], `${state.failures.length} of ${state.reads} reads failed`);
+      assert.deepEqual([...state.seen].sort(), [first, second], "the reader saw the switch");
+    }));
+
+  it("keeps the newest 3 releases, never deleting the live one or the one before it", () =>
+    withDeployServer(async (server) => {
+      const ids: string[] = [];
+      let last: { out: string } = { out: "" };
+      for (let i = 0; i < 4; i++) {
+        if (ids.length) await afterRelease(ids.at(-1)!);
+        const run = await server.deploy();
+        assert.equal(run.code, 0, run.all);
+        ids.push(await server.live());
+        const releases = await server.releases();
+        assert.ok(releases.includes(ids.at(-1)!) && (i === 0 || releases.includes(ids.at(-2)!)), `after deploy ${i + 1}: ${releases.join(", ")}`);
+        last = run;
+      }
+      assert.equal(new Set(ids).size, 4);
+      assert.deepEqual(await server.releases(), ids.slice(1));
+      assert.equal(await server.live(), ids[3]);
+      assert.match(last.out, new RegExp(`removed ${ids[0]}$`, "m"));
+    }));
+
+  it("leaves current as it was and no release folder behind when a task fails", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      await server.writeEnv({ release: { tasks: [["sh", "-c", "echo collectstatic >> tasks.log"], ["sh", "-c", "echo 'migrate: no database' >&2; exit 3"]] } });
+      await server.clearRecorded();
+      await afterRelease(first);
+      const run = await server.deploy();
+      assert.equal(run.code, 1, run.all);
+      assert.equal(await server.live(), first);
+      assert.deepEqual(await server.releases(), [first]);
+      assert.match(run.err, /deploy failed on 127\.0\.0\.1 at step 5: `sh -c echo 'migrate: no database' >&2; exit 3` failed \(exit 3\)/);
+      assert.match(run.err, /migrate: no database/);
+      assert.deepEqual(await server.recorded(), [], "nothing restarted");
+      await lockGone(server);
+    }));
+
+  it("switches back to the previous release and restarts again when a restart fails", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      await server.clearRecorded();
+      await server.failOn("restart tsosi_celery");
+      await afterRelease(first);
+      const run = await server.deploy();
+      assert.equal(run.code, 1, run.all);
+      assert.equal(await server.live(), first, "current points at the previous release again");
+      assert.match(run.err, new RegExp(`at step 7: .*restart tsosi_celery\` failed \\(exit 1\\); switched back to ${first}`));
+      const recorded = await server.recorded();
+      const failed = recorded.indexOf("restart tsosi_celery");
+      assert.deepEqual(recorded.slice(0, failed + 1), ["restart tsosi_gunicorn", "reload nginx", "restart tsosi_celery"]);
+      assert.deepEqual(recorded.slice(failed + 1, failed + 3), ["restart tsosi_gunicorn", "reload nginx"], `restarted after switching back: ${recorded.join("; ")}`);
+      await lockGone(server);
+    }));
+
+  it("rolls back to the previous release, to a named one with --to, and refuses an unknown one", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      await afterRelease(first);
+      const second = await deployed(server);
+      await server.clearRecorded();
+
+      const back = await server.gen(["rollback", ENV_NAME]);
+      assert.equal(back.code, 0, back.all);
+      assert.equal(await server.live(), first);
+      assert.deepEqual(await server.recorded(), RESTARTS);
+      assert.match(back.out, new RegExp(`${second} -> ${first} is live`));
+
+      const to = await server.gen(["rollback", ENV_NAME, "--to", second]);
+      assert.equal(to.code, 0, to.all);
+      assert.equal(await server.live(), second);
+
+      await server.clearRecorded();
+      const nope = await server.gen(["rollback", ENV_NAME, "--to", "nope"]);
+      assert.equal(nope.code, 1, nope.all);
+      assert.match(nope.err, /no release nope on .*; releases: /);
+      assert.equal(await server.live(), second);
+      assert.deepEqual(await server.recorded(), []);
+      await lockGone(server);
+    }));
+
+  it("lists the releases with their deployment.json and marks the live one with *", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      const firstHash = await server.app.git("rev-parse", "HEAD");
+      await writeFile(join(server.app.checkout, "backend/manage.py"), "print('second')\n");
+      const secondHash = await server.app.commit("Second version");
+      await afterRelease(first);
+      const second = await deployed(server);
+
+      const run = await server.gen(["releases", ENV_NAME]);
+      assert.equal(run.code, 0, run.all);
+      const lines = run.out.split("\n");
+      assert.equal(lines.length, 2, run.out);
+      assert.match(lines[0]!, new RegExp(`^  ${first}  main ${firstHash.slice(0, 12)} First version of the sample app \\(deployed \\S+ by ${WHO}\\)$`));
+      assert.match(lines[1]!, new RegExp(`^\\* ${second}  main ${secondHash.slice(0, 12)} Second version \\(deployed \\S+ by ${WHO}\\)$`));
+    }));
+
+  it("--skip-front-build uploads the built dist without building; --celery-no-restart restarts only gunicorn and nginx", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      const index = join(server.app.checkout, "frontend/dist/index.html");
+      await writeFile(index, "<html>built before\n");
+      await server.clearRecorded();
+      await afterRelease(first);
+      const run = await server.deploy("--skip-front-build", "--celery-no-restart");
+      assert.equal(run.code, 0, run.all);
+      const second = await server.live();
+      assert.notEqual(second, first);
+      assert.match(run.err, /front-end build skipped/);
+      assert.equal(await readFile(index, "utf8"), "<html>built before\n", "the build did not run");
+      assert.equal(await readFile(server.file(`${RELEASES}/${second}/public/index.html`), "utf8"), "<html>built before\n");
+      assert.equal((await filesUnder(server.file(`${RELEASES}/${second}/public`))).length, 302);
+      assert.deepEqual(await server.recorded(), ["restart tsosi_gunicorn", "reload nginx"]);
+    }));
+
+  it("refuses to deploy from the wrong local branch before anything on the server changes", () =>
+    withDeployServer(async (server) => {
+      await server.app.git("checkout", "-q", "-b", "feature");
+      const before = await snapshotTree(server.root);
+      const run = await server.deploy();
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /on branch feature, not main/);
+      const applied = run.out.split("\n").filter((l) => /applied/.test(l));
+      assert.deepEqual(await snapshotTree(server.root), before, `the server changed: ${applied.join("; ")}`);
+      assert.deepEqual(await server.recorded(), [], "nothing was restarted");
+    }));
+
+  it("refuses a bad --branch name before anything runs", () =>
+    withDeployServer(async (server) => {
+      const before = await snapshotTree(server.root);
+      const run = await server.deploy("--branch", "bad..name");
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /"bad\.\.name" is not a valid branch name/);
+      assert.doesNotMatch(run.all, /\[1\/8\]/);
+      assert.deepEqual(await snapshotTree(server.root), before);
+      assert.deepEqual(await server.recorded(), []);
+    }));
+
+  it("refuses while another deploy holds the lock, naming the holder, and leaves the lock and current alone", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      const holder = { who: "alice@laptop", command: "deploy", since: "2026-01-02T03:04:05.000Z", pid: 4242 };
+      const lock = server.file(`${STATE_DIR}/lock`);
+      await mkdir(lock);
+      await writeFile(join(lock, "holder.json"), `${JSON.stringify(holder)}\n`);
+      await server.clearRecorded();
+      const before = await snapshotTree(server.root);
+      await afterRelease(first);
+      const run = await server.deploy();
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /is locked by alice@laptop \(gen deploy, pid 4242\) since 2026-01-02T03:04:05\.000Z/);
+      assert.match(run.err, /--force-unlock/);
+      assert.deepEqual(await snapshotTree(server.root), before);
+      assert.deepEqual(await server.recorded(), []);
+    }));
+
+  it("--source archive deploys the local commit without cloning", () =>
+    withDeployServer(async (server) => {
+      await server.writeEnv({ release: { repository: "/nonexistent/app.git" } });
+      const run = await server.deploy("--source", "archive");
+      assert.equal(run.code, 0, run.all);
+      assert.doesNotMatch(run.all, /git clone/);
+      const id = await server.live();
+      const release = server.file(`${RELEASES}/${id}`);
+      assert.deepEqual((await readdir(release)).sort(), ["backend", "public"]);
+      assert.deepEqual((await readdir(join(release, "backend"))).sort(), ["backend_site", "installed.txt", "manage.py", "tasks.log"]);
+      assert.equal(await readFile(join(release, "backend/manage.py"), "utf8"), await readFile(join(server.app.checkout, "backend/manage.py"), "utf8"));
+      const deployment = JSON.parse(await readFile(join(release, "public/deployment.json"), "utf8")) as Record<string, string>;
+      assert.equal(deployment.hash, await server.app.git("rev-parse", "HEAD"));
+    }));
+
+  it("a second deploy in the same second as the live release fails without touching the live release", () =>
+    withDeployServer(async (server) => {
+      const live = await deployed(server);
+      const loaded = await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir });
+      const env = loaded.environment;
+      const transport = await openTransport(env, env.server.hosts[0]!, {
+        projectDir: server.envDir, envName: ENV_NAME, knownHostsPath: server.sshd.knownHostsPath, identityFile: server.sshd.clientKeyPath, sshUser: "root",
+      });
+      const silent: StepReporter = { start: () => {}, done: () => {}, output: { onCommand: () => {}, onOutput: () => {}, onUpload: () => {} } };
+      const sameSecond = new Date(`${live.slice(0, 4)}-${live.slice(4, 6)}-${live.slice(6, 8)}T${live.slice(9, 11)}:${live.slice(11, 13)}:${live.slice(13, 15)}.500Z`);
+      const dist = join(server.app.checkout, "frontend/dist");
+      let error = "";
+      try {
+        const result = await deployRelease(
+          { environment: env, commit: await readCommit(server.app.checkout, "main"), source: { kind: "clone", branch: "main" }, frontend: { dir: dist, files: await listBuildOutput(dist) }, restartCelery: true, forceUnlock: false },
+          { transport, now: () => sameSecond, who: "test", pid: process.pid, report: silent },
+        );
+        assert.equal(result.outcome, "failed");
+        error = result.error?.message ?? "";
+      } finally {
+        await transport.close();
+      }
+      assert.equal(await server.live(), live);
+      assert.deepEqual(await server.releases(), [live], `the live release folder is gone (the deploy failed with: ${error})`);
+      await stat(server.file(`${RELEASES}/${live}/backend/manage.py`));
+      await stat(server.file(`${RELEASES}/${live}/public/deployment.json`));
+    }));
+});
