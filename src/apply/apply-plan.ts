@@ -4,7 +4,7 @@
 // restores them and runs the handlers again, so the server is never left half-applied.
 import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
-import { filesForRoles, planChanges } from "../plan/plan-changes.js";
+import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { readServerState } from "../plan/server-state.js";
 import type { Transport } from "../transport/transport.js";
@@ -15,7 +15,7 @@ import { releaseLock, takeLock } from "./lock.js";
 import { changedEntries, foldersScript, runPreflight } from "./preflight.js";
 import { appendLog, pruneBackups, removeLeftovers, removeWorkDirs, writeRecord, type ApplyLogEntry } from "./record.js";
 import { outputLines, serverShell, type ServerShell } from "./server-shell.js";
-import { checkStaged, incomingDir, removeStaged, stageFiles, stagingFailed } from "./stage.js";
+import { checkStaged, incomingDir, prepareIncoming, removeStaged, stageFiles, stagingFailed } from "./stage.js";
 
 export interface ApplyInput {
   envName: string;
@@ -42,6 +42,8 @@ export interface HostApplyResult {
   handlers: string[];
   restored: string[];
   recovered: string[];
+  /** Files an interrupted apply had already put in place, finished now (handlers run, record written). */
+  finished?: string[];
   lockReplaced?: string;
   error?: GenError;
 }
@@ -89,18 +91,22 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const { environment: env } = input;
   const host = current.host;
   const entries = changedEntries(host);
-  if (entries.length === 0 && host.folders.every((f) => f.action === "unchanged")) {
+  const unfinished = unrecordedEntries(host);
+  if (entries.length === 0 && unfinished.length === 0 && host.folders.every((f) => f.action === "unchanged")) {
     result.outcome = "unchanged";
     return;
   }
+  result.finished = unfinished.map((e) => e.path);
   const problems = await runPreflight(shell, env, host);
   if (problems.length > 0) throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, { details: problems });
   const folders = foldersScript(shell, host);
   if (folders) await shell.must("preparing the folders", folders);
-  effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
+  await prepareIncoming(shell, env, applyId);
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
-  const staged = await stageFiles(shell, env, entries, rendered, applyId);
-  const failures = await checkStaged(shell, env, staged, applyId);
+  if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
+  const staged = entries.length > 0 ? await stageFiles(shell, env, entries, rendered, applyId) : [];
+  const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged").map((e) => e.path);
+  const failures = await checkStaged(shell, env, staged, applyId, installedUnits);
   if (failures.length > 0) {
     await removeStaged(shell, staged);
     throw stagingFailed(host.host, failures);
@@ -109,12 +115,13 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const { installed, error: installError } = await installStaged(shell, staged, backups);
   result.changed = installed.map((i) => i.path);
   if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects);
-  const steps = handlerSteps(entries, env);
+  // Files an interrupted apply already moved into place still need their handlers.
+  const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env);
   const handlerError = await runHandlers(shell, env, steps, result, effects);
   if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects);
-  result.outcome = "applied";
   await writeRecord(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result));
   await pruneBackups(shell, env.server.stateDir, env.server.backupsKept);
+  result.outcome = "applied";
 }
 
 async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerStep[], result: HostApplyResult, effects: ApplyEffects): Promise<GenError | undefined> {

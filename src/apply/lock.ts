@@ -22,16 +22,25 @@ export async function takeLock(shell: ServerShell, stateDir: string, holder: Loc
   const dir = shell.path(lockDir(stateDir));
   const info = shell.quote(JSON.stringify(holder));
   const state = shell.path(stateDir);
-  const create = owner ? `[ -d ${state} ] || install -d -m 0750 -o ${shell.quote(owner.user)} -g ${shell.quote(owner.group)} ${state}` : `[ -d ${state} ] || mkdir -p ${state}`;
+  // If the deploy user does not exist yet, the folder is made anyway (preflight then reports the user), and
+  // its owner is fixed by the next apply.
+  const owned = owner ? `${shell.quote(owner.user)}:${shell.quote(owner.group)}` : "";
+  const create = owner
+    ? `mkdir -p ${state} && chmod 0750 ${state} && { chown ${owned} ${state} 2>/dev/null || true; }`
+    : `[ -d ${state} ] || mkdir -p ${state}`;
   const result = await shell.script(
     [
       create,
       force ? `if [ -d ${dir} ]; then echo "REPLACED $(cat ${dir}/holder.json 2>/dev/null)"; rm -rf ${dir}; fi` : ":",
-      `if mkdir ${dir} 2>/dev/null; then printf '%s\\n' ${info} > ${dir}/holder.json; echo TAKEN; else echo "HELD $(cat ${dir}/holder.json 2>/dev/null)"; fi`,
+      `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; echo TAKEN;`,
+      `elif [ -d ${dir} ]; then echo "HELD $(cat ${dir}/holder.json 2>/dev/null)";`,
+      `else echo "FAILED $failure"; fi`,
     ].join("\n"),
   );
   const out = result.stdout;
   if (result.exitCode !== 0) throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  const failed = /^FAILED (.*)$/m.exec(out);
+  if (failed) throw new GenError(`cannot take the lock ${lockDir(stateDir)} on ${shell.transport.describe}: ${failed[1]}`);
   const held = /^HELD (.*)$/m.exec(out);
   if (held) {
     throw new GenError(`${shell.transport.describe} is locked by ${describeHolder(held[1]!)}`, {

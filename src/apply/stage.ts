@@ -20,10 +20,14 @@ export function incomingDir(stateDir: string, applyId: string): string {
   return `${stateDir}/incoming-${applyId}`;
 }
 
+/** The folder the SSH user uploads into (SFTP cannot sudo); files are installed from there with their owner. */
+export async function prepareIncoming(shell: ServerShell, env: Environment, applyId: string): Promise<void> {
+  const owner = shell.quote(env.server.sshUser);
+  await shell.must("preparing the upload folder", `install -d -m 0700 ${shell.sudo ? `-o ${owner} ` : ""}${shell.path(incomingDir(env.server.stateDir, applyId))}`);
+}
+
 export async function stageFiles(shell: ServerShell, env: Environment, entries: PlanEntry[], rendered: Map<string, RenderedFile>, applyId: string): Promise<StagedFile[]> {
   const incoming = incomingDir(env.server.stateDir, applyId);
-  const owner = shell.quote(env.server.sshUser);
-  await shell.must("preparing the upload folder", `install -d -m 0700 ${shell.sudo ? `-o ${owner} ` : ""}${shell.path(incoming)}`);
   await Promise.all(
     entries.map((entry, i) => (entry.kind === "symlink" ? undefined : shell.transport.writeFile(`${incoming}/${i}`, rendered.get(entry.path)!.content, "0600"))),
   );
@@ -48,8 +52,11 @@ export async function removeStaged(shell: ServerShell, staged: StagedFile[]): Pr
   await shell.script(`rm -f ${staged.map((s) => shell.path(s.staged)).join(" ")}`);
 }
 
-/** Runs the real tool on each staged file; returns one message per failure (empty: all passed). */
-export async function checkStaged(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string): Promise<string[]> {
+/**
+ * Runs the real tool on each staged file; returns one message per failure (empty: all passed).
+ * `installedUnits`: the other managed units, unchanged and in place, which staged units may refer to.
+ */
+export async function checkStaged(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string, installedUnits: string[] = []): Promise<string[]> {
   const byKind = (kind: string) => staged.filter((s) => s.entry.kind === kind);
   const checks = [
     ...byKind("sudoers").map((s) => checkOne(shell, s, ["visudo", "-cf", shell.raw(s.staged)], (r) => r.exitCode !== 0)),
@@ -62,7 +69,7 @@ export async function checkStaged(shell: ServerShell, env: Environment, staged: 
   ];
   const units = byKind("systemd-unit");
   const failures = (await Promise.all(checks)).flat();
-  if (units.length > 0) failures.push(...(await checkUnits(shell, env, units, applyId)));
+  if (units.length > 0) failures.push(...(await checkUnits(shell, env, units, installedUnits, applyId)));
   return failures;
 }
 
@@ -73,11 +80,15 @@ async function checkOne(shell: ServerShell, file: StagedFile, argv: string[], fa
   return [`${argv[0]} rejected ${file.entry.path} (exit ${result.exitCode}): ${lines.join(" | ").replaceAll(shell.raw(file.staged), file.entry.path)}`];
 }
 
-/** Units are verified together, under their real names, so they can refer to each other (Requires=x.socket). */
-async function checkUnits(shell: ServerShell, env: Environment, units: StagedFile[], applyId: string): Promise<string[]> {
+/**
+ * Units are verified together under their real names, the staged ones with the unchanged managed ones beside
+ * them, so that they can refer to each other (Requires=x.socket) wherever the unit folder is.
+ */
+async function checkUnits(shell: ServerShell, env: Environment, units: StagedFile[], installedUnits: string[], applyId: string): Promise<string[]> {
   const dir = `${env.server.stateDir}/verify-${applyId}`;
   const copies = units.map((u) => `${dir}/${posix.basename(u.entry.path)}`);
-  await shell.must("preparing the unit check", [`mkdir -p ${shell.path(dir)}`, ...units.map((u, i) => `cp ${shell.path(u.staged)} ${shell.path(copies[i]!)}`)].join("\n"));
+  const siblings = installedUnits.map((path) => `cp ${shell.path(path)} ${shell.path(`${dir}/${posix.basename(path)}`)}`);
+  await shell.must("preparing the unit check", [`mkdir -p ${shell.path(dir)}`, ...units.map((u, i) => `cp ${shell.path(u.staged)} ${shell.path(copies[i]!)}`), ...siblings].join("\n"));
   try {
     const result = await shell.run(["systemd-analyze", "verify", "--man=no", ...copies.map((c) => shell.raw(c))]);
     const external = env.server.systemServices.map((s) => `${s}.service`);

@@ -25,6 +25,7 @@ function planHost(input: HostInput, files: RenderedFile[], folders: FolderSpec[]
   const state = input.state;
   return {
     ...base,
+    ...(state.lock ? { lock: state.lock } : {}),
     transport: state.transport,
     entries: filesForRoles(files, input.roles).map((file) => planFile(file, state.files.get(file.path) ?? { status: "missing" }, state.applied?.[file.path])),
     folders: filesForRoles(folders, input.roles).map((folder) => planFolder(folder, state.folders.get(folder.path))),
@@ -85,6 +86,17 @@ export function summarizePlan(plan: Plan): PlanSummary {
     editedOnServer: entries.filter((e) => e.editedOnServer).length,
     failedHosts: plan.hosts.filter((h) => h.error !== undefined).length,
   };
+}
+
+/** Files already as the environment wants them, but not as gen last recorded: an apply that was interrupted
+ * after moving them (or a hand edit that happens to match). Apply finishes them: handlers, then the record. */
+export function unrecordedEntries(host: HostPlan): PlanEntry[] {
+  return host.entries.filter((e) => e.action === "unchanged" && e.editedOnServer);
+}
+
+/** Something for apply to do: files or folders to change, files to finish, or a lock left behind. */
+export function planNeedsApply(plan: Plan): boolean {
+  return planHasChanges(plan) || plan.hosts.some((h) => h.lock !== undefined || unrecordedEntries(h).length > 0);
 }
 
 export function planHasChanges(plan: Plan): boolean {

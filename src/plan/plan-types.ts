@@ -46,6 +46,8 @@ export interface HostPlan {
   folders: FolderPlan[];
   /** When the host could not be inspected: why. Its entries are then empty. */
   error?: string;
+  /** Who holds gen's lock on the host (a run in progress, or one that was interrupted). */
+  lock?: string;
 }
 
 export interface Plan {

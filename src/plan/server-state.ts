@@ -24,6 +24,8 @@ export interface HostState {
   folders: Map<string, FolderState | undefined>;
   /** path -> sha256 of what gen applied last, when the record exists. */
   applied?: Record<string, string>;
+  /** The holder of gen's lock on this host, when it is held (or left by an interrupted run). */
+  lock?: string;
 }
 
 export function appliedRecordPath(stateDir: string): string {
@@ -31,16 +33,18 @@ export function appliedRecordPath(stateDir: string): string {
 }
 
 export async function readServerState(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string): Promise<HostState> {
-  const [fileStates, folderStates, applied] = await Promise.all([
+  const [fileStates, folderStates, applied, lock] = await Promise.all([
     Promise.all(files.map(async (file) => [file.path, await readServerFile(transport, file)] as const)),
     Promise.all(folders.map(async (folder) => [folder.path, await readFolder(transport, folder.path)] as const)),
     readAppliedRecord(transport, stateDir),
+    readLockHolder(transport, stateDir),
   ]);
   return {
     transport: transport.describe,
     files: new Map(fileStates),
     folders: new Map(folderStates),
     ...(applied ? { applied } : {}),
+    ...(lock ? { lock } : {}),
   };
 }
 
@@ -62,6 +66,18 @@ async function readServerFile(transport: Transport, file: RenderedFile): Promise
 async function readFolder(transport: Transport, path: string): Promise<FolderState | undefined> {
   const stat = await transport.stat(path);
   return stat && { owner: stat.owner, group: stat.group, mode: stat.mode, type: stat.type };
+}
+
+async function readLockHolder(transport: Transport, stateDir: string): Promise<string | undefined> {
+  if ((await transport.stat(`${stateDir}/lock`)) === undefined) return undefined;
+  const holder = await transport.readFile(`${stateDir}/lock/holder.json`);
+  if (holder.status !== "ok") return "an unknown holder";
+  try {
+    const h = JSON.parse(holder.file.content.toString("utf8")) as { who?: string; command?: string; since?: string; pid?: number };
+    return `${h.who} (gen ${h.command}, pid ${h.pid}) since ${h.since}`;
+  } catch {
+    return "an unknown holder";
+  }
 }
 
 async function readAppliedRecord(transport: Transport, stateDir: string): Promise<Record<string, string> | undefined> {

@@ -4,7 +4,7 @@ import { hostname, userInfo } from "node:os";
 import { applyPlan, type HostApplyResult } from "../../apply/apply-plan.js";
 import { GenError } from "../../errors.js";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
-import { planHasChanges } from "../../plan/plan-changes.js";
+import { planNeedsApply, unrecordedEntries } from "../../plan/plan-changes.js";
 import type { Plan } from "../../plan/plan-types.js";
 import { parseSavedPlan, savedPlanConflicts } from "../../plan/saved-plan.js";
 import { forEachHost } from "../../transport/open-transport.js";
@@ -32,7 +32,12 @@ export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output):
     const plan = argv.plan ? await reviewedPlan(argv.plan, prepared, inspection.plan) : inspection.plan;
     printPlanDiff(output, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
     if (plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was applied");
-    if (!planHasChanges(plan)) {
+    for (const host of plan.hosts) {
+      if (host.lock) output.err(`${host.host}: gen's lock is held by ${host.lock}${argv["force-unlock"] ? " (it will be taken over)" : ""}`);
+      const unfinished = unrecordedEntries(host);
+      if (unfinished.length) output.err(`${host.host}: ${unfinished.length} file${unfinished.length === 1 ? " is" : "s are"} in place but not recorded (an interrupted apply?): their handlers run and the record is updated`);
+    }
+    if (!planNeedsApply(plan)) {
       output.out(`nothing to do: ${argv.env} is in sync`);
       return 0;
     }
@@ -80,7 +85,8 @@ function reportResults(output: Output, results: HostApplyResult[], json: boolean
       for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
       continue;
     }
-    output.out(`${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}`}${r.handlers.length ? `; ran ${r.handlers.join("; ")}` : ""}`);
+    const finished = r.finished?.length ? `; finished ${r.finished.length} file${r.finished.length === 1 ? "" : "s"} of an interrupted apply` : "";
+    output.out(`${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}`}${r.handlers.length ? `; ran ${r.handlers.join("; ")}` : ""}`);
   }
   return results.some((r) => r.outcome === "failed") ? 1 : 0;
 }

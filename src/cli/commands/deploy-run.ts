@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { hostname, userInfo } from "node:os";
 import { GenError } from "../../errors.js";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
-import { planHasChanges } from "../../plan/plan-changes.js";
+import { planNeedsApply } from "../../plan/plan-changes.js";
 import { deployRelease, type DeployResult } from "../../release/deploy-release.js";
 import { listBuildOutput, runLocalCommand } from "../../release/frontend.js";
 import { archiveCommit, checkBranchName, readCommit } from "../../release/local-checks.js";
@@ -47,7 +47,7 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
     output.err(`[3/8] configuration of ${argv.env}`);
     const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
     if (inspection.plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: inspection.plan.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`) });
-    if (planHasChanges(inspection.plan)) {
+    if (planNeedsApply(inspection.plan)) {
       printPlanDiff(output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
       if (!argv.apply) throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
       const applied = await applyCommand.run({ ...argv, "dry-run": false, plan: undefined } as never, output);

@@ -1,0 +1,41 @@
+// `npm run bench`: render, diff, apply and upload times next to baselines measured in the same run
+// (node start-up, one OpenSSH connection, scp). Prints a table and writes dist/bench/results.json.
+// Needs the build (dist/bundle/main.js), OpenSSH's sshd, ssh and scp, and root (the sshd harness logs in as root).
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { showProd, startBenchServer } from "./bench-server.js";
+import { elapsedMs, progress, Results } from "./measure.js";
+import { benchRender } from "./render-bench.js";
+import { formatTable, writeResults } from "./report.js";
+import { benchDiffApply } from "./ssh-bench.js";
+import { benchUpload } from "./upload-bench.js";
+
+const quick = process.argv.includes("--quick");
+const RUNS = quick
+  ? { render: { process: 5, inProcess: 10, cold: 1, warmups: 1 }, ssh: { real: 3, applyChanged: 2, many: 2, large: 1, rss: 1, warmups: 1 }, upload: { runs: 2, warmups: 1 } }
+  : { render: { process: 25, inProcess: 100, cold: 3, warmups: 3 }, ssh: { real: 15, applyChanged: 8, many: 9, large: 5, rss: 3, warmups: 2 }, upload: { runs: 9, warmups: 2 } };
+
+async function main(): Promise<void> {
+  const start = process.hrtime.bigint();
+  const results = new Results();
+  await benchRender(results, RUNS.render);
+  const server = await startBenchServer(showProd());
+  try {
+    await benchDiffApply(results, server, RUNS.ssh);
+    await benchUpload(results, server, RUNS.upload);
+  } finally {
+    await server.stop();
+  }
+  const rows = results.rows();
+  const totalSeconds = elapsedMs(start) / 1000;
+  console.log(formatTable(rows));
+  console.log(`\nbench took ${totalSeconds.toFixed(0)} s`);
+  const out = join(dirname(fileURLToPath(import.meta.url)), "results.json");
+  await writeResults(out, rows, { totalSeconds, quick });
+  progress(`wrote ${out}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,34 @@
+// The results as a table on the terminal and as dist/bench/results.json.
+import { cpus } from "node:os";
+import { spawnSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import type { Row } from "./measure.js";
+
+const ms = (n: number) => n.toFixed(1);
+
+export function formatTable(rows: Row[]): string {
+  const header = ["measurement", "runs", "median ms", "min ms", "max ms", "× baseline", "peak RSS"];
+  const lines = rows.map((r) => [
+    r.name,
+    String(r.runs),
+    ms(r.medianMs),
+    ms(r.minMs),
+    ms(r.maxMs),
+    r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`,
+    r.peakRssMb === undefined ? "" : `${r.peakRssMb.toFixed(0)} MB`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const notes = rows.filter((r) => r.baseline || r.note).map((r) => `  ${r.name}: ${[r.baseline ? `baseline = ${r.baseline}` : "", r.note ?? ""].filter(Boolean).join("; ")}`);
+  return [format(header), format(widths.map((w) => "-".repeat(w))), ...lines.map(format), "", "Notes:", ...notes].join("\n");
+}
+
+export function machineInfo(): Record<string, string | number> {
+  const ssh = spawnSync("ssh", ["-V"], { encoding: "utf8" });
+  const sshVersion = `${ssh.stdout ?? ""}${ssh.stderr ?? ""}`.trim();
+  return { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", ssh: sshVersion };
+}
+
+export async function writeResults(path: string, rows: Row[], extra: Record<string, unknown>): Promise<void> {
+  await writeFile(path, `${JSON.stringify({ machine: machineInfo(), ...extra, rows }, null, 2)}\n`);
+}

@@ -1,0 +1,107 @@
+// `gen diff` and `gen apply` against the loopback sshd, each next to one OpenSSH connection that cats the same
+// files (the floor), for the real file set and with 500 extra files; peak RSS for unchanged small vs large files.
+import type { BenchServer, ExtraFiles } from "./bench-server.js";
+import { expectExit, measurePair, progress, type Results } from "./measure.js";
+
+export interface SshRuns {
+  real: number;
+  /** apply with every file changed is slow (visudo, systemd-analyze, python3 and logrotate checks run each time). */
+  applyChanged: number;
+  many: number;
+  large: number;
+  rss: number;
+  warmups: number;
+}
+
+const EXTRA = 500;
+
+export async function benchDiffApply(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
+  await server.writeEnvironment();
+  await applyOnce(server);
+  await benchRealSet(results, server, runs);
+
+  await applyInBatches(server, { count: EXTRA, bytes: 1024 });
+  await benchManyFiles(results, server, runs, "1 KB");
+
+  await applyInBatches(server, { count: EXTRA, bytes: 100 * 1024 });
+  await benchLargeFiles(results, server, runs);
+}
+
+/**
+ * gen apply sends its staging script inside the SSH exec request (`sh -c <script>`): with ~200 changed files
+ * under a long root it passes OpenSSH's packet limit and fails ("Unable to exec"), so the setup goes in batches.
+ */
+async function applyInBatches(server: BenchServer, extra: ExtraFiles, batch = 100): Promise<void> {
+  for (let upTo = batch; upTo < extra.count; upTo += batch) {
+    await server.writeEnvironment(extra, upTo);
+    expectExit(await server.gen(["apply", "--yes"]), 0, `gen apply bench --yes (setup, ${upTo} extra files)`);
+  }
+  await server.writeEnvironment(extra);
+  await applyOnce(server);
+}
+
+async function applyOnce(server: BenchServer): Promise<void> {
+  expectExit(await server.gen(["apply", "--yes"]), 0, "gen apply bench --yes (setup)");
+  expectExit(await server.gen(["diff"]), 0, "gen diff bench right after apply");
+}
+
+async function benchRealSet(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
+  const floor = `ssh cat floor, real set (${catted(server)} files)`;
+  const common = { floor, runs: runs.real, warmups: runs.warmups, floorRun: () => server.sshCat() };
+  await measurePair(results, { ...common, name: "gen diff, real set, nothing differs", measured: gen(server, ["diff"], 0) });
+  await measurePair(results, {
+    ...common,
+    name: "gen diff, real set, everything differs",
+    prepare: (i) => server.changeEverything(i),
+    measured: gen(server, ["diff"], 2),
+  });
+  await measurePair(results, {
+    ...common,
+    name: "gen apply --yes, real set, everything changed",
+    runs: runs.applyChanged,
+    warmups: 1,
+    note: "every file staged, checked, installed; daemon-reload, restarts and nginx reload go to stand-ins that exit 0",
+    prepare: (i) => server.changeEverything(i),
+    measured: gen(server, ["apply", "--yes"], 0),
+  });
+  await measurePair(results, { ...common, name: "gen apply --yes, real set, nothing to do", measured: gen(server, ["apply", "--yes"], 0) });
+}
+
+async function benchManyFiles(results: Results, server: BenchServer, runs: SshRuns, size: string): Promise<void> {
+  const floor = `ssh cat floor, +${EXTRA} files × ${size} (${catted(server)} files)`;
+  const common = { floor, runs: runs.many, warmups: runs.warmups, floorRun: () => server.sshCat() };
+  const unchanged = `gen diff, +${EXTRA} files × ${size}, nothing differs`;
+  await measurePair(results, { ...common, name: unchanged, measured: gen(server, ["diff"], 0) });
+  await measureRss(results, server, unchanged, runs.rss);
+  await measurePair(results, {
+    ...common,
+    name: `gen diff, +${EXTRA} files × ${size}, everything differs`,
+    note: "each file gets one added first line",
+    prepare: (i) => server.changeEverything(i),
+    measured: gen(server, ["diff"], 2),
+  });
+  await server.restoreEverything();
+  expectExit(await server.gen(["diff"]), 0, "gen diff bench after restoring the files");
+}
+
+async function benchLargeFiles(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
+  const floor = `ssh cat floor, +${EXTRA} files × 100 KB (${catted(server)} files)`;
+  const unchanged = `gen diff, +${EXTRA} files × 100 KB, nothing differs`;
+  await measurePair(results, { name: unchanged, floor, runs: runs.large, warmups: 1, floorRun: () => server.sshCat(), measured: gen(server, ["diff"], 0) });
+  await measureRss(results, server, unchanged, runs.rss);
+}
+
+/** Separate runs under /usr/bin/time -f %M: the peak RSS column is their median. */
+async function measureRss(results: Results, server: BenchServer, name: string, runs: number): Promise<void> {
+  for (let i = 0; i < runs; i++) results.addRss(name, (await server.genWithRss(["diff"])).rssKb);
+  progress(`${name}: peak RSS done`);
+}
+
+function gen(server: BenchServer, args: string[], expected: number): () => Promise<number> {
+  return async () => expectExit(await server.gen(args), expected, `gen ${args.join(" ")}`);
+}
+
+
+function catted(server: BenchServer): number {
+  return server.files.filter((f) => f.kind !== "symlink").length;
+}

@@ -1,0 +1,362 @@
+// gen apply end to end: the real CLI parser (and applyPlan for a tampered file), a real OpenSSH server on
+// 127.0.0.1 over a fake root, and stand-ins for systemctl and nginx -t that record every call.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { applyPlan } from "../../src/apply/apply-plan.js";
+import { loadEnvironment } from "../../src/load/load-environment.js";
+import { planChanges } from "../../src/plan/plan-changes.js";
+import { readServerState } from "../../src/plan/server-state.js";
+import { renderEnvironment, sha256 } from "../../src/render/render-environment.js";
+import { environmentHosts, openTransport } from "../../src/transport/open-transport.js";
+import { startGenServer, type GenServer } from "./support/gen-server.js";
+
+const STATE = "/var/lib/gen/tsosi";
+const SUDOERS = "/etc/sudoers.d/tsosi";
+const SETTINGS = "/home/gen-test/config/settings_local.py";
+const SITE = "/etc/nginx/sites-available/tsosi";
+const SITE_LINK = "/etc/nginx/sites-enabled/tsosi";
+const LOGROTATE = "/etc/logrotate.d/tsosi";
+const UNITS = "/etc/systemd/system";
+const MANAGED = [
+  SUDOERS, SETTINGS, SITE, SITE_LINK, LOGROTATE,
+  `${UNITS}/tsosi_gunicorn.socket`, `${UNITS}/tsosi_gunicorn.service`, `${UNITS}/tsosi_celery.service`, `${UNITS}/tsosi_celery_beat.service`,
+];
+const FOLDERS = ["/var/www", "/var/www/releases", "/var/log/tsosi", "/tsosi_media", "/home/gen-test/config", "/home/gen-test/tsosi_errors"];
+const GEN_TEST_UID = 1001;
+
+async function withServer(test: (server: GenServer) => Promise<void>): Promise<void> {
+  const server = await startGenServer();
+  try {
+    await test(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function apply(server: GenServer, ...extra: string[]) {
+  return server.gen(["apply", "t", "--yes", ...extra]);
+}
+
+async function appliedOnce(server: GenServer): Promise<void> {
+  const run = await apply(server);
+  assert.equal(run.code, 0, run.all);
+  await server.clearRecorded();
+}
+
+/** Content of every managed file on the server (the link as "-> target"); absent files are left out. */
+async function snapshot(server: GenServer): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    MANAGED.map(async (path) => {
+      const file = server.file(path);
+      const info = await lstat(file).catch(() => undefined);
+      if (!info) return undefined;
+      const content = info.isSymbolicLink() ? `-> ${await readlink(file)}` : await readFile(file, "utf8");
+      return [path, `${(info.mode & 0o7777).toString(8)} ${info.uid}:${info.gid}\n${content}`] as const;
+    }),
+  );
+  return Object.fromEntries(entries.filter((e) => e !== undefined));
+}
+
+async function leftovers(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (/^\.gen-(stage|restore)\./.test(entry.name)) found.push(join(entry.parentPath, entry.name));
+  }
+  return found;
+}
+
+function restarts(log: string[]): string[] {
+  return log.filter((l) => l.startsWith("systemctl restart "));
+}
+
+// Each test has its own sshd and root, so two run at once: most of an apply is waiting on the server.
+describe("gen apply", { concurrency: 2 }, () => {
+  it("creates every file with its mode and owner on an empty server, runs the handlers, records and logs", () =>
+    withServer(async (server) => {
+      const run = await apply(server);
+      assert.equal(run.code, 0, run.all);
+      assert.match(run.out, /^127\.0\.0\.1: applied 9 files; ran /m);
+
+      const sudoers = await stat(server.file(SUDOERS));
+      assert.deepEqual([sudoers.mode & 0o7777, sudoers.uid, sudoers.gid], [0o440, 0, 0]);
+      const settings = await stat(server.file(SETTINGS));
+      assert.deepEqual([settings.mode & 0o7777, settings.uid, settings.gid], [0o600, GEN_TEST_UID, GEN_TEST_UID]);
+      for (const unit of ["tsosi_gunicorn.socket", "tsosi_gunicorn.service", "tsosi_celery.service", "tsosi_celery_beat.service"]) {
+        assert.equal((await stat(server.file(`${UNITS}/${unit}`))).mode & 0o7777, 0o644, unit);
+      }
+      for (const folder of FOLDERS) assert.ok((await stat(server.file(folder))).isDirectory(), folder);
+      const config = await stat(server.file("/home/gen-test/config"));
+      assert.deepEqual([config.mode & 0o7777, config.uid, config.gid], [0o750, GEN_TEST_UID, GEN_TEST_UID]);
+      assert.ok((await lstat(server.file(SITE_LINK))).isSymbolicLink());
+      assert.equal(await readlink(server.file(SITE_LINK)), SITE);
+
+      const log = await server.recorded();
+      assert.equal(log[0], "systemctl daemon-reload");
+      assert.equal(log[1], "systemctl enable tsosi_gunicorn.socket tsosi_celery.service tsosi_celery_beat.service");
+      assert.ok(log.indexOf("nginx -t") < log.indexOf("systemctl reload nginx.service") && log.includes("nginx -t"), log.join("\n"));
+      assert.deepEqual(restarts(log).sort(), [
+        "systemctl restart tsosi_celery.service",
+        "systemctl restart tsosi_celery_beat.service",
+        "systemctl restart tsosi_gunicorn.service",
+        "systemctl restart tsosi_gunicorn.socket",
+      ]);
+      assert.ok(log.indexOf("systemctl restart tsosi_gunicorn.socket") < log.indexOf("systemctl restart tsosi_gunicorn.service"), "socket before service");
+      assert.equal(log.length, 8, log.join("\n"));
+
+      const record = JSON.parse(await readFile(server.file(`${STATE}/applied.json`), "utf8")) as { files: Record<string, string> };
+      assert.deepEqual(Object.keys(record.files).sort(), [...MANAGED].sort());
+      assert.equal(record.files[LOGROTATE], sha256(await readFile(server.file(LOGROTATE), "utf8")));
+      const applyLog = (await readFile(server.file(`${STATE}/apply.log`), "utf8")).trim().split("\n");
+      assert.equal(applyLog.length, 1);
+      const entry = JSON.parse(applyLog[0]!) as { outcome: string; files: unknown[]; host: string };
+      assert.deepEqual([entry.outcome, entry.files.length, entry.host], ["applied", 9, "127.0.0.1"]);
+      assert.equal(existsSync(server.file(`${STATE}/lock`)), false, "lock released");
+      assert.deepEqual(await leftovers(server.root), []);
+    }));
+
+  it("has nothing to do right after an apply", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      const before = await snapshot(server);
+      const run = await apply(server);
+      assert.equal(run.code, 0, run.all);
+      assert.match(run.out, /^nothing to do: t is in sync$/m);
+      assert.deepEqual(await server.recorded(), []);
+      assert.deepEqual(await snapshot(server), before);
+    }));
+
+  describe("handlers", { concurrency: 2 }, () => {
+    it("runs no handler for a logrotate change", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ logrotate: { rotate: 9 } });
+        const run = await apply(server);
+        assert.equal(run.code, 0, run.all);
+        assert.match(run.out, /^127\.0\.0\.1: applied 1 file$/m);
+        assert.deepEqual(await server.recorded(), []);
+      }));
+
+    it("reloads systemd, enables and restarts only the Celery worker when its unit changes", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ celery: { logLevel: "DEBUG" } });
+        const run = await apply(server);
+        assert.equal(run.code, 0, run.all);
+        assert.match(run.out, /^127\.0\.0\.1: applied 1 file; ran /m);
+        assert.deepEqual(await server.recorded(), ["systemctl daemon-reload", "systemctl enable tsosi_celery.service", "systemctl restart tsosi_celery.service"]);
+      }));
+
+    it("reloads systemd and restarts only gunicorn when gunicorn.workers changes", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ gunicorn: { workers: 3 } });
+        const run = await apply(server);
+        assert.equal(run.code, 0, run.all);
+        assert.match(run.out, /^127\.0\.0\.1: applied 1 file; ran /m);
+        // The service is socket-activated: it is not enabled itself.
+        const log = (await server.recorded()).filter((l) => !l.startsWith("systemctl enable "));
+        assert.deepEqual(log, ["systemctl daemon-reload", "systemctl restart tsosi_gunicorn.service"]);
+      }));
+  });
+
+  it("never puts a sudoers file that fails visudo in place", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      const before = await snapshot(server);
+      const loaded = await loadEnvironment("t", { environmentsDir: server.envDir });
+      const env = loaded.environment;
+      const rendered = renderEnvironment({ name: "t", environment: env, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+      const files = rendered.files.map((f) => (f.path === SUDOERS ? { ...f, content: f.content.replaceAll("NOPASSWD", "NOPASWD") } : f));
+      assert.notDeepEqual(files, rendered.files);
+      const host = environmentHosts(env, "t")[0]!;
+      const transport = await openTransport(env, host, { projectDir: server.tempDir, envName: "t", knownHostsPath: server.sshd.knownHostsPath, identityFile: server.sshd.clientKeyPath });
+      try {
+        const state = await readServerState(transport, files, rendered.manifest.folders, env.server.stateDir);
+        const reviewed = planChanges("t", files, rendered.manifest.folders, [{ host: host.name, roles: host.roles, state }]).hosts[0]!;
+        assert.deepEqual(reviewed.entries.filter((e) => e.action !== "unchanged").map((e) => e.path), [SUDOERS]);
+        const result = await applyPlan(
+          { envName: "t", environment: env, reviewed, rendered: files, folders: rendered.manifest.folders, forceUnlock: false },
+          { transport, now: () => new Date(), who: "test@integration", pid: process.pid, progress: () => {} },
+        );
+        assert.equal(result.outcome, "failed");
+        assert.deepEqual(result.changed, []);
+        const message = [result.error?.message, ...(result.error?.details ?? [])].join("\n");
+        assert.match(message, /visudo rejected \/etc\/sudoers\.d\/tsosi/);
+      } finally {
+        await transport.close();
+      }
+      assert.deepEqual(await snapshot(server), before);
+      assert.deepEqual(await leftovers(server.root), []);
+      assert.deepEqual(await server.recorded(), []);
+      assert.equal(existsSync(server.file(`${STATE}/lock`)), false, "lock released");
+    }));
+
+  it("restores the old nginx site when nginx -t fails after the install", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      const oldSite = await readFile(server.file(SITE), "utf8");
+      await server.writeEnv({ nginx: { clientMaxBodySize: "10m" } });
+      await server.failNginxTest(true);
+      const run = await apply(server);
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /apply failed on 127\.0\.0\.1: .*nginx-test` failed .*every file of this apply was restored/);
+      assert.match(run.err, /restored: \/etc\/nginx\/sites-available\/tsosi/);
+      assert.equal(await readFile(server.file(SITE), "utf8"), oldSite);
+      assert.ok(!(await server.recorded()).includes("systemctl reload nginx.service"), "nginx never reloaded with a failing config");
+      assert.deepEqual(await leftovers(server.root), []);
+      const log = (await readFile(server.file(`${STATE}/apply.log`), "utf8")).trim().split("\n");
+      assert.equal((JSON.parse(log.at(-1)!) as { outcome: string }).outcome, "failed");
+    }));
+
+  it("rolls every file back and runs their handlers again when a restart fails", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      const before = await snapshot(server);
+      await server.writeEnv({ logrotate: { rotate: 9 }, django: { settings: { DJANGO_LOG_LEVEL: "DEBUG" } } });
+      await server.failOn("restart tsosi_celery.service");
+      const run = await apply(server);
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /restart tsosi_celery\.service` failed on 127\.0\.0\.1 \(exit 1\); every file of this apply was restored/);
+      for (const path of [LOGROTATE, SETTINGS]) assert.ok(run.err.includes(path), `${path} named as restored`);
+      assert.deepEqual(await snapshot(server), before);
+      const log = await server.recorded();
+      const failed = log.indexOf("systemctl restart tsosi_celery.service");
+      assert.ok(failed > 0, log.join("\n"));
+      assert.ok(log.indexOf("systemctl restart tsosi_gunicorn.service") < failed, log.join("\n"));
+      // After restoring, the handlers of the restored files run again, in the same order.
+      assert.deepEqual(log.slice(failed + 1), ["systemctl restart tsosi_gunicorn.service", "systemctl restart tsosi_celery.service"]);
+      assert.deepEqual(await leftovers(server.root), []);
+      const diff = await server.gen(["diff", "t"]);
+      assert.equal(diff.code, 2, diff.all);
+      assert.doesNotMatch(diff.out, /edited on the server/);
+    }));
+
+  describe("the lock", () => {
+    it("lets one of two concurrent applies win; the other names the lock holder", () =>
+      withServer(async (server) => {
+        const [first, second] = await Promise.all([apply(server), apply(server)]);
+        const runs = [first, second].sort((a, b) => a.code - b.code);
+        assert.deepEqual(runs.map((r) => r.code), [0, 1], runs.map((r) => r.all).join("\n----\n"));
+        assert.match(runs[1]!.err, new RegExp(`is locked by \\S+ \\(gen apply, pid ${process.pid}\\) since `));
+        assert.match(runs[1]!.err, /--force-unlock/);
+        assert.equal(existsSync(server.file(`${STATE}/lock`)), false);
+      }));
+
+    it("refuses while another holds the lock, and takes it over with --force-unlock", () =>
+      withServer(async (server) => {
+        const lock = server.file(`${STATE}/lock`);
+        await mkdir(lock, { recursive: true });
+        await writeFile(join(lock, "holder.json"), `${JSON.stringify({ who: "alice@laptop", command: "deploy", since: "2024-05-01T10:00:00.000Z", pid: 4242 })}\n`);
+        const refused = await apply(server);
+        assert.equal(refused.code, 1, refused.all);
+        assert.match(refused.err, /is locked by alice@laptop \(gen deploy, pid 4242\) since 2024-05-01T10:00:00\.000Z/);
+        assert.match(refused.err, /--force-unlock/);
+        assert.deepEqual(await snapshot(server), {});
+        assert.deepEqual(await server.recorded(), []);
+
+        const forced = await apply(server, "--force-unlock");
+        assert.equal(forced.code, 0, forced.all);
+        assert.match(forced.err, /took over the lock of alice@laptop \(gen deploy, pid 4242\)/);
+        assert.equal(Object.keys(await snapshot(server)).length, MANAGED.length);
+        assert.equal(existsSync(lock), false);
+      }));
+  });
+
+  it("converges after the connection is killed in the middle of an apply", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      await server.writeEnv({ celery: { logLevel: "DEBUG" } });
+      await server.killSshdOn("daemon-reload");
+      const killed = await apply(server);
+      assert.equal(killed.code, 1, killed.all);
+      assert.match(killed.err, /ended without an exit status \(connection lost\?\)/, killed.all);
+      assert.ok(existsSync(server.file(`${STATE}/lock`)), "the interrupted apply could not release its lock");
+
+      await server.killSshdOn(undefined);
+      await server.restartSshd();
+      await server.clearRecorded();
+      const again = await apply(server, "--force-unlock");
+      assert.equal(again.code, 0, again.all);
+      assert.match(again.err, /took over the lock of /, again.all);
+      assert.match(again.err, /removed leftover of an interrupted apply: /, again.all);
+      assert.equal(existsSync(server.file(`${STATE}/lock`)), false, "lock released");
+      // The handlers of the interrupted apply never ran: converging means running them now.
+      const log = await server.recorded();
+      assert.ok(log.includes("systemctl daemon-reload") && log.includes("systemctl restart tsosi_celery.service"), log.join("\n"));
+
+      const diff = await server.gen(["diff", "t"]);
+      assert.equal(diff.code, 0, diff.all);
+      assert.doesNotMatch(diff.out, /edited on the server/);
+    }));
+
+  it("reports every preflight problem at once and changes nothing", () =>
+    withServer(async (server) => {
+      await server.writeEnv({ server: { deployUser: "nosuchuser" }, nginx: { tls: true } });
+      const run = await apply(server);
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /preflight found \d+ problems on 127\.0\.0\.1; nothing was changed/);
+      assert.match(run.err, /user nosuchuser does not exist/);
+      assert.match(run.err, /\/etc\/letsencrypt\/live\/tsosi\.localhost\/fullchain\.pem \(named by the nginx site\) is missing/);
+      for (const path of [SUDOERS, SITE, LOGROTATE, `${UNITS}/tsosi_gunicorn.service`, "/home/nosuchuser/config/settings_local.py", ...FOLDERS]) {
+        assert.equal(existsSync(server.file(path)), false, path);
+      }
+      assert.deepEqual(await server.recorded(), []);
+    }));
+
+  describe("a saved plan", { concurrency: 2 }, () => {
+    it("applies exactly the plan saved by diff --out", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ logrotate: { rotate: 9 } });
+        const planFile = join(server.tempDir, "plan.json");
+        assert.equal((await server.gen(["diff", "t", "--out", planFile])).code, 2);
+        const run = await apply(server, "--plan", planFile);
+        assert.equal(run.code, 0, run.all);
+        assert.match(run.out, /^127\.0\.0\.1: applied 1 file$/m);
+        assert.match(await readFile(server.file(LOGROTATE), "utf8"), /^ {4}rotate 9$/m);
+      }));
+
+    it("refuses, changing nothing, when a server file changed after the plan was saved", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ logrotate: { rotate: 9 } });
+        const planFile = join(server.tempDir, "plan.json");
+        assert.equal((await server.gen(["diff", "t", "--out", planFile])).code, 2);
+        await writeFile(server.file(LOGROTATE), "# edited after the review\n");
+        const before = await snapshot(server);
+        const run = await apply(server, "--plan", planFile);
+        assert.equal(run.code, 1, run.all);
+        assert.match(run.err, new RegExp(`${planFile} no longer matches; nothing was applied`));
+        assert.match(run.err, /127\.0\.0\.1:\/etc\/logrotate\.d\/tsosi: changed on the server since the plan was saved/);
+        assert.deepEqual(await snapshot(server), before);
+        assert.deepEqual(await server.recorded(), []);
+      }));
+
+    it("refuses, changing nothing, when the environment now renders differently", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ logrotate: { rotate: 9 } });
+        const planFile = join(server.tempDir, "plan.json");
+        assert.equal((await server.gen(["diff", "t", "--out", planFile])).code, 2);
+        await server.writeEnv({ logrotate: { rotate: 9 }, gunicorn: { workers: 3 } });
+        const before = await snapshot(server);
+        const run = await apply(server, "--plan", planFile);
+        assert.equal(run.code, 1, run.all);
+        assert.match(run.err, /\/etc\/systemd\/system\/tsosi_gunicorn\.service: the environment now renders it differently than when the plan was saved/);
+        assert.deepEqual(await snapshot(server), before);
+        assert.deepEqual(await server.recorded(), []);
+      }));
+  });
+
+  it("refuses without --yes when there is no terminal to ask on", { skip: process.stdin.isTTY ? "stdin is a terminal" : false }, () =>
+    withServer(async (server) => {
+      const run = await server.gen(["apply", "t"]);
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /no terminal to ask on; pass --yes/);
+      assert.deepEqual(await snapshot(server), {});
+      assert.deepEqual(await server.recorded(), []);
+    }));
+});
