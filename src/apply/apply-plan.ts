@@ -73,7 +73,7 @@ export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promi
 async function replanUnderLock(input: ApplyInput, transport: Transport): Promise<{ host: HostPlan; applied?: Record<string, string> }> {
   const { reviewed, environment: env } = input;
   const files = filesForRoles(input.rendered, reviewed.roles);
-  const state = await readServerState(transport, files, filesForRoles(input.folders, reviewed.roles), env.server.stateDir);
+  const state = await readServerState(transport, files, filesForRoles(input.folders, reviewed.roles), env.server.stateDir, { sudo: env.server.useSudo });
   const host = planChanges(input.envName, files, input.folders, [{ host: reviewed.host, roles: reviewed.roles, state }]).hosts[0]!;
   const drifted = reviewed.entries.filter((entry) => {
     const now = host.entries.find((e) => e.path === entry.path);

@@ -22,7 +22,7 @@ export async function inspectEnvironment(
 ): Promise<Inspection> {
   const env = loaded.environment;
   const outcomes = await forEachHost(env, options, concurrency, (transport, host) =>
-    readServerState(transport, filesForRoles(files, host.roles), filesForRoles(folders, host.roles), env.server.stateDir),
+    readServerState(transport, filesForRoles(files, host.roles), filesForRoles(folders, host.roles), env.server.stateDir, { sudo: env.server.useSudo }),
   );
   const plan = planChanges(
     loaded.name,

@@ -1,10 +1,12 @@
 // Reads what one host has now: every file gen manages (hash, mode, owner; content only where it differs),
-// the prepared folders, and gen's record of what it last applied. Effects: reads through the transport only.
-import { createHash } from "node:crypto";
+// the prepared folders, gen's lock and its record of what it last applied. Effects: reads through the transport:
+// one probe script, then the content of the files that differ.
 import type { Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { sha256 } from "../render/render-environment.js";
+import { GenError } from "../errors.js";
 import type { FileSide } from "./plan-types.js";
+import { parseProbe, probeScript, type ProbeOutput, type ProbeResult } from "./server-probe.js";
 
 export type ServerFile =
   | { status: "ok"; side: FileSide; /** kept only when it differs from the rendered file */ content?: string }
@@ -32,60 +34,83 @@ export function appliedRecordPath(stateDir: string): string {
   return `${stateDir}/applied.json`;
 }
 
-export async function readServerState(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string): Promise<HostState> {
-  const [fileStates, folderStates, applied, lock] = await Promise.all([
-    Promise.all(files.map(async (file) => [file.path, await readServerFile(transport, file)] as const)),
-    Promise.all(folders.map(async (folder) => [folder.path, await readFolder(transport, folder.path)] as const)),
-    readAppliedRecord(transport, stateDir),
-    readLockHolder(transport, stateDir),
-  ]);
+export interface ReadOptions {
+  /** Read root-only files through `sudo -n` (server.useSudo). */
+  sudo: boolean;
+}
+
+export async function readServerState(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string, options: ReadOptions = { sudo: false }): Promise<HostState> {
+  const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
+  const probe = await runProbe(transport, paths, stateDir, options.sudo);
+  const results = probe.results.map((r) => (r.status === "unreadable" ? { ...r, reason: unreadableReason(r.reason, transport, options.sudo) } : r));
+  const fileStates = await Promise.all(files.map(async (file, i) => [file.path, await serverFile(transport, file, results[i]!)] as const));
+  const folderStates = folders.map((folder, i) => [folder.path, folderState(results[files.length + i]!)] as const);
+  const applied = parseRecord(probe.record);
   return {
     transport: transport.describe,
     files: new Map(fileStates),
     folders: new Map(folderStates),
     ...(applied ? { applied } : {}),
-    ...(lock ? { lock } : {}),
+    ...(probe.locked ? { lock: describeHolder(probe.lockHolder) } : {}),
   };
 }
 
-async function readServerFile(transport: Transport, file: RenderedFile): Promise<ServerFile> {
-  const result = await transport.readFile(file.path);
-  if (result.status !== "ok") return result;
-  const { content, stat } = result.file;
+async function runProbe(transport: Transport, paths: string[], stateDir: string, sudo: boolean): Promise<ProbeOutput> {
+  const script = probeScript(transport.root, paths, `${stateDir}/lock/holder.json`, appliedRecordPath(stateDir));
+  if (sudo) {
+    const result = await transport.runScript(script, { sudo: true });
+    if (result.exitCode === 0 || /^\d+\|/m.test(result.stdout)) return parseProbe(result.stdout, paths.length);
+    // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable.
+  }
+  const result = await transport.runScript(script);
+  if (!/^\d+\|/m.test(result.stdout) && paths.length > 0) {
+    throw new GenError(`cannot inspect ${transport.describe}: the probe script failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  }
+  return parseProbe(result.stdout, paths.length);
+}
+
+/** Hash and metadata from the probe; the content is fetched only for a regular file that differs. */
+async function serverFile(transport: Transport, file: RenderedFile, probe: ProbeResult): Promise<ServerFile> {
+  if (probe.status !== "ok") return probe;
   const side: FileSide = {
-    sha256: createHash("sha256").update(content).digest("hex"),
-    mode: stat.mode,
-    owner: stat.owner,
-    group: stat.group,
-    ...(stat.type === "symlink" ? { linkTarget: stat.linkTarget ?? "" } : {}),
+    sha256: probe.sha256 ?? EMPTY_SHA256,
+    mode: probe.mode,
+    owner: probe.owner,
+    group: probe.group,
+    ...(probe.type === "symlink" ? { linkTarget: probe.linkTarget ?? "" } : {}),
   };
-  const differs = side.sha256 !== sha256(file.content);
-  return differs && stat.type === "file" ? { status: "ok", side, content: content.toString("utf8") } : { status: "ok", side };
+  if (probe.type !== "file" || side.sha256 === sha256(file.content)) return { status: "ok", side };
+  const read = await transport.readFile(file.path);
+  if (read.status !== "ok") return read;
+  return { status: "ok", side, content: read.file.content.toString("utf8") };
 }
 
-async function readFolder(transport: Transport, path: string): Promise<FolderState | undefined> {
-  const stat = await transport.stat(path);
-  return stat && { owner: stat.owner, group: stat.group, mode: stat.mode, type: stat.type };
+function folderState(probe: ProbeResult): FolderState | undefined {
+  if (probe.status === "missing") return undefined;
+  if (probe.status === "unreadable") return { owner: "?", group: "?", mode: "?", type: "unreadable" };
+  return { owner: probe.owner, group: probe.group, mode: probe.mode, type: probe.type };
 }
 
-async function readLockHolder(transport: Transport, stateDir: string): Promise<string | undefined> {
-  if ((await transport.stat(`${stateDir}/lock`)) === undefined) return undefined;
-  const holder = await transport.readFile(`${stateDir}/lock/holder.json`);
-  if (holder.status !== "ok") return "an unknown holder";
+const EMPTY_SHA256 = sha256("");
+
+function unreadableReason(raw: string, transport: Transport, sudo: boolean): string {
+  if (!/permission denied/i.test(raw)) return raw;
+  return `permission denied for ${transport.describe} (${sudo ? "and `sudo -n` was refused" : "reading it needs sudo: server.useSudo is off"})`;
+}
+
+function describeHolder(json: string): string {
   try {
-    const h = JSON.parse(holder.file.content.toString("utf8")) as { who?: string; command?: string; since?: string; pid?: number };
+    const h = JSON.parse(json) as { who?: string; command?: string; since?: string; pid?: number };
     return `${h.who} (gen ${h.command}, pid ${h.pid}) since ${h.since}`;
   } catch {
     return "an unknown holder";
   }
 }
 
-async function readAppliedRecord(transport: Transport, stateDir: string): Promise<Record<string, string> | undefined> {
-  const result = await transport.readFile(appliedRecordPath(stateDir));
-  if (result.status !== "ok") return undefined;
+function parseRecord(text: string): Record<string, string> | undefined {
+  if (!text) return undefined;
   try {
-    const record = JSON.parse(result.file.content.toString("utf8")) as { files?: Record<string, string> };
-    return record.files ?? {};
+    return (JSON.parse(text) as { files?: Record<string, string> }).files ?? {};
   } catch {
     return undefined;
   }

@@ -54,7 +54,10 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
       }),
     remove: (path) => sftpLimit(() => removeRemote(session, path)),
     run: async (argv, options = {}) => text(await exec(remoteCommand(argv, options, root), options)),
-    runScript: async (script, options = {}) => text(await exec(remoteScript(script, options, root), options)),
+    // A script goes on the channel's stdin (sh -s): on the command line a long one passes OpenSSH's packet
+    // limit ("Bad packet length") and the kernel's 128 KiB limit for one argument.
+    runScript: async (script, options = {}) =>
+      text(options.stdin === undefined ? await exec(remoteCommand(["sh", "-s"], options, root), { ...options, stdin: script }) : await exec(remoteScript(script, options, root), options)),
     async close() {
       await session.sftpClient.end();
     },
