@@ -1,7 +1,7 @@
 // Plan: the rendered files and what each host has now in; for every file create/change/unchanged/unreadable out.
 // Pure: the server state is read beforehand (read-server-state.ts), so this runs and is tested without a server.
 import type { FolderSpec, RenderedFile } from "../types.js";
-import { sha256 } from "../render/render-environment.js";
+import { fileSha256 } from "../render/render-environment.js";
 import type { FileChange, FileSide, FolderPlan, HostPlan, Plan, PlanEntry, PlanSummary } from "./plan-types.js";
 import type { HostState, ServerFile } from "./server-state.js";
 
@@ -34,7 +34,7 @@ function planHost(input: HostInput, files: RenderedFile[], folders: FolderSpec[]
 
 export function desiredSide(file: RenderedFile): FileSide {
   return {
-    sha256: sha256(file.content),
+    sha256: fileSha256(file),
     mode: file.mode,
     owner: file.owner,
     group: file.group,

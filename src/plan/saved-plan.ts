@@ -1,7 +1,7 @@
 // A plan saved by `gen diff --out`: the plan itself plus the hash of every rendered file, so that apply can
 // refuse when the environment now renders differently or a server file changed since the review.
 import { GenError } from "../errors.js";
-import { sha256 } from "../render/render-environment.js";
+import { fileSha256 } from "../render/render-environment.js";
 import type { RenderedFile } from "../types.js";
 import type { Plan } from "./plan-types.js";
 
@@ -12,7 +12,7 @@ export interface SavedPlan {
 }
 
 export function savePlan(plan: Plan, files: RenderedFile[]): string {
-  const saved: SavedPlan = { format: "gen-plan/1", plan, rendered: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)])) };
+  const saved: SavedPlan = { format: "gen-plan/1", plan, rendered: Object.fromEntries(files.map((f) => [f.path, fileSha256(f)])) };
   return `${JSON.stringify(saved, null, 2)}\n`;
 }
 
@@ -30,7 +30,7 @@ export function parseSavedPlan(text: string, file: string): SavedPlan {
 /** Why a saved plan can no longer be applied as reviewed (empty when it still can). */
 export function savedPlanConflicts(saved: SavedPlan, nowRendered: RenderedFile[], now: Plan): string[] {
   const conflicts: string[] = [];
-  const renderedNow = new Map(nowRendered.map((f) => [f.path, sha256(f.content)]));
+  const renderedNow = new Map(nowRendered.map((f) => [f.path, fileSha256(f)]));
   for (const [path, hash] of Object.entries(saved.rendered)) {
     if (renderedNow.get(path) !== hash) conflicts.push(`${path}: the environment now renders it differently than when the plan was saved`);
   }

@@ -3,7 +3,7 @@
 // one probe script, then the content of the files that differ.
 import type { Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
-import { sha256 } from "../render/render-environment.js";
+import { fileSha256, sha256 } from "../render/render-environment.js";
 import { GenError } from "../errors.js";
 import type { FileSide } from "./plan-types.js";
 import { parseProbe, probeScript, type ProbeOutput, type ProbeResult } from "./server-probe.js";
@@ -56,17 +56,15 @@ export async function readServerState(transport: Transport, files: RenderedFile[
 }
 
 async function runProbe(transport: Transport, paths: string[], stateDir: string, sudo: boolean): Promise<ProbeOutput> {
-  const script = probeScript(transport.root, paths, `${stateDir}/lock/holder.json`, appliedRecordPath(stateDir));
+  const script = probeScript(transport.root, paths, `${stateDir}/lock`, appliedRecordPath(stateDir));
   if (sudo) {
     const result = await transport.runScript(script, { sudo: true });
-    if (result.exitCode === 0 || /^\d+\|/m.test(result.stdout)) return parseProbe(result.stdout, paths.length);
+    if (result.exitCode === 0) return parseProbe(result.stdout, transport.root, paths);
     // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable.
   }
   const result = await transport.runScript(script);
-  if (!/^\d+\|/m.test(result.stdout) && paths.length > 0) {
-    throw new GenError(`cannot inspect ${transport.describe}: the probe script failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-  }
-  return parseProbe(result.stdout, paths.length);
+  if (result.exitCode !== 0) throw new GenError(`cannot inspect ${transport.describe}: the probe script failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  return parseProbe(result.stdout, transport.root, paths);
 }
 
 /** Hash and metadata from the probe; the content is fetched only for a regular file that differs. */
@@ -79,7 +77,7 @@ async function serverFile(transport: Transport, file: RenderedFile, probe: Probe
     group: probe.group,
     ...(probe.type === "symlink" ? { linkTarget: probe.linkTarget ?? "" } : {}),
   };
-  if (probe.type !== "file" || side.sha256 === sha256(file.content)) return { status: "ok", side };
+  if (probe.type !== "file" || side.sha256 === fileSha256(file)) return { status: "ok", side };
   const read = await transport.readFile(file.path);
   if (read.status !== "ok") return read;
   return { status: "ok", side, content: read.file.content.toString("utf8") };

@@ -44,6 +44,15 @@ export function sha256(content: string): string {
   return createHash("sha256").update(content).digest("hex");
 }
 
+const hashes = new WeakMap<RenderedFile, string>();
+
+/** sha256 of a file's content, computed once per file object (a changed copy is a new object). */
+export function fileSha256(file: RenderedFile): string {
+  let hash = hashes.get(file);
+  if (hash === undefined) hashes.set(file, (hash = sha256(file.content)));
+  return hash;
+}
+
 const engines = new Map<string, nunjucks.Environment>();
 
 function templateEngine(environmentsDir: string): nunjucks.Environment {
@@ -117,6 +126,9 @@ function usesSecret(vars: Record<string, unknown> | undefined): boolean {
 }
 
 function buildManifest(name: string, env: Environment, files: RenderedFile[]): Manifest {
-  const manifestFiles: ManifestFile[] = files.map(({ content, ...meta }) => ({ ...meta, sha256: sha256(content) }));
+  const manifestFiles: ManifestFile[] = files.map((file) => {
+    const { content, ...meta } = file;
+    return { ...meta, sha256: fileSha256(file) };
+  });
   return { environment: name, files: manifestFiles, folders: folderSpecs(env) };
 }
