@@ -11,6 +11,8 @@ import { stringify } from "yaml";
 import { runCli } from "../../../src/cli/run-cli.js";
 import { startSshd, type SshdHandle } from "../../support/sshd.js";
 import { createSampleApp, type SampleApp } from "./sample-app.js";
+import { stripVTControlCharacters } from "node:util";
+import { mergeDefinitions } from "../../../src/load/merge.js";
 
 export const ENV_NAME = "t";
 export const STATE_DIR = "/var/lib/gen/tsosi";
@@ -121,7 +123,7 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
     envDir,
     root,
     file,
-    writeEnv: (overrides = {}) => writeFile(join(envDir, `${ENV_NAME}.yaml`), stringify(merge(base, overrides))),
+    writeEnv: (overrides = {}) => writeFile(join(envDir, `${ENV_NAME}.yaml`), stringify(mergeDefinitions(base, overrides))),
     gen,
     deploy: (...extra) => gen(["deploy", ENV_NAME, "--yes", "--repo", app.checkout, ...extra]),
     live: async () => {
@@ -157,8 +159,8 @@ async function runGen(args: string[], envDir: string, sshd: SshdHandle): Promise
   const err: string[] = [];
   const all: string[] = [];
   const output = {
-    out: (text: string) => (out.push(withoutAnsi(text)), all.push(withoutAnsi(text))),
-    err: (text: string) => (err.push(withoutAnsi(text)), all.push(withoutAnsi(text))),
+    out: (text: string) => (out.push(stripVTControlCharacters(text)), all.push(stripVTControlCharacters(text))),
+    err: (text: string) => (err.push(stripVTControlCharacters(text)), all.push(stripVTControlCharacters(text))),
   };
   const connect = ["--environments", envDir, "--known-hosts", sshd.knownHostsPath, "--identity", sshd.clientKeyPath];
   const started = performance.now();
@@ -199,22 +201,4 @@ export async function withDeployServer(test: (server: DeployServer) => Promise<v
   } finally {
     await server.stop();
   }
-}
-
-function merge(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(overrides)) {
-    const old = result[key];
-    result[key] = isObject(old) && isObject(value) ? merge(old, value) : value;
-  }
-  return result;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Output compared as text: without the colours picocolors adds when FORCE_COLOR is set. */
-function withoutAnsi(text: string): string {
-  return text.replace(/\u001b\[[0-9;]*m/g, "");
 }

@@ -10,6 +10,8 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { runCli } from "../../../src/cli/run-cli.js";
 import { startSshd, type SshdHandle } from "../../support/sshd.js";
+import { stripVTControlCharacters } from "node:util";
+import { mergeDefinitions } from "../../../src/load/merge.js";
 
 export const DB_PASSWORD = "old-db-pass-1f3a9c";
 export const SECRET_KEY = "django-secret-key-7b2e4d90";
@@ -107,7 +109,7 @@ async function prepare(tempDir: string, user: User, sshds: SshdHandle[], hosts: 
     file: (serverPath) => join(root, serverPath),
     async writeEnv(overrides = {}) {
       current = overrides;
-      const env = merge(baseEnvironment(server, hosts), overrides);
+      const env = mergeDefinitions(baseEnvironment(server, hosts), overrides);
       await writeFile(join(envDir, `${ENV_NAME}.yaml`), stringify(env));
     },
     async writeSecrets(values) {
@@ -170,8 +172,8 @@ async function gen(args: string[], server: GenServer, options: { knownHosts?: st
   const err: string[] = [];
   const all: string[] = [];
   const output = {
-    out: (text: string) => (out.push(withoutAnsi(text)), all.push(withoutAnsi(text))),
-    err: (text: string) => (err.push(withoutAnsi(text)), all.push(withoutAnsi(text))),
+    out: (text: string) => (out.push(stripVTControlCharacters(text)), all.push(stripVTControlCharacters(text))),
+    err: (text: string) => (err.push(stripVTControlCharacters(text)), all.push(stripVTControlCharacters(text))),
   };
   const connect = [
     "--environments", server.envDir,
@@ -240,22 +242,4 @@ async function setControl(path: string, value: string | undefined): Promise<void
 
 async function chownTree(path: string, user: string): Promise<void> {
   await promisify(execFile)("chown", ["-R", `${user}:${user}`, path]);
-}
-
-function merge(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(overrides)) {
-    const old = result[key];
-    result[key] = isObject(old) && isObject(value) ? merge(old, value) : value;
-  }
-  return result;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Output compared as text: without the colours picocolors adds when FORCE_COLOR is set. */
-function withoutAnsi(text: string): string {
-  return text.replace(/\u001b\[[0-9;]*m/g, "");
 }
