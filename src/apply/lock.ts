@@ -18,7 +18,35 @@ export function lockDir(stateDir: string): string {
  * `owner` (apply, as root) creates the state folder owned by the deploy user, so that deploy, which runs as
  * that user without sudo, can take the same lock.
  */
+/**
+ * A lock left by a run of this same user on this same machine whose process is gone (Ctrl-C, a killed
+ * process) is stale and is taken over without --force-unlock.
+ */
+export function leftByDeadLocalRun(holder: LockHolder, me: string): boolean {
+  if (holder.who !== me || !Number.isInteger(holder.pid)) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
 export async function takeLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Promise<{ replaced?: string }> {
+  const first = await tryLock(shell, stateDir, holder, force, owner);
+  if (!("held" in first)) return first;
+  const parsed = parseHolder(first.held);
+  if (!force && parsed && leftByDeadLocalRun(parsed, holder.who)) {
+    const taken = await tryLock(shell, stateDir, holder, true, owner);
+    if (!("held" in taken)) return { replaced: `${describeHolder(first.held)}, whose process is gone` };
+  }
+  throw new GenError(`${shell.transport.describe} is locked by ${describeHolder(first.held)}`, {
+    details: ["Another apply or deploy is running, or one was interrupted. If nobody is running one, take the lock over with --force-unlock."],
+    exitCode: 1,
+  });
+}
+
+async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Promise<{ replaced?: string } | { held: string }> {
   const dir = shell.path(lockDir(stateDir));
   const info = shell.quote(JSON.stringify(holder));
   const state = shell.path(stateDir);
@@ -42,12 +70,7 @@ export async function takeLock(shell: ServerShell, stateDir: string, holder: Loc
   const failed = /^FAILED (.*)$/m.exec(out);
   if (failed) throw new GenError(`cannot take the lock ${lockDir(stateDir)} on ${shell.transport.describe}: ${failed[1]}`);
   const held = /^HELD (.*)$/m.exec(out);
-  if (held) {
-    throw new GenError(`${shell.transport.describe} is locked by ${describeHolder(held[1]!)}`, {
-      details: ["Another apply or deploy is running, or one was interrupted. If nobody is running one, take the lock over with --force-unlock."],
-      exitCode: 1,
-    });
-  }
+  if (held) return { held: held[1]! };
   const replaced = /^REPLACED (.*)$/m.exec(out);
   return replaced ? { replaced: describeHolder(replaced[1]!) } : {};
 }
@@ -56,11 +79,15 @@ export async function releaseLock(shell: ServerShell, stateDir: string): Promise
   await shell.script(`rm -rf ${shell.path(lockDir(stateDir))}`);
 }
 
-function describeHolder(json: string): string {
+function parseHolder(json: string): LockHolder | undefined {
   try {
-    const h = JSON.parse(json) as LockHolder;
-    return `${h.who} (gen ${h.command}, pid ${h.pid}) since ${h.since}`;
+    return JSON.parse(json) as LockHolder;
   } catch {
-    return "an unknown holder (the lock has no readable holder.json)";
+    return undefined;
   }
+}
+
+function describeHolder(json: string): string {
+  const h = parseHolder(json);
+  return h ? `${h.who} (gen ${h.command}, pid ${h.pid}) since ${h.since}` : "an unknown holder (the lock has no readable holder.json)";
 }

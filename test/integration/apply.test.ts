@@ -1,7 +1,9 @@
 // gen apply end to end: the real CLI parser (and applyPlan for a tampered file), a real OpenSSH server on
 // 127.0.0.1 over a fake root, and stand-ins for systemctl and nginx -t that record every call.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
 import { lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -261,6 +263,19 @@ describe("gen apply", { concurrency: 2 }, () => {
         assert.equal(forced.code, 0, forced.all);
         assert.match(forced.err, /took over the lock of alice@laptop \(gen deploy, pid 4242\)/);
         assert.equal(Object.keys(await snapshot(server)).length, MANAGED.length);
+        assert.equal(existsSync(lock), false);
+      }));
+
+    it("takes over, without --force-unlock, a lock left by a run of this user on this machine whose process is gone", () =>
+      withServer(async (server) => {
+        const gone = spawnSync(process.execPath, ["-e", "0"]).pid;
+        const me = `${userInfo().username}@${hostname()}`;
+        const lock = server.file(`${STATE}/lock`);
+        await mkdir(lock, { recursive: true });
+        await writeFile(join(lock, "holder.json"), `${JSON.stringify({ who: me, command: "apply", since: "2024-05-01T10:00:00.000Z", pid: gone })}\n`);
+        const run = await apply(server);
+        assert.equal(run.code, 0, run.all);
+        assert.match(run.err, new RegExp(`took over the lock of ${me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(gen apply, pid ${gone}\\) since .*, whose process is gone`));
         assert.equal(existsSync(lock), false);
       }));
   });
