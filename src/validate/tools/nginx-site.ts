@@ -68,14 +68,23 @@ async function prepare(
   for (const { file, copy } of sites) replacements.push([copy, file.path]);
   await Promise.all([
     copyFile(HOST_MIME_TYPES, join(conf, "mime.types")).catch(() => writeFile(join(conf, "mime.types"), "types {\n  text/html html;\n}\n")),
-    writeFile(join(letsencrypt, "options-ssl-nginx.conf"), CERTBOT_SSL_OPTIONS),
-    runOpenssl(openssl, ["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048", "-out", join(letsencrypt, "ssl-dhparams.pem")], dir, options),
-    ...domains.map((domain) => makeStandInCertificate(openssl, join(letsencrypt, "live", domain), domain, dir, options)),
+    makeLetsencryptStandIns(openssl, letsencrypt, domains, dir, options),
     ...sites.map(({ file, copy }) => writeFile(copy, rewriteHostPaths(file.content, dir))),
   ]);
   const mainConfig = join(conf, "nginx.conf");
   await writeFile(mainConfig, mainConfigText(sites.map((site) => site.copy), runsAsRoot));
   return { mainConfig, replacements };
+}
+
+/** Stand-ins for what certbot leaves under /etc/letsencrypt, in `letsencrypt`: its nginx options, dhparams, live/<domain>/. */
+export async function makeLetsencryptStandIns(
+  openssl: string, letsencrypt: string, domains: string[], dir: string, options: ToolRunOptions,
+): Promise<void> {
+  await Promise.all([
+    writeFile(join(letsencrypt, "options-ssl-nginx.conf"), CERTBOT_SSL_OPTIONS),
+    runOpenssl(openssl, ["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048", "-out", join(letsencrypt, "ssl-dhparams.pem")], dir, options),
+    ...domains.map((domain) => makeStandInCertificate(openssl, join(letsencrypt, "live", domain), domain, dir, options)),
+  ]);
 }
 
 /** Self-signed EC certificate + key under live/<domain>/ with certbot's file names. */

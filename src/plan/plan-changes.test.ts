@@ -1,0 +1,123 @@
+// planChanges is pure: these cases need no server, only a rendered file set and a described host state.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { RenderedFile } from "../types.js";
+import { sha256 } from "../render/render-environment.js";
+import { planChanges, planHasChanges, planNeedsApply, summarizePlan, unrecordedEntries } from "./plan-changes.js";
+import { parseProbe, probeScript } from "./server-probe.js";
+import type { HostState, ServerFile } from "./server-state.js";
+
+const none = { reload: [], restart: [] };
+function file(path: string, content: string, extra: Partial<RenderedFile> = {}): RenderedFile {
+  return { path, kind: "other", content, mode: "0644", owner: "root", group: "root", secret: false, roles: ["web", "worker"], handlers: none, ...extra };
+}
+function onServer(content: string, meta: Partial<{ mode: string; owner: string; group: string; linkTarget: string }> = {}): ServerFile {
+  return { status: "ok", side: { sha256: sha256(content), mode: "0644", owner: "root", group: "root", ...meta }, content };
+}
+function state(files: Record<string, ServerFile>, extra: Partial<HostState> = {}): HostState {
+  return { transport: "test", files: new Map(Object.entries(files)), folders: new Map(), ...extra };
+}
+
+describe("planChanges", () => {
+  const files = [file("/etc/a", "A\n"), file("/etc/b", "B\n"), file("/etc/c", "C\n"), file("/etc/d", "D\n", { mode: "0440" })];
+
+  test("tells create, change, unchanged and unreadable apart, and what changed", () => {
+    const plan = planChanges("t", files, [], [{
+      host: "h", roles: ["web"],
+      state: state({ "/etc/a": onServer("A\n"), "/etc/b": onServer("old\n"), "/etc/d": onServer("D\n", { mode: "0644", owner: "deployer" }), "/etc/c": { status: "missing" } }),
+    }]);
+    const byPath = Object.fromEntries(plan.hosts[0]!.entries.map((e) => [e.path, e]));
+    assert.equal(byPath["/etc/a"]!.action, "unchanged");
+    assert.deepEqual([byPath["/etc/b"]!.action, byPath["/etc/b"]!.changes], ["change", ["content"]]);
+    assert.equal(byPath["/etc/c"]!.action, "create");
+    assert.deepEqual([byPath["/etc/d"]!.action, byPath["/etc/d"]!.changes], ["change", ["mode", "owner"]]);
+    assert.deepEqual(summarizePlan(plan), { create: 1, change: 2, unchanged: 1, unreadable: 0, editedOnServer: 0, failedHosts: 0 });
+    assert.equal(planHasChanges(plan), true);
+  });
+
+  test("reports an unreadable file as unreadable with its reason, never as create", () => {
+    const plan = planChanges("t", [files[0]!], [], [{ host: "h", roles: ["web"], state: state({ "/etc/a": { status: "unreadable", reason: "permission denied" } }) }]);
+    assert.deepEqual([plan.hosts[0]!.entries[0]!.action, plan.hosts[0]!.entries[0]!.reason], ["unreadable", "permission denied"]);
+  });
+
+  test("marks a file that no longer matches gen's record as edited on the server", () => {
+    const applied = { "/etc/a": sha256("A\n"), "/etc/b": sha256("B\n") };
+    const plan = planChanges("t", files.slice(0, 2), [], [{ host: "h", roles: ["web"], state: state({ "/etc/a": onServer("A\n"), "/etc/b": onServer("hand edit\n") }, { applied }) }]);
+    const [a, b] = plan.hosts[0]!.entries;
+    assert.equal(a!.editedOnServer, false);
+    assert.deepEqual([b!.action, b!.editedOnServer], ["change", true]);
+  });
+
+  test("a file in place but not in the record (an interrupted apply) needs apply, though nothing differs", () => {
+    const applied = { "/etc/a": sha256("older\n") };
+    const plan = planChanges("t", [files[0]!], [], [{ host: "h", roles: ["web"], state: state({ "/etc/a": onServer("A\n") }, { applied }) }]);
+    assert.equal(planHasChanges(plan), false);
+    assert.deepEqual(unrecordedEntries(plan.hosts[0]!).map((e) => e.path), ["/etc/a"]);
+    assert.equal(planNeedsApply(plan), true);
+  });
+
+  test("a host gets only the files of its roles, and an unreachable host keeps its error", () => {
+    const worker = file("/etc/w", "W\n", { roles: ["worker"] });
+    const plan = planChanges("t", [files[0]!, worker], [], [
+      { host: "web1", roles: ["web"], state: state({ "/etc/a": onServer("A\n") }) },
+      { host: "down", roles: ["worker"], state: { error: "connection refused", transport: "x" } },
+    ]);
+    assert.deepEqual(plan.hosts[0]!.entries.map((e) => e.path), ["/etc/a"]);
+    assert.deepEqual([plan.hosts[1]!.entries, plan.hosts[1]!.error], [[], "connection refused"]);
+    assert.equal(summarizePlan(plan).failedHosts, 1);
+  });
+
+  test("compares a symlink by its target only", () => {
+    const link = file("/etc/l", "", { kind: "symlink", linkTarget: "/etc/target", mode: "0777" });
+    const same = planChanges("t", [link], [], [{ host: "h", roles: ["web"], state: state({ "/etc/l": onServer("", { linkTarget: "/etc/target", mode: "0777" }) }) }]);
+    const moved = planChanges("t", [link], [], [{ host: "h", roles: ["web"], state: state({ "/etc/l": onServer("", { linkTarget: "/elsewhere", mode: "0777" }) }) }]);
+    assert.equal(same.hosts[0]!.entries[0]!.action, "unchanged");
+    assert.deepEqual(moved.hosts[0]!.entries[0]!.changes, ["link"]);
+  });
+
+  test("plans folders to create and to fix", () => {
+    const folders = [{ path: "/var/log/app", owner: "deployer", group: "deployer", mode: "0755", roles: ["web"] }, { path: "/srv/m", owner: "deployer", group: "www-data", mode: "0755", roles: ["web"] }];
+    const plan = planChanges("t", [], folders, [{ host: "h", roles: ["web"], state: { ...state({}), folders: new Map([["/srv/m", { owner: "root", group: "root", mode: "0755", type: "directory" }]]) } }]);
+    assert.deepEqual(plan.hosts[0]!.folders.map((f) => f.action), ["create", "fix"]);
+  });
+});
+
+describe("the server probe", () => {
+  test("parses find and sha256sum output into per-path results", () => {
+    const paths = ["/etc/a", "/etc/gone", "/etc/secret", "/etc/link", "/var/dir"];
+    const hash = "a".repeat(64);
+    const stdout = [
+      "/r/etc/a|f|644|root|root|",
+      "find: '/r/etc/gone': No such file or directory",
+      "/r/etc/secret|f|600|root|root|",
+      "/r/etc/link|l|777|root|root|/etc/target",
+      "/r/var/dir|d|2755|deployer|www-data|",
+      "==hashes==",
+      `${hash}  /r/etc/a`,
+      "sha256sum: /r/etc/secret: Permission denied",
+      "sha256sum: /r/var/dir: Is a directory",
+      "==end==",
+      "==locked==",
+      "==lock==",
+      '{"who":"a@b"}',
+      "==end==",
+      "==record==",
+      '{"files":{}}',
+      "==end==",
+    ].join("\n");
+    const probe = parseProbe(stdout, "/r", paths);
+    assert.deepEqual(probe.results, [
+      { status: "ok", type: "file", mode: "0644", owner: "root", group: "root", sha256: hash },
+      { status: "missing" },
+      { status: "unreadable", reason: "Permission denied" },
+      { status: "ok", type: "symlink", mode: "0777", owner: "root", group: "root", linkTarget: "/etc/target" },
+      { status: "ok", type: "directory", mode: "2755", owner: "deployer", group: "www-data" },
+    ]);
+    assert.deepEqual([probe.locked, probe.lockHolder, probe.record], [true, '{"who":"a@b"}', '{"files":{}}']);
+  });
+
+  test("quotes every path for the shell and maps it under the root", () => {
+    const script = probeScript("/tmp/root", ["/etc/it's"], "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json");
+    assert.ok(script.includes(`'/tmp/root/etc/it'\\''s'`), script);
+  });
+});
