@@ -11,11 +11,12 @@ import type { Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
 import { backupDir, installStaged, restoreInstalled, type Installed } from "./install.js";
-import { releaseLock, takeLock } from "./lock.js";
+import { takeLock } from "./lock.js";
 import { changedEntries, foldersScript, runPreflight } from "./preflight.js";
-import { appendLog, pruneBackups, removeLeftovers, removeWorkDirs, writeRecord, type ApplyLogEntry } from "./record.js";
+import { appendLog, cleanUpAndUnlock, removeLeftovers, writeRecord, type ApplyLogEntry } from "./record.js";
 import { outputLines, serverShell, type ServerShell } from "./server-shell.js";
-import { checkStaged, incomingDir, prepareIncoming, removeStaged, stageFiles, stagingFailed } from "./stage.js";
+import { checkStaged } from "./check-staged.js";
+import { incomingDir, prepareIncomingScript, removeStaged, stageFiles, stagingFailed } from "./stage.js";
 
 export interface ApplyInput {
   envName: string;
@@ -63,8 +64,7 @@ export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promi
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
     await appendLog(shell, env.server.stateDir, logEntry(applyId, effects, reviewed, changedEntries(reviewed), result)).catch(() => {});
   } finally {
-    await removeWorkDirs(shell, [incomingDir(env.server.stateDir, applyId)]).catch(() => {});
-    await releaseLock(shell, env.server.stateDir).catch(() => {});
+    await cleanUpAndUnlock(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]).catch(() => {});
   }
   return result;
 }
@@ -99,9 +99,7 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   result.finished = unfinished.map((e) => e.path);
   const problems = await runPreflight(shell, env, host);
   if (problems.length > 0) throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, { details: problems });
-  const folders = foldersScript(shell, host);
-  if (folders) await shell.must("preparing the folders", folders);
-  await prepareIncoming(shell, env, applyId);
+  await shell.must("preparing the folders", [foldersScript(shell, host), prepareIncomingScript(shell, env, applyId)].filter(Boolean).join("\n"));
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
   if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
   const staged = entries.length > 0 ? await stageFiles(shell, env, entries, rendered, applyId) : [];
@@ -119,8 +117,7 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env);
   const handlerError = await runHandlers(shell, env, steps, result, effects);
   if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects);
-  await writeRecord(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result));
-  await pruneBackups(shell, env.server.stateDir, env.server.backupsKept);
+  await writeRecord(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result), env.server.backupsKept);
   result.outcome = "applied";
 }
 

@@ -3,6 +3,7 @@
 import { posix } from "node:path";
 import { appliedRecordPath } from "../plan/server-state.js";
 import type { PlanEntry } from "../plan/plan-types.js";
+import { lockDir } from "./lock.js";
 import type { ServerShell } from "./server-shell.js";
 
 export interface ApplyLogEntry {
@@ -16,7 +17,8 @@ export interface ApplyLogEntry {
   error?: string;
 }
 
-export async function writeRecord(shell: ServerShell, stateDir: string, incoming: string, entries: PlanEntry[], previous: Record<string, string> | undefined, log: ApplyLogEntry): Promise<void> {
+/** Writes the record and the log line, and prunes backups beyond the newest `keepBackups` applies. */
+export async function writeRecord(shell: ServerShell, stateDir: string, incoming: string, entries: PlanEntry[], previous: Record<string, string> | undefined, log: ApplyLogEntry, keepBackups: number): Promise<void> {
   const files = { ...(previous ?? {}), ...Object.fromEntries(entries.map((e) => [e.path, e.desired.sha256])) };
   const record = `${JSON.stringify({ files, lastApply: log.id, by: log.who, at: log.at }, null, 2)}\n`;
   await shell.transport.writeFile(`${incoming}/applied.json`, record, "0600");
@@ -27,6 +29,7 @@ export async function writeRecord(shell: ServerShell, stateDir: string, incoming
       `install -m 0600 ${shell.path(`${incoming}/applied.json`)} ${shell.path(`${target}.new`)}`,
       `mv -fT ${shell.path(`${target}.new`)} ${shell.path(target)}`,
       `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`,
+      pruneBackupsScript(shell, stateDir, keepBackups),
     ].join("\n"),
   );
 }
@@ -35,9 +38,9 @@ export async function appendLog(shell: ServerShell, stateDir: string, log: Apply
   await shell.script(`printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`);
 }
 
-export async function pruneBackups(shell: ServerShell, stateDir: string, keep: number): Promise<void> {
+function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: number): string {
   const dir = shell.path(`${stateDir}/backups`);
-  await shell.script(`[ -d ${dir} ] && cd ${dir} && ls -1 | sort -r | tail -n +${keep + 1} | while IFS= read -r old; do rm -rf -- "$old"; done; true`);
+  return `if [ -d ${dir} ]; then (cd ${dir} && ls -1 | sort -r | tail -n +${keep + 1} | while IFS= read -r old; do rm -rf -- "$old"; done); fi`;
 }
 
 /** Removes what an interrupted apply left behind (upload and check folders, staged files); returns what it removed. */
@@ -53,6 +56,7 @@ export async function removeLeftovers(shell: ServerShell, stateDir: string, mana
   return result.stdout.split("\n").filter((l) => l.startsWith("LEFTOVER ")).map((l) => l.slice(9));
 }
 
-export async function removeWorkDirs(shell: ServerShell, dirs: string[]): Promise<void> {
-  await shell.script(`rm -rf ${dirs.map((d) => shell.path(d)).join(" ")}`);
+/** The end of every apply, whatever happened: the upload folder and the lock go, in one round trip. */
+export async function cleanUpAndUnlock(shell: ServerShell, stateDir: string, workDirs: string[]): Promise<void> {
+  await shell.script(`rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}`);
 }

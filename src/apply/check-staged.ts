@@ -1,0 +1,93 @@
+// Every staged file is checked with its real tool on the server before anything moves, all in one round trip:
+// visudo for sudoers, python3 for settings, logrotate -d for logrotate, systemd-analyze verify for units.
+// The tools' output is read, not only their exit status (logrotate reports errors with status 0).
+import { posix } from "node:path";
+import type { Environment } from "../../schema/index.js";
+import type { StagedFile } from "./stage.js";
+import type { ServerShell } from "./server-shell.js";
+
+interface Check {
+  tool: string;
+  files: StagedFile[];
+  argv: string[];
+  /** Shell lines run before and after the check (the unit check's scratch folder). */
+  before?: string[];
+  after?: string[];
+  failed: (exitCode: number, output: string) => string[] | undefined;
+  /** Scratch paths in the output, shown as the server paths they stand for. */
+  rename: [string, string][];
+}
+
+const COMPILE = "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec')";
+
+/**
+ * Returns one message per failed check (empty: all passed). `installedUnits`: the other managed units,
+ * unchanged and in place, which staged units may refer to (Requires=x.socket).
+ */
+export async function checkStaged(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string, installedUnits: string[] = []): Promise<string[]> {
+  const checks = stagedChecks(shell, env, staged, applyId, installedUnits);
+  if (checks.length === 0) return [];
+  const script = checks
+    .map((c, i) => [...(c.before ?? []), `echo '==check ${i}=='`, `${c.argv.map(shell.quote).join(" ")} 2>&1`, `echo "==rc ${i} $?=="`, ...(c.after ?? [])].join("\n"))
+    .join("\n");
+  const result = await shell.script(script);
+  return checks.flatMap((check, i) => {
+    const section = new RegExp(`==check ${i}==\\n([\\s\\S]*?)==rc ${i} (\\d+)==`).exec(result.stdout);
+    if (!section) return [`${check.tool} did not run on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`];
+    const problems = check.failed(Number(section[2]), section[1]!);
+    if (!problems) return [];
+    const text = check.rename.reduce((out, [from, to]) => out.replaceAll(from, to), problems.join(" | "));
+    return [`${check.tool} rejected ${check.files.map((f) => f.entry.path).join(", ")} (exit ${section[2]}): ${text}`];
+  });
+}
+
+function stagedChecks(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string, installedUnits: string[]): Check[] {
+  const of = (kind: string) => staged.filter((s) => s.entry.kind === kind);
+  const lines = (output: string) => output.split("\n").map((l) => l.trimEnd()).filter(Boolean);
+  const rename = (s: StagedFile): [string, string][] => [[shell.raw(s.staged), s.entry.path]];
+  const failedOnStatus = (exitCode: number, output: string) => (exitCode === 0 ? undefined : lines(output));
+  const checks: Check[] = [
+    ...of("sudoers").map((s) => ({ tool: "visudo", files: [s], argv: ["visudo", "-cf", shell.raw(s.staged)], failed: failedOnStatus, rename: rename(s) })),
+    ...of("python-settings").map((s) => ({ tool: "python3", files: [s], argv: ["python3", "-W", "error", "-c", COMPILE, shell.raw(s.staged)], failed: failedOnStatus, rename: rename(s) })),
+    ...of("logrotate").map((s) => ({
+      tool: "logrotate",
+      files: [s],
+      argv: ["logrotate", "-d", "-s", shell.raw(`${env.server.stateDir}/logrotate-check.status`), shell.raw(s.staged)],
+      failed: (exitCode: number, output: string) => (exitCode !== 0 || /^error:/m.test(output) ? lines(output).filter((l) => /^error:/.test(l) || exitCode !== 0) : undefined),
+      rename: rename(s),
+    })),
+  ];
+  const units = of("systemd-unit");
+  if (units.length > 0) checks.push(unitCheck(shell, env, units, installedUnits, applyId));
+  return checks;
+}
+
+/** Units are verified together under their real names, with the unchanged managed units beside them. */
+function unitCheck(shell: ServerShell, env: Environment, units: StagedFile[], installedUnits: string[], applyId: string): Check {
+  const dir = `${env.server.stateDir}/verify-${applyId}`;
+  const copies = units.map((u) => `${dir}/${posix.basename(u.entry.path)}`);
+  const external = env.server.systemServices.map((s) => `${s}.service`);
+  return {
+    tool: "systemd-analyze",
+    files: units,
+    before: [
+      `mkdir -p ${shell.path(dir)}`,
+      ...units.map((u, i) => `cp ${shell.path(u.staged)} ${shell.path(copies[i]!)}`),
+      ...installedUnits.map((path) => `cp ${shell.path(path)} ${shell.path(`${dir}/${posix.basename(path)}`)}`),
+    ],
+    argv: ["systemd-analyze", "verify", "--man=no", ...copies.map((c) => shell.raw(c))],
+    after: [`rm -rf ${shell.path(dir)}`],
+    // Any output is a finding (systemd-analyze exits 0 on some real problems), except what is about this machine.
+    failed: (_exitCode, output) => {
+      const problems = output.split("\n").map((l) => l.trimEnd()).filter((l) => l && !isEnvironmental(l, external));
+      return problems.length ? problems : undefined;
+    },
+    rename: [[shell.raw(dir), posix.dirname(units[0]!.entry.path)]],
+  };
+}
+
+/** Messages about this machine rather than the unit: a binary the release installs later, a declared external unit. */
+function isEnvironmental(line: string, externalUnits: string[]): boolean {
+  if (/Command .* is not executable: No such file or directory/.test(line)) return true;
+  return externalUnits.some((unit) => line.includes(`Unit ${unit} not found`));
+}
