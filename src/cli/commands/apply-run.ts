@@ -14,43 +14,42 @@ import { connectOptions } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
 import { loadAndRender, type Prepared } from "../environment-options.js";
 import { printIssues, printJson, type Output } from "../report.js";
-
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { ApplyArgs } from "./apply.js";
 
 export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output): Promise<ExitCode> {
-    const prepared = await loadAndRender(argv.env, argv);
-    const { loaded, rendered } = prepared;
-    const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
-    if (issues.length > 0) {
-      printIssues(output, issues);
+  const prepared = await loadAndRender(argv.env, argv);
+  const { loaded, rendered } = prepared;
+  const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
+  if (issues.length > 0) {
+    printIssues(output, issues);
+    return 1;
+  }
+  const options = connectOptions(argv, argv.env);
+  const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, options, argv.concurrency);
+  const plan = argv.plan ? await reviewedPlan(argv.plan, prepared, inspection.plan) : inspection.plan;
+  printPlanDiff(output, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+  if (plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was applied");
+  for (const host of plan.hosts) {
+    if (host.lock) output.err(`${host.host}: gen's lock is held by ${host.lock}${argv["force-unlock"] ? " (it will be taken over)" : ""}`);
+    const unfinished = unrecordedEntries(host);
+    if (unfinished.length) output.err(`${host.host}: ${unfinished.length} file${unfinished.length === 1 ? " is" : "s are"} in place but not recorded (an interrupted apply?): their handlers run and the record is updated`);
+  }
+  if (!planNeedsApply(plan)) {
+    output.out(`nothing to do: ${argv.env} is in sync`);
+    return 0;
+  }
+  if (argv["dry-run"]) return 0;
+  if (!argv.yes) {
+    if (!process.stdin.isTTY) throw new GenError("refusing to apply without confirmation: no terminal to ask on; pass --yes to apply non-interactively");
+    if (!(await confirm(`Apply these changes to ${argv.env}?`))) {
+      output.out("nothing applied");
       return 1;
     }
-    const options = connectOptions(argv, argv.env);
-    const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, options, argv.concurrency);
-    const plan = argv.plan ? await reviewedPlan(argv.plan, prepared, inspection.plan) : inspection.plan;
-    printPlanDiff(output, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
-    if (plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was applied");
-    for (const host of plan.hosts) {
-      if (host.lock) output.err(`${host.host}: gen's lock is held by ${host.lock}${argv["force-unlock"] ? " (it will be taken over)" : ""}`);
-      const unfinished = unrecordedEntries(host);
-      if (unfinished.length) output.err(`${host.host}: ${unfinished.length} file${unfinished.length === 1 ? " is" : "s are"} in place but not recorded (an interrupted apply?): their handlers run and the record is updated`);
-    }
-    if (!planNeedsApply(plan)) {
-      output.out(`nothing to do: ${argv.env} is in sync`);
-      return 0;
-    }
-    if (argv["dry-run"]) return 0;
-    if (!argv.yes) {
-      if (!process.stdin.isTTY) throw new GenError("refusing to apply without confirmation: no terminal to ask on; pass --yes to apply non-interactively");
-      if (!(await confirm(`Apply these changes to ${argv.env}?`))) {
-        output.out("nothing applied");
-        return 1;
-      }
-    }
-    const results = await applyHosts(prepared, plan, options, argv, output);
-    return reportResults(output, results, argv.json ?? false, prepared);
+  }
+  const results = await applyHosts(prepared, plan, options, argv, output);
+  return reportResults(output, results, argv.json ?? false, prepared);
 }
 
 

@@ -14,65 +14,64 @@ import { printPlanDiff } from "../diff-report.js";
 import { loadAndRender } from "../environment-options.js";
 import { printJson } from "../report.js";
 import { applyCommand } from "./apply.js";
-
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
 import type { DeployArgs } from "./deploy.js";
 
 export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output): Promise<ExitCode> {
-    const prepared = await loadAndRender(argv.env, argv);
-    const env = prepared.loaded.environment;
-    const branch = argv.branch ?? env.release.branch;
-    await checkBranchName(branch);
-    // Everything local comes first: a wrong branch or a failed build must not have touched the server.
-    const repoDir = resolve(argv.repo);
-    output.err(`[1/8] local checks in ${repoDir}`);
-    const commit = await readCommit(repoDir, branch);
-    output.err(`    ${commit.hash.slice(0, 12)} ${commit.title} (${commit.author}, ${commit.date})`);
-    const frontendDir = resolve(repoDir, env.release.frontend.output);
-    if (argv["skip-front-build"]) {
-      output.err("[2/8] front-end build skipped (--skip-front-build)");
-    } else {
-      output.err(`[2/8] front-end build in ${env.release.frontend.dir}`);
-      for (const command of env.release.frontend.build) {
-        output.err(`    $ ${command.join(" ")}`);
-        await runLocalCommand(command, resolve(repoDir, env.release.frontend.dir), (chunk) => output.err(chunk.replace(/^/gm, "      ").trimEnd()));
-      }
+  const prepared = await loadAndRender(argv.env, argv);
+  const env = prepared.loaded.environment;
+  const branch = argv.branch ?? env.release.branch;
+  await checkBranchName(branch);
+  // Everything local comes first: a wrong branch or a failed build must not have touched the server.
+  const repoDir = resolve(argv.repo);
+  output.err(`[1/8] local checks in ${repoDir}`);
+  const commit = await readCommit(repoDir, branch);
+  output.err(`    ${commit.hash.slice(0, 12)} ${commit.title} (${commit.author}, ${commit.date})`);
+  const frontendDir = resolve(repoDir, env.release.frontend.output);
+  if (argv["skip-front-build"]) {
+    output.err("[2/8] front-end build skipped (--skip-front-build)");
+  } else {
+    output.err(`[2/8] front-end build in ${env.release.frontend.dir}`);
+    for (const command of env.release.frontend.build) {
+      output.err(`    $ ${command.join(" ")}`);
+      await runLocalCommand(command, resolve(repoDir, env.release.frontend.dir), (chunk) => output.err(chunk.replace(/^/gm, "      ").trimEnd()));
     }
-    const files = await listBuildOutput(frontendDir);
-    const sourceKind = argv.source ?? env.release.source;
-    const source = sourceKind === "archive" ? { kind: "archive" as const, branch, archive: await archiveCommit(repoDir, env.paths.backendDir) } : { kind: "clone" as const, branch };
-    const options = connectOptions(argv, argv.env);
-    output.err(`[3/8] configuration of ${argv.env}`);
-    const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
-    if (inspection.plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: inspection.plan.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`) });
-    if (planNeedsApply(inspection.plan)) {
-      printPlanDiff(output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
-      if (!argv.apply) throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
-      const applied = await applyCommand.run({ ...argv, "dry-run": false, plan: undefined } as never, output);
-      if (applied !== 0) throw new GenError("applying the configuration failed; nothing was deployed");
+  }
+  const files = await listBuildOutput(frontendDir);
+  const sourceKind = argv.source ?? env.release.source;
+  const source = sourceKind === "archive" ? { kind: "archive" as const, branch, archive: await archiveCommit(repoDir, env.paths.backendDir) } : { kind: "clone" as const, branch };
+  const options = connectOptions(argv, argv.env);
+  output.err(`[3/8] configuration of ${argv.env}`);
+  const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
+  if (inspection.plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: inspection.plan.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`) });
+  if (planNeedsApply(inspection.plan)) {
+    printPlanDiff(output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+    if (!argv.apply) throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
+    const applied = await applyCommand.run({ ...argv, "dry-run": false, plan: undefined } as never, output);
+    if (applied !== 0) throw new GenError("applying the configuration failed; nothing was deployed");
+  }
+  const who = `${userInfo().username}@${hostname()}`;
+  const report = stepReporter(output, prepared.redact, process.stderr.isTTY === true);
+  const outcomes = await forEachHost(env, { ...options, sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
+    deployRelease(
+      { environment: env, commit, source, frontend: { dir: frontendDir, files }, restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"] },
+      { transport, now: () => new Date(), who, pid: process.pid, report },
+    ),
+  );
+  const results: (DeployResult & { host: string })[] = outcomes.map((o) =>
+    o.ok ? { ...o.value, host: o.host.name } : { host: o.host.name, release: "", outcome: "failed", removedReleases: [], steps: [], error: new GenError(o.error) },
+  );
+  if (argv.json) printJson(output, results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details })), prepared.redact);
+  for (const r of results) {
+    if (argv.json) break;
+    if (r.outcome === "deployed") output.out(`${r.host}: release ${r.release} is live${r.previous ? ` (previous: ${r.previous})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}`);
+    else {
+      output.err(`deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${prepared.redact(r.error?.message ?? "")}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`);
+      for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
     }
-    const who = `${userInfo().username}@${hostname()}`;
-    const report = stepReporter(output, prepared.redact, process.stderr.isTTY === true);
-    const outcomes = await forEachHost(env, { ...options, sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
-      deployRelease(
-        { environment: env, commit, source, frontend: { dir: frontendDir, files }, restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"] },
-        { transport, now: () => new Date(), who, pid: process.pid, report },
-      ),
-    );
-    const results: (DeployResult & { host: string })[] = outcomes.map((o) =>
-      o.ok ? { ...o.value, host: o.host.name } : { host: o.host.name, release: "", outcome: "failed", removedReleases: [], steps: [], error: new GenError(o.error) },
-    );
-    if (argv.json) printJson(output, results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details })), prepared.redact);
-    for (const r of results) {
-      if (argv.json) break;
-      if (r.outcome === "deployed") output.out(`${r.host}: release ${r.release} is live${r.previous ? ` (previous: ${r.previous})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}`);
-      else {
-        output.err(`deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${prepared.redact(r.error?.message ?? "")}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`);
-        for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
-      }
-    }
-    return results.every((r) => r.outcome === "deployed") ? 0 : 1;
+  }
+  return results.every((r) => r.outcome === "deployed") ? 0 : 1;
 }
 

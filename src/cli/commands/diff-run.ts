@@ -8,31 +8,31 @@ import { loadAndRender } from "../environment-options.js";
 import { printJson } from "../report.js";
 import { selectFiles } from "./render.js";
 import { savePlan } from "../../plan/saved-plan.js";
-
-import type { ExitCode } from "../../errors.js";
+import { UsageError, type ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
 import type { DiffArgs } from "./diff.js";
 
 export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): Promise<ExitCode> {
-    const prepared = await loadAndRender(argv.env, argv);
-    const files = selectFiles(prepared.rendered.files, argv.only);
-    const inspected = await inspectEnvironment(prepared.loaded, files, prepared.rendered.manifest.folders, connectOptions(argv, argv.env), argv.concurrency);
-    const { plan } = inspected;
-    if (argv.out) await writeFile(argv.out, savePlan(plan, prepared.rendered.files));
-    if (argv.json) {
-      printJson(output, plan, prepared.redact);
-    } else {
-      printPlanDiff(output, plan, {
-        rendered: new Map(files.map((f) => [f.path, f])),
-        server: inspected.serverFiles,
-        secrets: prepared.loaded.secrets.values,
-        showSecrets: argv["show-secrets"] ?? false,
-        redact: prepared.redact,
-      }, { stat: argv.stat });
-      if (argv.out) output.out(`plan saved to ${argv.out}: apply it with gen apply ${argv.env} --plan ${argv.out}`);
-    }
-    if (summarizePlan(plan).failedHosts > 0) return 1;
-    return planHasChanges(plan) || plan.hosts.some((h) => h.entries.some((e) => e.action === "unreadable")) ? 2 : 0;
+  if (argv.out && argv.only) throw new UsageError("--out saves a plan of every file; it cannot be combined with --only");
+  const prepared = await loadAndRender(argv.env, argv);
+  const files = selectFiles(prepared.rendered.files, argv.only);
+  const inspected = await inspectEnvironment(prepared.loaded, files, prepared.rendered.manifest.folders, connectOptions(argv, argv.env), argv.concurrency);
+  const { plan } = inspected;
+  if (argv.out) await writeFile(argv.out, savePlan(plan, prepared.rendered.files));
+  if (argv.json) {
+    printJson(output, plan, prepared.redact);
+  } else {
+    printPlanDiff(output, plan, {
+      rendered: new Map(files.map((f) => [f.path, f])),
+      server: inspected.serverFiles,
+      secrets: prepared.loaded.secrets.values,
+      showSecrets: argv["show-secrets"] ?? false,
+      redact: prepared.redact,
+    }, { stat: argv.stat });
+    if (argv.out) output.out(`plan saved to ${argv.out}: apply it with gen apply ${argv.env} --plan ${argv.out}`);
+  }
+  if (summarizePlan(plan).failedHosts > 0) return 1;
+  return planHasChanges(plan) || plan.hosts.some((h) => h.entries.some((e) => e.action === "unreadable")) ? 2 : 0;
 }
 

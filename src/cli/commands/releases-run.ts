@@ -7,46 +7,45 @@ import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
 import { loadAndRender } from "../environment-options.js";
 import { printJson } from "../report.js";
-
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
 
 export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOptions, output: Output): Promise<ExitCode> {
-    const { loaded } = await loadAndRender(argv.env, argv);
-    const env = loaded.environment;
-    const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
-      listReleases(serverShell(transport, env, { sudo: false }), env),
-    );
-    if (argv.json) printJson(output, outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value } : { host: o.host.name, error: o.error })), (t) => t);
-    for (const o of outcomes) {
-      if (argv.json) break;
-      if (!o.ok) {
-        output.err(`${o.host.name}: ${o.error}`);
-        continue;
-      }
-      if (outcomes.length > 1) output.out(`# ${o.host.name}`);
-      if (o.value.length === 0) output.out("no releases");
-      for (const r of o.value) {
-        const d = r.deployment as { hash?: string; title?: string; branch?: string; deployedAt?: string; deployedBy?: string } | undefined;
-        const info = d ? `${d.branch ?? "?"} ${String(d.hash ?? "").slice(0, 12)} ${d.title ?? ""} (deployed ${d.deployedAt ?? "?"} by ${d.deployedBy ?? "?"})` : "(no deployment.json)";
-        output.out(`${r.live ? "*" : " "} ${r.id}  ${info}`);
-      }
+  const { loaded } = await loadAndRender(argv.env, argv);
+  const env = loaded.environment;
+  const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
+    listReleases(serverShell(transport, env, { sudo: false }), env),
+  );
+  if (argv.json) printJson(output, outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value } : { host: o.host.name, error: o.error })), (t) => t);
+  for (const o of outcomes) {
+    if (argv.json) break;
+    if (!o.ok) {
+      output.err(`${o.host.name}: ${o.error}`);
+      continue;
     }
-    return outcomes.every((o) => o.ok) ? 0 : 1;
+    if (outcomes.length > 1) output.out(`# ${o.host.name}`);
+    if (o.value.length === 0) output.out("no releases");
+    for (const r of o.value) {
+      const d = r.deployment as { hash?: string; title?: string; branch?: string; deployedAt?: string; deployedBy?: string } | undefined;
+      const info = d ? `${d.branch ?? "?"} ${String(d.hash ?? "").slice(0, 12)} ${d.title ?? ""} (deployed ${d.deployedAt ?? "?"} by ${d.deployedBy ?? "?"})` : "(no deployment.json)";
+      output.out(`${r.live ? "*" : " "} ${r.id}  ${info}`);
+    }
+  }
+  return outcomes.every((o) => o.ok) ? 0 : 1;
 }
 
 export async function runRollback(argv: ConnectArgs & { env: string; to?: string; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions, output: Output): Promise<ExitCode> {
-    const { loaded } = await loadAndRender(argv.env, argv);
-    const env = loaded.environment;
-    const who = `${userInfo().username}@${hostname()}`;
-    const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
-      rollbackRelease(env, { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"] }, { transport, who, pid: process.pid, now: () => new Date() }),
-    );
-    for (const o of outcomes) {
-      if (o.ok) output.out(`${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ran ${o.value.restarted.join("; ")}`);
-      else output.err(`rollback failed on ${o.host.name}: ${o.error}`);
-    }
-    return outcomes.every((o) => o.ok) ? 0 : 1;
+  const { loaded } = await loadAndRender(argv.env, argv);
+  const env = loaded.environment;
+  const who = `${userInfo().username}@${hostname()}`;
+  const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
+    rollbackRelease(env, { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"] }, { transport, who, pid: process.pid, now: () => new Date() }),
+  );
+  for (const o of outcomes) {
+    if (o.ok) output.out(`${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ran ${o.value.restarted.join("; ")}`);
+    else output.err(`rollback failed on ${o.host.name}: ${o.error}`);
+  }
+  return outcomes.every((o) => o.ok) ? 0 : 1;
 }
 
