@@ -7,6 +7,7 @@ import { GenError } from "../errors.js";
 import { findSecretReferences } from "../load/secrets.js";
 import { createRedactor } from "../redact.js";
 import { templatesDir } from "../paths.js";
+import { compiledTemplates, LEXER_OPTIONS } from "./compiled-templates.js";
 import type { Manifest, ManifestFile, RenderedFile } from "../types.js";
 import { logrotateWord, nginxValue, sudoersWord, systemdArgv } from "./escape.js";
 import { fileSpecs, folderSpecs, type FileSpec } from "./file-specs.js";
@@ -58,8 +59,9 @@ const engines = new Map<string, nunjucks.Environment>();
 function templateEngine(environmentsDir: string): nunjucks.Environment {
   const cached = engines.get(environmentsDir);
   if (cached) return cached;
-  const loader = new nunjucks.FileSystemLoader([templatesDir, environmentsDir]);
-  const engine = new nunjucks.Environment(loader, { autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true });
+  // gen's templates come precompiled; an environment's own templates (extra files) are read from its folder.
+  const loaders = [compiledTemplates(templatesDir), new nunjucks.FileSystemLoader(environmentsDir)];
+  const engine = new nunjucks.Environment(loaders, { ...LEXER_OPTIONS, throwOnUndefined: true });
   engine.addFilter("systemd_argv", systemdArgv);
   engine.addFilter("ngx", nginxValue);
   engine.addFilter("sudo_word", sudoersWord);

@@ -1,0 +1,50 @@
+// gen's own templates, compiled by nunjucks once and kept in node_modules/.cache/gen under a hash of their text
+// (compiling them is a tenth of a render's start-up). A changed template has a new hash, so the cache cannot be
+// stale; an unwritable cache only costs the compile.
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import nunjucks from "nunjucks";
+import { packageRoot } from "../paths.js";
+
+export const LEXER_OPTIONS = { autoescape: false, trimBlocks: true, lstripBlocks: true } as const;
+
+type Compiled = Record<string, { root: unknown }>;
+
+export function compiledTemplates(templatesDir: string): nunjucks.PrecompiledLoader {
+  const names = readdirSync(templatesDir).filter((n) => n.endsWith(".njk")).sort();
+  const sources = names.map((name) => [name, readFileSync(join(templatesDir, name), "utf8")] as const);
+  const hash = createHash("sha256").update(`nunjucks ${nunjucksVersion()}\n`);
+  for (const [name, source] of sources) hash.update(`${name}\n${source}\n`);
+  const cacheFile = join(packageRoot, "node_modules", ".cache", "gen", `templates-${hash.digest("hex").slice(0, 32)}.js`);
+  let code: string;
+  try {
+    code = readFileSync(cacheFile, "utf8");
+  } catch {
+    const env = new nunjucks.Environment([], LEXER_OPTIONS);
+    code = sources.map(([name, source]) => nunjucks.precompileString(source, { name, env })).join("\n");
+    store(cacheFile, code);
+  }
+  // nunjucks' precompiled output registers each template on window.nunjucksPrecompiled.
+  const window: { nunjucksPrecompiled?: Compiled } = {};
+  new Function("window", code)(window);
+  return new nunjucks.PrecompiledLoader(window.nunjucksPrecompiled as never);
+}
+
+function store(file: string, code: string): void {
+  try {
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(`${file}.${process.pid}.tmp`, code);
+    renameSync(`${file}.${process.pid}.tmp`, file);
+  } catch {
+    // no cache: compiled again next time
+  }
+}
+
+function nunjucksVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot, "node_modules", "nunjucks", "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
