@@ -13,8 +13,6 @@ const OPTIONAL = [
   "TSOSI_REDIS_PORT", "TSOSI_TRIGGER_JOBS", "TSOSI_API_RATE", "TSOSI_API_WHITELIST_IPS",
 ] as const;
 
-export const REQUIRED_SETTINGS: readonly string[] = REQUIRED;
-
 export function djangoSettings(env: Environment): [string, PythonValue][] {
   const s = env.django.settings;
   const { postgres, redis } = env;
