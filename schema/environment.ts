@@ -130,6 +130,8 @@ export const PostgresSchema = z.strictObject({
 export const NginxSchema = z.strictObject({
   siteName: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected a site file name of letters, digits, _ and -" }).optional(),
   tls: z.boolean().default(true),
+  /** Also listen on IPv6 ([::]:80, [::]:443), as Debian's default site does; needed when the domains have AAAA records. */
+  ipv6: z.boolean().default(false),
   certificate: AbsolutePathSchema.optional(),
   certificateKey: AbsolutePathSchema.optional(),
   certbotOptions: AbsolutePathSchema.default("/etc/letsencrypt/options-ssl-nginx.conf"),

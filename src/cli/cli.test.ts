@@ -59,6 +59,8 @@ const cases: Case[] = [
   { name: "render --show-secrets prints them", argv: () => ["render", "prod", "--environments", environments, "--stdout", "--only", "settings_local.py", "--show-secrets"], env: SECRETS, code: 0, contains: [SECRETS.TSOSI_SECRET_KEY] },
   { name: "render --only selects files by glob", argv: () => ["render", "example", "--environments", environments, "--stdout", "--only", "**/sudoers.d/*"], code: 0, contains: ["==> /etc/sudoers.d/tsosi (0440 root:root) <=="], absent: ["[Unit]"] },
   { name: "validate runs the cross-file checks and the real tools", argv: () => ["validate", "example", "--environments", environments], code: 0, contains: ["passed   visudo", "passed   nginx", "passed   systemd-analyze", "passed   logrotate", "passed   python3 values", "0 cross-file problems, 0 tool checks failed, 0 not run"] },
+  { name: "nginx.ipv6 adds [::] listens that nginx -t accepts", argv: () => ["validate", "ipv6", "--environments", fixtures], env: SECRETS, code: 0, contains: ["passed   nginx", "0 tool checks failed, 0 not run"] },
+  { name: "nginx.ipv6 renders a [::] listen beside each IPv4 one", argv: () => ["render", "ipv6", "--environments", fixtures, "--stdout", "--only", "**/sites-available/*"], env: SECRETS, code: 0, contains: ["    listen 80;\n    listen [::]:80;", "    listen 443 ssl default_server;\n    listen [::]:443 ssl default_server;", "    listen 443 ssl;\n    listen [::]:443 ssl;"] },
   { name: "list shows every environment", argv: () => ["list", "--environments", environments], code: 0, contains: ["prod", "staging", "example", "tsosi.u-ga.fr"] },
   { name: "schema prints a JSON Schema", argv: () => ["schema"], code: 0, contains: ["\"$schema\"", "\"gunicorn\""] },
 ];
