@@ -34,7 +34,9 @@ export function serverShell(transport: Transport, env: Environment, options: { s
     must: async (what, text) => {
       const result = await script(text);
       if (result.exitCode !== 0) {
-        throw new GenError(`${what} failed on ${transport.describe} (exit ${result.exitCode})`, { details: outputLines(result) });
+        const refused = sudo && /^sudo: /m.test(result.stderr);
+        const hint = refused ? ["sudo -n refused: apply needs an SSH user (server.sshUser) that may run commands as root without a password"] : [];
+        throw new GenError(`${what} failed on ${transport.describe} (exit ${result.exitCode})`, { details: [...outputLines(result), ...hint] });
       }
       return result;
     },
