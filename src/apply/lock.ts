@@ -1,7 +1,7 @@
 // One lock per application on each server: a folder created with mkdir (atomic), holding who took it, from
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
 import { GenError } from "../errors.js";
-import type { ServerShell } from "./server-shell.js";
+import { sudoRefusedHint, type ServerShell } from "./server-shell.js";
 
 export interface LockHolder {
   who: string;
@@ -66,7 +66,9 @@ async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder,
     ].join("\n"),
   );
   const out = result.stdout;
-  if (result.exitCode !== 0) throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  if (result.exitCode !== 0) {
+    throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`, { details: sudoRefusedHint(shell.sudo, result) });
+  }
   const failed = /^FAILED (.*)$/m.exec(out);
   if (failed) throw new GenError(`cannot take the lock ${lockDir(stateDir)} on ${shell.transport.describe}: ${failed[1]}`);
   const held = /^HELD (.*)$/m.exec(out);

@@ -34,15 +34,18 @@ export function serverShell(transport: Transport, env: Environment, options: { s
     must: async (what, text) => {
       const result = await script(text);
       if (result.exitCode !== 0) {
-        const refused = sudo && /^sudo: /m.test(result.stderr);
-        const hint = refused ? ["sudo -n refused: apply needs an SSH user (server.sshUser) that may run commands as root without a password"] : [];
-        throw new GenError(`${what} failed on ${transport.describe} (exit ${result.exitCode})`, { details: [...outputLines(result), ...hint] });
+        throw new GenError(`${what} failed on ${transport.describe} (exit ${result.exitCode})`, { details: [...outputLines(result), ...sudoRefusedHint(sudo, result)] });
       }
       return result;
     },
     run: (argv) => transport.run(argv, { sudo }),
     sudo,
   };
+}
+
+/** When `sudo -n` itself refused, the one line that tells the user what to change. */
+export function sudoRefusedHint(sudo: boolean, result: CommandResult): string[] {
+  return sudo && /^sudo: /m.test(result.stderr) ? ["sudo -n refused: apply needs an SSH user (server.sshUser) that may run commands as root without a password"] : [];
 }
 
 export function outputLines(result: CommandResult): string[] {

@@ -307,6 +307,20 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.doesNotMatch(diff.out, /edited on the server/);
     }));
 
+  it("says the SSH user needs passwordless sudo when sudo -n refuses, and changes nothing", async () => {
+    const server = await startGenServer({ user: "gen-test" });
+    try {
+      await server.writeEnv({ server: { useSudo: true } });
+      const run = await apply(server);
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /sudo -n refused: apply needs an SSH user \(server\.sshUser\) that may run commands as root without a password/);
+      for (const path of MANAGED) assert.equal(existsSync(server.file(path)), false, path);
+      assert.deepEqual(await server.recorded(), []);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it("reports every preflight problem at once and changes nothing", () =>
     withServer(async (server) => {
       await server.writeEnv({ server: { deployUser: "nosuchuser" }, nginx: { tls: true } });
