@@ -307,6 +307,17 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.doesNotMatch(diff.out, /edited on the server/);
     }));
 
+  it("with --json prints only the JSON result on standard output", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      await server.writeEnv({ logrotate: { rotate: 8 } });
+      const run = await apply(server, "--json");
+      assert.equal(run.code, 0, run.all);
+      const results = JSON.parse(run.out) as { host: string; outcome: string; changed: string[] }[];
+      assert.deepEqual(results.map((r) => [r.outcome, r.changed]), [["applied", [LOGROTATE]]]);
+      assert.match(run.err, /change \/etc\/logrotate\.d\/tsosi/, "the plan goes to standard error");
+    }));
+
   it("says the SSH user needs passwordless sudo when sudo -n refuses, and changes nothing", async () => {
     const server = await startGenServer({ user: "gen-test" });
     try {

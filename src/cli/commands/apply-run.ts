@@ -29,7 +29,9 @@ export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output):
   const options = connectOptions(argv, argv.env);
   const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, options, argv.concurrency);
   const plan = argv.plan ? await reviewedPlan(argv.plan, prepared, inspection.plan) : inspection.plan;
-  printPlanDiff(output, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+  // With --json, standard output carries only the JSON result; the plan is shown on standard error.
+  const planOutput = argv.json ? { out: output.err, err: output.err } : output;
+  printPlanDiff(planOutput, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
   if (plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was applied");
   for (const host of plan.hosts) {
     if (host.lock) output.err(`${host.host}: gen's lock is held by ${host.lock}${argv["force-unlock"] ? " (it will be taken over)" : ""}`);
@@ -37,7 +39,8 @@ export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output):
     if (unfinished.length) output.err(`${host.host}: ${unfinished.length} file${unfinished.length === 1 ? " is" : "s are"} in place but not recorded (an interrupted apply?): their handlers run and the record is updated`);
   }
   if (!planNeedsApply(plan)) {
-    output.out(`nothing to do: ${argv.env} is in sync`);
+    if (argv.json) printJson(output, [], prepared.redact);
+    output[argv.json ? "err" : "out"](`nothing to do: ${argv.env} is in sync`);
     return 0;
   }
   if (argv["dry-run"]) return 0;

@@ -47,7 +47,7 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
   if (inspection.plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: inspection.plan.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`) });
   if (planNeedsApply(inspection.plan)) {
-    printPlanDiff(output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+    printPlanDiff(argv.json ? { out: output.err, err: output.err } : output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
     if (!argv.apply) throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
     const applied = await applyCommand.run({ ...argv, "dry-run": false, plan: undefined } as never, output);
     if (applied !== 0) throw new GenError("applying the configuration failed; nothing was deployed");
