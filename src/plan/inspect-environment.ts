@@ -1,7 +1,8 @@
 // Connects to every host of an environment (bounded concurrency), reads its state and plans the changes.
-// Effects: reads through the transports only; each transport is closed before this returns.
+// Effects: reads through the transports only; each is closed before this returns unless `connections` (kept
+// open by the caller) is given.
 import type { LoadedEnvironment } from "../load/load-environment.js";
-import { forEachHost, type ConnectOptions } from "../transport/open-transport.js";
+import { forEachHost, type ConnectOptions, type HostConnections } from "../transport/open-transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { filesForRoles, planChanges } from "./plan-changes.js";
 import type { Plan } from "./plan-types.js";
@@ -19,10 +20,12 @@ export async function inspectEnvironment(
   folders: FolderSpec[],
   options: ConnectOptions,
   concurrency: number,
+  connections?: HostConnections,
 ): Promise<Inspection> {
   const env = loaded.environment;
   const outcomes = await forEachHost(env, options, concurrency, (transport, host) =>
     readServerState(transport, filesForRoles(files, host.roles), filesForRoles(folders, host.roles), env.server.stateDir, { sudo: env.server.useSudo }),
+    connections,
   );
   const plan = planChanges(
     loaded.name,

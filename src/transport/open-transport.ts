@@ -58,14 +58,39 @@ export async function openTransport(env: Environment, host: HostEntry, options: 
   });
 }
 
+/** Connections kept open across steps (apply reads, asks, then writes over the same connection). */
+export interface HostConnections {
+  open(host: HostEntry): Promise<Transport>;
+  close(): Promise<void>;
+}
+
+export function hostConnections(env: Environment, options: ConnectOptions): HostConnections {
+  const open = new Map<string, Promise<Transport>>();
+  return {
+    open(host) {
+      let transport = open.get(host.name);
+      if (!transport) open.set(host.name, (transport = openTransport(env, host, options)));
+      return transport;
+    },
+    async close() {
+      await Promise.all([...open.values()].map((t) => t.then((transport) => transport.close()).catch(() => {})));
+      open.clear();
+    },
+  };
+}
+
 export type HostOutcome<T> = { host: HostEntry; ok: true; value: T } | { host: HostEntry; ok: false; error: string; transport: string };
 
-/** Runs `work` on every host, at most `concurrency` at once; one host failing does not hide the others. */
+/**
+ * Runs `work` on every host, at most `concurrency` at once; one host failing does not hide the others.
+ * Without `connections`, each host's connection is opened for this call and closed after it.
+ */
 export async function forEachHost<T>(
   env: Environment,
   options: ConnectOptions,
   concurrency: number,
   work: (transport: Transport, host: HostEntry) => Promise<T>,
+  connections?: HostConnections,
 ): Promise<HostOutcome<T>[]> {
   const limit = pLimit(Math.max(1, concurrency));
   return Promise.all(
@@ -73,13 +98,13 @@ export async function forEachHost<T>(
       limit(async (): Promise<HostOutcome<T>> => {
         let transport: Transport | undefined;
         try {
-          transport = await openTransport(env, host, options);
+          transport = connections ? await connections.open(host) : await openTransport(env, host, options);
           return { host, ok: true, value: await work(transport, host) };
         } catch (error) {
           const details = error instanceof GenError && error.details.length ? `\n  ${error.details.join("\n  ")}` : "";
           return { host, ok: false, error: `${errorMessage(error)}${details}`, transport: transport?.describe ?? `${options.sshUser ?? env.server.sshUser}@${host.host}:${host.port}` };
         } finally {
-          await transport?.close().catch(() => {});
+          if (!connections) await transport?.close().catch(() => {});
         }
       }),
     ),

@@ -7,7 +7,7 @@ import { inspectEnvironment } from "../../plan/inspect-environment.js";
 import { planNeedsApply, unrecordedEntries } from "../../plan/plan-changes.js";
 import type { Plan } from "../../plan/plan-types.js";
 import { parseSavedPlan, savedPlanConflicts } from "../../plan/saved-plan.js";
-import { forEachHost } from "../../transport/open-transport.js";
+import { forEachHost, hostConnections, type HostConnections } from "../../transport/open-transport.js";
 import { runCrossChecks } from "../../validate/cross-checks.js";
 import { confirm } from "../confirm.js";
 import { connectOptions } from "../connect-options.js";
@@ -27,32 +27,38 @@ export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output):
     return 1;
   }
   const options = connectOptions(argv, argv.env);
-  const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, options, argv.concurrency);
-  const plan = argv.plan ? await reviewedPlan(argv.plan, prepared, inspection.plan) : inspection.plan;
-  // With --json, standard output carries only the JSON result; the plan is shown on standard error.
-  const planOutput = argv.json ? { out: output.err, err: output.err } : output;
-  printPlanDiff(planOutput, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
-  if (plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was applied");
-  for (const host of plan.hosts) {
-    if (host.lock) output.err(`${host.host}: gen's lock is held by ${host.lock}${argv["force-unlock"] ? " (it will be taken over)" : ""}`);
-    const unfinished = unrecordedEntries(host);
-    if (unfinished.length) output.err(`${host.host}: ${unfinished.length} file${unfinished.length === 1 ? " is" : "s are"} in place but not recorded (an interrupted apply?): their handlers run and the record is updated`);
-  }
-  if (!planNeedsApply(plan)) {
-    if (argv.json) printJson(output, [], prepared.redact);
-    output[argv.json ? "err" : "out"](`nothing to do: ${argv.env} is in sync`);
-    return 0;
-  }
-  if (argv["dry-run"]) return 0;
-  if (!argv.yes) {
-    if (!process.stdin.isTTY) throw new GenError("refusing to apply without confirmation: no terminal to ask on; pass --yes to apply non-interactively");
-    if (!(await confirm(`Apply these changes to ${argv.env}?`))) {
-      output.out("nothing applied");
-      return 1;
+  // One connection per host for the whole command: read, ask, then apply over it.
+  const connections = hostConnections(loaded.environment, options);
+  try {
+    const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, options, argv.concurrency, connections);
+    const plan = argv.plan ? await reviewedPlan(argv.plan, prepared, inspection.plan) : inspection.plan;
+    // With --json, standard output carries only the JSON result; the plan is shown on standard error.
+    const planOutput = argv.json ? { out: output.err, err: output.err } : output;
+    printPlanDiff(planOutput, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+    if (plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was applied");
+    for (const host of plan.hosts) {
+      if (host.lock) output.err(`${host.host}: gen's lock is held by ${host.lock}${argv["force-unlock"] ? " (it will be taken over)" : ""}`);
+      const unfinished = unrecordedEntries(host);
+      if (unfinished.length) output.err(`${host.host}: ${unfinished.length} file${unfinished.length === 1 ? " is" : "s are"} in place but not recorded (an interrupted apply?): their handlers run and the record is updated`);
     }
+    if (!planNeedsApply(plan)) {
+      if (argv.json) printJson(output, [], prepared.redact);
+      output[argv.json ? "err" : "out"](`nothing to do: ${argv.env} is in sync`);
+      return 0;
+    }
+    if (argv["dry-run"]) return 0;
+    if (!argv.yes) {
+      if (!process.stdin.isTTY) throw new GenError("refusing to apply without confirmation: no terminal to ask on; pass --yes to apply non-interactively");
+      if (!(await confirm(`Apply these changes to ${argv.env}?`))) {
+        output.out("nothing applied");
+        return 1;
+      }
+    }
+    const results = await applyHosts(prepared, plan, options, argv, output, connections);
+    return reportResults(output, results, argv.json ?? false, prepared);
+  } finally {
+    await connections.close();
   }
-  const results = await applyHosts(prepared, plan, options, argv, output);
-  return reportResults(output, results, argv.json ?? false, prepared);
 }
 
 
@@ -64,7 +70,7 @@ async function reviewedPlan(file: string, prepared: Prepared, now: Plan): Promis
   return saved.plan;
 }
 
-async function applyHosts(prepared: Prepared, plan: Plan, options: ReturnType<typeof connectOptions>, argv: ApplyArgs, output: Output): Promise<HostApplyResult[]> {
+async function applyHosts(prepared: Prepared, plan: Plan, options: ReturnType<typeof connectOptions>, argv: ApplyArgs, output: Output, connections: HostConnections): Promise<HostApplyResult[]> {
   const env = prepared.loaded.environment;
   const who = `${userInfo().username}@${hostname()}`;
   const outcomes = await forEachHost(env, options, argv.concurrency, (transport, host) =>
@@ -72,6 +78,7 @@ async function applyHosts(prepared: Prepared, plan: Plan, options: ReturnType<ty
       { envName: argv.env, environment: env, reviewed: plan.hosts.find((h) => h.host === host.name)!, rendered: prepared.rendered.files, folders: prepared.rendered.manifest.folders, forceUnlock: argv["force-unlock"] },
       { transport, now: () => new Date(), who, pid: process.pid, progress: (line) => output.err(line) },
     ),
+    connections,
   );
   return outcomes.map((o) => (o.ok ? o.value : { host: o.host.name, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [], error: new GenError(o.error) }));
 }
