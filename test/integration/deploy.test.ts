@@ -255,6 +255,24 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.deepEqual(await server.recorded(), [], "nothing was restarted");
     }));
 
+  it("with --no-apply refuses configuration that differs, showing the plan once and changing nothing", () =>
+    withDeployServer(async (server) => {
+      const before = await snapshotTree(server.root);
+      const run = await server.deploy("--no-apply");
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /differs from the environment: run gen apply t first/);
+      assert.equal(run.all.split("\n").filter((l) => l.startsWith("create /etc/sudoers.d/")).length, 1, "the plan is shown once");
+      assert.deepEqual(await snapshotTree(server.root), before);
+      assert.deepEqual(await server.recorded(), []);
+    }));
+
+  it("shows the configuration plan once when it applies it before releasing", () =>
+    withDeployServer(async (server) => {
+      const run = await server.deploy();
+      assert.equal(run.code, 0, run.all);
+      assert.equal(run.all.split("\n").filter((l) => l.startsWith("create /etc/sudoers.d/")).length, 1, run.all);
+    }));
+
   it("refuses a bad --branch name before anything runs", () =>
     withDeployServer(async (server) => {
       const before = await snapshotTree(server.root);

@@ -19,7 +19,11 @@ import type { GlobalOptions } from "../environment-options.js";
 import type { ApplyArgs } from "./apply.js";
 
 export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output): Promise<ExitCode> {
-  const prepared = await loadAndRender(argv.env, argv);
+  return applyPrepared(await loadAndRender(argv.env, argv), argv, output);
+}
+
+/** Plan, show, confirm and apply an environment already loaded and rendered (gen apply, and gen deploy's step 3). */
+export async function applyPrepared(prepared: Prepared, argv: ApplyArgs & GlobalOptions, output: Output): Promise<ExitCode> {
   const { loaded, rendered } = prepared;
   const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
   if (issues.length > 0) {

@@ -11,9 +11,9 @@ import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions } from "../connect-options.js";
 import { stepReporter } from "../deploy-report.js";
 import { printPlanDiff } from "../diff-report.js";
-import { loadAndRender } from "../environment-options.js";
+import { loadAndRender, type Prepared } from "../environment-options.js";
 import { printJson } from "../report.js";
-import { applyCommand } from "./apply.js";
+import { applyPrepared } from "./apply-run.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -44,13 +44,14 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   const source = sourceKind === "archive" ? { kind: "archive" as const, branch, archive: await archiveCommit(repoDir, env.paths.backendDir) } : { kind: "clone" as const, branch };
   const options = connectOptions(argv, argv.env);
   output.err(`[3/8] configuration of ${argv.env}`);
-  const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
-  if (inspection.plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: inspection.plan.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`) });
-  if (planNeedsApply(inspection.plan)) {
-    printPlanDiff(argv.json ? { out: output.err, err: output.err } : output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
-    if (!argv.apply) throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
-    const applied = await applyCommand.run({ ...argv, "dry-run": false, plan: undefined } as never, output);
-    if (applied !== 0) throw new GenError("applying the configuration failed; nothing was deployed");
+  if (argv.apply) {
+    // apply shows the plan and asks as gen apply does, or says there is nothing to do; with --json its output
+    // goes to standard error so that standard output is deploy's JSON alone.
+    const applyOutput = argv.json ? { out: output.err, err: output.err } : output;
+    const applied = await applyPrepared(prepared, { ...argv, json: false, "dry-run": false, plan: undefined }, applyOutput);
+    if (applied !== 0) throw new GenError("applying the configuration failed or was declined; nothing was deployed");
+  } else {
+    await refuseDrift(prepared, argv, options, output);
   }
   const who = `${userInfo().username}@${hostname()}`;
   const report = stepReporter(output, prepared.redact, process.stderr.isTTY === true);
@@ -75,3 +76,13 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   return results.every((r) => r.outcome === "deployed") ? 0 : 1;
 }
 
+
+/** --no-apply: a deploy never runs against configuration that differs from the environment. */
+async function refuseDrift(prepared: Prepared, argv: DeployArgs & GlobalOptions, options: ReturnType<typeof connectOptions>, output: Output): Promise<void> {
+  const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
+  const failed = inspection.plan.hosts.filter((h) => h.error);
+  if (failed.length) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: failed.map((h) => `${h.host}: ${h.error}`) });
+  if (!planNeedsApply(inspection.plan)) return;
+  printPlanDiff(argv.json ? { out: output.err, err: output.err } : output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+  throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
+}
