@@ -3,6 +3,7 @@
 // The tools' output is read, not only their exit status (logrotate reports errors with status 0).
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
+import type { FileKind } from "../types.js";
 import type { StagedFile } from "./stage.js";
 import type { ServerShell } from "./server-shell.js";
 
@@ -19,6 +20,15 @@ interface Check {
 }
 
 const COMPILE = "import sys; compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec')";
+
+/** The program on the server that checks a staged file of each kind (preflight makes sure it is installed);
+ * the nginx site is checked whole with server.nginxTest once it is in place. */
+export const CHECK_TOOLS = {
+  sudoers: "visudo",
+  "systemd-unit": "systemd-analyze",
+  logrotate: "logrotate",
+  "python-settings": "python3",
+} as const satisfies Partial<Record<FileKind, string>>;
 
 /**
  * Returns one message per failed check (empty: all passed). `installedUnits`: the other managed units,
@@ -47,12 +57,12 @@ function stagedChecks(shell: ServerShell, env: Environment, staged: StagedFile[]
   const rename = (s: StagedFile): [string, string][] => [[shell.raw(s.staged), s.entry.path]];
   const failedOnStatus = (exitCode: number, output: string) => (exitCode === 0 ? undefined : lines(output));
   const checks: Check[] = [
-    ...of("sudoers").map((s) => ({ tool: "visudo", files: [s], argv: ["visudo", "-cf", shell.raw(s.staged)], failed: failedOnStatus, rename: rename(s) })),
-    ...of("python-settings").map((s) => ({ tool: "python3", files: [s], argv: ["python3", "-W", "error", "-c", COMPILE, shell.raw(s.staged)], failed: failedOnStatus, rename: rename(s) })),
+    ...of("sudoers").map((s) => ({ tool: CHECK_TOOLS.sudoers, files: [s], argv: [CHECK_TOOLS.sudoers, "-cf", shell.raw(s.staged)], failed: failedOnStatus, rename: rename(s) })),
+    ...of("python-settings").map((s) => ({ tool: CHECK_TOOLS["python-settings"], files: [s], argv: [CHECK_TOOLS["python-settings"], "-W", "error", "-c", COMPILE, shell.raw(s.staged)], failed: failedOnStatus, rename: rename(s) })),
     ...of("logrotate").map((s) => ({
-      tool: "logrotate",
+      tool: CHECK_TOOLS.logrotate,
       files: [s],
-      argv: ["logrotate", "-d", "-s", shell.raw(`${env.server.stateDir}/logrotate-check.status`), shell.raw(s.staged)],
+      argv: [CHECK_TOOLS.logrotate, "-d", "-s", shell.raw(`${env.server.stateDir}/logrotate-check.status`), shell.raw(s.staged)],
       failed: (exitCode: number, output: string) => (exitCode !== 0 || /^error:/m.test(output) ? lines(output).filter((l) => /^error:/.test(l) || exitCode !== 0) : undefined),
       rename: rename(s),
     })),
@@ -68,14 +78,14 @@ function unitCheck(shell: ServerShell, env: Environment, units: StagedFile[], in
   const copies = units.map((u) => `${dir}/${posix.basename(u.entry.path)}`);
   const external = env.server.systemServices.map((s) => `${s}.service`);
   return {
-    tool: "systemd-analyze",
+    tool: CHECK_TOOLS["systemd-unit"],
     files: units,
     before: [
       `mkdir -p ${shell.path(dir)}`,
       ...units.map((u, i) => `cp ${shell.path(u.staged)} ${shell.path(copies[i]!)}`),
       ...installedUnits.map((path) => `cp ${shell.path(path)} ${shell.path(`${dir}/${posix.basename(path)}`)}`),
     ],
-    argv: ["systemd-analyze", "verify", "--man=no", ...copies.map((c) => shell.raw(c))],
+    argv: [CHECK_TOOLS["systemd-unit"], "verify", "--man=no", ...copies.map((c) => shell.raw(c))],
     after: [`rm -rf ${shell.path(dir)}`],
     // Any output is a finding (systemd-analyze exits 0 on some real problems), except what is about this machine.
     failed: (_exitCode, output) => {

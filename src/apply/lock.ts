@@ -1,14 +1,8 @@
 // One lock per application on each server: a folder created with mkdir (atomic), holding who took it, from
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
 import { GenError } from "../errors.js";
+import { describeLockHolder, parseLockHolder, type LockHolder } from "../lock-holder.js";
 import { sudoRefusedHint, type ServerShell } from "./server-shell.js";
-
-export interface LockHolder {
-  who: string;
-  command: string;
-  since: string;
-  pid: number;
-}
 
 export function lockDir(stateDir: string): string {
   return `${stateDir}/lock`;
@@ -35,12 +29,12 @@ export function leftByDeadLocalRun(holder: LockHolder, me: string): boolean {
 export async function takeLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Promise<{ replaced?: string }> {
   const first = await tryLock(shell, stateDir, holder, force, owner);
   if (!("held" in first)) return first;
-  const parsed = parseHolder(first.held);
+  const parsed = parseLockHolder(first.held);
   if (!force && parsed && leftByDeadLocalRun(parsed, holder.who)) {
     const taken = await tryLock(shell, stateDir, holder, true, owner);
-    if (!("held" in taken)) return { replaced: `${describeHolder(first.held)}, whose process is gone` };
+    if (!("held" in taken)) return { replaced: `${describeLockHolder(first.held)}, whose process is gone` };
   }
-  throw new GenError(`${shell.transport.describe} is locked by ${describeHolder(first.held)}`, {
+  throw new GenError(`${shell.transport.describe} is locked by ${describeLockHolder(first.held)}`, {
     details: ["Another apply or deploy is running, or one was interrupted. If nobody is running one, take the lock over with --force-unlock."],
     exitCode: 1,
   });
@@ -74,22 +68,9 @@ async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder,
   const held = /^HELD (.*)$/m.exec(out);
   if (held) return { held: held[1]! };
   const replaced = /^REPLACED (.*)$/m.exec(out);
-  return replaced ? { replaced: describeHolder(replaced[1]!) } : {};
+  return replaced ? { replaced: describeLockHolder(replaced[1]!) } : {};
 }
 
 export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {
   await shell.script(`rm -rf ${shell.path(lockDir(stateDir))}`);
-}
-
-function parseHolder(json: string): LockHolder | undefined {
-  try {
-    return JSON.parse(json) as LockHolder;
-  } catch {
-    return undefined;
-  }
-}
-
-function describeHolder(json: string): string {
-  const h = parseHolder(json);
-  return h ? `${h.who} (gen ${h.command}, pid ${h.pid}) since ${h.since}` : "an unknown holder (the lock has no readable holder.json)";
 }

@@ -2,15 +2,9 @@
 // and every problem is reported at once before anything on the server changes.
 import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
+import type { FileKind } from "../types.js";
+import { CHECK_TOOLS } from "./check-staged.js";
 import type { ServerShell } from "./server-shell.js";
-
-/** The command on the server that checks a staged file of each kind (the nginx site is checked whole, later). */
-export const VALIDATOR_TOOLS: Record<string, string | undefined> = {
-  sudoers: "visudo",
-  "systemd-unit": "systemd-analyze",
-  logrotate: "logrotate",
-  "python-settings": "python3",
-};
 
 const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
 
@@ -22,7 +16,7 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
   const changed = changedEntries(host);
   const users = new Set([...changed.map((e) => e.desired.owner), ...host.folders.map((f) => f.owner)]);
   const groups = new Set([...changed.map((e) => e.desired.group), ...host.folders.map((f) => f.group)]);
-  const tools = new Set(changed.map((e) => VALIDATOR_TOOLS[e.kind]).filter((t): t is string => t !== undefined));
+  const tools = new Set(changed.map((e) => (CHECK_TOOLS as Partial<Record<FileKind, string>>)[e.kind as FileKind]).filter((t): t is string => t !== undefined));
   const executables = [env.server.systemctl, ...(changed.some((e) => e.kind === "nginx-site" || e.kind === "symlink") ? [env.server.nginxTest[0]!] : [])];
   const lines = [
     ...[...users].map((u) => `getent passwd ${shell.quote(u)} >/dev/null || echo ${shell.quote(`PROBLEM user ${u} does not exist: create it first (adduser ${u})`)}`),

@@ -5,6 +5,7 @@ import type { Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { fileSha256, sha256 } from "../render/render-environment.js";
 import { GenError } from "../errors.js";
+import { describeLockHolder } from "../lock-holder.js";
 import type { FileSide } from "./plan-types.js";
 import { parseProbe, probeScript, type ProbeOutput, type ProbeResult } from "./server-probe.js";
 
@@ -51,7 +52,7 @@ export async function readServerState(transport: Transport, files: RenderedFile[
     files: new Map(fileStates),
     folders: new Map(folderStates),
     ...(applied ? { applied } : {}),
-    ...(probe.locked ? { lock: describeHolder(probe.lockHolder) } : {}),
+    ...(probe.locked ? { lock: describeLockHolder(probe.lockHolder) } : {}),
   };
 }
 
@@ -94,15 +95,6 @@ const EMPTY_SHA256 = sha256("");
 function unreadableReason(raw: string, transport: Transport, sudo: boolean): string {
   if (!/permission denied/i.test(raw)) return raw;
   return `permission denied for ${transport.describe} (${sudo ? "and `sudo -n` was refused" : "reading it needs sudo: server.useSudo is off"})`;
-}
-
-function describeHolder(json: string): string {
-  try {
-    const h = JSON.parse(json) as { who?: string; command?: string; since?: string; pid?: number };
-    return `${h.who} (gen ${h.command}, pid ${h.pid}) since ${h.since}`;
-  } catch {
-    return "an unknown holder";
-  }
 }
 
 function parseRecord(text: string): Record<string, string> | undefined {
