@@ -6,23 +6,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { packageRoot } from "../paths.js";
-import { runCli } from "./run-cli.js";
+import { runGen, type GenRun } from "../../test/support/run-gen.js";
 
 const SECRETS = { TSOSI_DB_PASSWORD: "cli-test-db-password", TSOSI_SECRET_KEY: "cli-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz" };
 const environments = join(packageRoot, "environments");
 const fixtures = join(packageRoot, "test", "fixtures", "environments");
 let temp = "";
 
-async function gen(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const saved = { ...process.env };
+async function gen(args: string[], env: Record<string, string> = {}): Promise<GenRun> {
+  const added = Object.keys(env).filter((key) => !(key in process.env));
   Object.assign(process.env, env);
-  const out: string[] = [];
-  const err: string[] = [];
   try {
-    const code = await runCli(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
-    return { code, out: out.join("\n"), err: err.join("\n") };
+    return await runGen(args);
   } finally {
-    for (const key of Object.keys(env)) if (!(key in saved)) delete process.env[key];
+    for (const key of added) delete process.env[key];
   }
 }
 

@@ -8,11 +8,10 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { runCli } from "../../../src/cli/run-cli.js";
 import { startSshd, type SshdHandle } from "../../support/sshd.js";
 import { createSampleApp, type SampleApp } from "./sample-app.js";
-import { stripVTControlCharacters } from "node:util";
 import { mergeDefinitions } from "../../../src/load/merge.js";
+import { runGen, type GenRun } from "../../support/run-gen.js";
 
 export const ENV_NAME = "t";
 export const STATE_DIR = "/var/lib/gen/tsosi";
@@ -22,15 +21,6 @@ export const SETTINGS = "/home/gen-test/config/settings_local.py";
 export const RESTARTS = ["restart tsosi_gunicorn", "reload nginx", "restart tsosi_celery", "restart tsosi_celery_beat"];
 /** The front-end build of the sample app: 300 assets and an index, 301 files. */
 export const FRONTEND_BUILD = ["sh", "-c", "mkdir -p dist/assets && for i in $(seq 1 300); do echo $i > dist/assets/f$i.js; done && echo '<html>' > dist/index.html"];
-
-export interface GenRun {
-  code: number;
-  out: string;
-  err: string;
-  /** stdout and stderr together, in order. */
-  all: string;
-  seconds: number;
-}
 
 export interface DeployServer {
   sshd: SshdHandle;
@@ -116,7 +106,7 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
     },
   };
   const file = (serverPath: string) => join(root, serverPath);
-  const gen = (args: string[]) => runGen(args, envDir, sshd);
+  const gen = (args: string[]) => runGen([...args, "--environments", envDir, "--known-hosts", sshd.knownHostsPath, "--identity", sshd.clientKeyPath]);
   const server: DeployServer = {
     sshd,
     app,
@@ -152,20 +142,6 @@ if [ -f '${failFile}' ] && [ "$*" = "$(cat '${failFile}')" ]; then
 fi
 exit 0
 `;
-}
-
-async function runGen(args: string[], envDir: string, sshd: SshdHandle): Promise<GenRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const all: string[] = [];
-  const output = {
-    out: (text: string) => (out.push(stripVTControlCharacters(text)), all.push(stripVTControlCharacters(text))),
-    err: (text: string) => (err.push(stripVTControlCharacters(text)), all.push(stripVTControlCharacters(text))),
-  };
-  const connect = ["--environments", envDir, "--known-hosts", sshd.knownHostsPath, "--identity", sshd.clientKeyPath];
-  const started = performance.now();
-  const code = await runCli([...args, ...connect], output);
-  return { code, out: out.join("\n"), err: err.join("\n"), all: all.join("\n"), seconds: (performance.now() - started) / 1000 };
 }
 
 /** Every entry under `dir` with its type and content (files by hash, links by target), for "nothing changed". */

@@ -8,24 +8,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import { runCli } from "../../../src/cli/run-cli.js";
 import { startSshd, type SshdHandle } from "../../support/sshd.js";
-import { stripVTControlCharacters } from "node:util";
 import { mergeDefinitions } from "../../../src/load/merge.js";
+import { runGen, type GenRun } from "../../support/run-gen.js";
 
 export const DB_PASSWORD = "old-db-pass-1f3a9c";
 export const SECRET_KEY = "django-secret-key-7b2e4d90";
 export const ENV_NAME = "t";
 
 type User = "root" | "gen-test";
-
-export interface GenRun {
-  code: number;
-  out: string;
-  err: string;
-  /** stdout and stderr together, in order. */
-  all: string;
-}
 
 export interface GenServer {
   tempDir: string;
@@ -168,20 +159,12 @@ function baseEnvironment(server: GenServer, hosts: number | undefined): Record<s
 }
 
 async function gen(args: string[], server: GenServer, options: { knownHosts?: string; identity?: string }): Promise<GenRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const all: string[] = [];
-  const output = {
-    out: (text: string) => (out.push(stripVTControlCharacters(text)), all.push(stripVTControlCharacters(text))),
-    err: (text: string) => (err.push(stripVTControlCharacters(text)), all.push(stripVTControlCharacters(text))),
-  };
   const connect = [
     "--environments", server.envDir,
     "--known-hosts", options.knownHosts ?? knownHostsFor(server),
     "--identity", options.identity ?? server.sshd.clientKeyPath,
   ];
-  const code = await runCli([...args.slice(0, 2), ...connect, ...args.slice(2)], output);
-  return { code, out: out.join("\n"), err: err.join("\n"), all: all.join("\n") };
+  return runGen([...args.slice(0, 2), ...connect, ...args.slice(2)]);
 }
 
 /** One known_hosts file trusting every sshd of the fixture (the client key is the same file for all). */
