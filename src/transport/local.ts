@@ -2,7 +2,7 @@
 // Used by tests and local runs; same contract as the SSH transport, and sudo is not needed (we own the folder).
 
 import type { Stats } from "node:fs";
-import { chmod, lstat, mkdir, readdir, readFile, readlink, rename, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, lstat, readdir, readFile, readlink, rename, stat, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { errorMessage, GenError } from "../errors.js";
 import { lazy, nameOf, parseIdTable, type IdNames } from "./id-names.js";
@@ -42,8 +42,6 @@ export function createLocalTransport(root: string): Transport {
       await attempt("write", path, () => writeLocal(at(path), content, bits));
     },
     rename: (from, to) => attempt("rename", `${from} to ${to}`, () => rename(at(from), at(to))),
-    mkdir: (path) => attempt("create folder", path, () => mkdir(at(path), { recursive: true })),
-    remove: (path) => attempt("remove", path, () => removeLocal(at(path))),
     run: (argv, options) => runLocal(context, argv, options),
     runScript: (script, options) => runLocal(context, ["sh", "-c", script], options),
     async close() {},
@@ -87,15 +85,6 @@ async function writeLocal(full: string, content: Buffer | string, mode: number |
   await writeFile(full, content, mode === undefined ? {} : { mode });
   // The create mode is cut by the umask and ignored for an existing file: set it explicitly.
   if (mode !== undefined) await chmod(full, mode);
-}
-
-async function removeLocal(full: string): Promise<void> {
-  try {
-    // A folder must be empty: removing a tree is never what a config change means.
-    await ((await lstat(full)).isDirectory() ? rmdir(full) : unlink(full));
-  } catch (error) {
-    if (!isMissing(error)) throw error;
-  }
 }
 
 async function runLocal(context: LocalContext, argv: string[], options: RunOptions = {}): Promise<CommandResult> {

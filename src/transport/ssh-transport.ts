@@ -2,7 +2,6 @@
 // commands on exec channels of the same connection (at most 8 at once).
 
 import pLimit from "p-limit";
-import type { Stats } from "ssh2";
 import { remoteCommand, remoteScript } from "./remote-command.js";
 import { parseMode } from "./root-path.js";
 import type { SshConnection } from "./ssh-connect.js";
@@ -10,10 +9,8 @@ import { execOnClient, type ExecOutput } from "./ssh-exec.js";
 import { listRemote, readRemoteFile, statRemote } from "./ssh-read.js";
 import {
   createSession,
-  hasCode,
   operationFailed,
   sftpCall,
-  SFTP_NO_SUCH_FILE,
   type SshSession,
   type SshTransportContext,
 } from "./ssh-session.js";
@@ -46,13 +43,6 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
           throw operationFailed(session, "rename", `${from} to ${to}`, error);
         });
       }),
-    mkdir: (path) =>
-      sftpLimit(async () => {
-        await session.sftpClient.mkdir(at(path), true).catch((error: unknown) => {
-          throw operationFailed(session, "create folder", path, error);
-        });
-      }),
-    remove: (path) => sftpLimit(() => removeRemote(session, path)),
     run: async (argv, options = {}) => text(await exec(remoteCommand(argv, options, root), options)),
     // A script goes on the channel's stdin (sh -s): on the command line a long one passes OpenSSH's packet
     // limit ("Bad packet length") and the kernel's 128 KiB limit for one argument.
@@ -73,19 +63,6 @@ async function writeRemoteFile(session: SshSession, serverPath: string, content:
     if (bits !== undefined) await sftpCall<void>((cb) => session.sftp.chmod(full, bits, cb));
   } catch (error) {
     throw operationFailed(session, "write", serverPath, error);
-  }
-}
-
-async function removeRemote(session: SshSession, serverPath: string) {
-  const full = session.at(serverPath);
-  const { sftp } = session;
-  try {
-    const attrs = await sftpCall<Stats>((cb) => sftp.lstat(full, cb));
-    // A folder must be empty: removing a tree is never what a config change means.
-    await sftpCall<void>((cb) => (attrs.isDirectory() ? sftp.rmdir(full, cb) : sftp.unlink(full, cb)));
-  } catch (error) {
-    if (hasCode(error, SFTP_NO_SUCH_FILE)) return;
-    throw operationFailed(session, "remove", serverPath, error);
   }
 }
 

@@ -57,10 +57,6 @@ export interface Transport {
   writeFile(path: string, content: Buffer | string, mode?: string): Promise<void>;
   /** Atomic, and replaces an existing target. */
   rename(from: string, to: string): Promise<void>;
-  /** Creates missing parents too; an existing folder is fine. */
-  mkdir(path: string): Promise<void>;
-  /** A file, a symlink (never its target) or an empty folder; a missing path is fine. */
-  remove(path: string): Promise<void>;
   /** argv is quoted for the remote shell by the transport; values are data, never shell syntax. */
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;
   /** A raw shell script (already quoted by the caller); use run() unless a pipeline is needed. */
