@@ -63,7 +63,7 @@ export function showProd(): Record<string, unknown> {
 }
 
 export async function startBenchServer(prod: Record<string, unknown>): Promise<BenchServer> {
-  const sshd = await startSshd({ user: "root" });
+  const sshd = await startSshd({ user: "root", loginShellRc: true });
   try {
     return await prepare(sshd, prod);
   } catch (error) {

@@ -22,6 +22,11 @@ export interface SshdOptions {
   user?: "root" | typeof TEST_USER;
   /** Extra sshd_config lines. */
   config?: string[];
+  /**
+   * Let bash source the login user's ~/.bashrc for each command, as a real server does. Off by default: this
+   * image's root .bashrc runs `pyenv init` (0.5 s per exec request); tests assert behaviour, the bench keeps it on.
+   */
+  loginShellRc?: boolean;
 }
 
 export interface SshdHandle {
@@ -55,7 +60,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
   await mkdir("/run/sshd", { recursive: true });
   const tempDir = await mkdtemp(join(tmpdir(), "gen-sshd-"));
   try {
-    return await startIn(tempDir, user, options.config ?? []);
+    // bash skips ~/.bashrc for commands sshd starts when SHLVL says the shell is nested.
+    const rc = options.loginShellRc === true ? [] : ["SetEnv SHLVL=1"];
+    return await startIn(tempDir, user, [...rc, ...(options.config ?? [])]);
   } catch (error) {
     await rm(tempDir, { recursive: true, force: true });
     throw error;

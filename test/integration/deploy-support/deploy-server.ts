@@ -51,9 +51,7 @@ export async function startDeployServer(): Promise<DeployServer> {
   const tempDir = await mkdtemp(join(tmpdir(), "gen-deploy-"));
   let sshd: SshdHandle | undefined;
   try {
-    // bash sources root's ~/.bashrc for every command sshd starts unless SHLVL says it is nested; on this
-    // machine that file runs `pyenv init`, which makes each command about 4 times slower.
-    sshd = await startSshd({ user: "root", config: ["SetEnv SHLVL=1"] });
+    sshd = await startSshd({ user: "root" });
     return await prepare(tempDir, sshd);
   } catch (error) {
     await sshd?.stop();
