@@ -1,8 +1,8 @@
-// Opens the one SSH connection per host: TCP, host key check, key authentication, SFTP subsystem.
+// Opens the one SSH connection per host: TCP (no Nagle), host key check, key authentication; SFTP on first use.
 // The connect timeout covers all of it except the time spent waiting for a passphrase.
 
-import SftpClient from "ssh2-sftp-client";
-import type { Client, SFTPWrapper } from "ssh2";
+import { connect as tcpConnect, type Socket } from "node:net";
+import ssh2, { type Client as SshClient, type SFTPWrapper } from "ssh2";
 import { GenError } from "../errors.js";
 import { hostKeyAlgorithms, loadKnownHosts, verifyHostKey, type HostKeyPolicy } from "./host-key.js";
 import type { KnownHostEntry } from "./known-hosts.js";
@@ -10,11 +10,10 @@ import { createAuthHandler, type AuthLog, type AuthSources } from "./ssh-auth.js
 import { connectFailure, timeoutFailure, type SshTarget } from "./ssh-errors.js";
 
 export interface SshConnection {
-  sftpClient: SftpClient;
-  /** The raw SFTP channel (ssh2), used for the many small parallel reads. */
-  sftp: SFTPWrapper;
   /** The SSH connection itself, for exec channels. */
-  client: Client;
+  client: SshClient;
+  /** The SFTP channel, opened on first use only: a command that needs no file transfer never waits for it. */
+  sftp: () => Promise<SFTPWrapper>;
 }
 
 export interface ConnectPlan {
@@ -28,24 +27,26 @@ export interface ConnectPlan {
 
 export async function openSshConnection(plan: ConnectPlan): Promise<SshConnection> {
   const entries = await loadKnownHosts(plan.hostKey.pinnedFingerprint ? [] : plan.hostKey.knownHostsPaths);
-  const sftpClient = new SftpClient("gen", {
-    error: (error) => plan.onLost(error as Error),
-    end: () => plan.onLost(new Error("the server ended the connection")),
-    close: () => plan.onLost(new Error("the connection closed")),
-  });
-  // ssh2-sftp-client keeps the ssh2 Client as `.client`; its typings do not declare it.
-  const client = (sftpClient as unknown as { client: Client }).client;
-  // Each sftp-client call adds three temporary listeners; the transport keeps at most 16 calls in flight.
-  client.setMaxListeners(100);
+  const client = new ssh2.Client();
   const failure: { refusal?: GenError; raw?: Error & { level?: string } } = {};
   const log: AuthLog = { offered: [], notes: [] };
-  client.on("error", (error: Error & { level?: string }) => {
-    if (error.level === "agent") log.notes.push(`ssh-agent: ${error.message}`);
-    else failure.raw ??= error;
+  let ready = false;
+  const connecting = new Promise<void>((resolve, reject) => {
+    client.once("ready", () => ((ready = true), resolve()));
+    client.on("error", (error: Error & { level?: string }) => {
+      if (error.level === "agent") return void log.notes.push(`ssh-agent: ${error.message}`);
+      if (ready) return plan.onLost(error);
+      failure.raw ??= error;
+      reject(error);
+    });
+    client.on("end", () => (ready ? plan.onLost(new Error("the server ended the connection")) : reject(new Error("the server ended the connection"))));
+    client.on("close", () => (ready ? plan.onLost(new Error("the connection closed")) : reject(new Error("the connection closed"))));
   });
+  connecting.catch(() => {});
 
   const clock = startClock(plan.timeoutMs);
-  const connecting = sftpClient.connect({
+  client.connect({
+    sock: noDelaySocket(plan.target.host, plan.target.port),
     host: plan.target.host,
     port: plan.target.port,
     username: plan.target.username,
@@ -55,10 +56,9 @@ export async function openSshConnection(plan: ConnectPlan): Promise<SshConnectio
     hostVerifier: hostVerifier(plan.hostKey, entries, failure),
     authHandler: createAuthHandler(plan.auth, log, clock.pausedDuring),
   });
-  connecting.catch(() => {});
   try {
-    const sftp = await Promise.race([connecting, clock.expired]);
-    return { sftpClient, sftp, client };
+    await Promise.race([connecting, clock.expired]);
+    return { client, sftp: lazySftp(client) };
   } catch (error) {
     client.destroy();
     if (failure.refusal) throw failure.refusal;
@@ -67,6 +67,26 @@ export async function openSshConnection(plan: ConnectPlan): Promise<SshConnectio
   } finally {
     clock.stop();
   }
+}
+
+function lazySftp(client: SshClient): () => Promise<SFTPWrapper> {
+  let opened: Promise<SFTPWrapper> | undefined;
+  return () =>
+    (opened ??= new Promise<SFTPWrapper>((resolve, reject) => client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp)))).catch((error: unknown) => {
+      opened = undefined;
+      throw error;
+    }));
+}
+
+/**
+ * The TCP socket of an SSH connection, with Nagle's algorithm off: every request/answer exchange would otherwise
+ * wait for the peer's delayed acknowledgement (about 40 ms). OpenSSH sets TCP_NODELAY for the same reason.
+ * Every connection gen opens (jump hosts included) takes its socket from here.
+ */
+export function noDelaySocket(host: string, port: number): Socket {
+  const socket = tcpConnect({ host, port });
+  socket.setNoDelay(true);
+  return socket;
 }
 
 type VerifyCallback = (valid: boolean) => void;

@@ -17,9 +17,10 @@ import type { ReadResult, RemoteStat } from "./transport.js";
 
 export async function readRemoteFile(session: SshSession, serverPath: string): Promise<ReadResult> {
   const full = session.at(serverPath);
+  const sftp = await session.sftp();
   let attrs: Stats;
   try {
-    attrs = await sftpCall<Stats>((cb) => session.sftp.lstat(full, cb));
+    attrs = await sftpCall<Stats>((cb) => sftp.lstat(full, cb));
   } catch (error) {
     if (hasCode(error, SFTP_NO_SUCH_FILE)) return { status: "missing" };
     if (!hasCode(error, SFTP_PERMISSION_DENIED)) throw operationFailed(session, "read", serverPath, error);
@@ -28,7 +29,7 @@ export async function readRemoteFile(session: SshSession, serverPath: string): P
   const stat = await remoteStatOf(session, full, attrs);
   if (stat.type !== "file") return { status: "ok", file: { content: Buffer.alloc(0), stat } };
   try {
-    return { status: "ok", file: { content: await sftpCall<Buffer>((cb) => session.sftp.readFile(full, cb)), stat } };
+    return { status: "ok", file: { content: await sftpCall<Buffer>((cb) => sftp.readFile(full, cb)), stat } };
   } catch (error) {
     if (hasCode(error, SFTP_NO_SUCH_FILE)) return { status: "missing" };
     if (!hasCode(error, SFTP_PERMISSION_DENIED)) throw operationFailed(session, "read", serverPath, error);
@@ -45,8 +46,9 @@ function denied(session: SshSession): ReadResult {
 
 export async function statRemote(session: SshSession, serverPath: string): Promise<RemoteStat | undefined> {
   const full = session.at(serverPath);
+  const sftp = await session.sftp();
   try {
-    return await remoteStatOf(session, full, await sftpCall<Stats>((cb) => session.sftp.lstat(full, cb)));
+    return await remoteStatOf(session, full, await sftpCall<Stats>((cb) => sftp.lstat(full, cb)));
   } catch (error) {
     if (hasCode(error, SFTP_NO_SUCH_FILE)) return undefined;
     if (!hasCode(error, SFTP_PERMISSION_DENIED) || !session.sudo) throw operationFailed(session, "stat", serverPath, error);
@@ -58,8 +60,9 @@ export async function statRemote(session: SshSession, serverPath: string): Promi
 
 export async function listRemote(session: SshSession, serverPath: string): Promise<string[]> {
   const full = session.at(serverPath);
+  const sftp = await session.sftp();
   try {
-    const entries = await sftpCall<Array<{ filename: string }>>((cb) => session.sftp.readdir(full, cb));
+    const entries = await sftpCall<Array<{ filename: string }>>((cb) => sftp.readdir(full, cb));
     return entries.map((e) => e.filename).filter((n) => n !== "." && n !== "..").sort();
   } catch (error) {
     if (hasCode(error, SFTP_NO_SUCH_FILE)) return [];

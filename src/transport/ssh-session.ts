@@ -20,7 +20,7 @@ export interface SshTransportContext {
 
 export interface SshSession extends SshTransportContext, SshConnection {
   at: (serverPath: string) => string;
-  /** Runs a command line on its own exec channel (bounded, see ssh-transport.ts). */
+  /** Runs a command line in the host's unprivileged session. */
   runCommand: RunCommand;
   names: () => Promise<IdNames>;
 }
@@ -33,6 +33,11 @@ export function createSession(connection: SshConnection, context: SshTransportCo
     ...context,
     ...connection,
     at: (serverPath) => pathUnderRoot(context.root, serverPath),
+    sftp: () =>
+      connection.sftp().catch((error: unknown) => {
+        const lost = context.lostReason();
+        throw new GenError(`${context.describe}: cannot open the SFTP subsystem: ${(error as Error).message}${lost ? ` (connection lost: ${lost.message})` : ""}`, { cause: error });
+      }),
     runCommand,
     names: lazy(() => loadRemoteIdNames(runCommand)),
   };
@@ -54,7 +59,10 @@ export async function remoteStatOf(session: SshSession, full: string, attrs: Sta
     group: nameOf(ids.groups, attrs.gid),
     size: attrs.size,
   };
-  if (stat.type === "symlink") stat.linkTarget = await sftpCall<string>((cb) => session.sftp.readlink(full, cb));
+  if (stat.type === "symlink") {
+    const sftp = await session.sftp();
+    stat.linkTarget = await sftpCall<string>((cb) => sftp.readlink(full, cb));
+  }
   return stat;
 }
 
