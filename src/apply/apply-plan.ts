@@ -126,7 +126,7 @@ async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerS
   if (steps.length === 0) return undefined;
   const commands = steps.map((step) => stepArgv(step, env));
   const script = commands.map((argv, i) => `echo '==step ${i}=='\n${argv.map(shell.quote).join(" ")} 2>&1 || { echo "==failed ${i} $?=="; exit 0; }`).join("\n");
-  const run = await shell.script(script);
+  const run = await shell.script(script, "running the handlers");
   const ran = [...run.stdout.matchAll(/^==step (\d+)==$/gm)].map((m) => Number(m[1]));
   for (const i of ran) {
     effects.progress(`${result.host}: ${commands[i]!.join(" ")}`);

@@ -40,7 +40,7 @@ export async function checkStaged(shell: ServerShell, env: Environment, staged: 
   const script = checks
     .map((c, i) => [...(c.before ?? []), `echo '==check ${i}=='`, `${c.argv.map(shell.quote).join(" ")} 2>&1`, `echo "==rc ${i} $?=="`, ...(c.after ?? [])].join("\n"))
     .join("\n");
-  const result = await shell.script(script);
+  const result = await shell.script(script, "checking the staged files");
   return checks.flatMap((check, i) => {
     const section = new RegExp(`==check ${i}==\\n([\\s\\S]*?)==rc ${i} (\\d+)==`).exec(result.stdout);
     if (!section) return [`${check.tool} did not run on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`];

@@ -25,7 +25,7 @@ export async function installStaged(shell: ServerShell, staged: StagedFile[], ba
       `echo ${shell.quote(`MOVED ${entry.path}`)}`,
     ].join("\n");
   });
-  const result = await shell.script(["set -e", `mkdir -p ${shell.path(backups)}`, ...lines].join("\n"));
+  const result = await shell.script(["set -e", `mkdir -p ${shell.path(backups)}`, ...lines].join("\n"), "moving the files into place");
   const moved = new Set(result.stdout.split("\n").filter((l) => l.startsWith("MOVED ")).map((l) => l.slice(6)));
   const backedUp = new Set(result.stdout.split("\n").filter((l) => l.startsWith("BACKUP ")).map((l) => l.slice(7)));
   const installed = staged
@@ -43,6 +43,6 @@ export async function restoreInstalled(shell: ServerShell, installed: Installed[
     const temp = shell.path(posix.join(posix.dirname(path), `.gen-restore.${posix.basename(path)}`));
     return `cp -a ${shell.path(backup)} ${temp} && mv -fT ${temp} ${target} && echo ${shell.quote(`RESTORED ${path}`)}`;
   });
-  const result = await shell.script(lines.join("\n"));
+  const result = await shell.script(lines.join("\n"), "restoring the files");
   return result.stdout.split("\n").filter((l) => l.startsWith("RESTORED ")).map((l) => l.slice(9));
 }

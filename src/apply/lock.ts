@@ -58,6 +58,7 @@ async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder,
       `elif [ -d ${dir} ]; then echo "HELD $(cat ${dir}/holder.json 2>/dev/null)";`,
       `else echo "FAILED $failure"; fi`,
     ].join("\n"),
+    "taking the lock",
   );
   const out = result.stdout;
   if (result.exitCode !== 0) {
@@ -72,5 +73,5 @@ async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder,
 }
 
 export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {
-  await shell.script(`rm -rf ${shell.path(lockDir(stateDir))}`);
+  await shell.script(`rm -rf ${shell.path(lockDir(stateDir))}`, "releasing the lock");
 }

@@ -35,7 +35,7 @@ export async function writeRecord(shell: ServerShell, stateDir: string, incoming
 }
 
 export async function appendLog(shell: ServerShell, stateDir: string, log: ApplyLogEntry): Promise<void> {
-  await shell.script(`printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`);
+  await shell.script(`printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`, "writing the apply log");
 }
 
 function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: number): string {
@@ -52,11 +52,11 @@ export async function removeLeftovers(shell: ServerShell, stateDir: string, mana
     ...dirs.map((d) => `for f in ${shell.path(d)}/.gen-stage.* ${shell.path(d)}/.gen-restore.*; do { [ -e "$f" ] || [ -L "$f" ]; } && rm -f -- "$f" && echo "LEFTOVER $f"; done`),
     "true",
   ].join("\n");
-  const result = await shell.script(script);
+  const result = await shell.script(script, "removing the leftovers of an interrupted apply");
   return result.stdout.split("\n").filter((l) => l.startsWith("LEFTOVER ")).map((l) => l.slice(9));
 }
 
 /** The end of every apply, whatever happened: the upload folder and the lock go, in one round trip. */
 export async function cleanUpAndUnlock(shell: ServerShell, stateDir: string, workDirs: string[]): Promise<void> {
-  await shell.script(`rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}`);
+  await shell.script(`rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}`, "cleaning up and releasing the lock");
 }

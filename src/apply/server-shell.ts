@@ -13,8 +13,8 @@ export interface ServerShell {
   quote: (value: string) => string;
   /** A server path as commands see it, unquoted (for argv, which the transport quotes). */
   raw: (serverPath: string) => string;
-  /** Runs a script; the result is returned whatever the exit code. */
-  script: (script: string) => Promise<CommandResult>;
+  /** Runs a script; the result is returned whatever the exit code. `step` names it in errors. */
+  script: (script: string, step?: string) => Promise<CommandResult>;
   /** Runs a script and throws a GenError naming `what` when it fails. */
   must: (what: string, script: string) => Promise<CommandResult>;
   run: (argv: string[]) => Promise<CommandResult>;
@@ -24,7 +24,7 @@ export interface ServerShell {
 /** `sudo` defaults to the environment's useSudo (apply); the release step runs as the deploy user without it. */
 export function serverShell(transport: Transport, env: Environment, options: { sudo?: boolean } = {}): ServerShell {
   const sudo = options.sudo ?? env.server.useSudo;
-  const script = (text: string) => transport.runScript(`set -u\n${text}`, { sudo });
+  const script = (text: string, step?: string) => transport.runScript(`set -u\n${text}`, { sudo, ...(step ? { step } : {}) });
   return {
     transport,
     path: (serverPath) => quoteArg(pathUnderRoot(transport.root, serverPath)),
@@ -32,7 +32,7 @@ export function serverShell(transport: Transport, env: Environment, options: { s
     raw: (serverPath) => pathUnderRoot(transport.root, serverPath),
     script,
     must: async (what, text) => {
-      const result = await script(text);
+      const result = await script(text, what);
       if (result.exitCode !== 0) {
         throw new GenError(`${what} failed on ${transport.describe} (exit ${result.exitCode})`, { details: [...outputLines(result), ...sudoRefusedHint(sudo, result)] });
       }

@@ -49,7 +49,7 @@ export async function stageFiles(shell: ServerShell, env: Environment, entries: 
 
 export async function removeStaged(shell: ServerShell, staged: StagedFile[]): Promise<void> {
   if (staged.length === 0) return;
-  await shell.script(`rm -f ${staged.map((s) => shell.path(s.staged)).join(" ")}`);
+  await shell.script(`rm -f ${staged.map((s) => shell.path(s.staged)).join(" ")}`, "removing the staged files");
 }
 
 export function stagingFailed(host: string, failures: string[]): GenError {

@@ -2,6 +2,7 @@
 
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
+import type { SessionChannel } from "./remote-session.js";
 import type { CommandResult, RunOptions } from "./transport.js";
 
 export interface LocalProcessOptions extends Pick<RunOptions, "stdin" | "onOutput"> {
@@ -40,5 +41,28 @@ function collect(
   stream.on("data", (chunk: Buffer) => {
     chunks.push(chunk);
     onOutput?.(chunk.toString("utf8"), name);
+  });
+}
+
+/** A local process as a remote session's channel (the local transport, and the session's own tests). */
+export function localChannel(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<SessionChannel & { kill: () => void }> {
+  // Its own process group, so that kill() takes the running step with it, as a lost connection would.
+  const child = spawn(file, args, { env, stdio: "pipe", detached: true });
+  child.stdin.on("error", () => {});
+  let exitCode: number | undefined;
+  const closed = new Promise<void>((resolve) => {
+    child.on("error", () => resolve());
+    child.on("close", (code, signal) => {
+      exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
+      resolve();
+    });
+  });
+  return Promise.resolve({
+    write: (data) => void child.stdin.write(data),
+    onStdout: (listener) => void child.stdout.on("data", listener),
+    onStderr: (listener) => void child.stderr.on("data", listener),
+    onClose: (listener) => void closed.then(() => listener(exitCode)),
+    end: () => void child.stdin.end(),
+    kill: () => void (child.pid !== undefined && process.kill(-child.pid, "SIGKILL")),
   });
 }

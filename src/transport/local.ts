@@ -6,7 +6,8 @@ import { chmod, lstat, readdir, readFile, readlink, rename, stat, writeFile } fr
 import { resolve } from "node:path";
 import { errorMessage, GenError } from "../errors.js";
 import { lazy, nameOf, parseIdTable, type IdNames } from "./id-names.js";
-import { runLocalProcess } from "./local-run.js";
+import { localChannel, runLocalProcess } from "./local-run.js";
+import { remoteSession, type RemoteSession } from "./remote-session.js";
 import { modeString, parseMode, pathUnderRoot } from "./root-path.js";
 import type { CommandResult, ReadResult, RemoteStat, RunOptions, Transport } from "./transport.js";
 
@@ -26,6 +27,10 @@ export function createLocalTransport(root: string): Transport {
     names: lazy(loadLocalIdNames),
   };
   const { at } = context;
+  // `sudo` is ignored here as for run(): one session does for both.
+  let session: RemoteSession | undefined;
+  const sessionOf = () =>
+    (session ??= remoteSession({ where: context.describe, open: (driver) => localChannel("sh", ["-c", driver], { ...process.env, GEN_ROOT: rootDir }) }));
   const attempt = async (action: string, serverPath: string, work: () => Promise<unknown>) => {
     await work().catch((error: unknown) => {
       throw failed(context, action, serverPath, error);
@@ -44,7 +49,10 @@ export function createLocalTransport(root: string): Transport {
     rename: (from, to) => attempt("rename", `${from} to ${to}`, () => rename(at(from), at(to))),
     run: (argv, options) => runLocal(context, argv, options),
     runScript: (script, options) => runLocal(context, ["sh", "-c", script], options),
-    async close() {},
+    steps: (steps) => sessionOf().runAll(steps),
+    async close() {
+      await session?.close();
+    },
   };
 }
 

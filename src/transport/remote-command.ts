@@ -19,8 +19,8 @@ export function remoteCommand(argv: string[], options: Pick<RunOptions, "sudo" |
   return `cd -- ${quoteArg(pathUnderRoot(root, options.cwd))} && ${command}`;
 }
 
-/** A caller-quoted script goes as is when nothing wraps it, else through `sh -c`. */
-export function remoteScript(script: string, options: Pick<RunOptions, "sudo" | "cwd">, root: string): string {
-  const plain = !options.sudo && options.cwd === undefined && root === "/";
-  return plain ? script : remoteCommand(["sh", "-c", script], options, root);
+/** argv as a step of a session (which already runs with sudo and GEN_ROOT as asked): cd, then the quoted words. */
+export function stepScript(argv: string[], cwd: string | undefined, root: string): string {
+  const command = quoteArgv(argv);
+  return cwd === undefined ? command : `cd -- ${quoteArg(pathUnderRoot(root, cwd))} && ${command}`;
 }

@@ -3,6 +3,8 @@
 import { constants } from "node:os";
 import type { Client, ClientChannel } from "ssh2";
 import { GenError } from "../errors.js";
+import { execRequests } from "./exec-count.js";
+import type { SessionChannel } from "./remote-session.js";
 import type { RunOptions } from "./transport.js";
 
 export interface ExecOutput {
@@ -18,6 +20,7 @@ export function execOnClient(
   where: string,
   options: Pick<RunOptions, "stdin" | "onOutput"> = {},
 ): Promise<ExecOutput> {
+  execRequests.count++;
   return new Promise((resolve, reject) => {
     client.exec(command, (error, channel) => {
       if (error) {
@@ -58,6 +61,29 @@ function collectChannel(
         return;
       }
       resolve({ exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) });
+    });
+  });
+}
+
+/** A started command as a SessionChannel: input written as it comes, output handed on as it arrives. */
+export function execChannel(client: Client, command: string, where: string): Promise<SessionChannel> {
+  execRequests.count++;
+  return new Promise((resolve, reject) => {
+    client.exec(command, (error, channel) => {
+      if (error) return reject(new GenError(`${where}: cannot start the remote session: ${error.message}`, { cause: error }));
+      let exitCode: number | undefined;
+      // Writing to a channel the server closed is reported on close, not as a crash.
+      channel.on("error", () => {});
+      channel.on("exit", (code: number | null, signal?: string) => {
+        exitCode = code ?? 128 + (constants.signals[signal as NodeJS.Signals] ?? 0);
+      });
+      resolve({
+        write: (data) => void channel.write(data),
+        onStdout: (listener) => void channel.on("data", listener),
+        onStderr: (listener) => void channel.stderr.on("data", listener),
+        onClose: (listener) => void channel.on("close", () => listener(exitCode)),
+        end: () => void channel.end(),
+      });
     });
   });
 }

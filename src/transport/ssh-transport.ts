@@ -1,11 +1,14 @@
-// The Transport over one open SSH connection: files over SFTP (at most 16 requests in flight),
-// commands on exec channels of the same connection (at most 8 at once).
+// The Transport over one open SSH connection: files over SFTP (at most 16 requests in flight), commands in one
+// remote session per privilege (one exec channel each, for the whole command); only streamed output (the
+// release's build) takes an exec channel of its own.
 
 import pLimit from "p-limit";
-import { remoteCommand, remoteScript } from "./remote-command.js";
+import { remoteCommand, stepScript } from "./remote-command.js";
+import { remoteSession, type RemoteSession } from "./remote-session.js";
 import { parseMode } from "./root-path.js";
+import { quoteArg } from "./shell-quote.js";
 import type { SshConnection } from "./ssh-connect.js";
-import { execOnClient, type ExecOutput } from "./ssh-exec.js";
+import { execChannel, execOnClient, type ExecOutput } from "./ssh-exec.js";
 import { listRemote, readRemoteFile, statRemote } from "./ssh-read.js";
 import {
   createSession,
@@ -27,7 +30,21 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
   const execLimit = pLimit(EXEC_CHANNELS);
   const exec = (command: string, options: RunOptions = {}) =>
     execLimit(() => execOnClient(connection.client, command, context.describe, options));
-  const session = createSession(connection, context, (command) => exec(command));
+  const sessions = new Map<boolean, RemoteSession>();
+  const sessionFor = (sudo: boolean): RemoteSession => {
+    let found = sessions.get(sudo);
+    if (!found) {
+      const open = (driver: string) => execChannel(connection.client, remoteCommand(["sh", "-c", driver], { sudo }, context.root), context.describe);
+      found = remoteSession({ where: context.describe, open, lostReason: context.lostReason });
+      sessions.set(sudo, found);
+    }
+    return found;
+  };
+  const inSession = async (script: string, options: RunOptions): Promise<CommandResult> => {
+    const step = { name: options.step ?? shortened(script), script, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) };
+    return text(await sessionFor(options.sudo ?? false).run(step));
+  };
+  const session = createSession(connection, context, (command) => sessionFor(false).run({ name: shortened(command), script: command }));
   const { at, root } = session;
   return {
     describe: context.describe,
@@ -38,29 +55,48 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     writeFile: (path, content, mode) => sftpLimit(() => writeRemoteFile(session, path, content, mode)),
     rename: (from, to) =>
       sftpLimit(async () => {
+        const sftp = await session.sftp();
         // posix-rename@openssh.com replaces an existing target atomically; plain SFTP rename refuses to.
-        await session.sftpClient.posixRename(at(from), at(to)).catch((error: unknown) => {
+        await sftpCall<void>((cb) => sftp.ext_openssh_rename(at(from), at(to), cb)).catch((error: unknown) => {
           throw operationFailed(session, "rename", `${from} to ${to}`, error);
         });
       }),
-    run: async (argv, options = {}) => text(await exec(remoteCommand(argv, options, root), options)),
-    // A script goes on the channel's stdin (sh -s): on the command line a long one passes OpenSSH's packet
-    // limit ("Bad packet length") and the kernel's 128 KiB limit for one argument.
-    runScript: async (script, options = {}) =>
-      text(options.stdin === undefined ? await exec(remoteCommand(["sh", "-s"], options, root), { ...options, stdin: script }) : await exec(remoteScript(script, options, root), options)),
+    run: async (argv, options = {}) =>
+      options.onOutput ? text(await exec(remoteCommand(argv, options, root), options)) : inSession(stepScript(argv, options.cwd, root), options),
+    // Scripts travel on the session's input: on a command line a long one would pass OpenSSH's packet limit.
+    runScript: async (script, options = {}) => {
+      if (!options.onOutput) return inSession(options.cwd === undefined ? script : `cd -- ${quoteArg(at(options.cwd))} || exit 2\n${script}`, options);
+      return text(await exec(remoteCommand(["sh", "-c", script], options, root), options));
+    },
+    steps: (steps, options = {}) => sessionFor(options.sudo ?? false).runAll(steps),
     async close() {
-      await session.sftpClient.end();
+      await Promise.all([...sessions.values()].map((s) => s.close().catch(() => {})));
+      await endConnection(connection.client);
     },
   };
+}
+
+function endConnection(client: SshConnection["client"]): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    client.once("close", () => (clearTimeout(timer), resolve()));
+    client.end();
+  });
+}
+
+function shortened(command: string): string {
+  const line = command.replace(/\s+/g, " ").trim();
+  return `\`${line.length > 80 ? `${line.slice(0, 77)}...` : line}\``;
 }
 
 async function writeRemoteFile(session: SshSession, serverPath: string, content: Buffer | string, mode?: string) {
   const full = session.at(serverPath);
   const bits = parseMode(mode, serverPath);
   try {
-    await session.sftpClient.put(Buffer.from(content), full, bits === undefined ? {} : { writeStreamOptions: { mode: bits } });
+    const sftp = await session.sftp();
+    await sftpCall<void>((cb) => sftp.writeFile(full, Buffer.from(content), bits === undefined ? {} : { mode: bits }, cb));
     // The create mode is cut by the server's umask and ignored for an existing file: set it explicitly.
-    if (bits !== undefined) await sftpCall<void>((cb) => session.sftp.chmod(full, bits, cb));
+    if (bits !== undefined) await sftpCall<void>((cb) => sftp.chmod(full, bits, cb));
   } catch (error) {
     throw operationFailed(session, "write", serverPath, error);
   }

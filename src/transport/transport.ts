@@ -1,5 +1,9 @@
-// One small interface for a server. Implementations: ssh (ssh2-sftp-client) and local (a folder standing in for /).
-// Paths are absolute server paths; a transport maps them onto its root.
+// One small interface for a server. Implementations: ssh (ssh2) and local (a folder standing in for /).
+// Paths are absolute server paths; a transport maps them onto its root. Commands run in one remote session per
+// privilege (remote-session.ts): one exec request and one shell start-up for the whole command.
+import type { Step, StepResult } from "./remote-session.js";
+
+export type { Step, StepResult } from "./remote-session.js";
 
 export interface RemoteStat {
   /** "file" | "directory" | "symlink" | "other" */
@@ -37,6 +41,8 @@ export interface RunOptions {
   /** Called with each chunk of output as it arrives (for streaming). */
   onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
   cwd?: string;
+  /** What the command does, named in errors ("taking the lock"). */
+  step?: string;
 }
 
 export interface Transport {
@@ -61,5 +67,10 @@ export interface Transport {
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;
   /** A raw shell script (already quoted by the caller); use run() unless a pipeline is needed. */
   runScript(script: string, options?: RunOptions): Promise<CommandResult>;
+  /**
+   * Steps (sh scripts) sent together to the host's session and answered in order, one record each; paths in
+   * them are already mapped under the root (GEN_ROOT is set as for run()).
+   */
+  steps(steps: Step[], options?: { sudo?: boolean }): Promise<StepResult[]>;
   close(): Promise<void>;
 }

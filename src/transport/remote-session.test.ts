@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { localChannel } from "./local-run.js";
+import { remoteSession, type SessionChannel } from "./remote-session.js";
+
+/** A session over a local `sh` running the same driver as the server: what the SSH transport runs, without SSH. */
+function localSession(prefix = "") {
+  const opened: Array<SessionChannel & { kill: () => void }> = [];
+  const session = remoteSession({
+    where: "test@host:22",
+    open: async (driver) => {
+      const channel = await localChannel("sh", ["-c", `${prefix}${driver}`], process.env);
+      opened.push(channel);
+      return channel;
+    },
+  });
+  return { session, opened };
+}
+
+const text = (b: Buffer) => b.toString("utf8");
+
+describe("remote session", () => {
+  it("runs every step of a command in one channel and answers each with its status, stdout and stderr", async () => {
+    const { session, opened } = localSession();
+    try {
+      const [a, b] = await session.runAll([
+        { name: "first", script: "echo out; echo err >&2; exit 3" },
+        { name: "second", script: "printf 'no newline'" },
+      ]);
+      assert.deepEqual([a!.exitCode, text(a!.stdout), text(a!.stderr)], [3, "out\n", "err\n"]);
+      assert.deepEqual([b!.exitCode, text(b!.stdout), text(b!.stderr)], [0, "no newline", ""]);
+      const c = await session.run({ name: "third", script: "echo later" });
+      assert.equal(text(c.stdout), "later\n");
+      assert.equal(opened.length, 1, "one channel for the whole command");
+    } finally {
+      await session.close();
+    }
+  });
+
+  it("passes binary input and output through unchanged, whatever their size", async () => {
+    const { session } = localSession();
+    try {
+      const input = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
+      const result = await session.run({ name: "copy", script: "cat", stdin: input });
+      assert.equal(result.exitCode, 0);
+      assert.ok(result.stdout.equals(input));
+      const empty = await session.run({ name: "no input", script: "wc -c" });
+      assert.equal(text(empty.stdout).trim(), "0");
+      // A large script goes by size, not line by line; its exact text arrives (leading blanks, backslashes, no final newline).
+      const lines = Array.from({ length: 2000 }, (_, i) => `  x=${i}; : 'padding \\ padding padding'`);
+      const large = await session.run({ name: "large", script: `${lines.join("\n")}\necho "$x"\nprintf 'end\\\\'` });
+      assert.deepEqual([large.exitCode, text(large.stdout)], [0, "1999\nend\\"]);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it("skips the rest of a chain after a step fails, and runs the next step that is not chained", async () => {
+    const { session } = localSession();
+    try {
+      const results = await session.runAll([
+        { name: "one", script: "true" },
+        { name: "two", script: "exit 4", afterSuccess: true },
+        { name: "three", script: "echo never", afterSuccess: true },
+        { name: "four", script: "echo always" },
+      ]);
+      assert.deepEqual(results.map((r) => [r.exitCode, r.skipped ?? false]), [[0, false], [4, false], [-1, true], [0, false]]);
+      assert.equal(text(results[3]!.stdout), "always\n");
+    } finally {
+      await session.close();
+    }
+  });
+
+  it("ignores what a login script prints before the session starts", async () => {
+    const { session } = localSession("echo 'Welcome!'; echo 'R 1 0'; echo 'noise' >&2; ");
+    try {
+      assert.equal(text((await session.run({ name: "x", script: "echo mine" })).stdout), "mine\n");
+    } finally {
+      await session.close();
+    }
+  });
+
+  it("answers like a failed command when the session cannot start (sudo refused), and tries again on the next step", async () => {
+    const refused = remoteSession({
+      where: "test@host:22",
+      open: () => localChannel("sh", ["-c", "echo 'sudo: a password is required' >&2; exit 1"], process.env),
+    });
+    const [a, b] = await refused.runAll([{ name: "a", script: "true" }, { name: "b", script: "true" }]);
+    assert.deepEqual([a!.exitCode, text(a!.stderr)], [1, "sudo: a password is required\n"]);
+    assert.equal(b!.exitCode, 1);
+    assert.equal((await refused.run({ name: "c", script: "true" })).exitCode, 1);
+    await refused.close();
+  });
+
+  it("rejects every pending step, naming the host and the step, when the channel is lost", async () => {
+    const { session, opened } = localSession();
+    await session.run({ name: "started", script: "true" });
+    const first = session.run({ name: "taking the lock", script: "sleep 5" });
+    const second = session.run({ name: "staging the files", script: "true" });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    opened[0]!.kill();
+    await assert.rejects(first, /test@host:22: taking the lock ended without an exit status/);
+    await assert.rejects(second, /test@host:22: staging the files ended without an exit status/);
+    // The next step starts a new session.
+    assert.equal(text((await session.run({ name: "again", script: "echo back" })).stdout), "back\n");
+    assert.equal(opened.length, 2);
+    await session.close();
+  });
+
+  it("rejects a step that passes its time limit, and the steps queued behind it", async () => {
+    const { session } = localSession();
+    const slow = session.run({ name: "restarting nginx", script: "sleep 5", timeoutMs: 50 });
+    const next = session.run({ name: "writing the record", script: "true" });
+    await assert.rejects(slow, /test@host:22: restarting nginx did not finish within 0\.05 s/);
+    await assert.rejects(next, /writing the record was not run: restarting nginx timed out/);
+    await session.close();
+  });
+
+  it("fails cleanly when the channel cannot be opened", async () => {
+    const session = remoteSession({ where: "test@host:22", open: () => Promise.reject(new Error("channel open failure")) });
+    await assert.rejects(session.run({ name: "probe", script: "true" }), /test@host:22: cannot start the remote session: channel open failure/);
+  });
+});

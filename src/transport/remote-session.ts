@@ -1,0 +1,282 @@
+// One long-lived shell per host (and per privilege: one `sudo -n`, one shell start-up) that runs the steps gen
+// sends it, in order, and answers each with one record: exit status, stdout and stderr. This module owns the
+// framing, the start-up, timeouts and errors: a lost channel rejects every pending step with a message naming
+// the host and the step; nothing is left waiting.
+//
+// gen -> server: `<id> <a|c> <L lines|B bytes> <stdin bytes>\n<script><stdin>`; `c` skips the step when the one
+// before it failed or was skipped (a chain that stops at its first failure, in one round trip).
+// server -> gen: the step's own output, then `\n<token> R <id> <status|skip>\n` on stdout and `\n<token> E <id>\n`
+// on stderr. The token is random per session, so no output can forge an end. A step costs the server one fork
+// (the subshell): a process started on a busy machine costs 5-10 ms.
+import { randomBytes } from "node:crypto";
+import { GenError } from "../errors.js";
+
+/**
+ * The server side, POSIX sh. A small script comes as lines read by the shell itself (no process); a large one,
+ * and input, through GNU `head -c`, which reads no more than it is asked from a pipe.
+ */
+export function sessionDriver(token: string): string {
+  return [
+    `tok=${token}`,
+    `t=$(mktemp -d) || exit 97`,
+    `trap 'rm -rf "$t"' EXIT`,
+    `printf '%s READY\\n' "$tok"; printf '%s READY\\n' "$tok" >&2`,
+    `ok=0`,
+    `while IFS=' ' read -r id mode kind n ilen; do`,
+    `  if [ "$kind" = L ]; then s=''; while [ "$n" -gt 0 ] && IFS= read -r line; do s="$s$line`,
+    `"; n=$((n - 1)); done; else s=$(head -c "$n"; echo .) || exit 98; s=\${s%.}; fi`,
+    `  in=/dev/null; if [ "$ilen" != 0 ]; then head -c "$ilen" >"$t/i" || exit 98; in="$t/i"; fi`,
+    `  if [ "$mode" = c ] && [ "$ok" != 0 ]; then rc=skip; else (eval "$s") <"$in"; ok=$?; rc=$ok; fi`,
+    `  printf '\\n%s E %s\\n' "$tok" "$id" >&2`,
+    `  printf '\\n%s R %s %s\\n' "$tok" "$id" "$rc"`,
+    `done`,
+  ].join("\n");
+}
+
+/** A fresh token per session. */
+export function sessionToken(): string {
+  return `gen-${randomBytes(16).toString("hex")}`;
+}
+
+/** A started driver process: ssh exec channel or a local child process. */
+export interface SessionChannel {
+  write(data: Buffer): void;
+  onStdout(listener: (chunk: Buffer) => void): void;
+  onStderr(listener: (chunk: Buffer) => void): void;
+  /** Once, when the channel is gone; exitCode undefined when it ended without an exit status (connection lost). */
+  onClose(listener: (exitCode: number | undefined) => void): void;
+  /** Ends the driver's input (it then exits) and the channel. */
+  end(): void;
+}
+
+export interface Step {
+  /** What the step does, for messages: "taking the lock". */
+  name: string;
+  script: string;
+  stdin?: Buffer | string;
+  /** Skipped (result `skipped`) when the step sent just before it failed or was skipped. */
+  afterSuccess?: boolean;
+  /** No limit by default: a restart or a build may take its time. */
+  timeoutMs?: number;
+}
+
+export interface StepResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  skipped?: boolean;
+}
+
+export interface RemoteSession {
+  run(step: Step): Promise<StepResult>;
+  /** Sends every step at once (one round trip) and answers them in order. */
+  runAll(steps: Step[]): Promise<StepResult[]>;
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  /** Names the host in messages: "deployer@host:22". */
+  where: string;
+  /** Starts `driver` (an sh script) on the server; the caller wraps it in sudo, env, ... */
+  open: (driver: string) => Promise<SessionChannel>;
+  /** Why the connection dropped, if known. */
+  lostReason?: () => Error | undefined;
+}
+
+interface Pending {
+  id: number;
+  step: Step;
+  resolve: (result: StepResult) => void;
+  reject: (error: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Opens the channel on the first step. When the driver could not start (sudo refused, no shell), every step
+ * sent to it is answered with the channel's exit status and stderr, as a one-off command would be; the next
+ * step tries again. When the channel is lost after start, pending steps reject naming host and step.
+ */
+export function remoteSession(options: SessionOptions): RemoteSession {
+  let live: Live | undefined;
+  let nextId = 1;
+  const current = (): Live => {
+    if (!live || live.dead) live = startLive(options, () => (live = undefined));
+    return live;
+  };
+  const send = (step: Step): Promise<StepResult> =>
+    new Promise((resolve, reject) => current().send({ id: nextId++, step, resolve, reject }));
+  return {
+    run: send,
+    runAll: (steps) => Promise.all(steps.map(send)),
+    async close() {
+      const closing = live;
+      live = undefined;
+      await closing?.close();
+    },
+  };
+}
+
+interface Live {
+  dead: boolean;
+  send(pending: Pending): void;
+  close(): Promise<void>;
+}
+
+function startLive(options: SessionOptions, forget: () => void): Live {
+  const token = sessionToken();
+  const pending: Pending[] = [];
+  const out = framer(Buffer.from(`${token} READY\n`), Buffer.from(`\n${token} R `));
+  const err = framer(Buffer.from(`${token} READY\n`), Buffer.from(`\n${token} E `));
+  let channel: SessionChannel | undefined;
+  let closed: () => void = () => {};
+  const whenClosed = new Promise<void>((resolve) => (closed = resolve));
+  const queued: Buffer[] = [];
+  const state: Live = {
+    dead: false,
+    send(entry) {
+      if (state.dead) return entry.reject(new GenError(`${options.where}: ${entry.step.name} was not run: the session is closed`));
+      pending.push(entry);
+      if (entry.step.timeoutMs !== undefined) entry.timer = setTimeout(() => timedOut(entry), entry.step.timeoutMs);
+      const frame = encode(entry);
+      if (channel) channel.write(frame);
+      else queued.push(frame);
+    },
+    async close() {
+      if (!channel) {
+        state.dead = true;
+        return;
+      }
+      channel.end();
+      await whenClosed;
+    },
+  };
+
+  const fail = (error: (entry: Pending) => Error) => {
+    if (!state.dead) forget();
+    state.dead = true;
+    for (const entry of pending.splice(0)) {
+      clearTimeout(entry.timer);
+      entry.reject(error(entry));
+    }
+  };
+  const timedOut = (entry: Pending) => {
+    const seconds = Number(((entry.step.timeoutMs ?? 0) / 1000).toFixed(2));
+    const first = new GenError(`${options.where}: ${entry.step.name} did not finish within ${seconds} s; the session was closed`);
+    fail((other) => (other === entry ? first : new GenError(`${options.where}: ${other.step.name} was not run: ${entry.step.name} timed out before it`)));
+    channel?.end();
+  };
+  // A step is answered once both streams have closed its record.
+  const settle = () => {
+    while (pending.length > 0 && out.records.length > 0 && err.records.length > 0) {
+      const stdout = out.records.shift()!;
+      const stderr = err.records.shift()!;
+      const entry = pending.shift()!;
+      const [id, status] = stdout.tail.split(" ");
+      if (String(entry.id) !== id || stderr.tail !== id) {
+        fail(() => new GenError(`${options.where}: the remote session answered out of order (${stdout.tail}); it was closed`));
+        channel?.end();
+        return;
+      }
+      clearTimeout(entry.timer);
+      const skipped = status === "skip";
+      entry.resolve({ exitCode: skipped ? -1 : Number(status), stdout: stdout.body, stderr: stderr.body, ...(skipped ? { skipped } : {}) });
+    }
+  };
+  const onClose = (exitCode: number | undefined) => {
+    const wasDead = state.dead;
+    state.dead = true;
+    if (!wasDead) forget();
+    closed();
+    if (!out.ready && exitCode !== undefined) {
+      // The driver never started: answer like a one-off command that failed (sudo's own words on stderr).
+      for (const entry of pending.splice(0)) {
+        clearTimeout(entry.timer);
+        entry.resolve({ exitCode, stdout: Buffer.alloc(0), stderr: err.early() });
+      }
+      return;
+    }
+    const lost = options.lostReason?.();
+    const why = lost || exitCode === undefined ? `(connection lost?)${lost ? `: ${lost.message}` : ""}` : `(the remote shell ended with status ${exitCode})`;
+    fail((entry) => new GenError(`${options.where}: ${entry.step.name} ended without an exit status ${why}`));
+  };
+
+  options.open(sessionDriver(token)).then(
+    (opened) => {
+      if (state.dead) return opened.end();
+      channel = opened;
+      opened.onStdout((chunk) => (out.push(chunk), settle()));
+      opened.onStderr((chunk) => (err.push(chunk), settle()));
+      opened.onClose(onClose);
+      for (const frame of queued.splice(0)) opened.write(frame);
+    },
+    (error: unknown) => {
+      closed();
+      fail(() => (error instanceof GenError ? error : new GenError(`${options.where}: cannot start the remote session: ${(error as Error).message}`, { cause: error })));
+    },
+  );
+  return state;
+}
+
+interface Record {
+  body: Buffer;
+  /** The rest of the marker line: "<id> <status>" on stdout, "<id>" on stderr. */
+  tail: string;
+}
+
+/**
+ * Cuts one output stream into records: what comes before `ready` is not ours (a login script's greeting,
+ * sudo's refusal), then each record is the step's output up to `marker`, and the marker line's rest.
+ */
+function framer(ready: Buffer, marker: Buffer) {
+  const chunks: Buffer[] = [];
+  let buffer = Buffer.alloc(0) as Buffer;
+  let scanFrom = 0;
+  const state = {
+    ready: false,
+    records: [] as Record[],
+    early: () => Buffer.concat(chunks),
+    push(chunk: Buffer) {
+      if (!state.ready) {
+        chunks.push(chunk);
+        const all = Buffer.concat(chunks);
+        const at = all.indexOf(ready);
+        if (at < 0) return;
+        state.ready = true;
+        buffer = all.subarray(at + ready.length);
+        // The first record's output starts right after the ready line; markers start with a newline.
+        buffer = Buffer.concat([Buffer.from("\n"), buffer]);
+      } else {
+        buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+      }
+      for (;;) {
+        const at = buffer.indexOf(marker, scanFrom);
+        if (at < 0) {
+          scanFrom = Math.max(0, buffer.length - marker.length);
+          return;
+        }
+        const lineEnd = buffer.indexOf(10, at + marker.length);
+        if (lineEnd < 0) {
+          scanFrom = at;
+          return;
+        }
+        // Each record's output follows the newline that ended the previous marker line (or the ready line).
+        state.records.push({ body: Buffer.from(buffer.subarray(1, at)), tail: buffer.subarray(at + marker.length, lineEnd).toString("latin1") });
+        buffer = buffer.subarray(lineEnd);
+        scanFrom = 0;
+      }
+    },
+  };
+  return state;
+}
+
+/** Scripts up to this size are read line by line by the shell; larger ones by one `head -c`. */
+const LINE_READ_LIMIT = 16 * 1024;
+
+function encode(entry: Pending): Buffer {
+  const text = entry.step.script.endsWith("\n") ? entry.step.script : `${entry.step.script}\n`;
+  const script = Buffer.from(text);
+  const stdin = Buffer.from(entry.step.stdin ?? "");
+  const mode = entry.step.afterSuccess ? "c" : "a";
+  const size = script.length <= LINE_READ_LIMIT ? `L ${text.split("\n").length - 1}` : `B ${script.length}`;
+  return Buffer.concat([Buffer.from(`${entry.id} ${mode} ${size} ${stdin.length}\n`), script, stdin]);
+}
