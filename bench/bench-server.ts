@@ -13,7 +13,8 @@ import { expectExit, runTimed, type ProcessResult } from "./measure.js";
 
 export const BUNDLE = join(packageRoot, "dist", "bundle", "main.js");
 export const SECRETS = { TSOSI_DB_PASSWORD: "bench-db-password-1", TSOSI_SECRET_KEY: "bench-secret-key-0123456789" };
-export const genEnv: NodeJS.ProcessEnv = { ...process.env, ...SECRETS, NO_COLOR: "1" };
+/** GEN_REPORT_EXEC: gen prints how many exec requests it made (the bench shows them next to each time). */
+export const genEnv: NodeJS.ProcessEnv = { ...process.env, ...SECRETS, NO_COLOR: "1", GEN_REPORT_EXEC: "1" };
 
 /** Files apply's preflight requires on the server (units gen does not write, the certificates nginx names). */
 const PREFLIGHT_STUBS = [

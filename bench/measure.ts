@@ -32,6 +32,14 @@ export async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
   return elapsedMs(start);
 }
 
+const EXEC_REPORT = /^gen: exec requests: (\d+)$/m;
+
+/** The number of exec requests a gen run reported on stderr (GEN_REPORT_EXEC=1), if it did. */
+export function execRequestsOf(result: ProcessResult): number | undefined {
+  const found = EXEC_REPORT.exec(result.stderr);
+  return found ? Number(found[1]) : undefined;
+}
+
 export function expectExit(result: ProcessResult, expected: number, what: string): number {
   if (result.code !== expected) {
     throw new Error(`${what}: exit ${result.code}, expected ${expected}\n${result.stderr.split("\n").slice(0, 30).join("\n")}`);
@@ -49,6 +57,8 @@ export interface Row {
   /** This median / the baseline's median. */
   ratio?: number;
   peakRssMb?: number;
+  /** Exec requests gen made per run (the most seen, if runs differ). */
+  execRequests?: number;
   note?: string;
 }
 
@@ -57,6 +67,7 @@ interface Measurement {
   baseline?: string;
   note?: string;
   rssKb: number[];
+  exec: number[];
 }
 
 export class Results {
@@ -66,11 +77,15 @@ export class Results {
   declare(name: string, meta: { baseline?: string; note?: string } = {}): void {
     const existing = this.measurements.get(name);
     if (existing) Object.assign(existing, meta);
-    else this.measurements.set(name, { samples: [], rssKb: [], ...meta });
+    else this.measurements.set(name, { samples: [], rssKb: [], exec: [], ...meta });
   }
 
   add(name: string, ms: number): void {
     this.get(name).samples.push(ms);
+  }
+
+  addExec(name: string, count: number): void {
+    this.get(name).exec.push(count);
   }
 
   addRss(name: string, kb: number): void {
@@ -90,6 +105,7 @@ export class Results {
         ...(m.baseline !== undefined ? { baseline: m.baseline } : {}),
         ...(base ? { ratio: median(m.samples) / base } : {}),
         ...(m.rssKb.length ? { peakRssMb: median(m.rssKb) / 1024 } : {}),
+        ...(m.exec.length ? { execRequests: Math.max(...m.exec) } : {}),
         ...(m.note !== undefined ? { note: m.note } : {}),
       };
     });
@@ -116,7 +132,8 @@ export interface PairSpec {
   note?: string;
   /** Untimed, before each run of the measured command. */
   prepare?: (i: number) => Promise<void>;
-  measured: () => Promise<number>;
+  /** ms, and the exec requests gen reported. */
+  measured: () => Promise<number | { ms: number; exec?: number }>;
   floorRun: () => Promise<number>;
 }
 
@@ -126,10 +143,12 @@ export async function measurePair(results: Results, spec: PairSpec): Promise<voi
   results.declare(spec.name, { baseline: spec.floor, ...(spec.note ? { note: spec.note } : {}) });
   for (let i = 0; i < spec.warmups + spec.runs; i++) {
     await spec.prepare?.(i);
-    const measured = await spec.measured();
+    const run = await spec.measured();
+    const measured = typeof run === "number" ? { ms: run } : run;
     const floor = await spec.floorRun();
     if (i < spec.warmups) continue;
-    results.add(spec.name, measured);
+    results.add(spec.name, measured.ms);
+    if (measured.exec !== undefined) results.addExec(spec.name, measured.exec);
     results.add(spec.floor, floor);
   }
   progress(`${spec.name}: done`);

@@ -7,7 +7,7 @@ import type { Row } from "./measure.js";
 const ms = (n: number) => n.toFixed(1);
 
 export function formatTable(rows: Row[]): string {
-  const header = ["measurement", "runs", "median ms", "min ms", "max ms", "× baseline", "peak RSS"];
+  const header = ["measurement", "runs", "median ms", "min ms", "max ms", "× baseline", "exec req", "peak RSS"];
   const lines = rows.map((r) => [
     r.name,
     String(r.runs),
@@ -15,6 +15,7 @@ export function formatTable(rows: Row[]): string {
     ms(r.minMs),
     ms(r.maxMs),
     r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`,
+    r.execRequests === undefined ? "" : String(r.execRequests),
     r.peakRssMb === undefined ? "" : `${r.peakRssMb.toFixed(0)} MB`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));

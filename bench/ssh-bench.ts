@@ -1,7 +1,7 @@
 // `gen diff` and `gen apply` against the loopback sshd, each next to one OpenSSH connection that cats the same
 // files (the floor), for the real file set and with 500 extra files; peak RSS for unchanged small vs large files.
 import type { BenchServer, ExtraFiles } from "./bench-server.js";
-import { expectExit, measurePair, progress, type Results } from "./measure.js";
+import { execRequestsOf, expectExit, measurePair, progress, type Results } from "./measure.js";
 
 export interface SshRuns {
   real: number;
@@ -97,8 +97,12 @@ async function measureRss(results: Results, server: BenchServer, name: string, r
   progress(`${name}: peak RSS done`);
 }
 
-function gen(server: BenchServer, args: string[], expected: number): () => Promise<number> {
-  return async () => expectExit(await server.gen(args), expected, `gen ${args.join(" ")}`);
+function gen(server: BenchServer, args: string[], expected: number): () => Promise<{ ms: number; exec?: number }> {
+  return async () => {
+    const result = await server.gen(args);
+    const exec = execRequestsOf(result);
+    return { ms: expectExit(result, expected, `gen ${args.join(" ")}`), ...(exec !== undefined ? { exec } : {}) };
+  };
 }
 
 
