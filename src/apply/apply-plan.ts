@@ -121,25 +121,19 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   result.outcome = "applied";
 }
 
-/** All handlers in one round trip, in order, stopping at the first that fails. */
+/** All handlers in one round trip, in order, stopping at the first that fails: one step each. */
 async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerStep[], result: HostApplyResult, effects: ApplyEffects): Promise<GenError | undefined> {
   if (steps.length === 0) return undefined;
   const commands = steps.map((step) => stepArgv(step, env));
-  const script = commands.map((argv, i) => `echo '==step ${i}=='\n${argv.map(shell.quote).join(" ")} 2>&1 || { echo "==failed ${i} $?=="; exit 0; }`).join("\n");
-  const run = await shell.script(script, "running the handlers");
-  const ran = [...run.stdout.matchAll(/^==step (\d+)==$/gm)].map((m) => Number(m[1]));
-  for (const i of ran) {
-    effects.progress(`${result.host}: ${commands[i]!.join(" ")}`);
-    result.handlers.push(commands[i]!.join(" "));
-  }
-  const failed = /^==failed (\d+) (\d+)==$/m.exec(run.stdout);
-  if (failed) {
-    const i = Number(failed[1]);
-    const output = run.stdout.split(`==step ${i}==\n`)[1]?.split(`==failed ${i}`)[0]?.trim() ?? "";
-    return new GenError(`\`${commands[i]!.join(" ")}\` failed on ${result.host} (exit ${failed[2]})`, { details: output ? output.split("\n") : [] });
-  }
-  if (run.exitCode !== 0 || ran.length !== commands.length) {
-    return new GenError(`running the handlers failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run) });
+  const shown = commands.map((argv) => argv.join(" "));
+  const runs = await shell.steps(commands.map((argv, i) => ({ name: `\`${shown[i]}\``, script: `${argv.map(shell.quote).join(" ")} 2>&1`, afterSuccess: i > 0 })));
+  for (const [i, run] of runs.entries()) {
+    if (run.skipped) break;
+    effects.progress(`${result.host}: ${shown[i]}`);
+    result.handlers.push(shown[i]!);
+    if (run.exitCode !== 0) {
+      return new GenError(`\`${shown[i]}\` failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run) });
+    }
   }
   return undefined;
 }

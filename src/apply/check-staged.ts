@@ -1,4 +1,5 @@
-// Every staged file is checked with its real tool on the server before anything moves, all in one round trip:
+// Every staged file is checked with its real tool on the server before anything moves, one step per check, all
+// in one round trip:
 // visudo for sudoers, python3 for settings, logrotate -d for logrotate, systemd-analyze verify for units.
 // The tools' output is read, not only their exit status (logrotate reports errors with status 0).
 import { posix } from "node:path";
@@ -37,23 +38,26 @@ export const CHECK_TOOLS = {
 export async function checkStaged(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string, installedUnits: string[] = []): Promise<string[]> {
   const checks = stagedChecks(shell, env, staged, applyId, installedUnits);
   if (checks.length === 0) return [];
-  const script = checks
-    .map((c, i) => [...(c.before ?? []), `echo '==check ${i}=='`, `${c.argv.map(shell.quote).join(" ")} 2>&1`, `echo "==rc ${i} $?=="`, ...(c.after ?? [])].join("\n"))
-    .join("\n");
-  const result = await shell.script(script, "checking the staged files");
+  // One step per check, all in one round trip; a check's scratch lines run around it and keep its status.
+  const runs = await shell.steps(
+    checks.map((c) => ({
+      name: `checking ${c.files.map((f) => f.entry.path).join(", ")} with ${c.tool}`,
+      script: [...(c.before ?? []), `${c.argv.map(shell.quote).join(" ")} 2>&1`, "status=$?", ...(c.after ?? []), "exit $status"].join("\n"),
+    })),
+  );
   return checks.flatMap((check, i) => {
-    const section = new RegExp(`==check ${i}==\\n([\\s\\S]*?)==rc ${i} (\\d+)==`).exec(result.stdout);
-    if (!section) return [`${check.tool} did not run on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`];
-    const problems = check.failed(Number(section[2]), section[1]!);
+    const run = runs[i]!;
+    const problems = check.failed(run.exitCode, run.stdout);
     if (!problems) return [];
-    const text = check.rename.reduce((out, [from, to]) => out.replaceAll(from, to), problems.join(" | "));
-    return [`${check.tool} rejected ${check.files.map((f) => f.entry.path).join(", ")} (exit ${section[2]}): ${text}`];
+    const text = check.rename.reduce((out, [from, to]) => out.replaceAll(from, to), [...problems, ...lines(run.stderr)].join(" | "));
+    return [`${check.tool} rejected ${check.files.map((f) => f.entry.path).join(", ")} (exit ${run.exitCode}): ${text}`];
   });
 }
 
+const lines = (output: string) => output.split("\n").map((l) => l.trimEnd()).filter(Boolean);
+
 function stagedChecks(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string, installedUnits: string[]): Check[] {
   const of = (kind: string) => staged.filter((s) => s.entry.kind === kind);
-  const lines = (output: string) => output.split("\n").map((l) => l.trimEnd()).filter(Boolean);
   const rename = (s: StagedFile): [string, string][] => [[shell.raw(s.staged), s.entry.path]];
   const failedOnStatus = (exitCode: number, output: string) => (exitCode === 0 ? undefined : lines(output));
   const checks: Check[] = [

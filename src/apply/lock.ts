@@ -50,27 +50,35 @@ async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder,
   const create = owner
     ? `mkdir -p ${state} && chmod 0750 ${state} && { chown ${owned} ${state} 2>/dev/null || true; }`
     : `[ -d ${state} ] || mkdir -p ${state}`;
-  const result = await shell.script(
-    [
-      create,
-      force ? `if [ -d ${dir} ]; then echo "REPLACED $(cat ${dir}/holder.json 2>/dev/null)"; rm -rf ${dir}; fi` : ":",
-      `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; echo TAKEN;`,
-      `elif [ -d ${dir} ]; then echo "HELD $(cat ${dir}/holder.json 2>/dev/null)";`,
-      `else echo "FAILED $failure"; fi`,
-    ].join("\n"),
-    "taking the lock",
-  );
-  const out = result.stdout;
-  if (result.exitCode !== 0) {
-    throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`, { details: sudoRefusedHint(shell.sudo, result) });
+  // The outcome is the step's status; stdout carries the holder found (held, or replaced) or why mkdir failed.
+  const [result] = await shell.steps([
+    {
+      name: "taking the lock",
+      script: [
+        create,
+        force ? `if [ -d ${dir} ]; then cat ${dir}/holder.json 2>/dev/null; rm -rf ${dir}; replaced=1; else replaced=0; fi` : "replaced=0",
+        `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; exit $((${LOCK.taken} + replaced));`,
+        `elif [ -d ${dir} ]; then cat ${dir}/holder.json 2>/dev/null; exit ${LOCK.held};`,
+        `else printf '%s' "$failure"; exit ${LOCK.failed}; fi`,
+      ].join("\n"),
+    },
+  ]);
+  const out = result!.stdout.trim();
+  switch (result!.exitCode) {
+    case LOCK.taken:
+      return {};
+    case LOCK.taken + 1:
+      return { replaced: describeLockHolder(out) };
+    case LOCK.held:
+      return { held: out };
+    case LOCK.failed:
+      throw new GenError(`cannot take the lock ${lockDir(stateDir)} on ${shell.transport.describe}: ${out}`);
   }
-  const failed = /^FAILED (.*)$/m.exec(out);
-  if (failed) throw new GenError(`cannot take the lock ${lockDir(stateDir)} on ${shell.transport.describe}: ${failed[1]}`);
-  const held = /^HELD (.*)$/m.exec(out);
-  if (held) return { held: held[1]! };
-  const replaced = /^REPLACED (.*)$/m.exec(out);
-  return replaced ? { replaced: describeLockHolder(replaced[1]!) } : {};
+  throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result!.exitCode}): ${result!.stderr.trim()}`, { details: sudoRefusedHint(shell.sudo, result!) });
 }
+
+/** The lock step's statuses (0 is not among them: it would hide a step that stopped early). */
+const LOCK = { taken: 40, held: 42, failed: 43 } as const;
 
 export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {
   await shell.script(`rm -rf ${shell.path(lockDir(stateDir))}`, "releasing the lock");

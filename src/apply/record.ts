@@ -3,8 +3,9 @@
 import { posix } from "node:path";
 import { appliedRecordPath } from "../plan/server-state.js";
 import type { PlanEntry } from "../plan/plan-types.js";
+import { GenError } from "../errors.js";
 import { lockDir } from "./lock.js";
-import type { ServerShell } from "./server-shell.js";
+import { outputLines, sudoRefusedHint, type ServerShell } from "./server-shell.js";
 
 export interface ApplyLogEntry {
   id: string;
@@ -21,17 +22,24 @@ export interface ApplyLogEntry {
 export async function writeRecord(shell: ServerShell, stateDir: string, incoming: string, entries: PlanEntry[], previous: Record<string, string> | undefined, log: ApplyLogEntry, keepBackups: number): Promise<void> {
   const files = { ...(previous ?? {}), ...Object.fromEntries(entries.map((e) => [e.path, e.desired.sha256])) };
   const record = `${JSON.stringify({ files, lastApply: log.id, by: log.who, at: log.at }, null, 2)}\n`;
-  await shell.transport.writeFile(`${incoming}/applied.json`, record, "0600");
   const target = appliedRecordPath(stateDir);
-  await shell.must(
-    "recording the apply",
-    [
-      `install -m 0600 ${shell.path(`${incoming}/applied.json`)} ${shell.path(`${target}.new`)}`,
-      `mv -fT ${shell.path(`${target}.new`)} ${shell.path(target)}`,
-      `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`,
-      pruneBackupsScript(shell, stateDir, keepBackups),
-    ].join("\n"),
-  );
+  const [run] = await shell.steps([
+    {
+      name: "recording the apply",
+      stdin: record,
+      script: [
+        "set -e",
+        `install -m 0600 /dev/stdin ${shell.path(`${incoming}/applied.json`)}`,
+        `install -m 0600 ${shell.path(`${incoming}/applied.json`)} ${shell.path(`${target}.new`)}`,
+        `mv -fT ${shell.path(`${target}.new`)} ${shell.path(target)}`,
+        `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`,
+        pruneBackupsScript(shell, stateDir, keepBackups),
+      ].join("\n"),
+    },
+  ]);
+  if (run!.exitCode !== 0) {
+    throw new GenError(`recording the apply failed on ${shell.transport.describe} (exit ${run!.exitCode})`, { details: [...outputLines(run!), ...sudoRefusedHint(shell.sudo, run!)] });
+  }
 }
 
 export async function appendLog(shell: ServerShell, stateDir: string, log: ApplyLogEntry): Promise<void> {
@@ -47,13 +55,14 @@ function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: number):
 export async function removeLeftovers(shell: ServerShell, stateDir: string, managedPaths: string[]): Promise<string[]> {
   const dirs = [...new Set(managedPaths.map((p) => posix.dirname(p)))];
   const state = shell.path(stateDir);
+  // stdout: what was removed, one path a line.
   const script = [
-    `for d in ${state}/incoming-* ${state}/verify-*; do [ -e "$d" ] && rm -rf -- "$d" && echo "LEFTOVER $d"; done`,
-    ...dirs.map((d) => `for f in ${shell.path(d)}/.gen-stage.* ${shell.path(d)}/.gen-restore.*; do { [ -e "$f" ] || [ -L "$f" ]; } && rm -f -- "$f" && echo "LEFTOVER $f"; done`),
+    `for d in ${state}/incoming-* ${state}/verify-*; do [ -e "$d" ] && rm -rf -- "$d" && printf '%s\\n' "$d"; done`,
+    ...dirs.map((d) => `for f in ${shell.path(d)}/.gen-stage.* ${shell.path(d)}/.gen-restore.*; do { [ -e "$f" ] || [ -L "$f" ]; } && rm -f -- "$f" && printf '%s\\n' "$f"; done`),
     "true",
   ].join("\n");
-  const result = await shell.script(script, "removing the leftovers of an interrupted apply");
-  return result.stdout.split("\n").filter((l) => l.startsWith("LEFTOVER ")).map((l) => l.slice(9));
+  const [run] = await shell.steps([{ name: "removing the leftovers of an interrupted apply", script }]);
+  return run!.stdout.split("\n").filter(Boolean);
 }
 
 /** The end of every apply, whatever happened: the upload folder and the lock go, in one round trip. */

@@ -4,7 +4,12 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
-import type { CommandResult, Transport } from "../transport/transport.js";
+import type { CommandResult, Step, Transport } from "../transport/transport.js";
+
+/** A step's answer as text; `skipped` when an earlier step of its chain failed. */
+export interface StepOutput extends CommandResult {
+  skipped: boolean;
+}
 
 export interface ServerShell {
   transport: Transport;
@@ -18,6 +23,8 @@ export interface ServerShell {
   /** Runs a script and throws a GenError naming `what` when it fails. */
   must: (what: string, script: string) => Promise<CommandResult>;
   run: (argv: string[]) => Promise<CommandResult>;
+  /** Steps sent together in one round trip to the host's session (with sudo when the shell has it). */
+  steps: (steps: Step[]) => Promise<StepOutput[]>;
   sudo: boolean;
 }
 
@@ -39,6 +46,13 @@ export function serverShell(transport: Transport, env: Environment, options: { s
       return result;
     },
     run: (argv) => transport.run(argv, { sudo }),
+    steps: async (steps) =>
+      (await transport.steps(steps.map((step) => ({ ...step, script: `set -u\n${step.script}` })), { sudo })).map((r) => ({
+        exitCode: r.exitCode,
+        stdout: r.stdout.toString("utf8"),
+        stderr: r.stderr.toString("utf8"),
+        skipped: r.skipped ?? false,
+      })),
     sudo,
   };
 }

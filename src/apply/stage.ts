@@ -1,11 +1,11 @@
-// Staging: every changed file is uploaded, then installed beside its target (same filesystem, so the final
+// Staging: every changed file is sent, then installed beside its target (same filesystem, so the final
 // rename is atomic) with its final mode and owner, and checked there with the real tool before anything moves.
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
-import type { ServerShell } from "./server-shell.js";
+import { outputLines, sudoRefusedHint, type ServerShell } from "./server-shell.js";
 
 export interface StagedFile {
   entry: PlanEntry;
@@ -20,29 +20,31 @@ export function incomingDir(stateDir: string, applyId: string): string {
   return `${stateDir}/incoming-${applyId}`;
 }
 
-/** The folder the SSH user uploads into (SFTP cannot sudo); files are installed from there with their owner. */
+/** This apply's scratch folder on the server (the record passes through it); left behind, it marks an interrupted apply. */
 export function prepareIncomingScript(shell: ServerShell, env: Environment, applyId: string): string {
   const owner = shell.quote(env.server.sshUser);
   return `install -d -m 0700 ${shell.sudo ? `-o ${owner} ` : ""}${shell.path(incomingDir(env.server.stateDir, applyId))}`;
 }
 
+/**
+ * Each file travels as the input of its own step and is installed straight from it with its final mode and
+ * owner (install creates it private, then sets them), all steps chained in one round trip: no upload channel.
+ */
 export async function stageFiles(shell: ServerShell, env: Environment, entries: PlanEntry[], rendered: Map<string, RenderedFile>, applyId: string): Promise<StagedFile[]> {
-  const incoming = incomingDir(env.server.stateDir, applyId);
-  await Promise.all(
-    entries.map((entry, i) => (entry.kind === "symlink" ? undefined : shell.transport.writeFile(`${incoming}/${i}`, rendered.get(entry.path)!.content, "0600"))),
-  );
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
-  const lines = staged.map(({ entry, staged: target }, i) => {
-    const dir = `mkdir -p ${shell.path(posix.dirname(entry.path))}`;
-    if (entry.kind === "symlink") return `${dir} && ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${shell.path(target)}`;
-    const { mode, owner: user, group } = entry.desired;
-    return `${dir} && install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} ${shell.path(`${incoming}/${i}`)} ${shell.path(target)}`;
-  });
-  try {
-    await shell.must("staging the changed files", ["set -e", ...lines].join("\n"));
-  } catch (error) {
+  const runs = await shell.steps(
+    staged.map(({ entry, staged: target }, i) => {
+      const dir = `mkdir -p ${shell.path(posix.dirname(entry.path))}`;
+      const base = { name: `staging ${entry.path}`, afterSuccess: i > 0 };
+      if (entry.kind === "symlink") return { ...base, script: `${dir} && ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${shell.path(target)}` };
+      const { mode, owner: user, group } = entry.desired;
+      return { ...base, stdin: rendered.get(entry.path)!.content, script: `${dir} && install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} /dev/stdin ${shell.path(target)}` };
+    }),
+  );
+  const failed = runs.find((run) => !run.skipped && run.exitCode !== 0);
+  if (failed) {
     await removeStaged(shell, staged);
-    throw error;
+    throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${failed.exitCode})`, { details: [...outputLines(failed), ...sudoRefusedHint(shell.sudo, failed)] });
   }
   return staged;
 }
