@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import type { RenderedFile } from "../types.js";
 import { sha256 } from "../render/render-environment.js";
 import { planChanges, planHasChanges, planNeedsApply, summarizePlan, unrecordedEntries } from "./plan-changes.js";
-import { parseProbe, probeScript } from "./server-probe.js";
+import { parseProbe, probeSteps } from "./server-probe.js";
 import type { HostState, ServerFile } from "./server-state.js";
 
 const none = { reload: [], restart: [] };
@@ -88,24 +88,17 @@ describe("the server probe", () => {
     const hash = "a".repeat(64);
     const stdout = [
       "/r/etc/a|f|644|root|root|",
-      "find: '/r/etc/gone': No such file or directory",
       "/r/etc/secret|f|600|root|root|",
       "/r/etc/link|l|777|root|root|/etc/target",
       "/r/var/dir|d|2755|deployer|www-data|",
-      "==hashes==",
-      `${hash}  /r/etc/a`,
-      "sha256sum: /r/etc/secret: Permission denied",
-      "sha256sum: /r/var/dir: Is a directory",
-      "==end==",
-      "==locked==",
-      "==lock==",
-      '{"who":"a@b"}',
-      "==end==",
-      "==record==",
-      '{"files":{}}',
-      "==end==",
     ].join("\n");
-    const probe = parseProbe(stdout, "/r", paths);
+    const runs = [
+      { exitCode: 0, stdout, stderr: "find: '/r/etc/gone': No such file or directory\n" },
+      { exitCode: 0, stdout: `${hash}  /r/etc/a\n`, stderr: "sha256sum: /r/etc/secret: Permission denied\nsha256sum: /r/var/dir: Is a directory\n" },
+      { exitCode: 0, stdout: '{"who":"a@b"}\n', stderr: "" },
+      { exitCode: 0, stdout: '{"files":{}}\n', stderr: "" },
+    ];
+    const probe = parseProbe(runs, "/r", paths);
     assert.deepEqual(probe.results, [
       { status: "ok", type: "file", mode: "0644", owner: "root", group: "root", sha256: hash },
       { status: "missing" },
@@ -117,7 +110,7 @@ describe("the server probe", () => {
   });
 
   test("quotes every path for the shell and maps it under the root", () => {
-    const script = probeScript("/tmp/root", ["/etc/it's"], "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json");
+    const script = probeSteps("/tmp/root", ["/etc/it's"], "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json").map((s) => s.script).join("\n");
     assert.ok(script.includes(`'/tmp/root/etc/it'\\''s'`), script);
   });
 });

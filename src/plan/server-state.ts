@@ -1,13 +1,13 @@
 // Reads what one host has now: every file gen manages (hash, mode, owner; content only where it differs),
 // the prepared folders, gen's lock and its record of what it last applied. Effects: reads through the transport:
-// one probe script, then the content of the files that differ.
-import type { Transport } from "../transport/transport.js";
+// the probe's steps in one round trip, then the content of the files that differ.
+import type { StepResult, Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { fileSha256, sha256 } from "../render/render-environment.js";
 import { GenError } from "../errors.js";
 import { describeLockHolder } from "../lock-holder.js";
 import type { FileSide } from "./plan-types.js";
-import { parseProbe, probeScript, type ProbeOutput, type ProbeResult } from "./server-probe.js";
+import { parseProbe, probeSteps, type ProbeOutput, type ProbeResult } from "./server-probe.js";
 
 export type ServerFile =
   | { status: "ok"; side: FileSide; /** kept only when it differs from the rendered file */ content?: string }
@@ -57,15 +57,18 @@ export async function readServerState(transport: Transport, files: RenderedFile[
 }
 
 async function runProbe(transport: Transport, paths: string[], stateDir: string, sudo: boolean): Promise<ProbeOutput> {
-  const script = probeScript(transport.root, paths, `${stateDir}/lock`, appliedRecordPath(stateDir));
+  const steps = probeSteps(transport.root, paths, `${stateDir}/lock`, appliedRecordPath(stateDir));
+  const text = (runs: StepResult[]) => runs.map((r) => ({ exitCode: r.exitCode, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") }));
+  // The record step always ends with status 0: anything else means the session itself failed.
+  const record = steps.length - 1;
   if (sudo) {
-    const result = await transport.runScript(script, { sudo: true });
-    if (result.exitCode === 0) return parseProbe(result.stdout, transport.root, paths);
+    const runs = await transport.steps(steps, { sudo: true });
+    if (runs[record]!.exitCode === 0) return parseProbe(text(runs), transport.root, paths);
     // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable.
   }
-  const result = await transport.runScript(script);
-  if (result.exitCode !== 0) throw new GenError(`cannot inspect ${transport.describe}: the probe script failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-  return parseProbe(result.stdout, transport.root, paths);
+  const runs = await transport.steps(steps);
+  if (runs[record]!.exitCode !== 0) throw new GenError(`cannot inspect ${transport.describe}: the probe failed (exit ${runs[record]!.exitCode}): ${runs[record]!.stderr.toString("utf8").trim()}`);
+  return parseProbe(text(runs), transport.root, paths);
 }
 
 /** Hash and metadata from the probe; the content is fetched only for a regular file that differs. */
