@@ -1,8 +1,22 @@
 // Bundles the compiled CLI (dist/src) into dist/bundle/ with esbuild: one file to parse instead of hundreds
-// of modules to resolve roughly halves start-up. Commands stay lazily loaded (code splitting). ssh2 stays
-// external: it loads an optional native addon.
+// of modules to resolve roughly halves start-up. Commands stay lazily loaded (code splitting). ssh2 is bundled
+// too (resolving its ~60 files cost more than running them); its optional native parts stay where npm put them
+// and are required from node_modules at run time, as ssh2 itself would.
 import { chmod, rm } from "node:fs/promises";
 import * as esbuild from "esbuild";
+
+/** ssh2's `require('./crypto/build/Release/sshcrypto.node')` becomes a require of that file inside node_modules/ssh2. */
+const nativeAddonsFromNodeModules = {
+  name: "native-addons-from-node-modules",
+  setup(build) {
+    build.onResolve({ filter: /\.node$/ }, (args) => {
+      const at = args.resolveDir.lastIndexOf("/node_modules/");
+      if (at < 0) return undefined;
+      const packagePath = `${args.resolveDir.slice(at + "/node_modules/".length)}/${args.path}`.replace(/\/\.\//g, "/");
+      return { path: packagePath, external: true };
+    });
+  },
+};
 
 await rm("dist/bundle", { recursive: true, force: true });
 await esbuild.build({
@@ -13,8 +27,12 @@ await esbuild.build({
   format: "esm",
   platform: "node",
   target: "node20",
-  external: ["ssh2", "cpu-features", "esbuild"],
-  banner: { js: "import { createRequire as __genCreateRequire } from 'node:module'; const require = __genCreateRequire(import.meta.url);" },
+  external: ["cpu-features", "esbuild"],
+  plugins: [nativeAddonsFromNodeModules],
+  // ssh2 reads __dirname (for a Windows-only helper path); it is the bundle's folder here.
+  banner: {
+    js: "import { createRequire as __genCreateRequire } from 'node:module'; import { dirname as __genDirname } from 'node:path'; import { fileURLToPath as __genFileURLToPath } from 'node:url'; const require = __genCreateRequire(import.meta.url); const __filename = __genFileURLToPath(import.meta.url); const __dirname = __genDirname(__filename);",
+  },
   logLevel: "warning",
 });
 await chmod("dist/bundle/main.js", 0o755);

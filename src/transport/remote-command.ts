@@ -18,9 +18,3 @@ export function remoteCommand(argv: string[], options: Pick<RunOptions, "sudo" |
   if (options.cwd === undefined) return command;
   return `cd -- ${quoteArg(pathUnderRoot(root, options.cwd))} && ${command}`;
 }
-
-/** argv as a step of a session (which already runs with sudo and GEN_ROOT as asked): cd, then the quoted words. */
-export function stepScript(argv: string[], cwd: string | undefined, root: string): string {
-  const command = quoteArgv(argv);
-  return cwd === undefined ? command : `cd -- ${quoteArg(pathUnderRoot(root, cwd))} && ${command}`;
-}

@@ -3,7 +3,7 @@
 // release's build) takes an exec channel of its own.
 
 import pLimit from "p-limit";
-import { remoteCommand, stepScript } from "./remote-command.js";
+import { remoteCommand } from "./remote-command.js";
 import { remoteSession, type RemoteSession } from "./remote-session.js";
 import { parseMode } from "./root-path.js";
 import { quoteArg } from "./shell-quote.js";
@@ -61,8 +61,10 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
           throw operationFailed(session, "rename", `${from} to ${to}`, error);
         });
       }),
+    // The exact command line of a one-off exec, in the unprivileged session: `sudo -n -- argv` stays one command,
+    // as a sudoers rule that allows only that command (the deploy user's restarts) expects.
     run: async (argv, options = {}) =>
-      options.onOutput ? text(await exec(remoteCommand(argv, options, root), options)) : inSession(stepScript(argv, options.cwd, root), options),
+      options.onOutput ? text(await exec(remoteCommand(argv, options, root), options)) : inSession(remoteCommand(argv, options, root), { ...options, sudo: false }),
     // Scripts travel on the session's input: on a command line a long one would pass OpenSSH's packet limit.
     runScript: async (script, options = {}) => {
       if (!options.onOutput) return inSession(options.cwd === undefined ? script : `cd -- ${quoteArg(at(options.cwd))} || exit 2\n${script}`, options);
