@@ -6,14 +6,14 @@ import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
 import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
-import { readServerState } from "../plan/server-state.js";
+import { probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
 import type { Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
 import { backupDir, installStaged, restoreInstalled, type Installed } from "./install.js";
 import { takeLock } from "./lock.js";
 import { changedEntries, foldersScript, runPreflight } from "./preflight.js";
-import { appendLog, cleanUpAndUnlock, removeLeftovers, writeRecord, type ApplyLogEntry } from "./record.js";
+import { appendLog, cleanUpAndUnlock, leftoversStep, parseLeftovers, writeRecord, type ApplyLogEntry } from "./record.js";
 import { outputLines, serverShell, type ServerShell } from "./server-shell.js";
 import { checkStaged } from "./check-staged.js";
 import { incomingDir, prepareIncomingScript, removeStaged, stageFiles, stagingFailed } from "./stage.js";
@@ -54,11 +54,17 @@ export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promi
   const shell = serverShell(effects.transport, env);
   const result: HostApplyResult = { host: reviewed.host, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [] };
   const applyId = applyIdFor(effects.now(), effects.pid);
-  const lock = await takeLock(shell, env.server.stateDir, { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock, { user: env.server.deployUser, group: env.server.deployGroup });
+  const files = filesForRoles(input.rendered, reviewed.roles);
+  const folders = filesForRoles(input.folders, reviewed.roles);
+  // Once the lock is taken, in the same round trip: the leftovers of an interrupted apply go, the server is read again.
+  const underLock = [leftoversStep(shell, env.server.stateDir, input.rendered.map((f) => f.path)), ...probeRequest(effects.transport, files, folders, env.server.stateDir)];
+  const lock = await takeLock(shell, env.server.stateDir, { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock, { user: env.server.deployUser, group: env.server.deployGroup }, underLock);
   if (lock.replaced) result.lockReplaced = lock.replaced;
   try {
-    result.recovered = await removeLeftovers(shell, env.server.stateDir, input.rendered.map((f) => f.path));
-    const current = await replanUnderLock(input, effects.transport);
+    const [leftovers, ...probe] = lock.guarded;
+    result.recovered = parseLeftovers(leftovers!);
+    const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo });
+    const current = replanUnderLock(input, files, state);
     await applyLocked(input, effects, shell, current, applyId, result);
   } catch (error) {
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
@@ -70,10 +76,8 @@ export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promi
 }
 
 /** The server is read again once the lock is held: what is applied is exactly what was reviewed, or nothing. */
-async function replanUnderLock(input: ApplyInput, transport: Transport): Promise<{ host: HostPlan; applied?: Record<string, string> }> {
-  const { reviewed, environment: env } = input;
-  const files = filesForRoles(input.rendered, reviewed.roles);
-  const state = await readServerState(transport, files, filesForRoles(input.folders, reviewed.roles), env.server.stateDir, { sudo: env.server.useSudo });
+function replanUnderLock(input: ApplyInput, files: RenderedFile[], state: HostState): { host: HostPlan; applied?: Record<string, string> } {
+  const { reviewed } = input;
   const host = planChanges(input.envName, files, input.folders, [{ host: reviewed.host, roles: reviewed.roles, state }]).hosts[0]!;
   const drifted = reviewed.entries.filter((entry) => {
     const now = host.entries.find((e) => e.path === entry.path);

@@ -2,7 +2,8 @@
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
 import { GenError } from "../errors.js";
 import { describeLockHolder, parseLockHolder, type LockHolder } from "../lock-holder.js";
-import { sudoRefusedHint, type ServerShell } from "./server-shell.js";
+import type { Step } from "../transport/transport.js";
+import { sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
 
 export function lockDir(stateDir: string): string {
   return `${stateDir}/lock`;
@@ -26,13 +27,23 @@ export function leftByDeadLocalRun(holder: LockHolder, me: string): boolean {
   }
 }
 
-export async function takeLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Promise<{ replaced?: string }> {
-  const first = await tryLock(shell, stateDir, holder, force, owner);
+export interface LockTaken {
+  replaced?: string;
+  /** The answers of `guarded`, run in the same round trip once the lock was taken. */
+  guarded: StepOutput[];
+}
+
+/**
+ * `guarded`: steps that need the lock (clean-up, reading the server again), sent with it in one round trip and
+ * run only if it was taken.
+ */
+export async function takeLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }, guarded: Step[] = []): Promise<LockTaken> {
+  const first = await tryLock(shell, stateDir, holder, force, owner, guarded);
   if (!("held" in first)) return first;
   const parsed = parseLockHolder(first.held);
   if (!force && parsed && leftByDeadLocalRun(parsed, holder.who)) {
-    const taken = await tryLock(shell, stateDir, holder, true, owner);
-    if (!("held" in taken)) return { replaced: `${describeLockHolder(first.held)}, whose process is gone` };
+    const taken = await tryLock(shell, stateDir, holder, true, owner, guarded);
+    if (!("held" in taken)) return { ...taken, replaced: `${describeLockHolder(first.held)}, whose process is gone` };
   }
   throw new GenError(`${shell.transport.describe} is locked by ${describeLockHolder(first.held)}`, {
     details: ["Another apply or deploy is running, or one was interrupted. If nobody is running one, take the lock over with --force-unlock."],
@@ -40,7 +51,7 @@ export async function takeLock(shell: ServerShell, stateDir: string, holder: Loc
   });
 }
 
-async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Promise<{ replaced?: string } | { held: string }> {
+async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner: { user: string; group: string } | undefined, guarded: Step[]): Promise<LockTaken | { held: string }> {
   const dir = shell.path(lockDir(stateDir));
   const info = shell.quote(JSON.stringify(holder));
   const state = shell.path(stateDir);
@@ -50,35 +61,34 @@ async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder,
   const create = owner
     ? `mkdir -p ${state} && chmod 0750 ${state} && { chown ${owned} ${state} 2>/dev/null || true; }`
     : `[ -d ${state} ] || mkdir -p ${state}`;
-  // The outcome is the step's status; stdout carries the holder found (held, or replaced) or why mkdir failed.
-  const [result] = await shell.steps([
-    {
-      name: "taking the lock",
-      script: [
-        create,
-        force ? `if [ -d ${dir} ]; then cat ${dir}/holder.json 2>/dev/null; rm -rf ${dir}; replaced=1; else replaced=0; fi` : "replaced=0",
-        `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; exit $((${LOCK.taken} + replaced));`,
-        `elif [ -d ${dir} ]; then cat ${dir}/holder.json 2>/dev/null; exit ${LOCK.held};`,
-        `else printf '%s' "$failure"; exit ${LOCK.failed}; fi`,
-      ].join("\n"),
-    },
-  ]);
-  const out = result!.stdout.trim();
-  switch (result!.exitCode) {
-    case LOCK.taken:
-      return {};
-    case LOCK.taken + 1:
-      return { replaced: describeLockHolder(out) };
-    case LOCK.held:
+  // With --force-unlock, a first step removes the lock there is: status 0 and the holder it had on stdout.
+  const replace = force ? [{ name: "removing the lock", script: `[ -d ${dir} ] || exit 1\ncat ${dir}/holder.json 2>/dev/null\nrm -rf ${dir}` }] : [];
+  // Taking it: status 0, or HELD with the holder on stdout, or FAILED with why mkdir failed.
+  const take = {
+    name: "taking the lock",
+    script: [
+      create,
+      `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; exit 0;`,
+      `elif [ -d ${dir} ]; then cat ${dir}/holder.json 2>/dev/null; exit ${HELD};`,
+      `else printf '%s' "$failure"; exit ${FAILED}; fi`,
+    ].join("\n"),
+  };
+  const runs = await shell.steps([...replace, take, ...guarded.map((step) => ({ ...step, guarded: true }))]);
+  const [removed, result] = force ? [runs[0]!, runs[1]!] : [undefined, runs[0]!];
+  const out = result.stdout.trim();
+  switch (result.exitCode) {
+    case 0:
+      return { ...(removed?.exitCode === 0 ? { replaced: describeLockHolder(removed.stdout.trim()) } : {}), guarded: runs.slice(replace.length + 1) };
+    case HELD:
       return { held: out };
-    case LOCK.failed:
+    case FAILED:
       throw new GenError(`cannot take the lock ${lockDir(stateDir)} on ${shell.transport.describe}: ${out}`);
   }
-  throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result!.exitCode}): ${result!.stderr.trim()}`, { details: sudoRefusedHint(shell.sudo, result!) });
+  throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`, { details: sudoRefusedHint(shell.sudo, result) });
 }
 
-/** The lock step's statuses (0 is not among them: it would hide a step that stopped early). */
-const LOCK = { taken: 40, held: 42, failed: 43 } as const;
+const HELD = 42;
+const FAILED = 43;
 
 export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {
   await shell.script(`rm -rf ${shell.path(lockDir(stateDir))}`, "releasing the lock");

@@ -5,7 +5,8 @@ import { appliedRecordPath } from "../plan/server-state.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import { GenError } from "../errors.js";
 import { lockDir } from "./lock.js";
-import { outputLines, sudoRefusedHint, type ServerShell } from "./server-shell.js";
+import type { Step } from "../transport/transport.js";
+import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
 
 export interface ApplyLogEntry {
   id: string;
@@ -51,18 +52,21 @@ function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: number):
   return `if [ -d ${dir} ]; then (cd ${dir} && ls -1 | sort -r | tail -n +${keep + 1} | while IFS= read -r old; do rm -rf -- "$old"; done); fi`;
 }
 
-/** Removes what an interrupted apply left behind (upload and check folders, staged files); returns what it removed. */
-export async function removeLeftovers(shell: ServerShell, stateDir: string, managedPaths: string[]): Promise<string[]> {
+/** Removes what an interrupted apply left behind (upload and check folders, staged files); stdout: what it removed. */
+export function leftoversStep(shell: ServerShell, stateDir: string, managedPaths: string[]): Step {
   const dirs = [...new Set(managedPaths.map((p) => posix.dirname(p)))];
   const state = shell.path(stateDir);
-  // stdout: what was removed, one path a line.
   const script = [
     `for d in ${state}/incoming-* ${state}/verify-*; do [ -e "$d" ] && rm -rf -- "$d" && printf '%s\\n' "$d"; done`,
     ...dirs.map((d) => `for f in ${shell.path(d)}/.gen-stage.* ${shell.path(d)}/.gen-restore.*; do { [ -e "$f" ] || [ -L "$f" ]; } && rm -f -- "$f" && printf '%s\\n' "$f"; done`),
     "true",
   ].join("\n");
-  const [run] = await shell.steps([{ name: "removing the leftovers of an interrupted apply", script }]);
-  return run!.stdout.split("\n").filter(Boolean);
+  return { name: "removing the leftovers of an interrupted apply", script };
+}
+
+export function parseLeftovers(run: StepOutput): string[] {
+  if (run.exitCode !== 0) throw new GenError(`removing the leftovers of an interrupted apply failed (exit ${run.exitCode})`, { details: outputLines(run) });
+  return run.stdout.split("\n").filter(Boolean);
 }
 
 /** The end of every apply, whatever happened: the upload folder and the lock go, in one round trip. */

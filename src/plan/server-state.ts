@@ -1,13 +1,13 @@
 // Reads what one host has now: every file gen manages (hash, mode, owner; content only where it differs),
 // the prepared folders, gen's lock and its record of what it last applied. Effects: reads through the transport:
 // the probe's steps in one round trip, then the content of the files that differ.
-import type { StepResult, Transport } from "../transport/transport.js";
+import type { Step, StepResult, Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { fileSha256, sha256 } from "../render/render-environment.js";
 import { GenError } from "../errors.js";
 import { describeLockHolder } from "../lock-holder.js";
 import type { FileSide } from "./plan-types.js";
-import { parseProbe, probeSteps, type ProbeOutput, type ProbeResult } from "./server-probe.js";
+import { parseProbe, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
 
 export type ServerFile =
   | { status: "ok"; side: FileSide; /** kept only when it differs from the rendered file */ content?: string }
@@ -41,8 +41,20 @@ export interface ReadOptions {
 }
 
 export async function readServerState(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string, options: ReadOptions = { sudo: false }): Promise<HostState> {
+  const steps = probeRequest(transport, files, folders, stateDir);
+  return stateFromProbe(transport, files, folders, await runProbe(transport, steps, options.sudo), options);
+}
+
+/** The probe's steps, for a caller that sends them with others (apply, right after taking the lock). */
+export function probeRequest(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string): Step[] {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
-  const probe = await runProbe(transport, paths, stateDir, options.sudo);
+  return probeSteps(transport.root, paths, `${stateDir}/lock`, appliedRecordPath(stateDir));
+}
+
+/** The state from the probe's answers; the content of the files that differ is read afterwards. */
+export async function stateFromProbe(transport: Transport, files: RenderedFile[], folders: FolderSpec[], runs: ProbeRun[], options: ReadOptions): Promise<HostState> {
+  const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
+  const probe = parseProbe(runs, transport.root, paths);
   const results = probe.results.map((r) => (r.status === "unreadable" ? { ...r, reason: unreadableReason(r.reason, transport, options.sudo) } : r));
   const fileStates = await Promise.all(files.map(async (file, i) => [file.path, await serverFile(transport, file, results[i]!)] as const));
   const folderStates = folders.map((folder, i) => [folder.path, folderState(results[files.length + i]!)] as const);
@@ -56,19 +68,18 @@ export async function readServerState(transport: Transport, files: RenderedFile[
   };
 }
 
-async function runProbe(transport: Transport, paths: string[], stateDir: string, sudo: boolean): Promise<ProbeOutput> {
-  const steps = probeSteps(transport.root, paths, `${stateDir}/lock`, appliedRecordPath(stateDir));
+async function runProbe(transport: Transport, steps: Step[], sudo: boolean): Promise<ProbeRun[]> {
   const text = (runs: StepResult[]) => runs.map((r) => ({ exitCode: r.exitCode, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") }));
   // The record step always ends with status 0: anything else means the session itself failed.
   const record = steps.length - 1;
   if (sudo) {
     const runs = await transport.steps(steps, { sudo: true });
-    if (runs[record]!.exitCode === 0) return parseProbe(text(runs), transport.root, paths);
+    if (runs[record]!.exitCode === 0) return text(runs);
     // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable.
   }
   const runs = await transport.steps(steps);
   if (runs[record]!.exitCode !== 0) throw new GenError(`cannot inspect ${transport.describe}: the probe failed (exit ${runs[record]!.exitCode}): ${runs[record]!.stderr.toString("utf8").trim()}`);
-  return parseProbe(text(runs), transport.root, paths);
+  return text(runs);
 }
 
 /** Hash and metadata from the probe; the content is fetched only for a regular file that differs. */

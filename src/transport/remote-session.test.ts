@@ -71,6 +71,24 @@ describe("remote session", () => {
     }
   });
 
+  it("runs a guarded group only when the step guarding it succeeded, whatever the group's own statuses", async () => {
+    const { session } = localSession();
+    try {
+      const results = await session.runAll([
+        { name: "lock", script: "true" },
+        { name: "g1", script: "exit 1", guarded: true },
+        { name: "g2", script: "echo ran", guarded: true },
+        { name: "lock again", script: "exit 42" },
+        { name: "g3", script: "echo never", guarded: true },
+        { name: "after", script: "echo free" },
+      ]);
+      assert.deepEqual(results.map((r) => (r.skipped ? "skip" : r.exitCode)), [0, 1, 0, 42, "skip", 0]);
+      assert.equal(text(results[2]!.stdout), "ran\n");
+    } finally {
+      await session.close();
+    }
+  });
+
   it("ignores what a login script prints before the session starts", async () => {
     const { session } = localSession("echo 'Welcome!'; echo 'R 1 0'; echo 'noise' >&2; ");
     try {

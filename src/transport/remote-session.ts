@@ -3,8 +3,9 @@
 // framing, the start-up, timeouts and errors: a lost channel rejects every pending step with a message naming
 // the host and the step; nothing is left waiting.
 //
-// gen -> server: `<id> <a|c> <L lines|B bytes> <stdin bytes>\n<script><stdin>`; `c` skips the step when the one
-// before it failed or was skipped (a chain that stops at its first failure, in one round trip).
+// gen -> server: `<id> <a|c|g> <L lines|B bytes> <stdin bytes>\n<script><stdin>`; `c` skips the step when the one
+// before it failed or was skipped (a chain that stops at its first failure, in one round trip); `g` when the last
+// step that was not `g` failed or was skipped (a group guarded by one step).
 // server -> gen: the step's own output, then `\n<token> R <id> <status|skip>\n` on stdout and `\n<token> E <id>\n`
 // on stderr. The token is random per session, so no output can forge an end. A step costs the server one fork
 // (the subshell): a process started on a busy machine costs 5-10 ms.
@@ -21,12 +22,13 @@ export function sessionDriver(token: string): string {
     `t=$(mktemp -d) || exit 97`,
     `trap 'rm -rf "$t"' EXIT`,
     `printf '%s READY\\n' "$tok"; printf '%s READY\\n' "$tok" >&2`,
-    `ok=0`,
+    `ok=0; guard=0`,
     `while IFS=' ' read -r id mode kind n ilen; do`,
     `  if [ "$kind" = L ]; then s=''; while [ "$n" -gt 0 ] && IFS= read -r line; do s="$s$line`,
     `"; n=$((n - 1)); done; else s=$(head -c "$n"; echo .) || exit 98; s=\${s%.}; fi`,
     `  in=/dev/null; if [ "$ilen" != 0 ]; then head -c "$ilen" >"$t/i" || exit 98; in="$t/i"; fi`,
-    `  if [ "$mode" = c ] && [ "$ok" != 0 ]; then rc=skip; else (eval "$s") <"$in"; ok=$?; rc=$ok; fi`,
+    `  if { [ "$mode" = c ] && [ "$ok" != 0 ]; } || { [ "$mode" = g ] && [ "$guard" != 0 ]; }; then rc=skip; [ "$mode" = g ] || guard=1`,
+    `  else (eval "$s") <"$in"; ok=$?; rc=$ok; [ "$mode" = g ] || guard=$ok; fi`,
     `  printf '\\n%s E %s\\n' "$tok" "$id" >&2`,
     `  printf '\\n%s R %s %s\\n' "$tok" "$id" "$rc"`,
     `done`,
@@ -56,6 +58,11 @@ export interface Step {
   stdin?: Buffer | string;
   /** Skipped (result `skipped`) when the step sent just before it failed or was skipped. */
   afterSuccess?: boolean;
+  /**
+   * Skipped when the last step sent without this flag failed or was skipped: a group guarded by one step (the
+   * steps that may only run once the lock is taken), whatever its members' own statuses.
+   */
+  guarded?: boolean;
   /** No limit by default: a restart or a build may take its time. */
   timeoutMs?: number;
 }
@@ -276,7 +283,7 @@ function encode(entry: Pending): Buffer {
   const text = entry.step.script.endsWith("\n") ? entry.step.script : `${entry.step.script}\n`;
   const script = Buffer.from(text);
   const stdin = Buffer.from(entry.step.stdin ?? "");
-  const mode = entry.step.afterSuccess ? "c" : "a";
+  const mode = entry.step.guarded ? "g" : entry.step.afterSuccess ? "c" : "a";
   const size = script.length <= LINE_READ_LIMIT ? `L ${text.split("\n").length - 1}` : `B ${script.length}`;
   return Buffer.concat([Buffer.from(`${entry.id} ${mode} ${size} ${stdin.length}\n`), script, stdin]);
 }
