@@ -7,14 +7,14 @@ import { errorMessage, GenError } from "../errors.js";
 import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
-import type { Transport } from "../transport/transport.js";
+import type { Step, Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
-import { backupDir, installStaged, restoreInstalled, type Installed } from "./install.js";
+import { backupDir, installOutcome, installSteps, restoreInstalled, type Installed } from "./install.js";
 import { takeLock } from "./lock.js";
 import { changedEntries, foldersScript, runPreflight } from "./preflight.js";
-import { appendLog, cleanUpAndUnlock, leftoversStep, parseLeftovers, writeRecord, type ApplyLogEntry } from "./record.js";
-import { outputLines, serverShell, type ServerShell } from "./server-shell.js";
+import { appendLog, cleanUpAndUnlock, cleanUpStep, leftoversStep, parseLeftovers, recordFailure, recordStep, type ApplyLogEntry } from "./record.js";
+import { outputLines, serverShell, type ServerShell, type StepOutput } from "./server-shell.js";
 import { checkStaged } from "./check-staged.js";
 import { incomingDir, prepareIncomingScript, removeStaged, stageFiles, stagingFailed } from "./stage.js";
 
@@ -60,17 +60,18 @@ export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promi
   const underLock = [leftoversStep(shell, env.server.stateDir, input.rendered.map((f) => f.path)), ...probeRequest(effects.transport, files, folders, env.server.stateDir)];
   const lock = await takeLock(shell, env.server.stateDir, { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock, { user: env.server.deployUser, group: env.server.deployGroup }, underLock);
   if (lock.replaced) result.lockReplaced = lock.replaced;
+  let cleanedUp = false;
   try {
     const [leftovers, ...probe] = lock.guarded;
     result.recovered = parseLeftovers(leftovers!);
     const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo });
     const current = replanUnderLock(input, files, state);
-    await applyLocked(input, effects, shell, current, applyId, result);
+    cleanedUp = await applyLocked(input, effects, shell, current, applyId, result);
   } catch (error) {
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
     await appendLog(shell, env.server.stateDir, logEntry(applyId, effects, reviewed, changedEntries(reviewed), result)).catch(() => {});
   } finally {
-    await cleanUpAndUnlock(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]).catch(() => {});
+    if (!cleanedUp) await cleanUpAndUnlock(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]).catch(() => {});
   }
   return result;
 }
@@ -91,14 +92,15 @@ function replanUnderLock(input: ApplyInput, files: RenderedFile[], state: HostSt
   return { host, ...(state.applied ? { applied: state.applied } : {}) };
 }
 
-async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: ServerShell, current: { host: HostPlan; applied?: Record<string, string> }, applyId: string, result: HostApplyResult): Promise<void> {
+/** Returns whether the clean-up and unlock already ran (at the end of the last chain). */
+async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: ServerShell, current: { host: HostPlan; applied?: Record<string, string> }, applyId: string, result: HostApplyResult): Promise<boolean> {
   const { environment: env } = input;
   const host = current.host;
   const entries = changedEntries(host);
   const unfinished = unrecordedEntries(host);
   if (entries.length === 0 && unfinished.length === 0 && host.folders.every((f) => f.action === "unchanged")) {
     result.outcome = "unchanged";
-    return;
+    return false;
   }
   result.finished = unfinished.map((e) => e.path);
   const problems = await runPreflight(shell, env, host);
@@ -114,32 +116,47 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
     throw stagingFailed(host.host, failures);
   }
   const backups = backupDir(env.server.stateDir, applyId);
-  const { installed, error: installError } = await installStaged(shell, staged, backups);
-  result.changed = installed.map((i) => i.path);
-  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects);
   // Files an interrupted apply already moved into place still need their handlers.
   const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env);
-  const handlerError = await runHandlers(shell, env, steps, result, effects);
-  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects);
-  await writeRecord(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result), env.server.backupsKept);
+  const commands = steps.map((step) => stepArgv(step, env));
+  // One chain, one round trip: install, handlers, record, clean-up; the first failure skips the rest (and rolls back).
+  const install = installSteps(shell, staged, backups);
+  const record = recordStep(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result), env.server.backupsKept);
+  const chain = [...install, ...handlerRequest(shell, commands), record, cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)])];
+  const runs = await shell.steps(chain.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
+  const { installed, error: installError } = installOutcome(shell, staged, backups, runs.slice(0, install.length));
+  result.changed = installed.map((i) => i.path);
+  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects).then(() => false);
+  const handlerError = handlerOutcome(commands, runs.slice(install.length, install.length + commands.length), result, effects);
+  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects).then(() => false);
+  const [recorded, cleaned] = runs.slice(install.length + commands.length);
+  const recordError = recordFailure(shell, recorded!);
+  if (recordError) throw recordError;
   result.outcome = "applied";
+  return cleaned!.exitCode === 0;
 }
 
-/** All handlers in one round trip, in order, stopping at the first that fails: one step each. */
+/** One step per handler, in order, chained: the first that fails stops the rest. */
+function handlerRequest(shell: ServerShell, commands: string[][]): Step[] {
+  return commands.map((argv, i) => ({ name: `\`${argv.join(" ")}\``, script: `${argv.map(shell.quote).join(" ")} 2>&1`, afterSuccess: i > 0 }));
+}
+
+function handlerOutcome(commands: string[][], runs: StepOutput[], result: HostApplyResult, effects: ApplyEffects): GenError | undefined {
+  for (const [i, run] of runs.entries()) {
+    if (run.skipped) break;
+    const shown = commands[i]!.join(" ");
+    effects.progress(`${result.host}: ${shown}`);
+    result.handlers.push(shown);
+    if (run.exitCode !== 0) return new GenError(`\`${shown}\` failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run) });
+  }
+  return undefined;
+}
+
+/** The handlers alone (after a restore): one round trip. */
 async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerStep[], result: HostApplyResult, effects: ApplyEffects): Promise<GenError | undefined> {
   if (steps.length === 0) return undefined;
   const commands = steps.map((step) => stepArgv(step, env));
-  const shown = commands.map((argv) => argv.join(" "));
-  const runs = await shell.steps(commands.map((argv, i) => ({ name: `\`${shown[i]}\``, script: `${argv.map(shell.quote).join(" ")} 2>&1`, afterSuccess: i > 0 })));
-  for (const [i, run] of runs.entries()) {
-    if (run.skipped) break;
-    effects.progress(`${result.host}: ${shown[i]}`);
-    result.handlers.push(shown[i]!);
-    if (run.exitCode !== 0) {
-      return new GenError(`\`${shown[i]}\` failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run) });
-    }
-  }
-  return undefined;
+  return handlerOutcome(commands, await shell.steps(handlerRequest(shell, commands)), result, effects);
 }
 
 async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects): Promise<void> {

@@ -3,7 +3,8 @@
 import { posix } from "node:path";
 import { GenError } from "../errors.js";
 import type { StagedFile } from "./stage.js";
-import { outputLines, sudoRefusedHint, type ServerShell } from "./server-shell.js";
+import type { Step } from "../transport/transport.js";
+import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
 
 export interface Installed {
   path: string;
@@ -15,25 +16,27 @@ export function backupDir(stateDir: string, applyId: string): string {
   return `${stateDir}/backups/${applyId}`;
 }
 
-/** One step per file, chained: the first that fails stops the rest, and says which files had moved. */
-export async function installStaged(shell: ServerShell, staged: StagedFile[], backups: string): Promise<{ installed: Installed[]; error?: GenError }> {
-  const runs = await shell.steps(
-    staged.map(({ entry, staged: from }, i) => {
-      const target = shell.path(entry.path);
-      const backup = `${backups}${entry.path}`;
-      return {
-        name: `moving ${entry.path} into place`,
-        afterSuccess: i > 0,
-        script: [
-          "set -e",
-          ...(i === 0 ? [`mkdir -p ${shell.path(backups)}`] : []),
-          // stdout says whether the previous version was kept: the restore needs to know.
-          `if [ -e ${target} ] || [ -L ${target} ]; then mkdir -p ${shell.path(posix.dirname(backup))} && cp -a ${target} ${shell.path(backup)} && printf kept; fi`,
-          `mv -fT ${shell.path(from)} ${target}`,
-        ].join("\n"),
-      };
-    }),
-  );
+/** One step per file, chained: the first that fails stops the rest (and whatever is chained after them). */
+export function installSteps(shell: ServerShell, staged: StagedFile[], backups: string): Step[] {
+  return staged.map(({ entry, staged: from }, i) => {
+    const target = shell.path(entry.path);
+    const backup = `${backups}${entry.path}`;
+    return {
+      name: `moving ${entry.path} into place`,
+      afterSuccess: i > 0,
+      script: [
+        "set -e",
+        ...(i === 0 ? [`mkdir -p ${shell.path(backups)}`] : []),
+        // stdout says whether the previous version was kept: the restore needs to know.
+        `if [ -e ${target} ] || [ -L ${target} ]; then mkdir -p ${shell.path(posix.dirname(backup))} && cp -a ${target} ${shell.path(backup)} && printf kept; fi`,
+        `mv -fT ${shell.path(from)} ${target}`,
+      ].join("\n"),
+    };
+  });
+}
+
+/** Which files moved (with or without a backup), and the first failure. */
+export function installOutcome(shell: ServerShell, staged: StagedFile[], backups: string, runs: StepOutput[]): { installed: Installed[]; error?: GenError } {
   const installed = staged.flatMap(({ entry }, i): Installed[] => {
     const run = runs[i]!;
     if (run.exitCode !== 0) return [];

@@ -20,27 +20,27 @@ export interface ApplyLogEntry {
 }
 
 /** Writes the record and the log line, and prunes backups beyond the newest `keepBackups` applies. */
-export async function writeRecord(shell: ServerShell, stateDir: string, incoming: string, entries: PlanEntry[], previous: Record<string, string> | undefined, log: ApplyLogEntry, keepBackups: number): Promise<void> {
+export function recordStep(shell: ServerShell, stateDir: string, incoming: string, entries: PlanEntry[], previous: Record<string, string> | undefined, log: ApplyLogEntry, keepBackups: number): Step {
   const files = { ...(previous ?? {}), ...Object.fromEntries(entries.map((e) => [e.path, e.desired.sha256])) };
   const record = `${JSON.stringify({ files, lastApply: log.id, by: log.who, at: log.at }, null, 2)}\n`;
   const target = appliedRecordPath(stateDir);
-  const [run] = await shell.steps([
-    {
-      name: "recording the apply",
-      stdin: record,
-      script: [
-        "set -e",
-        `install -m 0600 /dev/stdin ${shell.path(`${incoming}/applied.json`)}`,
-        `install -m 0600 ${shell.path(`${incoming}/applied.json`)} ${shell.path(`${target}.new`)}`,
-        `mv -fT ${shell.path(`${target}.new`)} ${shell.path(target)}`,
-        `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`,
-        pruneBackupsScript(shell, stateDir, keepBackups),
-      ].join("\n"),
-    },
-  ]);
-  if (run!.exitCode !== 0) {
-    throw new GenError(`recording the apply failed on ${shell.transport.describe} (exit ${run!.exitCode})`, { details: [...outputLines(run!), ...sudoRefusedHint(shell.sudo, run!)] });
-  }
+  return {
+    name: "recording the apply",
+    stdin: record,
+    script: [
+      "set -e",
+      `install -m 0600 /dev/stdin ${shell.path(`${incoming}/applied.json`)}`,
+      `install -m 0600 ${shell.path(`${incoming}/applied.json`)} ${shell.path(`${target}.new`)}`,
+      `mv -fT ${shell.path(`${target}.new`)} ${shell.path(target)}`,
+      `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`,
+      pruneBackupsScript(shell, stateDir, keepBackups),
+    ].join("\n"),
+  };
+}
+
+export function recordFailure(shell: ServerShell, run: StepOutput): GenError | undefined {
+  if (run.exitCode === 0) return undefined;
+  return new GenError(`recording the apply failed on ${shell.transport.describe} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)] });
 }
 
 export async function appendLog(shell: ServerShell, stateDir: string, log: ApplyLogEntry): Promise<void> {
@@ -69,7 +69,11 @@ export function parseLeftovers(run: StepOutput): string[] {
   return run.stdout.split("\n").filter(Boolean);
 }
 
-/** The end of every apply, whatever happened: the upload folder and the lock go, in one round trip. */
+/** The end of every apply, whatever happened: the scratch folders and the lock go. */
+export function cleanUpStep(shell: ServerShell, stateDir: string, workDirs: string[]): Step {
+  return { name: "cleaning up and releasing the lock", script: `rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}` };
+}
+
 export async function cleanUpAndUnlock(shell: ServerShell, stateDir: string, workDirs: string[]): Promise<void> {
-  await shell.script(`rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}`, "cleaning up and releasing the lock");
+  await shell.steps([cleanUpStep(shell, stateDir, workDirs)]);
 }
