@@ -1,9 +1,8 @@
 // The releases on a server: listing them, switching `current` atomically, pruning old ones, restarting.
-// Effects: commands through the transport as the deploy user; systemctl and chown through its sudoers rules.
+// Effects: commands through the transport as the deploy user; systemctl through its sudoers rules, nothing else.
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import { chownReleasesCommand } from "../render/render-environment.js";
 import type { ServerShell } from "../apply/server-shell.js";
 import { outputLines } from "../apply/server-shell.js";
 
@@ -66,12 +65,6 @@ export async function restartServices(shell: ServerShell, env: Environment, opti
     const result = await shell.transport.run(argv, { sudo: true });
     if (result.exitCode !== 0) throw new GenError(`\`sudo ${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result) });
   }
-}
-
-export async function fixOwnership(shell: ServerShell, env: Environment): Promise<void> {
-  const argv = chownReleasesCommand(env).map((word, i, all) => (i === all.length - 1 ? `${shell.raw(env.paths.releases)}/` : word));
-  const result = await shell.transport.run(argv, { sudo: true });
-  if (result.exitCode !== 0) throw new GenError(`\`sudo ${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result) });
 }
 
 /** Keeps the newest `keep` releases, and never the live one or the one before it. Returns what was deleted. */
