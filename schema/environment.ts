@@ -187,6 +187,8 @@ export const LogrotateSchema = z.strictObject({
   copytruncate: z.boolean().default(true),
   compress: z.boolean().default(true),
   delaycompress: z.boolean().default(false),
+  /** Who logrotate rotates as (`su user group`); default: the owner of paths.logs, so root never works in a folder another user can change. */
+  su: z.strictObject({ user: NameSchema, group: NameSchema }).optional(),
 });
 
 const ScipostAuthSchema = z.strictObject({
