@@ -67,13 +67,18 @@ export async function restartServices(shell: ServerShell, env: Environment, opti
   }
 }
 
-/** Keeps the newest `keep` releases, and never the live one or the one before it. Returns what was deleted. */
+/**
+ * Keeps the newest `keep` finished releases, and never the live one or the finished one before it. A release
+ * without deployment.json was never finished (a deploy killed while building it): it is removed and never
+ * counts. Returns what was deleted.
+ */
 export async function pruneReleases(shell: ServerShell, env: Environment, keep: number): Promise<string[]> {
   const releases = await listReleases(shell, env);
-  const ids = releases.map((r) => r.id);
-  const liveIndex = releases.findIndex((r) => r.live);
+  const finished = releases.filter((r) => r.deployment !== undefined || r.live);
+  const ids = finished.map((r) => r.id);
+  const liveIndex = finished.findIndex((r) => r.live);
   const protect = new Set([...ids.slice(-keep), ...(liveIndex >= 0 ? ids.slice(Math.max(0, liveIndex - 1), liveIndex + 1) : [])]);
-  const doomed = ids.filter((id) => !protect.has(id));
+  const doomed = releases.map((r) => r.id).filter((id) => !protect.has(id));
   if (doomed.length > 0) await shell.must("removing old releases", `rm -rf ${doomed.map((id) => shell.path(`${env.paths.releases}/${id}`)).join(" ")}`);
   return doomed;
 }
