@@ -26,7 +26,7 @@ export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): P
     printPlanDiff(output, plan, {
       rendered: new Map(files.map((f) => [f.path, f])),
       server: inspected.serverFiles,
-      secrets: prepared.loaded.secrets.values,
+     
       showSecrets: argv["show-secrets"] ?? false,
       redact: prepared.redact,
     }, { stat: argv.stat });
