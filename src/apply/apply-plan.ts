@@ -3,7 +3,7 @@
 // with the real tools, atomic renames with backups, handlers, the record and log. Any failure after files moved
 // restores them and runs the handlers again, so the server is never left half-applied.
 import type { Environment } from "../../schema/index.js";
-import { errorMessage, GenError } from "../errors.js";
+import { ConnectionLostError, errorMessage, GenError } from "../errors.js";
 import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
@@ -11,6 +11,7 @@ import type { Step, Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
 import { backupDir, installOutcome, installSteps, restoreInstalled, type Installed } from "./install.js";
+import { linkRefusal, refusedLink } from "./link-safe.js";
 import { takeLock } from "./lock.js";
 import { changedEntries, foldersScript, runPreflight } from "./preflight.js";
 import { appendLog, cleanUpAndUnlock, cleanUpStep, leftoversStep, parseLeftovers, recordFailure, recordStep, type ApplyLogEntry } from "./record.js";
@@ -49,7 +50,26 @@ export interface HostApplyResult {
   error?: GenError;
 }
 
+/** The step under way, named when the connection drops during it. */
+interface UnderWay {
+  step: string;
+}
+
 export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promise<HostApplyResult> {
+  const at: UnderWay = { step: "taking the lock" };
+  try {
+    return await applySteps(input, effects, at);
+  } catch (error) {
+    throw lostDuring(error, at);
+  }
+}
+
+/** A lost connection names the step it interrupted; the transport's message names the host and the operation. */
+function lostDuring(error: unknown, at: UnderWay): unknown {
+  return error instanceof ConnectionLostError ? new GenError(`while ${at.step}: ${error.message}`, { cause: error }) : error;
+}
+
+async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay): Promise<HostApplyResult> {
   const { environment: env, reviewed } = input;
   const shell = serverShell(effects.transport, env);
   const result: HostApplyResult = { host: reviewed.host, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [] };
@@ -64,14 +84,27 @@ export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promi
   try {
     const [leftovers, ...probe] = lock.guarded;
     result.recovered = parseLeftovers(leftovers!);
+    at.step = "reading the server again under the lock";
     const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo });
     const current = replanUnderLock(input, files, state);
-    cleanedUp = await applyLocked(input, effects, shell, current, applyId, result);
+    cleanedUp = await applyLocked(input, effects, shell, current, applyId, result, at);
   } catch (error) {
-    result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
+    const named = lostDuring(error, at);
+    result.error = named instanceof GenError ? named : new GenError(errorMessage(named), { cause: named });
     await appendLog(shell, env.server.stateDir, logEntry(applyId, effects, reviewed, changedEntries(reviewed), result)).catch(() => {});
   } finally {
-    if (!cleanedUp) await cleanUpAndUnlock(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]).catch(() => {});
+    at.step = "releasing the lock";
+    if (!cleanedUp) {
+      await cleanUpAndUnlock(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]).catch((error: unknown) => {
+        // The lock stays on the server: the next apply stops at it, so this one must not end as a success.
+        if (!(error instanceof ConnectionLostError) || result.error) return;
+        result.outcome = "failed";
+        result.error = new GenError(`${result.changed.length ? "the files were applied, but " : ""}while ${at.step}: ${error.message}`, {
+          cause: error,
+          details: [`gen's lock may still be held on ${reviewed.host}: the next apply takes it over with --force-unlock`],
+        });
+      });
+    }
   }
   return result;
 }
@@ -93,7 +126,7 @@ function replanUnderLock(input: ApplyInput, files: RenderedFile[], state: HostSt
 }
 
 /** Returns whether the clean-up and unlock already ran (at the end of the last chain). */
-async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: ServerShell, current: { host: HostPlan; applied?: Record<string, string> }, applyId: string, result: HostApplyResult): Promise<boolean> {
+async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: ServerShell, current: { host: HostPlan; applied?: Record<string, string> }, applyId: string, result: HostApplyResult, at: UnderWay): Promise<boolean> {
   const { environment: env } = input;
   const host = current.host;
   const entries = changedEntries(host);
@@ -103,13 +136,20 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
     return false;
   }
   result.finished = unfinished.map((e) => e.path);
+  at.step = "running the preflight checks";
   const problems = await runPreflight(shell, env, host);
   if (problems.length > 0) throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, { details: problems });
-  await shell.must("preparing the folders", [foldersScript(shell, host), prepareIncomingScript(shell, env, applyId)].filter(Boolean).join("\n"));
+  at.step = "preparing the folders";
+  const folders = await shell.script([foldersScript(shell, host), prepareIncomingScript(shell, env, applyId)].filter(Boolean).join("\n"), "preparing the folders");
+  const link = refusedLink(folders.stdout);
+  if (link !== undefined) throw new GenError(`apply stopped on ${host.host}: ${linkRefusal(link)}`);
+  if (folders.exitCode !== 0) throw new GenError(`preparing the folders failed on ${effects.transport.describe} (exit ${folders.exitCode})`, { details: outputLines(folders) });
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
   if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
+  at.step = "staging the files";
   const staged = entries.length > 0 ? await stageFiles(shell, env, entries, rendered, applyId) : [];
   const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged").map((e) => e.path);
+  at.step = "checking the staged files";
   const failures = await checkStaged(shell, env, staged, applyId, installedUnits);
   if (failures.length > 0) {
     await removeStaged(shell, staged);
@@ -123,12 +163,15 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const install = installSteps(shell, staged, backups);
   const record = recordStep(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result), env.server.backupsKept);
   const chain = [...install, ...handlerRequest(shell, commands), record, cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)])];
+  at.step = "installing the files, running the handlers and writing the record";
   const runs = await shell.steps(chain.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
   const { installed, error: installError } = installOutcome(shell, staged, backups, runs.slice(0, install.length));
   result.changed = installed.map((i) => i.path);
-  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects).then(() => false);
+  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects, at).then(() => false);
+  at.step = "running the handlers";
   const handlerError = handlerOutcome(commands, runs.slice(install.length, install.length + commands.length), result, effects);
-  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects).then(() => false);
+  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects, at).then(() => false);
+  at.step = "writing the record";
   const [recorded, cleaned] = runs.slice(install.length + commands.length);
   const recordError = recordFailure(shell, recorded!);
   if (recordError) throw recordError;
@@ -159,7 +202,8 @@ async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerS
   return handlerOutcome(commands, await shell.steps(handlerRequest(shell, commands)), result, effects);
 }
 
-async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects): Promise<void> {
+async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects, at: UnderWay): Promise<void> {
+  at.step = "restoring the files after a failure";
   await removeStaged(shell, staged);
   result.restored = await restoreInstalled(shell, installed);
   const restoredEntries = entries.filter((e) => installed.some((i) => i.path === e.path));

@@ -2,6 +2,7 @@
 // puts backups back when a later step fails. One step per file, so what was done is known file by file.
 import { posix } from "node:path";
 import { GenError } from "../errors.js";
+import { pinFolderLines, pinned } from "./link-safe.js";
 import type { StagedFile } from "./stage.js";
 import type { Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
@@ -18,8 +19,9 @@ export function backupDir(stateDir: string, applyId: string): string {
 
 /** One step per file, chained: the first that fails stops the rest (and whatever is chained after them). */
 export function installSteps(shell: ServerShell, staged: StagedFile[], backups: string): Step[] {
+  // Through the pinned folder: the backup copies and the rename act on the folder preflight checked.
   return staged.map(({ entry, staged: from }, i) => {
-    const target = shell.path(entry.path);
+    const target = pinned(shell, posix.basename(entry.path));
     const backup = `${backups}${entry.path}`;
     return {
       name: `moving ${entry.path} into place`,
@@ -27,9 +29,10 @@ export function installSteps(shell: ServerShell, staged: StagedFile[], backups: 
       script: [
         "set -e",
         ...(i === 0 ? [`mkdir -p ${shell.path(backups)}`] : []),
+        ...pinFolderLines(shell, posix.dirname(entry.path)),
         // stdout says whether the previous version was kept: the restore needs to know.
         `if [ -e ${target} ] || [ -L ${target} ]; then mkdir -p ${shell.path(posix.dirname(backup))} && cp -a ${target} ${shell.path(backup)} && printf kept; fi`,
-        `mv -fT ${shell.path(from)} ${target}`,
+        `mv -fT ${pinned(shell, posix.basename(from))} ${target}`,
       ].join("\n"),
     };
   });
@@ -52,10 +55,11 @@ export async function restoreInstalled(shell: ServerShell, installed: Installed[
   if (installed.length === 0) return [];
   const runs = await shell.steps(
     installed.map(({ path, backup }) => {
-      const target = shell.path(path);
-      if (backup === undefined) return { name: `removing ${path}`, script: `rm -f ${target}` };
-      const temp = shell.path(posix.join(posix.dirname(path), `.gen-restore.${posix.basename(path)}`));
-      return { name: `restoring ${path}`, script: `cp -a ${shell.path(backup)} ${temp} && mv -fT ${temp} ${target}` };
+      const target = pinned(shell, posix.basename(path));
+      const pin = pinFolderLines(shell, posix.dirname(path));
+      if (backup === undefined) return { name: `removing ${path}`, script: [...pin, `rm -f ${target}`].join("\n") };
+      const temp = pinned(shell, `.gen-restore.${posix.basename(path)}`);
+      return { name: `restoring ${path}`, script: [...pin, `cp -a ${shell.path(backup)} ${temp} && mv -fT ${temp} ${target}`].join("\n") };
     }),
   );
   return installed.flatMap(({ path, backup }, i) => (runs[i]!.exitCode !== 0 ? [] : [backup === undefined ? `${path} (removed, it was new)` : path]));

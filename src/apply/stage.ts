@@ -5,6 +5,7 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
+import { pinFolderLines, pinned } from "./link-safe.js";
 import { outputLines, sudoRefusedHint, type ServerShell } from "./server-shell.js";
 
 export interface StagedFile {
@@ -32,13 +33,21 @@ export function prepareIncomingScript(shell: ServerShell, env: Environment, appl
  */
 export async function stageFiles(shell: ServerShell, env: Environment, entries: PlanEntry[], rendered: Map<string, RenderedFile>, applyId: string): Promise<StagedFile[]> {
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
+  // Each file is written through its pinned folder: a folder swapped for a link after the preflight is refused.
   const runs = await shell.steps(
     staged.map(({ entry, staged: target }, i) => {
-      const dir = `mkdir -p ${shell.path(posix.dirname(entry.path))}`;
-      const base = { name: `staging ${entry.path}`, afterSuccess: i > 0 };
-      if (entry.kind === "symlink") return { ...base, script: `${dir} && ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${shell.path(target)}` };
+      const dir = posix.dirname(entry.path);
+      const into = pinned(shell, posix.basename(target));
       const { mode, owner: user, group } = entry.desired;
-      return { ...base, stdin: rendered.get(entry.path)!.content, script: `${dir} && install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} /dev/stdin ${shell.path(target)}` };
+      const write = entry.kind === "symlink"
+        ? `ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${into}`
+        : `install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} /dev/stdin ${into}`;
+      return {
+        name: `staging ${entry.path}`,
+        afterSuccess: i > 0,
+        ...(entry.kind === "symlink" ? {} : { stdin: rendered.get(entry.path)!.content }),
+        script: ["set -e", `mkdir -p ${shell.path(dir)}`, ...pinFolderLines(shell, dir), write].join("\n"),
+      };
     }),
   );
   const failed = runs.find((run) => !run.skipped && run.exitCode !== 0);

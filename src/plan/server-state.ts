@@ -5,7 +5,7 @@ import type { Step, StepResult, Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { fileSha256, sha256 } from "../render/render-environment.js";
 import { GenError } from "../errors.js";
-import { describeLockHolder } from "../lock-holder.js";
+import { describeLockHolder, lockDir } from "../lock-holder.js";
 import type { FileSide } from "./plan-types.js";
 import { parseProbe, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
 
@@ -48,7 +48,7 @@ export async function readServerState(transport: Transport, files: RenderedFile[
 /** The probe's steps, for a caller that sends them with others (apply, right after taking the lock). */
 export function probeRequest(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string): Step[] {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
-  return probeSteps(transport.root, paths, `${stateDir}/lock`, appliedRecordPath(stateDir));
+  return probeSteps(transport.root, paths, lockDir(stateDir), appliedRecordPath(stateDir));
 }
 
 /** The state from the probe's answers; the content of the files that differ is read afterwards. */

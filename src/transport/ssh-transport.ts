@@ -3,6 +3,7 @@
 // release's build) takes an exec channel of its own.
 
 import pLimit from "p-limit";
+import { guardConnection } from "./connection-lost.js";
 import { remoteCommand } from "./remote-command.js";
 import { remoteSession, type RemoteSession } from "./remote-session.js";
 import { parseMode } from "./root-path.js";
@@ -26,10 +27,12 @@ const EXEC_CHANNELS = 8;
 const SFTP_REQUESTS = 16;
 
 export function createSshTransport(connection: SshConnection, context: SshTransportContext): Transport {
+  const guard = guardConnection(connection.client, context.describe, context.lostReason);
   const sftpLimit = pLimit(SFTP_REQUESTS);
   const execLimit = pLimit(EXEC_CHANNELS);
+  const sftpOp = <T>(what: string, work: () => Promise<T>) => sftpLimit(() => guard(what, work));
   const exec = (command: string, options: RunOptions = {}) =>
-    execLimit(() => execOnClient(connection.client, command, context.describe, options));
+    execLimit(() => guard(`running ${shortened(command)}`, () => execOnClient(connection.client, command, context.describe, options)));
   const sessions = new Map<boolean, RemoteSession>();
   const sessionFor = (sudo: boolean): RemoteSession => {
     let found = sessions.get(sudo);
@@ -42,19 +45,19 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
   };
   const inSession = async (script: string, options: RunOptions): Promise<CommandResult> => {
     const step = { name: options.step ?? shortened(script), script, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) };
-    return text(await sessionFor(options.sudo ?? false).run(step));
+    return text(await guard(`running ${shortened(script)}`, () => sessionFor(options.sudo ?? false).run(step)));
   };
-  const session = createSession(connection, context, (command) => sessionFor(false).run({ name: shortened(command), script: command }));
+  const session = createSession(connection, context, (command) => guard(`running ${shortened(command)}`, () => sessionFor(false).run({ name: shortened(command), script: command })));
   const { at, root } = session;
   return {
     describe: context.describe,
     root,
-    readFile: (path) => sftpLimit(() => readRemoteFile(session, path)),
-    stat: (path) => sftpLimit(() => statRemote(session, path)),
-    list: (path) => sftpLimit(() => listRemote(session, path)),
-    writeFile: (path, content, mode) => sftpLimit(() => writeRemoteFile(session, path, content, mode)),
+    readFile: (path) => sftpOp(`reading ${path}`, () => readRemoteFile(session, path)),
+    stat: (path) => sftpOp(`reading ${path}`, () => statRemote(session, path)),
+    list: (path) => sftpOp(`listing ${path}`, () => listRemote(session, path)),
+    writeFile: (path, content, mode) => sftpOp(`writing ${path}`, () => writeRemoteFile(session, path, content, mode)),
     rename: (from, to) =>
-      sftpLimit(async () => {
+      sftpOp(`renaming ${from}`, async () => {
         const sftp = await session.sftp();
         // posix-rename@openssh.com replaces an existing target atomically; plain SFTP rename refuses to.
         await sftpCall<void>((cb) => sftp.ext_openssh_rename(at(from), at(to), cb)).catch((error: unknown) => {
@@ -70,10 +73,13 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
       if (!options.onOutput) return inSession(options.cwd === undefined ? script : `cd -- ${quoteArg(at(options.cwd))} || exit 2\n${script}`, options);
       return text(await exec(remoteCommand(["sh", "-c", script], options, root), options));
     },
-    steps: (steps, options = {}) => sessionFor(options.sudo ?? false).runAll(steps),
+    steps: (steps, options = {}) => guard(stepsUnderWay(steps), () => sessionFor(options.sudo ?? false).runAll(steps)),
     async close() {
-      await Promise.all([...sessions.values()].map((s) => s.close().catch(() => {})));
-      await endConnection(connection.client);
+      if (guard.lost()) return;
+      await guard("closing the connection", async () => {
+        await Promise.all([...sessions.values()].map((s) => s.close().catch(() => {})));
+        await endConnection(connection.client);
+      }).catch(() => connection.client.destroy());
     },
   };
 }
@@ -84,6 +90,11 @@ function endConnection(client: SshConnection["client"]): Promise<void> {
     client.once("close", () => (clearTimeout(timer), resolve()));
     client.end();
   });
+}
+
+function stepsUnderWay(steps: { name: string }[]): string {
+  const first = steps[0]?.name ?? "nothing";
+  return steps.length > 1 ? `${first} (and ${steps.length - 1} more step${steps.length > 2 ? "s" : ""})` : first;
 }
 
 function shortened(command: string): string {
