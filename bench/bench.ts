@@ -11,6 +11,8 @@ import { benchDiffApply } from "./ssh-bench.js";
 import { benchUpload } from "./upload-bench.js";
 
 const quick = process.argv.includes("--quick");
+/** --real-only: render and the real file set, without the +500 files rows and the upload rows (a few minutes). */
+const realOnly = process.argv.includes("--real-only");
 const RUNS = quick
   ? { render: { process: 5, inProcess: 10, cold: 1, warmups: 1 }, ssh: { real: 3, applyChanged: 2, many: 2, large: 1, rss: 1, warmups: 1 }, upload: { runs: 2, warmups: 1 } }
   : { render: { process: 25, inProcess: 100, cold: 3, warmups: 3 }, ssh: { real: 15, applyChanged: 8, many: 9, large: 5, rss: 3, warmups: 2 }, upload: { runs: 9, warmups: 2 } };
@@ -21,8 +23,8 @@ async function main(): Promise<void> {
   await benchRender(results, RUNS.render);
   const server = await startBenchServer(showProd());
   try {
-    await benchDiffApply(results, server, RUNS.ssh);
-    await benchUpload(results, server, RUNS.upload);
+    await benchDiffApply(results, server, RUNS.ssh, { realOnly });
+    if (!realOnly) await benchUpload(results, server, RUNS.upload);
   } finally {
     await server.stop();
   }
@@ -31,7 +33,7 @@ async function main(): Promise<void> {
   console.log(formatTable(rows));
   console.log(`\nbench took ${totalSeconds.toFixed(0)} s`);
   const out = join(dirname(fileURLToPath(import.meta.url)), "results.json");
-  await writeResults(out, rows, { totalSeconds, quick });
+  await writeResults(out, rows, { totalSeconds, quick, realOnly });
   progress(`wrote ${out}`);
 }
 

@@ -15,10 +15,11 @@ export interface SshRuns {
 
 const EXTRA = 500;
 
-export async function benchDiffApply(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
+export async function benchDiffApply(results: Results, server: BenchServer, runs: SshRuns, options: { realOnly?: boolean } = {}): Promise<void> {
   await server.writeEnvironment();
   await applyOnce(server);
   await benchRealSet(results, server, runs);
+  if (options.realOnly) return;
 
   await applyInBatches(server, { count: EXTRA, bytes: 1024 });
   await benchManyFiles(results, server, runs, "1 KB");
