@@ -2,7 +2,7 @@
 // of modules to resolve roughly halves start-up. Commands stay lazily loaded (code splitting). ssh2 is bundled
 // too (resolving its ~60 files cost more than running them); its optional native parts stay where npm put them
 // and are required from node_modules at run time, as ssh2 itself would.
-import { chmod, rm } from "node:fs/promises";
+import { chmod, readFile, rm } from "node:fs/promises";
 import * as esbuild from "esbuild";
 
 /** ssh2's `require('./crypto/build/Release/sshcrypto.node')` becomes a require of that file inside node_modules/ssh2. */
@@ -18,6 +18,17 @@ const nativeAddonsFromNodeModules = {
   },
 };
 
+/** CommonJS globals in ssh2's files, which an ES module lacks, point at the bundle (another bundled module declares its own). */
+const ssh2Globals = {
+  name: "ssh2-globals",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]ssh2[\\/].*\.js$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      return { contents: source.replace(/\b__dirname\b/g, "__genSsh2Dir").replace(/\b__filename\b/g, "__genSsh2File"), loader: "js" };
+    });
+  },
+};
+
 await rm("dist/bundle", { recursive: true, force: true });
 await esbuild.build({
   entryPoints: ["dist/src/cli/main.js"],
@@ -28,10 +39,10 @@ await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["cpu-features", "esbuild"],
-  plugins: [nativeAddonsFromNodeModules],
-  // ssh2 reads __dirname (for a Windows-only helper path); it is the bundle's folder here.
+  plugins: [nativeAddonsFromNodeModules, ssh2Globals],
+  // ssh2 reads __dirname and __filename (a Windows-only helper path, emscripten's loader): see ssh2Globals.
   banner: {
-    js: "import { createRequire as __genCreateRequire } from 'node:module'; import { dirname as __genDirname } from 'node:path'; import { fileURLToPath as __genFileURLToPath } from 'node:url'; const require = __genCreateRequire(import.meta.url); const __filename = __genFileURLToPath(import.meta.url); const __dirname = __genDirname(__filename);",
+    js: "import { createRequire as __genCreateRequire } from 'node:module'; import { dirname as __genDirname } from 'node:path'; import { fileURLToPath as __genFileURLToPath } from 'node:url'; const require = __genCreateRequire(import.meta.url); const __genSsh2File = __genFileURLToPath(import.meta.url); const __genSsh2Dir = __genDirname(__genSsh2File);",
   },
   logLevel: "warning",
 });
