@@ -157,6 +157,8 @@ function benchEnvironment(prod: Record<string, unknown>, sshd: SshdHandle, syste
     deployUser: "root",
     deployGroup: "root",
   });
+  // logrotate's `su` was resolved to prod's deploy user, which logrotate -d refuses here for the same reason.
+  if (env.logrotate) env.logrotate.su = { user: "root", group: "root" };
   for (const name of DERIVED_SETTINGS) delete env.django?.settings?.[name];
   if (extra) {
     const template = (i: number) => (i < extra.upTo ? "bench-extra.njk" : extra.previous ? "bench-extra-previous.njk" : undefined);

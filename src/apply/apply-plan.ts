@@ -13,11 +13,11 @@ import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
 import { backupDir, installOutcome, installSteps, restoreInstalled, type Installed } from "./install.js";
 import { linkRefusal, refusedLink } from "./link-safe.js";
 import { takeLock } from "./lock.js";
-import { changedEntries, foldersScript, runPreflight } from "./preflight.js";
+import { changedEntries, foldersScript, preflightProblems, preflightStep } from "./preflight.js";
 import { appendLog, cleanUpAndUnlock, cleanUpStep, leftoversStep, parseLeftovers, recordFailure, recordStep, type ApplyLogEntry } from "./record.js";
 import { outputLines, serverShell, type ServerShell, type StepOutput } from "./server-shell.js";
 import { checkStaged } from "./check-staged.js";
-import { incomingDir, prepareIncomingScript, removeStaged, stageFiles, stagingFailed } from "./stage.js";
+import { incomingDir, prepareIncomingScript, removeStaged, stageSteps, stagingFailed, stagingOutcome } from "./stage.js";
 
 export interface ApplyInput {
   envName: string;
@@ -136,18 +136,23 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
     return false;
   }
   result.finished = unfinished.map((e) => e.path);
+  const rendered = new Map(input.rendered.map((f) => [f.path, f]));
+  const { staged, steps: staging } = stageSteps(shell, entries, rendered, applyId);
+  // One chain, one round trip: preflight (fails when it finds a problem), folders, staging.
+  at.step = "running the preflight checks, preparing the folders and staging the files";
+  const folderScript = [foldersScript(shell, host), prepareIncomingScript(shell, env, applyId)].filter(Boolean).join("\n");
+  const prepare = [preflightStep(shell, env, host), { name: "preparing the folders", script: folderScript }, ...staging];
+  const [preflight, folders, ...stagingRuns] = await shell.steps(prepare.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
   at.step = "running the preflight checks";
-  const problems = await runPreflight(shell, env, host);
+  const problems = preflightProblems(shell, preflight!);
   if (problems.length > 0) throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, { details: problems });
   at.step = "preparing the folders";
-  const folders = await shell.script([foldersScript(shell, host), prepareIncomingScript(shell, env, applyId)].filter(Boolean).join("\n"), "preparing the folders");
-  const link = refusedLink(folders.stdout);
+  const link = refusedLink(folders!.stdout);
   if (link !== undefined) throw new GenError(`apply stopped on ${host.host}: ${linkRefusal(link)}`);
-  if (folders.exitCode !== 0) throw new GenError(`preparing the folders failed on ${effects.transport.describe} (exit ${folders.exitCode})`, { details: outputLines(folders) });
-  const rendered = new Map(input.rendered.map((f) => [f.path, f]));
-  if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
+  if (folders!.exitCode !== 0) throw new GenError(`preparing the folders failed on ${effects.transport.describe} (exit ${folders!.exitCode})`, { details: outputLines(folders!) });
   at.step = "staging the files";
-  const staged = entries.length > 0 ? await stageFiles(shell, env, entries, rendered, applyId) : [];
+  if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
+  await stagingOutcome(shell, staged, stagingRuns);
   const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged").map((e) => e.path);
   at.step = "checking the staged files";
   const failures = await checkStaged(shell, env, staged, applyId, installedUnits);

@@ -6,7 +6,9 @@ import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
 import { CHECK_TOOLS } from "./check-staged.js";
 import { linkProblems, safeFolderLines } from "./link-safe.js";
-import type { ServerShell } from "./server-shell.js";
+import { GenError } from "../errors.js";
+import type { Step } from "../transport/transport.js";
+import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
 
 const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
 
@@ -65,9 +67,23 @@ function certificateChecks(shell: ServerShell, env: Environment, changed: PlanEn
   );
 }
 
-export async function runPreflight(shell: ServerShell, env: Environment, host: HostPlan): Promise<string[]> {
-  const result = await shell.must("preflight", preflightScript(shell, env, host));
-  return result.stdout.split("\n").filter((l) => l.startsWith("PROBLEM ")).map((l) => l.slice("PROBLEM ".length));
+/** The preflight as a step: its status is 0 only when it found no problem, so what is chained after it waits. */
+export function preflightStep(shell: ServerShell, env: Environment, host: HostPlan): Step {
+  return {
+    name: "running the preflight checks",
+    script: `found=$(\n${preflightScript(shell, env, host)}\n)\nprintf '%s\\n' "$found"\ncase "$found" in *PROBLEM*) exit ${PROBLEMS_FOUND};; esac`,
+  };
+}
+
+const PROBLEMS_FOUND = 3;
+
+/** The problems found; throws when the preflight itself could not run. */
+export function preflightProblems(shell: ServerShell, run: StepOutput): string[] {
+  const problems = run.stdout.split("\n").filter((l) => l.startsWith("PROBLEM ")).map((l) => l.slice("PROBLEM ".length));
+  if (run.exitCode !== 0 && problems.length === 0) {
+    throw new GenError(`preflight failed on ${shell.transport.describe} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)] });
+  }
+  return problems;
 }
 
 /** Each folder in a subshell of its own, so the descriptor checks of one never see another's. */

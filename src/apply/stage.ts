@@ -6,7 +6,8 @@ import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
 import { pinFolderLines, pinned } from "./link-safe.js";
-import { outputLines, sudoRefusedHint, type ServerShell } from "./server-shell.js";
+import type { Step } from "../transport/transport.js";
+import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
 
 export interface StagedFile {
   entry: PlanEntry;
@@ -29,33 +30,34 @@ export function prepareIncomingScript(shell: ServerShell, env: Environment, appl
 
 /**
  * Each file travels as the input of its own step and is installed straight from it with its final mode and
- * owner (install creates it private, then sets them), all steps chained in one round trip: no upload channel.
+ * owner (install creates it private, then sets them), all steps chained: no upload channel.
  */
-export async function stageFiles(shell: ServerShell, env: Environment, entries: PlanEntry[], rendered: Map<string, RenderedFile>, applyId: string): Promise<StagedFile[]> {
+export function stageSteps(shell: ServerShell, entries: PlanEntry[], rendered: Map<string, RenderedFile>, applyId: string): { staged: StagedFile[]; steps: Step[] } {
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
   // Each file is written through its pinned folder: a folder swapped for a link after the preflight is refused.
-  const runs = await shell.steps(
-    staged.map(({ entry, staged: target }, i) => {
-      const dir = posix.dirname(entry.path);
-      const into = pinned(shell, posix.basename(target));
-      const { mode, owner: user, group } = entry.desired;
-      const write = entry.kind === "symlink"
-        ? `ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${into}`
-        : `install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} /dev/stdin ${into}`;
-      return {
-        name: `staging ${entry.path}`,
-        afterSuccess: i > 0,
-        ...(entry.kind === "symlink" ? {} : { stdin: rendered.get(entry.path)!.content }),
-        script: ["set -e", `mkdir -p ${shell.path(dir)}`, ...pinFolderLines(shell, dir), write].join("\n"),
-      };
-    }),
-  );
+  const steps = staged.map(({ entry, staged: target }, i): Step => {
+    const dir = posix.dirname(entry.path);
+    const into = pinned(shell, posix.basename(target));
+    const { mode, owner: user, group } = entry.desired;
+    const write = entry.kind === "symlink"
+      ? `ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${into}`
+      : `install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} /dev/stdin ${into}`;
+    return {
+      name: `staging ${entry.path}`,
+      afterSuccess: i > 0,
+      ...(entry.kind === "symlink" ? {} : { stdin: rendered.get(entry.path)!.content }),
+      script: ["set -e", `mkdir -p ${shell.path(dir)}`, ...pinFolderLines(shell, dir), write].join("\n"),
+    };
+  });
+  return { staged, steps };
+}
+
+/** A failed staging step removes what was staged and fails the apply, naming the step's output. */
+export async function stagingOutcome(shell: ServerShell, staged: StagedFile[], runs: StepOutput[]): Promise<void> {
   const failed = runs.find((run) => !run.skipped && run.exitCode !== 0);
-  if (failed) {
-    await removeStaged(shell, staged);
-    throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${failed.exitCode})`, { details: [...outputLines(failed), ...sudoRefusedHint(shell.sudo, failed)] });
-  }
-  return staged;
+  if (!failed) return;
+  await removeStaged(shell, staged);
+  throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${failed.exitCode})`, { details: [...outputLines(failed), ...sudoRefusedHint(shell.sudo, failed)] });
 }
 
 export async function removeStaged(shell: ServerShell, staged: StagedFile[]): Promise<void> {

@@ -117,11 +117,35 @@ describe("remote session", () => {
     const second = session.run({ name: "staging the files", script: "true" });
     await new Promise((resolve) => setTimeout(resolve, 100));
     opened[0]!.kill();
-    await assert.rejects(first, /test@host:22: taking the lock ended without an exit status/);
+    await assert.rejects(first, /test@host:22: taking the lock ended without an exit status \(the remote shell ended with status 137\)/);
     await assert.rejects(second, /test@host:22: staging the files ended without an exit status/);
     // The next step starts a new session.
     assert.equal(text((await session.run({ name: "again", script: "echo back" })).stdout), "back\n");
     assert.equal(opened.length, 2);
+    await session.close();
+  });
+
+  it("names a lost connection as such, with the reason the connection gave", async () => {
+    let channel: (SessionChannel & { kill: () => void }) | undefined;
+    const session = remoteSession({
+      where: "test@host:22",
+      open: async (driver) => {
+        const real = await localChannel("sh", ["-c", driver], process.env);
+        channel = real;
+        // As ssh2 reports a channel whose connection dropped: closed without an exit status.
+        return { ...real, onClose: (listener) => real.onClose(() => listener(undefined)) };
+      },
+      lostReason: () => new Error("the server ended the connection"),
+    });
+    await session.run({ name: "started", script: "true" });
+    const pending = session.run({ name: "moving /etc/x into place", script: "sleep 5" });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    channel!.kill();
+    await assert.rejects(pending, (error: Error) => {
+      assert.equal(error.name, "ConnectionLostError");
+      assert.equal(error.message, "test@host:22: connection lost while moving /etc/x into place: it ended without an exit status (connection lost?): the server ended the connection");
+      return true;
+    });
     await session.close();
   });
 

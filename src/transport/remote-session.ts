@@ -10,7 +10,7 @@
 // on stderr. The token is random per session, so no output can forge an end. A step costs the server one fork
 // (the subshell): a process started on a busy machine costs 5-10 ms.
 import { randomBytes } from "node:crypto";
-import { GenError } from "../errors.js";
+import { ConnectionLostError, GenError } from "../errors.js";
 
 /**
  * The server side, POSIX sh. A small script comes as lines read by the shell itself (no process); a large one,
@@ -203,8 +203,12 @@ function startLive(options: SessionOptions, forget: () => void): Live {
       return;
     }
     const lost = options.lostReason?.();
-    const why = lost || exitCode === undefined ? `(connection lost?)${lost ? `: ${lost.message}` : ""}` : `(the remote shell ended with status ${exitCode})`;
-    fail((entry) => new GenError(`${options.where}: ${entry.step.name} ended without an exit status ${why}`));
+    if (lost || exitCode === undefined) {
+      const reason = lost ? `: ${lost.message}` : "";
+      fail((entry) => new ConnectionLostError(`${options.where}: connection lost while ${entry.step.name}: it ended without an exit status (connection lost?)${reason}`));
+      return;
+    }
+    fail((entry) => new GenError(`${options.where}: ${entry.step.name} ended without an exit status (the remote shell ended with status ${exitCode})`));
   };
 
   options.open(sessionDriver(token)).then(

@@ -3,6 +3,7 @@
 // release's build) takes an exec channel of its own.
 
 import pLimit from "p-limit";
+import { ConnectionLostError } from "../errors.js";
 import { guardConnection } from "./connection-lost.js";
 import { remoteCommand } from "./remote-command.js";
 import { remoteSession, type RemoteSession } from "./remote-session.js";
@@ -43,11 +44,23 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     }
     return found;
   };
-  const inSession = async (script: string, options: RunOptions): Promise<CommandResult> => {
-    const step = { name: options.step ?? shortened(script), script, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) };
-    return text(await guard(`running ${shortened(script)}`, () => sessionFor(options.sudo ?? false).run(step)));
+  // A session rejects its steps by itself when its channel goes (naming the step): its words win over the guard's.
+  const guarded = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+    if (guard.lost()) return guard(what, work);
+    const running = work();
+    try {
+      return await guard(what, () => running);
+    } catch (error) {
+      const own = await Promise.race([running.then(() => undefined, (e: unknown) => e), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      throw own instanceof ConnectionLostError ? own : error;
+    }
   };
-  const session = createSession(connection, context, (command) => guard(`running ${shortened(command)}`, () => sessionFor(false).run({ name: shortened(command), script: command })));
+  const inSession = async (script: string, options: RunOptions): Promise<CommandResult> => {
+    const name = options.step ?? `running ${shortened(script)}`;
+    const step = { name, script, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) };
+    return text(await guarded(name, () => sessionFor(options.sudo ?? false).run(step)));
+  };
+  const session = createSession(connection, context, (command) => guarded(`running ${shortened(command)}`, () => sessionFor(false).run({ name: `running ${shortened(command)}`, script: command })));
   const { at, root } = session;
   return {
     describe: context.describe,
@@ -73,7 +86,7 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
       if (!options.onOutput) return inSession(options.cwd === undefined ? script : `cd -- ${quoteArg(at(options.cwd))} || exit 2\n${script}`, options);
       return text(await exec(remoteCommand(["sh", "-c", script], options, root), options));
     },
-    steps: (steps, options = {}) => guard(stepsUnderWay(steps), () => sessionFor(options.sudo ?? false).runAll(steps)),
+    steps: (steps, options = {}) => guarded(stepsUnderWay(steps), () => sessionFor(options.sudo ?? false).runAll(steps)),
     async close() {
       if (guard.lost()) return;
       await guard("closing the connection", async () => {
