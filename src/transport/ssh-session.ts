@@ -28,7 +28,8 @@ export interface SshSession extends SshTransportContext, SshConnection {
 export const SFTP_NO_SUCH_FILE = 2;
 export const SFTP_PERMISSION_DENIED = 3;
 
-export function createSession(connection: SshConnection, context: SshTransportContext, runCommand: RunCommand): SshSession {
+/** `namesCommand`: where the user and group tables are read (the session already open, sudo or not). */
+export function createSession(connection: SshConnection, context: SshTransportContext, runCommand: RunCommand, namesCommand: RunCommand = runCommand): SshSession {
   return {
     ...context,
     ...connection,
@@ -39,7 +40,7 @@ export function createSession(connection: SshConnection, context: SshTransportCo
         throw new GenError(`${context.describe}: cannot open the SFTP subsystem: ${(error as Error).message}${lost ? ` (connection lost: ${lost.message})` : ""}`, { cause: error });
       }),
     runCommand,
-    names: lazy(() => loadRemoteIdNames(runCommand)),
+    names: lazy(() => loadRemoteIdNames(namesCommand)),
   };
 }
 

@@ -60,7 +60,13 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     const step = { name, script, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) };
     return text(await guarded(name, () => sessionFor(options.sudo ?? false).run(step)));
   };
-  const session = createSession(connection, context, (command) => guarded(`running ${shortened(command)}`, () => sessionFor(false).run({ name: `running ${shortened(command)}`, script: command })));
+  const runIn = (sudo: boolean) => (command: string) => guarded(`running ${shortened(command)}`, () => sessionFor(sudo).run({ name: `running ${shortened(command)}`, script: command }));
+  // The user and group tables come through the session a command with sudo has opened already: no second exec.
+  const names = async (command: string) => {
+    const result = context.sudo ? await runIn(true)(command) : undefined;
+    return result?.exitCode === 0 ? result : runIn(false)(command);
+  };
+  const session = createSession(connection, context, runIn(false), names);
   const { at, root } = session;
   return {
     describe: context.describe,
