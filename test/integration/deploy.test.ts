@@ -163,8 +163,9 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const go = join(control, "go");
       let child: ChildProcess | undefined;
       try {
-        // The release's backend is cloned; the install waits here until the deploy is killed.
-        await server.writeEnv({ release: { install: [["sh", "-c", `touch '${started}'; while [ ! -f '${go}' ]; do sleep 0.1; done`]] } });
+        // The release's backend is cloned; the install waits here until the deploy is killed. sshd does not stop a
+        // command whose client went away, so the wait also ends when the control folder is removed.
+        await server.writeEnv({ release: { install: [["sh", "-c", `touch '${started}'; while [ ! -f '${go}' ] && [ -d '${control}' ]; do sleep 0.1; done`]] } });
         await afterRelease(first);
         child = spawn(process.execPath, [GEN_MAIN, "deploy", ENV_NAME, "--yes", "--repo", server.app.checkout, "--environments", server.envDir,
           "--known-hosts", server.sshd.knownHostsPath, "--identity", server.sshd.clientKeyPath], { stdio: "ignore" });
@@ -177,7 +178,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
         await exited;
       } finally {
         child?.kill("SIGKILL");
-        await writeFile(go, "");
+        await writeFile(go, "").catch(() => {});
       }
       const unfinished = (await server.releases()).filter((id) => id !== first);
       assert.equal(unfinished.length, 1, `releases: ${(await server.releases()).join(", ")}`);
