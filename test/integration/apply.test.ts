@@ -287,7 +287,7 @@ describe("gen apply", { concurrency: 2 }, () => {
       await server.killSshdOn("daemon-reload");
       const killed = await apply(server);
       assert.equal(killed.code, 1, killed.all);
-      assert.match(killed.err, /ended without an exit status \(connection lost\?\)/, killed.all);
+      assert.match(killed.err, /apply failed on 127\.0\.0\.1: while running the handlers: root@127\.0\.0\.1:\d+ .*connection lost while running/, killed.all);
       assert.ok(existsSync(server.file(`${STATE}/lock`)), "the interrupted apply could not release its lock");
 
       await server.killSshdOn(undefined);

@@ -140,7 +140,7 @@ describe("a connection cut at any point", { timeout: 40 * 60_000 }, () => {
     it(`gen ${args.join(" ")} ends with exit 1 naming the host and the step`, async () => {
       const total = await measure([...args]);
       const failures: string[] = [];
-      for (const bytes of spread(300, Math.floor(total * 0.99), points)) {
+      for (const bytes of spread(300, Math.floor(total * 0.97), points)) {
         const failure = await cutAt([...args], bytes);
         if (failure) failures.push(failure);
       }
