@@ -60,7 +60,9 @@ export function folderSpecs(env: Environment): FolderSpec[] {
     folder(p.releases, group, "0755"),
     folder(p.logs, group, "0755"),
     folder(p.media, webGroup, "0755"),
-    folder(p.config, group, "0750"),
+    // apply installs settings_local.py here as root: the folder is root's, so nobody else can swap the file
+    // for a link; the deploy group reads it (the file itself stays the deploy user's, 0600).
+    { ...folder(p.config, group, "0750"), owner: "root" },
     folder(p.errors, group, "0755"),
   ];
 }

@@ -184,7 +184,7 @@ describe("prod files", () => {
       { path: "/var/www/releases", owner: "deployer", group: "deployer", mode: "0755" },
       { path: "/var/log/tsosi", owner: "deployer", group: "deployer", mode: "0755" },
       { path: "/tsosi_media", owner: "deployer", group: "www-data", mode: "0755" },
-      { path: "/home/deployer/config", owner: "deployer", group: "deployer", mode: "0750" },
+      { path: "/home/deployer/config", owner: "root", group: "deployer", mode: "0750" },
       { path: "/home/deployer/tsosi_errors", owner: "deployer", group: "deployer", mode: "0755" },
     ]);
   });
