@@ -9,10 +9,22 @@ export interface Output {
   err: (text: string) => void;
 }
 
-export const processOutput: Output = {
-  out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
-};
+export const processOutput: Output = { out: lineWriter(process.stdout), err: lineWriter(process.stderr) };
+
+/**
+ * Writes whole lines. A reader that went away (`gen diff | head -1`) is not an error: later lines are dropped
+ * and the command finishes its work (an apply is never cut short by a closed pipe).
+ */
+function lineWriter(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed) stream.write(text.endsWith("\n") ? text : `${text}\n`);
+  };
+}
 
 export function formatIssue(issue: Issue): string {
   const fields = issue.fields?.length ? `${issue.fields.join(", ")}: ` : "";

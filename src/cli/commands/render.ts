@@ -6,6 +6,7 @@ import type { GenCommand } from "../command.js";
 import { loadAndRender, withEnvironment } from "../environment-options.js";
 import { printFiles, printIssues, printJson, printRenderSummary } from "../report.js";
 import type { RenderedFile } from "../../types.js";
+import { GenError } from "../../errors.js";
 
 interface RenderArgs {
   env: string;
@@ -19,9 +20,9 @@ export const renderCommand: GenCommand<RenderArgs> = {
   describe: "Render the environment's files into out/<env>/ (mirroring server paths) with manifest.json",
   builder: (yargs) =>
     withEnvironment(yargs)
-      .option("out", { type: "string", describe: "output folder (default: out/<env>)" })
+      .option("out", { type: "string", requiresArg: true, describe: "output folder (default: out/<env>)" })
       .option("stdout", { type: "boolean", default: false, describe: "print the files instead of writing them" })
-      .option("only", { type: "string", describe: "only files whose server path matches this glob (e.g. '**/*.service')" }) as never,
+      .option("only", { type: "string", requiresArg: true, describe: "only files whose server path matches this glob (e.g. '**/*.service')" }) as never,
   examples: [
     ["gen render prod", "write out/prod/etc/... and out/prod/manifest.json"],
     ["gen render prod --stdout --only '**/nginx/**'", "print the nginx files"],
@@ -51,5 +52,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
 export function selectFiles(files: RenderedFile[], only: string | undefined): RenderedFile[] {
   if (!only) return files;
   const match = picomatch(only, { dot: true, basename: !only.includes("/") });
-  return files.filter((f) => match(f.path));
+  const selected = files.filter((f) => match(f.path));
+  if (selected.length === 0) throw new GenError(`--only '${only}' matches none of the ${files.length} rendered files`, { details: ["gen render --stdout lists their server paths; a glob without / matches the file name"] });
+  return selected;
 }
