@@ -141,12 +141,11 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
         const silent = await startSilentServer();
         try {
           await server.writeEnv({ server: { port: silent.port, connectTimeoutSeconds: 1 } });
-          const started = Date.now();
+          // The connect timeout itself is measured by the unit tests with an injected clock; here, that gen
+          // gives up on its own and says why is the behaviour (no bound on how long a loaded machine takes).
           const run = await server.gen(["diff", "t"]);
-          const ms = Date.now() - started;
           assert.equal(run.code, 1, run.all);
           assert.match(run.all, new RegExp(`no answer from 127\\.0\\.0\\.1:${silent.port} within 1 s`));
-          assert.ok(ms < 5000, `took ${ms} ms`);
         } finally {
           await silent.stop();
         }
