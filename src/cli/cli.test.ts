@@ -10,6 +10,7 @@ import { packageRoot } from "../paths.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { genBin, runGenBin, type GenRun } from "../../test/support/run-gen.js";
+import { assertJsonOutput } from "../../test/support/json-output.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -158,6 +159,57 @@ describe("gen command line", () => {
       assert.match(stderr, /status [02]\n/);
     });
   }
+
+  describe("--json output matches the schema shipped for each command", () => {
+    const json = async (command: string, args: string[], code: number, cwd?: string) => {
+      const run = await gen([...args, "--json"], SECRETS, cwd);
+      assert.equal(run.code, code, run.all);
+      return assertJsonOutput(command, run.out);
+    };
+    test("render (written)", async () => {
+      const result = await json("render", ["render", "prod", "--environments", environments, "--out", join(temp, "json-render")], 0);
+      assert.equal((result.manifest as { files: unknown[] }).files.length, 9);
+    });
+    test("render --stdout, secrets redacted", async () => {
+      const result = await json("render", ["render", "prod", "--environments", environments, "--stdout", "--only", "settings_local.py"], 0);
+      assert.match((result.files as { content: string }[])[0]!.content, /\[secret:TSOSI_DB_PASSWORD\]/);
+      assert.ok(!JSON.stringify(result).includes(SECRETS.TSOSI_DB_PASSWORD));
+    });
+    test("validate", async () => {
+      const result = await json("validate", ["validate", "example", "--environments", environments, "--no-tools"], 0);
+      assert.equal(result.ok, true);
+    });
+    test("show (itself an environment definition)", async () => {
+      const result = await json("show", ["show", "staging", "--environments", environments], 0);
+      assert.equal(result.version, 1);
+    });
+    test("list", async () => {
+      const result = await json("list", ["list", "--environments", fixtures], 1);
+      assert.ok((result.environments as { problem?: string }[]).some((e) => e.problem));
+    });
+    test("diff, apply --dry-run and apply on the example's local folder", async () => {
+      const project = join(temp, "json-apply");
+      await mkdir(project, { recursive: true });
+      const diff = await json("diff", ["diff", "example", "--environments", environments], 2, project);
+      assert.equal((diff.summary as { create: number }).create, 9);
+      const dry = await json("apply", ["apply", "example", "--environments", environments, "--dry-run"], 0, project);
+      assert.equal(dry.outcome, "dry-run");
+      // This machine has no deployer user: preflight refuses, and says so in JSON.
+      const applied = await json("apply", ["apply", "example", "--environments", environments, "--yes"], 1, project);
+      assert.equal(applied.outcome, "failed");
+    });
+    test("errors are JSON on standard output", async () => {
+      for (const [args, code] of [[["render", "prdo", "--environments", environments], 2], [["render", "prod", "--environments", environments, "--only", "nothing"], 1]] as const) {
+        const run = await runGenBin([...args, "--json"]);
+        assert.equal(run.code, code, run.all);
+        const error = assertJsonOutput<{ error: { message: string }; exitCode: number }>("error", run.out);
+        assert.equal(error.exitCode, code);
+      }
+      const missing = await runGenBin(["render", "prod", "--environments", environments, "--json"], { env: { TSOSI_DB_PASSWORD: undefined, TSOSI_SECRET_KEY: undefined } });
+      const error = assertJsonOutput<{ error: { message: string; details: string[] } }>("error", missing.out);
+      assert.match(error.error.details.join("\n"), /TSOSI_DB_PASSWORD is not set/);
+    });
+  });
 
   test("diff against the example's empty local folder lists files to create and exits 2", async () => {
     const project = join(temp, "project");

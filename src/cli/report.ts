@@ -67,3 +67,12 @@ export function printToolReports(output: Output, reports: ToolReport[], redact: 
 export function printJson(output: Output, value: unknown, redact: Redactor): void {
   output.out(redact(JSON.stringify(value, null, 2)));
 }
+
+/** The version of every --json output's shape (docs/json/<command>.schema.json); raised when a shape changes
+ * in a way a reader would notice. */
+export const JSON_VERSION = 1;
+
+/** A command's --json result: `{ version, command, ...fields }`, one JSON document on standard output. */
+export function printResult(output: Output, command: string, fields: Record<string, unknown>, redact: Redactor): void {
+  printJson(output, { version: JSON_VERSION, command, ...fields }, redact);
+}

@@ -5,6 +5,7 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { freePort, startSilentServer } from "../support/net.js";
+import { assertJsonOutput } from "../support/json-output.js";
 import { DB_PASSWORD, startGenServer, trustAllHosts, type GenServer, type GenServerOptions } from "./support/gen-server.js";
 
 const LOGROTATE = "/etc/logrotate.d/tsosi";
@@ -238,9 +239,9 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
 
       const json = await server.gen(["diff", "t", "--json"]);
       assert.equal(json.code, 2, json.all);
-      const plan = JSON.parse(json.out) as typeof saved.plan & { hosts: { host: string; transport: string }[] };
-      assert.equal(plan.environment, "t");
-      assert.equal(plan.hosts[0]!.host, "127.0.0.1");
-      assert.deepEqual(plan, saved.plan);
+      const shown = assertJsonOutput<typeof saved.plan & { hosts: { host: string; transport: string }[] }>("diff", json.out);
+      assert.equal(shown.environment, "t");
+      assert.equal(shown.hosts[0]!.host, "127.0.0.1");
+      assert.deepEqual({ environment: shown.environment, hosts: shown.hosts }, saved.plan);
     }));
 });

@@ -1,7 +1,7 @@
 import { firstProblem, listEnvironments, readMergedDefinition } from "../../load/load-environment.js";
 import type { GenCommand } from "../command.js";
 import { environmentsDir } from "../environment-options.js";
-import { printJson } from "../report.js";
+import { printResult } from "../report.js";
 
 export const listCommand: GenCommand<object> = {
   command: "list",
@@ -18,7 +18,7 @@ export const listCommand: GenCommand<object> = {
         return { name, where, description: d.description ?? "", ...(problem ? { problem } : {}) };
       }),
     );
-    if (argv.json) printJson(output, { version: 1, environments: rows }, (t) => t);
+    if (argv.json) printResult(output, "list", { environments: rows }, (t) => t);
     else {
       for (const row of rows) {
         if (row.problem) output.out(`${row.name.padEnd(12)} BROKEN: ${row.problem}`);

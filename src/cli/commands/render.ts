@@ -4,7 +4,7 @@ import { writeRenderedTree } from "../../output/write-output.js";
 import { runCrossChecks } from "../../validate/cross-checks.js";
 import type { GenCommand } from "../command.js";
 import { loadAndRender, withEnvironment } from "../environment-options.js";
-import { printFiles, printIssues, printJson, printRenderSummary } from "../report.js";
+import { printFiles, printIssues, printRenderSummary, printResult } from "../report.js";
 import type { RenderedFile } from "../../types.js";
 import { GenError } from "../../errors.js";
 
@@ -31,19 +31,22 @@ export const renderCommand: GenCommand<RenderArgs> = {
     const { loaded, rendered, redact } = await loadAndRender(argv.env, argv);
     const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
     if (issues.length > 0) {
+      if (argv.json) printResult(output, "render", { environment: argv.env, ok: false, issues }, redact);
       printIssues(output, issues);
       output.err(`${loaded.file}: ${issues.length} problem${issues.length === 1 ? "" : "s"} between files; nothing written (gen validate ${argv.env} shows all checks)`);
       return 1;
     }
     const files = selectFiles(rendered.files, argv.only);
     if (argv.stdout) {
-      printFiles(output, files, redact);
+      // Contents are redacted before they are JSON-escaped: a secret with a quote in it is still found.
+      if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, files: files.map((f) => ({ ...f, content: redact(f.content) })) }, redact);
+      else printFiles(output, files, redact);
       return 0;
     }
     const outDir = argv.out ?? `out/${argv.env}`;
     const manifest = { ...rendered.manifest, files: rendered.manifest.files.filter((f) => files.some((s) => s.path === f.path)) };
     await writeRenderedTree(resolve(outDir), files, manifest);
-    if (argv.json) printJson(output, manifest, redact);
+    if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, outDir, manifest }, redact);
     else printRenderSummary(output, argv.env, files, outDir);
     return 0;
   },
