@@ -39,8 +39,9 @@ export const renderCommand: GenCommand<RenderArgs> = {
     const files = selectFiles(rendered.files, argv.only);
     if (argv.stdout) {
       // Contents are redacted before they are JSON-escaped: a secret with a quote in it is still found.
-      if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, files: files.map((f) => ({ ...f, content: redact(f.content) })) }, redact);
-      else printFiles(output, files, redact);
+      const shown = (f: RenderedFile) => redact(argv["show-secrets"] ? f.content : (f.shown ?? f.content));
+      if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, files: files.map(({ shown: _shown, ...f }) => ({ ...f, content: shown(f) })) }, redact);
+      else printFiles(output, files, redact, argv["show-secrets"] ?? false);
       return 0;
     }
     const outDir = argv.out ?? `out/${argv.env}`;
