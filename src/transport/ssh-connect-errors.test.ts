@@ -42,7 +42,8 @@ describe("ssh connection failures and key sources", () => {
       asked.push(keyPath);
       return "open sesame";
     };
-    const transport = await connectSsh(sshOptionsFor(sshd, { identityFiles: [path], passphrase }));
+    // Decrypting the key (bcrypt KDF) is CPU work: a generous timeout keeps a loaded machine from failing this.
+    const transport = await connectSsh(sshOptionsFor(sshd, { identityFiles: [path], passphrase, connectTimeoutMs: 120_000 }));
     await transport.close();
     assert.deepEqual(asked, [path]);
   });

@@ -24,6 +24,8 @@ export interface ConnectPlan {
   auth: AuthSources;
   /** Called if the connection drops later. */
   onLost: (error: Error) => void;
+  /** A channel through a jump host (ProxyJump) to use instead of a TCP connection of our own. */
+  sock?: NodeJS.ReadableStream & NodeJS.WritableStream;
 }
 
 export async function openSshConnection(plan: ConnectPlan): Promise<SshConnection> {
@@ -50,6 +52,7 @@ export async function openSshConnection(plan: ConnectPlan): Promise<SshConnectio
     port: plan.target.port,
     username: plan.target.username,
     readyTimeout: 0,
+    ...(plan.sock ? { sock: plan.sock as never } : {}),
     keepaliveInterval: 15_000,
     algorithms: { serverHostKey: hostKeyAlgorithms(entries, plan.hostKey) as never },
     hostVerifier: hostVerifier(plan.hostKey, entries, failure),
