@@ -48,12 +48,12 @@ export async function openSshConnection(plan: ConnectPlan): Promise<SshConnectio
 
   const clock = startClock(plan.timeoutMs);
   client.connect({
-    sock: noDelaySocket(plan.target.host, plan.target.port),
+    // Through a jump host, the forwarded channel; else a TCP socket of our own, Nagle off.
+    sock: (plan.sock as never) ?? noDelaySocket(plan.target.host, plan.target.port),
     host: plan.target.host,
     port: plan.target.port,
     username: plan.target.username,
     readyTimeout: 0,
-    ...(plan.sock ? { sock: plan.sock as never } : {}),
     keepaliveInterval: 15_000,
     algorithms: { serverHostKey: hostKeyAlgorithms(entries, plan.hostKey) as never },
     hostVerifier: hostVerifier(plan.hostKey, entries, failure),
