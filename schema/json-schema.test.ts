@@ -17,7 +17,7 @@ test("a complete environment in YAML or JSON passes the JSON Schema", () => {
 });
 
 test("an environment with extends needs only its overrides", () => {
-  assert.ok(validate({ extends: "base", server: { host: "tsosi.u-ga.fr" } }), JSON.stringify(validate.errors));
+  assert.ok(validate({ extends: "preset:tsosi", server: { host: "tsosi.u-ga.fr" } }), JSON.stringify(validate.errors));
 });
 
 test("without extends, the required sections are required", () => {

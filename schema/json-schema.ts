@@ -7,7 +7,7 @@ type JsonSchema = Record<string, unknown>;
 
 export function environmentJsonSchema(): JsonSchema {
   const { $schema, $defs, ...full } = z.toJSONSchema(EnvironmentInputSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
-  const extendsField = { type: "string", pattern: "^[A-Za-z0-9_-]+$", description: "name of the environment file this one overrides" };
+  const extendsField = { type: "string", pattern: "^(preset:)?[A-Za-z0-9_-]+$", description: "the environment this one overrides: a file name in the environments folder, or preset:<name> for one shipped with gen (preset:tsosi)" };
   const complete = { ...full, properties: { ...(full.properties as JsonSchema), extends: { not: {} } } };
   const overrides = withoutRequired({ ...full, properties: { ...(full.properties as JsonSchema), extends: extendsField } });
   return {

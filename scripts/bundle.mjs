@@ -1,7 +1,7 @@
 // Bundles the compiled CLI (dist/src) into dist/bundle/ with esbuild: one file to parse instead of hundreds
 // of modules to resolve roughly halves start-up. Commands stay lazily loaded (code splitting). ssh2 stays
 // external: it loads an optional native addon.
-import { chmod, rm } from "node:fs/promises";
+import { chmod, rm, writeFile } from "node:fs/promises";
 import * as esbuild from "esbuild";
 
 await rm("dist/bundle", { recursive: true, force: true });
@@ -18,3 +18,7 @@ await esbuild.build({
   logLevel: "warning",
 });
 await chmod("dist/bundle/main.js", 0o755);
+
+// The JSON Schema at a stable path in the package (exported as gen/environment.schema.json) for editors.
+const { environmentJsonSchema } = await import("../dist/schema/json-schema.js");
+await writeFile("dist/environment.schema.json", `${JSON.stringify(environmentJsonSchema(), null, 2)}\n`);

@@ -35,6 +35,11 @@ export const renderCommand: GenCommand<RenderArgs> = {
       return 1;
     }
     const files = selectFiles(rendered.files, argv.only);
+    if (rendered.overridden.length > 0) {
+      const note = `built-in templates overridden by your templates folder: ${rendered.overridden.join(", ")}`;
+      if (argv.stdout || argv.json) output.err(note);
+      else output.out(note);
+    }
     if (argv.stdout) {
       printFiles(output, files, redact);
       return 0;
@@ -43,7 +48,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
     const manifest = { ...rendered.manifest, files: rendered.manifest.files.filter((f) => files.some((s) => s.path === f.path)) };
     await writeRenderedTree(resolve(outDir), files, manifest);
     if (argv.json) printJson(output, manifest, redact);
-    else printRenderSummary(output, argv.env, files, outDir);
+    else printRenderSummary(output, `${argv.env} (${loaded.source})`, files, outDir);
     return 0;
   },
 };

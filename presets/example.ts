@@ -1,8 +1,9 @@
-// The embedded default: renders with no secrets set and diffs against a local folder instead of a server.
-import { defineEnvironment, secret } from "../schema/define.js";
+// Preset "example", the embedded default: what `gen render` with no environment renders, with no environments
+// folder, no secrets set and no server. Its transport is a local folder, so diff, apply and deploy run as a sandbox.
+import { defineEnvironment, secret } from "gen";
 
 export default defineEnvironment({
-  extends: "base",
+  extends: "preset:tsosi",
   description: "Local example: no server, no secrets needed (demo values only)",
   server: { transport: "local", localRoot: ".gen-local/example" },
   app: { domain: "tsosi.localhost", redirectDomains: [], extraAllowedHosts: ["127.0.0.1"] },
