@@ -3,6 +3,7 @@ import type { GenCommand } from "../command.js";
 import { applyCommand } from "./apply.js";
 import { deployCommand } from "./deploy.js";
 import { diffCommand } from "./diff.js";
+import { initCommand } from "./init.js";
 import { releasesCommand, rollbackCommand } from "./releases.js";
 import { listCommand } from "./list.js";
 import { renderCommand } from "./render.js";
@@ -10,4 +11,4 @@ import { schemaCommand } from "./schema.js";
 import { showCommand } from "./show.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand];
+export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand, initCommand];
