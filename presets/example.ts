@@ -14,4 +14,11 @@ export default defineEnvironment({
       SECRET_KEY: secret("TSOSI_SECRET_KEY", { default: "example-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ" }),
     },
   },
+  // For gen's sample app (sample-app/ in the package): the local commit is released, nothing is fetched or installed.
+  release: {
+    source: "archive",
+    install: [],
+    tasks: [["python3", "manage.py", "migrate"]],
+    frontend: { build: [["node", "build.mjs"]] },
+  },
 });

@@ -113,6 +113,10 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const { installed, error: installError } = await installStaged(shell, staged, backups);
   result.changed = installed.map((i) => i.path);
   if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects);
+  await shell.sandbox?.recordOwners([
+    ...host.folders.filter((f) => f.action !== "unchanged"),
+    ...entries.filter((e) => installed.some((i) => i.path === e.path)).map((e) => ({ path: e.path, owner: e.desired.owner, group: e.desired.group })),
+  ]);
   // Files an interrupted apply already moved into place still need their handlers.
   const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env);
   const handlerError = await runHandlers(shell, env, steps, result, effects);
@@ -125,6 +129,14 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
 async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerStep[], result: HostApplyResult, effects: ApplyEffects): Promise<GenError | undefined> {
   if (steps.length === 0) return undefined;
   const commands = steps.map((step) => stepArgv(step, env));
+  if (shell.sandbox) {
+    await shell.sandbox.recordCommands(commands, "apply");
+    for (const argv of commands) {
+      effects.progress(`${result.host}: recorded, not run (sandbox): ${argv.join(" ")}`);
+      result.handlers.push(argv.join(" "));
+    }
+    return undefined;
+  }
   const script = commands.map((argv, i) => `echo '==step ${i}=='\n${argv.map(shell.quote).join(" ")} 2>&1 || { echo "==failed ${i} $?=="; exit 0; }`).join("\n");
   const run = await shell.script(script);
   const ran = [...run.stdout.matchAll(/^==step (\d+)==$/gm)].map((m) => Number(m[1]));

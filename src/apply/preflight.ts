@@ -18,15 +18,21 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
   const groups = new Set([...changed.map((e) => e.desired.group), ...host.folders.map((f) => f.group)]);
   const tools = new Set(changed.map((e) => (CHECK_TOOLS as Partial<Record<FileKind, string>>)[e.kind as FileKind]).filter((t): t is string => t !== undefined));
   const executables = [env.server.systemctl, ...(changed.some((e) => e.kind === "nginx-site" || e.kind === "symlink") ? [env.server.nginxTest[0]!] : [])];
+  // The sandbox records owners and service commands instead of using them: only the check tools must exist.
+  if (shell.sandbox) return [...toolChecks(shell, tools), ...certificateChecks(shell, env, changed)].join("\n");
   const lines = [
     ...[...users].map((u) => `getent passwd ${shell.quote(u)} >/dev/null || echo ${shell.quote(`PROBLEM user ${u} does not exist: create it first (adduser ${u})`)}`),
     ...[...groups].map((g) => `getent group ${shell.quote(g)} >/dev/null || echo ${shell.quote(`PROBLEM group ${g} does not exist: create it first (addgroup ${g})`)}`),
-    ...[...tools].map((t) => `command -v ${shell.quote(t)} >/dev/null || echo ${shell.quote(`PROBLEM ${t} is not installed: gen checks files with it before they go in place`)}`),
+    ...toolChecks(shell, tools),
     ...executables.map((x) => `[ -x ${shell.quote(x)} ] || echo ${shell.quote(`PROBLEM ${x} is missing or not executable`)}`),
     ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
     ...certificateChecks(shell, env, changed),
   ];
   return lines.join("\n");
+}
+
+function toolChecks(shell: ServerShell, tools: Set<string>): string[] {
+  return [...tools].map((t) => `command -v ${shell.quote(t)} >/dev/null || echo ${shell.quote(`PROBLEM ${t} is not installed: gen checks files with it before they go in place`)}`);
 }
 
 function unitCheck(shell: ServerShell, unit: string): string {
@@ -50,6 +56,6 @@ export async function runPreflight(shell: ServerShell, env: Environment, host: H
 export function foldersScript(shell: ServerShell, host: HostPlan): string {
   return host.folders
     .filter((f) => f.action !== "unchanged")
-    .map((f) => `mkdir -p ${shell.path(f.path)} && chown ${shell.quote(`${f.owner}:${f.group}`)} ${shell.path(f.path)} && chmod ${shell.quote(f.mode)} ${shell.path(f.path)}`)
+    .map((f) => `mkdir -p ${shell.path(f.path)} && ${shell.sandbox ? "" : `chown ${shell.quote(`${f.owner}:${f.group}`)} ${shell.path(f.path)} && `}chmod ${shell.quote(f.mode)} ${shell.path(f.path)}`)
     .join("\n");
 }

@@ -4,6 +4,7 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
+import type { Sandbox } from "../transport/sandbox.js";
 import type { CommandResult, Transport } from "../transport/transport.js";
 
 export interface ServerShell {
@@ -19,11 +20,16 @@ export interface ServerShell {
   must: (what: string, script: string) => Promise<CommandResult>;
   run: (argv: string[]) => Promise<CommandResult>;
   sudo: boolean;
+  /** A local folder standing in for the server: owners and service commands are recorded there, not applied. */
+  sandbox: Sandbox | undefined;
 }
 
-/** `sudo` defaults to the environment's useSudo (apply); the release step runs as the deploy user without it. */
+/**
+ * `sudo` defaults to the environment's useSudo (apply); the release step runs as the deploy user without it.
+ * The sandbox never uses sudo: the folder belongs to whoever runs gen.
+ */
 export function serverShell(transport: Transport, env: Environment, options: { sudo?: boolean } = {}): ServerShell {
-  const sudo = options.sudo ?? env.server.useSudo;
+  const sudo = transport.sandbox ? false : (options.sudo ?? env.server.useSudo);
   const script = (text: string) => transport.runScript(`set -u\n${text}`, { sudo });
   return {
     transport,
@@ -40,6 +46,7 @@ export function serverShell(transport: Transport, env: Environment, options: { s
     },
     run: (argv) => transport.run(argv, { sudo }),
     sudo,
+    sandbox: transport.sandbox,
   };
 }
 

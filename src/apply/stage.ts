@@ -36,7 +36,8 @@ export async function stageFiles(shell: ServerShell, env: Environment, entries: 
     const dir = `mkdir -p ${shell.path(posix.dirname(entry.path))}`;
     if (entry.kind === "symlink") return `${dir} && ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${shell.path(target)}`;
     const { mode, owner: user, group } = entry.desired;
-    return `${dir} && install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} ${shell.path(`${incoming}/${i}`)} ${shell.path(target)}`;
+    const owner = shell.sandbox ? "" : `-o ${shell.quote(user)} -g ${shell.quote(group)} `;
+    return `${dir} && install -m ${shell.quote(mode)} ${owner}${shell.path(`${incoming}/${i}`)} ${shell.path(target)}`;
   });
   try {
     await shell.must("staging the changed files", ["set -e", ...lines].join("\n"));

@@ -5,6 +5,8 @@ import { GenError } from "../errors.js";
 import { findProject, type Project } from "../load/project.js";
 import { createRedactor, type Redactor } from "../redact.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
+import { SANDBOX_NOTE } from "../transport/sandbox.js";
+import type { Output } from "./report.js";
 
 export const DEFAULT_ENVIRONMENT = "example";
 
@@ -30,6 +32,14 @@ export function project(options: GlobalOptions): Project {
 
 export function environmentsDir(options: GlobalOptions): string {
   return project(options).environmentsDir;
+}
+
+/** Commands that reach a server say so, on standard error, when the server is a sandbox folder. */
+export function printSandboxNote(output: Output, loaded: LoadedEnvironment): void {
+  const env = loaded.environment;
+  if (env.server.transport !== "local") return;
+  const root = env.server.localRoot ?? `.gen-local/${loaded.name}`;
+  output.err(`sandbox: the folder ${root} stands in for the server (no SSH, no root); ${SANDBOX_NOTE} (${root}/.gen-sandbox/)`);
 }
 
 export interface Prepared {

@@ -43,7 +43,13 @@ export interface ReadOptions {
 export async function readServerState(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string, options: ReadOptions = { sudo: false }): Promise<HostState> {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
   const probe = await runProbe(transport, paths, stateDir, options.sudo);
-  const results = probe.results.map((r) => (r.status === "unreadable" ? { ...r, reason: unreadableReason(r.reason, transport, options.sudo) } : r));
+  // In the sandbox, owners are what gen recorded (it cannot set them there without root).
+  const recorded = (await transport.sandbox?.owners()) ?? {};
+  const results = probe.results.map((r, i): ProbeResult => {
+    if (r.status === "unreadable") return { ...r, reason: unreadableReason(r.reason, transport, options.sudo) };
+    const owner = recorded[paths[i]!]?.split(":");
+    return r.status === "ok" && owner?.length === 2 ? { ...r, owner: owner[0]!, group: owner[1]! } : r;
+  });
   const fileStates = await Promise.all(files.map(async (file, i) => [file.path, await serverFile(transport, file, results[i]!)] as const));
   const folderStates = folders.map((folder, i) => [folder.path, folderState(results[files.length + i]!)] as const);
   const applied = parseRecord(probe.record);

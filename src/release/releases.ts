@@ -61,6 +61,11 @@ export function restartCommands(env: Environment, options: RestartOptions): stri
 }
 
 export async function restartServices(shell: ServerShell, env: Environment, options: RestartOptions, onCommand: (argv: string[]) => void): Promise<void> {
+  if (shell.sandbox) {
+    const commands = restartCommands(env, options);
+    for (const argv of commands) onCommand(argv);
+    return shell.sandbox.recordCommands(commands.map((argv) => ["sudo", ...argv]), "release");
+  }
   for (const argv of restartCommands(env, options)) {
     onCommand(argv);
     const result = await shell.transport.run(argv, { sudo: true });
@@ -69,6 +74,7 @@ export async function restartServices(shell: ServerShell, env: Environment, opti
 }
 
 export async function fixOwnership(shell: ServerShell, env: Environment): Promise<void> {
+  if (shell.sandbox) return shell.sandbox.recordCommands([["sudo", ...chownReleasesCommand(env)]], "release");
   const argv = chownReleasesCommand(env).map((word, i, all) => (i === all.length - 1 ? `${shell.raw(env.paths.releases)}/` : word));
   const result = await shell.transport.run(argv, { sudo: true });
   if (result.exitCode !== 0) throw new GenError(`\`sudo ${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result) });
