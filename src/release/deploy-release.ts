@@ -8,7 +8,7 @@ import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
 import { fetchBackend, installBackend, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
-import { fixOwnership, liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
+import { liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
 
 export const TOTAL_STEPS = 8;
 
@@ -75,8 +75,8 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
       await rollBackSwitch(shell, input, effects, result);
       throw error;
     }
-    await step(8, `fix ownership, keep ${env.release.keep} releases`, async () => {
-      if (env.release.fixOwnership && env.sudoers.chownReleases) await fixOwnership(shell, env);
+    // No ownership to fix: everything in the release was made by the deploy user (README, "Ownership").
+    await step(8, `keep ${env.release.keep} releases`, async () => {
       result.removedReleases = await pruneReleases(shell, env, env.release.keep);
     });
     result.outcome = "deployed";

@@ -100,7 +100,6 @@ export function sandboxLoop(user: Unprivileged, gen: string[], dir: string, samp
   assert.equal(readlinkSync(join(root, "var/www/current")), `releases/${secondRelease}`);
   assert.match(readFileSync(join(root, "var/www/current/public/index.html"), "utf8"), /Deployed by gen into its sandbox/);
   assert.match(commands(), /release: sudo \/usr\/bin\/systemctl restart tsosi_gunicorn\n/);
-  assert.match(commands(), /release: sudo \/usr\/bin\/chown -R deployer:deployer \/var\/www\/releases\/\n/);
 
   const releases = g("releases");
   ok(releases, "releases");
