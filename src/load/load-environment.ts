@@ -99,7 +99,7 @@ async function validateDefinition(name: string, shown: string, data: unknown, ca
   const { EnvironmentInputSchema, resolveEnvironment } = await import("../../schema/index.js");
   const parsed = EnvironmentInputSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    const lines = formatSchemaIssues(shown, parsed.error.issues);
+    const lines = formatSchemaIssues(shown, parsed.error.issues, EnvironmentInputSchema);
     throw new GenError(`${shown}: ${lines.length} problem${lines.length === 1 ? "" : "s"} in environment ${name}`, { details: lines });
   }
   const environment = resolveEnvironment(parsed.data);

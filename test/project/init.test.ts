@@ -5,6 +5,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { parse } from "yaml";
 import { packageRoot } from "../../src/paths.js";
 import { runBin } from "../support/run-bin.js";
 
@@ -58,6 +60,26 @@ test("tsc reports a misspelled key in an environment written by gen init", async
   const checked = tsc(join(dir, "environments"));
   assert.notEqual(checked.code, 0);
   assert.match(checked.out, /prod\.ts.*'gunicron' does not exist.*Did you mean to write 'gunicorn'\?/s);
+});
+
+test("a YAML environment whose yaml-language-server line names the schema gen init wrote is checked by that schema and rendered", async () => {
+  const dir = await project("yaml");
+  assert.equal(runBin(["init"], dir).code, 0);
+  const env = join(dir, "environments");
+  const text = '# yaml-language-server: $schema=./environment.schema.json\nextends: sandbox\ndescription: a YAML sandbox\ngunicorn: { workers: 2 }\n';
+  await writeFile(join(env, "yamlbox.yaml"), text);
+  const schemaPath = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text)![1]!;
+  const validate = new Ajv2020({ strict: true, allErrors: true }).compile(JSON.parse(await readFile(join(env, schemaPath), "utf8")));
+  assert.ok(validate(parse(text)), JSON.stringify(validate.errors));
+  assert.equal(validate(parse(text.replace("gunicorn:", "gunicron:"))), false, "a misspelled key is refused by the schema too");
+  const render = runBin(["render", "yamlbox", "--stdout", "--only", "**/tsosi_gunicorn.service"], dir);
+  assert.equal(render.code, 0, render.err);
+  assert.match(render.out, /--workers 2 /);
+  const typo = join(env, "typo.yaml");
+  await writeFile(typo, text.replace("gunicorn:", "gunicron:"));
+  const refused = runBin(["render", "typo"], dir);
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /environments\/typo\.yaml: gunicron: unknown field \(check its spelling\); did you mean "gunicorn"\?/);
 });
 
 test("gen init refuses to overwrite and writes nothing", async () => {

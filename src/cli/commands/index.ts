@@ -9,6 +9,7 @@ import { listCommand } from "./list.js";
 import { renderCommand } from "./render.js";
 import { schemaCommand } from "./schema.js";
 import { showCommand } from "./show.js";
+import { templatesCommand } from "./templates.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand, initCommand];
+export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand, initCommand, templatesCommand];
