@@ -19,7 +19,9 @@ export async function readDefinition(file: string): Promise<unknown> {
   const text = await readFile(file, "utf8");
   try {
     if (file.endsWith(".json")) return JSON.parse(text);
-    const { parse } = await import("yaml");
+    // Bundled, yaml's CommonJS build comes back as the default export.
+    const yaml = (await import("yaml")) as typeof import("yaml") & { default?: typeof import("yaml") };
+    const parse = yaml.parse ?? yaml.default!.parse;
     return parse(text, { prettyErrors: true });
   } catch (error) {
     throw new GenError(`${display(file)}: cannot parse: ${(error as Error).message}`);

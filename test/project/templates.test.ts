@@ -15,7 +15,7 @@ after(async () => {
 });
 
 const SANDBOX = JSON.stringify({ extends: "preset:example", description: "templates test" });
-const LOGROTATE = "{{ comment }} my own logrotate for {{ envName }}\n{{ paths.logs }}/*.log {\n    daily\n    rotate 9\n    missingok\n}\n";
+const LOGROTATE = "# my own logrotate for {{ envName }}\n{{ paths.logs }}/*.log {\n    su deployer deployer\n    daily\n    rotate 9\n    missingok\n}\n";
 
 async function folder(name: string, files: Record<string, string>): Promise<string> {
   const dir = join(temp, name);
@@ -32,7 +32,7 @@ test("a template in environments/templates replaces the built-in of that name, a
   assert.equal(render.code, 0, render.err);
   assert.match(render.out, /built-in templates overridden by your templates folder: logrotate\.njk/);
   const printed = runBin(["render", "box", "--stdout", "--only", "**/logrotate.d/*"], dir);
-  assert.match(printed.out, /# my own logrotate for box\n\/var\/log\/tsosi\/\*\.log \{\n    daily\n    rotate 9/);
+  assert.match(printed.out, /# my own logrotate for box\n\/var\/log\/tsosi\/\*\.log \{\n    su deployer deployer\n    daily\n    rotate 9/);
   const listed = runBin(["templates"], dir);
   assert.equal(listed.code, 0, listed.err);
   assert.match(listed.out, /your templates folder: environments\/templates/);

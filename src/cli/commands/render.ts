@@ -41,7 +41,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
       else output.out(note);
     }
     if (argv.stdout) {
-      printFiles(output, files, redact);
+      printFiles(output, files, redact, argv["show-secrets"] ?? false);
       return 0;
     }
     const outDir = argv.out ?? `out/${argv.env}`;
