@@ -4,7 +4,7 @@ import { defineEnvironment, secret } from "gen";
 
 export default defineEnvironment({
   extends: "preset:tsosi",
-  description: "Local example: no server, no secrets needed (demo values only)",
+  description: "Local example: no server, no secret values needed (demo values only)",
   server: { transport: "local", localRoot: ".gen-local/example" },
   app: { domain: "tsosi.localhost", redirectDomains: [], extraAllowedHosts: ["127.0.0.1"] },
   nginx: { tls: false },

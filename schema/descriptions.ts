@@ -4,6 +4,7 @@
 export const FIELD_DESCRIPTIONS: Record<string, string> = {
   extends: 'The environment this file overrides: another file\'s name in the environments folder, or "preset:<name>" for one shipped with gen (preset:tsosi).',
   description: "One line shown by gen list.",
+  version: "The version of the definition's JSON shape, as gen show --json writes it (1).",
   server: "The server: how gen reaches it and which users, groups and services it has.",
   "server.transport": '"ssh" (a real server) or "local" (a sandbox folder on this machine; owners and service commands are recorded, not applied).',
   "server.localRoot": 'For transport "local": the folder standing in for the server\'s "/", relative to the project (default .gen-local/<env>).',

@@ -1,4 +1,5 @@
 // Where gen's own folders are, whether run from dist/ or installed as a package, and where it may write.
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,4 +19,9 @@ export const defineModule = resolve(packageRoot, "dist", "schema", "define.js");
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
   return xdg && xdg.startsWith("/") ? join(xdg, "gen") : join(homedir(), ".cache", "gen");
+}
+
+/** gen's version, from its package.json (read only when asked: --version and the JSON outputs). */
+export function genVersion(): string {
+  return (JSON.parse(readFileSync(resolve(packageRoot, "package.json"), "utf8")) as { version: string }).version;
 }

@@ -13,15 +13,14 @@ const genImport: esbuild.Plugin = {
     build.onResolve({ filter: /^gen$/ }, () => ({ path: defineModule }));
   },
 };
+import { loadYaml } from "./yaml.js";
 
 export async function readDefinition(file: string): Promise<unknown> {
   if (file.endsWith(".ts")) return readTypeScript(file);
   const text = await readFile(file, "utf8");
   try {
     if (file.endsWith(".json")) return JSON.parse(text);
-    // Bundled, yaml's CommonJS build comes back as the default export.
-    const yaml = (await import("yaml")) as typeof import("yaml") & { default?: typeof import("yaml") };
-    const parse = yaml.parse ?? yaml.default!.parse;
+    const { parse } = await loadYaml();
     return parse(text, { prettyErrors: true });
   } catch (error) {
     throw new GenError(`${display(file)}: cannot parse: ${(error as Error).message}`);
