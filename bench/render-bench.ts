@@ -20,9 +20,9 @@ export async function benchRender(results: Results, runs = { process: 25, inProc
   const temp = await mkdtemp(join(tmpdir(), "gen-bench-render-"));
   try {
     results.declare(NODE);
-    results.declare(FIRST, { baseline: NODE, note: "the first `gen render prod` of this bench, with the caches in node_modules/.cache/gen as found" });
+    results.declare(FIRST, { baseline: NODE, note: "the first `gen render prod` of this bench, with the caches in ~/.cache/gen (XDG_CACHE_HOME/gen) as found" });
     results.declare(COLD, { baseline: NODE, note: "a fresh copy of environments/ with a changed description: esbuild compile and zod validation both run; each run a new copy" });
-    results.declare(WARM, { baseline: NODE, note: "node_modules/.cache/gen holds the compiled environment and the validated result, so neither esbuild nor zod runs" });
+    results.declare(WARM, { baseline: NODE, note: "the cache folder holds the compiled environment and the validated result, so neither esbuild nor zod runs" });
     const render = (out: string, envDir?: string) =>
       runTimed("node", [BUNDLE, "render", "prod", "--out", out, ...(envDir ? ["--environments", envDir] : [])], { env: genEnv, cwd: packageRoot });
     results.add(FIRST, expectExit(await render(join(temp, "out")), 0, "gen render prod"));
@@ -62,12 +62,10 @@ async function benchInProcess(results: Results, runs: number, warmups: number): 
   progress("render (in-process): done");
 }
 
-/** environments/ copied beside a link to schema/ (which the .ts files import), prod's definition made unique. */
+/** prod.ts copied into a fresh folder (it extends preset:tsosi and imports "gen"), its definition made unique. */
 async function freshEnvironments(temp: string, run: number): Promise<string> {
   const dir = join(temp, `cold-${run}`);
   await mkdir(join(dir, "environments"), { recursive: true });
-  await symlink(join(packageRoot, "schema"), join(dir, "schema"));
-  await copyFile(join(packageRoot, "environments", "base.ts"), join(dir, "environments", "base.ts"));
   const prod = await readFile(join(packageRoot, "environments", "prod.ts"), "utf8");
   const nonce = `bench ${process.pid}-${Date.now()}-${run}`;
   const unique = /description:\s*"/.test(prod)

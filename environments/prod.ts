@@ -1,8 +1,8 @@
 // The production server of the reference deployment (tsosi.u-ga.fr).
-import { defineEnvironment } from "../schema/define.js";
+import { defineEnvironment } from "gen";
 
 export default defineEnvironment({
-  extends: "base",
+  extends: "preset:tsosi",
   description: "TSOSI production",
   server: { host: "tsosi.u-ga.fr", sshUser: "deployer" },
   app: {

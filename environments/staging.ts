@@ -1,8 +1,8 @@
 // A second server: same application, its own domain, fewer workers, debug logging.
-import { defineEnvironment } from "../schema/define.js";
+import { defineEnvironment } from "gen";
 
 export default defineEnvironment({
-  extends: "base",
+  extends: "preset:tsosi",
   description: "TSOSI staging",
   server: { host: "staging.tsosi.org", sshUser: "deployer" },
   app: { domain: "staging.tsosi.org", redirectDomains: [], extraAllowedHosts: ["127.0.0.1"] },

@@ -4,10 +4,11 @@ import type { SecretRef } from "./primitives.js";
 
 type DeepPartial<T> = T extends (infer U)[] ? U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
-/** A complete environment, or (with `extends`) the overrides on top of another environment file. */
+/** A complete environment, or (with `extends`: another environment's name or "preset:<name>") the overrides on top of it. */
 export type EnvironmentDefinition = (EnvironmentInput & { extends?: undefined }) | (DeepPartial<EnvironmentInput> & { extends: string });
 
-export function defineEnvironment<T extends EnvironmentDefinition>(definition: T): T {
+/** Not generic on purpose: a misspelled or unknown key is then an excess property that tsc reports. */
+export function defineEnvironment(definition: EnvironmentDefinition): EnvironmentDefinition {
   return definition;
 }
 

@@ -9,7 +9,7 @@ import { packageRoot } from "../src/paths.js";
 import { environmentJsonSchema } from "./json-schema.js";
 
 const fixtures = join(packageRoot, "test", "fixtures", "environments");
-const validate = new Ajv2020({ strict: false, allErrors: true }).compile(environmentJsonSchema());
+const validate = new Ajv2020({ strict: true, allErrors: true }).compile(environmentJsonSchema());
 const load = (name: string) => (name.endsWith(".json") ? JSON.parse(readFileSync(join(fixtures, name), "utf8")) : parse(readFileSync(join(fixtures, name), "utf8")));
 
 test("a complete environment in YAML or JSON passes the JSON Schema", () => {
@@ -17,7 +17,7 @@ test("a complete environment in YAML or JSON passes the JSON Schema", () => {
 });
 
 test("an environment with extends needs only its overrides", () => {
-  assert.ok(validate({ extends: "base", server: { host: "tsosi.u-ga.fr" } }), JSON.stringify(validate.errors));
+  assert.ok(validate({ extends: "preset:tsosi", server: { host: "tsosi.u-ga.fr" } }), JSON.stringify(validate.errors));
 });
 
 test("without extends, the required sections are required", () => {
@@ -29,4 +29,26 @@ test("the schema problems zod reports are reported by the JSON Schema too", () =
   assert.equal(validate(load("broken-schema.yaml")), false);
   const paths = (validate.errors ?? []).map((e) => e.instancePath);
   for (const path of ["/app/domain", "/gunicorn/workers", "/nginx/tls", "/logrotate/frequency"]) assert.ok(paths.includes(path), `${path} in ${paths.join(", ")}`);
+});
+
+test("every field of the JSON Schema has a description, for editors", () => {
+  const missing: string[] = [];
+  const walk = (node: unknown, path: string): void => {
+    if (Array.isArray(node)) return node.forEach((item) => walk(item, path));
+    if (node === null || typeof node !== "object") return;
+    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+      if (key === "properties") {
+        for (const [name, field] of Object.entries(value as Record<string, { description?: string }>)) {
+          if (!field.description) missing.push(`${path}${name}`);
+          walk(field, `${path}${name}.`);
+        }
+      } else walk(value, key === "items" ? `${path}[].` : path);
+    }
+  };
+  walk(environmentJsonSchema(), "");
+  assert.deepEqual([...new Set(missing)], []);
+});
+
+test("the JSON Schema compiles in ajv's strict mode", () => {
+  assert.doesNotThrow(() => new Ajv2020({ strict: true, strictRequired: true, allErrors: true }).compile(environmentJsonSchema()));
 });

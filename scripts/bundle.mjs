@@ -2,7 +2,7 @@
 // of modules to resolve roughly halves start-up. Commands stay lazily loaded (code splitting). ssh2 is bundled
 // too (resolving its ~60 files cost more than running them); its optional native parts stay where npm put them
 // and are required from node_modules at run time, as ssh2 itself would.
-import { chmod, readFile, rm } from "node:fs/promises";
+import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import * as esbuild from "esbuild";
 
 /** ssh2's `require('./crypto/build/Release/sshcrypto.node')` becomes a require of that file inside node_modules/ssh2. */
@@ -47,3 +47,7 @@ await esbuild.build({
   logLevel: "warning",
 });
 await chmod("dist/bundle/main.js", 0o755);
+
+// The JSON Schema at a stable path in the package (exported as gen/environment.schema.json) for editors.
+const { environmentJsonSchema } = await import("../dist/schema/json-schema.js");
+await writeFile("dist/environment.schema.json", `${JSON.stringify(environmentJsonSchema(), null, 2)}\n`);

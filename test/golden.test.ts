@@ -18,8 +18,8 @@ async function listTree(dir: string): Promise<string[]> {
 
 for (const name of ["prod", "staging"]) {
   test(`${name} renders exactly the reviewed golden files`, async () => {
-    const loaded = await loadEnvironment(name, { environmentsDir: join(packageRoot, "environments"), processEnv: GOLDEN_SECRETS });
-    const { files, manifest } = renderEnvironment({ name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+    const loaded = await loadEnvironment(name, { environmentsDir: join(packageRoot, "environments"), processEnv: GOLDEN_SECRETS, projectRoot: packageRoot });
+    const { files, manifest } = renderEnvironment({ name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir, source: loaded.source });
     const dir = join(goldenRoot, name);
     if (process.env.UPDATE_GOLDEN === "1") {
       await rm(dir, { recursive: true, force: true });

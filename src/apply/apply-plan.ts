@@ -8,6 +8,7 @@ import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-chan
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
 import type { Step, Transport } from "../transport/transport.js";
+import type { Sandbox } from "../transport/sandbox.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
 import { backupDir, installOutcome, installSteps, restoreInstalled, type Installed } from "./install.js";
@@ -164,20 +165,28 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   // Files an interrupted apply already moved into place still need their handlers.
   const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env);
   const commands = steps.map((step) => stepArgv(step, env));
+  // The sandbox records service commands instead of running them.
+  const run = shell.sandbox ? [] : commands;
   // One chain, one round trip: install, handlers, record, clean-up; the first failure skips the rest (and rolls back).
   const install = installSteps(shell, staged, backups);
   const record = recordStep(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result), env.server.backupsKept);
-  const chain = [...install, ...handlerRequest(shell, commands), record, cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)])];
+  const chain = [...install, ...handlerRequest(shell, run), record, cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)])];
   at.step = "installing the files, running the handlers and writing the record";
   const runs = await shell.steps(chain.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
   const { installed, error: installError } = installOutcome(shell, staged, backups, runs.slice(0, install.length));
   result.changed = installed.map((i) => i.path);
   if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects, at).then(() => false);
+  await shell.sandbox?.recordOwners([
+    ...host.folders.filter((f) => f.action !== "unchanged"),
+    ...entries.filter((e) => installed.some((i) => i.path === e.path)).map((e) => ({ path: e.path, owner: e.desired.owner, group: e.desired.group })),
+  ]);
   at.step = "running the handlers";
-  const handlerError = handlerOutcome(commands, runs.slice(install.length, install.length + commands.length), result, effects);
+  const handlerError = shell.sandbox
+    ? await recordInSandbox(shell.sandbox, commands, result, effects)
+    : handlerOutcome(run, runs.slice(install.length, install.length + run.length), result, effects);
   if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects, at).then(() => false);
   at.step = "writing the record";
-  const [recorded, cleaned] = runs.slice(install.length + commands.length);
+  const [recorded, cleaned] = runs.slice(install.length + run.length);
   const recordError = recordFailure(shell, recorded!);
   if (recordError) throw recordError;
   result.outcome = "applied";
@@ -204,7 +213,17 @@ function handlerOutcome(commands: string[][], runs: StepOutput[], result: HostAp
 async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerStep[], result: HostApplyResult, effects: ApplyEffects): Promise<GenError | undefined> {
   if (steps.length === 0) return undefined;
   const commands = steps.map((step) => stepArgv(step, env));
+  if (shell.sandbox) return recordInSandbox(shell.sandbox, commands, result, effects);
   return handlerOutcome(commands, await shell.steps(handlerRequest(shell, commands)), result, effects);
+}
+
+async function recordInSandbox(sandbox: Sandbox, commands: string[][], result: HostApplyResult, effects: ApplyEffects): Promise<undefined> {
+  if (commands.length > 0) await sandbox.recordCommands(commands, "apply");
+  for (const argv of commands) {
+    effects.progress(`${result.host}: recorded, not run (sandbox): ${argv.join(" ")}`);
+    result.handlers.push(argv.join(" "));
+  }
+  return undefined;
 }
 
 async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects, at: UnderWay): Promise<void> {

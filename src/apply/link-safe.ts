@@ -35,7 +35,8 @@ export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "pa
     ...walk,
     `exec 3< ${target} || exit 1`,
     `[ "$(readlink /proc/self/fd/3)" = ${target} ] || ${refuse(folder.path)}`,
-    `chown -- ${shell.quote(`${folder.owner}:${folder.group}`)} /proc/self/fd/3 && chmod -- ${shell.quote(folder.mode)} /proc/self/fd/3 || exit 1`,
+    // The sandbox records owners instead of setting them (apply-plan.ts).
+    `${shell.sandbox ? "" : `chown -- ${shell.quote(`${folder.owner}:${folder.group}`)} /proc/self/fd/3 && `}chmod -- ${shell.quote(folder.mode)} /proc/self/fd/3 || exit 1`,
     "exec 3<&-",
   ];
 }

@@ -22,22 +22,29 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
   const groups = new Set([...changed.map((e) => e.desired.group), ...host.folders.map((f) => f.group)]);
   const tools = new Set(changed.map((e) => (CHECK_TOOLS as Partial<Record<FileKind, string>>)[e.kind as FileKind]).filter((t): t is string => t !== undefined));
   const executables = [env.server.systemctl, ...(changed.some((e) => e.kind === "nginx-site" || e.kind === "symlink") ? [env.server.nginxTest[0]!] : [])];
+  // Everything apply changes as root: the folders it fixes, the folders of the files it installs, its state folder.
+  const links = linkProblems(shell, [
+    ...host.folders.filter((f) => f.action !== "unchanged").map((f) => f.path),
+    ...changed.map((e) => posix.dirname(e.path)),
+    env.server.stateDir,
+  ]);
+  // The sandbox records owners and service commands instead of using them: users, groups and units need not exist.
+  if (shell.sandbox) return [...toolChecks(shell, tools), ...certificateChecks(shell, env, changed), ...links].join("\n");
   const lines = [
     ...[...users].map((u) => `getent passwd ${shell.quote(u)} >/dev/null || echo ${shell.quote(`PROBLEM user ${u} does not exist: create it first (adduser ${u})`)}`),
     ...[...groups].map((g) => `getent group ${shell.quote(g)} >/dev/null || echo ${shell.quote(`PROBLEM group ${g} does not exist: create it first (addgroup ${g})`)}`),
-    ...[...tools].map((t) => `command -v ${shell.quote(t)} >/dev/null || echo ${shell.quote(`PROBLEM ${t} is not installed: gen checks files with it before they go in place`)}`),
+    ...toolChecks(shell, tools),
     ...executables.map((x) => `[ -x ${shell.quote(x)} ] || echo ${shell.quote(`PROBLEM ${x} is missing or not executable`)}`),
     ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
     ...certificateChecks(shell, env, changed),
     ...foreignFolders(shell, host, changed),
-    // Everything apply changes as root: the folders it fixes, the folders of the files it installs, its state folder.
-    ...linkProblems(shell, [
-      ...host.folders.filter((f) => f.action !== "unchanged").map((f) => f.path),
-      ...changed.map((e) => posix.dirname(e.path)),
-      env.server.stateDir,
-    ]),
+    ...links,
   ];
   return lines.join("\n");
+}
+
+function toolChecks(shell: ServerShell, tools: Set<string>): string[] {
+  return [...tools].map((t) => `command -v ${shell.quote(t)} >/dev/null || echo ${shell.quote(`PROBLEM ${t} is not installed: gen checks files with it before they go in place`)}`);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
+import type { Sandbox } from "../transport/sandbox.js";
 import type { CommandResult, Step, Transport } from "../transport/transport.js";
 
 /** A step's answer as text; `skipped` when an earlier step of its chain failed. */
@@ -26,11 +27,16 @@ export interface ServerShell {
   /** Steps sent together in one round trip to the host's session (with sudo when the shell has it). */
   steps: (steps: Step[]) => Promise<StepOutput[]>;
   sudo: boolean;
+  /** A local folder standing in for the server: owners and service commands are recorded there, not applied. */
+  sandbox: Sandbox | undefined;
 }
 
-/** `sudo` defaults to the environment's useSudo (apply); the release step runs as the deploy user without it. */
+/**
+ * `sudo` defaults to the environment's useSudo (apply); the release step runs as the deploy user without it.
+ * The sandbox never uses sudo: the folder belongs to whoever runs gen.
+ */
 export function serverShell(transport: Transport, env: Environment, options: { sudo?: boolean } = {}): ServerShell {
-  const sudo = options.sudo ?? env.server.useSudo;
+  const sudo = transport.sandbox ? false : (options.sudo ?? env.server.useSudo);
   const script = (text: string, step?: string) => transport.runScript(`set -u\n${text}`, { sudo, ...(step ? { step } : {}) });
   return {
     transport,
@@ -54,6 +60,7 @@ export function serverShell(transport: Transport, env: Environment, options: { s
         skipped: r.skipped ?? false,
       })),
     sudo,
+    sandbox: transport.sandbox,
   };
 }
 

@@ -41,7 +41,7 @@ export function stageSteps(shell: ServerShell, entries: PlanEntry[], rendered: M
     const { mode, owner: user, group } = entry.desired;
     const write = entry.kind === "symlink"
       ? `ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${into}`
-      : `install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} /dev/stdin ${into}`;
+      : `install -m ${shell.quote(mode)} ${shell.sandbox ? "" : `-o ${shell.quote(user)} -g ${shell.quote(group)} `}/dev/stdin ${into}`;
     return {
       name: `staging ${entry.path}`,
       afterSuccess: i > 0,

@@ -120,7 +120,9 @@ describe("gen command line", () => {
     assert.equal(statSync(join(outDir, "etc/sudoers.d/tsosi")).mode & 0o077, 0o044 & 0o077);
   });
 
-  for (const name of ["example", "prod", "staging", "base"]) {
+  // Headers name the file each was rendered from; everything else is the same.
+  const sourceless = (text: string) => text.replace(/Managed by gen from .+?: edit the environment/g, "Managed by gen from (file): edit the environment");
+  for (const name of ["example", "prod", "staging"]) {
     test(`show ${name} --json saved as ${name}.json renders the same files`, async () => {
       const shown = await gen(["show", name, "--environments", environments, "--json"], SECRETS);
       assert.equal(shown.code, 0, shown.err);
@@ -132,7 +134,7 @@ describe("gen command line", () => {
       const again = await gen(["render", name, "--environments", frozen, "--stdout", "--show-secrets"], SECRETS);
       assert.equal(original.code, 0, original.err);
       assert.equal(again.code, 0, again.err);
-      assert.equal(again.out, original.out);
+      assert.equal(sourceless(again.out), sourceless(original.out));
     });
   }
 
@@ -145,7 +147,8 @@ describe("gen command line", () => {
     const original = await gen(["render", "prod", "--environments", environments, "--stdout", "--show-secrets"], SECRETS);
     const again = await gen(["render", "prod", "--environments", frozen, "--stdout", "--show-secrets"], SECRETS);
     assert.equal(again.code, 0, again.err);
-    assert.equal(again.out, original.out);
+    assert.match(again.out, /Managed by gen from \S*frozen-yaml\/prod\.yaml:/);
+    assert.equal(sourceless(again.out), sourceless(original.out));
   });
 
   for (const args of [["schema"], ["render", "prod", "--stdout"], ["diff", "example"]]) {

@@ -1,12 +1,12 @@
 // Options shared by the commands that take an environment, and the load + render step they all start with.
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { loadEnvironment, type LoadedEnvironment } from "../load/load-environment.js";
 import { GenError } from "../errors.js";
-import { packageRoot } from "../paths.js";
+import { findProject, type Project } from "../load/project.js";
 import { createRedactor, type Redactor } from "../redact.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
+import { SANDBOX_NOTE } from "../transport/sandbox.js";
+import type { Output } from "./report.js";
 
 export const DEFAULT_ENVIRONMENT = "example";
 
@@ -19,17 +19,27 @@ export interface GlobalOptions {
 
 export function withEnvironment<T>(yargs: Argv<T>) {
   return yargs.positional("env", {
-    describe: `environment name (a file in environments/); default: ${DEFAULT_ENVIRONMENT}, the embedded example`,
+    describe: `environment name (a file in your environments folder); default: ${DEFAULT_ENVIRONMENT}, the embedded example`,
     type: "string",
     default: DEFAULT_ENVIRONMENT,
   });
 }
 
-/** ./environments when it exists, else the environments shipped with gen. */
+/** The user's project: never the environments inside the installed package (see load/project.ts). */
+export function project(options: GlobalOptions): Project {
+  return findProject(options.environments ? { environments: options.environments } : {});
+}
+
 export function environmentsDir(options: GlobalOptions): string {
-  if (options.environments) return resolve(options.environments);
-  const local = resolve("environments");
-  return existsSync(local) ? local : resolve(packageRoot, "environments");
+  return project(options).environmentsDir;
+}
+
+/** Commands that reach a server say so, on standard error, when the server is a sandbox folder. */
+export function printSandboxNote(output: Output, loaded: LoadedEnvironment): void {
+  const env = loaded.environment;
+  if (env.server.transport !== "local") return;
+  const root = env.server.localRoot ?? `.gen-local/${loaded.name}`;
+  output.err(`sandbox: the folder ${root} stands in for the server (no SSH, no root); ${SANDBOX_NOTE} (${root}/.gen-sandbox/)`);
 }
 
 export interface Prepared {
@@ -39,11 +49,15 @@ export interface Prepared {
 }
 
 export async function loadAndRender(name: string, options: GlobalOptions): Promise<Prepared> {
-  const loaded = await loadEnvironment(name, { environmentsDir: environmentsDir(options), cache: true });
+  const { environmentsDir, root, templatesDir } = project(options);
+  const loaded = await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true });
   const redact = createRedactor(loaded.secrets.values, options["show-secrets"] ?? false);
   let rendered: RenderResult;
   try {
-    rendered = renderEnvironment({ name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+    rendered = renderEnvironment({
+      name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir, source: loaded.source,
+      ...(templatesDir ? { templateOverrides: templatesDir } : {}),
+    });
   } catch (error) {
     // A template or escaping error may quote the value it refused, and that value may be a secret.
     throw new GenError(`${loaded.file}: ${redact((error as Error).message)}`);

@@ -1,19 +1,17 @@
-// Compiled environment files are kept in node_modules/.cache/gen, keyed by the file and checked against the
+// Compiled environment files are kept in the user's cache folder (paths.ts: cacheDir), keyed by the file and checked against the
 // size and mtime of every file the bundle was built from, so esbuild runs only when an environment changed.
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { packageRoot } from "../paths.js";
+import { cacheDir, packageRoot } from "../paths.js";
 
 interface CacheEntry {
   inputs: [path: string, mtimeMs: number, size: number][];
   code: string;
 }
 
-const cacheDir = join(packageRoot, "node_modules", ".cache", "gen");
-
 function entryPath(file: string): string {
-  return join(cacheDir, `${createHash("sha256").update(file).digest("hex").slice(0, 32)}.json`);
+  return join(cacheDir(), `bundle-${createHash("sha256").update(`${packageRoot}\n${file}`).digest("hex").slice(0, 32)}.json`);
 }
 
 export async function cachedBundle(file: string): Promise<string | undefined> {
@@ -37,7 +35,7 @@ export async function storeBundle(file: string, inputs: string[], code: string):
   try {
     const stats = await Promise.all(inputs.map(async (path) => [path, await stat(path)] as const));
     const entry: CacheEntry = { inputs: stats.map(([path, s]) => [path, s.mtimeMs, s.size]), code };
-    await mkdir(cacheDir, { recursive: true });
+    await mkdir(cacheDir(), { recursive: true });
     const target = entryPath(file);
     const temp = `${target}.${process.pid}.tmp`;
     await writeFile(temp, JSON.stringify(entry));

@@ -67,11 +67,11 @@ describe("schema problems", () => {
     assert.ok(find("postgres.user"), "the missing postgres.user is reported");
   });
 
-  test("reports an unknown field with its path", async () => {
+  test("reports an unknown field with its path and the closest known field", async () => {
     const error = await loadError("broken-schema", fixturesDir);
     const file = shown(join(fixturesDir, "broken-schema.yaml"));
-    assert.ok(error.details.includes(`${file}: gunicorn.wokers: unknown field (check its spelling)`), error.details.join("\n"));
-    assert.ok(error.details.includes(`${file}: servers: unknown field (check its spelling)`), error.details.join("\n"));
+    assert.ok(error.details.includes(`${file}: gunicorn.wokers: unknown field (check its spelling); did you mean "workers"?`), error.details.join("\n"));
+    assert.ok(error.details.includes(`${file}: servers: unknown field (check its spelling); did you mean "server"?`), error.details.join("\n"));
   });
 
   test("reports a missing required field as required, without a got part", async () => {

@@ -1,10 +1,11 @@
 // Load: environment name in, a validated and resolved Environment plus its secret values out.
 // Effects: reads environments/ (and the untracked secrets file) and the process environment; writes nothing.
 import { existsSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { closest } from "fastest-levenshtein";
 import type { Environment } from "../../schema/index.js";
 import { GenError, UsageError } from "../errors.js";
+import { presetsDir } from "../paths.js";
 import { display, readDefinition } from "./read-definition.js";
 import { isPlainObject, mergeDefinitions } from "./merge.js";
 import { formatSchemaIssues } from "./schema-issues.js";
@@ -12,11 +13,16 @@ import { cachedEnvironment, storeEnvironment } from "./validation-cache.js";
 import { findSecretReferences, readSecretsFile, resolveSecrets, type SecretValues } from "./secrets.js";
 
 const EXTENSIONS = [".ts", ".yaml", ".yml", ".json"];
+const PRESET = "preset:";
+/** The environment rendered when none is named: a user's own "example", else the shipped preset. */
+export const EMBEDDED_EXAMPLE = "example";
 
 export interface LoadedEnvironment {
   name: string;
   /** The environment file, relative to the working folder when inside it. */
   file: string;
+  /** What rendered headers name: the file relative to the project root, or the preset. */
+  source: string;
   environmentsDir: string;
   environment: Environment;
   secrets: SecretValues;
@@ -27,6 +33,8 @@ export interface LoadOptions {
   processEnv?: NodeJS.ProcessEnv;
   /** Reuse the result of validating the same definition with the same schema (the CLI does). */
   cache?: boolean;
+  /** Headers name the environment file relative to this folder (default: the working folder). */
+  projectRoot?: string;
 }
 
 export function listEnvironments(environmentsDir: string): string[] {
@@ -39,14 +47,41 @@ export function listEnvironments(environmentsDir: string): string[] {
   return [...new Set(names)].sort();
 }
 
+export function listPresets(): string[] {
+  return listEnvironments(presetsDir);
+}
+
+/**
+ * A user's environment file, or gen's preset for "preset:<name>". The embedded example is found even with no
+ * environments folder; any other name without one is an error that points to `gen init`.
+ */
 export function findEnvironmentFile(environmentsDir: string, name: string): string {
+  if (name.startsWith(PRESET)) return findPreset(name.slice(PRESET.length));
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`"${name}" is not an environment name (letters, digits, _ and -)`);
   const found = EXTENSIONS.map((ext) => join(environmentsDir, name + ext)).filter((f) => existsSync(f));
   if (found.length > 1) throw new GenError(`environment ${name} is defined twice: ${found.map(display).join(" and ")}; keep one`);
   if (found.length === 1) return found[0]!;
+  if (name === EMBEDDED_EXAMPLE) return findPreset(EMBEDDED_EXAMPLE);
   const known = listEnvironments(environmentsDir);
-  const hint = known.length ? ` Did you mean ${closest(name, known)}? Known: ${known.join(", ")} (gen list).` : ` No environments in ${display(environmentsDir)}.`;
-  throw new UsageError(`unknown environment "${name}".${hint}`);
+  if (known.length === 0) {
+    const where = existsSync(environmentsDir) ? `no environment files in ${shownDir(environmentsDir)}` : `there is no folder ${shownDir(environmentsDir)}`;
+    throw new GenError(
+      `environment "${name}" not found: ${where}. Run \`gen init\` to create one, or name the folder with --environments DIR or "gen": { "environments": DIR } in package.json`,
+    );
+  }
+  throw new UsageError(`unknown environment "${name}". Did you mean ${closest(name, known)}? Known: ${known.join(", ")} (gen list).`);
+}
+
+function shownDir(dir: string): string {
+  const shown = display(dir);
+  return shown.startsWith("/") ? shown : `./${shown}`;
+}
+
+function findPreset(name: string): string {
+  const file = /^[A-Za-z0-9_-]+$/.test(name) ? EXTENSIONS.map((ext) => join(presetsDir, name + ext)).find((f) => existsSync(f)) : undefined;
+  if (file) return file;
+  const known = listPresets();
+  throw new GenError(`unknown preset "${PRESET}${name}"; gen ships ${known.map((p) => PRESET + p).join(", ")}`);
 }
 
 /** The merged definition (base first), as data, before validation. */
@@ -56,7 +91,7 @@ export async function readMergedDefinition(environmentsDir: string, name: string
   const data = await readDefinition(file);
   if (!isPlainObject(data) || data.extends === undefined) return { file, data };
   const { extends: baseName, ...overrides } = data;
-  if (typeof baseName !== "string") throw new GenError(`${display(file)}: extends: expected the name of another environment`);
+  if (typeof baseName !== "string") throw new GenError(`${display(file)}: extends: expected the name of another environment or "preset:<name>"`);
   const base = await readMergedDefinition(environmentsDir, baseName, [...seen, name]);
   return { file, data: mergeDefinitions(base.data, overrides) };
 }
@@ -66,7 +101,7 @@ async function validateDefinition(name: string, shown: string, data: unknown, ca
   const { EnvironmentInputSchema, resolveEnvironment } = await import("../../schema/index.js");
   const parsed = EnvironmentInputSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    const lines = formatSchemaIssues(shown, parsed.error.issues);
+    const lines = formatSchemaIssues(shown, parsed.error.issues, EnvironmentInputSchema);
     throw new GenError(`${shown}: ${lines.length} problem${lines.length === 1 ? "" : "s"} in environment ${name}`, { details: lines });
   }
   const environment = resolveEnvironment(parsed.data);
@@ -90,7 +125,13 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
       details: secrets.missing.map((line) => `${shown}: ${line}`),
     });
   }
-  return { name, file: shown, environmentsDir, environment, secrets: secrets.values };
+  return { name, file: shown, source: sourceLabel(file, options.projectRoot), environmentsDir, environment, secrets: secrets.values };
+}
+
+function sourceLabel(file: string, projectRoot: string | undefined): string {
+  if (file.startsWith(presetsDir + "/")) return `${PRESET}${file.slice(presetsDir.length + 1).replace(/\.(ts|ya?ml|json)$/, "")} (shipped with gen)`;
+  const rel = relative(projectRoot ?? process.cwd(), file);
+  return rel.startsWith("..") ? file : rel;
 }
 
 /** The first problem of an environment's definition (reading, extends, schema), undefined when it is valid.

@@ -4,6 +4,15 @@ import { relative, resolve } from "node:path";
 import type * as esbuild from "esbuild";
 import { cachedBundle, storeBundle } from "./compile-cache.js";
 import { GenError } from "../errors.js";
+import { defineModule } from "../paths.js";
+
+/** `import { defineEnvironment } from "gen"` means this gen, installed locally, globally or run from a clone. */
+const genImport: esbuild.Plugin = {
+  name: "gen-import",
+  setup(build) {
+    build.onResolve({ filter: /^gen$/ }, () => ({ path: defineModule }));
+  },
+};
 import { loadYaml } from "./yaml.js";
 
 export async function readDefinition(file: string): Promise<unknown> {
@@ -37,6 +46,7 @@ async function compileTypeScript(file: string): Promise<string> {
   try {
     const result = await esbuild.build({
       entryPoints: [file], bundle: true, write: false, format: "esm", platform: "node", target: "node20", logLevel: "silent", metafile: true,
+      plugins: [genImport],
     });
     const code = result.outputFiles[0]!.text;
     await storeBundle(file, Object.keys(result.metafile.inputs).map((input) => resolve(input)), code);

@@ -1,11 +1,56 @@
 // zod issues as one line each: `environments/prod.ts: gunicorn.workers: expected a whole number >= 1, got "five"`.
+import { distance } from "fastest-levenshtein";
 import type { z } from "zod";
 
-export function formatSchemaIssues(file: string, issues: z.core.$ZodIssue[]): string[] {
+/** With the schema, an unknown field is answered with the closest known one. */
+export function formatSchemaIssues(file: string, issues: z.core.$ZodIssue[], schema?: z.ZodType): string[] {
   return issues.flatMap((issue) => expand(issue)).map((issue) => {
     const field = issue.path.map(String).join(".") || "(top level)";
-    return `${file}: ${field}: ${describe(issue)}`;
+    const hint = issue.code === "unrecognized_keys" && schema ? closestField(schema, issue.path) : "";
+    return `${file}: ${field}: ${describe(issue)}${hint}`;
   });
+}
+
+/** `; did you mean "gunicorn"?` when a known field of the same object is a likely spelling of the unknown one. */
+function closestField(schema: z.ZodType, path: PropertyKey[]): string {
+  const unknown = String(path.at(-1));
+  const known = knownKeys(schema, path.slice(0, -1));
+  const ranked = known.map((key) => ({ key, d: distance(unknown.toLowerCase(), key.toLowerCase()) })).sort((a, b) => a.d - b.d);
+  const best = ranked[0];
+  if (!best || best.d > Math.max(2, Math.floor(unknown.length / 3))) return known.length ? `; known fields here: ${known.join(", ")}` : "";
+  return `; did you mean "${best.key}"?`;
+}
+
+interface Def {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  in?: z.ZodType;
+}
+
+/** The field names of the object at `path` in the schema, through optional, default, array and record wrappers. */
+export function knownKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
+  let node: z.ZodType | undefined = unwrap(schema);
+  for (const segment of path) {
+    if (!node) return [];
+    const def = node._zod.def as unknown as Def;
+    node = unwrap(def.type === "object" ? def.shape?.[String(segment)] : def.type === "array" ? def.element : def.type === "record" ? def.valueType : undefined);
+  }
+  const def = node?._zod.def as unknown as Def | undefined;
+  return def?.type === "object" && def.shape ? Object.keys(def.shape) : [];
+}
+
+function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
+  let node = schema;
+  for (let depth = 0; node && depth < 10; depth++) {
+    const def = node._zod.def as unknown as Def;
+    if (def.innerType) node = def.innerType;
+    else if (def.type === "pipe" && def.in) node = def.in;
+    else break;
+  }
+  return node;
 }
 
 function expand(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {

@@ -1,12 +1,11 @@
 // A validated environment depends only on its merged definition and on the schema, so the result is kept in
-// node_modules/.cache/gen keyed by both: a render of an unchanged environment needs neither zod nor esbuild.
+// the user's cache folder keyed by both: a render of an unchanged environment needs neither zod nor esbuild.
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Environment } from "../../schema/index.js";
-import { packageRoot } from "../paths.js";
+import { cacheDir, packageRoot } from "../paths.js";
 
-const cacheDir = join(packageRoot, "node_modules", ".cache", "gen");
 const SCHEMA_FILES = ["primitives.js", "environment.js", "resolve.js"].map((f) => join(packageRoot, "dist", "schema", f));
 
 async function cacheKey(definition: unknown): Promise<string | undefined> {
@@ -23,7 +22,7 @@ export async function cachedEnvironment(definition: unknown): Promise<Environmen
   const key = await cacheKey(definition);
   if (!key) return undefined;
   try {
-    return JSON.parse(await readFile(join(cacheDir, `env-${key}.json`), "utf8")) as Environment;
+    return JSON.parse(await readFile(join(cacheDir(), `env-${key}.json`), "utf8")) as Environment;
   } catch {
     return undefined;
   }
@@ -33,8 +32,8 @@ export async function storeEnvironment(definition: unknown, environment: Environ
   const key = await cacheKey(definition);
   if (!key) return;
   try {
-    await mkdir(cacheDir, { recursive: true });
-    const target = join(cacheDir, `env-${key}.json`);
+    await mkdir(cacheDir(), { recursive: true });
+    const target = join(cacheDir(), `env-${key}.json`);
     await writeFile(`${target}.${process.pid}.tmp`, JSON.stringify(environment));
     await rename(`${target}.${process.pid}.tmp`, target);
   } catch {

@@ -55,7 +55,13 @@ export function probeRequest(transport: Transport, files: RenderedFile[], folder
 export async function stateFromProbe(transport: Transport, files: RenderedFile[], folders: FolderSpec[], runs: ProbeRun[], options: ReadOptions): Promise<HostState> {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
   const probe = parseProbe(runs, transport.root, paths);
-  const results = probe.results.map((r) => (r.status === "unreadable" ? { ...r, reason: unreadableReason(r.reason, transport, options.sudo) } : r));
+  // In the sandbox, owners are what gen recorded (it cannot set them there without root).
+  const recorded = (await transport.sandbox?.owners()) ?? {};
+  const results = probe.results.map((r, i): ProbeResult => {
+    if (r.status === "unreadable") return { ...r, reason: unreadableReason(r.reason, transport, options.sudo) };
+    const owner = recorded[paths[i]!]?.split(":");
+    return r.status === "ok" && owner?.length === 2 ? { ...r, owner: owner[0]!, group: owner[1]! } : r;
+  });
   const fileStates = await Promise.all(files.map(async (file, i) => [file.path, await serverFile(transport, file, results[i]!)] as const));
   const folderStates = folders.map((folder, i) => [folder.path, folderState(results[files.length + i]!)] as const);
   const applied = parseRecord(probe.record);

@@ -60,6 +60,11 @@ export function restartCommands(env: Environment, options: RestartOptions): stri
 }
 
 export async function restartServices(shell: ServerShell, env: Environment, options: RestartOptions, onCommand: (argv: string[]) => void): Promise<void> {
+  if (shell.sandbox) {
+    const commands = restartCommands(env, options);
+    for (const argv of commands) onCommand(argv);
+    return shell.sandbox.recordCommands(commands.map((argv) => ["sudo", ...argv]), "release");
+  }
   for (const argv of restartCommands(env, options)) {
     onCommand(argv);
     const result = await shell.transport.run(argv, { sudo: true });

@@ -1,11 +1,12 @@
-// gen's own templates, compiled by nunjucks once and kept in node_modules/.cache/gen under a hash of their text
+// gen's own templates, compiled by nunjucks once and kept in the user's cache folder under a hash of their text
 // (compiling them is a tenth of a render's start-up). A changed template has a new hash, so the cache cannot be
 // stale; an unwritable cache only costs the compile.
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nunjucks from "nunjucks";
-import { packageRoot } from "../paths.js";
+import { createRequire } from "node:module";
+import { cacheDir } from "../paths.js";
 
 export const LEXER_OPTIONS = { autoescape: false, trimBlocks: true, lstripBlocks: true } as const;
 
@@ -16,7 +17,7 @@ export function compiledTemplates(templatesDir: string): nunjucks.PrecompiledLoa
   const sources = names.map((name) => [name, readFileSync(join(templatesDir, name), "utf8")] as const);
   const hash = createHash("sha256").update(`nunjucks ${nunjucksVersion()}\n`);
   for (const [name, source] of sources) hash.update(`${name}\n${source}\n`);
-  const cacheFile = join(packageRoot, "node_modules", ".cache", "gen", `templates-${hash.digest("hex").slice(0, 32)}.js`);
+  const cacheFile = join(cacheDir(), `templates-${hash.digest("hex").slice(0, 32)}.js`);
   let code: string;
   try {
     code = readFileSync(cacheFile, "utf8");
@@ -43,7 +44,8 @@ function store(file: string, code: string): void {
 
 function nunjucksVersion(): string {
   try {
-    return (JSON.parse(readFileSync(join(packageRoot, "node_modules", "nunjucks", "package.json"), "utf8")) as { version: string }).version;
+    const file = createRequire(import.meta.url).resolve("nunjucks/package.json");
+    return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
   } catch {
     return "unknown";
   }

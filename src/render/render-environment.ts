@@ -1,6 +1,7 @@
 // Render: a resolved environment and its secret values in, rendered files and the manifest out.
 // Pure: reads only the templates, no clock, no host name, so the same input gives the same bytes.
 import { createHash } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
 import nunjucks from "nunjucks";
 import type { Environment, SecretRef } from "../../schema/index.js";
 import { GenError } from "../errors.js";
@@ -22,27 +23,59 @@ export interface RenderInput {
   secrets: SecretLookup;
   /** Folder of the environment files, for the templates of extra files. */
   environmentsDir: string;
+  /** What the header of each file names as its source (default environments/<name>). */
+  source?: string;
+  /** A folder of templates that replace gen's built-ins of the same name. */
+  templateOverrides?: string;
 }
 
 export interface RenderResult {
   files: RenderedFile[];
   manifest: Manifest;
+  /** Built-in templates replaced by the user's templates folder. */
+  overridden: string[];
 }
 
 export function renderEnvironment(input: RenderInput): RenderResult {
-  const templates = templateEngine(input.environmentsDir);
+  const templates = templateEngine(input.environmentsDir, input.templateOverrides);
   const context = templateContext(input);
   // The same files rendered with every secret replaced by its placeholder: what may be shown. A filter in a
   // template (reverse, upper, base64...) then transforms the placeholder, never the value.
   const shownContext = templateContext({ ...input, secrets: placeholder });
   const specs = fileSpecs(input.environment);
+  const overridden = input.templateOverrides ? overriddenTemplates(input.templateOverrides) : [];
+  checkExtraTemplateNames(input, overridden);
   const duplicate = specs.find((spec, i) => specs.findIndex((other) => other.path === spec.path) !== i);
   if (duplicate) throw new GenError(`two files would be written to ${duplicate.path}: give the services, sites and files distinct names`);
   const redact = secretRedactor(input);
   const files = specs
     .map((spec) => renderFile(templates, spec, { real: context, shown: shownContext }, input.secrets, redact, input.environmentsDir))
     .sort((a, b) => a.path.localeCompare(b.path));
-  return { files, manifest: buildManifest(input.name, input.environment, files) };
+  return { files, manifest: buildManifest(input.name, input.environment, files), overridden };
+}
+
+/** gen's built-in templates, by name. */
+export function builtinTemplates(): string[] {
+  return readdirSync(templatesDir).filter((n) => n.endsWith(".njk")).sort();
+}
+
+/** The built-ins that a user's templates folder replaces (same file name). */
+export function overriddenTemplates(overridesDir: string): string[] {
+  const own = new Set(existsSync(overridesDir) ? readdirSync(overridesDir) : []);
+  return builtinTemplates().filter((name) => own.has(name));
+}
+
+/** An extra file's template named like a built-in would silently render gen's: say so instead. */
+function checkExtraTemplateNames(input: RenderInput, overridden: string[]): void {
+  const builtins = new Set(builtinTemplates());
+  input.environment.files.forEach((file, i) => {
+    if (builtins.has(file.template) && !overridden.includes(file.template)) {
+      throw new GenError(
+        `files[${i}].template: "${file.template}" is the name of a built-in template, which would be used instead of yours; ` +
+          `rename your template, or put it in the templates folder to replace the built-in on purpose`,
+      );
+    }
+  });
 }
 
 export function sha256(content: string): string {
@@ -60,27 +93,34 @@ export function fileSha256(file: RenderedFile): string {
 
 const engines = new Map<string, nunjucks.Environment>();
 
-function templateEngine(environmentsDir: string): nunjucks.Environment {
-  const cached = engines.get(environmentsDir);
+function templateEngine(environmentsDir: string, overridesDir: string | undefined): nunjucks.Environment {
+  const key = `${environmentsDir}\n${overridesDir ?? ""}`;
+  const cached = engines.get(key);
   if (cached) return cached;
-  // gen's templates come precompiled; an environment's own templates (extra files) are read from its folder.
-  const loaders = [compiledTemplates(templatesDir), new ContainedLoader(environmentsDir)];
+  // The user's overrides come first, then gen's templates (precompiled), then an environment's own templates
+  // (extra files), read from its folder. Both of the user's folders refuse templates behind links leaving them.
+  const loaders = [
+    ...(overridesDir ? [new ContainedLoader(overridesDir)] : []),
+    compiledTemplates(templatesDir),
+    new ContainedLoader(environmentsDir),
+  ];
   const engine = new nunjucks.Environment(loaders, { ...LEXER_OPTIONS, throwOnUndefined: true });
   engine.addFilter("systemd_argv", systemdArgv);
   engine.addFilter("ngx", nginxValue);
   engine.addFilter("sudo_word", sudoersWord);
   engine.addFilter("sudo_argv", (argv: string[]) => argv.map(sudoersWord).join(" "));
   engine.addFilter("lr", logrotateWord);
-  engines.set(environmentsDir, engine);
+  engines.set(key, engine);
   return engine;
 }
 
-function templateContext({ name, environment: env, secrets }: RenderInput): Record<string, unknown> {
+function templateContext({ name, environment: env, secrets, source }: RenderInput): Record<string, unknown> {
   const release = `${env.paths.current}`;
   const celeryCommon = [`--loglevel=${env.celery.logLevel}`];
   return {
     ...env,
     envName: name,
+    sourceFile: source ?? `environments/${name}`,
     backendPath: `${release}/${env.paths.backendDir}`,
     publicPath: `${release}/${env.paths.publicDir}`,
     staticAlias: `${release}/${env.paths.staticDir}/`,

@@ -8,6 +8,7 @@ import { errorMessage, GenError } from "../errors.js";
 import { lazy, nameOf, parseIdTable, type IdNames } from "./id-names.js";
 import { localChannel, runLocalProcess } from "./local-run.js";
 import { remoteSession, type RemoteSession } from "./remote-session.js";
+import { createSandbox } from "./sandbox.js";
 import { modeString, parseMode, pathUnderRoot } from "./root-path.js";
 import type { CommandResult, ReadResult, RemoteStat, RunOptions, Transport } from "./transport.js";
 
@@ -18,11 +19,11 @@ interface LocalContext {
   names: () => Promise<IdNames>;
 }
 
-export function createLocalTransport(root: string): Transport {
+export function createLocalTransport(root: string, options: { sandbox?: boolean } = {}): Transport {
   const rootDir = resolve(root);
   const context: LocalContext = {
     root: rootDir,
-    describe: `local:${rootDir}`,
+    describe: `${options.sandbox ? "sandbox" : "local"}:${rootDir}`,
     at: (serverPath) => pathUnderRoot(rootDir, serverPath),
     names: lazy(loadLocalIdNames),
   };
@@ -39,6 +40,7 @@ export function createLocalTransport(root: string): Transport {
   return {
     describe: context.describe,
     root: rootDir,
+    ...(options.sandbox ? { sandbox: createSandbox(rootDir) } : {}),
     readFile: (path) => readLocal(context, path),
     stat: (path) => statLocal(context, path),
     list: (path) => listLocal(context, path),

@@ -36,7 +36,7 @@ export function environmentHosts(env: Environment, envName: string): HostEntry[]
 export async function openTransport(env: Environment, host: HostEntry, options: ConnectOptions): Promise<Transport> {
   if (env.server.transport === "local") {
     const root = resolve(options.projectDir, env.server.localRoot ?? `.gen-local/${options.envName}`);
-    return createLocalTransport(root);
+    return createLocalTransport(root, { sandbox: true });
   }
   const source = options.sshConfigPath ? { configPath: options.sshConfigPath } : {};
   const resolved = await resolveSshHost(host.host, { port: host.port, user: options.sshUser ?? env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) }, source);

@@ -4,6 +4,7 @@
 import type { Step, StepResult } from "./remote-session.js";
 
 export type { Step, StepResult } from "./remote-session.js";
+import type { Sandbox } from "./sandbox.js";
 
 export interface RemoteStat {
   /** "file" | "directory" | "symlink" | "other" */
@@ -46,6 +47,11 @@ export interface RunOptions {
 }
 
 export interface Transport {
+  /**
+   * Set when a local folder stands in for a server (server.transport "local"): what needs root there (owners,
+   * service commands) is recorded in it instead of done.
+   */
+  readonly sandbox?: Sandbox;
   /** Human-readable name for messages: "deployer@tsosi.u-ga.fr:22" or "local:/tmp/root". */
   readonly describe: string;
   /** The folder that stands for the server's "/": "/" on a real server. Commands see paths under it. */

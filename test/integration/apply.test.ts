@@ -171,7 +171,7 @@ describe("gen apply", { concurrency: 2 }, () => {
       const before = await snapshot(server);
       const loaded = await loadEnvironment("t", { environmentsDir: server.envDir });
       const env = loaded.environment;
-      const rendered = renderEnvironment({ name: "t", environment: env, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+      const rendered = renderEnvironment({ name: "t", environment: env, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir, source: loaded.source });
       const files = rendered.files.map((f) => (f.path === SUDOERS ? { ...f, content: f.content.replaceAll("NOPASSWD", "NOPASWD") } : f));
       assert.notDeepEqual(files, rendered.files);
       const host = environmentHosts(env, "t")[0]!;

@@ -12,14 +12,16 @@ import { runCrossChecks } from "../../validate/cross-checks.js";
 import { confirm } from "../confirm.js";
 import { connectOptions } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
-import { loadAndRender, type Prepared } from "../environment-options.js";
+import { loadAndRender, printSandboxNote, type Prepared } from "../environment-options.js";
 import { printIssues, printResult, type Output } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { ApplyArgs } from "./apply.js";
 
 export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output): Promise<ExitCode> {
-  return applyPrepared(await loadAndRender(argv.env, argv), argv, output);
+  const prepared = await loadAndRender(argv.env, argv);
+  printSandboxNote(output, prepared.loaded);
+  return applyPrepared(prepared, argv, output);
 }
 
 /** Plan, show, confirm and apply an environment already loaded and rendered (gen apply, and gen deploy's step 3). */
@@ -107,8 +109,9 @@ function reportResults(output: Output, results: HostApplyResult[], json: boolean
       for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
       continue;
     }
+    const ran = prepared.loaded.environment.server.transport === "local" ? "recorded (sandbox, not run)" : "ran";
     const finished = r.finished?.length ? `; finished ${r.finished.length} file${r.finished.length === 1 ? "" : "s"} of an interrupted apply` : "";
-    output.out(`${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}`}${r.handlers.length ? `; ran ${r.handlers.join("; ")}` : ""}`);
+    output.out(`${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}`}${r.handlers.length ? `; ${ran} ${r.handlers.join("; ")}` : ""}`);
   }
   return results.some((r) => r.outcome === "failed") ? 1 : 0;
 }

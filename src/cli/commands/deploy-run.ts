@@ -11,7 +11,7 @@ import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions } from "../connect-options.js";
 import { stepReporter } from "../deploy-report.js";
 import { printPlanDiff } from "../diff-report.js";
-import { loadAndRender, type Prepared } from "../environment-options.js";
+import { loadAndRender, printSandboxNote, type Prepared } from "../environment-options.js";
 import { printResult } from "../report.js";
 import { applyPrepared } from "./apply-run.js";
 import type { ExitCode } from "../../errors.js";
@@ -21,6 +21,7 @@ import type { DeployArgs } from "./deploy.js";
 
 export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output): Promise<ExitCode> {
   const prepared = await loadAndRender(argv.env, argv);
+  printSandboxNote(output, prepared.loaded);
   const env = prepared.loaded.environment;
   const branch = argv.branch ?? env.release.branch;
   await checkBranchName(branch);

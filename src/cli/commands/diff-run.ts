@@ -4,7 +4,7 @@ import { inspectEnvironment } from "../../plan/inspect-environment.js";
 import { planHasChanges, summarizePlan } from "../../plan/plan-changes.js";
 import { connectOptions } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
-import { loadAndRender } from "../environment-options.js";
+import { loadAndRender, printSandboxNote } from "../environment-options.js";
 import { printResult } from "../report.js";
 import { selectFiles } from "./render.js";
 import { savePlan } from "../../plan/saved-plan.js";
@@ -16,6 +16,7 @@ import type { DiffArgs } from "./diff.js";
 export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): Promise<ExitCode> {
   if (argv.out && argv.only) throw new UsageError("--out saves a plan of every file; it cannot be combined with --only");
   const prepared = await loadAndRender(argv.env, argv);
+  printSandboxNote(output, prepared.loaded);
   const files = selectFiles(prepared.rendered.files, argv.only);
   const inspected = await inspectEnvironment(prepared.loaded, files, prepared.rendered.manifest.folders, connectOptions(argv, argv.env), argv.concurrency);
   const { plan } = inspected;

@@ -3,11 +3,13 @@ import type { GenCommand } from "../command.js";
 import { applyCommand } from "./apply.js";
 import { deployCommand } from "./deploy.js";
 import { diffCommand } from "./diff.js";
+import { initCommand } from "./init.js";
 import { releasesCommand, rollbackCommand } from "./releases.js";
 import { listCommand } from "./list.js";
 import { renderCommand } from "./render.js";
 import { schemaCommand } from "./schema.js";
 import { showCommand } from "./show.js";
+import { templatesCommand } from "./templates.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand];
+export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand, initCommand, templatesCommand];

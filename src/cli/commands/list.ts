@@ -1,4 +1,4 @@
-import { firstProblem, listEnvironments, readMergedDefinition } from "../../load/load-environment.js";
+import { EMBEDDED_EXAMPLE, firstProblem, listEnvironments, readMergedDefinition } from "../../load/load-environment.js";
 import type { GenCommand } from "../command.js";
 import { environmentsDir } from "../environment-options.js";
 import { printResult } from "../report.js";
@@ -9,13 +9,17 @@ export const listCommand: GenCommand<object> = {
   builder: (yargs) => yargs as never,
   async run(argv, output) {
     const dir = environmentsDir(argv);
+    const names = listEnvironments(dir);
+    // The embedded example answers to its name even when the user has no environment of that name.
+    if (!names.includes(EMBEDDED_EXAMPLE)) names.push(EMBEDDED_EXAMPLE);
     const rows = await Promise.all(
-      listEnvironments(dir).map(async (name) => {
+      names.map(async (name) => {
         const problem = await firstProblem(dir, name);
         const { data } = await readMergedDefinition(dir, name).catch(() => ({ data: {} }));
         const d = data as { description?: string; server?: { host?: string; transport?: string; hosts?: { host: string }[] } };
         const where = d.server?.transport === "local" ? "local folder" : (d.server?.hosts?.map((h) => h.host).join(",") ?? d.server?.host ?? "(no host)");
-        return { name, where, description: d.description ?? "", ...(problem ? { problem } : {}) };
+        const preset = name === EMBEDDED_EXAMPLE && !listEnvironments(dir).includes(name) ? " (preset, shipped with gen)" : "";
+        return { name, where, description: `${d.description ?? ""}${preset}`, ...(problem ? { problem } : {}) };
       }),
     );
     if (argv.json) printResult(output, "list", { environments: rows }, (t) => t);

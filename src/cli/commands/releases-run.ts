@@ -5,7 +5,7 @@ import { listReleases } from "../../release/releases.js";
 import { rollbackRelease } from "../../release/rollback-release.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
-import { loadAndRender } from "../environment-options.js";
+import { loadAndRender, printSandboxNote } from "../environment-options.js";
 import { printResult } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
@@ -13,6 +13,7 @@ import type { Output } from "../report.js";
 
 export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOptions, output: Output): Promise<ExitCode> {
   const { loaded } = await loadAndRender(argv.env, argv);
+  printSandboxNote(output, loaded);
   const env = loaded.environment;
   const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
     listReleases(serverShell(transport, env, { sudo: false }), env),
@@ -37,6 +38,7 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
 
 export async function runRollback(argv: ConnectArgs & { env: string; to?: string; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions, output: Output): Promise<ExitCode> {
   const { loaded } = await loadAndRender(argv.env, argv);
+  printSandboxNote(output, loaded);
   const env = loaded.environment;
   const who = `${userInfo().username}@${hostname()}`;
   const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
@@ -48,7 +50,7 @@ export async function runRollback(argv: ConnectArgs & { env: string; to?: string
   }
   for (const o of outcomes) {
     if (argv.json) break;
-    if (o.ok) output.out(`${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ran ${o.value.restarted.join("; ")}`);
+    if (o.ok) output.out(`${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ${env.server.transport === "local" ? "recorded (sandbox, not run)" : "ran"} ${o.value.restarted.join("; ")}`);
     else output.err(`rollback failed on ${o.host.name}: ${o.error}`);
   }
   return outcomes.every((o) => o.ok) ? 0 : 1;

@@ -37,6 +37,11 @@ export const renderCommand: GenCommand<RenderArgs> = {
       return 1;
     }
     const files = selectFiles(rendered.files, argv.only);
+    if (rendered.overridden.length > 0) {
+      const note = `built-in templates overridden by your templates folder: ${rendered.overridden.join(", ")}`;
+      if (argv.stdout || argv.json) output.err(note);
+      else output.out(note);
+    }
     if (argv.stdout) {
       // Contents are redacted before they are JSON-escaped: a secret with a quote in it is still found.
       const shown = (f: RenderedFile) => redact(argv["show-secrets"] ? f.content : (f.shown ?? f.content));
@@ -48,7 +53,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
     const manifest = { ...rendered.manifest, files: rendered.manifest.files.filter((f) => files.some((s) => s.path === f.path)) };
     await writeRenderedTree(resolve(outDir), files, manifest);
     if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, outDir, manifest }, redact);
-    else printRenderSummary(output, argv.env, files, outDir);
+    else printRenderSummary(output, `${argv.env} (${loaded.source})`, files, outDir);
     return 0;
   },
 };

@@ -2,7 +2,7 @@ import { loadEnvironment } from "../../load/load-environment.js";
 import { loadYaml } from "../../load/yaml.js";
 import type { Environment } from "../../../schema/index.js";
 import type { GenCommand } from "../command.js";
-import { environmentsDir, withEnvironment } from "../environment-options.js";
+import { project, withEnvironment } from "../environment-options.js";
 import { JSON_VERSION } from "../report.js";
 
 export const showCommand: GenCommand<{ env: string }> = {
@@ -11,7 +11,8 @@ export const showCommand: GenCommand<{ env: string }> = {
   builder: (yargs) => withEnvironment(yargs) as never,
   examples: [["gen show prod --json > environments/prod-frozen.json", "an environment that renders the same files"]],
   async run(argv, output) {
-    const loaded = await loadEnvironment(argv.env, { environmentsDir: environmentsDir(argv) });
+    const { environmentsDir, root } = project(argv);
+    const loaded = await loadEnvironment(argv.env, { environmentsDir, projectRoot: root });
     // Secrets are references ({secret: NAME}) in the environment itself, so nothing here needs redacting.
     const shown = asDefinition(loaded.environment);
     // The JSON is itself an environment definition (saved as <name>.json it renders the same files), so its

@@ -1,4 +1,4 @@
-# Managed by gen from environments/prod: edit the environment, not this file.
+# Managed by gen from environments/prod.ts: edit the environment, not this file.
 # `gen diff prod` shows changes made here by hand; `gen apply prod` overwrites them.
 # Django settings of this server, imported by backend_site.settings. Every value is a Python literal.
 ALLOWED_HOSTS = ["tsosi.org", "www.tsosi.org", "tsosi.u-ga.fr", "127.0.0.1", "129.88.178.178"]

@@ -1,4 +1,4 @@
-# Managed by gen from environments/staging: edit the environment, not this file.
+# Managed by gen from environments/staging.ts: edit the environment, not this file.
 # `gen diff staging` shows changes made here by hand; `gen apply staging` overwrites them.
 # Django settings of this server, imported by backend_site.settings. Every value is a Python literal.
 ALLOWED_HOSTS = ["staging.tsosi.org", "127.0.0.1"]

@@ -1,5 +1,6 @@
-// The TSOSI application as the reference deployment runs it; prod and staging add the server they run on.
-import { defineEnvironment, secret } from "../schema/define.js";
+// Preset "tsosi": the TSOSI application as the reference deployment runs it. An environment builds on it with
+// `extends: "preset:tsosi"` and adds the server it runs on (environments/prod.ts, or what `gen init` writes).
+import { defineEnvironment, secret } from "gen";
 
 export default defineEnvironment({
   description: "TSOSI: Django + Gunicorn + Celery + Redis + PostgreSQL + Nginx on one server",

@@ -1,0 +1,46 @@
+// gen init [dir]: a user's environments folder to start from. Refuses to overwrite anything.
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { GenError } from "../../errors.js";
+import { findProject } from "../../load/project.js";
+import type { GenCommand } from "../command.js";
+
+interface InitArgs {
+  dir?: string;
+}
+
+export const initCommand: GenCommand<InitArgs> = {
+  command: "init [dir]",
+  describe: "Create an environments folder: base (on preset:tsosi), prod, a local sandbox, .gitignore, tsconfig, JSON Schema",
+  builder: (yargs) => yargs.positional("dir", { type: "string", describe: "the folder to create (default: your environments folder, ./environments)" }) as never,
+  examples: [
+    ["gen init", "write ./environments/{base,prod,sandbox}.ts and friends"],
+    ["gen init deploy", 'write deploy/...; then add "gen": { "environments": "deploy" } to package.json'],
+  ],
+  async run(argv, output) {
+    const { scaffoldFiles } = await import("../../init/scaffold.js");
+    const { environmentJsonSchema } = await import("../../../schema/json-schema.js");
+    const project = findProject(argv.environments ? { environments: argv.environments } : {});
+    const dir = argv.dir ? resolve(argv.dir) : project.environmentsDir;
+    const files = scaffoldFiles(environmentJsonSchema());
+    const existing = files.map((f) => join(dir, f.name)).filter((path) => existsSync(path));
+    if (existing.length > 0) {
+      throw new GenError(`${shown(dir)} already holds ${existing.map((p) => relative(dir, p)).join(", ")}; nothing was written (gen init never overwrites)`);
+    }
+    await mkdir(dir, { recursive: true });
+    // "wx": a file that appeared since the check above is still not overwritten.
+    for (const file of files) await writeFile(join(dir, file.name), file.content, { flag: "wx" });
+    output.out(`created ${shown(dir)}/: ${files.map((f) => f.name).join(", ")}`);
+    if (dir !== project.environmentsDir) {
+      output.out(`gen looks for environments in ${shown(project.environmentsDir)}: add "gen": { "environments": "${relative(project.root, dir)}" } to ${join(project.root, "package.json")}, or pass --environments ${shown(dir)}`);
+    }
+    output.out(`next: gen render sandbox · gen apply sandbox --yes · npx tsc -p ${shown(dir)} (type-checks the environments)`);
+    return 0;
+  },
+};
+
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" ? "." : rel.startsWith("..") ? path : rel;
+}

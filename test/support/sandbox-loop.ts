@@ -1,0 +1,114 @@
+// The sandbox loop of the embedded example as a user runs it, as the unprivileged gen-test user (no root, no
+// server): diff, apply --yes, diff again, deploy of gen's sample app twice, releases, rollback. Used on the
+// checkout's build and on the installed package.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chownSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+
+export interface Unprivileged {
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** The gen-test user the suite logs in as over SSH (scripts/test-full.sh creates it). */
+export function genTestUser(home: string): Unprivileged {
+  const id = (flag: string) => {
+    const result = spawnSync("id", [flag, "gen-test"], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error("the gen-test user does not exist: scripts/test-full.sh creates it (useradd gen-test)");
+    return Number(result.stdout.trim());
+  };
+  mkdirSync(home, { recursive: true });
+  const user = { uid: id("-u"), gid: id("-g"), home };
+  chownSync(home, user.uid, user.gid);
+  return user;
+}
+
+/** Hands a folder tree to the user (the test creates it as root). */
+export function giveTo(user: Unprivileged, dir: string): void {
+  spawnSync("chown", ["-R", `${user.uid}:${user.gid}`, dir]);
+}
+
+export interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export function runAs(user: Unprivileged, argv: string[], cwd: string): Run {
+  const [file, ...args] = argv;
+  const result = spawnSync(file!, args, {
+    cwd,
+    encoding: "utf8",
+    uid: user.uid,
+    gid: user.gid,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: user.home, NO_COLOR: "1", GIT_AUTHOR_NAME: "Ada Tester", GIT_AUTHOR_EMAIL: "ada@example.org", GIT_COMMITTER_NAME: "Ada Tester", GIT_COMMITTER_EMAIL: "ada@example.org" },
+  });
+  if (result.error) throw result.error;
+  return { code: result.status ?? 1, out: result.stdout, err: result.stderr };
+}
+
+/**
+ * `gen` is the argv that runs gen (node + bin); `sampleApp` the shipped sample-app folder. The project folder
+ * `dir` must belong to the user already.
+ */
+export function sandboxLoop(user: Unprivileged, gen: string[], dir: string, sampleApp: string): void {
+  const g = (...args: string[]) => runAs(user, [...gen, ...args], dir);
+  const ok = (run: Run, what: string) => assert.equal(run.code, 0, `${what}: exit ${run.code}\n${run.out}\n${run.err}`);
+  const root = join(dir, ".gen-local", "example");
+
+  const first = g("diff", "--stat");
+  assert.equal(first.code, 2, `first diff: ${first.err}`);
+  assert.match(first.err, /^sandbox: the folder \.gen-local\/example stands in for the server \(no SSH, no root\); owners are recorded, not set; service commands are recorded, not run/m);
+  assert.match(first.out, /9 to create/);
+
+  const apply = g("apply", "--yes");
+  ok(apply, "apply --yes");
+  assert.match(apply.out, /applied 9 files; recorded \(sandbox, not run\) \/usr\/bin\/systemctl daemon-reload/);
+  const commands = () => readFileSync(join(root, ".gen-sandbox", "commands.log"), "utf8");
+  assert.match(commands(), /apply: \/usr\/bin\/systemctl daemon-reload\n/);
+  assert.match(commands(), /apply: \/usr\/sbin\/nginx -t -q\n/);
+  const owners = JSON.parse(readFileSync(join(root, ".gen-sandbox", "owners.json"), "utf8")) as Record<string, string>;
+  assert.equal(owners["/etc/sudoers.d/tsosi"], "root:root");
+  assert.equal(owners["/home/deployer/config/settings_local.py"], "deployer:deployer");
+  assert.equal(owners["/var/www"], "deployer:www-data");
+  // Recorded, not enforced: the file belongs to the user who ran gen, with the mode gen wanted.
+  const sudoers = lstatSync(join(root, "etc/sudoers.d/tsosi"));
+  assert.equal(sudoers.uid, user.uid);
+  assert.equal(sudoers.mode & 0o777, 0o440);
+
+  const again = g("diff");
+  ok(again, "diff after apply");
+  assert.match(again.out, /0 to change, 0 to create, 9 unchanged/);
+
+  const app = join(dir, "app");
+  cpSync(sampleApp, app, { recursive: true });
+  giveTo(user, app);
+  for (const args of [["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "sample app"]]) ok(runAs(user, ["git", "-C", app, ...args], dir), `git ${args[0]}`);
+
+  const deploy = () => {
+    // Release folders are named by the UTC second: let the second of the previous release pass.
+    const before = new Date().toISOString().slice(0, 19);
+    while (new Date().toISOString().slice(0, 19) === before) spawnSync("sleep", ["0.2"]);
+    const run = g("deploy", "--repo", "app", "--yes");
+    ok(run, "deploy");
+    return /release (\d{8}T\d{6}Z) is live/.exec(run.out)![1]!;
+  };
+  const firstRelease = deploy();
+  const secondRelease = deploy();
+  assert.equal(readlinkSync(join(root, "var/www/current")), `releases/${secondRelease}`);
+  assert.match(readFileSync(join(root, "var/www/current/public/index.html"), "utf8"), /Deployed by gen into its sandbox/);
+  assert.match(commands(), /release: sudo \/usr\/bin\/systemctl restart tsosi_gunicorn\n/);
+
+  const releases = g("releases");
+  ok(releases, "releases");
+  assert.match(releases.out, new RegExp(`^  ${firstRelease}  main [0-9a-f]{12} sample app`, "m"));
+  assert.match(releases.out, new RegExp(`^\\* ${secondRelease}  main`, "m"));
+
+  const rollback = g("rollback");
+  ok(rollback, "rollback");
+  assert.match(rollback.out, new RegExp(`${secondRelease} -> ${firstRelease} is live; recorded \\(sandbox, not run\\)`));
+  assert.equal(readlinkSync(join(root, "var/www/current")), `releases/${firstRelease}`);
+  assert.deepEqual(readdirSync(join(root, "var/www/releases")).sort(), [firstRelease, secondRelease].sort());
+}
