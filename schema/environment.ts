@@ -256,6 +256,21 @@ export const ReleaseSchema = z.strictObject({
   sshUser: NameSchema.optional(),
 });
 
+export const CheckNameSchema = z.enum(["gunicorn", "nginx", "static", "media", "celery", "certificate"]);
+export type CheckName = z.infer<typeof CheckNameSchema>;
+
+/** The smoke checks after a deploy and in `gen check`, all derived from the rest of the environment. */
+export const ChecksSchema = z.strictObject({
+  /** Asked through the Gunicorn socket and through nginx, with the site's Host header; a 5xx or no answer fails. */
+  path: z.string().regex(/^\/[A-Za-z0-9._~\/?=&%+-]*$/, { error: "expected a URL path such as /api/" }).default("/api/"),
+  /** Where nginx is asked (default: 127.0.0.1 on port 443 with TLS, 80 without). */
+  nginxAddress: z.strictObject({ host: HostSchema, port: PortSchema }).optional(),
+  /** Fewer days left on the certificate than this is a warning. */
+  certificateDays: z.int().min(0).max(365).default(14),
+  timeoutSeconds: PositiveIntSchema.default(10),
+  skip: z.array(CheckNameSchema).default([]),
+});
+
 export const ExtraFileSchema = z.strictObject({
   path: AbsolutePathSchema,
   /** A nunjucks template, relative to the environments/ folder. */
@@ -283,6 +298,7 @@ export const EnvironmentInputSchema = z.strictObject({
   logrotate: LogrotateSchema.prefault({}),
   django: DjangoSchema,
   release: ReleaseSchema.prefault({}),
+  checks: ChecksSchema.prefault({}),
   files: z.array(ExtraFileSchema).default([]),
 });
 

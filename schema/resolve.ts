@@ -44,7 +44,8 @@ export function resolveEnvironment(env: ParsedEnvironment) {
       [poetry, "run", "python", "manage.py", "fetch_blog"],
     ],
   };
-  return { ...env, server, app: { ...env.app, poetry }, paths, gunicorn, celery, nginx, sudoers, logrotate, django, release };
+  const checks = { ...env.checks, nginxAddress: env.checks.nginxAddress ?? { host: "127.0.0.1", port: env.nginx.tls ? 443 : 80 } };
+  return { ...env, server, app: { ...env.app, poetry }, paths, gunicorn, celery, nginx, sudoers, logrotate, django, release, checks };
 }
 
 export type Environment = ReturnType<typeof resolveEnvironment>;

@@ -38,6 +38,11 @@ export interface Prepared {
   redact: Redactor;
 }
 
+/** For commands that never render a file: secret values are neither needed nor read. */
+export function loadWithoutSecrets(name: string, options: GlobalOptions): Promise<LoadedEnvironment> {
+  return loadEnvironment(name, { environmentsDir: environmentsDir(options), cache: true, secrets: false });
+}
+
 export async function loadAndRender(name: string, options: GlobalOptions): Promise<Prepared> {
   const loaded = await loadEnvironment(name, { environmentsDir: environmentsDir(options), cache: true });
   const redact = createRedactor(loaded.secrets.values, options["show-secrets"] ?? false);

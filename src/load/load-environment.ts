@@ -27,6 +27,8 @@ export interface LoadOptions {
   processEnv?: NodeJS.ProcessEnv;
   /** Reuse the result of validating the same definition with the same schema (the CLI does). */
   cache?: boolean;
+  /** false: commands that never render (show, releases, rollback, check) load without the secret values. */
+  secrets?: boolean;
 }
 
 export function listEnvironments(environmentsDir: string): string[] {
@@ -78,7 +80,8 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
   const shown = display(file);
   const environment = (options.cache ? await cachedEnvironment(data) : undefined) ?? (await validateDefinition(name, shown, data, options.cache ?? false));
   const secretsFile = join(environmentsDir, `${name}.secrets.env`);
-  const secrets = resolveSecrets(findSecretReferences(environment), {
+  const references = findSecretReferences(environment);
+  const secrets = resolveSecrets(options.secrets === false ? [] : references, {
     processEnv: options.processEnv ?? process.env,
     secretsFile: display(secretsFile),
     fileValues: readSecretsFile(secretsFile),

@@ -107,8 +107,8 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.ok(at >= before.getTime() && at <= after.getTime(), `deployedAt ${deployment.deployedAt}`);
 
       assert.deepEqual((await server.recorded()).slice(-4), RESTARTS, "restarts after the switch, in order");
-      for (let step = 4; step <= 8; step++) assert.match(run.err, new RegExp(`^\\[${step}/8\\] \\d+\\.\\d s$`, "m"), `step ${step} timed`);
-      assert.match(run.err, new RegExp(`^\\[5/8\\] build release ${id}$`, "m"));
+      for (let step = 4; step <= 9; step++) assert.match(run.err, new RegExp(`^\\[${step}/9\\] \\d+\\.\\d s$`, "m"), `step ${step} timed`);
+      assert.match(run.err, new RegExp(`^\\[5/9\\] build release ${id}$`, "m"));
       assert.match(run.err, /^ {4}uploaded 301 front-end files$/m);
       assert.match(run.out, new RegExp(`^127\\.0\\.0\\.1: release ${id} is live$`, "m"));
       await lockGone(server);
@@ -279,7 +279,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const run = await server.deploy("--branch", "bad..name");
       assert.equal(run.code, 1, run.all);
       assert.match(run.err, /"bad\.\.name" is not a valid branch name/);
-      assert.doesNotMatch(run.all, /\[1\/8\]/);
+      assert.doesNotMatch(run.all, /\[1\/9\]/);
       assert.deepEqual(await snapshotTree(server.root), before);
       assert.deepEqual(await server.recorded(), []);
     }));
@@ -331,7 +331,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       let error = "";
       try {
         const result = await deployRelease(
-          { environment: env, commit: await readCommit(server.app.checkout, "main"), source: { kind: "clone", branch: "main" }, frontend: { dir: dist, files: await listBuildOutput(dist) }, restartCelery: true, forceUnlock: false },
+          { environment: env, commit: await readCommit(server.app.checkout, "main"), source: { kind: "clone", branch: "main" }, frontend: { dir: dist, files: await listBuildOutput(dist) }, restartCelery: true, forceUnlock: false, roles: ["web", "worker"] },
           { transport, now: () => sameSecond, who: "test", pid: process.pid, report: silent },
         );
         assert.equal(result.outcome, "failed");

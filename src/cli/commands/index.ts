@@ -1,6 +1,7 @@
 // Every command, in the order --help lists them.
 import type { GenCommand } from "../command.js";
 import { applyCommand } from "./apply.js";
+import { checkCommand } from "./check.js";
 import { deployCommand } from "./deploy.js";
 import { diffCommand } from "./diff.js";
 import { releasesCommand, rollbackCommand } from "./releases.js";
@@ -10,4 +11,4 @@ import { schemaCommand } from "./schema.js";
 import { showCommand } from "./show.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand];
+export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, checkCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand];

@@ -5,14 +5,14 @@ import { listReleases } from "../../release/releases.js";
 import { rollbackRelease } from "../../release/rollback-release.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
-import { loadAndRender } from "../environment-options.js";
+import { loadWithoutSecrets } from "../environment-options.js";
 import { printJson } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
 
 export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOptions, output: Output): Promise<ExitCode> {
-  const { loaded } = await loadAndRender(argv.env, argv);
+  const loaded = await loadWithoutSecrets(argv.env, argv);
   const env = loaded.environment;
   const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
     listReleases(serverShell(transport, env, { sudo: false }), env),
@@ -36,7 +36,7 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
 }
 
 export async function runRollback(argv: ConnectArgs & { env: string; to?: string; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions, output: Output): Promise<ExitCode> {
-  const { loaded } = await loadAndRender(argv.env, argv);
+  const loaded = await loadWithoutSecrets(argv.env, argv);
   const env = loaded.environment;
   const who = `${userInfo().username}@${hostname()}`;
   const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
