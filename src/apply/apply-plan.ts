@@ -112,11 +112,11 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const backups = backupDir(env.server.stateDir, applyId);
   const { installed, error: installError } = await installStaged(shell, staged, backups);
   result.changed = installed.map((i) => i.path);
-  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects);
+  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects, host.roles);
   // Files an interrupted apply already moved into place still need their handlers.
-  const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env);
+  const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env, host.roles);
   const handlerError = await runHandlers(shell, env, steps, result, effects);
-  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects);
+  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects, host.roles);
   await writeRecord(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result), env.server.backupsKept);
   result.outcome = "applied";
 }
@@ -144,12 +144,12 @@ async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerS
   return undefined;
 }
 
-async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects): Promise<void> {
+async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects, roles: string[]): Promise<void> {
   await removeStaged(shell, staged);
   result.restored = await restoreInstalled(shell, installed);
   const restoredEntries = entries.filter((e) => installed.some((i) => i.path === e.path));
   const again: HostApplyResult = { ...result, handlers: [] };
-  const handlerError = await runHandlers(shell, env, handlerSteps(restoredEntries, env), again, effects);
+  const handlerError = await runHandlers(shell, env, handlerSteps(restoredEntries, env, roles), again, effects);
   const details = [...cause.details, `restored: ${result.restored.join(", ") || "nothing"}`, ...(handlerError ? [`after restoring, ${handlerError.message}`, ...handlerError.details] : [])];
   throw new GenError(`${cause.message}; every file of this apply was restored`, { details });
 }

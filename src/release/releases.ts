@@ -48,15 +48,18 @@ export async function switchCurrent(shell: ServerShell, env: Environment, id: st
 
 export interface RestartOptions {
   celery: boolean;
+  /** The host's roles: Gunicorn and nginx on web hosts, Celery on worker hosts. */
+  roles: string[];
 }
 
 /** The restarts of the release step, each exactly as the sudoers drop-in allows it. */
 export function restartCommands(env: Environment, options: RestartOptions): string[][] {
   const systemctl = env.server.systemctl;
+  const web = options.roles.includes("web");
+  const worker = options.roles.includes("worker") && options.celery;
   return [
-    [systemctl, "restart", env.gunicorn.service],
-    [systemctl, "reload", "nginx"],
-    ...(options.celery ? [[systemctl, "restart", env.celery.service], [systemctl, "restart", env.celery.beat.service]] : []),
+    ...(web ? [[systemctl, "restart", env.gunicorn.service], [systemctl, "reload", "nginx"]] : []),
+    ...(worker ? [[systemctl, "restart", env.celery.service], [systemctl, "restart", env.celery.beat.service]] : []),
   ];
 }
 

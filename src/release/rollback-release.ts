@@ -15,7 +15,7 @@ export interface RollbackResult {
 
 export async function rollbackRelease(
   env: Environment,
-  options: { to?: string; restartCelery: boolean; forceUnlock: boolean },
+  options: { to?: string; restartCelery: boolean; forceUnlock: boolean; roles: string[] },
   effects: { transport: Transport; who: string; pid: number; now: () => Date },
 ): Promise<RollbackResult> {
   const shell = serverShell(effects.transport, env, { sudo: false });
@@ -32,7 +32,7 @@ export async function rollbackRelease(
     if (target === from) throw new GenError(`${target} is already the live release`);
     await switchCurrent(shell, env, target);
     const restarted: string[] = [];
-    await restartServices(shell, env, { celery: options.restartCelery }, (argv) => restarted.push(argv.join(" ")));
+    await restartServices(shell, env, { celery: options.restartCelery, roles: options.roles }, (argv) => restarted.push(argv.join(" ")));
     return { ...(from ? { from } : {}), to: target, restarted };
   } finally {
     await releaseLock(shell, env.server.stateDir).catch(() => {});

@@ -26,7 +26,7 @@ export interface ConnectOptions {
 
 /** The hosts a command acts on; the local transport stands for one host. */
 export function environmentHosts(env: Environment, envName: string): HostEntry[] {
-  if (env.server.transport === "local") return [{ name: "local", host: "local", port: 0, roles: ["web", "worker"], hostKey: undefined }];
+  if (env.server.transport === "local") return [{ name: "local", host: "local", port: 0, roles: ["web", "worker"], hostKey: undefined, root: env.server.root }];
   if (env.server.hosts.length === 0) {
     throw new GenError(`environment ${envName} names no server: set server.host (or server.hosts) in environments/${envName}`);
   }
@@ -54,7 +54,7 @@ export async function openTransport(env: Environment, host: HostEntry, options: 
     acceptNewHostKey: options.acceptNewHostKey ?? false,
     connectTimeoutMs: env.server.connectTimeoutSeconds * 1000,
     sudo: env.server.useSudo,
-    root: env.server.root,
+    root: host.root,
   });
 }
 

@@ -39,8 +39,8 @@ export async function runRollback(argv: ConnectArgs & { env: string; to?: string
   const loaded = await loadWithoutSecrets(argv.env, argv);
   const env = loaded.environment;
   const who = `${userInfo().username}@${hostname()}`;
-  const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
-    rollbackRelease(env, { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"] }, { transport, who, pid: process.pid, now: () => new Date() }),
+  const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport, host) =>
+    rollbackRelease(env, { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"], roles: host.roles }, { transport, who, pid: process.pid, now: () => new Date() }),
   );
   for (const o of outcomes) {
     if (o.ok) output.out(`${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ran ${o.value.restarted.join("; ")}`);

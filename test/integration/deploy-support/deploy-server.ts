@@ -45,6 +45,8 @@ export interface DeployServer {
   /** The release folders on the server, sorted. */
   releases: () => Promise<string[]>;
   recorded: () => Promise<string[]>;
+  /** The systemctl calls made under the sshd with this PID. */
+  recordedUnder: (sshdPid: number) => Promise<string[]>;
   clearRecorded: () => Promise<void>;
   /** Makes the systemctl stand-in fail (exit 1) when called with exactly these arguments; undefined: never. */
   failOn: (args: string | undefined) => Promise<void>;
@@ -133,7 +135,9 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
       return target.split("/").pop() ?? "";
     },
     releases: async () => (await readdir(file(RELEASES)).catch(() => [] as string[])).sort(),
-    recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0),
+    recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0).map((l) => l.slice(l.indexOf("|") + 1)),
+    recordedUnder: async (pid) =>
+      (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.split("|")[0]!.split(" ").includes(String(pid))).map((l) => l.slice(l.indexOf("|") + 1)),
     clearRecorded: () => writeFile(recorderLog, ""),
     failOn: async (args) => (args === undefined ? rm(failFile, { force: true }) : writeFile(failFile, args)),
     gunicornRequests,
@@ -166,9 +170,15 @@ async function startGunicornStandIn(socket: string, current: string, requests: s
   return server;
 }
 
-function recorderScript(log: string, failFile: string): string {
+/**
+ * The systemctl stand-in: appends "<ancestor pids>|<arguments>" to `log`, so that a test with several sshds can
+ * tell which server ran it (the sshd's PID is among the ancestors).
+ */
+export function recorderScript(log: string, failFile: string): string {
   return `#!/bin/sh
-printf '%s\\n' "$*" >> '${log}'
+pid=$$; chain=""
+while [ "$pid" -gt 1 ]; do pid=$(sed 's/^.*) [A-Za-z] \\([0-9]*\\).*$/\\1/' /proc/$pid/stat); chain="$chain $pid"; done
+printf '%s|%s\\n' "$chain" "$*" >> '${log}'
 if [ -f '${failFile}' ] && [ "$*" = "$(cat '${failFile}')" ]; then
   echo "Job for $* failed (recorder)" >&2
   exit 1
