@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { loadEnvironment } from "../../src/load/load-environment.js";
 import { renderEnvironment } from "../../src/render/render-environment.js";
+import { runGen } from "../support/run-gen.js";
 import { afterRelease, ENV_NAME, STATUS_FILE, withDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
 import { withDebianNginx, type NginxFile } from "./nginx-support/debian-nginx.js";
 
@@ -102,12 +103,24 @@ describe("gen check without nginx", { concurrency: 2 }, () => {
       assert.match(run.out, new RegExp(`^127\\.0\\.0\\.1: warn certificate: /etc/letsencrypt/live/${DOMAIN}/fullchain\\.pem expires in [45] days \\(on \\d{4}-\\d\\d-\\d\\d\\), fewer than 14$`, "m"));
     }));
 
-  it("needs no secret values", () =>
+  it("gen check, show, releases and rollback need no secret values (an emergency rollback is never blocked)", () =>
     withDeployServer(async (server) => {
-      await deployed(server);
+      const first = await deployed(server);
+      await afterRelease(first);
+      const second = await deployed(server);
       await writeFile(join(server.envDir, `${ENV_NAME}.secrets.env`), "");
-      const run = await server.gen(["check", ENV_NAME]);
-      assert.equal(run.code, 0, run.all);
+      for (const command of ["check", "releases"]) {
+        const run = await server.gen([command, ENV_NAME]);
+        assert.equal(run.code, 0, `gen ${command}: ${run.all}`);
+      }
+      const show = await runGen(["show", ENV_NAME, "--environments", server.envDir]);
+      assert.equal(show.code, 0, show.all);
+      const back = await server.gen(["rollback", ENV_NAME]);
+      assert.equal(back.code, 0, back.all);
+      assert.match(back.out, new RegExp(`${second} -> ${first} is live`));
+      const render = await runGen(["render", ENV_NAME, "--stdout", "--environments", server.envDir]);
+      assert.equal(render.code, 1, "render still needs them");
+      assert.match(render.err, /secret TEST_SECRET_KEY is not set/);
     }));
 });
 

@@ -13,7 +13,7 @@ import { stepReporter } from "../deploy-report.js";
 import { printPlanDiff } from "../diff-report.js";
 import { loadAndRender, type Prepared } from "../environment-options.js";
 import { printJson } from "../report.js";
-import { applyPrepared } from "./apply-run.js";
+import { applyPrepared, refuseUnreadable } from "./apply-run.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -82,6 +82,7 @@ async function refuseDrift(prepared: Prepared, argv: DeployArgs & GlobalOptions,
   const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
   const failed = inspection.plan.hosts.filter((h) => h.error);
   if (failed.length) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: failed.map((h) => `${h.host}: ${h.error}`) });
+  refuseUnreadable(inspection.plan, prepared.loaded.environment, argv.env);
   if (!planNeedsApply(inspection.plan)) return;
   printPlanDiff(argv.json ? { out: output.err, err: output.err } : output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
   throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
