@@ -191,7 +191,6 @@ export const SudoersSchema = z.strictObject({
     .optional(),
   user: NameSchema.optional(),
   rules: z.array(SudoRuleSchema).optional(),
-  chownReleases: z.boolean().default(true),
 });
 
 export const LogrotateSchema = z.strictObject({
@@ -206,6 +205,8 @@ export const LogrotateSchema = z.strictObject({
   copytruncate: z.boolean().default(true),
   compress: z.boolean().default(true),
   delaycompress: z.boolean().default(false),
+  /** Who logrotate rotates as (`su user group`); default: the owner of paths.logs, so root never works in a folder another user can change. */
+  su: z.strictObject({ user: NameSchema, group: NameSchema }).optional(),
 });
 
 const ScipostAuthSchema = z.strictObject({
@@ -267,7 +268,6 @@ export const ReleaseSchema = z.strictObject({
       output: z.string().regex(/^[A-Za-z0-9._\/-]+$/).default("frontend/dist"),
     })
     .prefault({}),
-  fixOwnership: z.boolean().default(true),
   /** Inside the backend folder: where settings_local.py from paths.config is linked. */
   settingsLink: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._\/-]*$/).default("backend_site/settings_local.py"),
   /** The SSH user that releases (default: server.deployUser); it needs only the sudoers rules gen writes. */

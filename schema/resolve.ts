@@ -32,7 +32,13 @@ export function resolveEnvironment(env: ParsedEnvironment) {
     user: env.sudoers.user ?? env.server.deployUser,
     rules: env.sudoers.rules ?? defaultSudoRules(env.server.systemServices, [gunicorn.service, celery.service, celery.beat.service]),
   };
-  const logrotate = { ...env.logrotate, fileName: env.logrotate.fileName ?? app, patterns: env.logrotate.patterns ?? [`${paths.logs}/*.log`] };
+  const logrotate = {
+    ...env.logrotate,
+    fileName: env.logrotate.fileName ?? app,
+    patterns: env.logrotate.patterns ?? [`${paths.logs}/*.log`],
+    // paths.logs belongs to the deploy user (folderSpecs): logrotate works there as that user, never as root.
+    su: env.logrotate.su ?? { user: env.server.deployUser, group: env.server.deployGroup },
+  };
   const django = { ...env.django, settings: resolveDjangoSettings(env, paths, nginx) };
   const release = {
     ...env.release,

@@ -1,9 +1,11 @@
 // Preflight: everything that would make the apply fail half-way is looked for first, in one round trip,
 // and every problem is reported at once before anything on the server changes.
+import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
 import { CHECK_TOOLS } from "./check-staged.js";
+import { linkProblems, safeFolderLines } from "./link-safe.js";
 import type { ServerShell } from "./server-shell.js";
 
 const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
@@ -25,6 +27,12 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
     ...executables.map((x) => `[ -x ${shell.quote(x)} ] || echo ${shell.quote(`PROBLEM ${x} is missing or not executable`)}`),
     ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
     ...certificateChecks(shell, env, changed),
+    // Everything apply changes as root: the folders it fixes, the folders of the files it installs, its state folder.
+    ...linkProblems(shell, [
+      ...host.folders.filter((f) => f.action !== "unchanged").map((f) => f.path),
+      ...changed.map((e) => posix.dirname(e.path)),
+      env.server.stateDir,
+    ]),
   ];
   return lines.join("\n");
 }
@@ -47,9 +55,10 @@ export async function runPreflight(shell: ServerShell, env: Environment, host: H
   return result.stdout.split("\n").filter((l) => l.startsWith("PROBLEM ")).map((l) => l.slice("PROBLEM ".length));
 }
 
+/** Each folder in a subshell of its own, so the descriptor checks of one never see another's. */
 export function foldersScript(shell: ServerShell, host: HostPlan): string {
   return host.folders
     .filter((f) => f.action !== "unchanged")
-    .map((f) => `mkdir -p ${shell.path(f.path)} && chown ${shell.quote(`${f.owner}:${f.group}`)} ${shell.path(f.path)} && chmod ${shell.quote(f.mode)} ${shell.path(f.path)}`)
+    .map((f) => `(\n${safeFolderLines(shell, f).join("\n")}\n) || exit $?`)
     .join("\n");
 }

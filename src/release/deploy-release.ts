@@ -9,7 +9,7 @@ import type { Transport } from "../transport/transport.js";
 import { fetchBackend, installBackend, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
 import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
-import { fixOwnership, liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
+import { liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
 
 export const TOTAL_STEPS = 9;
 
@@ -87,8 +87,8 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
       await rollBackSwitch(shell, input, effects, result, `the ${failed.map((c) => c.name).join(", ")} check failed`);
       throw new GenError(`smoke check failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`);
     });
-    await step(9, `fix ownership, keep ${env.release.keep} releases`, async () => {
-      if (env.release.fixOwnership && env.sudoers.chownReleases) await fixOwnership(shell, env);
+    // No ownership to fix: everything in the release was made by the deploy user (README, "Ownership").
+    await step(9, `keep ${env.release.keep} releases`, async () => {
       result.removedReleases = await pruneReleases(shell, env, env.release.keep);
     });
     result.outcome = "deployed";

@@ -1,9 +1,8 @@
 // The releases on a server: listing them, switching `current` atomically, pruning old ones, restarting.
-// Effects: commands through the transport as the deploy user; systemctl and chown through its sudoers rules.
+// Effects: commands through the transport as the deploy user; systemctl through its sudoers rules, nothing else.
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import { chownReleasesCommand } from "../render/render-environment.js";
 import type { ServerShell } from "../apply/server-shell.js";
 import { outputLines } from "../apply/server-shell.js";
 
@@ -71,19 +70,18 @@ export async function restartServices(shell: ServerShell, env: Environment, opti
   }
 }
 
-export async function fixOwnership(shell: ServerShell, env: Environment): Promise<void> {
-  const argv = chownReleasesCommand(env).map((word, i, all) => (i === all.length - 1 ? `${shell.raw(env.paths.releases)}/` : word));
-  const result = await shell.transport.run(argv, { sudo: true });
-  if (result.exitCode !== 0) throw new GenError(`\`sudo ${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result) });
-}
-
-/** Keeps the newest `keep` releases, and never the live one or the one before it. Returns what was deleted. */
+/**
+ * Keeps the newest `keep` finished releases, and never the live one or the finished one before it. A release
+ * without deployment.json was never finished (a deploy killed while building it): it is removed and never
+ * counts. Returns what was deleted.
+ */
 export async function pruneReleases(shell: ServerShell, env: Environment, keep: number): Promise<string[]> {
   const releases = await listReleases(shell, env);
-  const ids = releases.map((r) => r.id);
-  const liveIndex = releases.findIndex((r) => r.live);
+  const finished = releases.filter((r) => r.deployment !== undefined || r.live);
+  const ids = finished.map((r) => r.id);
+  const liveIndex = finished.findIndex((r) => r.live);
   const protect = new Set([...ids.slice(-keep), ...(liveIndex >= 0 ? ids.slice(Math.max(0, liveIndex - 1), liveIndex + 1) : [])]);
-  const doomed = ids.filter((id) => !protect.has(id));
+  const doomed = releases.map((r) => r.id).filter((id) => !protect.has(id));
   if (doomed.length > 0) await shell.must("removing old releases", `rm -rf ${doomed.map((id) => shell.path(`${env.paths.releases}/${id}`)).join(" ")}`);
   return doomed;
 }

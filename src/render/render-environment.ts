@@ -82,7 +82,6 @@ function templateContext({ name, environment: env, secrets }: RenderInput): Reco
     staticAlias: `${release}/${env.paths.staticDir}/`,
     serverNames: [env.app.domain, ...env.app.redirectDomains],
     redisIsLocal: ["127.0.0.1", "localhost", "::1"].includes(env.redis.host) && env.server.systemServices.includes(env.redis.service),
-    chownCommand: chownReleasesCommand(env),
     celeryMulti: (verb: string) => [
       ...env.celery.command, "-A", env.celery.app, "multi", verb, env.celery.nodeName,
       `--pidfile=${env.celery.pidFile}`, `--logfile=${env.celery.logFile}`, ...celeryCommon, `--concurrency=${env.celery.concurrency}`,
@@ -93,11 +92,6 @@ function templateContext({ name, environment: env, secrets }: RenderInput): Reco
     ],
     settings: djangoSettings(env).map(([settingName, value]) => ({ name: settingName, literal: pythonLiteral(value, secrets) })),
   };
-}
-
-/** The exact command the release step runs with sudo to fix ownership; sudoers allows exactly this. */
-export function chownReleasesCommand(env: Environment): string[] {
-  return ["/usr/bin/chown", "-R", `${env.server.deployUser}:${env.server.deployGroup}`, `${env.paths.releases}/`];
 }
 
 /** Error messages may quote a refused value; secret values are replaced before anything leaves render. */

@@ -131,6 +131,13 @@ const CASES: BrokenCase[] = [
     mentions: ["/var/log/tsosi", "/srv/tsosi/logs"],
   },
   {
+    check: "logrotateRunsAsLogFolderOwner",
+    what: "logrotate rotating the deploy user's log folder as root",
+    overrides: { logrotate: { su: { user: "root", group: "root" } } },
+    fields: ["logrotate.su", "paths.logs"],
+    mentions: ["/var/log/tsosi/*.log", "root:root", "deployer:deployer", "su deployer deployer"],
+  },
+  {
     check: "extraSettingsDoNotShadow",
     what: "DEBUG set again in django.extra",
     overrides: { django: { extra: { DEBUG: true } } },
@@ -163,6 +170,15 @@ describe("cross-checks on the real environments", () => {
     const covered = new Set(CASES.map((c) => c.check));
     assert.deepEqual(Object.keys(CROSS_CHECKS).filter((name) => !covered.has(name)), []);
   });
+});
+
+test("logrotateRunsAsLogFolderOwner reports a logrotate file without su (as gen rendered it before) in the deploy user's log folder", async () => {
+  const input = checkInput(await loadVariant({}));
+  const files = input.files.map((f) => (f.kind === "logrotate" ? { ...f, content: f.content.replace(/^\s*su .*\n/m, "") } : f));
+  const issues = CROSS_CHECKS.logrotateRunsAsLogFolderOwner!({ ...input, files });
+  assert.equal(issues.length, 1, JSON.stringify(issues));
+  assert.match(issues[0]!.message, /rotates \/var\/log\/tsosi\/\*\.log as root:root \(no su line\), but \/var\/log\/tsosi belongs to deployer:deployer/);
+  assert.deepEqual(CROSS_CHECKS.logrotateRunsAsLogFolderOwner!(input), []);
 });
 
 describe("each check reports the environment broken its way", () => {

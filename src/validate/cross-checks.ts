@@ -25,6 +25,7 @@ export const CROSS_CHECKS: Record<string, CrossCheck> = {
   deployUserOwnsWrittenPaths,
   extraSettingsDoNotShadow,
   redisSettingsMatch,
+  logrotateRunsAsLogFolderOwner,
 };
 
 export function runCrossChecks(input: CrossCheckInput): Issue[] {
@@ -146,6 +147,25 @@ export function redisSettingsMatch(input: CrossCheckInput): Issue[] {
   return (Object.keys(expected) as (keyof typeof expected)[])
     .filter((name) => s[name] !== expected[name])
     .map((name) => issue(input, [`django.settings.${name}`, "redis"], `${name} is ${JSON.stringify(s[name])} but Redis is configured as ${JSON.stringify(expected[name])} (redis.host/port/db): Celery and the cache would use different servers`));
+}
+
+/**
+ * logrotate runs as root; rotating in a folder another user owns lets that user point the rotation anywhere
+ * ("logrotten"). The rendered file's `su` must name the owner of every folder its patterns rotate in.
+ */
+export function logrotateRunsAsLogFolderOwner(input: CrossCheckInput): Issue[] {
+  const rendered = input.files.filter((f) => f.kind === "logrotate");
+  return rendered.flatMap((file) => {
+    const su = /^\s*su\s+(\S+)\s+(\S+)\s*$/m.exec(file.content);
+    const rotatedAs = su ? `${su[1]}:${su[2]}` : "root:root";
+    return input.environment.logrotate.patterns.flatMap((pattern) => {
+      const folder = input.folders.find((f) => f.path === parentOf(pattern));
+      if (folder === undefined || (folder.owner === "root" && folder.group === "root")) return [];
+      const owner = `${folder.owner}:${folder.group}`;
+      if (rotatedAs === owner) return [];
+      return [issue(input, ["logrotate.su", "logrotate.patterns", "paths.logs"], `${file.path} rotates ${pattern} as ${rotatedAs}${su ? "" : " (no su line)"}, but ${folder.path} belongs to ${owner}: rotating as root in a folder ${folder.owner} can change lets ${folder.owner} make root write anywhere; rotate as su ${folder.owner} ${folder.group}`)];
+    });
+  });
 }
 
 function trimSlash(path: string): string {

@@ -325,7 +325,6 @@ function sudoersProblems(env: Environment, content: string): string[] {
   if (SUDOERS_TOOL === undefined) return [];
   const expected = [
     ...env.sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${env.server.systemctl} ${verb} ${rule.service}`)),
-    ...(env.sudoers.chownReleases ? [`/usr/bin/chown -R ${env.server.deployUser}:${env.server.deployGroup} ${env.paths.releases}/`] : []),
   ];
   const key = `${JSON.stringify(expected)}\n${env.sudoers.user}\n${content}`;
   const cached = sudoersVerdicts.get(key);

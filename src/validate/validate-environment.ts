@@ -3,7 +3,7 @@
 // Effects: the tool checks run programs on temporary copies; nothing else is written.
 import type { Environment } from "../../schema/index.js";
 import type { LoadedEnvironment } from "../load/load-environment.js";
-import { chownReleasesCommand, type RenderResult } from "../render/render-environment.js";
+import { type RenderResult } from "../render/render-environment.js";
 import type { Issue } from "../types.js";
 import { runCrossChecks } from "./cross-checks.js";
 import { evaluatePythonSettings, runToolChecks, type ToolCheckContext, type ToolReport } from "./tools/index.js";
@@ -60,10 +60,12 @@ export function toolCheckContext(env: Environment): ToolCheckContext {
   };
 }
 
-/** The command lines the sudoers drop-in must allow, and no others: exactly what the release step runs. */
+/**
+ * The command lines the sudoers drop-in must allow, and no others: `systemctl <verb> <unit>`, nothing that takes
+ * a path (the release step needs no root chown: see the ownership model in the README).
+ */
 export function sudoCommands(env: Environment): string[] {
-  const rules = env.sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${env.server.systemctl} ${verb} ${rule.service}`));
-  return env.sudoers.chownReleases ? [...rules, chownReleasesCommand(env).join(" ")] : rules;
+  return env.sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${env.server.systemctl} ${verb} ${rule.service}`));
 }
 
 function unique(values: string[]): string[] {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
-import { lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { applyPlan } from "../../src/apply/apply-plan.js";
@@ -331,6 +331,46 @@ describe("gen apply", { concurrency: 2 }, () => {
       await server.stop();
     }
   });
+
+  it("refuses a managed folder that the deploy user replaced by a link to a root-owned folder, changing nothing", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      // The deploy user owns its home: it can put a link where tsosi_errors was.
+      const errors = "/home/gen-test/tsosi_errors";
+      const target = server.file("/srv/root-only");
+      await mkdir(target, { recursive: true, mode: 0o700 });
+      await writeFile(join(target, "key"), "root's\n", { mode: 0o600 });
+      await rm(server.file(errors), { recursive: true });
+      await symlink(target, server.file(errors));
+      const before = await snapshot(server);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const run = await apply(server);
+        assert.equal(run.code, 1, run.all);
+        assert.match(run.err, /\/home\/gen-test\/tsosi_errors is a symbolic link: gen does not change anything as root through a link it did not make\. Replace it with a real folder/);
+        for (const path of [target, join(target, "key")]) {
+          const info = await stat(path);
+          assert.deepEqual([info.uid, info.gid], [0, 0], `${path} changed owner`);
+        }
+        assert.equal((await stat(target)).mode & 0o7777, 0o700, "the target's mode changed");
+        assert.ok((await lstat(server.file(errors))).isSymbolicLink(), "the link was left as it is");
+        assert.deepEqual(await snapshot(server), before);
+        assert.deepEqual(await server.recorded(), []);
+      }
+    }));
+
+  it("refuses a managed folder whose parent is a link, creating nothing through it", () =>
+    withServer(async (server) => {
+      const target = server.file("/srv/root-only");
+      await mkdir(target, { recursive: true, mode: 0o700 });
+      await mkdir(server.file("/home"), { recursive: true });
+      await symlink(target, server.file("/home/gen-test"));
+      const run = await apply(server);
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /\/home\/gen-test is a symbolic link/);
+      assert.deepEqual(await readdir(target), []);
+      const info = await stat(target);
+      assert.deepEqual([info.uid, info.gid, info.mode & 0o7777], [0, 0, 0o700]);
+    }));
 
   it("reports every preflight problem at once and changes nothing", () =>
     withServer(async (server) => {

@@ -2,8 +2,12 @@
 // over a fake root, a sample application in a local git repository (cloned on the "server" by path) and a
 // systemctl stand-in that records every call. Each test has its own server and stops it, also on failure.
 import assert from "node:assert/strict";
-import { lstat, mkdir, readdir, readFile, readlink, realpath, stat, writeFile } from "node:fs/promises";
-import { hostname, userInfo } from "node:os";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
+import { hostname, tmpdir, userInfo } from "node:os";
+import { fileURLToPath } from "node:url";
+import { setTimeout as delay } from "node:timers/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -18,6 +22,8 @@ import {
 import { AUTHOR } from "./deploy-support/sample-app.js";
 
 const RELEASE_ID = /^\d{8}T\d{6}Z$/;
+/** The gen binary as built, for a deploy that is killed (runGen runs in this process). */
+const GEN_MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const WHO = `${userInfo().username}@${hostname()}`;
 
 /** Deploys and checks it worked; returns the new release id. */
@@ -147,6 +153,49 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.deepEqual(await server.releases(), ids.slice(1));
       assert.equal(await server.live(), ids[3]);
       assert.match(last.out, new RegExp(`removed ${ids[0]}$`, "m"));
+    }));
+
+  it("removes a release left unfinished by a killed deploy at the next deploy, never counting it toward release.keep", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      const control = await mkdtemp(join(tmpdir(), "gen-killed-deploy-"));
+      const started = join(control, "building");
+      const go = join(control, "go");
+      let child: ChildProcess | undefined;
+      try {
+        // The release's backend is cloned; the install waits here until the deploy is killed.
+        await server.writeEnv({ release: { install: [["sh", "-c", `touch '${started}'; while [ ! -f '${go}' ]; do sleep 0.1; done`]] } });
+        await afterRelease(first);
+        child = spawn(process.execPath, [GEN_MAIN, "deploy", ENV_NAME, "--yes", "--repo", server.app.checkout, "--environments", server.envDir,
+          "--known-hosts", server.sshd.knownHostsPath, "--identity", server.sshd.clientKeyPath], { stdio: "ignore" });
+        const exited = new Promise((resolve) => child!.once("exit", resolve));
+        while (!existsSync(started)) {
+          assert.equal(child.exitCode, null, "the deploy ended before it was killed");
+          await delay(50);
+        }
+        child.kill("SIGKILL");
+        await exited;
+      } finally {
+        child?.kill("SIGKILL");
+        await writeFile(go, "");
+      }
+      const unfinished = (await server.releases()).filter((id) => id !== first);
+      assert.equal(unfinished.length, 1, `releases: ${(await server.releases()).join(", ")}`);
+      assert.ok(existsSync(server.file(`${RELEASES}/${unfinished[0]}/backend`)), "the killed deploy had cloned the backend");
+      assert.equal(existsSync(server.file(`${RELEASES}/${unfinished[0]}/public/deployment.json`)), false);
+      assert.equal(await server.live(), first);
+      await rm(control, { recursive: true, force: true });
+
+      await server.writeEnv();
+      await afterRelease(unfinished[0]!);
+      const second = await deployed(server);
+      assert.deepEqual(await server.releases(), [first, second], "the unfinished release is removed by the next deploy");
+      const ids = [first, second];
+      for (let i = 0; i < 2; i++) {
+        await afterRelease(ids.at(-1)!);
+        ids.push(await deployed(server));
+      }
+      assert.deepEqual(await server.releases(), ids.slice(-3), "release.keep counts finished releases only");
     }));
 
   it("leaves current as it was and no release folder behind when a task fails", () =>

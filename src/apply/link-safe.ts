@@ -1,0 +1,46 @@
+// Root never follows a link it did not make. Two layers, both in the root shell script itself: every component of a
+// path is looked at with `test -L` before anything changes (preflight), and a folder whose owner or mode gen sets is
+// opened once and changed through that open descriptor (/proc/self/fd/3) after checking that the descriptor's real
+// path is the path gen meant: swapping the folder for a link between the check and the change only makes gen refuse.
+import { posix } from "node:path";
+import type { FolderSpec } from "../types.js";
+import type { ServerShell } from "./server-shell.js";
+
+/** "/a/b/c" -> ["/a", "/a/b", "/a/b/c"]. */
+export function pathComponents(serverPath: string): string[] {
+  const parts = posix.normalize(serverPath).split("/").filter(Boolean);
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`);
+}
+
+export function linkRefusal(path: string): string {
+  return `${path} is a symbolic link: gen does not change anything as root through a link it did not make. Replace it with a real folder (as root: rm ${path} && mkdir ${path}), or point the environment at the folder it leads to, then apply again`;
+}
+
+/** Preflight lines: one PROBLEM for each existing component of `paths` that is a symbolic link. */
+export function linkProblems(shell: ServerShell, paths: string[]): string[] {
+  const components = [...new Set(paths.flatMap(pathComponents))].sort();
+  return components.map((c) => `[ ! -L ${shell.path(c)} ] || echo ${shell.quote(`PROBLEM ${linkRefusal(c)}`)}`);
+}
+
+/**
+ * Creates the folder (and missing parents, as root's) without going through a link, then sets owner and mode
+ * through a descriptor checked to be that folder. Prints `LINK <server path>` and exits 3 when a component is a
+ * link or the folder moved; nothing outside the path is changed.
+ */
+export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "path" | "owner" | "group" | "mode">): string[] {
+  const refuse = (c: string) => `{ echo ${shell.quote(`LINK ${c}`)}; exit 3; }`;
+  const walk = pathComponents(folder.path).map((c) => `if [ -L ${shell.path(c)} ]; then ${refuse(c)}; fi; [ -d ${shell.path(c)} ] || mkdir -- ${shell.path(c)} || exit 1`);
+  const target = shell.path(folder.path);
+  return [
+    ...walk,
+    `exec 3< ${target} || exit 1`,
+    `[ "$(readlink /proc/self/fd/3)" = ${target} ] || ${refuse(folder.path)}`,
+    `chown -- ${shell.quote(`${folder.owner}:${folder.group}`)} /proc/self/fd/3 && chmod -- ${shell.quote(folder.mode)} /proc/self/fd/3 || exit 1`,
+    "exec 3<&-",
+  ];
+}
+
+/** The first `LINK <path>` a script printed. */
+export function refusedLink(stdout: string): string | undefined {
+  return /^LINK (.*)$/m.exec(stdout)?.[1];
+}
