@@ -9,7 +9,7 @@ import type { Transport } from "../transport/transport.js";
 import { fetchBackend, installBackend, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
 import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
-import { liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
+import { appendReleaseLog, liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
 
 export const TOTAL_STEPS = 9;
 
@@ -95,6 +95,8 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
   } catch (error) {
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
   } finally {
+    const entry = { at: effects.now().toISOString(), who: effects.who, command: "deploy" as const, release, commit: input.commit.hash, result: result.outcome };
+    await appendReleaseLog(shell, env, result.error ? { ...entry, error: result.error.message } : entry).catch(() => {});
     await releaseLock(shell, env.server.stateDir).catch(() => {});
   }
   return result;
@@ -103,11 +105,11 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
 async function buildRelease(shell: ServerShell, input: DeployInput, effects: DeployEffects, releaseDir: string, release: string): Promise<void> {
   const env = input.environment;
   const out = effects.report.output;
-  await fetchBackend(shell, env, releaseDir, input.source, out);
+  const serverCommit = await fetchBackend(shell, env, releaseDir, input.source, out);
   await installBackend(shell, env, releaseDir, out);
   await runReleaseTasks(shell, env, releaseDir, out);
   await uploadFrontend(shell, env, releaseDir, input.frontend.dir, input.frontend.files, out);
-  await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, deployedAt: effects.now().toISOString(), deployedBy: effects.who, release });
+  await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, serverCommit, deployedAt: effects.now().toISOString(), release });
 }
 
 async function rollBackSwitch(shell: ServerShell, input: DeployInput, effects: DeployEffects, result: DeployResult, why: string): Promise<void> {

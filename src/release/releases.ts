@@ -89,3 +89,30 @@ export async function pruneReleases(shell: ServerShell, env: Environment, keep: 
 export function releaseIdFor(now: Date): string {
   return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 }
+
+export interface ReleaseLogEntry {
+  at: string;
+  who: string;
+  command: "deploy" | "rollback";
+  release: string;
+  commit?: string;
+  result: "deployed" | "failed" | "rolled-back" | "switched";
+  error?: string;
+}
+
+/** The server's log of deploys, rollbacks and failed deploys: one JSON line each, in <stateDir>/releases.log. */
+export async function appendReleaseLog(shell: ServerShell, env: Environment, entry: ReleaseLogEntry): Promise<void> {
+  await shell.must("appending to the release log", `printf '%s\\n' ${shell.quote(JSON.stringify(entry))} >> ${shell.path(`${env.server.stateDir}/releases.log`)}`);
+}
+
+export async function readReleaseLog(shell: ServerShell, env: Environment): Promise<ReleaseLogEntry[]> {
+  const read = await shell.transport.readFile(`${env.server.stateDir}/releases.log`);
+  if (read.status !== "ok") return [];
+  return read.file.content.toString("utf8").split("\n").flatMap((line) => {
+    try {
+      return line.trim() ? [JSON.parse(line) as ReleaseLogEntry] : [];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -108,7 +108,9 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(deployment.author, AUTHOR.email);
       assert.equal(deployment.title, "First version of the sample app");
       assert.equal(deployment.branch, "main");
-      assert.equal(deployment.deployedBy, WHO);
+      assert.equal(deployment.deployedBy, undefined, "who deployed is not published");
+      const log = (await readFile(server.file(`${STATE_DIR}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      assert.deepEqual(log.map((e) => [e.who, e.command, e.release, e.commit, e.result]), [[WHO, "deploy", id, deployment.hash, "deployed"]]);
       const at = Date.parse(deployment.deployedAt ?? "");
       assert.ok(at >= before.getTime() && at <= after.getTime(), `deployedAt ${deployment.deployedAt}`);
 
@@ -244,6 +246,9 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.deepEqual(await server.recorded(), RESTARTS);
       assert.match(back.out, new RegExp(`${second} -> ${first} is live`));
 
+      const log = (await readFile(server.file(`${STATE_DIR}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      assert.deepEqual(log.map((e) => [e.who, e.command, e.release, e.result]).slice(-1), [[WHO, "rollback", first, "switched"]]);
+
       const to = await server.gen(["rollback", ENV_NAME, "--to", second]);
       assert.equal(to.code, 0, to.all);
       assert.equal(await server.live(), second);
@@ -351,6 +356,29 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.deepEqual(await server.recorded(), []);
     }));
 
+  it("refuses a local commit the repository does not have, naming it, and leaves the live release alone", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      await writeFile(join(server.app.checkout, "backend/manage.py"), "print('not pushed')\n");
+      await server.app.git("commit", "-q", "-am", "Not pushed");
+      const unpushed = await server.app.git("rev-parse", "HEAD");
+      await afterRelease(first);
+      const run = await server.deploy();
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, new RegExp(`does not have commit ${unpushed} \\(the one checked locally\\): push it \\(git push\\), or deploy with --source archive`));
+      assert.equal(await server.live(), first);
+      assert.deepEqual(await server.releases(), [first]);
+      const log = (await readFile(server.file(`${STATE_DIR}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      assert.deepEqual(log.map((e) => [e.command, e.commit, e.result]).slice(-1), [["deploy", unpushed, "failed"]]);
+
+      await server.app.git("push", "-q", server.app.bare, "HEAD");
+      await afterRelease(first);
+      const second = await deployed(server);
+      const deployment = JSON.parse(await readFile(server.file(`${RELEASES}/${second}/public/deployment.json`), "utf8")) as Record<string, string>;
+      assert.equal(deployment.hash, unpushed);
+      assert.equal(await readFile(server.file(`${RELEASES}/${second}/backend/manage.py`), "utf8"), "print('not pushed')\n");
+    }));
+
   it("--source archive deploys the local commit without cloning", () =>
     withDeployServer(async (server) => {
       await server.writeEnv({ release: { repository: "/nonexistent/app.git" } });
@@ -380,7 +408,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       let error = "";
       try {
         const result = await deployRelease(
-          { environment: env, commit: await readCommit(server.app.checkout, "main"), source: { kind: "clone", branch: "main" }, frontend: { dir: dist, files: await listBuildOutput(dist) }, restartCelery: true, forceUnlock: false, roles: ["web", "worker"] },
+          { environment: env, commit: await readCommit(server.app.checkout, "main"), source: { kind: "clone", branch: "main", commit: await server.app.git("rev-parse", "HEAD") }, frontend: { dir: dist, files: await listBuildOutput(dist) }, restartCelery: true, forceUnlock: false, roles: ["web", "worker"] },
           { transport, now: () => sameSecond, who: "test", pid: process.pid, report: silent },
         );
         assert.equal(result.outcome, "failed");

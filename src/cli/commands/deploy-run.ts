@@ -41,7 +41,7 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   }
   const files = await listBuildOutput(frontendDir);
   const sourceKind = argv.source ?? env.release.source;
-  const source = sourceKind === "archive" ? { kind: "archive" as const, branch, archive: await archiveCommit(repoDir, env.paths.backendDir) } : { kind: "clone" as const, branch };
+  const source = sourceKind === "archive" ? { kind: "archive" as const, branch, commit: commit.hash, archive: await archiveCommit(repoDir, commit.hash, env.paths.backendDir) } : { kind: "clone" as const, branch, commit: commit.hash };
   const options = connectOptions(argv, argv.env);
   output.err(`[3/${TOTAL_STEPS}] configuration of ${argv.env}`);
   if (argv.apply) {

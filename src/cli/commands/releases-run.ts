@@ -1,7 +1,7 @@
 // The work of `gen releases`, loaded only when the command runs (keeps start-up small).
 import { hostname, userInfo } from "node:os";
 import { serverShell } from "../../apply/server-shell.js";
-import { listReleases } from "../../release/releases.js";
+import { listReleases, readReleaseLog, type ReleaseInfo } from "../../release/releases.js";
 import { rollbackRelease } from "../../release/rollback-release.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
@@ -15,7 +15,7 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
   const loaded = await loadWithoutSecrets(argv.env, argv);
   const env = loaded.environment;
   const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
-    listReleases(serverShell(transport, env, { sudo: false }), env),
+    listReleasesWithLog(serverShell(transport, env, { sudo: false }), env),
   );
   if (argv.json) printJson(output, outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value } : { host: o.host.name, error: o.error })), (t) => t);
   for (const o of outcomes) {
@@ -27,12 +27,21 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
     if (outcomes.length > 1) output.out(`# ${o.host.name}`);
     if (o.value.length === 0) output.out("no releases");
     for (const r of o.value) {
-      const d = r.deployment as { hash?: string; title?: string; branch?: string; deployedAt?: string; deployedBy?: string } | undefined;
-      const info = d ? `${d.branch ?? "?"} ${String(d.hash ?? "").slice(0, 12)} ${d.title ?? ""} (deployed ${d.deployedAt ?? "?"} by ${d.deployedBy ?? "?"})` : "(no deployment.json)";
+      const d = r.deployment as { hash?: string; title?: string; branch?: string; deployedAt?: string } | undefined;
+      const info = d ? `${d.branch ?? "?"} ${String(d.hash ?? "").slice(0, 12)} ${d.title ?? ""} (deployed ${d.deployedAt ?? "?"} by ${r.deployedBy ?? "?"})` : "(no deployment.json)";
       output.out(`${r.live ? "*" : " "} ${r.id}  ${info}`);
     }
   }
   return outcomes.every((o) => o.ok) ? 0 : 1;
+}
+
+/** The releases, each with who deployed it from the server's release log (deployment.json is public). */
+async function listReleasesWithLog(shell: ReturnType<typeof serverShell>, env: Parameters<typeof listReleases>[1]) {
+  const [releases, log] = await Promise.all([listReleases(shell, env), readReleaseLog(shell, env)]);
+  return releases.map((r) => {
+    const by = log.find((e) => e.command === "deploy" && e.release === r.id)?.who;
+    return { ...r, ...(by ? { deployedBy: by } : {}) } as ReleaseInfo & { deployedBy?: string };
+  });
 }
 
 export async function runRollback(argv: ConnectArgs & { env: string; to?: string; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions, output: Output): Promise<ExitCode> {
