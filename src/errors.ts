@@ -25,3 +25,11 @@ export class UsageError extends GenError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The connection to a server dropped: whatever was under way there stopped at an unknown point. */
+export class ConnectionLostError extends GenError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? {} : { cause });
+    this.name = "ConnectionLostError";
+  }
+}

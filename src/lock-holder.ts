@@ -7,6 +7,15 @@ export interface LockHolder {
   pid: number;
 }
 
+/**
+ * The lock folder. The state folder is root's (apply writes backups, uploads and its record there); `locks/`
+ * inside it is root's too, sticky and writable by the deploy group, so deploy (as the deploy user) can take the
+ * lock while nobody can rename or replace a lock, or anything else, that root made.
+ */
+export function lockDir(stateDir: string): string {
+  return `${stateDir}/locks/lock`;
+}
+
 export function parseLockHolder(json: string): LockHolder | undefined {
   try {
     return JSON.parse(json) as LockHolder;

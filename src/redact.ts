@@ -17,29 +17,54 @@ export function createRedactor(secrets: Map<string, string>, showSecrets = false
   return (text) => replacements.reduce((out, [form, placeholder]) => out.split(form).join(placeholder), text);
 }
 
+/** Stands for a line of a server file holding secrets that gen cannot prove free of a secret value. */
+export const HIDDEN_LINE = "[server line hidden: this file holds secrets; --show-secrets shows it]";
+
 /**
- * Redacts the secret-bearing lines of a file and of the server's version of it, so a diff shows that a secret
- * changed without showing either value. A line of `desired` holding a secret gives a prefix and suffix; the
- * server line with the same prefix and suffix holds the old value, whatever it is.
+ * The two sides of a diff of a file holding secrets, safe to print whatever the server's file looks like. gen's side
+ * is the file rendered with placeholders (`shown`). A server line is printed only when it is a line gen renders
+ * (then as gen shows it), or when it has the shape of a secret-bearing line of gen (the same text before and after
+ * the value: only that text is printed, the value is not); every other server line is replaced by HIDDEN_LINE.
  */
-export function redactSecretLines(desired: string, current: string, secrets: Map<string, string>): { desired: string; current: string } {
-  const shapes: { prefix: string; suffix: string; name: string; value: string }[] = [];
-  const desiredLines = desired.split("\n").map((line) => {
-    for (const [name, value] of secrets) {
-      for (const form of new Set([value, pythonString(value).slice(1, -1)])) {
-        const at = line.indexOf(form);
-        if (at < 0) continue;
-        shapes.push({ prefix: line.slice(0, at), suffix: line.slice(at + form.length), name, value: form });
-        return `${line.slice(0, at)}[secret:${name}]${line.slice(at + form.length)}`;
-      }
-    }
-    return line;
-  });
+export function secretSafeSides(content: string, shown: string, current: string): { desired: string; current: string } {
+  const realLines = content.split("\n");
+  const shownLines = shown.split("\n");
+  const asShown = new Map<string, string>();
+  const shapes: { prefix: string; suffix: string; middle: string }[] = [];
+  if (realLines.length === shownLines.length) {
+    realLines.forEach((real, i) => {
+      const display = shownLines[i]!;
+      if (!asShown.has(real)) asShown.set(real, display);
+      const found = real === display ? undefined : shape(real, display);
+      if (found) shapes.push(found);
+    });
+  } else {
+    // A secret or a filter spanned lines: only lines that are the same in both renderings are known to be clean.
+    const shownSet = new Set(shownLines);
+    for (const real of realLines) if (shownSet.has(real)) asShown.set(real, real);
+  }
   const currentLines = current.split("\n").map((line) => {
-    const shape = shapes.find((s) => line.length >= s.prefix.length + s.suffix.length && line.startsWith(s.prefix) && line.endsWith(s.suffix));
-    if (!shape) return line;
-    const middle = line.slice(shape.prefix.length, line.length - shape.suffix.length);
-    return `${shape.prefix}[secret:${shape.name}${middle === shape.value ? "" : " (different value)"}]${shape.suffix}`;
+    const known = asShown.get(line);
+    if (known !== undefined) return known;
+    const match = shapes.find((s) => line.length >= s.prefix.length + s.suffix.length && line.startsWith(s.prefix) && line.endsWith(s.suffix));
+    return match ? `${match.prefix}${match.middle.replace(/\]$/, " (different value)]")}${match.suffix}` : HIDDEN_LINE;
   });
-  return { desired: desiredLines.join("\n"), current: currentLines.join("\n") };
+  return { desired: shown, current: currentLines.join("\n") };
+}
+
+/**
+ * The text a real line and its shown form share at both ends (taken from the shown form, so free of secrets), and
+ * the shown middle. Only a placeholder-shaped middle with some text around it makes a usable shape.
+ */
+function shape(real: string, display: string): { prefix: string; suffix: string; middle: string } | undefined {
+  let start = 0;
+  while (start < real.length && start < display.length && real[start] === display[start]) start++;
+  let end = 0;
+  while (end < real.length - start && end < display.length - start && real[real.length - 1 - end] === display[display.length - 1 - end]) end++;
+  const prefix = display.slice(0, start);
+  const suffix = display.slice(display.length - end);
+  const middle = display.slice(start, display.length - end);
+  // Without a placeholder in the middle or any fixed text before it, every line would match: no shape.
+  if (!/^\[secret:[A-Za-z0-9_]+\]$/.test(middle) || prefix.trim() === "") return undefined;
+  return { prefix, suffix, middle };
 }

@@ -23,6 +23,11 @@ export interface RenderedFile {
   mode: string;
   owner: string;
   group: string;
+  /**
+   * What may be shown: the content rendered with each secret replaced by its placeholder [secret:NAME], also
+   * through template filters. Absent when no secret went into the file (then it equals content).
+   */
+  shown?: string;
   /** True when the content holds a secret value (written 0600 locally, redacted in output). */
   secret: boolean;
   /** Roles of the hosts that receive the file (web, worker). */

@@ -3,7 +3,7 @@
 // with the real tools, atomic renames with backups, handlers, the record and log. Any failure after files moved
 // restores them and runs the handlers again, so the server is never left half-applied.
 import type { Environment } from "../../schema/index.js";
-import { errorMessage, GenError } from "../errors.js";
+import { ConnectionLostError, errorMessage, GenError } from "../errors.js";
 import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { readServerState } from "../plan/server-state.js";
@@ -50,7 +50,26 @@ export interface HostApplyResult {
   error?: GenError;
 }
 
+/** The step under way, named when the connection drops during it. */
+interface Step {
+  step: string;
+}
+
 export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promise<HostApplyResult> {
+  const at: Step = { step: "taking the lock" };
+  try {
+    return await applySteps(input, effects, at);
+  } catch (error) {
+    throw lostDuring(error, at);
+  }
+}
+
+/** A lost connection names the step it interrupted; the transport's message names the host and the operation. */
+function lostDuring(error: unknown, at: Step): unknown {
+  return error instanceof ConnectionLostError ? new GenError(`while ${at.step}: ${error.message}`, { cause: error }) : error;
+}
+
+async function applySteps(input: ApplyInput, effects: ApplyEffects, at: Step): Promise<HostApplyResult> {
   const { environment: env, reviewed } = input;
   const shell = serverShell(effects.transport, env);
   const result: HostApplyResult = { host: reviewed.host, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [] };
@@ -58,14 +77,26 @@ export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promi
   const lock = await takeLock(shell, env.server.stateDir, { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock, { user: env.server.deployUser, group: env.server.deployGroup });
   if (lock.replaced) result.lockReplaced = lock.replaced;
   try {
+    at.step = "removing the leftovers of an interrupted apply";
     result.recovered = await removeLeftovers(shell, env.server.stateDir, input.rendered.map((f) => f.path));
+    at.step = "reading the server again under the lock";
     const current = await replanUnderLock(input, effects.transport);
-    await applyLocked(input, effects, shell, current, applyId, result);
+    await applyLocked(input, effects, shell, current, applyId, result, at);
   } catch (error) {
-    result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
+    const named = lostDuring(error, at);
+    result.error = named instanceof GenError ? named : new GenError(errorMessage(named), { cause: named });
     await appendLog(shell, env.server.stateDir, logEntry(applyId, effects, reviewed, changedEntries(reviewed), result)).catch(() => {});
   } finally {
-    await cleanUpAndUnlock(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]).catch(() => {});
+    at.step = "releasing the lock";
+    await cleanUpAndUnlock(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]).catch((error: unknown) => {
+      // The lock stays on the server: the next apply stops at it, so this one must not end as a success.
+      if (!(error instanceof ConnectionLostError) || result.error) return;
+      result.outcome = "failed";
+      result.error = new GenError(`${result.changed.length ? "the files were applied, but " : ""}while ${at.step}: ${error.message}`, {
+        cause: error,
+        details: [`gen's lock may still be held on ${reviewed.host}: the next apply takes it over with --force-unlock`],
+      });
+    });
   }
   return result;
 }
@@ -88,7 +119,7 @@ async function replanUnderLock(input: ApplyInput, transport: Transport): Promise
   return { host, ...(state.applied ? { applied: state.applied } : {}) };
 }
 
-async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: ServerShell, current: { host: HostPlan; applied?: Record<string, string> }, applyId: string, result: HostApplyResult): Promise<void> {
+async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: ServerShell, current: { host: HostPlan; applied?: Record<string, string> }, applyId: string, result: HostApplyResult, at: Step): Promise<void> {
   const { environment: env } = input;
   const host = current.host;
   const entries = changedEntries(host);
@@ -98,29 +129,36 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
     return;
   }
   result.finished = unfinished.map((e) => e.path);
+  at.step = "running the preflight checks";
   const problems = await runPreflight(shell, env, host);
   if (problems.length > 0) throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, { details: problems });
+  at.step = "preparing the folders";
   const folders = await shell.script([foldersScript(shell, host), prepareIncomingScript(shell, env, applyId)].filter(Boolean).join("\n"));
   const link = refusedLink(folders.stdout);
   if (link !== undefined) throw new GenError(`apply stopped on ${host.host}: ${linkRefusal(link)}`);
   if (folders.exitCode !== 0) throw new GenError(`preparing the folders failed on ${effects.transport.describe} (exit ${folders.exitCode})`, { details: outputLines(folders) });
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
   if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
+  at.step = "staging the files";
   const staged = entries.length > 0 ? await stageFiles(shell, env, entries, rendered, applyId) : [];
   const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged").map((e) => e.path);
+  at.step = "checking the staged files";
   const failures = await checkStaged(shell, env, staged, applyId, installedUnits);
   if (failures.length > 0) {
     await removeStaged(shell, staged);
     throw stagingFailed(host.host, failures);
   }
   const backups = backupDir(env.server.stateDir, applyId);
+  at.step = "installing the files";
   const { installed, error: installError } = await installStaged(shell, staged, backups);
   result.changed = installed.map((i) => i.path);
-  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects, host.roles);
+  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects, at, host.roles);
   // Files an interrupted apply already moved into place still need their handlers.
   const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env, host.roles);
+  at.step = "running the handlers";
   const handlerError = await runHandlers(shell, env, steps, result, effects);
-  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects, host.roles);
+  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects, at, host.roles);
+  at.step = "writing the record";
   await writeRecord(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result), env.server.backupsKept);
   result.outcome = "applied";
 }
@@ -148,7 +186,8 @@ async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerS
   return undefined;
 }
 
-async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects, roles: string[]): Promise<void> {
+async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects, at: Step, roles: string[]): Promise<void> {
+  at.step = "restoring the files after a failure";
   await removeStaged(shell, staged);
   result.restored = await restoreInstalled(shell, installed);
   const restoredEntries = entries.filter((e) => installed.some((i) => i.path === e.path));

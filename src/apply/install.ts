@@ -2,6 +2,7 @@
 // puts backups back when a later step fails. Each step prints what it did, so a half-done step is known.
 import { posix } from "node:path";
 import { GenError } from "../errors.js";
+import { pinFolderLines, pinned } from "./link-safe.js";
 import type { StagedFile } from "./stage.js";
 import { outputLines, type ServerShell } from "./server-shell.js";
 
@@ -16,13 +17,17 @@ export function backupDir(stateDir: string, applyId: string): string {
 }
 
 export async function installStaged(shell: ServerShell, staged: StagedFile[], backups: string): Promise<{ installed: Installed[]; error?: GenError }> {
+  // Through the pinned folder: the backup copies and the rename act on the folder preflight checked.
   const lines = staged.map(({ entry, staged: from }) => {
-    const target = shell.path(entry.path);
+    const target = pinned(shell, posix.basename(entry.path));
     const backup = `${backups}${entry.path}`;
     return [
+      "(",
+      ...pinFolderLines(shell, posix.dirname(entry.path)),
       `if [ -e ${target} ] || [ -L ${target} ]; then mkdir -p ${shell.path(posix.dirname(backup))} && cp -a ${target} ${shell.path(backup)} && echo ${shell.quote(`BACKUP ${entry.path}`)}; fi`,
-      `mv -fT ${shell.path(from)} ${target}`,
+      `mv -fT ${pinned(shell, posix.basename(from))} ${target}`,
       `echo ${shell.quote(`MOVED ${entry.path}`)}`,
+      ")",
     ].join("\n");
   });
   const result = await shell.script(["set -e", `mkdir -p ${shell.path(backups)}`, ...lines].join("\n"));
@@ -38,10 +43,11 @@ export async function installStaged(shell: ServerShell, staged: StagedFile[], ba
 /** Puts every installed file back as it was: the backup renamed over it, or the new file removed. */
 export async function restoreInstalled(shell: ServerShell, installed: Installed[]): Promise<string[]> {
   const lines = installed.map(({ path, backup }) => {
-    const target = shell.path(path);
-    if (backup === undefined) return `rm -f ${target} && echo ${shell.quote(`RESTORED ${path} (removed, it was new)`)}`;
-    const temp = shell.path(posix.join(posix.dirname(path), `.gen-restore.${posix.basename(path)}`));
-    return `cp -a ${shell.path(backup)} ${temp} && mv -fT ${temp} ${target} && echo ${shell.quote(`RESTORED ${path}`)}`;
+    const target = pinned(shell, posix.basename(path));
+    const restore = backup === undefined
+      ? `rm -f ${target} && echo ${shell.quote(`RESTORED ${path} (removed, it was new)`)}`
+      : `cp -a ${shell.path(backup)} ${pinned(shell, `.gen-restore.${posix.basename(path)}`)} && mv -fT ${pinned(shell, `.gen-restore.${posix.basename(path)}`)} ${target} && echo ${shell.quote(`RESTORED ${path}`)}`;
+    return ["(", ...pinFolderLines(shell, posix.dirname(path)), restore, ")"].join("\n");
   });
   const result = await shell.script(lines.join("\n"));
   return result.stdout.split("\n").filter((l) => l.startsWith("RESTORED ")).map((l) => l.slice(9));

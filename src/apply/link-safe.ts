@@ -40,6 +40,20 @@ export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "pa
   ];
 }
 
+/**
+ * Opens the folder `dir` as descriptor 4 and checks that it is that folder, not something a link led to; the
+ * lines after it reach the folder's entries as pinned(name), whatever happens to the path meanwhile. In a root's
+ * folder (preflight makes sure) nobody else can then swap an entry either.
+ */
+export function pinFolderLines(shell: ServerShell, dir: string): string[] {
+  const local = shell.path(dir);
+  return [`exec 4< ${local} || exit 1`, `[ "$(readlink /proc/self/fd/4)" = ${local} ] || { echo ${shell.quote(`LINK ${dir}`)}; exit 3; }`];
+}
+
+export function pinned(shell: ServerShell, name: string): string {
+  return shell.quote(`/proc/self/fd/4/${name}`);
+}
+
 /** The first `LINK <path>` a script printed. */
 export function refusedLink(stdout: string): string | undefined {
   return /^LINK (.*)$/m.exec(stdout)?.[1];

@@ -1,17 +1,12 @@
 // One lock per application on each server: a folder created with mkdir (atomic), holding who took it, from
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
 import { GenError } from "../errors.js";
-import { describeLockHolder, parseLockHolder, type LockHolder } from "../lock-holder.js";
+import { describeLockHolder, lockDir, parseLockHolder, type LockHolder } from "../lock-holder.js";
+import { linkRefusal, pathComponents } from "./link-safe.js";
 import { sudoRefusedHint, type ServerShell } from "./server-shell.js";
 
-export function lockDir(stateDir: string): string {
-  return `${stateDir}/lock`;
-}
+export { lockDir };
 
-/**
- * `owner` (apply, as root) creates the state folder owned by the deploy user, so that deploy, which runs as
- * that user without sudo, can take the same lock.
- */
 /**
  * A lock left by a run of this same user on this same machine whose process is gone (Ctrl-C, a killed
  * process) is stale and is taken over without --force-unlock.
@@ -43,19 +38,15 @@ export async function takeLock(shell: ServerShell, stateDir: string, holder: Loc
 async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Promise<{ replaced?: string } | { held: string }> {
   const dir = shell.path(lockDir(stateDir));
   const info = shell.quote(JSON.stringify(holder));
-  const state = shell.path(stateDir);
-  // If the deploy user does not exist yet, the folder is made anyway (preflight then reports the user), and
-  // its owner is fixed by the next apply.
-  const owned = owner ? `${shell.quote(owner.user)}:${shell.quote(owner.group)}` : "";
-  const create = owner
-    ? `mkdir -p ${state} && chmod 0750 ${state} && { chown ${owned} ${state} 2>/dev/null || true; }`
-    : `[ -d ${state} ] || mkdir -p ${state}`;
+  const locks = shell.path(`${stateDir}/locks`);
+  // A deploy user's lock may hold links: root reads its holder only when neither it nor the folder is one.
+  const holderOf = `$( [ -L ${dir} ] || [ -L ${dir}/holder.json ] || cat ${dir}/holder.json 2>/dev/null)`;
   const result = await shell.script(
     [
-      create,
-      force ? `if [ -d ${dir} ]; then echo "REPLACED $(cat ${dir}/holder.json 2>/dev/null)"; rm -rf ${dir}; fi` : ":",
+      ...(owner ? rootStateScript(shell, stateDir, owner.group) : [`[ -d ${locks} ] || mkdir -p ${locks}`]),
+      force ? `if [ -d ${dir} ]; then echo "REPLACED ${holderOf}"; rm -rf ${dir}; fi` : ":",
       `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; echo TAKEN;`,
-      `elif [ -d ${dir} ]; then echo "HELD $(cat ${dir}/holder.json 2>/dev/null)";`,
+      `elif [ -d ${dir} ]; then echo "HELD ${holderOf}";`,
       `else echo "FAILED $failure"; fi`,
     ].join("\n"),
   );
@@ -63,12 +54,36 @@ async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder,
   if (result.exitCode !== 0) {
     throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`, { details: sudoRefusedHint(shell.sudo, result) });
   }
+  const link = /^LINK (.*)$/m.exec(out);
+  if (link) throw new GenError(`apply stopped on ${shell.transport.describe}: ${linkRefusal(link[1]!)}`);
   const failed = /^FAILED (.*)$/m.exec(out);
   if (failed) throw new GenError(`cannot take the lock ${lockDir(stateDir)} on ${shell.transport.describe}: ${failed[1]}`);
   const held = /^HELD (.*)$/m.exec(out);
   if (held) return { held: held[1]! };
   const replaced = /^REPLACED (.*)$/m.exec(out);
   return replaced ? { replaced: describeLockHolder(replaced[1]!) } : {};
+}
+
+/**
+ * apply (as root) makes the state folder root's, 0755: what root writes there (uploads, backups, the record and
+ * log) can no longer be replaced by a link. A state folder an older gen gave the deploy user is taken back, and
+ * refused if the deploy user left a link in it. `locks/` is root's, sticky, writable by the deploy group.
+ * Without root (no sudo) the chown and chmod fail and are skipped: then the SSH user owns everything anyway.
+ */
+function rootStateScript(shell: ServerShell, stateDir: string, group: string): string[] {
+  const state = shell.path(stateDir);
+  const locks = shell.path(`${stateDir}/locks`);
+  const refuse = (serverPath: string) => `{ echo ${shell.quote(`LINK ${serverPath}`)}; exit 0; }`;
+  return [
+    ...pathComponents(stateDir).map((c) => `if [ -L ${shell.path(c)} ]; then ${refuse(c)}; fi`),
+    `was=$(stat -c %u ${state} 2>/dev/null || echo new)`,
+    `mkdir -p ${state}`,
+    `{ chown -h 0:0 ${state} && chmod 0755 ${state}; } 2>/dev/null || true`,
+    `if [ "$was" != 0 ] && [ "$was" != new ]; then for e in ${state}/* ${state}/*/*; do if [ -L "$e" ]; then echo "LINK ${stateDir}/\${e#${state}/}"; exit 0; fi; done; fi`,
+    `if [ -L ${locks} ]; then ${refuse(`${stateDir}/locks`)}; fi`,
+    `[ -d ${locks} ] || mkdir ${locks}`,
+    `{ chown -h 0:${shell.quote(group)} ${locks} && chmod 1770 ${locks}; } 2>/dev/null || true`,
+  ];
 }
 
 export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {

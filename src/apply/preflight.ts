@@ -27,6 +27,7 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
     ...executables.map((x) => `[ -x ${shell.quote(x)} ] || echo ${shell.quote(`PROBLEM ${x} is missing or not executable`)}`),
     ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
     ...certificateChecks(shell, env, changed),
+    ...foreignFolders(shell, host, changed),
     // Everything apply changes as root: the folders it fixes, the folders of the files it installs, its state folder.
     ...linkProblems(shell, [
       ...host.folders.filter((f) => f.action !== "unchanged").map((f) => f.path),
@@ -35,6 +36,20 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
     ]),
   ];
   return lines.join("\n");
+}
+
+/**
+ * apply installs files as root only into root's folders: in a folder another user owns, that user could swap
+ * the staged file for a link between two of apply's steps. Folders the plan makes root's are fine.
+ */
+function foreignFolders(shell: ServerShell, host: HostPlan, changed: PlanEntry[]): string[] {
+  const madeRoots = new Set(host.folders.filter((f) => f.owner === "root").map((f) => f.path));
+  const dirs = [...new Set(changed.map((e) => posix.dirname(e.path)))].filter((d) => !madeRoots.has(d));
+  return dirs.map((d) => {
+    const files = changed.filter((e) => posix.dirname(e.path) === d).map((e) => e.path).join(", ");
+    const problem = `PROBLEM ${d} belongs to another user than root, and apply installs ${files} there as root: that user could swap the file for a link. Make ${d} root's (its files keep their owner) or put the file elsewhere`;
+    return `if [ "$(id -u)" = 0 ] && [ -d ${shell.path(d)} ] && [ "$(stat -c %u ${shell.path(d)})" != 0 ]; then echo ${shell.quote(problem)}; fi`;
+  });
 }
 
 function unitCheck(shell: ServerShell, unit: string): string {

@@ -5,6 +5,7 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
+import { pinFolderLines, pinned } from "./link-safe.js";
 import type { ServerShell } from "./server-shell.js";
 
 export interface StagedFile {
@@ -32,11 +33,15 @@ export async function stageFiles(shell: ServerShell, env: Environment, entries: 
     entries.map((entry, i) => (entry.kind === "symlink" ? undefined : shell.transport.writeFile(`${incoming}/${i}`, rendered.get(entry.path)!.content, "0600"))),
   );
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
+  // Each file is written through its pinned folder: a folder swapped for a link after the preflight is refused.
   const lines = staged.map(({ entry, staged: target }, i) => {
-    const dir = `mkdir -p ${shell.path(posix.dirname(entry.path))}`;
-    if (entry.kind === "symlink") return `${dir} && ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${shell.path(target)}`;
+    const dir = posix.dirname(entry.path);
+    const into = pinned(shell, posix.basename(target));
     const { mode, owner: user, group } = entry.desired;
-    return `${dir} && install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} ${shell.path(`${incoming}/${i}`)} ${shell.path(target)}`;
+    const write = entry.kind === "symlink"
+      ? `ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${into}`
+      : `install -m ${shell.quote(mode)} -o ${shell.quote(user)} -g ${shell.quote(group)} ${shell.path(`${incoming}/${i}`)} ${into}`;
+    return [`mkdir -p ${shell.path(dir)}`, "(", ...pinFolderLines(shell, dir), write, ")"].join("\n");
   });
   try {
     await shell.must("staging the changed files", ["set -e", ...lines].join("\n"));

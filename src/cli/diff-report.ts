@@ -4,7 +4,7 @@ import { pc } from "./colors.js";
 import { summarizePlan } from "../plan/plan-changes.js";
 import type { HostPlan, Plan, PlanEntry, PlanSummary } from "../plan/plan-types.js";
 import type { ServerFile } from "../plan/server-state.js";
-import { redactSecretLines, type Redactor } from "../redact.js";
+import { secretSafeSides, type Redactor } from "../redact.js";
 import type { RenderedFile } from "../types.js";
 import type { Output } from "./report.js";
 
@@ -12,7 +12,6 @@ export interface DiffSources {
   rendered: Map<string, RenderedFile>;
   /** host -> path -> server file (content kept where it differs). */
   server: Map<string, Map<string, ServerFile>>;
-  secrets: Map<string, string>;
   showSecrets: boolean;
   redact: Redactor;
 }
@@ -62,7 +61,8 @@ function contentPatch(entry: PlanEntry, host: string, sources: DiffSources): str
   const server = sources.server.get(host)?.get(entry.path);
   let desired = rendered?.content ?? "";
   let current = server?.status === "ok" ? (server.content ?? "") : "";
-  if (entry.secret && !sources.showSecrets) ({ desired, current } = redactSecretLines(desired, current, sources.secrets));
+  // The server's copy of a file holding secrets may hold them in any shape: only lines proven clean are shown.
+  if ((entry.secret || rendered?.secret) && !sources.showSecrets) ({ desired, current } = secretSafeSides(desired, rendered?.shown ?? desired, current));
   const from = entry.action === "create" ? "/dev/null" : `server:${entry.path}`;
   const patch = createTwoFilesPatch(from, `gen:${entry.path}`, current, desired, undefined, undefined, { context: 3 });
   // The "Index:"/"===" header lines add nothing here; the ---/+++ lines name both sides.

@@ -24,7 +24,8 @@ export function printIssues(output: Output, issues: Issue[]): void {
   for (const issue of issues) output.err(formatIssue(issue));
 }
 
-export function printFiles(output: Output, files: RenderedFile[], redact: Redactor): void {
+/** Secrets show as placeholders, also where a template filter transformed them, unless showSecrets. */
+export function printFiles(output: Output, files: RenderedFile[], redact: Redactor, showSecrets: boolean): void {
   for (const file of files) {
     const meta = `${file.mode} ${file.owner}:${file.group}`;
     if (file.kind === "symlink") {
@@ -32,7 +33,7 @@ export function printFiles(output: Output, files: RenderedFile[], redact: Redact
       continue;
     }
     output.out(pc.bold(`==> ${file.path} (${meta}) <==`));
-    output.out(redact(file.content));
+    output.out(redact(showSecrets ? file.content : (file.shown ?? file.content)));
   }
 }
 

@@ -5,7 +5,7 @@ import type { Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { fileSha256, sha256 } from "../render/render-environment.js";
 import { GenError } from "../errors.js";
-import { describeLockHolder } from "../lock-holder.js";
+import { describeLockHolder, lockDir } from "../lock-holder.js";
 import type { FileSide } from "./plan-types.js";
 import { parseProbe, probeScript, type ProbeOutput, type ProbeResult } from "./server-probe.js";
 
@@ -57,7 +57,7 @@ export async function readServerState(transport: Transport, files: RenderedFile[
 }
 
 async function runProbe(transport: Transport, paths: string[], stateDir: string, sudo: boolean): Promise<ProbeOutput> {
-  const script = probeScript(transport.root, paths, `${stateDir}/lock`, appliedRecordPath(stateDir));
+  const script = probeScript(transport.root, paths, lockDir(stateDir), appliedRecordPath(stateDir));
   if (sudo) {
     const result = await transport.runScript(script, { sudo: true });
     if (result.exitCode === 0) return parseProbe(result.stdout, transport.root, paths);

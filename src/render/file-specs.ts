@@ -13,6 +13,8 @@ export interface FileSpec {
   group: string;
   roles: Role[];
   handlers: ServiceHandlers;
+  /** For an extra file: its place in the environment, e.g. files[2]. */
+  entry?: string;
   /** Extra template variables (extra files). */
   vars?: Record<string, unknown>;
 }
@@ -39,8 +41,9 @@ export function fileSpecs(env: Environment): FileSpec[] {
     { path: `/etc/logrotate.d/${env.logrotate.fileName}`, template: "logrotate.njk", kind: "logrotate", mode: "0644", ...root, roles: BOTH, handlers: none },
     { path: `${env.paths.config}/settings_local.py`, template: "settings_local.py.njk", kind: "python-settings", mode: "0600", owner: server.deployUser, group: server.deployGroup, roles: BOTH, handlers: restart(...appServices) },
   ];
-  for (const extra of env.files) {
+  for (const [index, extra] of env.files.entries()) {
     specs.push({
+      entry: `files[${index}]`,
       path: extra.path, template: extra.template, kind: "other", mode: extra.mode, owner: extra.owner, group: extra.group, roles: extra.roles,
       handlers: { reload: extra.reload.map(unit), restart: extra.restart.map(unit) }, vars: extra.vars,
     });
@@ -57,7 +60,9 @@ export function folderSpecs(env: Environment): FolderSpec[] {
     folder(p.releases, group, "0755"),
     folder(p.logs, group, "0755"),
     folder(p.media, webGroup, "0755"),
-    folder(p.config, group, "0750"),
+    // apply installs settings_local.py here as root: the folder is root's, so nobody else can swap the file
+    // for a link; the deploy group reads it (the file itself stays the deploy user's, 0600).
+    { ...folder(p.config, group, "0750"), owner: "root" },
     folder(p.errors, group, "0755"),
   ];
 }

@@ -127,7 +127,7 @@ describe("determinism", () => {
       assert.ok(entry, file.path);
       assert.equal(entry.sha256, createHash("sha256").update(file.content, "utf8").digest("hex"), file.path);
       assert.equal(entry.sha256, sha256(file.content));
-      const { content: _content, ...meta } = file;
+      const { content: _content, shown: _shown, ...meta } = file;
       assert.deepEqual({ ...entry, sha256: undefined }, { ...meta, sha256: undefined });
     }
   });
@@ -184,7 +184,7 @@ describe("prod files", () => {
       { path: "/var/www/releases", owner: "deployer", group: "deployer", mode: "0755" },
       { path: "/var/log/tsosi", owner: "deployer", group: "deployer", mode: "0755" },
       { path: "/tsosi_media", owner: "deployer", group: "www-data", mode: "0755" },
-      { path: "/home/deployer/config", owner: "deployer", group: "deployer", mode: "0750" },
+      { path: "/home/deployer/config", owner: "root", group: "deployer", mode: "0750" },
       { path: "/home/deployer/tsosi_errors", owner: "deployer", group: "deployer", mode: "0755" },
     ]);
   });

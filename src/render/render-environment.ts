@@ -13,6 +13,7 @@ import { logrotateWord, nginxValue, sudoersWord, systemdArgv } from "./escape.js
 import { fileSpecs, folderSpecs, type FileSpec } from "./file-specs.js";
 import { isSecretRef, pythonLiteral, type SecretLookup } from "./python-literal.js";
 import { djangoSettings } from "./settings.js";
+import { checkTemplateInside, ContainedLoader } from "./template-loader.js";
 
 export interface RenderInput {
   name: string;
@@ -31,12 +32,15 @@ export interface RenderResult {
 export function renderEnvironment(input: RenderInput): RenderResult {
   const templates = templateEngine(input.environmentsDir);
   const context = templateContext(input);
+  // The same files rendered with every secret replaced by its placeholder: what may be shown. A filter in a
+  // template (reverse, upper, base64...) then transforms the placeholder, never the value.
+  const shownContext = templateContext({ ...input, secrets: placeholder });
   const specs = fileSpecs(input.environment);
   const duplicate = specs.find((spec, i) => specs.findIndex((other) => other.path === spec.path) !== i);
   if (duplicate) throw new GenError(`two files would be written to ${duplicate.path}: give the services, sites and files distinct names`);
   const redact = secretRedactor(input);
   const files = specs
-    .map((spec) => renderFile(templates, spec, context, input.secrets, redact))
+    .map((spec) => renderFile(templates, spec, { real: context, shown: shownContext }, input.secrets, redact, input.environmentsDir))
     .sort((a, b) => a.path.localeCompare(b.path));
   return { files, manifest: buildManifest(input.name, input.environment, files) };
 }
@@ -60,7 +64,7 @@ function templateEngine(environmentsDir: string): nunjucks.Environment {
   const cached = engines.get(environmentsDir);
   if (cached) return cached;
   // gen's templates come precompiled; an environment's own templates (extra files) are read from its folder.
-  const loaders = [compiledTemplates(templatesDir), new nunjucks.FileSystemLoader(environmentsDir)];
+  const loaders = [compiledTemplates(templatesDir), new ContainedLoader(environmentsDir)];
   const engine = new nunjucks.Environment(loaders, { ...LEXER_OPTIONS, throwOnUndefined: true });
   engine.addFilter("systemd_argv", systemdArgv);
   engine.addFilter("ngx", nginxValue);
@@ -100,30 +104,45 @@ function secretRedactor(input: RenderInput): (text: string) => string {
   return createRedactor(values);
 }
 
-function renderFile(templates: nunjucks.Environment, spec: FileSpec, context: Record<string, unknown>, secrets: SecretLookup, redact: (text: string) => string): RenderedFile {
-  const { template, vars, ...rest } = spec;
+/** The placeholder that stands for a secret in what is shown; the redactor prints a value the same way. */
+export const placeholder: SecretLookup = (ref) => `[secret:${ref.secret}]`;
+
+interface Contexts {
+  real: Record<string, unknown>;
+  shown: Record<string, unknown>;
+}
+
+function renderFile(templates: nunjucks.Environment, spec: FileSpec, contexts: Contexts, secrets: SecretLookup, redact: (text: string) => string, environmentsDir: string): RenderedFile {
+  const { template, vars, entry, ...rest } = spec;
   let content = "";
+  let shown = "";
   if (template !== undefined) {
+    if (entry !== undefined) checkTemplateInside(environmentsDir, template, entry);
     try {
-      content = templates.render(template, { ...context, ...(vars ? renderVars(vars, secrets) : {}) });
+      content = templates.render(template, { ...contexts.real, ...(vars ? renderVars(vars, secrets) : {}) });
+      shown = templates.render(template, { ...contexts.shown, ...(vars ? renderVars(vars, placeholder) : {}) });
     } catch (error) {
       throw new GenError(redact(`cannot render ${spec.path} from ${template}: ${(error as Error).message}`));
     }
   }
-  return { ...rest, content, secret: spec.kind === "python-settings" || usesSecret(vars) };
+  // Whatever way a template uses a secret (a var, a setting, through any filter), the two renderings differ.
+  const secret = spec.kind === "python-settings" || content !== shown;
+  const mode = secret && entry !== undefined ? ownerOnly(rest.mode) : rest.mode;
+  return { ...rest, mode, content, secret, ...(content !== shown ? { shown } : {}) };
+}
+
+/** 0644 -> 0600, 0755 -> 0700, 0400 stays: a file holding a secret is for its owner alone. */
+function ownerOnly(mode: string): string {
+  return `0${mode.slice(-3, -2)}00`;
 }
 
 function renderVars(vars: Record<string, unknown>, secrets: SecretLookup): Record<string, unknown> {
   return Object.fromEntries(Object.entries(vars).map(([key, value]) => [key, isSecretRef(value) ? secrets(value as SecretRef) : value]));
 }
 
-function usesSecret(vars: Record<string, unknown> | undefined): boolean {
-  return vars !== undefined && JSON.stringify(vars).includes('"secret":');
-}
-
 function buildManifest(name: string, env: Environment, files: RenderedFile[]): Manifest {
   const manifestFiles: ManifestFile[] = files.map((file) => {
-    const { content, ...meta } = file;
+    const { content, shown, ...meta } = file;
     return { ...meta, sha256: fileSha256(file) };
   });
   return { environment: name, files: manifestFiles, folders: folderSpecs(env) };

@@ -2,6 +2,7 @@
 // commands on exec channels of the same connection (at most 8 at once).
 
 import pLimit from "p-limit";
+import { guardConnection } from "./connection-lost.js";
 import { remoteCommand, remoteScript } from "./remote-command.js";
 import { parseMode } from "./root-path.js";
 import type { SshConnection } from "./ssh-connect.js";
@@ -23,21 +24,23 @@ const EXEC_CHANNELS = 8;
 const SFTP_REQUESTS = 16;
 
 export function createSshTransport(connection: SshConnection, context: SshTransportContext): Transport {
+  const guard = guardConnection(connection.client, context.describe, context.lostReason);
   const sftpLimit = pLimit(SFTP_REQUESTS);
   const execLimit = pLimit(EXEC_CHANNELS);
+  const sftpOp = <T>(what: string, work: () => Promise<T>) => sftpLimit(() => guard(what, work));
   const exec = (command: string, options: RunOptions = {}) =>
-    execLimit(() => execOnClient(connection.client, command, context.describe, options));
+    execLimit(() => guard(`running ${shortCommand(command)}`, () => execOnClient(connection.client, command, context.describe, options)));
   const session = createSession(connection, context, (command) => exec(command));
   const { at, root } = session;
   return {
     describe: context.describe,
     root,
-    readFile: (path) => sftpLimit(() => readRemoteFile(session, path)),
-    stat: (path) => sftpLimit(() => statRemote(session, path)),
-    list: (path) => sftpLimit(() => listRemote(session, path)),
-    writeFile: (path, content, mode) => sftpLimit(() => writeRemoteFile(session, path, content, mode)),
+    readFile: (path) => sftpOp(`reading ${path}`, () => readRemoteFile(session, path)),
+    stat: (path) => sftpOp(`reading ${path}`, () => statRemote(session, path)),
+    list: (path) => sftpOp(`listing ${path}`, () => listRemote(session, path)),
+    writeFile: (path, content, mode) => sftpOp(`writing ${path}`, () => writeRemoteFile(session, path, content, mode)),
     rename: (from, to) =>
-      sftpLimit(async () => {
+      sftpOp(`renaming ${from}`, async () => {
         // posix-rename@openssh.com replaces an existing target atomically; plain SFTP rename refuses to.
         await session.sftpClient.posixRename(at(from), at(to)).catch((error: unknown) => {
           throw operationFailed(session, "rename", `${from} to ${to}`, error);
@@ -49,7 +52,8 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     runScript: async (script, options = {}) =>
       text(options.stdin === undefined ? await exec(remoteCommand(["sh", "-s"], options, root), { ...options, stdin: script }) : await exec(remoteScript(script, options, root), options)),
     async close() {
-      await session.sftpClient.end();
+      // ssh2-sftp-client waits for a close event that a connection already gone never sends again.
+      if (!guard.lost()) await guard("closing the connection", () => session.sftpClient.end()).catch(() => connection.client.destroy());
     },
   };
 }
@@ -64,6 +68,10 @@ async function writeRemoteFile(session: SshSession, serverPath: string, content:
   } catch (error) {
     throw operationFailed(session, "write", serverPath, error);
   }
+}
+
+function shortCommand(command: string): string {
+  return `\`${command.length > 60 ? `${command.slice(0, 57)}...` : command}\``;
 }
 
 function text(output: ExecOutput): CommandResult {

@@ -91,7 +91,7 @@ describe("gen apply", { concurrency: 2 }, () => {
       }
       for (const folder of FOLDERS) assert.ok((await stat(server.file(folder))).isDirectory(), folder);
       const config = await stat(server.file("/home/gen-test/config"));
-      assert.deepEqual([config.mode & 0o7777, config.uid, config.gid], [0o750, GEN_TEST_UID, GEN_TEST_UID]);
+      assert.deepEqual([config.mode & 0o7777, config.uid, config.gid], [0o750, 0, GEN_TEST_UID], "root's, read by the deploy group");
       assert.ok((await lstat(server.file(SITE_LINK))).isSymbolicLink());
       assert.equal(await readlink(server.file(SITE_LINK)), SITE);
 
@@ -115,7 +115,7 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.equal(applyLog.length, 1);
       const entry = JSON.parse(applyLog[0]!) as { outcome: string; files: unknown[]; host: string };
       assert.deepEqual([entry.outcome, entry.files.length, entry.host], ["applied", 9, "127.0.0.1"]);
-      assert.equal(existsSync(server.file(`${STATE}/lock`)), false, "lock released");
+      assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
       assert.deepEqual(await leftovers(server.root), []);
     }));
 
@@ -193,7 +193,7 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.deepEqual(await snapshot(server), before);
       assert.deepEqual(await leftovers(server.root), []);
       assert.deepEqual(await server.recorded(), []);
-      assert.equal(existsSync(server.file(`${STATE}/lock`)), false, "lock released");
+      assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
     }));
 
   it("restores the old nginx site when nginx -t fails after the install", () =>
@@ -244,12 +244,12 @@ describe("gen apply", { concurrency: 2 }, () => {
         assert.deepEqual(runs.map((r) => r.code), [0, 1], runs.map((r) => r.all).join("\n----\n"));
         assert.match(runs[1]!.err, new RegExp(`is locked by \\S+ \\(gen apply, pid ${process.pid}\\) since `));
         assert.match(runs[1]!.err, /--force-unlock/);
-        assert.equal(existsSync(server.file(`${STATE}/lock`)), false);
+        assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false);
       }));
 
     it("refuses while another holds the lock, and takes it over with --force-unlock", () =>
       withServer(async (server) => {
-        const lock = server.file(`${STATE}/lock`);
+        const lock = server.file(`${STATE}/locks/lock`);
         await mkdir(lock, { recursive: true });
         await writeFile(join(lock, "holder.json"), `${JSON.stringify({ who: "alice@laptop", command: "deploy", since: "2024-05-01T10:00:00.000Z", pid: 4242 })}\n`);
         const refused = await apply(server);
@@ -270,7 +270,7 @@ describe("gen apply", { concurrency: 2 }, () => {
       withServer(async (server) => {
         const gone = spawnSync(process.execPath, ["-e", "0"]).pid;
         const me = `${userInfo().username}@${hostname()}`;
-        const lock = server.file(`${STATE}/lock`);
+        const lock = server.file(`${STATE}/locks/lock`);
         await mkdir(lock, { recursive: true });
         await writeFile(join(lock, "holder.json"), `${JSON.stringify({ who: me, command: "apply", since: "2024-05-01T10:00:00.000Z", pid: gone })}\n`);
         const run = await apply(server);
@@ -287,8 +287,8 @@ describe("gen apply", { concurrency: 2 }, () => {
       await server.killSshdOn("daemon-reload");
       const killed = await apply(server);
       assert.equal(killed.code, 1, killed.all);
-      assert.match(killed.err, /ended without an exit status \(connection lost\?\)/, killed.all);
-      assert.ok(existsSync(server.file(`${STATE}/lock`)), "the interrupted apply could not release its lock");
+      assert.match(killed.err, /connection lost/, killed.all);
+      assert.ok(existsSync(server.file(`${STATE}/locks/lock`)), "the interrupted apply could not release its lock");
 
       await server.killSshdOn(undefined);
       await server.restartSshd();
@@ -297,7 +297,7 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.equal(again.code, 0, again.all);
       assert.match(again.err, /took over the lock of /, again.all);
       assert.match(again.err, /removed leftover of an interrupted apply: /, again.all);
-      assert.equal(existsSync(server.file(`${STATE}/lock`)), false, "lock released");
+      assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
       // The handlers of the interrupted apply never ran: converging means running them now.
       const log = await server.recorded();
       assert.ok(log.includes("systemctl daemon-reload") && log.includes("systemctl restart tsosi_celery.service"), log.join("\n"));
@@ -356,6 +356,42 @@ describe("gen apply", { concurrency: 2 }, () => {
         assert.deepEqual(await snapshot(server), before);
         assert.deepEqual(await server.recorded(), []);
       }
+    }));
+
+  it("takes back a state folder the deploy user owned, refusing the link it left there before any backup goes through it", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      const state = await stat(server.file(STATE));
+      assert.deepEqual([state.uid, state.gid, state.mode & 0o7777], [0, 0, 0o755], "the state folder is root's");
+      const locks = await stat(server.file(`${STATE}/locks`));
+      assert.deepEqual([locks.uid, locks.gid, locks.mode & 0o7777], [0, GEN_TEST_UID, 0o1770], "locks/ is root's, sticky, the deploy group's to write");
+      // As an older gen left it: the deploy user's, who put a link where root writes its backups.
+      spawnSync("chown", ["-R", "gen-test:gen-test", server.file(STATE)]);
+      const target = server.file("/srv/root-only");
+      await mkdir(target, { recursive: true, mode: 0o700 });
+      await rm(server.file(`${STATE}/backups`), { recursive: true, force: true });
+      await symlink(target, server.file(`${STATE}/backups`));
+      await server.writeEnv({ logrotate: { rotate: 9 } });
+      const before = await snapshot(server);
+      const run = await apply(server);
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /\/var\/lib\/gen\/tsosi\/backups is a symbolic link: gen does not change anything as root through a link/);
+      assert.deepEqual(await readdir(target), [], "a backup was written through the link");
+      assert.deepEqual(await snapshot(server), before);
+      assert.equal((await stat(server.file(STATE))).uid, 0, "the state folder was taken back");
+    }));
+
+  it("installs files as root only into root's folders: a file in the deploy user's folder is refused before anything changes", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      await writeFile(join(server.envDir, "extra.conf.njk"), "# {{ app.name }}\n");
+      await server.writeEnv({ files: [{ path: "/var/www/extra.conf", template: "extra.conf.njk", owner: "gen-test", group: "gen-test" }] });
+      const before = await snapshot(server);
+      const run = await apply(server);
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /\/var\/www belongs to another user than root, and apply installs \/var\/www\/extra\.conf there as root/);
+      assert.equal(existsSync(server.file("/var/www/extra.conf")), false);
+      assert.deepEqual(await snapshot(server), before);
     }));
 
   it("refuses a managed folder whose parent is a link, creating nothing through it", () =>

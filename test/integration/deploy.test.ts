@@ -68,7 +68,7 @@ function watchCurrent(server: DeployServer) {
   return { state, stop };
 }
 
-const lockGone = async (server: DeployServer) => assert.equal(await lstat(server.file(`${STATE_DIR}/lock`)).catch(() => undefined), undefined, "the lock was left behind");
+const lockGone = async (server: DeployServer) => assert.equal(await lstat(server.file(`${STATE_DIR}/locks/lock`)).catch(() => undefined), undefined, "the lock was left behind");
 
 describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () => {
   it("deploys a release: backend only, install and tasks in order, settings link, front end, deployment.json, restarts, timed steps", () =>
@@ -342,7 +342,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
     withDeployServer(async (server) => {
       const first = await deployed(server);
       const holder = { who: "alice@laptop", command: "deploy", since: "2026-01-02T03:04:05.000Z", pid: 4242 };
-      const lock = server.file(`${STATE_DIR}/lock`);
+      const lock = server.file(`${STATE_DIR}/locks/lock`);
       await mkdir(lock);
       await writeFile(join(lock, "holder.json"), `${JSON.stringify(holder)}\n`);
       await server.clearRecorded();

@@ -1,11 +1,12 @@
 // gen diff end to end: the real CLI parser, a real OpenSSH server on 127.0.0.1, a fake root folder.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { freePort, startSilentServer } from "../support/net.js";
-import { DB_PASSWORD, startGenServer, trustAllHosts, type GenServer, type GenServerOptions } from "./support/gen-server.js";
+import { handWrittenShapes } from "../fixtures/hand-written-settings.js";
+import { DB_PASSWORD, SECRET_KEY, startGenServer, trustAllHosts, type GenServer, type GenServerOptions } from "./support/gen-server.js";
 
 const LOGROTATE = "/etc/logrotate.d/tsosi";
 const SUDOERS = "/etc/sudoers.d/tsosi";
@@ -200,6 +201,33 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
         const json = await server.gen(["diff", "t", "--json", "--out", join(server.tempDir, "plan.json")]);
         const saved = await readFile(join(server.tempDir, "plan.json"), "utf8");
         for (const value of [DB_PASSWORD, NEW_PASSWORD]) assert.ok(!json.all.includes(value) && !saved.includes(value), `${value} leaked`);
+      }));
+
+    it("never shows a value of a hand-written settings file, whatever the shape of its lines", () =>
+      withServer({}, async (server) => {
+        await applied(server);
+        const shapes = handWrittenShapes({ dbPassword: DB_PASSWORD, secretKey: SECRET_KEY });
+        await writeFile(server.file(SETTINGS), `DEBUG = False\n${shapes.map((s) => s.text).join("\n")}\n`);
+        const run = await server.gen(["diff", "t"]);
+        assert.equal(run.code, 2, run.all);
+        assert.match(run.out, new RegExp(`^change ${SETTINGS}`, "m"));
+        for (const secret of [DB_PASSWORD, SECRET_KEY, ...shapes.flatMap((s) => s.secrets)]) assert.ok(!run.all.includes(secret), `${secret} leaked:\n${run.all}`);
+        assert.match(run.out, /^-\[server line hidden: this file holds secrets; --show-secrets shows it\]$/m);
+        assert.match(run.out, /^\+SECRET_KEY = "\[secret:TEST_SECRET_KEY\]"$/m);
+        const shown = await server.gen(["diff", "t", "--show-secrets"]);
+        assert.ok(shown.out.includes(`-SECRET_KEY = '${SECRET_KEY}'  # note: rotate yearly`), shown.out);
+      }));
+
+    it("writes a files entry whose template uses a secret 0600 with the entry's owner on the server", () =>
+      withServer({}, async (server) => {
+        await writeFile(join(server.envDir, "token.njk"), "token {{ token | upper }}\n");
+        await server.writeEnv({ files: [{ path: "/etc/app-token.conf", template: "token.njk", owner: "gen-test", group: "gen-test", vars: { token: { secret: "TEST_DB_PASSWORD" } } }] });
+        const run = await server.gen(["apply", "t", "--yes"]);
+        assert.equal(run.code, 0, run.all);
+        assert.ok(!run.all.includes(DB_PASSWORD.toUpperCase()), run.all);
+        const stat = await lstat(server.file("/etc/app-token.conf"));
+        assert.equal(stat.mode & 0o777, 0o600);
+        assert.equal(stat.uid, Number(execFileSync("id", ["-u", "gen-test"], { encoding: "utf8" })));
       }));
 
     it("shows both values with --show-secrets", () =>

@@ -39,8 +39,9 @@ export async function applyPrepared(prepared: Prepared, argv: ApplyArgs & Global
     const plan = argv.plan ? await reviewedPlan(argv.plan, prepared, inspection.plan) : inspection.plan;
     // With --json, standard output carries only the JSON result; the plan is shown on standard error.
     const planOutput = argv.json ? { out: output.err, err: output.err } : output;
-    printPlanDiff(planOutput, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
-    if (plan.hosts.some((h) => h.error)) throw new GenError("some hosts could not be inspected; nothing was applied");
+    printPlanDiff(planOutput, plan, { rendered: new Map(rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+    const failed = plan.hosts.filter((h) => h.error);
+    if (failed.length > 0) throw new GenError(`could not inspect ${failed.map((h) => h.host).join(", ")}; nothing was applied`, { details: failed.map((h) => prepared.redact(`${h.host}: ${h.error}`)) });
     for (const host of plan.hosts) {
       if (host.lock) output.err(`${host.host}: gen's lock is held by ${host.lock}${argv["force-unlock"] ? " (it will be taken over)" : ""}`);
       const unfinished = unrecordedEntries(host);

@@ -84,6 +84,6 @@ async function refuseDrift(prepared: Prepared, argv: DeployArgs & GlobalOptions,
   if (failed.length) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: failed.map((h) => `${h.host}: ${h.error}`) });
   refuseUnreadable(inspection.plan, prepared.loaded.environment, argv.env);
   if (!planNeedsApply(inspection.plan)) return;
-  printPlanDiff(argv.json ? { out: output.err, err: output.err } : output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, secrets: prepared.loaded.secrets.values, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
+  printPlanDiff(argv.json ? { out: output.err, err: output.err } : output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
   throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
 }

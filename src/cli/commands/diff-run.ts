@@ -1,7 +1,7 @@
 // The work of `gen diff`, loaded only when the command runs (keeps start-up small).
 import { writeFile } from "node:fs/promises";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
-import { planHasChanges, summarizePlan } from "../../plan/plan-changes.js";
+import { planHasChanges } from "../../plan/plan-changes.js";
 import { connectOptions } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
 import { loadAndRender } from "../environment-options.js";
@@ -26,13 +26,15 @@ export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): P
     printPlanDiff(output, plan, {
       rendered: new Map(files.map((f) => [f.path, f])),
       server: inspected.serverFiles,
-      secrets: prepared.loaded.secrets.values,
+     
       showSecrets: argv["show-secrets"] ?? false,
       redact: prepared.redact,
     }, { stat: argv.stat });
     if (argv.out) output.out(`plan saved to ${argv.out}: apply it with gen apply ${argv.env} --plan ${argv.out}`);
   }
-  if (summarizePlan(plan).failedHosts > 0) return 1;
+  const failed = plan.hosts.filter((h) => h.error);
+  for (const host of failed) output.err(`error: could not inspect ${host.host}: ${prepared.redact(host.error ?? "")}`);
+  if (failed.length > 0) return 1;
   return planHasChanges(plan) || plan.hosts.some((h) => h.entries.some((e) => e.action === "unreadable")) ? 2 : 0;
 }
 

@@ -36,7 +36,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
     }
     const files = selectFiles(rendered.files, argv.only);
     if (argv.stdout) {
-      printFiles(output, files, redact);
+      printFiles(output, files, redact, argv["show-secrets"] ?? false);
       return 0;
     }
     const outDir = argv.out ?? `out/${argv.env}`;

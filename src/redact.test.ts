@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { handWrittenShapes } from "../test/fixtures/hand-written-settings.js";
+import { HIDDEN_LINE, secretSafeSides } from "./redact.js";
+
+const DB = "db-pass-3e8a1b7c";
+const KEY = "django-key-0f9d8c7b6a";
+
+function settings(db: string, key: string): string {
+  return [
+    "# Managed by gen",
+    "DATABASES = {",
+    '    "default": {',
+    '        "ENGINE": "django.db.backends.postgresql",',
+    `        "PASSWORD": "${db}",`,
+    "    },",
+    "}",
+    "DEBUG = False",
+    `SECRET_KEY = "${key}"`,
+    "",
+  ].join("\n");
+}
+
+const content = settings(DB, KEY);
+const shown = settings("[secret:DB_PASSWORD]", "[secret:SECRET_KEY]");
+
+describe("secretSafeSides: the server's copy of a file holding secrets", () => {
+  for (const shape of handWrittenShapes({ dbPassword: DB, secretKey: KEY })) {
+    test(`never shows a value written as: ${shape.name}`, () => {
+      const server = `# Managed by gen\n${shape.text}\nDEBUG = False\n`;
+      const sides = secretSafeSides(content, shown, server);
+      for (const secret of [...shape.secrets, DB, KEY]) {
+        assert.ok(!sides.current.includes(secret) && !sides.desired.includes(secret), `${secret} shown:\n${sides.current}`);
+      }
+      // Lines gen writes itself are still shown, so the diff stays readable.
+      assert.match(sides.current, /^DEBUG = False$/m);
+      assert.match(sides.current, /^# Managed by gen$/m);
+    });
+  }
+
+  test("shows gen's secret lines as placeholders when the server has the same value", () => {
+    const sides = secretSafeSides(content, shown, content);
+    assert.equal(sides.current, shown);
+    assert.equal(sides.desired, shown);
+  });
+
+  test("shows a line of gen's shape holding another value as changed, without the value", () => {
+    const sides = secretSafeSides(content, shown, settings("older-pass-77aa", KEY));
+    assert.match(sides.current, /^ {8}"PASSWORD": "\[secret:DB_PASSWORD \(different value\)\]",$/m);
+    assert.ok(!sides.current.includes("older-pass-77aa"));
+  });
+
+  test("hides every server line that is not gen's when the file renders to a different number of lines", () => {
+    const sides = secretSafeSides("A = 1\nKEY = 'x1\ny2'\n", "A = 1\nKEY = '[secret:K]'\n", "A = 1\nKEY = 'x1\ny2'\nB = 'other-secret-value'\n");
+    assert.equal(sides.current, `A = 1\n${HIDDEN_LINE}\n${HIDDEN_LINE}\n${HIDDEN_LINE}\n`);
+  });
+});
