@@ -109,7 +109,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(deployment.title, "First version of the sample app");
       assert.equal(deployment.branch, "main");
       assert.equal(deployment.deployedBy, undefined, "who deployed is not published");
-      const log = (await readFile(server.file(`${STATE_DIR}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
       assert.deepEqual(log.map((e) => [e.who, e.command, e.release, e.commit, e.result]), [[WHO, "deploy", id, deployment.hash, "deployed"]]);
       const at = Date.parse(deployment.deployedAt ?? "");
       assert.ok(at >= before.getTime() && at <= after.getTime(), `deployedAt ${deployment.deployedAt}`);
@@ -246,7 +246,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.deepEqual(await server.recorded(), RESTARTS);
       assert.match(back.out, new RegExp(`${second} -> ${first} is live`));
 
-      const log = (await readFile(server.file(`${STATE_DIR}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
       assert.deepEqual(log.map((e) => [e.who, e.command, e.release, e.result]).slice(-1), [[WHO, "rollback", first, "switched"]]);
 
       const to = await server.gen(["rollback", ENV_NAME, "--to", second]);
@@ -368,7 +368,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.match(run.err, new RegExp(`does not have commit ${unpushed} \\(the one checked locally\\): push it \\(git push\\), or deploy with --source archive`));
       assert.equal(await server.live(), first);
       assert.deepEqual(await server.releases(), [first]);
-      const log = (await readFile(server.file(`${STATE_DIR}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
       assert.deepEqual(log.map((e) => [e.command, e.commit, e.result]).slice(-1), [["deploy", unpushed, "failed"]]);
 
       await server.app.git("push", "-q", server.app.bare, "HEAD");

@@ -134,7 +134,7 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
       const target = await readlink(file(CURRENT)).catch(() => "");
       return target.split("/").pop() ?? "";
     },
-    releases: async () => (await readdir(file(RELEASES)).catch(() => [] as string[])).sort(),
+    releases: async () => (await readdir(file(RELEASES)).catch(() => [] as string[])).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort(),
     recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0).map((l) => l.slice(l.indexOf("|") + 1)),
     recordedUnder: async (pid) =>
       (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.split("|")[0]!.split(" ").includes(String(pid))).map((l) => l.slice(l.indexOf("|") + 1)),
