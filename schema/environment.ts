@@ -303,6 +303,8 @@ export const ExtraFileSchema = z.strictObject({
 });
 
 export const EnvironmentInputSchema = z.strictObject({
+  /** The definition format, as `gen show --json` writes it (the version of its JSON output). */
+  version: z.literal(1).optional(),
   description: TextSchema.optional(),
   server: ServerSchema.prefault({}),
   app: AppSchema,

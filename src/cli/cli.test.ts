@@ -1,26 +1,31 @@
-// The command line as a table of cases run through the real yargs parser: argv, exit status, what the output
-// must and must not contain. Temp paths are created per case.
+// The command line as a table of cases run as users run it, the package's bin in a child process: argv, exit
+// status, what the output must and must not contain. Temp paths are created per case.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { packageRoot } from "../paths.js";
-import { runGen, type GenRun } from "../../test/support/run-gen.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { genBin, runGenBin, type GenRun } from "../../test/support/run-gen.js";
+import { assertJsonOutput } from "../../test/support/json-output.js";
+
+const execFileAsync = promisify(execFile);
 
 const SECRETS = { TSOSI_DB_PASSWORD: "cli-test-db-password", TSOSI_SECRET_KEY: "cli-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz" };
 const environments = join(packageRoot, "environments");
 const fixtures = join(packageRoot, "test", "fixtures", "environments");
 let temp = "";
+let listFixture = "";
 
-async function gen(args: string[], env: Record<string, string> = {}): Promise<GenRun> {
-  const added = Object.keys(env).filter((key) => !(key in process.env));
-  Object.assign(process.env, env);
-  try {
-    return await runGen(args);
-  } finally {
-    for (const key of added) delete process.env[key];
-  }
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
+}
+
+function gen(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<GenRun> {
+  return runGenBin(args, { env, ...(cwd ? { cwd } : {}) });
 }
 
 interface Case {
@@ -34,9 +39,17 @@ interface Case {
 
 const cases: Case[] = [
   { name: "--help lists every command and the exit statuses", argv: () => ["--help"], code: 0, contains: ["gen render [env]", "gen diff [env]", "gen apply [env]", "gen deploy [env]", "gen rollback [env]", "Exit status: 0 success"] },
-  { name: "an unknown command is wrong usage", argv: () => ["bogus"], code: 2, contains: ["Unknown argument: bogus"] },
+  { name: "an unknown command is wrong usage", argv: () => ["bogus"], code: 2, contains: ["unknown command \"bogus\""] },
   { name: "no command is wrong usage", argv: () => [], code: 2, contains: ["name a command"] },
-  { name: "an unknown option is wrong usage", argv: () => ["render", "--nope", "--environments", environments], code: 2, contains: ["Unknown argument"] },
+  { name: "an unknown option is wrong usage", argv: () => ["render", "--nope", "--environments", environments], code: 2, contains: ["unknown option --nope for gen render"] },
+  { name: "a mistyped command suggests the closest one", argv: () => ["rendr"], code: 2, contains: ["unknown command \"rendr\"; did you mean render?"] },
+  { name: "--version prints the package's version", argv: () => ["--version"], code: 0, contains: [packageVersion()] },
+  { name: "--only matching no file says so and exits 1", argv: () => ["render", "example", "--environments", environments, "--stdout", "--only", "**/nothing-*"], code: 1, contains: ["--only '**/nothing-*' matches none of the 9 rendered files"] },
+  { name: "diff --only matching no file says so and exits 1", argv: () => ["diff", "example", "--environments", environments, "--only", "nothing"], code: 1, contains: ["matches none of the 9 rendered files"] },
+  { name: "list shows a broken environment with its first problem and exits 1", argv: () => ["list", "--environments", fixtures], code: 1, contains: ["broken-schema BROKEN: ", "loop-a       BROKEN: environments extend each other in a loop", "ipv6         tsosi.u-ga.fr"] },
+  { name: "list shows only environments", argv: () => ["list", "--environments", listFixture], code: 0, contains: ["one "], absent: ["gen.schema", "secrets"] },
+  { name: "completion offers environment names after a command", argv: () => ["--get-yargs-completions", "render", "--environments", environments, "pr"], code: 0, contains: ["prod"], absent: ["staging", "example"] },
+  { name: "completion offers commands and options too", argv: () => ["--get-yargs-completions", "ap"], code: 0, contains: ["apply", "render"] },
   { name: "an unknown environment suggests the closest name", argv: () => ["render", "prdo", "--environments", environments], code: 2, contains: ["unknown environment \"prdo\"", "Did you mean prod?"] },
   {
     name: "missing secrets are all named, with no stack trace",
@@ -64,6 +77,12 @@ const cases: Case[] = [
 
 before(async () => {
   temp = await mkdtemp(join(tmpdir(), "gen-cli-test-"));
+  // An environments folder with what editors and users put beside environments.
+  listFixture = join(temp, "list-envs");
+  await mkdir(listFixture);
+  await copyFile(join(fixtures, "prod-as-yaml.yaml"), join(listFixture, "one.yaml"));
+  await writeFile(join(listFixture, "gen.schema.json"), "{}");
+  await writeFile(join(listFixture, "one.secrets.env"), "A=b\n");
 });
 after(async () => {
   await rm(temp, { recursive: true, force: true });
@@ -101,30 +120,102 @@ describe("gen command line", () => {
     assert.equal(statSync(join(outDir, "etc/sudoers.d/tsosi")).mode & 0o077, 0o044 & 0o077);
   });
 
-  test("show --json saved as an environment renders the same files", async () => {
-    const shown = await gen(["show", "prod", "--environments", environments, "--json"], SECRETS);
-    assert.equal(shown.code, 0);
-    assert.ok(!shown.out.includes(SECRETS.TSOSI_DB_PASSWORD), "show prints secret references, not values");
-    const frozen = join(temp, "frozen");
+  for (const name of ["example", "prod", "staging", "base"]) {
+    test(`show ${name} --json saved as ${name}.json renders the same files`, async () => {
+      const shown = await gen(["show", name, "--environments", environments, "--json"], SECRETS);
+      assert.equal(shown.code, 0, shown.err);
+      assert.ok(!shown.out.includes(SECRETS.TSOSI_DB_PASSWORD), "show prints secret references, not values");
+      const frozen = join(temp, `frozen-${name}`);
+      await mkdir(frozen, { recursive: true });
+      await writeFile(join(frozen, `${name}.json`), shown.out);
+      const original = await gen(["render", name, "--environments", environments, "--stdout", "--show-secrets"], SECRETS);
+      const again = await gen(["render", name, "--environments", frozen, "--stdout", "--show-secrets"], SECRETS);
+      assert.equal(original.code, 0, original.err);
+      assert.equal(again.code, 0, again.err);
+      assert.equal(again.out, original.out);
+    });
+  }
+
+  test("show prints YAML that loads back as the same environment", async () => {
+    const shown = await gen(["show", "prod", "--environments", environments], SECRETS);
+    assert.equal(shown.code, 0, shown.err);
+    const frozen = join(temp, "frozen-yaml");
     await mkdir(frozen, { recursive: true });
-    await writeFile(join(frozen, "prod.json"), shown.out);
+    await writeFile(join(frozen, "prod.yaml"), shown.out);
     const original = await gen(["render", "prod", "--environments", environments, "--stdout", "--show-secrets"], SECRETS);
     const again = await gen(["render", "prod", "--environments", frozen, "--stdout", "--show-secrets"], SECRETS);
     assert.equal(again.code, 0, again.err);
     assert.equal(again.out, original.out);
   });
 
+  for (const args of [["schema"], ["render", "prod", "--stdout"], ["diff", "example"]]) {
+    test(`gen ${args.join(" ")} | head -1 ends quietly`, async () => {
+      const project = join(temp, `pipe-${args[0]}`);
+      await mkdir(project, { recursive: true });
+      const command = `'${process.execPath}' '${genBin}' ${args.join(" ")} --environments '${environments}' | head -1; echo "status \${PIPESTATUS[0]}" >&2`;
+      const { stdout, stderr } = await execFileAsync("bash", ["-c", command], { cwd: project, env: { ...process.env, ...SECRETS } });
+      assert.equal(stdout.split("\n").filter(Boolean).length, 1, stdout);
+      assert.doesNotMatch(stderr, /EPIPE|    at |internal error/);
+      assert.match(stderr, /status [02]\n/);
+    });
+  }
+
+  describe("--json output matches the schema shipped for each command", () => {
+    const json = async (command: string, args: string[], code: number, cwd?: string) => {
+      const run = await gen([...args, "--json"], SECRETS, cwd);
+      assert.equal(run.code, code, run.all);
+      return assertJsonOutput(command, run.out);
+    };
+    test("render (written)", async () => {
+      const result = await json("render", ["render", "prod", "--environments", environments, "--out", join(temp, "json-render")], 0);
+      assert.equal((result.manifest as { files: unknown[] }).files.length, 9);
+    });
+    test("render --stdout, secrets redacted", async () => {
+      const result = await json("render", ["render", "prod", "--environments", environments, "--stdout", "--only", "settings_local.py"], 0);
+      assert.match((result.files as { content: string }[])[0]!.content, /\[secret:TSOSI_DB_PASSWORD\]/);
+      assert.ok(!JSON.stringify(result).includes(SECRETS.TSOSI_DB_PASSWORD));
+    });
+    test("validate", async () => {
+      const result = await json("validate", ["validate", "example", "--environments", environments, "--no-tools"], 0);
+      assert.equal(result.ok, true);
+    });
+    test("show (itself an environment definition)", async () => {
+      const result = await json("show", ["show", "staging", "--environments", environments], 0);
+      assert.equal(result.version, 1);
+    });
+    test("list", async () => {
+      const result = await json("list", ["list", "--environments", fixtures], 1);
+      assert.ok((result.environments as { problem?: string }[]).some((e) => e.problem));
+    });
+    test("diff, apply --dry-run and apply on the example's local folder", async () => {
+      const project = join(temp, "json-apply");
+      await mkdir(project, { recursive: true });
+      const diff = await json("diff", ["diff", "example", "--environments", environments], 2, project);
+      assert.equal((diff.summary as { create: number }).create, 9);
+      const dry = await json("apply", ["apply", "example", "--environments", environments, "--dry-run"], 0, project);
+      assert.equal(dry.outcome, "dry-run");
+      // This machine has no deployer user: preflight refuses, and says so in JSON.
+      const applied = await json("apply", ["apply", "example", "--environments", environments, "--yes"], 1, project);
+      assert.equal(applied.outcome, "failed");
+    });
+    test("errors are JSON on standard output", async () => {
+      for (const [args, code] of [[["render", "prdo", "--environments", environments], 2], [["render", "prod", "--environments", environments, "--only", "nothing"], 1]] as const) {
+        const run = await runGenBin([...args, "--json"]);
+        assert.equal(run.code, code, run.all);
+        const error = assertJsonOutput<{ error: { message: string }; exitCode: number }>("error", run.out);
+        assert.equal(error.exitCode, code);
+      }
+      const missing = await runGenBin(["render", "prod", "--environments", environments, "--json"], { env: { TSOSI_DB_PASSWORD: undefined, TSOSI_SECRET_KEY: undefined } });
+      const error = assertJsonOutput<{ error: { message: string; details: string[] } }>("error", missing.out);
+      assert.match(error.error.details.join("\n"), /TSOSI_DB_PASSWORD is not set/);
+    });
+  });
+
   test("diff against the example's empty local folder lists files to create and exits 2", async () => {
     const project = join(temp, "project");
     await mkdir(project, { recursive: true });
-    const cwd = process.cwd();
-    process.chdir(project);
-    try {
-      const { code, out } = await gen(["diff", "example", "--environments", environments, "--stat"]);
-      assert.equal(code, 2, out);
-      assert.match(out, /0 to change, 9 to create, 0 unchanged/);
-    } finally {
-      process.chdir(cwd);
-    }
+    const { code, out } = await gen(["diff", "example", "--environments", environments, "--stat"], {}, project);
+    assert.equal(code, 2, out);
+    assert.match(out, /0 to change, 9 to create, 0 unchanged/);
   });
 });

@@ -14,10 +14,17 @@ export interface ConnectArgs {
 export function withConnectOptions<T>(yargs: Argv<T>) {
   return yargs
     .option("accept-new-host-key", { type: "boolean", default: false, describe: "trust and record the key of a host seen for the first time (a changed key is always refused)" })
-    .option("known-hosts", { type: "string", describe: "known_hosts file (default ~/.ssh/known_hosts)" })
-    .option("identity", { type: "string", describe: "private key file (default: ssh-agent, then ~/.ssh/id_*)" })
-    .option("ssh-config", { type: "string", describe: "ssh config file (default ~/.ssh/config)" })
-    .option("concurrency", { type: "number", default: 4, describe: "hosts worked on at once" });
+    .option("known-hosts", { type: "string", requiresArg: true, describe: "known_hosts file (default ~/.ssh/known_hosts)" })
+    .option("identity", { type: "string", requiresArg: true, describe: "private key file (default: ssh-agent, then ~/.ssh/id_*)" })
+    .option("ssh-config", { type: "string", requiresArg: true, describe: "ssh config file (default ~/.ssh/config)" })
+    .option("concurrency", { type: "number", default: 4, describe: "hosts worked on at once", coerce: wholeNumber("concurrency") });
+}
+
+function wholeNumber(option: string) {
+  return (value: number) => {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`option --${option} expects a whole number from 1 up`);
+    return value;
+  };
 }
 
 export function connectOptions(args: ConnectArgs, envName: string): ConnectOptions {

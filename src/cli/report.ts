@@ -9,10 +9,22 @@ export interface Output {
   err: (text: string) => void;
 }
 
-export const processOutput: Output = {
-  out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
-};
+export const processOutput: Output = { out: lineWriter(process.stdout), err: lineWriter(process.stderr) };
+
+/**
+ * Writes whole lines. A reader that went away (`gen diff | head -1`) is not an error: later lines are dropped
+ * and the command finishes its work (an apply is never cut short by a closed pipe).
+ */
+function lineWriter(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed) stream.write(text.endsWith("\n") ? text : `${text}\n`);
+  };
+}
 
 export function formatIssue(issue: Issue): string {
   const fields = issue.fields?.length ? `${issue.fields.join(", ")}: ` : "";
@@ -55,4 +67,13 @@ export function printToolReports(output: Output, reports: ToolReport[], redact: 
 
 export function printJson(output: Output, value: unknown, redact: Redactor): void {
   output.out(redact(JSON.stringify(value, null, 2)));
+}
+
+/** The version of every --json output's shape (docs/json/<command>.schema.json); raised when a shape changes
+ * in a way a reader would notice. */
+export const JSON_VERSION = 1;
+
+/** A command's --json result: `{ version, command, ...fields }`, one JSON document on standard output. */
+export function printResult(output: Output, command: string, fields: Record<string, unknown>, redact: Redactor): void {
+  printJson(output, { version: JSON_VERSION, command, ...fields }, redact);
 }

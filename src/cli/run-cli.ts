@@ -1,41 +1,56 @@
 // Parses argv with yargs, runs one command and returns its exit code. Never exits: main.ts does.
-import yargs from "yargs";
+// Parsing and running are two steps: yargs only records which command was chosen, and the command runs after
+// the whole command line was found valid, so a mistyped option never reads, writes or connects anything.
+import yargs, { type Argv } from "yargs";
 import { GenError, type ExitCode } from "../errors.js";
+import type { GenCommand } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import type { GlobalOptions } from "./environment-options.js";
 import { processOutput, type Output } from "./report.js";
+import { usageProblem } from "./usage-errors.js";
+import { genVersion } from "../paths.js";
 
 export async function runCli(args: string[], output: Output = processOutput): Promise<ExitCode> {
+  const options = { debug: args.includes("--debug"), json: jsonRequested(args) };
   try {
-    return await parseAndRun(args, output);
+    const chosen = await parse(args, output);
+    if (!chosen) return 0;
+    return await chosen.command.run(chosen.argv as never, output);
   } catch (error) {
-    return reportError(error, output, { debug: args.includes("--debug") });
+    return reportError(error, output, options);
   }
 }
 
-async function parseAndRun(args: string[], output: Output): Promise<ExitCode> {
-  let exitCode: ExitCode | undefined;
-  let usageError: string | undefined;
+interface Chosen {
+  command: GenCommand;
+  argv: Record<string, unknown>;
+}
+
+/** The chosen command and its options, undefined when yargs printed help, the version or a completion. */
+async function parse(args: string[], output: Output): Promise<Chosen | undefined> {
+  let chosen: Chosen | undefined;
+  let commandOptions: string[] | undefined;
+  const failures: string[] = [];
   const parser = yargs(args)
     .scriptName("gen")
     .usage("$0 <command> [env] [options]\n\nTyped server environments rendered, diffed, applied and released.")
-    .option("environments", { type: "string", describe: "folder of environment files (default: ./environments)", global: true })
-    .option("json", { type: "boolean", describe: "machine-readable output", global: true })
+    .option("environments", { type: "string", requiresArg: true, describe: "folder of environment files (default: ./environments)", global: true })
+    .option("json", { type: "boolean", describe: "machine-readable output (errors too)", global: true })
     .option("show-secrets", { type: "boolean", describe: "print secret values instead of [secret:NAME]", global: true })
     .option("debug", { type: "boolean", describe: "show stack traces of internal errors", global: true })
     .strict()
     .demandCommand(1, "name a command (gen --help lists them)")
-    .recommendCommands()
-    .completion("completion", "print a bash/zsh completion script (gen completion >> ~/.bashrc)")
+    .completion("completion", "print a bash/zsh completion script (gen completion >> ~/.bashrc)", completeEnvironments)
     .help()
     .alias("h", "help")
-    .version(false)
+    .version("version", "print gen's version", genVersion())
     // Laying out help text costs ~8 ms of start-up; only help needs it.
     .wrap(args.includes("--help") || args.includes("-h") ? Math.min(100, process.stdout.columns || 100) : null)
     .exitProcess(false)
+    // yargs goes on after a failure unless this throws; nothing runs in yargs anyway, so every problem is
+    // collected and reported together below.
     .fail((message, error) => {
-      if (error) throw error;
-      usageError = message;
+      failures.push(message ?? error?.message ?? "invalid command line");
     })
     .epilog("Exit status: 0 success, 1 invalid environment or failed check, 2 wrong usage.");
   for (const command of COMMANDS) {
@@ -45,34 +60,69 @@ async function parseAndRun(args: string[], output: Output): Promise<ExitCode> {
       builder: (y) => {
         const built = command.builder(y as never);
         for (const [example, description] of command.examples ?? []) built.example(example, description);
+        commandOptions = knownOptions(built);
         return built;
       },
-      handler: async (argv) => {
-        exitCode = await command.run(argv as never, output);
+      handler: (argv) => {
+        chosen = { command, argv };
       },
     });
   }
   for (const [example, description] of COMMANDS.flatMap((c) => c.examples ?? []).slice(0, 4)) parser.example(example, description);
 
-  let helpText = "";
+  let printed = "";
   await parser.parseAsync(args, {}, (_error, _argv, text) => {
-    helpText = text;
+    printed = text;
   });
-  if (usageError !== undefined) {
-    output.err(`${helpText}\n\n${usageError}`.trim());
-    return 2;
+  if (failures.length > 0) {
+    const commands = COMMANDS.map((c) => c.command.split(" ")[0]!);
+    const commandName = chosen?.command.command.split(" ")[0] ?? args.find((a) => commands.includes(a));
+    throw usageProblem(failures, args, { commands, ...(commandName ? { command: commandName } : {}), options: commandOptions ?? knownOptions(parser) });
   }
-  if (helpText) output.out(helpText);
-  return exitCode ?? 0;
+  if (printed) {
+    output.out(printed);
+    return undefined;
+  }
+  return chosen;
 }
 
-export function reportError(error: unknown, output: Output, options: Pick<GlobalOptions, "debug">): ExitCode {
-  if (error instanceof GenError) {
-    output.err(`error: ${error.message}`);
-    for (const line of error.details) output.err(`  ${line}`);
-    return error.exitCode;
-  }
+/** Every option name the chosen command accepts, with aliases and the --no- form of booleans. */
+function knownOptions(parser: Argv): string[] {
+  const options = (parser as unknown as { getOptions: () => unknown }).getOptions() as { key: Record<string, unknown>; boolean: string[]; alias: Record<string, string[]> };
+  const names = new Set([...Object.keys(options.key), ...Object.values(options.alias).flat(), "help", "version"]);
+  for (const name of options.boolean) names.add(`no-${name}`);
+  return [...names].filter((n) => n.length > 1 && !/[A-Z]/.test(n));
+}
+
+function completeEnvironments(current: string, argv: Record<string, unknown>, defaults: (done: (error: Error | null, completions: string[] | undefined) => void) => void, done: (completions: string[]) => void): void {
+  defaults((_error, completions) => {
+    void import("./completion.js").then(({ environmentCompletions }) => {
+      const names = environmentCompletions(current, argv as never);
+      done([...names, ...(completions ?? []).filter((c) => !names.includes(c))]);
+    });
+  });
+}
+
+function jsonRequested(args: string[]): boolean {
+  const last = args.lastIndexOf("--json");
+  return last >= 0 && last > args.lastIndexOf("--no-json") && !args.slice(0, last).includes("--");
+}
+
+export function reportError(error: unknown, output: Output, options: Pick<GlobalOptions, "debug" | "json">): ExitCode {
+  const known = error instanceof GenError;
+  const exitCode: ExitCode = known ? error.exitCode : 1;
   const message = error instanceof Error ? error.message : String(error);
+  const details = known ? error.details : [];
+  if (options.json) {
+    const internal = known ? {} : { internal: true, ...(options.debug && error instanceof Error && error.stack ? { stack: error.stack } : {}) };
+    output.out(JSON.stringify({ version: 1, error: { message, details, ...internal }, exitCode }, null, 2));
+    return exitCode;
+  }
+  if (known) {
+    output.err(`error: ${message}`);
+    for (const line of details) output.err(`  ${line}`);
+    return exitCode;
+  }
   output.err(`internal error: ${message}${options.debug ? "" : " (run with --debug for the stack trace)"}`);
   if (options.debug && error instanceof Error && error.stack) output.err(error.stack);
   return 1;

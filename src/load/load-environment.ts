@@ -35,7 +35,9 @@ export function listEnvironments(environmentsDir: string): string[] {
   if (!existsSync(environmentsDir)) return [];
   const names = readdirSync(environmentsDir)
     .filter((f) => EXTENSIONS.some((ext) => f.endsWith(ext)) && !f.endsWith(".d.ts"))
-    .map((f) => f.replace(/\.(ts|ya?ml|json)$/, ""));
+    .map((f) => f.replace(/\.(ts|ya?ml|json)$/, ""))
+    // Only names an environment can have: gen.schema.json and the like are not environments.
+    .filter((name) => /^[A-Za-z0-9_-]+$/.test(name));
   return [...new Set(names)].sort();
 }
 
@@ -92,4 +94,17 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
     });
   }
   return { name, file: shown, environmentsDir, environment, secrets: secrets.values };
+}
+
+/** The first problem of an environment's definition (reading, extends, schema), undefined when it is valid.
+ * Secrets are not looked at: a machine without them still has a valid environment. */
+export async function firstProblem(environmentsDir: string, name: string): Promise<string | undefined> {
+  try {
+    const { file, data } = await readMergedDefinition(resolve(environmentsDir), name);
+    if ((await cachedEnvironment(data)) === undefined) await validateDefinition(name, display(file), data, true);
+    return undefined;
+  } catch (error) {
+    if (error instanceof GenError && error.details.length > 0) return error.details[0];
+    return error instanceof Error ? error.message : String(error);
+  }
 }

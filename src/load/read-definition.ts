@@ -4,13 +4,14 @@ import { relative, resolve } from "node:path";
 import type * as esbuild from "esbuild";
 import { cachedBundle, storeBundle } from "./compile-cache.js";
 import { GenError } from "../errors.js";
+import { loadYaml } from "./yaml.js";
 
 export async function readDefinition(file: string): Promise<unknown> {
   if (file.endsWith(".ts")) return readTypeScript(file);
   const text = await readFile(file, "utf8");
   try {
     if (file.endsWith(".json")) return JSON.parse(text);
-    const { parse } = await import("yaml");
+    const { parse } = await loadYaml();
     return parse(text, { prettyErrors: true });
   } catch (error) {
     throw new GenError(`${display(file)}: cannot parse: ${(error as Error).message}`);

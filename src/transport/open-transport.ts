@@ -5,9 +5,9 @@ import pLimit from "p-limit";
 import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
 import { createLocalTransport } from "./local.js";
-import { connectSsh } from "./ssh.js";
+import { connectSsh, type SshOptions } from "./ssh.js";
 import type { PassphrasePrompt } from "./ssh-auth.js";
-import { resolveSshHost } from "./ssh-config.js";
+import { resolveSshHost, type JumpSpec, type ResolvedSshHost } from "./ssh-config.js";
 import type { Transport } from "./transport.js";
 
 export type HostEntry = Environment["server"]["hosts"][number];
@@ -38,24 +38,48 @@ export async function openTransport(env: Environment, host: HostEntry, options: 
     const root = resolve(options.projectDir, env.server.localRoot ?? `.gen-local/${options.envName}`);
     return createLocalTransport(root);
   }
-  const resolved = await resolveSshHost(
-    host.host,
-    { port: host.port, user: options.sshUser ?? env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) },
-    options.sshConfigPath ? { configPath: options.sshConfigPath } : {},
-  );
+  const source = options.sshConfigPath ? { configPath: options.sshConfigPath } : {};
+  const resolved = await resolveSshHost(host.host, { port: host.port, user: options.sshUser ?? env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) }, source);
   return connectSsh({
-    host: resolved.host,
-    port: resolved.port,
-    username: resolved.user,
+    ...sshOptions(resolved, options, env),
     ...(options.identityFile ? { identityFiles: [options.identityFile] } : resolved.identityFiles ? { identityFiles: resolved.identityFiles } : {}),
-    ...(options.knownHostsPath ? { knownHostsPaths: [options.knownHostsPath] } : resolved.knownHostsPaths ? { knownHostsPaths: resolved.knownHostsPaths } : {}),
     ...(host.hostKey ? { hostKeyFingerprint: host.hostKey } : {}),
-    ...(options.passphrase ? { passphrase: options.passphrase } : {}),
-    acceptNewHostKey: options.acceptNewHostKey ?? false,
-    connectTimeoutMs: env.server.connectTimeoutSeconds * 1000,
+    ...(resolved.jumps ? { jump: await jumpOptions(resolved.jumps, options, env, source, [host.host]) } : {}),
     sudo: env.server.useSudo,
     root: host.root,
   });
+}
+
+function sshOptions(resolved: ResolvedSshHost, options: ConnectOptions, env: Environment): SshOptions {
+  return {
+    host: resolved.host,
+    port: resolved.port,
+    username: resolved.user,
+    ...(options.knownHostsPath ? { knownHostsPaths: [options.knownHostsPath] } : resolved.knownHostsPaths ? { knownHostsPaths: resolved.knownHostsPaths } : {}),
+    ...(options.passphrase ? { passphrase: options.passphrase } : {}),
+    acceptNewHostKey: (options.acceptNewHostKey ?? false) || (resolved.acceptNewHostKey ?? false),
+    connectTimeoutMs: (resolved.connectTimeoutSeconds ?? env.server.connectTimeoutSeconds) * 1000,
+  };
+}
+
+/**
+ * ProxyJump a,b: b is reached through a, the host through b. Each hop is resolved through the ssh config like
+ * any host (its own User, Port, IdentityFile, ProxyJump), with the values written in ProxyJump taking precedence;
+ * its host key is checked against the same known_hosts. --identity is for the target only, as with ssh -J.
+ */
+async function jumpOptions(hops: JumpSpec[], options: ConnectOptions, env: Environment, source: { configPath?: string }, seen: string[]): Promise<SshOptions> {
+  let previous: SshOptions | undefined;
+  for (const hop of hops) {
+    if (seen.includes(hop.host) || seen.length > 8) throw new GenError(`ProxyJump loops: ${[...seen, hop.host].join(" -> ")}`);
+    const resolved = await resolveSshHost(hop.host, {}, source);
+    const ownJump = previous ?? (resolved.jumps ? await jumpOptions(resolved.jumps, options, env, source, [...seen, hop.host]) : undefined);
+    previous = {
+      ...sshOptions({ ...resolved, ...(hop.user ? { user: hop.user } : {}), ...(hop.port ? { port: hop.port } : {}) }, options, env),
+      ...(resolved.identityFiles ? { identityFiles: resolved.identityFiles } : {}),
+      ...(ownJump ? { jump: ownJump } : {}),
+    };
+  }
+  return previous!;
 }
 
 /** Connections kept open across steps (apply reads, asks, then writes over the same connection). */

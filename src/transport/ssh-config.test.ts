@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -65,5 +65,35 @@ describe("ssh config", () => {
       name: "GenError",
       message: `${configPath}: Host bad-port: Port must be a number from 1 to 65535, got "http"`,
     });
+  });
+
+  it("follows Include (relative to ~/.ssh, globs in sorted order) and keeps the enclosing block's condition after it", async () => {
+    const home = join(dir, "home");
+    await mkdir(join(home, ".ssh", "conf.d"), { recursive: true });
+    await writeFile(join(home, ".ssh", "conf.d", "20-b.conf"), "Host jump\n  HostName jump.example.org\n");
+    await writeFile(join(home, ".ssh", "conf.d", "10-a.conf"), "Host app\n  HostName app.example.org\n  ProxyJump ops@jump:2022,jump2\n");
+    await writeFile(join(home, ".ssh", "extra"), "  Port 2200\n");
+    const config = join(home, ".ssh", "config");
+    await writeFile(config, ["Include conf.d/*.conf", "Host app", "  Include extra", "  User deployer", "Host other", "  User nobody", ""].join("\n"));
+    const app = await resolveSshHost("app", {}, { configPath: config, homeDir: home });
+    assert.deepEqual(app, {
+      alias: "app",
+      host: "app.example.org",
+      port: 2200,
+      user: "deployer",
+      jumps: [{ host: "jump", port: 2022, user: "ops" }, { host: "jump2" }],
+    });
+    assert.equal((await resolveSshHost("jump", {}, { configPath: config, homeDir: home })).host, "jump.example.org");
+    assert.equal((await resolveSshHost("other", {}, { configPath: config, homeDir: home })).port, 22, "Port 2200 belongs to Host app only");
+  });
+
+  it("refuses what gen does not implement instead of ignoring it", async () => {
+    const config = join(dir, "refusals");
+    await writeFile(config, ["Host proxied", "  ProxyCommand nc %h %p", "Host aliased", "  HostKeyAlias other", "Host unchecked", "  StrictHostKeyChecking no", "Host fine", "  ServerAliveInterval 30", "  ForwardAgent yes", ""].join("\n"));
+    const resolve = (alias: string) => resolveSshHost(alias, {}, { configPath: config, homeDir: "/home/me" });
+    await assert.rejects(resolve("proxied"), /Host proxied: gen does not support proxycommand/);
+    await assert.rejects(resolve("aliased"), /Host aliased: gen does not support hostkeyalias/);
+    await assert.rejects(resolve("unchecked"), /stricthostkeychecking no/);
+    assert.equal((await resolve("fine")).host, "fine");
   });
 });

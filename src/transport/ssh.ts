@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { GenError } from "../errors.js";
 import { defaultIdentityFileNames, existingDefaultIdentityFiles, type PassphrasePrompt } from "./ssh-auth.js";
-import { openSshConnection, type ConnectPlan } from "./ssh-connect.js";
+import { openSshConnection, type ConnectPlan, type SshConnection } from "./ssh-connect.js";
 import { createSshTransport } from "./ssh-transport.js";
 import type { Transport } from "./transport.js";
 
@@ -34,20 +34,61 @@ export interface SshOptions {
   root?: string;
   /** Where ~ is; default the current user's home. */
   homeDir?: string;
+  /** Reach this host through another one (ProxyJump): its own options, host key checked like any other. */
+  jump?: SshOptions;
 }
 
 export async function connectSsh(options: SshOptions): Promise<Transport> {
   let lost: Error | undefined;
-  const plan = await connectPlan(options, (error) => (lost ??= error));
-  const connection = await openSshConnection(plan);
+  const { connection, plan, hops } = await openThroughJumps(options, (error) => (lost ??= error));
   const root = options.root ?? "/";
   const { username, host, port } = plan.target;
-  return createSshTransport(connection, {
-    describe: `${username}@${host}:${port}${root === "/" ? "" : ` (root ${root})`}`,
+  const transport = createSshTransport(connection, {
+    describe: `${username}@${host}:${port}${hops.length ? ` via ${hops.map((h) => h.name).join(", ")}` : ""}${root === "/" ? "" : ` (root ${root})`}`,
     username,
     root,
     sudo: options.sudo ?? false,
     lostReason: () => lost,
+  });
+  if (hops.length === 0) return transport;
+  return {
+    ...transport,
+    close: async () => {
+      await transport.close();
+      for (const hop of hops.reverse()) hop.connection.client.end();
+    },
+  };
+}
+
+interface Hop {
+  name: string;
+  connection: SshConnection;
+}
+
+/** Opens the jump hosts first (each checked and authenticated like any host), then the host through them. */
+async function openThroughJumps(options: SshOptions, onLost: (error: Error) => void): Promise<{ connection: SshConnection; plan: ConnectPlan; hops: Hop[] }> {
+  const plan = await connectPlan(options, onLost);
+  if (!options.jump) return { connection: await openSshConnection(plan), plan, hops: [] };
+  const jump = await openThroughJumps(options.jump, () => {});
+  const hops = [...jump.hops, { name: `${jump.plan.target.username}@${jump.plan.target.host}:${jump.plan.target.port}`, connection: jump.connection }];
+  try {
+    plan.sock = await forward(jump.connection, jump.plan, plan.target);
+    return { connection: await openSshConnection(plan), plan, hops };
+  } catch (error) {
+    for (const hop of hops.reverse()) hop.connection.client.end();
+    throw error;
+  }
+}
+
+function forward(through: SshConnection, via: ConnectPlan, to: ConnectPlan["target"]): Promise<NonNullable<ConnectPlan["sock"]>> {
+  return new Promise((resolve, reject) => {
+    through.client.forwardOut("127.0.0.1", 0, to.host, to.port, (error, channel) => {
+      if (error) {
+        reject(new GenError(`jump host ${via.target.username}@${via.target.host}:${via.target.port} (ProxyJump) did not open a channel to ${to.host}:${to.port}: ${error.message}`, {
+          details: ["The jump host's sshd must allow TCP forwarding (AllowTcpForwarding) for this user."],
+        }));
+      } else resolve(channel);
+    });
   });
 }
 

@@ -14,6 +14,7 @@ import { readServerState } from "../../src/plan/server-state.js";
 import { renderEnvironment, sha256 } from "../../src/render/render-environment.js";
 import { environmentHosts, openTransport } from "../../src/transport/open-transport.js";
 import { startGenServer, type GenServer } from "./support/gen-server.js";
+import { assertJsonOutput } from "../support/json-output.js";
 
 const STATE = "/var/lib/gen/tsosi";
 const SUDOERS = "/etc/sudoers.d/tsosi";
@@ -242,7 +243,7 @@ describe("gen apply", { concurrency: 2 }, () => {
         const [first, second] = await Promise.all([apply(server), apply(server)]);
         const runs = [first, second].sort((a, b) => a.code - b.code);
         assert.deepEqual(runs.map((r) => r.code), [0, 1], runs.map((r) => r.all).join("\n----\n"));
-        assert.match(runs[1]!.err, new RegExp(`is locked by \\S+ \\(gen apply, pid ${process.pid}\\) since `));
+        assert.match(runs[1]!.err, /is locked by \S+ \(gen apply, pid \d+\) since /);
         assert.match(runs[1]!.err, /--force-unlock/);
         assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false);
       }));
@@ -313,8 +314,9 @@ describe("gen apply", { concurrency: 2 }, () => {
       await server.writeEnv({ logrotate: { rotate: 8 } });
       const run = await apply(server, "--json");
       assert.equal(run.code, 0, run.all);
-      const results = JSON.parse(run.out) as { host: string; outcome: string; changed: string[] }[];
-      assert.deepEqual(results.map((r) => [r.outcome, r.changed]), [["applied", [LOGROTATE]]]);
+      const result = assertJsonOutput<{ outcome: string; hosts: { host: string; outcome: string; changed: string[] }[] }>("apply", run.out);
+      assert.equal(result.outcome, "applied");
+      assert.deepEqual(result.hosts.map((r) => [r.outcome, r.changed]), [["applied", [LOGROTATE]]]);
       assert.match(run.err, /change \/etc\/logrotate\.d\/tsosi/, "the plan goes to standard error");
     }));
 

@@ -20,6 +20,7 @@ import {
   afterRelease, CURRENT, ENV_NAME, RELEASES, releaseIdAt, RESTARTS, SETTINGS, snapshotTree, STATE_DIR, withDeployServer, type DeployServer,
 } from "./deploy-support/deploy-server.js";
 import { AUTHOR } from "./deploy-support/sample-app.js";
+import { assertJsonOutput } from "../support/json-output.js";
 
 const RELEASE_ID = /^\d{8}T\d{6}Z$/;
 /** The gen binary as built, for a deploy that is killed (runGen runs in this process). */
@@ -165,8 +166,9 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const go = join(control, "go");
       let child: ChildProcess | undefined;
       try {
-        // The release's backend is cloned; the install waits here until the deploy is killed.
-        await server.writeEnv({ release: { install: [["sh", "-c", `touch '${started}'; while [ ! -f '${go}' ]; do sleep 0.1; done`]] } });
+        // The release's backend is cloned; the install waits here until the deploy is killed. sshd does not stop a
+        // command whose client went away, so the wait also ends when the control folder is removed.
+        await server.writeEnv({ release: { install: [["sh", "-c", `touch '${started}'; while [ ! -f '${go}' ] && [ -d '${control}' ]; do sleep 0.1; done`]] } });
         await afterRelease(first);
         child = spawn(process.execPath, [GEN_MAIN, "deploy", ENV_NAME, "--yes", "--repo", server.app.checkout, "--environments", server.envDir,
           "--known-hosts", server.sshd.knownHostsPath, "--identity", server.sshd.clientKeyPath], { stdio: "ignore" });
@@ -179,7 +181,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
         await exited;
       } finally {
         child?.kill("SIGKILL");
-        await writeFile(go, "");
+        await writeFile(go, "").catch(() => {});
       }
       const unfinished = (await server.releases()).filter((id) => id !== first);
       assert.equal(unfinished.length, 1, `releases: ${(await server.releases()).join(", ")}`);
@@ -214,6 +216,13 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.match(run.err, /migrate: no database/);
       assert.deepEqual(await server.recorded(), [], "nothing restarted");
       await lockGone(server);
+
+      const json = await server.deploy("--json");
+      assert.equal(json.code, 1, json.all);
+      const result = assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", json.out);
+      assert.deepEqual(result.hosts.map((h) => [h.outcome, h.failedStep]), [["failed", 5]]);
+      assert.match(result.hosts[0]!.error, /exit 3/);
+      assert.match(json.err, /\[5\/8\]/, "progress goes to standard error");
     }));
 
   it("switches back to the previous release and restarts again when a restart fails", () =>
@@ -260,6 +269,11 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(await server.live(), second);
       assert.deepEqual(await server.recorded(), []);
       await lockGone(server);
+
+      const json = await server.gen(["rollback", ENV_NAME, "--to", first, "--json"]);
+      assert.equal(json.code, 0, json.all);
+      const result = assertJsonOutput<{ hosts: { ok: boolean; from: string; to: string }[] }>("rollback", json.out);
+      assert.deepEqual(result.hosts.map((h) => [h.ok, h.from, h.to]), [[true, second, first]]);
     }));
 
   it("lists the releases with their deployment.json and marks the live one with *", () =>
@@ -277,6 +291,11 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(lines.length, 2, run.out);
       assert.match(lines[0]!, new RegExp(`^  ${first}  main ${firstHash.slice(0, 12)} First version of the sample app \\(deployed \\S+ by ${WHO}\\)$`));
       assert.match(lines[1]!, new RegExp(`^\\* ${second}  main ${secondHash.slice(0, 12)} Second version \\(deployed \\S+ by ${WHO}\\)$`));
+
+      const json = await server.gen(["releases", ENV_NAME, "--json"]);
+      assert.equal(json.code, 0, json.all);
+      const listed = assertJsonOutput<{ hosts: { releases: { id: string; live: boolean }[] }[] }>("releases", json.out);
+      assert.deepEqual(listed.hosts[0]!.releases.map((r) => [r.id, r.live]), [[first, false], [second, true]]);
     }));
 
   it("--skip-front-build uploads the built dist without building; --celery-no-restart restarts only gunicorn and nginx", () =>

@@ -5,6 +5,7 @@ import { chmod, chown, lstat, mkdir, readFile, rm, writeFile } from "node:fs/pro
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { freePort, startSilentServer } from "../support/net.js";
+import { assertJsonOutput } from "../support/json-output.js";
 import { handWrittenShapes } from "../fixtures/hand-written-settings.js";
 import { DB_PASSWORD, SECRET_KEY, startGenServer, trustAllHosts, type GenServer, type GenServerOptions } from "./support/gen-server.js";
 
@@ -142,12 +143,11 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
         const silent = await startSilentServer();
         try {
           await server.writeEnv({ server: { port: silent.port, connectTimeoutSeconds: 1 } });
-          const started = Date.now();
+          // The connect timeout itself is measured by the unit tests with an injected clock; here, that gen
+          // gives up on its own and says why is the behaviour (no bound on how long a loaded machine takes).
           const run = await server.gen(["diff", "t"]);
-          const ms = Date.now() - started;
           assert.equal(run.code, 1, run.all);
           assert.match(run.all, new RegExp(`no answer from 127\\.0\\.0\\.1:${silent.port} within 1 s`));
-          assert.ok(ms < 5000, `took ${ms} ms`);
         } finally {
           await silent.stop();
         }
@@ -267,9 +267,9 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
 
       const json = await server.gen(["diff", "t", "--json"]);
       assert.equal(json.code, 2, json.all);
-      const plan = JSON.parse(json.out) as typeof saved.plan & { hosts: { host: string; transport: string }[] };
-      assert.equal(plan.environment, "t");
-      assert.equal(plan.hosts[0]!.host, "127.0.0.1");
-      assert.deepEqual(plan, saved.plan);
+      const shown = assertJsonOutput<typeof saved.plan & { hosts: { host: string; transport: string }[] }>("diff", json.out);
+      assert.equal(shown.environment, "t");
+      assert.equal(shown.hosts[0]!.host, "127.0.0.1");
+      assert.deepEqual({ environment: shown.environment, hosts: shown.hosts }, saved.plan);
     }));
 });

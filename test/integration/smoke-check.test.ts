@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { loadEnvironment } from "../../src/load/load-environment.js";
 import { renderEnvironment } from "../../src/render/render-environment.js";
 import { runGen } from "../support/run-gen.js";
+import { assertJsonOutput } from "../support/json-output.js";
 import { afterRelease, ENV_NAME, STATUS_FILE, withDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
 import { withDebianNginx, type NginxFile } from "./nginx-support/debian-nginx.js";
 
@@ -53,7 +54,7 @@ describe("smoke checks after a deploy and gen check", { concurrency: 2 }, () => 
 
       const check = await server.gen(["check", ENV_NAME, "--json"]);
       assert.equal(check.code, 0, check.all);
-      const report = JSON.parse(check.out) as { ok: boolean; hosts: { host: string; checks: { name: string; status: string }[] }[] };
+      const report = assertJsonOutput<{ ok: boolean; hosts: { host: string; checks: { name: string; status: string }[] }[] }>("check", check.out);
       assert.equal(report.ok, true);
       assert.deepEqual(report.hosts[0]!.checks.map((c) => `${c.name} ${c.status}`), ["gunicorn ok", "nginx ok", "static ok", "media ok", "celery ok"]);
     }));

@@ -12,13 +12,17 @@ export async function freePort(): Promise<number> {
 
 export interface SilentServer {
   port: number;
+  /** How many connections were accepted so far. */
+  connections(): number;
   stop(): Promise<void>;
 }
 
 /** Accepts TCP connections on 127.0.0.1 and never sends a byte: an SSH client must time out. */
 export async function startSilentServer(): Promise<SilentServer> {
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const server = createServer((socket) => {
+    accepted += 1;
     sockets.add(socket);
     socket.on("error", () => {});
     socket.on("close", () => sockets.delete(socket));
@@ -26,6 +30,7 @@ export async function startSilentServer(): Promise<SilentServer> {
   const port = await listen(server);
   return {
     port,
+    connections: () => accepted,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

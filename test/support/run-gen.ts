@@ -1,13 +1,18 @@
-// Runs the gen command line in-process through the real yargs parser and collects what it prints,
-// without colours, as the tests compare it.
+// Runs the gen command line and collects what it prints, without colours, as the tests compare it:
+// runGen in-process through the real yargs parser (fast), runGenBin as users do, the package's bin
+// (dist/bundle/main.js) in a child process.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { runCli } from "../../src/cli/run-cli.js";
+import { packageRoot } from "../../src/paths.js";
 
 export interface GenRun {
   code: number;
   out: string;
   err: string;
-  /** stdout and stderr together, in order. */
+  /** stdout and stderr together, in order (in-process); stdout then stderr for the bin. */
   all: string;
   seconds: number;
 }
@@ -24,4 +29,38 @@ export async function runGen(args: string[]): Promise<GenRun> {
   const started = performance.now();
   const code = await runCli(args, { out: collect(out), err: collect(err) });
   return { code, out: out.join("\n"), err: err.join("\n"), all: all.join("\n"), seconds: (performance.now() - started) / 1000 };
+}
+
+/** The path of the `gen` bin named in package.json. */
+export const genBin = join(packageRoot, (JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { bin: { gen: string } }).bin.gen);
+
+export interface BinOptions {
+  cwd?: string;
+  /** Added to (or, when undefined, removed from) this process's environment. */
+  env?: Record<string, string | undefined>;
+  /** Written to the child's standard input, which is then closed. */
+  stdin?: string;
+}
+
+/** Runs the shipped bin in a child process; stdout and stderr are collected separately (without colours). */
+export function runGenBin(args: string[], options: BinOptions = {}): Promise<GenRun> {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", ...options.env };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [genBin, ...args], { cwd: options.cwd ?? process.cwd(), env, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.on("error", reject);
+    child.stdin.on("error", () => {});
+    child.stdin.end(options.stdin ?? "");
+    child.on("close", (code, signal) => {
+      const text = (chunks: Buffer[]) => stripVTControlCharacters(Buffer.concat(chunks).toString("utf8")).replace(/\n$/, "");
+      const stdout = text(out);
+      const stderr = text(err);
+      resolve({ code: code ?? (signal ? 128 : 1), out: stdout, err: stderr, all: `${stdout}\n${stderr}`, seconds: (performance.now() - started) / 1000 });
+    });
+  });
 }

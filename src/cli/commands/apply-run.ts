@@ -4,9 +4,9 @@ import { hostname, userInfo } from "node:os";
 import { applyPlan, type HostApplyResult } from "../../apply/apply-plan.js";
 import { GenError } from "../../errors.js";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
-import { planNeedsApply, unreadableEntries, unrecordedEntries } from "../../plan/plan-changes.js";
+import { planNeedsApply, summarizePlan, unreadableEntries, unrecordedEntries } from "../../plan/plan-changes.js";
 import type { Environment } from "../../../schema/index.js";
-import type { Plan } from "../../plan/plan-types.js";
+import type { Plan, PlanSummary } from "../../plan/plan-types.js";
 import { parseSavedPlan, savedPlanConflicts } from "../../plan/saved-plan.js";
 import { forEachHost, hostConnections, type HostConnections } from "../../transport/open-transport.js";
 import { runCrossChecks } from "../../validate/cross-checks.js";
@@ -14,7 +14,7 @@ import { confirm } from "../confirm.js";
 import { connectOptions } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
 import { loadAndRender, type Prepared } from "../environment-options.js";
-import { printIssues, printJson, type Output } from "../report.js";
+import { printIssues, printResult, type Output } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { ApplyArgs } from "./apply.js";
@@ -28,6 +28,7 @@ export async function applyPrepared(prepared: Prepared, argv: ApplyArgs & Global
   const { loaded, rendered } = prepared;
   const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
   if (issues.length > 0) {
+    if (argv.json) printResult(output, "apply", { environment: argv.env, outcome: "invalid", issues, hosts: [] }, prepared.redact);
     printIssues(output, issues);
     return 1;
   }
@@ -49,20 +50,24 @@ export async function applyPrepared(prepared: Prepared, argv: ApplyArgs & Global
     }
     refuseUnreadable(plan, loaded.environment, argv.env);
     if (!planNeedsApply(plan)) {
-      if (argv.json) printJson(output, [], prepared.redact);
+      if (argv.json) printResult(output, "apply", { environment: argv.env, outcome: "nothing-to-do", summary: summarizePlan(plan), hosts: [] }, prepared.redact);
       output[argv.json ? "err" : "out"](`nothing to do: ${argv.env} is in sync`);
       return 0;
     }
-    if (argv["dry-run"]) return 0;
+    if (argv["dry-run"]) {
+      if (argv.json) printResult(output, "apply", { environment: argv.env, outcome: "dry-run", summary: summarizePlan(plan), plan, hosts: [] }, prepared.redact);
+      return 0;
+    }
     if (!argv.yes) {
       if (!process.stdin.isTTY) throw new GenError("refusing to apply without confirmation: no terminal to ask on; pass --yes to apply non-interactively");
       if (!(await confirm(`Apply these changes to ${argv.env}?`))) {
-        output.out("nothing applied");
+        if (argv.json) printResult(output, "apply", { environment: argv.env, outcome: "declined", summary: summarizePlan(plan), hosts: [] }, prepared.redact);
+        else output.out("nothing applied");
         return 1;
       }
     }
     const results = await applyHosts(prepared, plan, options, argv, output, connections);
-    return reportResults(output, results, argv.json ?? false, prepared);
+    return reportResults(output, results, argv.json ?? false, prepared, summarizePlan(plan));
   } finally {
     await connections.close();
   }
@@ -103,8 +108,11 @@ async function applyHosts(prepared: Prepared, plan: Plan, options: ReturnType<ty
   return outcomes.map((o) => (o.ok ? o.value : { host: o.host.name, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [], error: new GenError(o.error) }));
 }
 
-function reportResults(output: Output, results: HostApplyResult[], json: boolean, prepared: Prepared): 0 | 1 {
-  if (json) printJson(output, results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details })), prepared.redact);
+function reportResults(output: Output, results: HostApplyResult[], json: boolean, prepared: Prepared, summary: PlanSummary): 0 | 1 {
+  if (json) {
+    const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
+    printResult(output, "apply", { environment: prepared.loaded.name, outcome: results.some((r) => r.outcome === "failed") ? "failed" : "applied", summary, hosts }, prepared.redact);
+  }
   for (const r of results) {
     if (json) break;
     if (r.lockReplaced) output.err(`${r.host}: took over the lock of ${r.lockReplaced}`);

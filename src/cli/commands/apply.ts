@@ -18,7 +18,7 @@ export const applyCommand: GenCommand<ApplyArgs> = {
       .option("yes", { type: "boolean", default: false, describe: "do not ask for confirmation" })
       .option("dry-run", { type: "boolean", default: false, describe: "show the plan and stop" })
       .option("force-unlock", { type: "boolean", default: false, describe: "take over a lock left by an interrupted apply or deploy (it is shown first)" })
-      .option("plan", { type: "string", describe: "apply a plan saved by gen diff --out, exactly as reviewed" }) as never,
+      .option("plan", { type: "string", requiresArg: true, describe: "apply a plan saved by gen diff --out, exactly as reviewed" }) as never,
   examples: [
     ["gen apply prod", "show the plan, ask, then apply it"],
     ["gen apply prod --plan plan.json --yes", "apply a reviewed plan; refused if anything changed since"],

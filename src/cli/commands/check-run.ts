@@ -4,7 +4,7 @@ import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec } from "../
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
 import { loadWithoutSecrets } from "../environment-options.js";
-import { printJson } from "../report.js";
+import { printResult } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -17,7 +17,7 @@ export async function runCheck(argv: ConnectArgs & { env: string } & GlobalOptio
   );
   const passed = outcomes.every((o) => o.ok && failedChecks(o.value).length === 0);
   if (argv.json) {
-    printJson(output, { ok: passed, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })) }, (t) => t);
+    printResult(output, "check", { environment: argv.env, ok: passed, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })) }, (t) => t);
     return passed ? 0 : 1;
   }
   for (const o of outcomes) {

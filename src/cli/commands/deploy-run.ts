@@ -12,7 +12,7 @@ import { connectOptions } from "../connect-options.js";
 import { stepReporter } from "../deploy-report.js";
 import { printPlanDiff } from "../diff-report.js";
 import { loadAndRender, type Prepared } from "../environment-options.js";
-import { printJson } from "../report.js";
+import { printResult } from "../report.js";
 import { applyPrepared, refuseUnreadable } from "./apply-run.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
@@ -64,7 +64,10 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   const results: (DeployResult & { host: string })[] = outcomes.map((o) =>
     o.ok ? { ...o.value, host: o.host.name } : { host: o.host.name, release: "", outcome: "failed", removedReleases: [], checks: [], steps: [], error: new GenError(o.error) },
   );
-  if (argv.json) printJson(output, results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details })), prepared.redact);
+  if (argv.json) {
+    const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
+    printResult(output, "deploy", { environment: argv.env, branch, commit: { hash: commit.hash, title: commit.title }, hosts }, prepared.redact);
+  }
   for (const r of results) {
     if (argv.json) break;
     if (r.outcome === "deployed") output.out(`${r.host}: release ${r.release} is live${r.previous ? ` (previous: ${r.previous})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}`);

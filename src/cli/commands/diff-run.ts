@@ -1,11 +1,11 @@
 // The work of `gen diff`, loaded only when the command runs (keeps start-up small).
 import { writeFile } from "node:fs/promises";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
-import { planHasChanges } from "../../plan/plan-changes.js";
+import { planHasChanges, summarizePlan } from "../../plan/plan-changes.js";
 import { connectOptions } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
 import { loadAndRender } from "../environment-options.js";
-import { printJson } from "../report.js";
+import { printResult } from "../report.js";
 import { selectFiles } from "./render.js";
 import { savePlan } from "../../plan/saved-plan.js";
 import { UsageError, type ExitCode } from "../../errors.js";
@@ -21,7 +21,7 @@ export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): P
   const { plan } = inspected;
   if (argv.out) await writeFile(argv.out, savePlan(plan, prepared.rendered.files));
   if (argv.json) {
-    printJson(output, plan, prepared.redact);
+    printResult(output, "diff", { ...plan, summary: summarizePlan(plan), ...(argv.out ? { savedTo: argv.out } : {}) }, prepared.redact);
   } else {
     printPlanDiff(output, plan, {
       rendered: new Map(files.map((f) => [f.path, f])),

@@ -15,8 +15,8 @@ export const diffCommand: GenCommand<DiffArgs> = {
   builder: (yargs) =>
     withConnectOptions(withEnvironment(yargs))
       .option("stat", { type: "boolean", default: false, describe: "list changed files and the summary only" })
-      .option("only", { type: "string", describe: "only files whose server path matches this glob" })
-      .option("out", { type: "string", describe: "save the plan (with the server hashes it was computed against) for gen apply --plan" }) as never,
+      .option("only", { type: "string", requiresArg: true, describe: "only files whose server path matches this glob" })
+      .option("out", { type: "string", requiresArg: true, describe: "save the plan (with the server hashes it was computed against) for gen apply --plan" }) as never,
   examples: [
     ["gen diff prod", "unified diffs of what apply would change on prod"],
     ["gen diff prod --out plan.json", "save the reviewed plan for `gen apply prod --plan plan.json`"],

@@ -6,7 +6,7 @@ import { rollbackRelease } from "../../release/rollback-release.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
 import { loadWithoutSecrets } from "../environment-options.js";
-import { printJson } from "../report.js";
+import { printResult } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -17,7 +17,7 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
   const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
     listReleasesWithLog(serverShell(transport, env, { sudo: false }), env),
   );
-  if (argv.json) printJson(output, outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value } : { host: o.host.name, error: o.error })), (t) => t);
+  if (argv.json) printResult(output, "releases", { environment: argv.env, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value } : { host: o.host.name, error: o.error })) }, (t) => t);
   for (const o of outcomes) {
     if (argv.json) break;
     if (!o.ok) {
@@ -51,7 +51,12 @@ export async function runRollback(argv: ConnectArgs & { env: string; to?: string
   const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport, host) =>
     rollbackRelease(env, { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"], roles: host.roles }, { transport, who, pid: process.pid, now: () => new Date() }),
   );
+  if (argv.json) {
+    const hosts = outcomes.map((o) => (o.ok ? { host: o.host.name, ok: true, from: o.value.from ?? null, to: o.value.to, restarted: o.value.restarted } : { host: o.host.name, ok: false, error: o.error }));
+    printResult(output, "rollback", { environment: argv.env, hosts }, (t) => t);
+  }
   for (const o of outcomes) {
+    if (argv.json) break;
     if (o.ok) output.out(`${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ran ${o.value.restarted.join("; ")}`);
     else output.err(`rollback failed on ${o.host.name}: ${o.error}`);
   }

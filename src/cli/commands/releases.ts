@@ -14,7 +14,7 @@ export const rollbackCommand: GenCommand<ConnectArgs & { env: string; to?: strin
   describe: "Switch current to the previous release (or --to ID) and restart as deploy does",
   builder: (yargs) =>
     withConnectOptions(withEnvironment(yargs))
-      .option("to", { type: "string", describe: "the release ID to switch to (gen releases lists them)" })
+      .option("to", { type: "string", requiresArg: true, describe: "the release ID to switch to (gen releases lists them)" })
       .option("celery-no-restart", { type: "boolean", default: false, describe: "do not restart celery and celery beat" })
       .option("force-unlock", { type: "boolean", default: false, describe: "take over a stale lock" }) as never,
   run: async (argv, output) => (await import("./releases-run.js")).runRollback(argv, output),

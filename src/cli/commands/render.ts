@@ -4,8 +4,9 @@ import { writeRenderedTree } from "../../output/write-output.js";
 import { runCrossChecks } from "../../validate/cross-checks.js";
 import type { GenCommand } from "../command.js";
 import { loadAndRender, withEnvironment } from "../environment-options.js";
-import { printFiles, printIssues, printJson, printRenderSummary } from "../report.js";
+import { printFiles, printIssues, printRenderSummary, printResult } from "../report.js";
 import type { RenderedFile } from "../../types.js";
+import { GenError } from "../../errors.js";
 
 interface RenderArgs {
   env: string;
@@ -19,9 +20,9 @@ export const renderCommand: GenCommand<RenderArgs> = {
   describe: "Render the environment's files into out/<env>/ (mirroring server paths) with manifest.json",
   builder: (yargs) =>
     withEnvironment(yargs)
-      .option("out", { type: "string", describe: "output folder (default: out/<env>)" })
+      .option("out", { type: "string", requiresArg: true, describe: "output folder (default: out/<env>)" })
       .option("stdout", { type: "boolean", default: false, describe: "print the files instead of writing them" })
-      .option("only", { type: "string", describe: "only files whose server path matches this glob (e.g. '**/*.service')" }) as never,
+      .option("only", { type: "string", requiresArg: true, describe: "only files whose server path matches this glob (e.g. '**/*.service')" }) as never,
   examples: [
     ["gen render prod", "write out/prod/etc/... and out/prod/manifest.json"],
     ["gen render prod --stdout --only '**/nginx/**'", "print the nginx files"],
@@ -30,19 +31,23 @@ export const renderCommand: GenCommand<RenderArgs> = {
     const { loaded, rendered, redact } = await loadAndRender(argv.env, argv);
     const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
     if (issues.length > 0) {
+      if (argv.json) printResult(output, "render", { environment: argv.env, ok: false, issues }, redact);
       printIssues(output, issues);
       output.err(`${loaded.file}: ${issues.length} problem${issues.length === 1 ? "" : "s"} between files; nothing written (gen validate ${argv.env} shows all checks)`);
       return 1;
     }
     const files = selectFiles(rendered.files, argv.only);
     if (argv.stdout) {
-      printFiles(output, files, redact, argv["show-secrets"] ?? false);
+      // Contents are redacted before they are JSON-escaped: a secret with a quote in it is still found.
+      const shown = (f: RenderedFile) => redact(argv["show-secrets"] ? f.content : (f.shown ?? f.content));
+      if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, files: files.map(({ shown: _shown, ...f }) => ({ ...f, content: shown(f) })) }, redact);
+      else printFiles(output, files, redact, argv["show-secrets"] ?? false);
       return 0;
     }
     const outDir = argv.out ?? `out/${argv.env}`;
     const manifest = { ...rendered.manifest, files: rendered.manifest.files.filter((f) => files.some((s) => s.path === f.path)) };
     await writeRenderedTree(resolve(outDir), files, manifest);
-    if (argv.json) printJson(output, manifest, redact);
+    if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, outDir, manifest }, redact);
     else printRenderSummary(output, argv.env, files, outDir);
     return 0;
   },
@@ -51,5 +56,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
 export function selectFiles(files: RenderedFile[], only: string | undefined): RenderedFile[] {
   if (!only) return files;
   const match = picomatch(only, { dot: true, basename: !only.includes("/") });
-  return files.filter((f) => match(f.path));
+  const selected = files.filter((f) => match(f.path));
+  if (selected.length === 0) throw new GenError(`--only '${only}' matches none of the ${files.length} rendered files`, { details: ["gen render --stdout lists their server paths; a glob without / matches the file name"] });
+  return selected;
 }

@@ -1,6 +1,9 @@
 import { loadEnvironment } from "../../load/load-environment.js";
+import { loadYaml } from "../../load/yaml.js";
+import type { Environment } from "../../../schema/index.js";
 import type { GenCommand } from "../command.js";
 import { environmentsDir, withEnvironment } from "../environment-options.js";
+import { JSON_VERSION } from "../report.js";
 
 export const showCommand: GenCommand<{ env: string }> = {
   command: "show [env]",
@@ -10,7 +13,18 @@ export const showCommand: GenCommand<{ env: string }> = {
   async run(argv, output) {
     const loaded = await loadEnvironment(argv.env, { environmentsDir: environmentsDir(argv), secrets: false });
     // Secrets are references ({secret: NAME}) in the environment itself, so nothing here needs redacting.
-    output.out(argv.json ? JSON.stringify(loaded.environment, null, 2) : (await import("yaml")).stringify(loaded.environment));
+    const shown = asDefinition(loaded.environment);
+    // The JSON is itself an environment definition (saved as <name>.json it renders the same files), so its
+    // version is the definition's own `version` field rather than a wrapper.
+    output.out(argv.json ? JSON.stringify({ version: JSON_VERSION, ...shown }, null, 2) : (await loadYaml()).stringify(shown));
     return 0;
   },
 };
+
+/** The resolved environment as a definition that loads back to itself: a server without hosts (the local
+ * transport) resolves to `hosts: []`, which a definition may not say. */
+function asDefinition(environment: Environment): Record<string, unknown> {
+  if (environment.server.hosts.length > 0) return environment;
+  const { hosts: _none, ...server } = environment.server;
+  return { ...environment, server };
+}

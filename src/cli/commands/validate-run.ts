@@ -1,7 +1,7 @@
 // The work of `gen validate`, loaded only when the command runs (keeps start-up small).
 import { validateEnvironment } from "../../validate/validate-environment.js";
 import { loadAndRender } from "../environment-options.js";
-import { printIssues, printJson, printToolReports } from "../report.js";
+import { printIssues, printResult, printToolReports } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -13,7 +13,7 @@ export async function runValidate(argv: ValidateArgs & GlobalOptions, output: Ou
   const failed = result.toolReports.filter((r) => r.status === "failed").length;
   const notRun = result.toolReports.filter((r) => r.status === "not-run");
   if (argv.json) {
-    printJson(output, result, prepared.redact);
+    printResult(output, "validate", { environment: argv.env, ok: result.issues.length === 0 && failed === 0, ...result }, prepared.redact);
   } else {
     printIssues(output, result.issues);
     printToolReports(output, result.toolReports, prepared.redact);

@@ -12,7 +12,7 @@ import { stringify } from "yaml";
 import { startSshd, type SshdHandle } from "../../support/sshd.js";
 import { createSampleApp, type SampleApp } from "./sample-app.js";
 import { mergeDefinitions } from "../../../src/load/merge.js";
-import { runGen, type GenRun } from "../../support/run-gen.js";
+import { runGenBin, type GenRun } from "../../support/run-gen.js";
 
 export const ENV_NAME = "t";
 export const STATE_DIR = "/var/lib/gen/tsosi";
@@ -120,7 +120,7 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
     },
   };
   const file = (serverPath: string) => join(root, serverPath);
-  const gen = (args: string[]) => runGen([...args, "--environments", envDir, "--known-hosts", sshd.knownHostsPath, "--identity", sshd.clientKeyPath]);
+  const gen = (args: string[]) => runGenBin([...args, "--environments", envDir, "--known-hosts", sshd.knownHostsPath, "--identity", sshd.clientKeyPath]);
   const server: DeployServer = {
     sshd,
     app,

@@ -1,5 +1,5 @@
 // A "server" for the end-to-end tests of gen diff and gen apply: real sshd instances sharing one fake root,
-// a YAML environment pointing at them, a recorder standing in for systemctl and nginx -t, and runCli in-process.
+// a YAML environment pointing at them, a recorder standing in for systemctl and nginx -t, and the shipped gen bin in a child process.
 // stop() stops every sshd this fixture started (by PID, through the harness) and removes the temp folder.
 
 import { execFile } from "node:child_process";
@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { startSshd, type SshdHandle } from "../../support/sshd.js";
 import { mergeDefinitions } from "../../../src/load/merge.js";
-import { runGen, type GenRun } from "../../support/run-gen.js";
+import { runGenBin, type GenRun } from "../../support/run-gen.js";
 
 export const DB_PASSWORD = "old-db-pass-1f3a9c";
 export const SECRET_KEY = "django-secret-key-7b2e4d90";
@@ -34,7 +34,7 @@ export interface GenServer {
   /** Writes environments/t.yaml: the base environment with `overrides` merged in (objects field by field). */
   writeEnv: (overrides?: Record<string, unknown>) => Promise<void>;
   writeSecrets: (values: Record<string, string>) => Promise<void>;
-  /** runCli with the environment, known_hosts and key of the first sshd unless args name their own. */
+  /** The gen bin with the environment, known_hosts and key of the first sshd unless args name their own. */
   gen: (args: string[], options?: { knownHosts?: string; identity?: string }) => Promise<GenRun>;
   recorded: () => Promise<string[]>;
   clearRecorded: () => Promise<void>;
@@ -164,7 +164,7 @@ async function gen(args: string[], server: GenServer, options: { knownHosts?: st
     "--known-hosts", options.knownHosts ?? knownHostsFor(server),
     "--identity", options.identity ?? server.sshd.clientKeyPath,
   ];
-  return runGen([...args.slice(0, 2), ...connect, ...args.slice(2)]);
+  return runGenBin([...args.slice(0, 2), ...connect, ...args.slice(2)]);
 }
 
 /** One known_hosts file trusting every sshd of the fixture (the client key is the same file for all). */

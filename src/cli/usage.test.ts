@@ -1,0 +1,92 @@
+// Wrong usage stops everything: every command, run as users run it (the package's bin in a child process),
+// with an unknown option, a mistyped name or a bad value exits 2 with the closest valid name, and nothing
+// happened: no file written in the project, no connection to the environment's server.
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { packageRoot } from "../paths.js";
+import { runGenBin } from "../../test/support/run-gen.js";
+import { startSilentServer, type SilentServer } from "../../test/support/net.js";
+
+const SECRETS = { TSOSI_DB_PASSWORD: "usage-test-db-password", TSOSI_SECRET_KEY: "usage-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz" };
+let temp = "";
+let project = "";
+let environments = "";
+let server: SilentServer;
+
+interface Case {
+  argv: string[];
+  /** Expected in standard error. */
+  says?: string[];
+}
+
+const cases: Case[] = [
+  { argv: ["render", "srv", "--stduot"], says: ["unknown option --stduot", "did you mean --stdout?"] },
+  { argv: ["validate", "srv", "--no-tool"], says: ["unknown option --no-tool", "did you mean --no-tools?"] },
+  { argv: ["diff", "srv", "--stats"], says: ["unknown option --stats", "did you mean --stat?"] },
+  { argv: ["apply", "srv", "--dryrun", "--yes"], says: ["unknown option --dryrun", "did you mean --dry-run?"] },
+  { argv: ["deploy", "srv", "--yes", "--brnch", "main"], says: ["unknown option --brnch", "did you mean --branch?"] },
+  { argv: ["releases", "srv", "--bogus"], says: ["unknown option --bogus for gen releases"] },
+  { argv: ["rollback", "srv", "--too", "x"], says: ["unknown option --too", "did you mean --to?"] },
+  { argv: ["show", "srv", "--jsn"], says: ["unknown option --jsn", "did you mean --json?"] },
+  { argv: ["list", "--bogus"], says: ["unknown option --bogus for gen list"] },
+  { argv: ["schema", "--bogus"], says: ["unknown option --bogus for gen schema"] },
+  { argv: ["completion", "--bogus"], says: ["unknown option --bogus"] },
+  { argv: ["rendr", "srv"], says: ["unknown command \"rendr\"", "did you mean render?"] },
+  { argv: ["aply", "srv", "--yes"], says: ["unknown command \"aply\"", "did you mean apply?"] },
+  { argv: ["render", "srv", "extra"], says: ["unexpected argument \"extra\" for gen render"] },
+  { argv: ["apply", "srv", "--yes", "--no-yess"], says: ["unknown option --no-yess", "did you mean --no-yes?"] },
+  { argv: ["deploy", "srv", "--yes", "--source", "tarball"], says: ["Invalid values", "tarball"] },
+  { argv: ["diff", "srv", "--concurrency", "0"], says: ["--concurrency expects a whole number"] },
+  { argv: ["apply", "srv", "--yes", "--concurrency", "many"], says: ["--concurrency expects a whole number"] },
+  { argv: ["apply", "srv", "--yes", "--plan"], says: ["option --plan needs a value"] },
+  { argv: ["render", "srv", "--only"], says: ["option --only needs a value"] },
+  { argv: [], says: ["name a command"] },
+];
+
+before(async () => {
+  temp = await mkdtemp(join(tmpdir(), "gen-usage-test-"));
+  project = join(temp, "project");
+  environments = join(temp, "environments");
+  server = await startSilentServer();
+  await Promise.all([mkdir(project), mkdir(environments)]);
+  // The example environment pointed at a TCP server that counts connections (and never answers).
+  const shown = await runGenBin(["show", "prod", "--json", "--environments", join(packageRoot, "environments")], { env: SECRETS });
+  assert.equal(shown.code, 0, shown.err);
+  const definition = JSON.parse(shown.out) as { server: Record<string, unknown> };
+  delete definition.server.hosts;
+  definition.server = { ...definition.server, host: "127.0.0.1", port: server.port, connectTimeoutSeconds: 30 };
+  await writeFile(join(environments, "srv.json"), JSON.stringify(definition));
+});
+
+after(async () => {
+  await server.stop();
+  await rm(temp, { recursive: true, force: true });
+});
+
+describe("wrong usage changes nothing and exits 2 (the shipped bin)", () => {
+  for (const c of cases) {
+    test(`gen ${c.argv.join(" ")}`, async () => {
+      const run = await runGenBin([...c.argv, "--environments", environments], { cwd: project, env: SECRETS });
+      assert.equal(run.code, 2, `exit status; output:\n${run.all}`);
+      for (const text of c.says ?? []) assert.ok(run.err.includes(text), `expected ${JSON.stringify(text)} in:\n${run.err}`);
+      assert.equal(run.out, "", "nothing on standard output");
+      assert.ok(!run.err.includes("    at "), "no stack trace");
+      assert.deepEqual(await readdir(project), [], "nothing written in the project (no out/, no .gen-local/)");
+      assert.deepEqual(await readdir(environments), ["srv.json"], "nothing written beside the environments");
+      assert.equal(server.connections(), 0, "the server was not contacted");
+    });
+  }
+
+  test("with --json the usage error is JSON on standard output", async () => {
+    const run = await runGenBin(["apply", "srv", "--dryrun", "--json", "--environments", environments], { cwd: project, env: SECRETS });
+    assert.equal(run.code, 2, run.all);
+    const parsed = JSON.parse(run.out) as { error: { message: string; details: string[] }; exitCode: number };
+    assert.equal(parsed.exitCode, 2);
+    assert.match(parsed.error.message, /unknown option --dryrun.*did you mean --dry-run\?/);
+    assert.ok(Array.isArray(parsed.error.details));
+    assert.equal(server.connections(), 0);
+  });
+});
