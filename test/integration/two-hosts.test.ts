@@ -69,7 +69,7 @@ describe("two hosts on 127.0.0.1", { concurrency: 2 }, () => {
   it("refuses two hosts with the same name, naming the field", () =>
     withDeployServer(async (server) => {
       await server.writeEnv({ server: { hosts: [{ name: "a", host: "127.0.0.1", port: 22 }, { name: "a", host: "127.0.0.2", port: 22 }] } });
-      const run = await server.gen(["validate", ENV_NAME, "--no-tools"]);
+      const run = await runGen(["validate", ENV_NAME, "--no-tools", "--environments", server.envDir]);
       assert.equal(run.code, 1, run.all);
       assert.match(run.err, /server\.hosts\.1\.name: host name a is also the name of hosts\[0\]/);
     }));
