@@ -222,7 +222,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const result = assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", json.out);
       assert.deepEqual(result.hosts.map((h) => [h.outcome, h.failedStep]), [["failed", 5]]);
       assert.match(result.hosts[0]!.error, /exit 3/);
-      assert.match(json.err, /\[5\/8\]/, "progress goes to standard error");
+      assert.match(json.err, /\[5\/9\]/, "progress goes to standard error");
     }));
 
   it("switches back to the previous release and restarts again when a restart fails", () =>
