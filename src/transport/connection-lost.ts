@@ -19,8 +19,11 @@ export function guardConnection(client: Client, describe: string, lostReason: ()
     onClose = () => reject(new Error("closed"));
   });
   closing.catch(() => {});
-  // ssh2-sftp-client fails its calls on "end" before "close" comes: either means the connection is gone.
+  // ssh2-sftp-client fails its calls on a socket error or "end", before "close" comes: each means the connection is gone.
   client.once("end", () => (closed = true));
+  client.on("error", (error: Error & { level?: string }) => {
+    if (error.level === "client-socket" || error.level === "protocol") closed = true;
+  });
   client.once("close", () => {
     closed = true;
     onClose();
@@ -34,10 +37,18 @@ export function guardConnection(client: Client, describe: string, lostReason: ()
     try {
       return await Promise.race([work(), closing]);
     } catch (error) {
-      if (closed || lostReason() !== undefined) throw error instanceof ConnectionLostError ? error : lostError(what, error);
+      if (closed || socketGone(client) || lostReason() !== undefined) throw error instanceof ConnectionLostError ? error : lostError(what, error);
       throw error;
     }
   }) as ConnectionGuard;
   guard.lost = () => closed;
   return guard;
+}
+
+/**
+ * A failed write (EPIPE) can fail an SFTP call before ssh2 reports anything, but node has destroyed the socket by
+ * then. ssh2 keeps the socket as `_sock`, which its typings do not declare.
+ */
+function socketGone(client: Client): boolean {
+  return (client as unknown as { _sock?: { destroyed?: boolean } })._sock?.destroyed === true;
 }

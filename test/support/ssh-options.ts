@@ -12,7 +12,7 @@ export function sshOptionsFor(sshd: SshdHandle, extra: Partial<SshOptions> = {})
     agent: false,
     knownHostsPaths: [sshd.knownHostsPath],
     root: sshd.rootDir,
-    connectTimeoutMs: 5000,
+    connectTimeoutMs: 60_000,
     ...extra,
   };
 }
