@@ -20,6 +20,8 @@ export const HostEntrySchema = z.strictObject({
   port: PortSchema.optional(),
   roles: z.array(RoleSchema).min(1).default(ALL_ROLES),
   hostKey: FingerprintSchema.optional(),
+  /** This host's stand-in for "/" (default: server.root), e.g. for containers that share one address. */
+  root: z.string().regex(/^\/([A-Za-z0-9._+@-]+\/?)*$/, { error: "expected an absolute folder path" }).optional(),
 });
 
 export const ServerSchema = z.strictObject({
@@ -49,7 +51,23 @@ export const ServerSchema = z.strictObject({
   root: z.string().regex(/^\/([A-Za-z0-9._+@-]+\/?)*$/, { error: "expected an absolute folder path" }).default("/"),
   /** Where gen keeps its lock, its record of what it last applied, backups and the apply log. */
   stateDir: AbsolutePathSchema.optional(),
+}).superRefine((server, ctx) => {
+  // Connections, plans and locks are keyed by a host's name: two hosts under one name would be merged.
+  const seen = new Map<string, number>();
+  (server.hosts ?? []).forEach((entry, index) => {
+    const name = hostName(entry, server.hosts!, server.port);
+    const first = seen.get(name);
+    if (first === undefined) seen.set(name, index);
+    else ctx.addIssue({ code: "custom", path: ["hosts", index, "name"], message: `host name ${name} is also the name of hosts[${first}]: give each host its own name` });
+  });
 });
+
+/** A host's name: its own, else its address, with the port when another host shares the address. */
+export function hostName(entry: { name?: string | undefined; host: string; port?: number | undefined }, all: { host: string }[], defaultPort: number): string {
+  if (entry.name !== undefined) return entry.name;
+  const shared = all.filter((other) => other.host === entry.host).length > 1;
+  return shared ? `${entry.host}:${entry.port ?? defaultPort}` : entry.host;
+}
 
 export const AppSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, { error: "expected a short lowercase name (letters, digits, _) used in unit and file names" }),
@@ -256,6 +274,21 @@ export const ReleaseSchema = z.strictObject({
   sshUser: NameSchema.optional(),
 });
 
+export const CheckNameSchema = z.enum(["gunicorn", "nginx", "static", "media", "celery", "certificate"]);
+export type CheckName = z.infer<typeof CheckNameSchema>;
+
+/** The smoke checks after a deploy and in `gen check`, all derived from the rest of the environment. */
+export const ChecksSchema = z.strictObject({
+  /** Asked through the Gunicorn socket and through nginx, with the site's Host header; a 5xx or no answer fails. */
+  path: z.string().regex(/^\/[A-Za-z0-9._~\/?=&%+-]*$/, { error: "expected a URL path such as /api/" }).default("/api/"),
+  /** Where nginx is asked (default: 127.0.0.1 on port 443 with TLS, 80 without). */
+  nginxAddress: z.strictObject({ host: HostSchema, port: PortSchema }).optional(),
+  /** Fewer days left on the certificate than this is a warning. */
+  certificateDays: z.int().min(0).max(365).default(14),
+  timeoutSeconds: PositiveIntSchema.default(10),
+  skip: z.array(CheckNameSchema).default([]),
+});
+
 export const ExtraFileSchema = z.strictObject({
   path: AbsolutePathSchema,
   /** A nunjucks template, relative to the environments/ folder. */
@@ -285,6 +318,7 @@ export const EnvironmentInputSchema = z.strictObject({
   logrotate: LogrotateSchema.prefault({}),
   django: DjangoSchema,
   release: ReleaseSchema.prefault({}),
+  checks: ChecksSchema.prefault({}),
   files: z.array(ExtraFileSchema).default([]),
 });
 

@@ -1,7 +1,7 @@
 // Fills in every derived field from the one value it depends on, so the socket path, log files, MEDIA_ROOT and
 // ALLOWED_HOSTS are written once and agree in every rendered file. The result has the same shape as the input:
 // saved as JSON it is an environment that renders the same files.
-import type { ParsedEnvironment, Role } from "./environment.js";
+import { hostName, type ParsedEnvironment, type Role } from "./environment.js";
 
 export function resolveEnvironment(env: ParsedEnvironment) {
   const app = env.app.name;
@@ -50,14 +50,16 @@ export function resolveEnvironment(env: ParsedEnvironment) {
       [poetry, "run", "python", "manage.py", "fetch_blog"],
     ],
   };
-  return { ...env, server, app: { ...env.app, poetry }, paths, gunicorn, celery, nginx, sudoers, logrotate, django, release };
+  const checks = { ...env.checks, nginxAddress: env.checks.nginxAddress ?? { host: "127.0.0.1", port: env.nginx.tls ? 443 : 80 } };
+  return { ...env, server, app: { ...env.app, poetry }, paths, gunicorn, celery, nginx, sudoers, logrotate, django, release, checks };
 }
 
 export type Environment = ReturnType<typeof resolveEnvironment>;
 
 function resolveServer(server: ParsedEnvironment["server"]) {
-  const single = server.host === undefined ? [] : [{ name: server.host, host: server.host, port: server.port, roles: ["web", "worker"] as Role[], hostKey: server.hostKey }];
-  const hosts = (server.hosts ?? single).map((h) => ({ ...h, name: h.name ?? h.host, port: h.port ?? server.port, hostKey: h.hostKey ?? server.hostKey }));
+  const single = server.host === undefined ? [] : [{ name: server.host, host: server.host, port: server.port, roles: ["web", "worker"] as Role[], hostKey: server.hostKey, root: server.root }];
+  const entries = server.hosts ?? single;
+  const hosts = entries.map((h) => ({ ...h, name: hostName(h, entries, server.port), port: h.port ?? server.port, hostKey: h.hostKey ?? server.hostKey, root: h.root ?? server.root }));
   return { ...server, hosts };
 }
 

@@ -163,7 +163,7 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   }
   const backups = backupDir(env.server.stateDir, applyId);
   // Files an interrupted apply already moved into place still need their handlers.
-  const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env);
+  const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env, host.roles);
   const commands = steps.map((step) => stepArgv(step, env));
   // The sandbox records service commands instead of running them.
   const run = shell.sandbox ? [] : commands;
@@ -175,7 +175,7 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const runs = await shell.steps(chain.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
   const { installed, error: installError } = installOutcome(shell, staged, backups, runs.slice(0, install.length));
   result.changed = installed.map((i) => i.path);
-  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects, at).then(() => false);
+  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects, at, host.roles).then(() => false);
   await shell.sandbox?.recordOwners([
     ...host.folders.filter((f) => f.action !== "unchanged"),
     ...entries.filter((e) => installed.some((i) => i.path === e.path)).map((e) => ({ path: e.path, owner: e.desired.owner, group: e.desired.group })),
@@ -184,7 +184,7 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const handlerError = shell.sandbox
     ? await recordInSandbox(shell.sandbox, commands, result, effects)
     : handlerOutcome(run, runs.slice(install.length, install.length + run.length), result, effects);
-  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects, at).then(() => false);
+  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects, at, host.roles).then(() => false);
   at.step = "writing the record";
   const [recorded, cleaned] = runs.slice(install.length + run.length);
   const recordError = recordFailure(shell, recorded!);
@@ -226,13 +226,13 @@ async function recordInSandbox(sandbox: Sandbox, commands: string[][], result: H
   return undefined;
 }
 
-async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects, at: UnderWay): Promise<void> {
+async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects, at: UnderWay, roles: string[]): Promise<void> {
   at.step = "restoring the files after a failure";
   await removeStaged(shell, staged);
   result.restored = await restoreInstalled(shell, installed);
   const restoredEntries = entries.filter((e) => installed.some((i) => i.path === e.path));
   const again: HostApplyResult = { ...result, handlers: [] };
-  const handlerError = await runHandlers(shell, env, handlerSteps(restoredEntries, env), again, effects);
+  const handlerError = await runHandlers(shell, env, handlerSteps(restoredEntries, env, roles), again, effects);
   const details = [...cause.details, `restored: ${result.restored.join(", ") || "nothing"}`, ...(handlerError ? [`after restoring, ${handlerError.message}`, ...handlerError.details] : [])];
   throw new GenError(`${cause.message}; every file of this apply was restored`, { details });
 }

@@ -15,7 +15,29 @@ function triggers(entry: PlanEntry): boolean {
   return entry.action === "create" || entry.changes.includes("content") || entry.changes.includes("link");
 }
 
-export function handlerSteps(entries: PlanEntry[], env: Environment): HandlerStep[] {
+/**
+ * `roles`: a host runs only its roles' services; a worker-only host never reloads nginx or restarts Gunicorn, even
+ * for an extra file that names them.
+ */
+export function handlerSteps(entries: PlanEntry[], env: Environment, roles: string[] = ["web", "worker"]): HandlerStep[] {
+  const foreign = foreignUnits(env, roles);
+  const steps = handlerStepsForAllRoles(entries, env);
+  return steps
+    .map((s) => (s.action === "enable" ? { ...s, units: s.units.filter((u) => !foreign.has(u)) } : s))
+    .filter((s) => !((s.action === "reload" || s.action === "restart") && foreign.has(s.unit)) && !(s.action === "nginx-test" && foreign.has("nginx.service")))
+    .filter((s) => s.action !== "enable" || s.units.length > 0);
+}
+
+/** The units of the roles a host does not have. */
+export function foreignUnits(env: Environment, roles: string[]): Set<string> {
+  const byRole: Record<string, string[]> = {
+    web: ["nginx.service", `${env.gunicorn.service}.socket`, `${env.gunicorn.service}.service`],
+    worker: [`${env.celery.service}.service`, `${env.celery.beat.service}.service`],
+  };
+  return new Set(Object.entries(byRole).filter(([role]) => !roles.includes(role)).flatMap(([, units]) => units));
+}
+
+function handlerStepsForAllRoles(entries: PlanEntry[], env: Environment): HandlerStep[] {
   const changed = entries.filter(triggers);
   const steps: HandlerStep[] = [];
   const units = changed.filter((e) => e.kind === "systemd-unit");

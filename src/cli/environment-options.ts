@@ -48,6 +48,12 @@ export interface Prepared {
   redact: Redactor;
 }
 
+/** For commands that never render a file: secret values are neither needed nor read. */
+export function loadWithoutSecrets(name: string, options: GlobalOptions): Promise<LoadedEnvironment> {
+  const { environmentsDir, root } = project(options);
+  return loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, secrets: false });
+}
+
 export async function loadAndRender(name: string, options: GlobalOptions): Promise<Prepared> {
   const { environmentsDir, root, templatesDir } = project(options);
   const loaded = await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true });

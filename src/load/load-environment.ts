@@ -35,6 +35,8 @@ export interface LoadOptions {
   cache?: boolean;
   /** Headers name the environment file relative to this folder (default: the working folder). */
   projectRoot?: string;
+  /** false: commands that never render (show, releases, rollback, check) load without the secret values. */
+  secrets?: boolean;
 }
 
 export function listEnvironments(environmentsDir: string): string[] {
@@ -115,7 +117,8 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
   const shown = display(file);
   const environment = (options.cache ? await cachedEnvironment(data) : undefined) ?? (await validateDefinition(name, shown, data, options.cache ?? false));
   const secretsFile = join(environmentsDir, `${name}.secrets.env`);
-  const secrets = resolveSecrets(findSecretReferences(environment), {
+  const references = findSecretReferences(environment);
+  const secrets = resolveSecrets(options.secrets === false ? [] : references, {
     processEnv: options.processEnv ?? process.env,
     secretsFile: display(secretsFile),
     fileValues: readSecretsFile(secretsFile),

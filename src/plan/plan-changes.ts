@@ -99,6 +99,11 @@ export function planNeedsApply(plan: Plan): boolean {
   return planHasChanges(plan) || plan.hosts.some((h) => h.lock !== undefined || unrecordedEntries(h).length > 0);
 }
 
+/** Files gen could not read: never "in sync", since nobody knows what they hold. One line per host and file. */
+export function unreadableEntries(plan: Plan): string[] {
+  return plan.hosts.flatMap((h) => h.entries.filter((e) => e.action === "unreadable").map((e) => `${h.host}: ${e.path}${e.reason ? ` (${e.reason})` : ""}`));
+}
+
 export function planHasChanges(plan: Plan): boolean {
   return plan.hosts.some((h) => h.entries.some((e) => e.action === "create" || e.action === "change") || h.folders.some((f) => f.action !== "unchanged"));
 }

@@ -13,6 +13,8 @@ import type { CommitInfo } from "./local-checks.js";
 export interface ReleaseSource {
   kind: "clone" | "archive";
   branch: string;
+  /** The hash of the local commit that was checked: exactly this is deployed. */
+  commit: string;
   /** For "archive": a tar of the backend folder of the local commit. */
   archive?: Buffer;
 }
@@ -23,22 +25,33 @@ export interface ReleaseOutput {
   onUpload: (done: number, total: number) => void;
 }
 
-export async function fetchBackend(shell: ServerShell, env: Environment, releaseDir: string, source: ReleaseSource, out: ReleaseOutput): Promise<void> {
+/**
+ * Puts exactly the checked commit's backend/ into the release and returns the commit the server has, read there:
+ * fetched by hash (a remote without it is refused, naming it), or unpacked from an archive of it.
+ */
+export async function fetchBackend(shell: ServerShell, env: Environment, releaseDir: string, source: ReleaseSource, out: ReleaseOutput): Promise<string> {
   const backend = `${releaseDir}/${env.paths.backendDir}`;
   if (source.kind === "archive") {
     const tar = `${releaseDir}/.backend.tar`;
     await shell.transport.writeFile(tar, source.archive!, "0600");
     await runChecked(shell, ["tar", "-x", "-f", shell.raw(tar), "-C", shell.raw(releaseDir)], out);
-    await shell.must("removing the uploaded archive", `rm -f ${shell.path(tar)}`);
-    return;
+    const id = await shell.must("reading the commit of the archive", `git get-tar-commit-id < ${shell.path(tar)}; rm -f ${shell.path(tar)}`);
+    return id.stdout.trim();
   }
   if (!env.release.repository) throw new GenError("release.repository is not set: name the git repository to clone, or deploy with --source archive");
   const checkout = `${releaseDir}/.checkout`;
-  await runChecked(shell, ["git", "clone", "--quiet", "--depth", "1", "--branch", source.branch, "--", env.release.repository, shell.raw(checkout)], out);
+  await runChecked(shell, ["git", "init", "--quiet", shell.raw(checkout)], out);
+  out.onCommand(`$ git fetch --depth 1 ${env.release.repository} ${source.commit}`);
+  const fetched = await shell.transport.run(["git", "-C", shell.raw(checkout), "fetch", "--quiet", "--depth", "1", "--", env.release.repository, source.commit]);
+  if (fetched.exitCode !== 0) {
+    throw new GenError(`${env.release.repository} does not have commit ${source.commit} (the one checked locally): push it (git push), or deploy with --source archive`, { details: outputLines(fetched).slice(-5) });
+  }
+  const head = await shell.must("checking out the fetched commit", `git -C ${shell.path(checkout)} checkout --quiet FETCH_HEAD && git -C ${shell.path(checkout)} rev-parse HEAD`);
   await shell.must(
-    `keeping only ${env.paths.backendDir}/ of the clone`,
+    `keeping only ${env.paths.backendDir}/ of the checkout`,
     `mv ${shell.path(`${checkout}/${env.paths.backendDir}`)} ${shell.path(backend)} && rm -rf ${shell.path(checkout)}`,
   );
+  return head.stdout.trim().split("\n").pop() ?? "";
 }
 
 export async function installBackend(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
@@ -73,8 +86,9 @@ export async function uploadFrontend(shell: ServerShell, env: Environment, relea
   );
 }
 
-export async function writeDeploymentJson(shell: ServerShell, env: Environment, releaseDir: string, info: { commit: CommitInfo; deployedAt: string; deployedBy: string; release: string }): Promise<void> {
-  const body = `${JSON.stringify({ ...info.commit, release: info.release, deployedAt: info.deployedAt, deployedBy: info.deployedBy }, null, 2)}\n`;
+/** Public (nginx serves public/): who deployed is kept in the server's deploy log, not here. */
+export async function writeDeploymentJson(shell: ServerShell, env: Environment, releaseDir: string, info: { commit: CommitInfo; serverCommit: string; deployedAt: string; release: string }): Promise<void> {
+  const body = `${JSON.stringify({ ...info.commit, hash: info.serverCommit, release: info.release, deployedAt: info.deployedAt }, null, 2)}\n`;
   await shell.transport.writeFile(`${releaseDir}/${env.paths.publicDir}/deployment.json`, body, "0644");
 }
 

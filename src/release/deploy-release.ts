@@ -8,9 +8,10 @@ import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
 import { fetchBackend, installBackend, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
-import { liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
+import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
+import { appendReleaseLog, liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
 
-export const TOTAL_STEPS = 8;
+export const TOTAL_STEPS = 9;
 
 export interface DeployInput {
   environment: Environment;
@@ -19,6 +20,8 @@ export interface DeployInput {
   frontend: { dir: string; files: string[] };
   restartCelery: boolean;
   forceUnlock: boolean;
+  /** The host's roles: the smoke checks ask web hosts for Gunicorn and nginx, worker hosts for Celery. */
+  roles: string[];
 }
 
 export interface StepReporter {
@@ -41,6 +44,7 @@ export interface DeployResult {
   outcome: "deployed" | "failed" | "rolled-back";
   failedStep?: number;
   removedReleases: string[];
+  checks: CheckResult[];
   steps: { step: number; title: string; seconds: number }[];
   error?: GenError;
 }
@@ -50,7 +54,7 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
   const shell = serverShell(effects.transport, env, { sudo: false });
   const release = releaseIdFor(effects.now());
   const releaseDir = `${env.paths.releases}/${release}`;
-  const result: DeployResult = { release, outcome: "failed", removedReleases: [], steps: [] };
+  const result: DeployResult = { release, outcome: "failed", removedReleases: [], checks: [], steps: [] };
   const step = stepRunner(effects, result);
 
   await step(4, "lock", () => takeLock(shell, env.server.stateDir, { who: effects.who, command: "deploy", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock));
@@ -70,19 +74,29 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
     });
     await step(6, `switch ${env.paths.current} to ${release}`, () => switchCurrent(shell, env, release));
     try {
-      await step(7, "restart services", () => restartServices(shell, env, { celery: input.restartCelery }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)));
+      await step(7, "restart services", () => restartServices(shell, env, { celery: input.restartCelery, roles: input.roles }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)));
     } catch (error) {
-      await rollBackSwitch(shell, input, effects, result);
+      await rollBackSwitch(shell, input, effects, result, "restart failed");
       throw error;
     }
+    await step(8, "smoke checks", async () => {
+      result.checks = await runSmokeChecks(shell, env, smokeCheckSpec(env, { roles: input.roles, celery: input.restartCelery, root: effects.transport.root }));
+      for (const check of result.checks) effects.report.output.onCommand(describeCheck(check));
+      const failed = failedChecks(result.checks);
+      if (failed.length === 0) return;
+      await rollBackSwitch(shell, input, effects, result, `the ${failed.map((c) => c.name).join(", ")} check failed`);
+      throw new GenError(`smoke check failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`);
+    });
     // No ownership to fix: everything in the release was made by the deploy user (README, "Ownership").
-    await step(8, `keep ${env.release.keep} releases`, async () => {
+    await step(9, `keep ${env.release.keep} releases`, async () => {
       result.removedReleases = await pruneReleases(shell, env, env.release.keep);
     });
     result.outcome = "deployed";
   } catch (error) {
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
   } finally {
+    const entry = { at: effects.now().toISOString(), who: effects.who, command: "deploy" as const, release, commit: input.commit.hash, result: result.outcome };
+    await appendReleaseLog(shell, env, result.error ? { ...entry, error: result.error.message } : entry).catch(() => {});
     await releaseLock(shell, env.server.stateDir).catch(() => {});
   }
   return result;
@@ -91,18 +105,18 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
 async function buildRelease(shell: ServerShell, input: DeployInput, effects: DeployEffects, releaseDir: string, release: string): Promise<void> {
   const env = input.environment;
   const out = effects.report.output;
-  await fetchBackend(shell, env, releaseDir, input.source, out);
+  const serverCommit = await fetchBackend(shell, env, releaseDir, input.source, out);
   await installBackend(shell, env, releaseDir, out);
   await runReleaseTasks(shell, env, releaseDir, out);
   await uploadFrontend(shell, env, releaseDir, input.frontend.dir, input.frontend.files, out);
-  await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, deployedAt: effects.now().toISOString(), deployedBy: effects.who, release });
+  await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, serverCommit, deployedAt: effects.now().toISOString(), release });
 }
 
-async function rollBackSwitch(shell: ServerShell, input: DeployInput, effects: DeployEffects, result: DeployResult): Promise<void> {
+async function rollBackSwitch(shell: ServerShell, input: DeployInput, effects: DeployEffects, result: DeployResult, why: string): Promise<void> {
   if (!result.previous) return;
-  effects.report.output.onCommand(`restart failed: switching back to ${result.previous}`);
+  effects.report.output.onCommand(`${why}: switching back to ${result.previous}`);
   await switchCurrent(shell, input.environment, result.previous);
-  await restartServices(shell, input.environment, { celery: input.restartCelery }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)).catch((error: unknown) => {
+  await restartServices(shell, input.environment, { celery: input.restartCelery, roles: input.roles }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)).catch((error: unknown) => {
     effects.report.output.onCommand(`restarting ${result.previous} failed too: ${errorMessage(error)}`);
   });
   result.outcome = "rolled-back";

@@ -46,9 +46,9 @@ export async function readCommit(repoDir: string, branch: string): Promise<Commi
 }
 
 /** A tar archive of one folder of the current commit, for the `archive` source. */
-export async function archiveCommit(repoDir: string, folder: string): Promise<Buffer> {
+export async function archiveCommit(repoDir: string, commit: string, folder: string): Promise<Buffer> {
   try {
-    const { stdout } = await exec("git", ["archive", "--format=tar", "HEAD", folder], { cwd: repoDir, encoding: "buffer", maxBuffer: 512 * 1024 * 1024 });
+    const { stdout } = await exec("git", ["archive", "--format=tar", commit, folder], { cwd: repoDir, encoding: "buffer", maxBuffer: 512 * 1024 * 1024 });
     return stdout;
   } catch (error) {
     throw new GenError(`git archive of ${folder} failed in ${repoDir}: ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);

@@ -47,15 +47,18 @@ export async function switchCurrent(shell: ServerShell, env: Environment, id: st
 
 export interface RestartOptions {
   celery: boolean;
+  /** The host's roles: Gunicorn and nginx on web hosts, Celery on worker hosts. */
+  roles: string[];
 }
 
 /** The restarts of the release step, each exactly as the sudoers drop-in allows it. */
 export function restartCommands(env: Environment, options: RestartOptions): string[][] {
   const systemctl = env.server.systemctl;
+  const web = options.roles.includes("web");
+  const worker = options.roles.includes("worker") && options.celery;
   return [
-    [systemctl, "restart", env.gunicorn.service],
-    [systemctl, "reload", "nginx"],
-    ...(options.celery ? [[systemctl, "restart", env.celery.service], [systemctl, "restart", env.celery.beat.service]] : []),
+    ...(web ? [[systemctl, "restart", env.gunicorn.service], [systemctl, "reload", "nginx"]] : []),
+    ...(worker ? [[systemctl, "restart", env.celery.service], [systemctl, "restart", env.celery.beat.service]] : []),
   ];
 }
 
@@ -90,4 +93,31 @@ export async function pruneReleases(shell: ServerShell, env: Environment, keep: 
 
 export function releaseIdFor(now: Date): string {
   return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
+
+export interface ReleaseLogEntry {
+  at: string;
+  who: string;
+  command: "deploy" | "rollback";
+  release: string;
+  commit?: string;
+  result: "deployed" | "failed" | "rolled-back" | "switched";
+  error?: string;
+}
+
+/** The server's log of deploys, rollbacks and failed deploys: one JSON line each, in <paths.releases>/releases.log (the deploy user's folder: the state folder is root's). */
+export async function appendReleaseLog(shell: ServerShell, env: Environment, entry: ReleaseLogEntry): Promise<void> {
+  await shell.must("appending to the release log", `printf '%s\\n' ${shell.quote(JSON.stringify(entry))} >> ${shell.path(`${env.paths.releases}/releases.log`)}`);
+}
+
+export async function readReleaseLog(shell: ServerShell, env: Environment): Promise<ReleaseLogEntry[]> {
+  const read = await shell.transport.readFile(`${env.paths.releases}/releases.log`);
+  if (read.status !== "ok") return [];
+  return read.file.content.toString("utf8").split("\n").flatMap((line) => {
+    try {
+      return line.trim() ? [JSON.parse(line) as ReleaseLogEntry] : [];
+    } catch {
+      return [];
+    }
+  });
 }

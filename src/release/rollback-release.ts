@@ -3,9 +3,9 @@
 import type { Environment } from "../../schema/index.js";
 import { releaseLock, takeLock } from "../apply/lock.js";
 import { serverShell } from "../apply/server-shell.js";
-import { GenError } from "../errors.js";
+import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
-import { listReleases, restartServices, switchCurrent } from "./releases.js";
+import { appendReleaseLog, listReleases, restartServices, switchCurrent } from "./releases.js";
 
 export interface RollbackResult {
   from?: string;
@@ -15,7 +15,7 @@ export interface RollbackResult {
 
 export async function rollbackRelease(
   env: Environment,
-  options: { to?: string; restartCelery: boolean; forceUnlock: boolean },
+  options: { to?: string; restartCelery: boolean; forceUnlock: boolean; roles: string[] },
   effects: { transport: Transport; who: string; pid: number; now: () => Date },
 ): Promise<RollbackResult> {
   const shell = serverShell(effects.transport, env, { sudo: false });
@@ -32,7 +32,14 @@ export async function rollbackRelease(
     if (target === from) throw new GenError(`${target} is already the live release`);
     await switchCurrent(shell, env, target);
     const restarted: string[] = [];
-    await restartServices(shell, env, { celery: options.restartCelery }, (argv) => restarted.push(argv.join(" ")));
+    const entry = { at: effects.now().toISOString(), who: effects.who, command: "rollback" as const, release: target };
+    try {
+      await restartServices(shell, env, { celery: options.restartCelery, roles: options.roles }, (argv) => restarted.push(argv.join(" ")));
+    } catch (error) {
+      await appendReleaseLog(shell, env, { ...entry, result: "failed", error: errorMessage(error) }).catch(() => {});
+      throw error;
+    }
+    await appendReleaseLog(shell, env, { ...entry, result: "switched" }).catch(() => {});
     return { ...(from ? { from } : {}), to: target, restarted };
   } finally {
     await releaseLock(shell, env.server.stateDir).catch(() => {});

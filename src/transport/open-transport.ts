@@ -26,7 +26,7 @@ export interface ConnectOptions {
 
 /** The hosts a command acts on; the local transport stands for one host. */
 export function environmentHosts(env: Environment, envName: string): HostEntry[] {
-  if (env.server.transport === "local") return [{ name: "local", host: "local", port: 0, roles: ["web", "worker"], hostKey: undefined }];
+  if (env.server.transport === "local") return [{ name: "local", host: "local", port: 0, roles: ["web", "worker"], hostKey: undefined, root: env.server.root }];
   if (env.server.hosts.length === 0) {
     throw new GenError(`environment ${envName} names no server: set server.host (or server.hosts) in environments/${envName}`);
   }
@@ -46,7 +46,7 @@ export async function openTransport(env: Environment, host: HostEntry, options: 
     ...(host.hostKey ? { hostKeyFingerprint: host.hostKey } : {}),
     ...(resolved.jumps ? { jump: await jumpOptions(resolved.jumps, options, env, source, [host.host]) } : {}),
     sudo: env.server.useSudo,
-    root: env.server.root,
+    root: host.root,
   });
 }
 

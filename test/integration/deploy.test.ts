@@ -109,13 +109,15 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(deployment.author, AUTHOR.email);
       assert.equal(deployment.title, "First version of the sample app");
       assert.equal(deployment.branch, "main");
-      assert.equal(deployment.deployedBy, WHO);
+      assert.equal(deployment.deployedBy, undefined, "who deployed is not published");
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      assert.deepEqual(log.map((e) => [e.who, e.command, e.release, e.commit, e.result]), [[WHO, "deploy", id, deployment.hash, "deployed"]]);
       const at = Date.parse(deployment.deployedAt ?? "");
       assert.ok(at >= before.getTime() && at <= after.getTime(), `deployedAt ${deployment.deployedAt}`);
 
       assert.deepEqual((await server.recorded()).slice(-4), RESTARTS, "restarts after the switch, in order");
-      for (let step = 4; step <= 8; step++) assert.match(run.err, new RegExp(`^\\[${step}/8\\] \\d+\\.\\d s$`, "m"), `step ${step} timed`);
-      assert.match(run.err, new RegExp(`^\\[5/8\\] build release ${id}$`, "m"));
+      for (let step = 4; step <= 9; step++) assert.match(run.err, new RegExp(`^\\[${step}/9\\] \\d+\\.\\d s$`, "m"), `step ${step} timed`);
+      assert.match(run.err, new RegExp(`^\\[5/9\\] build release ${id}$`, "m"));
       assert.match(run.err, /^ {4}uploaded 301 front-end files$/m);
       assert.match(run.out, new RegExp(`^127\\.0\\.0\\.1: release ${id} is live$`, "m"));
       await lockGone(server);
@@ -220,7 +222,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const result = assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", json.out);
       assert.deepEqual(result.hosts.map((h) => [h.outcome, h.failedStep]), [["failed", 5]]);
       assert.match(result.hosts[0]!.error, /exit 3/);
-      assert.match(json.err, /\[5\/8\]/, "progress goes to standard error");
+      assert.match(json.err, /\[5\/9\]/, "progress goes to standard error");
     }));
 
   it("switches back to the previous release and restarts again when a restart fails", () =>
@@ -252,6 +254,9 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(await server.live(), first);
       assert.deepEqual(await server.recorded(), RESTARTS);
       assert.match(back.out, new RegExp(`${second} -> ${first} is live`));
+
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      assert.deepEqual(log.map((e) => [e.who, e.command, e.release, e.result]).slice(-1), [[WHO, "rollback", first, "switched"]]);
 
       const to = await server.gen(["rollback", ENV_NAME, "--to", second]);
       assert.equal(to.code, 0, to.all);
@@ -347,7 +352,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const run = await server.deploy("--branch", "bad..name");
       assert.equal(run.code, 1, run.all);
       assert.match(run.err, /"bad\.\.name" is not a valid branch name/);
-      assert.doesNotMatch(run.all, /\[1\/8\]/);
+      assert.doesNotMatch(run.all, /\[1\/9\]/);
       assert.deepEqual(await snapshotTree(server.root), before);
       assert.deepEqual(await server.recorded(), []);
     }));
@@ -368,6 +373,29 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.match(run.err, /--force-unlock/);
       assert.deepEqual(await snapshotTree(server.root), before);
       assert.deepEqual(await server.recorded(), []);
+    }));
+
+  it("refuses a local commit the repository does not have, naming it, and leaves the live release alone", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      await writeFile(join(server.app.checkout, "backend/manage.py"), "print('not pushed')\n");
+      await server.app.git("commit", "-q", "-am", "Not pushed");
+      const unpushed = await server.app.git("rev-parse", "HEAD");
+      await afterRelease(first);
+      const run = await server.deploy();
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, new RegExp(`does not have commit ${unpushed} \\(the one checked locally\\): push it \\(git push\\), or deploy with --source archive`));
+      assert.equal(await server.live(), first);
+      assert.deepEqual(await server.releases(), [first]);
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      assert.deepEqual(log.map((e) => [e.command, e.commit, e.result]).slice(-1), [["deploy", unpushed, "failed"]]);
+
+      await server.app.git("push", "-q", server.app.bare, "HEAD");
+      await afterRelease(first);
+      const second = await deployed(server);
+      const deployment = JSON.parse(await readFile(server.file(`${RELEASES}/${second}/public/deployment.json`), "utf8")) as Record<string, string>;
+      assert.equal(deployment.hash, unpushed);
+      assert.equal(await readFile(server.file(`${RELEASES}/${second}/backend/manage.py`), "utf8"), "print('not pushed')\n");
     }));
 
   it("--source archive deploys the local commit without cloning", () =>
@@ -399,7 +427,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       let error = "";
       try {
         const result = await deployRelease(
-          { environment: env, commit: await readCommit(server.app.checkout, "main"), source: { kind: "clone", branch: "main" }, frontend: { dir: dist, files: await listBuildOutput(dist) }, restartCelery: true, forceUnlock: false },
+          { environment: env, commit: await readCommit(server.app.checkout, "main"), source: { kind: "clone", branch: "main", commit: await server.app.git("rev-parse", "HEAD") }, frontend: { dir: dist, files: await listBuildOutput(dist) }, restartCelery: true, forceUnlock: false, roles: ["web", "worker"] },
           { transport, now: () => sameSecond, who: "test", pid: process.pid, report: silent },
         );
         assert.equal(result.outcome, "failed");

@@ -4,7 +4,8 @@ import { hostname, userInfo } from "node:os";
 import { applyPlan, type HostApplyResult } from "../../apply/apply-plan.js";
 import { GenError } from "../../errors.js";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
-import { planNeedsApply, summarizePlan, unrecordedEntries } from "../../plan/plan-changes.js";
+import { planNeedsApply, summarizePlan, unreadableEntries, unrecordedEntries } from "../../plan/plan-changes.js";
+import type { Environment } from "../../../schema/index.js";
 import type { Plan, PlanSummary } from "../../plan/plan-types.js";
 import { parseSavedPlan, savedPlanConflicts } from "../../plan/saved-plan.js";
 import { forEachHost, hostConnections, type HostConnections } from "../../transport/open-transport.js";
@@ -49,6 +50,7 @@ export async function applyPrepared(prepared: Prepared, argv: ApplyArgs & Global
       const unfinished = unrecordedEntries(host);
       if (unfinished.length) output.err(`${host.host}: ${unfinished.length} file${unfinished.length === 1 ? " is" : "s are"} in place but not recorded (an interrupted apply?): their handlers run and the record is updated`);
     }
+    refuseUnreadable(plan, loaded.environment, argv.env);
     if (!planNeedsApply(plan)) {
       if (argv.json) printResult(output, "apply", { environment: argv.env, outcome: "nothing-to-do", summary: summarizePlan(plan), hosts: [] }, prepared.redact);
       output[argv.json ? "err" : "out"](`nothing to do: ${argv.env} is in sync`);
@@ -73,6 +75,19 @@ export async function applyPrepared(prepared: Prepared, argv: ApplyArgs & Global
   }
 }
 
+
+/** A file gen could not read may differ: stop, and name the account that can read it. */
+export function refuseUnreadable(plan: Plan, env: Environment, envName: string): void {
+  const unreadable = unreadableEntries(plan);
+  if (unreadable.length === 0) return;
+  const user = env.server.sshUser;
+  const how = env.server.useSudo
+    ? `apply logs in as ${user} (server.sshUser) and reads root-only files through sudo -n: ${user} needs passwordless sudo (an administrator account)`
+    : `server.useSudo is false, so apply reads as ${user} alone: set server.useSudo: true and server.sshUser to an administrator account with passwordless sudo`;
+  throw new GenError(`${unreadable.length} file${unreadable.length === 1 ? "" : "s"} of ${envName} could not be read, so gen cannot compare ${unreadable.length === 1 ? "it" : "them"} with the environment; nothing was changed`, {
+    details: [...unreadable, how],
+  });
+}
 
 async function reviewedPlan(file: string, prepared: Prepared, now: Plan): Promise<Plan> {
   const saved = parseSavedPlan(await readFile(file, "utf8"), file);

@@ -4,7 +4,7 @@ import { hostname, userInfo } from "node:os";
 import { GenError } from "../../errors.js";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
 import { planNeedsApply } from "../../plan/plan-changes.js";
-import { deployRelease, type DeployResult } from "../../release/deploy-release.js";
+import { deployRelease, TOTAL_STEPS, type DeployResult } from "../../release/deploy-release.js";
 import { listBuildOutput, runLocalCommand } from "../../release/frontend.js";
 import { archiveCommit, checkBranchName, readCommit } from "../../release/local-checks.js";
 import { forEachHost } from "../../transport/open-transport.js";
@@ -13,7 +13,7 @@ import { stepReporter } from "../deploy-report.js";
 import { printPlanDiff } from "../diff-report.js";
 import { loadAndRender, printSandboxNote, type Prepared } from "../environment-options.js";
 import { printResult } from "../report.js";
-import { applyPrepared } from "./apply-run.js";
+import { applyPrepared, refuseUnreadable } from "./apply-run.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -27,14 +27,14 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   await checkBranchName(branch);
   // Everything local comes first: a wrong branch or a failed build must not have touched the server.
   const repoDir = resolve(argv.repo);
-  output.err(`[1/8] local checks in ${repoDir}`);
+  output.err(`[1/${TOTAL_STEPS}] local checks in ${repoDir}`);
   const commit = await readCommit(repoDir, branch);
   output.err(`    ${commit.hash.slice(0, 12)} ${commit.title} (${commit.author}, ${commit.date})`);
   const frontendDir = resolve(repoDir, env.release.frontend.output);
   if (argv["skip-front-build"]) {
-    output.err("[2/8] front-end build skipped (--skip-front-build)");
+    output.err(`[2/${TOTAL_STEPS}] front-end build skipped (--skip-front-build)`);
   } else {
-    output.err(`[2/8] front-end build in ${env.release.frontend.dir}`);
+    output.err(`[2/${TOTAL_STEPS}] front-end build in ${env.release.frontend.dir}`);
     for (const command of env.release.frontend.build) {
       output.err(`    $ ${command.join(" ")}`);
       await runLocalCommand(command, resolve(repoDir, env.release.frontend.dir), (chunk) => output.err(chunk.replace(/^/gm, "      ").trimEnd()));
@@ -42,9 +42,9 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   }
   const files = await listBuildOutput(frontendDir);
   const sourceKind = argv.source ?? env.release.source;
-  const source = sourceKind === "archive" ? { kind: "archive" as const, branch, archive: await archiveCommit(repoDir, env.paths.backendDir) } : { kind: "clone" as const, branch };
+  const source = sourceKind === "archive" ? { kind: "archive" as const, branch, commit: commit.hash, archive: await archiveCommit(repoDir, commit.hash, env.paths.backendDir) } : { kind: "clone" as const, branch, commit: commit.hash };
   const options = connectOptions(argv, argv.env);
-  output.err(`[3/8] configuration of ${argv.env}`);
+  output.err(`[3/${TOTAL_STEPS}] configuration of ${argv.env}`);
   if (argv.apply) {
     // apply shows the plan and asks as gen apply does, or says there is nothing to do; with --json its output
     // goes to standard error so that standard output is deploy's JSON alone.
@@ -56,14 +56,14 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   }
   const who = `${userInfo().username}@${hostname()}`;
   const report = stepReporter(output, prepared.redact, process.stderr.isTTY === true);
-  const outcomes = await forEachHost(env, { ...options, sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
+  const outcomes = await forEachHost(env, { ...options, sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport, host) =>
     deployRelease(
-      { environment: env, commit, source, frontend: { dir: frontendDir, files }, restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"] },
+      { environment: env, commit, source, frontend: { dir: frontendDir, files }, restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"], roles: host.roles },
       { transport, now: () => new Date(), who, pid: process.pid, report },
     ),
   );
   const results: (DeployResult & { host: string })[] = outcomes.map((o) =>
-    o.ok ? { ...o.value, host: o.host.name } : { host: o.host.name, release: "", outcome: "failed", removedReleases: [], steps: [], error: new GenError(o.error) },
+    o.ok ? { ...o.value, host: o.host.name } : { host: o.host.name, release: "", outcome: "failed", removedReleases: [], checks: [], steps: [], error: new GenError(o.error) },
   );
   if (argv.json) {
     const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
@@ -86,6 +86,7 @@ async function refuseDrift(prepared: Prepared, argv: DeployArgs & GlobalOptions,
   const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
   const failed = inspection.plan.hosts.filter((h) => h.error);
   if (failed.length) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: failed.map((h) => `${h.host}: ${h.error}`) });
+  refuseUnreadable(inspection.plan, prepared.loaded.environment, argv.env);
   if (!planNeedsApply(inspection.plan)) return;
   printPlanDiff(argv.json ? { out: output.err, err: output.err } : output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
   throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);

@@ -1,6 +1,7 @@
 // Every command, in the order --help lists them.
 import type { GenCommand } from "../command.js";
 import { applyCommand } from "./apply.js";
+import { checkCommand } from "./check.js";
 import { deployCommand } from "./deploy.js";
 import { diffCommand } from "./diff.js";
 import { initCommand } from "./init.js";
@@ -12,4 +13,4 @@ import { showCommand } from "./show.js";
 import { templatesCommand } from "./templates.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand, initCommand, templatesCommand];
+export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, checkCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand, initCommand, templatesCommand];

@@ -12,7 +12,7 @@ export const showCommand: GenCommand<{ env: string }> = {
   examples: [["gen show prod --json > environments/prod-frozen.json", "an environment that renders the same files"]],
   async run(argv, output) {
     const { environmentsDir, root } = project(argv);
-    const loaded = await loadEnvironment(argv.env, { environmentsDir, projectRoot: root });
+    const loaded = await loadEnvironment(argv.env, { environmentsDir, projectRoot: root, secrets: false });
     // Secrets are references ({secret: NAME}) in the environment itself, so nothing here needs redacting.
     const shown = asDefinition(loaded.environment);
     // The JSON is itself an environment definition (saved as <name>.json it renders the same files), so its

@@ -4,6 +4,7 @@
 // every temp folder.
 
 import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:http";
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,9 @@ export const STATE_DIR = "/var/lib/gen/tsosi";
 export const RELEASES = "/var/www/releases";
 export const CURRENT = "/var/www/current";
 export const SETTINGS = "/home/gen-test/config/settings_local.py";
+export const SOCKET = "/run/tsosi_gunicorn.sock";
+/** A release whose backend/ holds this file gets its content (an HTTP status) from the Gunicorn stand-in. */
+export const STATUS_FILE = "backend/stand-in-status";
 export const RESTARTS = ["restart tsosi_gunicorn", "reload nginx", "restart tsosi_celery", "restart tsosi_celery_beat"];
 /** The front-end build of the sample app: 300 assets and an index, 301 files. */
 export const FRONTEND_BUILD = ["sh", "-c", "mkdir -p dist/assets && for i in $(seq 1 300); do echo $i > dist/assets/f$i.js; done && echo '<html>' > dist/index.html"];
@@ -41,9 +45,13 @@ export interface DeployServer {
   /** The release folders on the server, sorted. */
   releases: () => Promise<string[]>;
   recorded: () => Promise<string[]>;
+  /** The systemctl calls made under the sshd with this PID. */
+  recordedUnder: (sshdPid: number) => Promise<string[]>;
   clearRecorded: () => Promise<void>;
   /** Makes the systemctl stand-in fail (exit 1) when called with exactly these arguments; undefined: never. */
   failOn: (args: string | undefined) => Promise<void>;
+  /** The requests the Gunicorn stand-in answered: "Host path status". */
+  gunicornRequests: string[];
   stop: () => Promise<void>;
 }
 
@@ -75,6 +83,11 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
   await chmod(systemctl, 0o755);
   await writeFile(join(envDir, `${ENV_NAME}.secrets.env`), "TEST_DB_PASSWORD=deploy-db-pass-3c5e\nTEST_SECRET_KEY=deploy-secret-key-91ab7f\n");
   const app = await createSampleApp(tempDir);
+  const celery = join(tempDir, "celery");
+  await writeFile(celery, "#!/bin/sh\n# celery stand-in: answers inspect ping\necho '-> celery@test: OK'\necho '        pong'\n");
+  await chmod(celery, 0o755);
+  const gunicornRequests: string[] = [];
+  const gunicorn = await startGunicornStandIn(join(root, SOCKET), join(root, CURRENT), gunicornRequests);
   const base = {
     server: {
       host: sshd.host,
@@ -91,6 +104,9 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
       connectTimeoutSeconds: 60,
     },
     app: { name: "tsosi", domain: "tsosi.localhost" },
+    celery: { command: [celery] },
+    // nginx, its static files and a certificate are checked by the tests that run a real nginx.
+    checks: { skip: ["nginx", "static", "certificate"] },
     nginx: { tls: false },
     postgres: { name: "tsosi", user: "tsosi", password: { secret: "TEST_DB_PASSWORD" } },
     django: { settings: { SECRET_KEY: { secret: "TEST_SECRET_KEY" } } },
@@ -119,11 +135,15 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
       const target = await readlink(file(CURRENT)).catch(() => "");
       return target.split("/").pop() ?? "";
     },
-    releases: async () => (await readdir(file(RELEASES)).catch(() => [] as string[])).sort(),
-    recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0),
+    releases: async () => (await readdir(file(RELEASES)).catch(() => [] as string[])).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort(),
+    recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0).map((l) => l.slice(l.indexOf("|") + 1)),
+    recordedUnder: async (pid) =>
+      (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.split("|")[0]!.split(" ").includes(String(pid))).map((l) => l.slice(l.indexOf("|") + 1)),
     clearRecorded: () => writeFile(recorderLog, ""),
     failOn: async (args) => (args === undefined ? rm(failFile, { force: true }) : writeFile(failFile, args)),
+    gunicornRequests,
     stop: async () => {
+      await new Promise((resolve) => gunicorn.close(resolve));
       await sshd.stop();
       await rm(tempDir, { recursive: true, force: true });
     },
@@ -132,9 +152,34 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
   return server;
 }
 
-function recorderScript(log: string, failFile: string): string {
+/**
+ * Gunicorn's stand-in: a real HTTP server on the unix socket nginx proxies to, answering 200, or the status that
+ * the live release's backend/stand-in-status holds.
+ */
+async function startGunicornStandIn(socket: string, current: string, requests: string[]): Promise<Server> {
+  await mkdir(join(socket, ".."), { recursive: true });
+  const server = createServer((req, res) => {
+    void readFile(join(current, STATUS_FILE), "utf8").then(
+      (text) => Number(text.trim()),
+      () => 200,
+    ).then((status) => {
+      requests.push(`${req.headers.host} ${req.url} ${status}`);
+      res.writeHead(status, { "content-type": "text/plain" }).end(`stand-in ${status}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(socket, resolve));
+  return server;
+}
+
+/**
+ * The systemctl stand-in: appends "<ancestor pids>|<arguments>" to `log`, so that a test with several sshds can
+ * tell which server ran it (the sshd's PID is among the ancestors).
+ */
+export function recorderScript(log: string, failFile: string): string {
   return `#!/bin/sh
-printf '%s\\n' "$*" >> '${log}'
+pid=$$; chain=""
+while [ "$pid" -gt 1 ]; do pid=$(sed 's/^.*) [A-Za-z] \\([0-9]*\\).*$/\\1/' /proc/$pid/stat); chain="$chain $pid"; done
+printf '%s|%s\\n' "$chain" "$*" >> '${log}'
 if [ -f '${failFile}' ] && [ "$*" = "$(cat '${failFile}')" ]; then
   echo "Job for $* failed (recorder)" >&2
   exit 1
@@ -153,6 +198,7 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
     const mode = (info.mode & 0o7777).toString(8);
     if (info.isSymbolicLink()) result[name] = `link -> ${await readlink(path)}`;
     else if (info.isDirectory()) result[name] = `dir ${mode}`;
+    else if (info.isSocket()) result[name] = `socket ${mode}`;
     else result[name] = `file ${mode} ${createHash("sha256").update(await readFile(path)).digest("hex")}`;
   }
   return result;
