@@ -110,5 +110,8 @@ export function sandboxLoop(user: Unprivileged, gen: string[], dir: string, samp
   ok(rollback, "rollback");
   assert.match(rollback.out, new RegExp(`${secondRelease} -> ${firstRelease} is live; recorded \\(sandbox, not run\\)`));
   assert.equal(readlinkSync(join(root, "var/www/current")), `releases/${firstRelease}`);
-  assert.deepEqual(readdirSync(join(root, "var/www/releases")).sort(), [firstRelease, secondRelease].sort());
+  // Beside the release folders, the log of deploys and rollbacks.
+  assert.deepEqual(readdirSync(join(root, "var/www/releases")).sort(), [firstRelease, secondRelease, "releases.log"].sort());
+  const logged = readFileSync(join(root, "var/www/releases/releases.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { command: string; result: string });
+  assert.deepEqual(logged.map((e) => `${e.command} ${e.result}`), ["deploy deployed", "deploy deployed", "rollback switched"]);
 }
