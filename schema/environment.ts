@@ -261,6 +261,8 @@ export const ReleaseSchema = z.strictObject({
   source: z.enum(["clone", "archive"]).default("clone"),
   install: z.array(ArgvSchema).optional(),
   tasks: z.array(ArgvSchema).optional(),
+  /** Prints the migration plan as Django's `showmigrations --plan` does; null: migrations are not recorded. */
+  migrations: ArgvSchema.nullable().optional(),
   frontend: z
     .strictObject({
       dir: z.string().regex(/^[A-Za-z0-9._\/-]+$/).default("frontend"),

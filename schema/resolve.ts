@@ -49,6 +49,8 @@ export function resolveEnvironment(env: ParsedEnvironment) {
       [poetry, "run", "python", "manage.py", "fill_static_data"],
       [poetry, "run", "python", "manage.py", "fetch_blog"],
     ],
+    // Custom tasks may not run Django at all: then the plan is read only when release.migrations names how.
+    migrations: env.release.migrations !== undefined ? env.release.migrations : env.release.tasks ? null : [poetry, "run", "python", "manage.py", "showmigrations", "--plan"],
   };
   const checks = { ...env.checks, nginxAddress: env.checks.nginxAddress ?? { host: "127.0.0.1", port: env.nginx.tls ? 443 : 80 } };
   return { ...env, server, app: { ...env.app, poetry }, paths, gunicorn, celery, nginx, sudoers, logrotate, django, release, checks };

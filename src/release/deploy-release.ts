@@ -8,6 +8,7 @@ import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
 import { fetchBackend, installBackend, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
+import { recordMigrations } from "./migrations.js";
 import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
 import { appendReleaseLog, liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
 
@@ -108,6 +109,7 @@ async function buildRelease(shell: ServerShell, input: DeployInput, effects: Dep
   const serverCommit = await fetchBackend(shell, env, releaseDir, input.source, out);
   await installBackend(shell, env, releaseDir, out);
   await runReleaseTasks(shell, env, releaseDir, out);
+  await recordMigrations(shell, env, releaseDir, out.onCommand);
   await uploadFrontend(shell, env, releaseDir, input.frontend.dir, input.frontend.files, out);
   await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, serverCommit, deployedAt: effects.now().toISOString(), release });
 }

@@ -5,11 +5,14 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { ServerShell } from "../apply/server-shell.js";
 import { outputLines } from "../apply/server-shell.js";
+import { readMigrations, type Migration } from "./migrations.js";
 
 export interface ReleaseInfo {
   id: string;
   live: boolean;
   deployment?: Record<string, unknown>;
+  /** The migrations applied when it was deployed (migrations.json), when they were recorded. */
+  migrations?: Migration[];
 }
 
 export async function listReleases(shell: ServerShell, env: Environment): Promise<ReleaseInfo[]> {
@@ -26,7 +29,8 @@ export async function listReleases(shell: ServerShell, env: Environment): Promis
           deployment = undefined;
         }
       }
-      return { id, live: id === live, ...(deployment ? { deployment } : {}) };
+      const migrations = await readMigrations(shell, env, id);
+      return { id, live: id === live, ...(deployment ? { deployment } : {}), ...(migrations ? { migrations } : {}) };
     }),
   );
 }

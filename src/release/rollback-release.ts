@@ -5,18 +5,26 @@ import { releaseLock, takeLock } from "../apply/lock.js";
 import { serverShell } from "../apply/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
+import { migrationsToUndo, type MigrationUndo } from "./migrations.js";
 import { appendReleaseLog, listReleases, restartServices, switchCurrent } from "./releases.js";
 
-export interface RollbackResult {
+export interface RollbackPlan {
   from?: string;
   to: string;
+  /** Migrations the live release applied that the target does not know, with the commands that would undo them. */
+  undo: MigrationUndo[];
+  /** Releases of the two without migrations.json: what they applied is not known. */
+  unrecorded: string[];
+}
+
+export interface RollbackResult extends RollbackPlan {
   restarted: string[];
 }
 
 export async function rollbackRelease(
   env: Environment,
   options: { to?: string; restartCelery: boolean; forceUnlock: boolean; roles: string[] },
-  effects: { transport: Transport; who: string; pid: number; now: () => Date },
+  effects: { transport: Transport; who: string; pid: number; now: () => Date; confirm: (plan: RollbackPlan) => Promise<boolean> },
 ): Promise<RollbackResult> {
   const shell = serverShell(effects.transport, env, { sudo: false });
   await takeLock(shell, env.server.stateDir, { who: effects.who, command: "rollback", since: effects.now().toISOString(), pid: effects.pid }, options.forceUnlock);
@@ -30,6 +38,16 @@ export async function rollbackRelease(
     }
     const from = releases[liveIndex]?.id;
     if (target === from) throw new GenError(`${target} is already the live release`);
+    const live = releases[liveIndex];
+    const to = releases.find((r) => r.id === target)!;
+    const plan: RollbackPlan = {
+      ...(from ? { from } : {}),
+      to: target,
+      undo: live?.migrations && to.migrations ? migrationsToUndo(env, live.migrations, to.migrations) : [],
+      unrecorded: [live, to].filter((r) => r !== undefined && r.migrations === undefined).map((r) => r!.id),
+    };
+    // Asked before anything changes: a refusal leaves `current` and the services as they were.
+    if (!(await effects.confirm(plan))) throw new GenError(`rollback to ${target} not confirmed: nothing changed`, { exitCode: 1 });
     await switchCurrent(shell, env, target);
     const restarted: string[] = [];
     const entry = { at: effects.now().toISOString(), who: effects.who, command: "rollback" as const, release: target };
@@ -40,7 +58,7 @@ export async function rollbackRelease(
       throw error;
     }
     await appendReleaseLog(shell, env, { ...entry, result: "switched" }).catch(() => {});
-    return { ...(from ? { from } : {}), to: target, restarted };
+    return { ...plan, restarted };
   } finally {
     await releaseLock(shell, env.server.stateDir).catch(() => {});
   }

@@ -19,7 +19,7 @@ import { openTransport } from "../../src/transport/open-transport.js";
 import {
   afterRelease, CURRENT, ENV_NAME, RELEASES, releaseIdAt, RESTARTS, SETTINGS, snapshotTree, STATE_DIR, withDeployServer, type DeployServer,
 } from "./deploy-support/deploy-server.js";
-import { AUTHOR } from "./deploy-support/sample-app.js";
+import { addMigration, AUTHOR } from "./deploy-support/sample-app.js";
 import { assertJsonOutput } from "../support/json-output.js";
 
 const RELEASE_ID = /^\d{8}T\d{6}Z$/;
@@ -274,6 +274,64 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(json.code, 0, json.all);
       const result = assertJsonOutput<{ hosts: { ok: boolean; from: string; to: string }[] }>("rollback", json.out);
       assert.deepEqual(result.hosts.map((h) => [h.ok, h.from, h.to]), [[true, second, first]]);
+    }));
+
+  it("records each release's applied migrations; releases shows them; rollback names what the target does not know with the undo commands and asks first", () =>
+    withDeployServer(async (server) => {
+      const showmigrations = ["python3", "manage.py", "showmigrations", "--plan"];
+      await server.writeEnv({ release: { migrations: showmigrations } });
+      await addMigration(server.app, "core", "0001_initial");
+      await addMigration(server.app, "core", "0002_badge");
+      await addMigration(server.app, "ledger", "0001_initial");
+      await server.app.commit("Core and ledger migrations");
+      const first = await deployed(server);
+      await addMigration(server.app, "core", "0003_scipost");
+      await addMigration(server.app, "blog", "0001_initial");
+      await server.app.commit("A core migration and a new app");
+      await afterRelease(first);
+      const second = await deployed(server);
+
+      const recorded = JSON.parse(await readFile(server.file(`${RELEASES}/${second}/migrations.json`), "utf8")) as { applied: { app: string; name: string }[] };
+      assert.deepEqual(recorded.applied.map((m) => `${m.app}.${m.name}`), ["blog.0001_initial", "core.0001_initial", "core.0002_badge", "core.0003_scipost", "ledger.0001_initial"]);
+      assert.equal(existsSync(server.file(`${RELEASES}/${second}/public/migrations.json`)), false, "not public");
+
+      const list = await server.gen(["releases", ENV_NAME]);
+      assert.equal(list.code, 0, list.all);
+      assert.match(list.out, new RegExp(`  ${first} .*\n    migrations: core 2 \\(last 0002_badge\\), ledger 1 \\(last 0001_initial\\)\n`));
+      assert.match(list.out, new RegExp(`\\* ${second} .*\n    migrations: blog 1 \\(last 0001_initial\\), core 3 \\(last 0003_scipost\\), ledger 1 \\(last 0001_initial\\)`));
+      const json = await server.gen(["releases", ENV_NAME, "--json"]);
+      assert.equal(json.code, 0, json.all);
+      const listed = assertJsonOutput<{ hosts: { releases: { id: string; migrations?: { app: string; name: string }[] }[] }[] }>("releases", json.out);
+      assert.deepEqual(listed.hosts[0]!.releases.find((r) => r.id === first)?.migrations?.map((m) => `${m.app}.${m.name}`), ["core.0001_initial", "core.0002_badge", "ledger.0001_initial"]);
+
+      // No terminal and no --yes: refused before anything changed.
+      await server.clearRecorded();
+      const logBefore = await readFile(server.file(`${RELEASES}/releases.log`), "utf8");
+      const refused = await server.gen(["rollback", ENV_NAME]);
+      assert.equal(refused.code, 1, refused.all);
+      assert.match(refused.err, /refusing to roll back to .* without confirmation: no terminal to ask on; pass --yes/);
+      assert.match(refused.out, /core: 0003_scipost/);
+      assert.equal(await server.live(), second);
+      assert.deepEqual(await server.recorded(), []);
+      assert.equal(await readFile(server.file(`${RELEASES}/releases.log`), "utf8"), logBefore);
+      await lockGone(server);
+
+      const backend = `${RELEASES}/${second}/backend`;
+      const yes = await server.gen(["rollback", ENV_NAME, "--yes"]);
+      assert.equal(yes.code, 0, yes.all);
+      assert.equal(await server.live(), first);
+      assert.match(yes.out, new RegExp(`${second} applied migrations that ${first} does not know`));
+      assert.match(yes.out, /^ {2}core: 0003_scipost$/m);
+      assert.match(yes.out, /^ {2}blog: 0001_initial$/m);
+      const undo = yes.out.split("\n").filter((l) => l.startsWith("  cd "));
+      assert.deepEqual(undo, [`  cd ${backend} && python3 manage.py migrate core 0002_badge`, `  cd ${backend} && python3 manage.py migrate blog zero`]);
+      assert.deepEqual(await server.recorded(), RESTARTS);
+
+      // Forward again: the target knows everything the live release applied, so nothing to undo and no question.
+      const forward = await server.gen(["rollback", ENV_NAME, "--to", second, "--json"]);
+      assert.equal(forward.code, 0, forward.all);
+      const result = assertJsonOutput<{ hosts: { to: string; undoMigrations: unknown[] }[] }>("rollback", forward.out);
+      assert.deepEqual(result.hosts.map((h) => [h.to, h.undoMigrations]), [[second, []]]);
     }));
 
   it("lists the releases with their deployment.json and marks the live one with *", () =>

@@ -2,7 +2,11 @@
 import { hostname, userInfo } from "node:os";
 import { serverShell } from "../../apply/server-shell.js";
 import { listReleases, readReleaseLog, type ReleaseInfo } from "../../release/releases.js";
-import { rollbackRelease } from "../../release/rollback-release.js";
+import { rollbackRelease, type RollbackPlan } from "../../release/rollback-release.js";
+import { summarizeMigrations } from "../../release/migrations.js";
+import { GenError } from "../../errors.js";
+import { confirm } from "../confirm.js";
+import type { Environment } from "../../../schema/index.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
 import { loadWithoutSecrets, printSandboxNote } from "../environment-options.js";
@@ -31,6 +35,7 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
       const d = r.deployment as { hash?: string; title?: string; branch?: string; deployedAt?: string } | undefined;
       const info = d ? `${d.branch ?? "?"} ${String(d.hash ?? "").slice(0, 12)} ${d.title ?? ""} (deployed ${d.deployedAt ?? "?"} by ${r.deployedBy ?? "?"})` : "(no deployment.json)";
       output.out(`${r.live ? "*" : " "} ${r.id}  ${info}`);
+      if (r.migrations) output.out(`    migrations: ${summarizeMigrations(r.migrations).map((m) => `${m.app} ${m.count} (last ${m.last})`).join(", ") || "none applied"}`);
     }
   }
   return outcomes.every((o) => o.ok) ? 0 : 1;
@@ -45,16 +50,25 @@ async function listReleasesWithLog(shell: ReturnType<typeof serverShell>, env: P
   });
 }
 
-export async function runRollback(argv: ConnectArgs & { env: string; to?: string; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions, output: Output): Promise<ExitCode> {
+export async function runRollback(argv: ConnectArgs & { env: string; to?: string; yes: boolean; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions, output: Output): Promise<ExitCode> {
   const loaded = await loadWithoutSecrets(argv.env, argv);
   printSandboxNote(output, loaded);
   const env = loaded.environment;
   const who = `${userInfo().username}@${hostname()}`;
+  // One question at a time when several hosts roll back at once.
+  let asking: Promise<unknown> = Promise.resolve();
+  const confirmOn = (host: string) => (plan: RollbackPlan) => {
+    const answer = asking.then(() => confirmRollback(env, host, plan, argv, output));
+    asking = answer.catch(() => {});
+    return answer;
+  };
   const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport, host) =>
-    rollbackRelease(env, { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"], roles: host.roles }, { transport, who, pid: process.pid, now: () => new Date() }),
+    rollbackRelease(env, { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"], roles: host.roles }, { transport, who, pid: process.pid, now: () => new Date(), confirm: confirmOn(host.name) }),
   );
   if (argv.json) {
-    const hosts = outcomes.map((o) => (o.ok ? { host: o.host.name, ok: true, from: o.value.from ?? null, to: o.value.to, restarted: o.value.restarted } : { host: o.host.name, ok: false, error: o.error }));
+    const hosts = outcomes.map((o) =>
+      o.ok ? { host: o.host.name, ok: true, from: o.value.from ?? null, to: o.value.to, restarted: o.value.restarted, undoMigrations: o.value.undo, migrationsUnrecorded: o.value.unrecorded } : { host: o.host.name, ok: false, error: o.error },
+    );
     printResult(output, "rollback", { environment: argv.env, hosts }, (t) => t);
   }
   for (const o of outcomes) {
@@ -65,3 +79,22 @@ export async function runRollback(argv: ConnectArgs & { env: string; to?: string
   return outcomes.every((o) => o.ok) ? 0 : 1;
 }
 
+
+/**
+ * Names the migrations the target does not know and the commands that would undo them (gen never runs them: the
+ * admin decides, and they need the live release's migration files, so before the switch), then asks. Nothing to
+ * undo: no question, as before.
+ */
+async function confirmRollback(env: Environment, host: string, plan: RollbackPlan, argv: { yes: boolean; json?: boolean }, output: Output): Promise<boolean> {
+  const say = (line: string) => output[argv.json ? "err" : "out"](line);
+  for (const id of plan.unrecorded) say(`${host}: ${id} has no migrations.json: the migrations it applied are not known`);
+  if (plan.undo.length === 0) return true;
+  const backend = `${env.paths.releases}/${plan.from}/${env.paths.backendDir}`;
+  say(`${host}: ${plan.from} applied migrations that ${plan.to} does not know; the database keeps them after the switch:`);
+  for (const u of plan.undo) say(`  ${u.app}: ${u.unknown.join(", ")}`);
+  say(`to undo them, run before switching (gen does not run them; check first that they are reversible):`);
+  for (const u of plan.undo) say(`  cd ${backend} && ${u.command.join(" ")}`);
+  if (argv.yes) return true;
+  if (!process.stdin.isTTY) throw new GenError(`refusing to roll back to ${plan.to} without confirmation: no terminal to ask on; pass --yes to roll back non-interactively`);
+  return confirm(`Switch ${host} to ${plan.to} with these migrations still applied?`);
+}

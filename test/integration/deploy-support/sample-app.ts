@@ -10,6 +10,26 @@ const exec = promisify(execFile);
 
 export const AUTHOR = { name: "Ada Tester", email: "ada@example.org" };
 
+/**
+ * Stands in for Django's manage.py: `showmigrations --plan` prints every <app>/migrations/NNNN_*.py as applied,
+ * in Django's format (`[X]  app.0001_initial`), app by app; anything else prints "manage".
+ */
+export const MANAGE_PY = `#!/usr/bin/env python3
+import glob, os, sys
+if sys.argv[1:3] == ["showmigrations", "--plan"]:
+    for path in sorted(glob.glob("*/migrations/[0-9]*.py")):
+        app = path.split(os.sep)[0]
+        print(f"[X]  {app}.{os.path.basename(path)[:-3]}")
+else:
+    print("manage")
+`;
+
+/** Adds <app>/migrations/<name>.py to the checkout (not committed). */
+export async function addMigration(app: SampleApp, label: string, name: string): Promise<void> {
+  await mkdir(join(app.checkout, "backend", label, "migrations"), { recursive: true });
+  await writeFile(join(app.checkout, "backend", label, "migrations", `${name}.py`), "# a migration\n");
+}
+
 export interface SampleApp {
   /** The developer's checkout (gen deploy --repo). */
   checkout: string;
@@ -25,7 +45,7 @@ export async function createSampleApp(dir: string): Promise<SampleApp> {
   const bare = join(dir, "app.git");
   await mkdir(join(checkout, "backend/backend_site"), { recursive: true });
   await mkdir(join(checkout, "frontend"), { recursive: true });
-  await writeFile(join(checkout, "backend/manage.py"), "#!/usr/bin/env python3\nprint('manage')\n");
+  await writeFile(join(checkout, "backend/manage.py"), MANAGE_PY);
   await writeFile(join(checkout, "backend/backend_site/__init__.py"), "");
   await writeFile(join(checkout, "backend/backend_site/settings.py"), "from .settings_local import *  # noqa\n");
   await writeFile(join(checkout, "frontend/package.json"), '{ "name": "frontend" }\n');

@@ -1,0 +1,96 @@
+// The migrations a release applied: read after its tasks ran (Django's `showmigrations --plan`), kept in the
+// release folder (migrations.json, outside public/), and compared on rollback. gen never undoes a migration itself:
+// it names the `migrate` commands that would, and the admin decides.
+import type { Environment } from "../../schema/index.js";
+import { GenError } from "../errors.js";
+import type { ServerShell } from "../apply/server-shell.js";
+import { outputLines } from "../apply/server-shell.js";
+
+export interface Migration {
+  app: string;
+  name: string;
+}
+
+export interface MigrationsFile {
+  /** Applied migrations in plan order. */
+  applied: Migration[];
+}
+
+/** `[X]  app.0001_initial` lines of `showmigrations --plan` (`[ ]` is not applied); other lines are ignored. */
+export function parseMigrationPlan(text: string): Migration[] {
+  return text.split("\n").flatMap((line) => {
+    const match = /^\s*\[X\]\s+([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\s*$/.exec(line);
+    return match ? [{ app: match[1]!, name: match[2]! }] : [];
+  });
+}
+
+export function migrationsPath(env: Environment, releaseId: string): string {
+  return `${env.paths.releases}/${releaseId}/migrations.json`;
+}
+
+/** Runs release.migrations in the release's backend folder and writes migrations.json; nothing when it is null. */
+export async function recordMigrations(shell: ServerShell, env: Environment, releaseDir: string, onCommand: (line: string) => void): Promise<Migration[] | undefined> {
+  const argv = env.release.migrations;
+  if (!argv) return undefined;
+  onCommand(`$ ${argv.join(" ")}`);
+  const result = await shell.transport.run(argv, { cwd: `${releaseDir}/${env.paths.backendDir}` });
+  if (result.exitCode !== 0) throw new GenError(`\`${argv.join(" ")}\` failed (exit ${result.exitCode}): the applied migrations could not be read (release.migrations)`, { details: outputLines(result).slice(-20) });
+  const applied = parseMigrationPlan(result.stdout);
+  const body: MigrationsFile = { applied };
+  await shell.transport.writeFile(`${releaseDir}/migrations.json`, `${JSON.stringify(body, null, 2)}\n`, "0644");
+  return applied;
+}
+
+export async function readMigrations(shell: ServerShell, env: Environment, releaseId: string): Promise<Migration[] | undefined> {
+  const read = await shell.transport.readFile(migrationsPath(env, releaseId));
+  if (read.status !== "ok") return undefined;
+  try {
+    const parsed = JSON.parse(read.file.content.toString("utf8")) as Partial<MigrationsFile>;
+    return Array.isArray(parsed.applied) ? parsed.applied.filter((m) => typeof m?.app === "string" && typeof m?.name === "string") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Per app: how many applied and the last one, as `gen releases` shows them. */
+export function summarizeMigrations(applied: Migration[]): { app: string; count: number; last: string }[] {
+  const byApp = new Map<string, { app: string; count: number; last: string }>();
+  for (const m of applied) {
+    const entry = byApp.get(m.app) ?? { app: m.app, count: 0, last: m.name };
+    entry.count += 1;
+    entry.last = m.name;
+    byApp.set(m.app, entry);
+  }
+  return [...byApp.values()];
+}
+
+export interface MigrationUndo {
+  app: string;
+  /** Applied on the live release, unknown to the target, in plan order. */
+  unknown: string[];
+  /** The last migration of the app the target knows, or "zero". */
+  to: string;
+  command: string[];
+}
+
+/**
+ * What the live release applied that the target never recorded, with the command that would take each app back
+ * to the target's last migration (Django unapplies everything after it), the app applied last first.
+ */
+export function migrationsToUndo(env: Environment, live: Migration[], target: Migration[]): MigrationUndo[] {
+  const known = new Set(target.map((m) => `${m.app}.${m.name}`));
+  const undo = new Map<string, string[]>();
+  // Newest first (the reverse of the plan): what was applied last is undone first.
+  for (const m of [...live].reverse()) if (!known.has(`${m.app}.${m.name}`)) undo.set(m.app, [m.name, ...(undo.get(m.app) ?? [])]);
+  return [...undo].map(([app, unknown]) => {
+    const to = target.filter((m) => m.app === app).pop()?.name ?? "zero";
+    return { app, unknown, to, command: [...migrateCommand(env), app, to] };
+  });
+}
+
+/** release.migrations with `showmigrations --plan` replaced by `migrate`: the same manage.py, run the same way. */
+function migrateCommand(env: Environment): string[] {
+  const argv = env.release.migrations ?? ["python", "manage.py", "showmigrations", "--plan"];
+  const at = argv.indexOf("showmigrations");
+  return at >= 0 ? [...argv.slice(0, at), "migrate"] : ["python", "manage.py", "migrate"];
+}
