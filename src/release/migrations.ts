@@ -16,10 +16,13 @@ export interface MigrationsFile {
   applied: Migration[];
 }
 
-/** `[X]  app.0001_initial` lines of `showmigrations --plan` (`[ ]` is not applied); other lines are ignored. */
+/**
+ * `[X]  app.0001_initial` lines of `showmigrations --plan` (higher verbosity adds dependencies or the time after
+ * the name); `[ ]` is not applied; other lines are ignored.
+ */
 export function parseMigrationPlan(text: string): Migration[] {
   return text.split("\n").flatMap((line) => {
-    const match = /^\s*\[X\]\s+([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\s*$/.exec(line);
+    const match = /^\s*\[X\]\s+([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)(\s.*)?$/.exec(line);
     return match ? [{ app: match[1]!, name: match[2]! }] : [];
   });
 }

@@ -1,0 +1,1 @@
+# The sample app's first migration: showmigrations --plan lists it as applied.
