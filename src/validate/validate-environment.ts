@@ -48,7 +48,7 @@ async function checkSettingsValues(loaded: LoadedEnvironment, rendered: RenderRe
 
 export function toolCheckContext(env: Environment): ToolCheckContext {
   const { server } = env;
-  const commands = [env.gunicorn.command, env.celery.command, ...env.release.install, ...env.release.tasks].map((argv) => argv[0]!);
+  const commands = [env.gunicorn.command, env.celery.command, ...env.release.install, ...env.release.tasks, ...(env.release.migrations ? [env.release.migrations] : [])].map((argv) => argv[0]!);
   return {
     users: unique(["root", server.deployUser, server.webUser, server.sshUser]),
     groups: unique(["root", server.deployGroup, server.webGroup]),
