@@ -44,7 +44,8 @@ export async function rollbackRelease(
       ...(from ? { from } : {}),
       to: target,
       undo: live?.migrations && to.migrations ? migrationsToUndo(env, live.migrations, to.migrations) : [],
-      unrecorded: [live, to].filter((r) => r !== undefined && r.migrations === undefined).map((r) => r!.id),
+      // Only worth saying when the environment records them (release.migrations).
+      unrecorded: !env.release.migrations ? [] : [live, to].filter((r) => r !== undefined && r.migrations === undefined).map((r) => r!.id),
     };
     // Asked before anything changes: a refusal leaves `current` and the services as they were.
     if (!(await effects.confirm(plan))) throw new GenError(`rollback to ${target} not confirmed: nothing changed`, { exitCode: 1 });

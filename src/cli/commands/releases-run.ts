@@ -79,7 +79,6 @@ export async function runRollback(argv: ConnectArgs & { env: string; to?: string
   return outcomes.every((o) => o.ok) ? 0 : 1;
 }
 
-
 /**
  * Names the migrations the target does not know and the commands that would undo them (gen never runs them: the
  * admin decides, and they need the live release's migration files, so before the switch), then asks. Nothing to
