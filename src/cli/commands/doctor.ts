@@ -2,6 +2,9 @@ import type { GenCommand } from "../command.js";
 import { withConnectOptions, type ConnectArgs } from "../connect-options.js";
 import { withEnvironment } from "../environment-options.js";
 
+/** Free space wanted for paths.releases unless --min-free-mb says otherwise: a release with its .venv is a few hundred MiB. */
+export const DEFAULT_MIN_FREE_MB = 2048;
+
 export type DoctorArgs = ConnectArgs & { env: string; "min-free-mb": number };
 
 export const doctorCommand: GenCommand<DoctorArgs> = {
@@ -10,7 +13,7 @@ export const doctorCommand: GenCommand<DoctorArgs> = {
   builder: (yargs) =>
     withConnectOptions(withEnvironment(yargs)).option("min-free-mb", {
       type: "number",
-      default: 2048,
+      default: DEFAULT_MIN_FREE_MB,
       describe: "free space (MiB) wanted on the disk of paths.releases",
       coerce: (value: number) => {
         if (!Number.isInteger(value) || value < 0) throw new Error("option --min-free-mb expects a whole number of MiB");
