@@ -82,39 +82,49 @@ def check_postgres(p):
         record("postgres", where, "warn", p["skip"])
         return
     try:
-        with connect(p["host"], p["port"]) as sock:
-            # An SSLRequest: a PostgreSQL server answers one byte, S or N, before any credentials.
-            sock.sendall(struct.pack("!ii", 8, 80877103))
-            answer = sock.recv(1)
+        sock = connect(p["host"], p["port"])
     except Exception as error:
         record("postgres", where, "fail", "nothing answers on %s (%s)" % (where, error), p["fix"])
         return
+    try:
+        # An SSLRequest: a PostgreSQL server answers one byte, S or N, before any credentials.
+        sock.sendall(struct.pack("!ii", 8, 80877103))
+        answer = sock.recv(1)
+    except Exception as error:
+        answer = ("%s: %s" % (type(error).__name__, error)).encode()
+    finally:
+        sock.close()
     if answer in (b"S", b"N"):
         record("postgres", where, "ok", "PostgreSQL answers on %s" % where)
     else:
-        record("postgres", where, "fail", "something answers on %s, but not as PostgreSQL (%r)" % (where, answer), p["fix"])
+        record("postgres", where, "fail", "%s accepts connections but does not answer as PostgreSQL (%r)" % (where, answer.decode("latin-1")[:80]), p["fix"])
 
 def check_redis(r):
     where = "%s:%d" % (r["host"], r["port"])
     try:
-        with connect(r["host"], r["port"]) as sock:
-            sock.sendall(b"PING\r\n")
-            data = b""
-            while b"\r\n" not in data:
-                chunk = sock.recv(256)
-                if not chunk:
-                    break
-                data += chunk
+        sock = connect(r["host"], r["port"])
     except Exception as error:
         record("redis", where, "fail", "nothing answers on %s (%s)" % (where, error), r["fix"])
         return
+    data = b""
+    try:
+        sock.sendall(b"PING\r\n")
+        while b"\r\n" not in data:
+            chunk = sock.recv(256)
+            if not chunk:
+                break
+            data += chunk
+    except Exception as error:
+        data = ("%s: %s" % (type(error).__name__, error)).encode()
+    finally:
+        sock.close()
     line = data.split(b"\r\n", 1)[0].decode("latin-1")
     if line == "+PONG":
         record("redis", where, "ok", "answered PING with +PONG")
     elif line.startswith("-NOAUTH"):
         record("redis", where, "fail", "Redis on %s wants a password, and the broker URL has none" % where, r["authFix"])
     else:
-        record("redis", where, "fail", "no +PONG from %s (answered %r)" % (where, line[:80]), r["fix"])
+        record("redis", where, "fail", "%s accepts connections but gave no +PONG (%r)" % (where, line[:80]), r["fix"])
 
 def check_certificate(c):
     try:
