@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
@@ -68,11 +69,22 @@ async function withDropIn<T>(server: GenServer, content: string, body: () => Pro
   const check = spawnSync("visudo", ["-cf", candidate], { encoding: "utf8" });
   assert.equal(check.status, 0, `visudo -cf refuses the drop-in: ${check.stdout}${check.stderr}`);
   const installed = `/etc/sudoers.d/gen-doctor-${randomBytes(6).toString("hex")}`;
+  // Also when the test run is interrupted: a drop-in left behind would change what sudo lists for gen-test.
+  const remove = () => rmSync(installed, { force: true });
+  const stop = () => process.off("exit", remove).off("SIGINT", onSignal).off("SIGTERM", onSignal);
+  // Removes the file, then dies of the signal as it would have without this listener.
+  const onSignal = (signal: NodeJS.Signals) => {
+    remove();
+    stop();
+    process.kill(process.pid, signal);
+  };
+  process.on("exit", remove).on("SIGINT", onSignal).on("SIGTERM", onSignal);
   try {
     await writeFile(installed, content, { mode: 0o440 });
     return await body();
   } finally {
-    spawnSync("rm", ["-f", installed]);
+    remove();
+    stop();
   }
 }
 
