@@ -99,12 +99,13 @@ function templateEngine(environmentsDir: string, overridesDir: string | undefine
   if (cached) return cached;
   // The user's overrides come first, then gen's templates (precompiled), then an environment's own templates
   // (extra files), read from its folder. Both of the user's folders refuse templates behind links leaving them.
+  const options = { ...LEXER_OPTIONS, throwOnUndefined: true };
   const loaders = [
-    ...(overridesDir ? [new ContainedLoader(overridesDir)] : []),
+    ...(overridesDir ? [new ContainedLoader(overridesDir, options)] : []),
     compiledTemplates(templatesDir),
-    new ContainedLoader(environmentsDir),
+    new ContainedLoader(environmentsDir, options),
   ];
-  const engine = new nunjucks.Environment(loaders, { ...LEXER_OPTIONS, throwOnUndefined: true });
+  const engine = new nunjucks.Environment(loaders, options);
   engine.addFilter("systemd_argv", systemdArgv);
   engine.addFilter("ngx", nginxValue);
   engine.addFilter("sudo_word", sudoersWord);
