@@ -5,14 +5,14 @@ import { existsSync, readdirSync } from "node:fs";
 import nunjucks from "nunjucks";
 import type { Environment, SecretRef } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import { findSecretReferences } from "../load/secrets.js";
+import { findSecretReferences, isSecretRef, type SecretLookup } from "../load/secrets.js";
 import { createRedactor } from "../redact.js";
 import { templatesDir } from "../paths.js";
 import { compiledTemplates, LEXER_OPTIONS } from "./compiled-templates.js";
 import type { Manifest, ManifestFile, RenderedFile } from "../types.js";
 import { logrotateWord, nginxValue, sudoersWord, systemdArgv } from "./escape.js";
 import { fileSpecs, folderSpecs, type FileSpec } from "./file-specs.js";
-import { isSecretRef, pythonLiteral, type SecretLookup } from "./python-literal.js";
+import { pythonLiteral } from "./python-literal.js";
 import { djangoSettings } from "./settings.js";
 import { checkTemplateInside, ContainedLoader } from "./template-loader.js";
 
