@@ -15,25 +15,46 @@ export interface SshRuns {
 
 const EXTRA = 500;
 
-export async function benchDiffApply(results: Results, server: BenchServer, runs: SshRuns, options: { realOnly?: boolean } = {}): Promise<void> {
+/** The issue's scale targets: diff of +1000 files against the floor, peak RSS of a diff of +5000 files. */
+const SCALE = 1000;
+const PEAK = 5000;
+
+export async function benchDiffApply(results: Results, server: BenchServer, runs: SshRuns, options: { realOnly?: boolean; scaleOnly?: boolean } = {}): Promise<void> {
   await server.writeEnvironment();
   await applyOnce(server);
-  await benchRealSet(results, server, runs);
+  if (!options.scaleOnly) await benchRealSet(results, server, runs);
   if (options.realOnly) return;
 
-  await applyInBatches(server, { count: EXTRA, bytes: 1024 });
-  await benchManyFiles(results, server, runs, "1 KB");
+  if (!options.scaleOnly) {
+    await applyInBatches(server, { count: EXTRA, bytes: 1024 });
+    await benchManyFiles(results, server, runs, "1 KB");
+  }
+  await benchScale(results, server, runs);
+  if (options.scaleOnly) return;
 
   await applyInBatches(server, { count: EXTRA, bytes: 100 * 1024 });
   await benchLargeFiles(results, server, runs);
+}
+
+/** +1000 files × 1 KB: diff time against the floor of the same files; +5000: peak RSS of the diff. */
+async function benchScale(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
+  await applyInBatches(server, { count: SCALE, bytes: 1024 }, 250);
+  const floor = `ssh cat floor, +${SCALE} files × 1 KB (${catted(server)} files)`;
+  const unchanged = `gen diff, +${SCALE} files × 1 KB, nothing differs`;
+  await measurePair(results, { name: unchanged, floor, runs: runs.many, warmups: runs.warmups, floorRun: () => server.sshCat(), measured: gen(server, ["diff"], 0) });
+  await measureRss(results, server, unchanged, runs.rss);
+  await applyInBatches(server, { count: PEAK, bytes: 1024 }, 500, SCALE);
+  const peak = `gen diff, +${PEAK} files × 1 KB, nothing differs`;
+  await measurePair(results, { name: peak, floor: `ssh cat floor, +${PEAK} files × 1 KB (${catted(server)} files)`, runs: runs.rss, warmups: 1, floorRun: () => server.sshCat(), measured: gen(server, ["diff"], 0) });
+  await measureRss(results, server, peak, runs.rss);
 }
 
 /**
  * gen apply sends its staging script inside the SSH exec request (`sh -c <script>`): with ~200 changed files
  * under a long root it passes OpenSSH's packet limit and fails ("Unable to exec"), so the setup goes in batches.
  */
-async function applyInBatches(server: BenchServer, extra: ExtraFiles, batch = 100): Promise<void> {
-  for (let upTo = batch; upTo < extra.count; upTo += batch) {
+async function applyInBatches(server: BenchServer, extra: ExtraFiles, batch = 100, from = 0): Promise<void> {
+  for (let upTo = from + batch; upTo < extra.count; upTo += batch) {
     await server.writeEnvironment(extra, upTo);
     expectExit(await server.gen(["apply", "--yes"]), 0, `gen apply bench --yes (setup, ${upTo} extra files)`);
   }
