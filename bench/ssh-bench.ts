@@ -38,23 +38,30 @@ export async function benchDiffApply(results: Results, server: BenchServer, runs
 
 /** +1000 files × 1 KB: diff time against the floor of the same files; +5000: peak RSS of the diff. */
 async function benchScale(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
-  await applyInBatches(server, { count: SCALE, bytes: 1024 }, 250);
+  await seeded(server, SCALE);
   const floor = `ssh cat floor, +${SCALE} files × 1 KB (${catted(server)} files)`;
   const unchanged = `gen diff, +${SCALE} files × 1 KB, nothing differs`;
   await measurePair(results, { name: unchanged, floor, runs: runs.many, warmups: runs.warmups, floorRun: () => server.sshCat(), measured: gen(server, ["diff"], 0) });
   await measureRss(results, server, unchanged, runs.rss);
-  await applyInBatches(server, { count: PEAK, bytes: 1024 }, 500, SCALE);
+  await seeded(server, PEAK);
   const peak = `gen diff, +${PEAK} files × 1 KB, nothing differs`;
   await measurePair(results, { name: peak, floor: `ssh cat floor, +${PEAK} files × 1 KB (${catted(server)} files)`, runs: runs.rss, warmups: 1, floorRun: () => server.sshCat(), measured: gen(server, ["diff"], 0) });
   await measureRss(results, server, peak, runs.rss);
+}
+
+/** `count` extra files of 1 KB in the environment and on the server, written there without gen (see seedExtraFiles). */
+async function seeded(server: BenchServer, count: number): Promise<void> {
+  await server.writeEnvironment({ count, bytes: 1024 });
+  await server.seedExtraFiles();
+  expectExit(await server.gen(["diff"]), 0, `gen diff bench right after seeding ${count} extra files`);
 }
 
 /**
  * gen apply sends its staging script inside the SSH exec request (`sh -c <script>`): with ~200 changed files
  * under a long root it passes OpenSSH's packet limit and fails ("Unable to exec"), so the setup goes in batches.
  */
-async function applyInBatches(server: BenchServer, extra: ExtraFiles, batch = 100, from = 0): Promise<void> {
-  for (let upTo = from + batch; upTo < extra.count; upTo += batch) {
+async function applyInBatches(server: BenchServer, extra: ExtraFiles, batch = 100): Promise<void> {
+  for (let upTo = batch; upTo < extra.count; upTo += batch) {
     await server.writeEnvironment(extra, upTo);
     expectExit(await server.gen(["apply", "--yes"]), 0, `gen apply bench --yes (setup, ${upTo} extra files)`);
   }
