@@ -44,9 +44,15 @@ async function benchScale(results: Results, server: BenchServer, runs: SshRuns):
   await measurePair(results, { name: unchanged, floor, runs: runs.many, warmups: runs.warmups, floorRun: () => server.sshCat(), measured: gen(server, ["diff"], 0) });
   await measureRss(results, server, unchanged, runs.rss);
   await seeded(server, PEAK);
+  // No floor: one `ssh cat` of 5000 paths passes the server's limit on a command's length.
   const peak = `gen diff, +${PEAK} files × 1 KB, nothing differs`;
-  await measurePair(results, { name: peak, floor: `ssh cat floor, +${PEAK} files × 1 KB (${catted(server)} files)`, runs: runs.rss, warmups: 1, floorRun: () => server.sshCat(), measured: gen(server, ["diff"], 0) });
-  await measureRss(results, server, peak, runs.rss);
+  results.declare(peak, { note: "timed under /usr/bin/time, no floor (ssh cat of 5000 paths is too long a command)" });
+  for (let i = 0; i < Math.max(runs.rss, 2); i++) {
+    const { ms, rssKb } = await server.genWithRss(["diff"]);
+    results.add(peak, ms);
+    results.addRss(peak, rssKb);
+  }
+  progress(`${peak}: done`);
 }
 
 /** `count` extra files of 1 KB in the environment and on the server, written there without gen (see seedExtraFiles). */
