@@ -105,9 +105,10 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
       if (template) await writeFile(join(envDir, "bench-extra.njk"), template);
       if (previousTemplate !== undefined) await writeFile(join(envDir, "bench-extra-previous.njk"), previousTemplate);
       if (upTo === undefined) previousTemplate = template;
-      server.loaded = await loadEnvironment("bench", { environmentsDir: envDir, processEnv: genEnv });
-      const { environment, secrets, environmentsDir } = server.loaded;
-      server.files = renderEnvironment({ name: "bench", environment, secrets: secrets.lookup, environmentsDir }).files;
+      // gen runs with packageRoot as its working folder: the headers name the environment file relative to it.
+      server.loaded = await loadEnvironment("bench", { environmentsDir: envDir, processEnv: genEnv, projectRoot: packageRoot });
+      const { environment, secrets, environmentsDir, source } = server.loaded;
+      server.files = renderEnvironment({ name: "bench", environment, secrets: secrets.lookup, environmentsDir, source }).files;
     },
     gen: ([command, ...rest]) => runTimed("node", [BUNDLE, command!, "bench", ...connect, ...rest], { env: genEnv, cwd: packageRoot }),
     async genWithRss([command, ...rest]) {

@@ -19,7 +19,7 @@ export function guardConnection(client: Client, describe: string, lostReason: ()
     onClose = () => reject(new Error("closed"));
   });
   closing.catch(() => {});
-  // ssh2-sftp-client fails its calls on a socket error or "end", before "close" comes: each means the connection is gone.
+  // A socket error or "end" can come before "close": each means the connection is gone.
   client.once("end", () => (closed = true));
   client.on("error", (error: Error & { level?: string }) => {
     if (error.level === "client-socket" || error.level === "protocol") closed = true;
