@@ -5,7 +5,7 @@
 import type { Environment } from "../../schema/index.js";
 import { outputLines } from "../apply/server-shell.js";
 import { GenError } from "../errors.js";
-import { isSecretRef } from "../render/python-literal.js";
+import { isSecretRef } from "../load/secrets.js";
 import type { Transport } from "../transport/transport.js";
 import { DOCTOR_SCRIPT } from "./doctor-script.js";
 
