@@ -53,6 +53,11 @@ export interface BenchServer {
   sshCat(): Promise<number>;
   /** Untimed: gives every managed file other content (the link becomes a plain file). */
   changeEverything(run: number): Promise<void>;
+  /**
+   * Untimed: writes the extra files (the environment's own, root's, 0644 by default) under the root as apply would,
+   * without gen: applying thousands of new files through gen only to set up a diff takes minutes on a loaded machine.
+   */
+  seedExtraFiles(): Promise<void>;
   /** Untimed: puts the rendered content back (as apply left it), without gen. */
   restoreEverything(): Promise<void>;
   stop(): Promise<void>;
@@ -123,6 +128,12 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
         if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) await rm(path);
         await writeFile(path, `# changed by the bench, run ${run}\n${file.content}`);
       }));
+    },
+    async seedExtraFiles() {
+      for (const file of server.files.filter((f) => f.path.startsWith("/etc/gen-bench/"))) {
+        await mkdir(dirname(under(file.path)), { recursive: true });
+        await writeFile(under(file.path), file.content, { mode: Number.parseInt(file.mode, 8) });
+      }
     },
     async restoreEverything() {
       await Promise.all(server.files.map(async (file) => {

@@ -13,6 +13,8 @@ import { benchUpload } from "./upload-bench.js";
 const quick = process.argv.includes("--quick");
 /** --real-only: render and the real file set, without the +500 files rows and the upload rows (a few minutes). */
 const realOnly = process.argv.includes("--real-only");
+/** --scale-only: only the +1000 files (time) and +5000 files (peak RSS) diff rows, without render rows. */
+const scaleOnly = process.argv.includes("--scale-only");
 const RUNS = quick
   ? { render: { process: 5, inProcess: 10, cold: 1, warmups: 1 }, ssh: { real: 3, applyChanged: 2, many: 2, large: 1, rss: 1, warmups: 1 }, upload: { runs: 2, warmups: 1 } }
   : { render: { process: 25, inProcess: 100, cold: 3, warmups: 3 }, ssh: { real: 15, applyChanged: 8, many: 9, large: 5, rss: 3, warmups: 2 }, upload: { runs: 9, warmups: 2 } };
@@ -20,11 +22,11 @@ const RUNS = quick
 async function main(): Promise<void> {
   const start = process.hrtime.bigint();
   const results = new Results();
-  await benchRender(results, RUNS.render);
+  if (!scaleOnly) await benchRender(results, RUNS.render);
   const server = await startBenchServer(showProd());
   try {
-    await benchDiffApply(results, server, RUNS.ssh, { realOnly });
-    if (!realOnly) await benchUpload(results, server, RUNS.upload);
+    await benchDiffApply(results, server, RUNS.ssh, { realOnly, scaleOnly });
+    if (!realOnly && !scaleOnly) await benchUpload(results, server, RUNS.upload);
   } finally {
     await server.stop();
   }
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   console.log(formatTable(rows));
   console.log(`\nbench took ${totalSeconds.toFixed(0)} s`);
   const out = join(dirname(fileURLToPath(import.meta.url)), "results.json");
-  await writeResults(out, rows, { totalSeconds, quick, realOnly });
+  await writeResults(out, rows, { totalSeconds, quick, realOnly, scaleOnly });
   progress(`wrote ${out}`);
 }
 

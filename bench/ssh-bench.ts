@@ -15,17 +15,51 @@ export interface SshRuns {
 
 const EXTRA = 500;
 
-export async function benchDiffApply(results: Results, server: BenchServer, runs: SshRuns, options: { realOnly?: boolean } = {}): Promise<void> {
+/** The issue's scale targets: diff of +1000 files against the floor, peak RSS of a diff of +5000 files. */
+const SCALE = 1000;
+const PEAK = 5000;
+
+export async function benchDiffApply(results: Results, server: BenchServer, runs: SshRuns, options: { realOnly?: boolean; scaleOnly?: boolean } = {}): Promise<void> {
   await server.writeEnvironment();
   await applyOnce(server);
-  await benchRealSet(results, server, runs);
+  if (!options.scaleOnly) await benchRealSet(results, server, runs);
   if (options.realOnly) return;
 
-  await applyInBatches(server, { count: EXTRA, bytes: 1024 });
-  await benchManyFiles(results, server, runs, "1 KB");
+  if (!options.scaleOnly) {
+    await applyInBatches(server, { count: EXTRA, bytes: 1024 });
+    await benchManyFiles(results, server, runs, "1 KB");
+  }
+  await benchScale(results, server, runs);
+  if (options.scaleOnly) return;
 
   await applyInBatches(server, { count: EXTRA, bytes: 100 * 1024 });
   await benchLargeFiles(results, server, runs);
+}
+
+/** +1000 files × 1 KB: diff time against the floor of the same files; +5000: peak RSS of the diff. */
+async function benchScale(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
+  await seeded(server, SCALE);
+  const floor = `ssh cat floor, +${SCALE} files × 1 KB (${catted(server)} files)`;
+  const unchanged = `gen diff, +${SCALE} files × 1 KB, nothing differs`;
+  await measurePair(results, { name: unchanged, floor, runs: runs.many, warmups: runs.warmups, floorRun: () => server.sshCat(), measured: gen(server, ["diff"], 0) });
+  await measureRss(results, server, unchanged, runs.rss);
+  await seeded(server, PEAK);
+  // No floor: one `ssh cat` of 5000 paths passes the server's limit on a command's length.
+  const peak = `gen diff, +${PEAK} files × 1 KB, nothing differs`;
+  results.declare(peak, { note: "timed under /usr/bin/time, no floor (ssh cat of 5000 paths is too long a command)" });
+  for (let i = 0; i < Math.max(runs.rss, 2); i++) {
+    const { ms, rssKb } = await server.genWithRss(["diff"]);
+    results.add(peak, ms);
+    results.addRss(peak, rssKb);
+  }
+  progress(`${peak}: done`);
+}
+
+/** `count` extra files of 1 KB in the environment and on the server, written there without gen (see seedExtraFiles). */
+async function seeded(server: BenchServer, count: number): Promise<void> {
+  await server.writeEnvironment({ count, bytes: 1024 });
+  await server.seedExtraFiles();
+  expectExit(await server.gen(["diff"]), 0, `gen diff bench right after seeding ${count} extra files`);
 }
 
 /**

@@ -1,5 +1,5 @@
 // Secret values never reach output: every printed text goes through a redactor built from the loaded secrets.
-import { pythonString } from "./render/python-literal.js";
+import { pythonString } from "./python-string.js";
 
 export type Redactor = (text: string) => string;
 

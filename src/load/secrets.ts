@@ -3,8 +3,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import type { SecretRef } from "../../schema/index.js";
-import { isSecretRef } from "../render/python-literal.js";
 import { isPlainObject } from "./merge.js";
+
+/** Resolves a secret reference to its value. */
+export type SecretLookup = (ref: SecretRef) => string;
+
+/** Exactly {secret} or {secret, default}: any other object is data, even with a "secret" key. */
+export function isSecretRef(value: unknown): value is SecretRef {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return typeof (value as { secret?: unknown }).secret === "string" && keys.every((k) => k === "secret" || k === "default");
+}
 
 /** Shorter values would be found inside ordinary words when output is redacted. */
 export const MIN_SECRET_LENGTH = 8;

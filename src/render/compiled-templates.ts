@@ -24,7 +24,7 @@ export function compiledTemplates(templatesDir: string): nunjucks.PrecompiledLoa
   } catch {
     const env = new nunjucks.Environment([], LEXER_OPTIONS);
     code = sources.map(([name, source]) => nunjucks.precompileString(source, { name, env })).join("\n");
-    store(cacheFile, code);
+    storeCached(cacheFile, code);
   }
   // nunjucks' precompiled output registers each template on window.nunjucksPrecompiled.
   const window: { nunjucksPrecompiled?: Compiled } = {};
@@ -32,7 +32,8 @@ export function compiledTemplates(templatesDir: string): nunjucks.PrecompiledLoa
   return new nunjucks.PrecompiledLoader(window.nunjucksPrecompiled as never);
 }
 
-function store(file: string, code: string): void {
+/** Best effort, written whole or not at all (a rename), so a reader never sees half a file. */
+export function storeCached(file: string, code: string): void {
   try {
     mkdirSync(join(file, ".."), { recursive: true });
     writeFileSync(`${file}.${process.pid}.tmp`, code);
@@ -42,7 +43,13 @@ function store(file: string, code: string): void {
   }
 }
 
-function nunjucksVersion(): string {
+let version: string | undefined;
+
+export function nunjucksVersion(): string {
+  return (version ??= readNunjucksVersion());
+}
+
+function readNunjucksVersion(): string {
   try {
     const file = createRequire(import.meta.url).resolve("nunjucks/package.json");
     return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;

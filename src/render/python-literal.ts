@@ -1,28 +1,7 @@
 // Python source for JSON-like values: strings are escaped so no value can end a literal or start a statement.
-import type { PythonValue, SecretRef } from "../../schema/index.js";
-
-export type SecretLookup = (ref: SecretRef) => string;
-
-/** Exactly {secret} or {secret, default}: any other object is data, even with a "secret" key. */
-export function isSecretRef(value: unknown): value is SecretRef {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  return typeof (value as { secret?: unknown }).secret === "string" && keys.every((k) => k === "secret" || k === "default");
-}
-
-export function pythonString(text: string): string {
-  let out = '"';
-  for (const char of text) {
-    const code = char.codePointAt(0)!;
-    if (char === "\\") out += "\\\\";
-    else if (char === '"') out += '\\"';
-    else if (code >= 0x20 && code < 0x7f) out += char;
-    else if (code <= 0xff) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else if (code <= 0xffff) out += `\\u${code.toString(16).padStart(4, "0")}`;
-    else out += `\\U${code.toString(16).padStart(8, "0")}`;
-  }
-  return `${out}"`;
-}
+import type { PythonValue } from "../../schema/index.js";
+import { isSecretRef, type SecretLookup } from "../load/secrets.js";
+import { pythonString } from "../python-string.js";
 
 /** A Python literal; containers longer than one line are written one item per line. */
 export function pythonLiteral(value: PythonValue, lookup: SecretLookup, indent = 0): string {

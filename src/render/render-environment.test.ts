@@ -12,7 +12,8 @@ import { loadEnvironment, type LoadedEnvironment } from "../load/load-environmen
 import { packageRoot } from "../paths.js";
 import type { RenderedFile } from "../types.js";
 import { logrotateWord, nginxValue, sudoersWord, systemdArgv, systemdWord } from "./escape.js";
-import { pythonLiteral, pythonString } from "./python-literal.js";
+import { pythonLiteral } from "./python-literal.js";
+import { pythonString } from "../python-string.js";
 import { renderEnvironment, sha256, type RenderResult } from "./render-environment.js";
 import { systemdExecArgv } from "../../test/support/systemd-exec.js";
 

@@ -5,14 +5,14 @@ import { existsSync, readdirSync } from "node:fs";
 import nunjucks from "nunjucks";
 import type { Environment, SecretRef } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import { findSecretReferences } from "../load/secrets.js";
+import { findSecretReferences, isSecretRef, type SecretLookup } from "../load/secrets.js";
 import { createRedactor } from "../redact.js";
 import { templatesDir } from "../paths.js";
 import { compiledTemplates, LEXER_OPTIONS } from "./compiled-templates.js";
 import type { Manifest, ManifestFile, RenderedFile } from "../types.js";
 import { logrotateWord, nginxValue, sudoersWord, systemdArgv } from "./escape.js";
 import { fileSpecs, folderSpecs, type FileSpec } from "./file-specs.js";
-import { isSecretRef, pythonLiteral, type SecretLookup } from "./python-literal.js";
+import { pythonLiteral } from "./python-literal.js";
 import { djangoSettings } from "./settings.js";
 import { checkTemplateInside, ContainedLoader } from "./template-loader.js";
 
@@ -99,12 +99,13 @@ function templateEngine(environmentsDir: string, overridesDir: string | undefine
   if (cached) return cached;
   // The user's overrides come first, then gen's templates (precompiled), then an environment's own templates
   // (extra files), read from its folder. Both of the user's folders refuse templates behind links leaving them.
+  const options = { ...LEXER_OPTIONS, throwOnUndefined: true };
   const loaders = [
-    ...(overridesDir ? [new ContainedLoader(overridesDir)] : []),
+    ...(overridesDir ? [new ContainedLoader(overridesDir, options)] : []),
     compiledTemplates(templatesDir),
-    new ContainedLoader(environmentsDir),
+    new ContainedLoader(environmentsDir, options),
   ];
-  const engine = new nunjucks.Environment(loaders, { ...LEXER_OPTIONS, throwOnUndefined: true });
+  const engine = new nunjucks.Environment(loaders, options);
   engine.addFilter("systemd_argv", systemdArgv);
   engine.addFilter("ngx", nginxValue);
   engine.addFilter("sudo_word", sudoersWord);

@@ -4,6 +4,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
 import nunjucks from "nunjucks";
 import { GenError } from "../errors.js";
+import { compiledOwnTemplate } from "./own-template-cache.js";
 
 /** Why `template` may not be read from `dir`, or undefined when it lies inside it (or does not exist). */
 export function templateOutside(dir: string, template: string): string | undefined {
@@ -24,14 +25,19 @@ export function checkTemplateInside(dir: string, template: string, entry: string
   if (reason) throw new GenError(`${entry}.template: ${reason}: copy the file into the environments folder instead of linking it`);
 }
 
+/** Also hands nunjucks each template compiled, from gen's cache when its text was compiled before. */
 export class ContainedLoader extends nunjucks.FileSystemLoader {
-  constructor(private readonly dir: string) {
+  /** `compileOptions`: the options of the Environment the loader serves (the compiled code depends on them). */
+  constructor(private readonly dir: string, private readonly compileOptions: Record<string, unknown>) {
     super(dir);
   }
 
   override getSource(name: string): nunjucks.LoaderSource {
     const reason = templateOutside(this.dir, name);
     if (reason) throw new GenError(`template ${reason}: templates are read from the environments folder only`);
-    return super.getSource(name);
+    const found = super.getSource(name) as nunjucks.LoaderSource | null;
+    if (!found) return found as unknown as nunjucks.LoaderSource;
+    const code = { type: "code", obj: compiledOwnTemplate(found.src, found.path, this.compileOptions) };
+    return { ...found, src: code as unknown as string };
   }
 }

@@ -1,5 +1,5 @@
 import type { PythonValue } from "../../schema/index.js";
-import { isSecretRef, type SecretLookup } from "../render/python-literal.js";
+import { isSecretRef, type SecretLookup } from "../load/secrets.js";
 
 /** A setting's value as Python would see it: secret references replaced by their values. */
 export function resolveSecretValues(value: PythonValue, lookup: SecretLookup): unknown {

@@ -12,6 +12,7 @@ import { loadEnvironment } from "../../src/load/load-environment.js";
 import { packageRoot } from "../../src/paths.js";
 import { renderEnvironment } from "../../src/render/render-environment.js";
 import type { Environment } from "../../schema/index.js";
+import { withSudoersLock } from "../support/sudoers-lock.js";
 
 const USER = "gen-test";
 const SECRETS = { TSOSI_DB_PASSWORD: "db-password-0123", TSOSI_SECRET_KEY: "secret-key-0123456789" };
@@ -52,15 +53,18 @@ async function withDropIn(dir: string, content: string, body: () => Promise<void
   assert.equal(check.status, 0, `visudo -cf refuses the rendered drop-in: ${check.stdout}${check.stderr}`);
   // sudo skips names with a dot: letters, digits and - only.
   const installed = `/etc/sudoers.d/gen-test-${randomBytes(6).toString("hex")}`;
-  try {
-    copyFileSync(candidate, installed);
-    chmodSync(installed, 0o440);
-    const whole = spawnSync("visudo", ["-c"], { encoding: "utf8" });
-    assert.equal(whole.status, 0, `visudo -c refuses the sudoers configuration with the drop-in: ${whole.stdout}${whole.stderr}`);
-    await body();
-  } finally {
-    rmSync(installed, { force: true });
-  }
+  // gen doctor's tests install their own drop-ins for gen-test: one test at a time.
+  await withSudoersLock(async () => {
+    try {
+      copyFileSync(candidate, installed);
+      chmodSync(installed, 0o440);
+      const whole = spawnSync("visudo", ["-c"], { encoding: "utf8" });
+      assert.equal(whole.status, 0, `visudo -c refuses the sudoers configuration with the drop-in: ${whole.stdout}${whole.stderr}`);
+      await body();
+    } finally {
+      rmSync(installed, { force: true });
+    }
+  });
 }
 
 /** Every command `user` may run through sudo, as `sudo -ll -U` lists them (one per line under "Commands:"). */

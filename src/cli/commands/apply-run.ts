@@ -1,14 +1,13 @@
 // The work of `gen apply`, loaded only when the command runs (keeps start-up small).
 import { readFile } from "node:fs/promises";
-import { hostname, userInfo } from "node:os";
-import { applyPlan, type HostApplyResult } from "../../apply/apply-plan.js";
+import { applyHosts, refuseUnreadable } from "../../apply/apply-hosts.js";
+import type { HostApplyResult } from "../../apply/apply-plan.js";
 import { GenError } from "../../errors.js";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
-import { planNeedsApply, summarizePlan, unreadableEntries, unrecordedEntries } from "../../plan/plan-changes.js";
-import type { Environment } from "../../../schema/index.js";
+import { planNeedsApply, summarizePlan, unrecordedEntries } from "../../plan/plan-changes.js";
 import type { Plan, PlanSummary } from "../../plan/plan-types.js";
 import { parseSavedPlan, savedPlanConflicts } from "../../plan/saved-plan.js";
-import { forEachHost, hostConnections, type HostConnections } from "../../transport/open-transport.js";
+import { hostConnections } from "../../transport/open-transport.js";
 import { runCrossChecks } from "../../validate/cross-checks.js";
 import { confirm } from "../confirm.js";
 import { connectOptions } from "../connect-options.js";
@@ -68,7 +67,9 @@ export async function applyPrepared(prepared: Prepared, argv: ApplyArgs & Global
         return 1;
       }
     }
-    const results = await applyHosts(prepared, plan, options, argv, output, connections);
+    const { files, manifest } = prepared.rendered;
+    const input = { envName: argv.env, environment: loaded.environment, plan, rendered: files, folders: manifest.folders, forceUnlock: argv["force-unlock"], concurrency: argv.concurrency };
+    const results = await applyHosts(input, options, connections, (line) => output.err(line));
     return reportResults(output, results, argv.json ?? false, prepared, summarizePlan(plan));
   } finally {
     await connections.close();
@@ -76,38 +77,12 @@ export async function applyPrepared(prepared: Prepared, argv: ApplyArgs & Global
 }
 
 
-/** A file gen could not read may differ: stop, and name the account that can read it. */
-export function refuseUnreadable(plan: Plan, env: Environment, envName: string): void {
-  const unreadable = unreadableEntries(plan);
-  if (unreadable.length === 0) return;
-  const user = env.server.sshUser;
-  const how = env.server.useSudo
-    ? `apply logs in as ${user} (server.sshUser) and reads root-only files through sudo -n: ${user} needs passwordless sudo (an administrator account)`
-    : `server.useSudo is false, so apply reads as ${user} alone: set server.useSudo: true and server.sshUser to an administrator account with passwordless sudo`;
-  throw new GenError(`${unreadable.length} file${unreadable.length === 1 ? "" : "s"} of ${envName} could not be read, so gen cannot compare ${unreadable.length === 1 ? "it" : "them"} with the environment; nothing was changed`, {
-    details: [...unreadable, how],
-  });
-}
-
 async function reviewedPlan(file: string, prepared: Prepared, now: Plan): Promise<Plan> {
   const saved = parseSavedPlan(await readFile(file, "utf8"), file);
   const conflicts = savedPlanConflicts(saved, prepared.rendered.files, now);
   if (saved.plan.environment !== prepared.loaded.name) conflicts.unshift(`the plan is for environment ${saved.plan.environment}`);
   if (conflicts.length > 0) throw new GenError(`${file} no longer matches; nothing was applied`, { details: [...conflicts, `Run gen diff ${prepared.loaded.name} --out ${file} again and review it.`] });
   return saved.plan;
-}
-
-async function applyHosts(prepared: Prepared, plan: Plan, options: ReturnType<typeof connectOptions>, argv: ApplyArgs, output: Output, connections: HostConnections): Promise<HostApplyResult[]> {
-  const env = prepared.loaded.environment;
-  const who = `${userInfo().username}@${hostname()}`;
-  const outcomes = await forEachHost(env, options, argv.concurrency, (transport, host) =>
-    applyPlan(
-      { envName: argv.env, environment: env, reviewed: plan.hosts.find((h) => h.host === host.name)!, rendered: prepared.rendered.files, folders: prepared.rendered.manifest.folders, forceUnlock: argv["force-unlock"] },
-      { transport, now: () => new Date(), who, pid: process.pid, progress: (line) => output.err(line) },
-    ),
-    connections,
-  );
-  return outcomes.map((o) => (o.ok ? o.value : { host: o.host.name, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [], error: new GenError(o.error) }));
 }
 
 function reportResults(output: Output, results: HostApplyResult[], json: boolean, prepared: Prepared, summary: PlanSummary): 0 | 1 {

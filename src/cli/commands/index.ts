@@ -4,6 +4,7 @@ import { applyCommand } from "./apply.js";
 import { checkCommand } from "./check.js";
 import { deployCommand } from "./deploy.js";
 import { diffCommand } from "./diff.js";
+import { doctorCommand } from "./doctor.js";
 import { initCommand } from "./init.js";
 import { releasesCommand, rollbackCommand } from "./releases.js";
 import { listCommand } from "./list.js";
@@ -13,4 +14,4 @@ import { showCommand } from "./show.js";
 import { templatesCommand } from "./templates.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, checkCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand, initCommand, templatesCommand];
+export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, checkCommand, doctorCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand, initCommand, templatesCommand];

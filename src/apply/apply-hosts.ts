@@ -1,0 +1,46 @@
+// Apply over every host of an environment: the reviewed plan of each host, on the connections the command keeps
+// open (bounded concurrency); a host that fails is reported in the results, the others carry on.
+import { hostname, userInfo } from "node:os";
+import type { Environment } from "../../schema/index.js";
+import { GenError } from "../errors.js";
+import { unreadableEntries } from "../plan/plan-changes.js";
+import type { Plan } from "../plan/plan-types.js";
+import { forEachHost, type ConnectOptions, type HostConnections } from "../transport/open-transport.js";
+import type { FolderSpec, RenderedFile } from "../types.js";
+import { applyPlan, type HostApplyResult } from "./apply-plan.js";
+
+export interface HostsInput {
+  envName: string;
+  environment: Environment;
+  plan: Plan;
+  rendered: RenderedFile[];
+  folders: FolderSpec[];
+  forceUnlock: boolean;
+  concurrency: number;
+}
+
+export async function applyHosts(input: HostsInput, options: ConnectOptions, connections: HostConnections, progress: (line: string) => void): Promise<HostApplyResult[]> {
+  const { environment: env, plan } = input;
+  const who = `${userInfo().username}@${hostname()}`;
+  const outcomes = await forEachHost(env, options, input.concurrency, (transport, host) =>
+    applyPlan(
+      { envName: input.envName, environment: env, reviewed: plan.hosts.find((h) => h.host === host.name)!, rendered: input.rendered, folders: input.folders, forceUnlock: input.forceUnlock },
+      { transport, now: () => new Date(), who, pid: process.pid, progress },
+    ),
+    connections,
+  );
+  return outcomes.map((o) => (o.ok ? o.value : { host: o.host.name, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [], error: new GenError(o.error) }));
+}
+
+/** A file gen could not read may differ: stop, and name the account that can read it. */
+export function refuseUnreadable(plan: Plan, env: Environment, envName: string): void {
+  const unreadable = unreadableEntries(plan);
+  if (unreadable.length === 0) return;
+  const user = env.server.sshUser;
+  const how = env.server.useSudo
+    ? `apply logs in as ${user} (server.sshUser) and reads root-only files through sudo -n: ${user} needs passwordless sudo (an administrator account)`
+    : `server.useSudo is false, so apply reads as ${user} alone: set server.useSudo: true and server.sshUser to an administrator account with passwordless sudo`;
+  throw new GenError(`${unreadable.length} file${unreadable.length === 1 ? "" : "s"} of ${envName} could not be read, so gen cannot compare ${unreadable.length === 1 ? "it" : "them"} with the environment; nothing was changed`, {
+    details: [...unreadable, how],
+  });
+}

@@ -1,0 +1,35 @@
+// The work of `gen doctor`, loaded only when the command runs (keeps start-up small).
+import { describeDoctor, doctorProblems, doctorSpec, runDoctor } from "../../doctor/doctor-checks.js";
+import { forEachHost } from "../../transport/open-transport.js";
+import { connectOptions } from "../connect-options.js";
+import { loadWithoutSecrets, printSandboxNote } from "../environment-options.js";
+import { printResult } from "../report.js";
+import type { ExitCode } from "../../errors.js";
+import type { GlobalOptions } from "../environment-options.js";
+import type { Output } from "../report.js";
+import type { DoctorArgs } from "./doctor.js";
+
+export async function runDoctorCommand(argv: DoctorArgs & GlobalOptions, output: Output): Promise<ExitCode> {
+  const loaded = await loadWithoutSecrets(argv.env, argv);
+  const env = loaded.environment;
+  if (!argv.json) printSandboxNote(output, loaded);
+  // Logged in as the user that deploys: sudo -n -l is asked as that user, as a release asks it.
+  const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport, host) =>
+    runDoctor(transport, doctorSpec(env, { envName: argv.env, roles: host.roles, root: transport.root, minFreeMb: argv["min-free-mb"] })),
+  );
+  const ready = outcomes.every((o) => o.ok && doctorProblems(o.value).length === 0);
+  if (argv.json) {
+    printResult(output, "doctor", { environment: argv.env, ok: ready, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })) }, (t) => t);
+    return ready ? 0 : 1;
+  }
+  for (const o of outcomes) {
+    if (!o.ok) {
+      output.err(`${o.host.name}: the checks did not run: ${o.error}`);
+      continue;
+    }
+    for (const result of o.value) for (const line of describeDoctor(result)) (result.status === "ok" ? output.out : output.err)(`${o.host.name}: ${line}`);
+  }
+  const problems = outcomes.reduce((n, o) => n + (o.ok ? doctorProblems(o.value).length : 1), 0);
+  (ready ? output.out : output.err)(ready ? "ready for gen apply" : `not ready: ${problems} problem${problems === 1 ? "" : "s"} (each with its fix above)`);
+  return ready ? 0 : 1;
+}

@@ -1,0 +1,124 @@
+// `gen doctor`: whether a server is ready for the first apply. doctorSpec derives from the environment everything
+// it assumes and gen does not create (users, groups, system units, Python, Poetry, PostgreSQL, Redis, certificates,
+// disk space, the deploy user's sudo rights), each with the command that fixes it; runDoctor sends the spec to the
+// server in one command and parses its one JSON record. The README's "before the first apply" list is this file.
+import type { Environment } from "../../schema/index.js";
+import { outputLines } from "../apply/server-shell.js";
+import { GenError } from "../errors.js";
+import { isSecretRef } from "../load/secrets.js";
+import type { Transport } from "../transport/transport.js";
+import { DOCTOR_SCRIPT } from "./doctor-script.js";
+
+export const DOCTOR_CHECKS = ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "redis", "certificate", "disk", "sudo"] as const;
+export type DoctorCheck = (typeof DOCTOR_CHECKS)[number];
+
+export interface DoctorResult {
+  check: DoctorCheck;
+  /** What was looked at: a user, a unit, an address, a file. */
+  subject: string;
+  status: "ok" | "warn" | "fail";
+  detail: string;
+  /** The command that fixes it (only on warn or fail). */
+  fix?: string;
+}
+
+export interface DoctorOptions {
+  envName: string;
+  roles: string[];
+  /** The server's "/" as commands see it (a root prefix in tests). */
+  root: string;
+  /** Free space wanted where the releases go. */
+  minFreeMb: number;
+}
+
+const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
+
+/** The JSON the server program reads: paths under the root prefix, the server path kept for messages. */
+export function doctorSpec(env: Environment, options: DoctorOptions) {
+  const under = (path: string) => `${options.root.replace(/\/+$/, "")}${path}`;
+  const { server, app, nginx, sudoers, redis, postgres } = env;
+  const deploy = server.deployUser;
+  const python = `python${app.pythonVersion}`;
+  const domains = [app.domain, ...app.redirectDomains].map((d) => `-d ${d}`).join(" ");
+  const certificateFix = `sudo certbot certonly --nginx ${domains} (or set nginx.tls: false until there is a certificate)`;
+  const dropIn = `/etc/sudoers.d/${sudoers.fileName}`;
+  const postgresHost = isSecretRef(postgres.host) ? undefined : postgres.host;
+  return {
+    timeout: env.checks.timeoutSeconds,
+    users: [
+      { name: deploy, role: "server.deployUser", fix: `sudo adduser --disabled-password --gecos "" ${deploy}` },
+      ...(server.webUser === deploy ? [] : [{ name: server.webUser, role: "server.webUser", fix: `sudo adduser --system --group --no-create-home ${server.webUser}` }]),
+    ],
+    groups: unique([
+      { name: server.deployGroup, role: "server.deployGroup", fix: `sudo addgroup ${server.deployGroup} && sudo adduser ${deploy} ${server.deployGroup}` },
+      { name: server.webGroup, role: "server.webGroup", fix: `sudo addgroup --system ${server.webGroup} && sudo adduser ${server.webUser} ${server.webGroup}` },
+    ]),
+    units: server.systemServices.map((service) => ({
+      unit: `${service}.service`, dirs: UNIT_DIRS.map(under), shownDirs: UNIT_DIRS, fix: `sudo apt-get install ${service}`,
+    })),
+    python: { version: app.pythonVersion, fix: `sudo apt-get install ${python} ${python}-venv` },
+    poetry: {
+      path: under(app.poetry), shown: app.poetry, user: deploy,
+      fix: `sudo apt-get install pipx && sudo -u ${deploy} pipx install poetry (or set app.poetry to where poetry is)`,
+      inProjectFix: `sudo -u ${deploy} ${app.poetry} config virtualenvs.in-project true`,
+    },
+    postgres: {
+      host: postgresHost ?? "", shownHost: postgresHost ?? "(secret)", port: postgres.port,
+      ...(postgresHost === undefined ? { skip: "postgres.host is a secret value: not checked (gen doctor reads no secret values)" } : {}),
+      fix: `sudo apt-get install postgresql && sudo systemctl enable --now postgresql (or correct postgres.host and postgres.port)`,
+    },
+    redis: {
+      host: redis.host, port: redis.port,
+      fix: `sudo apt-get install ${redis.service} && sudo systemctl enable --now ${redis.service} (or correct redis.host and redis.port)`,
+      authFix: `remove requirepass from /etc/redis/redis.conf and sudo systemctl restart ${redis.service} (the broker URL carries no password)`,
+    },
+    certificates: nginx.tls && options.roles.includes("web")
+      ? [nginx.certificate, nginx.certificateKey, nginx.certbotOptions, nginx.dhparam].map((file) => ({ file: under(file), shown: file, fix: certificateFix }))
+      : [],
+    disk: {
+      path: under(env.paths.releases), shown: env.paths.releases, minFreeMb: options.minFreeMb,
+      fix: `make room on the disk of ${env.paths.releases} (df -h; sudo apt-get clean; sudo journalctl --vacuum-size=200M), or run gen doctor with a lower --min-free-mb`,
+    },
+    // The drop-in's commands, as sudoers.njk writes them from the same rules.
+    sudo: {
+      user: sudoers.user, dropIn,
+      commands: sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${server.systemctl} ${verb} ${rule.service}`)),
+      missingFix: `gen apply ${options.envName} (as an administrator: it installs the drop-in ${dropIn})`,
+      installFix: "sudo apt-get install sudo",
+    },
+  };
+}
+
+function unique<T extends { name: string }>(items: T[]): T[] {
+  return items.filter((item, i) => items.findIndex((other) => other.name === item.name) === i);
+}
+
+export type DoctorSpec = ReturnType<typeof doctorSpec>;
+
+export async function runDoctor(transport: Transport, spec: DoctorSpec): Promise<DoctorResult[]> {
+  // The sandbox is a folder on this machine: there is no server to get ready (the sandbox note says so).
+  if (transport.sandbox) return [];
+  const result = await transport.run(["python3", "-c", DOCTOR_SCRIPT, JSON.stringify(spec)]);
+  return parseDoctorRecord(result.stdout, result.exitCode, outputLines(result));
+}
+
+export function parseDoctorRecord(stdout: string, exitCode: number, lines: string[]): DoctorResult[] {
+  const last = stdout.trim().split("\n").pop() ?? "";
+  try {
+    const record = JSON.parse(last) as { checks?: DoctorResult[] };
+    if (exitCode === 0 && Array.isArray(record.checks)) return record.checks;
+  } catch {
+    // fall through: not the record
+  }
+  if (exitCode === 127) {
+    return [{ check: "python", subject: "python3", status: "fail", detail: "python3 is not installed on the server (gen's checks and the application need it)", fix: "sudo apt-get install python3" }];
+  }
+  throw new GenError(`the readiness checks did not run (exit ${exitCode})`, { details: lines.slice(-10) });
+}
+
+export const doctorProblems = (results: DoctorResult[]) => results.filter((r) => r.status === "fail");
+
+export function describeDoctor(result: DoctorResult): string[] {
+  const mark = result.status === "ok" ? "ok  " : result.status === "warn" ? "warn" : "FAIL";
+  return [`${mark} ${result.check} ${result.subject}: ${result.detail}`, ...(result.fix ? [`     fix: ${result.fix}`] : [])];
+}

@@ -1,0 +1,22 @@
+// The README's "before the first apply" list, made from the same spec `gen doctor` sends to the server, so the
+// list and the checks cannot drift apart (src/doctor/readiness-list.test.ts compares the README with it).
+import type { DoctorSpec } from "./doctor-checks.js";
+
+const code = (text: string) => `\`${text}\``;
+
+export function readinessList(spec: DoctorSpec): string[] {
+  const { python, poetry, postgres, redis, disk, sudo } = spec;
+  return [
+    ...spec.users.map((u) => `- user ${code(u.name)} exists (${u.role}): ${code(u.fix)}`),
+    ...spec.groups.map((g) => `- group ${code(g.name)} exists (${g.role}): ${code(g.fix)}`),
+    ...spec.units.map((u) => `- unit ${code(u.unit)} is installed (server.systemServices): ${code(u.fix)}`),
+    `- ${code(`python${python.version}`)} is on the deploy user's PATH (app.pythonVersion): ${code(python.fix)}`,
+    `- Poetry is at ${code(poetry.shown)} (app.poetry): ${code(poetry.fix)}`,
+    `- Poetry makes each release's virtualenv inside it (${code("virtualenvs.in-project")} is true for ${poetry.user}): ${code(poetry.inProjectFix)}`,
+    `- PostgreSQL answers on ${code(`${postgres.shownHost}:${postgres.port}`)} (postgres.host, postgres.port; no credentials are sent): ${code(postgres.fix)}`,
+    `- Redis answers ${code("PING")} with ${code("+PONG")} on ${code(`${redis.host}:${redis.port}`)} (redis.host, redis.port): ${code(redis.fix)}`,
+    ...spec.certificates.map((c) => `- ${code(c.shown)} exists (nginx.tls): ${code(c.fix)}`),
+    `- at least ${disk.minFreeMb} MiB are free for ${code(disk.shown)} (paths.releases; ${code("--min-free-mb")}): ${code(disk.fix)}`,
+    `- ${code("sudo -n -l")} as ${code(sudo.user)} lists exactly the ${sudo.commands.length} commands of the drop-in ${code(sudo.dropIn)}, none missing, none more: ${code(sudo.missingFix)} (more: remove them with ${code("sudo visudo")})`,
+  ];
+}

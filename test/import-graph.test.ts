@@ -1,0 +1,90 @@
+// The shape of gen's code, checked on every test run: no stage imports the CLI, no module imports itself through
+// others, and the stages (the folders of src/, and the modules at its top) import each other without a cycle.
+// dependency-cruiser reads the compiled JavaScript in dist/ (TypeScript 7 has no compiler API for it to read the
+// sources with): that is the graph Node loads, where type-only imports are gone.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { cruise, type ICruiseResult } from "dependency-cruiser";
+import { packageRoot } from "../src/paths.js";
+
+/** Stage cycles known and not yet taken apart, as "a -> b" of the two stages (none today). */
+const ALLOWED_STAGE_CYCLES = new Set<string>([]);
+
+async function graph(): Promise<ICruiseResult> {
+  const result = await cruise(["dist/src", "dist/schema"], {
+    baseDir: packageRoot,
+    exclude: { path: ["\\.test\\.js$"] },
+    doNotFollow: { path: ["node_modules"] },
+    validate: true,
+    ruleSet: {
+      forbidden: [
+        { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
+        { name: "no-stage-imports-cli", severity: "error", from: { pathNot: "^dist/src/cli/" }, to: { path: "^dist/src/cli/" } },
+      ],
+    },
+  });
+  return result.output as ICruiseResult;
+}
+
+const cruised = graph();
+
+test("the import graph reads every module of src/ and schema/", async () => {
+  const { modules } = await cruised;
+  const sources = modules.map((m) => m.source);
+  for (const expected of ["dist/src/cli/main.js", "dist/src/render/render-environment.js", "dist/src/apply/apply-plan.js", "dist/schema/index.js"]) {
+    assert.ok(sources.includes(expected), `${expected} was not read (did the build run?)`);
+  }
+  const render = modules.find((m) => m.source === "dist/src/render/render-environment.js")!;
+  assert.ok(render.dependencies.some((d) => d.resolved === "dist/src/render/python-literal.js"), "imports are resolved");
+});
+
+test("no stage imports the CLI, and no module imports itself through others", async () => {
+  const violations = (await cruised).summary.violations.map((v) =>
+    v.rule.name === "no-circular" ? `cycle: ${[v.from, ...(v.cycle ?? []).map((c) => c.name)].join(" -> ")}` : `${v.rule.name}: ${v.from} -> ${v.to}`,
+  );
+  assert.deepEqual(violations, []);
+});
+
+test("the stages import each other without a cycle", async () => {
+  const edges = new Map<string, Map<string, string>>();
+  for (const m of (await cruised).modules) {
+    for (const d of m.dependencies) {
+      const [from, to] = [stageOf(m.source), stageOf(d.resolved)];
+      if (!from || !to || from === to) continue;
+      if (!edges.has(from)) edges.set(from, new Map());
+      edges.get(from)!.set(to, `${m.source} -> ${d.resolved}`);
+    }
+  }
+  const cycles: string[] = [];
+  for (const [a, targets] of edges) {
+    for (const [b, why] of targets) {
+      const back = pathBetween(edges, b, a);
+      if (back && !ALLOWED_STAGE_CYCLES.has(`${a} -> ${b}`)) cycles.push(`${a} -> ${b} (${why}), and back: ${back.join(" -> ")}`);
+    }
+  }
+  assert.deepEqual(cycles, []);
+});
+
+/** src/<folder>, a module at the top of src/, or schema; undefined outside gen's own code. */
+function stageOf(path: string): string | undefined {
+  const match = /^dist\/(src\/[^/]+|schema)(\/|$)/.exec(path);
+  return match?.[1];
+}
+
+/** The stages on a path of imports from `from` to `to`, or undefined when there is none. */
+function pathBetween(edges: Map<string, Map<string, string>>, from: string, to: string): string[] | undefined {
+  const seen = new Set<string>([from]);
+  const queue: string[][] = [[from]];
+  while (queue.length) {
+    const path = queue.shift()!;
+    const last = path[path.length - 1]!;
+    if (last === to) return path;
+    for (const next of edges.get(last)?.keys() ?? []) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push([...path, next]);
+      }
+    }
+  }
+  return undefined;
+}

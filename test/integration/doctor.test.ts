@@ -1,0 +1,204 @@
+// gen doctor against the loopback sshd, logged in as gen-test: the real users and groups, unit files under the
+// test root, the python3 of this machine, a Poetry stand-in, TCP stand-ins for PostgreSQL (answers an SSLRequest
+// with N) and Redis (answers PING with +PONG), a closed port for "unreachable", and the real sudo reading a
+// drop-in gen rendered (installed under a unique name in /etc/sudoers.d, removed in a finally).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { loadEnvironment } from "../../src/load/load-environment.js";
+import { renderEnvironment } from "../../src/render/render-environment.js";
+import { assertJsonOutput } from "../support/json-output.js";
+import { freePort } from "../support/net.js";
+import { withSudoersLock } from "../support/sudoers-lock.js";
+import { ENV_NAME, startGenServer, type GenServer } from "./support/gen-server.js";
+
+const USER = "gen-test";
+const POETRY = `/home/${USER}/.local/bin/poetry`;
+
+interface DoctorReport {
+  ok: boolean;
+  hosts: { host: string; checks?: { check: string; subject: string; status: string; detail: string; fix?: string }[]; error?: string }[];
+}
+
+/** A TCP server on 127.0.0.1 that answers whatever it is sent with `reply(data)`. */
+async function standIn(reply: (data: Buffer) => string | undefined): Promise<{ port: number; server: Server }> {
+  const server = createServer((socket) => {
+    socket.on("error", () => {});
+    socket.on("data", (data) => {
+      const answer = reply(data);
+      if (answer !== undefined) socket.end(answer);
+    });
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as { port: number }).port, server };
+}
+
+/** The major.minor of the python3 a login on this machine finds. */
+function pythonVersion(): string {
+  const run = spawnSync("/usr/bin/python3", ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" });
+  assert.equal(run.status, 0, "python3 is not installed (Debian package python3): npm run test:full installs it");
+  return run.stdout.trim();
+}
+
+async function writePoetry(server: GenServer, inProject: string): Promise<void> {
+  const path = server.file(POETRY);
+  await mkdir(join(path, ".."), { recursive: true });
+  await writeFile(path, `#!/bin/sh\n# poetry stand-in\ncase "$*" in\n  --version) echo "Poetry (version 1.8.3)" ;;\n  "config virtualenvs.in-project") echo ${inProject} ;;\n  *) exit 1 ;;\nesac\n`);
+  await chmod(path, 0o755);
+}
+
+/** The sudoers drop-in gen renders for the test environment. */
+async function renderedDropIn(server: GenServer): Promise<string> {
+  const loaded = await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir });
+  const { files } = renderEnvironment({ name: ENV_NAME, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+  const file = files.find((f) => f.kind === "sudoers");
+  assert.ok(file, "gen rendered no sudoers drop-in");
+  return file.content;
+}
+
+/** Installs `content` in /etc/sudoers.d under a unique name (checked with visudo first) while `body` runs. */
+async function withDropIn<T>(server: GenServer, content: string, body: () => Promise<T>): Promise<T> {
+  assert.equal(process.getuid?.(), 0, "this test installs a sudoers drop-in and must run as root (npm run test:full, .ci/run)");
+  const candidate = join(server.tempDir, "dropin");
+  await writeFile(candidate, content, { mode: 0o440 });
+  const check = spawnSync("visudo", ["-cf", candidate], { encoding: "utf8" });
+  assert.equal(check.status, 0, `visudo -cf refuses the drop-in: ${check.stdout}${check.stderr}`);
+  const installed = `/etc/sudoers.d/gen-doctor-${randomBytes(6).toString("hex")}`;
+  // Also when the test run is interrupted: a drop-in left behind would change what sudo lists for gen-test.
+  const remove = () => rmSync(installed, { force: true });
+  const stop = () => process.off("exit", remove).off("SIGINT", onSignal).off("SIGTERM", onSignal);
+  // Removes the file, then dies of the signal as it would have without this listener.
+  const onSignal = (signal: NodeJS.Signals) => {
+    remove();
+    stop();
+    process.kill(process.pid, signal);
+  };
+  process.on("exit", remove).on("SIGINT", onSignal).on("SIGTERM", onSignal);
+  try {
+    await writeFile(installed, content, { mode: 0o440 });
+    return await body();
+  } finally {
+    remove();
+    stop();
+  }
+}
+
+function checks(report: DoctorReport) {
+  assert.equal(report.hosts.length, 1);
+  assert.equal(report.hosts[0]!.error, undefined, report.hosts[0]!.error);
+  return report.hosts[0]!.checks!;
+}
+
+describe("gen doctor", { concurrency: 1 }, () => {
+  it("says a ready server is ready (exit 0), and names a command sudo allows beyond the drop-in (exit 1)", async () => {
+    const server = await startGenServer({ user: USER });
+    const redis = await standIn((data) => (data.toString() === "PING\r\n" ? "+PONG\r\n" : "-ERR\r\n"));
+    const postgres = await standIn((data) => (data.length === 8 && data.readInt32BE(4) === 80877103 ? "N" : undefined));
+    try {
+      await writePoetry(server, "true");
+      await server.writeEnv({ app: { pythonVersion: pythonVersion() }, redis: { port: redis.port }, postgres: { port: postgres.port } });
+      const dropIn = await renderedDropIn(server);
+      await withSudoersLock(async () => {
+        await withDropIn(server, dropIn, async () => {
+          const run = await server.gen(["doctor", ENV_NAME, "--min-free-mb", "1"]);
+          assert.equal(run.code, 0, run.all);
+          assert.match(run.out, /^ready for gen apply$/m);
+          const json = await server.gen(["doctor", ENV_NAME, "--min-free-mb", "1", "--json"]);
+          assert.equal(json.code, 0, json.all);
+          const report = assertJsonOutput<DoctorReport>("doctor", json.out);
+          assert.equal(report.ok, true);
+          const seen = checks(report);
+          assert.deepEqual(seen.filter((c) => c.status !== "ok"), [], "nothing to fix");
+          assert.deepEqual([...new Set(seen.map((c) => c.check))], ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "redis", "disk", "sudo"]);
+          assert.match(seen.find((c) => c.check === "sudo")!.detail, /^sudo -n -l as gen-test lists exactly the drop-in's 21 commands$/);
+        });
+        const extra = `${dropIn}${USER} ALL=(root) NOPASSWD: /usr/bin/id\n`;
+        await withDropIn(server, extra, async () => {
+          const run = await server.gen(["doctor", ENV_NAME, "--min-free-mb", "1"]);
+          assert.equal(run.code, 1, run.all);
+          assert.match(run.err, /^127\.0\.0\.1: FAIL sudo gen-test: sudo -n -l as gen-test lists 1 commands the drop-in does not( \(from \/etc\/sudoers\.d\/gen-doctor-[0-9a-f]+\))?: \/usr\/bin\/id$/m);
+          // sudo names the file of an entry from 1.9.14 on
+          assert.match(run.err, /^127\.0\.0\.1: {6}fix: (sudo visudo -f \/etc\/sudoers\.d\/gen-doctor-[0-9a-f]+ |sudo grep -rn gen-test \/etc\/sudoers \/etc\/sudoers\.d, then remove)/m);
+        });
+      });
+    } finally {
+      redis.server.close();
+      postgres.server.close();
+      await server.stop();
+    }
+  });
+
+  it("lists every problem at once, each with its fix, and exits 1", async () => {
+    const server = await startGenServer({ user: USER });
+    const closed = await freePort();
+    try {
+      await server.writeEnv({
+        server: { deployUser: "gen-doctor-nobody", deployGroup: "gen-doctor-nogroup", systemServices: ["nginx", "gen-doctor-absent"] },
+        app: { pythonVersion: "3.99" },
+        release: { sshUser: USER },
+        redis: { port: closed },
+        postgres: { port: closed },
+        nginx: { tls: true },
+      });
+      const run = await server.gen(["doctor", ENV_NAME, "--min-free-mb", "999999999"]);
+      assert.equal(run.code, 1, run.all);
+      const lines = run.err.split("\n");
+      const problem = (pattern: RegExp, fix: RegExp) => {
+        const at = lines.findIndex((l) => pattern.test(l));
+        assert.ok(at >= 0, `${pattern} in:\n${run.err}`);
+        assert.match(lines[at + 1] ?? "", fix, `the line after ${lines[at]}`);
+      };
+      const fix = (text: RegExp) => new RegExp(`^127\\.0\\.0\\.1: {6}fix: ${text.source}`);
+      problem(/FAIL user gen-doctor-nobody: user gen-doctor-nobody does not exist \(server\.deployUser\)$/, fix(/sudo adduser --disabled-password --gecos "" gen-doctor-nobody$/));
+      problem(/FAIL group gen-doctor-nogroup: /, fix(/sudo addgroup gen-doctor-nogroup && sudo adduser gen-doctor-nobody gen-doctor-nogroup$/));
+      problem(/FAIL unit gen-doctor-absent\.service: /, fix(/sudo apt-get install gen-doctor-absent$/));
+      problem(/FAIL python python3\.99: python3\.99 is not on the PATH of gen-test/, fix(/sudo apt-get install python3\.99 python3\.99-venv$/));
+      problem(/FAIL poetry \/home\/gen-doctor-nobody\/\.local\/bin\/poetry: no executable poetry/, fix(/sudo apt-get install pipx && sudo -u gen-doctor-nobody pipx install poetry/));
+      problem(/FAIL poetry-in-project /, fix(/sudo -u gen-doctor-nobody \/home\/gen-doctor-nobody\/\.local\/bin\/poetry config virtualenvs\.in-project true$/));
+      problem(new RegExp(`FAIL postgres 127\\.0\\.0\\.1:${closed}: nothing answers`), fix(/sudo apt-get install postgresql/));
+      problem(new RegExp(`FAIL redis 127\\.0\\.0\\.1:${closed}: nothing answers`), fix(/sudo apt-get install redis-server && sudo systemctl enable --now redis-server/));
+      problem(/FAIL certificate \/etc\/letsencrypt\/live\/tsosi\.localhost\/fullchain\.pem: .* is missing/, fix(/sudo certbot certonly --nginx -d tsosi\.localhost/));
+      problem(/FAIL certificate \/etc\/letsencrypt\/ssl-dhparams\.pem: /, fix(/sudo certbot certonly/));
+      problem(/FAIL disk \/var\/www\/releases: \d+ MiB free on \/ /, fix(/make room on the disk of \/var\/www\/releases/));
+      assert.match(run.out, /^127\.0\.0\.1: ok {3}unit nginx\.service: installed \(\/lib\/systemd\/system\/nginx\.service\)$/m);
+      assert.match(run.err, /^not ready: 13 problems \(each with its fix above\)$/m);
+
+      const json = await server.gen(["doctor", ENV_NAME, "--min-free-mb", "999999999", "--json"]);
+      assert.equal(json.code, 1, json.all);
+      const report = assertJsonOutput<DoctorReport>("doctor", json.out);
+      assert.equal(report.ok, false);
+      const failed = checks(report).filter((c) => c.status === "fail");
+      assert.equal(failed.length, 13);
+      assert.deepEqual(failed.filter((c) => !c.fix), [], "every problem has a fix");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("names the drop-in's commands that sudo -n -l does not list for the deploy user (no drop-in installed)", async () => {
+    const server = await startGenServer({ user: USER });
+    try {
+      await server.writeEnv();
+      await withSudoersLock(async () => {
+        const run = await server.gen(["doctor", ENV_NAME, "--json", "--min-free-mb", "1"]);
+        assert.equal(run.code, 1, run.all);
+        const sudo = checks(assertJsonOutput<DoctorReport>("doctor", run.out)).filter((c) => c.check === "sudo");
+        assert.equal(sudo.length, 1, JSON.stringify(sudo));
+        const systemctl = join(server.tempDir, "systemctl");
+        assert.equal(sudo[0]!.status, "fail");
+        assert.match(sudo[0]!.detail, /^sudo -n -l as gen-test lacks 21 of the drop-in's commands \(sudo -n -l: sudo: a password is required\): /);
+        for (const command of ["restart nginx", "reload nginx", "status redis-server", "restart tsosi_gunicorn", "stop tsosi_celery_beat"]) {
+          assert.ok(sudo[0]!.detail.includes(`${systemctl} ${command}`), `${command} in ${sudo[0]!.detail}`);
+        }
+        assert.equal(sudo[0]!.fix, "gen apply t (as an administrator: it installs the drop-in /etc/sudoers.d/tsosi)");
+      });
+    } finally {
+      await server.stop();
+    }
+  });
+});
