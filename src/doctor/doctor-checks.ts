@@ -2,6 +2,7 @@
 // it assumes and gen does not create (users, groups, system units, Python, Poetry, PostgreSQL, Redis, certificates,
 // disk space, the deploy user's sudo rights), each with the command that fixes it; runDoctor sends the spec to the
 // server in one command and parses its one JSON record. The README's "before the first apply" list is this file.
+import { checksRecord } from "../server-record.js";
 import type { Environment } from "../../schema/index.js";
 import { outputLines } from "../apply/server-shell.js";
 import { GenError } from "../errors.js";
@@ -103,13 +104,8 @@ export async function runDoctor(transport: Transport, spec: DoctorSpec): Promise
 }
 
 export function parseDoctorRecord(stdout: string, exitCode: number, lines: string[]): DoctorResult[] {
-  const last = stdout.trim().split("\n").pop() ?? "";
-  try {
-    const record = JSON.parse(last) as { checks?: DoctorResult[] };
-    if (exitCode === 0 && Array.isArray(record.checks)) return record.checks;
-  } catch {
-    // fall through: not the record
-  }
+  const checks = checksRecord<DoctorResult>(stdout, exitCode);
+  if (checks) return checks;
   if (exitCode === 127) {
     return [{ check: "python", subject: "python3", status: "fail", detail: "python3 is not installed on the server (gen's checks and the application need it)", fix: "sudo apt-get install python3" }];
   }

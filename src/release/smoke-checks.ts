@@ -6,6 +6,7 @@ import type { CheckName } from "../../schema/environment.js";
 import type { ServerShell } from "../apply/server-shell.js";
 import { outputLines } from "../apply/server-shell.js";
 import { GenError } from "../errors.js";
+import { checksRecord } from "../server-record.js";
 import { SMOKE_SCRIPT } from "./smoke-script.js";
 
 export interface CheckResult {
@@ -69,13 +70,8 @@ function withHint(result: CheckResult, env: Environment): CheckResult {
 }
 
 export function parseSmokeRecord(stdout: string, exitCode: number, lines: string[]): CheckResult[] {
-  const last = stdout.trim().split("\n").pop() ?? "";
-  try {
-    const record = JSON.parse(last) as { checks?: CheckResult[] };
-    if (exitCode === 0 && Array.isArray(record.checks)) return record.checks;
-  } catch {
-    // fall through: not the record
-  }
+  const checks = checksRecord<CheckResult>(stdout, exitCode);
+  if (checks) return checks;
   const hint = exitCode === 127 ? ["python3 is not installed on the server: apt-get install python3"] : [];
   throw new GenError(`the smoke checks did not run (exit ${exitCode})`, { details: [...hint, ...lines.slice(-10)] });
 }
