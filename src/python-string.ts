@@ -1,5 +1,5 @@
 // A Python string literal for any text: render writes secrets into settings_local.py with it, and the redactor
-// looks for a secret in that form too. A leaf module, so that render and the redactor both use it without a cycle.
+// looks for a secret in that form too. A leaf module, so that render and the redactor (src/secrets) both use it without a cycle.
 
 export function pythonString(text: string): string {
   let out = '"';

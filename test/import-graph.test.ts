@@ -1,8 +1,11 @@
 // The shape of gen's code, checked on every test run: no stage imports the CLI, no module imports itself through
 // others, and the stages (the folders of src/, and the modules at its top) import each other without a cycle.
+// Secret handling (references, values, placeholders, redaction) lives in src/secrets alone, used through its index.
 // dependency-cruiser reads the compiled JavaScript in dist/ (TypeScript 7 has no compiler API for it to read the
 // sources with): that is the graph Node loads, where type-only imports are gone.
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { cruise, type ICruiseResult } from "dependency-cruiser";
 import { packageRoot } from "../src/paths.js";
@@ -20,6 +23,13 @@ async function graph(): Promise<ICruiseResult> {
       forbidden: [
         { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
         { name: "no-stage-imports-cli", severity: "error", from: { pathNot: "^dist/src/cli/" }, to: { path: "^dist/src/cli/" } },
+        { name: "only-secrets-reads-secrets-files", severity: "error", from: { pathNot: "^dist/src/secrets/" }, to: { path: "node_modules/dotenv/" } },
+        {
+          name: "secrets-used-through-its-index",
+          severity: "error",
+          from: { pathNot: "^dist/src/secrets/" },
+          to: { path: "^dist/src/secrets/", pathNot: "^dist/src/secrets/index\\.js$" },
+        },
       ],
     },
   });
@@ -38,7 +48,7 @@ test("the import graph reads every module of src/ and schema/", async () => {
   assert.ok(render.dependencies.some((d) => d.resolved === "dist/src/render/python-literal.js"), "imports are resolved");
 });
 
-test("no stage imports the CLI, and no module imports itself through others", async () => {
+test("no stage imports the CLI, no module imports itself through others, and secrets are reached through src/secrets/index", async () => {
   const violations = (await cruised).summary.violations.map((v) =>
     v.rule.name === "no-circular" ? `cycle: ${[v.from, ...(v.cycle ?? []).map((c) => c.name)].join(" -> ")}` : `${v.rule.name}: ${v.from} -> ${v.to}`,
   );
@@ -63,6 +73,19 @@ test("the stages import each other without a cycle", async () => {
     }
   }
   assert.deepEqual(cycles, []);
+});
+
+test("only src/secrets tells a secret reference from data or writes a placeholder", () => {
+  const src = join(packageRoot, "src");
+  const found: string[] = [];
+  for (const file of readdirSync(src, { recursive: true, encoding: "utf8" })) {
+    if (!file.endsWith(".ts") || file.endsWith(".test.ts") || file.startsWith(`secrets/`)) continue;
+    readFileSync(join(src, file), "utf8").split("\n").forEach((line, i) => {
+      // A type guard on references, or a placeholder written in a string: both belong to src/secrets.
+      if (/\bis SecretRef\b/.test(line) || /["'`][^"'`]*\[secret:/.test(line)) found.push(`src/${file}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(found, []);
 });
 
 /** src/<folder>, a module at the top of src/, or schema; undefined outside gen's own code. */

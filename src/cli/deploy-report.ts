@@ -3,7 +3,7 @@
 import cliProgress from "cli-progress";
 import { pc } from "./colors.js";
 import { TOTAL_STEPS, type StepReporter } from "../release/deploy-release.js";
-import type { Redactor } from "../redact.js";
+import type { Redactor } from "../secrets/index.js";
 import type { Output } from "./report.js";
 
 export function stepReporter(output: Output, redact: Redactor, interactive: boolean): StepReporter {

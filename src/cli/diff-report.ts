@@ -4,7 +4,7 @@ import { pc } from "./colors.js";
 import { summarizePlan } from "../plan/plan-changes.js";
 import type { HostPlan, Plan, PlanEntry, PlanSummary } from "../plan/plan-types.js";
 import type { ServerFile } from "../plan/server-state.js";
-import { secretSafeSides, type Redactor } from "../redact.js";
+import { secretSafeSides, type Redactor } from "../secrets/index.js";
 import type { RenderedFile } from "../types.js";
 import type { Output } from "./report.js";
 

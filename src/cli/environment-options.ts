@@ -3,7 +3,7 @@ import type { Argv } from "yargs";
 import { loadEnvironment, type LoadedEnvironment } from "../load/load-environment.js";
 import { GenError } from "../errors.js";
 import { findProject, type Project } from "../load/project.js";
-import { createRedactor, type Redactor } from "../redact.js";
+import { createRedactor, type Redactor } from "../secrets/index.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
 import { SANDBOX_NOTE } from "../transport/sandbox.js";
 import type { Output } from "./report.js";

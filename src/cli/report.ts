@@ -2,7 +2,7 @@
 import { pc } from "./colors.js";
 import type { ToolReport } from "../validate/tools/index.js";
 import type { Issue, RenderedFile } from "../types.js";
-import type { Redactor } from "../redact.js";
+import type { Redactor } from "../secrets/index.js";
 
 export interface Output {
   out: (text: string) => void;

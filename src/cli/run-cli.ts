@@ -9,6 +9,7 @@ import type { GlobalOptions } from "./environment-options.js";
 import { processOutput, type Output } from "./report.js";
 import { usageProblem } from "./usage-errors.js";
 import { genVersion } from "../paths.js";
+import { placeholderFor } from "../secrets/index.js";
 
 export async function runCli(args: string[], output: Output = processOutput): Promise<ExitCode> {
   const options = { debug: args.includes("--debug"), json: jsonRequested(args) };
@@ -36,7 +37,7 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
     .usage("$0 <command> [env] [options]\n\nTyped server environments rendered, diffed, applied and released.")
     .option("environments", { type: "string", requiresArg: true, describe: "folder of environment files (default: ./environments)", global: true })
     .option("json", { type: "boolean", describe: "machine-readable output (errors too)", global: true })
-    .option("show-secrets", { type: "boolean", describe: "print secret values instead of [secret:NAME]", global: true })
+    .option("show-secrets", { type: "boolean", describe: `print secret values instead of ${placeholderFor("NAME")}`, global: true })
     .option("debug", { type: "boolean", describe: "show stack traces of internal errors", global: true })
     .strict()
     .demandCommand(1, "name a command (gen --help lists them)")

@@ -6,7 +6,7 @@ import { checksRecord } from "../server-record.js";
 import type { Environment } from "../../schema/index.js";
 import { outputLines } from "../apply/server-shell.js";
 import { GenError } from "../errors.js";
-import { isSecretRef } from "../load/secrets.js";
+import { isSecretRef } from "../secrets/index.js";
 import type { Transport } from "../transport/transport.js";
 import { DOCTOR_SCRIPT } from "./doctor-script.js";
 

@@ -10,7 +10,7 @@ import { display, readDefinition } from "./read-definition.js";
 import { isPlainObject, mergeDefinitions } from "./merge.js";
 import { formatSchemaIssues } from "./schema-issues.js";
 import { cachedEnvironment, storeEnvironment } from "./validation-cache.js";
-import { findSecretReferences, readSecretsFile, resolveSecrets, type SecretValues } from "./secrets.js";
+import { findSecretReferences, readSecretsFile, resolveSecrets, type SecretValues } from "../secrets/index.js";
 
 const EXTENSIONS = [".ts", ".yaml", ".yml", ".json"];
 const PRESET = "preset:";

@@ -1,11 +1,16 @@
 // Python source for JSON-like values: strings are escaped so no value can end a literal or start a statement.
 import type { PythonValue } from "../../schema/index.js";
-import { isSecretRef, type SecretLookup } from "../load/secrets.js";
 import { pythonString } from "../python-string.js";
+import { resolveSecretValues, type SecretLookup } from "../secrets/index.js";
 
-/** A Python literal; containers longer than one line are written one item per line. */
+/** A Python literal, secret references written as their values; containers longer than one line are written one item per line. */
 export function pythonLiteral(value: PythonValue, lookup: SecretLookup, indent = 0): string {
-  if (isSecretRef(value)) return pythonString(lookup(value));
+  return literal(resolveSecretValues(value, lookup) as PlainValue, indent);
+}
+
+type PlainValue = string | number | boolean | null | PlainValue[] | { [key: string]: PlainValue };
+
+function literal(value: PlainValue, indent: number): string {
   if (value === null) return "None";
   if (typeof value === "boolean") return value ? "True" : "False";
   if (typeof value === "number") {
@@ -14,8 +19,8 @@ export function pythonLiteral(value: PythonValue, lookup: SecretLookup, indent =
   }
   if (typeof value === "string") return pythonString(value);
   const items = Array.isArray(value)
-    ? value.map((item) => pythonLiteral(item, lookup, indent + 4))
-    : Object.keys(value).map((key) => `${pythonString(key)}: ${pythonLiteral(value[key]!, lookup, indent + 4)}`);
+    ? value.map((item) => literal(item, indent + 4))
+    : Object.keys(value).map((key) => `${pythonString(key)}: ${literal(value[key]!, indent + 4)}`);
   const [open, close] = Array.isArray(value) ? ["[", "]"] : ["{", "}"];
   const oneLine = `${open}${items.join(", ")}${close}`;
   if (oneLine.length + indent <= 88 && !oneLine.includes("\n")) return oneLine;

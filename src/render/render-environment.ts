@@ -3,10 +3,9 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import nunjucks from "nunjucks";
-import type { Environment, SecretRef } from "../../schema/index.js";
+import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import { findSecretReferences, isSecretRef, type SecretLookup } from "../load/secrets.js";
-import { createRedactor } from "../redact.js";
+import { environmentRedactor, placeholder, resolveTemplateVars, type SecretLookup } from "../secrets/index.js";
 import { templatesDir } from "../paths.js";
 import { compiledTemplates, LEXER_OPTIONS } from "./compiled-templates.js";
 import type { Manifest, ManifestFile, RenderedFile } from "../types.js";
@@ -47,7 +46,8 @@ export function renderEnvironment(input: RenderInput): RenderResult {
   checkExtraTemplateNames(input, overridden);
   const duplicate = specs.find((spec, i) => specs.findIndex((other) => other.path === spec.path) !== i);
   if (duplicate) throw new GenError(`two files would be written to ${duplicate.path}: give the services, sites and files distinct names`);
-  const redact = secretRedactor(input);
+  // Error messages may quote a refused value; secret values are replaced before anything leaves render.
+  const redact = environmentRedactor(input.environment, input.secrets);
   const files = specs
     .map((spec) => renderFile(templates, spec, { real: context, shown: shownContext }, input.secrets, redact, input.environmentsDir))
     .sort((a, b) => a.path.localeCompare(b.path));
@@ -139,15 +139,6 @@ function templateContext({ name, environment: env, secrets, source }: RenderInpu
   };
 }
 
-/** Error messages may quote a refused value; secret values are replaced before anything leaves render. */
-function secretRedactor(input: RenderInput): (text: string) => string {
-  const values = new Map(findSecretReferences(input.environment).map(({ ref }) => [ref.secret, input.secrets(ref)]));
-  return createRedactor(values);
-}
-
-/** The placeholder that stands for a secret in what is shown; the redactor prints a value the same way. */
-export const placeholder: SecretLookup = (ref) => `[secret:${ref.secret}]`;
-
 interface Contexts {
   real: Record<string, unknown>;
   shown: Record<string, unknown>;
@@ -160,8 +151,8 @@ function renderFile(templates: nunjucks.Environment, spec: FileSpec, contexts: C
   if (template !== undefined) {
     if (entry !== undefined) checkTemplateInside(environmentsDir, template, entry);
     try {
-      content = templates.render(template, { ...contexts.real, ...(vars ? renderVars(vars, secrets) : {}) });
-      shown = templates.render(template, { ...contexts.shown, ...(vars ? renderVars(vars, placeholder) : {}) });
+      content = templates.render(template, { ...contexts.real, ...(vars ? resolveTemplateVars(vars, secrets) : {}) });
+      shown = templates.render(template, { ...contexts.shown, ...(vars ? resolveTemplateVars(vars, placeholder) : {}) });
     } catch (error) {
       throw new GenError(redact(`cannot render ${spec.path} from ${template}: ${(error as Error).message}`));
     }
@@ -175,10 +166,6 @@ function renderFile(templates: nunjucks.Environment, spec: FileSpec, contexts: C
 /** 0644 -> 0600, 0755 -> 0700, 0400 stays: a file holding a secret is for its owner alone. */
 function ownerOnly(mode: string): string {
   return `0${mode.slice(-3, -2)}00`;
-}
-
-function renderVars(vars: Record<string, unknown>, secrets: SecretLookup): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(vars).map(([key, value]) => [key, isSecretRef(value) ? secrets(value as SecretRef) : value]));
 }
 
 function buildManifest(name: string, env: Environment, files: RenderedFile[]): Manifest {

@@ -17,7 +17,7 @@ import { loadEnvironment, readMergedDefinition, type LoadedEnvironment } from ".
 import { packageRoot } from "../paths.js";
 import { sudoersWord } from "../render/escape.js";
 import { fileSpecs } from "../render/file-specs.js";
-import { isSecretRef } from "../load/secrets.js";
+import { isSecretRef } from "../secrets/index.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
 import { djangoSettings } from "../render/settings.js";
 import { systemdExecArgv } from "../../test/support/systemd-exec.js";

@@ -9,7 +9,7 @@ import { runCrossChecks } from "./cross-checks.js";
 import { evaluatePythonSettings, runToolChecks, type ToolCheckContext, type ToolReport } from "./tools/index.js";
 import { isDeepStrictEqual } from "node:util";
 import { djangoSettings } from "../render/settings.js";
-import { resolveSecretValues } from "./settings-values.js";
+import { resolveSecretValues } from "../secrets/index.js";
 
 export interface ValidationResult {
   issues: Issue[];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { handWrittenShapes } from "../test/fixtures/hand-written-settings.js";
+import { handWrittenShapes } from "../../test/fixtures/hand-written-settings.js";
 import { HIDDEN_LINE, secretSafeSides } from "./redact.js";
 
 const DB = "db-pass-3e8a1b7c";

@@ -3,39 +3,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import type { SecretRef } from "../../schema/index.js";
-import { isPlainObject } from "./merge.js";
-
-/** Resolves a secret reference to its value. */
-export type SecretLookup = (ref: SecretRef) => string;
-
-/** Exactly {secret} or {secret, default}: any other object is data, even with a "secret" key. */
-export function isSecretRef(value: unknown): value is SecretRef {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  return typeof (value as { secret?: unknown }).secret === "string" && keys.every((k) => k === "secret" || k === "default");
-}
+import type { SecretLookup, SecretReference } from "./references.js";
 
 /** Shorter values would be found inside ordinary words when output is redacted. */
 export const MIN_SECRET_LENGTH = 8;
 
-export interface SecretReference {
-  field: string;
-  ref: SecretRef;
-}
-
 export interface SecretValues {
   /** variable name -> value, for every secret the environment references. */
   values: Map<string, string>;
-  lookup: (ref: SecretRef) => string;
-}
-
-export function findSecretReferences(value: unknown, path: string[] = []): SecretReference[] {
-  if (Array.isArray(value)) return value.flatMap((item, i) => findSecretReferences(item, [...path, String(i)]));
-  if (!isPlainObject(value)) return [];
-  if (isSecretRef(value)) {
-    return [{ field: path.join("."), ref: value }];
-  }
-  return Object.entries(value).flatMap(([key, item]) => findSecretReferences(item, [...path, key]));
+  lookup: SecretLookup;
 }
 
 export function readSecretsFile(file: string): Record<string, string> {

@@ -1,5 +1,7 @@
 // Secret values never reach output: every printed text goes through a redactor built from the loaded secrets.
-import { pythonString } from "./python-string.js";
+import { pythonString } from "../python-string.js";
+import { differentValue, isPlaceholder, placeholderFor } from "./placeholder.js";
+import { findSecretReferences, type SecretLookup } from "./references.js";
 
 export type Redactor = (text: string) => string;
 
@@ -7,7 +9,7 @@ export function createRedactor(secrets: Map<string, string>, showSecrets = false
   if (showSecrets || secrets.size === 0) return (text) => text;
   const replacements: [string, string][] = [];
   for (const [name, value] of secrets) {
-    const placeholder = `[secret:${name}]`;
+    const placeholder = placeholderFor(name);
     for (const form of new Set([value, pythonString(value).slice(1, -1), JSON.stringify(value).slice(1, -1)])) {
       if (form.length > 0) replacements.push([form, placeholder]);
     }
@@ -15,6 +17,11 @@ export function createRedactor(secrets: Map<string, string>, showSecrets = false
   // Longest first, so a secret that contains another is replaced whole.
   replacements.sort((a, b) => b[0].length - a[0].length);
   return (text) => replacements.reduce((out, [form, placeholder]) => out.split(form).join(placeholder), text);
+}
+
+/** A redactor for every secret an environment references, its values taken from lookup. */
+export function environmentRedactor(environment: unknown, lookup: SecretLookup): Redactor {
+  return createRedactor(new Map(findSecretReferences(environment).map(({ ref }) => [ref.secret, lookup(ref)])));
 }
 
 /** Stands for a line of a server file holding secrets that gen cannot prove free of a secret value. */
@@ -47,7 +54,7 @@ export function secretSafeSides(content: string, shown: string, current: string)
     const known = asShown.get(line);
     if (known !== undefined) return known;
     const match = shapes.find((s) => line.length >= s.prefix.length + s.suffix.length && line.startsWith(s.prefix) && line.endsWith(s.suffix));
-    return match ? `${match.prefix}${match.middle.replace(/\]$/, " (different value)]")}${match.suffix}` : HIDDEN_LINE;
+    return match ? `${match.prefix}${differentValue(match.middle)}${match.suffix}` : HIDDEN_LINE;
   });
   return { desired: shown, current: currentLines.join("\n") };
 }
@@ -65,6 +72,6 @@ function shape(real: string, display: string): { prefix: string; suffix: string;
   const suffix = display.slice(display.length - end);
   const middle = display.slice(start, display.length - end);
   // Without a placeholder in the middle or any fixed text before it, every line would match: no shape.
-  if (!/^\[secret:[A-Za-z0-9_]+\]$/.test(middle) || prefix.trim() === "") return undefined;
+  if (!isPlaceholder(middle) || prefix.trim() === "") return undefined;
   return { prefix, suffix, middle };
 }
