@@ -2,7 +2,7 @@
 import { pc } from "./colors.js";
 import type { ToolReport } from "../validate/tools/index.js";
 import type { Issue, RenderedFile } from "../types.js";
-import type { Redactor } from "../secrets/index.js";
+import { printableContent, type Redactor } from "../secrets/index.js";
 
 export interface Output {
   out: (text: string) => void;
@@ -36,7 +36,6 @@ export function printIssues(output: Output, issues: Issue[]): void {
   for (const issue of issues) output.err(formatIssue(issue));
 }
 
-/** Secrets show as placeholders, also where a template filter transformed them, unless showSecrets. */
 export function printFiles(output: Output, files: RenderedFile[], redact: Redactor, showSecrets: boolean): void {
   for (const file of files) {
     const meta = `${file.mode} ${file.owner}:${file.group}`;
@@ -45,7 +44,7 @@ export function printFiles(output: Output, files: RenderedFile[], redact: Redact
       continue;
     }
     output.out(pc.bold(`==> ${file.path} (${meta}) <==`));
-    output.out(redact(showSecrets ? file.content : (file.shown ?? file.content)));
+    output.out(printableContent(file, redact, showSecrets));
   }
 }
 

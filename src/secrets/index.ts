@@ -4,4 +4,4 @@
 export { findSecretReferences, isSecretRef, mapSecretRefs, resolveSecretValues, resolveTemplateVars, type SecretLookup, type SecretReference } from "./references.js";
 export { MIN_SECRET_LENGTH, readSecretsFile, resolveSecrets, type SecretValues } from "./resolve.js";
 export { isPlaceholder, placeholder, placeholderFor } from "./placeholder.js";
-export { createRedactor, environmentRedactor, HIDDEN_LINE, secretSafeSides, type Redactor } from "./redact.js";
+export { createRedactor, environmentRedactor, HIDDEN_LINE, printableContent, secretSafeSides, type Redactor } from "./redact.js";

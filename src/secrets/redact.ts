@@ -19,6 +19,14 @@ export function createRedactor(secrets: Map<string, string>, showSecrets = false
   return (text) => replacements.reduce((out, [form, placeholder]) => out.split(form).join(placeholder), text);
 }
 
+/**
+ * What of a rendered file may be printed: the file rendered with placeholders (so also where a template filter
+ * transformed a secret), or its content with showSecrets; through the redactor either way.
+ */
+export function printableContent(file: { content: string; shown?: string }, redact: Redactor, showSecrets: boolean): string {
+  return redact(showSecrets ? file.content : (file.shown ?? file.content));
+}
+
 /** A redactor for every secret an environment references, its values taken from lookup. */
 export function environmentRedactor(environment: unknown, lookup: SecretLookup): Redactor {
   return createRedactor(new Map(findSecretReferences(environment).map(({ ref }) => [ref.secret, lookup(ref)])));

@@ -7,6 +7,7 @@ import { loadAndRender, withEnvironment } from "../environment-options.js";
 import { printFiles, printIssues, printRenderSummary, printResult } from "../report.js";
 import type { RenderedFile } from "../../types.js";
 import { GenError } from "../../errors.js";
+import { printableContent } from "../../secrets/index.js";
 
 interface RenderArgs {
   env: string;
@@ -44,7 +45,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
     }
     if (argv.stdout) {
       // Contents are redacted before they are JSON-escaped: a secret with a quote in it is still found.
-      const shown = (f: RenderedFile) => redact(argv["show-secrets"] ? f.content : (f.shown ?? f.content));
+      const shown = (f: RenderedFile) => printableContent(f, redact, argv["show-secrets"] ?? false);
       if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, files: files.map(({ shown: _shown, ...f }) => ({ ...f, content: shown(f) })) }, redact);
       else printFiles(output, files, redact, argv["show-secrets"] ?? false);
       return 0;
