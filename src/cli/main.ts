@@ -5,10 +5,10 @@ import { hideBin } from "yargs/helpers";
 import { reportExecRequestsAtExit } from "../transport/exec-count.js";
 import { runCli } from "./run-cli.js";
 
-// V8 doubles its young generation (up to 2 x 16 MB) as objects survive collections, which a render of thousands of
-// files does as it goes: that growth, not the rendered contents (about 5 MB for 5000 files), was most of a large
-// diff's peak memory (+5000 files: 151 -> 125 MB locally). At its initial size collections run more often but
-// copy as little; read when V8 would grow the space, so setting it here, before any work, is in time.
+// V8 doubles its young generation (up to 2 x 16 MB) each time the bytes surviving its collections add up to its
+// size, which a run keeping results for thousands of files soon does: that growth, not the rendered contents, was
+// most of a large diff's peak memory. The factor is read when V8 would grow the space, so setting it here, before
+// any work, is in time (the semi-space size itself is fixed at start-up).
 setFlagsFromString("--semi-space-growth-factor=1");
 reportExecRequestsAtExit(process.env);
 
