@@ -44,9 +44,14 @@ describe("gen doctor logs in to PostgreSQL", { concurrency: 1 }, () => {
   });
 
   /** gen doctor --json with the environment's postgres section and password; the PostgreSQL checks it reported. */
-  async function doctor(pg: { port: number; user: string; name?: string }, password: string | undefined, asText = false): Promise<{ postgres: Check; login: Check; text: string }> {
+  async function doctor(
+    pg: { port: number; user: string | { secret: string }; name?: string },
+    password: string | undefined,
+    asText = false,
+    secrets: Record<string, string> = {},
+  ): Promise<{ postgres: Check; login: Check; text: string }> {
     await server.writeEnv({ postgres: { host: "127.0.0.1", port: pg.port, user: pg.user, name: pg.name ?? DATABASE } });
-    await server.writeSecrets({ TEST_SECRET_KEY: SECRET_KEY, ...(password === undefined ? {} : { TEST_DB_PASSWORD: password }) });
+    await server.writeSecrets({ TEST_SECRET_KEY: SECRET_KEY, ...secrets, ...(password === undefined ? {} : { TEST_DB_PASSWORD: password }) });
     const json = await server.gen(["doctor", ENV_NAME, "--json", "--min-free-mb", "1"]);
     const text = asText ? await server.gen(["doctor", ENV_NAME, "--min-free-mb", "1"]) : { all: "" };
     for (const leaked of ALL_PASSWORDS) assert.ok(!json.all.includes(leaked) && !text.all.includes(leaked), `a password shows in the output:\n${json.all}\n${text.all}`);
@@ -101,6 +106,13 @@ describe("gen doctor logs in to PostgreSQL", { concurrency: 1 }, () => {
     assert.equal(login.status, "fail");
     assert.match(login.detail, /^the server refused the login: no pg_hba\.conf entry for host "127\.0\.0\.1", user "gen_sslonly", database "gen_app", no encryption \(it offers no SSL: .*only a hostssl line, which needs SSL\)$/);
     assert.match(login.fix ?? "", /^add the line "host gen_app gen_sslonly 127\.0\.0\.1\/32 scram-sha-256" to pg_hba\.conf /);
+  });
+
+  it("shows a user name that is a secret as its placeholder, also where the server's message quotes it", async () => {
+    const { login, text } = await doctor({ port: postgres.port, user: { secret: "TEST_DB_USER" } }, SSL_ONLY.password, true, { TEST_DB_USER: SSL_ONLY.name });
+    assert.equal(login.subject, "[secret:TEST_DB_USER]@gen_app");
+    assert.match(login.detail, /^the server refused the login: no pg_hba\.conf entry for host "127\.0\.0\.1", user "\[secret:TEST_DB_USER\]", database "gen_app", no encryption /);
+    assert.ok(!text.includes(SSL_ONLY.name) && !JSON.stringify(login).includes(SSL_ONLY.name), `the secret user name shows:\n${text}`);
   });
 
   it("says nothing answers when nothing listens, and does not try to log in", async () => {
