@@ -125,14 +125,18 @@ def pg_open(host, port):
 def check_postgres_login(p, login):
     subject = "%s@%s" % (p["shownUser"], p["shownDatabase"])
     where = "%s:%d" % (p["shownHost"], p["port"])
+    fixes = p["fixes"]
     if p.get("loginSkip") or not login:
-        record("postgres-login", subject, "warn", "not checked: %s" % p.get("loginSkip", "no credentials"), p["fixes"].get("secret"))
+        record("postgres-login", subject, "warn", "not checked: %s" % p.get("loginSkip", "no credentials"), fixes.get("secret"))
         return
     if not p.get("reachable"):
         record("postgres-login", subject, "warn", "not checked: PostgreSQL does not answer on %s (see above)" % where)
         return
     try:
         sock, tls = pg_open(login["host"], p["port"])
+    except ssl.SSLError as error:
+        record("postgres-login", subject, "fail", "the server offers SSL, but the SSL handshake with %s failed: %s" % (where, error), fixes["ssl"])
+        return
     except Exception as error:
         record("postgres-login", subject, "fail", "cannot connect to %s: %s" % (where, error), p["fix"])
         return
@@ -140,12 +144,12 @@ def check_postgres_login(p, login):
     try:
         outcome, value = pg_authenticate(sock, login["user"], login["database"], login["password"])
     except Exception as error:
-        record("postgres-login", subject, "fail", "the login on %s did not complete: %s: %s" % (where, type(error).__name__, error), p["fix"])
+        record("postgres-login", subject, "fail", "the login on %s did not complete: %s: %s" % (where, type(error).__name__, error), fixes["log"])
         return
     finally:
         sock.close()
     over = " over SSL" if tls else ""
-    fixes = dict(p["fixes"], hba=p["fixes"]["hba"].replace("{cidr}", address + ("/128" if ":" in address else "/32")))
+    fixes = dict(fixes, hba=fixes["hba"].replace("{cidr}", address + ("/128" if ":" in address else "/32")))
     if outcome == "ok":
         record("postgres-login", subject, "ok", "logged in as %s to database %s on %s%s (%s)" % (p["shownUser"], p["shownDatabase"], where, over, value))
     elif outcome == "method":
@@ -159,5 +163,5 @@ def check_postgres_login(p, login):
     elif value.get("C") == "28000":
         record("postgres-login", subject, "fail", "the server refused the login: %s" % value.get("M"), fixes["hba"])
     else:
-        record("postgres-login", subject, "fail", "the server refused the login: %s (SQLSTATE %s)" % (value.get("M"), value.get("C")), p["fix"])
+        record("postgres-login", subject, "fail", "the server refused the login: %s (SQLSTATE %s)" % (value.get("M"), value.get("C")), fixes["log"])
 `;

@@ -33,7 +33,8 @@ export function postgresLoginValues(loaded: LoadedEnvironment, processEnv: NodeJ
   const references = findSecretReferences(postgres, ["postgres"]);
   const resolved = resolveSomeSecrets(loaded, references, processEnv);
   if ("missing" in resolved) {
-    const names = references.map((r) => r.ref.secret).filter((name, i, all) => all.indexOf(name) === i);
+    const unset = references.filter((r) => "missing" in resolveSomeSecrets(loaded, [r], processEnv));
+    const names = unset.map((r) => r.ref.secret).filter((name, i, all) => all.indexOf(name) === i);
     const secretsFile = display(join(loaded.environmentsDir, `${loaded.name}.secrets.env`));
     return {
       skip: {
@@ -57,7 +58,9 @@ export function postgresLoginFixes(postgres: Postgres) {
   return {
     password: `sudo -u postgres psql -c '\\password ${user}' (type the value of ${postgres.password.secret}; a role that does not exist: sudo -u postgres createuser --pwprompt ${user})`,
     database: `sudo -u postgres createdb --owner ${user} ${database}`,
-    hba: `add the line "host ${database} ${user} {cidr} scram-sha-256" to ${hbaFile}, then sudo systemctl reload postgresql`,
+    hba: `add "host ${database} ${user} {cidr} scram-sha-256" to ${hbaFile} above any other line that matches, then sudo systemctl reload postgresql`,
     method: `set the method of ${user}'s line in ${hbaFile} to scram-sha-256, then sudo systemctl reload postgresql`,
+    log: "read why in the PostgreSQL server's log (sudo journalctl -u postgresql, or /var/log/postgresql/)",
+    ssl: "check ssl_cert_file and ssl_key_file in postgresql.conf (sudo -u postgres psql -c 'SHOW config_file'), or set ssl = off, then sudo systemctl reload postgresql",
   };
 }

@@ -105,7 +105,7 @@ describe("gen doctor logs in to PostgreSQL", { concurrency: 1 }, () => {
     const { login } = await doctor({ port: postgres.port, user: SSL_ONLY.name }, SSL_ONLY.password);
     assert.equal(login.status, "fail");
     assert.match(login.detail, /^the server refused the login: no pg_hba\.conf entry for host "127\.0\.0\.1", user "gen_sslonly", database "gen_app", no encryption \(it offers no SSL: .*only a hostssl line, which needs SSL\)$/);
-    assert.match(login.fix ?? "", /^add the line "host gen_app gen_sslonly 127\.0\.0\.1\/32 scram-sha-256" to pg_hba\.conf /);
+    assert.match(login.fix ?? "", /^add "host gen_app gen_sslonly 127\.0\.0\.1\/32 scram-sha-256" to pg_hba\.conf .* above any other line that matches, then sudo systemctl reload postgresql$/);
   });
 
   it("shows a user name that is a secret as its placeholder, also where the server's message quotes it", async () => {
