@@ -28,13 +28,13 @@ export function mapSecretRefs(value: unknown, visit: (ref: SecretRef, path: stri
   return value;
 }
 
-/** Every reference in value, in the order the fields are written. */
-export function findSecretReferences(value: unknown): SecretReference[] {
+/** Every reference in value, in the order the fields are written; `path` is where value itself sits. */
+export function findSecretReferences(value: unknown, path: string[] = []): SecretReference[] {
   const found: SecretReference[] = [];
-  mapSecretRefs(value, (ref, path) => {
-    found.push({ field: path.join("."), ref });
+  mapSecretRefs(value, (ref, at) => {
+    found.push({ field: at.join("."), ref });
     return ref;
-  });
+  }, path);
   return found;
 }
 
