@@ -1,5 +1,5 @@
-// The shape of gen's code, checked on every test run: no stage imports the CLI, no module imports itself through
-// others, and the stages (the folders of src/, and the modules at its top) import each other without a cycle.
+// The shape of gen's code, checked on every test run: no stage imports the CLI, no command imports another
+// command's module, no module imports itself through others, and the stages (the folders of src/, and the modules at its top) import each other without a cycle.
 // dependency-cruiser reads the compiled JavaScript in dist/ (TypeScript 7 has no compiler API for it to read the
 // sources with): that is the graph Node loads, where type-only imports are gone.
 import assert from "node:assert/strict";
@@ -20,6 +20,10 @@ async function graph(): Promise<ICruiseResult> {
       forbidden: [
         { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
         { name: "no-stage-imports-cli", severity: "error", from: { pathNot: "^dist/src/cli/" }, to: { path: "^dist/src/cli/" } },
+        // Said on its own too: a release that reached for a command's module would run another command's work.
+        { name: "no-release-imports-commands", severity: "error", from: { path: "^dist/src/release/" }, to: { path: "^dist/src/cli/commands/" } },
+        // A command's work calls stages, never another command's module (deploy calls the apply stage, not gen apply).
+        { name: "no-command-imports-another", severity: "error", from: { path: "^dist/src/cli/commands/([^/]+?)(-run)?\\.js$", pathNot: "^dist/src/cli/commands/index\\.js$" }, to: { path: "^dist/src/cli/commands/", pathNot: "^dist/src/cli/commands/$1(-run)?\\.js$" } },
       ],
     },
   });
