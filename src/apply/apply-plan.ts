@@ -12,11 +12,11 @@ import type { Sandbox } from "../transport/sandbox.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
 import { backupDir, installOutcome, installSteps, restoreInstalled, type Installed } from "./install.js";
-import { linkRefusal, refusedLink } from "./link-safe.js";
-import { takeLock } from "./lock.js";
+import { linkRefusal, refusedLink } from "../server/link-safe.js";
+import { takeLock } from "../server/lock.js";
 import { changedEntries, foldersScript, preflightProblems, preflightStep } from "./preflight.js";
-import { appendLog, cleanUpAndUnlock, cleanUpStep, leftoversStep, parseLeftovers, recordFailure, recordStep, type ApplyLogEntry } from "./record.js";
-import { outputLines, serverShell, type ServerShell, type StepOutput } from "./server-shell.js";
+import { appendLog, cleanUpAndUnlock, cleanUpStep, leftoversStep, parseLeftovers, recordFailure, recordStep, type ApplyLogEntry } from "../server/applied-record.js";
+import { outputLines, serverShell, type ServerShell, type StepOutput } from "../server/server-shell.js";
 import { checkStaged } from "./check-staged.js";
 import { incomingDir, prepareIncomingScript, removeStaged, stageSteps, stagingFailed, stagingOutcome } from "./stage.js";
 

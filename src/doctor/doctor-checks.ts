@@ -2,9 +2,9 @@
 // it assumes and gen does not create (users, groups, system units, Python, Poetry, PostgreSQL, Redis, certificates,
 // disk space, the deploy user's sudo rights), each with the command that fixes it; runDoctor sends the spec to the
 // server in one command and parses its one JSON record. The README's "before the first apply" list is this file.
-import { checksRecord } from "../server-record.js";
+import { checksRecord } from "../server/check-record.js";
 import type { Environment } from "../../schema/index.js";
-import { outputLines } from "../apply/server-shell.js";
+import { outputLines } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
 import { isSecretRef } from "../load/secrets.js";
 import type { Transport } from "../transport/transport.js";

@@ -2,8 +2,8 @@
 // Effects: through the transport as the deploy user. A failure before the switch removes the half-made release
 // and leaves `current` alone; a failed restart switches back to the previous release and restarts again.
 import type { Environment } from "../../schema/index.js";
-import { releaseLock, takeLock } from "../apply/lock.js";
-import { serverShell, type ServerShell } from "../apply/server-shell.js";
+import { releaseLock, takeLock } from "../server/lock.js";
+import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
 import { fetchBackend, installBackend, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";

@@ -3,8 +3,8 @@
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import type { ServerShell } from "../apply/server-shell.js";
-import { outputLines } from "../apply/server-shell.js";
+import type { ServerShell } from "../server/server-shell.js";
+import { outputLines } from "../server/server-shell.js";
 import { readMigrations, type Migration } from "./migrations.js";
 
 export interface ReleaseInfo {

@@ -1,8 +1,8 @@
 // Rollback: `current` switched to the previous release (or a named one) and the services restarted as a deploy
 // restarts them. Refuses an ID that does not exist. Effects: through the transport as the deploy user.
 import type { Environment } from "../../schema/index.js";
-import { releaseLock, takeLock } from "../apply/lock.js";
-import { serverShell } from "../apply/server-shell.js";
+import { releaseLock, takeLock } from "../server/lock.js";
+import { serverShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
 import { migrationsToUndo, type MigrationUndo } from "./migrations.js";

@@ -1,6 +1,6 @@
 // The work of `gen releases`, loaded only when the command runs (keeps start-up small).
 import { hostname, userInfo } from "node:os";
-import { serverShell } from "../../apply/server-shell.js";
+import { serverShell } from "../../server/server-shell.js";
 import { listReleases, readReleaseLog, type ReleaseInfo } from "../../release/releases.js";
 import { rollbackRelease, type RollbackPlan } from "../../release/rollback-release.js";
 import { summarizeMigrations } from "../../release/migrations.js";

@@ -1,12 +1,16 @@
 // What apply leaves on the server besides the files: the record of what it last applied (the diff uses it to
 // spot hand edits), an append-only apply log, and pruned backups. Also the clean-up of an interrupted apply.
 import { posix } from "node:path";
-import { appliedRecordPath } from "../plan/server-state.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import { GenError } from "../errors.js";
 import { lockDir } from "./lock.js";
 import type { Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
+
+/** Where apply records what it applied last (the plan reads it to spot hand edits). */
+export function appliedRecordPath(stateDir: string): string {
+  return `${stateDir}/applied.json`;
+}
 
 export interface ApplyLogEntry {
   id: string;
