@@ -8,7 +8,7 @@ import type { PlanSummary } from "../plan/plan-types.js";
 import { confirm } from "./confirm.js";
 import { printPlanDiff } from "./diff-report.js";
 import type { Prepared } from "./environment-options.js";
-import { printIssues, printResult, type Output } from "./report.js";
+import { printCleanupWarnings, printIssues, printResult, type Output } from "./report.js";
 
 export interface ApplyView {
   json: boolean;
@@ -74,11 +74,13 @@ function reportResults(output: Output, results: HostApplyResult[], json: boolean
     if (r.outcome === "failed") {
       output.err(`apply failed on ${r.host}: ${prepared.redact(r.error?.message ?? "unknown error")}`);
       for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
-      continue;
+    } else {
+      const ran = prepared.loaded.environment.server.transport === "local" ? "recorded (sandbox, not run)" : "ran";
+      const finished = r.finished?.length ? `; finished ${r.finished.length} file${r.finished.length === 1 ? "" : "s"} of an interrupted apply` : "";
+      output.out(`${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}`}${r.handlers.length ? `; ${ran} ${r.handlers.join("; ")}` : ""}`);
     }
-    const ran = prepared.loaded.environment.server.transport === "local" ? "recorded (sandbox, not run)" : "ran";
-    const finished = r.finished?.length ? `; finished ${r.finished.length} file${r.finished.length === 1 ? "" : "s"} of an interrupted apply` : "";
-    output.out(`${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}`}${r.handlers.length ? `; ${ran} ${r.handlers.join("; ")}` : ""}`);
+    printCleanupWarnings(output, r.host, r.warnings, prepared.redact);
   }
-  return results.some((r) => r.outcome === "failed") ? 1 : 0;
+  // A lock or log left behind fails the command, as Terraform fails when it cannot release its state lock.
+  return results.some((r) => r.outcome === "failed" || r.warnings?.length) ? 1 : 0;
 }

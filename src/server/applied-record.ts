@@ -47,8 +47,13 @@ export function recordFailure(shell: ServerShell, run: StepOutput): GenError | u
   return new GenError(`recording the apply failed on ${shell.transport.describe} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)] });
 }
 
+export function applyLogPath(stateDir: string): string {
+  return `${stateDir}/apply.log`;
+}
+
+/** Throws a GenError with the command's output when the line could not be appended. */
 export async function appendLog(shell: ServerShell, stateDir: string, log: ApplyLogEntry): Promise<void> {
-  await shell.script(`printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`, "writing the apply log");
+  await shell.must("writing the apply log", `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(applyLogPath(stateDir))}`);
 }
 
 function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: number): string {
@@ -78,6 +83,14 @@ export function cleanUpStep(shell: ServerShell, stateDir: string, workDirs: stri
   return { name: "cleaning up and releasing the lock", script: `rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}` };
 }
 
+/** Throws a GenError with the command's output when the clean-up failed (the lock may still be there). */
 export async function cleanUpAndUnlock(shell: ServerShell, stateDir: string, workDirs: string[]): Promise<void> {
-  await shell.steps([cleanUpStep(shell, stateDir, workDirs)]);
+  const [run] = await shell.steps([cleanUpStep(shell, stateDir, workDirs)]);
+  const failure = cleanUpFailure(shell, run!);
+  if (failure) throw failure;
+}
+
+export function cleanUpFailure(shell: ServerShell, run: StepOutput): GenError | undefined {
+  if (run.exitCode === 0) return undefined;
+  return new GenError(`cleaning up and releasing the lock failed on ${shell.transport.describe} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)] });
 }

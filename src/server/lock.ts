@@ -106,6 +106,7 @@ function rootStateScript(shell: ServerShell, stateDir: string, group: string): s
   ];
 }
 
+/** Throws a GenError with the command's output when the lock could not be removed. */
 export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {
-  await shell.script(`rm -rf ${shell.path(lockDir(stateDir))}`, "releasing the lock");
+  await shell.must("releasing the lock", `rm -rf ${shell.path(lockDir(stateDir))}`);
 }

@@ -10,7 +10,7 @@ import { connectOptions } from "../connect-options.js";
 import { stepReporter } from "../deploy-report.js";
 import { applyEvents, reportApply } from "../apply-report.js";
 import { loadAndRender, printSandboxNote } from "../environment-options.js";
-import { printResult } from "../report.js";
+import { printCleanupWarnings, printResult } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -67,7 +67,9 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
       output.err(`deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${prepared.redact(r.error?.message ?? "")}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`);
       for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
     }
+    printCleanupWarnings(output, r.host, r.warnings, prepared.redact);
   }
-  return results.every((r) => r.outcome === "deployed") ? 0 : 1;
+  // A lock or log left behind fails the command, as Terraform fails when it cannot release its state lock.
+  return results.every((r) => r.outcome === "deployed" && !r.warnings?.length) ? 0 : 1;
 }
 
