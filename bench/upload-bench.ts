@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
-import { serverShell } from "../src/apply/server-shell.js";
+import { serverShell } from "../src/server/server-shell.js";
 import { uploadFrontend } from "../src/release/build-release.js";
 import { connectSsh } from "../src/transport/ssh.js";
 import type { BenchServer } from "./bench-server.js";

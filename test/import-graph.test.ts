@@ -1,5 +1,7 @@
-// The shape of gen's code, checked on every test run: no stage imports the CLI, no module imports itself through
-// others, and the stages (the folders of src/, and the modules at its top) import each other without a cycle.
+// The shape of gen's code, checked on every test run: no stage imports the CLI, no command imports another
+// command's module, release reaches apply only through its entry and shares the server plumbing (src/server)
+// instead, that plumbing imports no stage, no module imports itself through others, and the stages (the folders
+// of src/, and the modules at its top) import each other without a cycle.
 // Secret handling (references, values, placeholders, redaction) lives in src/secrets alone, used through its index.
 // dependency-cruiser reads the compiled JavaScript in dist/ (TypeScript 7 has no compiler API for it to read the
 // sources with): that is the graph Node loads, where type-only imports are gone.
@@ -30,6 +32,14 @@ async function graph(): Promise<ICruiseResult> {
           from: { pathNot: "^dist/src/secrets/" },
           to: { path: "^dist/src/secrets/", pathNot: "^dist/src/secrets/index\\.js$" },
         },
+        // Said on its own too: a release that reached for a command's module would run another command's work.
+        { name: "no-release-imports-commands", severity: "error", from: { path: "^dist/src/release/" }, to: { path: "^dist/src/cli/commands/" } },
+        // Release shares the server plumbing (src/server) with apply; of apply it may use only the stage's entry.
+        { name: "release-imports-apply-entry-only", severity: "error", from: { path: "^dist/src/release/" }, to: { path: "^dist/src/apply/", pathNot: "^dist/src/apply/apply-environment\\.js$" } },
+        // The plumbing sits under the stages that use it.
+        { name: "no-server-imports-stages", severity: "error", from: { path: "^dist/src/server/" }, to: { path: "^dist/src/(plan|apply|release|doctor|cli)/" } },
+        // A command's work calls stages, never another command's module (deploy calls the apply stage, not gen apply).
+        { name: "no-command-imports-another", severity: "error", from: { path: "^dist/src/cli/commands/([^/]+?)(-run)?\\.js$", pathNot: "^dist/src/cli/commands/index\\.js$" }, to: { path: "^dist/src/cli/commands/", pathNot: "^dist/src/cli/commands/$1(-run)?\\.js$" } },
       ],
     },
   });
@@ -41,7 +51,7 @@ const cruised = graph();
 test("the import graph reads every module of src/ and schema/", async () => {
   const { modules } = await cruised;
   const sources = modules.map((m) => m.source);
-  for (const expected of ["dist/src/cli/main.js", "dist/src/render/render-environment.js", "dist/src/apply/apply-plan.js", "dist/schema/index.js"]) {
+  for (const expected of ["dist/src/cli/main.js", "dist/src/render/render-environment.js", "dist/src/apply/apply-plan.js", "dist/src/server/lock.js", "dist/schema/index.js"]) {
     assert.ok(sources.includes(expected), `${expected} was not read (did the build run?)`);
   }
   const render = modules.find((m) => m.source === "dist/src/render/render-environment.js")!;

@@ -12,11 +12,12 @@ import type { Sandbox } from "../transport/sandbox.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
 import { backupDir, installOutcome, installSteps, restoreInstalled, type Installed } from "./install.js";
-import { linkRefusal, refusedLink } from "./link-safe.js";
-import { takeLock } from "./lock.js";
+import { linkRefusal, refusedLink } from "../server/link-safe.js";
+import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
+import { lockDir, takeLock } from "../server/lock.js";
 import { changedEntries, foldersScript, preflightProblems, preflightStep } from "./preflight.js";
-import { appendLog, cleanUpAndUnlock, cleanUpStep, leftoversStep, parseLeftovers, recordFailure, recordStep, type ApplyLogEntry } from "./record.js";
-import { outputLines, serverShell, type ServerShell, type StepOutput } from "./server-shell.js";
+import { appendLog, applyLogPath, cleanUpAndUnlock, cleanUpStep, leftoversStep, parseLeftovers, recordFailure, recordStep, type ApplyLogEntry } from "../server/applied-record.js";
+import { outputLines, serverShell, type ServerShell, type StepOutput } from "../server/server-shell.js";
 import { checkStaged } from "./check-staged.js";
 import { incomingDir, prepareIncomingScript, removeStaged, stageSteps, stagingFailed, stagingOutcome } from "./stage.js";
 
@@ -49,6 +50,8 @@ export interface HostApplyResult {
   finished?: string[];
   lockReplaced?: string;
   error?: GenError;
+  /** The lock or the log the apply could not release or write once its work was done (the command exits 1). */
+  warnings?: CleanupWarning[];
 }
 
 /** The step under way, named when the connection drops during it. */
@@ -92,13 +95,14 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
   } catch (error) {
     const named = lostDuring(error, at);
     result.error = named instanceof GenError ? named : new GenError(errorMessage(named), { cause: named });
-    await appendLog(shell, env.server.stateDir, logEntry(applyId, effects, reviewed, changedEntries(reviewed), result)).catch(() => {});
+    const log = logEntry(applyId, effects, reviewed, changedEntries(reviewed), result);
+    warn(result, await warnOnFailure("log", applyLogPath(env.server.stateDir), () => appendLog(shell, env.server.stateDir, log)));
   } finally {
     at.step = "releasing the lock";
     if (!cleanedUp) {
       await cleanUpAndUnlock(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]).catch((error: unknown) => {
         // The lock stays on the server: the next apply stops at it, so this one must not end as a success.
-        if (!(error instanceof ConnectionLostError) || result.error) return;
+        if (!(error instanceof ConnectionLostError) || result.error) return warn(result, [cleanupWarning("unlock", lockDir(env.server.stateDir), error)]);
         result.outcome = "failed";
         result.error = new GenError(`${result.changed.length ? "the files were applied, but " : ""}while ${at.step}: ${error.message}`, {
           cause: error,
@@ -108,6 +112,10 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
     }
   }
   return result;
+}
+
+function warn(result: HostApplyResult, warnings: CleanupWarning[]): void {
+  if (warnings.length) result.warnings = [...(result.warnings ?? []), ...warnings];
 }
 
 /** The server is read again once the lock is held: what is applied is exactly what was reviewed, or nothing. */

@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import type { FileKind } from "../types.js";
 import type { StagedFile } from "./stage.js";
-import type { ServerShell } from "./server-shell.js";
+import type { ServerShell } from "../server/server-shell.js";
 
 interface Check {
   tool: string;

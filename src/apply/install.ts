@@ -2,10 +2,10 @@
 // puts backups back when a later step fails. One step per file, so what was done is known file by file.
 import { posix } from "node:path";
 import { GenError } from "../errors.js";
-import { pinFolderLines, pinned } from "./link-safe.js";
+import { pinFolderLines, pinned } from "../server/link-safe.js";
 import type { StagedFile } from "./stage.js";
 import type { Step } from "../transport/transport.js";
-import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
+import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
 
 export interface Installed {
   path: string;

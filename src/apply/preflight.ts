@@ -5,10 +5,10 @@ import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
 import { CHECK_TOOLS } from "./check-staged.js";
-import { linkProblems, safeFolderLines } from "./link-safe.js";
+import { linkProblems, safeFolderLines } from "../server/link-safe.js";
 import { GenError } from "../errors.js";
 import type { Step } from "../transport/transport.js";
-import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
+import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
 
 const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
 

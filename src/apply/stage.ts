@@ -5,9 +5,9 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
-import { pinFolderLines, pinned } from "./link-safe.js";
+import { pinFolderLines, pinned } from "../server/link-safe.js";
 import type { Step } from "../transport/transport.js";
-import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
+import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
 
 export interface StagedFile {
   entry: PlanEntry;

@@ -3,6 +3,7 @@ import { pc } from "./colors.js";
 import type { ToolReport } from "../validate/tools/index.js";
 import type { Issue, RenderedFile } from "../types.js";
 import { printableContent, type Redactor } from "../secrets/index.js";
+import type { CleanupWarning } from "../server/cleanup-warning.js";
 
 export interface Output {
   out: (text: string) => void;
@@ -61,6 +62,15 @@ export function printToolReports(output: Output, reports: ToolReport[], redact: 
     const label = report.status === "passed" ? pc.green(word) : report.status === "failed" ? pc.red(word) : pc.yellow(word);
     output.out(`${label} ${report.tool}: ${report.files.join(", ")}`);
     for (const line of report.messages) output.out(`    ${redact(line)}`);
+  }
+}
+
+/** A lock or log left behind once the work was done: the host, the path and the cause, and how to clear a lock. */
+export function printCleanupWarnings(output: Output, host: string, warnings: CleanupWarning[] | undefined, redact: Redactor): void {
+  for (const w of warnings ?? []) {
+    output.err(`${pc.yellow("warning")}: ${host}: could not ${w.what === "unlock" ? "release gen's lock" : "append to the log"} ${w.path}: ${redact(w.message)}`);
+    for (const line of w.details) output.err(`  ${redact(line)}`);
+    if (w.what === "unlock") output.err(`  the next apply, deploy or rollback stops at this lock: once nobody is running one, take it over with --force-unlock (or remove ${w.path} on the server)`);
   }
 }
 

@@ -3,9 +3,9 @@
 // disk space, the deploy user's sudo rights, the PostgreSQL login), each with the command that fixes it; runDoctor
 // sends the spec to the server in one command (the login's secret values on its standard input, never in argv) and
 // parses its one JSON record. The README's "before the first apply" list is this file.
-import { checksRecord } from "../server-record.js";
+import { checksRecord } from "../server/check-record.js";
 import type { Environment } from "../../schema/index.js";
-import { outputLines } from "../apply/server-shell.js";
+import { outputLines } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
 import { isSecretRef } from "../secrets/index.js";
 import type { Transport } from "../transport/transport.js";

@@ -5,7 +5,8 @@ import type { Step, StepResult, Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { fileSha256, sha256 } from "../render/render-environment.js";
 import { GenError } from "../errors.js";
-import { describeLockHolder, lockDir } from "../lock-holder.js";
+import { appliedRecordPath } from "../server/applied-record.js";
+import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
 import { parseProbe, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
 
@@ -29,10 +30,6 @@ export interface HostState {
   applied?: Record<string, string>;
   /** The holder of gen's lock on this host, when it is held (or left by an interrupted run). */
   lock?: string;
-}
-
-export function appliedRecordPath(stateDir: string): string {
-  return `${stateDir}/applied.json`;
 }
 
 export interface ReadOptions {

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import pLimit from "p-limit";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import type { ServerShell } from "../apply/server-shell.js";
-import { outputLines } from "../apply/server-shell.js";
+import type { ServerShell } from "../server/server-shell.js";
+import { outputLines } from "../server/server-shell.js";
 import type { CommitInfo } from "./local-checks.js";
 
 export interface ReleaseSource {

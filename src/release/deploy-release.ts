@@ -2,15 +2,16 @@
 // Effects: through the transport as the deploy user. A failure before the switch removes the half-made release
 // and leaves `current` alone; a failed restart switches back to the previous release and restarts again.
 import type { Environment } from "../../schema/index.js";
-import { releaseLock, takeLock } from "../apply/lock.js";
-import { serverShell, type ServerShell } from "../apply/server-shell.js";
+import { warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
+import { lockDir, releaseLock, takeLock } from "../server/lock.js";
+import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
 import { fetchBackend, installBackend, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
 import { recordMigrations } from "./migrations.js";
 import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
-import { appendReleaseLog, liveRelease, pruneReleases, releaseIdFor, restartServices, switchCurrent } from "./releases.js";
+import { appendReleaseLog, liveRelease, pruneReleases, releaseIdFor, releaseLogPath, restartServices, switchCurrent } from "./releases.js";
 
 export const TOTAL_STEPS = 9;
 
@@ -48,6 +49,8 @@ export interface DeployResult {
   checks: CheckResult[];
   steps: { step: number; title: string; seconds: number }[];
   error?: GenError;
+  /** The release log or the lock the deploy could not write or release at its end (the command exits 1). */
+  warnings?: CleanupWarning[];
 }
 
 export async function deployRelease(input: DeployInput, effects: DeployEffects): Promise<DeployResult> {
@@ -97,8 +100,9 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
   } finally {
     const entry = { at: effects.now().toISOString(), who: effects.who, command: "deploy" as const, release, commit: input.commit.hash, result: result.outcome };
-    await appendReleaseLog(shell, env, result.error ? { ...entry, error: result.error.message } : entry).catch(() => {});
-    await releaseLock(shell, env.server.stateDir).catch(() => {});
+    const logged = await warnOnFailure("log", releaseLogPath(env), () => appendReleaseLog(shell, env, result.error ? { ...entry, error: result.error.message } : entry));
+    const unlocked = await warnOnFailure("unlock", lockDir(env.server.stateDir), () => releaseLock(shell, env.server.stateDir));
+    if (logged.length + unlocked.length > 0) result.warnings = [...logged, ...unlocked];
   }
   return result;
 }

@@ -3,8 +3,8 @@
 // it names the `migrate` commands that would, and the admin decides.
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import type { ServerShell } from "../apply/server-shell.js";
-import { outputLines } from "../apply/server-shell.js";
+import type { ServerShell } from "../server/server-shell.js";
+import { outputLines } from "../server/server-shell.js";
 
 export interface Migration {
   app: string;

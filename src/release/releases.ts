@@ -3,8 +3,8 @@
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import type { ServerShell } from "../apply/server-shell.js";
-import { outputLines } from "../apply/server-shell.js";
+import type { ServerShell } from "../server/server-shell.js";
+import { outputLines } from "../server/server-shell.js";
 import { readMigrations, type Migration } from "./migrations.js";
 
 export interface ReleaseInfo {
@@ -109,13 +109,18 @@ export interface ReleaseLogEntry {
   error?: string;
 }
 
-/** The server's log of deploys, rollbacks and failed deploys: one JSON line each, in <paths.releases>/releases.log (the deploy user's folder: the state folder is root's). */
+/** The server's log of deploys, rollbacks and failed deploys: one JSON line each (the deploy user's folder: the state folder is root's). */
+export function releaseLogPath(env: Environment): string {
+  return `${env.paths.releases}/releases.log`;
+}
+
+/** Throws a GenError with the command's output when the line could not be appended. */
 export async function appendReleaseLog(shell: ServerShell, env: Environment, entry: ReleaseLogEntry): Promise<void> {
-  await shell.must("appending to the release log", `printf '%s\\n' ${shell.quote(JSON.stringify(entry))} >> ${shell.path(`${env.paths.releases}/releases.log`)}`);
+  await shell.must("appending to the release log", `printf '%s\\n' ${shell.quote(JSON.stringify(entry))} >> ${shell.path(releaseLogPath(env))}`);
 }
 
 export async function readReleaseLog(shell: ServerShell, env: Environment): Promise<ReleaseLogEntry[]> {
-  const read = await shell.transport.readFile(`${env.paths.releases}/releases.log`);
+  const read = await shell.transport.readFile(releaseLogPath(env));
   if (read.status !== "ok") return [];
   return read.file.content.toString("utf8").split("\n").flatMap((line) => {
     try {

@@ -1,12 +1,13 @@
 // Rollback: `current` switched to the previous release (or a named one) and the services restarted as a deploy
 // restarts them. Refuses an ID that does not exist. Effects: through the transport as the deploy user.
 import type { Environment } from "../../schema/index.js";
-import { releaseLock, takeLock } from "../apply/lock.js";
-import { serverShell } from "../apply/server-shell.js";
+import { warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
+import { lockDir, releaseLock, takeLock } from "../server/lock.js";
+import { serverShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
 import { migrationsToUndo, type MigrationUndo } from "./migrations.js";
-import { appendReleaseLog, listReleases, restartServices, switchCurrent } from "./releases.js";
+import { appendReleaseLog, listReleases, releaseLogPath, restartServices, switchCurrent, type ReleaseLogEntry } from "./releases.js";
 
 export interface RollbackPlan {
   from?: string;
@@ -19,6 +20,8 @@ export interface RollbackPlan {
 
 export interface RollbackResult extends RollbackPlan {
   restarted: string[];
+  /** The release log or the lock the rollback could not write or release at its end (the command exits 1). */
+  warnings?: CleanupWarning[];
 }
 
 export async function rollbackRelease(
@@ -28,6 +31,9 @@ export async function rollbackRelease(
 ): Promise<RollbackResult> {
   const shell = serverShell(effects.transport, env, { sudo: false });
   await takeLock(shell, env.server.stateDir, { who: effects.who, command: "rollback", since: effects.now().toISOString(), pid: effects.pid }, options.forceUnlock);
+  const warnings: CleanupWarning[] = [];
+  let done: RollbackResult | undefined;
+  let failure: unknown;
   try {
     const releases = await listReleases(shell, env);
     const liveIndex = releases.findIndex((r) => r.live);
@@ -52,15 +58,27 @@ export async function rollbackRelease(
     await switchCurrent(shell, env, target);
     const restarted: string[] = [];
     const entry = { at: effects.now().toISOString(), who: effects.who, command: "rollback" as const, release: target };
+    const log = async (logged: ReleaseLogEntry) => warnings.push(...(await warnOnFailure("log", releaseLogPath(env), () => appendReleaseLog(shell, env, logged))));
     try {
       await restartServices(shell, env, { celery: options.restartCelery, roles: options.roles }, (argv) => restarted.push(argv.join(" ")));
     } catch (error) {
-      await appendReleaseLog(shell, env, { ...entry, result: "failed", error: errorMessage(error) }).catch(() => {});
+      await log({ ...entry, result: "failed", error: errorMessage(error) });
       throw error;
     }
-    await appendReleaseLog(shell, env, { ...entry, result: "switched" }).catch(() => {});
-    return { ...plan, restarted };
-  } finally {
-    await releaseLock(shell, env.server.stateDir).catch(() => {});
+    await log({ ...entry, result: "switched" });
+    done = { ...plan, restarted };
+  } catch (error) {
+    failure = error;
   }
+  warnings.push(...(await warnOnFailure("unlock", lockDir(env.server.stateDir), () => releaseLock(shell, env.server.stateDir))));
+  if (done === undefined) throw withWarnings(failure, warnings);
+  return warnings.length ? { ...done, warnings } : done;
+}
+
+/** A rollback that failed and also left its lock or log behind says both. */
+function withWarnings(error: unknown, warnings: CleanupWarning[]): unknown {
+  if (warnings.length === 0) return error;
+  const known = error instanceof GenError ? error : undefined;
+  const also = warnings.flatMap((w) => [`also: ${w.what === "unlock" ? "could not release gen's lock" : "could not append to the log"} ${w.path}: ${w.message}`, ...w.details]);
+  return new GenError(errorMessage(error), { cause: error, exitCode: known?.exitCode ?? 1, details: [...(known?.details ?? []), ...also] });
 }

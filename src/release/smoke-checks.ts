@@ -3,10 +3,10 @@
 // the server in one command (the sockets are server-local) and parses its one JSON record.
 import type { Environment } from "../../schema/index.js";
 import type { CheckName } from "../../schema/environment.js";
-import type { ServerShell } from "../apply/server-shell.js";
-import { outputLines } from "../apply/server-shell.js";
+import type { ServerShell } from "../server/server-shell.js";
+import { outputLines } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
-import { checksRecord } from "../server-record.js";
+import { checksRecord } from "../server/check-record.js";
 import { SMOKE_SCRIPT } from "./smoke-script.js";
 
 export interface CheckResult {

@@ -1,5 +1,5 @@
 // The work of `gen check`, loaded only when the command runs (keeps start-up small).
-import { serverShell } from "../../apply/server-shell.js";
+import { serverShell } from "../../server/server-shell.js";
 import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec } from "../../release/smoke-checks.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";

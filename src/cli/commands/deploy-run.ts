@@ -1,20 +1,16 @@
 // The work of `gen deploy`, loaded only when the command runs (keeps start-up small).
 import { resolve } from "node:path";
-import { hostname, userInfo } from "node:os";
 import { GenError } from "../../errors.js";
-import { inspectEnvironment } from "../../plan/inspect-environment.js";
-import { planNeedsApply } from "../../plan/plan-changes.js";
-import { deployRelease, TOTAL_STEPS, type DeployResult } from "../../release/deploy-release.js";
+import { applyEnvironment, refuseDrift } from "../../apply/apply-environment.js";
+import { deployHosts } from "../../release/deploy-hosts.js";
+import { TOTAL_STEPS } from "../../release/deploy-release.js";
 import { listBuildOutput, runLocalCommand } from "../../release/frontend.js";
 import { archiveCommit, checkBranchName, readCommit } from "../../release/local-checks.js";
-import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions } from "../connect-options.js";
 import { stepReporter } from "../deploy-report.js";
-import { printPlanDiff } from "../diff-report.js";
-import { loadAndRender, printSandboxNote, type Prepared } from "../environment-options.js";
-import { printResult } from "../report.js";
-import { refuseUnreadable } from "../../apply/apply-hosts.js";
-import { applyPrepared } from "./apply-run.js";
+import { applyEvents, reportApply } from "../apply-report.js";
+import { loadAndRender, printSandboxNote } from "../environment-options.js";
+import { printCleanupWarnings, printResult } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -46,26 +42,20 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   const source = sourceKind === "archive" ? { kind: "archive" as const, branch, commit: commit.hash, archive: await archiveCommit(repoDir, commit.hash, env.paths.backendDir) } : { kind: "clone" as const, branch, commit: commit.hash };
   const options = connectOptions(argv, argv.env);
   output.err(`[3/${TOTAL_STEPS}] configuration of ${argv.env}`);
+  // apply shows the plan and asks as gen apply does, or says there is nothing to do; with --json its output goes to
+  // standard error so that standard output is deploy's JSON alone.
+  const applyOutput = argv.json ? { out: output.err, err: output.err } : output;
+  const events = applyEvents(applyOutput, prepared, { json: false, yes: argv.yes, showSecrets: argv["show-secrets"] ?? false });
+  const applyInput = { ...prepared, options, concurrency: argv.concurrency, forceUnlock: argv["force-unlock"], dryRun: false };
   if (argv.apply) {
-    // apply shows the plan and asks as gen apply does, or says there is nothing to do; with --json its output
-    // goes to standard error so that standard output is deploy's JSON alone.
-    const applyOutput = argv.json ? { out: output.err, err: output.err } : output;
-    const applied = await applyPrepared(prepared, { ...argv, json: false, "dry-run": false, plan: undefined }, applyOutput);
+    const applied = reportApply(applyOutput, await applyEnvironment(applyInput, events), prepared, false);
     if (applied !== 0) throw new GenError("applying the configuration failed or was declined; nothing was deployed");
   } else {
-    await refuseDrift(prepared, argv, options, output);
+    await refuseDrift(applyInput, events.planned);
   }
-  const who = `${userInfo().username}@${hostname()}`;
   const report = stepReporter(output, prepared.redact, process.stderr.isTTY === true);
-  const outcomes = await forEachHost(env, { ...options, sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport, host) =>
-    deployRelease(
-      { environment: env, commit, source, frontend: { dir: frontendDir, files }, restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"], roles: host.roles },
-      { transport, now: () => new Date(), who, pid: process.pid, report },
-    ),
-  );
-  const results: (DeployResult & { host: string })[] = outcomes.map((o) =>
-    o.ok ? { ...o.value, host: o.host.name } : { host: o.host.name, release: "", outcome: "failed", removedReleases: [], checks: [], steps: [], error: new GenError(o.error) },
-  );
+  const deployInput = { environment: env, commit, source, frontend: { dir: frontendDir, files }, restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"] };
+  const results = await deployHosts(deployInput, options, argv.concurrency, report);
   if (argv.json) {
     const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
     printResult(output, "deploy", { environment: argv.env, branch, commit: { hash: commit.hash, title: commit.title }, hosts }, prepared.redact);
@@ -77,18 +67,9 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
       output.err(`deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${prepared.redact(r.error?.message ?? "")}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`);
       for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
     }
+    printCleanupWarnings(output, r.host, r.warnings, prepared.redact);
   }
-  return results.every((r) => r.outcome === "deployed") ? 0 : 1;
+  // A lock or log left behind fails the command, as Terraform fails when it cannot release its state lock.
+  return results.every((r) => r.outcome === "deployed" && !r.warnings?.length) ? 0 : 1;
 }
 
-
-/** --no-apply: a deploy never runs against configuration that differs from the environment. */
-async function refuseDrift(prepared: Prepared, argv: DeployArgs & GlobalOptions, options: ReturnType<typeof connectOptions>, output: Output): Promise<void> {
-  const inspection = await inspectEnvironment(prepared.loaded, prepared.rendered.files, prepared.rendered.manifest.folders, options, argv.concurrency);
-  const failed = inspection.plan.hosts.filter((h) => h.error);
-  if (failed.length) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: failed.map((h) => `${h.host}: ${h.error}`) });
-  refuseUnreadable(inspection.plan, prepared.loaded.environment, argv.env);
-  if (!planNeedsApply(inspection.plan)) return;
-  printPlanDiff(argv.json ? { out: output.err, err: output.err } : output, inspection.plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server: inspection.serverFiles, showSecrets: argv["show-secrets"] ?? false, redact: prepared.redact }, { stat: false });
-  throw new GenError(`the configuration of ${argv.env} differs from the environment: run gen apply ${argv.env} first (or deploy without --no-apply)`);
-}

@@ -6,7 +6,7 @@ import { connectOptions } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
 import { loadAndRender, printSandboxNote } from "../environment-options.js";
 import { printResult } from "../report.js";
-import { selectFiles } from "./render.js";
+import { selectFiles } from "../select-files.js";
 import { savePlan } from "../../plan/saved-plan.js";
 import { UsageError, type ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";

@@ -1,6 +1,6 @@
 // The work of `gen releases`, loaded only when the command runs (keeps start-up small).
 import { hostname, userInfo } from "node:os";
-import { serverShell } from "../../apply/server-shell.js";
+import { serverShell } from "../../server/server-shell.js";
 import { listReleases, readReleaseLog, type ReleaseInfo } from "../../release/releases.js";
 import { rollbackRelease, type RollbackPlan } from "../../release/rollback-release.js";
 import { summarizeMigrations } from "../../release/migrations.js";
@@ -10,7 +10,7 @@ import type { Environment } from "../../../schema/index.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
 import { loadWithoutSecrets, printSandboxNote } from "../environment-options.js";
-import { printResult } from "../report.js";
+import { printCleanupWarnings, printResult } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -67,7 +67,9 @@ export async function runRollback(argv: ConnectArgs & { env: string; to?: string
   );
   if (argv.json) {
     const hosts = outcomes.map((o) =>
-      o.ok ? { host: o.host.name, ok: true, from: o.value.from ?? null, to: o.value.to, restarted: o.value.restarted, undoMigrations: o.value.undo, migrationsUnrecorded: o.value.unrecorded } : { host: o.host.name, ok: false, error: o.error },
+      o.ok
+        ? { host: o.host.name, ok: true, from: o.value.from ?? null, to: o.value.to, restarted: o.value.restarted, undoMigrations: o.value.undo, migrationsUnrecorded: o.value.unrecorded, ...(o.value.warnings ? { warnings: o.value.warnings } : {}) }
+        : { host: o.host.name, ok: false, error: o.error },
     );
     printResult(output, "rollback", { environment: argv.env, hosts }, (t) => t);
   }
@@ -75,8 +77,10 @@ export async function runRollback(argv: ConnectArgs & { env: string; to?: string
     if (argv.json) break;
     if (o.ok) output.out(`${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ${env.server.transport === "local" ? "recorded (sandbox, not run)" : "ran"} ${o.value.restarted.join("; ")}`);
     else output.err(`rollback failed on ${o.host.name}: ${o.error}`);
+    if (o.ok) printCleanupWarnings(output, o.host.name, o.value.warnings, (t) => t);
   }
-  return outcomes.every((o) => o.ok) ? 0 : 1;
+  // A lock or log left behind fails the command, as Terraform fails when it cannot release its state lock.
+  return outcomes.every((o) => o.ok && !o.value.warnings?.length) ? 0 : 1;
 }
 
 /**

@@ -1,4 +1,3 @@
-import picomatch from "picomatch";
 import { resolve } from "node:path";
 import { writeRenderedTree } from "../../output/write-output.js";
 import { runCrossChecks } from "../../validate/cross-checks.js";
@@ -6,8 +5,8 @@ import type { GenCommand } from "../command.js";
 import { loadAndRender, withEnvironment } from "../environment-options.js";
 import { printFiles, printIssues, printRenderSummary, printResult } from "../report.js";
 import type { RenderedFile } from "../../types.js";
-import { GenError } from "../../errors.js";
 import { printableContent } from "../../secrets/index.js";
+import { selectFiles } from "../select-files.js";
 
 interface RenderArgs {
   env: string;
@@ -58,11 +57,3 @@ export const renderCommand: GenCommand<RenderArgs> = {
     return 0;
   },
 };
-
-export function selectFiles(files: RenderedFile[], only: string | undefined): RenderedFile[] {
-  if (!only) return files;
-  const match = picomatch(only, { dot: true, basename: !only.includes("/") });
-  const selected = files.filter((f) => match(f.path));
-  if (selected.length === 0) throw new GenError(`--only '${only}' matches none of the ${files.length} rendered files`, { details: ["gen render --stdout lists their server paths; a glob without / matches the file name"] });
-  return selected;
-}

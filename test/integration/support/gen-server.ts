@@ -44,6 +44,8 @@ export interface GenServer {
   failNginxTest: (fail: boolean) => Promise<void>;
   /** When systemctl is called with these arguments, every sshd process of this fixture is killed mid-command. */
   killSshdOn: (args: string | undefined) => Promise<void>;
+  /** When systemctl is called with these arguments, it runs `script` with sh first (as the login user). */
+  runOn: (args: string | undefined, script?: string) => Promise<void>;
   /** Replaces the sshd at `index` by a new one on the same root (after it was stopped or killed). */
   restartSshd: (index?: number) => Promise<SshdHandle>;
   stop: () => Promise<void>;
@@ -114,6 +116,10 @@ async function prepare(tempDir: string, user: User, sshds: SshdHandle[], hosts: 
     async killSshdOn(args) {
       await writeFile(control("sshd-pids"), sshds.map((s) => `${s.pid}\n`).join(""));
       await setControl(control("kill-on"), args);
+    },
+    async runOn(args, script = "") {
+      await writeFile(control("run-script"), script);
+      await setControl(control("run-on"), args);
     },
     async restartSshd(index = 0) {
       await sshds[index]!.stop();
@@ -194,6 +200,9 @@ if [ -f '${control("kill-on")}' ] && [ "$*" = "$(cat '${control("kill-on")}')" ]
     p=$(awk '{print $4}' /proc/$p/stat)
   done
   sleep 1
+fi
+if [ -f '${control("run-on")}' ] && [ "$*" = "$(cat '${control("run-on")}')" ]; then
+  sh '${control("run-script")}'
 fi
 if [ -f '${control("fail-on")}' ] && [ "$*" = "$(cat '${control("fail-on")}')" ]; then
   echo "Job for $* failed (recorder)" >&2

@@ -1,12 +1,16 @@
 // What apply leaves on the server besides the files: the record of what it last applied (the diff uses it to
 // spot hand edits), an append-only apply log, and pruned backups. Also the clean-up of an interrupted apply.
 import { posix } from "node:path";
-import { appliedRecordPath } from "../plan/server-state.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import { GenError } from "../errors.js";
 import { lockDir } from "./lock.js";
 import type { Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
+
+/** Where apply records what it applied last (the plan reads it to spot hand edits). */
+export function appliedRecordPath(stateDir: string): string {
+  return `${stateDir}/applied.json`;
+}
 
 export interface ApplyLogEntry {
   id: string;
@@ -43,8 +47,13 @@ export function recordFailure(shell: ServerShell, run: StepOutput): GenError | u
   return new GenError(`recording the apply failed on ${shell.transport.describe} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)] });
 }
 
+export function applyLogPath(stateDir: string): string {
+  return `${stateDir}/apply.log`;
+}
+
+/** Throws a GenError with the command's output when the line could not be appended. */
 export async function appendLog(shell: ServerShell, stateDir: string, log: ApplyLogEntry): Promise<void> {
-  await shell.script(`printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`, "writing the apply log");
+  await shell.must("writing the apply log", `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(applyLogPath(stateDir))}`);
 }
 
 function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: number): string {
@@ -74,6 +83,14 @@ export function cleanUpStep(shell: ServerShell, stateDir: string, workDirs: stri
   return { name: "cleaning up and releasing the lock", script: `rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}` };
 }
 
+/** Throws a GenError with the command's output when the clean-up failed (the lock may still be there). */
 export async function cleanUpAndUnlock(shell: ServerShell, stateDir: string, workDirs: string[]): Promise<void> {
-  await shell.steps([cleanUpStep(shell, stateDir, workDirs)]);
+  const [run] = await shell.steps([cleanUpStep(shell, stateDir, workDirs)]);
+  const failure = cleanUpFailure(shell, run!);
+  if (failure) throw failure;
+}
+
+export function cleanUpFailure(shell: ServerShell, run: StepOutput): GenError | undefined {
+  if (run.exitCode === 0) return undefined;
+  return new GenError(`cleaning up and releasing the lock failed on ${shell.transport.describe} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)] });
 }

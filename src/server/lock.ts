@@ -1,7 +1,7 @@
 // One lock per application on each server: a folder created with mkdir (atomic), holding who took it, from
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
 import { GenError } from "../errors.js";
-import { describeLockHolder, lockDir, parseLockHolder, type LockHolder } from "../lock-holder.js";
+import { describeLockHolder, lockDir, parseLockHolder, type LockHolder } from "./lock-holder.js";
 import { linkRefusal, pathComponents } from "./link-safe.js";
 import type { Step } from "../transport/transport.js";
 import { sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
@@ -106,6 +106,7 @@ function rootStateScript(shell: ServerShell, stateDir: string, group: string): s
   ];
 }
 
+/** Throws a GenError with the command's output when the lock could not be removed. */
 export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {
-  await shell.script(`rm -rf ${shell.path(lockDir(stateDir))}`, "releasing the lock");
+  await shell.must("releasing the lock", `rm -rf ${shell.path(lockDir(stateDir))}`);
 }

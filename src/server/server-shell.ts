@@ -1,5 +1,6 @@
-// Runs the shell snippets of apply on the server: as root through `sudo -n` when the environment says so,
-// with every server path mapped under the environment's root and every value quoted.
+// Runs the shell snippets of apply and release on the server: as root through `sudo -n` when the environment says
+// so (apply), as the deploy user without it (release); every server path mapped under the environment's root and
+// every value quoted.
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { pathUnderRoot } from "../transport/root-path.js";

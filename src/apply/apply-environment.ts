@@ -1,0 +1,104 @@
+// Apply over a whole environment (gen apply, and gen deploy's configuration step): the loaded and rendered
+// environment in; the plan checked, shown and confirmed through `events`, then applied host by host; the outcome
+// out as plain data (one result per host, a failed host's error as a value).
+// Effects: one connection per host for the whole run (read, ask, apply over it); a saved plan is read from disk.
+import { readFile } from "node:fs/promises";
+import { GenError } from "../errors.js";
+import type { LoadedEnvironment } from "../load/load-environment.js";
+import { inspectEnvironment, type Inspection } from "../plan/inspect-environment.js";
+import { planNeedsApply, unrecordedEntries } from "../plan/plan-changes.js";
+import type { Plan } from "../plan/plan-types.js";
+import { parseSavedPlan, savedPlanConflicts } from "../plan/saved-plan.js";
+import type { RenderResult } from "../render/render-environment.js";
+import { hostConnections, type ConnectOptions } from "../transport/open-transport.js";
+import type { Issue } from "../types.js";
+import { runCrossChecks } from "../validate/cross-checks.js";
+import { applyHosts, refuseUnreadable } from "./apply-hosts.js";
+import type { HostApplyResult } from "./apply-plan.js";
+
+export interface EnvironmentApplyInput {
+  loaded: LoadedEnvironment;
+  rendered: RenderResult;
+  options: ConnectOptions;
+  concurrency: number;
+  forceUnlock: boolean;
+  /** Stop once the plan is known (and shown). */
+  dryRun: boolean;
+  /** A plan saved by gen diff --out: applied exactly as reviewed, refused when it no longer matches. */
+  savedPlanFile?: string;
+  /** Hides secret values in the details of errors. */
+  redact: (text: string) => string;
+}
+
+/** What the operator should know about a host before confirming. */
+export type HostNotice = { kind: "lock-held"; host: string; holder: string; takeOver: boolean } | { kind: "unrecorded"; host: string; count: number };
+
+export interface ApplyEvents {
+  /** The plan to apply, once known: shown before anything else is said or asked. */
+  planned: (plan: Plan, serverFiles: Inspection["serverFiles"]) => void;
+  notice: (notice: HostNotice) => void;
+  /** Asked once, only when there is something to apply; false applies nothing. */
+  confirm: (plan: Plan) => Promise<boolean>;
+  /** Lines telling what each host is doing while it applies. */
+  progress: (line: string) => void;
+}
+
+export type EnvironmentApplyOutcome =
+  | { outcome: "invalid"; issues: Issue[] }
+  | { outcome: "nothing-to-do" | "dry-run" | "declined"; plan: Plan }
+  | { outcome: "applied" | "failed"; plan: Plan; hosts: HostApplyResult[] };
+
+/**
+ * Throws a GenError (nothing applied) when a host cannot be inspected, a file cannot be read or a saved plan no
+ * longer matches; a host that fails while applying is a failed result, and the others carry on.
+ */
+export async function applyEnvironment(input: EnvironmentApplyInput, events: ApplyEvents): Promise<EnvironmentApplyOutcome> {
+  const { loaded, rendered } = input;
+  const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
+  if (issues.length > 0) return { outcome: "invalid", issues };
+  const connections = hostConnections(loaded.environment, input.options);
+  try {
+    const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, input.options, input.concurrency, connections);
+    const plan = input.savedPlanFile ? await reviewedPlan(input.savedPlanFile, input, inspection.plan) : inspection.plan;
+    events.planned(plan, inspection.serverFiles);
+    const failed = plan.hosts.filter((h) => h.error);
+    if (failed.length > 0) throw new GenError(`could not inspect ${failed.map((h) => h.host).join(", ")}; nothing was applied`, { details: failed.map((h) => input.redact(`${h.host}: ${h.error}`)) });
+    for (const host of plan.hosts) {
+      if (host.lock) events.notice({ kind: "lock-held", host: host.host, holder: host.lock, takeOver: input.forceUnlock });
+      const unfinished = unrecordedEntries(host);
+      if (unfinished.length) events.notice({ kind: "unrecorded", host: host.host, count: unfinished.length });
+    }
+    refuseUnreadable(plan, loaded.environment, loaded.name);
+    if (!planNeedsApply(plan)) return { outcome: "nothing-to-do", plan };
+    if (input.dryRun) return { outcome: "dry-run", plan };
+    if (!(await events.confirm(plan))) return { outcome: "declined", plan };
+    const hostsInput = { envName: loaded.name, environment: loaded.environment, plan, rendered: rendered.files, folders: rendered.manifest.folders, forceUnlock: input.forceUnlock, concurrency: input.concurrency };
+    const hosts = await applyHosts(hostsInput, input.options, connections, events.progress);
+    return { outcome: hosts.some((r) => r.outcome === "failed") ? "failed" : "applied", plan, hosts };
+  } finally {
+    await connections.close();
+  }
+}
+
+async function reviewedPlan(file: string, input: EnvironmentApplyInput, now: Plan): Promise<Plan> {
+  const saved = parseSavedPlan(await readFile(file, "utf8"), file);
+  const conflicts = savedPlanConflicts(saved, input.rendered.files, now);
+  if (saved.plan.environment !== input.loaded.name) conflicts.unshift(`the plan is for environment ${saved.plan.environment}`);
+  if (conflicts.length > 0) throw new GenError(`${file} no longer matches; nothing was applied`, { details: [...conflicts, `Run gen diff ${input.loaded.name} --out ${file} again and review it.`] });
+  return saved.plan;
+}
+
+/**
+ * gen deploy --no-apply: a deploy never runs against configuration that differs from the environment. Throws a
+ * GenError when it differs, after `planned` was told the plan, or when a host cannot be inspected or read.
+ */
+export async function refuseDrift(input: Pick<EnvironmentApplyInput, "loaded" | "rendered" | "options" | "concurrency">, planned: ApplyEvents["planned"]): Promise<void> {
+  const { loaded, rendered } = input;
+  const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, input.options, input.concurrency);
+  const failed = inspection.plan.hosts.filter((h) => h.error);
+  if (failed.length) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: failed.map((h) => `${h.host}: ${h.error}`) });
+  refuseUnreadable(inspection.plan, loaded.environment, loaded.name);
+  if (!planNeedsApply(inspection.plan)) return;
+  planned(inspection.plan, inspection.serverFiles);
+  throw new GenError(`the configuration of ${loaded.name} differs from the environment: run gen apply ${loaded.name} first (or deploy without --no-apply)`);
+}
