@@ -8,7 +8,10 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { ServerShell } from "../apply/server-shell.js";
 import { outputLines } from "../apply/server-shell.js";
+import { orThrow, type Parsed } from "../transport/step-records.js";
+import type { CommandResult, Step } from "../transport/transport.js";
 import type { CommitInfo } from "./local-checks.js";
+import { runSteps, writeFileStep } from "./release-steps.js";
 
 export interface ReleaseSource {
   kind: "clone" | "archive";
@@ -54,14 +57,30 @@ export async function fetchBackend(shell: ServerShell, env: Environment, release
   return head.stdout.trim().split("\n").pop() ?? "";
 }
 
+/** The release's folder, new: one that exists already belongs to another release and is never touched. */
+export function createReleaseStep(shell: ServerShell, releaseDir: string): Step {
+  return { name: `creating ${releaseDir}`, script: `mkdir ${shell.path(releaseDir)}` };
+}
+
+export function parseCreateRelease(release: string, where: string, run: CommandResult): Parsed<void> {
+  return run.exitCode === 0 ? { ok: true, value: undefined } : { ok: false, error: new GenError(`release ${release} already exists on ${where}: deploy again in a second`) };
+}
+
+/** A half-made release goes whole. */
+export function removeReleaseStep(shell: ServerShell, releaseDir: string): Step {
+  return { name: `removing ${releaseDir}`, script: `rm -rf ${shell.path(releaseDir)}` };
+}
+
+/** settings_local.py (apply's, in paths.config) linked where the backend reads it. */
+export function settingsLinkStep(shell: ServerShell, env: Environment, releaseDir: string): Step {
+  const link = `${releaseDir}/${env.paths.backendDir}/${env.release.settingsLink}`;
+  return { name: "linking settings_local.py", script: `mkdir -p ${shell.path(posix.dirname(link))} && ln -sfn ${shell.path(`${env.paths.config}/settings_local.py`)} ${shell.path(link)}` };
+}
+
 export async function installBackend(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
   const backend = `${releaseDir}/${env.paths.backendDir}`;
   for (const argv of env.release.install) await runChecked(shell, argv, out, backend);
-  const link = `${backend}/${env.release.settingsLink}`;
-  await shell.must(
-    "linking settings_local.py",
-    `mkdir -p ${shell.path(posix.dirname(link))} && ln -sfn ${shell.path(`${env.paths.config}/settings_local.py`)} ${shell.path(link)}`,
-  );
+  await runSteps(shell, [settingsLinkStep(shell, env, releaseDir)]);
 }
 
 export async function runReleaseTasks(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
@@ -86,14 +105,32 @@ export async function uploadFrontend(shell: ServerShell, env: Environment, relea
   );
 }
 
+export interface DeploymentInfo {
+  commit: CommitInfo;
+  serverCommit: string;
+  deployedAt: string;
+  release: string;
+}
+
 /** Public (nginx serves public/): who deployed is kept in the server's deploy log, not here. */
-export async function writeDeploymentJson(shell: ServerShell, env: Environment, releaseDir: string, info: { commit: CommitInfo; serverCommit: string; deployedAt: string; release: string }): Promise<void> {
+export function deploymentJsonStep(shell: ServerShell, env: Environment, releaseDir: string, info: DeploymentInfo): Step {
   const body = `${JSON.stringify({ ...info.commit, hash: info.serverCommit, release: info.release, deployedAt: info.deployedAt }, null, 2)}\n`;
-  await shell.transport.writeFile(`${releaseDir}/${env.paths.publicDir}/deployment.json`, body, "0644");
+  return writeFileStep(shell, `${releaseDir}/${env.paths.publicDir}/deployment.json`, body, "0644");
+}
+
+export async function writeDeploymentJson(shell: ServerShell, env: Environment, releaseDir: string, info: DeploymentInfo): Promise<void> {
+  await runSteps(shell, [deploymentJsonStep(shell, env, releaseDir, info)]);
+}
+
+/** A command whose output streams to the operator (install, tasks): it only has to succeed. */
+export function parseCommand(argv: string[], result: CommandResult): Parsed<void> {
+  if (result.exitCode === 0) return { ok: true, value: undefined };
+  return { ok: false, error: new GenError(`\`${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result).slice(-20) }) };
 }
 
 async function runChecked(shell: ServerShell, argv: string[], out: ReleaseOutput, cwd?: string): Promise<void> {
   out.onCommand(`$ ${argv.join(" ")}`);
+  // On its own channel, not a step: its output is shown as it comes (a dependency install takes minutes).
   const result = await shell.transport.run(argv, { ...(cwd ? { cwd } : {}), onOutput: (chunk) => out.onOutput(chunk) });
-  if (result.exitCode !== 0) throw new GenError(`\`${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result).slice(-20) });
+  orThrow(parseCommand(argv, result));
 }
