@@ -11,4 +11,9 @@ export default defineEnvironment({
     redirectDomains: ["www.tsosi.org", "tsosi.u-ga.fr"],
     extraAllowedHosts: ["127.0.0.1", "129.88.178.178"],
   },
+  // TSOSI_TO_INGEST_DIR is paths.toIngest (default /home/deployer/tsosi_to_ingest); set paths.toIngest here if the
+  // server's settings_local.py names another folder. If production fetches from SciPost, add its credentials as
+  // secrets so settings_local.py keeps them:
+  //   django: { settings: { TSOSI_SCIPOST_AUTH: { username: secret("SCIPOST_USERNAME"), password: secret("SCIPOST_PASSWORD"),
+  //     client_id: secret("SCIPOST_CLIENT_ID"), client_secret: secret("SCIPOST_CLIENT_SECRET") } } },
 });

@@ -90,6 +90,7 @@ export const PathsSchema = z.strictObject({
   logs: AbsolutePathSchema.optional(),
   config: AbsolutePathSchema.optional(),
   errors: AbsolutePathSchema.optional(),
+  toIngest: AbsolutePathSchema.optional(),
   /** Inside a release: where the backend lives, its static files and the front end. */
   backendDir: z.string().regex(/^[A-Za-z0-9_-]+$/).default("backend"),
   staticDir: z.string().regex(/^[A-Za-z0-9_/-]+$/).default("backend/static"),

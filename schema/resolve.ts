@@ -74,6 +74,7 @@ function resolvePaths(paths: ParsedEnvironment["paths"], app: string, deployHome
     logs: paths.logs ?? `/var/log/${app}`,
     config: paths.config ?? `${deployHome}/config`,
     errors: paths.errors ?? `${deployHome}/${app}_errors`,
+    toIngest: paths.toIngest ?? `${deployHome}/${app}_to_ingest`,
   };
 }
 
@@ -123,6 +124,7 @@ function resolveDjangoSettings(
     TSOSI_DATA_LOG_FILE: s.TSOSI_DATA_LOG_FILE ?? `${paths.logs}/tsosi_data.log`,
     TSOSI_DJANGO_LOG_FILE: s.TSOSI_DJANGO_LOG_FILE ?? `${paths.logs}/django.log`,
     TSOSI_ERROR_OUTPUT_FOLDER: s.TSOSI_ERROR_OUTPUT_FOLDER ?? paths.errors,
+    TSOSI_TO_INGEST_DIR: s.TSOSI_TO_INGEST_DIR ?? paths.toIngest,
     TSOSI_CELERY_BROKER_URL: s.TSOSI_CELERY_BROKER_URL ?? redisUrl,
     TSOSI_REDIS_HOST: s.TSOSI_REDIS_HOST ?? redis.host,
     TSOSI_REDIS_PORT: s.TSOSI_REDIS_PORT ?? redis.port,

@@ -64,6 +64,7 @@ export function folderSpecs(env: Environment): FolderSpec[] {
     // for a link; the deploy group reads it (the file itself stays the deploy user's, 0600).
     { ...folder(p.config, group, "0750"), owner: "root" },
     folder(p.errors, group, "0755"),
+    folder(p.toIngest, group, "0755"),
   ];
 }
 

@@ -187,6 +187,7 @@ describe("prod files", () => {
       { path: "/tsosi_media", owner: "deployer", group: "www-data", mode: "0755" },
       { path: "/home/deployer/config", owner: "root", group: "deployer", mode: "0750" },
       { path: "/home/deployer/tsosi_errors", owner: "deployer", group: "deployer", mode: "0755" },
+      { path: "/home/deployer/tsosi_to_ingest", owner: "deployer", group: "deployer", mode: "0755" },
     ]);
   });
 

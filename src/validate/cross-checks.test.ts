@@ -131,6 +131,13 @@ const CASES: BrokenCase[] = [
     mentions: ["/var/log/tsosi", "/srv/tsosi/logs"],
   },
   {
+    check: "deployUserOwnsWrittenPaths",
+    what: "TSOSI_TO_INGEST_DIR set to a folder gen does not prepare (paths.toIngest left at its default)",
+    overrides: { django: { settings: { TSOSI_TO_INGEST_DIR: "/srv/ingest" } } },
+    fields: ["django.settings.TSOSI_TO_INGEST_DIR"],
+    mentions: ["/srv/ingest", "not one of the folders gen prepares"],
+  },
+  {
     check: "logrotateRunsAsLogFolderOwner",
     what: "logrotate rotating the deploy user's log folder as root",
     overrides: { logrotate: { su: { user: "root", group: "root" } } },

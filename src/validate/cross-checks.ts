@@ -117,6 +117,7 @@ export function deployUserOwnsWrittenPaths(input: CrossCheckInput): Issue[] {
     ...logFiles(env).map(({ field, path }) => ({ field, dir: parentOf(path) })),
     { field: "django.settings.MEDIA_ROOT", dir: trimSlash(s.MEDIA_ROOT) },
     { field: "django.settings.TSOSI_ERROR_OUTPUT_FOLDER", dir: trimSlash(s.TSOSI_ERROR_OUTPUT_FOLDER) },
+    { field: "django.settings.TSOSI_TO_INGEST_DIR", dir: trimSlash(s.TSOSI_TO_INGEST_DIR) },
     { field: "paths.releases", dir: env.paths.releases },
   ];
   return written.flatMap(({ field, dir }) => {

@@ -27,7 +27,7 @@ const MANAGED = [
   SUDOERS, SETTINGS, SITE, SITE_LINK, LOGROTATE,
   `${UNITS}/tsosi_gunicorn.socket`, `${UNITS}/tsosi_gunicorn.service`, `${UNITS}/tsosi_celery.service`, `${UNITS}/tsosi_celery_beat.service`,
 ];
-const FOLDERS = ["/var/www", "/var/www/releases", "/var/log/tsosi", "/tsosi_media", "/home/gen-test/config", "/home/gen-test/tsosi_errors"];
+const FOLDERS = ["/var/www", "/var/www/releases", "/var/log/tsosi", "/tsosi_media", "/home/gen-test/config", "/home/gen-test/tsosi_errors", "/home/gen-test/tsosi_to_ingest"];
 const GEN_TEST_UID = 1001;
 
 async function withServer(test: (server: GenServer) => Promise<void>): Promise<void> {

@@ -34,6 +34,7 @@ TSOSI_LOG_LEVEL = "INFO"
 TSOSI_MAIN_LOG_FILE = "/var/log/tsosi/tsosi_app.log"
 TSOSI_PUBLIC_RELPATH = "../public/"
 STATIC_URL = "static/"
+TSOSI_TO_INGEST_DIR = "/home/deployer/tsosi_to_ingest"
 TSOSI_REDIS_DB = 0
 TSOSI_REDIS_HOST = "127.0.0.1"
 TSOSI_REDIS_PORT = 6379
