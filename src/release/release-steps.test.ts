@@ -2,6 +2,7 @@
 // real sh and python3, no sshd): switching `current`, listing releases with their deployment.json and
 // migrations.json, pruning to N, the release log, and output a parser cannot read as an error naming the step.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { after, describe, test } from "node:test";
 import type { Environment } from "../../schema/index.js";
 import { serverShell } from "../apply/server-shell.js";
 import { createLocalTransport } from "../transport/local.js";
-import { createReleaseStep, deploymentJsonStep, parseCreateRelease, settingsLinkStep } from "./build-release.js";
+import { cloneSteps, createReleaseStep, deploymentJsonStep, parseClone, parseCreateRelease, parseServerCommit, settingsLinkStep } from "./build-release.js";
 import { migrationsFileStep, migrationsStep, parseMigrationsStep } from "./migrations.js";
 import { parseStatus } from "./release-steps.js";
 import {
@@ -135,5 +136,32 @@ describe("release steps through the local transport", () => {
     assert.ok(!missing.ok && missing.error.message === "listing the releases failed on h (exit 127)" && missing.error.details[0]!.startsWith("python3 is not installed"));
     const garbled = parseReleases("h", { exitCode: 0, stdout: "20260101T000000Z\n", stderr: "" });
     assert.ok(!garbled.ok && garbled.error.message.startsWith("listing the releases on h: the step's output is not what gen expects"));
+  });
+
+  test("the clone chain fetches the commit by hash and keeps only backend/, or names a remote without it", async () => {
+    const repo = at("repo");
+    const git = (...args: string[]) => execFileSync("git", ["-C", repo, ...args], { encoding: "utf8" }).trim();
+    mkdirSync(join(repo, "backend"), { recursive: true });
+    writeFileSync(join(repo, "backend/manage.py"), "print('hi')\n");
+    writeFileSync(join(repo, "README"), "not deployed\n");
+    execFileSync("git", ["init", "--quiet", repo]);
+    git("add", ".");
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "--quiet", "-m", "one");
+    git("config", "uploadpack.allowAnySHA1InWant", "true");
+    const commit = git("rev-parse", "HEAD");
+    const withRepo = { ...env, release: { ...env.release, repository: `file://${repo}` } } as Environment;
+    const dir = `${env.paths.releases}/20260105T000000Z`;
+    mkdirSync(at(dir));
+    const steps = cloneSteps(shell, withRepo, dir, commit);
+    assert.deepEqual(parseClone(withRepo, commit, where, steps, await shell.steps(steps)), { ok: true, value: commit });
+    assert.equal(readFileSync(at(`${dir}/backend/manage.py`), "utf8"), "print('hi')\n");
+    assert.throws(() => statSync(at(`${dir}/.checkout`)));
+    const other = `${env.paths.releases}/20260106T000000Z`;
+    mkdirSync(at(other));
+    const unknown = "0".repeat(40);
+    const missing = cloneSteps(shell, withRepo, other, unknown);
+    const refused = parseClone(withRepo, unknown, where, missing, await shell.steps(missing));
+    assert.ok(!refused.ok && refused.error.message === `file://${repo} does not have commit ${unknown} (the one checked locally): push it (git push), or deploy with --source archive`);
+    assert.ok(!parseServerCommit("s", "h", { exitCode: 0, stdout: "fatal: not a tar\n", stderr: "" }).ok);
   });
 });
