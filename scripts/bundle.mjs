@@ -3,6 +3,7 @@
 // too (resolving its ~60 files cost more than running them); its optional native parts stay where npm put them
 // and are required from node_modules at run time, as ssh2 itself would.
 import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import * as esbuild from "esbuild";
 
 /** ssh2's `require('./crypto/build/Release/sshcrypto.node')` becomes a require of that file inside node_modules/ssh2. */
@@ -29,6 +30,28 @@ const ssh2Globals = {
   },
 };
 
+/**
+ * string-width (under yargs' help layout) compiles Unicode-property RegExps (\p{RGI_Emoji}) and an Intl.Segmenter
+ * when its module is evaluated: two fifths of a render's instructions, for text only --help lays out. Each import
+ * of it gets a stand-in that evaluates the real module on the first call.
+ */
+const lazyStringWidth = {
+  name: "lazy-string-width",
+  setup(build) {
+    build.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const real = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { real: true } });
+      if (real.errors.length > 0 || !real.path.endsWith(".js")) return undefined;
+      return { path: real.path, namespace: "lazy-string-width" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "lazy-string-width" }, async (args) => {
+      const isModule = JSON.parse(await readFile(join(dirname(args.path), "package.json"), "utf8")).type === "module";
+      if (!isModule) return { contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js", resolveDir: dirname(args.path) };
+      return { contents: `export default function stringWidth(text, options) { return require(${JSON.stringify(args.path)}).default(text, options); }`, loader: "js", resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 await rm("dist/bundle", { recursive: true, force: true });
 await esbuild.build({
   entryPoints: ["dist/src/cli/main.js"],
@@ -39,11 +62,16 @@ await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["cpu-features", "esbuild"],
-  plugins: [nativeAddonsFromNodeModules, ssh2Globals],
+  plugins: [lazyStringWidth, nativeAddonsFromNodeModules, ssh2Globals],
   // ssh2 reads __dirname and __filename (a Windows-only helper path, emscripten's loader): see ssh2Globals.
   banner: {
-    js: "import { createRequire as __genCreateRequire } from 'node:module'; import { dirname as __genDirname } from 'node:path'; import { fileURLToPath as __genFileURLToPath } from 'node:url'; const require = __genCreateRequire(import.meta.url); const __genSsh2File = __genFileURLToPath(import.meta.url); const __genSsh2Dir = __genDirname(__genSsh2File);",
+    // require: built-ins directly; anything else (ssh2's optional native parts) through a require made on first use,
+    // since importing node:module costs a start-up of its own.
+    js: "let __genRequire; const require = (id) => process.getBuiltinModule(id) ?? (__genRequire ??= process.getBuiltinModule('node:module').createRequire(import.meta.url))(id); const __genSsh2File = import.meta.filename; const __genSsh2Dir = import.meta.dirname;",
   },
+  // Less text to read and parse at every start; names are kept, so stack traces and error names stay readable.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: "warning",
 });
 await chmod("dist/bundle/main.js", 0o755);

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The test command of the README and of CI: installs what the tests need, then runs them.
-#  - Debian packages: the real tools the rendered files are checked with, and OpenSSH for the loopback sshd.
+#  - Debian packages: the real tools the rendered files are checked with, OpenSSH for the loopback sshd, and
+#    PostgreSQL (with openssl for a test certificate) for gen doctor's login.
 #  - the gen-test user: tests log in to their own sshd as a user that is not root.
 #  - npm packages (npm ci builds gen with tsc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(openssh-server openssh-client nginx sudo logrotate systemd python3 git)
+PACKAGES=(openssh-server openssh-client nginx sudo logrotate systemd python3 git postgresql openssl)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"

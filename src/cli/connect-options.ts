@@ -1,5 +1,4 @@
 // Flags shared by the commands that reach servers, and the TTY passphrase prompt.
-import { createInterface } from "node:readline";
 import type { Argv } from "yargs";
 import type { ConnectOptions } from "../transport/open-transport.js";
 
@@ -40,7 +39,8 @@ export function connectOptions(args: ConnectArgs, envName: string): ConnectOptio
 }
 
 /** Asks on the terminal without echoing what is typed. */
-function askPassphrase(keyPath: string): Promise<string | undefined> {
+async function askPassphrase(keyPath: string): Promise<string | undefined> {
+  const { createInterface } = await import("node:readline");
   return new Promise((resolve) => {
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
     const mute = rl as unknown as { _writeToOutput: (s: string) => void };

@@ -70,6 +70,7 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
   }
   for (const [example, description] of COMMANDS.flatMap((c) => c.examples ?? []).slice(0, 4)) parser.example(example, description);
 
+  skipHelpLayout(parser);
   let printed = "";
   await parser.parseAsync(args, {}, (_error, _argv, text) => {
     printed = text;
@@ -84,6 +85,17 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
     return undefined;
   }
   return chosen;
+}
+
+/**
+ * yargs lays out the chosen command's help text after calling its handler, in case a later failure prints it. gen
+ * reports its own usage errors and prints help only for --help (laid out then), so the layout is skipped: it cost a
+ * third of a render's start-up (its Unicode width tables compile an emoji RegExp and an Intl.Segmenter).
+ */
+function skipHelpLayout(parser: Argv): void {
+  const internal = parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => {};
 }
 
 /** Every option name the chosen command accepts, with aliases and the --no- form of booleans. */

@@ -1,7 +1,8 @@
 // `gen doctor`: whether a server is ready for the first apply. doctorSpec derives from the environment everything
 // it assumes and gen does not create (users, groups, system units, Python, Poetry, PostgreSQL, Redis, certificates,
-// disk space, the deploy user's sudo rights), each with the command that fixes it; runDoctor sends the spec to the
-// server in one command and parses its one JSON record. The README's "before the first apply" list is this file.
+// disk space, the deploy user's sudo rights, the PostgreSQL login), each with the command that fixes it; runDoctor
+// sends the spec to the server in one command (the login's secret values on its standard input, never in argv) and
+// parses its one JSON record. The README's "before the first apply" list is this file.
 import { checksRecord } from "../server-record.js";
 import type { Environment } from "../../schema/index.js";
 import { outputLines } from "../apply/server-shell.js";
@@ -9,8 +10,9 @@ import { GenError } from "../errors.js";
 import { isSecretRef } from "../load/secrets.js";
 import type { Transport } from "../transport/transport.js";
 import { DOCTOR_SCRIPT } from "./doctor-script.js";
+import { postgresLoginFixes, shownValue, type LoginSkip, type PostgresLogin } from "./postgres-login.js";
 
-export const DOCTOR_CHECKS = ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "redis", "certificate", "disk", "sudo"] as const;
+export const DOCTOR_CHECKS = ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "postgres-login", "redis", "certificate", "disk", "sudo"] as const;
 export type DoctorCheck = (typeof DOCTOR_CHECKS)[number];
 
 export interface DoctorResult {
@@ -30,6 +32,8 @@ export interface DoctorOptions {
   root: string;
   /** Free space wanted where the releases go. */
   minFreeMb: number;
+  /** Set when the PostgreSQL login cannot be checked (a secret it needs is not set). */
+  loginSkip?: LoginSkip;
 }
 
 const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
@@ -64,9 +68,12 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
       inProjectFix: `sudo -u ${deploy} ${app.poetry} config virtualenvs.in-project true`,
     },
     postgres: {
-      host: postgresHost ?? "", shownHost: postgresHost ?? "(secret)", port: postgres.port,
-      ...(postgresHost === undefined ? { skip: "postgres.host is a secret value: not checked (gen doctor reads no secret values)" } : {}),
+      host: postgresHost ?? "", shownHost: postgresHost ?? shownValue(postgres.host), port: postgres.port,
+      ...(postgresHost === undefined ? { skip: "postgres.host is a secret value that is not set: not checked" } : {}),
       fix: `sudo apt-get install postgresql && sudo systemctl enable --now postgresql (or correct postgres.host and postgres.port)`,
+      shownUser: shownValue(postgres.user), shownDatabase: shownValue(postgres.name), passwordSecret: postgres.password.secret,
+      ...(options.loginSkip ? { loginSkip: options.loginSkip.reason } : {}),
+      fixes: { ...postgresLoginFixes(postgres), ...(options.loginSkip ? { secret: options.loginSkip.fix } : {}) },
     },
     redis: {
       host: redis.host, port: redis.port,
@@ -96,10 +103,12 @@ function unique<T extends { name: string }>(items: T[]): T[] {
 
 export type DoctorSpec = ReturnType<typeof doctorSpec>;
 
-export async function runDoctor(transport: Transport, spec: DoctorSpec): Promise<DoctorResult[]> {
+/** `login`: the PostgreSQL login's values, secrets included: sent on standard input, never on a command line. */
+export async function runDoctor(transport: Transport, spec: DoctorSpec, login?: PostgresLogin): Promise<DoctorResult[]> {
   // The sandbox is a folder on this machine: there is no server to get ready (the sandbox note says so).
   if (transport.sandbox) return [];
-  const result = await transport.run(["python3", "-c", DOCTOR_SCRIPT, JSON.stringify(spec)]);
+  const stdin = JSON.stringify(login ? { postgres: login } : {});
+  const result = await transport.run(["python3", "-c", DOCTOR_SCRIPT, JSON.stringify(spec)], { stdin, step: "running the readiness checks" });
   return parseDoctorRecord(result.stdout, result.exitCode, outputLines(result));
 }
 
@@ -110,6 +119,11 @@ export function parseDoctorRecord(stdout: string, exitCode: number, lines: strin
     return [{ check: "python", subject: "python3", status: "fail", detail: "python3 is not installed on the server (gen's checks and the application need it)", fix: "sudo apt-get install python3" }];
   }
   throw new GenError(`the readiness checks did not run (exit ${exitCode})`, { details: lines.slice(-10) });
+}
+
+/** Every text of the results through `redact`: a server's message may quote a secret user or database name. */
+export function redactResults(results: DoctorResult[], redact: (text: string) => string): DoctorResult[] {
+  return results.map((r) => ({ ...r, subject: redact(r.subject), detail: redact(r.detail), ...(r.fix ? { fix: redact(r.fix) } : {}) }));
 }
 
 export const doctorProblems = (results: DoctorResult[]) => results.filter((r) => r.status === "fail");

@@ -1,11 +1,15 @@
 // The server half of `gen doctor`: a Python 3 program (standard library only) that reads one JSON spec from
-// argv[1], looks at everything the environment assumes and gen does not create, and prints one JSON record. It
-// runs on the server because users, units, sockets and sudo's view of the deploy user are the server's.
+// argv[1] and the PostgreSQL login (secret values) as JSON on standard input, looks at everything the environment
+// assumes and gen does not create, and prints one JSON record. It runs on the server because users, units,
+// sockets and sudo's view of the deploy user are the server's, and the database is reached from there.
 // Every item of the spec carries its own fix; the program only decides ok, warn or fail.
+import { POSTGRES_LOGIN_SCRIPT } from "./postgres-login-script.js";
+
 export const DOCTOR_SCRIPT = String.raw`
 import grp, json, os, pwd, shutil, socket, struct, subprocess, sys
 
 spec = json.loads(sys.argv[1])
+login = json.loads(sys.stdin.read() or "{}").get("postgres")
 timeout = spec["timeout"]
 results = []
 
@@ -77,14 +81,17 @@ def connect(host, port):
     return socket.create_connection((host, port), timeout=timeout)
 
 def check_postgres(p):
+    host = p["host"] or (login or {}).get("host")
     where = "%s:%d" % (p["shownHost"], p["port"])
-    if p.get("skip"):
+    if not host:
         record("postgres", where, "warn", p["skip"])
+        check_postgres_login(p, login)
         return
     try:
-        sock = connect(p["host"], p["port"])
+        sock = connect(host, p["port"])
     except Exception as error:
         record("postgres", where, "fail", "nothing answers on %s (%s)" % (where, error), p["fix"])
+        check_postgres_login(p, login)
         return
     try:
         # An SSLRequest: a PostgreSQL server answers one byte, S or N, before any credentials.
@@ -96,9 +103,12 @@ def check_postgres(p):
         sock.close()
     if answer in (b"S", b"N"):
         record("postgres", where, "ok", "PostgreSQL answers on %s" % where)
+        p["reachable"] = True
     else:
         record("postgres", where, "fail", "%s accepts connections but does not answer as PostgreSQL (%r)" % (where, answer.decode("latin-1")[:80]), p["fix"])
+    check_postgres_login(p, dict(login, host=host) if login else None)
 
+${POSTGRES_LOGIN_SCRIPT}
 def check_redis(r):
     where = "%s:%d" % (r["host"], r["port"])
     try:

@@ -10,7 +10,7 @@ import { display, readDefinition } from "./read-definition.js";
 import { isPlainObject, mergeDefinitions } from "./merge.js";
 import { formatSchemaIssues } from "./schema-issues.js";
 import { cachedEnvironment, storeEnvironment } from "./validation-cache.js";
-import { findSecretReferences, readSecretsFile, resolveSecrets, type SecretValues } from "./secrets.js";
+import { findSecretReferences, readSecretsFile, resolveSecrets, type SecretReference, type SecretValues } from "./secrets.js";
 
 const EXTENSIONS = [".ts", ".yaml", ".yml", ".json"];
 const PRESET = "preset:";
@@ -129,6 +129,15 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
     });
   }
   return { name, file: shown, source: sourceLabel(file, options.projectRoot), environmentsDir, environment, secrets: secrets.values };
+}
+
+/**
+ * The values of some secret references only, for a command that can do without them (gen doctor's PostgreSQL
+ * login): from the process environment or the secrets file, as loadEnvironment reads them, or why not.
+ */
+export function resolveSomeSecrets(loaded: LoadedEnvironment, references: SecretReference[], processEnv: NodeJS.ProcessEnv = process.env) {
+  const secretsFile = join(loaded.environmentsDir, `${loaded.name}.secrets.env`);
+  return resolveSecrets(references, { processEnv, secretsFile: display(secretsFile), fileValues: readSecretsFile(secretsFile) });
 }
 
 function sourceLabel(file: string, projectRoot: string | undefined): string {

@@ -4,8 +4,8 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import nunjucks from "nunjucks";
-import { createRequire } from "node:module";
 import { cacheDir } from "../paths.js";
 
 export const LEXER_OPTIONS = { autoescape: false, trimBlocks: true, lstripBlocks: true } as const;
@@ -51,7 +51,7 @@ export function nunjucksVersion(): string {
 
 function readNunjucksVersion(): string {
   try {
-    const file = createRequire(import.meta.url).resolve("nunjucks/package.json");
+    const file = fileURLToPath(import.meta.resolve("nunjucks/package.json"));
     return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
   } catch {
     return "unknown";

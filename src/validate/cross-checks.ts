@@ -1,10 +1,10 @@
 // Relations between the rendered files that no real tool checks (nginx -t never looks at a unix upstream,
 // logrotate never sees a log it has no pattern for). Each check is one small function named for what it asserts.
 import { posix } from "node:path";
-import picomatch from "picomatch";
 import type { Environment } from "../../schema/index.js";
 import type { FolderSpec, Issue, RenderedFile } from "../types.js";
 import { djangoSettings } from "../render/settings.js";
+import { shellGlobRegExp } from "./shell-glob.js";
 
 export interface CrossCheckInput {
   source: string;
@@ -75,9 +75,9 @@ export function logFiles(env: Environment): { field: string; path: string }[] {
 
 export function logsAreRotated(input: CrossCheckInput): Issue[] {
   const patterns = input.environment.logrotate.patterns;
-  const matchers = patterns.map((p) => picomatch(p, { dot: true }));
+  const matchers = patterns.map((p) => shellGlobRegExp(p));
   return logFiles(input.environment)
-    .filter(({ path }) => !matchers.some((match) => match(path)))
+    .filter(({ path }) => !matchers.some((match) => match.test(path)))
     .map(({ field, path }) => issue(input, [field, "logrotate.patterns"], `log file ${path} is not covered by the logrotate patterns ${patterns.join(" ")}: it would grow forever`));
 }
 

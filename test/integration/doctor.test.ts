@@ -1,7 +1,8 @@
 // gen doctor against the loopback sshd, logged in as gen-test: the real users and groups, unit files under the
-// test root, the python3 of this machine, a Poetry stand-in, TCP stand-ins for PostgreSQL (answers an SSLRequest
-// with N) and Redis (answers PING with +PONG), a closed port for "unreachable", and the real sudo reading a
-// drop-in gen rendered (installed under a unique name in /etc/sudoers.d, removed in a finally).
+// test root, the python3 of this machine, a Poetry stand-in, a real PostgreSQL (test/support/postgres.ts; the
+// login's cases are in doctor-postgres.test.ts), a TCP stand-in for Redis (answers PING with +PONG), a closed port
+// for "unreachable", and the real sudo reading a drop-in gen rendered (installed under a unique name in
+// /etc/sudoers.d, removed in a finally).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -15,7 +16,8 @@ import { renderEnvironment } from "../../src/render/render-environment.js";
 import { assertJsonOutput } from "../support/json-output.js";
 import { freePort } from "../support/net.js";
 import { withSudoersLock } from "../support/sudoers-lock.js";
-import { ENV_NAME, startGenServer, type GenServer } from "./support/gen-server.js";
+import { startPostgres } from "../support/postgres.js";
+import { DB_PASSWORD, ENV_NAME, startGenServer, type GenServer } from "./support/gen-server.js";
 
 const USER = "gen-test";
 const POETRY = `/home/${USER}/.local/bin/poetry`;
@@ -98,7 +100,7 @@ describe("gen doctor", { concurrency: 1 }, () => {
   it("says a ready server is ready (exit 0), and names a command sudo allows beyond the drop-in (exit 1)", async () => {
     const server = await startGenServer({ user: USER });
     const redis = await standIn((data) => (data.toString() === "PING\r\n" ? "+PONG\r\n" : "-ERR\r\n"));
-    const postgres = await standIn((data) => (data.length === 8 && data.readInt32BE(4) === 80877103 ? "N" : undefined));
+    const postgres = await startPostgres({ roles: [{ name: "tsosi", password: DB_PASSWORD, method: "scram-sha-256" }], databases: ["tsosi"] });
     try {
       await writePoetry(server, "true");
       await server.writeEnv({ app: { pythonVersion: pythonVersion() }, redis: { port: redis.port }, postgres: { port: postgres.port } });
@@ -114,7 +116,7 @@ describe("gen doctor", { concurrency: 1 }, () => {
           assert.equal(report.ok, true);
           const seen = checks(report);
           assert.deepEqual(seen.filter((c) => c.status !== "ok"), [], "nothing to fix");
-          assert.deepEqual([...new Set(seen.map((c) => c.check))], ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "redis", "disk", "sudo"]);
+          assert.deepEqual([...new Set(seen.map((c) => c.check))], ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "postgres-login", "redis", "disk", "sudo"]);
           assert.match(seen.find((c) => c.check === "sudo")!.detail, /^sudo -n -l as gen-test lists exactly the drop-in's 21 commands$/);
         });
         const extra = `${dropIn}${USER} ALL=(root) NOPASSWD: /usr/bin/id\n`;
@@ -128,7 +130,7 @@ describe("gen doctor", { concurrency: 1 }, () => {
       });
     } finally {
       redis.server.close();
-      postgres.server.close();
+      await postgres.stop();
       await server.stop();
     }
   });
@@ -161,6 +163,7 @@ describe("gen doctor", { concurrency: 1 }, () => {
       problem(/FAIL poetry \/home\/gen-doctor-nobody\/\.local\/bin\/poetry: no executable poetry/, fix(/sudo apt-get install pipx && sudo -u gen-doctor-nobody pipx install poetry/));
       problem(/FAIL poetry-in-project /, fix(/sudo -u gen-doctor-nobody \/home\/gen-doctor-nobody\/\.local\/bin\/poetry config virtualenvs\.in-project true$/));
       problem(new RegExp(`FAIL postgres 127\\.0\\.0\\.1:${closed}: nothing answers`), fix(/sudo apt-get install postgresql/));
+      assert.match(run.err, new RegExp(`^127\\.0\\.0\\.1: warn postgres-login tsosi@tsosi: not checked: PostgreSQL does not answer on 127\\.0\\.0\\.1:${closed}`, "m"));
       problem(new RegExp(`FAIL redis 127\\.0\\.0\\.1:${closed}: nothing answers`), fix(/sudo apt-get install redis-server && sudo systemctl enable --now redis-server/));
       problem(/FAIL certificate \/etc\/letsencrypt\/live\/tsosi\.localhost\/fullchain\.pem: .* is missing/, fix(/sudo certbot certonly --nginx -d tsosi\.localhost/));
       problem(/FAIL certificate \/etc\/letsencrypt\/ssl-dhparams\.pem: /, fix(/sudo certbot certonly/));

@@ -1,5 +1,7 @@
 // The work of `gen doctor`, loaded only when the command runs (keeps start-up small).
-import { describeDoctor, doctorProblems, doctorSpec, runDoctor } from "../../doctor/doctor-checks.js";
+import { describeDoctor, doctorProblems, doctorSpec, redactResults, runDoctor } from "../../doctor/doctor-checks.js";
+import { postgresLoginValues } from "../../doctor/postgres-login.js";
+import { createRedactor } from "../../redact.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions } from "../connect-options.js";
 import { loadWithoutSecrets, printSandboxNote } from "../environment-options.js";
@@ -13,10 +15,15 @@ export async function runDoctorCommand(argv: DoctorArgs & GlobalOptions, output:
   const loaded = await loadWithoutSecrets(argv.env, argv);
   const env = loaded.environment;
   if (!argv.json) printSandboxNote(output, loaded);
+  // The database secrets only: without them every other check still runs, and the login says it was not checked.
+  const values = postgresLoginValues(loaded);
+  const redact = createRedactor("secrets" in values ? values.secrets : new Map(), argv["show-secrets"] ?? false);
+  const options = { envName: argv.env, minFreeMb: argv["min-free-mb"], ...("skip" in values ? { loginSkip: values.skip } : {}) };
   // Logged in as the user that deploys: sudo -n -l is asked as that user, as a release asks it.
-  const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport, host) =>
-    runDoctor(transport, doctorSpec(env, { envName: argv.env, roles: host.roles, root: transport.root, minFreeMb: argv["min-free-mb"] })),
+  const found = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, async (transport, host) =>
+    redactResults(await runDoctor(transport, doctorSpec(env, { ...options, roles: host.roles, root: transport.root }), "login" in values ? values.login : undefined), redact),
   );
+  const outcomes = found.map((o) => (o.ok ? o : { ...o, error: redact(o.error) }));
   const ready = outcomes.every((o) => o.ok && doctorProblems(o.value).length === 0);
   if (argv.json) {
     printResult(output, "doctor", { environment: argv.env, ok: ready, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })) }, (t) => t);
