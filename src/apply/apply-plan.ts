@@ -12,7 +12,8 @@ import type { Sandbox } from "../transport/sandbox.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
 import { backupDir, installOutcome, installSteps, restoreInstalled, type Installed } from "./install.js";
-import { linkRefusal, refusedLink } from "../server/link-safe.js";
+import { linkRefusal, parseFolderStep } from "../server/link-safe.js";
+import { orThrow } from "../transport/step-records.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
 import { lockDir, takeLock } from "../server/lock.js";
 import { changedEntries, foldersScript, preflightProblems, preflightStep } from "./preflight.js";
@@ -156,7 +157,7 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const problems = preflightProblems(shell, preflight!);
   if (problems.length > 0) throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, { details: problems });
   at.step = "preparing the folders";
-  const link = refusedLink(folders!.stdout);
+  const { link } = orThrow(parseFolderStep(`preparing the folders on ${effects.transport.describe}`, folders!.stdout));
   if (link !== undefined) throw new GenError(`apply stopped on ${host.host}: ${linkRefusal(link)}`);
   if (folders!.exitCode !== 0) throw new GenError(`preparing the folders failed on ${effects.transport.describe} (exit ${folders!.exitCode})`, { details: outputLines(folders!) });
   at.step = "staging the files";

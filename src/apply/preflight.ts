@@ -1,13 +1,15 @@
 // Preflight: everything that would make the apply fail half-way is looked for first, in one round trip,
 // and every problem is reported at once before anything on the server changes.
 import { posix } from "node:path";
+import { z } from "zod";
 import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
 import { CHECK_TOOLS } from "./check-staged.js";
-import { linkProblems, safeFolderLines } from "../server/link-safe.js";
+import { LinkRecord, linkProblems, linkRefusal, safeFolderLines } from "../server/link-safe.js";
 import { GenError } from "../errors.js";
-import type { Step } from "../transport/transport.js";
+import { orThrow, parseRecords, printRecord, type Parsed } from "../transport/step-records.js";
+import type { CommandResult, Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
 
 const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
@@ -16,6 +18,20 @@ export function changedEntries(host: HostPlan): PlanEntry[] {
   return host.entries.filter((e) => e.action === "create" || e.action === "change");
 }
 
+/** One thing preflight found that would make the apply fail half-way: a record of the preflight step. */
+export const Problem = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("user"), name: z.string() }),
+  z.object({ kind: z.literal("group"), name: z.string() }),
+  z.object({ kind: z.literal("tool"), name: z.string() }),
+  z.object({ kind: z.literal("executable"), path: z.string() }),
+  z.object({ kind: z.literal("unit"), name: z.string() }),
+  z.object({ kind: z.literal("tls-file"), path: z.string(), domain: z.string() }),
+  z.object({ kind: z.literal("foreign-folder"), path: z.string(), files: z.array(z.string()) }),
+  LinkRecord,
+]);
+export type Problem = z.infer<typeof Problem>;
+
+/** Each check prints its problem's record when it fails (a shell line per check: no process when it passes). */
 export function preflightScript(shell: ServerShell, env: Environment, host: HostPlan): string {
   const changed = changedEntries(host);
   const users = new Set([...changed.map((e) => e.desired.owner), ...host.folders.map((f) => f.owner)]);
@@ -31,10 +47,10 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
   // The sandbox records owners and service commands instead of using them: users, groups and units need not exist.
   if (shell.sandbox) return [...toolChecks(shell, tools), ...certificateChecks(shell, env, changed), ...links].join("\n");
   const lines = [
-    ...[...users].map((u) => `getent passwd ${shell.quote(u)} >/dev/null || echo ${shell.quote(`PROBLEM user ${u} does not exist: create it first (adduser ${u})`)}`),
-    ...[...groups].map((g) => `getent group ${shell.quote(g)} >/dev/null || echo ${shell.quote(`PROBLEM group ${g} does not exist: create it first (addgroup ${g})`)}`),
+    ...[...users].map((u) => `getent passwd ${shell.quote(u)} >/dev/null || ${problem({ kind: "user", name: u })}`),
+    ...[...groups].map((g) => `getent group ${shell.quote(g)} >/dev/null || ${problem({ kind: "group", name: g })}`),
     ...toolChecks(shell, tools),
-    ...executables.map((x) => `[ -x ${shell.quote(x)} ] || echo ${shell.quote(`PROBLEM ${x} is missing or not executable`)}`),
+    ...executables.map((x) => `[ -x ${shell.quote(x)} ] || ${problem({ kind: "executable", path: x })}`),
     ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
     ...certificateChecks(shell, env, changed),
     ...foreignFolders(shell, host, changed),
@@ -43,8 +59,32 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
   return lines.join("\n");
 }
 
+const problem = (record: Problem): string => printRecord(record);
+
+/** What the operator reads for each problem. */
+export function problemMessage(p: Problem): string {
+  switch (p.kind) {
+    case "user":
+      return `user ${p.name} does not exist: create it first (adduser ${p.name})`;
+    case "group":
+      return `group ${p.name} does not exist: create it first (addgroup ${p.name})`;
+    case "tool":
+      return `${p.name} is not installed: gen checks files with it before they go in place`;
+    case "executable":
+      return `${p.path} is missing or not executable`;
+    case "unit":
+      return `unit ${p.name} is not installed (declared in server.systemServices): install it first`;
+    case "tls-file":
+      return `${p.path} (named by the nginx site) is missing: obtain it first (certbot certonly --nginx -d ${p.domain}), or set nginx.tls: false until then`;
+    case "foreign-folder":
+      return `${p.path} belongs to another user than root, and apply installs ${p.files.join(", ")} there as root: that user could swap the file for a link. Make ${p.path} root's (its files keep their owner) or put the file elsewhere`;
+    case "link":
+      return linkRefusal(p.path);
+  }
+}
+
 function toolChecks(shell: ServerShell, tools: Set<string>): string[] {
-  return [...tools].map((t) => `command -v ${shell.quote(t)} >/dev/null || echo ${shell.quote(`PROBLEM ${t} is not installed: gen checks files with it before they go in place`)}`);
+  return [...tools].map((t) => `command -v ${shell.quote(t)} >/dev/null || ${problem({ kind: "tool", name: t })}`);
 }
 
 /**
@@ -55,42 +95,53 @@ function foreignFolders(shell: ServerShell, host: HostPlan, changed: PlanEntry[]
   const madeRoots = new Set(host.folders.filter((f) => f.owner === "root").map((f) => f.path));
   const dirs = [...new Set(changed.map((e) => posix.dirname(e.path)))].filter((d) => !madeRoots.has(d));
   return dirs.map((d) => {
-    const files = changed.filter((e) => posix.dirname(e.path) === d).map((e) => e.path).join(", ");
-    const problem = `PROBLEM ${d} belongs to another user than root, and apply installs ${files} there as root: that user could swap the file for a link. Make ${d} root's (its files keep their owner) or put the file elsewhere`;
-    return `if [ "$(id -u)" = 0 ] && [ -d ${shell.path(d)} ] && [ "$(stat -c %u ${shell.path(d)})" != 0 ]; then echo ${shell.quote(problem)}; fi`;
+    const files = changed.filter((e) => posix.dirname(e.path) === d).map((e) => e.path);
+    return `if [ "$(id -u)" = 0 ] && [ -d ${shell.path(d)} ] && [ "$(stat -c %u ${shell.path(d)})" != 0 ]; then ${problem({ kind: "foreign-folder", path: d, files })}; fi`;
   });
 }
 
 function unitCheck(shell: ServerShell, unit: string): string {
   const tests = UNIT_DIRS.map((dir) => `[ -e ${shell.path(`${dir}/${unit}`)} ]`).join(" || ");
-  return `{ ${tests}; } || echo ${shell.quote(`PROBLEM unit ${unit} is not installed (declared in server.systemServices): install it first`)}`;
+  return `{ ${tests}; } || ${problem({ kind: "unit", name: unit })}`;
 }
 
 function certificateChecks(shell: ServerShell, env: Environment, changed: PlanEntry[]): string[] {
   if (!env.nginx.tls || !changed.some((e) => e.kind === "nginx-site")) return [];
-  const hint = `obtain it first (certbot certonly --nginx -d ${env.app.domain}), or set nginx.tls: false until then`;
   return [env.nginx.certificate, env.nginx.certificateKey, env.nginx.certbotOptions, env.nginx.dhparam].map(
-    (file) => `[ -e ${shell.path(file)} ] || echo ${shell.quote(`PROBLEM ${file} (named by the nginx site) is missing: ${hint}`)}`,
+    (file) => `[ -e ${shell.path(file)} ] || ${problem({ kind: "tls-file", path: file, domain: env.app.domain })}`,
   );
 }
+
+const PREFLIGHT = "running the preflight checks";
 
 /** The preflight as a step: its status is 0 only when it found no problem, so what is chained after it waits. */
 export function preflightStep(shell: ServerShell, env: Environment, host: HostPlan): Step {
   return {
-    name: "running the preflight checks",
-    script: `found=$(\n${preflightScript(shell, env, host)}\n)\nprintf '%s\\n' "$found"\ncase "$found" in *PROBLEM*) exit ${PROBLEMS_FOUND};; esac`,
+    name: PREFLIGHT,
+    script: `found=$(\n${preflightScript(shell, env, host)}\n)\n[ -z "$found" ] || { printf '%s\\n' "$found"; exit ${PROBLEMS_FOUND}; }`,
   };
 }
 
 const PROBLEMS_FOUND = 3;
 
-/** The problems found; throws when the preflight itself could not run. */
-export function preflightProblems(shell: ServerShell, run: StepOutput): string[] {
-  const problems = run.stdout.split("\n").filter((l) => l.startsWith("PROBLEM ")).map((l) => l.slice("PROBLEM ".length));
-  if (run.exitCode !== 0 && problems.length === 0) {
-    throw new GenError(`preflight failed on ${shell.transport.describe} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)] });
+/**
+ * The problems found (status 0: none; 3: one record each); an error value when the preflight itself could not
+ * run (sudo refused) or its output is not records.
+ */
+export function parsePreflight(where: string, sudo: boolean, run: CommandResult): Parsed<Problem[]> {
+  if (run.exitCode !== 0 && run.exitCode !== PROBLEMS_FOUND) {
+    return { ok: false, error: new GenError(`preflight failed on ${where} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(sudo, run)] }) };
   }
-  return problems;
+  const parsed = parseRecords(`${PREFLIGHT} on ${where}`, run.stdout, Problem);
+  if (parsed.ok && run.exitCode === PROBLEMS_FOUND && parsed.value.length === 0) {
+    return { ok: false, error: new GenError(`${PREFLIGHT} on ${where}: it failed (exit ${run.exitCode}) without naming a problem`, { details: outputLines(run) }) };
+  }
+  return parsed;
+}
+
+/** The problems found, as messages; throws when the preflight itself could not run. */
+export function preflightProblems(shell: ServerShell, run: StepOutput): string[] {
+  return orThrow(parsePreflight(shell.transport.describe, shell.sudo, run)).map(problemMessage);
 }
 
 /** Each folder in a subshell of its own, so the descriptor checks of one never see another's. */

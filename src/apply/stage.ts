@@ -5,7 +5,7 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
-import { pinFolderLines, pinned } from "../server/link-safe.js";
+import { pinFolderLines, pinned, refusalLines } from "../server/link-safe.js";
 import type { Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
 
@@ -57,7 +57,7 @@ export async function stagingOutcome(shell: ServerShell, staged: StagedFile[], r
   const failed = runs.find((run) => !run.skipped && run.exitCode !== 0);
   if (!failed) return;
   await removeStaged(shell, staged);
-  throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${failed.exitCode})`, { details: [...outputLines(failed), ...sudoRefusedHint(shell.sudo, failed)] });
+  throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${failed.exitCode})`, { details: [...refusalLines(outputLines(failed)), ...sudoRefusedHint(shell.sudo, failed)] });
 }
 
 export async function removeStaged(shell: ServerShell, staged: StagedFile[]): Promise<void> {

@@ -8,7 +8,10 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { ServerShell } from "../server/server-shell.js";
 import { outputLines } from "../server/server-shell.js";
+import { orThrow, type Parsed } from "../transport/step-records.js";
+import type { CommandResult, Step } from "../transport/transport.js";
 import type { CommitInfo } from "./local-checks.js";
+import { commandScript, runSteps, writeFileStep } from "./release-steps.js";
 
 export interface ReleaseSource {
   kind: "clone" | "archive";
@@ -30,38 +33,96 @@ export interface ReleaseOutput {
  * fetched by hash (a remote without it is refused, naming it), or unpacked from an archive of it.
  */
 export async function fetchBackend(shell: ServerShell, env: Environment, releaseDir: string, source: ReleaseSource, out: ReleaseOutput): Promise<string> {
-  const backend = `${releaseDir}/${env.paths.backendDir}`;
   if (source.kind === "archive") {
     const tar = `${releaseDir}/.backend.tar`;
     await shell.transport.writeFile(tar, source.archive!, "0600");
     await runChecked(shell, ["tar", "-x", "-f", shell.raw(tar), "-C", shell.raw(releaseDir)], out);
-    const id = await shell.must("reading the commit of the archive", `git get-tar-commit-id < ${shell.path(tar)}; rm -f ${shell.path(tar)}`);
-    return id.stdout.trim();
+    const [id] = await shell.steps([archiveCommitStep(shell, tar)]);
+    return orThrow(parseServerCommit(ARCHIVE_COMMIT, shell.transport.describe, id!));
   }
   if (!env.release.repository) throw new GenError("release.repository is not set: name the git repository to clone, or deploy with --source archive");
-  const checkout = `${releaseDir}/.checkout`;
-  await runChecked(shell, ["git", "init", "--quiet", shell.raw(checkout)], out);
+  const steps = cloneSteps(shell, env, releaseDir, source.commit);
+  out.onCommand(`$ ${CLONE_COMMANDS(shell, env, releaseDir, source.commit)[0]!.join(" ")}`);
   out.onCommand(`$ git fetch --depth 1 ${env.release.repository} ${source.commit}`);
-  const fetched = await shell.transport.run(["git", "-C", shell.raw(checkout), "fetch", "--quiet", "--depth", "1", "--", env.release.repository, source.commit]);
-  if (fetched.exitCode !== 0) {
-    throw new GenError(`${env.release.repository} does not have commit ${source.commit} (the one checked locally): push it (git push), or deploy with --source archive`, { details: outputLines(fetched).slice(-5) });
+  return orThrow(parseClone(env, source.commit, shell.transport.describe, steps, await shell.steps(steps)));
+}
+
+const ARCHIVE_COMMIT = "reading the commit of the archive";
+
+/** The commit an archive was made of (git archive records it), the archive removed. */
+export function archiveCommitStep(shell: ServerShell, tar: string): Step {
+  return { name: ARCHIVE_COMMIT, script: `git get-tar-commit-id < ${shell.path(tar)}; rm -f ${shell.path(tar)}` };
+}
+
+/** git's last line: a commit hash (SHA-1 or SHA-256), or nothing when the archive names none. */
+export function parseServerCommit(step: string, where: string, run: CommandResult): Parsed<string> {
+  if (run.exitCode !== 0) return { ok: false, error: new GenError(`${step} failed on ${where} (exit ${run.exitCode})`, { details: outputLines(run) }) };
+  const last = run.stdout.trim().split("\n").pop() ?? "";
+  if (last !== "" && !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(last)) return { ok: false, error: new GenError(`${step} on ${where}: git printed ${JSON.stringify(last)}, not a commit hash`) };
+  return { ok: true, value: last };
+}
+
+const CLONE_COMMANDS = (shell: ServerShell, env: Environment, releaseDir: string, commit: string): string[][] => {
+  const checkout = shell.raw(`${releaseDir}/.checkout`);
+  return [
+    ["git", "init", "--quiet", checkout],
+    ["git", "-C", checkout, "fetch", "--quiet", "--depth", "1", "--", env.release.repository ?? "", commit],
+  ];
+};
+
+/** One chain, one round trip: an empty repository, the commit fetched by hash, checked out, its backend/ kept. */
+export function cloneSteps(shell: ServerShell, env: Environment, releaseDir: string, commit: string): Step[] {
+  const [init, fetch] = CLONE_COMMANDS(shell, env, releaseDir, commit);
+  const checkout = shell.path(`${releaseDir}/.checkout`);
+  return [
+    { name: `\`${init!.join(" ")}\``, script: commandScript(shell, init!) },
+    { name: `fetching ${commit}`, script: commandScript(shell, fetch!), afterSuccess: true },
+    { name: "checking out the fetched commit", script: `git -C ${checkout} checkout --quiet FETCH_HEAD && git -C ${checkout} rev-parse HEAD`, afterSuccess: true },
+    {
+      name: `keeping only ${env.paths.backendDir}/ of the checkout`,
+      script: `mv ${shell.path(`${releaseDir}/.checkout/${env.paths.backendDir}`)} ${shell.path(`${releaseDir}/${env.paths.backendDir}`)} && rm -rf ${checkout}`,
+      afterSuccess: true,
+    },
+  ];
+}
+
+/** The commit checked out, or the first failure: a remote without the commit is named as such. */
+export function parseClone(env: Environment, commit: string, where: string, steps: Step[], runs: CommandResult[]): Parsed<string> {
+  const [init, fetched, head, kept] = runs;
+  if (init!.exitCode !== 0) return { ok: false, error: new GenError(`${steps[0]!.name} failed (exit ${init!.exitCode})`, { details: outputLines(init!).slice(-20) }) };
+  if (fetched!.exitCode !== 0) {
+    return { ok: false, error: new GenError(`${env.release.repository} does not have commit ${commit} (the one checked locally): push it (git push), or deploy with --source archive`, { details: outputLines(fetched!).slice(-5) }) };
   }
-  const head = await shell.must("checking out the fetched commit", `git -C ${shell.path(checkout)} checkout --quiet FETCH_HEAD && git -C ${shell.path(checkout)} rev-parse HEAD`);
-  await shell.must(
-    `keeping only ${env.paths.backendDir}/ of the checkout`,
-    `mv ${shell.path(`${checkout}/${env.paths.backendDir}`)} ${shell.path(backend)} && rm -rf ${shell.path(checkout)}`,
-  );
-  return head.stdout.trim().split("\n").pop() ?? "";
+  const checkedOut = parseServerCommit("checking out the fetched commit", where, head!);
+  if (!checkedOut.ok) return checkedOut;
+  if (kept!.exitCode !== 0) return { ok: false, error: new GenError(`keeping only ${env.paths.backendDir}/ of the checkout failed on ${where} (exit ${kept!.exitCode})`, { details: outputLines(kept!) }) };
+  return checkedOut;
+}
+
+/** The release's folder, new: one that exists already belongs to another release and is never touched. */
+export function createReleaseStep(shell: ServerShell, releaseDir: string): Step {
+  return { name: `creating ${releaseDir}`, script: `mkdir ${shell.path(releaseDir)}` };
+}
+
+export function parseCreateRelease(release: string, where: string, run: CommandResult): Parsed<void> {
+  return run.exitCode === 0 ? { ok: true, value: undefined } : { ok: false, error: new GenError(`release ${release} already exists on ${where}: deploy again in a second`) };
+}
+
+/** A half-made release goes whole. */
+export function removeReleaseStep(shell: ServerShell, releaseDir: string): Step {
+  return { name: `removing ${releaseDir}`, script: `rm -rf ${shell.path(releaseDir)}` };
+}
+
+/** settings_local.py (apply's, in paths.config) linked where the backend reads it. */
+export function settingsLinkStep(shell: ServerShell, env: Environment, releaseDir: string): Step {
+  const link = `${releaseDir}/${env.paths.backendDir}/${env.release.settingsLink}`;
+  return { name: "linking settings_local.py", script: `mkdir -p ${shell.path(posix.dirname(link))} && ln -sfn ${shell.path(`${env.paths.config}/settings_local.py`)} ${shell.path(link)}` };
 }
 
 export async function installBackend(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
   const backend = `${releaseDir}/${env.paths.backendDir}`;
   for (const argv of env.release.install) await runChecked(shell, argv, out, backend);
-  const link = `${backend}/${env.release.settingsLink}`;
-  await shell.must(
-    "linking settings_local.py",
-    `mkdir -p ${shell.path(posix.dirname(link))} && ln -sfn ${shell.path(`${env.paths.config}/settings_local.py`)} ${shell.path(link)}`,
-  );
+  await runSteps(shell, [settingsLinkStep(shell, env, releaseDir)]);
 }
 
 export async function runReleaseTasks(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
@@ -86,14 +147,32 @@ export async function uploadFrontend(shell: ServerShell, env: Environment, relea
   );
 }
 
+export interface DeploymentInfo {
+  commit: CommitInfo;
+  serverCommit: string;
+  deployedAt: string;
+  release: string;
+}
+
 /** Public (nginx serves public/): who deployed is kept in the server's deploy log, not here. */
-export async function writeDeploymentJson(shell: ServerShell, env: Environment, releaseDir: string, info: { commit: CommitInfo; serverCommit: string; deployedAt: string; release: string }): Promise<void> {
+export function deploymentJsonStep(shell: ServerShell, env: Environment, releaseDir: string, info: DeploymentInfo): Step {
   const body = `${JSON.stringify({ ...info.commit, hash: info.serverCommit, release: info.release, deployedAt: info.deployedAt }, null, 2)}\n`;
-  await shell.transport.writeFile(`${releaseDir}/${env.paths.publicDir}/deployment.json`, body, "0644");
+  return writeFileStep(shell, `${releaseDir}/${env.paths.publicDir}/deployment.json`, body, "0644");
+}
+
+export async function writeDeploymentJson(shell: ServerShell, env: Environment, releaseDir: string, info: DeploymentInfo): Promise<void> {
+  await runSteps(shell, [deploymentJsonStep(shell, env, releaseDir, info)]);
+}
+
+/** A command whose output streams to the operator (install, tasks): it only has to succeed. */
+export function parseCommand(argv: string[], result: CommandResult): Parsed<void> {
+  if (result.exitCode === 0) return { ok: true, value: undefined };
+  return { ok: false, error: new GenError(`\`${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result).slice(-20) }) };
 }
 
 async function runChecked(shell: ServerShell, argv: string[], out: ReleaseOutput, cwd?: string): Promise<void> {
   out.onCommand(`$ ${argv.join(" ")}`);
+  // On its own channel, not a step: its output is shown as it comes (a dependency install takes minutes).
   const result = await shell.transport.run(argv, { ...(cwd ? { cwd } : {}), onOutput: (chunk) => out.onOutput(chunk) });
-  if (result.exitCode !== 0) throw new GenError(`\`${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result).slice(-20) });
+  orThrow(parseCommand(argv, result));
 }

@@ -7,7 +7,8 @@ import { lockDir, releaseLock, takeLock } from "../server/lock.js";
 import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
-import { fetchBackend, installBackend, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
+import { orThrow } from "../transport/step-records.js";
+import { createReleaseStep, fetchBackend, installBackend, parseCreateRelease, removeReleaseStep, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
 import { recordMigrations } from "./migrations.js";
 import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
@@ -67,12 +68,12 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
     if (previous) result.previous = previous;
     await step(5, `build release ${release}`, async () => {
       // mkdir, not mkdir -p: a folder that already exists belongs to another release and is never removed here.
-      const created = await shell.script(`mkdir ${shell.path(releaseDir)}`);
-      if (created.exitCode !== 0) throw new GenError(`release ${release} already exists on ${effects.transport.describe}: deploy again in a second`);
+      const [created] = await shell.steps([createReleaseStep(shell, releaseDir)]);
+      orThrow(parseCreateRelease(release, effects.transport.describe, created!));
       try {
         await buildRelease(shell, input, effects, releaseDir, release);
       } catch (error) {
-        await shell.script(`rm -rf ${shell.path(releaseDir)}`);
+        await shell.steps([removeReleaseStep(shell, releaseDir)]);
         throw error;
       }
     });

@@ -3,8 +3,12 @@
 // it names the `migrate` commands that would, and the admin decides.
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
+import { posix } from "node:path";
 import type { ServerShell } from "../server/server-shell.js";
 import { outputLines } from "../server/server-shell.js";
+import { orThrow, type Parsed } from "../transport/step-records.js";
+import type { CommandResult, Step } from "../transport/transport.js";
+import { commandScript, runSteps, writeFileStep } from "./release-steps.js";
 
 export interface Migration {
   app: string;
@@ -31,28 +35,43 @@ export function migrationsPath(env: Environment, releaseId: string): string {
   return `${env.paths.releases}/${releaseId}/migrations.json`;
 }
 
-/** Runs release.migrations in the release's backend folder and writes migrations.json; nothing when it is null. */
-export async function recordMigrations(shell: ServerShell, env: Environment, releaseDir: string, onCommand: (line: string) => void): Promise<Migration[] | undefined> {
+/** release.migrations run in the release's backend folder; none when it is null. */
+export function migrationsStep(shell: ServerShell, env: Environment, releaseDir: string): Step | undefined {
   const argv = env.release.migrations;
   if (!argv) return undefined;
-  onCommand(`$ ${argv.join(" ")}`);
-  const result = await shell.transport.run(argv, { cwd: `${releaseDir}/${env.paths.backendDir}` });
-  if (result.exitCode !== 0) throw new GenError(`\`${argv.join(" ")}\` failed (exit ${result.exitCode}): the applied migrations could not be read (release.migrations)`, { details: outputLines(result).slice(-20) });
-  const applied = parseMigrationPlan(result.stdout);
+  return { name: `\`${argv.join(" ")}\``, script: commandScript(shell, argv, `${releaseDir}/${env.paths.backendDir}`) };
+}
+
+/** The applied migrations from the command's output, or an error value naming the command. */
+export function parseMigrationsStep(env: Environment, run: CommandResult): Parsed<Migration[]> {
+  const argv = env.release.migrations ?? [];
+  if (run.exitCode !== 0) {
+    return { ok: false, error: new GenError(`\`${argv.join(" ")}\` failed (exit ${run.exitCode}): the applied migrations could not be read (release.migrations)`, { details: outputLines(run).slice(-20) }) };
+  }
+  return { ok: true, value: parseMigrationPlan(run.stdout) };
+}
+
+/** Writes migrations.json into the release (outside public/). */
+export function migrationsFileStep(shell: ServerShell, env: Environment, releaseId: string, applied: Migration[]): Step {
   const body: MigrationsFile = { applied };
-  await shell.transport.writeFile(`${releaseDir}/migrations.json`, `${JSON.stringify(body, null, 2)}\n`, "0644");
+  return writeFileStep(shell, migrationsPath(env, releaseId), `${JSON.stringify(body, null, 2)}\n`, "0644");
+}
+
+/** Runs release.migrations and writes migrations.json; nothing when it is null. */
+export async function recordMigrations(shell: ServerShell, env: Environment, releaseDir: string, onCommand: (line: string) => void): Promise<Migration[] | undefined> {
+  const step = migrationsStep(shell, env, releaseDir);
+  if (!step) return undefined;
+  onCommand(`$ ${env.release.migrations!.join(" ")}`);
+  const [run] = await shell.steps([step]);
+  const applied = orThrow(parseMigrationsStep(env, run!));
+  await runSteps(shell, [migrationsFileStep(shell, env, posix.basename(releaseDir), applied)]);
   return applied;
 }
 
-export async function readMigrations(shell: ServerShell, env: Environment, releaseId: string): Promise<Migration[] | undefined> {
-  const read = await shell.transport.readFile(migrationsPath(env, releaseId));
-  if (read.status !== "ok") return undefined;
-  try {
-    const parsed = JSON.parse(read.file.content.toString("utf8")) as Partial<MigrationsFile>;
-    return Array.isArray(parsed.applied) ? parsed.applied.filter((m) => typeof m?.app === "string" && typeof m?.name === "string") : undefined;
-  } catch {
-    return undefined;
-  }
+/** migrations.json's `applied`, its malformed entries left out; undefined when it is not that file. */
+export function migrationsOf(file: unknown): Migration[] | undefined {
+  const applied = (file as Partial<MigrationsFile> | null)?.applied;
+  return Array.isArray(applied) ? applied.filter((m) => typeof m?.app === "string" && typeof m?.name === "string") : undefined;
 }
 
 /** Per app: how many applied and the last one, as `gen releases` shows them. */

@@ -4,7 +4,9 @@ import { posix } from "node:path";
 import type { PlanEntry } from "../plan/plan-types.js";
 import { GenError } from "../errors.js";
 import { lockDir } from "./lock.js";
-import type { Step } from "../transport/transport.js";
+import { z } from "zod";
+import { JSON_STRING_FUNCTION, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
+import type { CommandResult, Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
 
 /** Where apply records what it applied last (the plan reads it to spot hand edits). */
@@ -61,21 +63,32 @@ function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: number):
   return `if [ -d ${dir} ]; then (cd ${dir} && ls -1 | sort -r | tail -n +${keep + 1} | while IFS= read -r old; do rm -rf -- "$old"; done); fi`;
 }
 
-/** Removes what an interrupted apply left behind (upload and check folders, staged files); stdout: what it removed. */
+/** Removes what an interrupted apply left behind (upload and check folders, staged files); a record for each. */
 export function leftoversStep(shell: ServerShell, stateDir: string, managedPaths: string[]): Step {
   const dirs = [...new Set(managedPaths.map((p) => posix.dirname(p)))];
   const state = shell.path(stateDir);
+  const removed = (word: string) => printServerRecord({ kind: "removed" }, "path", word);
   const script = [
-    `for d in ${state}/incoming-* ${state}/verify-*; do [ -e "$d" ] && rm -rf -- "$d" && printf '%s\\n' "$d"; done`,
-    ...dirs.map((d) => `for f in ${shell.path(d)}/.gen-stage.* ${shell.path(d)}/.gen-restore.*; do { [ -e "$f" ] || [ -L "$f" ]; } && rm -f -- "$f" && printf '%s\\n' "$f"; done`),
+    JSON_STRING_FUNCTION,
+    `for d in ${state}/incoming-* ${state}/verify-*; do [ -e "$d" ] && rm -rf -- "$d" && ${removed(`"$d"`)}; done`,
+    ...dirs.map((d) => `for f in ${shell.path(d)}/.gen-stage.* ${shell.path(d)}/.gen-restore.*; do { [ -e "$f" ] || [ -L "$f" ]; } && rm -f -- "$f" && ${removed(`"$f"`)}; done`),
     "true",
   ].join("\n");
-  return { name: "removing the leftovers of an interrupted apply", script };
+  return { name: LEFTOVERS, script };
+}
+
+const LEFTOVERS = "removing the leftovers of an interrupted apply";
+const Removed = z.object({ kind: z.literal("removed"), path: z.string() });
+
+/** What the leftovers step removed (paths as the server's commands see them). */
+export function parseLeftoversStep(run: CommandResult): Parsed<string[]> {
+  if (run.exitCode !== 0) return { ok: false, error: new GenError(`${LEFTOVERS} failed (exit ${run.exitCode})`, { details: outputLines(run) }) };
+  const parsed = parseRecords(LEFTOVERS, run.stdout, Removed);
+  return parsed.ok ? { ok: true, value: parsed.value.map((r) => r.path) } : parsed;
 }
 
 export function parseLeftovers(run: StepOutput): string[] {
-  if (run.exitCode !== 0) throw new GenError(`removing the leftovers of an interrupted apply failed (exit ${run.exitCode})`, { details: outputLines(run) });
-  return run.stdout.split("\n").filter(Boolean);
+  return orThrow(parseLeftoversStep(run));
 }
 
 /** The end of every apply, whatever happened: the scratch folders and the lock go. */

@@ -3,6 +3,8 @@
 // opened once and changed through that open descriptor (/proc/self/fd/3) after checking that the descriptor's real
 // path is the path gen meant: swapping the folder for a link between the check and the change only makes gen refuse.
 import { posix } from "node:path";
+import { z } from "zod";
+import { parseRecords, printRecord, type Parsed } from "../transport/step-records.js";
 import type { FolderSpec } from "../types.js";
 import type { ServerShell } from "./server-shell.js";
 
@@ -16,19 +18,27 @@ export function linkRefusal(path: string): string {
   return `${path} is a symbolic link: gen does not change anything as root through a link it did not make. Replace it with a real folder (as root: rm ${path} && mkdir ${path}), or point the environment at the folder it leads to, then apply again`;
 }
 
-/** Preflight lines: one PROBLEM for each existing component of `paths` that is a symbolic link. */
+/** What a step prints when it refuses a link: `{"kind":"link","path":<server path>}`. */
+export const LinkRecord = z.object({ kind: z.literal("link"), path: z.string() });
+export type LinkRecord = z.infer<typeof LinkRecord>;
+
+export function printLink(path: string): string {
+  return printRecord({ kind: "link", path } satisfies LinkRecord);
+}
+
+/** Preflight lines: one link record for each existing component of `paths` that is a symbolic link. */
 export function linkProblems(shell: ServerShell, paths: string[]): string[] {
   const components = [...new Set(paths.flatMap(pathComponents))].sort();
-  return components.map((c) => `[ ! -L ${shell.path(c)} ] || echo ${shell.quote(`PROBLEM ${linkRefusal(c)}`)}`);
+  return components.map((c) => `[ ! -L ${shell.path(c)} ] || ${printLink(c)}`);
 }
 
 /**
  * Creates the folder (and missing parents, as root's) without going through a link, then sets owner and mode
- * through a descriptor checked to be that folder. Prints `LINK <server path>` and exits 3 when a component is a
+ * through a descriptor checked to be that folder. Prints a link record and exits 3 when a component is a
  * link or the folder moved; nothing outside the path is changed.
  */
 export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "path" | "owner" | "group" | "mode">): string[] {
-  const refuse = (c: string) => `{ echo ${shell.quote(`LINK ${c}`)}; exit 3; }`;
+  const refuse = (c: string) => `{ ${printLink(c)}; exit 3; }`;
   const walk = pathComponents(folder.path).map((c) => `if [ -L ${shell.path(c)} ]; then ${refuse(c)}; fi; [ -d ${shell.path(c)} ] || mkdir -- ${shell.path(c)} || exit 1`);
   const target = shell.path(folder.path);
   return [
@@ -48,14 +58,31 @@ export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "pa
  */
 export function pinFolderLines(shell: ServerShell, dir: string): string[] {
   const local = shell.path(dir);
-  return [`exec 4< ${local} || exit 1`, `[ "$(readlink /proc/self/fd/4)" = ${local} ] || { echo ${shell.quote(`LINK ${dir}`)}; exit 3; }`];
+  return [`exec 4< ${local} || exit 1`, `[ "$(readlink /proc/self/fd/4)" = ${local} ] || { ${printLink(dir)}; exit 3; }`];
 }
 
 export function pinned(shell: ServerShell, name: string): string {
   return shell.quote(`/proc/self/fd/4/${name}`);
 }
 
-/** The first `LINK <path>` a script printed. */
+/** The folder step's answer: the link it refused, if any. */
+export function parseFolderStep(step: string, stdout: string): Parsed<{ link?: string }> {
+  const parsed = parseRecords(step, stdout, LinkRecord);
+  if (!parsed.ok) return parsed;
+  const link = parsed.value[0]?.path;
+  return { ok: true, value: link === undefined ? {} : { link } };
+}
+
+/** A failed step's output as lines for the operator, a link record read as the refusal it stands for. */
+export function refusalLines(lines: string[]): string[] {
+  return lines.map((line) => {
+    const link = line.startsWith("{") ? parseRecords("", line, LinkRecord) : undefined;
+    return link?.ok && link.value[0] ? linkRefusal(link.value[0].path) : line;
+  });
+}
+
+/** The first link a script refused (its output read as the folder step's). */
 export function refusedLink(stdout: string): string | undefined {
-  return /^LINK (.*)$/m.exec(stdout)?.[1];
+  const parsed = parseFolderStep("the folder step", stdout);
+  return parsed.ok ? parsed.value.link : undefined;
 }

@@ -2,8 +2,10 @@
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
 import { GenError } from "../errors.js";
 import { describeLockHolder, lockDir, parseLockHolder, type LockHolder } from "./lock-holder.js";
-import { linkRefusal, pathComponents } from "./link-safe.js";
-import type { Step } from "../transport/transport.js";
+import { z } from "zod";
+import { LinkRecord, linkRefusal, pathComponents, printLink } from "./link-safe.js";
+import { JSON_STRING_FUNCTION, oneRecord, printRecord, printServerRecord, type Parsed } from "../transport/step-records.js";
+import type { CommandResult, Step } from "../transport/transport.js";
 import { sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
 
 export { lockDir };
@@ -46,43 +48,94 @@ export async function takeLock(shell: ServerShell, stateDir: string, holder: Loc
   });
 }
 
-async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner: { user: string; group: string } | undefined, guarded: Step[]): Promise<LockTaken | { held: string }> {
-  const dir = shell.path(lockDir(stateDir));
-  const info = shell.quote(JSON.stringify(holder));
-  const locks = shell.path(`${stateDir}/locks`);
-  // A deploy user's lock may hold links: root reads its holder only when neither it nor the folder is one.
-  const holderOf = `{ [ -L ${dir} ] || [ -L ${dir}/holder.json ] || cat ${dir}/holder.json 2>/dev/null; }`;
-  // With --force-unlock, a first step removes the lock there is: status 0 and the holder it had on stdout.
-  const replace = force ? [{ name: "removing the lock", script: `[ -d ${dir} ] || exit 1\n${holderOf}\nrm -rf ${dir}` }] : [];
-  // Taking it: status 0, or HELD with the holder on stdout, or FAILED with why mkdir failed, or LINKED with the link.
-  const take = {
-    name: "taking the lock",
-    script: [
-      ...(owner ? rootStateScript(shell, stateDir, owner.group) : [`[ -d ${locks} ] || mkdir -p ${locks}`]),
-      `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; exit 0;`,
-      `elif [ -d ${dir} ]; then ${holderOf}; exit ${HELD};`,
-      `else printf '%s' "$failure"; exit ${FAILED}; fi`,
-    ].join("\n"),
-  };
-  const runs = await shell.steps([...replace, take, ...guarded.map((step) => ({ ...step, guarded: true }))]);
-  const [removed, result] = force ? [runs[0]!, runs[1]!] : [undefined, runs[0]!];
-  const out = result.stdout.trim();
-  switch (result.exitCode) {
-    case 0:
-      return { ...(removed?.exitCode === 0 ? { replaced: describeLockHolder(removed.stdout.trim()) } : {}), guarded: runs.slice(replace.length + 1) };
-    case HELD:
-      return { held: out };
-    case FAILED:
-      throw new GenError(`cannot take the lock ${lockDir(stateDir)} on ${shell.transport.describe}: ${out}`);
-    case LINKED:
-      throw new GenError(`apply stopped on ${shell.transport.describe}: ${linkRefusal(out)}`);
-  }
-  throw new GenError(`cannot take the lock on ${shell.transport.describe} (exit ${result.exitCode}): ${result.stderr.trim()}`, { details: sudoRefusedHint(shell.sudo, result) });
-}
+/** What the lock steps print: one record each. */
+export const LockRecord = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("taken") }),
+  /** Held by someone: holder.json as it is (empty when unreadable), for describeLockHolder. */
+  z.object({ kind: z.literal("held"), holder: z.string() }),
+  /** mkdir failed for another reason than the lock being there. */
+  z.object({ kind: z.literal("failed"), reason: z.string() }),
+  LinkRecord,
+  /** --force-unlock removed a lock that had this holder. */
+  z.object({ kind: z.literal("removed"), holder: z.string() }),
+]);
+export type LockRecord = z.infer<typeof LockRecord>;
 
 const HELD = 42;
 const FAILED = 43;
 const LINKED = 44;
+const TAKING = "taking the lock";
+const REMOVING = "removing the lock";
+
+/** The two lock steps: with --force-unlock, one that removes the lock there is; then the one that takes it. */
+export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Step[] {
+  const dir = shell.path(lockDir(stateDir));
+  const info = shell.quote(JSON.stringify(holder));
+  const locks = shell.path(`${stateDir}/locks`);
+  // A deploy user's lock may hold links: root reads its holder only when neither it nor the folder is one.
+  const holderOf = `h=$({ [ -L ${dir} ] || [ -L ${dir}/holder.json ] || cat ${dir}/holder.json 2>/dev/null; })`;
+  const record = (kind: "held" | "removed") => printServerRecord({ kind }, "holder", `"$h"`);
+  // Status 0 and the holder it had, or status 1 when there is no lock.
+  const replace = force ? [{ name: REMOVING, script: [JSON_STRING_FUNCTION, `[ -d ${dir} ] || exit 1`, holderOf, `rm -rf ${dir}`, record("removed")].join("\n") }] : [];
+  // Status 0 when taken; otherwise HELD, FAILED or LINKED, and a record saying by whom, why, or which link.
+  const take = {
+    name: TAKING,
+    script: [
+      JSON_STRING_FUNCTION,
+      ...(owner ? rootStateScript(shell, stateDir, owner.group) : [`[ -d ${locks} ] || mkdir -p ${locks}`]),
+      `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; ${printRecord({ kind: "taken" } satisfies LockRecord)}; exit 0;`,
+      `elif [ -d ${dir} ]; then ${holderOf}; ${record("held")}; exit ${HELD};`,
+      `else ${printServerRecord({ kind: "failed" }, "reason", `"$failure"`)}; exit ${FAILED}; fi`,
+    ].join("\n"),
+  };
+  return [...replace, take];
+}
+
+export type LockAnswer = { taken: true; replaced?: string } | { taken: false; held: string };
+
+/**
+ * The lock steps' answers (as many as lockSteps made): taken (and whose lock --force-unlock replaced), or held by
+ * whom; an error value when it could not be taken for another reason, or the output is not the records.
+ */
+export function parseLockSteps(where: string, sudo: boolean, lockPath: string, runs: CommandResult[]): Parsed<LockAnswer> {
+  const [removed, taking] = runs.length > 1 ? [runs[0], runs[1]!] : [undefined, runs[0]!];
+  let replaced: string | undefined;
+  if (removed?.exitCode === 0) {
+    const parsed = oneRecord(`${REMOVING} on ${where}`, removed, LockRecord);
+    if (!parsed.ok) return parsed;
+    if (parsed.value.kind === "removed") replaced = describeLockHolder(parsed.value.holder.trim());
+  }
+  const step = `${TAKING} on ${where}`;
+  if (![0, HELD, FAILED, LINKED].includes(taking.exitCode)) {
+    return { ok: false, error: new GenError(`cannot take the lock on ${where} (exit ${taking.exitCode}): ${taking.stderr.trim()}`, { details: sudoRefusedHint(sudo, taking) }) };
+  }
+  const parsed = oneRecord(step, taking, LockRecord);
+  if (!parsed.ok) return parsed;
+  const answer = parsed.value;
+  const expected = { 0: "taken", [HELD]: "held", [FAILED]: "failed", [LINKED]: "link" }[taking.exitCode];
+  if (answer.kind !== expected) return { ok: false, error: new GenError(`${step}: it ended with status ${taking.exitCode} but printed a "${answer.kind}" record`) };
+  switch (answer.kind) {
+    case "taken":
+      return { ok: true, value: { taken: true, ...(replaced ? { replaced } : {}) } };
+    case "held":
+      return { ok: true, value: { taken: false, held: answer.holder.trim() } };
+    case "failed":
+      return { ok: false, error: new GenError(`cannot take the lock ${lockPath} on ${where}: ${answer.reason}`) };
+    case "link":
+      return { ok: false, error: new GenError(`apply stopped on ${where}: ${linkRefusal(answer.path)}`) };
+    default:
+      return { ok: false, error: new GenError(`${step}: it printed a "${answer.kind}" record`) };
+  }
+}
+
+async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner: { user: string; group: string } | undefined, guarded: Step[]): Promise<LockTaken | { held: string }> {
+  const steps = lockSteps(shell, stateDir, holder, force, owner);
+  const runs = await shell.steps([...steps, ...guarded.map((step) => ({ ...step, guarded: true }))]);
+  const answer = parseLockSteps(shell.transport.describe, shell.sudo, lockDir(stateDir), runs.slice(0, steps.length));
+  if (!answer.ok) throw answer.error;
+  if (!answer.value.taken) return { held: answer.value.held };
+  return { ...(answer.value.replaced ? { replaced: answer.value.replaced } : {}), guarded: runs.slice(steps.length) };
+}
 
 /**
  * apply (as root) makes the state folder root's, 0755: what root writes there (uploads, backups, the record and
@@ -93,13 +146,13 @@ const LINKED = 44;
 function rootStateScript(shell: ServerShell, stateDir: string, group: string): string[] {
   const state = shell.path(stateDir);
   const locks = shell.path(`${stateDir}/locks`);
-  const refuse = (serverPath: string) => `{ printf '%s' ${shell.quote(serverPath)}; exit ${LINKED}; }`;
+  const refuse = (serverPath: string) => `{ ${printLink(serverPath)}; exit ${LINKED}; }`;
   return [
     ...pathComponents(stateDir).map((c) => `if [ -L ${shell.path(c)} ]; then ${refuse(c)}; fi`),
     `was=$(stat -c %u ${state} 2>/dev/null || echo new)`,
     `mkdir -p ${state}`,
     `{ chown -h 0:0 ${state} && chmod 0755 ${state}; } 2>/dev/null || true`,
-    `if [ "$was" != 0 ] && [ "$was" != new ]; then for e in ${state}/* ${state}/*/*; do if [ -L "$e" ]; then printf '%s' "${stateDir}/\${e#${state}/}"; exit ${LINKED}; fi; done; fi`,
+    `if [ "$was" != 0 ] && [ "$was" != new ]; then for e in ${state}/* ${state}/*/*; do if [ -L "$e" ]; then ${printServerRecord({ kind: "link" }, "path", `"${stateDir}/\${e#${state}/}"`)}; exit ${LINKED}; fi; done; fi`,
     `if [ -L ${locks} ]; then ${refuse(`${stateDir}/locks`)}; fi`,
     `[ -d ${locks} ] || mkdir ${locks}`,
     `{ chown -h 0:${shell.quote(group)} ${locks} && chmod 1770 ${locks}; } 2>/dev/null || true`,

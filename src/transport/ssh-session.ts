@@ -45,10 +45,10 @@ export function createSession(connection: SshConnection, context: SshTransportCo
 }
 
 async function loadRemoteIdNames(run: RunCommand): Promise<IdNames> {
-  // getent also sees LDAP/sssd users; plain files are the fallback on systems without it.
-  const result = await run("getent passwd || cat /etc/passwd; echo '#gen:group'; getent group || cat /etc/group");
-  const [passwd = "", group = ""] = result.stdout.toString("utf8").split("#gen:group\n");
-  return { users: parseIdTable(passwd), groups: parseIdTable(group) };
+  // getent also sees LDAP/sssd users; plain files are the fallback on systems without it. Two steps of the same
+  // session, sent together: one round trip, each table its own answer.
+  const [passwd, group] = await Promise.all([run("getent passwd || cat /etc/passwd"), run("getent group || cat /etc/group")]);
+  return { users: parseIdTable(passwd.stdout.toString("utf8")), groups: parseIdTable(group.stdout.toString("utf8")) };
 }
 
 export async function remoteStatOf(session: SshSession, full: string, attrs: Stats): Promise<RemoteStat> {

@@ -1,0 +1,149 @@
+// Apply's step builders and their parsers, run for real through the local transport in a temp folder (the real sh,
+// no sshd): what each step prints is read back as typed records, and output that is not those records is an error
+// naming the step.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { Environment } from "../../schema/index.js";
+import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
+import { createLocalTransport } from "../transport/local.js";
+import { JSON_STRING_FUNCTION, parseRecords } from "../transport/step-records.js";
+import { z } from "zod";
+import { parseInstallStep } from "./install.js";
+import { parseFolderStep, safeFolderLines } from "../server/link-safe.js";
+import { lockSteps, parseLockSteps } from "../server/lock.js";
+import { parsePreflight, preflightStep, problemMessage } from "./preflight.js";
+import { leftoversStep, parseLeftoversStep } from "../server/applied-record.js";
+import { serverShell, type StepOutput } from "../server/server-shell.js";
+
+const root = mkdtempSync(join(tmpdir(), "gen-steps-"));
+const transport = createLocalTransport(root);
+after(async () => {
+  await transport.close();
+  rmSync(root, { recursive: true, force: true });
+});
+const env = {
+  server: { useSudo: false, stateDir: "/state", systemctl: "/bin/true", nginxTest: ["/bin/true"], systemServices: ["gen-no-such-unit"] },
+  nginx: { tls: false },
+  app: { domain: "example.org" },
+} as unknown as Environment;
+const shell = serverShell(transport, env);
+const one = async (script: string, name = "a step"): Promise<StepOutput> => (await shell.steps([{ name, script }]))[0]!;
+
+describe("step records", () => {
+  test("a value only the server knows comes back as the same string, whatever its characters", async () => {
+    const values = ['plain', 'quote " and backslash \\ and $dollar `tick`', "two\nlines", "tab\there", "é ü ✓", "{\"kind\":\"x\"}"];
+    const run = await one([JSON_STRING_FUNCTION, ...values.map((v) => `gen_json ${shell.quote(v)}; echo`)].join("\n"));
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.deepEqual(run.stdout.trim().split("\n").map((l) => JSON.parse(l) as string), values.map((v) => v.replace("\t", "")));
+  });
+
+  test("a line that is not a record, or a record of another shape, is an error naming the step", () => {
+    const schema = z.object({ kind: z.literal("kept") });
+    const bad = parseRecords("moving /etc/x into place on h", "kept\n", schema);
+    assert.equal(bad.ok, false);
+    assert.match(!bad.ok ? bad.error.message : "", /^moving \/etc\/x into place on h: the step's output is not what gen expects \("kept"\)/);
+    assert.equal(parseRecords("s", '{"kind":"other"}', schema).ok, false);
+    assert.deepEqual(parseRecords("s", '{"kind":"kept"}\n\n', schema), { ok: true, value: [{ kind: "kept" }] });
+  });
+});
+
+describe("the lock steps", () => {
+  const holder = { who: "tester@here", command: "apply", since: "2026-01-01T00:00:00Z", pid: 123 };
+  const run = async (force: boolean) => {
+    const steps = lockSteps(shell, "/state", holder, force);
+    return parseLockSteps(transport.describe, false, "/state/locks/lock", await shell.steps(steps));
+  };
+
+  test("taken, then held by whoever holds it, then replaced with --force-unlock", async () => {
+    assert.deepEqual(await run(false), { ok: true, value: { taken: true } });
+    const held = await run(false);
+    assert.ok(held.ok && !held.value.taken);
+    assert.deepEqual(JSON.parse(!held.value.taken ? held.value.held : ""), holder);
+    const replaced = await run(true);
+    assert.ok(replaced.ok && replaced.value.taken);
+    assert.match(replaced.value.taken ? (replaced.value.replaced ?? "") : "", /^tester@here \(gen apply, pid 123\)/);
+    rmSync(join(root, "state/locks/lock"), { recursive: true });
+  });
+
+  test("a holder.json that is not JSON is passed on as it is, newlines and quotes included", async () => {
+    mkdirSync(join(root, "state/locks/lock"), { recursive: true });
+    writeFileSync(join(root, "state/locks/lock/holder.json"), 'not "json"\nat all\n');
+    assert.deepEqual(await run(false), { ok: true, value: { taken: false, held: 'not "json"\nat all' } });
+    rmSync(join(root, "state/locks/lock"), { recursive: true });
+  });
+
+  test("mkdir failing for another reason is an error with its words", async () => {
+    rmSync(join(root, "state/locks"), { recursive: true, force: true });
+    writeFileSync(join(root, "state/locks"), "a file where the folder should be");
+    const answer = await run(false);
+    assert.equal(answer.ok, false);
+    assert.match(!answer.ok ? answer.error.message : "", /^cannot take the lock \/state\/locks\/lock on local:.*: mkdir: .*Not a directory/);
+    rmSync(join(root, "state/locks"));
+  });
+
+  test("a status the step does not print a record for is an error naming the step", () => {
+    const answer = parseLockSteps("h", false, "/l", [{ exitCode: 42, stdout: "HELD\n", stderr: "" }]);
+    assert.equal(answer.ok, false);
+    assert.match(!answer.ok ? answer.error.message : "", /^taking the lock on h: the step's output is not what gen expects/);
+  });
+});
+
+describe("the preflight step", () => {
+  const entry = (path: string, owner: string): PlanEntry => ({
+    path, kind: "extra", action: "create", changes: [], secret: false, editedOnServer: false, handlers: { reload: [], restart: [] },
+    desired: { sha256: "", mode: "0644", owner, group: "root" },
+  });
+  const host = (entries: PlanEntry[]): HostPlan => ({ host: "h", transport: "t", roles: ["web"], entries, folders: [] });
+
+  test("each problem comes back as a typed record, read as the operator's message", async () => {
+    symlinkSync("/tmp", join(root, "linked"));
+    const run = await one(preflightStep(shell, env, host([entry("/linked/x.conf", "gen-no-such-user")])).script);
+    assert.equal(run.exitCode, 3, run.stderr);
+    const parsed = parsePreflight("h", false, run);
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.value.map((p) => p.kind).sort(), ["link", "unit", "user"]);
+    assert.match(parsed.value.map(problemMessage).join("\n"), /user gen-no-such-user does not exist: create it first \(adduser gen-no-such-user\)\n.*\n?.*\/linked is a symbolic link/);
+  });
+
+  test("nothing found: status 0 and no records", async () => {
+    const clean = { ...env, server: { ...env.server, systemServices: [] } } as unknown as Environment;
+    const run = await one(preflightStep(shell, clean, host([entry("/etc/x.conf", "root")])).script);
+    assert.deepEqual(parsePreflight("h", false, run), { ok: true, value: [] });
+  });
+
+  test("a preflight that could not run, or printed something else, is an error naming it", () => {
+    const refused = parsePreflight("h", true, { exitCode: 1, stdout: "", stderr: "sudo: a password is required\n" });
+    assert.ok(!refused.ok && /^preflight failed on h \(exit 1\)/.test(refused.error.message) && refused.error.details.some((d) => d.startsWith("sudo -n refused")));
+    const garbled = parsePreflight("h", false, { exitCode: 3, stdout: "PROBLEM user x does not exist\n", stderr: "" });
+    assert.ok(!garbled.ok && garbled.error.message.startsWith("running the preflight checks on h: the step's output is not what gen expects"));
+  });
+});
+
+describe("the folder, install and leftovers steps", () => {
+  test("the folder step names the link it refused", async () => {
+    mkdirSync(join(root, "f"), { recursive: true });
+    symlinkSync("/tmp", join(root, "f/link"));
+    const run = await one(safeFolderLines(shell, { path: "/f/link/inside", owner: "root", group: "root", mode: "0755" }).join("\n"));
+    assert.equal(run.exitCode, 3);
+    assert.deepEqual(parseFolderStep("preparing the folders", run.stdout), { ok: true, value: { link: "/f/link" } });
+  });
+
+  test("an install step's record says whether the previous version was kept", () => {
+    assert.deepEqual(parseInstallStep("s", { exitCode: 0, stdout: '{"kind":"kept"}\n', stderr: "" }), { ok: true, value: { moved: true, kept: true } });
+    assert.deepEqual(parseInstallStep("s", { exitCode: 0, stdout: "", stderr: "" }), { ok: true, value: { moved: true, kept: false } });
+    assert.equal(parseInstallStep("s", { exitCode: 0, stdout: "kept", stderr: "" }).ok, false);
+  });
+
+  test("the leftovers step names what it removed, whatever the names", async () => {
+    mkdirSync(join(root, "state/incoming-1"), { recursive: true });
+    mkdirSync(join(root, "etc"), { recursive: true });
+    writeFileSync(join(root, "etc/.gen-stage.1.odd \"name\""), "");
+    const run = await one(leftoversStep(shell, "/state", ["/etc/x"]).script);
+    const parsed = parseLeftoversStep(run);
+    assert.ok(parsed.ok, run.stdout);
+    assert.deepEqual(parsed.value, [join(root, "state/incoming-1"), join(root, 'etc/.gen-stage.1.odd "name"')]);
+  });
+});

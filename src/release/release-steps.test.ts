@@ -1,0 +1,167 @@
+// The release stages' step builders and parsers, run for real through the local transport in a temp folder (the
+// real sh and python3, no sshd): switching `current`, listing releases with their deployment.json and
+// migrations.json, pruning to N, the release log, and output a parser cannot read as an error naming the step.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { Environment } from "../../schema/index.js";
+import { serverShell } from "../server/server-shell.js";
+import { createLocalTransport } from "../transport/local.js";
+import { cloneSteps, createReleaseStep, deploymentJsonStep, parseClone, parseCreateRelease, parseServerCommit, settingsLinkStep } from "./build-release.js";
+import { migrationsFileStep, migrationsStep, parseMigrationsStep } from "./migrations.js";
+import { parseStatus } from "./release-steps.js";
+import {
+  appendReleaseLogStep,
+  listReleasesStep,
+  liveReleaseStep,
+  parseLiveRelease,
+  parseReleases,
+  readReleaseLog,
+  releasesToPrune,
+  removeReleasesStep,
+  switchCurrentStep,
+} from "./releases.js";
+
+const root = mkdtempSync(join(tmpdir(), "gen-release-steps-"));
+const transport = createLocalTransport(root);
+after(async () => {
+  await transport.close();
+  rmSync(root, { recursive: true, force: true });
+});
+const manage = join(root, "manage.sh");
+const env = {
+  server: { useSudo: false },
+  paths: { releases: "/srv/app/releases", current: "/srv/app/current", publicDir: "public", backendDir: "backend", config: "/srv/app/config" },
+  release: { migrations: [manage, "showmigrations", "--plan"], settingsLink: "tsosi/settings_local.py" },
+} as unknown as Environment;
+const shell = serverShell(transport, env, { sudo: false });
+const where = transport.describe;
+const at = (path: string) => join(root, path);
+const run = async (step: Parameters<typeof shell.steps>[0][number]) => (await shell.steps([step]))[0]!;
+const ids = ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z", "20260104T000000Z"];
+
+/** A finished release: its folders and deployment.json, written by the steps a deploy sends. */
+async function makeRelease(id: string, options: { deployment?: boolean } = {}): Promise<void> {
+  const dir = `${env.paths.releases}/${id}`;
+  const created = await run(createReleaseStep(shell, dir));
+  assert.deepEqual(parseCreateRelease(id, where, created), { ok: true, value: undefined });
+  mkdirSync(at(`${dir}/public`));
+  mkdirSync(at(`${dir}/backend`));
+  if (options.deployment === false) return;
+  const info = { commit: { hash: "c0ffee", subject: "s", author: "a", date: "d", branch: "main" }, serverCommit: "c0ffee", deployedAt: "2026-01-01T00:00:00Z", release: id } as never;
+  assert.equal((await run(deploymentJsonStep(shell, env, dir, info))).exitCode, 0);
+}
+
+describe("release steps through the local transport", () => {
+  test("a release folder is made once; a second one of the same id is refused, naming it", async () => {
+    mkdirSync(at(env.paths.releases), { recursive: true });
+    await makeRelease(ids[0]!);
+    const again = parseCreateRelease(ids[0]!, where, await run(createReleaseStep(shell, `${env.paths.releases}/${ids[0]}`)));
+    assert.ok(!again.ok && again.error.message === `release ${ids[0]} already exists on ${where}: deploy again in a second`);
+    assert.equal(statSync(at(`${env.paths.releases}/${ids[0]}/public/deployment.json`)).mode & 0o777, 0o644);
+  });
+
+  test("switching current makes a relative link to the release, read back as the live release", async () => {
+    assert.deepEqual(parseLiveRelease(where, await run(liveReleaseStep(shell, env))), { ok: true, value: undefined });
+    const step = switchCurrentStep(shell, env, ids[0]!);
+    assert.deepEqual(parseStatus(step, where, await run(step)), { ok: true, value: undefined });
+    assert.equal(readlinkSync(at(env.paths.current)), `releases/${ids[0]}`);
+    assert.deepEqual(parseLiveRelease(where, await run(liveReleaseStep(shell, env))), { ok: true, value: ids[0] });
+  });
+
+  test("a switch that fails is an error naming the step and its output", async () => {
+    const step = switchCurrentStep(shell, { ...env, paths: { ...env.paths, current: "/no/such/folder/current" } } as Environment, ids[0]!);
+    const parsed = parseStatus(step, where, await run(step));
+    assert.ok(!parsed.ok);
+    assert.match(parsed.error.message, /^switching \/no\/such\/folder\/current to 20260101T000000Z failed on local:.* \(exit 1\)$/);
+    assert.ok(parsed.error.details.some((d) => d.includes("No such file or directory")));
+  });
+
+  test("release.migrations' output becomes migrations.json, listed with the release", async () => {
+    writeFileSync(manage, "#!/bin/sh\nprintf '[X]  auth.0001_initial\\n[X]  tsosi.0001_initial\\n[ ]  tsosi.0002_x\\n'\n");
+    chmodSync(manage, 0o755);
+    const dir = `${env.paths.releases}/${ids[0]}`;
+    const applied = parseMigrationsStep(env, await run(migrationsStep(shell, env, dir)!));
+    assert.deepEqual(applied, { ok: true, value: [{ app: "auth", name: "0001_initial" }, { app: "tsosi", name: "0001_initial" }] });
+    assert.equal((await run(migrationsFileStep(shell, env, ids[0]!, applied.ok ? applied.value : []))).exitCode, 0);
+    assert.deepEqual(JSON.parse(readFileSync(at(`${dir}/migrations.json`), "utf8")), { applied: applied.ok ? applied.value : [] });
+    const failing = parseMigrationsStep(env, await run(migrationsStep(shell, env, `${env.paths.releases}/none`)!));
+    assert.ok(!failing.ok && /failed \(exit 2\): the applied migrations could not be read \(release\.migrations\)$/.test(failing.error.message));
+  });
+
+  test("the listing reads every release, its deployment.json and migrations.json, and which one is live", async () => {
+    await makeRelease(ids[1]!);
+    await makeRelease(ids[2]!, { deployment: false });
+    writeFileSync(at(`${env.paths.releases}/${ids[2]}/public/deployment.json`), "{ not json");
+    mkdirSync(at(`${env.paths.releases}/not-a-release`));
+    const listed = parseReleases(where, await run(listReleasesStep(shell, env)));
+    assert.ok(listed.ok);
+    assert.deepEqual(listed.value.map((r) => [r.id, r.live, r.deployment?.release, r.migrations?.length]), [
+      [ids[0], true, ids[0], 2],
+      [ids[1], false, ids[1], undefined],
+      [ids[2], false, undefined, undefined],
+    ]);
+  });
+
+  test("pruning keeps the newest N finished releases and the live one, and removes unfinished ones", async () => {
+    await makeRelease(ids[3]!);
+    const before = parseReleases(where, await run(listReleasesStep(shell, env)));
+    assert.ok(before.ok);
+    const doomed = releasesToPrune(before.value, 1);
+    // The live one (oldest) stays, the unfinished one goes, the newest stays.
+    assert.deepEqual(doomed, [ids[1], ids[2]]);
+    assert.equal((await run(removeReleasesStep(shell, env, doomed))).exitCode, 0);
+    const after = parseReleases(where, await run(listReleasesStep(shell, env)));
+    assert.deepEqual(after.ok && after.value.map((r) => r.id), [ids[0], ids[3]]);
+  });
+
+  test("the settings link points at apply's settings_local.py", async () => {
+    const dir = `${env.paths.releases}/${ids[3]}`;
+    assert.equal((await run(settingsLinkStep(shell, env, dir))).exitCode, 0);
+    assert.equal(readlinkSync(at(`${dir}/backend/tsosi/settings_local.py`)), at("/srv/app/config/settings_local.py"));
+  });
+
+  test("the release log gets one JSON line per entry, quotes and newlines included", async () => {
+    const entry = { at: "t", who: "me", command: "deploy" as const, release: ids[3]!, result: "failed" as const, error: "it said \"no\"\nand 'stopped'" };
+    assert.equal((await run(appendReleaseLogStep(shell, env, entry))).exitCode, 0);
+    assert.equal((await run(appendReleaseLogStep(shell, env, { ...entry, result: "deployed" }))).exitCode, 0);
+    assert.deepEqual(await readReleaseLog(shell, env), [entry, { ...entry, result: "deployed" }]);
+  });
+
+  test("a listing that failed or printed something else is an error naming the step", () => {
+    const missing = parseReleases("h", { exitCode: 127, stdout: "", stderr: "sh: python3: not found\n" });
+    assert.ok(!missing.ok && missing.error.message === "listing the releases failed on h (exit 127)" && missing.error.details[0]!.startsWith("python3 is not installed"));
+    const garbled = parseReleases("h", { exitCode: 0, stdout: "20260101T000000Z\n", stderr: "" });
+    assert.ok(!garbled.ok && garbled.error.message.startsWith("listing the releases on h: the step's output is not what gen expects"));
+  });
+
+  test("the clone chain fetches the commit by hash and keeps only backend/, or names a remote without it", async () => {
+    const repo = at("repo");
+    const git = (...args: string[]) => execFileSync("git", ["-C", repo, ...args], { encoding: "utf8" }).trim();
+    mkdirSync(join(repo, "backend"), { recursive: true });
+    writeFileSync(join(repo, "backend/manage.py"), "print('hi')\n");
+    writeFileSync(join(repo, "README"), "not deployed\n");
+    execFileSync("git", ["init", "--quiet", repo]);
+    git("add", ".");
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "--quiet", "-m", "one");
+    git("config", "uploadpack.allowAnySHA1InWant", "true");
+    const commit = git("rev-parse", "HEAD");
+    const withRepo = { ...env, release: { ...env.release, repository: `file://${repo}` } } as Environment;
+    const dir = `${env.paths.releases}/20260105T000000Z`;
+    mkdirSync(at(dir));
+    const steps = cloneSteps(shell, withRepo, dir, commit);
+    assert.deepEqual(parseClone(withRepo, commit, where, steps, await shell.steps(steps)), { ok: true, value: commit });
+    assert.equal(readFileSync(at(`${dir}/backend/manage.py`), "utf8"), "print('hi')\n");
+    assert.throws(() => statSync(at(`${dir}/.checkout`)));
+    const other = `${env.paths.releases}/20260106T000000Z`;
+    mkdirSync(at(other));
+    const unknown = "0".repeat(40);
+    const missing = cloneSteps(shell, withRepo, other, unknown);
+    const refused = parseClone(withRepo, unknown, where, missing, await shell.steps(missing));
+    assert.ok(!refused.ok && refused.error.message === `file://${repo} does not have commit ${unknown} (the one checked locally): push it (git push), or deploy with --source archive`);
+    assert.ok(!parseServerCommit("s", "h", { exitCode: 0, stdout: "fatal: not a tar\n", stderr: "" }).ok);
+  });
+});
