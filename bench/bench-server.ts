@@ -155,6 +155,7 @@ interface ExtraSpec extends ExtraFiles {
 }
 
 function benchEnvironment(prod: Record<string, unknown>, sshd: SshdHandle, systemctl: string, extra: ExtraSpec | undefined): Record<string, unknown> {
+  // biome-ignore lint/suspicious/noExplicitAny: a loose copy of an environment file, edited by key
   const env = structuredClone(prod) as Record<string, any>;
   delete env.server.hosts;
   Object.assign(env.server, {

@@ -1,6 +1,6 @@
 // `gen render prod` as a whole process next to `node -e 0`, cold (both caches missed) and warm, and the
 // in-process load + render.
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadEnvironment } from "../src/load/load-environment.js";

@@ -235,7 +235,7 @@ export const DjangoSettingsSchema = z.strictObject({
   TSOSI_DJANGO_LOG_FILE: AbsolutePathSchema.optional(),
   TSOSI_ERROR_OUTPUT_FOLDER: AbsolutePathSchema.optional(),
   /** Derived from redis unless set; a value that disagrees with redis is reported by gen validate. */
-  TSOSI_CELERY_BROKER_URL: z.string().regex(/^redis:\/\/[A-Za-z0-9.:\[\]-]+:\d+\/\d+$/, { error: "expected redis://host:port/db" }).optional(),
+  TSOSI_CELERY_BROKER_URL: z.string().regex(/^redis:\/\/[A-Za-z0-9.:[\]-]+:\d+\/\d+$/, { error: "expected redis://host:port/db" }).optional(),
   TSOSI_REDIS_HOST: HostSchema.optional(),
   TSOSI_REDIS_PORT: PortSchema.optional(),
   TSOSI_REDIS_DB: z.int().min(0).max(15).optional(),
@@ -256,7 +256,7 @@ export const DjangoSchema = z.strictObject({
 });
 
 export const ReleaseSchema = z.strictObject({
-  branch: z.string().regex(/^[A-Za-z0-9._\/-]+$/, { error: "expected a git branch name" }).default("main"),
+  branch: z.string().regex(/^[A-Za-z0-9._/-]+$/, { error: "expected a git branch name" }).default("main"),
   keep: z.int().min(2, { error: "keep at least 2 releases (the live one and the one before it)" }).default(3),
   repository: TextSchema.optional(),
   source: z.enum(["clone", "archive"]).default("clone"),
@@ -266,13 +266,13 @@ export const ReleaseSchema = z.strictObject({
   migrations: ArgvSchema.nullable().optional(),
   frontend: z
     .strictObject({
-      dir: z.string().regex(/^[A-Za-z0-9._\/-]+$/).default("frontend"),
+      dir: z.string().regex(/^[A-Za-z0-9._/-]+$/).default("frontend"),
       build: z.array(ArgvSchema).default([["npm", "ci"], ["npm", "run", "build"]]),
-      output: z.string().regex(/^[A-Za-z0-9._\/-]+$/).default("frontend/dist"),
+      output: z.string().regex(/^[A-Za-z0-9._/-]+$/).default("frontend/dist"),
     })
     .prefault({}),
   /** Inside the backend folder: where settings_local.py from paths.config is linked. */
-  settingsLink: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._\/-]*$/).default("backend_site/settings_local.py"),
+  settingsLink: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/).default("backend_site/settings_local.py"),
   /** The SSH user that releases (default: server.deployUser); it needs only the sudoers rules gen writes. */
   sshUser: NameSchema.optional(),
 });
@@ -283,7 +283,7 @@ export type CheckName = z.infer<typeof CheckNameSchema>;
 /** The smoke checks after a deploy and in `gen check`, all derived from the rest of the environment. */
 export const ChecksSchema = z.strictObject({
   /** Asked through the Gunicorn socket and through nginx, with the site's Host header; a 5xx or no answer fails. */
-  path: z.string().regex(/^\/[A-Za-z0-9._~\/?=&%+-]*$/, { error: "expected a URL path such as /api/" }).default("/api/"),
+  path: z.string().regex(/^\/[A-Za-z0-9._~/?=&%+-]*$/, { error: "expected a URL path such as /api/" }).default("/api/"),
   /** Where nginx is asked (default: 127.0.0.1 on port 443 with TLS, 80 without). */
   nginxAddress: z.strictObject({ host: HostSchema, port: PortSchema }).optional(),
   /** Fewer days left on the certificate than this is a warning. */
@@ -295,7 +295,7 @@ export const ChecksSchema = z.strictObject({
 export const ExtraFileSchema = z.strictObject({
   path: AbsolutePathSchema,
   /** A nunjucks template, relative to the environments/ folder. */
-  template: z.string().regex(/^[A-Za-z0-9._\/-]+$/).refine((s) => !s.split("/").includes(".."), { error: "must not contain '..'" }),
+  template: z.string().regex(/^[A-Za-z0-9._/-]+$/).refine((s) => !s.split("/").includes(".."), { error: "must not contain '..'" }),
   mode: ModeSchema.default("0644"),
   owner: NameSchema.default("root"),
   group: NameSchema.default("root"),

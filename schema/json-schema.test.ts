@@ -34,7 +34,10 @@ test("the schema problems zod reports are reported by the JSON Schema too", () =
 test("every field of the JSON Schema has a description, for editors", () => {
   const missing: string[] = [];
   const walk = (node: unknown, path: string): void => {
-    if (Array.isArray(node)) return node.forEach((item) => walk(item, path));
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item, path);
+      return;
+    }
     if (node === null || typeof node !== "object") return;
     for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
       if (key === "properties") {

@@ -19,6 +19,7 @@ export function environmentJsonSchema(): JsonSchema {
     type: "object",
     // Typed and with the property declared: ajv's strict mode (and editors) read the condition unambiguously.
     if: { type: "object", properties: { extends: { type: "string", description: "Present when this file overrides another." } }, required: ["extends"] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword
     then: { ...overrides, required: ["extends"] },
     else: complete,
   };

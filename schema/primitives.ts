@@ -73,7 +73,7 @@ export const PositiveIntSchema = z.int({ error: "expected a whole number >= 1" }
 export const ArgvSchema = z
   .array(TextSchema.min(1))
   .min(1, { error: "expected at least the program to run" })
-  .refine((argv) => /^\/?[A-Za-z0-9_][A-Za-z0-9_.\/+-]*$/.test(argv[0] ?? ""), {
+  .refine((argv) => /^\/?[A-Za-z0-9_][A-Za-z0-9_./+-]*$/.test(argv[0] ?? ""), {
     error: "the program must be an absolute path or a plain name (letters, digits, _ . / + -), not starting with a systemd prefix such as + - @ : !",
   });
 

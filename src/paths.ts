@@ -18,7 +18,7 @@ export const defineModule = resolve(packageRoot, "dist", "schema", "define.js");
  */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
-  return xdg && xdg.startsWith("/") ? join(xdg, "gen") : join(homedir(), ".cache", "gen");
+  return xdg?.startsWith("/") ? join(xdg, "gen") : join(homedir(), ".cache", "gen");
 }
 
 /** gen's version, from its package.json (read only when asked: --version and the JSON outputs). */

@@ -13,7 +13,7 @@ const goldenRoot = join(packageRoot, "test", "golden");
 
 async function listTree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => !e.isDirectory()).map((e) => "/" + relative(dir, join(e.parentPath, e.name))).sort();
+  return entries.filter((e) => !e.isDirectory()).map((e) => `/${relative(dir, join(e.parentPath, e.name))}`).sort();
 }
 
 for (const name of ["prod", "staging"]) {

@@ -4,6 +4,7 @@ import type { GlobalOptions } from "./environment-options.js";
 import type { Output } from "./report.js";
 
 /** A command binds flags to options and calls the stages; it returns the exit code, main() exits. */
+// biome-ignore lint/suspicious/noExplicitAny: the command table holds commands of every argument type
 export interface GenCommand<A = any> {
   command: string;
   describe: string;

@@ -141,7 +141,7 @@ export function resolveSomeSecrets(loaded: LoadedEnvironment, references: Secret
 }
 
 function sourceLabel(file: string, projectRoot: string | undefined): string {
-  if (file.startsWith(presetsDir + "/")) return `${PRESET}${file.slice(presetsDir.length + 1).replace(/\.(ts|ya?ml|json)$/, "")} (shipped with gen)`;
+  if (file.startsWith(`${presetsDir}/`)) return `${PRESET}${file.slice(presetsDir.length + 1).replace(/\.(ts|ya?ml|json)$/, "")} (shipped with gen)`;
   const rel = relative(projectRoot ?? process.cwd(), file);
   return rel.startsWith("..") ? file : rel;
 }

@@ -1,5 +1,6 @@
 // The front end is built locally (as the reference deploy script does) and its output uploaded into public/.
 // Effects: runs the environment's build commands in the checkout, streaming their output.
+import type { Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { GenError } from "../errors.js";
@@ -13,7 +14,7 @@ export async function runLocalCommand(argv: string[], cwd: string, onOutput: (ch
 
 /** Every file under the build output, as paths relative to it (sorted). */
 export async function listBuildOutput(dir: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true, recursive: true });
   } catch {

@@ -27,7 +27,7 @@ async function git(repoDir: string, args: string[]): Promise<string> {
 
 /** A branch name git itself accepts; refused before anything runs. */
 export async function checkBranchName(branch: string): Promise<void> {
-  if (!/^[A-Za-z0-9._\/-]+$/.test(branch) || branch.startsWith("-")) throw new GenError(`"${branch}" is not a valid branch name`);
+  if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith("-")) throw new GenError(`"${branch}" is not a valid branch name`);
   try {
     await exec("git", ["check-ref-format", "--branch", branch]);
   } catch {

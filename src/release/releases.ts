@@ -23,6 +23,7 @@ const RELEASE_ID = /^\d{8}T\d{6}Z$/;
 
 // One python3 process reads the whole folder (python3 is there: the smoke checks run with it): each release's
 // deployment.json and migrations.json as JSON (null when missing or not JSON), and where `current` leads.
+// biome-ignore lint/complexity/noUselessStringRaw: Python source, where a backslash added later must stay one
 const LIST_SCRIPT = String.raw`
 import json, os, re, sys
 spec = json.loads(sys.argv[1])

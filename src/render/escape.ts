@@ -5,7 +5,7 @@
 export function systemdWord(word: string): string {
   refuseControl(word, "systemd command word");
   const escaped = word.replaceAll("%", "%%").replaceAll("$", "$$$$");
-  if (/^[A-Za-z0-9_@%+=:,.\/-]+$/.test(escaped)) return escaped;
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(escaped)) return escaped;
   return `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
@@ -16,7 +16,7 @@ export function systemdArgv(argv: string[]): string {
 /** A value in an nginx directive: only a conservative character set passes, anything else is refused. */
 export function nginxValue(value: string | number): string {
   const text = String(value);
-  if (!/^[A-Za-z0-9._\/:@+\[\]-]+$/.test(text)) {
+  if (!/^[A-Za-z0-9._/:@+[\]-]+$/.test(text)) {
     throw new Error(`value ${JSON.stringify(text)} cannot be written into an nginx directive safely`);
   }
   return text;
@@ -25,7 +25,7 @@ export function nginxValue(value: string | number): string {
 /** A word in a sudoers command line: , : = and \ are sudoers syntax and get a backslash; whitespace, wildcards and # cannot be expressed safely. */
 export function sudoersWord(word: string): string {
   refuseControl(word, "sudoers word");
-  if (/[#*?\[]/.test(word) || word.trim() !== word || word === "") {
+  if (/[#*?[]/.test(word) || word.trim() !== word || word === "") {
     throw new Error(`value ${JSON.stringify(word)} is empty, has leading or trailing whitespace, a sudoers wildcard or a comment character`);
   }
   return word.replace(/([\\,:= ])/g, "\\$1");
@@ -33,7 +33,7 @@ export function sudoersWord(word: string): string {
 
 /** A path or word in a logrotate file: no quotes, braces or spaces can appear there. */
 export function logrotateWord(word: string): string {
-  if (!/^[A-Za-z0-9._\/*?+@-]+$/.test(word)) {
+  if (!/^[A-Za-z0-9._/*?+@-]+$/.test(word)) {
     throw new Error(`value ${JSON.stringify(word)} cannot be written into a logrotate file safely`);
   }
   return word;

@@ -56,7 +56,7 @@ describe("extra files holding a secret", () => {
     "{{ token | reverse | upper }}",
     '{{ token | list | join(",") }}',
     "{{ token | urlencode }}",
-    '{{ (token | reverse | string | replace("a", "A") | upper | reverse) }} {{ token | title }} {{ token | truncate(12, true, \"\") }}',
+    '{{ (token | reverse | string | replace("a", "A") | upper | reverse) }} {{ token | title }} {{ token | truncate(12, true, "") }}',
     '{% for c in token | list %}{{ c }}{% endfor %}',
   ];
 

@@ -4,7 +4,7 @@ import { GenError } from "../errors.js";
 
 // Words made only of these characters mean the same quoted or not; "=" is left out so that
 // a first word like `A=b` cannot turn into a variable assignment, "~" so it is never expanded.
-const PLAIN_WORD = /^[A-Za-z0-9_\/.,:+@%-]+$/;
+const PLAIN_WORD = /^[A-Za-z0-9_/.,:+@%-]+$/;
 
 /** One argument as a single shell word. Throws on NUL, which no argv can carry. */
 export function quoteArg(value: string): string {

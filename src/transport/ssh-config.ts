@@ -100,7 +100,7 @@ function refuseUnsupported(values: Record<string, string | string[]>, configPath
 function jumpsOf(value: string | undefined, configPath: string, alias: string): { jumps?: JumpSpec[] } {
   if (value === undefined || value.toLowerCase() === "none") return {};
   const jumps = value.split(",").map((hop) => {
-    const match = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s\[\]]+)(?::(\d+))?$/.exec(hop.trim());
+    const match = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s[\]]+)(?::(\d+))?$/.exec(hop.trim());
     if (!match) throw new GenError(`${configPath}: Host ${alias}: ProxyJump ${JSON.stringify(hop)} is not [user@]host[:port] (ssh:// URIs are not supported)`);
     const port = match[3] === undefined ? undefined : parsePort(match[3], configPath, alias);
     return { host: match[2]!.replace(/^\[|\]$/g, ""), ...(port !== undefined ? { port } : {}), ...(match[1] ? { user: match[1] } : {}) };

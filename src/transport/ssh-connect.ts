@@ -98,7 +98,10 @@ function hostVerifier(policy: HostKeyPolicy, entries: KnownHostEntry[], failure:
   let trusted: Buffer | undefined;
   return (key: Buffer, verify: VerifyCallback): void => {
     // A re-key shows the key again: the one already trusted passes without being recorded twice.
-    if (trusted) return verify(trusted.equals(key));
+    if (trusted) {
+      verify(trusted.equals(key));
+      return;
+    }
     verifyHostKey(policy, entries, key).then(
       (refusal) => {
         failure.refusal = refusal;

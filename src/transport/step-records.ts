@@ -2,7 +2,7 @@
 // per step. Records whose values gen knows are written by gen (JSON.stringify, quoted for sh) and only printed by the
 // step; a value only the server knows (a lock's holder, a path a glob found) goes through `jsonString` on the server.
 // No step needs python3 for this: preflight runs before gen knows it is installed.
-import { z } from "zod";
+import type { z } from "zod";
 import { GenError } from "../errors.js";
 import { quoteArg } from "./shell-quote.js";
 

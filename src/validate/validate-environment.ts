@@ -3,7 +3,7 @@
 // Effects: the tool checks run programs on temporary copies; nothing else is written.
 import type { Environment } from "../../schema/index.js";
 import type { LoadedEnvironment } from "../load/load-environment.js";
-import { type RenderResult } from "../render/render-environment.js";
+import type { RenderResult } from "../render/render-environment.js";
 import type { Issue } from "../types.js";
 import { runCrossChecks } from "./cross-checks.js";
 import { evaluatePythonSettings, runToolChecks, type ToolCheckContext, type ToolReport } from "./tools/index.js";

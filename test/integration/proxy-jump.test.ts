@@ -43,7 +43,7 @@ async function withJump(test: (server: GenServer, jump: SshdHandle, paths: { con
 
 describe("ssh config: Include, ProxyJump, refusals", () => {
   it("follows Include and reaches the host through its ProxyJump", () =>
-    withJump(async (server, jump, { config, knownHosts }) => {
+    withJump(async (server, _jump, { config, knownHosts }) => {
       const run = await server.gen(["diff", "t", "--stat", "--ssh-config", config], { knownHosts });
       assert.equal(run.code, 2, run.all);
       assert.match(run.out, /0 to change, 9 to create, 0 unchanged/);

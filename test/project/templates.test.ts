@@ -32,12 +32,12 @@ test("a template in environments/templates replaces the built-in of that name, a
   assert.equal(render.code, 0, render.err);
   assert.match(render.out, /built-in templates overridden by your templates folder: logrotate\.njk/);
   const printed = runBin(["render", "box", "--stdout", "--only", "**/logrotate.d/*"], dir);
-  assert.match(printed.out, /# my own logrotate for box\n\/var\/log\/tsosi\/\*\.log \{\n    su deployer deployer\n    daily\n    rotate 9/);
+  assert.match(printed.out, /# my own logrotate for box\n\/var\/log\/tsosi\/\*\.log \{\n {4}su deployer deployer\n {4}daily\n {4}rotate 9/);
   const listed = runBin(["templates"], dir);
   assert.equal(listed.code, 0, listed.err);
   assert.match(listed.out, /your templates folder: environments\/templates/);
-  assert.match(listed.out, /^  logrotate\.njk +overridden by environments\/templates\/logrotate\.njk$/m);
-  assert.match(listed.out, /^  nginx-site\.njk +built-in$/m);
+  assert.match(listed.out, /^ {2}logrotate\.njk +overridden by environments\/templates\/logrotate\.njk$/m);
+  assert.match(listed.out, /^ {2}nginx-site\.njk +built-in$/m);
 });
 
 test('"gen": { "templates" } in package.json names the folder', async () => {
