@@ -113,21 +113,38 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
     gen: ([command, ...rest]) => runTimed("node", [BUNDLE, command!, "bench", ...connect, ...rest], { env: genEnv, cwd: packageRoot }),
     async genWithRss([command, ...rest]) {
       const out = join(sshd.tempDir, "time.out");
-      const result = await runTimed("/usr/bin/time", ["-f", "%M", "-o", out, "node", BUNDLE, command!, "bench", ...connect, ...rest], { env: genEnv, cwd: packageRoot });
+      const result = await runTimed("/usr/bin/time", ["-f", "%M", "-o", out, "node", BUNDLE, command!, "bench", ...connect, ...rest], {
+        env: genEnv,
+        cwd: packageRoot,
+      });
       const ms = expectExit(result, 0, `gen ${command} bench (under /usr/bin/time)`);
       const rssKb = Number((await readFile(out, "utf8")).trim().split("\n").pop());
       return { ms, rssKb };
     },
     async sshCat() {
-      const args = ["-i", sshd.clientKeyPath, "-o", `UserKnownHostsFile=${sshd.knownHostsPath}`, "-o", "BatchMode=yes", "-p", String(sshd.port), "root@127.0.0.1", "cat", ...catted().map((f) => under(f.path))];
+      const args = [
+        "-i",
+        sshd.clientKeyPath,
+        "-o",
+        `UserKnownHostsFile=${sshd.knownHostsPath}`,
+        "-o",
+        "BatchMode=yes",
+        "-p",
+        String(sshd.port),
+        "root@127.0.0.1",
+        "cat",
+        ...catted().map((f) => under(f.path)),
+      ];
       return expectExit(await runTimed("ssh", args), 0, "ssh cat floor");
     },
     async changeEverything(run) {
-      await Promise.all(server.files.map(async (file) => {
-        const path = under(file.path);
-        if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) await rm(path);
-        await writeFile(path, `# changed by the bench, run ${run}\n${file.content}`);
-      }));
+      await Promise.all(
+        server.files.map(async (file) => {
+          const path = under(file.path);
+          if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) await rm(path);
+          await writeFile(path, `# changed by the bench, run ${run}\n${file.content}`);
+        }),
+      );
     },
     async seedExtraFiles() {
       for (const file of server.files.filter((f) => f.path.startsWith("/etc/gen-bench/"))) {
@@ -136,12 +153,14 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
       }
     },
     async restoreEverything() {
-      await Promise.all(server.files.map(async (file) => {
-        const path = under(file.path);
-        if (file.kind !== "symlink") return writeFile(path, file.content);
-        await rm(path, { force: true });
-        await symlink(file.linkTarget!, path);
-      }));
+      await Promise.all(
+        server.files.map(async (file) => {
+          const path = under(file.path);
+          if (file.kind !== "symlink") return writeFile(path, file.content);
+          await rm(path, { force: true });
+          await symlink(file.linkTarget!, path);
+        }),
+      );
     },
     stop: () => sshd.stop(),
   };
@@ -175,7 +194,9 @@ function benchEnvironment(prod: Record<string, unknown>, sshd: SshdHandle, syste
   for (const name of DERIVED_SETTINGS) delete env.django?.settings?.[name];
   if (extra) {
     const template = (i: number) => (i < extra.upTo ? "bench-extra.njk" : extra.previous ? "bench-extra-previous.njk" : undefined);
-    env.files = Array.from({ length: extra.count }, (_, i) => ({ path: `/etc/gen-bench/f${i}.conf`, template: template(i), vars: { i } })).filter((f) => f.template);
+    env.files = Array.from({ length: extra.count }, (_, i) => ({ path: `/etc/gen-bench/f${i}.conf`, template: template(i), vars: { i } })).filter(
+      (f) => f.template,
+    );
   }
   return env;
 }

@@ -16,8 +16,16 @@ const realOnly = process.argv.includes("--real-only");
 /** --scale-only: only the +1000 files (time) and +5000 files (peak RSS) diff rows, without render rows. */
 const scaleOnly = process.argv.includes("--scale-only");
 const RUNS = quick
-  ? { render: { process: 5, inProcess: 10, cold: 1, warmups: 1 }, ssh: { real: 3, applyChanged: 2, many: 2, large: 1, rss: 1, warmups: 1 }, upload: { runs: 2, warmups: 1 } }
-  : { render: { process: 25, inProcess: 100, cold: 3, warmups: 3 }, ssh: { real: 15, applyChanged: 8, many: 9, large: 5, rss: 3, warmups: 2 }, upload: { runs: 9, warmups: 2 } };
+  ? {
+      render: { process: 5, inProcess: 10, cold: 1, warmups: 1 },
+      ssh: { real: 3, applyChanged: 2, many: 2, large: 1, rss: 1, warmups: 1 },
+      upload: { runs: 2, warmups: 1 },
+    }
+  : {
+      render: { process: 25, inProcess: 100, cold: 3, warmups: 3 },
+      ssh: { real: 15, applyChanged: 8, many: 9, large: 5, rss: 3, warmups: 2 },
+      upload: { runs: 9, warmups: 2 },
+    };
 
 async function main(): Promise<void> {
   const start = process.hrtime.bigint();

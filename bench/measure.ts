@@ -94,21 +94,23 @@ export class Results {
 
   rows(): Row[] {
     const medians = new Map([...this.measurements].map(([name, m]) => [name, median(m.samples)]));
-    return [...this.measurements].filter(([, m]) => m.samples.length > 0).map(([name, m]) => {
-      const base = m.baseline === undefined ? undefined : medians.get(m.baseline);
-      return {
-        name,
-        runs: m.samples.length,
-        medianMs: median(m.samples),
-        minMs: Math.min(...m.samples),
-        maxMs: Math.max(...m.samples),
-        ...(m.baseline !== undefined ? { baseline: m.baseline } : {}),
-        ...(base ? { ratio: median(m.samples) / base } : {}),
-        ...(m.rssKb.length ? { peakRssMb: median(m.rssKb) / 1024 } : {}),
-        ...(m.exec.length ? { execRequests: Math.max(...m.exec) } : {}),
-        ...(m.note !== undefined ? { note: m.note } : {}),
-      };
-    });
+    return [...this.measurements]
+      .filter(([, m]) => m.samples.length > 0)
+      .map(([name, m]) => {
+        const base = m.baseline === undefined ? undefined : medians.get(m.baseline);
+        return {
+          name,
+          runs: m.samples.length,
+          medianMs: median(m.samples),
+          minMs: Math.min(...m.samples),
+          maxMs: Math.max(...m.samples),
+          ...(m.baseline !== undefined ? { baseline: m.baseline } : {}),
+          ...(base ? { ratio: median(m.samples) / base } : {}),
+          ...(m.rssKb.length ? { peakRssMb: median(m.rssKb) / 1024 } : {}),
+          ...(m.exec.length ? { execRequests: Math.max(...m.exec) } : {}),
+          ...(m.note !== undefined ? { note: m.note } : {}),
+        };
+      });
   }
 
   private get(name: string): Measurement {

@@ -20,9 +20,18 @@ export async function benchRender(results: Results, runs = { process: 25, inProc
   const temp = await mkdtemp(join(tmpdir(), "gen-bench-render-"));
   try {
     results.declare(NODE);
-    results.declare(FIRST, { baseline: NODE, note: "the first `gen render prod` of this bench, with the caches in ~/.cache/gen (XDG_CACHE_HOME/gen) as found" });
-    results.declare(COLD, { baseline: NODE, note: "a fresh copy of environments/ with a changed description: esbuild compile and zod validation both run; each run a new copy" });
-    results.declare(WARM, { baseline: NODE, note: "the cache folder holds the compiled environment and the validated result, so neither esbuild nor zod runs" });
+    results.declare(FIRST, {
+      baseline: NODE,
+      note: "the first `gen render prod` of this bench, with the caches in ~/.cache/gen (XDG_CACHE_HOME/gen) as found",
+    });
+    results.declare(COLD, {
+      baseline: NODE,
+      note: "a fresh copy of environments/ with a changed description: esbuild compile and zod validation both run; each run a new copy",
+    });
+    results.declare(WARM, {
+      baseline: NODE,
+      note: "the cache folder holds the compiled environment and the validated result, so neither esbuild nor zod runs",
+    });
     const render = (out: string, envDir?: string) =>
       runTimed("node", [BUNDLE, "render", "prod", "--out", out, ...(envDir ? ["--environments", envDir] : [])], { env: genEnv, cwd: packageRoot });
     results.add(FIRST, expectExit(await render(join(temp, "out")), 0, "gen render prod"));

@@ -19,8 +19,14 @@ export function formatTable(rows: Row[]): string {
     r.peakRssMb === undefined ? "" : `${r.peakRssMb.toFixed(0)} MB`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
-  const notes = rows.filter((r) => r.baseline || r.note).map((r) => `  ${r.name}: ${[r.baseline ? `baseline = ${r.baseline}` : "", r.note ?? ""].filter(Boolean).join("; ")}`);
+  const format = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  const notes = rows
+    .filter((r) => r.baseline || r.note)
+    .map((r) => `  ${r.name}: ${[r.baseline ? `baseline = ${r.baseline}` : "", r.note ?? ""].filter(Boolean).join("; ")}`);
   return [format(header), format(widths.map((w) => "-".repeat(w))), ...lines.map(format), "", "Notes:", ...notes].join("\n");
 }
 

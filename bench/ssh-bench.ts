@@ -19,7 +19,12 @@ const EXTRA = 500;
 const SCALE = 1000;
 const PEAK = 5000;
 
-export async function benchDiffApply(results: Results, server: BenchServer, runs: SshRuns, options: { realOnly?: boolean; scaleOnly?: boolean } = {}): Promise<void> {
+export async function benchDiffApply(
+  results: Results,
+  server: BenchServer,
+  runs: SshRuns,
+  options: { realOnly?: boolean; scaleOnly?: boolean } = {},
+): Promise<void> {
   await server.writeEnvironment();
   await applyOnce(server);
   if (!options.scaleOnly) await benchRealSet(results, server, runs);
@@ -41,7 +46,14 @@ async function benchScale(results: Results, server: BenchServer, runs: SshRuns):
   await seeded(server, SCALE);
   const floor = `ssh cat floor, +${SCALE} files × 1 KB (${catted(server)} files)`;
   const unchanged = `gen diff, +${SCALE} files × 1 KB, nothing differs`;
-  await measurePair(results, { name: unchanged, floor, runs: runs.many, warmups: runs.warmups, floorRun: () => server.sshCat(), measured: gen(server, ["diff"], 0) });
+  await measurePair(results, {
+    name: unchanged,
+    floor,
+    runs: runs.many,
+    warmups: runs.warmups,
+    floorRun: () => server.sshCat(),
+    measured: gen(server, ["diff"], 0),
+  });
   await measureRss(results, server, unchanged, runs.rss);
   await seeded(server, PEAK);
   // No floor: one `ssh cat` of 5000 paths passes the server's limit on a command's length.
@@ -139,7 +151,6 @@ function gen(server: BenchServer, args: string[], expected: number): () => Promi
     return { ms: expectExit(result, expected, `gen ${args.join(" ")}`), ...(exec !== undefined ? { exec } : {}) };
   };
 }
-
 
 function catted(server: BenchServer): number {
   return server.files.filter((f) => f.kind !== "symlink").length;

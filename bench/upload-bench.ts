@@ -29,7 +29,15 @@ export async function benchUpload(results: Results, server: BenchServer, runs: {
       prepare: async () => void n++,
       measured: () =>
         timeAsync(async () => {
-          const transport = await connectSsh({ host: "127.0.0.1", port: sshd.port, username: "root", identityFiles: [sshd.clientKeyPath], knownHostsPaths: [sshd.knownHostsPath], agent: false, root: sshd.rootDir });
+          const transport = await connectSsh({
+            host: "127.0.0.1",
+            port: sshd.port,
+            username: "root",
+            identityFiles: [sshd.clientKeyPath],
+            knownHostsPaths: [sshd.knownHostsPath],
+            agent: false,
+            root: sshd.rootDir,
+          });
           try {
             await uploadFrontend(serverShell(transport, env, { sudo: false }), env, `/var/www/releases/bench-${n}`, localDir, files, out);
           } finally {
@@ -37,7 +45,20 @@ export async function benchUpload(results: Results, server: BenchServer, runs: {
           }
         }),
       floorRun: async () => {
-        const args = ["-r", "-q", "-i", sshd.clientKeyPath, "-o", `UserKnownHostsFile=${sshd.knownHostsPath}`, "-o", "BatchMode=yes", "-P", String(sshd.port), localDir, `root@127.0.0.1:${sshd.rootDir}/tmp/scp-${n}`];
+        const args = [
+          "-r",
+          "-q",
+          "-i",
+          sshd.clientKeyPath,
+          "-o",
+          `UserKnownHostsFile=${sshd.knownHostsPath}`,
+          "-o",
+          "BatchMode=yes",
+          "-P",
+          String(sshd.port),
+          localDir,
+          `root@127.0.0.1:${sshd.rootDir}/tmp/scp-${n}`,
+        ];
         return expectExit(await runTimed("scp", args), 0, "scp -r floor");
       },
     });

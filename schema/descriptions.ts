@@ -180,7 +180,8 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   "release.source": "clone (the server clones release.repository) or archive (the local commit is uploaded).",
   "release.install": "Commands run in the new release's backend folder to install it (default: poetry install).",
   "release.tasks": "Commands run after the install (default: migrate and collectstatic).",
-  "release.migrations": "Command printing the migration plan like Django's `showmigrations --plan`, run after the tasks; its applied migrations are recorded in the release's migrations.json (default: poetry run python manage.py showmigrations --plan when release.tasks is not set; null: not recorded).",
+  "release.migrations":
+    "Command printing the migration plan like Django's `showmigrations --plan`, run after the tasks; its applied migrations are recorded in the release's migrations.json (default: poetry run python manage.py showmigrations --plan when release.tasks is not set; null: not recorded).",
   "release.frontend": "The front end, built locally and uploaded.",
   "release.frontend.dir": "The front end's folder in the checkout.",
   "release.frontend.build": "Commands that build it, run in that folder.",

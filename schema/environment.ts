@@ -3,9 +3,27 @@
 // filled in by resolveEnvironment, so one value feeds every file that mentions it.
 import { z } from "zod";
 import {
-  AbsolutePathSchema, ArgvSchema, DomainSchema, HostSchema, LogLevelSchema, MimeTypeSchema, ModeSchema, NameSchema,
-  NginxSizeSchema, PathGlobSchema, PidPathSchema, PortSchema, PositiveIntSchema, PythonValueSchema, SecretOrTextSchema,
-  SecretRefSchema, ServiceNameSchema, SettingNameSchema, SizeSchema, TextSchema, UrlPrefixSchema,
+  AbsolutePathSchema,
+  ArgvSchema,
+  DomainSchema,
+  HostSchema,
+  LogLevelSchema,
+  MimeTypeSchema,
+  ModeSchema,
+  NameSchema,
+  NginxSizeSchema,
+  PathGlobSchema,
+  PidPathSchema,
+  PortSchema,
+  PositiveIntSchema,
+  PythonValueSchema,
+  SecretOrTextSchema,
+  SecretRefSchema,
+  ServiceNameSchema,
+  SettingNameSchema,
+  SizeSchema,
+  TextSchema,
+  UrlPrefixSchema,
 } from "./primitives.js";
 
 export const RoleSchema = z.enum(["web", "worker"]);
@@ -15,52 +33,68 @@ const ALL_ROLES: Role[] = ["web", "worker"];
 const FingerprintSchema = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, { error: "expected an OpenSSH fingerprint such as SHA256:abc... (43 characters)" });
 
 export const HostEntrySchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: "expected a short host label" }).optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, { error: "expected a short host label" })
+    .optional(),
   host: HostSchema,
   port: PortSchema.optional(),
   roles: z.array(RoleSchema).min(1).default(ALL_ROLES),
   hostKey: FingerprintSchema.optional(),
   /** This host's stand-in for "/" (default: server.root), e.g. for containers that share one address. */
-  root: z.string().regex(/^\/([A-Za-z0-9._+@-]+\/?)*$/, { error: "expected an absolute folder path" }).optional(),
+  root: z
+    .string()
+    .regex(/^\/([A-Za-z0-9._+@-]+\/?)*$/, { error: "expected an absolute folder path" })
+    .optional(),
 });
 
-export const ServerSchema = z.strictObject({
-  transport: z.enum(["ssh", "local"]).default("ssh"),
-  /** For the local transport: the folder standing in for the server's "/", relative to the project. */
-  localRoot: z.string().optional(),
-  host: HostSchema.optional(),
-  port: PortSchema.default(22),
-  hostKey: FingerprintSchema.optional(),
-  hosts: z.array(HostEntrySchema).min(1).optional(),
-  sshUser: NameSchema.default("deployer"),
-  deployUser: NameSchema.default("deployer"),
-  deployGroup: NameSchema.default("deployer"),
-  webUser: NameSchema.default("www-data"),
-  webGroup: NameSchema.default("www-data"),
-  /** Root-owned files are read and written through `sudo -n`. */
-  useSudo: z.boolean().default(true),
-  /** Units that exist on the server without gen writing them. */
-  systemServices: z.array(ServiceNameSchema).default(["nginx", "redis-server"]),
-  systemctl: AbsolutePathSchema.default("/usr/bin/systemctl"),
-  /** How apply checks the whole nginx configuration before reloading it. */
-  nginxTest: ArgvSchema.default(["/usr/sbin/nginx", "-t", "-q"]),
-  /** Backups of how many applies are kept on the server. */
-  backupsKept: PositiveIntSchema.default(5),
-  connectTimeoutSeconds: PositiveIntSchema.default(10),
-  /** A folder on the server standing in for "/" (tests, chroots); every server path is under it. */
-  root: z.string().regex(/^\/([A-Za-z0-9._+@-]+\/?)*$/, { error: "expected an absolute folder path" }).default("/"),
-  /** Where gen keeps its lock, its record of what it last applied, backups and the apply log. */
-  stateDir: AbsolutePathSchema.optional(),
-}).superRefine((server, ctx) => {
-  // Connections, plans and locks are keyed by a host's name: two hosts under one name would be merged.
-  const seen = new Map<string, number>();
-  (server.hosts ?? []).forEach((entry, index) => {
-    const name = hostName(entry, server.hosts!, server.port);
-    const first = seen.get(name);
-    if (first === undefined) seen.set(name, index);
-    else ctx.addIssue({ code: "custom", path: ["hosts", index, "name"], message: `host name ${name} is also the name of hosts[${first}]: give each host its own name` });
+export const ServerSchema = z
+  .strictObject({
+    transport: z.enum(["ssh", "local"]).default("ssh"),
+    /** For the local transport: the folder standing in for the server's "/", relative to the project. */
+    localRoot: z.string().optional(),
+    host: HostSchema.optional(),
+    port: PortSchema.default(22),
+    hostKey: FingerprintSchema.optional(),
+    hosts: z.array(HostEntrySchema).min(1).optional(),
+    sshUser: NameSchema.default("deployer"),
+    deployUser: NameSchema.default("deployer"),
+    deployGroup: NameSchema.default("deployer"),
+    webUser: NameSchema.default("www-data"),
+    webGroup: NameSchema.default("www-data"),
+    /** Root-owned files are read and written through `sudo -n`. */
+    useSudo: z.boolean().default(true),
+    /** Units that exist on the server without gen writing them. */
+    systemServices: z.array(ServiceNameSchema).default(["nginx", "redis-server"]),
+    systemctl: AbsolutePathSchema.default("/usr/bin/systemctl"),
+    /** How apply checks the whole nginx configuration before reloading it. */
+    nginxTest: ArgvSchema.default(["/usr/sbin/nginx", "-t", "-q"]),
+    /** Backups of how many applies are kept on the server. */
+    backupsKept: PositiveIntSchema.default(5),
+    connectTimeoutSeconds: PositiveIntSchema.default(10),
+    /** A folder on the server standing in for "/" (tests, chroots); every server path is under it. */
+    root: z
+      .string()
+      .regex(/^\/([A-Za-z0-9._+@-]+\/?)*$/, { error: "expected an absolute folder path" })
+      .default("/"),
+    /** Where gen keeps its lock, its record of what it last applied, backups and the apply log. */
+    stateDir: AbsolutePathSchema.optional(),
+  })
+  .superRefine((server, ctx) => {
+    // Connections, plans and locks are keyed by a host's name: two hosts under one name would be merged.
+    const seen = new Map<string, number>();
+    (server.hosts ?? []).forEach((entry, index) => {
+      const name = hostName(entry, server.hosts!, server.port);
+      const first = seen.get(name);
+      if (first === undefined) seen.set(name, index);
+      else
+        ctx.addIssue({
+          code: "custom",
+          path: ["hosts", index, "name"],
+          message: `host name ${name} is also the name of hosts[${first}]: give each host its own name`,
+        });
+    });
   });
-});
 
 /** A host's name: its own, else its address, with the port when another host shares the address. */
 export function hostName(entry: { name?: string | undefined; host: string; port?: number | undefined }, all: { host: string }[], defaultPort: number): string {
@@ -79,7 +113,10 @@ export const AppSchema = z.strictObject({
   /** What the HTTPS catch-all does with unknown host names: redirect to the primary domain, or close (444). */
   unknownHosts: z.enum(["redirect", "reject"]).default("redirect"),
   poetry: AbsolutePathSchema.optional(),
-  pythonVersion: z.string().regex(/^3\.\d+$/).default("3.12"),
+  pythonVersion: z
+    .string()
+    .regex(/^3\.\d+$/)
+    .default("3.12"),
 });
 
 export const PathsSchema = z.strictObject({
@@ -92,9 +129,18 @@ export const PathsSchema = z.strictObject({
   errors: AbsolutePathSchema.optional(),
   toIngest: AbsolutePathSchema.optional(),
   /** Inside a release: where the backend lives, its static files and the front end. */
-  backendDir: z.string().regex(/^[A-Za-z0-9_-]+$/).default("backend"),
-  staticDir: z.string().regex(/^[A-Za-z0-9_/-]+$/).default("backend/static"),
-  publicDir: z.string().regex(/^[A-Za-z0-9_-]+$/).default("public"),
+  backendDir: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default("backend"),
+  staticDir: z
+    .string()
+    .regex(/^[A-Za-z0-9_/-]+$/)
+    .default("backend/static"),
+  publicDir: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default("public"),
 });
 
 export const GunicornSchema = z.strictObject({
@@ -105,13 +151,19 @@ export const GunicornSchema = z.strictObject({
   socketGroup: NameSchema.optional(),
   socketMode: ModeSchema.default("0660"),
   command: ArgvSchema.optional(),
-  wsgiApp: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected module:callable" }).default("backend_site.wsgi:application"),
+  wsgiApp: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected module:callable" })
+    .default("backend_site.wsgi:application"),
   timeoutStopSeconds: PositiveIntSchema.default(5),
 });
 
 export const CeleryBeatSchema = z.strictObject({
   service: ServiceNameSchema.optional(),
-  runtimeDirectory: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  runtimeDirectory: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
   pidFile: PidPathSchema.optional(),
   logFile: PidPathSchema.optional(),
   logLevel: LogLevelSchema.default("INFO"),
@@ -119,11 +171,20 @@ export const CeleryBeatSchema = z.strictObject({
 
 export const CelerySchema = z.strictObject({
   service: ServiceNameSchema.optional(),
-  app: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/).default("backend_site"),
-  nodeName: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  app: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.]*$/)
+    .default("backend_site"),
+  nodeName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
   concurrency: PositiveIntSchema.default(1),
   logLevel: LogLevelSchema.default("INFO"),
-  runtimeDirectory: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected a folder name under /run" }).optional(),
+  runtimeDirectory: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, { error: "expected a folder name under /run" })
+    .optional(),
   /** celery expands %n (node name) and %I (process index). */
   pidFile: PidPathSchema.optional(),
   logFile: PidPathSchema.optional(),
@@ -147,7 +208,10 @@ export const PostgresSchema = z.strictObject({
 });
 
 export const NginxSchema = z.strictObject({
-  siteName: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected a site file name of letters, digits, _ and -" }).optional(),
+  siteName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, { error: "expected a site file name of letters, digits, _ and -" })
+    .optional(),
   tls: z.boolean().default(true),
   /** Also listen on IPv6 ([::]:80, [::]:443), as Debian's default site does; needed when the domains have AAAA records. */
   ipv6: z.boolean().default(false),
@@ -195,7 +259,10 @@ export const SudoersSchema = z.strictObject({
 });
 
 export const LogrotateSchema = z.strictObject({
-  fileName: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected a file name of letters, digits, _ and -" }).optional(),
+  fileName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, { error: "expected a file name of letters, digits, _ and -" })
+    .optional(),
   patterns: z.array(PathGlobSchema).min(1).optional(),
   rotate: z.int().min(0).max(1000).default(5),
   frequency: z.enum(["daily", "weekly", "monthly", "yearly"]).default("weekly"),
@@ -226,8 +293,14 @@ export const DjangoSettingsSchema = z.strictObject({
   DJANGO_LOG_LEVEL: LogLevelSchema.default("INFO"),
   TSOSI_LOG_LEVEL: LogLevelSchema.default("INFO"),
   DRF_NUM_PROXIES: z.int().min(0).default(1),
-  MEDIA_URL: z.string().regex(/^([A-Za-z0-9._-]+\/)+$/, { error: 'expected a relative URL prefix such as "media/"' }).optional(),
-  STATIC_URL: z.string().regex(/^([A-Za-z0-9._-]+\/)+$/, { error: 'expected a relative URL prefix such as "static/"' }).optional(),
+  MEDIA_URL: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)+$/, { error: 'expected a relative URL prefix such as "media/"' })
+    .optional(),
+  STATIC_URL: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)+$/, { error: 'expected a relative URL prefix such as "static/"' })
+    .optional(),
   MEDIA_ROOT: AbsolutePathSchema.optional(),
   ERROR_LOG_FILE: AbsolutePathSchema.optional(),
   TSOSI_MAIN_LOG_FILE: AbsolutePathSchema.optional(),
@@ -235,11 +308,17 @@ export const DjangoSettingsSchema = z.strictObject({
   TSOSI_DJANGO_LOG_FILE: AbsolutePathSchema.optional(),
   TSOSI_ERROR_OUTPUT_FOLDER: AbsolutePathSchema.optional(),
   /** Derived from redis unless set; a value that disagrees with redis is reported by gen validate. */
-  TSOSI_CELERY_BROKER_URL: z.string().regex(/^redis:\/\/[A-Za-z0-9.:[\]-]+:\d+\/\d+$/, { error: "expected redis://host:port/db" }).optional(),
+  TSOSI_CELERY_BROKER_URL: z
+    .string()
+    .regex(/^redis:\/\/[A-Za-z0-9.:[\]-]+:\d+\/\d+$/, { error: "expected redis://host:port/db" })
+    .optional(),
   TSOSI_REDIS_HOST: HostSchema.optional(),
   TSOSI_REDIS_PORT: PortSchema.optional(),
   TSOSI_REDIS_DB: z.int().min(0).max(15).optional(),
-  TSOSI_FRONTEND_CUSTOM_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).default("X-Frontend-Origin"),
+  TSOSI_FRONTEND_CUSTOM_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/)
+    .default("X-Frontend-Origin"),
   TSOSI_PUBLIC_RELPATH: TextSchema.default("../public/"),
   TSOSI_DATA_EXPORT_FOLDER: AbsolutePathSchema.optional(),
   TSOSI_SCIPOST_AUTH: ScipostAuthSchema.optional(),
@@ -256,7 +335,10 @@ export const DjangoSchema = z.strictObject({
 });
 
 export const ReleaseSchema = z.strictObject({
-  branch: z.string().regex(/^[A-Za-z0-9._/-]+$/, { error: "expected a git branch name" }).default("main"),
+  branch: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]+$/, { error: "expected a git branch name" })
+    .default("main"),
   keep: z.int().min(2, { error: "keep at least 2 releases (the live one and the one before it)" }).default(3),
   repository: TextSchema.optional(),
   source: z.enum(["clone", "archive"]).default("clone"),
@@ -266,13 +348,25 @@ export const ReleaseSchema = z.strictObject({
   migrations: ArgvSchema.nullable().optional(),
   frontend: z
     .strictObject({
-      dir: z.string().regex(/^[A-Za-z0-9._/-]+$/).default("frontend"),
-      build: z.array(ArgvSchema).default([["npm", "ci"], ["npm", "run", "build"]]),
-      output: z.string().regex(/^[A-Za-z0-9._/-]+$/).default("frontend/dist"),
+      dir: z
+        .string()
+        .regex(/^[A-Za-z0-9._/-]+$/)
+        .default("frontend"),
+      build: z.array(ArgvSchema).default([
+        ["npm", "ci"],
+        ["npm", "run", "build"],
+      ]),
+      output: z
+        .string()
+        .regex(/^[A-Za-z0-9._/-]+$/)
+        .default("frontend/dist"),
     })
     .prefault({}),
   /** Inside the backend folder: where settings_local.py from paths.config is linked. */
-  settingsLink: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/).default("backend_site/settings_local.py"),
+  settingsLink: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/)
+    .default("backend_site/settings_local.py"),
   /** The SSH user that releases (default: server.deployUser); it needs only the sudoers rules gen writes. */
   sshUser: NameSchema.optional(),
 });
@@ -283,7 +377,10 @@ export type CheckName = z.infer<typeof CheckNameSchema>;
 /** The smoke checks after a deploy and in `gen check`, all derived from the rest of the environment. */
 export const ChecksSchema = z.strictObject({
   /** Asked through the Gunicorn socket and through nginx, with the site's Host header; a 5xx or no answer fails. */
-  path: z.string().regex(/^\/[A-Za-z0-9._~/?=&%+-]*$/, { error: "expected a URL path such as /api/" }).default("/api/"),
+  path: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/?=&%+-]*$/, { error: "expected a URL path such as /api/" })
+    .default("/api/"),
   /** Where nginx is asked (default: 127.0.0.1 on port 443 with TLS, 80 without). */
   nginxAddress: z.strictObject({ host: HostSchema, port: PortSchema }).optional(),
   /** Fewer days left on the certificate than this is a warning. */
@@ -295,7 +392,10 @@ export const ChecksSchema = z.strictObject({
 export const ExtraFileSchema = z.strictObject({
   path: AbsolutePathSchema,
   /** A nunjucks template, relative to the environments/ folder. */
-  template: z.string().regex(/^[A-Za-z0-9._/-]+$/).refine((s) => !s.split("/").includes(".."), { error: "must not contain '..'" }),
+  template: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]+$/)
+    .refine((s) => !s.split("/").includes(".."), { error: "must not contain '..'" }),
   mode: ModeSchema.default("0644"),
   owner: NameSchema.default("root"),
   group: NameSchema.default("root"),

@@ -10,7 +10,8 @@ import { environmentJsonSchema } from "./json-schema.js";
 
 const fixtures = join(packageRoot, "test", "fixtures", "environments");
 const validate = new Ajv2020({ strict: true, allErrors: true }).compile(environmentJsonSchema());
-const load = (name: string) => (name.endsWith(".json") ? JSON.parse(readFileSync(join(fixtures, name), "utf8")) : parse(readFileSync(join(fixtures, name), "utf8")));
+const load = (name: string) =>
+  name.endsWith(".json") ? JSON.parse(readFileSync(join(fixtures, name), "utf8")) : parse(readFileSync(join(fixtures, name), "utf8"));
 
 test("a complete environment in YAML or JSON passes the JSON Schema", () => {
   for (const name of ["prod-as-yaml.yaml", "prod-as-json.json"]) assert.ok(validate(load(name)), `${name}: ${JSON.stringify(validate.errors)}`);
@@ -22,13 +23,17 @@ test("an environment with extends needs only its overrides", () => {
 
 test("without extends, the required sections are required", () => {
   assert.equal(validate({ server: { host: "tsosi.u-ga.fr" } }), false);
-  assert.ok(validate.errors?.some((e) => e.message?.includes("app")), JSON.stringify(validate.errors));
+  assert.ok(
+    validate.errors?.some((e) => e.message?.includes("app")),
+    JSON.stringify(validate.errors),
+  );
 });
 
 test("the schema problems zod reports are reported by the JSON Schema too", () => {
   assert.equal(validate(load("broken-schema.yaml")), false);
   const paths = (validate.errors ?? []).map((e) => e.instancePath);
-  for (const path of ["/app/domain", "/gunicorn/workers", "/nginx/tls", "/logrotate/frequency"]) assert.ok(paths.includes(path), `${path} in ${paths.join(", ")}`);
+  for (const path of ["/app/domain", "/gunicorn/workers", "/nginx/tls", "/logrotate/frequency"])
+    assert.ok(paths.includes(path), `${path} in ${paths.join(", ")}`);
 });
 
 test("every field of the JSON Schema has a description, for editors", () => {

@@ -52,5 +52,9 @@ function describeFields(node: unknown, path: string): unknown {
 function withoutRequired(node: unknown): JsonSchema {
   if (Array.isArray(node)) return node.map(withoutRequired) as unknown as JsonSchema;
   if (node === null || typeof node !== "object") return node as JsonSchema;
-  return Object.fromEntries(Object.entries(node).filter(([key]) => key !== "required").map(([key, value]) => [key, withoutRequired(value)]));
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key]) => key !== "required")
+      .map(([key, value]) => [key, withoutRequired(value)]),
+  );
 }

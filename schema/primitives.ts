@@ -39,15 +39,11 @@ export const PidPathSchema = z
   .regex(/^\/[A-Za-z0-9._+@%-]*(\/[A-Za-z0-9._+@%-]+)+$/, { error: "expected an absolute file path (celery placeholders like %n allowed)" })
   .refine((s) => !s.split("/").some((part) => part === ".." || part === "."), { error: "must not contain '.' or '..' segments" });
 
-export const DomainSchema = z
-  .string()
-  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
-    error: "expected a lowercase domain name such as tsosi.org",
-  });
+export const DomainSchema = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+  error: "expected a lowercase domain name such as tsosi.org",
+});
 
-export const HostSchema = z
-  .string()
-  .regex(/^([a-z0-9.-]+|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\])$/i, { error: "expected a host name or IP address" });
+export const HostSchema = z.string().regex(/^([a-z0-9.-]+|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\])$/i, { error: "expected a host name or IP address" });
 
 export const PortSchema = z.int({ error: "expected a whole number between 1 and 65535" }).min(1).max(65535);
 

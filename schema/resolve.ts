@@ -50,7 +50,12 @@ export function resolveEnvironment(env: ParsedEnvironment) {
       [poetry, "run", "python", "manage.py", "fetch_blog"],
     ],
     // Custom tasks may not run Django at all: then the plan is read only when release.migrations names how.
-    migrations: env.release.migrations !== undefined ? env.release.migrations : env.release.tasks ? null : [poetry, "run", "python", "manage.py", "showmigrations", "--plan"],
+    migrations:
+      env.release.migrations !== undefined
+        ? env.release.migrations
+        : env.release.tasks
+          ? null
+          : [poetry, "run", "python", "manage.py", "showmigrations", "--plan"],
   };
   const checks = { ...env.checks, nginxAddress: env.checks.nginxAddress ?? { host: "127.0.0.1", port: env.nginx.tls ? 443 : 80 } };
   return { ...env, server, app: { ...env.app, poetry }, paths, gunicorn, celery, nginx, sudoers, logrotate, django, release, checks };
@@ -59,9 +64,18 @@ export function resolveEnvironment(env: ParsedEnvironment) {
 export type Environment = ReturnType<typeof resolveEnvironment>;
 
 function resolveServer(server: ParsedEnvironment["server"]) {
-  const single = server.host === undefined ? [] : [{ name: server.host, host: server.host, port: server.port, roles: ["web", "worker"] as Role[], hostKey: server.hostKey, root: server.root }];
+  const single =
+    server.host === undefined
+      ? []
+      : [{ name: server.host, host: server.host, port: server.port, roles: ["web", "worker"] as Role[], hostKey: server.hostKey, root: server.root }];
   const entries = server.hosts ?? single;
-  const hosts = entries.map((h) => ({ ...h, name: hostName(h, entries, server.port), port: h.port ?? server.port, hostKey: h.hostKey ?? server.hostKey, root: h.root ?? server.root }));
+  const hosts = entries.map((h) => ({
+    ...h,
+    name: hostName(h, entries, server.port),
+    port: h.port ?? server.port,
+    hostKey: h.hostKey ?? server.hostKey,
+    root: h.root ?? server.root,
+  }));
   return { ...server, hosts };
 }
 
@@ -105,11 +119,7 @@ function defaultSudoRules(systemServices: string[], ownServices: string[]) {
   return [...system, ...ownServices.map((service) => ({ service, verbs: [...basic] }))];
 }
 
-function resolveDjangoSettings(
-  env: ParsedEnvironment,
-  paths: ReturnType<typeof resolvePaths>,
-  nginx: { mediaAlias: string },
-) {
+function resolveDjangoSettings(env: ParsedEnvironment, paths: ReturnType<typeof resolvePaths>, nginx: { mediaAlias: string }) {
   const s = env.django.settings;
   const { redis } = env;
   const redisUrl = `redis://${redis.host}:${redis.port}/${redis.db}`;

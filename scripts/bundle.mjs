@@ -47,7 +47,11 @@ const lazyStringWidth = {
     build.onLoad({ filter: /.*/, namespace: "lazy-string-width" }, async (args) => {
       const isModule = JSON.parse(await readFile(join(dirname(args.path), "package.json"), "utf8")).type === "module";
       if (!isModule) return { contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js", resolveDir: dirname(args.path) };
-      return { contents: `export default function stringWidth(text, options) { return require(${JSON.stringify(args.path)}).default(text, options); }`, loader: "js", resolveDir: dirname(args.path) };
+      return {
+        contents: `export default function stringWidth(text, options) { return require(${JSON.stringify(args.path)}).default(text, options); }`,
+        loader: "js",
+        resolveDir: dirname(args.path),
+      };
     });
   },
 };

@@ -13,7 +13,9 @@ function findTests(dir) {
 }
 
 const filter = process.argv.slice(2);
-const files = findTests("dist").filter((f) => filter.length === 0 || filter.some((p) => f.includes(p))).sort();
+const files = findTests("dist")
+  .filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)))
+  .sort();
 if (files.length === 0) {
   console.error("no test files found under dist/ (did tsc run?)");
   process.exit(1);

@@ -13,13 +13,22 @@ const goldenRoot = join(packageRoot, "test", "golden");
 
 async function listTree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => !e.isDirectory()).map((e) => `/${relative(dir, join(e.parentPath, e.name))}`).sort();
+  return entries
+    .filter((e) => !e.isDirectory())
+    .map((e) => `/${relative(dir, join(e.parentPath, e.name))}`)
+    .sort();
 }
 
 for (const name of ["prod", "staging"]) {
   test(`${name} renders exactly the reviewed golden files`, async () => {
     const loaded = await loadEnvironment(name, { environmentsDir: join(packageRoot, "environments"), processEnv: GOLDEN_SECRETS, projectRoot: packageRoot });
-    const { files, manifest } = renderEnvironment({ name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir, source: loaded.source });
+    const { files, manifest } = renderEnvironment({
+      name,
+      environment: loaded.environment,
+      secrets: loaded.secrets.lookup,
+      environmentsDir: loaded.environmentsDir,
+      source: loaded.source,
+    });
     const dir = join(goldenRoot, name);
     if (process.env.UPDATE_GOLDEN === "1") {
       await rm(dir, { recursive: true, force: true });
@@ -30,7 +39,11 @@ for (const name of ["prod", "staging"]) {
       }
       await writeFile(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     }
-    assert.deepEqual(await listTree(dir), [...files.map((f) => f.path), "/manifest.json"].sort(), `files in test/golden/${name} (UPDATE_GOLDEN=1 to regenerate)`);
+    assert.deepEqual(
+      await listTree(dir),
+      [...files.map((f) => f.path), "/manifest.json"].sort(),
+      `files in test/golden/${name} (UPDATE_GOLDEN=1 to regenerate)`,
+    );
     for (const file of files) {
       const golden = join(dir, file.path);
       if (file.kind === "symlink") assert.equal(await readlink(golden), file.linkTarget);

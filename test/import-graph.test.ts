@@ -35,11 +35,26 @@ async function graph(): Promise<ICruiseResult> {
         // Said on its own too: a release that reached for a command's module would run another command's work.
         { name: "no-release-imports-commands", severity: "error", from: { path: "^dist/src/release/" }, to: { path: "^dist/src/cli/commands/" } },
         // Release shares the server plumbing (src/server) with apply; of apply it may use only the stage's entry.
-        { name: "release-imports-apply-entry-only", severity: "error", from: { path: "^dist/src/release/" }, to: { path: "^dist/src/apply/", pathNot: "^dist/src/apply/apply-environment\\.js$" } },
+        {
+          name: "release-imports-apply-entry-only",
+          severity: "error",
+          from: { path: "^dist/src/release/" },
+          to: { path: "^dist/src/apply/", pathNot: "^dist/src/apply/apply-environment\\.js$" },
+        },
         // The plumbing sits under the stages that use it.
-        { name: "no-server-imports-stages", severity: "error", from: { path: "^dist/src/server/" }, to: { path: "^dist/src/(plan|apply|release|doctor|cli)/" } },
+        {
+          name: "no-server-imports-stages",
+          severity: "error",
+          from: { path: "^dist/src/server/" },
+          to: { path: "^dist/src/(plan|apply|release|doctor|cli)/" },
+        },
         // A command's work calls stages, never another command's module (deploy calls the apply stage, not gen apply).
-        { name: "no-command-imports-another", severity: "error", from: { path: "^dist/src/cli/commands/([^/]+?)(-run)?\\.js$", pathNot: "^dist/src/cli/commands/index\\.js$" }, to: { path: "^dist/src/cli/commands/", pathNot: "^dist/src/cli/commands/$1(-run)?\\.js$" } },
+        {
+          name: "no-command-imports-another",
+          severity: "error",
+          from: { path: "^dist/src/cli/commands/([^/]+?)(-run)?\\.js$", pathNot: "^dist/src/cli/commands/index\\.js$" },
+          to: { path: "^dist/src/cli/commands/", pathNot: "^dist/src/cli/commands/$1(-run)?\\.js$" },
+        },
       ],
     },
   });
@@ -51,11 +66,20 @@ const cruised = graph();
 test("the import graph reads every module of src/ and schema/", async () => {
   const { modules } = await cruised;
   const sources = modules.map((m) => m.source);
-  for (const expected of ["dist/src/cli/main.js", "dist/src/render/render-environment.js", "dist/src/apply/apply-plan.js", "dist/src/server/lock.js", "dist/schema/index.js"]) {
+  for (const expected of [
+    "dist/src/cli/main.js",
+    "dist/src/render/render-environment.js",
+    "dist/src/apply/apply-plan.js",
+    "dist/src/server/lock.js",
+    "dist/schema/index.js",
+  ]) {
     assert.ok(sources.includes(expected), `${expected} was not read (did the build run?)`);
   }
   const render = modules.find((m) => m.source === "dist/src/render/render-environment.js")!;
-  assert.ok(render.dependencies.some((d) => d.resolved === "dist/src/render/python-literal.js"), "imports are resolved");
+  assert.ok(
+    render.dependencies.some((d) => d.resolved === "dist/src/render/python-literal.js"),
+    "imports are resolved",
+  );
 });
 
 test("no stage imports the CLI, no module imports itself through others, and secrets are reached through src/secrets/index", async () => {
@@ -90,10 +114,12 @@ test("only src/secrets tells a secret reference from data or writes a placeholde
   const found: string[] = [];
   for (const file of readdirSync(src, { recursive: true, encoding: "utf8" })) {
     if (!file.endsWith(".ts") || file.endsWith(".test.ts") || file.startsWith(`secrets/`)) continue;
-    readFileSync(join(src, file), "utf8").split("\n").forEach((line, i) => {
-      // A type guard on references, or a placeholder written in a string: both belong to src/secrets.
-      if (/\bis SecretRef\b/.test(line) || /["'`][^"'`]*\[secret:/.test(line)) found.push(`src/${file}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(join(src, file), "utf8")
+      .split("\n")
+      .forEach((line, i) => {
+        // A type guard on references, or a placeholder written in a string: both belong to src/secrets.
+        if (/\bis SecretRef\b/.test(line) || /["'`][^"'`]*\[secret:/.test(line)) found.push(`src/${file}:${i + 1}: ${line.trim()}`);
+      });
   }
   assert.deepEqual(found, []);
 });

@@ -62,7 +62,10 @@ export async function applyEnvironment(input: EnvironmentApplyInput, events: App
     const plan = input.savedPlanFile ? await reviewedPlan(input.savedPlanFile, input, inspection.plan) : inspection.plan;
     events.planned(plan, inspection.serverFiles);
     const failed = plan.hosts.filter((h) => h.error);
-    if (failed.length > 0) throw new GenError(`could not inspect ${failed.map((h) => h.host).join(", ")}; nothing was applied`, { details: failed.map((h) => input.redact(`${h.host}: ${h.error}`)) });
+    if (failed.length > 0)
+      throw new GenError(`could not inspect ${failed.map((h) => h.host).join(", ")}; nothing was applied`, {
+        details: failed.map((h) => input.redact(`${h.host}: ${h.error}`)),
+      });
     for (const host of plan.hosts) {
       if (host.lock) events.notice({ kind: "lock-held", host: host.host, holder: host.lock, takeOver: input.forceUnlock });
       const unfinished = unrecordedEntries(host);
@@ -72,7 +75,15 @@ export async function applyEnvironment(input: EnvironmentApplyInput, events: App
     if (!planNeedsApply(plan)) return { outcome: "nothing-to-do", plan };
     if (input.dryRun) return { outcome: "dry-run", plan };
     if (!(await events.confirm(plan))) return { outcome: "declined", plan };
-    const hostsInput = { envName: loaded.name, environment: loaded.environment, plan, rendered: rendered.files, folders: rendered.manifest.folders, forceUnlock: input.forceUnlock, concurrency: input.concurrency };
+    const hostsInput = {
+      envName: loaded.name,
+      environment: loaded.environment,
+      plan,
+      rendered: rendered.files,
+      folders: rendered.manifest.folders,
+      forceUnlock: input.forceUnlock,
+      concurrency: input.concurrency,
+    };
     const hosts = await applyHosts(hostsInput, input.options, connections, events.progress);
     return { outcome: hosts.some((r) => r.outcome === "failed") ? "failed" : "applied", plan, hosts };
   } finally {
@@ -84,7 +95,10 @@ async function reviewedPlan(file: string, input: EnvironmentApplyInput, now: Pla
   const saved = parseSavedPlan(await readFile(file, "utf8"), file);
   const conflicts = savedPlanConflicts(saved, input.rendered.files, now);
   if (saved.plan.environment !== input.loaded.name) conflicts.unshift(`the plan is for environment ${saved.plan.environment}`);
-  if (conflicts.length > 0) throw new GenError(`${file} no longer matches; nothing was applied`, { details: [...conflicts, `Run gen diff ${input.loaded.name} --out ${file} again and review it.`] });
+  if (conflicts.length > 0)
+    throw new GenError(`${file} no longer matches; nothing was applied`, {
+      details: [...conflicts, `Run gen diff ${input.loaded.name} --out ${file} again and review it.`],
+    });
   return saved.plan;
 }
 
@@ -92,7 +106,10 @@ async function reviewedPlan(file: string, input: EnvironmentApplyInput, now: Pla
  * gen deploy --no-apply: a deploy never runs against configuration that differs from the environment. Throws a
  * GenError when it differs, after `planned` was told the plan, or when a host cannot be inspected or read.
  */
-export async function refuseDrift(input: Pick<EnvironmentApplyInput, "loaded" | "rendered" | "options" | "concurrency">, planned: ApplyEvents["planned"]): Promise<void> {
+export async function refuseDrift(
+  input: Pick<EnvironmentApplyInput, "loaded" | "rendered" | "options" | "concurrency">,
+  planned: ApplyEvents["planned"],
+): Promise<void> {
   const { loaded, rendered } = input;
   const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, input.options, input.concurrency);
   const failed = inspection.plan.hosts.filter((h) => h.error);

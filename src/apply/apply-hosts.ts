@@ -19,17 +19,35 @@ export interface HostsInput {
   concurrency: number;
 }
 
-export async function applyHosts(input: HostsInput, options: ConnectOptions, connections: HostConnections, progress: (line: string) => void): Promise<HostApplyResult[]> {
+export async function applyHosts(
+  input: HostsInput,
+  options: ConnectOptions,
+  connections: HostConnections,
+  progress: (line: string) => void,
+): Promise<HostApplyResult[]> {
   const { environment: env, plan } = input;
   const who = `${userInfo().username}@${hostname()}`;
-  const outcomes = await forEachHost(env, options, input.concurrency, (transport, host) =>
-    applyPlan(
-      { envName: input.envName, environment: env, reviewed: plan.hosts.find((h) => h.host === host.name)!, rendered: input.rendered, folders: input.folders, forceUnlock: input.forceUnlock },
-      { transport, now: () => new Date(), who, pid: process.pid, progress },
-    ),
+  const outcomes = await forEachHost(
+    env,
+    options,
+    input.concurrency,
+    (transport, host) =>
+      applyPlan(
+        {
+          envName: input.envName,
+          environment: env,
+          reviewed: plan.hosts.find((h) => h.host === host.name)!,
+          rendered: input.rendered,
+          folders: input.folders,
+          forceUnlock: input.forceUnlock,
+        },
+        { transport, now: () => new Date(), who, pid: process.pid, progress },
+      ),
     connections,
   );
-  return outcomes.map((o) => (o.ok ? o.value : { host: o.host.name, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [], error: new GenError(o.error) }));
+  return outcomes.map((o) =>
+    o.ok ? o.value : { host: o.host.name, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [], error: new GenError(o.error) },
+  );
 }
 
 /** A file gen could not read may differ: stop, and name the account that can read it. */
@@ -40,7 +58,10 @@ export function refuseUnreadable(plan: Plan, env: Environment, envName: string):
   const how = env.server.useSudo
     ? `apply logs in as ${user} (server.sshUser) and reads root-only files through sudo -n: ${user} needs passwordless sudo (an administrator account)`
     : `server.useSudo is false, so apply reads as ${user} alone: set server.useSudo: true and server.sshUser to an administrator account with passwordless sudo`;
-  throw new GenError(`${unreadable.length} file${unreadable.length === 1 ? "" : "s"} of ${envName} could not be read, so gen cannot compare ${unreadable.length === 1 ? "it" : "them"} with the environment; nothing was changed`, {
-    details: [...unreadable, how],
-  });
+  throw new GenError(
+    `${unreadable.length} file${unreadable.length === 1 ? "" : "s"} of ${envName} could not be read, so gen cannot compare ${unreadable.length === 1 ? "it" : "them"} with the environment; nothing was changed`,
+    {
+      details: [...unreadable, how],
+    },
+  );
 }

@@ -17,7 +17,17 @@ import { orThrow } from "../transport/step-records.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
 import { lockDir, takeLock } from "../server/lock.js";
 import { changedEntries, foldersScript, preflightProblems, preflightStep } from "./preflight.js";
-import { appendLog, applyLogPath, cleanUpAndUnlock, cleanUpStep, leftoversStep, parseLeftovers, recordFailure, recordStep, type ApplyLogEntry } from "../server/applied-record.js";
+import {
+  appendLog,
+  applyLogPath,
+  cleanUpAndUnlock,
+  cleanUpStep,
+  leftoversStep,
+  parseLeftovers,
+  recordFailure,
+  recordStep,
+  type ApplyLogEntry,
+} from "../server/applied-record.js";
 import { outputLines, serverShell, type ServerShell, type StepOutput } from "../server/server-shell.js";
 import { checkStaged } from "./check-staged.js";
 import { incomingDir, prepareIncomingScript, removeStaged, stageSteps, stagingFailed, stagingOutcome } from "./stage.js";
@@ -82,8 +92,22 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
   const files = filesForRoles(input.rendered, reviewed.roles);
   const folders = filesForRoles(input.folders, reviewed.roles);
   // Once the lock is taken, in the same round trip: the leftovers of an interrupted apply go, the server is read again.
-  const underLock = [leftoversStep(shell, env.server.stateDir, input.rendered.map((f) => f.path)), ...probeRequest(effects.transport, files, folders, env.server.stateDir)];
-  const lock = await takeLock(shell, env.server.stateDir, { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock, { user: env.server.deployUser, group: env.server.deployGroup }, underLock);
+  const underLock = [
+    leftoversStep(
+      shell,
+      env.server.stateDir,
+      input.rendered.map((f) => f.path),
+    ),
+    ...probeRequest(effects.transport, files, folders, env.server.stateDir),
+  ];
+  const lock = await takeLock(
+    shell,
+    env.server.stateDir,
+    { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid },
+    input.forceUnlock,
+    { user: env.server.deployUser, group: env.server.deployGroup },
+    underLock,
+  );
   if (lock.replaced) result.lockReplaced = lock.replaced;
   let cleanedUp = false;
   try {
@@ -136,7 +160,15 @@ function replanUnderLock(input: ApplyInput, files: RenderedFile[], state: HostSt
 }
 
 /** Returns whether the clean-up and unlock already ran (at the end of the last chain). */
-async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: ServerShell, current: { host: HostPlan; applied?: Record<string, string> }, applyId: string, result: HostApplyResult, at: UnderWay): Promise<boolean> {
+async function applyLocked(
+  input: ApplyInput,
+  effects: ApplyEffects,
+  shell: ServerShell,
+  current: { host: HostPlan; applied?: Record<string, string> },
+  applyId: string,
+  result: HostApplyResult,
+  at: UnderWay,
+): Promise<boolean> {
   const { environment: env } = input;
   const host = current.host;
   const entries = changedEntries(host);
@@ -155,11 +187,15 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const [preflight, folders, ...stagingRuns] = await shell.steps(prepare.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
   at.step = "running the preflight checks";
   const problems = preflightProblems(shell, preflight!);
-  if (problems.length > 0) throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, { details: problems });
+  if (problems.length > 0)
+    throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, {
+      details: problems,
+    });
   at.step = "preparing the folders";
   const { link } = orThrow(parseFolderStep(`preparing the folders on ${effects.transport.describe}`, folders!.stdout));
   if (link !== undefined) throw new GenError(`apply stopped on ${host.host}: ${linkRefusal(link)}`);
-  if (folders!.exitCode !== 0) throw new GenError(`preparing the folders failed on ${effects.transport.describe} (exit ${folders!.exitCode})`, { details: outputLines(folders!) });
+  if (folders!.exitCode !== 0)
+    throw new GenError(`preparing the folders failed on ${effects.transport.describe} (exit ${folders!.exitCode})`, { details: outputLines(folders!) });
   at.step = "staging the files";
   if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
   await stagingOutcome(shell, staged, stagingRuns);
@@ -178,7 +214,15 @@ async function applyLocked(input: ApplyInput, effects: ApplyEffects, shell: Serv
   const run = shell.sandbox ? [] : commands;
   // One chain, one round trip: install, handlers, record, clean-up; the first failure skips the rest (and rolls back).
   const install = installSteps(shell, staged, backups);
-  const record = recordStep(shell, env.server.stateDir, incomingDir(env.server.stateDir, applyId), host.entries.filter((e) => e.action !== "unreadable"), current.applied, logEntry(applyId, effects, host, entries, result), env.server.backupsKept);
+  const record = recordStep(
+    shell,
+    env.server.stateDir,
+    incomingDir(env.server.stateDir, applyId),
+    host.entries.filter((e) => e.action !== "unreadable"),
+    current.applied,
+    logEntry(applyId, effects, host, entries, result),
+    env.server.backupsKept,
+  );
   const chain = [...install, ...handlerRequest(shell, run), record, cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)])];
   at.step = "installing the files, running the handlers and writing the record";
   const runs = await shell.steps(chain.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
@@ -219,7 +263,13 @@ function handlerOutcome(commands: string[][], runs: StepOutput[], result: HostAp
 }
 
 /** The handlers alone (after a restore): one round trip. */
-async function runHandlers(shell: ServerShell, env: Environment, steps: HandlerStep[], result: HostApplyResult, effects: ApplyEffects): Promise<GenError | undefined> {
+async function runHandlers(
+  shell: ServerShell,
+  env: Environment,
+  steps: HandlerStep[],
+  result: HostApplyResult,
+  effects: ApplyEffects,
+): Promise<GenError | undefined> {
   if (steps.length === 0) return undefined;
   const commands = steps.map((step) => stepArgv(step, env));
   if (shell.sandbox) return recordInSandbox(shell.sandbox, commands, result, effects);
@@ -235,19 +285,37 @@ async function recordInSandbox(sandbox: Sandbox, commands: string[][], result: H
   return undefined;
 }
 
-async function rollBack(shell: ServerShell, env: Environment, entries: PlanEntry[], installed: Installed[], staged: { staged: string; entry: PlanEntry }[], result: HostApplyResult, cause: GenError, effects: ApplyEffects, at: UnderWay, roles: string[]): Promise<void> {
+async function rollBack(
+  shell: ServerShell,
+  env: Environment,
+  entries: PlanEntry[],
+  installed: Installed[],
+  staged: { staged: string; entry: PlanEntry }[],
+  result: HostApplyResult,
+  cause: GenError,
+  effects: ApplyEffects,
+  at: UnderWay,
+  roles: string[],
+): Promise<void> {
   at.step = "restoring the files after a failure";
   await removeStaged(shell, staged);
   result.restored = await restoreInstalled(shell, installed);
   const restoredEntries = entries.filter((e) => installed.some((i) => i.path === e.path));
   const again: HostApplyResult = { ...result, handlers: [] };
   const handlerError = await runHandlers(shell, env, handlerSteps(restoredEntries, env, roles), again, effects);
-  const details = [...cause.details, `restored: ${result.restored.join(", ") || "nothing"}`, ...(handlerError ? [`after restoring, ${handlerError.message}`, ...handlerError.details] : [])];
+  const details = [
+    ...cause.details,
+    `restored: ${result.restored.join(", ") || "nothing"}`,
+    ...(handlerError ? [`after restoring, ${handlerError.message}`, ...handlerError.details] : []),
+  ];
   throw new GenError(`${cause.message}; every file of this apply was restored`, { details });
 }
 
 function applyIdFor(now: Date, pid: number): string {
-  return `${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${pid}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-${pid}`;
 }
 
 function logEntry(id: string, effects: ApplyEffects, host: HostPlan, entries: PlanEntry[], result: HostApplyResult): ApplyLogEntry {

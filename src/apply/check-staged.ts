@@ -35,7 +35,13 @@ export const CHECK_TOOLS = {
  * Returns one message per failed check (empty: all passed). `installedUnits`: the other managed units,
  * unchanged and in place, which staged units may refer to (Requires=x.socket).
  */
-export async function checkStaged(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string, installedUnits: string[] = []): Promise<string[]> {
+export async function checkStaged(
+  shell: ServerShell,
+  env: Environment,
+  staged: StagedFile[],
+  applyId: string,
+  installedUnits: string[] = [],
+): Promise<string[]> {
   const checks = stagedChecks(shell, env, staged, applyId, installedUnits);
   if (checks.length === 0) return [];
   // One step per check, all in one round trip; a check's scratch lines run around it and keep its status.
@@ -54,15 +60,31 @@ export async function checkStaged(shell: ServerShell, env: Environment, staged: 
   });
 }
 
-const lines = (output: string) => output.split("\n").map((l) => l.trimEnd()).filter(Boolean);
+const lines = (output: string) =>
+  output
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter(Boolean);
 
 function stagedChecks(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string, installedUnits: string[]): Check[] {
   const of = (kind: string) => staged.filter((s) => s.entry.kind === kind);
   const rename = (s: StagedFile): [string, string][] => [[shell.raw(s.staged), s.entry.path]];
   const failedOnStatus = (exitCode: number, output: string) => (exitCode === 0 ? undefined : lines(output));
   const checks: Check[] = [
-    ...of("sudoers").map((s) => ({ tool: CHECK_TOOLS.sudoers, files: [s], argv: [CHECK_TOOLS.sudoers, "-cf", shell.raw(s.staged)], failed: failedOnStatus, rename: rename(s) })),
-    ...of("python-settings").map((s) => ({ tool: CHECK_TOOLS["python-settings"], files: [s], argv: [CHECK_TOOLS["python-settings"], "-W", "error", "-c", COMPILE, shell.raw(s.staged)], failed: failedOnStatus, rename: rename(s) })),
+    ...of("sudoers").map((s) => ({
+      tool: CHECK_TOOLS.sudoers,
+      files: [s],
+      argv: [CHECK_TOOLS.sudoers, "-cf", shell.raw(s.staged)],
+      failed: failedOnStatus,
+      rename: rename(s),
+    })),
+    ...of("python-settings").map((s) => ({
+      tool: CHECK_TOOLS["python-settings"],
+      files: [s],
+      argv: [CHECK_TOOLS["python-settings"], "-W", "error", "-c", COMPILE, shell.raw(s.staged)],
+      failed: failedOnStatus,
+      rename: rename(s),
+    })),
     ...of("logrotate").map((s) => ({
       tool: CHECK_TOOLS.logrotate,
       files: [s],
@@ -105,7 +127,10 @@ function unitCheck(shell: ServerShell, env: Environment, units: StagedFile[], in
     after: [`rm -rf ${shell.path(dir)}`],
     // Any output is a finding (systemd-analyze exits 0 on some real problems), except what is about this machine.
     failed: (_exitCode, output) => {
-      const problems = output.split("\n").map((l) => l.trimEnd()).filter((l) => l && !isEnvironmental(l, external));
+      const problems = output
+        .split("\n")
+        .map((l) => l.trimEnd())
+        .filter((l) => l && !isEnvironmental(l, external));
       return problems.length ? problems : undefined;
     },
     rename: [[shell.raw(dir), posix.dirname(units[0]!.entry.path)]],

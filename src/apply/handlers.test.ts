@@ -11,8 +11,24 @@ const SECRETS = { TSOSI_DB_PASSWORD: "handlers-test-password", TSOSI_SECRET_KEY:
 
 async function stepsFor(changed: string[]) {
   const loaded = await loadEnvironment("prod", { environmentsDir: `${packageRoot}/environments`, processEnv: SECRETS });
-  const { files } = renderEnvironment({ name: "prod", environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
-  const state = { transport: "t", files: new Map(files.map((f) => [f.path, changed.includes(f.path) ? ({ status: "missing" } as const) : ({ status: "ok", side: { sha256: "", mode: f.mode, owner: f.owner, group: f.group } } as const)])), folders: new Map() };
+  const { files } = renderEnvironment({
+    name: "prod",
+    environment: loaded.environment,
+    secrets: loaded.secrets.lookup,
+    environmentsDir: loaded.environmentsDir,
+  });
+  const state = {
+    transport: "t",
+    files: new Map(
+      files.map((f) => [
+        f.path,
+        changed.includes(f.path)
+          ? ({ status: "missing" } as const)
+          : ({ status: "ok", side: { sha256: "", mode: f.mode, owner: f.owner, group: f.group } } as const),
+      ]),
+    ),
+    folders: new Map(),
+  };
   const plan = planChanges("prod", files, [], [{ host: "h", roles: ["web", "worker"], state }]);
   const entries = plan.hosts[0]!.entries.filter((e) => changed.includes(e.path));
   return handlerSteps(entries, loaded.environment).map((s) => stepArgv(s, loaded.environment).join(" "));
@@ -31,7 +47,10 @@ test("a changed service unit reloads systemd, enables what boots, and restarts o
 });
 
 test("the nginx site is tested before nginx is reloaded, once for the site and its link", async () => {
-  assert.deepEqual(await stepsFor(["/etc/nginx/sites-available/tsosi-app", "/etc/nginx/sites-enabled/tsosi-app"]), ["/usr/sbin/nginx -t -q", "/usr/bin/systemctl reload nginx.service"]);
+  assert.deepEqual(await stepsFor(["/etc/nginx/sites-available/tsosi-app", "/etc/nginx/sites-enabled/tsosi-app"]), [
+    "/usr/sbin/nginx -t -q",
+    "/usr/bin/systemctl reload nginx.service",
+  ]);
 });
 
 test("settings_local.py restarts every service that reads it, each once", async () => {

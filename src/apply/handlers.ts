@@ -34,7 +34,11 @@ export function foreignUnits(env: Environment, roles: string[]): Set<string> {
     web: ["nginx.service", `${env.gunicorn.service}.socket`, `${env.gunicorn.service}.service`],
     worker: [`${env.celery.service}.service`, `${env.celery.beat.service}.service`],
   };
-  return new Set(Object.entries(byRole).filter(([role]) => !roles.includes(role)).flatMap(([, units]) => units));
+  return new Set(
+    Object.entries(byRole)
+      .filter(([role]) => !roles.includes(role))
+      .flatMap(([, units]) => units),
+  );
 }
 
 function handlerStepsForAllRoles(entries: PlanEntry[], env: Environment): HandlerStep[] {

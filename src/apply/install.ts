@@ -58,12 +58,18 @@ export function installOutcome(shell: ServerShell, staged: StagedFile[], backups
     const parsed = parseInstallStep(`moving ${entry.path} into place on ${shell.transport.describe}`, runs[i]!);
     // Output gen cannot read: the file moved, with a backup or not. Restoring from a backup that is not there fails
     // and leaves the file; removing it as new could lose the previous version.
-    if (!parsed.ok) return { installed: runs[i]!.exitCode === 0 ? [...installed, { path: entry.path, backup: `${backups}${entry.path}` }] : installed, error: parsed.error };
+    if (!parsed.ok)
+      return { installed: runs[i]!.exitCode === 0 ? [...installed, { path: entry.path, backup: `${backups}${entry.path}` }] : installed, error: parsed.error };
     if (parsed.value.moved) installed.push(parsed.value.kept ? { path: entry.path, backup: `${backups}${entry.path}` } : { path: entry.path });
   }
   const failed = runs.find((run) => !run.skipped && run.exitCode !== 0);
   if (!failed) return { installed };
-  return { installed, error: new GenError(`moving files into place failed on ${shell.transport.describe}`, { details: [...refusalLines(outputLines(failed)), ...sudoRefusedHint(shell.sudo, failed)] }) };
+  return {
+    installed,
+    error: new GenError(`moving files into place failed on ${shell.transport.describe}`, {
+      details: [...refusalLines(outputLines(failed)), ...sudoRefusedHint(shell.sudo, failed)],
+    }),
+  };
 }
 
 /** Puts every installed file back as it was: the backup renamed over it, or the new file removed. One step each. */

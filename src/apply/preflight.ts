@@ -130,11 +130,17 @@ const PROBLEMS_FOUND = 3;
  */
 export function parsePreflight(where: string, sudo: boolean, run: CommandResult): Parsed<Problem[]> {
   if (run.exitCode !== 0 && run.exitCode !== PROBLEMS_FOUND) {
-    return { ok: false, error: new GenError(`preflight failed on ${where} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(sudo, run)] }) };
+    return {
+      ok: false,
+      error: new GenError(`preflight failed on ${where} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(sudo, run)] }),
+    };
   }
   const parsed = parseRecords(`${PREFLIGHT} on ${where}`, run.stdout, Problem);
   if (parsed.ok && run.exitCode === PROBLEMS_FOUND && parsed.value.length === 0) {
-    return { ok: false, error: new GenError(`${PREFLIGHT} on ${where}: it failed (exit ${run.exitCode}) without naming a problem`, { details: outputLines(run) }) };
+    return {
+      ok: false,
+      error: new GenError(`${PREFLIGHT} on ${where}: it failed (exit ${run.exitCode}) without naming a problem`, { details: outputLines(run) }),
+    };
   }
   return parsed;
 }

@@ -32,16 +32,22 @@ export function prepareIncomingScript(shell: ServerShell, env: Environment, appl
  * Each file travels as the input of its own step and is installed straight from it with its final mode and
  * owner (install creates it private, then sets them), all steps chained: no upload channel.
  */
-export function stageSteps(shell: ServerShell, entries: PlanEntry[], rendered: Map<string, RenderedFile>, applyId: string): { staged: StagedFile[]; steps: Step[] } {
+export function stageSteps(
+  shell: ServerShell,
+  entries: PlanEntry[],
+  rendered: Map<string, RenderedFile>,
+  applyId: string,
+): { staged: StagedFile[]; steps: Step[] } {
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
   // Each file is written through its pinned folder: a folder swapped for a link after the preflight is refused.
   const steps = staged.map(({ entry, staged: target }, i): Step => {
     const dir = posix.dirname(entry.path);
     const into = pinned(shell, posix.basename(target));
     const { mode, owner: user, group } = entry.desired;
-    const write = entry.kind === "symlink"
-      ? `ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${into}`
-      : `install -m ${shell.quote(mode)} ${shell.sandbox ? "" : `-o ${shell.quote(user)} -g ${shell.quote(group)} `}/dev/stdin ${into}`;
+    const write =
+      entry.kind === "symlink"
+        ? `ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${into}`
+        : `install -m ${shell.quote(mode)} ${shell.sandbox ? "" : `-o ${shell.quote(user)} -g ${shell.quote(group)} `}/dev/stdin ${into}`;
     return {
       name: `staging ${entry.path}`,
       afterSuccess: i > 0,
@@ -57,7 +63,9 @@ export async function stagingOutcome(shell: ServerShell, staged: StagedFile[], r
   const failed = runs.find((run) => !run.skipped && run.exitCode !== 0);
   if (!failed) return;
   await removeStaged(shell, staged);
-  throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${failed.exitCode})`, { details: [...refusalLines(outputLines(failed)), ...sudoRefusedHint(shell.sudo, failed)] });
+  throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${failed.exitCode})`, {
+    details: [...refusalLines(outputLines(failed)), ...sudoRefusedHint(shell.sudo, failed)],
+  });
 }
 
 export async function removeStaged(shell: ServerShell, staged: StagedFile[]): Promise<void> {

@@ -34,10 +34,16 @@ const one = async (script: string, name = "a step"): Promise<StepOutput> => (awa
 
 describe("step records", () => {
   test("a value only the server knows comes back as the same string, whatever its characters", async () => {
-    const values = ['plain', 'quote " and backslash \\ and $dollar `tick`', "two\nlines", "tab\there", "é ü ✓", "{\"kind\":\"x\"}"];
+    const values = ["plain", 'quote " and backslash \\ and $dollar `tick`', "two\nlines", "tab\there", "é ü ✓", '{"kind":"x"}'];
     const run = await one([JSON_STRING_FUNCTION, ...values.map((v) => `gen_json ${shell.quote(v)}; echo`)].join("\n"));
     assert.equal(run.exitCode, 0, run.stderr);
-    assert.deepEqual(run.stdout.trim().split("\n").map((l) => JSON.parse(l) as string), values.map((v) => v.replace("\t", "")));
+    assert.deepEqual(
+      run.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as string),
+      values.map((v) => v.replace("\t", "")),
+    );
   });
 
   test("a line that is not a record, or a record of another shape, is an error naming the step", () => {
@@ -93,7 +99,13 @@ describe("the lock steps", () => {
 
 describe("the preflight step", () => {
   const entry = (path: string, owner: string): PlanEntry => ({
-    path, kind: "extra", action: "create", changes: [], secret: false, editedOnServer: false, handlers: { reload: [], restart: [] },
+    path,
+    kind: "extra",
+    action: "create",
+    changes: [],
+    secret: false,
+    editedOnServer: false,
+    handlers: { reload: [], restart: [] },
     desired: { sha256: "", mode: "0644", owner, group: "root" },
   });
   const host = (entries: PlanEntry[]): HostPlan => ({ host: "h", transport: "t", roles: ["web"], entries, folders: [] });
@@ -105,7 +117,10 @@ describe("the preflight step", () => {
     const parsed = parsePreflight("h", false, run);
     assert.ok(parsed.ok);
     assert.deepEqual(parsed.value.map((p) => p.kind).sort(), ["link", "unit", "user"]);
-    assert.match(parsed.value.map(problemMessage).join("\n"), /user gen-no-such-user does not exist: create it first \(adduser gen-no-such-user\)\n.*\n?.*\/linked is a symbolic link/);
+    assert.match(
+      parsed.value.map(problemMessage).join("\n"),
+      /user gen-no-such-user does not exist: create it first \(adduser gen-no-such-user\)\n.*\n?.*\/linked is a symbolic link/,
+    );
   });
 
   test("nothing found: status 0 and no records", async () => {
@@ -116,7 +131,9 @@ describe("the preflight step", () => {
 
   test("a preflight that could not run, or printed something else, is an error naming it", () => {
     const refused = parsePreflight("h", true, { exitCode: 1, stdout: "", stderr: "sudo: a password is required\n" });
-    assert.ok(!refused.ok && /^preflight failed on h \(exit 1\)/.test(refused.error.message) && refused.error.details.some((d) => d.startsWith("sudo -n refused")));
+    assert.ok(
+      !refused.ok && /^preflight failed on h \(exit 1\)/.test(refused.error.message) && refused.error.details.some((d) => d.startsWith("sudo -n refused")),
+    );
     const garbled = parsePreflight("h", false, { exitCode: 3, stdout: "PROBLEM user x does not exist\n", stderr: "" });
     assert.ok(!garbled.ok && garbled.error.message.startsWith("running the preflight checks on h: the step's output is not what gen expects"));
   });
@@ -140,7 +157,7 @@ describe("the folder, install and leftovers steps", () => {
   test("the leftovers step names what it removed, whatever the names", async () => {
     mkdirSync(join(root, "state/incoming-1"), { recursive: true });
     mkdirSync(join(root, "etc"), { recursive: true });
-    writeFileSync(join(root, "etc/.gen-stage.1.odd \"name\""), "");
+    writeFileSync(join(root, 'etc/.gen-stage.1.odd "name"'), "");
     const run = await one(leftoversStep(shell, "/state", ["/etc/x"]).script);
     const parsed = parseLeftoversStep(run);
     assert.ok(parsed.ok, run.stdout);

@@ -22,7 +22,12 @@ export function applyEvents(output: Output, prepared: Prepared, view: ApplyView)
   const planOutput = view.json ? { out: output.err, err: output.err } : output;
   return {
     planned: (plan, server) =>
-      printPlanDiff(planOutput, plan, { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server, showSecrets: view.showSecrets, redact: prepared.redact }, { stat: false }),
+      printPlanDiff(
+        planOutput,
+        plan,
+        { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server, showSecrets: view.showSecrets, redact: prepared.redact },
+        { stat: false },
+      ),
     notice: (notice) => output.err(noticeLine(notice)),
     confirm: async () => {
       if (view.yes) return true;
@@ -51,7 +56,8 @@ export function reportApply(output: Output, result: EnvironmentApplyOutcome, pre
       output[json ? "err" : "out"](`nothing to do: ${environment} is in sync`);
       return 0;
     case "dry-run":
-      if (json) printResult(output, "apply", { environment, outcome: "dry-run", summary: summarizePlan(result.plan), plan: result.plan, hosts: [] }, prepared.redact);
+      if (json)
+        printResult(output, "apply", { environment, outcome: "dry-run", summary: summarizePlan(result.plan), plan: result.plan, hosts: [] }, prepared.redact);
       return 0;
     case "declined":
       if (json) printResult(output, "apply", { environment, outcome: "declined", summary: summarizePlan(result.plan), hosts: [] }, prepared.redact);
@@ -65,7 +71,12 @@ export function reportApply(output: Output, result: EnvironmentApplyOutcome, pre
 function reportResults(output: Output, results: HostApplyResult[], json: boolean, prepared: Prepared, summary: PlanSummary): 0 | 1 {
   if (json) {
     const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
-    printResult(output, "apply", { environment: prepared.loaded.name, outcome: results.some((r) => r.outcome === "failed") ? "failed" : "applied", summary, hosts }, prepared.redact);
+    printResult(
+      output,
+      "apply",
+      { environment: prepared.loaded.name, outcome: results.some((r) => r.outcome === "failed") ? "failed" : "applied", summary, hosts },
+      prepared.redact,
+    );
   }
   for (const r of results) {
     if (json) break;
@@ -77,7 +88,9 @@ function reportResults(output: Output, results: HostApplyResult[], json: boolean
     } else {
       const ran = prepared.loaded.environment.server.transport === "local" ? "recorded (sandbox, not run)" : "ran";
       const finished = r.finished?.length ? `; finished ${r.finished.length} file${r.finished.length === 1 ? "" : "s"} of an interrupted apply` : "";
-      output.out(`${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}`}${r.handlers.length ? `; ${ran} ${r.handlers.join("; ")}` : ""}`);
+      output.out(
+        `${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}`}${r.handlers.length ? `; ${ran} ${r.handlers.join("; ")}` : ""}`,
+      );
     }
     printCleanupWarnings(output, r.host, r.warnings, prepared.redact);
   }

@@ -38,19 +38,55 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: "--help lists every command and the exit statuses", argv: () => ["--help"], code: 0, contains: ["gen render [env]", "gen diff [env]", "gen apply [env]", "gen deploy [env]", "gen rollback [env]", "Exit status: 0 success"] },
-  { name: "an unknown command is wrong usage", argv: () => ["bogus"], code: 2, contains: ["unknown command \"bogus\""] },
+  {
+    name: "--help lists every command and the exit statuses",
+    argv: () => ["--help"],
+    code: 0,
+    contains: ["gen render [env]", "gen diff [env]", "gen apply [env]", "gen deploy [env]", "gen rollback [env]", "Exit status: 0 success"],
+  },
+  { name: "an unknown command is wrong usage", argv: () => ["bogus"], code: 2, contains: ['unknown command "bogus"'] },
   { name: "no command is wrong usage", argv: () => [], code: 2, contains: ["name a command"] },
-  { name: "an unknown option is wrong usage", argv: () => ["render", "--nope", "--environments", environments], code: 2, contains: ["unknown option --nope for gen render"] },
-  { name: "a mistyped command suggests the closest one", argv: () => ["rendr"], code: 2, contains: ["unknown command \"rendr\"; did you mean render?"] },
+  {
+    name: "an unknown option is wrong usage",
+    argv: () => ["render", "--nope", "--environments", environments],
+    code: 2,
+    contains: ["unknown option --nope for gen render"],
+  },
+  { name: "a mistyped command suggests the closest one", argv: () => ["rendr"], code: 2, contains: ['unknown command "rendr"; did you mean render?'] },
   { name: "--version prints the package's version", argv: () => ["--version"], code: 0, contains: [packageVersion()] },
-  { name: "--only matching no file says so and exits 1", argv: () => ["render", "example", "--environments", environments, "--stdout", "--only", "**/nothing-*"], code: 1, contains: ["--only '**/nothing-*' matches none of the 9 rendered files"] },
-  { name: "diff --only matching no file says so and exits 1", argv: () => ["diff", "example", "--environments", environments, "--only", "nothing"], code: 1, contains: ["matches none of the 9 rendered files"] },
-  { name: "list shows a broken environment with its first problem and exits 1", argv: () => ["list", "--environments", fixtures], code: 1, contains: ["broken-schema BROKEN: ", "loop-a       BROKEN: environments extend each other in a loop", "ipv6         tsosi.u-ga.fr"] },
+  {
+    name: "--only matching no file says so and exits 1",
+    argv: () => ["render", "example", "--environments", environments, "--stdout", "--only", "**/nothing-*"],
+    code: 1,
+    contains: ["--only '**/nothing-*' matches none of the 9 rendered files"],
+  },
+  {
+    name: "diff --only matching no file says so and exits 1",
+    argv: () => ["diff", "example", "--environments", environments, "--only", "nothing"],
+    code: 1,
+    contains: ["matches none of the 9 rendered files"],
+  },
+  {
+    name: "list shows a broken environment with its first problem and exits 1",
+    argv: () => ["list", "--environments", fixtures],
+    code: 1,
+    contains: ["broken-schema BROKEN: ", "loop-a       BROKEN: environments extend each other in a loop", "ipv6         tsosi.u-ga.fr"],
+  },
   { name: "list shows only environments", argv: () => ["list", "--environments", listFixture], code: 0, contains: ["one "], absent: ["gen.schema", "secrets"] },
-  { name: "completion offers environment names after a command", argv: () => ["--get-yargs-completions", "render", "--environments", environments, "pr"], code: 0, contains: ["prod"], absent: ["staging", "example"] },
+  {
+    name: "completion offers environment names after a command",
+    argv: () => ["--get-yargs-completions", "render", "--environments", environments, "pr"],
+    code: 0,
+    contains: ["prod"],
+    absent: ["staging", "example"],
+  },
   { name: "completion offers commands and options too", argv: () => ["--get-yargs-completions", "ap"], code: 0, contains: ["apply", "render"] },
-  { name: "an unknown environment suggests the closest name", argv: () => ["render", "prdo", "--environments", environments], code: 2, contains: ["unknown environment \"prdo\"", "Did you mean prod?"] },
+  {
+    name: "an unknown environment suggests the closest name",
+    argv: () => ["render", "prdo", "--environments", environments],
+    code: 2,
+    contains: ['unknown environment "prdo"', "Did you mean prod?"],
+  },
   {
     name: "missing secrets are all named, with no stack trace",
     argv: () => ["render", "prod", "--environments", environments, "--out", join(temp, "missing")],
@@ -62,17 +98,69 @@ const cases: Case[] = [
     name: "every schema problem is reported at once, one line each",
     argv: () => ["render", "broken-schema", "--environments", fixtures, "--out", join(temp, "broken")],
     code: 1,
-    contains: ["gunicorn.workers: expected a whole number >= 1, got \"five\"", "gunicorn.wokers: unknown field", "postgres.user: required", "7 problems"],
+    contains: ['gunicorn.workers: expected a whole number >= 1, got "five"', "gunicorn.wokers: unknown field", "postgres.user: required", "7 problems"],
     absent: ["    at "],
   },
-  { name: "render --stdout redacts secrets", argv: () => ["render", "prod", "--environments", environments, "--stdout", "--only", "settings_local.py"], env: SECRETS, code: 0, contains: ["SECRET_KEY = \"[secret:TSOSI_SECRET_KEY]\"", "[secret:TSOSI_DB_PASSWORD]"], absent: [SECRETS.TSOSI_DB_PASSWORD, SECRETS.TSOSI_SECRET_KEY] },
-  { name: "render --show-secrets prints them", argv: () => ["render", "prod", "--environments", environments, "--stdout", "--only", "settings_local.py", "--show-secrets"], env: SECRETS, code: 0, contains: [SECRETS.TSOSI_SECRET_KEY] },
-  { name: "render --only selects files by glob", argv: () => ["render", "example", "--environments", environments, "--stdout", "--only", "**/sudoers.d/*"], code: 0, contains: ["==> /etc/sudoers.d/tsosi (0440 root:root) <=="], absent: ["[Unit]"] },
-  { name: "validate runs the cross-file checks and the real tools", argv: () => ["validate", "example", "--environments", environments], code: 0, contains: ["passed   visudo", "passed   nginx", "passed   systemd-analyze", "passed   logrotate", "passed   python3 values", "0 cross-file problems, 0 tool checks failed, 0 not run"] },
-  { name: "nginx.ipv6 adds [::] listens that nginx -t accepts", argv: () => ["validate", "ipv6", "--environments", fixtures], env: SECRETS, code: 0, contains: ["passed   nginx", "0 tool checks failed, 0 not run"] },
-  { name: "nginx.ipv6 renders a [::] listen beside each IPv4 one", argv: () => ["render", "ipv6", "--environments", fixtures, "--stdout", "--only", "**/sites-available/*"], env: SECRETS, code: 0, contains: ["    listen 80;\n    listen [::]:80;", "    listen 443 ssl default_server;\n    listen [::]:443 ssl default_server;", "    listen 443 ssl;\n    listen [::]:443 ssl;"] },
-  { name: "list shows every environment", argv: () => ["list", "--environments", environments], code: 0, contains: ["prod", "staging", "example", "tsosi.u-ga.fr"] },
-  { name: "schema prints a JSON Schema", argv: () => ["schema"], code: 0, contains: ["\"$schema\"", "\"gunicorn\""] },
+  {
+    name: "render --stdout redacts secrets",
+    argv: () => ["render", "prod", "--environments", environments, "--stdout", "--only", "settings_local.py"],
+    env: SECRETS,
+    code: 0,
+    contains: ['SECRET_KEY = "[secret:TSOSI_SECRET_KEY]"', "[secret:TSOSI_DB_PASSWORD]"],
+    absent: [SECRETS.TSOSI_DB_PASSWORD, SECRETS.TSOSI_SECRET_KEY],
+  },
+  {
+    name: "render --show-secrets prints them",
+    argv: () => ["render", "prod", "--environments", environments, "--stdout", "--only", "settings_local.py", "--show-secrets"],
+    env: SECRETS,
+    code: 0,
+    contains: [SECRETS.TSOSI_SECRET_KEY],
+  },
+  {
+    name: "render --only selects files by glob",
+    argv: () => ["render", "example", "--environments", environments, "--stdout", "--only", "**/sudoers.d/*"],
+    code: 0,
+    contains: ["==> /etc/sudoers.d/tsosi (0440 root:root) <=="],
+    absent: ["[Unit]"],
+  },
+  {
+    name: "validate runs the cross-file checks and the real tools",
+    argv: () => ["validate", "example", "--environments", environments],
+    code: 0,
+    contains: [
+      "passed   visudo",
+      "passed   nginx",
+      "passed   systemd-analyze",
+      "passed   logrotate",
+      "passed   python3 values",
+      "0 cross-file problems, 0 tool checks failed, 0 not run",
+    ],
+  },
+  {
+    name: "nginx.ipv6 adds [::] listens that nginx -t accepts",
+    argv: () => ["validate", "ipv6", "--environments", fixtures],
+    env: SECRETS,
+    code: 0,
+    contains: ["passed   nginx", "0 tool checks failed, 0 not run"],
+  },
+  {
+    name: "nginx.ipv6 renders a [::] listen beside each IPv4 one",
+    argv: () => ["render", "ipv6", "--environments", fixtures, "--stdout", "--only", "**/sites-available/*"],
+    env: SECRETS,
+    code: 0,
+    contains: [
+      "    listen 80;\n    listen [::]:80;",
+      "    listen 443 ssl default_server;\n    listen [::]:443 ssl default_server;",
+      "    listen 443 ssl;\n    listen [::]:443 ssl;",
+    ],
+  },
+  {
+    name: "list shows every environment",
+    argv: () => ["list", "--environments", environments],
+    code: 0,
+    contains: ["prod", "staging", "example", "tsosi.u-ga.fr"],
+  },
+  { name: "schema prints a JSON Schema", argv: () => ["schema"], code: 0, contains: ['"$schema"', '"gunicorn"'] },
 ];
 
 before(async () => {
@@ -106,7 +194,11 @@ describe("gen command line", () => {
     const { code } = await gen(["render", "broken-schema", "--environments", fixtures, "--out", outDir]);
     assert.equal(code, 1);
     assert.deepEqual(await readdir(outDir), ["marker"]);
-    assert.deepEqual((await readdir(temp)).filter((n) => n.includes("staging") || n.includes("previous")), [], "no staging folders left behind");
+    assert.deepEqual(
+      (await readdir(temp)).filter((n) => n.includes("staging") || n.includes("previous")),
+      [],
+      "no staging folders left behind",
+    );
   });
 
   test("render writes the server tree, the manifest, and secret files 0600", async () => {
@@ -202,13 +294,18 @@ describe("gen command line", () => {
       assert.equal(applied.outcome, "applied");
     });
     test("errors are JSON on standard output", async () => {
-      for (const [args, code] of [[["render", "prdo", "--environments", environments], 2], [["render", "prod", "--environments", environments, "--only", "nothing"], 1]] as const) {
+      for (const [args, code] of [
+        [["render", "prdo", "--environments", environments], 2],
+        [["render", "prod", "--environments", environments, "--only", "nothing"], 1],
+      ] as const) {
         const run = await runGenBin([...args, "--json"]);
         assert.equal(run.code, code, run.all);
         const error = assertJsonOutput<{ error: { message: string }; exitCode: number }>("error", run.out);
         assert.equal(error.exitCode, code);
       }
-      const missing = await runGenBin(["render", "prod", "--environments", environments, "--json"], { env: { TSOSI_DB_PASSWORD: undefined, TSOSI_SECRET_KEY: undefined } });
+      const missing = await runGenBin(["render", "prod", "--environments", environments, "--json"], {
+        env: { TSOSI_DB_PASSWORD: undefined, TSOSI_SECRET_KEY: undefined },
+      });
       const error = assertJsonOutput<{ error: { message: string; details: string[] } }>("error", missing.out);
       assert.match(error.error.details.join("\n"), /TSOSI_DB_PASSWORD is not set/);
     });

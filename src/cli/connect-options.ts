@@ -12,7 +12,11 @@ export interface ConnectArgs {
 
 export function withConnectOptions<T>(yargs: Argv<T>) {
   return yargs
-    .option("accept-new-host-key", { type: "boolean", default: false, describe: "trust and record the key of a host seen for the first time (a changed key is always refused)" })
+    .option("accept-new-host-key", {
+      type: "boolean",
+      default: false,
+      describe: "trust and record the key of a host seen for the first time (a changed key is always refused)",
+    })
     .option("known-hosts", { type: "string", requiresArg: true, describe: "known_hosts file (default ~/.ssh/known_hosts)" })
     .option("identity", { type: "string", requiresArg: true, describe: "private key file (default: ssh-agent, then ~/.ssh/id_*)" })
     .option("ssh-config", { type: "string", requiresArg: true, describe: "ssh config file (default ~/.ssh/config)" })

@@ -31,7 +31,10 @@ export function stepReporter(output: Output, redact: Redactor, interactive: bool
           if (done === total) output.err(`    uploaded ${total} front-end files`);
           return;
         }
-        bar ??= new cliProgress.SingleBar({ stream: process.stderr, format: "    upload [{bar}] {value}/{total} files", hideCursor: true }, cliProgress.Presets.shades_classic);
+        bar ??= new cliProgress.SingleBar(
+          { stream: process.stderr, format: "    upload [{bar}] {value}/{total} files", hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        );
         if (done === 1) bar.start(total, 0);
         bar.update(done);
       },

@@ -42,17 +42,20 @@ function printHostDiff(output: Output, host: HostPlan, sources: DiffSources): vo
       continue;
     }
     for (const line of metadataLines(entry)) output.out(pc.cyan(`  ${line}`));
-    if (entry.kind !== "symlink" && (entry.changes.includes("content") || entry.action === "create")) output.out(colorPatch(contentPatch(entry, host.host, sources)));
+    if (entry.kind !== "symlink" && (entry.changes.includes("content") || entry.action === "create"))
+      output.out(colorPatch(contentPatch(entry, host.host, sources)));
   }
 }
 
 function metadataLines(entry: PlanEntry): string[] {
   const { desired, current } = entry;
-  if (entry.action === "create") return [entry.kind === "symlink" ? `link -> ${desired.linkTarget}` : `mode ${desired.mode}, owner ${desired.owner}:${desired.group}`];
+  if (entry.action === "create")
+    return [entry.kind === "symlink" ? `link -> ${desired.linkTarget}` : `mode ${desired.mode}, owner ${desired.owner}:${desired.group}`];
   const lines: string[] = [];
   if (entry.changes.includes("link")) lines.push(`link ${current?.linkTarget} -> ${desired.linkTarget}`);
   if (entry.changes.includes("mode")) lines.push(`mode ${current?.mode} -> ${desired.mode}`);
-  if (entry.changes.includes("owner") || entry.changes.includes("group")) lines.push(`owner ${current?.owner}:${current?.group} -> ${desired.owner}:${desired.group}`);
+  if (entry.changes.includes("owner") || entry.changes.includes("group"))
+    lines.push(`owner ${current?.owner}:${current?.group} -> ${desired.owner}:${desired.group}`);
   return lines;
 }
 
@@ -66,20 +69,37 @@ function contentPatch(entry: PlanEntry, host: string, sources: DiffSources): str
   const from = entry.action === "create" ? "/dev/null" : `server:${entry.path}`;
   const patch = createTwoFilesPatch(from, `gen:${entry.path}`, current, desired, undefined, undefined, { context: 3 });
   // The "Index:"/"===" header lines add nothing here; the ---/+++ lines name both sides.
-  return sources.redact(patch.split("\n").filter((l) => !l.startsWith("=====")).join("\n").trimEnd());
+  return sources.redact(
+    patch
+      .split("\n")
+      .filter((l) => !l.startsWith("====="))
+      .join("\n")
+      .trimEnd(),
+  );
 }
 
 function colorPatch(patch: string): string {
   return patch
     .split("\n")
-    .map((line) => (line.startsWith("+") && !line.startsWith("+++") ? pc.green(line) : line.startsWith("-") && !line.startsWith("---") ? pc.red(line) : line.startsWith("@@") ? pc.cyan(line) : line))
+    .map((line) =>
+      line.startsWith("+") && !line.startsWith("+++")
+        ? pc.green(line)
+        : line.startsWith("-") && !line.startsWith("---")
+          ? pc.red(line)
+          : line.startsWith("@@")
+            ? pc.cyan(line)
+            : line,
+    )
     .join("\n");
 }
 
 function hostStatLines(host: HostPlan): string[] {
   return host.entries
     .filter((e) => e.action !== "unchanged")
-    .map((e) => `  ${e.action.padEnd(10)} ${e.path}${e.changes.length && e.action === "change" ? ` (${e.changes.join(", ")})` : ""}${e.editedOnServer ? " [edited on server]" : ""}`);
+    .map(
+      (e) =>
+        `  ${e.action.padEnd(10)} ${e.path}${e.changes.length && e.action === "change" ? ` (${e.changes.join(", ")})` : ""}${e.editedOnServer ? " [edited on server]" : ""}`,
+    );
 }
 
 export function summaryLine(summary: PlanSummary): string {

@@ -61,7 +61,11 @@ export async function loadAndRender(name: string, options: GlobalOptions): Promi
   let rendered: RenderResult;
   try {
     rendered = renderEnvironment({
-      name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir, source: loaded.source,
+      name,
+      environment: loaded.environment,
+      secrets: loaded.secrets.lookup,
+      environmentsDir: loaded.environmentsDir,
+      source: loaded.source,
       ...(templatesDir ? { templateOverrides: templatesDir } : {}),
     });
   } catch (error) {

@@ -53,7 +53,8 @@ export function printRenderSummary(output: Output, env: string, files: RenderedF
   const secretFiles = files.filter((f) => f.secret).length;
   const note = secretFiles ? `; ${secretFiles} file${secretFiles === 1 ? "" : "s"} holding secrets written 0600` : "";
   output.out(`rendered ${files.length} files for ${env} into ${outDir}/${note}`);
-  for (const file of files) output.out(`  ${file.mode} ${`${file.owner}:${file.group}`.padEnd(18)} ${file.path}${file.linkTarget ? ` -> ${file.linkTarget}` : ""}`);
+  for (const file of files)
+    output.out(`  ${file.mode} ${`${file.owner}:${file.group}`.padEnd(18)} ${file.path}${file.linkTarget ? ` -> ${file.linkTarget}` : ""}`);
 }
 
 export function printToolReports(output: Output, reports: ToolReport[], redact: Redactor): void {
@@ -68,9 +69,14 @@ export function printToolReports(output: Output, reports: ToolReport[], redact: 
 /** A lock or log left behind once the work was done: the host, the path and the cause, and how to clear a lock. */
 export function printCleanupWarnings(output: Output, host: string, warnings: CleanupWarning[] | undefined, redact: Redactor): void {
   for (const w of warnings ?? []) {
-    output.err(`${pc.yellow("warning")}: ${host}: could not ${w.what === "unlock" ? "release gen's lock" : "append to the log"} ${w.path}: ${redact(w.message)}`);
+    output.err(
+      `${pc.yellow("warning")}: ${host}: could not ${w.what === "unlock" ? "release gen's lock" : "append to the log"} ${w.path}: ${redact(w.message)}`,
+    );
     for (const line of w.details) output.err(`  ${redact(line)}`);
-    if (w.what === "unlock") output.err(`  the next apply, deploy or rollback stops at this lock: once nobody is running one, take it over with --force-unlock (or remove ${w.path} on the server)`);
+    if (w.what === "unlock")
+      output.err(
+        `  the next apply, deploy or rollback stops at this lock: once nobody is running one, take it over with --force-unlock (or remove ${w.path} on the server)`,
+      );
   }
 }
 

@@ -101,13 +101,22 @@ function skipHelpLayout(parser: Argv): void {
 
 /** Every option name the chosen command accepts, with aliases and the --no- form of booleans. */
 function knownOptions(parser: Argv): string[] {
-  const options = (parser as unknown as { getOptions: () => unknown }).getOptions() as { key: Record<string, unknown>; boolean: string[]; alias: Record<string, string[]> };
+  const options = (parser as unknown as { getOptions: () => unknown }).getOptions() as {
+    key: Record<string, unknown>;
+    boolean: string[];
+    alias: Record<string, string[]>;
+  };
   const names = new Set([...Object.keys(options.key), ...Object.values(options.alias).flat(), "help", "version"]);
   for (const name of options.boolean) names.add(`no-${name}`);
   return [...names].filter((n) => n.length > 1 && !/[A-Z]/.test(n));
 }
 
-function completeEnvironments(current: string, argv: Record<string, unknown>, defaults: (done: (error: Error | null, completions: string[] | undefined) => void) => void, done: (completions: string[]) => void): void {
+function completeEnvironments(
+  current: string,
+  argv: Record<string, unknown>,
+  defaults: (done: (error: Error | null, completions: string[] | undefined) => void) => void,
+  done: (completions: string[]) => void,
+): void {
   defaults((_error, completions) => {
     void import("./completion.js").then(({ environmentCompletions }) => {
       const names = environmentCompletions(current, argv as never);

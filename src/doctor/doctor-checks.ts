@@ -12,7 +12,20 @@ import type { Transport } from "../transport/transport.js";
 import { DOCTOR_SCRIPT } from "./doctor-script.js";
 import { postgresLoginFixes, shownValue, type LoginSkip, type PostgresLogin } from "./postgres-login.js";
 
-export const DOCTOR_CHECKS = ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "postgres-login", "redis", "certificate", "disk", "sudo"] as const;
+export const DOCTOR_CHECKS = [
+  "user",
+  "group",
+  "unit",
+  "python",
+  "poetry",
+  "poetry-in-project",
+  "postgres",
+  "postgres-login",
+  "redis",
+  "certificate",
+  "disk",
+  "sudo",
+] as const;
 export type DoctorCheck = (typeof DOCTOR_CHECKS)[number];
 
 export interface DoctorResult {
@@ -52,44 +65,64 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
     timeout: env.checks.timeoutSeconds,
     users: [
       { name: deploy, role: "server.deployUser", fix: `sudo adduser --disabled-password --gecos "" ${deploy}` },
-      ...(server.webUser === deploy ? [] : [{ name: server.webUser, role: "server.webUser", fix: `sudo adduser --system --group --no-create-home ${server.webUser}` }]),
+      ...(server.webUser === deploy
+        ? []
+        : [{ name: server.webUser, role: "server.webUser", fix: `sudo adduser --system --group --no-create-home ${server.webUser}` }]),
     ],
     groups: unique([
       { name: server.deployGroup, role: "server.deployGroup", fix: `sudo addgroup ${server.deployGroup} && sudo adduser ${deploy} ${server.deployGroup}` },
       { name: server.webGroup, role: "server.webGroup", fix: `sudo addgroup --system ${server.webGroup} && sudo adduser ${server.webUser} ${server.webGroup}` },
     ]),
     units: server.systemServices.map((service) => ({
-      unit: `${service}.service`, dirs: UNIT_DIRS.map(under), shownDirs: UNIT_DIRS, fix: `sudo apt-get install ${service}`,
+      unit: `${service}.service`,
+      dirs: UNIT_DIRS.map(under),
+      shownDirs: UNIT_DIRS,
+      fix: `sudo apt-get install ${service}`,
     })),
     python: { version: app.pythonVersion, fix: `sudo apt-get install ${python} ${python}-venv` },
     poetry: {
-      path: under(app.poetry), shown: app.poetry, user: deploy,
+      path: under(app.poetry),
+      shown: app.poetry,
+      user: deploy,
       fix: `sudo apt-get install pipx && sudo -u ${deploy} pipx install poetry (or set app.poetry to where poetry is)`,
       inProjectFix: `sudo -u ${deploy} ${app.poetry} config virtualenvs.in-project true`,
     },
     postgres: {
-      host: postgresHost ?? "", shownHost: postgresHost ?? shownValue(postgres.host), port: postgres.port,
+      host: postgresHost ?? "",
+      shownHost: postgresHost ?? shownValue(postgres.host),
+      port: postgres.port,
       ...(postgresHost === undefined ? { skip: "postgres.host is a secret value that is not set: not checked" } : {}),
       fix: `sudo apt-get install postgresql && sudo systemctl enable --now postgresql (or correct postgres.host and postgres.port)`,
-      shownUser: shownValue(postgres.user), shownDatabase: shownValue(postgres.name), passwordSecret: postgres.password.secret,
+      shownUser: shownValue(postgres.user),
+      shownDatabase: shownValue(postgres.name),
+      passwordSecret: postgres.password.secret,
       ...(options.loginSkip ? { loginSkip: options.loginSkip.reason } : {}),
       fixes: { ...postgresLoginFixes(postgres), ...(options.loginSkip ? { secret: options.loginSkip.fix } : {}) },
     },
     redis: {
-      host: redis.host, port: redis.port,
+      host: redis.host,
+      port: redis.port,
       fix: `sudo apt-get install ${redis.service} && sudo systemctl enable --now ${redis.service} (or correct redis.host and redis.port)`,
       authFix: `remove requirepass from /etc/redis/redis.conf and sudo systemctl restart ${redis.service} (the broker URL carries no password)`,
     },
-    certificates: nginx.tls && options.roles.includes("web")
-      ? [nginx.certificate, nginx.certificateKey, nginx.certbotOptions, nginx.dhparam].map((file) => ({ file: under(file), shown: file, fix: certificateFix }))
-      : [],
+    certificates:
+      nginx.tls && options.roles.includes("web")
+        ? [nginx.certificate, nginx.certificateKey, nginx.certbotOptions, nginx.dhparam].map((file) => ({
+            file: under(file),
+            shown: file,
+            fix: certificateFix,
+          }))
+        : [],
     disk: {
-      path: under(env.paths.releases), shown: env.paths.releases, minFreeMb: options.minFreeMb,
+      path: under(env.paths.releases),
+      shown: env.paths.releases,
+      minFreeMb: options.minFreeMb,
       fix: `make room on the disk of ${env.paths.releases} (df -h; sudo apt-get clean; sudo journalctl --vacuum-size=200M), or run gen doctor with a lower --min-free-mb`,
     },
     // The drop-in's commands, as sudoers.njk writes them from the same rules.
     sudo: {
-      user: sudoers.user, dropIn,
+      user: sudoers.user,
+      dropIn,
       commands: sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${server.systemctl} ${verb} ${rule.service}`)),
       missingFix: `gen apply ${options.envName} (as an administrator: it installs the drop-in ${dropIn})`,
       installFix: "sudo apt-get install sudo",
@@ -116,7 +149,15 @@ export function parseDoctorRecord(stdout: string, exitCode: number, lines: strin
   const checks = checksRecord<DoctorResult>(stdout, exitCode);
   if (checks) return checks;
   if (exitCode === 127) {
-    return [{ check: "python", subject: "python3", status: "fail", detail: "python3 is not installed on the server (gen's checks and the application need it)", fix: "sudo apt-get install python3" }];
+    return [
+      {
+        check: "python",
+        subject: "python3",
+        status: "fail",
+        detail: "python3 is not installed on the server (gen's checks and the application need it)",
+        fix: "sudo apt-get install python3",
+      },
+    ];
   }
   throw new GenError(`the readiness checks did not run (exit ${exitCode})`, { details: lines.slice(-10) });
 }

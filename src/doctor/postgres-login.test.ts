@@ -42,7 +42,8 @@ test("runDoctor sends the password on the program's standard input, never in its
   const calls: { argv: string[]; options?: RunOptions }[] = [];
   // Records what would go to the server; the contract under test is what runDoctor passes to run().
   const transport = {
-    describe: "recording", root: "/",
+    describe: "recording",
+    root: "/",
     run: async (argv: string[], options?: RunOptions): Promise<CommandResult> => {
       calls.push({ argv, ...(options ? { options } : {}) });
       return { exitCode: 0, stdout: '{"checks": []}\n', stderr: "" };

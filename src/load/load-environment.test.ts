@@ -200,7 +200,10 @@ describe("secrets", () => {
     const dir = tempEnvironments(["prod-as-yaml.yaml"], { "prod-as-yaml.secrets.env": `TSOSI_SECRET_KEY=${tooShortInFile}\n` });
     const error = await loadError("prod-as-yaml", dir, { TSOSI_DB_PASSWORD: tooShortInEnv });
     assert.equal(error.details.length, 2, error.details.join("\n"));
-    assert.ok(error.details.every((l) => /shorter than 8 characters/.test(l)), error.details.join("\n"));
+    assert.ok(
+      error.details.every((l) => /shorter than 8 characters/.test(l)),
+      error.details.join("\n"),
+    );
     const text = fullText(error);
     assert.ok(!text.includes(tooShortInEnv), text);
     assert.ok(!text.includes(tooShortInFile), text);

@@ -29,7 +29,11 @@ export function findProject(options: { environments?: string; templates?: string
     : settings.environments
       ? [resolve(root, settings.environments), `"gen": { "environments" } in ${packageFile}`]
       : [resolve(cwd, "environments"), "./environments"];
-  const templates = options.templates ? resolve(cwd, options.templates) : settings.templates ? resolve(root, settings.templates) : join(environmentsDir, "templates");
+  const templates = options.templates
+    ? resolve(cwd, options.templates)
+    : settings.templates
+      ? resolve(root, settings.templates)
+      : join(environmentsDir, "templates");
   return { root, environmentsDir, templatesDir: existsSync(templates) ? templates : undefined, from };
 }
 
@@ -51,7 +55,8 @@ export function readSettings(packageFile: string): ProjectSettings {
   }
   const gen = (data as { gen?: unknown } | null)?.gen;
   if (gen === undefined) return {};
-  if (gen === null || typeof gen !== "object" || Array.isArray(gen)) throw new GenError(`${packageFile}: gen: expected an object such as { "environments": "deploy" }`);
+  if (gen === null || typeof gen !== "object" || Array.isArray(gen))
+    throw new GenError(`${packageFile}: gen: expected an object such as { "environments": "deploy" }`);
   const settings: ProjectSettings = {};
   for (const [key, value] of Object.entries(gen)) {
     if (key !== "environments" && key !== "templates") throw new GenError(`${packageFile}: gen.${key}: unknown setting; known: environments, templates`);

@@ -45,11 +45,22 @@ async function compileTypeScript(file: string): Promise<string> {
   const esbuild = await import("esbuild");
   try {
     const result = await esbuild.build({
-      entryPoints: [file], bundle: true, write: false, format: "esm", platform: "node", target: "node20", logLevel: "silent", metafile: true,
+      entryPoints: [file],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "silent",
+      metafile: true,
       plugins: [genImport],
     });
     const code = result.outputFiles[0]!.text;
-    await storeBundle(file, Object.keys(result.metafile.inputs).map((input) => resolve(input)), code);
+    await storeBundle(
+      file,
+      Object.keys(result.metafile.inputs).map((input) => resolve(input)),
+      code,
+    );
     return code;
   } catch (error) {
     const failure = error as esbuild.BuildFailure;

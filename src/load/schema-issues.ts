@@ -4,11 +4,13 @@ import type { z } from "zod";
 
 /** With the schema, an unknown field is answered with the closest known one. */
 export function formatSchemaIssues(file: string, issues: z.core.$ZodIssue[], schema?: z.ZodType): string[] {
-  return issues.flatMap((issue) => expand(issue)).map((issue) => {
-    const field = issue.path.map(String).join(".") || "(top level)";
-    const hint = issue.code === "unrecognized_keys" && schema ? closestField(schema, issue.path) : "";
-    return `${file}: ${field}: ${describe(issue)}${hint}`;
-  });
+  return issues
+    .flatMap((issue) => expand(issue))
+    .map((issue) => {
+      const field = issue.path.map(String).join(".") || "(top level)";
+      const hint = issue.code === "unrecognized_keys" && schema ? closestField(schema, issue.path) : "";
+      return `${file}: ${field}: ${describe(issue)}${hint}`;
+    });
 }
 
 /** `; did you mean "gunicorn"?` when a known field of the same object is a likely spelling of the unknown one. */
@@ -36,7 +38,9 @@ export function knownKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
   for (const segment of path) {
     if (!node) return [];
     const def = node._zod.def as unknown as Def;
-    node = unwrap(def.type === "object" ? def.shape?.[String(segment)] : def.type === "array" ? def.element : def.type === "record" ? def.valueType : undefined);
+    node = unwrap(
+      def.type === "object" ? def.shape?.[String(segment)] : def.type === "array" ? def.element : def.type === "record" ? def.valueType : undefined,
+    );
   }
   const def = node?._zod.def as unknown as Def | undefined;
   return def?.type === "object" && def.shape ? Object.keys(def.shape) : [];

@@ -23,8 +23,12 @@ export async function inspectEnvironment(
   connections?: HostConnections,
 ): Promise<Inspection> {
   const env = loaded.environment;
-  const outcomes = await forEachHost(env, options, concurrency, (transport, host) =>
-    readServerState(transport, filesForRoles(files, host.roles), filesForRoles(folders, host.roles), env.server.stateDir, { sudo: env.server.useSudo }),
+  const outcomes = await forEachHost(
+    env,
+    options,
+    concurrency,
+    (transport, host) =>
+      readServerState(transport, filesForRoles(files, host.roles), filesForRoles(folders, host.roles), env.server.stateDir, { sudo: env.server.useSudo }),
     connections,
   );
   const plan = planChanges(

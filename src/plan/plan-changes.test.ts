@@ -22,10 +22,23 @@ describe("planChanges", () => {
   const files = [file("/etc/a", "A\n"), file("/etc/b", "B\n"), file("/etc/c", "C\n"), file("/etc/d", "D\n", { mode: "0440" })];
 
   test("tells create, change, unchanged and unreadable apart, and what changed", () => {
-    const plan = planChanges("t", files, [], [{
-      host: "h", roles: ["web"],
-      state: state({ "/etc/a": onServer("A\n"), "/etc/b": onServer("old\n"), "/etc/d": onServer("D\n", { mode: "0644", owner: "deployer" }), "/etc/c": { status: "missing" } }),
-    }]);
+    const plan = planChanges(
+      "t",
+      files,
+      [],
+      [
+        {
+          host: "h",
+          roles: ["web"],
+          state: state({
+            "/etc/a": onServer("A\n"),
+            "/etc/b": onServer("old\n"),
+            "/etc/d": onServer("D\n", { mode: "0644", owner: "deployer" }),
+            "/etc/c": { status: "missing" },
+          }),
+        },
+      ],
+    );
     const byPath = Object.fromEntries(plan.hosts[0]!.entries.map((e) => [e.path, e]));
     assert.equal(byPath["/etc/a"]!.action, "unchanged");
     assert.deepEqual([byPath["/etc/b"]!.action, byPath["/etc/b"]!.changes], ["change", ["content"]]);
@@ -36,13 +49,23 @@ describe("planChanges", () => {
   });
 
   test("reports an unreadable file as unreadable with its reason, never as create", () => {
-    const plan = planChanges("t", [files[0]!], [], [{ host: "h", roles: ["web"], state: state({ "/etc/a": { status: "unreadable", reason: "permission denied" } }) }]);
+    const plan = planChanges(
+      "t",
+      [files[0]!],
+      [],
+      [{ host: "h", roles: ["web"], state: state({ "/etc/a": { status: "unreadable", reason: "permission denied" } }) }],
+    );
     assert.deepEqual([plan.hosts[0]!.entries[0]!.action, plan.hosts[0]!.entries[0]!.reason], ["unreadable", "permission denied"]);
   });
 
   test("marks a file that no longer matches gen's record as edited on the server", () => {
     const applied = { "/etc/a": sha256("A\n"), "/etc/b": sha256("B\n") };
-    const plan = planChanges("t", files.slice(0, 2), [], [{ host: "h", roles: ["web"], state: state({ "/etc/a": onServer("A\n"), "/etc/b": onServer("hand edit\n") }, { applied }) }]);
+    const plan = planChanges(
+      "t",
+      files.slice(0, 2),
+      [],
+      [{ host: "h", roles: ["web"], state: state({ "/etc/a": onServer("A\n"), "/etc/b": onServer("hand edit\n") }, { applied }) }],
+    );
     const [a, b] = plan.hosts[0]!.entries;
     assert.equal(a!.editedOnServer, false);
     assert.deepEqual([b!.action, b!.editedOnServer], ["change", true]);
@@ -52,33 +75,62 @@ describe("planChanges", () => {
     const applied = { "/etc/a": sha256("older\n") };
     const plan = planChanges("t", [files[0]!], [], [{ host: "h", roles: ["web"], state: state({ "/etc/a": onServer("A\n") }, { applied }) }]);
     assert.equal(planHasChanges(plan), false);
-    assert.deepEqual(unrecordedEntries(plan.hosts[0]!).map((e) => e.path), ["/etc/a"]);
+    assert.deepEqual(
+      unrecordedEntries(plan.hosts[0]!).map((e) => e.path),
+      ["/etc/a"],
+    );
     assert.equal(planNeedsApply(plan), true);
   });
 
   test("a host gets only the files of its roles, and an unreachable host keeps its error", () => {
     const worker = file("/etc/w", "W\n", { roles: ["worker"] });
-    const plan = planChanges("t", [files[0]!, worker], [], [
-      { host: "web1", roles: ["web"], state: state({ "/etc/a": onServer("A\n") }) },
-      { host: "down", roles: ["worker"], state: { error: "connection refused", transport: "x" } },
-    ]);
-    assert.deepEqual(plan.hosts[0]!.entries.map((e) => e.path), ["/etc/a"]);
+    const plan = planChanges(
+      "t",
+      [files[0]!, worker],
+      [],
+      [
+        { host: "web1", roles: ["web"], state: state({ "/etc/a": onServer("A\n") }) },
+        { host: "down", roles: ["worker"], state: { error: "connection refused", transport: "x" } },
+      ],
+    );
+    assert.deepEqual(
+      plan.hosts[0]!.entries.map((e) => e.path),
+      ["/etc/a"],
+    );
     assert.deepEqual([plan.hosts[1]!.entries, plan.hosts[1]!.error], [[], "connection refused"]);
     assert.equal(summarizePlan(plan).failedHosts, 1);
   });
 
   test("compares a symlink by its target only", () => {
     const link = file("/etc/l", "", { kind: "symlink", linkTarget: "/etc/target", mode: "0777" });
-    const same = planChanges("t", [link], [], [{ host: "h", roles: ["web"], state: state({ "/etc/l": onServer("", { linkTarget: "/etc/target", mode: "0777" }) }) }]);
-    const moved = planChanges("t", [link], [], [{ host: "h", roles: ["web"], state: state({ "/etc/l": onServer("", { linkTarget: "/elsewhere", mode: "0777" }) }) }]);
+    const same = planChanges(
+      "t",
+      [link],
+      [],
+      [{ host: "h", roles: ["web"], state: state({ "/etc/l": onServer("", { linkTarget: "/etc/target", mode: "0777" }) }) }],
+    );
+    const moved = planChanges(
+      "t",
+      [link],
+      [],
+      [{ host: "h", roles: ["web"], state: state({ "/etc/l": onServer("", { linkTarget: "/elsewhere", mode: "0777" }) }) }],
+    );
     assert.equal(same.hosts[0]!.entries[0]!.action, "unchanged");
     assert.deepEqual(moved.hosts[0]!.entries[0]!.changes, ["link"]);
   });
 
   test("plans folders to create and to fix", () => {
-    const folders = [{ path: "/var/log/app", owner: "deployer", group: "deployer", mode: "0755", roles: ["web"] }, { path: "/srv/m", owner: "deployer", group: "www-data", mode: "0755", roles: ["web"] }];
-    const plan = planChanges("t", [], folders, [{ host: "h", roles: ["web"], state: { ...state({}), folders: new Map([["/srv/m", { owner: "root", group: "root", mode: "0755", type: "directory" }]]) } }]);
-    assert.deepEqual(plan.hosts[0]!.folders.map((f) => f.action), ["create", "fix"]);
+    const folders = [
+      { path: "/var/log/app", owner: "deployer", group: "deployer", mode: "0755", roles: ["web"] },
+      { path: "/srv/m", owner: "deployer", group: "www-data", mode: "0755", roles: ["web"] },
+    ];
+    const plan = planChanges("t", [], folders, [
+      { host: "h", roles: ["web"], state: { ...state({}), folders: new Map([["/srv/m", { owner: "root", group: "root", mode: "0755", type: "directory" }]]) } },
+    ]);
+    assert.deepEqual(
+      plan.hosts[0]!.folders.map((f) => f.action),
+      ["create", "fix"],
+    );
   });
 });
 
@@ -110,7 +162,9 @@ describe("the server probe", () => {
   });
 
   test("quotes every path for the shell and maps it under the root", () => {
-    const script = probeSteps("/tmp/root", ["/etc/it's"], "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json").map((s) => s.script).join("\n");
+    const script = probeSteps("/tmp/root", ["/etc/it's"], "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json")
+      .map((s) => s.script)
+      .join("\n");
     assert.ok(script.includes(`'/tmp/root/etc/it'\\''s'`), script);
   });
 });

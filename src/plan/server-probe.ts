@@ -47,7 +47,8 @@ export function parseProbe(runs: ProbeRun[], root: string, paths: string[]): Pro
   const found = new Map<string, ProbeResult>();
   for (const line of meta.stderr.split("\n")) {
     const failure = /^find: '(.*)': (.*)$/.exec(line);
-    if (failure) found.set(failure[1]!, /No such file|Not a directory/.test(failure[2]!) ? { status: "missing" } : { status: "unreadable", reason: failure[2]! });
+    if (failure)
+      found.set(failure[1]!, /No such file|Not a directory/.test(failure[2]!) ? { status: "missing" } : { status: "unreadable", reason: failure[2]! });
   }
   for (const line of meta.stdout.split("\n")) {
     const [path = "", type = "", mode = "", owner = "", group = "", ...link] = line.split("|");

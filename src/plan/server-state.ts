@@ -11,7 +11,7 @@ import type { FileSide } from "./plan-types.js";
 import { parseProbe, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
 
 export type ServerFile =
-  | { status: "ok"; side: FileSide; /** kept only when it differs from the rendered file */ content?: string }
+  | { status: "ok"; side: FileSide /** kept only when it differs from the rendered file */; content?: string }
   | { status: "missing" }
   | { status: "unreadable"; reason: string };
 
@@ -37,7 +37,13 @@ export interface ReadOptions {
   sudo: boolean;
 }
 
-export async function readServerState(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string, options: ReadOptions = { sudo: false }): Promise<HostState> {
+export async function readServerState(
+  transport: Transport,
+  files: RenderedFile[],
+  folders: FolderSpec[],
+  stateDir: string,
+  options: ReadOptions = { sudo: false },
+): Promise<HostState> {
   const steps = probeRequest(transport, files, folders, stateDir);
   return stateFromProbe(transport, files, folders, await runProbe(transport, steps, options.sudo), options);
 }
@@ -49,7 +55,13 @@ export function probeRequest(transport: Transport, files: RenderedFile[], folder
 }
 
 /** The state from the probe's answers; the content of the files that differ is read afterwards. */
-export async function stateFromProbe(transport: Transport, files: RenderedFile[], folders: FolderSpec[], runs: ProbeRun[], options: ReadOptions): Promise<HostState> {
+export async function stateFromProbe(
+  transport: Transport,
+  files: RenderedFile[],
+  folders: FolderSpec[],
+  runs: ProbeRun[],
+  options: ReadOptions,
+): Promise<HostState> {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
   const probe = parseProbe(runs, transport.root, paths);
   // In the sandbox, owners are what gen recorded (it cannot set them there without root).
@@ -81,7 +93,10 @@ async function runProbe(transport: Transport, steps: Step[], sudo: boolean): Pro
     // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable.
   }
   const runs = await transport.steps(steps);
-  if (runs[record]!.exitCode !== 0) throw new GenError(`cannot inspect ${transport.describe}: the probe failed (exit ${runs[record]!.exitCode}): ${runs[record]!.stderr.toString("utf8").trim()}`);
+  if (runs[record]!.exitCode !== 0)
+    throw new GenError(
+      `cannot inspect ${transport.describe}: the probe failed (exit ${runs[record]!.exitCode}): ${runs[record]!.stderr.toString("utf8").trim()}`,
+    );
   return text(runs);
 }
 

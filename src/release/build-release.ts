@@ -58,7 +58,8 @@ export function archiveCommitStep(shell: ServerShell, tar: string): Step {
 export function parseServerCommit(step: string, where: string, run: CommandResult): Parsed<string> {
   if (run.exitCode !== 0) return { ok: false, error: new GenError(`${step} failed on ${where} (exit ${run.exitCode})`, { details: outputLines(run) }) };
   const last = run.stdout.trim().split("\n").pop() ?? "";
-  if (last !== "" && !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(last)) return { ok: false, error: new GenError(`${step} on ${where}: git printed ${JSON.stringify(last)}, not a commit hash`) };
+  if (last !== "" && !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(last))
+    return { ok: false, error: new GenError(`${step} on ${where}: git printed ${JSON.stringify(last)}, not a commit hash`) };
   return { ok: true, value: last };
 }
 
@@ -77,7 +78,11 @@ export function cloneSteps(shell: ServerShell, env: Environment, releaseDir: str
   return [
     { name: `\`${init!.join(" ")}\``, script: commandScript(shell, init!) },
     { name: `fetching ${commit}`, script: commandScript(shell, fetch!), afterSuccess: true },
-    { name: "checking out the fetched commit", script: `git -C ${checkout} checkout --quiet FETCH_HEAD && git -C ${checkout} rev-parse HEAD`, afterSuccess: true },
+    {
+      name: "checking out the fetched commit",
+      script: `git -C ${checkout} checkout --quiet FETCH_HEAD && git -C ${checkout} rev-parse HEAD`,
+      afterSuccess: true,
+    },
     {
       name: `keeping only ${env.paths.backendDir}/ of the checkout`,
       script: `mv ${shell.path(`${releaseDir}/.checkout/${env.paths.backendDir}`)} ${shell.path(`${releaseDir}/${env.paths.backendDir}`)} && rm -rf ${checkout}`,
@@ -89,13 +94,24 @@ export function cloneSteps(shell: ServerShell, env: Environment, releaseDir: str
 /** The commit checked out, or the first failure: a remote without the commit is named as such. */
 export function parseClone(env: Environment, commit: string, where: string, steps: Step[], runs: CommandResult[]): Parsed<string> {
   const [init, fetched, head, kept] = runs;
-  if (init!.exitCode !== 0) return { ok: false, error: new GenError(`${steps[0]!.name} failed (exit ${init!.exitCode})`, { details: outputLines(init!).slice(-20) }) };
+  if (init!.exitCode !== 0)
+    return { ok: false, error: new GenError(`${steps[0]!.name} failed (exit ${init!.exitCode})`, { details: outputLines(init!).slice(-20) }) };
   if (fetched!.exitCode !== 0) {
-    return { ok: false, error: new GenError(`${env.release.repository} does not have commit ${commit} (the one checked locally): push it (git push), or deploy with --source archive`, { details: outputLines(fetched!).slice(-5) }) };
+    return {
+      ok: false,
+      error: new GenError(
+        `${env.release.repository} does not have commit ${commit} (the one checked locally): push it (git push), or deploy with --source archive`,
+        { details: outputLines(fetched!).slice(-5) },
+      ),
+    };
   }
   const checkedOut = parseServerCommit("checking out the fetched commit", where, head!);
   if (!checkedOut.ok) return checkedOut;
-  if (kept!.exitCode !== 0) return { ok: false, error: new GenError(`keeping only ${env.paths.backendDir}/ of the checkout failed on ${where} (exit ${kept!.exitCode})`, { details: outputLines(kept!) }) };
+  if (kept!.exitCode !== 0)
+    return {
+      ok: false,
+      error: new GenError(`keeping only ${env.paths.backendDir}/ of the checkout failed on ${where} (exit ${kept!.exitCode})`, { details: outputLines(kept!) }),
+    };
   return checkedOut;
 }
 
@@ -105,7 +121,9 @@ export function createReleaseStep(shell: ServerShell, releaseDir: string): Step 
 }
 
 export function parseCreateRelease(release: string, where: string, run: CommandResult): Parsed<void> {
-  return run.exitCode === 0 ? { ok: true, value: undefined } : { ok: false, error: new GenError(`release ${release} already exists on ${where}: deploy again in a second`) };
+  return run.exitCode === 0
+    ? { ok: true, value: undefined }
+    : { ok: false, error: new GenError(`release ${release} already exists on ${where}: deploy again in a second`) };
 }
 
 /** A half-made release goes whole. */
@@ -116,7 +134,10 @@ export function removeReleaseStep(shell: ServerShell, releaseDir: string): Step 
 /** settings_local.py (apply's, in paths.config) linked where the backend reads it. */
 export function settingsLinkStep(shell: ServerShell, env: Environment, releaseDir: string): Step {
   const link = `${releaseDir}/${env.paths.backendDir}/${env.release.settingsLink}`;
-  return { name: "linking settings_local.py", script: `mkdir -p ${shell.path(posix.dirname(link))} && ln -sfn ${shell.path(`${env.paths.config}/settings_local.py`)} ${shell.path(link)}` };
+  return {
+    name: "linking settings_local.py",
+    script: `mkdir -p ${shell.path(posix.dirname(link))} && ln -sfn ${shell.path(`${env.paths.config}/settings_local.py`)} ${shell.path(link)}`,
+  };
 }
 
 export async function installBackend(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
@@ -130,7 +151,14 @@ export async function runReleaseTasks(shell: ServerShell, env: Environment, rele
 }
 
 /** Uploads the build output into public/, many files at once (the transport bounds the SFTP requests). */
-export async function uploadFrontend(shell: ServerShell, env: Environment, releaseDir: string, localDir: string, files: string[], out: ReleaseOutput): Promise<void> {
+export async function uploadFrontend(
+  shell: ServerShell,
+  env: Environment,
+  releaseDir: string,
+  localDir: string,
+  files: string[],
+  out: ReleaseOutput,
+): Promise<void> {
   const publicDir = `${releaseDir}/${env.paths.publicDir}`;
   const dirs = [...new Set(files.map((f) => posix.dirname(`${publicDir}/${f}`)))].sort();
   await shell.must("creating the front-end folders", `mkdir -p ${[publicDir, ...dirs].map((d) => shell.path(d)).join(" ")}`);

@@ -8,7 +8,18 @@ import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
 import { orThrow } from "../transport/step-records.js";
-import { createReleaseStep, fetchBackend, installBackend, parseCreateRelease, removeReleaseStep, runReleaseTasks, uploadFrontend, writeDeploymentJson, type ReleaseOutput, type ReleaseSource } from "./build-release.js";
+import {
+  createReleaseStep,
+  fetchBackend,
+  installBackend,
+  parseCreateRelease,
+  removeReleaseStep,
+  runReleaseTasks,
+  uploadFrontend,
+  writeDeploymentJson,
+  type ReleaseOutput,
+  type ReleaseSource,
+} from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
 import { recordMigrations } from "./migrations.js";
 import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
@@ -62,7 +73,9 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
   const result: DeployResult = { release, outcome: "failed", removedReleases: [], checks: [], steps: [] };
   const step = stepRunner(effects, result);
 
-  await step(4, "lock", () => takeLock(shell, env.server.stateDir, { who: effects.who, command: "deploy", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock));
+  await step(4, "lock", () =>
+    takeLock(shell, env.server.stateDir, { who: effects.who, command: "deploy", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock),
+  );
   try {
     const previous = await liveRelease(shell, env);
     if (previous) result.previous = previous;
@@ -79,7 +92,9 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
     });
     await step(6, `switch ${env.paths.current} to ${release}`, () => switchCurrent(shell, env, release));
     try {
-      await step(7, "restart services", () => restartServices(shell, env, { celery: input.restartCelery, roles: input.roles }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)));
+      await step(7, "restart services", () =>
+        restartServices(shell, env, { celery: input.restartCelery, roles: input.roles }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)),
+      );
     } catch (error) {
       await rollBackSwitch(shell, input, effects, result, "restart failed");
       throw error;
@@ -101,7 +116,9 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
   } finally {
     const entry = { at: effects.now().toISOString(), who: effects.who, command: "deploy" as const, release, commit: input.commit.hash, result: result.outcome };
-    const logged = await warnOnFailure("log", releaseLogPath(env), () => appendReleaseLog(shell, env, result.error ? { ...entry, error: result.error.message } : entry));
+    const logged = await warnOnFailure("log", releaseLogPath(env), () =>
+      appendReleaseLog(shell, env, result.error ? { ...entry, error: result.error.message } : entry),
+    );
     const unlocked = await warnOnFailure("unlock", lockDir(env.server.stateDir), () => releaseLock(shell, env.server.stateDir));
     if (logged.length + unlocked.length > 0) result.warnings = [...logged, ...unlocked];
   }
@@ -123,7 +140,9 @@ async function rollBackSwitch(shell: ServerShell, input: DeployInput, effects: D
   if (!result.previous) return;
   effects.report.output.onCommand(`${why}: switching back to ${result.previous}`);
   await switchCurrent(shell, input.environment, result.previous);
-  await restartServices(shell, input.environment, { celery: input.restartCelery, roles: input.roles }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)).catch((error: unknown) => {
+  await restartServices(shell, input.environment, { celery: input.restartCelery, roles: input.roles }, (argv) =>
+    effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`),
+  ).catch((error: unknown) => {
     effects.report.output.onCommand(`restarting ${result.previous} failed too: ${errorMessage(error)}`);
   });
   result.outcome = "rolled-back";

@@ -9,7 +9,8 @@ import { runLocalProcess } from "../transport/local-run.js";
 export async function runLocalCommand(argv: string[], cwd: string, onOutput: (chunk: string) => void): Promise<void> {
   const [file, ...args] = argv;
   const result = await runLocalProcess(file!, args, { cwd, env: process.env, onOutput });
-  if (result.exitCode !== 0) throw new GenError(`\`${argv.join(" ")}\` failed in ${cwd} (exit ${result.exitCode})`, { details: result.exitCode === 127 ? [result.stderr.trim()] : [] });
+  if (result.exitCode !== 0)
+    throw new GenError(`\`${argv.join(" ")}\` failed in ${cwd} (exit ${result.exitCode})`, { details: result.exitCode === 127 ? [result.stderr.trim()] : [] });
 }
 
 /** Every file under the build output, as paths relative to it (sorted). */
@@ -20,5 +21,8 @@ export async function listBuildOutput(dir: string): Promise<string[]> {
   } catch {
     throw new GenError(`the front-end build output ${dir} does not exist: build it first, or drop --skip-front-build`);
   }
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
 }

@@ -39,7 +39,9 @@ export async function readCommit(repoDir: string, branch: string): Promise<Commi
   await checkBranchName(branch);
   const current = await git(repoDir, ["rev-parse", "--abbrev-ref", "HEAD"]);
   if (current !== branch) {
-    throw new GenError(`the checkout in ${repoDir} is on branch ${current}, not ${branch}: check out ${branch} (git switch ${branch}) or pass --branch ${current}`);
+    throw new GenError(
+      `the checkout in ${repoDir} is on branch ${current}, not ${branch}: check out ${branch} (git switch ${branch}) or pass --branch ${current}`,
+    );
   }
   const [hash, author, date, title] = (await git(repoDir, ["log", "-1", "--format=%H%x00%ae%x00%cI%x00%s"])).split("\0");
   return { branch, hash: hash!, author: author!, date: date!, title: title! };

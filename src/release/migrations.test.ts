@@ -13,7 +13,10 @@ System check identified no issues (0 silenced).
 `;
 
 test("the plan's applied lines become app.name pairs; unapplied and other lines are left out", () => {
-  assert.deepEqual(parseMigrationPlan(PLAN).map((m) => `${m.app}.${m.name}`), ["contenttypes.0001_initial", "auth.0001_initial", "tsosi.0001_initial", "tsosi.0002_badge"]);
+  assert.deepEqual(
+    parseMigrationPlan(PLAN).map((m) => `${m.app}.${m.name}`),
+    ["contenttypes.0001_initial", "auth.0001_initial", "tsosi.0001_initial", "tsosi.0002_badge"],
+  );
   assert.deepEqual(summarizeMigrations(parseMigrationPlan(PLAN)), [
     { app: "contenttypes", count: 1, last: "0001_initial" },
     { app: "auth", count: 1, last: "0001_initial" },
@@ -27,7 +30,12 @@ test("the undo takes each app back to the target's last migration (or zero), new
   const target = ["auth.0001_initial", "tsosi.0001_initial"].map(m);
   const live = ["auth.0001_initial", "tsosi.0001_initial", "tsosi.0002_badge", "blog.0001_initial", "tsosi.0003_scipost"].map(m);
   assert.deepEqual(migrationsToUndo(env, live, target), [
-    { app: "tsosi", unknown: ["0002_badge", "0003_scipost"], to: "0001_initial", command: ["/usr/bin/poetry", "run", "python", "manage.py", "migrate", "tsosi", "0001_initial"] },
+    {
+      app: "tsosi",
+      unknown: ["0002_badge", "0003_scipost"],
+      to: "0001_initial",
+      command: ["/usr/bin/poetry", "run", "python", "manage.py", "migrate", "tsosi", "0001_initial"],
+    },
     { app: "blog", unknown: ["0001_initial"], to: "zero", command: ["/usr/bin/poetry", "run", "python", "manage.py", "migrate", "blog", "zero"] },
   ]);
   assert.deepEqual(migrationsToUndo(env, target, live), []);

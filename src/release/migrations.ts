@@ -46,7 +46,12 @@ export function migrationsStep(shell: ServerShell, env: Environment, releaseDir:
 export function parseMigrationsStep(env: Environment, run: CommandResult): Parsed<Migration[]> {
   const argv = env.release.migrations ?? [];
   if (run.exitCode !== 0) {
-    return { ok: false, error: new GenError(`\`${argv.join(" ")}\` failed (exit ${run.exitCode}): the applied migrations could not be read (release.migrations)`, { details: outputLines(run).slice(-20) }) };
+    return {
+      ok: false,
+      error: new GenError(`\`${argv.join(" ")}\` failed (exit ${run.exitCode}): the applied migrations could not be read (release.migrations)`, {
+        details: outputLines(run).slice(-20),
+      }),
+    };
   }
   return { ok: true, value: parseMigrationPlan(run.stdout) };
 }
@@ -58,7 +63,12 @@ export function migrationsFileStep(shell: ServerShell, env: Environment, release
 }
 
 /** Runs release.migrations and writes migrations.json; nothing when it is null. */
-export async function recordMigrations(shell: ServerShell, env: Environment, releaseDir: string, onCommand: (line: string) => void): Promise<Migration[] | undefined> {
+export async function recordMigrations(
+  shell: ServerShell,
+  env: Environment,
+  releaseDir: string,
+  onCommand: (line: string) => void,
+): Promise<Migration[] | undefined> {
   const step = migrationsStep(shell, env, releaseDir);
   if (!step) return undefined;
   onCommand(`$ ${env.release.migrations!.join(" ")}`);

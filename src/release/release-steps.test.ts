@@ -51,7 +51,12 @@ async function makeRelease(id: string, options: { deployment?: boolean } = {}): 
   mkdirSync(at(`${dir}/public`));
   mkdirSync(at(`${dir}/backend`));
   if (options.deployment === false) return;
-  const info = { commit: { hash: "c0ffee", subject: "s", author: "a", date: "d", branch: "main" }, serverCommit: "c0ffee", deployedAt: "2026-01-01T00:00:00Z", release: id } as never;
+  const info = {
+    commit: { hash: "c0ffee", subject: "s", author: "a", date: "d", branch: "main" },
+    serverCommit: "c0ffee",
+    deployedAt: "2026-01-01T00:00:00Z",
+    release: id,
+  } as never;
   assert.equal((await run(deploymentJsonStep(shell, env, dir, info))).exitCode, 0);
 }
 
@@ -85,7 +90,13 @@ describe("release steps through the local transport", () => {
     chmodSync(manage, 0o755);
     const dir = `${env.paths.releases}/${ids[0]}`;
     const applied = parseMigrationsStep(env, await run(migrationsStep(shell, env, dir)!));
-    assert.deepEqual(applied, { ok: true, value: [{ app: "auth", name: "0001_initial" }, { app: "tsosi", name: "0001_initial" }] });
+    assert.deepEqual(applied, {
+      ok: true,
+      value: [
+        { app: "auth", name: "0001_initial" },
+        { app: "tsosi", name: "0001_initial" },
+      ],
+    });
     assert.equal((await run(migrationsFileStep(shell, env, ids[0]!, applied.ok ? applied.value : []))).exitCode, 0);
     assert.deepEqual(JSON.parse(readFileSync(at(`${dir}/migrations.json`), "utf8")), { applied: applied.ok ? applied.value : [] });
     const failing = parseMigrationsStep(env, await run(migrationsStep(shell, env, `${env.paths.releases}/none`)!));
@@ -99,11 +110,14 @@ describe("release steps through the local transport", () => {
     mkdirSync(at(`${env.paths.releases}/not-a-release`));
     const listed = parseReleases(where, await run(listReleasesStep(shell, env)));
     assert.ok(listed.ok);
-    assert.deepEqual(listed.value.map((r) => [r.id, r.live, r.deployment?.release, r.migrations?.length]), [
-      [ids[0], true, ids[0], 2],
-      [ids[1], false, ids[1], undefined],
-      [ids[2], false, undefined, undefined],
-    ]);
+    assert.deepEqual(
+      listed.value.map((r) => [r.id, r.live, r.deployment?.release, r.migrations?.length]),
+      [
+        [ids[0], true, ids[0], 2],
+        [ids[1], false, ids[1], undefined],
+        [ids[2], false, undefined, undefined],
+      ],
+    );
   });
 
   test("pruning keeps the newest N finished releases and the live one, and removes unfinished ones", async () => {
@@ -133,7 +147,11 @@ describe("release steps through the local transport", () => {
 
   test("a listing that failed or printed something else is an error naming the step", () => {
     const missing = parseReleases("h", { exitCode: 127, stdout: "", stderr: "sh: python3: not found\n" });
-    assert.ok(!missing.ok && missing.error.message === "listing the releases failed on h (exit 127)" && missing.error.details[0]!.startsWith("python3 is not installed"));
+    assert.ok(
+      !missing.ok &&
+        missing.error.message === "listing the releases failed on h (exit 127)" &&
+        missing.error.details[0]!.startsWith("python3 is not installed"),
+    );
     const garbled = parseReleases("h", { exitCode: 0, stdout: "20260101T000000Z\n", stderr: "" });
     assert.ok(!garbled.ok && garbled.error.message.startsWith("listing the releases on h: the step's output is not what gen expects"));
   });
@@ -161,7 +179,11 @@ describe("release steps through the local transport", () => {
     const unknown = "0".repeat(40);
     const missing = cloneSteps(shell, withRepo, other, unknown);
     const refused = parseClone(withRepo, unknown, where, missing, await shell.steps(missing));
-    assert.ok(!refused.ok && refused.error.message === `file://${repo} does not have commit ${unknown} (the one checked locally): push it (git push), or deploy with --source archive`);
+    assert.ok(
+      !refused.ok &&
+        refused.error.message ===
+          `file://${repo} does not have commit ${unknown} (the one checked locally): push it (git push), or deploy with --source archive`,
+    );
     assert.ok(!parseServerCommit("s", "h", { exitCode: 0, stdout: "fatal: not a tar\n", stderr: "" }).ok);
   });
 });

@@ -46,7 +46,12 @@ const LISTING = "listing the releases";
 
 /** The step that reads every release and the live one. */
 export function listReleasesStep(shell: ServerShell, env: Environment): Step {
-  const spec = { releases: shell.raw(env.paths.releases), current: shell.raw(env.paths.current), publicDir: env.paths.publicDir, pattern: RELEASE_ID.source.slice(1, -1) };
+  const spec = {
+    releases: shell.raw(env.paths.releases),
+    current: shell.raw(env.paths.current),
+    publicDir: env.paths.publicDir,
+    pattern: RELEASE_ID.source.slice(1, -1),
+  };
   return { name: LISTING, script: `python3 -c ${shell.quote(LIST_SCRIPT)} ${shell.quote(JSON.stringify(spec))}` };
 }
 
@@ -64,11 +69,14 @@ export function parseReleases(where: string, run: CommandResult): Parsed<Release
   const parsed = oneRecord(`${LISTING} on ${where}`, run, ListRecord);
   if (!parsed.ok) return parsed;
   const live = parsed.value.current === null ? undefined : releaseOfLink(parsed.value.current);
-  const releases = parsed.value.releases.filter((r) => RELEASE_ID.test(r.id)).sort((a, b) => a.id.localeCompare(b.id)).map((r): ReleaseInfo => {
-    const deployment = isRecord(r.deployment) ? r.deployment : undefined;
-    const migrations = migrationsOf(r.migrations);
-    return { id: r.id, live: r.id === live, ...(deployment ? { deployment } : {}), ...(migrations ? { migrations } : {}) };
-  });
+  const releases = parsed.value.releases
+    .filter((r) => RELEASE_ID.test(r.id))
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((r): ReleaseInfo => {
+      const deployment = isRecord(r.deployment) ? r.deployment : undefined;
+      const migrations = migrationsOf(r.migrations);
+      return { id: r.id, live: r.id === live, ...(deployment ? { deployment } : {}), ...(migrations ? { migrations } : {}) };
+    });
   return { ok: true, value: releases };
 }
 
@@ -89,7 +97,10 @@ const READING_CURRENT = "reading the live release";
 /** The step that reads where `current` leads: a record with its target, or none when it is not a link. */
 export function liveReleaseStep(shell: ServerShell, env: Environment): Step {
   const current = shell.path(env.paths.current);
-  return { name: READING_CURRENT, script: [JSON_STRING_FUNCTION, `[ -L ${current} ] || exit 0`, `t=$(readlink -- ${current}) || exit 1`, printServerRecord({}, "target", `"$t"`)].join("\n") };
+  return {
+    name: READING_CURRENT,
+    script: [JSON_STRING_FUNCTION, `[ -L ${current} ] || exit 0`, `t=$(readlink -- ${current}) || exit 1`, printServerRecord({}, "target", `"$t"`)].join("\n"),
+  };
 }
 
 export function parseLiveRelease(where: string, run: CommandResult): Parsed<string | undefined> {
@@ -111,7 +122,10 @@ export function switchCurrentStep(shell: ServerShell, env: Environment, id: stri
   // Relative, so the link means the same under a root prefix as on the server.
   const target = posix.relative(posix.dirname(env.paths.current), `${env.paths.releases}/${id}`);
   const next = `${env.paths.current}.gen-next`;
-  return { name: `switching ${env.paths.current} to ${id}`, script: `ln -sfn ${shell.quote(target)} ${shell.path(next)} && mv -fT ${shell.path(next)} ${shell.path(env.paths.current)}` };
+  return {
+    name: `switching ${env.paths.current} to ${id}`,
+    script: `ln -sfn ${shell.quote(target)} ${shell.path(next)} && mv -fT ${shell.path(next)} ${shell.path(env.paths.current)}`,
+  };
 }
 
 export async function switchCurrent(shell: ServerShell, env: Environment, id: string): Promise<void> {
@@ -130,8 +144,18 @@ export function restartCommands(env: Environment, options: RestartOptions): stri
   const web = options.roles.includes("web");
   const worker = options.roles.includes("worker") && options.celery;
   return [
-    ...(web ? [[systemctl, "restart", env.gunicorn.service], [systemctl, "reload", "nginx"]] : []),
-    ...(worker ? [[systemctl, "restart", env.celery.service], [systemctl, "restart", env.celery.beat.service]] : []),
+    ...(web
+      ? [
+          [systemctl, "restart", env.gunicorn.service],
+          [systemctl, "reload", "nginx"],
+        ]
+      : []),
+    ...(worker
+      ? [
+          [systemctl, "restart", env.celery.service],
+          [systemctl, "restart", env.celery.beat.service],
+        ]
+      : []),
   ];
 }
 
@@ -139,7 +163,10 @@ export async function restartServices(shell: ServerShell, env: Environment, opti
   if (shell.sandbox) {
     const commands = restartCommands(env, options);
     for (const argv of commands) onCommand(argv);
-    return shell.sandbox.recordCommands(commands.map((argv) => ["sudo", ...argv]), "release");
+    return shell.sandbox.recordCommands(
+      commands.map((argv) => ["sudo", ...argv]),
+      "release",
+    );
   }
   for (const argv of restartCommands(env, options)) {
     onCommand(argv);
@@ -178,7 +205,10 @@ export async function pruneReleases(shell: ServerShell, env: Environment, keep: 
 }
 
 export function releaseIdFor(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 export interface ReleaseLogEntry {

@@ -30,7 +30,12 @@ export async function rollbackRelease(
   effects: { transport: Transport; who: string; pid: number; now: () => Date; confirm: (plan: RollbackPlan) => Promise<boolean> },
 ): Promise<RollbackResult> {
   const shell = serverShell(effects.transport, env, { sudo: false });
-  await takeLock(shell, env.server.stateDir, { who: effects.who, command: "rollback", since: effects.now().toISOString(), pid: effects.pid }, options.forceUnlock);
+  await takeLock(
+    shell,
+    env.server.stateDir,
+    { who: effects.who, command: "rollback", since: effects.now().toISOString(), pid: effects.pid },
+    options.forceUnlock,
+  );
   const warnings: CleanupWarning[] = [];
   let done: RollbackResult | undefined;
   let failure: unknown;
@@ -58,7 +63,8 @@ export async function rollbackRelease(
     await switchCurrent(shell, env, target);
     const restarted: string[] = [];
     const entry = { at: effects.now().toISOString(), who: effects.who, command: "rollback" as const, release: target };
-    const log = async (logged: ReleaseLogEntry) => warnings.push(...(await warnOnFailure("log", releaseLogPath(env), () => appendReleaseLog(shell, env, logged))));
+    const log = async (logged: ReleaseLogEntry) =>
+      warnings.push(...(await warnOnFailure("log", releaseLogPath(env), () => appendReleaseLog(shell, env, logged))));
     try {
       await restartServices(shell, env, { celery: options.restartCelery, roles: options.roles }, (argv) => restarted.push(argv.join(" ")));
     } catch (error) {
@@ -79,6 +85,9 @@ export async function rollbackRelease(
 function withWarnings(error: unknown, warnings: CleanupWarning[]): unknown {
   if (warnings.length === 0) return error;
   const known = error instanceof GenError ? error : undefined;
-  const also = warnings.flatMap((w) => [`also: ${w.what === "unlock" ? "could not release gen's lock" : "could not append to the log"} ${w.path}: ${w.message}`, ...w.details]);
+  const also = warnings.flatMap((w) => [
+    `also: ${w.what === "unlock" ? "could not release gen's lock" : "could not append to the log"} ${w.path}: ${w.message}`,
+    ...w.details,
+  ]);
   return new GenError(errorMessage(error), { cause: error, exitCode: known?.exitCode ?? 1, details: [...(known?.details ?? []), ...also] });
 }

@@ -44,7 +44,11 @@ export function smokeCheckSpec(env: Environment, options: SmokeSpecOptions) {
     timeout: env.checks.timeoutSeconds,
     gunicorn: { socket: under(env.nginx.apiSocket), shownSocket: env.nginx.apiSocket, domain, path: env.checks.path },
     nginx: { host: env.checks.nginxAddress.host, port: env.checks.nginxAddress.port, tls: env.nginx.tls, domain, path: env.checks.path },
-    static: { dir: under(`${env.paths.current}/${env.paths.staticDir}`), shownDir: `${env.paths.current}/${env.paths.staticDir}`, location: env.nginx.locations.static },
+    static: {
+      dir: under(`${env.paths.current}/${env.paths.staticDir}`),
+      shownDir: `${env.paths.current}/${env.paths.staticDir}`,
+      location: env.nginx.locations.static,
+    },
     media: { root: options.root, path: env.nginx.mediaAlias, user: env.server.webUser },
     celery: { argv: [...env.celery.command, "-A", env.celery.app, "inspect", "ping", "--timeout", String(env.checks.timeoutSeconds)], cwd: under(backend) },
     certificate: { file: under(env.nginx.certificate), shownFile: env.nginx.certificate, days: env.checks.certificateDays },

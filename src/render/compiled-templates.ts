@@ -13,7 +13,9 @@ export const LEXER_OPTIONS = { autoescape: false, trimBlocks: true, lstripBlocks
 type Compiled = Record<string, { root: unknown }>;
 
 export function compiledTemplates(templatesDir: string): nunjucks.PrecompiledLoader {
-  const names = readdirSync(templatesDir).filter((n) => n.endsWith(".njk")).sort();
+  const names = readdirSync(templatesDir)
+    .filter((n) => n.endsWith(".njk"))
+    .sort();
   const sources = names.map((name) => [name, readFileSync(join(templatesDir, name), "utf8")] as const);
   const hash = createHash("sha256").update(`nunjucks ${nunjucksVersion()}\n`);
   for (const [name, source] of sources) hash.update(`${name}\n${source}\n`);

@@ -29,7 +29,12 @@ function variantDir(files: unknown[], templates: Record<string, string>): string
   copyFileSync(join(packageRoot, "test", "fixtures", "environments", "prod-as-yaml.yaml"), join(dir, "prod-as-yaml.yaml"));
   for (const [name, text] of Object.entries(templates)) writeFileSync(join(dir, name), text);
   writeFileSync(join(dir, "variant.json"), JSON.stringify({ extends: "prod-as-yaml", files }));
-  writeFileSync(join(dir, "variant.secrets.env"), Object.entries(SECRETS).map(([k, v]) => `${k}=${v}\n`).join(""));
+  writeFileSync(
+    join(dir, "variant.secrets.env"),
+    Object.entries(SECRETS)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+  );
   return dir;
 }
 
@@ -38,12 +43,30 @@ async function render(dir: string) {
   return renderEnvironment({ name: loaded.name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
 }
 
-const tokenFile = (template: string, extra: Record<string, unknown> = {}) => ({ path: "/etc/app/token.conf", template, owner: "www-data", group: "adm", vars: { token: { secret: "API_TOKEN" } }, ...extra });
+const tokenFile = (template: string, extra: Record<string, unknown> = {}) => ({
+  path: "/etc/app/token.conf",
+  template,
+  owner: "www-data",
+  group: "adm",
+  vars: { token: { secret: "API_TOKEN" } },
+  ...extra,
+});
 
 /** Every form of the token a filter below could print. */
 function transformedTokens(): string[] {
   const reversed = [...TOKEN].reverse().join("");
-  return [TOKEN, reversed, TOKEN.toUpperCase(), reversed.toUpperCase(), TOKEN.toLowerCase(), Buffer.from(TOKEN).toString("base64"), TOKEN.replace(/-/g, "_"), TOKEN.split("").join(","), encodeURIComponent(TOKEN), TOKEN.slice(0, 12)];
+  return [
+    TOKEN,
+    reversed,
+    TOKEN.toUpperCase(),
+    reversed.toUpperCase(),
+    TOKEN.toLowerCase(),
+    Buffer.from(TOKEN).toString("base64"),
+    TOKEN.replace(/-/g, "_"),
+    TOKEN.split("").join(","),
+    encodeURIComponent(TOKEN),
+    TOKEN.slice(0, 12),
+  ];
 }
 
 describe("extra files holding a secret", () => {
@@ -57,7 +80,7 @@ describe("extra files holding a secret", () => {
     '{{ token | list | join(",") }}',
     "{{ token | urlencode }}",
     '{{ (token | reverse | string | replace("a", "A") | upper | reverse) }} {{ token | title }} {{ token | truncate(12, true, "") }}',
-    '{% for c in token | list %}{{ c }}{% endfor %}',
+    "{% for c in token | list %}{{ c }}{% endfor %}",
   ];
 
   test("get mode 0600 with the entry's owner in the manifest and on disk, however the template uses the secret", async () => {
@@ -103,7 +126,13 @@ describe("templates of extra files", () => {
   }
 
   test("a template that is a symbolic link out of the environments folder is refused, naming the entry", async () => {
-    const dir = variantDir([{ path: "/etc/app/a.conf", template: "a.njk" }, { path: "/etc/app/stolen.conf", template: "stolen.njk" }], { "a.njk": "a\n" });
+    const dir = variantDir(
+      [
+        { path: "/etc/app/a.conf", template: "a.njk" },
+        { path: "/etc/app/stolen.conf", template: "stolen.njk" },
+      ],
+      { "a.njk": "a\n" },
+    );
     symlinkSync(join(outside(), "shadow"), join(dir, "stolen.njk"));
     await assert.rejects(render(dir), (error: Error) => {
       assert.match(error.message, /^files\[1\]\.template: stolen\.njk is a symbolic link .*outside/);
@@ -123,7 +152,10 @@ describe("templates of extra files", () => {
 
     const including = variantDir([{ path: "/etc/app/a.conf", template: "a.njk" }], { "a.njk": '{% include "inc.njk" %}\n' });
     symlinkSync(join(outside(), "shadow"), join(including, "inc.njk"));
-    await assert.rejects(render(including), (error: Error) => !error.message.includes("outside-hash-content") && /inc\.njk is a symbolic link/.test(error.message));
+    await assert.rejects(
+      render(including),
+      (error: Error) => !error.message.includes("outside-hash-content") && /inc\.njk is a symbolic link/.test(error.message),
+    );
 
     const inside = variantDir([{ path: "/etc/app/a.conf", template: "alias.njk" }], { "real.njk": "real\n" });
     symlinkSync("real.njk", join(inside, "alias.njk"));

@@ -46,7 +46,11 @@ test("an own template is compiled on the first render only, and again when its t
 
   writeFileSync(join(envDir, "part.njk"), "new part of {{ i }}");
   assert.equal(render("extra.njk", { i: 3 }), "new part of 3 file 3\n");
-  assert.deepEqual(compiled.slice(2).map((p) => p.slice(envDir.length + 1)), ["part.njk"], "only the changed template is compiled again");
+  assert.deepEqual(
+    compiled.slice(2).map((p) => p.slice(envDir.length + 1)),
+    ["part.njk"],
+    "only the changed template is compiled again",
+  );
 });
 
 test("an undefined variable still fails in a template read from the cache", () => {

@@ -18,7 +18,13 @@ export interface CompiledProps {
 type Compile = (source: string, path: string, options: Record<string, unknown>) => string;
 
 const compileWithNunjucks: Compile = (source, path, options) =>
-  (nunjucks as unknown as { compiler: { compile: (s: string, a: unknown[], e: unknown[], n: string, o: unknown) => string } }).compiler.compile(source, [], [], path, options);
+  (nunjucks as unknown as { compiler: { compile: (s: string, a: unknown[], e: unknown[], n: string, o: unknown) => string } }).compiler.compile(
+    source,
+    [],
+    [],
+    path,
+    options,
+  );
 
 let compile: Compile = compileWithNunjucks;
 
@@ -31,7 +37,10 @@ export function setTemplateCompiler(hook: (next: Compile) => Compile): () => voi
 }
 
 export function compiledOwnTemplate(source: string, path: string, options: Record<string, unknown>): CompiledProps {
-  const key = createHash("sha256").update(JSON.stringify([nunjucksVersion(), options, path, source])).digest("hex").slice(0, 32);
+  const key = createHash("sha256")
+    .update(JSON.stringify([nunjucksVersion(), options, path, source]))
+    .digest("hex")
+    .slice(0, 32);
   const file = join(cacheDir(), `own-template-${key}.js`);
   let code: string;
   try {

@@ -83,7 +83,6 @@ function assertPythonRoundTrip(values: PythonValue[]): void {
   });
 }
 
-
 const hasCvtsudoers = spawnSync("cvtsudoers", ["-V"]).status === 0;
 
 /** sudo's own parser: the commands a drop-in allows, or its syntax error. */
@@ -101,8 +100,36 @@ function sudoersCommands(content: string): { users: string[]; commands: string[]
 }
 
 const HOSTILE_WORDS = [
-  "plain", "a b", "  two  spaces ", 'dq"uote', "sq'uote", "back\\slash", "trailing\\", "semi;colon", ";", "\\;", "{brace}", "}", "%n", "%%",
-  "100%", "$HOME", "${HOME}", "$$", "cost$", "#hash", "x#y", "comma,colon:eq=", "!bang", "(paren)", "café", "日本", "😀", "~tilde", "-dash", "@at",
+  "plain",
+  "a b",
+  "  two  spaces ",
+  'dq"uote',
+  "sq'uote",
+  "back\\slash",
+  "trailing\\",
+  "semi;colon",
+  ";",
+  "\\;",
+  "{brace}",
+  "}",
+  "%n",
+  "%%",
+  "100%",
+  "$HOME",
+  "${HOME}",
+  "$$",
+  "cost$",
+  "#hash",
+  "x#y",
+  "comma,colon:eq=",
+  "!bang",
+  "(paren)",
+  "café",
+  "日本",
+  "😀",
+  "~tilde",
+  "-dash",
+  "@at",
 ];
 
 let prod: LoadedEnvironment;
@@ -169,7 +196,8 @@ describe("prod files", () => {
   test("names the services each file feeds", () => {
     const handlers = Object.fromEntries(prodFiles.manifest.files.map((f) => [f.path, f.handlers]));
     assert.deepEqual(handlers["/home/deployer/config/settings_local.py"], {
-      reload: [], restart: ["tsosi_gunicorn.service", "tsosi_celery.service", "tsosi_celery_beat.service"],
+      reload: [],
+      restart: ["tsosi_gunicorn.service", "tsosi_celery.service", "tsosi_celery_beat.service"],
     });
     assert.deepEqual(handlers["/etc/sudoers.d/tsosi"], { reload: [], restart: [] });
     assert.deepEqual(handlers["/etc/logrotate.d/tsosi"], { reload: [], restart: [] });
@@ -204,7 +232,9 @@ describe("prod files", () => {
     assert.ok("commands" in parsed, "error" in parsed ? parsed.error : "");
     assert.deepEqual([...new Set(parsed.users)], ["deployer"]);
     const services = ["nginx", "redis-server", "tsosi_gunicorn", "tsosi_celery", "tsosi_celery_beat"];
-    const expected = services.flatMap((s) => ["restart", "start", "stop", "status", ...(s === "nginx" ? ["reload"] : [])].map((v) => `/usr/bin/systemctl ${v} ${s}`));
+    const expected = services.flatMap((s) =>
+      ["restart", "start", "stop", "status", ...(s === "nginx" ? ["reload"] : [])].map((v) => `/usr/bin/systemctl ${v} ${s}`),
+    );
     assert.deepEqual(parsed.commands, expected);
   });
 
@@ -264,19 +294,45 @@ describe("prod files", () => {
       { "token.conf.njk": "set $token {{ token | ngx }};\n" },
       { ...SECRETS, API_TOKEN: token },
     );
-    assert.throws(() => render(loaded), (error: Error) => {
-      assert.ok(!error.message.includes(token), `the message shows the secret: ${error.message}`);
-      return true;
-    });
+    assert.throws(
+      () => render(loaded),
+      (error: Error) => {
+        assert.ok(!error.message.includes(token), `the message shows the secret: ${error.message}`);
+        return true;
+      },
+    );
   });
 });
 
 describe("python literals", () => {
   test("hostile strings come back from ast.literal_eval unchanged", () => {
     const strings = [
-      "", 'say "hi"', "it's", `both ' and "`, "back\\slash", "\\", "\\x00", "new\nline", "cr\rlf\r\n", "tab\t", "nul\0byte", "\x7f\x80\x85\xff",
-      "é", "日本語", "😀 astral", "\u2028\u2029", "\ud800 lone high", "lone low \udfff", '"""', "'''", "\\N{BULLET}", "{REPLACE}", "%s %(x)s", "f'{x}'",
-      "#not a comment", "\"; import os; os.system('id') #",
+      "",
+      'say "hi"',
+      "it's",
+      `both ' and "`,
+      "back\\slash",
+      "\\",
+      "\\x00",
+      "new\nline",
+      "cr\rlf\r\n",
+      "tab\t",
+      "nul\0byte",
+      "\x7f\x80\x85\xff",
+      "é",
+      "日本語",
+      "😀 astral",
+      "\u2028\u2029",
+      "\ud800 lone high",
+      "lone low \udfff",
+      '"""',
+      "'''",
+      "\\N{BULLET}",
+      "{REPLACE}",
+      "%s %(x)s",
+      "f'{x}'",
+      "#not a comment",
+      "\"; import os; os.system('id') #",
     ];
     assertPythonRoundTrip(strings);
     for (const s of strings) {
@@ -288,8 +344,25 @@ describe("python literals", () => {
   test("containers, numbers, booleans and None come back unchanged, also when written over several lines", () => {
     const long = Array.from({ length: 12 }, (_, i) => `/var/log/tsosi/file-${i}.log`);
     assertPythonRoundTrip([
-      0, -1, 42, 1.5, -0.25, 1e21, 1e-7, 2 ** 53, 5e-324, 1.7976931348623157e308, true, false, null, [], {},
-      ["a", 1, null, true], { 'k"ey': "v", "back\\": ["x\ny"] }, long, { default: { NAME: "tsosi", LIST: long, NESTED: { deeper: long } } },
+      0,
+      -1,
+      42,
+      1.5,
+      -0.25,
+      1e21,
+      1e-7,
+      2 ** 53,
+      5e-324,
+      1.7976931348623157e308,
+      true,
+      false,
+      null,
+      [],
+      {},
+      ["a", 1, null, true],
+      { 'k"ey': "v", "back\\": ["x\ny"] },
+      long,
+      { default: { NAME: "tsosi", LIST: long, NESTED: { deeper: long } } },
     ]);
   });
 
@@ -304,7 +377,10 @@ describe("python literals", () => {
   });
 
   test("secret references are written as the secret's value; non-finite numbers are refused", () => {
-    assert.equal(pythonLiteral({ secret: "X" }, () => 'pa"ss'), '"pa\\"ss"');
+    assert.equal(
+      pythonLiteral({ secret: "X" }, () => 'pa"ss'),
+      '"pa\\"ss"',
+    );
     assert.throws(() => pythonLiteral(Number.NaN, noSecrets));
     assert.throws(() => pythonLiteral(Number.POSITIVE_INFINITY, noSecrets));
   });
@@ -376,7 +452,8 @@ describe("escaping", () => {
       const parsed = sudoersCommands(`deployer ALL=(root) NOPASSWD: /usr/bin/echo ${escaped}\n`);
       const expected = `/usr/bin/echo ${word}`;
       if (!("commands" in parsed)) wrong.push(`${JSON.stringify(word)} -> ${escaped}: ${parsed.error.split("\n")[0]}`);
-      else if (parsed.commands.length !== 1 || parsed.commands[0] !== expected) wrong.push(`${JSON.stringify(word)} -> ${escaped}: read as ${JSON.stringify(parsed.commands)}`);
+      else if (parsed.commands.length !== 1 || parsed.commands[0] !== expected)
+        wrong.push(`${JSON.stringify(word)} -> ${escaped}: read as ${JSON.stringify(parsed.commands)}`);
     }
     assert.deepEqual(wrong, []);
   });

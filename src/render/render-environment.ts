@@ -56,7 +56,9 @@ export function renderEnvironment(input: RenderInput): RenderResult {
 
 /** gen's built-in templates, by name. */
 export function builtinTemplates(): string[] {
-  return readdirSync(templatesDir).filter((n) => n.endsWith(".njk")).sort();
+  return readdirSync(templatesDir)
+    .filter((n) => n.endsWith(".njk"))
+    .sort();
 }
 
 /** The built-ins that a user's templates folder replaces (same file name). */
@@ -128,12 +130,25 @@ function templateContext({ name, environment: env, secrets, source }: RenderInpu
     serverNames: [env.app.domain, ...env.app.redirectDomains],
     redisIsLocal: ["127.0.0.1", "localhost", "::1"].includes(env.redis.host) && env.server.systemServices.includes(env.redis.service),
     celeryMulti: (verb: string) => [
-      ...env.celery.command, "-A", env.celery.app, "multi", verb, env.celery.nodeName,
-      `--pidfile=${env.celery.pidFile}`, `--logfile=${env.celery.logFile}`, ...celeryCommon, `--concurrency=${env.celery.concurrency}`,
+      ...env.celery.command,
+      "-A",
+      env.celery.app,
+      "multi",
+      verb,
+      env.celery.nodeName,
+      `--pidfile=${env.celery.pidFile}`,
+      `--logfile=${env.celery.logFile}`,
+      ...celeryCommon,
+      `--concurrency=${env.celery.concurrency}`,
     ],
     celeryBeat: [
-      ...env.celery.command, "-A", env.celery.app, "beat",
-      `--pidfile=${env.celery.beat.pidFile}`, `--logfile=${env.celery.beat.logFile}`, `--loglevel=${env.celery.beat.logLevel}`,
+      ...env.celery.command,
+      "-A",
+      env.celery.app,
+      "beat",
+      `--pidfile=${env.celery.beat.pidFile}`,
+      `--logfile=${env.celery.beat.logFile}`,
+      `--loglevel=${env.celery.beat.logLevel}`,
     ],
     settings: djangoSettings(env).map(([settingName, value]) => ({ name: settingName, literal: pythonLiteral(value, secrets) })),
   };
@@ -144,7 +159,14 @@ interface Contexts {
   shown: Record<string, unknown>;
 }
 
-function renderFile(templates: nunjucks.Environment, spec: FileSpec, contexts: Contexts, secrets: SecretLookup, redact: (text: string) => string, environmentsDir: string): RenderedFile {
+function renderFile(
+  templates: nunjucks.Environment,
+  spec: FileSpec,
+  contexts: Contexts,
+  secrets: SecretLookup,
+  redact: (text: string) => string,
+  environmentsDir: string,
+): RenderedFile {
   const { template, vars, entry, ...rest } = spec;
   let content = "";
   let shown = "";

@@ -15,7 +15,8 @@ export function templateOutside(dir: string, template: string): string | undefin
   const real = realpathSync(full);
   const realBase = realpathSync(base);
   const rel = relative(realBase, real);
-  if (rel === "" || rel.startsWith("..") || resolve(realBase, rel) !== real) return `${template} is a symbolic link (or under one) leading to ${real}, outside ${dir}`;
+  if (rel === "" || rel.startsWith("..") || resolve(realBase, rel) !== real)
+    return `${template} is a symbolic link (or under one) leading to ${real}, outside ${dir}`;
   return undefined;
 }
 
@@ -28,7 +29,10 @@ export function checkTemplateInside(dir: string, template: string, entry: string
 /** Also hands nunjucks each template compiled, from gen's cache when its text was compiled before. */
 export class ContainedLoader extends nunjucks.FileSystemLoader {
   /** `compileOptions`: the options of the Environment the loader serves (the compiled code depends on them). */
-  constructor(private readonly dir: string, private readonly compileOptions: Record<string, unknown>) {
+  constructor(
+    private readonly dir: string,
+    private readonly compileOptions: Record<string, unknown>,
+  ) {
     super(dir);
   }
 

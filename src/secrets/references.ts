@@ -31,10 +31,14 @@ export function mapSecretRefs(value: unknown, visit: (ref: SecretRef, path: stri
 /** Every reference in value, in the order the fields are written; `path` is where value itself sits. */
 export function findSecretReferences(value: unknown, path: string[] = []): SecretReference[] {
   const found: SecretReference[] = [];
-  mapSecretRefs(value, (ref, at) => {
-    found.push({ field: at.join("."), ref });
-    return ref;
-  }, path);
+  mapSecretRefs(
+    value,
+    (ref, at) => {
+      found.push({ field: at.join("."), ref });
+      return ref;
+    },
+    path,
+  );
   return found;
 }
 

@@ -30,7 +30,9 @@ export function resolveSecrets(
     if (value === undefined || value === "") {
       missing.push(`${field}: secret ${ref.secret} is not set: export ${ref.secret}=... or add it to ${sources.secretsFile}`);
     } else if (value.length < MIN_SECRET_LENGTH) {
-      missing.push(`${field}: secret ${ref.secret} is shorter than ${MIN_SECRET_LENGTH} characters: too weak, and too short to be redacted from output reliably`);
+      missing.push(
+        `${field}: secret ${ref.secret} is shorter than ${MIN_SECRET_LENGTH} characters: too weak, and too short to be redacted from output reliably`,
+      );
     } else {
       values.set(ref.secret, value);
     }

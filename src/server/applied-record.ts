@@ -26,7 +26,15 @@ export interface ApplyLogEntry {
 }
 
 /** Writes the record and the log line, and prunes backups beyond the newest `keepBackups` applies. */
-export function recordStep(shell: ServerShell, stateDir: string, incoming: string, entries: PlanEntry[], previous: Record<string, string> | undefined, log: ApplyLogEntry, keepBackups: number): Step {
+export function recordStep(
+  shell: ServerShell,
+  stateDir: string,
+  incoming: string,
+  entries: PlanEntry[],
+  previous: Record<string, string> | undefined,
+  log: ApplyLogEntry,
+  keepBackups: number,
+): Step {
   const files = { ...(previous ?? {}), ...Object.fromEntries(entries.map((e) => [e.path, e.desired.sha256])) };
   const record = `${JSON.stringify({ files, lastApply: log.id, by: log.who, at: log.at }, null, 2)}\n`;
   const target = appliedRecordPath(stateDir);
@@ -46,7 +54,9 @@ export function recordStep(shell: ServerShell, stateDir: string, incoming: strin
 
 export function recordFailure(shell: ServerShell, run: StepOutput): GenError | undefined {
   if (run.exitCode === 0) return undefined;
-  return new GenError(`recording the apply failed on ${shell.transport.describe} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)] });
+  return new GenError(`recording the apply failed on ${shell.transport.describe} (exit ${run.exitCode})`, {
+    details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)],
+  });
 }
 
 export function applyLogPath(stateDir: string): string {
@@ -71,7 +81,10 @@ export function leftoversStep(shell: ServerShell, stateDir: string, managedPaths
   const script = [
     JSON_STRING_FUNCTION,
     `for d in ${state}/incoming-* ${state}/verify-*; do [ -e "$d" ] && rm -rf -- "$d" && ${removed(`"$d"`)}; done`,
-    ...dirs.map((d) => `for f in ${shell.path(d)}/.gen-stage.* ${shell.path(d)}/.gen-restore.*; do { [ -e "$f" ] || [ -L "$f" ]; } && rm -f -- "$f" && ${removed(`"$f"`)}; done`),
+    ...dirs.map(
+      (d) =>
+        `for f in ${shell.path(d)}/.gen-stage.* ${shell.path(d)}/.gen-restore.*; do { [ -e "$f" ] || [ -L "$f" ]; } && rm -f -- "$f" && ${removed(`"$f"`)}; done`,
+    ),
     "true",
   ].join("\n");
   return { name: LEFTOVERS, script };
@@ -105,5 +118,7 @@ export async function cleanUpAndUnlock(shell: ServerShell, stateDir: string, wor
 
 export function cleanUpFailure(shell: ServerShell, run: StepOutput): GenError | undefined {
   if (run.exitCode === 0) return undefined;
-  return new GenError(`cleaning up and releasing the lock failed on ${shell.transport.describe} (exit ${run.exitCode})`, { details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)] });
+  return new GenError(`cleaning up and releasing the lock failed on ${shell.transport.describe} (exit ${run.exitCode})`, {
+    details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)],
+  });
 }

@@ -99,6 +99,12 @@ describe("the folder step as root", () => {
     mkdirSync(join(root, "q"), { recursive: true });
     symlinkSync("/etc", join(root, "q/etc-link"));
     const run = sh(linkProblems(shell, ["/q/etc-link/x", "/q/real"]).join("\n"));
-    assert.deepEqual(run.stdout.trim().split("\n").map((l) => JSON.parse(l)), [{ kind: "link", path: "/q/etc-link" }]);
+    assert.deepEqual(
+      run.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+      [{ kind: "link", path: "/q/etc-link" }],
+    );
   });
 });

@@ -39,7 +39,9 @@ export function linkProblems(shell: ServerShell, paths: string[]): string[] {
  */
 export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "path" | "owner" | "group" | "mode">): string[] {
   const refuse = (c: string) => `{ ${printLink(c)}; exit 3; }`;
-  const walk = pathComponents(folder.path).map((c) => `if [ -L ${shell.path(c)} ]; then ${refuse(c)}; fi; [ -d ${shell.path(c)} ] || mkdir -- ${shell.path(c)} || exit 1`);
+  const walk = pathComponents(folder.path).map(
+    (c) => `if [ -L ${shell.path(c)} ]; then ${refuse(c)}; fi; [ -d ${shell.path(c)} ] || mkdir -- ${shell.path(c)} || exit 1`,
+  );
   const target = shell.path(folder.path);
   return [
     ...walk,

@@ -34,7 +34,14 @@ export interface LockTaken {
  * `guarded`: steps that need the lock (clean-up, reading the server again), sent with it in one round trip and
  * run only if it was taken.
  */
-export async function takeLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }, guarded: Step[] = []): Promise<LockTaken> {
+export async function takeLock(
+  shell: ServerShell,
+  stateDir: string,
+  holder: LockHolder,
+  force: boolean,
+  owner?: { user: string; group: string },
+  guarded: Step[] = [],
+): Promise<LockTaken> {
   const first = await tryLock(shell, stateDir, holder, force, owner, guarded);
   if (!("held" in first)) return first;
   const parsed = parseLockHolder(first.held);
@@ -76,7 +83,9 @@ export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHold
   const holderOf = `h=$({ [ -L ${dir} ] || [ -L ${dir}/holder.json ] || cat ${dir}/holder.json 2>/dev/null; })`;
   const record = (kind: "held" | "removed") => printServerRecord({ kind }, "holder", `"$h"`);
   // Status 0 and the holder it had, or status 1 when there is no lock.
-  const replace = force ? [{ name: REMOVING, script: [JSON_STRING_FUNCTION, `[ -d ${dir} ] || exit 1`, holderOf, `rm -rf ${dir}`, record("removed")].join("\n") }] : [];
+  const replace = force
+    ? [{ name: REMOVING, script: [JSON_STRING_FUNCTION, `[ -d ${dir} ] || exit 1`, holderOf, `rm -rf ${dir}`, record("removed")].join("\n") }]
+    : [];
   // Status 0 when taken; otherwise HELD, FAILED or LINKED, and a record saying by whom, why, or which link.
   const take = {
     name: TAKING,
@@ -107,13 +116,17 @@ export function parseLockSteps(where: string, sudo: boolean, lockPath: string, r
   }
   const step = `${TAKING} on ${where}`;
   if (![0, HELD, FAILED, LINKED].includes(taking.exitCode)) {
-    return { ok: false, error: new GenError(`cannot take the lock on ${where} (exit ${taking.exitCode}): ${taking.stderr.trim()}`, { details: sudoRefusedHint(sudo, taking) }) };
+    return {
+      ok: false,
+      error: new GenError(`cannot take the lock on ${where} (exit ${taking.exitCode}): ${taking.stderr.trim()}`, { details: sudoRefusedHint(sudo, taking) }),
+    };
   }
   const parsed = oneRecord(step, taking, LockRecord);
   if (!parsed.ok) return parsed;
   const answer = parsed.value;
   const expected = { 0: "taken", [HELD]: "held", [FAILED]: "failed", [LINKED]: "link" }[taking.exitCode];
-  if (answer.kind !== expected) return { ok: false, error: new GenError(`${step}: it ended with status ${taking.exitCode} but printed a "${answer.kind}" record`) };
+  if (answer.kind !== expected)
+    return { ok: false, error: new GenError(`${step}: it ended with status ${taking.exitCode} but printed a "${answer.kind}" record`) };
   switch (answer.kind) {
     case "taken":
       return { ok: true, value: { taken: true, ...(replaced ? { replaced } : {}) } };
@@ -128,7 +141,14 @@ export function parseLockSteps(where: string, sudo: boolean, lockPath: string, r
   }
 }
 
-async function tryLock(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner: { user: string; group: string } | undefined, guarded: Step[]): Promise<LockTaken | { held: string }> {
+async function tryLock(
+  shell: ServerShell,
+  stateDir: string,
+  holder: LockHolder,
+  force: boolean,
+  owner: { user: string; group: string } | undefined,
+  guarded: Step[],
+): Promise<LockTaken | { held: string }> {
   const steps = lockSteps(shell, stateDir, holder, force, owner);
   const runs = await shell.steps([...steps, ...guarded.map((step) => ({ ...step, guarded: true }))]);
   const answer = parseLockSteps(shell.transport.describe, shell.sudo, lockDir(stateDir), runs.slice(0, steps.length));

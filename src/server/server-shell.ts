@@ -48,13 +48,20 @@ export function serverShell(transport: Transport, env: Environment, options: { s
     must: async (what, text) => {
       const result = await script(text, what);
       if (result.exitCode !== 0) {
-        throw new GenError(`${what} failed on ${transport.describe} (exit ${result.exitCode})`, { details: [...outputLines(result), ...sudoRefusedHint(sudo, result)] });
+        throw new GenError(`${what} failed on ${transport.describe} (exit ${result.exitCode})`, {
+          details: [...outputLines(result), ...sudoRefusedHint(sudo, result)],
+        });
       }
       return result;
     },
     run: (argv) => transport.run(argv, { sudo }),
     steps: async (steps) =>
-      (await transport.steps(steps.map((step) => ({ ...step, script: `set -u\n${step.script}` })), { sudo })).map((r) => ({
+      (
+        await transport.steps(
+          steps.map((step) => ({ ...step, script: `set -u\n${step.script}` })),
+          { sudo },
+        )
+      ).map((r) => ({
         exitCode: r.exitCode,
         stdout: r.stdout.toString("utf8"),
         stderr: r.stderr.toString("utf8"),
@@ -67,9 +74,14 @@ export function serverShell(transport: Transport, env: Environment, options: { s
 
 /** When `sudo -n` itself refused, the one line that tells the user what to change. */
 export function sudoRefusedHint(sudo: boolean, result: CommandResult): string[] {
-  return sudo && /^sudo: /m.test(result.stderr) ? ["sudo -n refused: apply needs an SSH user (server.sshUser) that may run commands as root without a password"] : [];
+  return sudo && /^sudo: /m.test(result.stderr)
+    ? ["sudo -n refused: apply needs an SSH user (server.sshUser) that may run commands as root without a password"]
+    : [];
 }
 
 export function outputLines(result: CommandResult): string[] {
-  return `${result.stdout}\n${result.stderr}`.split("\n").map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  return `${result.stdout}\n${result.stderr}`
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0);
 }

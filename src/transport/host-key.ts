@@ -44,26 +44,14 @@ export function hostKeyAlgorithms(entries: KnownHostEntry[], policy: HostKeyPoli
   return [...new Set([...known, ...DEFAULT_ALGORITHMS])];
 }
 
-const DEFAULT_ALGORITHMS = [
-  "ssh-ed25519",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "rsa-sha2-512",
-  "rsa-sha2-256",
-  "ssh-rsa",
-];
+const DEFAULT_ALGORITHMS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
 
 function algorithmsFor(keyType: string): string[] {
   return keyType === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [keyType];
 }
 
 /** undefined when the key is trusted (and recorded, if new and acceptNew); otherwise the refusal. */
-export async function verifyHostKey(
-  policy: HostKeyPolicy,
-  entries: KnownHostEntry[],
-  key: Buffer,
-): Promise<GenError | undefined> {
+export async function verifyHostKey(policy: HostKeyPolicy, entries: KnownHostEntry[], key: Buffer): Promise<GenError | undefined> {
   const where = `${policy.host}:${policy.port}`;
   const offered = `${keyTypeLabel(keyTypeOf(key))} key ${fingerprintOf(key)}`;
   if (policy.pinnedFingerprint !== undefined) return checkPin(policy.pinnedFingerprint, key, where, offered);
@@ -80,9 +68,7 @@ export async function verifyHostKey(
 
 function checkPin(pin: string, key: Buffer, where: string, offered: string): GenError | undefined {
   if (pin.replace(/=+$/, "") === fingerprintOf(key)) return undefined;
-  return new GenError(
-    `host key of ${where} does not match the pinned fingerprint: expected ${pin}, the server offered ${offered}; refusing to connect`,
-  );
+  return new GenError(`host key of ${where} does not match the pinned fingerprint: expected ${pin}, the server offered ${offered}; refusing to connect`);
 }
 
 function hostKeyChanged(entry: KnownHostEntry, name: string, where: string, offered: string): GenError {

@@ -20,7 +20,12 @@ describe("known_hosts", () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "gen-known-hosts-"));
-    for (const [name, type] of [["ed", "ed25519"], ["ed2", "ed25519"], ["ecdsa", "ecdsa"], ["rsa", "rsa"]] as const) {
+    for (const [name, type] of [
+      ["ed", "ed25519"],
+      ["ed2", "ed25519"],
+      ["ecdsa", "ecdsa"],
+      ["rsa", "rsa"],
+    ] as const) {
       const path = join(dir, name);
       keygen("-q", "-t", type, "-N", "", "-f", path);
       const line = (await readFile(`${path}.pub`, "utf8")).split(" ").slice(0, 2).join(" ");

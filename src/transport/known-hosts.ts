@@ -70,7 +70,11 @@ function hashedMatches(field: string, name: string): boolean {
 }
 
 function globMatches(pattern: string, name: string): boolean {
-  const regex = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".");
+  const regex = pattern
+    .toLowerCase()
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replaceAll("*", ".*")
+    .replaceAll("?", ".");
   return new RegExp(`^${regex}$`).test(name);
 }
 

@@ -32,12 +32,7 @@ export function runLocalProcess(file: string, args: string[], options: LocalProc
   });
 }
 
-function collect(
-  stream: NodeJS.ReadableStream,
-  chunks: Buffer[],
-  name: "stdout" | "stderr",
-  onOutput: RunOptions["onOutput"],
-): void {
+function collect(stream: NodeJS.ReadableStream, chunks: Buffer[], name: "stdout" | "stderr", onOutput: RunOptions["onOutput"]): void {
   stream.on("data", (chunk: Buffer) => {
     chunks.push(chunk);
     onOutput?.(chunk.toString("utf8"), name);

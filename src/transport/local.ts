@@ -101,7 +101,13 @@ async function runLocal(context: LocalContext, argv: string[], options: RunOptio
   const [file, ...args] = argv;
   if (file === undefined) throw new GenError("internal error: empty command line");
   const cwd = options.cwd === undefined ? undefined : context.at(options.cwd);
-  if (cwd !== undefined && !(await stat(cwd).then((s) => s.isDirectory(), () => false))) {
+  if (
+    cwd !== undefined &&
+    !(await stat(cwd).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
     return { exitCode: 2, stdout: "", stderr: `cd: ${options.cwd}: No such directory\n` };
   }
   // `sudo` is ignored: the folder belongs to whoever runs gen.

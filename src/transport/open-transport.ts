@@ -39,7 +39,11 @@ export async function openTransport(env: Environment, host: HostEntry, options: 
     return createLocalTransport(root, { sandbox: true });
   }
   const source = options.sshConfigPath ? { configPath: options.sshConfigPath } : {};
-  const resolved = await resolveSshHost(host.host, { port: host.port, user: options.sshUser ?? env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) }, source);
+  const resolved = await resolveSshHost(
+    host.host,
+    { port: host.port, user: options.sshUser ?? env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) },
+    source,
+  );
   return connectSsh({
     ...sshOptions(resolved, options, env),
     ...(options.identityFile ? { identityFiles: [options.identityFile] } : resolved.identityFiles ? { identityFiles: resolved.identityFiles } : {}),
@@ -126,7 +130,12 @@ export async function forEachHost<T>(
           return { host, ok: true, value: await work(transport, host) };
         } catch (error) {
           const details = error instanceof GenError && error.details.length ? `\n  ${error.details.join("\n  ")}` : "";
-          return { host, ok: false, error: `${errorMessage(error)}${details}`, transport: transport?.describe ?? `${options.sshUser ?? env.server.sshUser}@${host.host}:${host.port}` };
+          return {
+            host,
+            ok: false,
+            error: `${errorMessage(error)}${details}`,
+            transport: transport?.describe ?? `${options.sshUser ?? env.server.sshUser}@${host.host}:${host.port}`,
+          };
         } finally {
           if (!connections) await transport?.close().catch(() => {});
         }

@@ -9,11 +9,7 @@ import type { RunOptions } from "./transport.js";
  * GEN_ROOT (like the local transport) and `cwd` is mapped into it.
  */
 export function remoteCommand(argv: string[], options: Pick<RunOptions, "sudo" | "cwd">, root: string): string {
-  const words = [
-    ...(options.sudo ? ["sudo", "-n", "--"] : []),
-    ...(root === "/" ? [] : ["env", `GEN_ROOT=${root}`]),
-    ...argv,
-  ];
+  const words = [...(options.sudo ? ["sudo", "-n", "--"] : []), ...(root === "/" ? [] : ["env", `GEN_ROOT=${root}`]), ...argv];
   const command = quoteArgv(words);
   if (options.cwd === undefined) return command;
   return `cd -- ${quoteArg(pathUnderRoot(root, options.cwd))} && ${command}`;

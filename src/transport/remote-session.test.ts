@@ -64,7 +64,15 @@ describe("remote session", () => {
         { name: "three", script: "echo never", afterSuccess: true },
         { name: "four", script: "echo always" },
       ]);
-      assert.deepEqual(results.map((r) => [r.exitCode, r.skipped ?? false]), [[0, false], [4, false], [-1, true], [0, false]]);
+      assert.deepEqual(
+        results.map((r) => [r.exitCode, r.skipped ?? false]),
+        [
+          [0, false],
+          [4, false],
+          [-1, true],
+          [0, false],
+        ],
+      );
       assert.equal(text(results[3]!.stdout), "always\n");
     } finally {
       await session.close();
@@ -82,7 +90,10 @@ describe("remote session", () => {
         { name: "g3", script: "echo never", guarded: true },
         { name: "after", script: "echo free" },
       ]);
-      assert.deepEqual(results.map((r) => (r.skipped ? "skip" : r.exitCode)), [0, 1, 0, 42, "skip", 0]);
+      assert.deepEqual(
+        results.map((r) => (r.skipped ? "skip" : r.exitCode)),
+        [0, 1, 0, 42, "skip", 0],
+      );
       assert.equal(text(results[2]!.stdout), "ran\n");
     } finally {
       await session.close();
@@ -103,7 +114,10 @@ describe("remote session", () => {
       where: "test@host:22",
       open: () => localChannel("sh", ["-c", "echo 'sudo: a password is required' >&2; exit 1"], process.env),
     });
-    const [a, b] = await refused.runAll([{ name: "a", script: "true" }, { name: "b", script: "true" }]);
+    const [a, b] = await refused.runAll([
+      { name: "a", script: "true" },
+      { name: "b", script: "true" },
+    ]);
     assert.deepEqual([a!.exitCode, text(a!.stderr)], [1, "sudo: a password is required\n"]);
     assert.equal(b!.exitCode, 1);
     assert.equal((await refused.run({ name: "c", script: "true" })).exitCode, 1);
@@ -143,7 +157,10 @@ describe("remote session", () => {
     channel!.kill();
     await assert.rejects(pending, (error: Error) => {
       assert.equal(error.name, "ConnectionLostError");
-      assert.equal(error.message, "test@host:22: connection lost while moving /etc/x into place: it ended without an exit status (connection lost?): the server ended the connection");
+      assert.equal(
+        error.message,
+        "test@host:22: connection lost while moving /etc/x into place: it ended without an exit status (connection lost?): the server ended the connection",
+      );
       return true;
     });
     await session.close();

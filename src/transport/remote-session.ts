@@ -110,8 +110,7 @@ export function remoteSession(options: SessionOptions): RemoteSession {
     if (!live || live.dead) live = startLive(options, () => (live = undefined));
     return live;
   };
-  const send = (step: Step): Promise<StepResult> =>
-    new Promise((resolve, reject) => current().send({ id: nextId++, step, resolve, reject }));
+  const send = (step: Step): Promise<StepResult> => new Promise((resolve, reject) => current().send({ id: nextId++, step, resolve, reject }));
   return {
     run: send,
     runAll: (steps) => Promise.all(steps.map(send)),
@@ -205,7 +204,10 @@ function startLive(options: SessionOptions, forget: () => void): Live {
     const lost = options.lostReason?.();
     if (lost || exitCode === undefined) {
       const reason = lost ? `: ${lost.message}` : "";
-      fail((entry) => new ConnectionLostError(`${options.where}: connection lost while ${entry.step.name}: it ended without an exit status (connection lost?)${reason}`));
+      fail(
+        (entry) =>
+          new ConnectionLostError(`${options.where}: connection lost while ${entry.step.name}: it ended without an exit status (connection lost?)${reason}`),
+      );
       return;
     }
     fail((entry) => new GenError(`${options.where}: ${entry.step.name} ended without an exit status (the remote shell ended with status ${exitCode})`));
@@ -222,7 +224,9 @@ function startLive(options: SessionOptions, forget: () => void): Live {
     },
     (error: unknown) => {
       closed();
-      fail(() => (error instanceof GenError ? error : new GenError(`${options.where}: cannot start the remote session: ${(error as Error).message}`, { cause: error })));
+      fail(() =>
+        error instanceof GenError ? error : new GenError(`${options.where}: cannot start the remote session: ${(error as Error).message}`, { cause: error }),
+      );
     },
   );
   return state;

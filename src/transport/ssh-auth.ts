@@ -33,7 +33,14 @@ export function defaultIdentityFileNames(home: string): string[] {
 
 export async function existingDefaultIdentityFiles(home: string): Promise<string[]> {
   const candidates = defaultIdentityFileNames(home);
-  const exists = await Promise.all(candidates.map((path) => access(path).then(() => true, () => false)));
+  const exists = await Promise.all(
+    candidates.map((path) =>
+      access(path).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   return candidates.filter((_, i) => exists[i]);
 }
 
@@ -41,11 +48,7 @@ export async function existingDefaultIdentityFiles(home: string): Promise<string
 const NO_MORE_METHODS = false as unknown as AuthenticationType;
 
 /** `waitOutsideClock` runs a passphrase prompt with the connect timeout paused. */
-export function createAuthHandler(
-  sources: AuthSources,
-  log: AuthLog,
-  waitOutsideClock: <T>(work: () => Promise<T>) => Promise<T>,
-): AuthHandlerMiddleware {
+export function createAuthHandler(sources: AuthSources, log: AuthLog, waitOutsideClock: <T>(work: () => Promise<T>) => Promise<T>): AuthHandlerMiddleware {
   const queue: Array<{ agent: string } | { file: string }> = [
     ...(sources.agent ? [{ agent: sources.agent }] : []),
     ...sources.identityFiles.map((file) => ({ file })),

@@ -89,7 +89,21 @@ describe("ssh config", () => {
 
   it("refuses what gen does not implement instead of ignoring it", async () => {
     const config = join(dir, "refusals");
-    await writeFile(config, ["Host proxied", "  ProxyCommand nc %h %p", "Host aliased", "  HostKeyAlias other", "Host unchecked", "  StrictHostKeyChecking no", "Host fine", "  ServerAliveInterval 30", "  ForwardAgent yes", ""].join("\n"));
+    await writeFile(
+      config,
+      [
+        "Host proxied",
+        "  ProxyCommand nc %h %p",
+        "Host aliased",
+        "  HostKeyAlias other",
+        "Host unchecked",
+        "  StrictHostKeyChecking no",
+        "Host fine",
+        "  ServerAliveInterval 30",
+        "  ForwardAgent yes",
+        "",
+      ].join("\n"),
+    );
     const resolve = (alias: string) => resolveSshHost(alias, {}, { configPath: config, homeDir: "/home/me" });
     await assert.rejects(resolve("proxied"), /Host proxied: gen does not support proxycommand/);
     await assert.rejects(resolve("aliased"), /Host aliased: gen does not support hostkeyalias/);

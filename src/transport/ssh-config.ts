@@ -46,11 +46,7 @@ export interface SshConfigSource {
   homeDir?: string;
 }
 
-export async function resolveSshHost(
-  alias: string,
-  defaults: SshHostDefaults = {},
-  source: SshConfigSource = {},
-): Promise<ResolvedSshHost> {
+export async function resolveSshHost(alias: string, defaults: SshHostDefaults = {}, source: SshConfigSource = {}): Promise<ResolvedSshHost> {
   const home = source.homeDir ?? homedir();
   const configPath = source.configPath ?? join(home, ".ssh", "config");
   const values = await computeHost(configPath, alias, home);
@@ -59,7 +55,9 @@ export async function resolveSshHost(
   const host = first(values.hostname) ?? alias;
   const expand = (path: string) => expandPath(path, { home, host, user });
   const identityFiles = list(values.identityfile).map(expand);
-  const knownHostsPaths = list(values.userknownhostsfile).flatMap((v) => v.split(/\s+/)).map(expand);
+  const knownHostsPaths = list(values.userknownhostsfile)
+    .flatMap((v) => v.split(/\s+/))
+    .map(expand);
   return {
     alias,
     host,
@@ -77,13 +75,54 @@ export async function resolveSshHost(
 const SUPPORTED = ["hostname", "port", "user", "identityfile", "userknownhostsfile", "proxyjump", "connecttimeout", "stricthostkeychecking"];
 /** Directives of interactive sessions or of connection reuse, which do not change how gen connects or what it trusts. */
 const IRRELEVANT = new Set([
-  "host", "match", "serveraliveinterval", "serveralivecountmax", "tcpkeepalive", "forwardagent", "forwardx11", "forwardx11trusted",
-  "forwardx11timeout", "addkeystoagent", "usekeychain", "controlmaster", "controlpath", "controlpersist", "compression", "loglevel",
-  "visualhostkey", "hashknownhosts", "sendenv", "setenv", "requesttty", "escapechar", "updatehostkeys", "checkhostip", "batchmode",
-  "localforward", "remoteforward", "dynamicforward", "exitonforwardfailure", "gatewayports", "clearallforwardings", "permitlocalcommand",
-  "identitiesonly", "preferredauthentications", "passwordauthentication", "kbdinteractiveauthentication", "challengeresponseauthentication",
-  "pubkeyauthentication", "gssapiauthentication", "gssapidelegatecredentials", "numberofpasswordprompts", "connectionattempts",
-  "sessiontype", "stdinnull", "forkafterauthentication", "ipqos", "obscurekeystroketiming", "enableescapecommandline",
+  "host",
+  "match",
+  "serveraliveinterval",
+  "serveralivecountmax",
+  "tcpkeepalive",
+  "forwardagent",
+  "forwardx11",
+  "forwardx11trusted",
+  "forwardx11timeout",
+  "addkeystoagent",
+  "usekeychain",
+  "controlmaster",
+  "controlpath",
+  "controlpersist",
+  "compression",
+  "loglevel",
+  "visualhostkey",
+  "hashknownhosts",
+  "sendenv",
+  "setenv",
+  "requesttty",
+  "escapechar",
+  "updatehostkeys",
+  "checkhostip",
+  "batchmode",
+  "localforward",
+  "remoteforward",
+  "dynamicforward",
+  "exitonforwardfailure",
+  "gatewayports",
+  "clearallforwardings",
+  "permitlocalcommand",
+  "identitiesonly",
+  "preferredauthentications",
+  "passwordauthentication",
+  "kbdinteractiveauthentication",
+  "challengeresponseauthentication",
+  "pubkeyauthentication",
+  "gssapiauthentication",
+  "gssapidelegatecredentials",
+  "numberofpasswordprompts",
+  "connectionattempts",
+  "sessiontype",
+  "stdinnull",
+  "forkafterauthentication",
+  "ipqos",
+  "obscurekeystroketiming",
+  "enableescapecommandline",
 ]);
 
 function refuseUnsupported(values: Record<string, string | string[]>, configPath: string, alias: string): void {
@@ -111,7 +150,8 @@ function jumpsOf(value: string | undefined, configPath: string, alias: string): 
 function connectTimeoutOf(value: string | undefined, configPath: string, alias: string): { connectTimeoutSeconds?: number } {
   if (value === undefined) return {};
   const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 1) throw new GenError(`${configPath}: Host ${alias}: ConnectTimeout must be a whole number of seconds, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw new GenError(`${configPath}: Host ${alias}: ConnectTimeout must be a whole number of seconds, got ${JSON.stringify(value)}`);
   return { connectTimeoutSeconds: seconds };
 }
 
@@ -169,12 +209,20 @@ async function readWithIncludes(path: string, home: string, depth: number): Prom
 async function expandGlob(path: string): Promise<string[]> {
   const name = basename(path);
   if (!/[*?[]/.test(name)) {
-    return (await readFile(path).then(() => true, () => false)) ? [path] : [];
+    return (await readFile(path).then(
+      () => true,
+      () => false,
+    ))
+      ? [path]
+      : [];
   }
   if (/[*?[]/.test(dirname(path))) throw new GenError(`Include ${path}: gen expands wildcards in the file name only`);
   const match = picomatch(name, { dot: false });
   const names = await readdir(dirname(path)).catch(() => [] as string[]);
-  return names.filter((n) => match(n)).sort().map((n) => join(dirname(path), n));
+  return names
+    .filter((n) => match(n))
+    .sort()
+    .map((n) => join(dirname(path), n));
 }
 
 function parsePort(value: string | undefined, configPath: string, alias: string): number | undefined {

@@ -35,9 +35,7 @@ export function connectFailure(error: Ssh2Error, target: SshTarget, log: AuthLog
 
 export function timeoutFailure(target: SshTarget, timeoutMs: number): GenError {
   const seconds = Number((timeoutMs / 1000).toFixed(1));
-  return new GenError(
-    `no answer from ${target.host}:${target.port} within ${seconds} s (is the host up, the port right, and no firewall dropping it?)`,
-  );
+  return new GenError(`no answer from ${target.host}:${target.port} within ${seconds} s (is the host up, the port right, and no firewall dropping it?)`);
 }
 
 export function authFailure(target: SshTarget, log: AuthLog): GenError {

@@ -14,12 +14,7 @@ export interface ExecOutput {
 }
 
 /** `where` names the server in messages. Rejects only when the command could not run or lost its connection. */
-export function execOnClient(
-  client: Client,
-  command: string,
-  where: string,
-  options: Pick<RunOptions, "stdin" | "onOutput"> = {},
-): Promise<ExecOutput> {
+export function execOnClient(client: Client, command: string, where: string, options: Pick<RunOptions, "stdin" | "onOutput"> = {}): Promise<ExecOutput> {
   execRequests.count++;
   return new Promise((resolve, reject) => {
     client.exec(command, (error, channel) => {
@@ -33,12 +28,7 @@ export function execOnClient(
   });
 }
 
-function collectChannel(
-  channel: ClientChannel,
-  command: string,
-  where: string,
-  options: Pick<RunOptions, "onOutput">,
-): Promise<ExecOutput> {
+function collectChannel(channel: ClientChannel, command: string, where: string, options: Pick<RunOptions, "onOutput">): Promise<ExecOutput> {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   let exitCode: number | undefined;

@@ -3,15 +3,7 @@
 
 import type { Stats } from "ssh2";
 import { GenError } from "../errors.js";
-import {
-  hasCode,
-  operationFailed,
-  remoteStatOf,
-  sftpCall,
-  SFTP_NO_SUCH_FILE,
-  SFTP_PERMISSION_DENIED,
-  type SshSession,
-} from "./ssh-session.js";
+import { hasCode, operationFailed, remoteStatOf, sftpCall, SFTP_NO_SUCH_FILE, SFTP_PERMISSION_DENIED, type SshSession } from "./ssh-session.js";
 import { sudoCat, sudoList, sudoReadFile, sudoStat } from "./sudo-read.js";
 import type { ReadResult, RemoteStat } from "./transport.js";
 
@@ -63,7 +55,10 @@ export async function listRemote(session: SshSession, serverPath: string): Promi
   const sftp = await session.sftp();
   try {
     const entries = await sftpCall<Array<{ filename: string }>>((cb) => sftp.readdir(full, cb));
-    return entries.map((e) => e.filename).filter((n) => n !== "." && n !== "..").sort();
+    return entries
+      .map((e) => e.filename)
+      .filter((n) => n !== "." && n !== "..")
+      .sort();
   } catch (error) {
     if (hasCode(error, SFTP_NO_SUCH_FILE)) return [];
     if (!hasCode(error, SFTP_PERMISSION_DENIED) || !session.sudo) throw operationFailed(session, "list", serverPath, error);

@@ -71,7 +71,10 @@ describe("ssh transport as root: sudo reads, many files, several servers", () =>
       t.diagnostic(`3 concurrent connects in ${Math.round(performance.now() - started)} ms`);
       await Promise.all(servers.map((server, i) => writeFile(join(server.rootDir, "id"), `server ${i}\n`)));
       const contents = await Promise.all(transports.map((tr) => tr.readFile("/id")));
-      assert.deepEqual(contents.map((c) => c.status === "ok" && c.file.content.toString()), ["server 0\n", "server 1\n", "server 2\n"]);
+      assert.deepEqual(
+        contents.map((c) => c.status === "ok" && c.file.content.toString()),
+        ["server 0\n", "server 1\n", "server 2\n"],
+      );
       await Promise.all(transports.map((tr) => tr.close()));
     } finally {
       await Promise.all(servers.map((server) => server.stop()));

@@ -29,7 +29,12 @@ export const SFTP_NO_SUCH_FILE = 2;
 export const SFTP_PERMISSION_DENIED = 3;
 
 /** `namesCommand`: where the user and group tables are read (the session already open, sudo or not). */
-export function createSession(connection: SshConnection, context: SshTransportContext, runCommand: RunCommand, namesCommand: RunCommand = runCommand): SshSession {
+export function createSession(
+  connection: SshConnection,
+  context: SshTransportContext,
+  runCommand: RunCommand,
+  namesCommand: RunCommand = runCommand,
+): SshSession {
   return {
     ...context,
     ...connection,
@@ -37,7 +42,10 @@ export function createSession(connection: SshConnection, context: SshTransportCo
     sftp: () =>
       connection.sftp().catch((error: unknown) => {
         const lost = context.lostReason();
-        throw new GenError(`${context.describe}: cannot open the SFTP subsystem: ${(error as Error).message}${lost ? ` (connection lost: ${lost.message})` : ""}`, { cause: error });
+        throw new GenError(
+          `${context.describe}: cannot open the SFTP subsystem: ${(error as Error).message}${lost ? ` (connection lost: ${lost.message})` : ""}`,
+          { cause: error },
+        );
       }),
     runCommand,
     names: lazy(() => loadRemoteIdNames(namesCommand)),

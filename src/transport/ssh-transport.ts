@@ -12,13 +12,7 @@ import { quoteArg } from "./shell-quote.js";
 import type { SshConnection } from "./ssh-connect.js";
 import { execChannel, execOnClient, type ExecOutput } from "./ssh-exec.js";
 import { listRemote, readRemoteFile, statRemote } from "./ssh-read.js";
-import {
-  createSession,
-  operationFailed,
-  sftpCall,
-  type SshSession,
-  type SshTransportContext,
-} from "./ssh-session.js";
+import { createSession, operationFailed, sftpCall, type SshSession, type SshTransportContext } from "./ssh-session.js";
 import type { CommandResult, RunOptions, Transport } from "./transport.js";
 
 export type { SshTransportContext } from "./ssh-session.js";
@@ -51,7 +45,13 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     try {
       return await guard(what, () => running);
     } catch (error) {
-      const own = await Promise.race([running.then(() => undefined, (e: unknown) => e), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      const own = await Promise.race([
+        running.then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+      ]);
       throw own instanceof ConnectionLostError ? own : error;
     }
   };
@@ -60,7 +60,8 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     const step = { name, script, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) };
     return text(await guarded(name, () => sessionFor(options.sudo ?? false).run(step)));
   };
-  const runIn = (sudo: boolean) => (command: string) => guarded(`running ${shortened(command)}`, () => sessionFor(sudo).run({ name: `running ${shortened(command)}`, script: command }));
+  const runIn = (sudo: boolean) => (command: string) =>
+    guarded(`running ${shortened(command)}`, () => sessionFor(sudo).run({ name: `running ${shortened(command)}`, script: command }));
   // The user and group tables come through the session a command with sudo has opened already: no second exec.
   const names = async (command: string) => {
     const result = context.sudo ? await runIn(true)(command) : undefined;
@@ -86,7 +87,9 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     // The exact command line of a one-off exec, in the unprivileged session: `sudo -n -- argv` stays one command,
     // as a sudoers rule that allows only that command (the deploy user's restarts) expects.
     run: async (argv, options = {}) =>
-      options.onOutput ? text(await exec(remoteCommand(argv, options, root), options)) : inSession(remoteCommand(argv, options, root), { ...options, sudo: false }),
+      options.onOutput
+        ? text(await exec(remoteCommand(argv, options, root), options))
+        : inSession(remoteCommand(argv, options, root), { ...options, sudo: false }),
     // Scripts travel on the session's input: on a command line a long one would pass OpenSSH's packet limit.
     runScript: async (script, options = {}) => {
       if (!options.onOutput) return inSession(options.cwd === undefined ? script : `cd -- ${quoteArg(at(options.cwd))} || exit 2\n${script}`, options);

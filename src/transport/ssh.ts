@@ -84,9 +84,14 @@ function forward(through: SshConnection, via: ConnectPlan, to: ConnectPlan["targ
   return new Promise((resolve, reject) => {
     through.client.forwardOut("127.0.0.1", 0, to.host, to.port, (error, channel) => {
       if (error) {
-        reject(new GenError(`jump host ${via.target.username}@${via.target.host}:${via.target.port} (ProxyJump) did not open a channel to ${to.host}:${to.port}: ${error.message}`, {
-          details: ["The jump host's sshd must allow TCP forwarding (AllowTcpForwarding) for this user."],
-        }));
+        reject(
+          new GenError(
+            `jump host ${via.target.username}@${via.target.host}:${via.target.port} (ProxyJump) did not open a channel to ${to.host}:${to.port}: ${error.message}`,
+            {
+              details: ["The jump host's sshd must allow TCP forwarding (AllowTcpForwarding) for this user."],
+            },
+          ),
+        );
       } else resolve(channel);
     });
   });
@@ -105,7 +110,9 @@ async function connectPlan(options: SshOptions, onLost: (error: Error) => void):
   }
   const pinned = options.hostKeyFingerprint;
   if (pinned !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(pinned)) {
-    throw new GenError(`pinned host key fingerprint must look like SHA256:<43 base64 characters> (as \`ssh-keygen -lf\` prints it), got ${JSON.stringify(pinned)}`);
+    throw new GenError(
+      `pinned host key fingerprint must look like SHA256:<43 base64 characters> (as \`ssh-keygen -lf\` prints it), got ${JSON.stringify(pinned)}`,
+    );
   }
   return {
     target,

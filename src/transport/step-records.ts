@@ -57,7 +57,10 @@ export function oneRecord<T>(step: string, run: { stdout: string }, schema: z.Zo
 
 function malformed(step: string, line: string): Parsed<never> {
   const shown = line.length > 200 ? `${line.slice(0, 200)}…` : line;
-  return { ok: false, error: new GenError(`${step}: the step's output is not what gen expects (${JSON.stringify(shown)}); is the server's sh POSIX, with GNU coreutils?`) };
+  return {
+    ok: false,
+    error: new GenError(`${step}: the step's output is not what gen expects (${JSON.stringify(shown)}); is the server's sh POSIX, with GNU coreutils?`),
+  };
 }
 
 /** The value, or the parser's error thrown. */

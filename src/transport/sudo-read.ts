@@ -42,7 +42,10 @@ export type SudoListResult = { status: "ok"; names: string[] } | { status: "miss
 export async function sudoList(run: RunCommand, path: string): Promise<SudoListResult> {
   const result = await run(sudoCommand(["find", path, "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\0"]));
   if (result.exitCode !== 0) return classifyFailure(result.stderr.toString("utf8"));
-  const names = result.stdout.toString("utf8").split("\0").filter((name) => name !== "");
+  const names = result.stdout
+    .toString("utf8")
+    .split("\0")
+    .filter((name) => name !== "");
   return { status: "ok", names: names.sort() };
 }
 

@@ -23,10 +23,7 @@ export interface RemoteFile {
   stat: RemoteStat;
 }
 
-export type ReadResult =
-  | { status: "ok"; file: RemoteFile }
-  | { status: "missing" }
-  | { status: "unreadable"; reason: string };
+export type ReadResult = { status: "ok"; file: RemoteFile } | { status: "missing" } | { status: "unreadable"; reason: string };
 
 export interface CommandResult {
   exitCode: number;

@@ -27,13 +27,22 @@ async function loadVariant(overrides: Record<string, unknown>): Promise<LoadedEn
 }
 
 function checkInput(loaded: LoadedEnvironment): CrossCheckInput {
-  const rendered = renderEnvironment({ name: loaded.name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+  const rendered = renderEnvironment({
+    name: loaded.name,
+    environment: loaded.environment,
+    secrets: loaded.secrets.lookup,
+    environmentsDir: loaded.environmentsDir,
+  });
   return { source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders };
 }
 
 /** check name -> its issues, for the checks that report any. */
 function issuesByCheck(input: CrossCheckInput): Record<string, Issue[]> {
-  return Object.fromEntries(Object.entries(CROSS_CHECKS).map(([name, check]) => [name, check(input)] as const).filter(([, issues]) => issues.length > 0));
+  return Object.fromEntries(
+    Object.entries(CROSS_CHECKS)
+      .map(([name, check]) => [name, check(input)] as const)
+      .filter(([, issues]) => issues.length > 0),
+  );
 }
 
 function describeIssues(byCheck: Record<string, Issue[]>): string {
@@ -107,7 +116,14 @@ const CASES: BrokenCase[] = [
   {
     check: "sudoersNameKnownServices",
     what: "sudoers rules naming postgresql, which neither gen nor server.systemServices knows",
-    overrides: { sudoers: { rules: [{ service: "tsosi_gunicorn", verbs: ["restart"] }, { service: "postgresql", verbs: ["restart"] }] } },
+    overrides: {
+      sudoers: {
+        rules: [
+          { service: "tsosi_gunicorn", verbs: ["restart"] },
+          { service: "postgresql", verbs: ["restart"] },
+        ],
+      },
+    },
     fields: ["sudoers.rules.1.service", "server.systemServices"],
     mentions: ["postgresql"],
   },
@@ -175,7 +191,10 @@ describe("cross-checks on the real environments", () => {
 
   test("every check has at least one broken environment below", () => {
     const covered = new Set(CASES.map((c) => c.check));
-    assert.deepEqual(Object.keys(CROSS_CHECKS).filter((name) => !covered.has(name)), []);
+    assert.deepEqual(
+      Object.keys(CROSS_CHECKS).filter((name) => !covered.has(name)),
+      [],
+    );
   });
 });
 
@@ -202,7 +221,10 @@ describe("each check reports the environment broken its way", () => {
       }
       const messages = issues.map((i) => i.message).join("\n");
       for (const text of c.mentions) assert.ok(messages.includes(text), `message should mention ${text}: ${messages}`);
-      assert.deepEqual(runCrossChecks(input), Object.keys(CROSS_CHECKS).flatMap((name) => byCheck[name] ?? []));
+      assert.deepEqual(
+        runCrossChecks(input),
+        Object.keys(CROSS_CHECKS).flatMap((name) => byCheck[name] ?? []),
+      );
     });
   }
 
@@ -210,16 +232,30 @@ describe("each check reports the environment broken its way", () => {
     const input = checkInput(await loadVariant(CASES.find((c) => c.check === "deployUserOwnsWrittenPaths")!.overrides));
     const fields = CROSS_CHECKS.deployUserOwnsWrittenPaths!(input).flatMap((i) => i.fields ?? []);
     assert.deepEqual(fields.sort(), [
-      "celery.beat.logFile", "celery.logFile", "django.settings.ERROR_LOG_FILE", "django.settings.TSOSI_DATA_LOG_FILE",
-      "django.settings.TSOSI_DJANGO_LOG_FILE", "django.settings.TSOSI_MAIN_LOG_FILE",
+      "celery.beat.logFile",
+      "celery.logFile",
+      "django.settings.ERROR_LOG_FILE",
+      "django.settings.TSOSI_DATA_LOG_FILE",
+      "django.settings.TSOSI_DJANGO_LOG_FILE",
+      "django.settings.TSOSI_MAIN_LOG_FILE",
     ]);
   });
 
   test("logsAreRotated names each log file of the reference that sits directly in /var/log", async () => {
-    const reference = { ERROR_LOG_FILE: "/var/log/error.log", TSOSI_MAIN_LOG_FILE: "/var/log/tsosi_app.log", TSOSI_DATA_LOG_FILE: "/var/log/tsosi_data.log", TSOSI_DJANGO_LOG_FILE: "/var/log/django.log" };
+    const reference = {
+      ERROR_LOG_FILE: "/var/log/error.log",
+      TSOSI_MAIN_LOG_FILE: "/var/log/tsosi_app.log",
+      TSOSI_DATA_LOG_FILE: "/var/log/tsosi_data.log",
+      TSOSI_DJANGO_LOG_FILE: "/var/log/django.log",
+    };
     const input = checkInput(await loadVariant({ django: { settings: reference } }));
     const fields = CROSS_CHECKS.logsAreRotated!(input).map((i) => i.fields?.[0]);
-    assert.deepEqual(fields.sort(), Object.keys(reference).map((k) => `django.settings.${k}`).sort());
+    assert.deepEqual(
+      fields.sort(),
+      Object.keys(reference)
+        .map((k) => `django.settings.${k}`)
+        .sort(),
+    );
   });
 
   test("the checks work on an environment object changed after loading", async () => {

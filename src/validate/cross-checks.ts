@@ -39,11 +39,21 @@ function issue(input: CrossCheckInput, fields: string[], message: string): Issue
 const normalizeRun = (path: string) => posix.normalize(path).replace(/^\/var\/run\//, "/run/");
 
 export function socketPathMatches(input: CrossCheckInput): Issue[] {
-  const listen = input.files.filter((f) => f.path.endsWith(".socket")).flatMap((f) => [...f.content.matchAll(/^ListenStream=(\S+)$/gm)].map((m) => normalizeRun(m[1]!)));
-  const upstreams = input.files.filter((f) => f.kind === "nginx-site").flatMap((f) => [...f.content.matchAll(/proxy_pass\s+http:\/\/unix:([^;:\s]+)/g)].map((m) => m[1]!));
+  const listen = input.files
+    .filter((f) => f.path.endsWith(".socket"))
+    .flatMap((f) => [...f.content.matchAll(/^ListenStream=(\S+)$/gm)].map((m) => normalizeRun(m[1]!)));
+  const upstreams = input.files
+    .filter((f) => f.kind === "nginx-site")
+    .flatMap((f) => [...f.content.matchAll(/proxy_pass\s+http:\/\/unix:([^;:\s]+)/g)].map((m) => m[1]!));
   return upstreams
     .filter((up) => !listen.includes(normalizeRun(up)))
-    .map((up) => issue(input, ["nginx.apiSocket", "gunicorn.socketPath"], `nginx proxies to unix:${up} but the gunicorn socket unit listens on ${listen.join(", ") || "nothing"}: every API request would get a 502`));
+    .map((up) =>
+      issue(
+        input,
+        ["nginx.apiSocket", "gunicorn.socketPath"],
+        `nginx proxies to unix:${up} but the gunicorn socket unit listens on ${listen.join(", ") || "nothing"}: every API request would get a 502`,
+      ),
+    );
 }
 
 export function mediaRootIsServed(input: CrossCheckInput): Issue[] {
@@ -51,10 +61,22 @@ export function mediaRootIsServed(input: CrossCheckInput): Issue[] {
   const alias = input.environment.nginx.mediaAlias;
   const issues: Issue[] = [];
   if (trimSlash(s.MEDIA_ROOT) !== trimSlash(alias)) {
-    issues.push(issue(input, ["django.settings.MEDIA_ROOT", "nginx.mediaAlias", "paths.media"], `MEDIA_ROOT is ${s.MEDIA_ROOT} but nginx serves ${input.environment.nginx.locations.media} from ${alias}: uploaded media would never be served`));
+    issues.push(
+      issue(
+        input,
+        ["django.settings.MEDIA_ROOT", "nginx.mediaAlias", "paths.media"],
+        `MEDIA_ROOT is ${s.MEDIA_ROOT} but nginx serves ${input.environment.nginx.locations.media} from ${alias}: uploaded media would never be served`,
+      ),
+    );
   }
   if (`/${s.MEDIA_URL}` !== input.environment.nginx.locations.media) {
-    issues.push(issue(input, ["django.settings.MEDIA_URL", "nginx.locations.media"], `MEDIA_URL is "${s.MEDIA_URL}" but nginx serves media under ${input.environment.nginx.locations.media}`));
+    issues.push(
+      issue(
+        input,
+        ["django.settings.MEDIA_URL", "nginx.locations.media"],
+        `MEDIA_URL is "${s.MEDIA_URL}" but nginx serves media under ${input.environment.nginx.locations.media}`,
+      ),
+    );
   }
   return issues;
 }
@@ -78,7 +100,9 @@ export function logsAreRotated(input: CrossCheckInput): Issue[] {
   const matchers = patterns.map((p) => shellGlobRegExp(p));
   return logFiles(input.environment)
     .filter(({ path }) => !matchers.some((match) => match.test(path)))
-    .map(({ field, path }) => issue(input, [field, "logrotate.patterns"], `log file ${path} is not covered by the logrotate patterns ${patterns.join(" ")}: it would grow forever`));
+    .map(({ field, path }) =>
+      issue(input, [field, "logrotate.patterns"], `log file ${path} is not covered by the logrotate patterns ${patterns.join(" ")}: it would grow forever`),
+    );
 }
 
 export function pidFilesInRuntimeDirectory(input: CrossCheckInput): Issue[] {
@@ -89,7 +113,13 @@ export function pidFilesInRuntimeDirectory(input: CrossCheckInput): Issue[] {
   ];
   return units
     .filter(({ pidFile, runtime }) => !normalizeRun(pidFile).startsWith(`/run/${runtime}/`))
-    .map(({ field, pidFile, runtime }) => issue(input, [`${field}.pidFile`, `${field}.runtimeDirectory`], `pid file ${pidFile} is outside /run/${runtime}/, the runtime folder systemd creates for this unit (and removes when another unit stops)`));
+    .map(({ field, pidFile, runtime }) =>
+      issue(
+        input,
+        [`${field}.pidFile`, `${field}.runtimeDirectory`],
+        `pid file ${pidFile} is outside /run/${runtime}/, the runtime folder systemd creates for this unit (and removes when another unit stops)`,
+      ),
+    );
 }
 
 export function sudoersNameKnownServices(input: CrossCheckInput): Issue[] {
@@ -98,7 +128,13 @@ export function sudoersNameKnownServices(input: CrossCheckInput): Issue[] {
   return env.sudoers.rules
     .map((rule, i) => ({ rule, i }))
     .filter(({ rule }) => !known.has(rule.service))
-    .map(({ rule, i }) => issue(input, [`sudoers.rules.${i}.service`, "server.systemServices"], `sudoers names service ${rule.service}, which gen does not generate and server.systemServices does not declare (${[...known].join(", ")})`));
+    .map(({ rule, i }) =>
+      issue(
+        input,
+        [`sudoers.rules.${i}.service`, "server.systemServices"],
+        `sudoers names service ${rule.service}, which gen does not generate and server.systemServices does not declare (${[...known].join(", ")})`,
+      ),
+    );
 }
 
 export function serverNamesAreAllowedHosts(input: CrossCheckInput): Issue[] {
@@ -106,7 +142,13 @@ export function serverNamesAreAllowedHosts(input: CrossCheckInput): Issue[] {
   const allowed = env.django.settings.ALLOWED_HOSTS;
   return [env.app.domain, ...env.app.redirectDomains]
     .filter((name) => !allowed.some((pattern) => hostMatches(name, pattern)))
-    .map((name) => issue(input, ["django.settings.ALLOWED_HOSTS", "app.domain", "app.redirectDomains"], `nginx serves ${name} but ALLOWED_HOSTS does not list it: Django would answer 400 Bad Request`));
+    .map((name) =>
+      issue(
+        input,
+        ["django.settings.ALLOWED_HOSTS", "app.domain", "app.redirectDomains"],
+        `nginx serves ${name} but ALLOWED_HOSTS does not list it: Django would answer 400 Bad Request`,
+      ),
+    );
 }
 
 export function deployUserOwnsWrittenPaths(input: CrossCheckInput): Issue[] {
@@ -122,7 +164,10 @@ export function deployUserOwnsWrittenPaths(input: CrossCheckInput): Issue[] {
   ];
   return written.flatMap(({ field, dir }) => {
     const folder = input.folders.find((f) => f.path === dir);
-    if (folder === undefined) return [issue(input, [field], `${user} writes into ${dir}, which is not one of the folders gen prepares (${input.folders.map((f) => f.path).join(", ")})`)];
+    if (folder === undefined)
+      return [
+        issue(input, [field], `${user} writes into ${dir}, which is not one of the folders gen prepares (${input.folders.map((f) => f.path).join(", ")})`),
+      ];
     if (folder.owner !== user) return [issue(input, [field], `${user} writes into ${dir}, which is owned by ${folder.owner}`)];
     return [];
   });
@@ -132,7 +177,13 @@ export function extraSettingsDoNotShadow(input: CrossCheckInput): Issue[] {
   const known = new Set(djangoSettings({ ...input.environment, django: { ...input.environment.django, extra: {} } }).map(([name]) => name));
   return Object.keys(input.environment.django.extra)
     .filter((name) => known.has(name))
-    .map((name) => issue(input, [`django.extra.${name}`, `django.settings.${name}`], `${name} is set by gen already: set it in django.settings (or the field it derives from), not in django.extra`));
+    .map((name) =>
+      issue(
+        input,
+        [`django.extra.${name}`, `django.settings.${name}`],
+        `${name} is set by gen already: set it in django.settings (or the field it derives from), not in django.extra`,
+      ),
+    );
 }
 
 /** Django's rule: "*" matches all, ".example.org" matches example.org and its subdomains. */
@@ -144,10 +195,21 @@ function hostMatches(name: string, pattern: string): boolean {
 export function redisSettingsMatch(input: CrossCheckInput): Issue[] {
   const { redis } = input.environment;
   const s = input.environment.django.settings;
-  const expected = { TSOSI_CELERY_BROKER_URL: `redis://${redis.host}:${redis.port}/${redis.db}`, TSOSI_REDIS_HOST: redis.host, TSOSI_REDIS_PORT: redis.port, TSOSI_REDIS_DB: redis.db };
+  const expected = {
+    TSOSI_CELERY_BROKER_URL: `redis://${redis.host}:${redis.port}/${redis.db}`,
+    TSOSI_REDIS_HOST: redis.host,
+    TSOSI_REDIS_PORT: redis.port,
+    TSOSI_REDIS_DB: redis.db,
+  };
   return (Object.keys(expected) as (keyof typeof expected)[])
     .filter((name) => s[name] !== expected[name])
-    .map((name) => issue(input, [`django.settings.${name}`, "redis"], `${name} is ${JSON.stringify(s[name])} but Redis is configured as ${JSON.stringify(expected[name])} (redis.host/port/db): Celery and the cache would use different servers`));
+    .map((name) =>
+      issue(
+        input,
+        [`django.settings.${name}`, "redis"],
+        `${name} is ${JSON.stringify(s[name])} but Redis is configured as ${JSON.stringify(expected[name])} (redis.host/port/db): Celery and the cache would use different servers`,
+      ),
+    );
 }
 
 /**
@@ -164,7 +226,13 @@ export function logrotateRunsAsLogFolderOwner(input: CrossCheckInput): Issue[] {
       if (folder === undefined || (folder.owner === "root" && folder.group === "root")) return [];
       const owner = `${folder.owner}:${folder.group}`;
       if (rotatedAs === owner) return [];
-      return [issue(input, ["logrotate.su", "logrotate.patterns", "paths.logs"], `${file.path} rotates ${pattern} as ${rotatedAs}${su ? "" : " (no su line)"}, but ${folder.path} belongs to ${owner}: rotating as root in a folder ${folder.owner} can change lets ${folder.owner} make root write anywhere; rotate as su ${folder.owner} ${folder.group}`)];
+      return [
+        issue(
+          input,
+          ["logrotate.su", "logrotate.patterns", "paths.logs"],
+          `${file.path} rotates ${pattern} as ${rotatedAs}${su ? "" : " (no su line)"}, but ${folder.path} belongs to ${owner}: rotating as root in a folder ${folder.owner} can change lets ${folder.owner} make root write anywhere; rotate as su ${folder.owner} ${folder.group}`,
+        ),
+      ];
     });
   });
 }

@@ -71,9 +71,18 @@ const FIELDS: Field[] = [
   at("app.redirectDomains.1", "tsosi.u-ga.fr"),
   at("app.extraAllowedHosts.1", "129.88.178.178"),
   at("app.poetry", POETRY),
-  ...["webRoot:/var/www", "releases:/var/www/releases", "current:/var/www/current", "media:/tsosi_media", "logs:/var/log/tsosi",
-    "config:/home/deployer/config", "errors:/home/deployer/tsosi_errors", "backendDir:backend", "staticDir:backend/static", "publicDir:public"]
-    .map((pair) => at(`paths.${pair.split(":")[0]}`, pair.split(":")[1]!)),
+  ...[
+    "webRoot:/var/www",
+    "releases:/var/www/releases",
+    "current:/var/www/current",
+    "media:/tsosi_media",
+    "logs:/var/log/tsosi",
+    "config:/home/deployer/config",
+    "errors:/home/deployer/tsosi_errors",
+    "backendDir:backend",
+    "staticDir:backend/static",
+    "publicDir:public",
+  ].map((pair) => at(`paths.${pair.split(":")[0]}`, pair.split(":")[1]!)),
   at("server.deployUser", "deployer"),
   at("server.deployGroup", "deployer"),
   at("server.webUser", "www-data"),
@@ -86,14 +95,24 @@ const FIELDS: Field[] = [
   at("gunicorn.socketGroup", "www-data"),
   at("gunicorn.socketMode", "0660"),
   at("gunicorn.wsgiApp", "backend_site.wsgi:application"),
-  ...[0, 1, 2].map((i) => at(`gunicorn.command.${i}`, [POETRY, "run", "gunicorn"][i]!, { "gunicorn.command": [POETRY, "run", "gunicorn"] }, ["-/bin/true", "+/bin/sh", ";", "$MAINPID", "%h"])),
+  ...[0, 1, 2].map((i) =>
+    at(`gunicorn.command.${i}`, [POETRY, "run", "gunicorn"][i]!, { "gunicorn.command": [POETRY, "run", "gunicorn"] }, [
+      "-/bin/true",
+      "+/bin/sh",
+      ";",
+      "$MAINPID",
+      "%h",
+    ]),
+  ),
   at("celery.service", "tsosi_celery"),
   at("celery.app", "backend_site"),
   at("celery.nodeName", "tsosi"),
   at("celery.runtimeDirectory", "celery"),
   at("celery.pidFile", "/run/celery/%n.pid"),
   at("celery.logFile", "/var/log/tsosi/celery_%n%I.log"),
-  ...[0, 1, 2].map((i) => at(`celery.command.${i}`, [POETRY, "run", "celery"][i]!, { "celery.command": [POETRY, "run", "celery"] }, ["-/bin/true", "@/bin/sh", ";", "${X}", "%n"])),
+  ...[0, 1, 2].map((i) =>
+    at(`celery.command.${i}`, [POETRY, "run", "celery"][i]!, { "celery.command": [POETRY, "run", "celery"] }, ["-/bin/true", "@/bin/sh", ";", "${X}", "%n"]),
+  ),
   at("celery.beat.service", "tsosi_celery_beat"),
   at("celery.beat.runtimeDirectory", "celery_beat"),
   at("celery.beat.pidFile", "/run/celery_beat/beat.pid"),
@@ -119,17 +138,30 @@ const FIELDS: Field[] = [
   at("nginx.gzip.types.0", "text/plain", { "nginx.gzip.types": ["text/plain", "text/css"] }),
   at("sudoers.user", "deployer"),
   at("sudoers.fileName", "tsosi"),
-  at("sudoers.rules.0.service", "nginx", { "sudoers.rules": [{ service: "nginx", verbs: ["reload"] }, { service: "tsosi_gunicorn", verbs: ["restart"] }] }),
+  at("sudoers.rules.0.service", "nginx", {
+    "sudoers.rules": [
+      { service: "nginx", verbs: ["reload"] },
+      { service: "tsosi_gunicorn", verbs: ["restart"] },
+    ],
+  }),
   at("logrotate.fileName", "tsosi"),
   at("logrotate.patterns.0", "/var/log/tsosi/*.log", { "logrotate.patterns": ["/var/log/tsosi/*.log", "/var/log/nginx/*.log"] }),
   at("logrotate.minsize", "5k"),
   at("logrotate.maxsize", "100k"),
   ...[
-    "MEDIA_URL:media/", "STATIC_URL:static/", "MEDIA_ROOT:/tsosi_media/", "ERROR_LOG_FILE:/var/log/tsosi/error.log",
-    "TSOSI_MAIN_LOG_FILE:/var/log/tsosi/tsosi_app.log", "TSOSI_DATA_LOG_FILE:/var/log/tsosi/tsosi_data.log",
-    "TSOSI_DJANGO_LOG_FILE:/var/log/tsosi/django.log", "TSOSI_ERROR_OUTPUT_FOLDER:/home/deployer/tsosi_errors",
-    "TSOSI_FRONTEND_CUSTOM_HEADER:X-Frontend-Origin", "TSOSI_PUBLIC_RELPATH:../public/", "TSOSI_DATA_EXPORT_FOLDER:/home/deployer/export",
-    "TSOSI_TO_INGEST_DIR:/home/deployer/ingest", "TSOSI_API_RATE:100/day",
+    "MEDIA_URL:media/",
+    "STATIC_URL:static/",
+    "MEDIA_ROOT:/tsosi_media/",
+    "ERROR_LOG_FILE:/var/log/tsosi/error.log",
+    "TSOSI_MAIN_LOG_FILE:/var/log/tsosi/tsosi_app.log",
+    "TSOSI_DATA_LOG_FILE:/var/log/tsosi/tsosi_data.log",
+    "TSOSI_DJANGO_LOG_FILE:/var/log/tsosi/django.log",
+    "TSOSI_ERROR_OUTPUT_FOLDER:/home/deployer/tsosi_errors",
+    "TSOSI_FRONTEND_CUSTOM_HEADER:X-Frontend-Origin",
+    "TSOSI_PUBLIC_RELPATH:../public/",
+    "TSOSI_DATA_EXPORT_FOLDER:/home/deployer/export",
+    "TSOSI_TO_INGEST_DIR:/home/deployer/ingest",
+    "TSOSI_API_RATE:100/day",
   ].map((pair) => at(`django.settings.${pair.slice(0, pair.indexOf(":"))}`, pair.slice(pair.indexOf(":") + 1))),
   at("django.settings.ALLOWED_HOSTS.0", "tsosi.org", { "django.settings.ALLOWED_HOSTS": ["tsosi.org", "www.tsosi.org", "tsosi.u-ga.fr"] }),
   at("django.settings.TSOSI_API_WHITELIST_IPS.0", "127.0.0.1"),
@@ -145,8 +177,54 @@ const FIELDS: Field[] = [
 // Hostile values: a benign value with hostile text inserted or swapped in, or hostile text alone.
 
 const HOSTILE = [
-  "\n", "\r", "\r\n", '"', "'", ";", "{", "}", "%", "%n", "%%", "\0", "\\", "#", " ", "\t", "$", "${X}", "$$", "`", "*", "?", "[", "]", ",",
-  ":", "=", "!", "@", "+", "-", "|", "/", ".", "..", "/../", "^", "(", ")", "&", "<", ">", "~", "é", "\u2028", "\u0085", "\ud800", "\x7f",
+  "\n",
+  "\r",
+  "\r\n",
+  '"',
+  "'",
+  ";",
+  "{",
+  "}",
+  "%",
+  "%n",
+  "%%",
+  "\0",
+  "\\",
+  "#",
+  " ",
+  "\t",
+  "$",
+  "${X}",
+  "$$",
+  "`",
+  "*",
+  "?",
+  "[",
+  "]",
+  ",",
+  ":",
+  "=",
+  "!",
+  "@",
+  "+",
+  "-",
+  "|",
+  "/",
+  ".",
+  "..",
+  "/../",
+  "^",
+  "(",
+  ")",
+  "&",
+  "<",
+  ">",
+  "~",
+  "é",
+  "\u2028",
+  "\u0085",
+  "\ud800",
+  "\x7f",
 ];
 const chunk = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...HOSTILE) },
@@ -188,7 +266,11 @@ async function tryRender(field: Field, value: string): Promise<Outcome> {
     throw new Error(`the loader crashed instead of reporting a problem: ${String(error)}`);
   }
   try {
-    return { kind: "rendered", loaded, result: renderEnvironment({ name: "fuzz", environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: workDir }) };
+    return {
+      kind: "rendered",
+      loaded,
+      result: renderEnvironment({ name: "fuzz", environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: workDir }),
+    };
   } catch (error) {
     return { kind: "render", error: error as Error };
   }
@@ -306,15 +388,32 @@ function expectedExec(template: string, key: string, env: Environment): string[]
   if (template === "gunicorn.service.njk" && key === "ExecStart") return [...gunicorn.command, "--workers", String(gunicorn.workers), gunicorn.wsgiApp];
   const multi = { ExecStart: "start", ExecStop: "stopwait", ExecReload: "restart" }[key];
   if (template === "celery.service.njk" && multi) {
-    return [...celery.command, "-A", celery.app, "multi", multi, celery.nodeName, `--pidfile=${celery.pidFile}`, `--logfile=${celery.logFile}`,
-      `--loglevel=${celery.logLevel}`, `--concurrency=${celery.concurrency}`];
+    return [
+      ...celery.command,
+      "-A",
+      celery.app,
+      "multi",
+      multi,
+      celery.nodeName,
+      `--pidfile=${celery.pidFile}`,
+      `--logfile=${celery.logFile}`,
+      `--loglevel=${celery.logLevel}`,
+      `--concurrency=${celery.concurrency}`,
+    ];
   }
   if (template === "celery-beat.service.njk" && key === "ExecStart") {
-    return [...celery.command, "-A", celery.app, "beat", `--pidfile=${celery.beat.pidFile}`, `--logfile=${celery.beat.logFile}`, `--loglevel=${celery.beat.logLevel}`];
+    return [
+      ...celery.command,
+      "-A",
+      celery.app,
+      "beat",
+      `--pidfile=${celery.beat.pidFile}`,
+      `--logfile=${celery.beat.logFile}`,
+      `--loglevel=${celery.beat.logLevel}`,
+    ];
   }
   return undefined;
 }
-
 
 // ---------------------------------------------------------------------------------------------------------------
 // sudoers through sudo's own parser, once per distinct content.
@@ -323,9 +422,7 @@ const sudoersVerdicts = new Map<string, string[]>();
 
 function sudoersProblems(env: Environment, content: string): string[] {
   if (SUDOERS_TOOL === undefined) return [];
-  const expected = [
-    ...env.sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${env.server.systemctl} ${verb} ${rule.service}`)),
-  ];
+  const expected = [...env.sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${env.server.systemctl} ${verb} ${rule.service}`))];
   const key = `${JSON.stringify(expected)}\n${env.sudoers.user}\n${content}`;
   const cached = sudoersVerdicts.get(key);
   if (cached) return cached;
@@ -447,9 +544,15 @@ before(async () => {
 after(() => {
   python?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
-  const totals = Object.values(stats).reduce((t, s) => ({ schema: t.schema + s.schema, render: t.render + s.render, rendered: t.rendered + s.rendered }), { schema: 0, render: 0, rendered: 0 });
-  console.log(`# properties: ${FIELDS.length} fields x ${RUNS} runs (seed ${SEED}, ${SUDOERS_TOOL ?? "no sudoers tool"}) in ${Date.now() - started} ms:` +
-    ` ${totals.schema} refused by the schema, ${totals.render} by render, ${totals.rendered} rendered and checked`);
+  const totals = Object.values(stats).reduce((t, s) => ({ schema: t.schema + s.schema, render: t.render + s.render, rendered: t.rendered + s.rendered }), {
+    schema: 0,
+    render: 0,
+    rendered: 0,
+  });
+  console.log(
+    `# properties: ${FIELDS.length} fields x ${RUNS} runs (seed ${SEED}, ${SUDOERS_TOOL ?? "no sudoers tool"}) in ${Date.now() - started} ms:` +
+      ` ${totals.schema} refused by the schema, ${totals.render} by render, ${totals.rendered} rendered and checked`,
+  );
 });
 
 /** JSON with every non-ASCII character escaped, so invisible separators show. */
@@ -480,11 +583,18 @@ async function checkField(field: Field, baseline: { shape: Shape }, value: strin
 
 async function baselineFor(field: Field): Promise<{ shape: Shape }> {
   const outcome = await tryRender(field, field.benign);
-  assert.equal(outcome.kind, "rendered", `the benign value ${JSON.stringify(field.benign)} of ${field.name} must render: ${outcome.kind === "render" ? outcome.error.message : "refused by the schema"}`);
+  assert.equal(
+    outcome.kind,
+    "rendered",
+    `the benign value ${JSON.stringify(field.benign)} of ${field.name} must render: ${outcome.kind === "render" ? outcome.error.message : "refused by the schema"}`,
+  );
   if (outcome.kind !== "rendered") throw new Error("unreachable");
   const empty: Shape = { templates: [], perTemplate: {}, settingsNames: [] };
   const { problems, shape } = shapeProblems(outcome.loaded.environment, outcome.result, empty);
-  const settings = await python.check(byTemplate(outcome.loaded.environment, outcome.result).get("settings_local.py.njk")!.content, expectedSettings(outcome.loaded));
+  const settings = await python.check(
+    byTemplate(outcome.loaded.environment, outcome.result).get("settings_local.py.njk")!.content,
+    expectedSettings(outcome.loaded),
+  );
   assert.deepEqual([...problems, ...settings.problems], [], `baseline of ${field.name}`);
   return { shape: { ...shape, settingsNames: settings.names } };
 }

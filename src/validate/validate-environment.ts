@@ -16,14 +16,13 @@ export interface ValidationResult {
   toolReports: ToolReport[];
 }
 
-export async function validateEnvironment(
-  loaded: LoadedEnvironment,
-  rendered: RenderResult,
-  options: { runTools: boolean },
-): Promise<ValidationResult> {
+export async function validateEnvironment(loaded: LoadedEnvironment, rendered: RenderResult, options: { runTools: boolean }): Promise<ValidationResult> {
   const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
   if (!options.runTools) return { issues, toolReports: [] };
-  const [toolReports, settingsReport] = await Promise.all([runToolChecks(rendered.files, toolCheckContext(loaded.environment)), checkSettingsValues(loaded, rendered)]);
+  const [toolReports, settingsReport] = await Promise.all([
+    runToolChecks(rendered.files, toolCheckContext(loaded.environment)),
+    checkSettingsValues(loaded, rendered),
+  ]);
   return { issues, toolReports: settingsReport ? [...toolReports, settingsReport] : toolReports };
 }
 
@@ -48,7 +47,13 @@ async function checkSettingsValues(loaded: LoadedEnvironment, rendered: RenderRe
 
 export function toolCheckContext(env: Environment): ToolCheckContext {
   const { server } = env;
-  const commands = [env.gunicorn.command, env.celery.command, ...env.release.install, ...env.release.tasks, ...(env.release.migrations ? [env.release.migrations] : [])].map((argv) => argv[0]!);
+  const commands = [
+    env.gunicorn.command,
+    env.celery.command,
+    ...env.release.install,
+    ...env.release.tasks,
+    ...(env.release.migrations ? [env.release.migrations] : []),
+  ].map((argv) => argv[0]!);
   return {
     users: unique(["root", server.deployUser, server.webUser, server.sshUser]),
     groups: unique(["root", server.deployGroup, server.webGroup]),

@@ -24,7 +24,10 @@ describe("gen apply and its lock", () => {
       assert.match(attrs, /^\S*i\S* /, `the test needs chattr +i to work on ${locks} (a file system with the immutable flag, e.g. ext4): ${attrs}`);
       assert.equal(run.code, 1, run.all);
       assert.match(run.out, /^127\.0\.0\.1: applied 9 files; ran /m, "the files were applied");
-      assert.match(run.err, /^warning: 127\.0\.0\.1: could not release gen's lock \/var\/lib\/gen\/tsosi\/locks\/lock: cleaning up and releasing the lock failed on .+ \(exit 1\)$/m);
+      assert.match(
+        run.err,
+        /^warning: 127\.0\.0\.1: could not release gen's lock \/var\/lib\/gen\/tsosi\/locks\/lock: cleaning up and releasing the lock failed on .+ \(exit 1\)$/m,
+      );
       assert.match(run.err, /^ {2}rm: cannot remove '.*\/locks\/lock': Operation not permitted$/m);
       assert.match(run.err, /^ {2}the next apply, deploy or rollback stops at this lock: .*--force-unlock/m);
       assert.ok(existsSync(`${locks}/lock`), "the lock is still there, as the warning says");
@@ -35,9 +38,15 @@ describe("gen apply and its lock", () => {
       await server.writeEnv({ gunicorn: { workers: 7 } });
       const json = await server.gen(["apply", "t", "--yes", "--force-unlock", "--json"]);
       assert.equal(json.code, 1, json.all);
-      const result = assertJsonOutput<{ outcome: string; hosts: { outcome: string; warnings?: { what: string; path: string; details: string[] }[] }[] }>("apply", json.out);
+      const result = assertJsonOutput<{ outcome: string; hosts: { outcome: string; warnings?: { what: string; path: string; details: string[] }[] }[] }>(
+        "apply",
+        json.out,
+      );
       assert.equal(result.outcome, "applied");
-      assert.deepEqual(result.hosts[0]!.warnings?.map((w) => [w.what, w.path]), [["unlock", `${LOCKS}/lock`]]);
+      assert.deepEqual(
+        result.hosts[0]!.warnings?.map((w) => [w.what, w.path]),
+        [["unlock", `${LOCKS}/lock`]],
+      );
       assert.match(result.hosts[0]!.warnings![0]!.details.join("\n"), /Operation not permitted/);
     } finally {
       immutable(false);

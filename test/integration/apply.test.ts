@@ -24,10 +24,25 @@ const SITE_LINK = "/etc/nginx/sites-enabled/tsosi";
 const LOGROTATE = "/etc/logrotate.d/tsosi";
 const UNITS = "/etc/systemd/system";
 const MANAGED = [
-  SUDOERS, SETTINGS, SITE, SITE_LINK, LOGROTATE,
-  `${UNITS}/tsosi_gunicorn.socket`, `${UNITS}/tsosi_gunicorn.service`, `${UNITS}/tsosi_celery.service`, `${UNITS}/tsosi_celery_beat.service`,
+  SUDOERS,
+  SETTINGS,
+  SITE,
+  SITE_LINK,
+  LOGROTATE,
+  `${UNITS}/tsosi_gunicorn.socket`,
+  `${UNITS}/tsosi_gunicorn.service`,
+  `${UNITS}/tsosi_celery.service`,
+  `${UNITS}/tsosi_celery_beat.service`,
 ];
-const FOLDERS = ["/var/www", "/var/www/releases", "/var/log/tsosi", "/tsosi_media", "/home/gen-test/config", "/home/gen-test/tsosi_errors", "/home/gen-test/tsosi_to_ingest"];
+const FOLDERS = [
+  "/var/www",
+  "/var/www/releases",
+  "/var/log/tsosi",
+  "/tsosi_media",
+  "/home/gen-test/config",
+  "/home/gen-test/tsosi_errors",
+  "/home/gen-test/tsosi_to_ingest",
+];
 const GEN_TEST_UID = 1001;
 
 async function withServer(test: (server: GenServer) => Promise<void>): Promise<void> {
@@ -149,7 +164,11 @@ describe("gen apply", { concurrency: 2 }, () => {
         const run = await apply(server);
         assert.equal(run.code, 0, run.all);
         assert.match(run.out, /^127\.0\.0\.1: applied 1 file; ran /m);
-        assert.deepEqual(await server.recorded(), ["systemctl daemon-reload", "systemctl enable tsosi_celery.service", "systemctl restart tsosi_celery.service"]);
+        assert.deepEqual(await server.recorded(), [
+          "systemctl daemon-reload",
+          "systemctl enable tsosi_celery.service",
+          "systemctl restart tsosi_celery.service",
+        ]);
       }));
 
     it("reloads systemd and restarts only gunicorn when gunicorn.workers changes", () =>
@@ -171,15 +190,29 @@ describe("gen apply", { concurrency: 2 }, () => {
       const before = await snapshot(server);
       const loaded = await loadEnvironment("t", { environmentsDir: server.envDir });
       const env = loaded.environment;
-      const rendered = renderEnvironment({ name: "t", environment: env, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir, source: loaded.source });
+      const rendered = renderEnvironment({
+        name: "t",
+        environment: env,
+        secrets: loaded.secrets.lookup,
+        environmentsDir: loaded.environmentsDir,
+        source: loaded.source,
+      });
       const files = rendered.files.map((f) => (f.path === SUDOERS ? { ...f, content: f.content.replaceAll("NOPASSWD", "NOPASWD") } : f));
       assert.notDeepEqual(files, rendered.files);
       const host = environmentHosts(env, "t")[0]!;
-      const transport = await openTransport(env, host, { projectDir: server.tempDir, envName: "t", knownHostsPath: server.sshd.knownHostsPath, identityFile: server.sshd.clientKeyPath });
+      const transport = await openTransport(env, host, {
+        projectDir: server.tempDir,
+        envName: "t",
+        knownHostsPath: server.sshd.knownHostsPath,
+        identityFile: server.sshd.clientKeyPath,
+      });
       try {
         const state = await readServerState(transport, files, rendered.manifest.folders, env.server.stateDir);
         const reviewed = planChanges("t", files, rendered.manifest.folders, [{ host: host.name, roles: host.roles, state }]).hosts[0]!;
-        assert.deepEqual(reviewed.entries.filter((e) => e.action !== "unchanged").map((e) => e.path), [SUDOERS]);
+        assert.deepEqual(
+          reviewed.entries.filter((e) => e.action !== "unchanged").map((e) => e.path),
+          [SUDOERS],
+        );
         const result = await applyPlan(
           { envName: "t", environment: env, reviewed, rendered: files, folders: rendered.manifest.folders, forceUnlock: false },
           { transport, now: () => new Date(), who: "test@integration", pid: process.pid, progress: () => {} },
@@ -242,7 +275,11 @@ describe("gen apply", { concurrency: 2 }, () => {
       withServer(async (server) => {
         const [first, second] = await Promise.all([apply(server), apply(server)]);
         const runs = [first, second].sort((a, b) => a.code - b.code);
-        assert.deepEqual(runs.map((r) => r.code), [0, 1], runs.map((r) => r.all).join("\n----\n"));
+        assert.deepEqual(
+          runs.map((r) => r.code),
+          [0, 1],
+          runs.map((r) => r.all).join("\n----\n"),
+        );
         assert.match(runs[1]!.err, /is locked by \S+ \(gen apply, pid \d+\) since /);
         assert.match(runs[1]!.err, /--force-unlock/);
         assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false);
@@ -252,7 +289,10 @@ describe("gen apply", { concurrency: 2 }, () => {
       withServer(async (server) => {
         const lock = server.file(`${STATE}/locks/lock`);
         await mkdir(lock, { recursive: true });
-        await writeFile(join(lock, "holder.json"), `${JSON.stringify({ who: "alice@laptop", command: "deploy", since: "2024-05-01T10:00:00.000Z", pid: 4242 })}\n`);
+        await writeFile(
+          join(lock, "holder.json"),
+          `${JSON.stringify({ who: "alice@laptop", command: "deploy", since: "2024-05-01T10:00:00.000Z", pid: 4242 })}\n`,
+        );
         const refused = await apply(server);
         assert.equal(refused.code, 1, refused.all);
         assert.match(refused.err, /is locked by alice@laptop \(gen deploy, pid 4242\) since 2024-05-01T10:00:00\.000Z/);
@@ -276,7 +316,10 @@ describe("gen apply", { concurrency: 2 }, () => {
         await writeFile(join(lock, "holder.json"), `${JSON.stringify({ who: me, command: "apply", since: "2024-05-01T10:00:00.000Z", pid: gone })}\n`);
         const run = await apply(server);
         assert.equal(run.code, 0, run.all);
-        assert.match(run.err, new RegExp(`took over the lock of ${me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(gen apply, pid ${gone}\\) since .*, whose process is gone`));
+        assert.match(
+          run.err,
+          new RegExp(`took over the lock of ${me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(gen apply, pid ${gone}\\) since .*, whose process is gone`),
+        );
         assert.equal(existsSync(lock), false);
       }));
   });
@@ -316,7 +359,10 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.equal(run.code, 0, run.all);
       const result = assertJsonOutput<{ outcome: string; hosts: { host: string; outcome: string; changed: string[] }[] }>("apply", run.out);
       assert.equal(result.outcome, "applied");
-      assert.deepEqual(result.hosts.map((r) => [r.outcome, r.changed]), [["applied", [LOGROTATE]]]);
+      assert.deepEqual(
+        result.hosts.map((r) => [r.outcome, r.changed]),
+        [["applied", [LOGROTATE]]],
+      );
       assert.match(run.err, /change \/etc\/logrotate\.d\/tsosi/, "the plan goes to standard error");
     }));
 
@@ -348,7 +394,10 @@ describe("gen apply", { concurrency: 2 }, () => {
       for (let attempt = 0; attempt < 2; attempt++) {
         const run = await apply(server);
         assert.equal(run.code, 1, run.all);
-        assert.match(run.err, /\/home\/gen-test\/tsosi_errors is a symbolic link: gen does not change anything as root through a link it did not make\. Replace it with a real folder/);
+        assert.match(
+          run.err,
+          /\/home\/gen-test\/tsosi_errors is a symbolic link: gen does not change anything as root through a link it did not make\. Replace it with a real folder/,
+        );
         for (const path of [target, join(target, "key")]) {
           const info = await stat(path);
           assert.deepEqual([info.uid, info.gid], [0, 0], `${path} changed owner`);
@@ -476,5 +525,6 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.match(run.err, /no terminal to ask on; pass --yes/);
       assert.deepEqual(await snapshot(server), {});
       assert.deepEqual(await server.recorded(), []);
-    }));
+    }),
+  );
 });

@@ -29,7 +29,17 @@ interface Run {
 }
 
 function runGenProcess(server: GenServer, knownHosts: string, args: string[]): Promise<Run> {
-  const argv = [GEN, ...args.slice(0, 2), "--environments", server.envDir, "--known-hosts", knownHosts, "--identity", server.sshd.clientKeyPath, ...args.slice(2)];
+  const argv = [
+    GEN,
+    ...args.slice(0, 2),
+    "--environments",
+    server.envDir,
+    "--known-hosts",
+    knownHosts,
+    "--identity",
+    server.sshd.clientKeyPath,
+    ...args.slice(2),
+  ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
     let stdout = "";
@@ -139,7 +149,10 @@ describe("a connection cut at any point", { timeout: 40 * 60_000 }, () => {
   }
 
   // The last bytes of a run (a few per cent) close the connection after the work is done: a cut there loses nothing.
-  for (const [args, points] of [[["apply", "t", "--yes"], 12], [["diff", "t"], 8]] as const) {
+  for (const [args, points] of [
+    [["apply", "t", "--yes"], 12],
+    [["diff", "t"], 8],
+  ] as const) {
     it(`gen ${args.join(" ")} ends with exit 1 naming the host and the step`, async () => {
       const total = await measure([...args]);
       const failures: string[] = [];

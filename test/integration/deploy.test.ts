@@ -17,7 +17,17 @@ import { listBuildOutput } from "../../src/release/frontend.js";
 import { readCommit } from "../../src/release/local-checks.js";
 import { openTransport } from "../../src/transport/open-transport.js";
 import {
-  afterRelease, CURRENT, ENV_NAME, RELEASES, releaseIdAt, RESTARTS, SETTINGS, snapshotTree, STATE_DIR, withDeployServer, type DeployServer,
+  afterRelease,
+  CURRENT,
+  ENV_NAME,
+  RELEASES,
+  releaseIdAt,
+  RESTARTS,
+  SETTINGS,
+  snapshotTree,
+  STATE_DIR,
+  withDeployServer,
+  type DeployServer,
 } from "./deploy-support/deploy-server.js";
 import { addMigration, AUTHOR } from "./deploy-support/sample-app.js";
 import { assertJsonOutput } from "../support/json-output.js";
@@ -39,7 +49,10 @@ async function deployed(server: DeployServer, ...extra: string[]): Promise<strin
 /** Files under `dir`, relative and sorted. */
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 /** Reads `current` and files inside it as fast as it can until stopped; every read must find a whole release. */
@@ -69,7 +82,8 @@ function watchCurrent(server: DeployServer) {
   return { state, stop };
 }
 
-const lockGone = async (server: DeployServer) => assert.equal(await lstat(server.file(`${STATE_DIR}/locks/lock`)).catch(() => undefined), undefined, "the lock was left behind");
+const lockGone = async (server: DeployServer) =>
+  assert.equal(await lstat(server.file(`${STATE_DIR}/locks/lock`)).catch(() => undefined), undefined, "the lock was left behind");
 
 describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () => {
   it("deploys a release: backend only, install and tasks in order, settings link, front end, deployment.json, restarts, timed steps", () =>
@@ -102,7 +116,8 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const built = await filesUnder(dist);
       assert.equal(built.length, 301);
       assert.deepEqual(await filesUnder(join(release, "public")), [...built, "deployment.json"].sort());
-      for (const file of built) assert.ok((await readFile(join(release, "public", file))).equals(await readFile(join(dist, file))), `public/${file} differs from the build`);
+      for (const file of built)
+        assert.ok((await readFile(join(release, "public", file))).equals(await readFile(join(dist, file))), `public/${file} differs from the build`);
 
       const deployment = JSON.parse(await readFile(join(release, "public/deployment.json"), "utf8")) as Record<string, string>;
       assert.equal(deployment.hash, await server.app.git("rev-parse", "HEAD"));
@@ -110,8 +125,14 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(deployment.title, "First version of the sample app");
       assert.equal(deployment.branch, "main");
       assert.equal(deployment.deployedBy, undefined, "who deployed is not published");
-      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
-      assert.deepEqual(log.map((e) => [e.who, e.command, e.release, e.commit, e.result]), [[WHO, "deploy", id, deployment.hash, "deployed"]]);
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, string>);
+      assert.deepEqual(
+        log.map((e) => [e.who, e.command, e.release, e.commit, e.result]),
+        [[WHO, "deploy", id, deployment.hash, "deployed"]],
+      );
       const at = Date.parse(deployment.deployedAt ?? "");
       assert.ok(at >= before.getTime() && at <= after.getTime(), `deployedAt ${deployment.deployedAt}`);
 
@@ -168,10 +189,28 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       try {
         // The release's backend is cloned; the install waits here until the deploy is killed. sshd does not stop a
         // command whose client went away, so the wait also ends when the control folder is removed.
-        await server.writeEnv({ release: { install: [["sh", "-c", `touch '${started}'; while [ ! -f '${go}' ] && [ -d '${control}' ]; do sleep 0.1; done`]] } });
+        await server.writeEnv({
+          release: { install: [["sh", "-c", `touch '${started}'; while [ ! -f '${go}' ] && [ -d '${control}' ]; do sleep 0.1; done`]] },
+        });
         await afterRelease(first);
-        child = spawn(process.execPath, [GEN_MAIN, "deploy", ENV_NAME, "--yes", "--repo", server.app.checkout, "--environments", server.envDir,
-          "--known-hosts", server.sshd.knownHostsPath, "--identity", server.sshd.clientKeyPath], { stdio: "ignore" });
+        child = spawn(
+          process.execPath,
+          [
+            GEN_MAIN,
+            "deploy",
+            ENV_NAME,
+            "--yes",
+            "--repo",
+            server.app.checkout,
+            "--environments",
+            server.envDir,
+            "--known-hosts",
+            server.sshd.knownHostsPath,
+            "--identity",
+            server.sshd.clientKeyPath,
+          ],
+          { stdio: "ignore" },
+        );
         const exited = new Promise((resolve) => child!.once("exit", resolve));
         while (!existsSync(started)) {
           assert.equal(child.exitCode, null, "the deploy ended before it was killed");
@@ -205,7 +244,14 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
   it("leaves current as it was and no release folder behind when a task fails", () =>
     withDeployServer(async (server) => {
       const first = await deployed(server);
-      await server.writeEnv({ release: { tasks: [["sh", "-c", "echo collectstatic >> tasks.log"], ["sh", "-c", "echo 'migrate: no database' >&2; exit 3"]] } });
+      await server.writeEnv({
+        release: {
+          tasks: [
+            ["sh", "-c", "echo collectstatic >> tasks.log"],
+            ["sh", "-c", "echo 'migrate: no database' >&2; exit 3"],
+          ],
+        },
+      });
       await server.clearRecorded();
       await afterRelease(first);
       const run = await server.deploy();
@@ -220,7 +266,10 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const json = await server.deploy("--json");
       assert.equal(json.code, 1, json.all);
       const result = assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", json.out);
-      assert.deepEqual(result.hosts.map((h) => [h.outcome, h.failedStep]), [["failed", 5]]);
+      assert.deepEqual(
+        result.hosts.map((h) => [h.outcome, h.failedStep]),
+        [["failed", 5]],
+      );
       assert.match(result.hosts[0]!.error, /exit 3/);
       assert.match(json.err, /\[5\/9\]/, "progress goes to standard error");
     }));
@@ -238,7 +287,11 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const recorded = await server.recorded();
       const failed = recorded.indexOf("restart tsosi_celery");
       assert.deepEqual(recorded.slice(0, failed + 1), ["restart tsosi_gunicorn", "reload nginx", "restart tsosi_celery"]);
-      assert.deepEqual(recorded.slice(failed + 1, failed + 3), ["restart tsosi_gunicorn", "reload nginx"], `restarted after switching back: ${recorded.join("; ")}`);
+      assert.deepEqual(
+        recorded.slice(failed + 1, failed + 3),
+        ["restart tsosi_gunicorn", "reload nginx"],
+        `restarted after switching back: ${recorded.join("; ")}`,
+      );
       await lockGone(server);
     }));
 
@@ -255,7 +308,10 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.deepEqual(await server.recorded(), RESTARTS);
       assert.match(back.out, new RegExp(`${second} -> ${first} is live`));
 
-      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, string>);
       assert.deepEqual(log.map((e) => [e.who, e.command, e.release, e.result]).slice(-1), [[WHO, "rollback", first, "switched"]]);
 
       const to = await server.gen(["rollback", ENV_NAME, "--to", second]);
@@ -273,7 +329,10 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const json = await server.gen(["rollback", ENV_NAME, "--to", first, "--json"]);
       assert.equal(json.code, 0, json.all);
       const result = assertJsonOutput<{ hosts: { ok: boolean; from: string; to: string }[] }>("rollback", json.out);
-      assert.deepEqual(result.hosts.map((h) => [h.ok, h.from, h.to]), [[true, second, first]]);
+      assert.deepEqual(
+        result.hosts.map((h) => [h.ok, h.from, h.to]),
+        [[true, second, first]],
+      );
     }));
 
   it("records each release's applied migrations; releases shows them; rollback names what the target does not know with the undo commands and asks first", () =>
@@ -292,17 +351,26 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const second = await deployed(server);
 
       const recorded = JSON.parse(await readFile(server.file(`${RELEASES}/${second}/migrations.json`), "utf8")) as { applied: { app: string; name: string }[] };
-      assert.deepEqual(recorded.applied.map((m) => `${m.app}.${m.name}`), ["blog.0001_initial", "core.0001_initial", "core.0002_badge", "core.0003_scipost", "ledger.0001_initial"]);
+      assert.deepEqual(
+        recorded.applied.map((m) => `${m.app}.${m.name}`),
+        ["blog.0001_initial", "core.0001_initial", "core.0002_badge", "core.0003_scipost", "ledger.0001_initial"],
+      );
       assert.equal(existsSync(server.file(`${RELEASES}/${second}/public/migrations.json`)), false, "not public");
 
       const list = await server.gen(["releases", ENV_NAME]);
       assert.equal(list.code, 0, list.all);
       assert.match(list.out, new RegExp(`  ${first} .*\n    migrations: core 2 \\(last 0002_badge\\), ledger 1 \\(last 0001_initial\\)\n`));
-      assert.match(list.out, new RegExp(`\\* ${second} .*\n    migrations: blog 1 \\(last 0001_initial\\), core 3 \\(last 0003_scipost\\), ledger 1 \\(last 0001_initial\\)`));
+      assert.match(
+        list.out,
+        new RegExp(`\\* ${second} .*\n    migrations: blog 1 \\(last 0001_initial\\), core 3 \\(last 0003_scipost\\), ledger 1 \\(last 0001_initial\\)`),
+      );
       const json = await server.gen(["releases", ENV_NAME, "--json"]);
       assert.equal(json.code, 0, json.all);
       const listed = assertJsonOutput<{ hosts: { releases: { id: string; migrations?: { app: string; name: string }[] }[] }[] }>("releases", json.out);
-      assert.deepEqual(listed.hosts[0]!.releases.find((r) => r.id === first)?.migrations?.map((m) => `${m.app}.${m.name}`), ["core.0001_initial", "core.0002_badge", "ledger.0001_initial"]);
+      assert.deepEqual(
+        listed.hosts[0]!.releases.find((r) => r.id === first)?.migrations?.map((m) => `${m.app}.${m.name}`),
+        ["core.0001_initial", "core.0002_badge", "ledger.0001_initial"],
+      );
 
       // No terminal and no --yes: refused before anything changed.
       await server.clearRecorded();
@@ -331,7 +399,10 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const forward = await server.gen(["rollback", ENV_NAME, "--to", second, "--json"]);
       assert.equal(forward.code, 0, forward.all);
       const result = assertJsonOutput<{ hosts: { to: string; undoMigrations: unknown[] }[] }>("rollback", forward.out);
-      assert.deepEqual(result.hosts.map((h) => [h.to, h.undoMigrations]), [[second, []]]);
+      assert.deepEqual(
+        result.hosts.map((h) => [h.to, h.undoMigrations]),
+        [[second, []]],
+      );
     }));
 
   it("lists the releases with their deployment.json and marks the live one with *", () =>
@@ -353,7 +424,13 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const json = await server.gen(["releases", ENV_NAME, "--json"]);
       assert.equal(json.code, 0, json.all);
       const listed = assertJsonOutput<{ hosts: { releases: { id: string; live: boolean }[] }[] }>("releases", json.out);
-      assert.deepEqual(listed.hosts[0]!.releases.map((r) => [r.id, r.live]), [[first, false], [second, true]]);
+      assert.deepEqual(
+        listed.hosts[0]!.releases.map((r) => [r.id, r.live]),
+        [
+          [first, false],
+          [second, true],
+        ],
+      );
     }));
 
   it("--skip-front-build uploads the built dist without building; --celery-no-restart restarts only gunicorn and nginx", () =>
@@ -442,10 +519,16 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       await afterRelease(first);
       const run = await server.deploy();
       assert.equal(run.code, 1, run.all);
-      assert.match(run.err, new RegExp(`does not have commit ${unpushed} \\(the one checked locally\\): push it \\(git push\\), or deploy with --source archive`));
+      assert.match(
+        run.err,
+        new RegExp(`does not have commit ${unpushed} \\(the one checked locally\\): push it \\(git push\\), or deploy with --source archive`),
+      );
       assert.equal(await server.live(), first);
       assert.deepEqual(await server.releases(), [first]);
-      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, string>);
       assert.deepEqual(log.map((e) => [e.command, e.commit, e.result]).slice(-1), [["deploy", unpushed, "failed"]]);
 
       await server.app.git("push", "-q", server.app.bare, "HEAD");
@@ -477,15 +560,29 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const loaded = await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir });
       const env = loaded.environment;
       const transport = await openTransport(env, env.server.hosts[0]!, {
-        projectDir: server.envDir, envName: ENV_NAME, knownHostsPath: server.sshd.knownHostsPath, identityFile: server.sshd.clientKeyPath, sshUser: "root",
+        projectDir: server.envDir,
+        envName: ENV_NAME,
+        knownHostsPath: server.sshd.knownHostsPath,
+        identityFile: server.sshd.clientKeyPath,
+        sshUser: "root",
       });
       const silent: StepReporter = { start: () => {}, done: () => {}, output: { onCommand: () => {}, onOutput: () => {}, onUpload: () => {} } };
-      const sameSecond = new Date(`${live.slice(0, 4)}-${live.slice(4, 6)}-${live.slice(6, 8)}T${live.slice(9, 11)}:${live.slice(11, 13)}:${live.slice(13, 15)}.500Z`);
+      const sameSecond = new Date(
+        `${live.slice(0, 4)}-${live.slice(4, 6)}-${live.slice(6, 8)}T${live.slice(9, 11)}:${live.slice(11, 13)}:${live.slice(13, 15)}.500Z`,
+      );
       const dist = join(server.app.checkout, "frontend/dist");
       let error = "";
       try {
         const result = await deployRelease(
-          { environment: env, commit: await readCommit(server.app.checkout, "main"), source: { kind: "clone", branch: "main", commit: await server.app.git("rev-parse", "HEAD") }, frontend: { dir: dist, files: await listBuildOutput(dist) }, restartCelery: true, forceUnlock: false, roles: ["web", "worker"] },
+          {
+            environment: env,
+            commit: await readCommit(server.app.checkout, "main"),
+            source: { kind: "clone", branch: "main", commit: await server.app.git("rev-parse", "HEAD") },
+            frontend: { dir: dist, files: await listBuildOutput(dist) },
+            restartCelery: true,
+            forceUnlock: false,
+            roles: ["web", "worker"],
+          },
           { transport, now: () => sameSecond, who: "test", pid: process.pid, report: silent },
         );
         assert.equal(result.outcome, "failed");

@@ -174,7 +174,10 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
         const run = await server.gen(["diff", "t"]);
         assert.equal(run.code, 1, run.all);
         const sections = run.out.split(/^# /m).slice(1);
-        assert.deepEqual(sections.map((s) => s.slice(0, 1)), ["a", "b", "c"]);
+        assert.deepEqual(
+          sections.map((s) => s.slice(0, 1)),
+          ["a", "b", "c"],
+        );
         assert.match(sections[1]!, /unreachable: cannot connect to .*connection refused/);
         for (const i of [0, 2]) assert.match(sections[i]!, new RegExp(`^create ${SUDOERS}$`, "m"));
         assert.match(run.out, new RegExp(`^0 to change, ${2 * FILE_COUNT} to create, 0 unchanged, 1 host unreachable$`, "m"));
@@ -211,7 +214,8 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
         const run = await server.gen(["diff", "t"]);
         assert.equal(run.code, 2, run.all);
         assert.match(run.out, new RegExp(`^change ${SETTINGS}`, "m"));
-        for (const secret of [DB_PASSWORD, SECRET_KEY, ...shapes.flatMap((s) => s.secrets)]) assert.ok(!run.all.includes(secret), `${secret} leaked:\n${run.all}`);
+        for (const secret of [DB_PASSWORD, SECRET_KEY, ...shapes.flatMap((s) => s.secrets)])
+          assert.ok(!run.all.includes(secret), `${secret} leaked:\n${run.all}`);
         assert.match(run.out, /^-\[server line hidden: this file holds secrets; --show-secrets shows it\]$/m);
         assert.match(run.out, /^\+SECRET_KEY = "\[secret:TEST_SECRET_KEY\]"$/m);
         const shown = await server.gen(["diff", "t", "--show-secrets"]);
@@ -221,7 +225,11 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
     it("writes a files entry whose template uses a secret 0600 with the entry's owner on the server", () =>
       withServer({}, async (server) => {
         await writeFile(join(server.envDir, "token.njk"), "token {{ token | upper }}\n");
-        await server.writeEnv({ files: [{ path: "/etc/app-token.conf", template: "token.njk", owner: "gen-test", group: "gen-test", vars: { token: { secret: "TEST_DB_PASSWORD" } } }] });
+        await server.writeEnv({
+          files: [
+            { path: "/etc/app-token.conf", template: "token.njk", owner: "gen-test", group: "gen-test", vars: { token: { secret: "TEST_DB_PASSWORD" } } },
+          ],
+        });
         const run = await server.gen(["apply", "t", "--yes"]);
         assert.equal(run.code, 0, run.all);
         assert.ok(!run.all.includes(DB_PASSWORD.toUpperCase()), run.all);
@@ -258,7 +266,11 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
       const run = await server.gen(["diff", "t", "--out", planFile]);
       assert.equal(run.code, 2, run.all);
       assert.match(run.out, new RegExp(`plan saved to ${planFile}: apply it with gen apply t --plan ${planFile}`));
-      const saved = JSON.parse(await readFile(planFile, "utf8")) as { format: string; plan: { environment: string; hosts: { entries: { action: string }[] }[] }; rendered: Record<string, string> };
+      const saved = JSON.parse(await readFile(planFile, "utf8")) as {
+        format: string;
+        plan: { environment: string; hosts: { entries: { action: string }[] }[] };
+        rendered: Record<string, string>;
+      };
       assert.equal(saved.format, "gen-plan/1");
       assert.equal(saved.plan.environment, "t");
       assert.equal(saved.plan.hosts[0]!.entries.length, FILE_COUNT);

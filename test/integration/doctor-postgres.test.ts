@@ -54,7 +54,8 @@ describe("gen doctor logs in to PostgreSQL", { concurrency: 1 }, () => {
     await server.writeSecrets({ TEST_SECRET_KEY: SECRET_KEY, ...secrets, ...(password === undefined ? {} : { TEST_DB_PASSWORD: password }) });
     const json = await server.gen(["doctor", ENV_NAME, "--json", "--min-free-mb", "1"]);
     const text = asText ? await server.gen(["doctor", ENV_NAME, "--min-free-mb", "1"]) : { all: "" };
-    for (const leaked of ALL_PASSWORDS) assert.ok(!json.all.includes(leaked) && !text.all.includes(leaked), `a password shows in the output:\n${json.all}\n${text.all}`);
+    for (const leaked of ALL_PASSWORDS)
+      assert.ok(!json.all.includes(leaked) && !text.all.includes(leaked), `a password shows in the output:\n${json.all}\n${text.all}`);
     const report = assertJsonOutput<{ hosts: { checks?: Check[]; error?: string }[] }>("doctor", json.out);
     const checks = report.hosts[0]?.checks;
     assert.ok(checks, `the checks did not run: ${json.all}`);
@@ -69,7 +70,12 @@ describe("gen doctor logs in to PostgreSQL", { concurrency: 1 }, () => {
   it("logs in as a SCRAM-SHA-256 role", async () => {
     const { postgres: reach, login } = await doctor({ port: postgres.port, user: SCRAM.name }, SCRAM.password);
     assert.equal(reach.status, "ok", reach.detail);
-    assert.deepEqual(login, { check: "postgres-login", subject: `gen_scram@${DATABASE}`, status: "ok", detail: `logged in as gen_scram to database ${DATABASE} on 127.0.0.1:${postgres.port} (scram-sha-256)` });
+    assert.deepEqual(login, {
+      check: "postgres-login",
+      subject: `gen_scram@${DATABASE}`,
+      status: "ok",
+      detail: `logged in as gen_scram to database ${DATABASE} on 127.0.0.1:${postgres.port} (scram-sha-256)`,
+    });
   });
 
   it("logs in as an md5 role", async () => {
@@ -82,7 +88,10 @@ describe("gen doctor logs in to PostgreSQL", { concurrency: 1 }, () => {
     const { login, text } = await doctor({ port: postgres.port, user: SCRAM.name }, WRONG, true);
     assert.equal(login.status, "fail");
     assert.equal(login.detail, "password authentication failed for user gen_scram (the role has another password, or does not exist)");
-    assert.equal(login.fix, "sudo -u postgres psql -c '\\password gen_scram' (type the value of TEST_DB_PASSWORD; a role that does not exist: sudo -u postgres createuser --pwprompt gen_scram)");
+    assert.equal(
+      login.fix,
+      "sudo -u postgres psql -c '\\password gen_scram' (type the value of TEST_DB_PASSWORD; a role that does not exist: sudo -u postgres createuser --pwprompt gen_scram)",
+    );
     assert.match(text, /^127\.0\.0\.1: FAIL postgres-login gen_scram@gen_app: password authentication failed for user gen_scram /m);
     assert.match(text, /^127\.0\.0\.1: {6}fix: sudo -u postgres psql -c '\\password gen_scram'/m);
   });
@@ -104,14 +113,23 @@ describe("gen doctor logs in to PostgreSQL", { concurrency: 1 }, () => {
   it("says that a role with only a hostssl line cannot log in to a server without SSL, and gives the pg_hba line", async () => {
     const { login } = await doctor({ port: postgres.port, user: SSL_ONLY.name }, SSL_ONLY.password);
     assert.equal(login.status, "fail");
-    assert.match(login.detail, /^the server refused the login: no pg_hba\.conf entry for host "127\.0\.0\.1", user "gen_sslonly", database "gen_app", no encryption \(it offers no SSL: .*only a hostssl line, which needs SSL\)$/);
-    assert.match(login.fix ?? "", /^add "host gen_app gen_sslonly 127\.0\.0\.1\/32 scram-sha-256" to pg_hba\.conf .* above any other line that matches, then sudo systemctl reload postgresql$/);
+    assert.match(
+      login.detail,
+      /^the server refused the login: no pg_hba\.conf entry for host "127\.0\.0\.1", user "gen_sslonly", database "gen_app", no encryption \(it offers no SSL: .*only a hostssl line, which needs SSL\)$/,
+    );
+    assert.match(
+      login.fix ?? "",
+      /^add "host gen_app gen_sslonly 127\.0\.0\.1\/32 scram-sha-256" to pg_hba\.conf .* above any other line that matches, then sudo systemctl reload postgresql$/,
+    );
   });
 
   it("shows a user name that is a secret as its placeholder, also where the server's message quotes it", async () => {
     const { login, text } = await doctor({ port: postgres.port, user: { secret: "TEST_DB_USER" } }, SSL_ONLY.password, true, { TEST_DB_USER: SSL_ONLY.name });
     assert.equal(login.subject, "[secret:TEST_DB_USER]@gen_app");
-    assert.match(login.detail, /^the server refused the login: no pg_hba\.conf entry for host "127\.0\.0\.1", user "\[secret:TEST_DB_USER\]", database "gen_app", no encryption /);
+    assert.match(
+      login.detail,
+      /^the server refused the login: no pg_hba\.conf entry for host "127\.0\.0\.1", user "\[secret:TEST_DB_USER\]", database "gen_app", no encryption /,
+    );
     assert.ok(!text.includes(SSL_ONLY.name) && !JSON.stringify(login).includes(SSL_ONLY.name), `the secret user name shows:\n${text}`);
   });
 

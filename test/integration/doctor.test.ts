@@ -50,14 +50,22 @@ function pythonVersion(): string {
 async function writePoetry(server: GenServer, inProject: string): Promise<void> {
   const path = server.file(POETRY);
   await mkdir(join(path, ".."), { recursive: true });
-  await writeFile(path, `#!/bin/sh\n# poetry stand-in\ncase "$*" in\n  --version) echo "Poetry (version 1.8.3)" ;;\n  "config virtualenvs.in-project") echo ${inProject} ;;\n  *) exit 1 ;;\nesac\n`);
+  await writeFile(
+    path,
+    `#!/bin/sh\n# poetry stand-in\ncase "$*" in\n  --version) echo "Poetry (version 1.8.3)" ;;\n  "config virtualenvs.in-project") echo ${inProject} ;;\n  *) exit 1 ;;\nesac\n`,
+  );
   await chmod(path, 0o755);
 }
 
 /** The sudoers drop-in gen renders for the test environment. */
 async function renderedDropIn(server: GenServer): Promise<string> {
   const loaded = await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir });
-  const { files } = renderEnvironment({ name: ENV_NAME, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+  const { files } = renderEnvironment({
+    name: ENV_NAME,
+    environment: loaded.environment,
+    secrets: loaded.secrets.lookup,
+    environmentsDir: loaded.environmentsDir,
+  });
   const file = files.find((f) => f.kind === "sudoers");
   assert.ok(file, "gen rendered no sudoers drop-in");
   return file.content;
@@ -115,17 +123,30 @@ describe("gen doctor", { concurrency: 1 }, () => {
           const report = assertJsonOutput<DoctorReport>("doctor", json.out);
           assert.equal(report.ok, true);
           const seen = checks(report);
-          assert.deepEqual(seen.filter((c) => c.status !== "ok"), [], "nothing to fix");
-          assert.deepEqual([...new Set(seen.map((c) => c.check))], ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "postgres-login", "redis", "disk", "sudo"]);
+          assert.deepEqual(
+            seen.filter((c) => c.status !== "ok"),
+            [],
+            "nothing to fix",
+          );
+          assert.deepEqual(
+            [...new Set(seen.map((c) => c.check))],
+            ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "postgres-login", "redis", "disk", "sudo"],
+          );
           assert.match(seen.find((c) => c.check === "sudo")!.detail, /^sudo -n -l as gen-test lists exactly the drop-in's 21 commands$/);
         });
         const extra = `${dropIn}${USER} ALL=(root) NOPASSWD: /usr/bin/id\n`;
         await withDropIn(server, extra, async () => {
           const run = await server.gen(["doctor", ENV_NAME, "--min-free-mb", "1"]);
           assert.equal(run.code, 1, run.all);
-          assert.match(run.err, /^127\.0\.0\.1: FAIL sudo gen-test: sudo -n -l as gen-test lists 1 commands the drop-in does not( \(from \/etc\/sudoers\.d\/gen-doctor-[0-9a-f]+\))?: \/usr\/bin\/id$/m);
+          assert.match(
+            run.err,
+            /^127\.0\.0\.1: FAIL sudo gen-test: sudo -n -l as gen-test lists 1 commands the drop-in does not( \(from \/etc\/sudoers\.d\/gen-doctor-[0-9a-f]+\))?: \/usr\/bin\/id$/m,
+          );
           // sudo names the file of an entry from 1.9.14 on
-          assert.match(run.err, /^127\.0\.0\.1: {6}fix: (sudo visudo -f \/etc\/sudoers\.d\/gen-doctor-[0-9a-f]+ |sudo grep -rn gen-test \/etc\/sudoers \/etc\/sudoers\.d, then remove)/m);
+          assert.match(
+            run.err,
+            /^127\.0\.0\.1: {6}fix: (sudo visudo -f \/etc\/sudoers\.d\/gen-doctor-[0-9a-f]+ |sudo grep -rn gen-test \/etc\/sudoers \/etc\/sudoers\.d, then remove)/m,
+          );
         });
       });
     } finally {
@@ -156,16 +177,31 @@ describe("gen doctor", { concurrency: 1 }, () => {
         assert.match(lines[at + 1] ?? "", fix, `the line after ${lines[at]}`);
       };
       const fix = (text: RegExp) => new RegExp(`^127\\.0\\.0\\.1: {6}fix: ${text.source}`);
-      problem(/FAIL user gen-doctor-nobody: user gen-doctor-nobody does not exist \(server\.deployUser\)$/, fix(/sudo adduser --disabled-password --gecos "" gen-doctor-nobody$/));
+      problem(
+        /FAIL user gen-doctor-nobody: user gen-doctor-nobody does not exist \(server\.deployUser\)$/,
+        fix(/sudo adduser --disabled-password --gecos "" gen-doctor-nobody$/),
+      );
       problem(/FAIL group gen-doctor-nogroup: /, fix(/sudo addgroup gen-doctor-nogroup && sudo adduser gen-doctor-nobody gen-doctor-nogroup$/));
       problem(/FAIL unit gen-doctor-absent\.service: /, fix(/sudo apt-get install gen-doctor-absent$/));
       problem(/FAIL python python3\.99: python3\.99 is not on the PATH of gen-test/, fix(/sudo apt-get install python3\.99 python3\.99-venv$/));
-      problem(/FAIL poetry \/home\/gen-doctor-nobody\/\.local\/bin\/poetry: no executable poetry/, fix(/sudo apt-get install pipx && sudo -u gen-doctor-nobody pipx install poetry/));
+      problem(
+        /FAIL poetry \/home\/gen-doctor-nobody\/\.local\/bin\/poetry: no executable poetry/,
+        fix(/sudo apt-get install pipx && sudo -u gen-doctor-nobody pipx install poetry/),
+      );
       problem(/FAIL poetry-in-project /, fix(/sudo -u gen-doctor-nobody \/home\/gen-doctor-nobody\/\.local\/bin\/poetry config virtualenvs\.in-project true$/));
       problem(new RegExp(`FAIL postgres 127\\.0\\.0\\.1:${closed}: nothing answers`), fix(/sudo apt-get install postgresql/));
-      assert.match(run.err, new RegExp(`^127\\.0\\.0\\.1: warn postgres-login tsosi@tsosi: not checked: PostgreSQL does not answer on 127\\.0\\.0\\.1:${closed}`, "m"));
-      problem(new RegExp(`FAIL redis 127\\.0\\.0\\.1:${closed}: nothing answers`), fix(/sudo apt-get install redis-server && sudo systemctl enable --now redis-server/));
-      problem(/FAIL certificate \/etc\/letsencrypt\/live\/tsosi\.localhost\/fullchain\.pem: .* is missing/, fix(/sudo certbot certonly --nginx -d tsosi\.localhost/));
+      assert.match(
+        run.err,
+        new RegExp(`^127\\.0\\.0\\.1: warn postgres-login tsosi@tsosi: not checked: PostgreSQL does not answer on 127\\.0\\.0\\.1:${closed}`, "m"),
+      );
+      problem(
+        new RegExp(`FAIL redis 127\\.0\\.0\\.1:${closed}: nothing answers`),
+        fix(/sudo apt-get install redis-server && sudo systemctl enable --now redis-server/),
+      );
+      problem(
+        /FAIL certificate \/etc\/letsencrypt\/live\/tsosi\.localhost\/fullchain\.pem: .* is missing/,
+        fix(/sudo certbot certonly --nginx -d tsosi\.localhost/),
+      );
       problem(/FAIL certificate \/etc\/letsencrypt\/ssl-dhparams\.pem: /, fix(/sudo certbot certonly/));
       problem(/FAIL disk \/var\/www\/releases: \d+ MiB free on \/ /, fix(/make room on the disk of \/var\/www\/releases/));
       assert.match(run.out, /^127\.0\.0\.1: ok {3}unit nginx\.service: installed \(\/lib\/systemd\/system\/nginx\.service\)$/m);
@@ -177,7 +213,11 @@ describe("gen doctor", { concurrency: 1 }, () => {
       assert.equal(report.ok, false);
       const failed = checks(report).filter((c) => c.status === "fail");
       assert.equal(failed.length, 13);
-      assert.deepEqual(failed.filter((c) => !c.fix), [], "every problem has a fix");
+      assert.deepEqual(
+        failed.filter((c) => !c.fix),
+        [],
+        "every problem has a fix",
+      );
     } finally {
       await server.stop();
     }

@@ -29,7 +29,12 @@ server {
 
 async function renderedProdSite(): Promise<{ files: NginxFile[]; servedNames: string[] }> {
   const loaded = await loadEnvironment("prod", { environmentsDir: join(packageRoot, "environments"), processEnv: SECRETS });
-  const { files } = renderEnvironment({ name: "prod", environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+  const { files } = renderEnvironment({
+    name: "prod",
+    environment: loaded.environment,
+    secrets: loaded.secrets.lookup,
+    environmentsDir: loaded.environmentsDir,
+  });
   const nginxFiles = files.filter((file) => file.path.startsWith("/etc/nginx/"));
   assert.deepEqual(nginxFiles.map((file) => file.path).sort(), [SITE, "/etc/nginx/sites-enabled/tsosi-app"], "the nginx files gen renders for prod");
   return { files: nginxFiles, servedNames: [loaded.environment.app.domain, ...loaded.environment.app.redirectDomains] };
@@ -58,12 +63,17 @@ describe("plain HTTP on nginx with Debian's default site enabled", { concurrency
       for (const host of SERVED_NAMES) {
         await t.test(`Host: ${host} gets 301 ${REDIRECT}`, async () => assertRedirected(await nginx.get(host, PATH), host));
       }
-      await t.test(`Host: ${OTHER_HOST} is answered by Debian's default site`, async () => assertDebianDefaultSite(await nginx.get(OTHER_HOST, PATH), OTHER_HOST));
+      await t.test(`Host: ${OTHER_HOST} is answered by Debian's default site`, async () =>
+        assertDebianDefaultSite(await nginx.get(OTHER_HOST, PATH), OTHER_HOST),
+      );
     }));
 
   it("the reference's `server_name _` port-80 block is shadowed: tsosi.org gets Debian's default site", () =>
     withDebianNginx(
-      [{ path: SITE, content: REFERENCE_PORT_80 }, { path: "/etc/nginx/sites-enabled/tsosi-app", content: "", linkTarget: SITE }],
+      [
+        { path: SITE, content: REFERENCE_PORT_80 },
+        { path: "/etc/nginx/sites-enabled/tsosi-app", content: "", linkTarget: SITE },
+      ],
       [],
       async (nginx) => {
         assert.equal(nginx.configTest.length, 1, nginx.configTest.join("\n"));

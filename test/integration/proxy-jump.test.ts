@@ -7,7 +7,10 @@ import { describe, it } from "node:test";
 import { startSshd, type SshdHandle } from "../support/sshd.js";
 import { startGenServer, type GenServer } from "./support/gen-server.js";
 
-async function withJump(test: (server: GenServer, jump: SshdHandle, paths: { config: string; knownHosts: string }) => Promise<void>, jumpConfig: string[] = []): Promise<void> {
+async function withJump(
+  test: (server: GenServer, jump: SshdHandle, paths: { config: string; knownHosts: string }) => Promise<void>,
+  jumpConfig: string[] = [],
+): Promise<void> {
   const server = await startGenServer();
   let jump: SshdHandle | undefined;
   try {
@@ -50,11 +53,17 @@ describe("ssh config: Include, ProxyJump, refusals", () => {
     }));
 
   it("goes through the jump host: one that does not forward makes the connection fail, naming it", () =>
-    withJump(async (server, jump, { config, knownHosts }) => {
-      const run = await server.gen(["diff", "t", "--ssh-config", config], { knownHosts });
-      assert.equal(run.code, 1, run.all);
-      assert.match(run.all, new RegExp(`jump host root@127\\.0\\.0\\.1:${jump.port} \\(ProxyJump\\) did not open a channel to 127\\.0\\.0\\.1:${server.sshd.port}`));
-    }, ["AllowTcpForwarding no"]));
+    withJump(
+      async (server, jump, { config, knownHosts }) => {
+        const run = await server.gen(["diff", "t", "--ssh-config", config], { knownHosts });
+        assert.equal(run.code, 1, run.all);
+        assert.match(
+          run.all,
+          new RegExp(`jump host root@127\\.0\\.0\\.1:${jump.port} \\(ProxyJump\\) did not open a channel to 127\\.0\\.0\\.1:${server.sshd.port}`),
+        );
+      },
+      ["AllowTcpForwarding no"],
+    ));
 
   it("checks the jump host's key like any other: an unknown one is refused", () =>
     withJump(async (server, jump, { config }) => {

@@ -22,10 +22,17 @@ const COLLECTSTATIC = ["sh", "-c", "mkdir -p static/css && echo 'body{}' > stati
 /** The nginx files gen renders for the test environment, every server path moved under the server's root. */
 async function renderedSite(server: DeployServer): Promise<NginxFile[]> {
   const loaded = await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir });
-  const { files } = renderEnvironment({ name: ENV_NAME, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: loaded.environmentsDir });
+  const { files } = renderEnvironment({
+    name: ENV_NAME,
+    environment: loaded.environment,
+    secrets: loaded.secrets.lookup,
+    environmentsDir: loaded.environmentsDir,
+  });
   const underRoot = (text: string) =>
     text.replace(/^(\s*(?:root|alias)\s+)(\/)/gm, `$1${server.root}/`).replace(/(proxy_pass http:\/\/unix:)(\/)/g, `$1${server.root}/`);
-  return files.filter((f) => f.path.startsWith("/etc/nginx/")).map((f) => ({ path: f.path, content: underRoot(f.content), ...(f.linkTarget ? { linkTarget: f.linkTarget } : {}) }));
+  return files
+    .filter((f) => f.path.startsWith("/etc/nginx/"))
+    .map((f) => ({ path: f.path, content: underRoot(f.content), ...(f.linkTarget ? { linkTarget: f.linkTarget } : {}) }));
 }
 
 /** A deploy server whose site runs on a real nginx; the checks ask nginx on its loopback port. */
@@ -56,7 +63,10 @@ describe("smoke checks after a deploy and gen check", { concurrency: 2 }, () => 
       assert.equal(check.code, 0, check.all);
       const report = assertJsonOutput<{ ok: boolean; hosts: { host: string; checks: { name: string; status: string }[] }[] }>("check", check.out);
       assert.equal(report.ok, true);
-      assert.deepEqual(report.hosts[0]!.checks.map((c) => `${c.name} ${c.status}`), ["gunicorn ok", "nginx ok", "static ok", "media ok", "celery ok"]);
+      assert.deepEqual(
+        report.hosts[0]!.checks.map((c) => `${c.name} ${c.status}`),
+        ["gunicorn ok", "nginx ok", "static ok", "media ok", "celery ok"],
+      );
     }));
 
   it("switches back a release whose Gunicorn answers 500, restarts, names the failed checks and exits 1", () =>
@@ -96,12 +106,33 @@ describe("gen check without nginx", { concurrency: 2 }, () => {
     withDeployServer(async (server) => {
       const live = server.file(`/etc/letsencrypt/live/${DOMAIN}`);
       await mkdir(live, { recursive: true });
-      await exec("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "5", "-subj", `/CN=${DOMAIN}`,
-        "-keyout", join(live, "privkey.pem"), "-out", join(live, "fullchain.pem")]);
+      await exec("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "5",
+        "-subj",
+        `/CN=${DOMAIN}`,
+        "-keyout",
+        join(live, "privkey.pem"),
+        "-out",
+        join(live, "fullchain.pem"),
+      ]);
       await server.writeEnv({ nginx: { tls: true }, checks: { skip: ["gunicorn", "nginx", "static", "media", "celery"], certificateDays: 14 } });
       const run = await server.gen(["check", ENV_NAME]);
       assert.equal(run.code, 0, run.all);
-      assert.match(run.out, new RegExp(`^127\\.0\\.0\\.1: warn certificate: /etc/letsencrypt/live/${DOMAIN}/fullchain\\.pem expires in [45] days \\(on \\d{4}-\\d\\d-\\d\\d\\), fewer than 14$`, "m"));
+      assert.match(
+        run.out,
+        new RegExp(
+          `^127\\.0\\.0\\.1: warn certificate: /etc/letsencrypt/live/${DOMAIN}/fullchain\\.pem expires in [45] days \\(on \\d{4}-\\d\\d-\\d\\d\\), fewer than 14$`,
+          "m",
+        ),
+      );
     }));
 
   it("gen check, show, releases and rollback need no secret values (an emergency rollback is never blocked)", () =>

@@ -27,7 +27,11 @@ function userId(name: string): number {
 function requireTools(): void {
   assert.equal(process.getuid?.(), 0, "this test installs a sudoers drop-in and must run as root (npm run test:full, .ci/run)");
   for (const tool of ["visudo", "sudo", "runuser"]) {
-    assert.equal(spawnSync(tool, ["--version"]).error, undefined, `${tool} is not installed (Debian packages sudo, util-linux): npm run test:full installs them`);
+    assert.equal(
+      spawnSync(tool, ["--version"]).error,
+      undefined,
+      `${tool} is not installed (Debian packages sudo, util-linux): npm run test:full installs them`,
+    );
   }
 }
 

@@ -22,7 +22,8 @@ async function withTwoHosts(roles: { first: string[]; second: string[] }, work: 
     try {
       await copyFile(`${server.sshd.clientKeyPath}.pub`, join(second.tempDir, "authorized_keys"));
       await mkdir(join(second.rootDir, "lib/systemd/system"), { recursive: true });
-      for (const unit of ["nginx.service", "redis-server.service"]) await writeFile(join(second.rootDir, "lib/systemd/system", unit), "[Unit]\nDescription=stub\n");
+      for (const unit of ["nginx.service", "redis-server.service"])
+        await writeFile(join(second.rootDir, "lib/systemd/system", unit), "[Unit]\nDescription=stub\n");
       const knownHosts = join(second.tempDir, "both_known_hosts");
       await writeFile(knownHosts, (await readFile(server.sshd.knownHostsPath, "utf8")) + (await readFile(second.knownHostsPath, "utf8")));
       await server.writeEnv({
@@ -46,29 +47,40 @@ const both = { first: ["web", "worker"], second: ["web", "worker"] };
 
 describe("two hosts on 127.0.0.1", { concurrency: 2 }, () => {
   it("without names, each host is 127.0.0.1:<port>: apply reaches both, and a file changed on the second is not hidden by the first", () =>
-    withTwoHosts(both, async ({ server, second, gen }) => {
-      const applied = await gen(["apply", ENV_NAME, "--yes"]);
-      assert.equal(applied.code, 0, applied.all);
-      await stat(server.file(SETTINGS));
-      await stat(join(second.rootDir, SETTINGS));
-      assert.match(applied.all, new RegExp(`127\\.0\\.0\\.1:${server.sshd.port}: staging`));
-      assert.match(applied.all, new RegExp(`127\\.0\\.0\\.1:${second.port}: staging`));
+    withTwoHosts(
+      both,
+      async ({ server, second, gen }) => {
+        const applied = await gen(["apply", ENV_NAME, "--yes"]);
+        assert.equal(applied.code, 0, applied.all);
+        await stat(server.file(SETTINGS));
+        await stat(join(second.rootDir, SETTINGS));
+        assert.match(applied.all, new RegExp(`127\\.0\\.0\\.1:${server.sshd.port}: staging`));
+        assert.match(applied.all, new RegExp(`127\\.0\\.0\\.1:${second.port}: staging`));
 
-      await writeFile(join(second.rootDir, SETTINGS), "# edited on the second host\n");
-      const diff = await gen(["diff", ENV_NAME, "--stat"]);
-      assert.equal(diff.code, 2, diff.all);
-      assert.match(diff.out, new RegExp(`# 127\\.0\\.0\\.1:${second.port} `));
-      const again = await gen(["apply", ENV_NAME, "--yes"]);
-      assert.equal(again.code, 0, again.all);
-      assert.doesNotMatch(again.all, /in sync/);
-      assert.match(await readFile(join(second.rootDir, SETTINGS), "utf8"), /^SECRET_KEY = /m);
-      const synced = await gen(["apply", ENV_NAME, "--yes"]);
-      assert.match(synced.all, /nothing to do: t is in sync/);
-    }, false));
+        await writeFile(join(second.rootDir, SETTINGS), "# edited on the second host\n");
+        const diff = await gen(["diff", ENV_NAME, "--stat"]);
+        assert.equal(diff.code, 2, diff.all);
+        assert.match(diff.out, new RegExp(`# 127\\.0\\.0\\.1:${second.port} `));
+        const again = await gen(["apply", ENV_NAME, "--yes"]);
+        assert.equal(again.code, 0, again.all);
+        assert.doesNotMatch(again.all, /in sync/);
+        assert.match(await readFile(join(second.rootDir, SETTINGS), "utf8"), /^SECRET_KEY = /m);
+        const synced = await gen(["apply", ENV_NAME, "--yes"]);
+        assert.match(synced.all, /nothing to do: t is in sync/);
+      },
+      false,
+    ));
 
   it("refuses two hosts with the same name, naming the field", () =>
     withDeployServer(async (server) => {
-      await server.writeEnv({ server: { hosts: [{ name: "a", host: "127.0.0.1", port: 22 }, { name: "a", host: "127.0.0.2", port: 22 }] } });
+      await server.writeEnv({
+        server: {
+          hosts: [
+            { name: "a", host: "127.0.0.1", port: 22 },
+            { name: "a", host: "127.0.0.2", port: 22 },
+          ],
+        },
+      });
       const run = await runGen(["validate", ENV_NAME, "--no-tools", "--environments", server.envDir]);
       assert.equal(run.code, 1, run.all);
       assert.match(run.err, /server\.hosts\.1\.name: host name a is also the name of hosts\[0\]/);
@@ -80,9 +92,20 @@ describe("two hosts on 127.0.0.1", { concurrency: 2 }, () => {
       const web = () => server.recordedUnder(server.sshd.pid);
       const applied = await gen(["apply", ENV_NAME, "--yes"]);
       assert.equal(applied.code, 0, applied.all);
-      assert.ok((await worker()).some((l) => /restart tsosi_celery\.service/.test(l)), `the worker restarted Celery: ${(await worker()).join("; ")}`);
-      assert.deepEqual((await worker()).filter((l) => /nginx|gunicorn/.test(l)), [], "apply on the worker");
-      assert.deepEqual((await web()).filter((l) => /celery/.test(l)), [], "apply on the web host");
+      assert.ok(
+        (await worker()).some((l) => /restart tsosi_celery\.service/.test(l)),
+        `the worker restarted Celery: ${(await worker()).join("; ")}`,
+      );
+      assert.deepEqual(
+        (await worker()).filter((l) => /nginx|gunicorn/.test(l)),
+        [],
+        "apply on the worker",
+      );
+      assert.deepEqual(
+        (await web()).filter((l) => /celery/.test(l)),
+        [],
+        "apply on the web host",
+      );
 
       await server.clearRecorded();
       const deploy = await gen(["deploy", ENV_NAME, "--yes", "--repo", server.app.checkout]);

@@ -27,7 +27,10 @@ describe("files gen cannot read", () => {
       assert.doesNotMatch(apply.all, /in sync/);
       assert.match(apply.err, /1 file of t could not be read, so gen cannot compare it with the environment; nothing was changed/);
       assert.match(apply.err, /127\.0\.0\.1: \/etc\/sudoers\.d\/tsosi/);
-      assert.match(apply.err, /server\.useSudo is false, so apply reads as gen-test alone: set server\.useSudo: true and server\.sshUser to an administrator account/);
+      assert.match(
+        apply.err,
+        /server\.useSudo is false, so apply reads as gen-test alone: set server\.useSudo: true and server\.sshUser to an administrator account/,
+      );
 
       const app = await createSampleApp(server.tempDir);
       await mkdir(join(app.checkout, "frontend/dist"), { recursive: true });

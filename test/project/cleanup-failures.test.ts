@@ -45,7 +45,12 @@ test("a deploy or rollback that cannot release its lock or write the release log
   giveTo(user, dir);
   const g = (...args: string[]) => runAs(user, [process.execPath, genBin, ...args], dir);
   const ok = (run: Run, what: string) => assert.equal(run.code, 0, `${what}: exit ${run.code}\n${run.out}\n${run.err}`);
-  for (const args of [["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "sample app"]]) ok(runAs(user, ["git", "-C", "app", ...args], dir), `git ${args[0]}`);
+  for (const args of [
+    ["init", "-q", "-b", "main"],
+    ["add", "-A"],
+    ["commit", "-q", "-m", "sample app"],
+  ])
+    ok(runAs(user, ["git", "-C", "app", ...args], dir), `git ${args[0]}`);
   ok(g("apply", "t", "--yes"), "apply --yes");
   assert.ok(existsSync(locks), `apply made ${locks}`);
   // `>>` into a folder fails for everyone, root included.
@@ -57,7 +62,10 @@ test("a deploy or rollback that cannot release its lock or write the release log
   const release = /^local: release (\d{8}T\d{6}Z) is live/m.exec(deploy.out)?.[1];
   assert.ok(release, `the release itself went live:\n${deploy.out}\n${deploy.err}`);
   assert.equal(readlinkSync(join(root, "var/www/current")), `releases/${release}`);
-  assert.match(deploy.err, /^warning: local: could not append to the log \/var\/www\/releases\/releases\.log: appending to the release log failed on .+ \(exit \d+\)$/m);
+  assert.match(
+    deploy.err,
+    /^warning: local: could not append to the log \/var\/www\/releases\/releases\.log: appending to the release log failed on .+ \(exit \d+\)$/m,
+  );
   assert.match(deploy.err, /^ {2}.*releases\.log: Is a directory$/m);
   assert.match(deploy.err, /^warning: local: could not release gen's lock \/var\/lib\/gen\/tsosi\/locks\/lock: releasing the lock failed on .+ \(exit 1\)$/m);
   assert.match(deploy.err, /^ {2}rm: cannot remove '.*locks\/lock': Permission denied$/m);
@@ -69,9 +77,16 @@ test("a deploy or rollback that cannot release its lock or write the release log
   waitForNextSecond();
   const json = g("deploy", "t", "--repo", "app", "--yes", "--force-unlock", "--json");
   assert.equal(json.code, 1, json.err);
-  const host = (JSON.parse(json.out) as { hosts: { outcome: string; warnings?: { what: string; path: string; message: string; details: string[] }[] }[] }).hosts[0]!;
+  const host = (JSON.parse(json.out) as { hosts: { outcome: string; warnings?: { what: string; path: string; message: string; details: string[] }[] }[] })
+    .hosts[0]!;
   assert.equal(host.outcome, "deployed");
-  assert.deepEqual(host.warnings?.map((w) => [w.what, w.path]), [["log", "/var/www/releases/releases.log"], ["unlock", "/var/lib/gen/tsosi/locks/lock"]]);
+  assert.deepEqual(
+    host.warnings?.map((w) => [w.what, w.path]),
+    [
+      ["log", "/var/www/releases/releases.log"],
+      ["unlock", "/var/lib/gen/tsosi/locks/lock"],
+    ],
+  );
   assert.match(host.warnings![1]!.details.join("\n"), /Permission denied/);
 
   // A rollback that switched but could not log it.

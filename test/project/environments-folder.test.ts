@@ -32,7 +32,11 @@ const PROD_JSON = JSON.stringify({ extends: "preset:tsosi", server: { host: "app
 
 test("without an environments folder, a named environment is refused with exit 1 and points to gen init", async () => {
   const dir = await folder("empty");
-  for (const command of [["render", "prod"], ["apply", "prod", "--yes"], ["diff", "prod"]]) {
+  for (const command of [
+    ["render", "prod"],
+    ["apply", "prod", "--yes"],
+    ["diff", "prod"],
+  ]) {
     const run = runBin(command, dir);
     assert.equal(run.code, 1, `${command.join(" ")}: ${run.err}`);
     assert.match(run.err, /gen init/);

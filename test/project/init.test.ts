@@ -66,7 +66,7 @@ test("a YAML environment whose yaml-language-server line names the schema gen in
   const dir = await project("yaml");
   assert.equal(runBin(["init"], dir).code, 0);
   const env = join(dir, "environments");
-  const text = '# yaml-language-server: $schema=./environment.schema.json\nextends: sandbox\ndescription: a YAML sandbox\ngunicorn: { workers: 2 }\n';
+  const text = "# yaml-language-server: $schema=./environment.schema.json\nextends: sandbox\ndescription: a YAML sandbox\ngunicorn: { workers: 2 }\n";
   await writeFile(join(env, "yamlbox.yaml"), text);
   const schemaPath = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text)![1]!;
   const validate = new Ajv2020({ strict: true, allErrors: true }).compile(JSON.parse(await readFile(join(env, schemaPath), "utf8")));

@@ -53,10 +53,22 @@ test("the packed gen installs into a fresh project and works there: init, tsc, r
   const { tarball, files } = pack();
   // What runs, and nothing else: no sources, tests or bench.
   assert.ok(files.length < 100, `${files.length} files in the tarball`);
-  for (const needed of ["dist/bundle/main.js", "dist/schema/define.js", "dist/types/define.d.ts", "dist/environment.schema.json", "presets/tsosi.ts", "presets/example.ts", "templates/nginx-site.njk", "sample-app/backend/manage.py"]) {
+  for (const needed of [
+    "dist/bundle/main.js",
+    "dist/schema/define.js",
+    "dist/types/define.d.ts",
+    "dist/environment.schema.json",
+    "presets/tsosi.ts",
+    "presets/example.ts",
+    "templates/nginx-site.njk",
+    "sample-app/backend/manage.py",
+  ]) {
     assert.ok(files.includes(needed), `${needed} is in the tarball`);
   }
-  assert.deepEqual(files.filter((f) => /^(src|test|bench|environments|scripts)\/|\.test\.js$|^dist\/(src|test|bench)\//.test(f)), []);
+  assert.deepEqual(
+    files.filter((f) => /^(src|test|bench|environments|scripts)\/|\.test\.js$|^dist\/(src|test|bench)\//.test(f)),
+    [],
+  );
 
   const dir = join(temp, "consumer");
   await mkdir(dir);

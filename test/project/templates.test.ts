@@ -49,7 +49,10 @@ test('"gen": { "templates" } in package.json names the folder', async () => {
   const listed = runBin(["templates", "--json"], dir);
   assert.equal(listed.code, 0, listed.err);
   const rows = JSON.parse(listed.out) as { templates: { name: string; overriddenBy: string | null }[] };
-  assert.deepEqual(rows.templates.filter((t) => t.overriddenBy).map((t) => t.name), ["logrotate.njk"]);
+  assert.deepEqual(
+    rows.templates.filter((t) => t.overriddenBy).map((t) => t.name),
+    ["logrotate.njk"],
+  );
 });
 
 test("an override goes through the same checks: a broken one fails gen validate with the real tool", async () => {

@@ -58,7 +58,13 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
   let child: ChildProcess | undefined;
   try {
     await chown(tempDir, owner.uid, owner.gid);
-    const asOwner: SpawnSyncOptions = { uid: owner.uid, gid: owner.gid, cwd: tempDir, encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C" } };
+    const asOwner: SpawnSyncOptions = {
+      uid: owner.uid,
+      gid: owner.gid,
+      cwd: tempDir,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C" },
+    };
     must(spawnSync(`${bin}/initdb`, ["-D", data, "-U", OWNER, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--no-sync"], asOwner), "initdb");
     await writeFile(join(data, "pg_hba.conf"), hba(options));
     const settings = ["listen_addresses = '127.0.0.1'", `unix_socket_directories = '${tempDir}'`, "fsync = off"];
@@ -69,10 +75,14 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     const port = await freePort();
     child = startPostmaster(`${bin}/postgres`, data, port, logPath, owner);
     const pid = child.pid!;
-    const psql = (sql: string) => spawnSync(`${bin}/psql`, ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", tempDir, "-p", String(port), "-U", OWNER, "-d", "postgres", "-c", sql], asOwner);
+    const psql = (sql: string) =>
+      spawnSync(`${bin}/psql`, ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", tempDir, "-p", String(port), "-U", OWNER, "-d", "postgres", "-c", sql], asOwner);
     await waitUntilReady(child, () => psql("SELECT 1").status === 0, logPath);
     for (const role of options.roles) {
-      must(psql(`SET password_encryption = '${role.method}'; CREATE ROLE ${role.name} LOGIN PASSWORD '${role.password.replace(/'/g, "''")}'`), `creating role ${role.name}`);
+      must(
+        psql(`SET password_encryption = '${role.method}'; CREATE ROLE ${role.name} LOGIN PASSWORD '${role.password.replace(/'/g, "''")}'`),
+        `creating role ${role.name}`,
+      );
     }
     for (const database of options.databases) must(psql(`CREATE DATABASE ${database}`), `creating database ${database}`);
     const stopping = child;
@@ -96,7 +106,27 @@ async function certificate(tempDir: string, owner: { uid: number; gid: number },
   await chown(dir, owner.uid, owner.gid);
   const [key, cert] = [join(dir, "server.key"), join(dir, "server.crt")];
   must(
-    spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"], { ...asOwner, env: { ...asOwner.env, HOME: dir } }),
+    spawnSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+      ],
+      { ...asOwner, env: { ...asOwner.env, HOME: dir } },
+    ),
     "openssl req (Debian package openssl)",
   );
   await chmod(key, 0o600);
@@ -106,7 +136,13 @@ async function certificate(tempDir: string, owner: { uid: number; gid: number },
 function startPostmaster(postgres: string, data: string, port: number, logPath: string, owner: { uid: number; gid: number }): ChildProcess {
   const log = openSync(logPath, "a");
   try {
-    const child = spawn(postgres, ["-D", data, "-p", String(port)], { uid: owner.uid, gid: owner.gid, cwd: data, stdio: ["ignore", log, log], env: { LANG: "C" } });
+    const child = spawn(postgres, ["-D", data, "-p", String(port)], {
+      uid: owner.uid,
+      gid: owner.gid,
+      cwd: data,
+      stdio: ["ignore", log, log],
+      env: { LANG: "C" },
+    });
     child.on("error", () => undefined); // a missing binary shows as the exit waitUntilReady reports
     child.unref();
     if (child.pid !== undefined) running.add(child.pid);
@@ -121,7 +157,9 @@ async function waitUntilReady(child: ChildProcess, ready: () => boolean, logPath
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
-      throw new Error(`postgres exited (${child.exitCode ?? child.signalCode ?? "not started"}) before accepting connections:\n${await readFile(logPath, "utf8").catch(() => "")}`);
+      throw new Error(
+        `postgres exited (${child.exitCode ?? child.signalCode ?? "not started"}) before accepting connections:\n${await readFile(logPath, "utf8").catch(() => "")}`,
+      );
     }
     if (ready()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -163,7 +201,9 @@ function registerExitCleanup(): void {
 }
 
 function account(name: string): { uid: number; gid: number } {
-  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${name}:`));
   if (!line) throw new Error(`user ${name} missing: install the Debian package postgresql (npm run test:full does)`);
   const [, , uid, gid] = line.split(":");
   return { uid: Number(uid), gid: Number(gid) };

@@ -43,7 +43,15 @@ export function runAs(user: Unprivileged, argv: string[], cwd: string): Run {
     encoding: "utf8",
     uid: user.uid,
     gid: user.gid,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: user.home, NO_COLOR: "1", GIT_AUTHOR_NAME: "Ada Tester", GIT_AUTHOR_EMAIL: "ada@example.org", GIT_COMMITTER_NAME: "Ada Tester", GIT_COMMITTER_EMAIL: "ada@example.org" },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: user.home,
+      NO_COLOR: "1",
+      GIT_AUTHOR_NAME: "Ada Tester",
+      GIT_AUTHOR_EMAIL: "ada@example.org",
+      GIT_COMMITTER_NAME: "Ada Tester",
+      GIT_COMMITTER_EMAIL: "ada@example.org",
+    },
   });
   if (result.error) throw result.error;
   return { code: result.status ?? 1, out: result.stdout, err: result.stderr };
@@ -60,7 +68,10 @@ export function sandboxLoop(user: Unprivileged, gen: string[], dir: string, samp
 
   const first = g("diff", "--stat");
   assert.equal(first.code, 2, `first diff: ${first.err}`);
-  assert.match(first.err, /^sandbox: the folder \.gen-local\/example stands in for the server \(no SSH, no root\); owners are recorded, not set; service commands are recorded, not run/m);
+  assert.match(
+    first.err,
+    /^sandbox: the folder \.gen-local\/example stands in for the server \(no SSH, no root\); owners are recorded, not set; service commands are recorded, not run/m,
+  );
   assert.match(first.out, /9 to create/);
 
   const apply = g("apply", "--yes");
@@ -85,7 +96,12 @@ export function sandboxLoop(user: Unprivileged, gen: string[], dir: string, samp
   const app = join(dir, "app");
   cpSync(sampleApp, app, { recursive: true });
   giveTo(user, app);
-  for (const args of [["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "sample app"]]) ok(runAs(user, ["git", "-C", app, ...args], dir), `git ${args[0]}`);
+  for (const args of [
+    ["init", "-q", "-b", "main"],
+    ["add", "-A"],
+    ["commit", "-q", "-m", "sample app"],
+  ])
+    ok(runAs(user, ["git", "-C", app, ...args], dir), `git ${args[0]}`);
 
   const deploy = () => {
     // Release folders are named by the UTC second: let the second of the previous release pass.
@@ -112,6 +128,12 @@ export function sandboxLoop(user: Unprivileged, gen: string[], dir: string, samp
   assert.equal(readlinkSync(join(root, "var/www/current")), `releases/${firstRelease}`);
   // Beside the release folders, the log of deploys and rollbacks.
   assert.deepEqual(readdirSync(join(root, "var/www/releases")).sort(), [firstRelease, secondRelease, "releases.log"].sort());
-  const logged = readFileSync(join(root, "var/www/releases/releases.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { command: string; result: string });
-  assert.deepEqual(logged.map((e) => `${e.command} ${e.result}`), ["deploy deployed", "deploy deployed", "rollback switched"]);
+  const logged = readFileSync(join(root, "var/www/releases/releases.log"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { command: string; result: string });
+  assert.deepEqual(
+    logged.map((e) => `${e.command} ${e.result}`),
+    ["deploy deployed", "deploy deployed", "rollback switched"],
+  );
 }

@@ -12,12 +12,25 @@ import type { Output } from "../report.js";
 export async function runCheck(argv: ConnectArgs & { env: string } & GlobalOptions, output: Output): Promise<ExitCode> {
   const loaded = await loadWithoutSecrets(argv.env, argv);
   const env = loaded.environment;
-  const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport, host) =>
-    runSmokeChecks(serverShell(transport, env, { sudo: false }), env, smokeCheckSpec(env, { roles: host.roles, celery: true, root: transport.root })),
+  const outcomes = await forEachHost(
+    env,
+    { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser },
+    argv.concurrency,
+    (transport, host) =>
+      runSmokeChecks(serverShell(transport, env, { sudo: false }), env, smokeCheckSpec(env, { roles: host.roles, celery: true, root: transport.root })),
   );
   const passed = outcomes.every((o) => o.ok && failedChecks(o.value).length === 0);
   if (argv.json) {
-    printResult(output, "check", { environment: argv.env, ok: passed, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })) }, (t) => t);
+    printResult(
+      output,
+      "check",
+      {
+        environment: argv.env,
+        ok: passed,
+        hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })),
+      },
+      (t) => t,
+    );
     return passed ? 0 : 1;
   }
   for (const o of outcomes) {

@@ -39,7 +39,10 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   }
   const files = await listBuildOutput(frontendDir);
   const sourceKind = argv.source ?? env.release.source;
-  const source = sourceKind === "archive" ? { kind: "archive" as const, branch, commit: commit.hash, archive: await archiveCommit(repoDir, commit.hash, env.paths.backendDir) } : { kind: "clone" as const, branch, commit: commit.hash };
+  const source =
+    sourceKind === "archive"
+      ? { kind: "archive" as const, branch, commit: commit.hash, archive: await archiveCommit(repoDir, commit.hash, env.paths.backendDir) }
+      : { kind: "clone" as const, branch, commit: commit.hash };
   const options = connectOptions(argv, argv.env);
   output.err(`[3/${TOTAL_STEPS}] configuration of ${argv.env}`);
   // apply shows the plan and asks as gen apply does, or says there is nothing to do; with --json its output goes to
@@ -54,7 +57,14 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
     await refuseDrift(applyInput, events.planned);
   }
   const report = stepReporter(output, prepared.redact, process.stderr.isTTY === true);
-  const deployInput = { environment: env, commit, source, frontend: { dir: frontendDir, files }, restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"] };
+  const deployInput = {
+    environment: env,
+    commit,
+    source,
+    frontend: { dir: frontendDir, files },
+    restartCelery: !argv["celery-no-restart"],
+    forceUnlock: argv["force-unlock"],
+  };
   const results = await deployHosts(deployInput, options, argv.concurrency, report);
   if (argv.json) {
     const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
@@ -62,9 +72,14 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   }
   for (const r of results) {
     if (argv.json) break;
-    if (r.outcome === "deployed") output.out(`${r.host}: release ${r.release} is live${r.previous ? ` (previous: ${r.previous})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}`);
+    if (r.outcome === "deployed")
+      output.out(
+        `${r.host}: release ${r.release} is live${r.previous ? ` (previous: ${r.previous})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}`,
+      );
     else {
-      output.err(`deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${prepared.redact(r.error?.message ?? "")}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`);
+      output.err(
+        `deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${prepared.redact(r.error?.message ?? "")}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`,
+      );
       for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
     }
     printCleanupWarnings(output, r.host, r.warnings, prepared.redact);
@@ -72,4 +87,3 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   // A lock or log left behind fails the command, as Terraform fails when it cannot release its state lock.
   return results.every((r) => r.outcome === "deployed" && !r.warnings?.length) ? 0 : 1;
 }
-

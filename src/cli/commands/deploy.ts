@@ -24,7 +24,10 @@ export const deployCommand: GenCommand<DeployArgs> = {
       .option("celery-no-restart", { type: "boolean", default: false, describe: "do not restart celery and celery beat (not recommended)" })
       .option("yes", { type: "boolean", default: false, describe: "do not ask before applying configuration changes" })
       .option("apply", { type: "boolean", default: true, describe: "apply configuration changes first (--no-apply stops instead)" })
-      .option("source", { choices: ["clone", "archive"] as const, describe: "clone the branch on the server, or upload an archive of the local commit (default: release.source)" })
+      .option("source", {
+        choices: ["clone", "archive"] as const,
+        describe: "clone the branch on the server, or upload an archive of the local commit (default: release.source)",
+      })
       .option("repo", { type: "string", requiresArg: true, default: ".", describe: "the local checkout of the application" })
       .option("force-unlock", { type: "boolean", default: false, describe: "take over a lock left by an interrupted apply or deploy" }) as never,
   examples: [["gen deploy prod --branch main", "apply config if needed, then release main to prod"]],

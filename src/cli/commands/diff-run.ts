@@ -24,13 +24,18 @@ export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): P
   if (argv.json) {
     printResult(output, "diff", { ...plan, summary: summarizePlan(plan), ...(argv.out ? { savedTo: argv.out } : {}) }, prepared.redact);
   } else {
-    printPlanDiff(output, plan, {
-      rendered: new Map(files.map((f) => [f.path, f])),
-      server: inspected.serverFiles,
-     
-      showSecrets: argv["show-secrets"] ?? false,
-      redact: prepared.redact,
-    }, { stat: argv.stat });
+    printPlanDiff(
+      output,
+      plan,
+      {
+        rendered: new Map(files.map((f) => [f.path, f])),
+        server: inspected.serverFiles,
+
+        showSecrets: argv["show-secrets"] ?? false,
+        redact: prepared.redact,
+      },
+      { stat: argv.stat },
+    );
     if (argv.out) output.out(`plan saved to ${argv.out}: apply it with gen apply ${argv.env} --plan ${argv.out}`);
   }
   const failed = plan.hosts.filter((h) => h.error);
@@ -38,4 +43,3 @@ export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): P
   if (failed.length > 0) return 1;
   return planHasChanges(plan) || plan.hosts.some((h) => h.entries.some((e) => e.action === "unreadable")) ? 2 : 0;
 }
-

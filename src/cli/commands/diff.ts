@@ -16,7 +16,11 @@ export const diffCommand: GenCommand<DiffArgs> = {
     withConnectOptions(withEnvironment(yargs))
       .option("stat", { type: "boolean", default: false, describe: "list changed files and the summary only" })
       .option("only", { type: "string", requiresArg: true, describe: "only files whose server path matches this glob" })
-      .option("out", { type: "string", requiresArg: true, describe: "save the plan (with the server hashes it was computed against) for gen apply --plan" }) as never,
+      .option("out", {
+        type: "string",
+        requiresArg: true,
+        describe: "save the plan (with the server hashes it was computed against) for gen apply --plan",
+      }) as never,
   examples: [
     ["gen diff prod", "unified diffs of what apply would change on prod"],
     ["gen diff prod --out plan.json", "save the reviewed plan for `gen apply prod --plan plan.json`"],

@@ -20,13 +20,25 @@ export async function runDoctorCommand(argv: DoctorArgs & GlobalOptions, output:
   const redact = createRedactor("secrets" in values ? values.secrets : new Map(), argv["show-secrets"] ?? false);
   const options = { envName: argv.env, minFreeMb: argv["min-free-mb"], ...("skip" in values ? { loginSkip: values.skip } : {}) };
   // Logged in as the user that deploys: sudo -n -l is asked as that user, as a release asks it.
-  const found = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, async (transport, host) =>
-    redactResults(await runDoctor(transport, doctorSpec(env, { ...options, roles: host.roles, root: transport.root }), "login" in values ? values.login : undefined), redact),
+  const found = await forEachHost(
+    env,
+    { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser },
+    argv.concurrency,
+    async (transport, host) =>
+      redactResults(
+        await runDoctor(transport, doctorSpec(env, { ...options, roles: host.roles, root: transport.root }), "login" in values ? values.login : undefined),
+        redact,
+      ),
   );
   const outcomes = found.map((o) => (o.ok ? o : { ...o, error: redact(o.error) }));
   const ready = outcomes.every((o) => o.ok && doctorProblems(o.value).length === 0);
   if (argv.json) {
-    printResult(output, "doctor", { environment: argv.env, ok: ready, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })) }, (t) => t);
+    printResult(
+      output,
+      "doctor",
+      { environment: argv.env, ok: ready, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })) },
+      (t) => t,
+    );
     return ready ? 0 : 1;
   }
   for (const o of outcomes) {

@@ -9,7 +9,8 @@ export type DoctorArgs = ConnectArgs & { env: string; "min-free-mb": number };
 
 export const doctorCommand: GenCommand<DoctorArgs> = {
   command: "doctor [env]",
-  describe: "Check that the server is ready for the first apply (users, units, Python, Poetry, the PostgreSQL login, Redis, certificates, disk, sudo), each problem with its fix",
+  describe:
+    "Check that the server is ready for the first apply (users, units, Python, Poetry, the PostgreSQL login, Redis, certificates, disk, sudo), each problem with its fix",
   builder: (yargs) =>
     withConnectOptions(withEnvironment(yargs)).option("min-free-mb", {
       type: "number",

@@ -14,4 +14,19 @@ import { showCommand } from "./show.js";
 import { templatesCommand } from "./templates.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: GenCommand[] = [renderCommand, validateCommand, diffCommand, applyCommand, deployCommand, checkCommand, doctorCommand, releasesCommand, rollbackCommand, showCommand, listCommand, schemaCommand, initCommand, templatesCommand];
+export const COMMANDS: GenCommand[] = [
+  renderCommand,
+  validateCommand,
+  diffCommand,
+  applyCommand,
+  deployCommand,
+  checkCommand,
+  doctorCommand,
+  releasesCommand,
+  rollbackCommand,
+  showCommand,
+  listCommand,
+  schemaCommand,
+  initCommand,
+  templatesCommand,
+];

@@ -13,7 +13,8 @@ interface InitArgs {
 export const initCommand: GenCommand<InitArgs> = {
   command: "init [dir]",
   describe: "Create an environments folder: base (on preset:tsosi), prod, a local sandbox, .gitignore, tsconfig, JSON Schema",
-  builder: (yargs) => yargs.positional("dir", { type: "string", describe: "the folder to create (default: your environments folder, ./environments)" }) as never,
+  builder: (yargs) =>
+    yargs.positional("dir", { type: "string", describe: "the folder to create (default: your environments folder, ./environments)" }) as never,
   examples: [
     ["gen init", "write ./environments/{base,prod,sandbox}.ts and friends"],
     ["gen init deploy", 'write deploy/...; then add "gen": { "environments": "deploy" } to package.json'],
@@ -33,7 +34,9 @@ export const initCommand: GenCommand<InitArgs> = {
     for (const file of files) await writeFile(join(dir, file.name), file.content, { flag: "wx" });
     output.out(`created ${shown(dir)}/: ${files.map((f) => f.name).join(", ")}`);
     if (dir !== project.environmentsDir) {
-      output.out(`gen looks for environments in ${shown(project.environmentsDir)}: add "gen": { "environments": "${relative(project.root, dir)}" } to ${join(project.root, "package.json")}, or pass --environments ${shown(dir)}`);
+      output.out(
+        `gen looks for environments in ${shown(project.environmentsDir)}: add "gen": { "environments": "${relative(project.root, dir)}" } to ${join(project.root, "package.json")}, or pass --environments ${shown(dir)}`,
+      );
     }
     output.out(`next: gen render sandbox · gen apply sandbox --yes · npx tsc -p ${shown(dir)} (type-checks the environments)`);
     return 0;

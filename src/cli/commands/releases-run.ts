@@ -19,10 +19,19 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
   const loaded = await loadWithoutSecrets(argv.env, argv);
   printSandboxNote(output, loaded);
   const env = loaded.environment;
-  const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport) =>
-    listReleasesWithLog(serverShell(transport, env, { sudo: false }), env),
+  const outcomes = await forEachHost(
+    env,
+    { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser },
+    argv.concurrency,
+    (transport) => listReleasesWithLog(serverShell(transport, env, { sudo: false }), env),
   );
-  if (argv.json) printResult(output, "releases", { environment: argv.env, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value } : { host: o.host.name, error: o.error })) }, (t) => t);
+  if (argv.json)
+    printResult(
+      output,
+      "releases",
+      { environment: argv.env, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value } : { host: o.host.name, error: o.error })) },
+      (t) => t,
+    );
   for (const o of outcomes) {
     if (argv.json) break;
     if (!o.ok) {
@@ -33,9 +42,18 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
     if (o.value.length === 0) output.out("no releases");
     for (const r of o.value) {
       const d = r.deployment as { hash?: string; title?: string; branch?: string; deployedAt?: string } | undefined;
-      const info = d ? `${d.branch ?? "?"} ${String(d.hash ?? "").slice(0, 12)} ${d.title ?? ""} (deployed ${d.deployedAt ?? "?"} by ${r.deployedBy ?? "?"})` : "(no deployment.json)";
+      const info = d
+        ? `${d.branch ?? "?"} ${String(d.hash ?? "").slice(0, 12)} ${d.title ?? ""} (deployed ${d.deployedAt ?? "?"} by ${r.deployedBy ?? "?"})`
+        : "(no deployment.json)";
       output.out(`${r.live ? "*" : " "} ${r.id}  ${info}`);
-      if (r.migrations) output.out(`    migrations: ${summarizeMigrations(r.migrations).map((m) => `${m.app} ${m.count} (last ${m.last})`).join(", ") || "none applied"}`);
+      if (r.migrations)
+        output.out(
+          `    migrations: ${
+            summarizeMigrations(r.migrations)
+              .map((m) => `${m.app} ${m.count} (last ${m.last})`)
+              .join(", ") || "none applied"
+          }`,
+        );
     }
   }
   return outcomes.every((o) => o.ok) ? 0 : 1;
@@ -50,7 +68,10 @@ async function listReleasesWithLog(shell: ReturnType<typeof serverShell>, env: P
   });
 }
 
-export async function runRollback(argv: ConnectArgs & { env: string; to?: string; yes: boolean; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions, output: Output): Promise<ExitCode> {
+export async function runRollback(
+  argv: ConnectArgs & { env: string; to?: string; yes: boolean; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions,
+  output: Output,
+): Promise<ExitCode> {
   const loaded = await loadWithoutSecrets(argv.env, argv);
   printSandboxNote(output, loaded);
   const env = loaded.environment;
@@ -62,20 +83,40 @@ export async function runRollback(argv: ConnectArgs & { env: string; to?: string
     asking = answer.catch(() => {});
     return answer;
   };
-  const outcomes = await forEachHost(env, { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser }, argv.concurrency, (transport, host) =>
-    rollbackRelease(env, { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"], roles: host.roles }, { transport, who, pid: process.pid, now: () => new Date(), confirm: confirmOn(host.name) }),
+  const outcomes = await forEachHost(
+    env,
+    { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser },
+    argv.concurrency,
+    (transport, host) =>
+      rollbackRelease(
+        env,
+        { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"], roles: host.roles },
+        { transport, who, pid: process.pid, now: () => new Date(), confirm: confirmOn(host.name) },
+      ),
   );
   if (argv.json) {
     const hosts = outcomes.map((o) =>
       o.ok
-        ? { host: o.host.name, ok: true, from: o.value.from ?? null, to: o.value.to, restarted: o.value.restarted, undoMigrations: o.value.undo, migrationsUnrecorded: o.value.unrecorded, ...(o.value.warnings ? { warnings: o.value.warnings } : {}) }
+        ? {
+            host: o.host.name,
+            ok: true,
+            from: o.value.from ?? null,
+            to: o.value.to,
+            restarted: o.value.restarted,
+            undoMigrations: o.value.undo,
+            migrationsUnrecorded: o.value.unrecorded,
+            ...(o.value.warnings ? { warnings: o.value.warnings } : {}),
+          }
         : { host: o.host.name, ok: false, error: o.error },
     );
     printResult(output, "rollback", { environment: argv.env, hosts }, (t) => t);
   }
   for (const o of outcomes) {
     if (argv.json) break;
-    if (o.ok) output.out(`${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ${env.server.transport === "local" ? "recorded (sandbox, not run)" : "ran"} ${o.value.restarted.join("; ")}`);
+    if (o.ok)
+      output.out(
+        `${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ${env.server.transport === "local" ? "recorded (sandbox, not run)" : "ran"} ${o.value.restarted.join("; ")}`,
+      );
     else output.err(`rollback failed on ${o.host.name}: ${o.error}`);
     if (o.ok) printCleanupWarnings(output, o.host.name, o.value.warnings, (t) => t);
   }
@@ -98,6 +139,7 @@ async function confirmRollback(env: Environment, host: string, plan: RollbackPla
   say(`to undo them, run before switching (gen does not run them; check first that they are reversible):`);
   for (const u of plan.undo) say(`  cd ${backend} && ${u.command.join(" ")}`);
   if (argv.yes) return true;
-  if (!process.stdin.isTTY) throw new GenError(`refusing to roll back to ${plan.to} without confirmation: no terminal to ask on; pass --yes to roll back non-interactively`);
+  if (!process.stdin.isTTY)
+    throw new GenError(`refusing to roll back to ${plan.to} without confirmation: no terminal to ask on; pass --yes to roll back non-interactively`);
   return confirm(`Switch ${host} to ${plan.to} with these migrations still applied?`);
 }

@@ -33,7 +33,9 @@ export const renderCommand: GenCommand<RenderArgs> = {
     if (issues.length > 0) {
       if (argv.json) printResult(output, "render", { environment: argv.env, ok: false, issues }, redact);
       printIssues(output, issues);
-      output.err(`${loaded.file}: ${issues.length} problem${issues.length === 1 ? "" : "s"} between files; nothing written (gen validate ${argv.env} shows all checks)`);
+      output.err(
+        `${loaded.file}: ${issues.length} problem${issues.length === 1 ? "" : "s"} between files; nothing written (gen validate ${argv.env} shows all checks)`,
+      );
       return 1;
     }
     const files = selectFiles(rendered.files, argv.only);
@@ -45,7 +47,13 @@ export const renderCommand: GenCommand<RenderArgs> = {
     if (argv.stdout) {
       // Contents are redacted before they are JSON-escaped: a secret with a quote in it is still found.
       const shown = (f: RenderedFile) => printableContent(f, redact, argv["show-secrets"] ?? false);
-      if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, files: files.map(({ shown: _shown, ...f }) => ({ ...f, content: shown(f) })) }, redact);
+      if (argv.json)
+        printResult(
+          output,
+          "render",
+          { environment: argv.env, ok: true, files: files.map(({ shown: _shown, ...f }) => ({ ...f, content: shown(f) })) },
+          redact,
+        );
       else printFiles(output, files, redact, argv["show-secrets"] ?? false);
       return 0;
     }

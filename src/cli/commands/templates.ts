@@ -18,7 +18,11 @@ export const templatesCommand: GenCommand<object> = {
       printJson(output, { templatesDir: templatesDir ?? null, templates: rows.map((r) => ({ name: r.name, overriddenBy: r.overriddenBy ?? null })) }, (t) => t);
       return 0;
     }
-    output.out(templatesDir ? `your templates folder: ${shown(templatesDir)}` : `no templates folder (${shown(join(environmentsDir, "templates"))}, or "gen": { "templates": DIR } in package.json)`);
+    output.out(
+      templatesDir
+        ? `your templates folder: ${shown(templatesDir)}`
+        : `no templates folder (${shown(join(environmentsDir, "templates"))}, or "gen": { "templates": DIR } in package.json)`,
+    );
     for (const row of rows) output.out(`  ${row.name.padEnd(26)} ${row.overriddenBy ? `overridden by ${shown(row.overriddenBy)}` : "built-in"}`);
     return 0;
   },

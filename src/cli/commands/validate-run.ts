@@ -24,4 +24,3 @@ export async function runValidate(argv: ValidateArgs & GlobalOptions, output: Ou
   }
   return result.issues.length > 0 || failed > 0 ? 1 : 0;
 }
-

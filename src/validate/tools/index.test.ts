@@ -11,7 +11,10 @@ describe("runToolChecks", () => {
     const started = performance.now();
     const reports = await withScratch((options) => runToolChecks(referenceBundle(), CONTEXT, options));
     t.diagnostic(`runToolChecks on the reference bundle: ${Math.round(performance.now() - started)} ms`);
-    assert.deepEqual(reports.map((report) => report.tool), TOOLS);
+    assert.deepEqual(
+      reports.map((report) => report.tool),
+      TOOLS,
+    );
     reports.forEach(assertPassed);
     assert.ok(!reports.some((report) => report.files.includes("/etc/nginx/sites-enabled/tsosi-app")));
   });
@@ -19,13 +22,19 @@ describe("runToolChecks", () => {
   it("reports a fault in one file without affecting the other tools", async () => {
     const files = referenceBundle().map((file) => (file.kind === "logrotate" ? logrotateFile(replaceOnce(LOGROTATE, "weekly", "weekyl")) : file));
     const reports = await withScratch((options) => runToolChecks(files, CONTEXT, options));
-    assertFailedWith(reports.find((report) => report.tool === "logrotate"), "unknown option 'weekyl'");
+    assertFailedWith(
+      reports.find((report) => report.tool === "logrotate"),
+      "unknown option 'weekyl'",
+    );
     reports.filter((report) => report.tool !== "logrotate").forEach(assertPassed);
   });
 
   it("says not-run for every tool when none is on PATH", async () => {
     const reports = await withEmptyPath((options) => runToolChecks(referenceBundle(), CONTEXT, options));
-    assert.deepEqual(reports.map((report) => report.tool), TOOLS);
+    assert.deepEqual(
+      reports.map((report) => report.tool),
+      TOOLS,
+    );
     for (const report of reports) assertNotRunWith(report, "not found on PATH", "install the Debian package");
   });
 

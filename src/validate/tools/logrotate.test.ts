@@ -4,8 +4,7 @@ import { assertFailedWith, assertNotRunWith, assertPassed, withEmptyPath, withSc
 import type { ToolRunOptions } from "./tool-report.js";
 import { checkLogrotate } from "./logrotate.js";
 
-const check = (content: string, extra: ToolRunOptions = {}) =>
-  withScratch((options) => checkLogrotate([logrotateFile(content)], CONTEXT, options), extra);
+const check = (content: string, extra: ToolRunOptions = {}) => withScratch((options) => checkLogrotate([logrotateFile(content)], CONTEXT, options), extra);
 const withSu = replaceOnce(LOGROTATE, "    compress\n", "    compress\n    su deployer deployer\n    create 0640 deployer deployer\n");
 
 describe("checkLogrotate", () => {

@@ -12,8 +12,19 @@ import type { RenderedFile } from "../../types.js";
 import { inMountNamespace, namespaceSupport } from "./namespaces.js";
 import type { ToolCheckContext, ToolReport, ToolRunOptions } from "./tool-report.js";
 import {
-  basenameOf, childEnv, describeExit, envOf, findExecutable, isRoot, missingBinary, notRun, outputLines, report, runCommand,
-  timeoutOf, withTempDir,
+  basenameOf,
+  childEnv,
+  describeExit,
+  envOf,
+  findExecutable,
+  isRoot,
+  missingBinary,
+  notRun,
+  outputLines,
+  report,
+  runCommand,
+  timeoutOf,
+  withTempDir,
 } from "./tool-runner.js";
 
 const SCRIPT_START = /^\s*(prerotate|postrotate|firstaction|lastaction|preremove)\s*$/;
@@ -29,7 +40,11 @@ export async function checkLogrotate(files: RenderedFile[], context: ToolCheckCo
   const support = stubs.users.length + stubs.groups.length > 0 ? await namespaceSupport(options) : {};
   if (stubs.users.length + stubs.groups.length > 0 && support.mount === undefined) {
     const names = [...stubs.users, ...stubs.groups].join(", ");
-    return notRun("logrotate", paths, `su/create name ${names}, which do not exist here and cannot be stubbed without a private mount namespace (unshare failed)`);
+    return notRun(
+      "logrotate",
+      paths,
+      `su/create name ${names}, which do not exist here and cannot be stubbed without a private mount namespace (unshare failed)`,
+    );
   }
   return withTempDir("logrotate", options, async (dir) => {
     const copies = files.map((file, index) => ({ file, copy: join(dir, `${index}-${basenameOf(file.path)}`) }));
@@ -41,10 +56,7 @@ export async function checkLogrotate(files: RenderedFile[], context: ToolCheckCo
     if (argv[0] !== logrotate && output.exitCode === 125) {
       return notRun("logrotate", paths, `could not bind-mount the stub accounts: ${output.stderr.trim()}`);
     }
-    const lines = outputLines(`${output.stdout}\n${output.stderr}`, [
-      ...copies.map(({ file, copy }): [string, string] => [copy, file.path]),
-      [dir, "<tmp>"],
-    ]);
+    const lines = outputLines(`${output.stdout}\n${output.stderr}`, [...copies.map(({ file, copy }): [string, string] => [copy, file.path]), [dir, "<tmp>"]]);
     const errors = lines.filter((line) => line.startsWith("error:"));
     if (output.exitCode !== 0 && errors.length === 0) errors.push(lines.at(-1) ?? describeExit("logrotate", output));
     return report("logrotate", paths, [...errors, ...files.flatMap(staticProblems)]);
@@ -58,10 +70,12 @@ function staticProblems(file: RenderedFile): string[] {
   file.content.split("\n").forEach((line, index) => {
     if (inScript) inScript = !/^\s*endscript\s*$/.test(line);
     else if (SCRIPT_START.test(line)) inScript = true;
-    else if (/^\s*[^#\s][^#]*#/.test(line)) problems.push(`${file.path}:${index + 1}: inline comment: logrotate does not treat '#' after a directive as a comment`);
+    else if (/^\s*[^#\s][^#]*#/.test(line))
+      problems.push(`${file.path}:${index + 1}: inline comment: logrotate does not treat '#' after a directive as a comment`);
   });
   const mode = Number.parseInt(file.mode, 8);
-  if (Number.isNaN(mode) || (mode & 0o022) !== 0) problems.push(`${file.path}: mode ${file.mode}: logrotate ignores configs writable by group or others (use 0644)`);
+  if (Number.isNaN(mode) || (mode & 0o022) !== 0)
+    problems.push(`${file.path}: mode ${file.mode}: logrotate ignores configs writable by group or others (use 0644)`);
   if (file.owner !== "root") problems.push(`${file.path}: owner ${file.owner}: logrotate (run as root) ignores configs not owned by root`);
   return problems;
 }
@@ -76,7 +90,10 @@ async function missingAccounts(files: RenderedFile[], context: ToolCheckContext)
   const named: Accounts = { users: [], groups: [] };
   for (const file of files) {
     for (const match of file.content.matchAll(/^\s*(su|create|createolddir)\b(.*)$/gm)) {
-      const words = match[2]!.trim().split(/\s+/).filter((word) => word !== "");
+      const words = match[2]!
+        .trim()
+        .split(/\s+/)
+        .filter((word) => word !== "");
       const [user, group] = match[1] === "su" ? words : words.filter((word, i) => !(i === 0 && /^[0-7]{3,4}$/.test(word)));
       if (user !== undefined) named.users.push(user);
       if (group !== undefined) named.groups.push(group);
@@ -90,7 +107,12 @@ async function missingAccounts(files: RenderedFile[], context: ToolCheckContext)
 
 async function accountNames(path: string): Promise<Set<string>> {
   const text = await readFile(path, "utf8").catch(() => "");
-  return new Set(text.split("\n").map((line) => line.split(":")[0]!).filter((name) => name !== ""));
+  return new Set(
+    text
+      .split("\n")
+      .map((line) => line.split(":")[0]!)
+      .filter((name) => name !== ""),
+  );
 }
 
 /** Private passwd/group copies with the stubs appended; returns the bind mounts. */
@@ -106,5 +128,8 @@ async function accountFiles(dir: string, stubs: Accounts): Promise<Array<[string
     writeFile(join(dir, "passwd"), withNewline(passwd) + users.join(""), { mode: 0o644 }),
     writeFile(join(dir, "group"), withNewline(group) + groups.join(""), { mode: 0o644 }),
   ]);
-  return [[join(dir, "passwd"), "/etc/passwd"], [join(dir, "group"), "/etc/group"]];
+  return [
+    [join(dir, "passwd"), "/etc/passwd"],
+    [join(dir, "group"), "/etc/group"],
+  ];
 }

@@ -30,9 +30,7 @@ export function namespaceSupport(options: ToolRunOptions): Promise<NamespaceSupp
 }
 
 async function probeNamespaces(env: NodeJS.ProcessEnv): Promise<NamespaceSupport> {
-  const [unshare, mountBinary, shell] = await Promise.all(
-    ["unshare", "mount", "sh"].map((name) => findExecutable(name, env)),
-  );
+  const [unshare, mountBinary, shell] = await Promise.all(["unshare", "mount", "sh"].map((name) => findExecutable(name, env)));
   if (unshare === undefined) return {};
   const user = isRoot() ? [] : ["--user", "--map-root-user"];
   const net = [unshare, ...user, "--net"];
@@ -60,12 +58,12 @@ export function inMountNamespace(support: NamespaceSupport, mounts: Array<[strin
   const { mount, mountBinary, shell } = support;
   if (mount === undefined || mountBinary === undefined || shell === undefined) throw new Error("no mount namespace");
   const script = [
-    'm=$1; n=$2; shift 2',
+    "m=$1; n=$2; shift 2",
     'while [ "$n" -gt 0 ]; do',
     '  if [ "$1" = tmpfs ]; then "$m" -n -t tmpfs tmpfs "$2" || exit 125',
     '  else { [ -e "$2" ] || mkdir -p "$2"; } && "$m" -n --bind "$1" "$2" || exit 125; fi',
-    '  shift 2; n=$((n - 1))',
-    'done',
+    "  shift 2; n=$((n - 1))",
+    "done",
     'exec "$@"',
   ].join("\n");
   return [...mount, shell, "-c", script, "sh", mountBinary, String(mounts.length), ...mounts.flat(), ...command];

@@ -5,8 +5,7 @@ import { assertFailedWith, assertNotRunWith, assertPassed, withEmptyPath, withSc
 import type { ToolRunOptions } from "./tool-report.js";
 import { checkNginxSite, rewriteHostPaths } from "./nginx-site.js";
 
-const check = (content: string, extra: ToolRunOptions = {}) =>
-  withScratch((options) => checkNginxSite([nginxFile(content)], CONTEXT, options), extra);
+const check = (content: string, extra: ToolRunOptions = {}) => withScratch((options) => checkNginxSite([nginxFile(content)], CONTEXT, options), extra);
 
 describe("checkNginxSite", () => {
   it("passes the reference site with letsencrypt stand-ins", async () => {

@@ -11,8 +11,18 @@ import type { RenderedFile } from "../../types.js";
 import { namespaceSupport } from "./namespaces.js";
 import type { ToolCheckContext, ToolReport, ToolRunOptions } from "./tool-report.js";
 import {
-  childEnv, describeExit, envOf, findExecutable, isRoot, missingBinary, notRun, outputLines, report, runCommand,
-  timeoutOf, withTempDir,
+  childEnv,
+  describeExit,
+  envOf,
+  findExecutable,
+  isRoot,
+  missingBinary,
+  notRun,
+  outputLines,
+  report,
+  runCommand,
+  timeoutOf,
+  withTempDir,
 } from "./tool-runner.js";
 
 const LETSENCRYPT = "/etc/letsencrypt/";
@@ -45,7 +55,11 @@ export async function checkNginxSite(files: RenderedFile[], context: ToolCheckCo
       return notRun("nginx", paths, "nginx -t must bind the listen ports, which needs root or a network namespace (unshare unavailable or disabled)");
     }
     if (output.exitCode !== 0 && lines.length === 0) lines.push(describeExit("nginx", output));
-    return report("nginx", paths, lines.map((line) => explainMissingCertificate(line, context)));
+    return report(
+      "nginx",
+      paths,
+      lines.map((line) => explainMissingCertificate(line, context)),
+    );
   });
 }
 
@@ -56,14 +70,24 @@ interface Layout {
 }
 
 async function prepare(
-  dir: string, files: RenderedFile[], context: ToolCheckContext, openssl: string, runsAsRoot: boolean, options: ToolRunOptions,
+  dir: string,
+  files: RenderedFile[],
+  context: ToolCheckContext,
+  openssl: string,
+  runsAsRoot: boolean,
+  options: ToolRunOptions,
 ): Promise<Layout> {
   const conf = join(dir, "conf");
   const letsencrypt = join(dir, "le");
   await Promise.all(["conf/sites", "logs", "tmp", "le/live"].map((sub) => mkdir(join(dir, sub), { recursive: true })));
   const referenced = new Set(files.flatMap((file) => [...file.content.matchAll(/\/etc\/letsencrypt\/live\/([^/;\s]+)\//g)].map((m) => m[1]!)));
   const domains = context.certificateDomains.filter((domain) => referenced.has(domain) && /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(domain));
-  const replacements: Array<[string, string]> = [[`${letsencrypt}/`, LETSENCRYPT], [`${dir}/logs/`, "<tmp>/logs/"], [`${dir}/tmp/`, "<tmp>/tmp/"], [dir, "<tmp>"]];
+  const replacements: Array<[string, string]> = [
+    [`${letsencrypt}/`, LETSENCRYPT],
+    [`${dir}/logs/`, "<tmp>/logs/"],
+    [`${dir}/tmp/`, "<tmp>/tmp/"],
+    [dir, "<tmp>"],
+  ];
   const sites = files.map((file, index) => ({ file, copy: join(conf, "sites", `${index}.conf`) }));
   for (const { file, copy } of sites) replacements.push([copy, file.path]);
   await Promise.all([
@@ -72,17 +96,26 @@ async function prepare(
     ...sites.map(({ file, copy }) => writeFile(copy, rewriteHostPaths(file.content, dir))),
   ]);
   const mainConfig = join(conf, "nginx.conf");
-  await writeFile(mainConfig, mainConfigText(sites.map((site) => site.copy), runsAsRoot));
+  await writeFile(
+    mainConfig,
+    mainConfigText(
+      sites.map((site) => site.copy),
+      runsAsRoot,
+    ),
+  );
   return { mainConfig, replacements };
 }
 
 /** Stand-ins for what certbot leaves under /etc/letsencrypt, in `letsencrypt`: its nginx options, dhparams, live/<domain>/. */
-export async function makeLetsencryptStandIns(
-  openssl: string, letsencrypt: string, domains: string[], dir: string, options: ToolRunOptions,
-): Promise<void> {
+export async function makeLetsencryptStandIns(openssl: string, letsencrypt: string, domains: string[], dir: string, options: ToolRunOptions): Promise<void> {
   await Promise.all([
     writeFile(join(letsencrypt, "options-ssl-nginx.conf"), CERTBOT_SSL_OPTIONS),
-    runOpenssl(openssl, ["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048", "-out", join(letsencrypt, "ssl-dhparams.pem")], dir, options),
+    runOpenssl(
+      openssl,
+      ["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048", "-out", join(letsencrypt, "ssl-dhparams.pem")],
+      dir,
+      options,
+    ),
     ...domains.map((domain) => makeStandInCertificate(openssl, join(letsencrypt, "live", domain), domain, dir, options)),
   ]);
 }
@@ -90,23 +123,43 @@ export async function makeLetsencryptStandIns(
 /** Self-signed EC certificate + key under live/<domain>/ with certbot's file names. */
 async function makeStandInCertificate(openssl: string, folder: string, domain: string, dir: string, options: ToolRunOptions): Promise<void> {
   await mkdir(folder, { recursive: true });
-  await runOpenssl(openssl, [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", `/CN=${domain}`,
-    "-keyout", join(folder, "privkey.pem"), "-out", join(folder, "fullchain.pem"),
-  ], dir, options);
+  await runOpenssl(
+    openssl,
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${domain}`,
+      "-keyout",
+      join(folder, "privkey.pem"),
+      "-out",
+      join(folder, "fullchain.pem"),
+    ],
+    dir,
+    options,
+  );
   await Promise.all(["cert.pem", "chain.pem"].map((name) => copyFile(join(folder, "fullchain.pem"), join(folder, name))));
 }
 
 async function runOpenssl(openssl: string, args: string[], dir: string, options: ToolRunOptions): Promise<void> {
   const output = await runCommand(openssl, args, { env: childEnv(options, dir), cwd: dir, timeoutMs: timeoutOf(options) });
-  if (output.exitCode !== 0) throw new Error(`openssl ${args[0]} failed while making nginx stand-ins: ${output.stderr.trim() || describeExit("openssl", output)}`);
+  if (output.exitCode !== 0)
+    throw new Error(`openssl ${args[0]} failed while making nginx stand-ins: ${output.stderr.trim() || describeExit("openssl", output)}`);
 }
 
 /** Points letsencrypt files, logs, temp paths and unix listen sockets into the work folder; keeps line numbers. */
 export function rewriteHostPaths(content: string, dir: string): string {
   const flatten = (path: string) => path.replace(/^\/+/, "").replace(/\//g, "_");
   return content
-    .split(LETSENCRYPT).join(`${dir}/le/`)
+    .split(LETSENCRYPT)
+    .join(`${dir}/le/`)
     .replace(/^(\s*(?:access_log|error_log)\s+)(\/[^\s;]+)/gm, (_m, head: string, path: string) => `${head}${dir}/logs/${flatten(path)}`)
     .replace(/^(\s*[a-z_]+_temp_path\s+)(\/[^\s;]+)/gm, (_m, head: string, path: string) => `${head}${dir}/tmp/${flatten(path)}`)
     .replace(/^(\s*listen\s+unix:)(\/[^\s;]+)/gm, (_m, head: string, path: string) => `${head}${dir}/tmp/${flatten(path)}`);

@@ -5,7 +5,9 @@ import { assertFailedWith, assertNotRunWith, assertPassed, withEmptyPath, withSc
 import { checkPythonSettings, evaluatePythonSettings } from "./python-settings.js";
 
 const check = (content: string, secret = true) =>
-  withScratch((options) => checkPythonSettings([renderedFile("/home/deployer/config/settings_local.py", "python-settings", content, { secret })], CONTEXT, options));
+  withScratch((options) =>
+    checkPythonSettings([renderedFile("/home/deployer/config/settings_local.py", "python-settings", content, { secret })], CONTEXT, options),
+  );
 
 describe("checkPythonSettings", () => {
   it("passes a complete settings file of literals", async () => {
@@ -62,11 +64,15 @@ describe("evaluatePythonSettings", () => {
   it("throws with the line when the file does not run", async () => {
     await assert.rejects(
       withScratch((options) => evaluatePythonSettings("X = 1\nY = undefined_name\n", options)),
-      (error: Error & { details?: string[] }) => error.message.includes("could not be evaluated") && (error.details ?? []).some((d) => d.includes(":2: NameError")),
+      (error: Error & { details?: string[] }) =>
+        error.message.includes("could not be evaluated") && (error.details ?? []).some((d) => d.includes(":2: NameError")),
     );
   });
 
   it("throws, naming the package, when python3 is missing", async () => {
-    await assert.rejects(withEmptyPath((options) => evaluatePythonSettings(SETTINGS, options)), /python3 not found.*"python3"/);
+    await assert.rejects(
+      withEmptyPath((options) => evaluatePythonSettings(SETTINGS, options)),
+      /python3 not found.*"python3"/,
+    );
   });
 });

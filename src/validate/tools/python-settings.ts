@@ -8,9 +8,7 @@ import type { RenderedFile } from "../../types.js";
 import { GenError } from "../../errors.js";
 import { SETTINGS_CHECK_SCRIPT } from "./settings-check-script.js";
 import type { ToolCheckContext, ToolReport, ToolRunOptions } from "./tool-report.js";
-import {
-  childEnv, describeExit, envOf, findExecutable, missingBinary, notRun, report, runCommand, timeoutOf, withTempDir,
-} from "./tool-runner.js";
+import { childEnv, describeExit, envOf, findExecutable, missingBinary, notRun, report, runCommand, timeoutOf, withTempDir } from "./tool-runner.js";
 
 /** /usr/bin/python3 starts about 3x faster than a pyenv shim; used when its folder is on PATH. */
 const PREFERRED_PYTHON_DIRS = ["/usr/bin", "/bin"];

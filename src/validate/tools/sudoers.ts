@@ -9,8 +9,18 @@ import { join } from "node:path";
 import type { RenderedFile } from "../../types.js";
 import type { ToolCheckContext, ToolReport, ToolRunOptions } from "./tool-report.js";
 import {
-  basenameOf, childEnv, describeExit, envOf, findExecutable, missingBinary, notRun, outputLines, report,
-  runCommand, timeoutOf, withTempDir,
+  basenameOf,
+  childEnv,
+  describeExit,
+  envOf,
+  findExecutable,
+  missingBinary,
+  notRun,
+  outputLines,
+  report,
+  runCommand,
+  timeoutOf,
+  withTempDir,
 } from "./tool-runner.js";
 
 interface SudoersCopy {
@@ -28,9 +38,7 @@ export async function checkSudoers(files: RenderedFile[], context: ToolCheckCont
     const copies = await writeCopies(files, dir);
     return Promise.all([
       visudo === undefined ? missingBinary("visudo", paths, "visudo", "sudo") : runVisudo(visudo, copies, dir, options),
-      cvtsudoers === undefined
-        ? missingBinary("cvtsudoers", paths, "cvtsudoers", "sudo")
-        : runAllowlist(cvtsudoers, copies, context, dir, options),
+      cvtsudoers === undefined ? missingBinary("cvtsudoers", paths, "cvtsudoers", "sudo") : runAllowlist(cvtsudoers, copies, context, dir, options),
     ]);
   });
 }
@@ -53,13 +61,19 @@ async function runVisudo(visudo: string, copies: SudoersCopy[], dir: string, opt
     skippedByIncludeDir(visudo, copies, dir, options),
   ]);
   const problems = [...perFile.flat(), ...copies.flatMap(permissionProblems), ...skipped];
-  return report("visudo", copies.map((entry) => entry.file.path), problems);
+  return report(
+    "visudo",
+    copies.map((entry) => entry.file.path),
+    problems,
+  );
 }
 
 async function visudoProblems(visudo: string, entry: SudoersCopy, dir: string, options: ToolRunOptions): Promise<string[]> {
   const output = await runCommand(visudo, ["-c", "-s", "-f", entry.copy], { env: childEnv(options, dir), timeoutMs: timeoutOf(options) });
-  const lines = outputLines(`${output.stdout}\n${output.stderr}`, [[entry.copy, entry.file.path], [dir, "<tmp>"]])
-    .filter((line) => line !== `${entry.file.path}: parsed OK`);
+  const lines = outputLines(`${output.stdout}\n${output.stderr}`, [
+    [entry.copy, entry.file.path],
+    [dir, "<tmp>"],
+  ]).filter((line) => line !== `${entry.file.path}: parsed OK`);
   if (output.exitCode === 0 && lines.length === 0) return [];
   return lines.length > 0 ? withoutRepeatedBlocks(lines) : [`${entry.file.path}: ${describeExit("visudo", output)}`];
 }
@@ -107,21 +121,26 @@ function permissionProblems(entry: SudoersCopy): string[] {
   return [`${path}: owner ${owner}, mode ${mode}: sudo requires owner root and mode 0440 (visudo -c -O -P)`];
 }
 
-async function runAllowlist(
-  cvtsudoers: string, copies: SudoersCopy[], context: ToolCheckContext, dir: string, options: ToolRunOptions,
-): Promise<ToolReport> {
+async function runAllowlist(cvtsudoers: string, copies: SudoersCopy[], context: ToolCheckContext, dir: string, options: ToolRunOptions): Promise<ToolReport> {
   const perFile = await Promise.all(
     copies.map(async (entry) => {
       const output = await runCommand(cvtsudoers, ["-f", "json", entry.copy], { env: childEnv(options, dir), timeoutMs: timeoutOf(options) });
       if (output.exitCode !== 0) {
         // The full error (with the offending line) is in the visudo report.
-        const first = outputLines(output.stderr, [[entry.copy, entry.file.path], [dir, "<tmp>"]])[0];
+        const first = outputLines(output.stderr, [
+          [entry.copy, entry.file.path],
+          [dir, "<tmp>"],
+        ])[0];
         return [`${entry.file.path}: cvtsudoers could not parse it: ${first ?? describeExit("cvtsudoers", output)}`];
       }
       return allowlistProblems(JSON.parse(output.stdout) as SudoersJson, context).map((problem) => `${entry.file.path}: ${problem}`);
     }),
   );
-  return report("cvtsudoers", copies.map((entry) => entry.file.path), perFile.flat());
+  return report(
+    "cvtsudoers",
+    copies.map((entry) => entry.file.path),
+    perFile.flat(),
+  );
 }
 
 type JsonEntry = Record<string, unknown>;

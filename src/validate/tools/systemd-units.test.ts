@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
-import {
-  CELERY_BEAT_SERVICE, CONTEXT, GUNICORN_SERVICE, GUNICORN_SOCKET, replaceOnce, unitFiles,
-} from "../../../test/fixtures/tools/reference-bundle.js";
+import { CELERY_BEAT_SERVICE, CONTEXT, GUNICORN_SERVICE, GUNICORN_SOCKET, replaceOnce, unitFiles } from "../../../test/fixtures/tools/reference-bundle.js";
 import { assertFailedWith, assertNotRunWith, assertPassed, withEmptyPath, withScratch } from "../../../test/fixtures/tools/scratch.js";
 import type { ToolCheckContext } from "./tool-report.js";
 import { checkSystemdUnits } from "./systemd-units.js";

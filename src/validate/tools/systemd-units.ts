@@ -11,8 +11,20 @@ import type { RenderedFile } from "../../types.js";
 import { inMountNamespace, namespaceSupport } from "./namespaces.js";
 import type { ToolCheckContext, ToolReport, ToolRunOptions } from "./tool-report.js";
 import {
-  childEnv, describeExit, envOf, findExecutable, isExecutableFile, isRoot, missingBinary, notRun, outputLines,
-  report, runCommand, timeoutOf, uniqueLines, withTempDir,
+  childEnv,
+  describeExit,
+  envOf,
+  findExecutable,
+  isExecutableFile,
+  isRoot,
+  missingBinary,
+  notRun,
+  outputLines,
+  report,
+  runCommand,
+  timeoutOf,
+  uniqueLines,
+  withTempDir,
 } from "./tool-runner.js";
 
 const HOST_UNIT_DIR = "/usr/lib/systemd/system";
@@ -34,7 +46,12 @@ export async function checkSystemdUnits(files: RenderedFile[], context: ToolChec
     if (output.exitCode === 125 && output.failure === undefined && /mount/.test(output.stderr)) {
       return notRun("systemd-analyze", paths, `could not set up the private mount namespace: ${output.stderr.trim()}`);
     }
-    const lines = uniqueLines(outputLines(`${output.stdout}\n${output.stderr}`, [[rootSeen, ""], [dir, "<tmp>"]]));
+    const lines = uniqueLines(
+      outputLines(`${output.stdout}\n${output.stderr}`, [
+        [rootSeen, ""],
+        [dir, "<tmp>"],
+      ]),
+    );
     if (output.exitCode !== 0 && lines.length === 0) lines.push(describeExit("systemd-analyze", output));
     return { ...report("systemd-analyze", paths, lines), messages: [...lines, ...notes] };
   });
@@ -45,7 +62,13 @@ async function buildRoot(root: string, files: RenderedFile[], context: ToolCheck
   const systemDir = join(root, "etc/systemd/system");
   const vendorDir = join(root, "usr/lib/systemd/system");
   await Promise.all([systemDir, vendorDir, join(root, "usr/bin"), join(root, "usr/sbin")].map((d) => mkdir(d, { recursive: true })));
-  await Promise.all([["usr/bin", "bin"], ["usr/sbin", "sbin"], ["usr/lib", "lib"]].map(([to, from]) => symlink(to!, join(root, from!))));
+  await Promise.all(
+    [
+      ["usr/bin", "bin"],
+      ["usr/sbin", "sbin"],
+      ["usr/lib", "lib"],
+    ].map(([to, from]) => symlink(to!, join(root, from!))),
+  );
   await copyHostTargets(vendorDir);
   await Promise.all(context.externalUnits.filter(isUnitName).map((name) => writeFile(join(vendorDir, name), stubUnit(name))));
   const names: string[] = [];
@@ -81,7 +104,10 @@ function stubUnit(name: string): string {
 function unitRelativePath(path: string): string {
   const base = UNIT_DIRS.find((dir) => path.startsWith(dir));
   const relative = base === undefined ? path.slice(path.lastIndexOf("/") + 1) : path.slice(base.length);
-  return relative.split("/").filter((part) => part !== "" && part !== "." && part !== "..").join("/");
+  return relative
+    .split("/")
+    .filter((part) => part !== "" && part !== "." && part !== "..")
+    .join("/");
 }
 
 /** Exec binaries are resolved inside --root: stub deploy binaries and those that exist on this host. */
@@ -109,7 +135,11 @@ async function runIsolated(verify: (rootSeen: string) => string[], root: string,
   const timeoutMs = timeoutOf(options);
   const support = isRoot() ? await namespaceSupport(options) : {};
   if (support.mount !== undefined) {
-    const mounts: Array<[string, string]> = [["tmpfs", "/run"], [root, ISOLATED_ROOT], ["tmpfs", "/tmp"]];
+    const mounts: Array<[string, string]> = [
+      ["tmpfs", "/run"],
+      [root, ISOLATED_ROOT],
+      ["tmpfs", "/tmp"],
+    ];
     const argv = inMountNamespace(support, mounts, verify(ISOLATED_ROOT));
     const env = { ...childEnv(options, dir), TMPDIR: "/tmp" };
     return { output: await runCommand(argv[0]!, argv.slice(1), { env, timeoutMs }), rootSeen: ISOLATED_ROOT, notes: [] };
@@ -118,10 +148,15 @@ async function runIsolated(verify: (rootSeen: string) => string[], root: string,
   const markerExisted = isRoot() && (await exists(UNITS_LOAD_MARKER));
   const output = await runCommand(argv[0]!, argv.slice(1), { env: childEnv(options, dir), timeoutMs });
   if (isRoot() && !markerExisted) await rm(UNITS_LOAD_MARKER, { force: true });
-  const notes = isRoot() ? ["note: ran without a private mount namespace (unavailable or disabled): verify briefly used /run/systemd and /tmp on the host"] : [];
+  const notes = isRoot()
+    ? ["note: ran without a private mount namespace (unavailable or disabled): verify briefly used /run/systemd and /tmp on the host"]
+    : [];
   return { output, rootSeen: root, notes };
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -24,7 +24,11 @@ export const SOCKET = "/run/tsosi_gunicorn.sock";
 export const STATUS_FILE = "backend/stand-in-status";
 export const RESTARTS = ["restart tsosi_gunicorn", "reload nginx", "restart tsosi_celery", "restart tsosi_celery_beat"];
 /** The front-end build of the sample app: 300 assets and an index, 301 files. */
-export const FRONTEND_BUILD = ["sh", "-c", "mkdir -p dist/assets && for i in $(seq 1 300); do echo $i > dist/assets/f$i.js; done && echo '<html>' > dist/index.html"];
+export const FRONTEND_BUILD = [
+  "sh",
+  "-c",
+  "mkdir -p dist/assets && for i in $(seq 1 300); do echo $i > dist/assets/f$i.js; done && echo '<html>' > dist/index.html",
+];
 
 export interface DeployServer {
   sshd: SshdHandle;
@@ -116,7 +120,10 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
       // The release logs in as this user; root keeps sudo simple in tests.
       sshUser: "root",
       install: [["sh", "-c", "echo installed > installed.txt"]],
-      tasks: [["sh", "-c", "echo collectstatic >> tasks.log"], ["sh", "-c", "echo migrate >> tasks.log"]],
+      tasks: [
+        ["sh", "-c", "echo collectstatic >> tasks.log"],
+        ["sh", "-c", "echo migrate >> tasks.log"],
+      ],
       frontend: { build: [FRONTEND_BUILD] },
     },
   };
@@ -136,9 +143,16 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
       return target.split("/").pop() ?? "";
     },
     releases: async () => (await readdir(file(RELEASES)).catch(() => [] as string[])).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort(),
-    recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0).map((l) => l.slice(l.indexOf("|") + 1)),
+    recorded: async () =>
+      (await readFile(recorderLog, "utf8"))
+        .split("\n")
+        .filter((l) => l.length > 0)
+        .map((l) => l.slice(l.indexOf("|") + 1)),
     recordedUnder: async (pid) =>
-      (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.split("|")[0]!.split(" ").includes(String(pid))).map((l) => l.slice(l.indexOf("|") + 1)),
+      (await readFile(recorderLog, "utf8"))
+        .split("\n")
+        .filter((l) => l.split("|")[0]!.split(" ").includes(String(pid)))
+        .map((l) => l.slice(l.indexOf("|") + 1)),
     clearRecorded: () => writeFile(recorderLog, ""),
     failOn: async (args) => (args === undefined ? rm(failFile, { force: true }) : writeFile(failFile, args)),
     gunicornRequests,
@@ -159,13 +173,15 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
 async function startGunicornStandIn(socket: string, current: string, requests: string[]): Promise<Server> {
   await mkdir(join(socket, ".."), { recursive: true });
   const server = createServer((req, res) => {
-    void readFile(join(current, STATUS_FILE), "utf8").then(
-      (text) => Number(text.trim()),
-      () => 200,
-    ).then((status) => {
-      requests.push(`${req.headers.host} ${req.url} ${status}`);
-      res.writeHead(status, { "content-type": "text/plain" }).end(`stand-in ${status}\n`);
-    });
+    void readFile(join(current, STATUS_FILE), "utf8")
+      .then(
+        (text) => Number(text.trim()),
+        () => 200,
+      )
+      .then((status) => {
+        requests.push(`${req.headers.host} ${req.url} ${status}`);
+        res.writeHead(status, { "content-type": "text/plain" }).end(`stand-in ${status}\n`);
+      });
   });
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(socket, resolve));
   return server;
@@ -199,7 +215,10 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
     if (info.isSymbolicLink()) result[name] = `link -> ${await readlink(path)}`;
     else if (info.isDirectory()) result[name] = `dir ${mode}`;
     else if (info.isSocket()) result[name] = `socket ${mode}`;
-    else result[name] = `file ${mode} ${createHash("sha256").update(await readFile(path)).digest("hex")}`;
+    else
+      result[name] = `file ${mode} ${createHash("sha256")
+        .update(await readFile(path))
+        .digest("hex")}`;
   }
   return result;
 }

@@ -52,7 +52,8 @@ export async function createSampleApp(dir: string): Promise<SampleApp> {
   await writeFile(join(checkout, "README.md"), "# sample app\n");
   // dist/ is build output, as in a real front end.
   await writeFile(join(checkout, ".gitignore"), "frontend/dist/\n");
-  const git = async (...args: string[]) => (await exec("git", ["-c", `user.name=${AUTHOR.name}`, "-c", `user.email=${AUTHOR.email}`, ...args], { cwd: checkout })).stdout.trim();
+  const git = async (...args: string[]) =>
+    (await exec("git", ["-c", `user.name=${AUTHOR.name}`, "-c", `user.email=${AUTHOR.email}`, ...args], { cwd: checkout })).stdout.trim();
   await git("init", "-q", "-b", "main");
   const app: SampleApp = {
     checkout,

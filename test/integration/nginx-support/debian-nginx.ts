@@ -66,7 +66,8 @@ async function requireTools(): Promise<string> {
   for (const name of ["nginx.conf", "mime.types", "sites-available/default"]) {
     if (!(await lstat(join(DEBIAN_CONF, name)).catch(() => undefined))) missing.push(name);
   }
-  if (missing.length > 0) throw new Error(`Debian's nginx configuration is incomplete, missing ${missing.map((n) => join(DEBIAN_CONF, n)).join(", ")}: reinstall nginx-common`);
+  if (missing.length > 0)
+    throw new Error(`Debian's nginx configuration is incomplete, missing ${missing.map((n) => join(DEBIAN_CONF, n)).join(", ")}: reinstall nginx-common`);
   const openssl = await findExecutable("openssl", process.env);
   if (openssl === undefined) throw new Error("openssl not found on PATH (needed for the letsencrypt stand-ins): apt-get install openssl");
   return openssl;
@@ -123,8 +124,10 @@ function rewritePaths(text: string, dir: string, mainConfig: boolean): string {
 function rewriteListens(text: string, path: string, ports: { http: number; https: number }): string {
   const rewritten = text
     .replace(/^(\s*)listen\s+\[::\]:(?:80|443)\b[^;]*;/gm, "$1# IPv6 listen dropped: the test listens on 127.0.0.1 only")
-    .replace(/^(\s*listen\s+)(?:(?:0\.0\.0\.0|\*):)?(80|443)(?=[\s;])/gm, (_m, head: string, port: string) =>
-      `${head}127.0.0.1:${port === "80" ? ports.http : ports.https}`);
+    .replace(
+      /^(\s*listen\s+)(?:(?:0\.0\.0\.0|\*):)?(80|443)(?=[\s;])/gm,
+      (_m, head: string, port: string) => `${head}127.0.0.1:${port === "80" ? ports.http : ports.https}`,
+    );
   const elsewhere = rewritten.split("\n").find((line) => /^\s*listen\s/.test(line) && !/^\s*listen\s+127\.0\.0\.1:\d+[\s;]/.test(line));
   if (elsewhere !== undefined) throw new Error(`${path}: a listen the test cannot move to 127.0.0.1: ${elsewhere.trim()}`);
   return rewritten;
@@ -188,7 +191,8 @@ async function waitUntilListening({ child, stderr }: NginxProcess, port: number,
   const deadline = Date.now() + 10_000;
   const explain = () => `stderr: ${stderr().trim() || "(empty)"}\nnginx -t: ${configTest.join("\n") || "(clean)"}`;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nginx exited (${child.exitCode ?? child.signalCode}) before listening on 127.0.0.1:${port}\n${explain()}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`nginx exited (${child.exitCode ?? child.signalCode}) before listening on 127.0.0.1:${port}\n${explain()}`);
     if (await accepts(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -106,7 +106,12 @@ async function prepare(tempDir: string, user: User, sshds: SshdHandle[], hosts: 
       await writeFile(join(envDir, `${ENV_NAME}.yaml`), stringify(env));
     },
     async writeSecrets(values) {
-      await writeFile(join(envDir, `${ENV_NAME}.secrets.env`), Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join(""));
+      await writeFile(
+        join(envDir, `${ENV_NAME}.secrets.env`),
+        Object.entries(values)
+          .map(([k, v]) => `${k}=${v}\n`)
+          .join(""),
+      );
     },
     gen: (args, o = {}) => gen(args, server, o),
     recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0),
@@ -167,9 +172,12 @@ function baseEnvironment(server: GenServer, hosts: number | undefined): Record<s
 
 async function gen(args: string[], server: GenServer, options: { knownHosts?: string; identity?: string }): Promise<GenRun> {
   const connect = [
-    "--environments", server.envDir,
-    "--known-hosts", options.knownHosts ?? knownHostsFor(server),
-    "--identity", options.identity ?? server.sshd.clientKeyPath,
+    "--environments",
+    server.envDir,
+    "--known-hosts",
+    options.knownHosts ?? knownHostsFor(server),
+    "--identity",
+    options.identity ?? server.sshd.clientKeyPath,
   ];
   return runGenBin([...args.slice(0, 2), ...connect, ...args.slice(2)]);
 }
