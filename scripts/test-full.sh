@@ -4,7 +4,7 @@
 #    PostgreSQL (with openssl for a test certificate) for gen doctor's login, and chattr (e2fsprogs) for the test
 #    of an apply that cannot release its lock.
 #  - the gen-test user: tests log in to their own sshd as a user that is not root.
-#  - npm packages (npm ci builds gen with tsc).
+#  - npm packages (npm ci builds gen with tsc); then Biome checks formatting and lint rules (npm run lint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,4 +39,5 @@ getent passwd gen-test >/dev/null || as_root useradd --create-home --shell /bin/
 as_root mkdir -p /run/sshd
 
 npm ci --no-audit --no-fund
+npm run lint
 npm test
