@@ -71,7 +71,7 @@ export function parseReleases(where: string, run: CommandResult): Parsed<Release
   const live = parsed.value.current === null ? undefined : releaseOfLink(parsed.value.current);
   const releases = parsed.value.releases
     .filter((r) => RELEASE_ID.test(r.id))
-    .sort((a, b) => a.id.localeCompare(b.id))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((r): ReleaseInfo => {
       const deployment = isRecord(r.deployment) ? r.deployment : undefined;
       const migrations = migrationsOf(r.migrations);

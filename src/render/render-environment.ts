@@ -50,7 +50,7 @@ export function renderEnvironment(input: RenderInput): RenderResult {
   const redact = environmentRedactor(input.environment, input.secrets);
   const files = specs
     .map((spec) => renderFile(templates, spec, { real: context, shown: shownContext }, input.secrets, redact, input.environmentsDir))
-    .sort((a, b) => a.path.localeCompare(b.path));
+    .sort((a, b) => byCodeUnits(a.path, b.path));
   return { files, manifest: buildManifest(input.name, input.environment, files), overridden };
 }
 
@@ -196,4 +196,12 @@ function buildManifest(name: string, env: Environment, files: RenderedFile[]): M
     return { ...meta, sha256: fileSha256(file) };
   });
   return { environment: name, files: manifestFiles, folders: folderSpecs(env) };
+}
+
+/**
+ * Server paths in the order of their characters, the same on every machine. localeCompare sorted by the user's
+ * locale (so a manifest could differ between two machines) and its collator cost a sixth of a render's start-up.
+ */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
