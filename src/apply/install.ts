@@ -33,7 +33,7 @@ export function installSteps(shell: ServerShell, staged: StagedFile[], backups: 
         ...(i === 0 ? [`mkdir -p ${shell.path(backups)}`] : []),
         ...pinFolderLines(shell, posix.dirname(entry.path)),
         // A record says whether the previous version was kept: the restore needs to know.
-        `if [ -e ${target} ] || [ -L ${target} ]; then mkdir -p ${shell.path(posix.dirname(backup))} && cp -a ${target} ${shell.path(backup)} && ${printRecord({ kind: "kept" } satisfies InstallRecord)}; fi`,
+        `if [ -e ${target} ] || [ -L ${target} ]; then { [ -d ${shell.path(posix.dirname(backup))} ] || mkdir -p ${shell.path(posix.dirname(backup))}; } && cp -a ${target} ${shell.path(backup)} && ${printRecord({ kind: "kept" } satisfies InstallRecord)}; fi`,
         `mv -fT ${pinned(shell, posix.basename(from))} ${target}`,
       ].join("\n"),
     };

@@ -52,7 +52,8 @@ export function stageSteps(
       name: `staging ${entry.path}`,
       afterSuccess: i > 0,
       ...(entry.kind === "symlink" ? {} : { stdin: rendered.get(entry.path)!.content }),
-      script: ["set -e", `mkdir -p ${shell.path(dir)}`, ...pinFolderLines(shell, dir), write].join("\n"),
+      // `[ -d ]` is the shell's own test: mkdir runs (a process) only for a folder that is missing.
+      script: ["set -e", `[ -d ${shell.path(dir)} ] || mkdir -p ${shell.path(dir)}`, ...pinFolderLines(shell, dir), write].join("\n"),
     };
   });
   return { staged, steps };
