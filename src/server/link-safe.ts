@@ -46,7 +46,7 @@ export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "pa
   return [
     ...walk,
     `exec 3< ${target} || exit 1`,
-    `[ "$(readlink /proc/self/fd/3)" = ${target} ] || ${refuse(folder.path)}`,
+    `${sameFolder(3, target)} || ${refuse(folder.path)}`,
     // The sandbox records owners instead of setting them (apply-plan.ts).
     `${shell.sandbox ? "" : `chown -- ${shell.quote(`${folder.owner}:${folder.group}`)} /proc/self/fd/3 && `}chmod -- ${shell.quote(folder.mode)} /proc/self/fd/3 || exit 1`,
     "exec 3<&-",
@@ -60,7 +60,15 @@ export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "pa
  */
 export function pinFolderLines(shell: ServerShell, dir: string): string[] {
   const local = shell.path(dir);
-  return [`exec 4< ${local} || exit 1`, `[ "$(readlink /proc/self/fd/4)" = ${local} ] || { ${printLink(dir)}; exit 3; }`];
+  return [`exec 4< ${local} || exit 1`, `${sameFolder(4, local)} || { ${printLink(dir)}; exit 3; }`];
+}
+
+/**
+ * True when descriptor `fd` is the folder `path` (no link led elsewhere): the real path of the descriptor, read by
+ * the shell itself (`cd -P` sets PWD from getcwd), where `$(readlink ...)` cost two processes per check.
+ */
+function sameFolder(fd: number, path: string): string {
+  return `{ cd -P /proc/self/fd/${fd} 2>/dev/null && [ "$PWD" = ${path} ] && cd /; }`;
 }
 
 export function pinned(shell: ServerShell, name: string): string {
