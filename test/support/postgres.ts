@@ -9,6 +9,7 @@ import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/p
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./net.js";
+import { stopProcess, trackProcess, type StopSignals } from "./started-processes.js";
 
 const VERSIONS = "/usr/lib/postgresql";
 const OWNER = "postgres";
@@ -39,7 +40,8 @@ export interface PostgresHandle {
   stop(): Promise<void>;
 }
 
-const running = new Set<number>();
+/** SIGINT is PostgreSQL's fast shutdown (ends the sessions, then exits); SIGQUIT, immediate, if it hangs and at exit. */
+const POSTGRES_SIGNALS: StopSignals = { stop: "SIGINT", force: "SIGQUIT", graceMs: 20_000 };
 
 /** The folder of initdb, pg_ctl, postgres and psql of the newest major version installed. */
 function binaries(): string {
@@ -51,7 +53,6 @@ function binaries(): string {
 export async function startPostgres(options: PostgresOptions): Promise<PostgresHandle> {
   const bin = binaries();
   const owner = account(OWNER);
-  registerExitCleanup();
   const tempDir = await mkdtemp(join(tmpdir(), "gen-pg-"));
   const data = join(tempDir, "data");
   const logPath = join(tempDir, "postgres.log");
@@ -88,7 +89,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     const stopping = child;
     return { host: "127.0.0.1", port, pid, tempDir, logPath, stop: () => stopPostgres(stopping, tempDir) };
   } catch (error) {
-    if (child) await stopProcess(child);
+    if (child) await stopProcess(child, POSTGRES_SIGNALS);
     await rm(tempDir, { recursive: true, force: true });
     throw error;
   }
@@ -145,7 +146,7 @@ function startPostmaster(postgres: string, data: string, port: number, logPath: 
     });
     child.on("error", () => undefined); // a missing binary shows as the exit waitUntilReady reports
     child.unref();
-    if (child.pid !== undefined) running.add(child.pid);
+    trackProcess(child, POSTGRES_SIGNALS);
     return child;
   } finally {
     closeSync(log);
@@ -168,36 +169,8 @@ async function waitUntilReady(child: ChildProcess, ready: () => boolean, logPath
 }
 
 async function stopPostgres(child: ChildProcess, tempDir: string): Promise<void> {
-  await stopProcess(child);
+  await stopProcess(child, POSTGRES_SIGNALS);
   await rm(tempDir, { recursive: true, force: true });
-}
-
-/** SIGINT is PostgreSQL's fast shutdown (ends the sessions, then exits); SIGQUIT, immediate, if it hangs. */
-async function stopProcess(child: ChildProcess): Promise<void> {
-  const pid = child.pid;
-  if (pid === undefined) return;
-  running.delete(pid);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  process.kill(pid, "SIGINT");
-  const quit = setTimeout(() => child.exitCode === null && process.kill(pid, "SIGQUIT"), 20_000);
-  await exited;
-  clearTimeout(quit);
-}
-
-let cleanupRegistered = false;
-function registerExitCleanup(): void {
-  if (cleanupRegistered) return;
-  cleanupRegistered = true;
-  process.on("exit", () => {
-    for (const pid of running) {
-      try {
-        process.kill(pid, "SIGQUIT");
-      } catch {
-        // already gone
-      }
-    }
-  });
 }
 
 function account(name: string): { uid: number; gid: number } {

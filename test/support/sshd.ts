@@ -3,13 +3,14 @@
 // stop() kills it by PID and removes the folder; a process exit does the same for any left running.
 
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, closeSync, openSync, rmSync } from "node:fs";
+import { appendFileSync, closeSync, openSync } from "node:fs";
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "./net.js";
+import { stopProcess, trackProcess, type StopSignals } from "./started-processes.js";
 
 export { freePort, startSilentServer, type SilentServer } from "./net.js";
 
@@ -50,12 +51,12 @@ export interface SshdHandle {
   stop(): Promise<void>;
 }
 
-const running = new Map<number, string>();
+/** sshd stops on SIGTERM; SIGKILL when it has not within 3 s, and at exit. */
+const SSHD_SIGNALS: StopSignals = { stop: "SIGTERM", force: "SIGKILL", graceMs: 3000 };
 
 export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> {
   const user = options.user ?? "root";
   if (user !== "root") await requireUser(user);
-  registerExitCleanup();
   // sshd's privilege separation directory; absent in containers until the service first ran.
   await mkdir("/run/sshd", { recursive: true });
   const tempDir = await mkdtemp(join(tmpdir(), "gen-sshd-"));
@@ -116,7 +117,7 @@ async function spawnOnFreePort(tempDir: string, logPath: string, extraConfig: st
       await waitUntilListening(child, port, logPath);
       return { child, port };
     } catch (error) {
-      await stopProcess(child);
+      await stopProcess(child, SSHD_SIGNALS);
       const log = await readFile(logPath, "utf8").catch(() => "");
       if (attempt < 3 && /Address already in use/.test(log)) continue;
       throw error;
@@ -154,7 +155,7 @@ function spawnSshd(configPath: string, logPath: string, tempDir: string): ChildP
     child.on("error", (error) => appendFileSync(logPath, `cannot start ${SSHD}: ${error.message}\n`));
     // Let a test process end even if it forgot stop(): the exit hook kills sshd.
     child.unref();
-    if (child.pid !== undefined) running.set(child.pid, tempDir);
+    trackProcess(child, SSHD_SIGNALS, tempDir);
     return child;
   } finally {
     closeSync(log);
@@ -183,20 +184,8 @@ function accepts(port: number): Promise<boolean> {
 }
 
 async function stopSshd(child: ChildProcess, tempDir: string): Promise<void> {
-  await stopProcess(child);
+  await stopProcess(child, SSHD_SIGNALS);
   await rm(tempDir, { recursive: true, force: true });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  const pid = child.pid;
-  if (pid === undefined) return;
-  running.delete(pid);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  process.kill(pid, "SIGTERM");
-  const killer = setTimeout(() => child.exitCode === null && process.kill(pid, "SIGKILL"), 3000);
-  await exited;
-  clearTimeout(killer);
 }
 
 async function makeKey(path: string, comment: string): Promise<void> {
@@ -214,30 +203,4 @@ async function chownToUser(path: string, user: string): Promise<void> {
   const line = (await readFile("/etc/passwd", "utf8")).split("\n").find((l) => l.startsWith(`${user}:`));
   const [, , uid, gid] = line?.split(":") ?? [];
   await chown(path, Number(uid), Number(gid));
-}
-
-let exitCleanupRegistered = false;
-
-function registerExitCleanup(): void {
-  if (exitCleanupRegistered) return;
-  exitCleanupRegistered = true;
-  process.on("exit", killAllSync);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      killAllSync();
-      process.kill(process.pid, signal);
-    });
-  }
-}
-
-function killAllSync(): void {
-  for (const [pid, tempDir] of running) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-    rmSync(tempDir, { recursive: true, force: true });
-  }
-  running.clear();
 }
