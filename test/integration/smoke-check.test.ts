@@ -13,6 +13,7 @@ import { runGen } from "../support/run-gen.js";
 import { assertJsonOutput } from "../support/json-output.js";
 import { afterRelease, ENV_NAME, STATUS_FILE, withDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
 import { withDebianNginx, type NginxFile } from "./nginx-support/debian-nginx.js";
+import { selfSignedCertificateArgs } from "../../src/validate/tools/nginx-site.js";
 
 const exec = promisify(execFile);
 const DOMAIN = "tsosi.localhost";
@@ -106,23 +107,10 @@ describe("gen check without nginx", { concurrency: 2 }, () => {
     withDeployServer(async (server) => {
       const live = server.file(`/etc/letsencrypt/live/${DOMAIN}`);
       await mkdir(live, { recursive: true });
-      await exec("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "5",
-        "-subj",
-        `/CN=${DOMAIN}`,
-        "-keyout",
-        join(live, "privkey.pem"),
-        "-out",
-        join(live, "fullchain.pem"),
-      ]);
+      await exec(
+        "openssl",
+        selfSignedCertificateArgs({ commonName: DOMAIN, days: 5, keyOut: join(live, "privkey.pem"), certOut: join(live, "fullchain.pem") }),
+      );
       await server.writeEnv({ nginx: { tls: true }, checks: { skip: ["gunicorn", "nginx", "static", "media", "celery"], certificateDays: 14 } });
       const run = await server.gen(["check", ENV_NAME]);
       assert.equal(run.code, 0, run.all);

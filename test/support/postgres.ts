@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./net.js";
 import { stopProcess, trackProcess, type StopSignals } from "./started-processes.js";
+import { selfSignedCertificateArgs } from "../../src/validate/tools/nginx-site.js";
 
 const VERSIONS = "/usr/lib/postgresql";
 const OWNER = "postgres";
@@ -107,27 +108,10 @@ async function certificate(tempDir: string, owner: { uid: number; gid: number },
   await chown(dir, owner.uid, owner.gid);
   const [key, cert] = [join(dir, "server.key"), join(dir, "server.crt")];
   must(
-    spawnSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-      ],
-      { ...asOwner, env: { ...asOwner.env, HOME: dir } },
-    ),
+    spawnSync("openssl", selfSignedCertificateArgs({ commonName: "127.0.0.1", days: 2, keyOut: key, certOut: cert }), {
+      ...asOwner,
+      env: { ...asOwner.env, HOME: dir },
+    }),
     "openssl req (Debian package openssl)",
   );
   await chmod(key, 0o600);

@@ -120,28 +120,18 @@ export async function makeLetsencryptStandIns(openssl: string, letsencrypt: stri
   ]);
 }
 
+/** `openssl` arguments that write a throwaway self-signed EC (P-256) certificate and its unencrypted key. */
+export function selfSignedCertificateArgs(cert: { commonName: string; days: number; keyOut: string; certOut: string }): string[] {
+  const curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+  return ["req", "-x509", ...curve, "-nodes", "-days", String(cert.days), "-subj", `/CN=${cert.commonName}`, "-keyout", cert.keyOut, "-out", cert.certOut];
+}
+
 /** Self-signed EC certificate + key under live/<domain>/ with certbot's file names. */
 async function makeStandInCertificate(openssl: string, folder: string, domain: string, dir: string, options: ToolRunOptions): Promise<void> {
   await mkdir(folder, { recursive: true });
   await runOpenssl(
     openssl,
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      `/CN=${domain}`,
-      "-keyout",
-      join(folder, "privkey.pem"),
-      "-out",
-      join(folder, "fullchain.pem"),
-    ],
+    selfSignedCertificateArgs({ commonName: domain, days: 2, keyOut: join(folder, "privkey.pem"), certOut: join(folder, "fullchain.pem") }),
     dir,
     options,
   );
