@@ -11,8 +11,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadEnvironment } from "../../src/load/load-environment.js";
-import { renderEnvironment } from "../../src/render/render-environment.js";
+import { renderedEnvironment } from "../support/rendered-environment.js";
 import { assertJsonOutput } from "../support/json-output.js";
 import { freePort } from "../support/net.js";
 import { withSudoersLock } from "../support/sudoers-lock.js";
@@ -59,13 +58,7 @@ async function writePoetry(server: GenServer, inProject: string): Promise<void> 
 
 /** The sudoers drop-in gen renders for the test environment. */
 async function renderedDropIn(server: GenServer): Promise<string> {
-  const loaded = await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir });
-  const { files } = renderEnvironment({
-    name: ENV_NAME,
-    environment: loaded.environment,
-    secrets: loaded.secrets.lookup,
-    environmentsDir: loaded.environmentsDir,
-  });
+  const { files } = await renderedEnvironment(ENV_NAME, server.envDir);
   const file = files.find((f) => f.kind === "sudoers");
   assert.ok(file, "gen rendered no sudoers drop-in");
   return file.content;

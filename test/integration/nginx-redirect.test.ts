@@ -4,9 +4,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadEnvironment } from "../../src/load/load-environment.js";
 import { packageRoot } from "../../src/paths.js";
-import { renderEnvironment } from "../../src/render/render-environment.js";
+import { renderedEnvironment } from "../support/rendered-environment.js";
 import { withDebianNginx, type HttpAnswer, type NginxFile, type RunningNginx } from "./nginx-support/debian-nginx.js";
 
 const SECRETS = { TSOSI_DB_PASSWORD: "nginx-it-db-password", TSOSI_SECRET_KEY: "nginx-it-secret-key-0123456789-abcdefghijklmnop" };
@@ -28,13 +27,7 @@ server {
 `;
 
 async function renderedProdSite(): Promise<{ files: NginxFile[]; servedNames: string[] }> {
-  const loaded = await loadEnvironment("prod", { environmentsDir: join(packageRoot, "environments"), processEnv: SECRETS });
-  const { files } = renderEnvironment({
-    name: "prod",
-    environment: loaded.environment,
-    secrets: loaded.secrets.lookup,
-    environmentsDir: loaded.environmentsDir,
-  });
+  const { loaded, files } = await renderedEnvironment("prod", join(packageRoot, "environments"), SECRETS);
   const nginxFiles = files.filter((file) => file.path.startsWith("/etc/nginx/"));
   assert.deepEqual(nginxFiles.map((file) => file.path).sort(), [SITE, "/etc/nginx/sites-enabled/tsosi-app"], "the nginx files gen renders for prod");
   return { files: nginxFiles, servedNames: [loaded.environment.app.domain, ...loaded.environment.app.redirectDomains] };

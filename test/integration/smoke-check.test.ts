@@ -7,8 +7,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { loadEnvironment } from "../../src/load/load-environment.js";
-import { renderEnvironment } from "../../src/render/render-environment.js";
+import { renderedEnvironment } from "../support/rendered-environment.js";
 import { runGen } from "../support/run-gen.js";
 import { assertJsonOutput } from "../support/json-output.js";
 import { afterRelease, ENV_NAME, STATUS_FILE, withDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
@@ -22,13 +21,7 @@ const COLLECTSTATIC = ["sh", "-c", "mkdir -p static/css && echo 'body{}' > stati
 
 /** The nginx files gen renders for the test environment, every server path moved under the server's root. */
 async function renderedSite(server: DeployServer): Promise<NginxFile[]> {
-  const loaded = await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir });
-  const { files } = renderEnvironment({
-    name: ENV_NAME,
-    environment: loaded.environment,
-    secrets: loaded.secrets.lookup,
-    environmentsDir: loaded.environmentsDir,
-  });
+  const { files } = await renderedEnvironment(ENV_NAME, server.envDir);
   const underRoot = (text: string) =>
     text.replace(/^(\s*(?:root|alias)\s+)(\/)/gm, `$1${server.root}/`).replace(/(proxy_pass http:\/\/unix:)(\/)/g, `$1${server.root}/`);
   return files

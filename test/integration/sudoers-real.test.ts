@@ -8,9 +8,8 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, sta
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { loadEnvironment } from "../../src/load/load-environment.js";
 import { packageRoot } from "../../src/paths.js";
-import { renderEnvironment } from "../../src/render/render-environment.js";
+import { renderedEnvironment } from "../support/rendered-environment.js";
 import type { Environment } from "../../schema/index.js";
 import { withSudoersLock } from "../support/sudoers-lock.js";
 
@@ -42,9 +41,8 @@ async function renderedDropIn(dir: string, webRoot: string): Promise<{ content: 
   copyFileSync(join(packageRoot, "test", "fixtures", "environments", "prod-as-yaml.yaml"), join(envDir, "prod-as-yaml.yaml"));
   const overrides = { extends: "prod-as-yaml", server: { deployUser: USER, deployGroup: USER }, paths: { webRoot } };
   writeFileSync(join(envDir, "sudo-test.json"), JSON.stringify(overrides));
-  const loaded = await loadEnvironment("sudo-test", { environmentsDir: envDir, processEnv: SECRETS });
-  const result = renderEnvironment({ name: loaded.name, environment: loaded.environment, secrets: loaded.secrets.lookup, environmentsDir: envDir });
-  const file = result.files.find((f) => f.kind === "sudoers");
+  const { loaded, files } = await renderedEnvironment("sudo-test", envDir, SECRETS);
+  const file = files.find((f) => f.kind === "sudoers");
   assert.ok(file, "gen rendered no sudoers drop-in");
   return { content: file.content, env: loaded.environment };
 }
