@@ -4,6 +4,7 @@ import type { ToolReport } from "../validate/tools/index.js";
 import type { Issue, RenderedFile } from "../types.js";
 import { printableContent, type Redactor } from "../secrets/index.js";
 import type { CleanupWarning } from "../server/cleanup-warning.js";
+import type { HostOutcome } from "../transport/open-transport.js";
 
 export interface Output {
   out: (text: string) => void;
@@ -91,4 +92,17 @@ export const JSON_VERSION = 1;
 /** A command's --json result: `{ version, command, ...fields }`, one JSON document on standard output. */
 export function printResult(output: Output, command: string, fields: Record<string, unknown>, redact: Redactor): void {
   printJson(output, { version: JSON_VERSION, command, ...fields }, redact);
+}
+
+/** The `hosts` of check's and doctor's JSON: each host's checks, or why they did not run. */
+export function hostChecksJson<T>(outcomes: HostOutcome<T>[]): ({ host: string; checks: T } | { host: string; error: string })[] {
+  return outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error }));
+}
+
+/** For each host, why its checks did not run, or its checks as `print` writes them. */
+export function printHostChecks<T>(output: Output, outcomes: HostOutcome<T>[], print: (host: string, checks: T) => void): void {
+  for (const o of outcomes) {
+    if (o.ok) print(o.host.name, o.value);
+    else output.err(`${o.host.name}: the checks did not run: ${o.error}`);
+  }
 }

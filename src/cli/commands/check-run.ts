@@ -4,7 +4,7 @@ import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec } from "../
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
 import { loadWithoutSecrets } from "../environment-options.js";
-import { printResult } from "../report.js";
+import { hostChecksJson, printHostChecks, printResult } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -27,18 +27,14 @@ export async function runCheck(argv: ConnectArgs & { env: string } & GlobalOptio
       {
         environment: argv.env,
         ok: passed,
-        hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })),
+        hosts: hostChecksJson(outcomes),
       },
       (t) => t,
     );
     return passed ? 0 : 1;
   }
-  for (const o of outcomes) {
-    if (!o.ok) {
-      output.err(`${o.host.name}: the checks did not run: ${o.error}`);
-      continue;
-    }
-    for (const check of o.value) (check.status === "fail" ? output.err : output.out)(`${o.host.name}: ${describeCheck(check)}`);
-  }
+  printHostChecks(output, outcomes, (host, checks) => {
+    for (const check of checks) (check.status === "fail" ? output.err : output.out)(`${host}: ${describeCheck(check)}`);
+  });
   return passed ? 0 : 1;
 }

@@ -5,7 +5,7 @@ import { createRedactor } from "../../secrets/index.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions } from "../connect-options.js";
 import { loadWithoutSecrets, printSandboxNote } from "../environment-options.js";
-import { printResult } from "../report.js";
+import { hostChecksJson, printHostChecks, printResult } from "../report.js";
 import type { ExitCode } from "../../errors.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
@@ -33,21 +33,12 @@ export async function runDoctorCommand(argv: DoctorArgs & GlobalOptions, output:
   const outcomes = found.map((o) => (o.ok ? o : { ...o, error: redact(o.error) }));
   const ready = outcomes.every((o) => o.ok && doctorProblems(o.value).length === 0);
   if (argv.json) {
-    printResult(
-      output,
-      "doctor",
-      { environment: argv.env, ok: ready, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, checks: o.value } : { host: o.host.name, error: o.error })) },
-      (t) => t,
-    );
+    printResult(output, "doctor", { environment: argv.env, ok: ready, hosts: hostChecksJson(outcomes) }, (t) => t);
     return ready ? 0 : 1;
   }
-  for (const o of outcomes) {
-    if (!o.ok) {
-      output.err(`${o.host.name}: the checks did not run: ${o.error}`);
-      continue;
-    }
-    for (const result of o.value) for (const line of describeDoctor(result)) (result.status === "ok" ? output.out : output.err)(`${o.host.name}: ${line}`);
-  }
+  printHostChecks(output, outcomes, (host, results) => {
+    for (const result of results) for (const line of describeDoctor(result)) (result.status === "ok" ? output.out : output.err)(`${host}: ${line}`);
+  });
   const problems = outcomes.reduce((n, o) => n + (o.ok ? doctorProblems(o.value).length : 1), 0);
   (ready ? output.out : output.err)(ready ? "ready for gen apply" : `not ready: ${problems} problem${problems === 1 ? "" : "s"} (each with its fix above)`);
   return ready ? 0 : 1;
