@@ -41,18 +41,16 @@ const lazyStringWidth = {
     build.onResolve({ filter: /^string-width$/ }, async (args) => {
       if (args.pluginData?.real) return undefined;
       const real = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { real: true } });
-      if (real.errors.length > 0 || !real.path.endsWith(".js")) return undefined;
-      return { path: real.path, namespace: "lazy-string-width" };
+      if (real.errors.length > 0) return undefined;
+      // A CommonJS copy (cli-progress') is evaluated on its first require already.
+      const isModule = JSON.parse(await readFile(join(dirname(real.path), "package.json"), "utf8")).type === "module";
+      return isModule ? { path: real.path, namespace: "lazy-string-width" } : undefined;
     });
-    build.onLoad({ filter: /.*/, namespace: "lazy-string-width" }, async (args) => {
-      const isModule = JSON.parse(await readFile(join(dirname(args.path), "package.json"), "utf8")).type === "module";
-      if (!isModule) return { contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js", resolveDir: dirname(args.path) };
-      return {
-        contents: `export default function stringWidth(text, options) { return require(${JSON.stringify(args.path)}).default(text, options); }`,
-        loader: "js",
-        resolveDir: dirname(args.path),
-      };
-    });
+    build.onLoad({ filter: /.*/, namespace: "lazy-string-width" }, (args) => ({
+      contents: `export default function stringWidth(text, options) { return require(${JSON.stringify(args.path)}).default(text, options); }`,
+      loader: "js",
+      resolveDir: dirname(args.path),
+    }));
   },
 };
 
