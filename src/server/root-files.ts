@@ -254,7 +254,11 @@ type Operation = { op: "stage"; files: StageFile[] } | { op: "install"; files: I
 export function rootFilesStep(shell: ServerShell, name: string, job: Operation): Step {
   const contents: Buffer[] = [];
   // Normalised, so no ".." can climb out of the transport's root.
-  const normalised = job.files.map((file) => ({ ...file, path: posix.normalize(file.path), ...("backup" in file && file.backup !== undefined ? { backup: posix.normalize(file.backup) } : {}) }));
+  const normalised = job.files.map((file) => ({
+    ...file,
+    path: posix.normalize(file.path),
+    ...("backup" in file && file.backup !== undefined ? { backup: posix.normalize(file.backup) } : {}),
+  }));
   const files = normalised.map((file) => {
     if (!("content" in file) || file.content === undefined) return file;
     const { content, ...rest } = file;
