@@ -1,7 +1,7 @@
 // Preflight: everything that would make the apply fail half-way is looked for first, in one round trip,
 // and every problem is reported at once before anything on the server changes.
 import { posix } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
