@@ -4,7 +4,7 @@
 // instead of leading root elsewhere, and it changes entries only through those folder descriptors.
 // Input on stdin: one JSON line (the job), then the files' bytes one after another, each as long as its `size`.
 import { posix } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { LinkRecord } from "./link-safe.js";
 import { parseRecords, type Parsed } from "../transport/step-records.js";
 import type { Step } from "../transport/transport.js";
