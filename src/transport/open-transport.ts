@@ -110,10 +110,7 @@ export function hostConnections(env: Environment, options: ConnectOptions): Host
       if (env.server.transport === "local") return;
       for (const host of env.server.hosts.slice(0, Math.max(1, count))) {
         connect(host).then(
-          (transport) => {
-            process.getBuiltinModule("node:fs").appendFileSync("/tmp/gen-trace.log", `${process.pid} ${performance.now().toFixed(0)} CONNECTED\n`);
-            transport.startSession?.(session);
-          },
+          (transport) => transport.startSession?.(session),
           () => {},
         );
       }
