@@ -2,7 +2,8 @@
 // no sshd): what each step prints is read back as typed records, and output that is not those records is an error
 // naming the step.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -87,6 +88,25 @@ describe("the lock steps", () => {
     assert.equal(answer.ok, false);
     assert.match(!answer.ok ? answer.error.message : "", /^cannot take the lock \/state\/locks\/lock on local:.*: mkdir: .*Not a directory/);
     rmSync(join(root, "state/locks"));
+  });
+
+  test("as root, the state folder is made root's 0755 and its locks folder root:<group> 1770, and put back when changed", async () => {
+    const owner = { user: "root", group: "nogroup" };
+    const take = async () =>
+      parseLockSteps(transport.describe, false, "/root-state/locks/lock", await shell.steps(lockSteps(shell, "/root-state", holder, true, owner)));
+    const modes = () => {
+      const state = statSync(join(root, "root-state"));
+      const locks = statSync(join(root, "root-state/locks"));
+      return [state.uid, state.mode & 0o7777, locks.uid, locks.gid, locks.mode & 0o7777];
+    };
+    const nogroup = Number(spawnSync("getent", ["group", "nogroup"], { encoding: "utf8" }).stdout.split(":")[2]);
+    assert.ok((await take()).ok);
+    assert.deepEqual(modes(), [0, 0o755, 0, nogroup, 0o1770]);
+    chmodSync(join(root, "root-state"), 0o777);
+    chmodSync(join(root, "root-state/locks"), 0o777);
+    chownSync(join(root, "root-state/locks"), 0, 0);
+    assert.ok((await take()).ok);
+    assert.deepEqual(modes(), [0, 0o755, 0, nogroup, 0o1770]);
   });
 
   test("a status the step does not print a record for is an error naming the step", () => {

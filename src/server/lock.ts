@@ -169,13 +169,15 @@ function rootStateScript(shell: ServerShell, stateDir: string, group: string): s
   const refuse = (serverPath: string) => `{ ${printLink(serverPath)}; exit ${LINKED}; }`;
   return [
     ...pathComponents(stateDir).map((c) => `if [ -L ${shell.path(c)} ]; then ${refuse(c)}; fi`),
-    `was=$(stat -c %u ${state} 2>/dev/null || echo new)`,
-    `mkdir -p ${state}`,
-    `{ chown -h 0:0 ${state} && chmod 0755 ${state}; } 2>/dev/null || true`,
-    `if [ "$was" != 0 ] && [ "$was" != new ]; then for e in ${state}/* ${state}/*/*; do if [ -L "$e" ]; then ${printServerRecord({ kind: "link" }, "path", `"${stateDir}/\${e#${state}/}"`)}; exit ${LINKED}; fi; done; fi`,
+    // Owner and mode are set only when they differ: two stat processes in the usual case, not six processes.
+    `was=$(stat -c '%u %a' ${state} 2>/dev/null || echo new)`,
+    `[ "$was" != new ] || mkdir -p ${state}`,
+    `[ "$was" = '0 755' ] || { chown -h 0:0 ${state} && chmod 0755 ${state}; } 2>/dev/null || true`,
+    `if [ "\${was%% *}" != 0 ] && [ "$was" != new ]; then for e in ${state}/* ${state}/*/*; do if [ -L "$e" ]; then ${printServerRecord({ kind: "link" }, "path", `"${stateDir}/\${e#${state}/}"`)}; exit ${LINKED}; fi; done; fi`,
     `if [ -L ${locks} ]; then ${refuse(`${stateDir}/locks`)}; fi`,
-    `[ -d ${locks} ] || mkdir ${locks}`,
-    `{ chown -h 0:${shell.quote(group)} ${locks} && chmod 1770 ${locks}; } 2>/dev/null || true`,
+    `held=$(stat -c '%u %G %a' ${locks} 2>/dev/null || echo new)`,
+    `[ "$held" != new ] || mkdir ${locks}`,
+    `[ "$held" = ${shell.quote(`0 ${group} 1770`)} ] || { chown -h 0:${shell.quote(group)} ${locks} && chmod 1770 ${locks}; } 2>/dev/null || true`,
   ];
 }
 
