@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The gen binary: the only place that exits.
+// The gen binary as compiled to dist/src (the package's bin is the bundle's launcher, launcher.ts): with it, the only
+// place that exits.
 import { main } from "./start.js";
 
 process.exitCode = await main();
