@@ -11,7 +11,7 @@ import type { Step, Transport } from "../transport/transport.js";
 import type { Sandbox } from "../transport/sandbox.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
-import { backupDir, installOutcome, installSteps, restoreInstalled, type Installed } from "./install.js";
+import { backupDir, installOutcome, installStep, restoreInstalled, type Installed } from "./install.js";
 import { linkRefusal, parseFolderStep } from "../server/link-safe.js";
 import { orThrow } from "../transport/step-records.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
@@ -30,7 +30,7 @@ import {
 } from "../server/applied-record.js";
 import { outputLines, serverShell, type ServerShell, type StepOutput } from "../server/server-shell.js";
 import { checkStaged } from "./check-staged.js";
-import { incomingDir, prepareIncomingScript, removeStaged, stageSteps, stagingFailed, stagingOutcome } from "./stage.js";
+import { incomingDir, prepareIncomingScript, removeStaged, stageStep, stagingFailed, stagingOutcome } from "./stage.js";
 
 export interface ApplyInput {
   envName: string;
@@ -179,12 +179,12 @@ async function applyLocked(
   }
   result.finished = unfinished.map((e) => e.path);
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
-  const { staged, steps: staging } = stageSteps(shell, entries, rendered, applyId);
+  const { staged, step: staging } = stageStep(shell, entries, rendered, applyId);
   // One chain, one round trip: preflight (fails when it finds a problem), folders, staging.
   at.step = "running the preflight checks, preparing the folders and staging the files";
   const folderScript = [foldersScript(shell, host), prepareIncomingScript(shell, env, applyId)].filter(Boolean).join("\n");
-  const prepare = [preflightStep(shell, env, host), { name: "preparing the folders", script: folderScript }, ...staging];
-  const [preflight, folders, ...stagingRuns] = await shell.steps(prepare.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
+  const prepare = [preflightStep(shell, env, host), { name: "preparing the folders", script: folderScript }, ...(entries.length > 0 ? [staging] : [])];
+  const [preflight, folders, stagingRun] = await shell.steps(prepare.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
   at.step = "running the preflight checks";
   const problems = preflightProblems(shell, preflight!);
   if (problems.length > 0)
@@ -198,7 +198,7 @@ async function applyLocked(
     throw new GenError(`preparing the folders failed on ${effects.transport.describe} (exit ${folders!.exitCode})`, { details: outputLines(folders!) });
   at.step = "staging the files";
   if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
-  await stagingOutcome(shell, staged, stagingRuns);
+  if (stagingRun) await stagingOutcome(shell, staged, stagingRun);
   const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged").map((e) => e.path);
   at.step = "checking the staged files";
   const failures = await checkStaged(shell, env, staged, applyId, installedUnits);
@@ -213,7 +213,7 @@ async function applyLocked(
   // The sandbox records service commands instead of running them.
   const run = shell.sandbox ? [] : commands;
   // One chain, one round trip: install, handlers, record, clean-up; the first failure skips the rest (and rolls back).
-  const install = installSteps(shell, staged, backups);
+  const install = entries.length > 0 ? [installStep(shell, staged, backups)] : [];
   const record = recordStep(
     shell,
     env.server.stateDir,
@@ -226,7 +226,7 @@ async function applyLocked(
   const chain = [...install, ...handlerRequest(shell, run), record, cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)])];
   at.step = "installing the files, running the handlers and writing the record";
   const runs = await shell.steps(chain.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
-  const { installed, error: installError } = installOutcome(shell, staged, backups, runs.slice(0, install.length));
+  const { installed, error: installError } = install.length > 0 ? installOutcome(shell, staged, backups, runs[0]!) : { installed: [] };
   result.changed = installed.map((i) => i.path);
   if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects, at, host.roles).then(() => false);
   await shell.sandbox?.recordOwners([

@@ -6,6 +6,7 @@ import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
 import { CHECK_TOOLS } from "./check-staged.js";
+import { ROOT_FILES_TOOL } from "../server/root-files.js";
 import { LinkRecord, linkProblems, linkRefusal, safeFolderLines } from "../server/link-safe.js";
 import { GenError } from "../errors.js";
 import { orThrow, parseRecords, printRecord, type Parsed } from "../transport/step-records.js";
@@ -37,6 +38,8 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
   const users = new Set([...changed.map((e) => e.desired.owner), ...host.folders.map((f) => f.owner)]);
   const groups = new Set([...changed.map((e) => e.desired.group), ...host.folders.map((f) => f.group)]);
   const tools = new Set(changed.map((e) => (CHECK_TOOLS as Partial<Record<FileKind, string>>)[e.kind as FileKind]).filter((t): t is string => t !== undefined));
+  // The program that stages and installs the files (src/server/root-files.ts).
+  if (changed.length > 0) tools.add(ROOT_FILES_TOOL);
   const executables = [env.server.systemctl, ...(changed.some((e) => e.kind === "nginx-site" || e.kind === "symlink") ? [env.server.nginxTest[0]!] : [])];
   // Everything apply changes as root: the folders it fixes, the folders of the files it installs, its state folder.
   const links = linkProblems(shell, [
@@ -69,7 +72,9 @@ export function problemMessage(p: Problem): string {
     case "group":
       return `group ${p.name} does not exist: create it first (addgroup ${p.name})`;
     case "tool":
-      return `${p.name} is not installed: gen checks files with it before they go in place`;
+      return p.name === ROOT_FILES_TOOL
+        ? `${p.name} is not installed: gen writes, checks and installs files with it (apt-get install ${p.name})`
+        : `${p.name} is not installed: gen checks files with it before they go in place`;
     case "executable":
       return `${p.path} is missing or not executable`;
     case "unit":

@@ -1,11 +1,12 @@
-// Staging: every changed file is sent, then installed beside its target (same filesystem, so the final
+// Staging: every changed file is sent, then written beside its target (same filesystem, so the final
 // rename is atomic) with its final mode and owner, and checked there with the real tool before anything moves.
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
-import { pinFolderLines, pinned, refusalLines } from "../server/link-safe.js";
+import { refusalLines } from "../server/link-safe.js";
+import { rootFilesStep, stagedName } from "../server/root-files.js";
 import type { Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
 
@@ -15,7 +16,7 @@ export interface StagedFile {
 }
 
 export function stagedPath(path: string, applyId: string): string {
-  return posix.join(posix.dirname(path), `.gen-stage.${applyId}.${posix.basename(path)}`);
+  return posix.join(posix.dirname(path), stagedName(path, applyId));
 }
 
 export function incomingDir(stateDir: string, applyId: string): string {
@@ -29,40 +30,29 @@ export function prepareIncomingScript(shell: ServerShell, env: Environment, appl
 }
 
 /**
- * Each file travels as the input of its own step and is installed straight from it with its final mode and
- * owner (install creates it private, then sets them), all steps chained: no upload channel.
+ * Every changed file in one step: the server program writes each beside its target, private first, then with its
+ * final owner and mode, through its folder opened without following links (a folder swapped for a link after the
+ * preflight is refused). Missing folders are created on the way.
  */
-export function stageSteps(
+export function stageStep(
   shell: ServerShell,
   entries: PlanEntry[],
   rendered: Map<string, RenderedFile>,
   applyId: string,
-): { staged: StagedFile[]; steps: Step[] } {
+): { staged: StagedFile[]; step: Step } {
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
-  // Each file is written through its pinned folder: a folder swapped for a link after the preflight is refused.
-  const steps = staged.map(({ entry, staged: target }, i): Step => {
-    const dir = posix.dirname(entry.path);
-    const into = pinned(shell, posix.basename(target));
-    const { mode, owner: user, group } = entry.desired;
-    const write =
-      entry.kind === "symlink"
-        ? `ln -sfn ${shell.quote(entry.desired.linkTarget!)} ${into}`
-        : `install -m ${shell.quote(mode)} ${shell.sandbox ? "" : `-o ${shell.quote(user)} -g ${shell.quote(group)} `}/dev/stdin ${into}`;
-    return {
-      name: `staging ${entry.path}`,
-      afterSuccess: i > 0,
-      ...(entry.kind === "symlink" ? {} : { stdin: rendered.get(entry.path)!.content }),
-      // `[ -d ]` is the shell's own test: mkdir runs (a process) only for a folder that is missing.
-      script: ["set -e", `[ -d ${shell.path(dir)} ] || mkdir -p ${shell.path(dir)}`, ...pinFolderLines(shell, dir), write].join("\n"),
-    };
+  const files = entries.map((entry) => {
+    const { mode, owner, group } = entry.desired;
+    const file = { path: entry.path, staged: stagedName(entry.path, applyId), mode, owner, group };
+    return entry.kind === "symlink" ? { ...file, link: entry.desired.linkTarget! } : { ...file, content: rendered.get(entry.path)!.content };
   });
-  return { staged, steps };
+  return { staged, step: rootFilesStep(shell, "staging the changed files", { op: "stage", files }) };
 }
 
 /** A failed staging step removes what was staged and fails the apply, naming the step's output. */
-export async function stagingOutcome(shell: ServerShell, staged: StagedFile[], runs: StepOutput[]): Promise<void> {
-  const failed = runs.find((run) => !run.skipped && run.exitCode !== 0);
-  if (!failed) return;
+export async function stagingOutcome(shell: ServerShell, staged: StagedFile[], run: StepOutput): Promise<void> {
+  if (run.skipped || run.exitCode === 0) return;
+  const failed = run;
   await removeStaged(shell, staged);
   throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${failed.exitCode})`, {
     details: [...refusalLines(outputLines(failed)), ...sudoRefusedHint(shell.sudo, failed)],

@@ -11,7 +11,6 @@ import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { createLocalTransport } from "../transport/local.js";
 import { JSON_STRING_FUNCTION, parseRecords } from "../transport/step-records.js";
 import { z } from "zod";
-import { parseInstallStep } from "./install.js";
 import { parseFolderStep, safeFolderLines } from "../server/link-safe.js";
 import { lockSteps, parseLockSteps } from "../server/lock.js";
 import { parsePreflight, preflightStep, problemMessage } from "./preflight.js";
@@ -139,19 +138,13 @@ describe("the preflight step", () => {
   });
 });
 
-describe("the folder, install and leftovers steps", () => {
+describe("the folder and leftovers steps", () => {
   test("the folder step names the link it refused", async () => {
     mkdirSync(join(root, "f"), { recursive: true });
     symlinkSync("/tmp", join(root, "f/link"));
     const run = await one(safeFolderLines(shell, { path: "/f/link/inside", owner: "root", group: "root", mode: "0755" }).join("\n"));
     assert.equal(run.exitCode, 3);
     assert.deepEqual(parseFolderStep("preparing the folders", run.stdout), { ok: true, value: { link: "/f/link" } });
-  });
-
-  test("an install step's record says whether the previous version was kept", () => {
-    assert.deepEqual(parseInstallStep("s", { exitCode: 0, stdout: '{"kind":"kept"}\n', stderr: "" }), { ok: true, value: { moved: true, kept: true } });
-    assert.deepEqual(parseInstallStep("s", { exitCode: 0, stdout: "", stderr: "" }), { ok: true, value: { moved: true, kept: false } });
-    assert.equal(parseInstallStep("s", { exitCode: 0, stdout: "kept", stderr: "" }).ok, false);
   });
 
   test("the leftovers step names what it removed, whatever the names", async () => {

@@ -1,0 +1,180 @@
+// The server program that stages, installs and restores apply's files, run for real as root by the real python3
+// through the local transport in a temp folder: owners, modes, backups, and its refusal of links.
+import assert from "node:assert/strict";
+import { lstatSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import type { Environment } from "../../schema/index.js";
+import { createLocalTransport } from "../transport/local.js";
+import { parseRootFiles, rootFilesStep, type InstallFile, type RestoreFile, type StageFile } from "./root-files.js";
+import { serverShell, type StepOutput } from "./server-shell.js";
+
+const root = mkdtempSync(join(tmpdir(), "gen-root-files-"));
+const transport = createLocalTransport(root);
+after(async () => {
+  await transport.close();
+  rmSync(root, { recursive: true, force: true });
+});
+const shell = serverShell(transport, { server: { useSudo: false } } as unknown as Environment);
+const at = (path: string) => join(root, path);
+// A user and group that exist on every Debian machine, other than root.
+const NOBODY = { owner: "nobody", group: "nogroup" };
+
+async function run(job: Parameters<typeof rootFilesStep>[2]): Promise<StepOutput & { records: unknown[] }> {
+  const [result] = await shell.steps([rootFilesStep(shell, "a batch", job)]);
+  const parsed = parseRootFiles("a batch", result!.stdout);
+  assert.ok(parsed.ok, `the program's output is records: ${result!.stdout}`);
+  return { ...result!, records: parsed.value };
+}
+
+const stage = (files: StageFile[]) => run({ op: "stage", files });
+const install = (files: InstallFile[]) => run({ op: "install", files });
+const restore = (files: RestoreFile[]) => run({ op: "restore", files });
+
+function rootOnlyFolder(name: string): string {
+  const target = at(name);
+  mkdirSync(target, { mode: 0o700 });
+  writeFileSync(join(target, "key"), "root's\n", { mode: 0o600 });
+  return target;
+}
+
+describe("the root files program (python3, as root)", () => {
+  test("needs root and python3", () => {
+    assert.equal(process.getuid?.(), 0, "runs as root to chown (npm run test:full, .ci/run)");
+  });
+
+  test("stages every file with its bytes, owner and mode, and a link as a link, creating missing folders", async () => {
+    const text = "é ✓ no newline at the end";
+    const result = await stage([
+      { path: "/etc/a/one.conf", staged: ".gen-stage.1.one.conf", mode: "0640", ...NOBODY, content: text },
+      { path: "/etc/a/two.conf", staged: ".gen-stage.1.two.conf", mode: "0600", owner: "root", group: "root", content: "" },
+      { path: "/new/b/c/link", staged: ".gen-stage.1.link", mode: "0777", owner: "root", group: "root", link: "../one.conf" },
+    ]);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.deepEqual(result.records, []);
+    assert.equal(readFileSync(at("etc/a/.gen-stage.1.one.conf"), "utf8"), text);
+    const one = statSync(at("etc/a/.gen-stage.1.one.conf"));
+    assert.deepEqual([one.mode & 0o7777, one.uid === 0, one.gid === 0], [0o640, false, false]);
+    assert.equal(statSync(at("etc/a/.gen-stage.1.two.conf")).size, 0);
+    assert.equal(readlinkSync(at("new/b/c/.gen-stage.1.link")), "../one.conf");
+  });
+
+  test("replaces a staged name left behind, even a link, without writing through it", async () => {
+    const target = rootOnlyFolder("kept-safe");
+    mkdirSync(at("etc/c"), { recursive: true });
+    symlinkSync(join(target, "key"), at("etc/c/.gen-stage.2.x"));
+    const result = await stage([{ path: "/etc/c/x", staged: ".gen-stage.2.x", mode: "0644", owner: "root", group: "root", content: "new\n" }]);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(readFileSync(join(target, "key"), "utf8"), "root's\n");
+    assert.equal(lstatSync(at("etc/c/.gen-stage.2.x")).isFile(), true);
+  });
+
+  test("refuses a folder on the way that is a link, naming it as a server path, and writes nothing through it", async () => {
+    const target = rootOnlyFolder("link-target");
+    mkdirSync(at("srv"), { recursive: true });
+    symlinkSync(target, at("srv/site"));
+    const result = await stage([
+      { path: "/srv/site/inner/x.conf", staged: ".gen-stage.3.x.conf", mode: "0644", owner: "root", group: "root", content: "secret-value\n" },
+    ]);
+    assert.equal(result.exitCode, 3, result.stderr);
+    assert.deepEqual(result.records, [{ kind: "link", path: "/srv/site" }]);
+    assert.deepEqual(readdir(target), ["key"]);
+    assert.doesNotMatch(result.stdout + result.stderr, /secret-value/);
+  });
+
+  test("installs with an atomic rename, keeping the previous version (bytes, owner, mode, time) and a previous link as a link", async () => {
+    mkdirSync(at("etc/d"), { recursive: true });
+    writeFileSync(at("etc/d/old.conf"), "old\n", { mode: 0o640 });
+    const old = statSync(at("etc/d/old.conf"));
+    utimesSync(at("etc/d/old.conf"), new Date("2020-01-02T03:04:05Z"), new Date("2020-01-02T03:04:05Z"));
+    symlinkSync("old.conf", at("etc/d/enabled"));
+    const staged = await stage([
+      { path: "/etc/d/old.conf", staged: ".gen-stage.4.old.conf", mode: "0644", owner: "root", group: "root", content: "new\n" },
+      { path: "/etc/d/enabled", staged: ".gen-stage.4.enabled", mode: "0777", owner: "root", group: "root", link: "new.conf" },
+      { path: "/etc/d/fresh.conf", staged: ".gen-stage.4.fresh.conf", mode: "0644", owner: "root", group: "root", content: "fresh\n" },
+    ]);
+    assert.equal(staged.exitCode, 0, staged.stderr);
+    const result = await install([
+      { path: "/etc/d/old.conf", staged: ".gen-stage.4.old.conf", backup: "/state/backups/4/etc/d/old.conf" },
+      { path: "/etc/d/enabled", staged: ".gen-stage.4.enabled", backup: "/state/backups/4/etc/d/enabled" },
+      { path: "/etc/d/fresh.conf", staged: ".gen-stage.4.fresh.conf", backup: "/state/backups/4/etc/d/fresh.conf" },
+    ]);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.deepEqual(result.records, [
+      { kind: "moved", path: "/etc/d/old.conf", kept: true },
+      { kind: "moved", path: "/etc/d/enabled", kept: true },
+      { kind: "moved", path: "/etc/d/fresh.conf", kept: false },
+    ]);
+    assert.equal(readFileSync(at("etc/d/old.conf"), "utf8"), "new\n");
+    assert.equal(readlinkSync(at("etc/d/enabled")), "new.conf");
+    const backup = statSync(at("state/backups/4/etc/d/old.conf"));
+    assert.equal(readFileSync(at("state/backups/4/etc/d/old.conf"), "utf8"), "old\n");
+    assert.deepEqual([backup.mode & 0o7777, backup.uid, backup.mtime.toISOString()], [old.mode & 0o7777, old.uid, "2020-01-02T03:04:05.000Z"]);
+    assert.equal(readlinkSync(at("state/backups/4/etc/d/enabled")), "old.conf");
+    assert.deepEqual(readdir(at("etc/d")), ["enabled", "fresh.conf", "old.conf"]);
+  });
+
+  test("stops at the first file it cannot move, having reported each file moved before it", async () => {
+    mkdirSync(at("etc/e"), { recursive: true });
+    await stage([{ path: "/etc/e/a", staged: ".gen-stage.5.a", mode: "0644", owner: "root", group: "root", content: "a\n" }]);
+    const result = await install([
+      { path: "/etc/e/a", staged: ".gen-stage.5.a", backup: "/state/backups/5/etc/e/a" },
+      { path: "/etc/e/b", staged: ".gen-stage.5.b", backup: "/state/backups/5/etc/e/b" },
+    ]);
+    assert.equal(result.exitCode, 1);
+    assert.deepEqual(result.records, [{ kind: "moved", path: "/etc/e/a", kept: false }]);
+    assert.match(result.stderr, /^gen: install failed: No such file or directory/);
+  });
+
+  test("refuses to install through a folder swapped for a link after staging", async () => {
+    const target = rootOnlyFolder("swap-target");
+    mkdirSync(at("etc/f"), { recursive: true });
+    await stage([{ path: "/etc/f/x", staged: ".gen-stage.6.x", mode: "0644", owner: "root", group: "root", content: "x\n" }]);
+    rmSync(at("etc/f"), { recursive: true });
+    symlinkSync(target, at("etc/f"));
+    writeFileSync(join(target, ".gen-stage.6.x"), "planted\n");
+    const result = await install([{ path: "/etc/f/x", staged: ".gen-stage.6.x", backup: "/state/backups/6/etc/f/x" }]);
+    assert.equal(result.exitCode, 3);
+    assert.deepEqual(result.records, [{ kind: "link", path: "/etc/f" }]);
+    assert.deepEqual(readdir(target), [".gen-stage.6.x", "key"]);
+  });
+
+  test("restores each file from its backup, removes the new ones, and goes on past one it cannot restore", async () => {
+    mkdirSync(at("etc/g"), { recursive: true });
+    mkdirSync(at("state/backups/7/etc/g"), { recursive: true });
+    writeFileSync(at("etc/g/changed"), "new\n");
+    writeFileSync(at("state/backups/7/etc/g/changed"), "old\n", { mode: 0o600 });
+    writeFileSync(at("etc/g/added"), "added\n");
+    const result = await restore([
+      { path: "/etc/g/missing-backup", backup: "/state/backups/7/etc/g/missing-backup" },
+      { path: "/etc/g/changed", backup: "/state/backups/7/etc/g/changed" },
+      { path: "/etc/g/added" },
+    ]);
+    assert.equal(result.exitCode, 1);
+    assert.deepEqual(result.records, [
+      { kind: "restored", path: "/etc/g/changed" },
+      { kind: "removed", path: "/etc/g/added" },
+    ]);
+    assert.match(result.stderr, /gen: restoring \/etc\/g\/missing-backup: No such file or directory/);
+    assert.equal(readFileSync(at("etc/g/changed"), "utf8"), "old\n");
+    assert.equal(statSync(at("etc/g/changed")).mode & 0o7777, 0o600);
+    assert.deepEqual(readdir(at("etc/g")), ["changed"]);
+  });
+
+  test("a path with .. cannot climb out of the transport's root", async () => {
+    const result = await stage([{ path: "/../../x-outside", staged: ".gen-stage.8.x", mode: "0644", owner: "root", group: "root", content: "x\n" }]);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(readFileSync(at(".gen-stage.8.x"), "utf8"), "x\n");
+  });
+
+  test("output that is not its records is an error naming the step", () => {
+    const parsed = parseRootFiles("moving the files into place on h", '{"kind":"moved","path":"/x"}\n');
+    assert.equal(parsed.ok, false);
+    assert.match(!parsed.ok ? parsed.error.message : "", /^moving the files into place on h: the step's output is not what gen expects/);
+  });
+});
+
+function readdir(path: string): string[] {
+  return readdirSync(path).sort();
+}

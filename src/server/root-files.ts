@@ -1,0 +1,293 @@
+// The program that writes, installs and restores apply's files as root: one python3 process per batch of files
+// instead of several shell processes per file. It reaches every folder by opening each component of its path inside
+// the one before with O_NOFOLLOW, so a folder swapped for a link at any moment makes it refuse (a link record, exit 3)
+// instead of leading root elsewhere, and it changes entries only through those folder descriptors.
+// Input on stdin: one JSON line (the job), then the files' bytes one after another, each as long as its `size`.
+import { posix } from "node:path";
+import { z } from "zod";
+import { LinkRecord } from "./link-safe.js";
+import { parseRecords, type Parsed } from "../transport/step-records.js";
+import type { Step } from "../transport/transport.js";
+import type { ServerShell } from "./server-shell.js";
+
+const PROGRAM = String.raw`
+import errno, json, os, stat, sys
+
+FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+class LinkRefused(Exception):
+    pass
+
+def record(kind, path, **fields):
+    sys.stdout.write(json.dumps(dict(kind=kind, path=path, **fields)) + "\n")
+    sys.stdout.flush()
+
+def is_link(folder, name):
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+def open_child(folder, name, shown, create):
+    try:
+        return os.open(name, FOLDER, dir_fd=folder)
+    except FileNotFoundError:
+        if not create:
+            raise
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR) and is_link(folder, name):
+            raise LinkRefused(shown)
+        raise
+    try:
+        os.mkdir(name, 0o755, dir_fd=folder)
+    except FileExistsError:
+        pass
+    return open_child(folder, name, shown, False)
+
+def open_folder(root, path, create=False):
+    fd = os.dup(root)
+    shown = ""
+    try:
+        for name in [part for part in path.split("/") if part]:
+            shown += "/" + name
+            child = open_child(fd, name, shown, create)
+            os.close(fd)
+            fd = child
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+def dirname(path):
+    return path.rsplit("/", 1)[0] or "/"
+
+def basename(path):
+    return path.rsplit("/", 1)[1]
+
+def user_id(name):
+    import pwd
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return int(name)
+
+def group_id(name):
+    import grp
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return int(name)
+
+def remove_entry(folder, name):
+    try:
+        os.unlink(name, dir_fd=folder)
+    except FileNotFoundError:
+        pass
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+def copy_xattrs(source, target):
+    try:
+        names = os.listxattr(source)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(target, name, os.getxattr(source, name))
+        except OSError:
+            pass
+
+def copy_entry(from_folder, from_name, to_folder, to_name):
+    # What cp -a keeps: a link as a link; a file's bytes, owner, mode, extended attributes and times.
+    remove_entry(to_folder, to_name)
+    info = os.stat(from_name, dir_fd=from_folder, follow_symlinks=False)
+    if stat.S_ISLNK(info.st_mode):
+        os.symlink(os.readlink(from_name, dir_fd=from_folder), to_name, dir_fd=to_folder)
+        os.chown(to_name, info.st_uid, info.st_gid, dir_fd=to_folder, follow_symlinks=False)
+        os.utime(to_name, ns=(info.st_atime_ns, info.st_mtime_ns), dir_fd=to_folder, follow_symlinks=False)
+        return
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file or a link", from_name)
+    source = os.open(from_name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=from_folder)
+    try:
+        target = os.open(to_name, NEW_FILE, 0o600, dir_fd=to_folder)
+        try:
+            while True:
+                chunk = os.read(source, 1 << 20)
+                if not chunk:
+                    break
+                write_all(target, chunk)
+            os.fchown(target, info.st_uid, info.st_gid)
+            os.fchmod(target, stat.S_IMODE(info.st_mode))
+            copy_xattrs(source, target)
+            os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+        finally:
+            os.close(target)
+    finally:
+        os.close(source)
+
+def stage(job, root, body):
+    offset = 0
+    for f in job["files"]:
+        folder = open_folder(root, dirname(f["path"]), create=True)
+        try:
+            remove_entry(folder, f["staged"])
+            if "link" in f:
+                os.symlink(f["link"], f["staged"], dir_fd=folder)
+                continue
+            fd = os.open(f["staged"], NEW_FILE, 0o600, dir_fd=folder)
+            try:
+                write_all(fd, body[offset:offset + f["size"]])
+                if job["chown"]:
+                    os.fchown(fd, user_id(f["owner"]), group_id(f["group"]))
+                os.fchmod(fd, int(f["mode"], 8))
+            finally:
+                os.close(fd)
+            offset += f["size"]
+        finally:
+            os.close(folder)
+
+def install(job, root, body):
+    for f in job["files"]:
+        name = basename(f["path"])
+        folder = open_folder(root, dirname(f["path"]))
+        try:
+            kept = False
+            try:
+                os.stat(name, dir_fd=folder, follow_symlinks=False)
+                exists = True
+            except FileNotFoundError:
+                exists = False
+            if exists:
+                backups = open_folder(root, dirname(f["backup"]), create=True)
+                try:
+                    copy_entry(folder, name, backups, basename(f["backup"]))
+                finally:
+                    os.close(backups)
+                kept = True
+            os.rename(f["staged"], name, src_dir_fd=folder, dst_dir_fd=folder)
+            record("moved", f["path"], kept=kept)
+        finally:
+            os.close(folder)
+
+def restore(job, root, body):
+    failed = 0
+    for f in job["files"]:
+        name = basename(f["path"])
+        try:
+            folder = open_folder(root, dirname(f["path"]))
+            try:
+                if "backup" not in f:
+                    remove_entry(folder, name)
+                    record("removed", f["path"])
+                    continue
+                backups = open_folder(root, dirname(f["backup"]))
+                try:
+                    copy_entry(backups, basename(f["backup"]), folder, ".gen-restore." + name)
+                finally:
+                    os.close(backups)
+                os.rename(".gen-restore." + name, name, src_dir_fd=folder, dst_dir_fd=folder)
+                record("restored", f["path"])
+            finally:
+                os.close(folder)
+        except LinkRefused as refused:
+            record("link", str(refused))
+            failed = 1
+        except OSError as error:
+            sys.stderr.write("gen: restoring %s: %s\n" % (f["path"], error.strerror or error))
+            failed = 1
+    return failed
+
+def main():
+    data = sys.stdin.buffer.read()
+    head, _, body = data.partition(b"\n")
+    job = json.loads(head)
+    root = os.open(job["root"] or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    operation = {"stage": stage, "install": install, "restore": restore}[sys.argv[1]]
+    try:
+        return operation(job, root, body) or 0
+    except LinkRefused as refused:
+        record("link", str(refused))
+        return 3
+    except OSError as error:
+        where = " ".join(part for part in (error.filename, error.filename2) if isinstance(part, str))
+        sys.stderr.write("gen: %s failed: %s%s\n" % (sys.argv[1], error.strerror or error, " (" + where + ")" if where else ""))
+        return 1
+
+sys.exit(main())
+`;
+
+/** The server program that runs it (preflight makes sure it is installed). */
+export const ROOT_FILES_TOOL = "python3";
+
+/** A file for the stage operation: written as `staged` beside `path`, from `content` or as a link to `link`. */
+export interface StageFile {
+  path: string;
+  staged: string;
+  mode: string;
+  owner: string;
+  group: string;
+  link?: string;
+  content?: string;
+}
+
+/** A staged file for the install operation: the previous version (if any) is copied to `backup` first. */
+export interface InstallFile {
+  path: string;
+  staged: string;
+  backup: string;
+}
+
+/** A file to put back: from `backup`, or removed when it was new. */
+export interface RestoreFile {
+  path: string;
+  backup?: string;
+}
+
+type Operation = { op: "stage"; files: StageFile[] } | { op: "install"; files: InstallFile[] } | { op: "restore"; files: RestoreFile[] };
+
+/** One step running the program on every file of `job`; paths are server paths (the transport's root is passed). */
+export function rootFilesStep(shell: ServerShell, name: string, job: Operation): Step {
+  const contents: Buffer[] = [];
+  // Normalised, so no ".." can climb out of the transport's root.
+  const normalised = job.files.map((file) => ({
+    ...file,
+    path: posix.normalize(file.path),
+    ...("backup" in file && file.backup !== undefined ? { backup: posix.normalize(file.backup) } : {}),
+  }));
+  const files = normalised.map((file) => {
+    if (!("content" in file) || file.content === undefined) return file;
+    const { content, ...rest } = file;
+    const bytes = Buffer.from(content);
+    contents.push(bytes);
+    return { ...rest, size: bytes.length };
+  });
+  const head = JSON.stringify({ root: shell.transport.root ?? "", chown: !shell.sandbox, files });
+  return {
+    name,
+    script: `${ROOT_FILES_TOOL} -I -S -c ${shell.quote(PROGRAM)} ${job.op}`,
+    stdin: Buffer.concat([Buffer.from(`${head}\n`), ...contents]),
+  };
+}
+
+/** What the program prints: a file moved (with its previous version kept or not), restored, removed, or a link it refused. */
+export const RootFilesRecord = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("moved"), path: z.string(), kept: z.boolean() }),
+  z.object({ kind: z.literal("restored"), path: z.string() }),
+  z.object({ kind: z.literal("removed"), path: z.string() }),
+  LinkRecord,
+]);
+export type RootFilesRecord = z.infer<typeof RootFilesRecord>;
+
+export function parseRootFiles(step: string, stdout: string): Parsed<RootFilesRecord[]> {
+  return parseRecords(step, stdout, RootFilesRecord);
+}
+
+/** The staged name of `path` for one apply: beside it, so the final rename stays on one filesystem. */
+export function stagedName(path: string, applyId: string): string {
+  return `.gen-stage.${applyId}.${posix.basename(path)}`;
+}
