@@ -17,6 +17,7 @@ import {
   writeSync,
 } from "node:fs";
 import type { Stats } from "node:fs";
+import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -56,7 +57,8 @@ export function openCodeCache(bundleDir: string, key: CodeCacheKey, env: NodeJS.
       entries: (found && readCache(file, header)) || new Map(),
       write(entries) {
         try {
-          if (!found) mkdirSync(dir, { recursive: true, mode: 0o700 });
+          // Checked before creating anything: root running gen with another user's HOME leaves nothing there.
+          if (!found && safeParents(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
           if (found || safeFolder(dir)) writeCache(file, encode(header, entries));
         } catch {
           // no cache
@@ -86,9 +88,14 @@ function pathHash(path: string): string {
 function safeFolder(dir: string): boolean | undefined {
   const stats = lstatOrUndefined(dir);
   if (stats === undefined) return undefined;
-  if (!stats.isDirectory() || !ownedAndPrivate(stats)) return false;
-  // The folders named on the way and the ones they lead to (~/.cache may be a link).
-  return [dirname(dir), realpathSync(dirname(dir))].every((start) => {
+  return stats.isDirectory() && ownedAndPrivate(stats) && safeParents(dir);
+}
+
+/** The folders above `dir` that exist, as named and as the links among them lead (~/.cache may be a link). */
+function safeParents(dir: string): boolean {
+  let existing = dirname(dir);
+  while (lstatOrUndefined(existing) === undefined && existing !== dirname(existing)) existing = dirname(existing);
+  return [existing, realpathSync(existing)].every((start) => {
     for (let parent = start; ; parent = dirname(parent)) {
       if (!holdsSafely(statSync(parent))) return false;
       if (parent === dirname(parent)) return true;
@@ -115,22 +122,30 @@ function holdsSafely(stats: Stats): boolean {
   return owner && ((stats.mode & 0o022) === 0 || (stats.mode & 0o1000) !== 0);
 }
 
-/** The file: the header (the key), then for each script its name and byte length on a line each, then its code. */
+/**
+ * The file: the header (the key), a SHA-256 of the rest, then for each script its name and byte length on a line
+ * each, then its code. V8 checks a code cache's version, flags and source length but not its bytes (a release build
+ * verifies no checksum): a damaged file would crash it, so gen checks them.
+ */
 function encode(header: string, entries: ReadonlyMap<string, Buffer>): Buffer {
-  const parts: Buffer[] = [Buffer.from(header)];
+  const parts: Buffer[] = [];
   for (const [name, data] of entries) parts.push(Buffer.from(`${name}\n${data.length}\n`), data);
-  return Buffer.concat(parts);
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from(`${header}${createHash("sha256").update(body).digest("hex")}\n`), body]);
 }
 
 function decode(content: Buffer, header: string): Map<string, Buffer> | undefined {
-  if (!content.subarray(0, header.length).equals(Buffer.from(header))) return undefined;
+  const bodyStart = header.length + 65;
+  if (!content.subarray(0, header.length).equals(Buffer.from(header)) || content[bodyStart - 1] !== 10) return undefined;
+  const body = content.subarray(bodyStart);
+  if (content.toString("latin1", header.length, bodyStart - 1) !== createHash("sha256").update(body).digest("hex")) return undefined;
   const entries = new Map<string, Buffer>();
-  for (let at = header.length; at < content.length; ) {
-    const nameEnd = content.indexOf(10, at);
-    const lengthEnd = content.indexOf(10, nameEnd + 1);
-    const length = Number(content.toString("latin1", nameEnd + 1, lengthEnd));
-    if (nameEnd < 0 || lengthEnd < 0 || !Number.isSafeInteger(length) || lengthEnd + 1 + length > content.length) return undefined;
-    entries.set(content.toString("latin1", at, nameEnd), content.subarray(lengthEnd + 1, lengthEnd + 1 + length));
+  for (let at = 0; at < body.length; ) {
+    const nameEnd = body.indexOf(10, at);
+    const lengthEnd = body.indexOf(10, nameEnd + 1);
+    const length = Number(body.toString("latin1", nameEnd + 1, lengthEnd));
+    if (nameEnd < 0 || lengthEnd < 0 || !Number.isSafeInteger(length) || lengthEnd + 1 + length > body.length) return undefined;
+    entries.set(body.toString("latin1", at, nameEnd), body.subarray(lengthEnd + 1, lengthEnd + 1 + length));
     at = lengthEnd + 1 + length;
   }
   return entries;

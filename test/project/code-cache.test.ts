@@ -104,6 +104,18 @@ test("a cache folder others can write to, owned by another user, or a link is no
   }
 });
 
+test("no cache folder is created or used under a folder another user owns or anyone may write to (without the sticky bit)", () => {
+  const otherUsers = cacheHome("other-users-home");
+  chownSync(otherUsers, genTestUid(), -1);
+  const anyone = cacheHome("anyone-writes");
+  chmodSync(anyone, 0o777);
+  const anyoneBelow = join(anyone, "below");
+  for (const home of [otherUsers, anyone, anyoneBelow]) {
+    for (const run of [1, 2]) assertRenderedAsWithoutCache(render(home), `${home}, run ${run}`);
+    assert.deepEqual(codeCacheFiles(join(home, "gen")), [], `no code cache in ${home}/gen`);
+  }
+});
+
 test("a corrupted cache file, or one of another gen, still gives the right output, and is replaced by a good one", () => {
   const home = cacheHome("corrupted");
   assertRenderedAsWithoutCache(render(home), "writing the cache");
@@ -136,6 +148,21 @@ test("a corrupted cache file, or one of another gen, still gives the right outpu
     assert.notDeepEqual(readFileSync(path), content, `${label}: the file was replaced`);
     assertRenderedAsWithoutCache(render(home), `${label}, then with the replaced file`);
   }
+});
+
+test("a cache V8 refuses (written under other V8 flags) gives the right output and is replaced", () => {
+  const home = cacheHome("other-flags");
+  const other = runBin(RENDER, project, { XDG_CACHE_HOME: home, NODE_OPTIONS: "--stack-trace-limit=23" });
+  assertRenderedAsWithoutCache(other, "under other flags");
+  const [file] = codeCacheFiles(join(home, "gen"));
+  assert.ok(file !== undefined);
+  const path = join(home, "gen", file);
+  const before = readFileSync(path);
+  assertRenderedAsWithoutCache(render(home), "refused");
+  assert.notDeepEqual(readFileSync(path), before, "the refused cache was replaced");
+  const replaced = statSync(path);
+  assertRenderedAsWithoutCache(render(home), "with the replacement");
+  assert.equal(statSync(path).mtimeMs, replaced.mtimeMs, "the replacement is used as is");
 });
 
 test("a cache folder that cannot be created changes nothing", () => {
