@@ -17,9 +17,9 @@ import {
   writeSync,
 } from "node:fs";
 import type { Stats } from "node:fs";
-import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { crc32 } from "node:zlib";
 
 /** What the compiled code depends on: a file written for another gen, bundle or Node is never read. */
 export interface CodeCacheKey {
@@ -123,22 +123,23 @@ function holdsSafely(stats: Stats): boolean {
 }
 
 /**
- * The file: the header (the key), a SHA-256 of the rest, then for each script its name and byte length on a line
+ * The file: the header (the key), a CRC-32 of the rest, then for each script its name and byte length on a line
  * each, then its code. V8 checks a code cache's version, flags and source length but not its bytes (a release build
- * verifies no checksum): a damaged file would crash it, so gen checks them.
+ * verifies no checksum): a damaged file would crash it, so gen checks them (against accidents: no other user can
+ * write there, and this user could change gen itself).
  */
 function encode(header: string, entries: ReadonlyMap<string, Buffer>): Buffer {
   const parts: Buffer[] = [];
   for (const [name, data] of entries) parts.push(Buffer.from(`${name}\n${data.length}\n`), data);
   const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from(`${header}${createHash("sha256").update(body).digest("hex")}\n`), body]);
+  return Buffer.concat([Buffer.from(`${header}${checksum(body)}\n`), body]);
 }
 
 function decode(content: Buffer, header: string): Map<string, Buffer> | undefined {
-  const bodyStart = header.length + 65;
+  const bodyStart = header.length + 9;
   if (!content.subarray(0, header.length).equals(Buffer.from(header)) || content[bodyStart - 1] !== 10) return undefined;
   const body = content.subarray(bodyStart);
-  if (content.toString("latin1", header.length, bodyStart - 1) !== createHash("sha256").update(body).digest("hex")) return undefined;
+  if (content.toString("latin1", header.length, bodyStart - 1) !== checksum(body)) return undefined;
   const entries = new Map<string, Buffer>();
   for (let at = 0; at < body.length; ) {
     const nameEnd = body.indexOf(10, at);
@@ -149,6 +150,10 @@ function decode(content: Buffer, header: string): Map<string, Buffer> | undefine
     at = lengthEnd + 1 + length;
   }
   return entries;
+}
+
+function checksum(body: Buffer): string {
+  return crc32(body).toString(16).padStart(8, "0");
 }
 
 function readCache(file: string, header: string): Map<string, Buffer> | undefined {
