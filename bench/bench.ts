@@ -7,7 +7,7 @@ import { showProd, startBenchServer } from "./bench-server.js";
 import { elapsedMs, progress, Results } from "./measure.js";
 import { benchRender } from "./render-bench.js";
 import { formatTable, writeResults } from "./report.js";
-import { benchDiffApply } from "./ssh-bench.js";
+import { benchDiffApply, benchPlainShell } from "./ssh-bench.js";
 import { benchUpload } from "./upload-bench.js";
 
 const quick = process.argv.includes("--quick");
@@ -37,6 +37,14 @@ async function main(): Promise<void> {
     if (!realOnly && !scaleOnly) await benchUpload(results, server, RUNS.upload);
   } finally {
     await server.stop();
+  }
+  if (!scaleOnly) {
+    const plain = await startBenchServer(showProd(), { loginShellRc: false });
+    try {
+      await benchPlainShell(results, plain, RUNS.ssh);
+    } finally {
+      await plain.stop();
+    }
   }
   const rows = results.rows();
   const totalSeconds = elapsedMs(start) / 1000;

@@ -92,26 +92,33 @@ async function applyOnce(server: BenchServer): Promise<void> {
   expectExit(await server.gen(["diff"]), 0, "gen diff bench right after apply");
 }
 
-async function benchRealSet(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
-  const floor = `ssh cat floor, real set (${catted(server)} files)`;
+/** The real file set on a server whose login shell reads no ~/.bashrc: the same rows, named as such. */
+export async function benchPlainShell(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
+  await server.writeEnvironment();
+  await applyOnce(server);
+  await benchRealSet(results, server, runs, ", plain login shell");
+}
+
+async function benchRealSet(results: Results, server: BenchServer, runs: SshRuns, label = ""): Promise<void> {
+  const floor = `ssh cat floor, real set${label} (${catted(server)} files)`;
   const common = { floor, runs: runs.real, warmups: runs.warmups, floorRun: () => server.sshCat() };
-  await measurePair(results, { ...common, name: "gen diff, real set, nothing differs", measured: gen(server, ["diff"], 0) });
+  await measurePair(results, { ...common, name: `gen diff, real set${label}, nothing differs`, measured: gen(server, ["diff"], 0) });
   await measurePair(results, {
     ...common,
-    name: "gen diff, real set, everything differs",
+    name: `gen diff, real set${label}, everything differs`,
     prepare: (i) => server.changeEverything(i),
     measured: gen(server, ["diff"], 2),
   });
   await measurePair(results, {
     ...common,
-    name: "gen apply --yes, real set, everything changed",
+    name: `gen apply --yes, real set${label}, everything changed`,
     runs: runs.applyChanged,
     warmups: 1,
     note: "every file staged, checked, installed; daemon-reload, restarts and nginx reload go to stand-ins that exit 0",
     prepare: (i) => server.changeEverything(i),
     measured: gen(server, ["apply", "--yes"], 0),
   });
-  await measurePair(results, { ...common, name: "gen apply --yes, real set, nothing to do", measured: gen(server, ["apply", "--yes"], 0) });
+  await measurePair(results, { ...common, name: `gen apply --yes, real set${label}, nothing to do`, measured: gen(server, ["apply", "--yes"], 0) });
 }
 
 async function benchManyFiles(results: Results, server: BenchServer, runs: SshRuns, size: string): Promise<void> {

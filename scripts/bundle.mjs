@@ -55,6 +55,33 @@ const lazyStringWidth = {
   },
 };
 
+/** The zod/mini functions gen's step records use (src/server, src/apply, src/release, src/transport). */
+const ZOD_MINI_USED = ["array", "boolean", "discriminatedUnion", "literal", "nullable", "object", "safeParse", "string", "unknown"];
+
+/**
+ * zod/mini (the step records every server command reads) as its own tree-shaken copy, about 25 KB: imported as
+ * it is, it shares zod's core with the environment schema (full zod), and code splitting then puts that whole
+ * 500 KB chunk on the path of every command, where only `render` with a warm cache escaped it.
+ */
+const zodMiniCopy = {
+  name: "zod-mini-copy",
+  setup(build) {
+    build.onResolve({ filter: /^zod\/mini$/ }, () => ({ path: "zod-mini", namespace: "zod-mini-copy" }));
+    build.onLoad({ filter: /.*/, namespace: "zod-mini-copy" }, async () => {
+      const copy = await esbuild.build({
+        stdin: { contents: `export { ${ZOD_MINI_USED.join(", ")} } from "zod/mini";`, resolveDir: process.cwd() },
+        bundle: true,
+        write: false,
+        format: "esm",
+        platform: "node",
+        target: "node20",
+        logLevel: "warning",
+      });
+      return { contents: copy.outputFiles[0].text, loader: "js" };
+    });
+  },
+};
+
 await rm("dist/bundle", { recursive: true, force: true });
 // Commands stay lazily loaded (code splitting): a command reads and compiles only the chunks it needs.
 const chunks = await esbuild.build({
@@ -66,7 +93,7 @@ const chunks = await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["cpu-features", "esbuild"],
-  plugins: [importFromLauncher, lazyStringWidth, nativeAddonsFromNodeModules],
+  plugins: [importFromLauncher, lazyStringWidth, zodMiniCopy, nativeAddonsFromNodeModules],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",

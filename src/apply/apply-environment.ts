@@ -10,7 +10,7 @@ import { planNeedsApply, unrecordedEntries } from "../plan/plan-changes.js";
 import type { Plan } from "../plan/plan-types.js";
 import { parseSavedPlan, savedPlanConflicts } from "../plan/saved-plan.js";
 import type { RenderResult } from "../render/render-environment.js";
-import { hostConnections, type ConnectOptions } from "../transport/open-transport.js";
+import { hostConnections, type ConnectOptions, type HostConnections } from "../transport/open-transport.js";
 import type { Issue } from "../types.js";
 import { runCrossChecks } from "../validate/cross-checks.js";
 import { applyHosts, refuseUnreadable } from "./apply-hosts.js";
@@ -20,6 +20,8 @@ export interface EnvironmentApplyInput {
   loaded: LoadedEnvironment;
   rendered: RenderResult;
   options: ConnectOptions;
+  /** Connections already started (closed here when the apply ends); opened here when absent. */
+  connections?: HostConnections;
   concurrency: number;
   forceUnlock: boolean;
   /** Stop once the plan is known (and shown). */
@@ -54,10 +56,10 @@ export type EnvironmentApplyOutcome =
  */
 export async function applyEnvironment(input: EnvironmentApplyInput, events: ApplyEvents): Promise<EnvironmentApplyOutcome> {
   const { loaded, rendered } = input;
-  const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
-  if (issues.length > 0) return { outcome: "invalid", issues };
-  const connections = hostConnections(loaded.environment, input.options);
+  const connections = input.connections ?? hostConnections(loaded.environment, input.options);
   try {
+    const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
+    if (issues.length > 0) return { outcome: "invalid", issues };
     const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, input.options, input.concurrency, connections);
     const plan = input.savedPlanFile ? await reviewedPlan(input.savedPlanFile, input, inspection.plan) : inspection.plan;
     events.planned(plan, inspection.serverFiles);

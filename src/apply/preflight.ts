@@ -1,7 +1,7 @@
 // Preflight: everything that would make the apply fail half-way is looked for first, in one round trip,
 // and every problem is reported at once before anything on the server changes.
 import { posix } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
@@ -50,8 +50,10 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
   // The sandbox records owners and service commands instead of using them: users, groups and units need not exist.
   if (shell.sandbox) return [...toolChecks(shell, tools), ...certificateChecks(shell, env, changed), ...links].join("\n");
   const lines = [
-    ...[...users].map((u) => `getent passwd ${shell.quote(u)} >/dev/null || ${problem({ kind: "user", name: u })}`),
-    ...[...groups].map((g) => `getent group ${shell.quote(g)} >/dev/null || ${problem({ kind: "group", name: g })}`),
+    // A newline, for matching whole lines of a command's answer.
+    "nl='\n'",
+    ...accountChecks(shell, "passwd", [...users], (name) => problem({ kind: "user", name })),
+    ...accountChecks(shell, "group", [...groups], (name) => problem({ kind: "group", name })),
     ...toolChecks(shell, tools),
     ...executables.map((x) => `[ -x ${shell.quote(x)} ] || ${problem({ kind: "executable", path: x })}`),
     ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
@@ -93,16 +95,36 @@ function toolChecks(shell: ServerShell, tools: Set<string>): string[] {
 }
 
 /**
+ * One `getent` for every name of a table (it prints the entries it found, each line starting `name:`); a name
+ * missing from its answer is a problem, matched by the shell itself.
+ */
+function accountChecks(shell: ServerShell, table: "passwd" | "group", names: string[], missing: (name: string) => string): string[] {
+  if (names.length === 0) return [];
+  return [
+    `accounts=$(getent ${table} ${names.map(shell.quote).join(" ")})`,
+    ...names.map((name) => `case "$nl$accounts" in *"$nl"${shell.quote(`${name}:`)}*) ;; *) ${missing(name)} ;; esac`),
+  ];
+}
+
+/**
  * apply installs files as root only into root's folders: in a folder another user owns, that user could swap
- * the staged file for a link between two of apply's steps. Folders the plan makes root's are fine.
+ * the staged file for a link between two of apply's steps. Folders the plan makes root's are fine. One `find`
+ * names the existing folders that are not root's (it does not follow a link given to it, as `stat` did not).
  */
 function foreignFolders(shell: ServerShell, host: HostPlan, changed: PlanEntry[]): string[] {
   const madeRoots = new Set(host.folders.filter((f) => f.owner === "root").map((f) => f.path));
   const dirs = [...new Set(changed.map((e) => posix.dirname(e.path)))].filter((d) => !madeRoots.has(d));
-  return dirs.map((d) => {
+  if (dirs.length === 0) return [];
+  const checks = dirs.map((d) => {
     const files = changed.filter((e) => posix.dirname(e.path) === d).map((e) => e.path);
-    return `if [ "$(id -u)" = 0 ] && [ -d ${shell.path(d)} ] && [ "$(stat -c %u ${shell.path(d)})" != 0 ]; then ${problem({ kind: "foreign-folder", path: d, files })}; fi`;
+    return `  case "$nl$foreign$nl" in *"$nl"${shell.path(d)}"$nl"*) ${problem({ kind: "foreign-folder", path: d, files })} ;; esac`;
   });
+  return [
+    `if [ "$(id -u)" = 0 ]; then`,
+    `  foreign=$(find ${dirs.map((d) => shell.path(d)).join(" ")} -maxdepth 0 ! -uid 0 -print 2>/dev/null)`,
+    ...checks,
+    "fi",
+  ];
 }
 
 function unitCheck(shell: ServerShell, unit: string): string {

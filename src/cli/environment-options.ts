@@ -54,9 +54,11 @@ export function loadWithoutSecrets(name: string, options: GlobalOptions): Promis
   return loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, secrets: false });
 }
 
-export async function loadAndRender(name: string, options: GlobalOptions): Promise<Prepared> {
+/** `loaded` is called once the environment is loaded and valid, before it is rendered (to start connecting). */
+export async function loadAndRender(name: string, options: GlobalOptions, loadedHook?: (loaded: LoadedEnvironment) => void): Promise<Prepared> {
   const { environmentsDir, root, templatesDir } = project(options);
   const loaded = await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true });
+  loadedHook?.(loaded);
   const redact = createRedactor(loaded.secrets.values, options["show-secrets"] ?? false);
   let rendered: RenderResult;
   try {

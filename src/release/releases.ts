@@ -2,7 +2,7 @@
 // Effects: commands through the transport as the deploy user; systemctl through its sudoers rules, nothing else.
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { GenError } from "../errors.js";
 import type { ServerShell } from "../server/server-shell.js";
 import { outputLines } from "../server/server-shell.js";
@@ -56,7 +56,7 @@ export function listReleasesStep(shell: ServerShell, env: Environment): Step {
 }
 
 const ListRecord = z.object({
-  current: z.string().nullable(),
+  current: z.nullable(z.string()),
   releases: z.array(z.object({ id: z.string(), deployment: z.unknown(), migrations: z.unknown() })),
 });
 

@@ -4,7 +4,7 @@ import { posix } from "node:path";
 import type { PlanEntry } from "../plan/plan-types.js";
 import { GenError } from "../errors.js";
 import { lockDir } from "./lock.js";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { JSON_STRING_FUNCTION, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
 import type { CommandResult, Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";

@@ -3,7 +3,7 @@
 // opened once and changed through that open descriptor (/proc/self/fd/3) after checking that the descriptor's real
 // path is the path gen meant: swapping the folder for a link between the check and the change only makes gen refuse.
 import { posix } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { parseRecords, printRecord, type Parsed } from "../transport/step-records.js";
 import type { FolderSpec } from "../types.js";
 import type { ServerShell } from "./server-shell.js";

@@ -2,7 +2,7 @@
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
 import { GenError } from "../errors.js";
 import { describeLockHolder, lockDir, parseLockHolder, type LockHolder } from "./lock-holder.js";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { LinkRecord, linkRefusal, pathComponents, printLink } from "./link-safe.js";
 import { JSON_STRING_FUNCTION, oneRecord, printRecord, printServerRecord, type Parsed } from "../transport/step-records.js";
 import type { CommandResult, Step } from "../transport/transport.js";

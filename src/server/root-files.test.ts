@@ -162,6 +162,16 @@ describe("the root files program (python3, as root)", () => {
     assert.deepEqual(readdir(at("etc/g")), ["changed"]);
   });
 
+  test("reports a path whatever its characters as the same string", async () => {
+    const path = '/etc/h/odd "name" \\ tab\there é';
+    const staged = ".gen-stage.9.odd";
+    assert.equal((await stage([{ path, staged, mode: "0644", owner: "root", group: "root", content: "x\n" }])).exitCode, 0);
+    const result = await install([{ path, staged, backup: `/state/backups/9${path}` }]);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.deepEqual(result.records, [{ kind: "moved", path, kept: false }]);
+    assert.equal(readFileSync(at(path.slice(1)), "utf8"), "x\n");
+  });
+
   test("a path with .. cannot climb out of the transport's root", async () => {
     const result = await stage([{ path: "/../../x-outside", staged: ".gen-stage.8.x", mode: "0644", owner: "root", group: "root", content: "x\n" }]);
     assert.equal(result.exitCode, 0, result.stderr);

@@ -2,16 +2,19 @@
 // instead of several shell processes per file. It reaches every folder by opening each component of its path inside
 // the one before with O_NOFOLLOW, so a folder swapped for a link at any moment makes it refuse (a link record, exit 3)
 // instead of leading root elsewhere, and it changes entries only through those folder descriptors.
-// Input on stdin: one JSON line (the job), then the files' bytes one after another, each as long as its `size`.
+// Input on stdin: the header's length in bytes and a newline; the header, its fields separated by NUL (root,
+// "1" when owners are set, fields per file, then each file's fields); then the files' bytes one after another, each
+// as long as its size field. Neither side needs a JSON parser on the server: importing Python's json (and re) took
+// half of the program's start-up.
 import { posix } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { LinkRecord } from "./link-safe.js";
 import { parseRecords, type Parsed } from "../transport/step-records.js";
 import type { Step } from "../transport/transport.js";
 import type { ServerShell } from "./server-shell.js";
 
 const PROGRAM = String.raw`
-import errno, json, os, stat, sys
+import errno, os, stat, sys
 
 FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -19,8 +22,12 @@ NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 class LinkRefused(Exception):
     pass
 
-def record(kind, path, **fields):
-    sys.stdout.write(json.dumps(dict(kind=kind, path=path, **fields)) + "\n")
+def quote(text):
+    return '"' + "".join(c if " " <= c and c not in '"\\' and not "\ud800" <= c <= "\udfff" else "\\u%04x" % ord(c) for c in text) + '"'
+
+def record(kind, path, kept=None):
+    extra = "" if kept is None else ',"kept":' + ("true" if kept else "false")
+    sys.stdout.write('{"kind":%s,"path":%s%s}\n' % (quote(kind), quote(path), extra))
     sys.stdout.flush()
 
 def is_link(folder, name):
@@ -130,31 +137,31 @@ def copy_entry(from_folder, from_name, to_folder, to_name):
     finally:
         os.close(source)
 
-def stage(job, root, body):
+def stage(files, root, chown, body):
     offset = 0
-    for f in job["files"]:
-        folder = open_folder(root, dirname(f["path"]), create=True)
+    for path, staged, mode, owner, group, link, size in files:
+        folder = open_folder(root, dirname(path), create=True)
         try:
-            remove_entry(folder, f["staged"])
-            if "link" in f:
-                os.symlink(f["link"], f["staged"], dir_fd=folder)
+            remove_entry(folder, staged)
+            if link:
+                os.symlink(link, staged, dir_fd=folder)
                 continue
-            fd = os.open(f["staged"], NEW_FILE, 0o600, dir_fd=folder)
+            fd = os.open(staged, NEW_FILE, 0o600, dir_fd=folder)
             try:
-                write_all(fd, body[offset:offset + f["size"]])
-                if job["chown"]:
-                    os.fchown(fd, user_id(f["owner"]), group_id(f["group"]))
-                os.fchmod(fd, int(f["mode"], 8))
+                write_all(fd, body[offset:offset + int(size)])
+                if chown:
+                    os.fchown(fd, user_id(owner), group_id(group))
+                os.fchmod(fd, int(mode, 8))
             finally:
                 os.close(fd)
-            offset += f["size"]
+            offset += int(size)
         finally:
             os.close(folder)
 
-def install(job, root, body):
-    for f in job["files"]:
-        name = basename(f["path"])
-        folder = open_folder(root, dirname(f["path"]))
+def install(files, root, chown, body):
+    for path, staged, backup in files:
+        name = basename(path)
+        folder = open_folder(root, dirname(path))
         try:
             kept = False
             try:
@@ -163,53 +170,56 @@ def install(job, root, body):
             except FileNotFoundError:
                 exists = False
             if exists:
-                backups = open_folder(root, dirname(f["backup"]), create=True)
+                backups = open_folder(root, dirname(backup), create=True)
                 try:
-                    copy_entry(folder, name, backups, basename(f["backup"]))
+                    copy_entry(folder, name, backups, basename(backup))
                 finally:
                     os.close(backups)
                 kept = True
-            os.rename(f["staged"], name, src_dir_fd=folder, dst_dir_fd=folder)
-            record("moved", f["path"], kept=kept)
+            os.rename(staged, name, src_dir_fd=folder, dst_dir_fd=folder)
+            record("moved", path, kept)
         finally:
             os.close(folder)
 
-def restore(job, root, body):
+def restore(files, root, chown, body):
     failed = 0
-    for f in job["files"]:
-        name = basename(f["path"])
+    for path, backup in files:
+        name = basename(path)
         try:
-            folder = open_folder(root, dirname(f["path"]))
+            folder = open_folder(root, dirname(path))
             try:
-                if "backup" not in f:
+                if not backup:
                     remove_entry(folder, name)
-                    record("removed", f["path"])
+                    record("removed", path)
                     continue
-                backups = open_folder(root, dirname(f["backup"]))
+                backups = open_folder(root, dirname(backup))
                 try:
-                    copy_entry(backups, basename(f["backup"]), folder, ".gen-restore." + name)
+                    copy_entry(backups, basename(backup), folder, ".gen-restore." + name)
                 finally:
                     os.close(backups)
                 os.rename(".gen-restore." + name, name, src_dir_fd=folder, dst_dir_fd=folder)
-                record("restored", f["path"])
+                record("restored", path)
             finally:
                 os.close(folder)
         except LinkRefused as refused:
             record("link", str(refused))
             failed = 1
         except OSError as error:
-            sys.stderr.write("gen: restoring %s: %s\n" % (f["path"], error.strerror or error))
+            sys.stderr.write("gen: restoring %s: %s\n" % (path, error.strerror or error))
             failed = 1
     return failed
 
 def main():
     data = sys.stdin.buffer.read()
-    head, _, body = data.partition(b"\n")
-    job = json.loads(head)
-    root = os.open(job["root"] or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    length, _, rest = data.partition(b"\n")
+    fields = [field.decode("utf-8", "surrogateescape") for field in rest[:int(length)].split(b"\0")]
+    body = rest[int(length):]
+    width = int(fields[2])
+    files = [fields[i:i + width] for i in range(3, len(fields), width)]
+    root = os.open(fields[0], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     operation = {"stage": stage, "install": install, "restore": restore}[sys.argv[1]]
     try:
-        return operation(job, root, body) or 0
+        return operation(files, root, fields[1] == "1", body) or 0
     except LinkRefused as refused:
         record("link", str(refused))
         return 3
@@ -252,25 +262,29 @@ type Operation = { op: "stage"; files: StageFile[] } | { op: "install"; files: I
 
 /** One step running the program on every file of `job`; paths are server paths (the transport's root is passed). */
 export function rootFilesStep(shell: ServerShell, name: string, job: Operation): Step {
-  const contents: Buffer[] = [];
   // Normalised, so no ".." can climb out of the transport's root.
-  const normalised = job.files.map((file) => ({
-    ...file,
-    path: posix.normalize(file.path),
-    ...("backup" in file && file.backup !== undefined ? { backup: posix.normalize(file.backup) } : {}),
-  }));
-  const files = normalised.map((file) => {
-    if (!("content" in file) || file.content === undefined) return file;
-    const { content, ...rest } = file;
-    const bytes = Buffer.from(content);
-    contents.push(bytes);
-    return { ...rest, size: bytes.length };
+  const path = (serverPath: string) => posix.normalize(serverPath);
+  const contents: Buffer[] = [];
+  const rows: string[][] = job.files.map((file) => {
+    if (job.op === "install") {
+      const { staged, backup } = file as InstallFile;
+      return [path(file.path), staged, path(backup)];
+    }
+    if (job.op === "restore") {
+      const { backup } = file as RestoreFile;
+      return [path(file.path), backup === undefined ? "" : path(backup)];
+    }
+    const { staged, mode, owner, group, link, content } = file as StageFile;
+    const bytes = Buffer.from(content ?? "");
+    if (link === undefined) contents.push(bytes);
+    return [path(file.path), staged, mode, owner, group, link ?? "", String(link === undefined ? bytes.length : 0)];
   });
-  const head = JSON.stringify({ root: shell.transport.root ?? "", chown: !shell.sandbox, files });
+  const width = { stage: 7, install: 3, restore: 2 }[job.op];
+  const header = Buffer.from([shell.transport.root, shell.sandbox ? "0" : "1", String(width), ...rows.flat()].join("\0"));
   return {
     name,
     script: `${ROOT_FILES_TOOL} -I -S -c ${shell.quote(PROGRAM)} ${job.op}`,
-    stdin: Buffer.concat([Buffer.from(`${head}\n`), ...contents]),
+    stdin: Buffer.concat([Buffer.from(`${header.length}\n`), header, ...contents]),
   };
 }
 

@@ -89,16 +89,31 @@ async function jumpOptions(hops: JumpSpec[], options: ConnectOptions, env: Envir
 /** Connections kept open across steps (apply reads, asks, then writes over the same connection). */
 export interface HostConnections {
   open(host: HostEntry): Promise<Transport>;
+  /**
+   * Starts connecting to the first `count` hosts, and their session, now: the SSH handshake, sudo and the login
+   * shell's start-up then run on the server while gen renders. A failure is reported where the host is first used.
+   */
+  warm(count: number, session: { sudo: boolean }): void;
   close(): Promise<void>;
 }
 
 export function hostConnections(env: Environment, options: ConnectOptions): HostConnections {
   const open = new Map<string, Promise<Transport>>();
+  const connect = (host: HostEntry) => {
+    let transport = open.get(host.name);
+    if (!transport) open.set(host.name, (transport = openTransport(env, host, options)));
+    return transport;
+  };
   return {
-    open(host) {
-      let transport = open.get(host.name);
-      if (!transport) open.set(host.name, (transport = openTransport(env, host, options)));
-      return transport;
+    open: connect,
+    warm(count, session) {
+      if (env.server.transport === "local") return;
+      for (const host of env.server.hosts.slice(0, Math.max(1, count))) {
+        connect(host).then(
+          (transport) => transport.startSession?.(session),
+          () => {},
+        );
+      }
     },
     async close() {
       await Promise.all([...open.values()].map((t) => t.then((transport) => transport.close()).catch(() => {})));

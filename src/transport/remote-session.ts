@@ -75,6 +75,8 @@ export interface StepResult {
 }
 
 export interface RemoteSession {
+  /** Opens the channel now (sudo, the shell's start-up) instead of on the first step; a failure answers that step. */
+  start(): void;
   run(step: Step): Promise<StepResult>;
   /** Sends every step at once (one round trip) and answers them in order. */
   runAll(steps: Step[]): Promise<StepResult[]>;
@@ -112,6 +114,7 @@ export function remoteSession(options: SessionOptions): RemoteSession {
   };
   const send = (step: Step): Promise<StepResult> => new Promise((resolve, reject) => current().send({ id: nextId++, step, resolve, reject }));
   return {
+    start: () => void current(),
     run: send,
     runAll: (steps) => Promise.all(steps.map(send)),
     async close() {

@@ -96,6 +96,9 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
       return text(await exec(remoteCommand(["sh", "-c", script], options, root), options));
     },
     steps: (steps, options = {}) => guarded(stepsUnderWay(steps), () => sessionFor(options.sudo ?? false).runAll(steps)),
+    startSession: (options) => {
+      if (!guard.lost()) sessionFor(options.sudo ?? false).start();
+    },
     async close() {
       if (guard.lost()) return;
       await guard("closing the connection", async () => {

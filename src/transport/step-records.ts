@@ -2,7 +2,8 @@
 // per step. Records whose values gen knows are written by gen (JSON.stringify, quoted for sh) and only printed by the
 // step; a value only the server knows (a lock's holder, a path a glob found) goes through `jsonString` on the server.
 // No step needs python3 for this: preflight runs before gen knows it is installed.
-import type { z } from "zod";
+import type { $ZodType } from "zod/v4/core";
+import { safeParse } from "zod/mini";
 import { GenError } from "../errors.js";
 import { quoteArg } from "./shell-quote.js";
 
@@ -30,7 +31,7 @@ export function printServerRecord(fixed: Record<string, unknown>, key: string, w
 }
 
 /** Every line of a step's stdout as a record of `schema`; a line that is not one is an error naming the step. */
-export function parseRecords<T>(step: string, stdout: string, schema: z.ZodType<T>): Parsed<T[]> {
+export function parseRecords<T>(step: string, stdout: string, schema: $ZodType<T>): Parsed<T[]> {
   const records: T[] = [];
   for (const line of stdout.split("\n")) {
     if (line.trim() === "") continue;
@@ -40,7 +41,7 @@ export function parseRecords<T>(step: string, stdout: string, schema: z.ZodType<
     } catch {
       return malformed(step, line);
     }
-    const checked = schema.safeParse(value);
+    const checked = safeParse(schema, value);
     if (!checked.success) return malformed(step, line);
     records.push(checked.data);
   }
@@ -48,7 +49,7 @@ export function parseRecords<T>(step: string, stdout: string, schema: z.ZodType<
 }
 
 /** Exactly one record of `schema`. */
-export function oneRecord<T>(step: string, run: { stdout: string }, schema: z.ZodType<T>): Parsed<T> {
+export function oneRecord<T>(step: string, run: { stdout: string }, schema: $ZodType<T>): Parsed<T> {
   const parsed = parseRecords(step, run.stdout, schema);
   if (!parsed.ok) return parsed;
   if (parsed.value.length !== 1) return { ok: false, error: new GenError(`${step}: the step printed ${parsed.value.length} records where gen expects one`) };

@@ -75,5 +75,7 @@ export interface Transport {
    * them are already mapped under the root (GEN_ROOT is set as for run()).
    */
   steps(steps: Step[], options?: { sudo?: boolean }): Promise<StepResult[]>;
+  /** Starts the session now, so that its start-up (sudo, the login shell) overlaps the caller's own work. */
+  startSession?(options: { sudo?: boolean }): void;
   close(): Promise<void>;
 }

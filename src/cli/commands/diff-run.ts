@@ -4,7 +4,8 @@ import { inspectEnvironment } from "../../plan/inspect-environment.js";
 import { planHasChanges, summarizePlan } from "../../plan/plan-changes.js";
 import { connectOptions } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
-import { loadAndRender, printSandboxNote } from "../environment-options.js";
+import { loadAndRender, printSandboxNote, type Prepared } from "../environment-options.js";
+import { hostConnections, type ConnectOptions, type HostConnections } from "../../transport/open-transport.js";
 import { printResult } from "../report.js";
 import { selectFiles } from "../select-files.js";
 import { savePlan } from "../../plan/saved-plan.js";
@@ -15,10 +16,30 @@ import type { DiffArgs } from "./diff.js";
 
 export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): Promise<ExitCode> {
   if (argv.out && argv.only) throw new UsageError("--out saves a plan of every file; it cannot be combined with --only");
-  const prepared = await loadAndRender(argv.env, argv);
+  const options = connectOptions(argv, argv.env);
+  let connections: HostConnections | undefined;
+  try {
+    // The connections start once the environment is loaded: the server's side of it overlaps the render.
+    const prepared = await loadAndRender(argv.env, argv, (loaded) => {
+      connections = hostConnections(loaded.environment, options);
+      connections.warm(argv.concurrency, { sudo: loaded.environment.server.useSudo });
+    });
+    return await diffPrepared(argv, output, prepared, options, connections!);
+  } finally {
+    await connections?.close();
+  }
+}
+
+async function diffPrepared(
+  argv: DiffArgs & GlobalOptions,
+  output: Output,
+  prepared: Prepared,
+  options: ConnectOptions,
+  connections: HostConnections,
+): Promise<ExitCode> {
   printSandboxNote(output, prepared.loaded);
   const files = selectFiles(prepared.rendered.files, argv.only);
-  const inspected = await inspectEnvironment(prepared.loaded, files, prepared.rendered.manifest.folders, connectOptions(argv, argv.env), argv.concurrency);
+  const inspected = await inspectEnvironment(prepared.loaded, files, prepared.rendered.manifest.folders, options, argv.concurrency, connections);
   const { plan } = inspected;
   if (argv.out) await writeFile(argv.out, savePlan(plan, prepared.rendered.files));
   if (argv.json) {
