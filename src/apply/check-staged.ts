@@ -81,7 +81,8 @@ function stagedChecks(shell: ServerShell, env: Environment, staged: StagedFile[]
     ...of("python-settings").map((s) => ({
       tool: CHECK_TOOLS["python-settings"],
       files: [s],
-      argv: [CHECK_TOOLS["python-settings"], "-W", "error", "-c", COMPILE, shell.raw(s.staged)],
+      // -I: root's python3 must not import modules from the folder it runs in or from PYTHON* variables.
+      argv: [CHECK_TOOLS["python-settings"], "-I", "-W", "error", "-c", COMPILE, shell.raw(s.staged)],
       failed: failedOnStatus,
       rename: rename(s),
     })),

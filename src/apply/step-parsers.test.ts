@@ -2,7 +2,7 @@
 // no sshd): what each step prints is read back as typed records, and output that is not those records is an error
 // naming the step.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -14,7 +14,7 @@ import { z } from "zod";
 import { parseFolderStep, safeFolderLines } from "../server/link-safe.js";
 import { lockSteps, parseLockSteps } from "../server/lock.js";
 import { parsePreflight, preflightStep, problemMessage } from "./preflight.js";
-import { leftoversStep, parseLeftoversStep } from "../server/applied-record.js";
+import { leftoversStep, parseLeftoversStep, pruneBackupsScript } from "../server/applied-record.js";
 import { serverShell, type StepOutput } from "../server/server-shell.js";
 
 const root = mkdtempSync(join(tmpdir(), "gen-steps-"));
@@ -145,6 +145,17 @@ describe("the folder and leftovers steps", () => {
     const run = await one(safeFolderLines(shell, { path: "/f/link/inside", owner: "root", group: "root", mode: "0755" }).join("\n"));
     assert.equal(run.exitCode, 3);
     assert.deepEqual(parseFolderStep("preparing the folders", run.stdout), { ok: true, value: { link: "/f/link" } });
+  });
+
+  test("pruning keeps the newest applies' backups and removes the older ones", async () => {
+    const ids = ["20260101T000000Z-1", "20260102T000000Z-1", "20260103T000000Z-1", "20260104T000000Z-1"];
+    for (const id of ids) mkdirSync(join(root, "prune/backups", id, "etc"), { recursive: true });
+    const run = await one(pruneBackupsScript(shell, "/prune", 2));
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.deepEqual(readdirSync(join(root, "prune/backups")).sort(), ids.slice(2));
+    assert.equal((await one(pruneBackupsScript(shell, "/prune", 5))).exitCode, 0);
+    assert.equal((await one(pruneBackupsScript(shell, "/no-such-state", 5))).exitCode, 0);
+    assert.deepEqual(readdirSync(join(root, "prune/backups")).sort(), ids.slice(2));
   });
 
   test("the leftovers step names what it removed, whatever the names", async () => {

@@ -9,6 +9,8 @@ import { appliedRecordPath } from "../server/applied-record.js";
 import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
 import { parseProbe, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
+import { pathUnderRoot } from "../transport/root-path.js";
+import { quoteArg } from "../transport/shell-quote.js";
 
 export type ServerFile =
   | { status: "ok"; side: FileSide /** kept only when it differs from the rendered file */; content?: string }
@@ -45,7 +47,8 @@ export async function readServerState(
   options: ReadOptions = { sudo: false },
 ): Promise<HostState> {
   const steps = probeRequest(transport, files, folders, stateDir);
-  return stateFromProbe(transport, files, folders, await runProbe(transport, steps, options.sudo), options);
+  const probe = await runProbe(transport, steps, options.sudo);
+  return stateFromProbe(transport, files, folders, probe.runs, { sudo: probe.sudo });
 }
 
 /** The probe's steps, for a caller that sends them with others (apply, right after taking the lock). */
@@ -71,7 +74,9 @@ export async function stateFromProbe(
     const owner = recorded[paths[i]!]?.split(":");
     return r.status === "ok" && owner?.length === 2 ? { ...r, owner: owner[0]!, group: owner[1]! } : r;
   });
-  const fileStates = await Promise.all(files.map(async (file, i) => [file.path, await serverFile(transport, file, results[i]!)] as const));
+  const differing = files.filter((file, i) => differs(file, results[i]!));
+  const contents = await readContents(transport, differing, options.sudo);
+  const fileStates = files.map((file, i) => [file.path, serverFile(results[i]!, contents.get(file.path))] as const);
   const folderStates = folders.map((folder, i) => [folder.path, folderState(results[files.length + i]!)] as const);
   const applied = parseRecord(probe.record);
   return {
@@ -83,13 +88,14 @@ export async function stateFromProbe(
   };
 }
 
-async function runProbe(transport: Transport, steps: Step[], sudo: boolean): Promise<ProbeRun[]> {
+/** The probe's answers, and whether they came through sudo (false when sudo was refused). */
+async function runProbe(transport: Transport, steps: Step[], sudo: boolean): Promise<{ runs: ProbeRun[]; sudo: boolean }> {
   const text = (runs: StepResult[]) => runs.map((r) => ({ exitCode: r.exitCode, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") }));
   // The record step always ends with status 0: anything else means the session itself failed.
   const record = steps.length - 1;
   if (sudo) {
     const runs = await transport.steps(steps, { sudo: true });
-    if (runs[record]!.exitCode === 0) return text(runs);
+    if (runs[record]!.exitCode === 0) return { runs: text(runs), sudo: true };
     // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable.
   }
   const runs = await transport.steps(steps);
@@ -97,11 +103,40 @@ async function runProbe(transport: Transport, steps: Step[], sudo: boolean): Pro
     throw new GenError(
       `cannot inspect ${transport.describe}: the probe failed (exit ${runs[record]!.exitCode}): ${runs[record]!.stderr.toString("utf8").trim()}`,
     );
-  return text(runs);
+  return { runs: text(runs), sudo: false };
 }
 
-/** Hash and metadata from the probe; the content is fetched only for a regular file that differs. */
-async function serverFile(transport: Transport, file: RenderedFile, probe: ProbeResult): Promise<ServerFile> {
+/** A regular file whose hash differs from the rendered one: its content is read to show the difference. */
+function differs(file: RenderedFile, probe: ProbeResult): boolean {
+  return probe.status === "ok" && probe.type === "file" && (probe.sha256 ?? EMPTY_SHA256) !== fileSha256(file);
+}
+
+/**
+ * The content of the files that differ, through the probe's session (sudo as it had): one `cat` step each, all in
+ * one round trip. No SFTP channel, no second session for root's files, no user table for owners already known.
+ */
+type ReadContent = { status: "ok"; content: string } | { status: "missing" } | { status: "unreadable"; reason: string };
+
+async function readContents(transport: Transport, files: RenderedFile[], sudo: boolean): Promise<Map<string, ReadContent>> {
+  if (files.length === 0) return new Map();
+  const steps = files.map((file) => ({ name: `reading ${file.path}`, script: `cat -- ${quoteArg(pathUnderRoot(transport.root, file.path))}` }));
+  const runs = await transport.steps(steps, { sudo });
+  return new Map(
+    files.map((file, i): [string, ReadContent] => {
+      const run = runs[i]!;
+      if (run.exitCode === 0) return [file.path, { status: "ok", content: run.stdout.toString("utf8") }];
+      const reason = run.stderr
+        .toString("utf8")
+        .trim()
+        .replace(/^cat: /, "");
+      if (/No such file or directory/.test(reason)) return [file.path, { status: "missing" }];
+      return [file.path, { status: "unreadable", reason: unreadableReason(reason || `cat exited with ${run.exitCode}`, transport, sudo) }];
+    }),
+  );
+}
+
+/** Hash and metadata from the probe; the content (read before) only for a regular file that differs. */
+function serverFile(probe: ProbeResult, read: ReadContent | undefined): ServerFile {
   if (probe.status !== "ok") return probe;
   const side: FileSide = {
     sha256: probe.sha256 ?? EMPTY_SHA256,
@@ -110,10 +145,9 @@ async function serverFile(transport: Transport, file: RenderedFile, probe: Probe
     group: probe.group,
     ...(probe.type === "symlink" ? { linkTarget: probe.linkTarget ?? "" } : {}),
   };
-  if (probe.type !== "file" || side.sha256 === fileSha256(file)) return { status: "ok", side };
-  const read = await transport.readFile(file.path);
+  if (!read) return { status: "ok", side };
   if (read.status !== "ok") return read;
-  return { status: "ok", side, content: read.file.content.toString("utf8") };
+  return { status: "ok", side, content: read.content };
 }
 
 function folderState(probe: ProbeResult): FolderState | undefined {

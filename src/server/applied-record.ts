@@ -68,9 +68,18 @@ export async function appendLog(shell: ServerShell, stateDir: string, log: Apply
   await shell.must("writing the apply log", `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(applyLogPath(stateDir))}`);
 }
 
-function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: number): string {
+/**
+ * Keeps the newest `keep` applies' backups (their folders are named by apply id, which sorts by time). The shell's
+ * own sorted glob lists them: a process only for each folder removed.
+ */
+export function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: number): string {
   const dir = shell.path(`${stateDir}/backups`);
-  return `if [ -d ${dir} ]; then (cd ${dir} && ls -1 | sort -r | tail -n +${keep + 1} | while IFS= read -r old; do rm -rf -- "$old"; done); fi`;
+  return [
+    `if [ -d ${dir} ]; then`,
+    `  set -- ${dir}/*`,
+    `  if [ -e "$1" ] && [ $# -gt ${keep} ]; then old=$(($# - ${keep})); for backup do [ "$old" -gt 0 ] && rm -rf -- "$backup"; old=$((old - 1)); done; fi`,
+    "fi",
+  ].join("\n");
 }
 
 /** Removes what an interrupted apply left behind (upload and check folders, staged files); a record for each. */

@@ -38,7 +38,10 @@ export interface ServerShell {
  */
 export function serverShell(transport: Transport, env: Environment, options: { sudo?: boolean } = {}): ServerShell {
   const sudo = transport.sandbox ? false : (options.sudo ?? env.server.useSudo);
-  const script = (text: string, step?: string) => transport.runScript(`set -u\n${text}`, { sudo, ...(step ? { step } : {}) });
+  // As root, nothing runs in the SSH user's home (sudo keeps the folder it was started in): no tool can pick up a
+  // file the deploy user left there.
+  const prologue = sudo ? "set -u\ncd / || exit 1\n" : "set -u\n";
+  const script = (text: string, step?: string) => transport.runScript(`${prologue}${text}`, { sudo, ...(step ? { step } : {}) });
   return {
     transport,
     path: (serverPath) => quoteArg(pathUnderRoot(transport.root, serverPath)),
@@ -58,7 +61,7 @@ export function serverShell(transport: Transport, env: Environment, options: { s
     steps: async (steps) =>
       (
         await transport.steps(
-          steps.map((step) => ({ ...step, script: `set -u\n${step.script}` })),
+          steps.map((step) => ({ ...step, script: `${prologue}${step.script}` })),
           { sudo },
         )
       ).map((r) => ({

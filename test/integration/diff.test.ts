@@ -53,6 +53,18 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
       assert.match(run.out, new RegExp(`^1 to change, 0 to create, ${FILE_COUNT - 1} unchanged$`, "m"));
     }));
 
+  it("reads what differs through its one session: no SFTP channel is opened", () =>
+    withServer({}, async (server) => {
+      await applied(server);
+      await writeFile(server.file(SUDOERS), `${await readFile(server.file(SUDOERS), "utf8")}# edited by hand\n`);
+      const sftpRequests = async () => ((await readFile(server.sshd.logPath, "utf8")).match(/Starting session: subsystem 'sftp'/g) ?? []).length;
+      const before = await sftpRequests();
+      const run = await server.gen(["diff", "t"]);
+      assert.equal(run.code, 2, run.all);
+      assert.match(run.out, /^-# edited by hand$/m);
+      assert.equal(await sftpRequests(), before, "the diff opened the SFTP subsystem");
+    }));
+
   it("reports a missing file as create", () =>
     withServer({}, async (server) => {
       await applied(server);
