@@ -1,14 +1,15 @@
-// Every staged file is checked with its real tool on the server before anything moves, one step per check, all
-// in one round trip:
+// Every staged file is checked with its real tool on the server before anything moves, one step per check, sent in
+// the staging step's round trip (a step builder and a parser of the answers):
 // visudo for sudoers, python3 for settings, logrotate -d for logrotate, systemd-analyze verify for units.
 // The tools' output is read, not only their exit status (logrotate reports errors with status 0).
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import type { FileKind } from "../types.js";
 import type { StagedFile } from "./stage.js";
-import type { ServerShell } from "../server/server-shell.js";
+import type { ServerShell, StepOutput } from "../server/server-shell.js";
+import type { Step } from "../transport/transport.js";
 
-interface Check {
+export interface Check {
   tool: string;
   files: StagedFile[];
   argv: string[];
@@ -32,27 +33,32 @@ export const CHECK_TOOLS = {
 } as const satisfies Partial<Record<FileKind, string>>;
 
 /**
- * Returns one message per failed check (empty: all passed). `installedUnits`: the other managed units,
- * unchanged and in place, which staged units may refer to (Requires=x.socket).
+ * One step per check; each runs whatever the others' statuses (every problem is reported at once), and none runs
+ * when the step they are guarded by (staging) failed. `installedUnits`: the other managed units, unchanged and in
+ * place, which staged units may refer to (Requires=x.socket).
  */
-export async function checkStaged(
+export function checkSteps(
   shell: ServerShell,
   env: Environment,
   staged: StagedFile[],
   applyId: string,
   installedUnits: string[] = [],
-): Promise<string[]> {
+): { checks: Check[]; steps: Step[] } {
   const checks = stagedChecks(shell, env, staged, applyId, installedUnits);
-  if (checks.length === 0) return [];
-  // One step per check, all in one round trip; a check's scratch lines run around it and keep its status.
-  const runs = await shell.steps(
-    checks.map((c) => ({
-      name: `checking ${c.files.map((f) => f.entry.path).join(", ")} with ${c.tool}`,
-      script: [...(c.before ?? []), `${c.argv.map(shell.quote).join(" ")} 2>&1`, "status=$?", ...(c.after ?? []), "exit $status"].join("\n"),
-    })),
-  );
+  // A check's scratch lines run around it and keep its status.
+  const steps = checks.map((c) => ({
+    name: `checking ${c.files.map((f) => f.entry.path).join(", ")} with ${c.tool}`,
+    guarded: true,
+    script: [...(c.before ?? []), `${c.argv.map(shell.quote).join(" ")} 2>&1`, "status=$?", ...(c.after ?? []), "exit $status"].join("\n"),
+  }));
+  return { checks, steps };
+}
+
+/** One message per failed check (empty: all passed). */
+export function checkFailures(checks: Check[], runs: StepOutput[]): string[] {
   return checks.flatMap((check, i) => {
     const run = runs[i]!;
+    if (run.skipped) return [];
     const problems = check.failed(run.exitCode, run.stdout);
     if (!problems) return [];
     const text = check.rename.reduce((out, [from, to]) => out.replaceAll(from, to), [...problems, ...lines(run.stderr)].join(" | "));
