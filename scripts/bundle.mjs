@@ -1,9 +1,10 @@
-// Bundles the compiled CLI (dist/src) into dist/bundle/ with esbuild: one file to parse instead of hundreds
-// of modules to resolve roughly halves start-up. Commands stay lazily loaded (code splitting). ssh2 is bundled
-// too (resolving its ~60 files cost more than running them); its optional native parts stay where npm put them
-// and are required from node_modules at run time, as ssh2 itself would.
-import { chmod, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+// Bundles the compiled CLI (dist/src) into dist/bundle/ with esbuild: a few chunks to read instead of hundreds of
+// modules to resolve roughly halves start-up, and V8's code cache of the chunks (src/cli/launcher.ts) saves most of
+// their parsing and compiling. ssh2 is bundled too (resolving its ~60 files cost more than running them); its
+// optional native parts stay where npm put them and are required from node_modules at run time, as ssh2 itself would.
+import { createHash } from "node:crypto";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import * as esbuild from "esbuild";
 
 /** ssh2's `require('./crypto/build/Release/sshcrypto.node')` becomes a require of that file inside node_modules/ssh2. */
@@ -19,14 +20,14 @@ const nativeAddonsFromNodeModules = {
   },
 };
 
-/** CommonJS globals in ssh2's files, which an ES module lacks, point at the bundle (another bundled module declares its own). */
-const ssh2Globals = {
-  name: "ssh2-globals",
+/** The CLI's import() of modules outside the bundle (src/load/import-module.ts) is the launcher's, passed in. */
+const importFromLauncher = {
+  name: "import-from-launcher",
   setup(build) {
-    build.onLoad({ filter: /[\\/]node_modules[\\/]ssh2[\\/].*\.js$/ }, async (args) => {
-      const source = await readFile(args.path, "utf8");
-      return { contents: source.replace(/\b__dirname\b/g, "__genSsh2Dir").replace(/\b__filename\b/g, "__genSsh2File"), loader: "js" };
-    });
+    build.onLoad({ filter: /[\\/]dist[\\/]src[\\/]load[\\/]import-module\.js$/ }, () => ({
+      contents: "export const importModule = __genImport;",
+      loader: "js",
+    }));
   },
 };
 
@@ -82,8 +83,9 @@ const zodMiniCopy = {
 };
 
 await rm("dist/bundle", { recursive: true, force: true });
-await esbuild.build({
-  entryPoints: ["dist/src/cli/main.js"],
+// Commands stay lazily loaded (code splitting): a command reads and compiles only the chunks it needs.
+const chunks = await esbuild.build({
+  entryPoints: ["dist/src/cli/start.js"],
   outdir: "dist/bundle",
   bundle: true,
   splitting: true,
@@ -91,14 +93,48 @@ await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["cpu-features", "esbuild"],
-  plugins: [lazyStringWidth, zodMiniCopy, nativeAddonsFromNodeModules, ssh2Globals],
-  // ssh2 reads __dirname and __filename (a Windows-only helper path, emscripten's loader): see ssh2Globals.
-  banner: {
-    // require: built-ins directly; anything else (ssh2's optional native parts) through a require made on first use,
-    // since importing node:module costs a start-up of its own.
-    js: "let __genRequire; const require = (id) => process.getBuiltinModule(id) ?? (__genRequire ??= process.getBuiltinModule('node:module').createRequire(import.meta.url))(id); const __genSsh2File = import.meta.filename; const __genSsh2Dir = import.meta.dirname;",
-  },
-  // Less text to read and parse at every start; names are kept, so stack traces and error names stay readable.
+  plugins: [importFromLauncher, lazyStringWidth, zodMiniCopy, nativeAddonsFromNodeModules],
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: "warning",
+  write: false,
+});
+// Each chunk becomes a script: CommonJS inside a function, which the launcher (src/cli/launcher.ts) compiles with
+// node:vm and V8's code cache (an ES module cannot be given one on Node 20). Imports of other chunks, built-ins and
+// packages (import() too) become calls of the launcher's require; import.meta is the launcher's, in the same folder.
+// ssh2's __dirname and __filename are parameters (another bundled module's own __dirname is renamed by esbuild).
+await mkdir("dist/bundle", { recursive: true });
+const hash = createHash("sha256");
+for (const chunk of chunks.outputFiles.sort((a, b) => a.path.localeCompare(b.path))) {
+  const script = await esbuild.transform(chunk.text, {
+    format: "cjs",
+    loader: "js",
+    platform: "node",
+    target: "node20",
+    supported: { "dynamic-import": false },
+    define: { "import.meta": "__genImportMeta" },
+    banner: '(function (exports, require, module, __filename, __dirname, __genImportMeta, __genImport) {"use strict";',
+    footer: "})",
+    // Less text to read and parse at every start; names are kept, so stack traces and error names stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // The chunks were checked above (nunjucks' `!x instanceof y` is warned about a second time otherwise).
+    logLevel: "error",
+  });
+  hash.update(`${basename(chunk.path)}\n${script.code}\n`);
+  await writeFile(join("dist/bundle", basename(chunk.path)), script.code);
+}
+
+// The bin: a small ES module that loads the scripts; their code cache is keyed by gen's version and the scripts' hash.
+const { version } = JSON.parse(await readFile("package.json", "utf8"));
+await esbuild.build({
+  entryPoints: ["dist/src/cli/launcher.js"],
+  outfile: "dist/bundle/main.js",
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  define: { GEN_BUNDLE: JSON.stringify({ entry: "start.js", hash: hash.digest("hex").slice(0, 32), version }) },
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",

@@ -11,6 +11,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { genBin, runGenBin, type GenRun } from "../../test/support/run-gen.js";
 import { assertJsonOutput } from "../../test/support/json-output.js";
+import { testCacheHome } from "../../test/support/test-cache-home.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -248,7 +249,10 @@ describe("gen command line", () => {
       const project = join(temp, `pipe-${args[0]}`);
       await mkdir(project, { recursive: true });
       const command = `'${process.execPath}' '${genBin}' ${args.join(" ")} --environments '${environments}' | head -1; echo "status \${PIPESTATUS[0]}" >&2`;
-      const { stdout, stderr } = await execFileAsync("bash", ["-c", command], { cwd: project, env: { ...process.env, ...SECRETS } });
+      const { stdout, stderr } = await execFileAsync("bash", ["-c", command], {
+        cwd: project,
+        env: { ...process.env, XDG_CACHE_HOME: testCacheHome(), ...SECRETS },
+      });
       assert.equal(stdout.split("\n").filter(Boolean).length, 1, stdout);
       assert.doesNotMatch(stderr, /EPIPE| {4}at |internal error/);
       assert.match(stderr, /status [02]\n/);

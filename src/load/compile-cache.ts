@@ -35,7 +35,7 @@ export async function storeBundle(file: string, inputs: string[], code: string):
   try {
     const stats = await Promise.all(inputs.map(async (path) => [path, await stat(path)] as const));
     const entry: CacheEntry = { inputs: stats.map(([path, s]) => [path, s.mtimeMs, s.size]), code };
-    await mkdir(cacheDir(), { recursive: true });
+    await mkdir(cacheDir(), { recursive: true, mode: 0o700 });
     const target = entryPath(file);
     const temp = `${target}.${process.pid}.tmp`;
     await writeFile(temp, JSON.stringify(entry));

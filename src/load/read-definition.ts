@@ -5,6 +5,7 @@ import type * as esbuild from "esbuild";
 import { cachedBundle, storeBundle } from "./compile-cache.js";
 import { GenError } from "../errors.js";
 import { defineModule } from "../paths.js";
+import { importModule } from "./import-module.js";
 
 /** `import { defineEnvironment } from "gen"` means this gen, installed locally, globally or run from a clone. */
 const genImport: esbuild.Plugin = {
@@ -31,7 +32,7 @@ async function readTypeScript(file: string): Promise<unknown> {
   const code = (await cachedBundle(file)) ?? (await compileTypeScript(file));
   let module: { default?: unknown };
   try {
-    module = await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
+    module = (await importModule(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`)) as { default?: unknown };
   } catch (error) {
     throw new GenError(`${display(file)}: failed while loading: ${(error as Error).message}`);
   }

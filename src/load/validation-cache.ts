@@ -32,7 +32,7 @@ export async function storeEnvironment(definition: unknown, environment: Environ
   const key = await cacheKey(definition);
   if (!key) return;
   try {
-    await mkdir(cacheDir(), { recursive: true });
+    await mkdir(cacheDir(), { recursive: true, mode: 0o700 });
     const target = join(cacheDir(), `env-${key}.json`);
     await writeFile(`${target}.${process.pid}.tmp`, JSON.stringify(environment));
     await rename(`${target}.${process.pid}.tmp`, target);

@@ -37,7 +37,7 @@ export function compiledTemplates(templatesDir: string): nunjucks.PrecompiledLoa
 /** Best effort, written whole or not at all (a rename), so a reader never sees half a file. */
 export function storeCached(file: string, code: string): void {
   try {
-    mkdirSync(join(file, ".."), { recursive: true });
+    mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
     writeFileSync(`${file}.${process.pid}.tmp`, code);
     renameSync(`${file}.${process.pid}.tmp`, file);
   } catch {

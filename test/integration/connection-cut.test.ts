@@ -11,6 +11,7 @@ import { packageRoot } from "../../src/paths.js";
 import { connectSsh } from "../../src/transport/ssh.js";
 import { startCuttingProxy, type CuttingProxy } from "../support/cutting-proxy.js";
 import { sshOptionsFor } from "../support/ssh-options.js";
+import { testCacheHome } from "../support/test-cache-home.js";
 import { startSshd, type SshdHandle } from "../support/sshd.js";
 import { startGenServer, type GenServer } from "./support/gen-server.js";
 
@@ -41,7 +42,7 @@ function runGenProcess(server: GenServer, knownHosts: string, args: string[]): P
     ...args.slice(2),
   ];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome() } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

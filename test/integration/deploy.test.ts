@@ -31,6 +31,7 @@ import {
 } from "./deploy-support/deploy-server.js";
 import { addMigration, AUTHOR } from "./deploy-support/sample-app.js";
 import { assertJsonOutput } from "../support/json-output.js";
+import { testCacheHome } from "../support/test-cache-home.js";
 
 const RELEASE_ID = /^\d{8}T\d{6}Z$/;
 /** The gen binary as built, for a deploy that is killed (runGen runs in this process). */
@@ -209,7 +210,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
             "--identity",
             server.sshd.clientKeyPath,
           ],
-          { stdio: "ignore" },
+          { stdio: "ignore", env: { ...process.env, XDG_CACHE_HOME: testCacheHome() } },
         );
         const exited = new Promise((resolve) => child!.once("exit", resolve));
         while (!existsSync(started)) {

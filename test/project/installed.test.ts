@@ -3,7 +3,7 @@
 // is read-only. Nothing here reaches the network.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chownSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,7 +103,14 @@ test("the packed gen installs into a fresh project and works there: init, tsc, r
   sandboxLoop(user, gen, dir, join(dir, "node_modules", "gen", "sample-app"));
 
   // The caches went to the user's cache folder, never into the installed package.
-  assert.ok(readdirSync(join(user.home, ".cache", "gen")).some((f) => f.startsWith("templates-")));
+  const caches = join(user.home, ".cache", "gen");
+  assert.ok(readdirSync(caches).some((f) => f.startsWith("templates-")));
+  // The bin's V8 code cache too, private to the user.
+  assert.equal(statSync(caches).mode & 0o777, 0o700);
+  const codeCache = readdirSync(caches).find((f) => f.startsWith("v8-code-"));
+  assert.ok(codeCache, `a code cache in ${caches}`);
+  assert.equal(statSync(join(caches, codeCache)).mode & 0o777, 0o600);
+  assert.equal(statSync(join(caches, codeCache)).uid, user.uid);
   assert.equal(existsSync(join(dir, "node_modules", ".cache")), false);
   assert.equal(existsSync(join(dir, "node_modules", "gen", "node_modules")), false);
 });

@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { packageRoot } from "../../src/paths.js";
+import { testCacheHome } from "./test-cache-home.js";
 
 export interface BinRun {
   code: number;
@@ -12,7 +13,11 @@ export interface BinRun {
 export const genBin = join(packageRoot, "dist", "bundle", "main.js");
 
 export function runBin(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, bin = genBin): BinRun {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env } });
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome(), ...env },
+  });
   if (result.error) throw result.error;
   return { code: result.status ?? 1, out: result.stdout, err: result.stderr };
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { runCli } from "../../src/cli/run-cli.js";
 import { packageRoot } from "../../src/paths.js";
+import { testCacheHome } from "./test-cache-home.js";
 
 export interface GenRun {
   code: number;
@@ -44,7 +45,7 @@ export interface BinOptions {
 
 /** Runs the shipped bin in a child process; stdout and stderr are collected separately (without colours). */
 export function runGenBin(args: string[], options: BinOptions = {}): Promise<GenRun> {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", ...options.env };
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome(), ...options.env };
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
   const started = performance.now();
   return new Promise((resolve, reject) => {
