@@ -26,6 +26,12 @@ type Wrapped = (
   importModule: (specifier: string) => Promise<unknown>,
 ) => void;
 
+// V8 refuses a code cache made under other flags than the ones it is read with, and the CLI changes one at start-up
+// (start.ts: the young generation's growth). Set here, before any script is compiled, it is the same for every
+// script compiled, for the cache made from them, and for the next run that reads it; start.ts setting it again
+// changes nothing.
+setFlagsFromString("--semi-space-growth-factor=1");
+
 const dir = import.meta.dirname;
 const cache =
   process.env.GEN_NO_COMPILE_CACHE === "1" ? undefined : openCodeCache(dir, { genVersion: GEN_BUNDLE.version, bundleHash: GEN_BUNDLE.hash }, process.env);
@@ -67,10 +73,6 @@ const status = await main();
 process.exitCode = status;
 if (cache && status === 0 && [...loaded.values()].some((script) => !script.cached)) {
   try {
-    // V8 refuses a code cache made under other flags than the ones it is read with: the CLI changed one (start.ts),
-    // which goes back to V8's default (the run is over) so that the next start, with default flags, accepts the cache
-    // (test/project/code-cache.test.ts checks that a second run does).
-    setFlagsFromString("--semi-space-growth-factor=2");
     const entries = new Map(cache.entries);
     for (const [name, { script }] of loaded) entries.set(name, script.createCachedData());
     cache.write(entries);

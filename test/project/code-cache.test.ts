@@ -50,6 +50,18 @@ function codeCacheFiles(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((name) => name.startsWith("v8-code-")) : [];
 }
 
+test("a command whose code is loaded after start-up (validate) is cached too: its second run does not write the cache again", () => {
+  const home = cacheHome("lazy-command");
+  const validate = () => runBin(["validate", "--no-tools"], project, { XDG_CACHE_HOME: home });
+  assert.equal(validate().code, 0);
+  const [file] = codeCacheFiles(join(home, "gen"));
+  assert.ok(file !== undefined, "the first run wrote the cache");
+  const first = statSync(join(home, "gen", file));
+  assert.equal(validate().code, 0);
+  const second = statSync(join(home, "gen", file));
+  assert.deepEqual([second.ino, second.mtimeMs], [first.ino, first.mtimeMs], "the second run wrote the cache again: V8 refused what the first stored");
+});
+
 test("the first run writes the code cache 0600 in a 0700 folder; the next run uses it as is, with the same output", () => {
   const home = cacheHome("fresh");
   assertRenderedAsWithoutCache(render(home), "first run");
