@@ -114,7 +114,8 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
     const [leftovers, ...probe] = lock.guarded;
     result.recovered = parseLeftovers(leftovers!);
     at.step = "reading the server again under the lock";
-    const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo });
+    // What is compared with the reviewed plan is hashes, modes and owners: the contents were read for the review.
+    const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo, contents: false });
     const current = replanUnderLock(input, files, state);
     cleanedUp = await applyLocked(input, effects, shell, current, applyId, result, at);
   } catch (error) {

@@ -37,6 +37,8 @@ export interface HostState {
 export interface ReadOptions {
   /** Read root-only files through `sudo -n` (server.useSudo). */
   sudo: boolean;
+  /** false: the hashes are enough (apply's second read, under the lock), the content of what differs is not read. */
+  contents?: boolean;
 }
 
 export async function readServerState(
@@ -75,7 +77,7 @@ export async function stateFromProbe(
     return r.status === "ok" && owner?.length === 2 ? { ...r, owner: owner[0]!, group: owner[1]! } : r;
   });
   const differing = files.filter((file, i) => differs(file, results[i]!));
-  const contents = await readContents(transport, differing, options.sudo);
+  const contents = options.contents === false ? new Map<string, ReadContent>() : await readContents(transport, differing, options.sudo);
   const fileStates = files.map((file, i) => [file.path, serverFile(results[i]!, contents.get(file.path))] as const);
   const folderStates = folders.map((folder, i) => [folder.path, folderState(results[files.length + i]!)] as const);
   const applied = parseRecord(probe.record);
