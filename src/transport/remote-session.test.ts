@@ -55,6 +55,21 @@ describe("remote session", () => {
     }
   });
 
+  it("answers a step with megabytes of output whole, and the step after it with its own", async () => {
+    const { session } = localSession();
+    try {
+      const input = Buffer.from(Array.from({ length: 6_000_000 }, (_, i) => (i * 13) % 256));
+      const [big, next] = await session.runAll([
+        { name: "big", script: "cat; cat >&2 </dev/null", stdin: input },
+        { name: "next", script: "printf after" },
+      ]);
+      assert.ok(big!.stdout.equals(input), `${big!.stdout.length} bytes came back for ${input.length}`);
+      assert.equal(text(next!.stdout), "after");
+    } finally {
+      await session.close();
+    }
+  });
+
   it("skips the rest of a chain after a step fails, and runs the next step that is not chained", async () => {
     const { session } = localSession();
     try {

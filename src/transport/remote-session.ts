@@ -247,6 +247,9 @@ interface Record {
  */
 function framer(ready: Buffer, marker: Buffer) {
   const chunks: Buffer[] = [];
+  // The record under way: `parts` hold bytes that cannot start a marker (scanned already), `buffer` the rest. Each
+  // chunk is scanned once and a record joined once, so a large output costs linear time, not a copy per chunk.
+  let parts: Buffer[] = [];
   let buffer = Buffer.alloc(0) as Buffer;
   let scanFrom = 0;
   const state = {
@@ -260,16 +263,19 @@ function framer(ready: Buffer, marker: Buffer) {
         const at = all.indexOf(ready);
         if (at < 0) return;
         state.ready = true;
-        buffer = all.subarray(at + ready.length);
         // The first record's output starts right after the ready line; markers start with a newline.
-        buffer = Buffer.concat([Buffer.from("\n"), buffer]);
+        buffer = Buffer.concat([Buffer.from("\n"), all.subarray(at + ready.length)]);
       } else {
         buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
       }
       for (;;) {
         const at = buffer.indexOf(marker, scanFrom);
         if (at < 0) {
-          scanFrom = Math.max(0, buffer.length - marker.length);
+          // Only the last marker.length - 1 bytes may be the start of a marker that the next chunk completes.
+          const keep = Math.max(0, buffer.length - (marker.length - 1));
+          if (keep > 0) parts.push(buffer.subarray(0, keep));
+          buffer = buffer.subarray(keep);
+          scanFrom = 0;
           return;
         }
         const lineEnd = buffer.indexOf(10, at + marker.length);
@@ -278,7 +284,9 @@ function framer(ready: Buffer, marker: Buffer) {
           return;
         }
         // Each record's output follows the newline that ended the previous marker line (or the ready line).
-        state.records.push({ body: Buffer.from(buffer.subarray(1, at)), tail: buffer.subarray(at + marker.length, lineEnd).toString("latin1") });
+        const whole = parts.length ? Buffer.concat([...parts, buffer.subarray(0, at)]) : buffer.subarray(0, at);
+        state.records.push({ body: Buffer.from(whole.subarray(1)), tail: buffer.subarray(at + marker.length, lineEnd).toString("latin1") });
+        parts = [];
         buffer = buffer.subarray(lineEnd);
         scanFrom = 0;
       }
