@@ -139,10 +139,10 @@ describe("the server probe", () => {
     const paths = ["/etc/a", "/etc/gone", "/etc/secret", "/etc/link", "/var/dir"];
     const hash = "a".repeat(64);
     const stdout = [
-      "/r/etc/a|f|644|root|root|",
-      "/r/etc/secret|f|600|root|root|",
-      "/r/etc/link|l|777|root|root|/etc/target",
-      "/r/var/dir|d|2755|deployer|www-data|",
+      "/r/etc/a|f|644|root|root|12|",
+      "/r/etc/secret|f|600|root|root|3|",
+      "/r/etc/link|l|777|root|root|11|/etc/ta|rget",
+      "/r/var/dir|d|2755|deployer|www-data|4096|",
     ].join("\n");
     const runs = [
       { exitCode: 0, stdout, stderr: "find: '/r/etc/gone': No such file or directory\n" },
@@ -152,10 +152,10 @@ describe("the server probe", () => {
     ];
     const probe = parseProbe(runs, "/r", paths);
     assert.deepEqual(probe.results, [
-      { status: "ok", type: "file", mode: "0644", owner: "root", group: "root", sha256: hash },
+      { status: "ok", type: "file", mode: "0644", owner: "root", group: "root", size: 12, sha256: hash },
       { status: "missing" },
       { status: "unreadable", reason: "Permission denied" },
-      { status: "ok", type: "symlink", mode: "0777", owner: "root", group: "root", linkTarget: "/etc/target" },
+      { status: "ok", type: "symlink", mode: "0777", owner: "root", group: "root", linkTarget: "/etc/ta|rget" },
       { status: "ok", type: "directory", mode: "2755", owner: "deployer", group: "www-data" },
     ]);
     assert.deepEqual([probe.locked, probe.lockHolder, probe.record], [true, '{"who":"a@b"}', '{"files":{}}']);

@@ -7,7 +7,7 @@ import { quoteArg } from "../transport/shell-quote.js";
 import type { Step } from "../transport/transport.js";
 
 export type ProbeResult =
-  | { status: "ok"; type: string; mode: string; owner: string; group: string; sha256?: string; linkTarget?: string }
+  | { status: "ok"; type: string; mode: string; owner: string; group: string; sha256?: string; linkTarget?: string; size?: number }
   | { status: "missing" }
   | { status: "unreadable"; reason: string };
 
@@ -19,7 +19,7 @@ export function probeSteps(root: string, paths: string[], lockDir: string, recor
   const local = paths.map((p) => quoteArg(pathUnderRoot(root, p))).join(" ");
   const lock = quoteArg(pathUnderRoot(root, lockDir));
   return [
-    { name: "reading the files' metadata", script: paths.length ? `LC_ALL=C find ${local} -maxdepth 0 -printf '%p|%y|%m|%u|%g|%l\\n'; exit 0` : ":" },
+    { name: "reading the files' metadata", script: paths.length ? `LC_ALL=C find ${local} -maxdepth 0 -printf '%p|%y|%m|%u|%g|%s|%l\\n'; exit 0` : ":" },
     { name: "hashing the files", script: paths.length ? `LC_ALL=C sha256sum -- ${local}; exit 0` : ":" },
     // Status 0: locked, and stdout is the holder.
     { name: "reading gen's lock", script: `[ -d ${lock} ] || exit 1\ncat -- ${quoteArg(`${pathUnderRoot(root, lockDir)}/holder.json`)} 2>/dev/null\nexit 0` },
@@ -51,10 +51,19 @@ export function parseProbe(runs: ProbeRun[], root: string, paths: string[]): Pro
       found.set(failure[1]!, /No such file|Not a directory/.test(failure[2]!) ? { status: "missing" } : { status: "unreadable", reason: failure[2]! });
   }
   for (const line of meta.stdout.split("\n")) {
-    const [path = "", type = "", mode = "", owner = "", group = "", ...link] = line.split("|");
+    const [path = "", type = "", mode = "", owner = "", group = "", size = "", ...link] = line.split("|");
     if (!type) continue;
     const kind = type === "f" ? "file" : type === "d" ? "directory" : type === "l" ? "symlink" : "other";
-    found.set(path, { status: "ok", type: kind, mode: mode.padStart(4, "0"), owner, group, ...(kind === "symlink" ? { linkTarget: link.join("|") } : {}) });
+    const bytes = kind === "file" && /^\d+$/.test(size) ? { size: Number(size) } : {};
+    found.set(path, {
+      status: "ok",
+      type: kind,
+      mode: mode.padStart(4, "0"),
+      owner,
+      group,
+      ...bytes,
+      ...(kind === "symlink" ? { linkTarget: link.join("|") } : {}),
+    });
   }
   const hashes = new Map<string, string>();
   const hashErrors = new Map<string, string>();

@@ -76,7 +76,10 @@ export async function stateFromProbe(
     const owner = recorded[paths[i]!]?.split(":");
     return r.status === "ok" && owner?.length === 2 ? { ...r, owner: owner[0]!, group: owner[1]! } : r;
   });
-  const differing = files.filter((file, i) => differs(file, results[i]!));
+  const differing = files.flatMap((file, i) => {
+    const probed = results[i]!;
+    return differs(file, probed) ? [{ file, size: probed.status === "ok" ? probed.size : undefined }] : [];
+  });
   const contents = options.contents === false ? new Map<string, ReadContent>() : await readContents(transport, differing, options.sudo);
   const fileStates = files.map((file, i) => [file.path, serverFile(results[i]!, contents.get(file.path))] as const);
   const folderStates = folders.map((folder, i) => [folder.path, folderState(results[files.length + i]!)] as const);
@@ -113,14 +116,41 @@ function differs(file: RenderedFile, probe: ProbeResult): boolean {
   return probe.status === "ok" && probe.type === "file" && (probe.sha256 ?? EMPTY_SHA256) !== fileSha256(file);
 }
 
-/**
- * The content of the files that differ, through the probe's session (sudo as it had): one `cat` step each, all in
- * one round trip. No SFTP channel, no second session for root's files, no user table for owners already known.
- */
 type ReadContent = { status: "ok"; content: string } | { status: "missing" } | { status: "unreadable"; reason: string };
 
-async function readContents(transport: Transport, files: RenderedFile[], sudo: boolean): Promise<Map<string, ReadContent>> {
-  if (files.length === 0) return new Map();
+/**
+ * The content of the files that differ, through the probe's session (sudo as it had), with no SFTP channel, no second
+ * session for root's files and no user table for owners already known: one `cat` of them all, cut by the sizes the
+ * probe saw; when that does not add up (a file changed meanwhile, one could not be read), one `cat` step each.
+ */
+async function readContents(
+  transport: Transport,
+  differing: { file: RenderedFile; size: number | undefined }[],
+  sudo: boolean,
+): Promise<Map<string, ReadContent>> {
+  if (differing.length === 0) return new Map();
+  const files = differing.map((d) => d.file);
+  const sizes = differing.map((d) => d.size);
+  if (sizes.every((size) => size !== undefined)) {
+    const local = files.map((file) => quoteArg(pathUnderRoot(transport.root, file.path))).join(" ");
+    const [all] = await transport.steps([{ name: "reading the files that differ", script: `cat -- ${local}` }], { sudo });
+    const total = sizes.reduce<number>((sum, size) => sum + size!, 0);
+    if (all!.exitCode === 0 && all!.stdout.length === total) {
+      let at = 0;
+      return new Map(
+        files.map((file, i): [string, ReadContent] => {
+          const content = all!.stdout.subarray(at, at + sizes[i]!).toString("utf8");
+          at += sizes[i]!;
+          return [file.path, { status: "ok", content }];
+        }),
+      );
+    }
+  }
+  return readEach(transport, files, sudo);
+}
+
+/** One `cat` step per file, all in one round trip: each file's own answer, missing or unreadable. */
+async function readEach(transport: Transport, files: RenderedFile[], sudo: boolean): Promise<Map<string, ReadContent>> {
   const steps = files.map((file) => ({ name: `reading ${file.path}`, script: `cat -- ${quoteArg(pathUnderRoot(transport.root, file.path))}` }));
   const runs = await transport.steps(steps, { sudo });
   return new Map(

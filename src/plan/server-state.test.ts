@@ -1,0 +1,67 @@
+// Reading the server's state through the local transport in a temp folder: the content of the files that differ
+// comes back whole, from one `cat` cut by the probe's sizes, or file by file when those sizes no longer add up
+// (a file changed or went away after the probe).
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { createLocalTransport } from "../transport/local.js";
+import type { RenderedFile } from "../types.js";
+import { probeRequest, readServerState, stateFromProbe } from "./server-state.js";
+
+const root = mkdtempSync(join(tmpdir(), "gen-server-state-"));
+const transport = createLocalTransport(root);
+after(async () => {
+  await transport.close();
+  rmSync(root, { recursive: true, force: true });
+});
+mkdirSync(join(root, "etc"));
+
+const rendered = (path: string, content: string): RenderedFile =>
+  ({
+    path,
+    kind: "extra",
+    content,
+    mode: "0644",
+    owner: "root",
+    group: "root",
+    secret: false,
+    roles: ["web"],
+    handlers: { reload: [], restart: [] },
+  }) as unknown as RenderedFile;
+const files = [rendered("/etc/a.conf", "rendered a\n"), rendered("/etc/b.conf", "rendered b\n"), rendered("/etc/same.conf", "same\n")];
+const onServer = { "/etc/a.conf": "server a, é\nsecond line\n", "/etc/b.conf": "", "/etc/same.conf": "same\n" };
+
+function writeServer(contents: Record<string, string>): void {
+  for (const [path, content] of Object.entries(contents)) writeFileSync(join(root, path), content);
+}
+
+function contentOf(state: Awaited<ReturnType<typeof readServerState>>, path: string): unknown {
+  const file = state.files.get(path);
+  return file?.status === "ok" ? file.content : file?.status;
+}
+
+describe("reading the server's state", () => {
+  test("the files that differ come back whole; an unchanged one is not read", async () => {
+    writeServer(onServer);
+    const state = await readServerState(transport, files, [], "/state");
+    assert.deepEqual(
+      files.map((f) => contentOf(state, f.path)),
+      [onServer["/etc/a.conf"], "", undefined],
+    );
+  });
+
+  test("a file that changed or went away after the probe is read on its own, as it is then", async () => {
+    writeServer(onServer);
+    const runs = await transport.steps(probeRequest(transport, files, [], "/state"));
+    const probe = runs.map((r) => ({ exitCode: r.exitCode, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") }));
+    writeServer({ "/etc/a.conf": "longer than what the probe saw\n" });
+    rmSync(join(root, "etc/b.conf"));
+    const state = await stateFromProbe(transport, files, [], probe, { sudo: false });
+    assert.deepEqual(
+      files.map((f) => contentOf(state, f.path)),
+      ["longer than what the probe saw\n", "missing", undefined],
+    );
+  });
+});
