@@ -3,24 +3,18 @@
 // server path; good ones pass; a check guarded by a failed staging step does not run.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
-import { createLocalTransport } from "../transport/local.js";
 import { serverShell } from "../server/server-shell.js";
 import { CHECK_TOOLS, checkFailures, checkSteps } from "./check-staged.js";
 import { stagedPath, type StagedFile } from "./stage.js";
 
-const root = mkdtempSync(join(tmpdir(), "gen-check-steps-"));
-const transport = createLocalTransport(root);
-after(async () => {
-  await transport.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, transport } = localServer("check-steps");
 mkdirSync(join(root, "state"));
 const env = { server: { useSudo: false, stateDir: "/state", systemServices: [] } } as unknown as Environment;
 const shell = serverShell(transport, env);

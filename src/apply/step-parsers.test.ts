@@ -3,13 +3,12 @@
 // naming the step.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
-import { createLocalTransport } from "../transport/local.js";
 import { JSON_STRING_FUNCTION, parseRecords } from "../transport/step-records.js";
 import { z } from "zod";
 import { parseFolderStep, safeFolderLines } from "../server/link-safe.js";
@@ -18,12 +17,7 @@ import { parsePreflight, preflightStep, problemMessage } from "./preflight.js";
 import { leftoversStep, parseLeftoversStep, pruneBackupsScript } from "../server/applied-record.js";
 import { serverShell, type StepOutput } from "../server/server-shell.js";
 
-const root = mkdtempSync(join(tmpdir(), "gen-steps-"));
-const transport = createLocalTransport(root);
-after(async () => {
-  await transport.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, transport } = localServer("steps");
 const env = {
   server: { useSudo: false, stateDir: "/state", systemctl: "/bin/true", nginxTest: ["/bin/true"], systemServices: ["gen-no-such-unit"] },
   nginx: { tls: false },

@@ -2,20 +2,14 @@
 // comes back whole, from one `cat` cut by the probe's sizes, or file by file when those sizes no longer add up
 // (a file changed or went away after the probe).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
-import { createLocalTransport } from "../transport/local.js";
+import { describe, test } from "node:test";
+import { localServer } from "../../test/support/local-server.js";
 import type { RenderedFile } from "../types.js";
 import { probeRequest, readServerState, stateFromProbe } from "./server-state.js";
 
-const root = mkdtempSync(join(tmpdir(), "gen-server-state-"));
-const transport = createLocalTransport(root);
-after(async () => {
-  await transport.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, transport } = localServer("server-state");
 mkdirSync(join(root, "etc"));
 
 const rendered = (path: string, content: string): RenderedFile =>

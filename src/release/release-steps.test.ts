@@ -3,13 +3,12 @@
 // migrations.json, pruning to N, the release log, and output a parser cannot read as an error naming the step.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
 import { serverShell } from "../server/server-shell.js";
-import { createLocalTransport } from "../transport/local.js";
 import { cloneSteps, createReleaseStep, deploymentJsonStep, parseClone, parseCreateRelease, parseServerCommit, settingsLinkStep } from "./build-release.js";
 import { migrationsFileStep, migrationsStep, parseMigrationsStep } from "./migrations.js";
 import { parseStatus } from "./release-steps.js";
@@ -25,12 +24,7 @@ import {
   switchCurrentStep,
 } from "./releases.js";
 
-const root = mkdtempSync(join(tmpdir(), "gen-release-steps-"));
-const transport = createLocalTransport(root);
-after(async () => {
-  await transport.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, transport } = localServer("release-steps");
 const manage = join(root, "manage.sh");
 const env = {
   server: { useSudo: false },

@@ -1,21 +1,15 @@
 // The server program that stages, installs and restores apply's files, run for real as root by the real python3
 // through the local transport in a temp folder: owners, modes, backups, and its refusal of links.
 import assert from "node:assert/strict";
-import { lstatSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
-import { createLocalTransport } from "../transport/local.js";
 import { parseRootFiles, rootFilesStep, type InstallFile, type RestoreFile, type StageFile } from "./root-files.js";
 import { serverShell, type StepOutput } from "./server-shell.js";
 
-const root = mkdtempSync(join(tmpdir(), "gen-root-files-"));
-const transport = createLocalTransport(root);
-after(async () => {
-  await transport.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, transport } = localServer("root-files");
 const shell = serverShell(transport, { server: { useSudo: false } } as unknown as Environment);
 const at = (path: string) => join(root, path);
 // A user and group that exist on every Debian machine, other than root.

@@ -1,20 +1,12 @@
 // The shell apply runs as root starts in `/`, not in the folder sudo was started in (the SSH user's home, which the
 // deploy user may fill), so no tool run as root picks up a file left there.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
+import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
-import { createLocalTransport } from "../transport/local.js";
 import { serverShell } from "./server-shell.js";
 
-const root = mkdtempSync(join(tmpdir(), "gen-server-shell-"));
-const transport = createLocalTransport(root);
-after(async () => {
-  await transport.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const { transport } = localServer("server-shell");
 const withSudo = (useSudo: boolean) => serverShell(transport, { server: { useSudo } } as unknown as Environment);
 
 test("steps and scripts with sudo run in /", async () => {
