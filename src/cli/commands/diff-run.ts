@@ -4,8 +4,9 @@ import { inspectEnvironment } from "../../plan/inspect-environment.js";
 import { planHasChanges, summarizePlan } from "../../plan/plan-changes.js";
 import { connectOptions } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
-import { loadAndRender, printSandboxNote, type Prepared } from "../environment-options.js";
-import { hostConnections, type ConnectOptions, type HostConnections } from "../../transport/open-transport.js";
+import { printSandboxNote, type Prepared } from "../environment-options.js";
+import { loadRenderAndConnect } from "../connect-early.js";
+import type { ConnectOptions, HostConnections } from "../../transport/open-transport.js";
 import { printResult } from "../report.js";
 import { selectFiles } from "../select-files.js";
 import { savePlan } from "../../plan/saved-plan.js";
@@ -17,16 +18,11 @@ import type { DiffArgs } from "./diff.js";
 export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): Promise<ExitCode> {
   if (argv.out && argv.only) throw new UsageError("--out saves a plan of every file; it cannot be combined with --only");
   const options = connectOptions(argv, argv.env);
-  let connections: HostConnections | undefined;
+  const prepared = await loadRenderAndConnect(argv.env, argv, options, argv.concurrency);
   try {
-    // The connections start once the environment is loaded: the server's side of it overlaps the render.
-    const prepared = await loadAndRender(argv.env, argv, (loaded) => {
-      connections = hostConnections(loaded.environment, options);
-      connections.warm(argv.concurrency, { sudo: loaded.environment.server.useSudo });
-    });
-    return await diffPrepared(argv, output, prepared, options, connections!);
+    return await diffPrepared(argv, output, prepared, options, prepared.connections);
   } finally {
-    await connections?.close();
+    await prepared.connections.close();
   }
 }
 
