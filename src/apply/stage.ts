@@ -6,13 +6,18 @@ import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
 import { refusalLines } from "../server/link-safe.js";
-import { rootFilesStep, stagedName } from "../server/root-files.js";
+import { rootFilesStep } from "../server/root-files.js";
 import type { Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
 
 export interface StagedFile {
   entry: PlanEntry;
   staged: string;
+}
+
+/** The staged name of `path` for one apply: beside it, so the final rename stays on one filesystem. */
+function stagedName(path: string, applyId: string): string {
+  return `.gen-stage.${applyId}.${posix.basename(path)}`;
 }
 
 export function stagedPath(path: string, applyId: string): string {
@@ -41,9 +46,9 @@ export function stageStep(
   applyId: string,
 ): { staged: StagedFile[]; step: Step } {
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
-  const files = entries.map((entry) => {
+  const files = staged.map(({ entry, staged: path }) => {
     const { mode, owner, group } = entry.desired;
-    const file = { path: entry.path, staged: stagedName(entry.path, applyId), mode, owner, group };
+    const file = { path: entry.path, staged: posix.basename(path), mode, owner, group };
     return entry.kind === "symlink" ? { ...file, link: entry.desired.linkTarget! } : { ...file, content: rendered.get(entry.path)!.content };
   });
   return { staged, step: rootFilesStep(shell, "staging the changed files", { op: "stage", files }) };
@@ -52,10 +57,9 @@ export function stageStep(
 /** A failed staging step removes what was staged and fails the apply, naming the step's output. */
 export async function stagingOutcome(shell: ServerShell, staged: StagedFile[], run: StepOutput): Promise<void> {
   if (run.skipped || run.exitCode === 0) return;
-  const failed = run;
   await removeStaged(shell, staged);
-  throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${failed.exitCode})`, {
-    details: [...refusalLines(outputLines(failed)), ...sudoRefusedHint(shell.sudo, failed)],
+  throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${run.exitCode})`, {
+    details: [...refusalLines(outputLines(run)), ...sudoRefusedHint(shell.sudo, run)],
   });
 }
 

@@ -265,21 +265,18 @@ export function rootFilesStep(shell: ServerShell, name: string, job: Operation):
   // Normalised, so no ".." can climb out of the transport's root.
   const path = (serverPath: string) => posix.normalize(serverPath);
   const contents: Buffer[] = [];
-  const rows: string[][] = job.files.map((file) => {
-    if (job.op === "install") {
-      const { staged, backup } = file as InstallFile;
-      return [path(file.path), staged, path(backup)];
-    }
-    if (job.op === "restore") {
-      const { backup } = file as RestoreFile;
-      return [path(file.path), backup === undefined ? "" : path(backup)];
-    }
-    const { staged, mode, owner, group, link, content } = file as StageFile;
-    const bytes = Buffer.from(content ?? "");
-    if (link === undefined) contents.push(bytes);
-    return [path(file.path), staged, mode, owner, group, link ?? "", String(link === undefined ? bytes.length : 0)];
-  });
-  const width = { stage: 7, install: 3, restore: 2 }[job.op];
+  const rows: string[][] =
+    job.op === "install"
+      ? job.files.map((f) => [path(f.path), f.staged, path(f.backup)])
+      : job.op === "restore"
+        ? job.files.map((f) => [path(f.path), f.backup === undefined ? "" : path(f.backup)])
+        : job.files.map((f) => {
+            const bytes = Buffer.from(f.content ?? "");
+            if (f.link === undefined) contents.push(bytes);
+            return [path(f.path), f.staged, f.mode, f.owner, f.group, f.link ?? "", String(f.link === undefined ? bytes.length : 0)];
+          });
+  // Each file's fields; the program cuts the list by this width.
+  const width = rows[0]?.length ?? 1;
   const header = Buffer.from([shell.transport.root, shell.sandbox ? "0" : "1", String(width), ...rows.flat()].join("\0"));
   return {
     name,
@@ -299,9 +296,4 @@ export type RootFilesRecord = z.infer<typeof RootFilesRecord>;
 
 export function parseRootFiles(step: string, stdout: string): Parsed<RootFilesRecord[]> {
   return parseRecords(step, stdout, RootFilesRecord);
-}
-
-/** The staged name of `path` for one apply: beside it, so the final rename stays on one filesystem. */
-export function stagedName(path: string, applyId: string): string {
-  return `.gen-stage.${applyId}.${posix.basename(path)}`;
 }
