@@ -63,6 +63,11 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/** What OpenSSH's ssh and scp (the floors) need for the bench's sshd: its key and known_hosts, never a prompt. */
+export function openSshClientOptions(sshd: SshdHandle): string[] {
+  return ["-i", sshd.clientKeyPath, "-o", `UserKnownHostsFile=${sshd.knownHostsPath}`, "-o", "BatchMode=yes"];
+}
+
 export function showProd(): Record<string, unknown> {
   const text = execFileSync("node", [BUNDLE, "show", "prod", "--json"], { env: genEnv, cwd: packageRoot, encoding: "utf8" });
   return JSON.parse(text) as Record<string, unknown>;
@@ -126,19 +131,7 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
       return { ms, rssKb };
     },
     async sshCat() {
-      const args = [
-        "-i",
-        sshd.clientKeyPath,
-        "-o",
-        `UserKnownHostsFile=${sshd.knownHostsPath}`,
-        "-o",
-        "BatchMode=yes",
-        "-p",
-        String(sshd.port),
-        "root@127.0.0.1",
-        "cat",
-        ...catted().map((f) => under(f.path)),
-      ];
+      const args = [...openSshClientOptions(sshd), "-p", String(sshd.port), "root@127.0.0.1", "cat", ...catted().map((f) => under(f.path))];
       return expectExit(await runTimed("ssh", args), 0, "ssh cat floor");
     },
     async changeEverything(run) {

@@ -5,7 +5,7 @@ import { join, posix } from "node:path";
 import { serverShell } from "../src/server/server-shell.js";
 import { uploadFrontend } from "../src/release/build-release.js";
 import { connectSsh } from "../src/transport/ssh.js";
-import type { BenchServer } from "./bench-server.js";
+import { openSshClientOptions, type BenchServer } from "./bench-server.js";
 import { expectExit, measurePair, runTimed, timeAsync, type Results } from "./measure.js";
 
 const FOLDERS = ["", "assets", "assets/js", "assets/css", "img", "img/icons", "locales"];
@@ -48,12 +48,8 @@ export async function benchUpload(results: Results, server: BenchServer, runs: {
         const args = [
           "-r",
           "-q",
-          "-i",
-          sshd.clientKeyPath,
-          "-o",
-          `UserKnownHostsFile=${sshd.knownHostsPath}`,
-          "-o",
-          "BatchMode=yes",
+          ...openSshClientOptions(sshd),
+          // scp's port option is -P (ssh's is -p).
           "-P",
           String(sshd.port),
           localDir,
