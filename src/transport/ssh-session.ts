@@ -1,12 +1,8 @@
-// What the SSH file operations share: the open connection, path mapping, bounded exec, owner names.
+// What the SSH file operations (a deploy's uploads) share: the open connection, path mapping, SFTP errors.
 
-import type { Stats } from "ssh2";
 import { GenError } from "../errors.js";
-import { lazy, nameOf, parseIdTable, type IdNames } from "./id-names.js";
-import { modeString, pathUnderRoot } from "./root-path.js";
+import { pathUnderRoot } from "./root-path.js";
 import type { SshConnection } from "./ssh-connect.js";
-import type { RunCommand } from "./sudo-read.js";
-import type { RemoteStat } from "./transport.js";
 
 export interface SshTransportContext {
   describe: string;
@@ -20,21 +16,12 @@ export interface SshTransportContext {
 
 export interface SshSession extends SshTransportContext, SshConnection {
   at: (serverPath: string) => string;
-  /** Runs a command line in the host's unprivileged session. */
-  runCommand: RunCommand;
-  names: () => Promise<IdNames>;
 }
 
-export const SFTP_NO_SUCH_FILE = 2;
-export const SFTP_PERMISSION_DENIED = 3;
+const SFTP_NO_SUCH_FILE = 2;
+const SFTP_PERMISSION_DENIED = 3;
 
-/** `namesCommand`: where the user and group tables are read (the session already open, sudo or not). */
-export function createSession(
-  connection: SshConnection,
-  context: SshTransportContext,
-  runCommand: RunCommand,
-  namesCommand: RunCommand = runCommand,
-): SshSession {
+export function createSession(connection: SshConnection, context: SshTransportContext): SshSession {
   return {
     ...context,
     ...connection,
@@ -47,40 +34,7 @@ export function createSession(
           { cause: error },
         );
       }),
-    runCommand,
-    names: lazy(() => loadRemoteIdNames(namesCommand)),
   };
-}
-
-async function loadRemoteIdNames(run: RunCommand): Promise<IdNames> {
-  // getent also sees LDAP/sssd users; plain files are the fallback on systems without it. Two steps of the same
-  // session, sent together: one round trip, each table its own answer.
-  const [passwd, group] = await Promise.all([run("getent passwd || cat /etc/passwd"), run("getent group || cat /etc/group")]);
-  return { users: parseIdTable(passwd.stdout.toString("utf8")), groups: parseIdTable(group.stdout.toString("utf8")) };
-}
-
-export async function remoteStatOf(session: SshSession, full: string, attrs: Stats): Promise<RemoteStat> {
-  const ids = await session.names();
-  const stat: RemoteStat = {
-    type: fileType(attrs.mode),
-    mode: modeString(attrs.mode),
-    owner: nameOf(ids.users, attrs.uid),
-    group: nameOf(ids.groups, attrs.gid),
-    size: attrs.size,
-  };
-  if (stat.type === "symlink") {
-    const sftp = await session.sftp();
-    stat.linkTarget = await sftpCall<string>((cb) => sftp.readlink(full, cb));
-  }
-  return stat;
-}
-
-function fileType(mode: number): RemoteStat["type"] {
-  const format = mode & 0o170000;
-  if (format === 0o100000) return "file";
-  if (format === 0o040000) return "directory";
-  if (format === 0o120000) return "symlink";
-  return "other";
 }
 
 /** Promise form of an ssh2 SFTP callback call. */
@@ -88,7 +42,7 @@ export function sftpCall<T>(start: (callback: (error: Error | null | undefined, 
   return new Promise((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value))));
 }
 
-export function hasCode(error: unknown, code: number): boolean {
+function hasCode(error: unknown, code: number): boolean {
   return (error as { code?: unknown }).code === code;
 }
 

@@ -11,7 +11,6 @@ import { parseMode } from "./root-path.js";
 import { quoteArg } from "./shell-quote.js";
 import type { SshConnection } from "./ssh-connect.js";
 import { execChannel, execOnClient, type ExecOutput } from "./ssh-exec.js";
-import { listRemote, readRemoteFile, statRemote } from "./ssh-read.js";
 import { createSession, operationFailed, sftpCall, type SshSession, type SshTransportContext } from "./ssh-session.js";
 import type { CommandResult, RunOptions, Transport } from "./transport.js";
 
@@ -60,30 +59,12 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     const step = { name, script, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) };
     return text(await guarded(name, () => sessionFor(options.sudo ?? false).run(step)));
   };
-  const runIn = (sudo: boolean) => (command: string) =>
-    guarded(`running ${shortened(command)}`, () => sessionFor(sudo).run({ name: `running ${shortened(command)}`, script: command }));
-  // The user and group tables come through the session a command with sudo has opened already: no second exec.
-  const names = async (command: string) => {
-    const result = context.sudo ? await runIn(true)(command) : undefined;
-    return result?.exitCode === 0 ? result : runIn(false)(command);
-  };
-  const session = createSession(connection, context, runIn(false), names);
+  const session = createSession(connection, context);
   const { at, root } = session;
   return {
     describe: context.describe,
     root,
-    readFile: (path) => sftpOp(`reading ${path}`, () => readRemoteFile(session, path)),
-    stat: (path) => sftpOp(`reading ${path}`, () => statRemote(session, path)),
-    list: (path) => sftpOp(`listing ${path}`, () => listRemote(session, path)),
     writeFile: (path, content, mode) => sftpOp(`writing ${path}`, () => writeRemoteFile(session, path, content, mode)),
-    rename: (from, to) =>
-      sftpOp(`renaming ${from}`, async () => {
-        const sftp = await session.sftp();
-        // posix-rename@openssh.com replaces an existing target atomically; plain SFTP rename refuses to.
-        await sftpCall<void>((cb) => sftp.ext_openssh_rename(at(from), at(to), cb)).catch((error: unknown) => {
-          throw operationFailed(session, "rename", `${from} to ${to}`, error);
-        });
-      }),
     // The exact command line of a one-off exec, in the unprivileged session: `sudo -n -- argv` stays one command,
     // as a sudoers rule that allows only that command (the deploy user's restarts) expects.
     run: async (argv, options = {}) =>

@@ -6,25 +6,6 @@ import type { Step, StepResult } from "./remote-session.js";
 export type { Step, StepResult } from "./remote-session.js";
 import type { Sandbox } from "./sandbox.js";
 
-export interface RemoteStat {
-  /** "file" | "directory" | "symlink" | "other" */
-  type: "file" | "directory" | "symlink" | "other";
-  /** Permission bits as an octal string, e.g. "0644". */
-  mode: string;
-  owner: string;
-  group: string;
-  size: number;
-  /** For a symlink: its target. */
-  linkTarget?: string;
-}
-
-export interface RemoteFile {
-  content: Buffer;
-  stat: RemoteStat;
-}
-
-export type ReadResult = { status: "ok"; file: RemoteFile } | { status: "missing" } | { status: "unreadable"; reason: string };
-
 export interface CommandResult {
   exitCode: number;
   stdout: string;
@@ -53,19 +34,8 @@ export interface Transport {
   readonly describe: string;
   /** The folder that stands for the server's "/": "/" on a real server. Commands see paths under it. */
   readonly root: string;
-  /**
-   * Does not follow a symlink: it comes back as type "symlink" with linkTarget and empty content, as does a
-   * folder. "missing" only when the path surely does not exist; a permission problem is "unreadable".
-   */
-  readFile(path: string): Promise<ReadResult>;
-  /** Like readFile without the content (lstat); undefined when missing. */
-  stat(path: string): Promise<RemoteStat | undefined>;
-  /** Entry names, sorted; a missing folder lists as empty. */
-  list(path: string): Promise<string[]>;
   /** The parent folder must exist. With `mode`, the file ends with exactly that mode, whatever the umask. */
   writeFile(path: string, content: Buffer | string, mode?: string): Promise<void>;
-  /** Atomic, and replaces an existing target. */
-  rename(from: string, to: string): Promise<void>;
   /** argv is quoted for the remote shell by the transport; values are data, never shell syntax. */
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;
   /** A raw shell script (already quoted by the caller); use run() unless a pipeline is needed. */

@@ -83,11 +83,7 @@ describe("the SSH transport once its connection is gone", { timeout: HANG_SECOND
       // where ssh2 queues an SFTP request that nobody ever answers.
       for (let round = 0; round < 2; round++) {
         const operations: [string, () => Promise<unknown>][] = [
-          ["reading /etc/hostname", () => transport.readFile("/etc/hostname")],
-          ["reading /etc", () => transport.stat("/etc")],
-          ["listing /etc", () => transport.list("/etc")],
           ["writing /tmp/x", () => transport.writeFile("/tmp/x", "x", "0600")],
-          ["renaming /tmp/x", () => transport.rename("/tmp/x", "/tmp/y")],
           ["running `", () => transport.run(["true"])],
           ["running `", () => transport.runScript("true")],
         ];
