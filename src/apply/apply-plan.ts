@@ -223,7 +223,6 @@ async function applyLocked(
   const record = recordStep(
     shell,
     env.server.stateDir,
-    incomingDir(env.server.stateDir, applyId),
     host.entries.filter((e) => e.action !== "unreadable"),
     current.applied,
     logEntry(applyId, effects, host, entries, result),

@@ -28,10 +28,9 @@ export function incomingDir(stateDir: string, applyId: string): string {
   return `${stateDir}/incoming-${applyId}`;
 }
 
-/** This apply's scratch folder on the server (the record passes through it); left behind, it marks an interrupted apply. */
+/** This apply's marker on the server, root's: left behind, it tells the next apply that this one was interrupted. */
 export function prepareIncomingScript(shell: ServerShell, env: Environment, applyId: string): string {
-  const owner = shell.quote(env.server.sshUser);
-  return `install -d -m 0700 ${shell.sudo ? `-o ${owner} ` : ""}${shell.path(incomingDir(env.server.stateDir, applyId))}`;
+  return `install -d -m 0700 ${shell.path(incomingDir(env.server.stateDir, applyId))}`;
 }
 
 /**

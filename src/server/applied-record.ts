@@ -29,7 +29,6 @@ export interface ApplyLogEntry {
 export function recordStep(
   shell: ServerShell,
   stateDir: string,
-  incoming: string,
   entries: PlanEntry[],
   previous: Record<string, string> | undefined,
   log: ApplyLogEntry,
@@ -43,8 +42,7 @@ export function recordStep(
     stdin: record,
     script: [
       "set -e",
-      `install -m 0600 /dev/stdin ${shell.path(`${incoming}/applied.json`)}`,
-      `install -m 0600 ${shell.path(`${incoming}/applied.json`)} ${shell.path(`${target}.new`)}`,
+      `install -m 0600 /dev/stdin ${shell.path(`${target}.new`)}`,
       `mv -fT ${shell.path(`${target}.new`)} ${shell.path(target)}`,
       `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`,
       pruneBackupsScript(shell, stateDir, keepBackups),
