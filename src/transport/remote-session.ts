@@ -90,6 +90,11 @@ export interface SessionOptions {
   open: (driver: string) => Promise<SessionChannel>;
   /** Why the connection dropped, if known. */
   lostReason?: () => Error | undefined;
+  /**
+   * close() returns as soon as the driver's input is ended when every step has its answer, without waiting for
+   * the driver to exit: for a caller that ends the whole connection next (the exit status would say nothing more).
+   */
+  endsConnectionAfter?: boolean;
 }
 
 interface Pending {
@@ -156,7 +161,8 @@ function startLive(options: SessionOptions, forget: () => void): Live {
         return;
       }
       channel.end();
-      await whenClosed;
+      if (options.endsConnectionAfter && pending.length === 0) state.dead = true;
+      else await whenClosed;
     },
   };
 

@@ -14,6 +14,8 @@ export interface SshConnection {
   client: SshClient;
   /** The SFTP channel, opened on first use only: a command that needs no file transfer never waits for it. */
   sftp: () => Promise<SFTPWrapper>;
+  /** gen's own TCP socket under it; none through a jump host (the connection then runs in a channel). */
+  socket?: Socket;
 }
 
 export interface ConnectPlan {
@@ -47,9 +49,10 @@ export async function openSshConnection(plan: ConnectPlan): Promise<SshConnectio
   connecting.catch(() => {});
 
   const clock = startClock(plan.timeoutMs);
+  // Through a jump host, the forwarded channel; else a TCP socket of our own, Nagle off.
+  const socket = plan.sock ? undefined : noDelaySocket(plan.target.host, plan.target.port);
   client.connect({
-    // Through a jump host, the forwarded channel; else a TCP socket of our own, Nagle off.
-    sock: (plan.sock as never) ?? noDelaySocket(plan.target.host, plan.target.port),
+    sock: (plan.sock as never) ?? socket,
     host: plan.target.host,
     port: plan.target.port,
     username: plan.target.username,
@@ -61,7 +64,7 @@ export async function openSshConnection(plan: ConnectPlan): Promise<SshConnectio
   });
   try {
     await Promise.race([connecting, clock.expired]);
-    return { client, sftp: lazySftp(client) };
+    return { client, sftp: lazySftp(client), ...(socket ? { socket } : {}) };
   } catch (error) {
     client.destroy();
     if (failure.refusal) throw failure.refusal;

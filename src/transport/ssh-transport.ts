@@ -32,7 +32,7 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     let found = sessions.get(sudo);
     if (!found) {
       const open = (driver: string) => execChannel(connection.client, remoteCommand(["sh", "-c", driver], { sudo }, context.root), context.describe);
-      found = remoteSession({ where: context.describe, open, lostReason: context.lostReason });
+      found = remoteSession({ where: context.describe, open, lostReason: context.lostReason, endsConnectionAfter: true });
       sessions.set(sudo, found);
     }
     return found;
@@ -84,16 +84,21 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
       if (guard.lost()) return;
       await guard("closing the connection", async () => {
         await Promise.all([...sessions.values()].map((s) => s.close().catch(() => {})));
-        await endConnection(connection.client);
+        await endConnection(connection);
       }).catch(() => connection.client.destroy());
     },
   };
 }
 
-function endConnection(client: SshConnection["client"]): Promise<void> {
+/**
+ * Ends the connection. Over a TCP socket of gen's own, the socket goes as soon as gen's last bytes have left:
+ * the server's side of the goodbye (channels closing, its own end) would only be waited for.
+ */
+function endConnection({ client, socket }: SshConnection): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, 2000);
     client.once("close", () => (clearTimeout(timer), resolve()));
+    socket?.once("finish", () => socket.destroy());
     client.end();
   });
 }
