@@ -29,7 +29,7 @@ import {
   type ApplyLogEntry,
 } from "../server/applied-record.js";
 import { outputLines, serverShell, type ServerShell, type StepOutput } from "../server/server-shell.js";
-import { checkFailures, checkStep } from "./check-staged.js";
+import { checkFailures, checkSteps } from "./check-staged.js";
 import { incomingDir, prepareIncomingScript, removeStaged, stageStep, stagingFailed, stagingOutcome } from "./stage.js";
 
 export interface ApplyInput {
@@ -182,15 +182,15 @@ async function applyLocked(
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
   const { staged, step: staging } = stageStep(shell, entries, rendered, applyId);
   const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged").map((e) => e.path);
-  const checking = checkStep(shell, env, staged, applyId, installedUnits);
-  // One round trip: preflight (fails when it finds a problem), folders, staging chained; then the checks, run once
-  // staging succeeded.
+  const { checks, steps: checking } = checkSteps(shell, env, staged, applyId, installedUnits);
+  // One round trip: preflight (fails when it finds a problem), folders, staging chained; then every check, each run
+  // once staging succeeded.
   at.step = "running the preflight checks, preparing the folders, staging and checking the files";
   const folderScript = [foldersScript(shell, host), prepareIncomingScript(shell, env, applyId)].filter(Boolean).join("\n");
   const prepare = [preflightStep(shell, env, host), { name: "preparing the folders", script: folderScript }, ...(entries.length > 0 ? [staging] : [])];
-  const [preflight, folders, stagingRun, checkRun] = await shell.steps([
+  const [preflight, folders, stagingRun, ...checkRuns] = await shell.steps([
     ...prepare.map((step, i) => ({ ...step, afterSuccess: i > 0 })),
-    ...(entries.length > 0 ? [checking.step] : []),
+    ...(entries.length > 0 ? checking : []),
   ]);
   at.step = "running the preflight checks";
   const problems = preflightProblems(shell, preflight!);
@@ -207,7 +207,7 @@ async function applyLocked(
   if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
   if (stagingRun) await stagingOutcome(shell, staged, stagingRun);
   at.step = "checking the staged files";
-  const failures = checkRun ? checkFailures(checking.checks, checking.marker, checkRun) : [];
+  const failures = checkFailures(checks, checkRuns);
   if (failures.length > 0) {
     await removeStaged(shell, staged);
     throw stagingFailed(host.host, failures);

@@ -11,7 +11,7 @@ import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
 import { serverShell } from "../server/server-shell.js";
-import { CHECK_TOOLS, checkFailures, checkStep } from "./check-staged.js";
+import { CHECK_TOOLS, checkFailures, checkSteps } from "./check-staged.js";
 import { stagedPath, type StagedFile } from "./stage.js";
 
 const { root, transport } = localServer("check-steps");
@@ -43,10 +43,8 @@ function staged(files: typeof GOOD, applyId: string): StagedFile[] {
 }
 
 async function failuresOf(files: StagedFile[], applyId: string): Promise<string[]> {
-  const { checks, step, marker } = checkStep(shell, env, files, applyId);
-  // As in apply: guarded by the staging step just before it (here one that succeeds).
-  const [, run] = await shell.steps([{ name: "staging", script: "true" }, step]);
-  return checkFailures(checks, marker, run!);
+  const { checks, steps } = checkSteps(shell, env, files, applyId);
+  return checkFailures(checks, await shell.steps(steps));
 }
 
 describe("apply's check steps", () => {
@@ -73,28 +71,9 @@ describe("apply's check steps", () => {
 
   test("checks guarded by a failed staging step do not run", async () => {
     const files = staged(BAD, "3");
-    const { checks, step, marker } = checkStep(shell, env, files, "3");
-    const [, run] = await shell.steps([{ name: "staging", script: "exit 1" }, step]);
-    assert.ok(run!.skipped);
-    assert.deepEqual(checkFailures(checks, marker, run!), []);
-  });
-
-  test("only the bad file of several is named, each check with its own output", async () => {
-    const files = staged({ ...GOOD, logrotate: BAD.logrotate!, sudoers: BAD.sudoers! }, "4");
-    const failures = await failuresOf(files, "4");
-    assert.equal(failures.length, 2, failures.join("\n"));
-    assert.match(failures[0]!, /^visudo rejected .*syntax error/);
-    assert.doesNotMatch(failures[0]!, /weekyl/);
-    assert.match(failures[1]!, /^logrotate rejected .*unknown option 'weekyl'/);
-    assert.doesNotMatch(failures[1]!, /syntax error/);
-  });
-
-  test("an answer that is not one record per check is reported, not taken for a pass", () => {
-    const files = [{ entry: { path: "/etc/sudoers.d/app", kind: "sudoers" } as PlanEntry, staged: stagedPath("/etc/sudoers.d/app", "5") }];
-    const { checks, marker } = checkStep(shell, env, files, "5");
-    const cut = { exitCode: 0, stdout: "", stderr: "", skipped: false };
-    assert.match(checkFailures(checks, marker, cut).join(), /checks of the staged files did not run/);
-    const killed = { exitCode: 0, stdout: `\n${marker} 0 \n`, stderr: `\n${marker} 0\n`, skipped: false };
-    assert.match(checkFailures(checks, marker, killed).join(), /^visudo rejected \/etc\/sudoers\.d\/app \(exit -1\)/);
+    const { checks, steps } = checkSteps(shell, env, files, "3");
+    const runs = await shell.steps([{ name: "staging", script: "exit 1" }, ...steps]);
+    assert.ok(runs.slice(1).every((run) => run.skipped));
+    assert.deepEqual(checkFailures(checks, runs.slice(1)), []);
   });
 });

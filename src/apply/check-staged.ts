@@ -1,9 +1,7 @@
-// Every staged file is checked with its real tool on the server before anything moves: one step, sent in the
-// staging step's round trip and guarded by it, runs every check at once (systemd-analyze alone takes most of their
-// time) and reports each one's status and output in turn; a step builder and a parser of its answer.
+// Every staged file is checked with its real tool on the server before anything moves, one step per check, sent in
+// the staging step's round trip (a step builder and a parser of the answers):
 // visudo for sudoers, python3 for settings, logrotate -d for logrotate, systemd-analyze verify for units.
 // The tools' output is read, not only their exit status (logrotate reports errors with status 0).
-import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import type { FileKind } from "../types.js";
@@ -35,68 +33,36 @@ export const CHECK_TOOLS = {
 } as const satisfies Partial<Record<FileKind, string>>;
 
 /**
- * The step that runs every check at once, whatever the others' statuses (every problem is reported at once); it
- * does not run when the step it is guarded by (staging) failed. `installedUnits`: the other managed units,
- * unchanged and in place, which staged units may refer to (Requires=x.socket).
+ * One step per check; each runs whatever the others' statuses (every problem is reported at once), and none runs
+ * when the step they are guarded by (staging) failed. `installedUnits`: the other managed units, unchanged and in
+ * place, which staged units may refer to (Requires=x.socket).
  */
-export function checkStep(
+export function checkSteps(
   shell: ServerShell,
   env: Environment,
   staged: StagedFile[],
   applyId: string,
   installedUnits: string[] = [],
-): { checks: Check[]; step: Step; marker: string } {
+): { checks: Check[]; steps: Step[] } {
   const checks = stagedChecks(shell, env, staged, applyId, installedUnits);
-  // Each check's output is cut from the others' by a line no tool prints: the marker is random.
-  const marker = `gen-check-${randomBytes(8).toString("hex")}`;
-  // A check's scratch lines run around it and keep its status; each check writes its own files in a scratch folder.
-  const started = checks.map((c, i) =>
-    [
-      "{ (",
-      ...(c.before ?? []),
-      `${c.argv.map(shell.quote).join(" ")} 2>&1`,
-      "status=$?",
-      ...(c.after ?? []),
-      "exit $status",
-      `) >"$d/${i}.out" 2>"$d/${i}.err"; echo $? >"$d/${i}.status"; } &`,
-    ].join("\n"),
-  );
-  const reported = checks.map((_, i) =>
-    [
-      `printf '\\n%s %s %s\\n' ${marker} ${i} "$(cat "$d/${i}.status")"; cat "$d/${i}.out"`,
-      `printf '\\n%s %s\\n' ${marker} ${i} >&2; cat "$d/${i}.err" >&2`,
-    ].join("\n"),
-  );
-  const script = ["d=$(mktemp -d) || exit 97", ...started, "wait", ...reported, 'rm -rf "$d"'].join("\n");
-  return { checks, step: { name: `checking the staged files (${checks.map((c) => c.tool).join(", ")})`, guarded: true, script }, marker };
+  // A check's scratch lines run around it and keep its status.
+  const steps = checks.map((c) => ({
+    name: `checking ${c.files.map((f) => f.entry.path).join(", ")} with ${c.tool}`,
+    guarded: true,
+    script: [...(c.before ?? []), `${c.argv.map(shell.quote).join(" ")} 2>&1`, "status=$?", ...(c.after ?? []), "exit $status"].join("\n"),
+  }));
+  return { checks, steps };
 }
 
-/** One message per failed check (empty: all passed); the step's answer cut into each check's status and output. */
-export function checkFailures(checks: Check[], marker: string, run: StepOutput): string[] {
-  if (run.skipped || checks.length === 0) return [];
-  const out = cutByMarker(run.stdout, marker);
-  const err = cutByMarker(run.stderr, marker);
-  const answered = (record: { head: string } | undefined, i: number) => record?.head.split(" ")[0] === String(i);
-  if (run.exitCode !== 0 || checks.some((_, i) => !answered(out[i], i) || !answered(err[i], i))) {
-    return [`the checks of the staged files did not run (exit ${run.exitCode}): ${lines(run.stderr).join(" | ") || "no output"}`];
-  }
+/** One message per failed check (empty: all passed). */
+export function checkFailures(checks: Check[], runs: StepOutput[]): string[] {
   return checks.flatMap((check, i) => {
-    // "<i> <status>"; no status when the check's shell was killed before it could write one.
-    const status = out[i]!.head.split(" ")[1];
-    const exitCode = status ? Number(status) : -1;
-    const problems = check.failed(exitCode, out[i]!.body);
+    const run = runs[i]!;
+    if (run.skipped) return [];
+    const problems = check.failed(run.exitCode, run.stdout);
     if (!problems) return [];
-    const text = check.rename.reduce((all, [from, to]) => all.replaceAll(from, to), [...problems, ...lines(err[i]!.body)].join(" | "));
-    return [`${check.tool} rejected ${check.files.map((f) => f.entry.path).join(", ")} (exit ${exitCode}): ${text}`];
-  });
-}
-
-/** "\n<marker> <head>\n<body>" records, in order. */
-function cutByMarker(output: string, marker: string): { head: string; body: string }[] {
-  const [, ...records] = output.split(`\n${marker} `);
-  return records.map((record) => {
-    const newline = record.indexOf("\n");
-    return newline < 0 ? { head: record, body: "" } : { head: record.slice(0, newline), body: record.slice(newline + 1) };
+    const text = check.rename.reduce((out, [from, to]) => out.replaceAll(from, to), [...problems, ...lines(run.stderr)].join(" | "));
+    return [`${check.tool} rejected ${check.files.map((f) => f.entry.path).join(", ")} (exit ${run.exitCode}): ${text}`];
   });
 }
 
