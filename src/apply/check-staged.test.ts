@@ -64,6 +64,7 @@ describe("apply's check steps", () => {
     const [sudoers, settings, logrotate, unit] = failures;
     assert.match(sudoers!, /^visudo rejected \/etc\/sudoers\.d\/app \(exit 1\): .*syntax error/);
     assert.match(settings!, /^python3 rejected \/srv\/config\/settings_local\.py \(exit 1\): .*SyntaxError/);
+    assert.doesNotMatch(settings!, /ResourceWarning|Exception ignored/);
     assert.match(logrotate!, /^logrotate rejected \/etc\/logrotate\.d\/app \(exit \d+\): .*unknown option 'weekyl'/);
     assert.match(unit!, /^systemd-analyze rejected \/etc\/systemd\/system\/app\.service \(exit \d+\): .*\/etc\/systemd\/system\/app\.service/);
     assert.doesNotMatch(failures.join("\n"), /\.gen-stage\./, "scratch names are shown as the server paths they stand for");
