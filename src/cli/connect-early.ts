@@ -16,6 +16,8 @@ export async function loadRenderAndConnect(
     const prepared = await loadAndRender(name, argv, (loaded) => {
       connections = hostConnections(loaded.environment, options);
       connections.warm(concurrency, { sudo: loaded.environment.server.useSudo });
+      // Node starts a TCP connection on its next tick, which rendering (synchronous) would hold back: let it go first.
+      return new Promise<void>((resolve) => setImmediate(resolve));
     });
     return { ...prepared, connections: connections! };
   } catch (error) {

@@ -55,10 +55,10 @@ export function loadWithoutSecrets(name: string, options: GlobalOptions): Promis
 }
 
 /** `loaded` is called once the environment is loaded and valid, before it is rendered (to start connecting). */
-export async function loadAndRender(name: string, options: GlobalOptions, loadedHook?: (loaded: LoadedEnvironment) => void): Promise<Prepared> {
+export async function loadAndRender(name: string, options: GlobalOptions, loadedHook?: (loaded: LoadedEnvironment) => void | Promise<void>): Promise<Prepared> {
   const { environmentsDir, root, templatesDir } = project(options);
   const loaded = await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true });
-  loadedHook?.(loaded);
+  await loadedHook?.(loaded);
   const redact = createRedactor(loaded.secrets.values, options["show-secrets"] ?? false);
   let rendered: RenderResult;
   try {

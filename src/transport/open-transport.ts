@@ -5,6 +5,7 @@ import pLimit from "p-limit";
 import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
 import { createLocalTransport } from "./local.js";
+import { startTcp } from "./ssh-connect.js";
 import { connectSsh, type SshOptions } from "./ssh.js";
 import type { PassphrasePrompt } from "./ssh-auth.js";
 import { resolveSshHost, type JumpSpec, type ResolvedSshHost } from "./ssh-config.js";
@@ -39,12 +40,16 @@ export async function openTransport(env: Environment, host: HostEntry, options: 
     return createLocalTransport(root, { sandbox: true });
   }
   const source = options.sshConfigPath ? { configPath: options.sshConfigPath } : {};
-  const resolved = await resolveSshHost(
+  const resolved = resolveSshHost(
     host.host,
     { port: host.port, user: options.sshUser ?? env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) },
     source,
   );
+  // Started before this function first waits: when diff and apply connect early, the server accepts the connection
+  // and prepares its side while gen renders.
+  const tcp = resolved.jumps ? undefined : startTcp(resolved.host, resolved.port);
   return connectSsh({
+    ...(tcp ? { tcp } : {}),
     ...sshOptions(resolved, options, env),
     ...(options.identityFile ? { identityFiles: [options.identityFile] } : resolved.identityFiles ? { identityFiles: resolved.identityFiles } : {}),
     ...(host.hostKey ? { hostKeyFingerprint: host.hostKey } : {}),
@@ -75,7 +80,7 @@ async function jumpOptions(hops: JumpSpec[], options: ConnectOptions, env: Envir
   let previous: SshOptions | undefined;
   for (const hop of hops) {
     if (seen.includes(hop.host) || seen.length > 8) throw new GenError(`ProxyJump loops: ${[...seen, hop.host].join(" -> ")}`);
-    const resolved = await resolveSshHost(hop.host, {}, source);
+    const resolved = resolveSshHost(hop.host, {}, source);
     const ownJump = previous ?? (resolved.jumps ? await jumpOptions(resolved.jumps, options, env, source, [...seen, hop.host]) : undefined);
     previous = {
       ...sshOptions({ ...resolved, ...(hop.user ? { user: hop.user } : {}), ...(hop.port ? { port: hop.port } : {}) }, options, env),

@@ -3,7 +3,7 @@
 // the ssh config overrides them, as OpenSSH does for an alias. A directive that would change how OpenSSH
 // connects and that gen does not implement is refused, never ignored.
 
-import { readdir, readFile } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import picomatch from "picomatch";
@@ -46,10 +46,10 @@ export interface SshConfigSource {
   homeDir?: string;
 }
 
-export async function resolveSshHost(alias: string, defaults: SshHostDefaults = {}, source: SshConfigSource = {}): Promise<ResolvedSshHost> {
+export function resolveSshHost(alias: string, defaults: SshHostDefaults = {}, source: SshConfigSource = {}): ResolvedSshHost {
   const home = source.homeDir ?? homedir();
   const configPath = source.configPath ?? join(home, ".ssh", "config");
-  const values = await computeHost(configPath, alias, home);
+  const values = computeHost(configPath, alias, home);
   refuseUnsupported(values, configPath, alias);
   const user = first(values.user) ?? defaults.user ?? userInfo().username;
   const host = first(values.hostname) ?? alias;
@@ -155,10 +155,10 @@ function connectTimeoutOf(value: string | undefined, configPath: string, alias: 
   return { connectTimeoutSeconds: seconds };
 }
 
-async function computeHost(configPath: string, alias: string, home: string): Promise<Record<string, string | string[]>> {
+function computeHost(configPath: string, alias: string, home: string): Record<string, string | string[]> {
   let text: string;
   try {
-    text = await readWithIncludes(configPath, home, 0);
+    text = readWithIncludes(configPath, home, 0);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
     if (error instanceof GenError) throw error;
@@ -181,9 +181,9 @@ async function computeHost(configPath: string, alias: string, home: string): Pro
  * order, missing ones skipped as ssh does). An Include inside a Host or Match block only applies to it: the
  * block's header is repeated after the included text so that the block's remaining lines keep their condition.
  */
-async function readWithIncludes(path: string, home: string, depth: number): Promise<string> {
+function readWithIncludes(path: string, home: string, depth: number): string {
   if (depth > 16) throw new GenError(`${path}: Include nested more than 16 deep (a loop?)`);
-  const text = await readFile(path, "utf8");
+  const text = readFileSync(path, "utf8");
   const out: string[] = [];
   let header: string | undefined;
   for (const line of text.split(/\r?\n/)) {
@@ -196,8 +196,8 @@ async function readWithIncludes(path: string, home: string, depth: number): Prom
     for (const pattern of include[1]!.match(/"[^"]*"|\S+/g) ?? []) {
       const unquoted = pattern.replace(/^"|"$/g, "");
       const expanded = unquoted === "~" || unquoted.startsWith("~/") ? home + unquoted.slice(1) : unquoted;
-      for (const file of await expandGlob(isAbsolute(expanded) ? expanded : join(home, ".ssh", expanded))) {
-        out.push(`# gen: included from ${file}`, await readWithIncludes(file, home, depth + 1));
+      for (const file of expandGlob(isAbsolute(expanded) ? expanded : join(home, ".ssh", expanded))) {
+        out.push(`# gen: included from ${file}`, readWithIncludes(file, home, depth + 1));
       }
     }
     // The lines after the Include keep the condition they had: their block's, or none (Host * is the same).
@@ -206,23 +206,30 @@ async function readWithIncludes(path: string, home: string, depth: number): Prom
   return out.join("\n");
 }
 
-async function expandGlob(path: string): Promise<string[]> {
+function expandGlob(path: string): string[] {
   const name = basename(path);
-  if (!/[*?[]/.test(name)) {
-    return (await readFile(path).then(
-      () => true,
-      () => false,
-    ))
-      ? [path]
-      : [];
-  }
+  if (!/[*?[]/.test(name)) return readable(path) ? [path] : [];
   if (/[*?[]/.test(dirname(path))) throw new GenError(`Include ${path}: gen expands wildcards in the file name only`);
   const match = picomatch(name, { dot: false });
-  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    // a folder that is not there includes nothing, as with ssh
+  }
   return names
     .filter((n) => match(n))
     .sort()
     .map((n) => join(dirname(path), n));
+}
+
+function readable(path: string): boolean {
+  try {
+    readFileSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parsePort(value: string | undefined, configPath: string, alias: string): number | undefined {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sshOptionsFor } from "../../test/support/ssh-options.js";
 import { freePort, startSilentServer, startSshd, type SshdHandle } from "../../test/support/sshd.js";
+import { startTcp } from "./ssh-connect.js";
 import { connectSsh } from "./ssh.js";
 
 describe("ssh connection failures and key sources", () => {
@@ -76,6 +77,22 @@ describe("ssh connection failures and key sources", () => {
       name: "GenError",
       message: new RegExp(`^cannot connect to root@127\\.0\\.0\\.1:${port}: connection refused`),
     });
+  });
+
+  it("reports connection refused for a connection started early that failed before ssh2 took it", async () => {
+    const port = await freePort();
+    const tcp = startTcp("127.0.0.1", port);
+    await new Promise((closed) => tcp.socket.once("close", closed));
+    await assert.rejects(connectSsh({ ...sshOptionsFor(sshd), port, tcp }), {
+      name: "GenError",
+      message: new RegExp(`^cannot connect to root@127\\.0\\.0\\.1:${port}: connection refused`),
+    });
+  });
+
+  it("closes a connection started early when gen gives up before using it (no key to offer)", async () => {
+    const tcp = startTcp("127.0.0.1", sshd.port);
+    await assert.rejects(connectSsh({ ...sshOptionsFor(sshd), identityFiles: [], agent: false, tcp }), /no SSH key to offer/);
+    assert.ok(tcp.socket.destroyed, "the early socket is closed, so gen can exit");
   });
 
   it("times out on a server that accepts and never answers", async () => {

@@ -27,10 +27,25 @@ export interface ConnectPlan {
   onLost: (error: Error) => void;
   /** A channel through a jump host (ProxyJump) to use instead of a TCP connection of our own. */
   sock?: NodeJS.ReadableStream & NodeJS.WritableStream;
+  /** The TCP connection to the target, when it was started earlier (startTcp); else it is started here. */
+  tcp?: StartedTcp;
 }
 
 export async function openSshConnection(plan: ConnectPlan): Promise<SshConnection> {
+  // Through a jump host, the forwarded channel; else a TCP socket of our own, Nagle off.
+  const tcp = plan.sock ? undefined : (plan.tcp ?? startTcp(plan.target.host, plan.target.port));
+  try {
+    return await overConnection(plan, tcp);
+  } catch (error) {
+    tcp?.socket.destroy();
+    throw error;
+  }
+}
+
+async function overConnection(plan: ConnectPlan, tcp: StartedTcp | undefined): Promise<SshConnection> {
   const entries = await loadKnownHosts(plan.hostKey.pinnedFingerprint ? [] : plan.hostKey.knownHostsPaths);
+  // A socket started early may have failed before anything listened to it (connection refused).
+  if (tcp?.socket.destroyed) throw connectFailure(tcp.failure() ?? new Error("the connection closed"), plan.target, { offered: [], notes: [] }, plan.timeoutMs);
   const client = new ssh2.Client();
   const failure: { refusal?: GenError; raw?: Error & { level?: string } } = {};
   const log: AuthLog = { offered: [], notes: [] };
@@ -49,10 +64,8 @@ export async function openSshConnection(plan: ConnectPlan): Promise<SshConnectio
   connecting.catch(() => {});
 
   const clock = startClock(plan.timeoutMs);
-  // Through a jump host, the forwarded channel; else a TCP socket of our own, Nagle off.
-  const socket = plan.sock ? undefined : noDelaySocket(plan.target.host, plan.target.port);
   client.connect({
-    sock: (plan.sock as never) ?? socket,
+    sock: (plan.sock as never) ?? tcp?.socket,
     host: plan.target.host,
     port: plan.target.port,
     username: plan.target.username,
@@ -64,7 +77,7 @@ export async function openSshConnection(plan: ConnectPlan): Promise<SshConnectio
   });
   try {
     await Promise.race([connecting, clock.expired]);
-    return { client, sftp: lazySftp(client), ...(socket ? { socket } : {}) };
+    return { client, sftp: lazySftp(client), ...(tcp ? { socket: tcp.socket } : {}) };
   } catch (error) {
     client.destroy();
     if (failure.refusal) throw failure.refusal;
@@ -84,15 +97,24 @@ function lazySftp(client: SshClient): () => Promise<SFTPWrapper> {
     }));
 }
 
+/** A TCP connection under way, and the error that ended it if it failed before ssh2 listened to it. */
+export interface StartedTcp {
+  socket: Socket;
+  failure: () => Error | undefined;
+}
+
 /**
  * The TCP socket of an SSH connection, with Nagle's algorithm off: every request/answer exchange would otherwise
  * wait for the peer's delayed acknowledgement (about 40 ms). OpenSSH sets TCP_NODELAY for the same reason.
- * Every connection gen opens (jump hosts included) takes its socket from here.
+ * Every connection gen opens (jump hosts included) takes its socket from here. It may be started before ssh2 takes
+ * it over (the server then prepares its side while gen renders): its error is kept until then.
  */
-export function noDelaySocket(host: string, port: number): Socket {
+export function startTcp(host: string, port: number): StartedTcp {
   const socket = tcpConnect({ host, port });
   socket.setNoDelay(true);
-  return socket;
+  let failure: Error | undefined;
+  socket.on("error", (error) => (failure ??= error));
+  return { socket, failure: () => failure };
 }
 
 type VerifyCallback = (valid: boolean) => void;

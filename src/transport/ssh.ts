@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { GenError } from "../errors.js";
 import { defaultIdentityFileNames, existingDefaultIdentityFiles, type PassphrasePrompt } from "./ssh-auth.js";
-import { openSshConnection, type ConnectPlan, type SshConnection } from "./ssh-connect.js";
+import { openSshConnection, type ConnectPlan, type SshConnection, type StartedTcp } from "./ssh-connect.js";
 import { createSshTransport } from "./ssh-transport.js";
 import type { Transport } from "./transport.js";
 
@@ -36,11 +36,16 @@ export interface SshOptions {
   homeDir?: string;
   /** Reach this host through another one (ProxyJump): its own options, host key checked like any other. */
   jump?: SshOptions;
+  /** The TCP connection to host:port, already started (startTcp); closed here if the connection fails. */
+  tcp?: StartedTcp;
 }
 
 export async function connectSsh(options: SshOptions): Promise<Transport> {
   let lost: Error | undefined;
-  const { connection, plan, hops } = await openThroughJumps(options, (error) => (lost ??= error));
+  const { connection, plan, hops } = await openThroughJumps(options, (error) => (lost ??= error)).catch((error: unknown) => {
+    options.tcp?.socket.destroy();
+    throw error;
+  });
   const root = options.root ?? "/";
   const { username, host, port } = plan.target;
   const transport = createSshTransport(connection, {
@@ -131,5 +136,6 @@ async function connectPlan(options: SshOptions, onLost: (error: Error) => void):
       ...(options.passphrase ? { passphrase: options.passphrase } : {}),
     },
     onLost,
+    ...(options.tcp ? { tcp: options.tcp } : {}),
   };
 }
