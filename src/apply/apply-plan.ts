@@ -29,7 +29,7 @@ import {
   type ApplyLogEntry,
 } from "../server/applied-record.js";
 import { outputLines, serverShell, type ServerShell, type StepOutput } from "../server/server-shell.js";
-import { checkFailures, checkSteps } from "./check-staged.js";
+import { checkCopies, checkFailures, checkSteps } from "./check-staged.js";
 import { incomingDir, prepareIncomingScript, removeStaged, stageStep, stagingFailed, stagingOutcome } from "./stage.js";
 
 export interface ApplyInput {
@@ -180,9 +180,9 @@ async function applyLocked(
   }
   result.finished = unfinished.map((e) => e.path);
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
-  const { staged, step: staging } = stageStep(shell, entries, rendered, applyId);
-  const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged").map((e) => e.path);
-  const { checks, steps: checking } = checkSteps(shell, env, staged, applyId, installedUnits);
+  const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged");
+  const { staged, step: staging } = stageStep(shell, entries, rendered, applyId, (staged) => checkCopies(env, staged, installedUnits, rendered, applyId));
+  const { checks, steps: checking } = checkSteps(shell, env, staged, applyId);
   // One round trip: preflight (fails when it finds a problem), folders, staging chained; then every check, each run
   // once staging succeeded.
   at.step = "running the preflight checks, preparing the folders, staging and checking the files";
@@ -253,7 +253,7 @@ async function applyLocked(
 
 /** One step per handler, in order, chained: the first that fails stops the rest. */
 function handlerRequest(shell: ServerShell, commands: string[][]): Step[] {
-  return commands.map((argv, i) => ({ name: `\`${argv.join(" ")}\``, script: `${argv.map(shell.quote).join(" ")} 2>&1`, afterSuccess: i > 0 }));
+  return commands.map((argv, i) => ({ name: `\`${argv.join(" ")}\``, script: `exec ${argv.map(shell.quote).join(" ")} 2>&1`, afterSuccess: i > 0 }));
 }
 
 function handlerOutcome(commands: string[][], runs: StepOutput[], result: HostApplyResult, effects: ApplyEffects): GenError | undefined {

@@ -9,9 +9,9 @@ import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
-import type { FileKind } from "../types.js";
+import type { FileKind, RenderedFile } from "../types.js";
 import { serverShell } from "../server/server-shell.js";
-import { CHECK_TOOLS, checkFailures, checkSteps } from "./check-staged.js";
+import { CHECK_TOOLS, checkCopies, checkFailures, checkSteps } from "./check-staged.js";
 import { stagedPath, type StagedFile } from "./stage.js";
 
 const { root, transport } = localServer("check-steps");
@@ -32,14 +32,28 @@ const BAD: typeof GOOD = {
   unit: ["systemd-unit", "/etc/systemd/system/app.service", "[Service]\nExecStart=relative/path\nNoSuchKey=1\n"],
 };
 
+/** Writes the staged files, and the copies the unit check reads, as the staging step would. */
 function staged(files: typeof GOOD, applyId: string): StagedFile[] {
-  return Object.values(files).map(([kind, path, content]) => {
-    const entry = { path, kind } as PlanEntry;
+  return stagedWith(files, applyId, {});
+}
+
+/** `installed`: unchanged managed files (path to content), copied beside the staged units for their check. */
+function stagedWith(files: typeof GOOD, applyId: string, installed: Record<string, string>): StagedFile[] {
+  const write = (path: string, content: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content, { mode: 0o440 });
+  };
+  const all = [...Object.values(files).map(([, path, content]) => [path, content] as const), ...Object.entries(installed)];
+  const rendered = new Map(all.map(([path, content]) => [path, { path, content } as RenderedFile]));
+  const unchanged = Object.keys(installed).map((path) => ({ path, kind: "systemd-unit", desired: { owner: "root", group: "root" } }) as PlanEntry);
+  const stagedFiles = Object.values(files).map(([kind, path, content]) => {
+    const entry = { path, kind, desired: { owner: "root", group: "root" } } as PlanEntry;
     const file = { entry, staged: stagedPath(path, applyId) };
-    mkdirSync(dirname(join(root, file.staged)), { recursive: true });
-    writeFileSync(join(root, file.staged), content, { mode: 0o440 });
+    write(file.staged, content);
     return file;
   });
+  for (const copy of checkCopies(env, stagedFiles, unchanged, rendered, applyId)) write(copy.path, copy.content!);
+  return stagedFiles;
 }
 
 async function failuresOf(files: StagedFile[], applyId: string): Promise<string[]> {
@@ -68,6 +82,17 @@ describe("apply's check steps", () => {
     assert.match(logrotate!, /^logrotate rejected \/etc\/logrotate\.d\/app \(exit \d+\): .*unknown option 'weekyl'/);
     assert.match(unit!, /^systemd-analyze rejected \/etc\/systemd\/system\/app\.service \(exit \d+\): .*\/etc\/systemd\/system\/app\.service/);
     assert.doesNotMatch(failures.join("\n"), /\.gen-stage\./, "scratch names are shown as the server paths they stand for");
+  });
+
+  test("a staged unit is verified beside the unchanged managed units it refers to", async () => {
+    const socket = "[Socket]\nListenStream=/run/app.sock\n";
+    const unit = "[Unit]\nRequires=app.socket\nAfter=app.socket\n\n[Service]\nExecStart=/bin/true\n";
+    const files = stagedWith({ unit: ["systemd-unit", "/etc/systemd/system/app.service", unit] }, "6", {
+      "/etc/systemd/system/app.socket": socket,
+    });
+    assert.deepEqual(await failuresOf(files, "6"), []);
+    const alone = stagedWith({ unit: ["systemd-unit", "/etc/systemd/system/app.service", unit] }, "7", {});
+    assert.match((await failuresOf(alone, "7")).join("\n"), /app\.socket/, "without the installed socket beside it, systemd-analyze names it");
   });
 
   test("checks guarded by a failed staging step do not run", async () => {

@@ -1,11 +1,14 @@
 // Every staged file is checked with its real tool on the server before anything moves, one step per check, sent in
 // the staging step's round trip (a step builder and a parser of the answers):
-// visudo for sudoers, python3 for settings, logrotate -d for logrotate, systemd-analyze verify for units.
+// visudo for sudoers, python3 for settings, logrotate -d for logrotate, systemd-analyze verify for units (on copies
+// under their real names that the staging step writes, checkCopies).
 // The tools' output is read, not only their exit status (logrotate reports errors with status 0).
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
-import type { FileKind } from "../types.js";
-import type { StagedFile } from "./stage.js";
+import type { PlanEntry } from "../plan/plan-types.js";
+import type { StageFile } from "../server/root-files.js";
+import type { FileKind, RenderedFile } from "../types.js";
+import { incomingDir, type StagedFile } from "./stage.js";
 import type { ServerShell, StepOutput } from "../server/server-shell.js";
 import type { Step } from "../transport/transport.js";
 
@@ -13,9 +16,6 @@ export interface Check {
   tool: string;
   files: StagedFile[];
   argv: string[];
-  /** Shell lines run before and after the check (the unit check's scratch folder). */
-  before?: string[];
-  after?: string[];
   failed: (exitCode: number, output: string) => string[] | undefined;
   /** Scratch paths in the output, shown as the server paths they stand for. */
   rename: [string, string][];
@@ -35,24 +35,45 @@ export const CHECK_TOOLS = {
 
 /**
  * One step per check; each runs whatever the others' statuses (every problem is reported at once), and none runs
- * when the step they are guarded by (staging) failed. `installedUnits`: the other managed units, unchanged and in
- * place, which staged units may refer to (Requires=x.socket).
+ * when the step they are guarded by (staging) failed. The unit check reads the copies checkCopies names.
  */
-export function checkSteps(
-  shell: ServerShell,
-  env: Environment,
-  staged: StagedFile[],
-  applyId: string,
-  installedUnits: string[] = [],
-): { checks: Check[]; steps: Step[] } {
-  const checks = stagedChecks(shell, env, staged, applyId, installedUnits);
-  // A check's scratch lines run around it and keep its status.
+export function checkSteps(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string): { checks: Check[]; steps: Step[] } {
+  const checks = stagedChecks(shell, env, staged, applyId);
+  // exec: the step's shell becomes the tool (one process fewer each).
   const steps = checks.map((c) => ({
     name: `checking ${c.files.map((f) => f.entry.path).join(", ")} with ${c.tool}`,
     guarded: true,
-    script: [...(c.before ?? []), `${c.argv.map(shell.quote).join(" ")} 2>&1`, "status=$?", ...(c.after ?? []), "exit $status"].join("\n"),
+    script: `exec ${c.argv.map(shell.quote).join(" ")} 2>&1`,
   }));
   return { checks, steps };
+}
+
+/**
+ * The copies the unit check verifies, for the staging step to write with the staged files (no process per copy):
+ * every staged unit and the unchanged managed units (which staged units may refer to, Requires=x.socket) under their
+ * real names, in this apply's incoming folder, which goes when the apply ends.
+ */
+export function checkCopies(
+  env: Environment,
+  staged: StagedFile[],
+  installedUnits: PlanEntry[],
+  rendered: Map<string, RenderedFile>,
+  applyId: string,
+): StageFile[] {
+  const units = staged.filter((s) => s.entry.kind === "systemd-unit").map((s) => s.entry);
+  if (units.length === 0) return [];
+  return [...units, ...installedUnits].map((entry) => ({
+    path: `${unitCheckDir(env, applyId)}/${posix.basename(entry.path)}`,
+    staged: posix.basename(entry.path),
+    mode: "0600",
+    owner: entry.desired.owner,
+    group: entry.desired.group,
+    content: rendered.get(entry.path)?.content ?? "",
+  }));
+}
+
+function unitCheckDir(env: Environment, applyId: string): string {
+  return `${incomingDir(env.server.stateDir, applyId)}/verify`;
 }
 
 /** One message per failed check (empty: all passed). */
@@ -73,7 +94,7 @@ const lines = (output: string) =>
     .map((l) => l.trimEnd())
     .filter(Boolean);
 
-function stagedChecks(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string, installedUnits: string[]): Check[] {
+function stagedChecks(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string): Check[] {
   const of = (kind: string) => staged.filter((s) => s.entry.kind === kind);
   const rename = (s: StagedFile): [string, string][] => [[shell.raw(s.staged), s.entry.path]];
   const failedOnStatus = (exitCode: number, output: string) => (exitCode === 0 ? undefined : lines(output));
@@ -105,7 +126,7 @@ function stagedChecks(shell: ServerShell, env: Environment, staged: StagedFile[]
     })),
   ];
   const units = of("systemd-unit");
-  if (units.length > 0) checks.push(unitCheck(shell, env, units, installedUnits, applyId));
+  if (units.length > 0) checks.push(unitCheck(shell, env, units, applyId));
   return checks;
 }
 
@@ -118,21 +139,15 @@ function onlyMissingAccounts(output: string): boolean {
   return errors.length > 0 && errors.every((l) => /unknown (user|group) '|found error in .*, skipping/.test(l));
 }
 
-/** Units are verified together under their real names, with the unchanged managed units beside them. */
-function unitCheck(shell: ServerShell, env: Environment, units: StagedFile[], installedUnits: string[], applyId: string): Check {
-  const dir = `${env.server.stateDir}/verify-${applyId}`;
+/** Units are verified together under their real names, with the unchanged managed units beside them (checkCopies). */
+function unitCheck(shell: ServerShell, env: Environment, units: StagedFile[], applyId: string): Check {
+  const dir = unitCheckDir(env, applyId);
   const copies = units.map((u) => `${dir}/${posix.basename(u.entry.path)}`);
   const external = env.server.systemServices.map((s) => `${s}.service`);
   return {
     tool: CHECK_TOOLS["systemd-unit"],
     files: units,
-    before: [
-      `mkdir -p ${shell.path(dir)}`,
-      ...units.map((u, i) => `cp ${shell.path(u.staged)} ${shell.path(copies[i]!)}`),
-      ...installedUnits.map((path) => `cp ${shell.path(path)} ${shell.path(`${dir}/${posix.basename(path)}`)}`),
-    ],
     argv: [CHECK_TOOLS["systemd-unit"], "verify", "--man=no", ...copies.map((c) => shell.raw(c))],
-    after: [`rm -rf ${shell.path(dir)}`],
     // Any output is a finding (systemd-analyze exits 0 on some real problems), except what is about this machine.
     failed: (_exitCode, output) => {
       const problems = output

@@ -6,7 +6,7 @@ import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
 import { refusalLines } from "../server/link-safe.js";
-import { rootFilesStep } from "../server/root-files.js";
+import { rootFilesStep, type StageFile } from "../server/root-files.js";
 import type { Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
 
@@ -36,13 +36,14 @@ export function prepareIncomingScript(shell: ServerShell, env: Environment, appl
 /**
  * Every changed file in one step: the server program writes each beside its target, private first, then with its
  * final owner and mode, through its folder opened without following links (a folder swapped for a link after the
- * preflight is refused). Missing folders are created on the way.
+ * preflight is refused). Missing folders are created on the way. `alsoWrite`: files the checks read (checkCopies).
  */
 export function stageStep(
   shell: ServerShell,
   entries: PlanEntry[],
   rendered: Map<string, RenderedFile>,
   applyId: string,
+  alsoWrite: (staged: StagedFile[]) => StageFile[] = () => [],
 ): { staged: StagedFile[]; step: Step } {
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
   const files = staged.map(({ entry, staged: path }) => {
@@ -50,7 +51,7 @@ export function stageStep(
     const file = { path: entry.path, staged: posix.basename(path), mode, owner, group };
     return entry.kind === "symlink" ? { ...file, link: entry.desired.linkTarget! } : { ...file, content: rendered.get(entry.path)!.content };
   });
-  return { staged, step: rootFilesStep(shell, "staging the changed files", { op: "stage", files }) };
+  return { staged, step: rootFilesStep(shell, "staging the changed files", { op: "stage", files: [...files, ...alsoWrite(staged)] }) };
 }
 
 /** A failed staging step removes what was staged and fails the apply, naming the step's output. */

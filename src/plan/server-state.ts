@@ -133,7 +133,7 @@ async function readContents(
   const sizes = differing.map((d) => d.size);
   if (sizes.every((size) => size !== undefined)) {
     const local = files.map((file) => quoteArg(pathUnderRoot(transport.root, file.path))).join(" ");
-    const [all] = await transport.steps([{ name: "reading the files that differ", script: `cat -- ${local}` }], { sudo });
+    const [all] = await transport.steps([{ name: "reading the files that differ", script: `exec cat -- ${local}` }], { sudo });
     const total = sizes.reduce<number>((sum, size) => sum + size!, 0);
     if (all!.exitCode === 0 && all!.stdout.length === total) {
       let at = 0;

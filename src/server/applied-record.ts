@@ -113,7 +113,7 @@ export function parseLeftovers(run: StepOutput): string[] {
 
 /** The end of every apply, whatever happened: the scratch folders and the lock go. */
 export function cleanUpStep(shell: ServerShell, stateDir: string, workDirs: string[]): Step {
-  return { name: "cleaning up and releasing the lock", script: `rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}` };
+  return { name: "cleaning up and releasing the lock", script: `exec rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}` };
 }
 
 /** Throws a GenError with the command's output when the clean-up failed (the lock may still be there). */

@@ -280,7 +280,7 @@ export function rootFilesStep(shell: ServerShell, name: string, job: Operation):
   const header = Buffer.from([shell.transport.root, shell.sandbox ? "0" : "1", String(width), ...rows.flat()].join("\0"));
   return {
     name,
-    script: `${ROOT_FILES_TOOL} -I -S -c ${shell.quote(PROGRAM)} ${job.op}`,
+    script: `exec ${ROOT_FILES_TOOL} -I -S -c ${shell.quote(PROGRAM)} ${job.op}`,
     stdin: Buffer.concat([Buffer.from(`${header.length}\n`), header, ...contents]),
   };
 }

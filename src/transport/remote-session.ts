@@ -19,14 +19,15 @@ import { ConnectionLostError, GenError } from "../errors.js";
 export function sessionDriver(token: string): string {
   return [
     `tok=${token}`,
-    `t=$(mktemp -d) || exit 97`,
-    `trap 'rm -rf "$t"' EXIT`,
+    // The scratch folder for steps' input is made on the first step that has any: most sessions never need one.
+    `t=`,
+    `trap '[ -z "$t" ] || rm -rf "$t"' EXIT`,
     `printf '%s READY\\n' "$tok"; printf '%s READY\\n' "$tok" >&2`,
     `ok=0; guard=0`,
     `while IFS=' ' read -r id mode kind n ilen; do`,
     `  if [ "$kind" = L ]; then s=''; while [ "$n" -gt 0 ] && IFS= read -r line; do s="$s$line`,
     `"; n=$((n - 1)); done; else s=$(head -c "$n"; echo .) || exit 98; s=\${s%.}; fi`,
-    `  in=/dev/null; if [ "$ilen" != 0 ]; then head -c "$ilen" >"$t/i" || exit 98; in="$t/i"; fi`,
+    `  in=/dev/null; if [ "$ilen" != 0 ]; then [ -n "$t" ] || t=$(mktemp -d) || exit 97; head -c "$ilen" >"$t/i" || exit 98; in="$t/i"; fi`,
     `  if { [ "$mode" = c ] && [ "$ok" != 0 ]; } || { [ "$mode" = g ] && [ "$guard" != 0 ]; }; then rc=skip; [ "$mode" = g ] || guard=1`,
     `  else (eval "$s") <"$in"; ok=$?; rc=$ok; [ "$mode" = g ] || guard=$ok; fi`,
     `  printf '\\n%s E %s\\n' "$tok" "$id" >&2`,
@@ -54,6 +55,7 @@ export interface SessionChannel {
 export interface Step {
   /** What the step does, for messages: "taking the lock". */
   name: string;
+  /** sh, run in a subshell of the session's shell: `exit` ends the step only, and `exec` of its last command saves a process. */
   script: string;
   stdin?: Buffer | string;
   /** Skipped (result `skipped`) when the step sent just before it failed or was skipped. */
