@@ -161,6 +161,17 @@ describe("the server probe", () => {
     assert.deepEqual([probe.locked, probe.lockHolder, probe.record], [true, '{"who":"a@b"}', '{"files":{}}']);
   });
 
+  test("under gen's own lock the probe does not read the lock: the record is its third answer", () => {
+    const steps = probeSteps("/r", ["/etc/a"], undefined, "/var/lib/gen/x/applied.json");
+    assert.deepEqual(
+      steps.map((s) => s.name),
+      ["reading the files' metadata", "hashing the files", "reading gen's record"],
+    );
+    const none = { exitCode: 0, stdout: "", stderr: "" };
+    const probe = parseProbe([none, none, { exitCode: 0, stdout: '{"files":{}}\n', stderr: "" }], "/r", ["/etc/a"], false);
+    assert.deepEqual([probe.locked, probe.record], [false, '{"files":{}}']);
+  });
+
   test("quotes every path for the shell and maps it under the root", () => {
     const script = probeSteps("/tmp/root", ["/etc/it's"], "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json")
       .map((s) => s.script)

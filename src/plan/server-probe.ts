@@ -12,17 +12,24 @@ export type ProbeResult =
   | { status: "unreadable"; reason: string };
 
 /**
- * Four steps for one round trip: metadata (find), hashes (sha256sum), the lock and the record. Server paths are
- * mapped under `root`. Paths come from the schema: absolute, no | or newline.
+ * Steps for one round trip: metadata (find), hashes (sha256sum), the lock (unless `lockDir` is undefined: apply
+ * reads the server again under its own lock) and the record. Server paths are mapped under `root`. Paths come
+ * from the schema: absolute, no | or newline.
  */
-export function probeSteps(root: string, paths: string[], lockDir: string, recordPath: string): Step[] {
+export function probeSteps(root: string, paths: string[], lockDir: string | undefined, recordPath: string): Step[] {
   const local = paths.map((p) => quoteArg(pathUnderRoot(root, p))).join(" ");
-  const lock = quoteArg(pathUnderRoot(root, lockDir));
   return [
     { name: "reading the files' metadata", script: paths.length ? `LC_ALL=C find ${local} -maxdepth 0 -printf '%p|%y|%m|%u|%g|%s|%l\\n'; exit 0` : ":" },
     { name: "hashing the files", script: paths.length ? `LC_ALL=C sha256sum -- ${local}; exit 0` : ":" },
     // Status 0: locked, and stdout is the holder.
-    { name: "reading gen's lock", script: `[ -d ${lock} ] || exit 1\ncat -- ${quoteArg(`${pathUnderRoot(root, lockDir)}/holder.json`)} 2>/dev/null\nexit 0` },
+    ...(lockDir === undefined
+      ? []
+      : [
+          {
+            name: "reading gen's lock",
+            script: `[ -d ${quoteArg(pathUnderRoot(root, lockDir))} ] || exit 1\ncat -- ${quoteArg(`${pathUnderRoot(root, lockDir)}/holder.json`)} 2>/dev/null\nexit 0`,
+          },
+        ]),
     { name: "reading gen's record", script: `cat -- ${quoteArg(pathUnderRoot(root, recordPath))} 2>/dev/null\nexit 0` },
   ];
 }
@@ -41,8 +48,9 @@ export interface ProbeOutput {
   record: string;
 }
 
-export function parseProbe(runs: ProbeRun[], root: string, paths: string[]): ProbeOutput {
-  const [meta = EMPTY, hashed = EMPTY, lock = EMPTY, record = EMPTY] = runs;
+/** `runs`: the answers to probeSteps; `lockRead` false when they were made without a lock folder. */
+export function parseProbe(runs: ProbeRun[], root: string, paths: string[], lockRead = true): ProbeOutput {
+  const [meta = EMPTY, hashed = EMPTY, lock = EMPTY, record = EMPTY] = lockRead ? runs : [runs[0], runs[1], EMPTY, runs[2]];
   const local = paths.map((p) => pathUnderRoot(root, p));
   const found = new Map<string, ProbeResult>();
   for (const line of meta.stderr.split("\n")) {

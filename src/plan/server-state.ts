@@ -39,6 +39,8 @@ export interface ReadOptions {
   sudo: boolean;
   /** false: the hashes are enough (apply's second read, under the lock), the content of what differs is not read. */
   contents?: boolean;
+  /** The probe was made under gen's own lock (probeRequest's `underOwnLock`): it did not read the lock. */
+  underOwnLock?: boolean;
 }
 
 export async function readServerState(
@@ -53,10 +55,13 @@ export async function readServerState(
   return stateFromProbe(transport, files, folders, probe.runs, { sudo: probe.sudo });
 }
 
-/** The probe's steps, for a caller that sends them with others (apply, right after taking the lock). */
-export function probeRequest(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string): Step[] {
+/**
+ * The probe's steps, also for a caller that sends them with others: apply, right after taking the lock, which
+ * does not read the lock it holds (`underOwnLock`).
+ */
+export function probeRequest(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string, underOwnLock = false): Step[] {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
-  return probeSteps(transport.root, paths, lockDir(stateDir), appliedRecordPath(stateDir));
+  return probeSteps(transport.root, paths, underOwnLock ? undefined : lockDir(stateDir), appliedRecordPath(stateDir));
 }
 
 /** The state from the probe's answers; the content of the files that differ is read afterwards. */
@@ -68,7 +73,7 @@ export async function stateFromProbe(
   options: ReadOptions,
 ): Promise<HostState> {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
-  const probe = parseProbe(runs, transport.root, paths);
+  const probe = parseProbe(runs, transport.root, paths, !options.underOwnLock);
   // In the sandbox, owners are what gen recorded (it cannot set them there without root).
   const recorded = (await transport.sandbox?.owners()) ?? {};
   const results = probe.results.map((r, i): ProbeResult => {

@@ -169,15 +169,18 @@ function rootStateScript(shell: ServerShell, stateDir: string, group: string): s
   const refuse = (serverPath: string) => `{ ${printLink(serverPath)}; exit ${LINKED}; }`;
   return [
     ...pathComponents(stateDir).map((c) => `if [ -L ${shell.path(c)} ]; then ${refuse(c)}; fi`),
-    // Owner and mode are set only when they differ: two stat processes in the usual case, not six processes.
-    `was=$(stat -c '%u %a' ${state} 2>/dev/null || echo new)`,
+    // Owner and mode are set only when they differ: one stat process in the usual case, not six processes. It
+    // prints a line for each folder that exists, the state folder's first (the locks folder is inside it).
+    "nl='\n'",
+    `st=$(stat -c '%u %a %G' ${state} ${locks} 2>/dev/null)`,
+    `case "$st" in '') was=new; held=new ;; *"$nl"*) was=\${st%%"$nl"*}; held=\${st#*"$nl"} ;; *) was=$st; held=new ;; esac`,
+    `[ "$was" = new ] || was=\${was% *}`,
     `[ "$was" != new ] || mkdir -p ${state}`,
     `[ "$was" = '0 755' ] || { chown -h 0:0 ${state} && chmod 0755 ${state}; } 2>/dev/null || true`,
     `if [ "\${was%% *}" != 0 ] && [ "$was" != new ]; then for e in ${state}/* ${state}/*/*; do if [ -L "$e" ]; then ${printServerRecord({ kind: "link" }, "path", `"${stateDir}/\${e#${state}/}"`)}; exit ${LINKED}; fi; done; fi`,
     `if [ -L ${locks} ]; then ${refuse(`${stateDir}/locks`)}; fi`,
-    `held=$(stat -c '%u %G %a' ${locks} 2>/dev/null || echo new)`,
     `[ "$held" != new ] || mkdir ${locks}`,
-    `[ "$held" = ${shell.quote(`0 ${group} 1770`)} ] || { chown -h 0:${shell.quote(group)} ${locks} && chmod 1770 ${locks}; } 2>/dev/null || true`,
+    `[ "$held" = ${shell.quote(`0 1770 ${group}`)} ] || { chown -h 0:${shell.quote(group)} ${locks} && chmod 1770 ${locks}; } 2>/dev/null || true`,
   ];
 }
 
