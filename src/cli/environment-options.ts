@@ -6,6 +6,7 @@ import { findProject, type Project } from "../load/project.js";
 import { createRedactor, type Redactor } from "../secrets/index.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
 import { SANDBOX_NOTE } from "../transport/sandbox.js";
+import { holdBackYoungGeneration, LARGE_ENVIRONMENT_FILES } from "./young-generation.js";
 import type { Output } from "./report.js";
 
 export const DEFAULT_ENVIRONMENT = "example";
@@ -59,6 +60,7 @@ export async function loadAndRender(name: string, options: GlobalOptions, loaded
   const { environmentsDir, root, templatesDir } = project(options);
   const loaded = await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true });
   await loadedHook?.(loaded);
+  if (loaded.environment.files.length >= LARGE_ENVIRONMENT_FILES) holdBackYoungGeneration();
   const redact = createRedactor(loaded.secrets.values, options["show-secrets"] ?? false);
   let rendered: RenderResult;
   try {

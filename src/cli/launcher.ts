@@ -6,9 +6,9 @@
 // parsing and compiling it. GEN_NO_COMPILE_CACHE=1 runs without the cache.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { setFlagsFromString } from "node:v8";
 import { Script } from "node:vm";
 import { openCodeCache } from "./code-cache.js";
+import { v8FlagsChanged } from "./young-generation.js";
 
 /** Set by scripts/bundle.mjs when it writes this file next to the scripts. */
 declare const GEN_BUNDLE: { entry: string; hash: string; version: string };
@@ -25,12 +25,6 @@ type Wrapped = (
   meta: ImportMeta,
   importModule: (specifier: string) => Promise<unknown>,
 ) => void;
-
-// V8 refuses a code cache made under other flags than the ones it is read with, and the CLI changes one at start-up
-// (start.ts: the young generation's growth). Set here, before any script is compiled, it is the same for every
-// script compiled, for the cache made from them, and for the next run that reads it; start.ts setting it again
-// changes nothing.
-setFlagsFromString("--semi-space-growth-factor=1");
 
 const dir = import.meta.dirname;
 const cache =
@@ -71,7 +65,9 @@ function compile(source: string, filename: string, cachedData: Buffer | undefine
 const { main } = load(GEN_BUNDLE.entry) as { main: () => Promise<number> };
 const status = await main();
 process.exitCode = status;
-if (cache && status === 0 && [...loaded.values()].some((script) => !script.cached)) {
+// V8 refuses a code cache made under other flags than the ones it is read with: a run that changed one (a large
+// environment, young-generation.ts) leaves the cache as it was.
+if (cache && status === 0 && !v8FlagsChanged() && [...loaded.values()].some((script) => !script.cached)) {
   try {
     const entries = new Map(cache.entries);
     for (const [name, { script }] of loaded) entries.set(name, script.createCachedData());

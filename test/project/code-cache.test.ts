@@ -7,6 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { LARGE_ENVIRONMENT_FILES } from "../../src/cli/young-generation.js";
 import { type BinRun, runBin } from "../support/run-bin.js";
 
 let temp = "";
@@ -60,6 +61,27 @@ test("a command whose code is loaded after start-up (validate) is cached too: it
   assert.equal(validate().code, 0);
   const second = statSync(join(home, "gen", file));
   assert.deepEqual([second.ino, second.mtimeMs], [first.ino, first.mtimeMs], "the second run wrote the cache again: V8 refused what the first stored");
+});
+
+test("a large environment's run (its young generation held back, a V8 flag) leaves the code cache as it was", () => {
+  const home = cacheHome("large-environment");
+  const big = join(temp, "big-project");
+  mkdirSync(join(big, "environments"), { recursive: true });
+  writeFileSync(join(big, "environments", "one.njk"), "# {{ i }}\n");
+  const files = Array.from({ length: LARGE_ENVIRONMENT_FILES }, (_, i) => ({ path: `/etc/big/f${i}.conf`, template: "one.njk", vars: { i } }));
+  writeFileSync(join(big, "environments", "big.json"), JSON.stringify({ extends: "preset:example", files }));
+  assertRenderedAsWithoutCache(render(home), "first run, writes the cache");
+  const [file] = codeCacheFiles(join(home, "gen"));
+  assert.ok(file !== undefined, "the first run wrote the cache");
+  const written = statSync(join(home, "gen", file));
+  const large = runBin(["render", "big", "--out", join(temp, "big-out")], big, { XDG_CACHE_HOME: home });
+  assert.equal(large.code, 0, large.err);
+  assert.ok(existsSync(join(temp, "big-out", "etc", "big", `f${LARGE_ENVIRONMENT_FILES - 1}.conf`)), large.out);
+  const after = statSync(join(home, "gen", file));
+  assert.deepEqual([after.ino, after.mtimeMs], [written.ino, written.mtimeMs], "the large run rewrote the cache under its changed flag");
+  assertRenderedAsWithoutCache(render(home), "an ordinary run after it");
+  const again = statSync(join(home, "gen", file));
+  assert.deepEqual([again.ino, again.mtimeMs], [written.ino, written.mtimeMs], "the ordinary run after it found the cache refused");
 });
 
 test("the first run writes the code cache 0600 in a 0700 folder; the next run uses it as is, with the same output", () => {
