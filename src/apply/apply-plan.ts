@@ -29,7 +29,7 @@ import {
   type ApplyLogEntry,
 } from "../server/applied-record.js";
 import { outputLines, serverShell, type ServerShell, type StepOutput } from "../server/server-shell.js";
-import { checkCopies, checkFailures, checkSteps } from "./check-staged.js";
+import { checkCopies, checkFailures, checkSteps, stagingRejections } from "./check-staged.js";
 import { incomingDir, prepareIncomingScript, removeStaged, stageStep, stagingFailed, stagingOutcome } from "./stage.js";
 
 export interface ApplyInput {
@@ -207,7 +207,7 @@ async function applyLocked(
   if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
   if (stagingRun) await stagingOutcome(shell, staged, stagingRun);
   at.step = "checking the staged files";
-  const failures = checkFailures(checks, checkRuns);
+  const failures = [...stagingRejections(stagingRun), ...checkFailures(checks, checkRuns)];
   if (failures.length > 0) {
     await removeStaged(shell, staged);
     throw stagingFailed(host.host, failures);

@@ -1,21 +1,22 @@
-// The check steps of apply, run for real through the local transport in a temp folder with the real tools (visudo,
-// python3, logrotate, systemd-analyze): a bad staged file of each kind is named with the tool's words, under its
+// The checks of apply, run for real through the local transport in a temp folder as apply runs them: the real
+// staging program writes the files (and compiles settings with python3), then the check steps run the real tools
+// (visudo, logrotate, systemd-analyze): a bad staged file of each kind is named with the tool's words, under its
 // server path; good ones pass; a check guarded by a failed staging step does not run.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { FileKind, RenderedFile } from "../types.js";
 import { serverShell } from "../server/server-shell.js";
-import { CHECK_TOOLS, checkCopies, checkFailures, checkSteps } from "./check-staged.js";
-import { stagedPath, type StagedFile } from "./stage.js";
+import { CHECK_TOOLS, checkCopies, checkFailures, checkSteps, stagingRejections } from "./check-staged.js";
+import { stageStep } from "./stage.js";
 
 const { root, transport } = localServer("check-steps");
-mkdirSync(join(root, "state"));
+mkdirSync(join(root, "state", "incoming-1"), { recursive: true });
 const env = { server: { useSudo: false, stateDir: "/state", systemServices: [] } } as unknown as Environment;
 const shell = serverShell(transport, env);
 
@@ -32,33 +33,25 @@ const BAD: typeof GOOD = {
   unit: ["systemd-unit", "/etc/systemd/system/app.service", "[Service]\nExecStart=relative/path\nNoSuchKey=1\n"],
 };
 
-/** Writes the staged files, and the copies the unit check reads, as the staging step would. */
-function staged(files: typeof GOOD, applyId: string): StagedFile[] {
-  return stagedWith(files, applyId, {});
-}
+const entry = (kind: FileKind, path: string): PlanEntry =>
+  ({ path, kind, action: "create", desired: { mode: "0644", owner: "root", group: "root" } }) as unknown as PlanEntry;
 
-/** `installed`: unchanged managed files (path to content), copied beside the staged units for their check. */
-function stagedWith(files: typeof GOOD, applyId: string, installed: Record<string, string>): StagedFile[] {
-  const write = (path: string, content: string) => {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content, { mode: 0o440 });
-  };
+/**
+ * Stages `files` with the staging program and runs the checks after it, as apply does (one round trip); the
+ * failures as apply reports them. `installed`: unchanged managed units (path to content), verified beside the
+ * staged ones.
+ */
+async function failuresOf(files: typeof GOOD, applyId: string, installed: Record<string, string> = {}): Promise<string[]> {
+  mkdirSync(join(root, "state", `incoming-${applyId}`), { recursive: true });
   const all = [...Object.values(files).map(([, path, content]) => [path, content] as const), ...Object.entries(installed)];
   const rendered = new Map(all.map(([path, content]) => [path, { path, content } as RenderedFile]));
-  const unchanged = Object.keys(installed).map((path) => ({ path, kind: "systemd-unit", desired: { owner: "root", group: "root" } }) as PlanEntry);
-  const stagedFiles = Object.values(files).map(([kind, path, content]) => {
-    const entry = { path, kind, desired: { owner: "root", group: "root" } } as PlanEntry;
-    const file = { entry, staged: stagedPath(path, applyId) };
-    write(file.staged, content);
-    return file;
-  });
-  for (const copy of checkCopies(env, stagedFiles, unchanged, rendered, applyId)) write(copy.path, copy.content!);
-  return stagedFiles;
-}
-
-async function failuresOf(files: StagedFile[], applyId: string): Promise<string[]> {
-  const { checks, steps } = checkSteps(shell, env, files, applyId);
-  return checkFailures(checks, await shell.steps(steps));
+  const unchanged = Object.keys(installed).map((path) => entry("systemd-unit", path));
+  const entries = Object.values(files).map(([kind, path]) => entry(kind, path));
+  const { staged, step } = stageStep(shell, entries, rendered, applyId, (s) => checkCopies(env, s, unchanged, rendered, applyId));
+  const { checks, steps } = checkSteps(shell, env, staged, applyId);
+  const [staging, ...runs] = await shell.steps([step, ...steps]);
+  assert.equal(staging!.exitCode, 0, staging!.stderr);
+  return [...stagingRejections(staging), ...checkFailures(checks, runs)];
 }
 
 describe("apply's check steps", () => {
@@ -69,37 +62,46 @@ describe("apply's check steps", () => {
   });
 
   test("good files pass every check", async () => {
-    assert.deepEqual(await failuresOf(staged(GOOD, "1"), "1"), []);
+    assert.deepEqual(await failuresOf(GOOD, "1"), []);
   });
 
   test("a bad file of each kind is named, with the tool's words and its server path", async () => {
-    const failures = await failuresOf(staged(BAD, "2"), "2");
+    const failures = await failuresOf(BAD, "2");
     assert.equal(failures.length, 4, failures.join("\n"));
-    const [sudoers, settings, logrotate, unit] = failures;
+    const [settings, sudoers, logrotate, unit] = failures;
+    assert.match(settings!, /^python3 rejected \/srv\/config\/settings_local\.py: +File "\/srv\/config\/settings_local\.py", line 1 \| .*SyntaxError/);
     assert.match(sudoers!, /^visudo rejected \/etc\/sudoers\.d\/app \(exit 1\): .*syntax error/);
-    assert.match(settings!, /^python3 rejected \/srv\/config\/settings_local\.py \(exit 1\): .*SyntaxError/);
-    assert.doesNotMatch(settings!, /ResourceWarning|Exception ignored/);
     assert.match(logrotate!, /^logrotate rejected \/etc\/logrotate\.d\/app \(exit \d+\): .*unknown option 'weekyl'/);
     assert.match(unit!, /^systemd-analyze rejected \/etc\/systemd\/system\/app\.service \(exit \d+\): .*\/etc\/systemd\/system\/app\.service/);
     assert.doesNotMatch(failures.join("\n"), /\.gen-stage\./, "scratch names are shown as the server paths they stand for");
   });
 
+  test("settings are compiled as python3 -W error compiles them: a warning is a rejection", async () => {
+    const warned = await failuresOf({ settings: ["python-settings", "/srv/config/settings_local.py", "PATTERN = '\\d+'\nSTATIC = 1 is 1\n"] }, "3");
+    assert.equal(warned.length, 1, warned.join("\n"));
+    assert.match(warned[0]!, /^python3 rejected \/srv\/config\/settings_local\.py: .*(SyntaxError|DeprecationWarning|SyntaxWarning)/);
+    assert.deepEqual(await failuresOf({ settings: ["python-settings", "/srv/config/settings_local.py", "PATTERN = r'\\d+'\n"] }, "4"), []);
+  });
+
   test("a staged unit is verified beside the unchanged managed units it refers to", async () => {
     const socket = "[Socket]\nListenStream=/run/app.sock\n";
     const unit = "[Unit]\nRequires=app.socket\nAfter=app.socket\n\n[Service]\nExecStart=/bin/true\n";
-    const files = stagedWith({ unit: ["systemd-unit", "/etc/systemd/system/app.service", unit] }, "6", {
-      "/etc/systemd/system/app.socket": socket,
-    });
-    assert.deepEqual(await failuresOf(files, "6"), []);
-    const alone = stagedWith({ unit: ["systemd-unit", "/etc/systemd/system/app.service", unit] }, "7", {});
-    assert.match((await failuresOf(alone, "7")).join("\n"), /app\.socket/, "without the installed socket beside it, systemd-analyze names it");
+    const files: typeof GOOD = { unit: ["systemd-unit", "/etc/systemd/system/app.service", unit] };
+    assert.deepEqual(await failuresOf(files, "6", { "/etc/systemd/system/app.socket": socket }), []);
+    assert.match((await failuresOf(files, "7")).join("\n"), /app\.socket/, "without the installed socket beside it, systemd-analyze names it");
   });
 
   test("checks guarded by a failed staging step do not run", async () => {
-    const files = staged(BAD, "3");
-    const { checks, steps } = checkSteps(shell, env, files, "3");
+    const rendered = new Map(Object.values(BAD).map(([, path, content]) => [path, { path, content } as RenderedFile]));
+    const { staged } = stageStep(
+      shell,
+      Object.values(BAD).map(([kind, path]) => entry(kind, path)),
+      rendered,
+      "8",
+    );
+    const { checks, steps } = checkSteps(shell, env, staged, "8");
     const runs = await shell.steps([{ name: "staging", script: "exit 1" }, ...steps]);
     assert.ok(runs.slice(1).every((run) => run.skipped));
-    assert.deepEqual(checkFailures(checks, runs.slice(1)), []);
+    assert.deepEqual([...stagingRejections(runs[0]), ...checkFailures(checks, runs.slice(1))], []);
   });
 });

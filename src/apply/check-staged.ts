@@ -1,12 +1,13 @@
 // Every staged file is checked with its real tool on the server before anything moves, one step per check, sent in
 // the staging step's round trip (a step builder and a parser of the answers):
-// visudo for sudoers, python3 for settings, logrotate -d for logrotate, systemd-analyze verify for units (on copies
-// under their real names that the staging step writes, checkCopies).
+// visudo for sudoers, logrotate -d for logrotate, systemd-analyze verify for units (on copies under their real names
+// that the staging step writes, checkCopies); settings are compiled by python3 in the staging program itself
+// (stagingRejections reads its verdict).
 // The tools' output is read, not only their exit status (logrotate reports errors with status 0).
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
-import type { StageFile } from "../server/root-files.js";
+import { parseRootFiles, type StageFile } from "../server/root-files.js";
 import type { FileKind, RenderedFile } from "../types.js";
 import { incomingDir, type StagedFile } from "./stage.js";
 import type { ServerShell, StepOutput } from "../server/server-shell.js";
@@ -20,9 +21,6 @@ export interface Check {
   /** Scratch paths in the output, shown as the server paths they stand for. */
   rename: [string, string][];
 }
-
-// The file is closed before compiling: under -W error, an unclosed one prints a ResourceWarning at exit.
-const COMPILE = "import sys; f = open(sys.argv[1], 'rb'); source = f.read(); f.close(); compile(source, sys.argv[1], 'exec')";
 
 /** The program on the server that checks a staged file of each kind (preflight makes sure it is installed);
  * the nginx site is checked whole with server.nginxTest once it is in place. */
@@ -76,6 +74,14 @@ function unitCheckDir(env: Environment, applyId: string): string {
   return `${incomingDir(env.server.stateDir, applyId)}/verify`;
 }
 
+/** The settings files the staging program compiled and rejected, in python3's words, one message each. */
+export function stagingRejections(run: StepOutput | undefined): string[] {
+  if (!run || run.skipped || run.exitCode !== 0) return [];
+  const parsed = parseRootFiles("staging the changed files", run.stdout);
+  if (!parsed.ok) return [parsed.error.message];
+  return parsed.value.flatMap((r) => (r.kind === "rejected" ? [`${CHECK_TOOLS["python-settings"]} rejected ${r.path}: ${lines(r.message).join(" | ")}`] : []));
+}
+
 /** One message per failed check (empty: all passed). */
 export function checkFailures(checks: Check[], runs: StepOutput[]): string[] {
   return checks.flatMap((check, i) => {
@@ -103,14 +109,6 @@ function stagedChecks(shell: ServerShell, env: Environment, staged: StagedFile[]
       tool: CHECK_TOOLS.sudoers,
       files: [s],
       argv: [CHECK_TOOLS.sudoers, "-cf", shell.raw(s.staged)],
-      failed: failedOnStatus,
-      rename: rename(s),
-    })),
-    ...of("python-settings").map((s) => ({
-      tool: CHECK_TOOLS["python-settings"],
-      files: [s],
-      // -I: root's python3 must not import modules from the folder it runs in or from PYTHON* variables.
-      argv: [CHECK_TOOLS["python-settings"], "-I", "-W", "error", "-c", COMPILE, shell.raw(s.staged)],
       failed: failedOnStatus,
       rename: rename(s),
     })),

@@ -48,7 +48,15 @@ export function stageStep(
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
   const files = staged.map(({ entry, staged: path }) => {
     const { mode, owner, group } = entry.desired;
-    const file = { path: entry.path, staged: posix.basename(path), mode, owner, group };
+    // A settings file's check, python3's compile, runs in the staging program itself: one python3 start fewer.
+    const file = {
+      path: entry.path,
+      staged: posix.basename(path),
+      mode,
+      owner,
+      group,
+      ...(entry.kind === "python-settings" ? { check: "python" as const } : {}),
+    };
     return entry.kind === "symlink" ? { ...file, link: entry.desired.linkTarget! } : { ...file, content: rendered.get(entry.path)!.content };
   });
   return { staged, step: rootFilesStep(shell, "staging the changed files", { op: "stage", files: [...files, ...alsoWrite(staged)] }) };

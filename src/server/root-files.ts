@@ -1,7 +1,8 @@
-// The program that writes, installs and restores apply's files as root: one python3 process per batch of files
-// instead of several shell processes per file. It reaches every folder by opening each component of its path inside
-// the one before with O_NOFOLLOW, so a folder swapped for a link at any moment makes it refuse (a link record, exit 3)
-// instead of leading root elsewhere, and it changes entries only through those folder descriptors.
+// The program that writes, installs and restores apply's files as root (and compiles staged settings: their check),
+// one python3 process per batch of files instead of several shell processes per file. It reaches every folder by
+// opening each component of its path inside the one before with O_NOFOLLOW, so a folder swapped for a link at any
+// moment makes it refuse (a link record, exit 3) instead of leading root elsewhere, and it changes entries only
+// through those folder descriptors.
 // Input on stdin: the header's length in bytes and a newline; the header, its fields separated by NUL (root,
 // "1" when owners are set, fields per file, then each file's fields); then the files' bytes one after another, each
 // as long as its size field. Neither side needs a JSON parser on the server: importing Python's json (and re) took
@@ -25,8 +26,9 @@ class LinkRefused(Exception):
 def quote(text):
     return '"' + "".join(c if " " <= c and c not in '"\\' and not "\ud800" <= c <= "\udfff" else "\\u%04x" % ord(c) for c in text) + '"'
 
-def record(kind, path, kept=None):
+def record(kind, path, kept=None, message=None):
     extra = "" if kept is None else ',"kept":' + ("true" if kept else "false")
+    extra += "" if message is None else ',"message":' + quote(message)
     sys.stdout.write('{"kind":%s,"path":%s%s}\n' % (quote(kind), quote(path), extra))
     sys.stdout.flush()
 
@@ -137,24 +139,40 @@ def copy_entry(from_folder, from_name, to_folder, to_name):
     finally:
         os.close(source)
 
+def python_problem(path, data):
+    # What python3 -W error says compiling it (warnings are errors), under its server path; None when it compiles.
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            compile(data, path, "exec")
+            return None
+        except (SyntaxError, ValueError, Warning) as error:
+            import traceback
+            return "".join(traceback.format_exception_only(type(error), error))
+
 def stage(files, root, chown, body):
     offset = 0
-    for path, staged, mode, owner, group, link, size in files:
+    for path, staged, mode, owner, group, link, size, check in files:
         folder = open_folder(root, dirname(path), create=True)
         try:
             remove_entry(folder, staged)
             if link:
                 os.symlink(link, staged, dir_fd=folder)
                 continue
+            data = body[offset:offset + int(size)]
             fd = os.open(staged, NEW_FILE, 0o600, dir_fd=folder)
             try:
-                write_all(fd, body[offset:offset + int(size)])
+                write_all(fd, data)
                 if chown:
                     os.fchown(fd, user_id(owner), group_id(group))
                 os.fchmod(fd, int(mode, 8))
             finally:
                 os.close(fd)
             offset += int(size)
+            problem = python_problem(path, data) if check == "python" else None
+            if problem is not None:
+                record("rejected", path, message=problem)
         finally:
             os.close(folder)
 
@@ -234,7 +252,10 @@ sys.exit(main())
 /** The server program that runs it (preflight makes sure it is installed). */
 export const ROOT_FILES_TOOL = "python3";
 
-/** A file for the stage operation: written as `staged` beside `path`, from `content` or as a link to `link`. */
+/**
+ * A file for the stage operation: written as `staged` beside `path`, from `content` or as a link to `link`. `check`
+ * "python": the program also compiles it as python3 -W error would, and reports a `rejected` record if it fails.
+ */
 export interface StageFile {
   path: string;
   staged: string;
@@ -243,6 +264,7 @@ export interface StageFile {
   group: string;
   link?: string;
   content?: string;
+  check?: "python";
 }
 
 /** A staged file for the install operation: the previous version (if any) is copied to `backup` first. */
@@ -273,7 +295,7 @@ export function rootFilesStep(shell: ServerShell, name: string, job: Operation):
         : job.files.map((f) => {
             const bytes = Buffer.from(f.content ?? "");
             if (f.link === undefined) contents.push(bytes);
-            return [path(f.path), f.staged, f.mode, f.owner, f.group, f.link ?? "", String(f.link === undefined ? bytes.length : 0)];
+            return [path(f.path), f.staged, f.mode, f.owner, f.group, f.link ?? "", String(f.link === undefined ? bytes.length : 0), f.check ?? ""];
           });
   // Each file's fields; the program cuts the list by this width.
   const width = rows[0]?.length ?? 1;
@@ -285,9 +307,13 @@ export function rootFilesStep(shell: ServerShell, name: string, job: Operation):
   };
 }
 
-/** What the program prints: a file moved (with its previous version kept or not), restored, removed, or a link it refused. */
+/**
+ * What the program prints: a file moved (with its previous version kept or not), restored, removed, a staged file
+ * its check rejected (python3's words), or a link it refused.
+ */
 export const RootFilesRecord = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("moved"), path: z.string(), kept: z.boolean() }),
+  z.object({ kind: z.literal("rejected"), path: z.string(), message: z.string() }),
   z.object({ kind: z.literal("restored"), path: z.string() }),
   z.object({ kind: z.literal("removed"), path: z.string() }),
   LinkRecord,

@@ -184,7 +184,7 @@ describe("gen apply", { concurrency: 2 }, () => {
       }));
   });
 
-  it("never puts a sudoers file that fails visudo in place", () =>
+  it("never puts a sudoers file that fails visudo, or settings that python3 cannot compile, in place", () =>
     withServer(async (server) => {
       await appliedOnce(server);
       const before = await snapshot(server);
@@ -197,7 +197,13 @@ describe("gen apply", { concurrency: 2 }, () => {
         environmentsDir: loaded.environmentsDir,
         source: loaded.source,
       });
-      const files = rendered.files.map((f) => (f.path === SUDOERS ? { ...f, content: f.content.replaceAll("NOPASSWD", "NOPASWD") } : f));
+      const broken = (f: (typeof rendered.files)[number]) =>
+        f.path === SUDOERS
+          ? { ...f, content: f.content.replaceAll("NOPASSWD", "NOPASWD") }
+          : f.path === SETTINGS
+            ? { ...f, content: `${f.content}BROKEN = (\n` }
+            : f;
+      const files = rendered.files.map(broken);
       assert.notDeepEqual(files, rendered.files);
       const host = environmentHosts(env, "t")[0]!;
       const transport = await openTransport(env, host, {
@@ -210,8 +216,11 @@ describe("gen apply", { concurrency: 2 }, () => {
         const state = await readServerState(transport, files, rendered.manifest.folders, env.server.stateDir);
         const reviewed = planChanges("t", files, rendered.manifest.folders, [{ host: host.name, roles: host.roles, state }]).hosts[0]!;
         assert.deepEqual(
-          reviewed.entries.filter((e) => e.action !== "unchanged").map((e) => e.path),
-          [SUDOERS],
+          reviewed.entries
+            .filter((e) => e.action !== "unchanged")
+            .map((e) => e.path)
+            .sort(),
+          [SETTINGS, SUDOERS].sort(),
         );
         const result = await applyPlan(
           { envName: "t", environment: env, reviewed, rendered: files, folders: rendered.manifest.folders, forceUnlock: false },
@@ -221,6 +230,7 @@ describe("gen apply", { concurrency: 2 }, () => {
         assert.deepEqual(result.changed, []);
         const message = [result.error?.message, ...(result.error?.details ?? [])].join("\n");
         assert.match(message, /visudo rejected \/etc\/sudoers\.d\/tsosi/);
+        assert.match(message, /python3 rejected \/home\/gen-test\/config\/settings_local\.py: .*SyntaxError/);
       } finally {
         await transport.close();
       }
