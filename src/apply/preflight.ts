@@ -119,8 +119,9 @@ function foreignFolders(shell: ServerShell, host: HostPlan, changed: PlanEntry[]
     const files = changed.filter((e) => posix.dirname(e.path) === d).map((e) => e.path);
     return `  case "$nl$foreign$nl" in *"$nl"${shell.path(d)}"$nl"*) ${problem({ kind: "foreign-folder", path: d, files })} ;; esac`;
   });
+  // Through sudo the preflight is root's: no `id` process to ask.
   return [
-    `if [ "$(id -u)" = 0 ]; then`,
+    shell.sudo ? "if true; then" : `if [ "$(id -u)" = 0 ]; then`,
     `  foreign=$(find ${dirs.map((d) => shell.path(d)).join(" ")} -maxdepth 0 ! -uid 0 -print 2>/dev/null)`,
     ...checks,
     "fi",
