@@ -37,13 +37,18 @@ export function recordStep(
   const files = { ...(previous ?? {}), ...Object.fromEntries(entries.map((e) => [e.path, e.desired.sha256])) };
   const record = `${JSON.stringify({ files, lastApply: log.id, by: log.who, at: log.at }, null, 2)}\n`;
   const target = appliedRecordPath(stateDir);
+  const next = shell.path(`${target}.new`);
   return {
     name: "recording the apply",
-    stdin: record,
+    // Written by the shell itself, 0600 (umask), in place of `install` reading it from the step's input: two
+    // processes fewer. noclobber creates the file only if it is not there (a link included): an interrupted
+    // apply's leftover .new is removed first.
     script: [
       "set -e",
-      `install -m 0600 /dev/stdin ${shell.path(`${target}.new`)}`,
-      `mv -fT ${shell.path(`${target}.new`)} ${shell.path(target)}`,
+      "umask 077",
+      `record=${shell.quote(record)}`,
+      `set -C; printf '%s' "$record" 2>/dev/null > ${next} || { rm -f -- ${next}; printf '%s' "$record" > ${next}; }; set +C`,
+      `mv -fT ${next} ${shell.path(target)}`,
       `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`,
       pruneBackupsScript(shell, stateDir, keepBackups),
     ].join("\n"),
