@@ -16,7 +16,6 @@ import { CHECK_TOOLS, checkCopies, checkFailures, checkSteps, stagingRejections 
 import { stageStep } from "./stage.js";
 
 const { root, transport } = localServer("check-steps");
-mkdirSync(join(root, "state", "incoming-1"), { recursive: true });
 const env = { server: { useSudo: false, stateDir: "/state", systemServices: [] } } as unknown as Environment;
 const shell = serverShell(transport, env);
 
