@@ -54,25 +54,11 @@ export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "pa
 }
 
 /**
- * Opens the folder `dir` as descriptor 4 and checks that it is that folder, not something a link led to; the
- * lines after it reach the folder's entries as pinned(name), whatever happens to the path meanwhile. In a root's
- * folder (preflight makes sure) nobody else can then swap an entry either.
- */
-export function pinFolderLines(shell: ServerShell, dir: string): string[] {
-  const local = shell.path(dir);
-  return [`exec 4< ${local} || exit 1`, `${sameFolder(4, local)} || { ${printLink(dir)}; exit 3; }`];
-}
-
-/**
  * True when descriptor `fd` is the folder `path` (no link led elsewhere): the real path of the descriptor, read by
  * the shell itself (`cd -P` sets PWD from getcwd), where `$(readlink ...)` cost two processes per check.
  */
 function sameFolder(fd: number, path: string): string {
   return `{ cd -P /proc/self/fd/${fd} 2>/dev/null && [ "$PWD" = ${path} ] && cd /; }`;
-}
-
-export function pinned(shell: ServerShell, name: string): string {
-  return shell.quote(`/proc/self/fd/4/${name}`);
 }
 
 /** The folder step's answer: the link it refused, if any. */

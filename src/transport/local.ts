@@ -76,8 +76,3 @@ async function runLocal(context: LocalContext, argv: string[], options: RunOptio
 function failed(context: LocalContext, action: string, serverPath: string, error: unknown): GenError {
   return new GenError(`${context.describe}: cannot ${action} ${serverPath}: ${errorMessage(error)}`, { cause: error });
 }
-
-function _isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
