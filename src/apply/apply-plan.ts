@@ -115,7 +115,7 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
     result.recovered = parseLeftovers(leftovers!);
     at.step = "reading the server again under the lock";
     // What is compared with the reviewed plan is hashes, modes and owners: the contents were read for the review.
-    const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo, contents: false, underOwnLock: true });
+    const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo, contents: false });
     const current = replanUnderLock(input, files, state);
     cleanedUp = await applyLocked(input, effects, shell, current, applyId, result, at);
   } catch (error) {

@@ -147,8 +147,8 @@ describe("the server probe", () => {
     const runs = [
       { exitCode: 0, stdout, stderr: "find: '/r/etc/gone': No such file or directory\n" },
       { exitCode: 0, stdout: `${hash}  /r/etc/a\n`, stderr: "sha256sum: /r/etc/secret: Permission denied\nsha256sum: /r/var/dir: Is a directory\n" },
-      { exitCode: 0, stdout: '{"who":"a@b"}\n', stderr: "" },
       { exitCode: 0, stdout: '{"files":{}}\n', stderr: "" },
+      { exitCode: 0, stdout: '{"who":"a@b"}\n', stderr: "" },
     ];
     const probe = parseProbe(runs, "/r", paths);
     assert.deepEqual(probe.results, [
@@ -161,14 +161,14 @@ describe("the server probe", () => {
     assert.deepEqual([probe.locked, probe.lockHolder, probe.record], [true, '{"who":"a@b"}', '{"files":{}}']);
   });
 
-  test("under gen's own lock the probe does not read the lock: the record is its third answer", () => {
+  test("under gen's own lock the probe does not read the lock: without that answer it is not locked", () => {
     const steps = probeSteps("/r", ["/etc/a"], undefined, "/var/lib/gen/x/applied.json");
     assert.deepEqual(
       steps.map((s) => s.name),
       ["reading the files' metadata", "hashing the files", "reading gen's record"],
     );
     const none = { exitCode: 0, stdout: "", stderr: "" };
-    const probe = parseProbe([none, none, { exitCode: 0, stdout: '{"files":{}}\n', stderr: "" }], "/r", ["/etc/a"], false);
+    const probe = parseProbe([none, none, { exitCode: 0, stdout: '{"files":{}}\n', stderr: "" }], "/r", ["/etc/a"]);
     assert.deepEqual([probe.locked, probe.record], [false, '{"files":{}}']);
   });
 

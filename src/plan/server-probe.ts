@@ -12,27 +12,29 @@ export type ProbeResult =
   | { status: "unreadable"; reason: string };
 
 /**
- * Steps for one round trip: metadata (find), hashes (sha256sum), the lock (unless `lockDir` is undefined: apply
- * reads the server again under its own lock) and the record. Server paths are mapped under `root`. Paths come
- * from the schema: absolute, no | or newline.
+ * Steps for one round trip: metadata (find), hashes (sha256sum), the record and, last, the lock (left out when
+ * `lockDir` is undefined: apply reads the server again under its own lock). Server paths are mapped under `root`.
+ * Paths come from the schema: absolute, no | or newline.
  */
 export function probeSteps(root: string, paths: string[], lockDir: string | undefined, recordPath: string): Step[] {
   const local = paths.map((p) => quoteArg(pathUnderRoot(root, p))).join(" ");
-  return [
+  const steps: Step[] = [
     { name: "reading the files' metadata", script: paths.length ? `LC_ALL=C find ${local} -maxdepth 0 -printf '%p|%y|%m|%u|%g|%s|%l\\n'; exit 0` : ":" },
     { name: "hashing the files", script: paths.length ? `LC_ALL=C sha256sum -- ${local}; exit 0` : ":" },
-    // Status 0: locked, and stdout is the holder.
-    ...(lockDir === undefined
-      ? []
-      : [
-          {
-            name: "reading gen's lock",
-            script: `[ -d ${quoteArg(pathUnderRoot(root, lockDir))} ] || exit 1\ncat -- ${quoteArg(`${pathUnderRoot(root, lockDir)}/holder.json`)} 2>/dev/null\nexit 0`,
-          },
-        ]),
+    // Always status 0: anything else means the session itself failed.
     { name: "reading gen's record", script: `cat -- ${quoteArg(pathUnderRoot(root, recordPath))} 2>/dev/null\nexit 0` },
   ];
+  if (lockDir === undefined) return steps;
+  const lock = quoteArg(pathUnderRoot(root, lockDir));
+  // Status 0: locked, and stdout is the holder.
+  return [
+    ...steps,
+    { name: "reading gen's lock", script: `[ -d ${lock} ] || exit 1\ncat -- ${quoteArg(`${pathUnderRoot(root, lockDir)}/holder.json`)} 2>/dev/null\nexit 0` },
+  ];
 }
+
+/** Where the record's answer is among the probe's (the session failed unless its status is 0). */
+export const PROBE_RECORD_STEP = 2;
 
 /** A step's answer as the parser needs it. */
 export interface ProbeRun {
@@ -48,9 +50,9 @@ export interface ProbeOutput {
   record: string;
 }
 
-/** `runs`: the answers to probeSteps; `lockRead` false when they were made without a lock folder. */
-export function parseProbe(runs: ProbeRun[], root: string, paths: string[], lockRead = true): ProbeOutput {
-  const [meta = EMPTY, hashed = EMPTY, lock = EMPTY, record = EMPTY] = lockRead ? runs : [runs[0], runs[1], EMPTY, runs[2]];
+/** `runs`: the answers to probeSteps (without a lock answer, not locked). */
+export function parseProbe(runs: ProbeRun[], root: string, paths: string[]): ProbeOutput {
+  const [meta = EMPTY, hashed = EMPTY, record = EMPTY, lock = EMPTY] = runs;
   const local = paths.map((p) => pathUnderRoot(root, p));
   const found = new Map<string, ProbeResult>();
   for (const line of meta.stderr.split("\n")) {

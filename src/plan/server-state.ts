@@ -8,7 +8,7 @@ import { GenError } from "../errors.js";
 import { appliedRecordPath } from "../server/applied-record.js";
 import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
-import { parseProbe, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
+import { parseProbe, PROBE_RECORD_STEP, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
 import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
 
@@ -39,8 +39,6 @@ export interface ReadOptions {
   sudo: boolean;
   /** false: the hashes are enough (apply's second read, under the lock), the content of what differs is not read. */
   contents?: boolean;
-  /** The probe was made under gen's own lock (probeRequest's `underOwnLock`): it did not read the lock. */
-  underOwnLock?: boolean;
 }
 
 export async function readServerState(
@@ -73,7 +71,7 @@ export async function stateFromProbe(
   options: ReadOptions,
 ): Promise<HostState> {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
-  const probe = parseProbe(runs, transport.root, paths, !options.underOwnLock);
+  const probe = parseProbe(runs, transport.root, paths);
   // In the sandbox, owners are what gen recorded (it cannot set them there without root).
   const recorded = (await transport.sandbox?.owners()) ?? {};
   const results = probe.results.map((r, i): ProbeResult => {
@@ -101,8 +99,7 @@ export async function stateFromProbe(
 /** The probe's answers, and whether they came through sudo (false when sudo was refused). */
 async function runProbe(transport: Transport, steps: Step[], sudo: boolean): Promise<{ runs: ProbeRun[]; sudo: boolean }> {
   const text = (runs: StepResult[]) => runs.map((r) => ({ exitCode: r.exitCode, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") }));
-  // The record step always ends with status 0: anything else means the session itself failed.
-  const record = steps.length - 1;
+  const record = PROBE_RECORD_STEP;
   if (sudo) {
     const runs = await transport.steps(steps, { sudo: true });
     if (runs[record]!.exitCode === 0) return { runs: text(runs), sudo: true };
