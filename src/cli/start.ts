@@ -1,5 +1,5 @@
-// What the gen binary runs, as a function: main.ts calls it, and so does the bundle's launcher (bin/gen.mjs), which
-// compiles the bundled CLI with a V8 code cache and needs a function to call, not a module's top-level await.
+// What the gen binary runs, as a function: main.ts calls it, and so does the bundle's launcher (launcher.ts, built as
+// dist/bundle/main.js), which compiles the bundled CLI with a V8 code cache and needs a function to call.
 import { hideBin } from "yargs/helpers";
 import { reportExecRequestsAtExit } from "../transport/exec-count.js";
 import { runCli } from "./run-cli.js";
