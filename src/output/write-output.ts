@@ -1,39 +1,48 @@
 // Writes rendered files under out/<env>/ mirroring their server paths, plus manifest.json.
 // Everything goes to a temp folder first and is swapped in with renames, so a failure leaves out/<env>/ as it was.
-import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+// Synchronous: a few dozen small operations, each cheaper than a round trip through the thread pool.
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Manifest, RenderedFile } from "../types.js";
 
-export async function writeRenderedTree(outDir: string, files: RenderedFile[], manifest: Manifest): Promise<void> {
+export function writeRenderedTree(outDir: string, files: RenderedFile[], manifest: Manifest): void {
   const target = resolve(outDir);
   const parent = dirname(target);
-  await mkdir(parent, { recursive: true });
+  mkdirSync(parent, { recursive: true });
   const staging = join(parent, `.${manifestName(target)}.staging-${process.pid}`);
   const previous = join(parent, `.${manifestName(target)}.previous-${process.pid}`);
-  await rm(staging, { recursive: true, force: true });
+  rmSync(staging, { recursive: true, force: true });
   try {
-    for (const file of files) await writeOne(staging, file);
-    await writeFile(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
-    await rename(target, previous).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== "ENOENT") throw error;
-    });
-    await rename(staging, target);
-    await rm(previous, { recursive: true, force: true });
+    const made = new Set<string>();
+    for (const file of files) writeOne(staging, file, made);
+    writeFileSync(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
+    try {
+      renameSync(target, previous);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    renameSync(staging, target);
+    rmSync(previous, { recursive: true, force: true });
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    rmSync(staging, { recursive: true, force: true });
     throw error;
   }
 }
 
-async function writeOne(root: string, file: RenderedFile): Promise<void> {
+/** `made`: the folders already created, so that each is made once. */
+function writeOne(root: string, file: RenderedFile, made: Set<string>): void {
   const local = join(root, file.path);
-  await mkdir(dirname(local), { recursive: true });
+  const folder = dirname(local);
+  if (!made.has(folder)) {
+    mkdirSync(folder, { recursive: true });
+    made.add(folder);
+  }
   if (file.kind === "symlink") {
-    await symlink(file.linkTarget!, local);
+    symlinkSync(file.linkTarget!, local);
     return;
   }
   // Locally, files holding secrets are readable by their owner only; others need no special mode here.
-  await writeFile(local, file.content, { mode: file.secret ? 0o600 : 0o644 });
+  writeFileSync(local, file.content, { mode: file.secret ? 0o600 : 0o644 });
 }
 
 function manifestName(path: string): string {

@@ -99,7 +99,7 @@ describe("extra files holding a secret", () => {
     assert.equal(meta("/etc/app/settings-dump.conf").mode, "0600");
     assert.equal(meta("/etc/app/plain.conf").mode, "0644");
     const out = join(tempDir(), "out");
-    await writeRenderedTree(out, result.files, result.manifest);
+    writeRenderedTree(out, result.files, result.manifest);
     assert.equal(statSync(join(out, "etc/app/token.conf")).mode & 0o777, 0o600);
     assert.equal(statSync(join(out, "etc/app/settings-dump.conf")).mode & 0o777, 0o600);
   });

@@ -59,7 +59,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
     }
     const outDir = argv.out ?? `out/${argv.env}`;
     const manifest = { ...rendered.manifest, files: rendered.manifest.files.filter((f) => files.some((s) => s.path === f.path)) };
-    await writeRenderedTree(resolve(outDir), files, manifest);
+    writeRenderedTree(resolve(outDir), files, manifest);
     if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, outDir, manifest }, redact);
     else printRenderSummary(output, `${argv.env} (${loaded.source})`, files, outDir);
     return 0;
