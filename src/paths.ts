@@ -1,7 +1,6 @@
 // Where gen's own folders are, whether run from dist/ or installed as a package, and where it may write.
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The package root: this file is compiled to dist/src/paths.js and bundled into dist/bundle/. */
@@ -11,15 +10,6 @@ export const templatesDir = resolve(packageRoot, "templates");
 export const presetsDir = resolve(packageRoot, "presets");
 /** What `import ... from "gen"` in an environment file means when the file is compiled. */
 export const defineModule = resolve(packageRoot, "dist", "schema", "define.js");
-
-/**
- * gen's caches: $XDG_CACHE_HOME/gen, else ~/.cache/gen. Never inside the package, which a global install
- * leaves read-only. Read at each call so that tests can point it elsewhere.
- */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
-  return xdg?.startsWith("/") ? join(xdg, "gen") : join(homedir(), ".cache", "gen");
-}
 
 /** gen's version, from its package.json (read only when asked: --version and the JSON outputs). */
 export function genVersion(): string {

@@ -1,7 +1,8 @@
 // The shape of gen's code, checked on every test run: no stage imports the CLI, no command imports another
 // command's module, release reaches apply only through its entry and shares the server plumbing (src/server)
 // instead, that plumbing imports no stage, no module imports itself through others, and the stages (the folders
-// of src/, and the modules at its top) import each other without a cycle.
+// of src/, and the modules at its top) import each other without a cycle. The cache folder's module imports only
+// Node's built-ins (the launcher uses it).
 // Secret handling (references, values, placeholders, redaction) lives in src/secrets alone, used through its index.
 // dependency-cruiser reads the compiled JavaScript in dist/ (TypeScript 7 has no compiler API for it to read the
 // sources with): that is the graph Node loads, where type-only imports are gone.
@@ -48,6 +49,8 @@ async function graph(): Promise<ICruiseResult> {
           from: { path: "^dist/src/server/" },
           to: { path: "^dist/src/(plan|apply|release|doctor|cli)/" },
         },
+        // The launcher reads the code cache through src/cache before any of the CLI is loaded.
+        { name: "cache-imports-built-ins-only", severity: "error", from: { path: "^dist/src/cache/" }, to: { dependencyTypesNot: ["core"] } },
         // A command's work calls stages, never another command's module (deploy calls the apply stage, not gen apply).
         {
           name: "no-command-imports-another",

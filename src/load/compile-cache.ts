@@ -1,23 +1,25 @@
-// Compiled environment files are kept in the user's cache folder (paths.ts: cacheDir), keyed by the file and checked against the
+// Compiled environment files are kept in gen's cache folder (cache-files.ts), keyed by the file and checked against the
 // size and mtime of every file the bundle was built from, so esbuild runs only when an environment changed.
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { cacheDir, packageRoot } from "../paths.js";
+import { stat } from "node:fs/promises";
+import { cacheDir, readCacheFile, writeCacheFile } from "../cache/cache-files.js";
+import { packageRoot } from "../paths.js";
 
 interface CacheEntry {
   inputs: [path: string, mtimeMs: number, size: number][];
   code: string;
 }
 
-function entryPath(file: string): string {
-  return join(cacheDir(), `bundle-${createHash("sha256").update(`${packageRoot}\n${file}`).digest("hex").slice(0, 32)}.json`);
+function entryName(file: string): string {
+  return `bundle-${createHash("sha256").update(`${packageRoot}\n${file}`).digest("hex").slice(0, 32)}.json`;
 }
 
 export async function cachedBundle(file: string): Promise<string | undefined> {
   let entry: CacheEntry;
   try {
-    entry = JSON.parse(await readFile(entryPath(file), "utf8")) as CacheEntry;
+    const content = readCacheFile(cacheDir(), entryName(file));
+    if (!content) return undefined;
+    entry = JSON.parse(content.toString("utf8")) as CacheEntry;
   } catch {
     return undefined;
   }
@@ -35,11 +37,7 @@ export async function storeBundle(file: string, inputs: string[], code: string):
   try {
     const stats = await Promise.all(inputs.map(async (path) => [path, await stat(path)] as const));
     const entry: CacheEntry = { inputs: stats.map(([path, s]) => [path, s.mtimeMs, s.size]), code };
-    await mkdir(cacheDir(), { recursive: true, mode: 0o700 });
-    const target = entryPath(file);
-    const temp = `${target}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(entry));
-    await rename(temp, target);
+    writeCacheFile(cacheDir(), entryName(file), JSON.stringify(entry));
   } catch {
     // no cache
   }

@@ -1,10 +1,11 @@
 // A validated environment depends only on its merged definition and on the schema, so the result is kept in
-// the user's cache folder keyed by both: a render of an unchanged environment needs neither zod nor esbuild.
+// gen's cache folder (cache-files.ts) keyed by both: a render of an unchanged environment needs neither zod nor esbuild.
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Environment } from "../../schema/index.js";
-import { cacheDir, packageRoot } from "../paths.js";
+import { cacheDir, readCacheFile, writeCacheFile } from "../cache/cache-files.js";
+import { packageRoot } from "../paths.js";
 
 const SCHEMA_FILES = ["primitives.js", "environment.js", "resolve.js"].map((f) => join(packageRoot, "dist", "schema", f));
 
@@ -22,7 +23,8 @@ export async function cachedEnvironment(definition: unknown): Promise<Environmen
   const key = await cacheKey(definition);
   if (!key) return undefined;
   try {
-    return JSON.parse(await readFile(join(cacheDir(), `env-${key}.json`), "utf8")) as Environment;
+    const content = readCacheFile(cacheDir(), `env-${key}.json`);
+    return content ? (JSON.parse(content.toString("utf8")) as Environment) : undefined;
   } catch {
     return undefined;
   }
@@ -31,12 +33,5 @@ export async function cachedEnvironment(definition: unknown): Promise<Environmen
 export async function storeEnvironment(definition: unknown, environment: Environment): Promise<void> {
   const key = await cacheKey(definition);
   if (!key) return;
-  try {
-    await mkdir(cacheDir(), { recursive: true, mode: 0o700 });
-    const target = join(cacheDir(), `env-${key}.json`);
-    await writeFile(`${target}.${process.pid}.tmp`, JSON.stringify(environment));
-    await rename(`${target}.${process.pid}.tmp`, target);
-  } catch {
-    // no cache
-  }
+  writeCacheFile(cacheDir(), `env-${key}.json`, JSON.stringify(environment));
 }

@@ -1,12 +1,12 @@
-// gen's own templates, compiled by nunjucks once and kept in the user's cache folder under a hash of their text
+// gen's own templates, compiled by nunjucks once and kept in gen's cache folder (cache-files.ts) under a hash of their text
 // (compiling them is a tenth of a render's start-up). A changed template has a new hash, so the cache cannot be
 // stale; an unwritable cache only costs the compile.
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import nunjucks from "nunjucks";
-import { cacheDir } from "../paths.js";
+import { cacheDir, readCacheFile, writeCacheFile } from "../cache/cache-files.js";
 
 export const LEXER_OPTIONS = { autoescape: false, trimBlocks: true, lstripBlocks: true } as const;
 
@@ -19,30 +19,17 @@ export function compiledTemplates(templatesDir: string): nunjucks.PrecompiledLoa
   const sources = names.map((name) => [name, readFileSync(join(templatesDir, name), "utf8")] as const);
   const hash = createHash("sha256").update(`nunjucks ${nunjucksVersion()}\n`);
   for (const [name, source] of sources) hash.update(`${name}\n${source}\n`);
-  const cacheFile = join(cacheDir(), `templates-${hash.digest("hex").slice(0, 32)}.js`);
-  let code: string;
-  try {
-    code = readFileSync(cacheFile, "utf8");
-  } catch {
+  const cacheFile = `templates-${hash.digest("hex").slice(0, 32)}.js`;
+  let code = readCacheFile(cacheDir(), cacheFile)?.toString("utf8");
+  if (code === undefined) {
     const env = new nunjucks.Environment([], LEXER_OPTIONS);
     code = sources.map(([name, source]) => nunjucks.precompileString(source, { name, env })).join("\n");
-    storeCached(cacheFile, code);
+    writeCacheFile(cacheDir(), cacheFile, code);
   }
   // nunjucks' precompiled output registers each template on window.nunjucksPrecompiled.
   const window: { nunjucksPrecompiled?: Compiled } = {};
   new Function("window", code)(window);
   return new nunjucks.PrecompiledLoader(window.nunjucksPrecompiled as never);
-}
-
-/** Best effort, written whole or not at all (a rename), so a reader never sees half a file. */
-export function storeCached(file: string, code: string): void {
-  try {
-    mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
-    writeFileSync(`${file}.${process.pid}.tmp`, code);
-    renameSync(`${file}.${process.pid}.tmp`, file);
-  } catch {
-    // no cache: compiled again next time
-  }
 }
 
 let version: string | undefined;

@@ -1,13 +1,11 @@
-// An environment's own templates (extra files, the templates folder), compiled by nunjucks once and kept in the
-// user's cache folder under a hash of everything the compiled code depends on: nunjucks' version, the compile
+// An environment's own templates (extra files, the templates folder), compiled by nunjucks once and kept in gen's
+// cache folder (cache-files.ts) under a hash of everything the compiled code depends on: nunjucks' version, the compile
 // options, the template's path (nunjucks writes it into the code for includes) and its text. A changed template
 // has a new hash, so the cache cannot be stale; an unwritable cache only costs the compile.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import nunjucks from "nunjucks";
-import { cacheDir } from "../paths.js";
-import { nunjucksVersion, storeCached } from "./compiled-templates.js";
-import { join } from "node:path";
+import { cacheDir, readCacheFile, writeCacheFile } from "../cache/cache-files.js";
+import { nunjucksVersion } from "./compiled-templates.js";
 
 /** What nunjucks' Template takes in place of a source: the properties its compiled code returns. */
 export interface CompiledProps {
@@ -41,13 +39,11 @@ export function compiledOwnTemplate(source: string, path: string, options: Recor
     .update(JSON.stringify([nunjucksVersion(), options, path, source]))
     .digest("hex")
     .slice(0, 32);
-  const file = join(cacheDir(), `own-template-${key}.js`);
-  let code: string;
-  try {
-    code = readFileSync(file, "utf8");
-  } catch {
+  const name = `own-template-${key}.js`;
+  let code = readCacheFile(cacheDir(), name)?.toString("utf8");
+  if (code === undefined) {
     code = compile(source, path, options);
-    storeCached(file, code);
+    writeCacheFile(cacheDir(), name, code);
   }
   return new Function(code)() as CompiledProps;
 }
