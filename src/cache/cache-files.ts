@@ -76,7 +76,7 @@ export function readCacheFile(dir: string, name: string, now = Date.now()): Buff
 export function writeCacheFile(dir: string, name: string, content: string | Buffer, now = Date.now()): void {
   try {
     // Checked before creating anything: root running gen with another user's HOME leaves nothing there.
-    if (safeCacheFolder(dir) === undefined && safeParents(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (lstatOrUndefined(dir) === undefined && safeParents(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (!folderIsSafe(dir)) return;
     writeWhole(join(dir, name), content);
     pruneIfDue(dir, now);
