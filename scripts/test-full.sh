@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README and of CI: installs what the tests need, then runs them.
 #  - Debian packages: the real tools the rendered files are checked with, OpenSSH for the loopback sshd, and
-#    PostgreSQL (with openssl for a test certificate) for gen doctor's login, and chattr (e2fsprogs) for the test
-#    of an apply that cannot release its lock.
+#    PostgreSQL (with openssl for a test certificate) for gen doctor's login, and chattr (e2fsprogs) for the tests
+#    of an apply that cannot release its lock and of a cache entry that cannot be marked used.
 #  - the gen-test user: tests log in to their own sshd as a user that is not root.
 #  - npm packages (npm ci builds gen with tsc); then Biome checks formatting and lint rules (npm run lint).
 set -euo pipefail

@@ -88,6 +88,24 @@ test("no folder is made under one another user could rename it in", () => {
   assert.equal(existsSync(join(open, "gen")), false);
 });
 
+test("an entry whose use cannot be marked (an immutable file, as on a read-only file system) is still read", () => {
+  const dir = home();
+  writeCacheFile(dir, "env-a.json", "{}");
+  const file = join(dir, "env-a.json");
+  age(file, 2);
+  const before = statSync(file).mtimeMs;
+  const immutable = spawnSync("chattr", ["+i", file], { encoding: "utf8" });
+  assert.equal(immutable.status, 0, `chattr +i (e2fsprogs, as root) failed: ${immutable.stderr}`);
+  try {
+    assert.equal(readCacheFile(dir, "env-a.json")?.toString(), "{}");
+    assert.equal(statSync(file).mtimeMs, before, "the mark failed, as on a read-only file system");
+  } finally {
+    spawnSync("chattr", ["-i", file]);
+  }
+  readCacheFile(dir, "env-a.json");
+  assert.ok(statSync(file).mtimeMs > before, "once writable, a read marks it used");
+});
+
 test("a write prunes entries unused for 30 days and old temporary files, once a day, and nothing that is not gen's", () => {
   const dir = home();
   const now = Date.now();

@@ -59,7 +59,7 @@ export function readCacheFile(dir: string, name: string, now = Date.now()): Buff
       if (!stats.isFile() || !ownedAndPrivate(stats)) return undefined;
       const content = readFileSync(fd);
       // Marked as used at most once a day: a cache hit costs no write.
-      if (now - stats.mtimeMs > DAY_MS) futimesSync(fd, now / 1000, now / 1000);
+      if (now - stats.mtimeMs > DAY_MS) markUsed(fd, now);
       return content;
     } finally {
       closeSync(fd);
@@ -94,6 +94,15 @@ export function pruneCacheFolder(dir: string, now = Date.now()): void {
     if (!stats) continue;
     const age = now - stats.mtimeMs;
     if (name.endsWith(".tmp") ? age > DAY_MS : age > PRUNE_AFTER_DAYS * DAY_MS) unlinkQuietly(join(dir, name));
+  }
+}
+
+/** A folder gen cannot write to (a read-only file system) still serves its entries. */
+function markUsed(fd: number, now: number): void {
+  try {
+    futimesSync(fd, now / 1000, now / 1000);
+  } catch {
+    // read-only: the entry may be pruned while in use, and is then written again
   }
 }
 
