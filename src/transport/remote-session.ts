@@ -303,8 +303,11 @@ function framer(ready: Buffer, marker: Buffer) {
   return state;
 }
 
-/** Scripts up to this size are read line by line by the shell; larger ones by one `head -c`. */
-const LINE_READ_LIMIT = 16 * 1024;
+/**
+ * Scripts up to this size are read line by line by the shell; larger ones by one `head -c`. The shell's `read` takes
+ * a byte per system call from a pipe: past about 4 KB that costs more than starting head (8 KB: 12.5 against 7.2 ms).
+ */
+const LINE_READ_LIMIT = 4 * 1024;
 
 function encode(entry: Pending): Buffer {
   const text = entry.step.script.endsWith("\n") ? entry.step.script : `${entry.step.script}\n`;
