@@ -73,6 +73,21 @@ test("a first render writes each kind of entry; none is written into a folder ot
   }
 });
 
+test("no cache folder is made under a folder another user owns or anyone may write to (without the sticky bit)", () => {
+  const otherUsers = cacheHome();
+  chownSync(otherUsers, genTestUid(), -1);
+  const anyone = cacheHome();
+  chmodSync(anyone, 0o777);
+  for (const home of [otherUsers, anyone, join(anyone, "below")]) {
+    for (const run of [1, 2]) {
+      const rendered = render(home);
+      assert.equal(rendered.code, 0, rendered.err);
+      assert.equal(rendered.out, expected.out, `${home}, run ${run}`);
+    }
+    assert.equal(existsSync(join(home, "gen")), false, `no ${home}/gen`);
+  }
+});
+
 test("a validated environment in the cache is used only when it is this user's and no one else can write it", () => {
   const home = cacheHome();
   assert.equal(render(home).code, 0);
