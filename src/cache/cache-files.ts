@@ -44,9 +44,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * above it lets another user replace it; undefined when it does not exist.
  */
 export function safeCacheFolder(dir: string): boolean | undefined {
-  const stats = lstatOrUndefined(dir);
-  if (stats === undefined) return undefined;
-  return stats.isDirectory() && ownedAndPrivate(stats) && safeParents(dir);
+  return lstatOrUndefined(dir) === undefined ? undefined : folderIsSafe(dir);
 }
 
 /** The entry's bytes, or undefined when it is missing or not safe to use. An entry in use is kept from pruning. */
@@ -117,7 +115,7 @@ function pruneIfDue(dir: string, now: number): void {
 
 const parentsChecked = new Map<string, boolean>();
 
-/** safeCacheFolder, with the folders above it checked once per process (an entry read costs one lstat more). */
+/** Whether the folder exists and is safe, the folders above it checked once per process (a read costs one lstat more). */
 function folderIsSafe(dir: string): boolean {
   const stats = lstatOrUndefined(dir);
   if (stats === undefined || !stats.isDirectory() || !ownedAndPrivate(stats)) return false;
