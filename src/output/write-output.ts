@@ -13,8 +13,7 @@ export function writeRenderedTree(outDir: string, files: RenderedFile[], manifes
   const previous = join(parent, `.${manifestName(target)}.previous-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   try {
-    const made = new Set<string>();
-    for (const file of files) writeOne(staging, file, made);
+    for (const file of files) writeOne(staging, file);
     writeFileSync(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
     try {
       renameSync(target, previous);
@@ -29,14 +28,9 @@ export function writeRenderedTree(outDir: string, files: RenderedFile[], manifes
   }
 }
 
-/** `made`: the folders already created, so that each is made once. */
-function writeOne(root: string, file: RenderedFile, made: Set<string>): void {
+function writeOne(root: string, file: RenderedFile): void {
   const local = join(root, file.path);
-  const folder = dirname(local);
-  if (!made.has(folder)) {
-    mkdirSync(folder, { recursive: true });
-    made.add(folder);
-  }
+  mkdirSync(dirname(local), { recursive: true });
   if (file.kind === "symlink") {
     symlinkSync(file.linkTarget!, local);
     return;
