@@ -76,7 +76,10 @@ export async function startContainer(options: ContainerOptions): Promise<Contain
       // Until it is gone or a zombie (node cannot reap it while spawnSync blocks).
       const alive = `s=$(ps -o stat= -p ${pid}) && [ "\${s#Z}" = "$s" ]`;
       const wait = (seconds: number) => spawnSync("sh", ["-c", `i=0; while ${alive} && [ $i -lt ${seconds * 10} ]; do sleep 0.1; i=$((i+1)); done`]);
-      for (const [signal, seconds] of [["SIGTERM", 15], ["SIGKILL", 10]] as const) {
+      for (const [signal, seconds] of [
+        ["SIGTERM", 15],
+        ["SIGKILL", 10],
+      ] as const) {
         try {
           process.kill(pid, signal);
         } catch {}
@@ -166,7 +169,11 @@ async function boot(
   state.leader = undefined;
   state.exited = new Promise((resolve) => nspawn.once("exit", (code) => resolve(code)));
   const started = Date.now();
-  const leader = await waitFor(() => childOf(nspawn.pid!), 20_000, () => `nspawn of ${name} started no init (console: ${consoleTail(workDir)})`);
+  const leader = await waitFor(
+    () => childOf(nspawn.pid!),
+    20_000,
+    () => `nspawn of ${name} started no init (console: ${consoleTail(workDir)})`,
+  );
   state.leader = leader;
   await waitFor(
     async () => {

@@ -50,7 +50,13 @@ export function baseEnvironment(): Record<string, unknown> {
     extends: "preset:tsosi",
     description: "The real-server tier's container",
     server: { host: "127.0.0.1", sshUser: accounts.admin, deployUser: accounts.deployUser, connectTimeoutSeconds: 60 },
-    app: { domain: accounts.domain, redirectDomains: [`www.${accounts.domain}`], extraAllowedHosts: ["127.0.0.1"], poetry: "/usr/bin/poetry", pythonVersion: "3.11" },
+    app: {
+      domain: accounts.domain,
+      redirectDomains: [`www.${accounts.domain}`],
+      extraAllowedHosts: ["127.0.0.1"],
+      poetry: "/usr/bin/poetry",
+      pythonVersion: "3.11",
+    },
     gunicorn: { workers: 2 },
     postgres: { name: database.name, user: database.user, password: { secret: "REAL_DB_PASSWORD" } },
     django: { settings: { SECRET_KEY: { secret: "REAL_SECRET_KEY" } } },
@@ -90,7 +96,10 @@ async function prepare(container: Container, clientKey: string): Promise<RealSer
   cpSync(join(packageRoot, "sample-app"), project, { recursive: true, filter: (src) => !src.includes("/frontend/dist") });
   const envDir = join(project, "environments");
   mkdirSync(envDir, { recursive: true });
-  writeFileSync(join(envDir, `${REAL_SERVER.envName}.secrets.env`), `REAL_DB_PASSWORD=${REAL_SERVER.database.password}\nREAL_SECRET_KEY=${REAL_SERVER.secretKey}\n`);
+  writeFileSync(
+    join(envDir, `${REAL_SERVER.envName}.secrets.env`),
+    `REAL_DB_PASSWORD=${REAL_SERVER.database.password}\nREAL_SECRET_KEY=${REAL_SERVER.secretKey}\n`,
+  );
   const knownHosts = join(container.workDir, "known_hosts");
   const hostKey = (await container.exec(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])).out.trim().split(" ").slice(0, 2).join(" ");
   writeFileSync(knownHosts, `127.0.0.1 ${hostKey}\n`);
@@ -113,14 +122,11 @@ async function prepare(container: Container, clientKey: string): Promise<RealSer
   };
   writeEnv();
   const gen: RealServer["gen"] = (args, options = {}) =>
-    container.inNet(
-      [process.execPath, genBin, ...args, "--environments", envDir, "--known-hosts", knownHosts, "--identity", clientKey],
-      {
-        cwd: project,
-        env: { NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome(), SSH_AUTH_SOCK: "", ...options.env },
-        timeoutMs: options.timeoutMs ?? 600_000,
-      },
-    );
+    container.inNet([process.execPath, genBin, ...args, "--environments", envDir, "--known-hosts", knownHosts, "--identity", clientKey], {
+      cwd: project,
+      env: { NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome(), SSH_AUTH_SOCK: "", ...options.env },
+      timeoutMs: options.timeoutMs ?? 600_000,
+    });
   const request: RealServer["request"] = async (path, options = {}) => {
     const host = options.host ?? REAL_SERVER.accounts.domain;
     const https = options.https ?? true;

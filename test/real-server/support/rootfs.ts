@@ -86,11 +86,9 @@ export async function ensureRootfs(log: (line: string) => void = () => {}): Prom
     const building = `${base}.building`;
     await rm(building, { recursive: true, force: true });
     log(`building the real-server root filesystem with mmdebstrap (about a minute): ${base}`);
-    await run(
-      "mmdebstrap",
-      ["--quiet", "--variant=minbase", `--include=${ROOTFS_PACKAGES.join(",")}`, "bookworm", building, ...sources],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
+    await run("mmdebstrap", ["--quiet", "--variant=minbase", `--include=${ROOTFS_PACKAGES.join(",")}`, "bookworm", building, ...sources], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     await rm(base, { recursive: true, force: true });
     await rename(building, base);
     await run("touch", [done]);
