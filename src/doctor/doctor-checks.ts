@@ -1,8 +1,9 @@
 // `gen doctor`: whether a server is ready for the first apply. doctorSpec derives from the environment everything
-// it assumes and gen does not create (users, groups, system units, Python, Poetry, PostgreSQL, Redis, certificates,
-// disk space, the deploy user's sudo rights, the PostgreSQL login), each with the command that fixes it; runDoctor
-// sends the spec to the server in one command (the login's secret values on its standard input, never in argv) and
-// parses its one JSON record. The README's "before the first apply" list is this file.
+// it assumes and gen does not create (users, groups, the release user in the Gunicorn socket's group, system units,
+// Python, Poetry, PostgreSQL, Redis, certificates, disk space, the deploy user's sudo rights, the PostgreSQL login),
+// each with the command that fixes it; runDoctor sends the spec to the server in one command (the login's secret
+// values on its standard input, never in argv) and parses its one JSON record. The README's "before the first apply"
+// list is this file.
 import { checksRecord } from "../server/check-record.js";
 import type { Environment } from "../../schema/index.js";
 import { outputLines } from "../server/server-shell.js";
@@ -11,6 +12,7 @@ import { isSecretRef } from "../secrets/index.js";
 import type { Transport } from "../transport/transport.js";
 import { DOCTOR_SCRIPT } from "./doctor-script.js";
 import { postgresLoginFixes, shownValue, type LoginSkip, type PostgresLogin } from "./postgres-login.js";
+import { socketAccessSpec } from "./socket-access.js";
 
 export const DOCTOR_CHECKS = [
   "user",
@@ -72,7 +74,9 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
     groups: unique([
       { name: server.deployGroup, role: "server.deployGroup", fix: `sudo addgroup ${server.deployGroup} && sudo adduser ${deploy} ${server.deployGroup}` },
       { name: server.webGroup, role: "server.webGroup", fix: `sudo addgroup --system ${server.webGroup} && sudo adduser ${server.webUser} ${server.webGroup}` },
+      { name: env.gunicorn.socketGroup, role: "gunicorn.socketGroup", fix: `sudo addgroup --system ${env.gunicorn.socketGroup}` },
     ]),
+    socket: socketAccessSpec(env, options.roles),
     units: server.systemServices.map((service) => ({
       unit: `${service}.service`,
       dirs: UNIT_DIRS.map(under),

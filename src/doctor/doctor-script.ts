@@ -37,6 +37,25 @@ def check_group(g):
     except KeyError:
         record("group", g["name"], "fail", "group %s does not exist (%s)" % (g["name"], g["role"]), g["fix"])
 
+def check_socket_access(s):
+    # Whoever cannot connect is told so by every deploy's smoke check: say it before the first one.
+    user, group = s["user"], s["group"]
+    try:
+        entry, gid = pwd.getpwnam(user), grp.getgrnam(group).gr_gid
+    except KeyError:
+        return  # the user or group check names what is missing
+    where = "the Gunicorn socket %s (%s:%s %s)" % (s["socket"], s["owner"], group, s["shownMode"])
+    if entry.pw_uid == 0:
+        record("group", group, "ok", "%s is root and may connect to %s" % (user, where))
+    elif user == s["owner"]:
+        allowed = s["mode"] & 0o200
+        record("group", group, "ok" if allowed else "fail", "%s owns %s%s" % (user, where, "" if allowed else ", whose mode does not let its owner connect"), s["modeFix"])
+    elif gid in os.getgrouplist(user, entry.pw_gid):
+        allowed = s["mode"] & 0o020
+        record("group", group, "ok" if allowed else "fail", "%s is in group %s: %s%s" % (user, group, where, "" if allowed else ", whose mode does not let the group connect"), s["modeFix"])
+    else:
+        record("group", group, "fail", "%s is not in group %s: every deploy's Gunicorn smoke check connects to %s as %s, and is refused" % (user, group, where, user), s["fix"])
+
 def check_unit(u):
     for folder, shown in zip(u["dirs"], u["shownDirs"]):
         if os.path.exists(os.path.join(folder, u["unit"])):
@@ -221,7 +240,8 @@ def check_sudo(s):
     if not missing and not extra:
         record("sudo", user, "ok", "sudo -n -l as %s lists exactly the drop-in's %d commands" % (user, len(wanted)))
 
-steps = [("user", spec["users"], check_user), ("group", spec["groups"], check_group), ("unit", spec["units"], check_unit),
+steps = [("user", spec["users"], check_user), ("group", spec["groups"], check_group),
+         ("group", [spec["socket"]] if spec["socket"] else [], check_socket_access), ("unit", spec["units"], check_unit),
          ("python", [spec["python"]], check_python), ("poetry", [spec["poetry"]], check_poetry),
          ("postgres", [spec["postgres"]], check_postgres), ("redis", [spec["redis"]], check_redis),
          ("certificate", spec["certificates"], check_certificate), ("disk", [spec["disk"]], check_disk),
@@ -231,7 +251,7 @@ for name, items, check in steps:
         try:
             check(item)
         except Exception as error:
-            record(name, item.get("name") or item.get("shown") or name, "fail", "check crashed: %s: %s" % (type(error).__name__, error))
+            record(name, item.get("name") or item.get("shown") or item.get("group") or name, "fail", "check crashed: %s: %s" % (type(error).__name__, error))
 
 print(json.dumps({"checks": results}))
 `;

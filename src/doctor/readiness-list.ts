@@ -5,10 +5,15 @@ import type { DoctorSpec } from "./doctor-checks.js";
 const code = (text: string) => `\`${text}\``;
 
 export function readinessList(spec: DoctorSpec): string[] {
-  const { python, poetry, postgres, redis, disk, sudo } = spec;
+  const { socket, python, poetry, postgres, redis, disk, sudo } = spec;
   return [
     ...spec.users.map((u) => `- user ${code(u.name)} exists (${u.role}): ${code(u.fix)}`),
     ...spec.groups.map((g) => `- group ${code(g.name)} exists (${g.role}): ${code(g.fix)}`),
+    ...(socket
+      ? [
+          `- the release user ${code(socket.user)} is in group ${code(socket.group)} (gunicorn.socketGroup): each deploy's smoke check connects as ${socket.user} to the Gunicorn socket ${code(socket.socket)} (${socket.owner}:${socket.group} ${socket.shownMode}): ${code(socket.fix)}`,
+        ]
+      : []),
     ...spec.units.map((u) => `- unit ${code(u.unit)} is installed (server.systemServices): ${code(u.fix)}`),
     `- ${code(`python${python.version}`)} is on the deploy user's PATH (app.pythonVersion): ${code(python.fix)}`,
     `- Poetry is at ${code(poetry.shown)} (app.poetry): ${code(poetry.fix)}`,

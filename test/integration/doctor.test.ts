@@ -104,7 +104,13 @@ describe("gen doctor", { concurrency: 1 }, () => {
     const postgres = await startPostgres({ roles: [{ name: "tsosi", password: DB_PASSWORD, method: "scram-sha-256" }], databases: ["tsosi"] });
     try {
       await writePoetry(server, "true");
-      await server.writeEnv({ app: { pythonVersion: pythonVersion() }, redis: { port: redis.port }, postgres: { port: postgres.port } });
+      // gen-test's own group holds the socket: gen-test may connect to it.
+      await server.writeEnv({
+        app: { pythonVersion: pythonVersion() },
+        redis: { port: redis.port },
+        postgres: { port: postgres.port },
+        gunicorn: { socketGroup: USER },
+      });
       const dropIn = await renderedDropIn(server);
       await withSudoersLock(async () => {
         await withDropIn(server, dropIn, async () => {
@@ -126,6 +132,10 @@ describe("gen doctor", { concurrency: 1 }, () => {
             ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "postgres-login", "redis", "disk", "sudo"],
           );
           assert.match(seen.find((c) => c.check === "sudo")!.detail, /^sudo -n -l as gen-test lists exactly the drop-in's 21 commands$/);
+          assert.ok(
+            seen.some((c) => c.check === "group" && c.subject === USER && /^gen-test is in group gen-test: the Gunicorn socket /.test(c.detail)),
+            JSON.stringify(seen),
+          );
         });
         const extra = `${dropIn}${USER} ALL=(root) NOPASSWD: /usr/bin/id\n`;
         await withDropIn(server, extra, async () => {
@@ -175,6 +185,10 @@ describe("gen doctor", { concurrency: 1 }, () => {
         fix(/sudo adduser --disabled-password --gecos "" gen-doctor-nobody$/),
       );
       problem(/FAIL group gen-doctor-nogroup: /, fix(/sudo addgroup gen-doctor-nogroup && sudo adduser gen-doctor-nobody gen-doctor-nogroup$/));
+      problem(
+        /FAIL group www-data: gen-test is not in group www-data: every deploy's Gunicorn smoke check connects to the Gunicorn socket \/run\/tsosi_gunicorn\.sock \(www-data:www-data 0660\) as gen-test, and is refused$/,
+        fix(/sudo usermod -aG www-data gen-test \(it takes effect at gen-test's next login: an SSH session already open keeps its groups\)$/),
+      );
       problem(/FAIL unit gen-doctor-absent\.service: /, fix(/sudo apt-get install gen-doctor-absent$/));
       problem(/FAIL python python3\.99: python3\.99 is not on the PATH of gen-test/, fix(/sudo apt-get install python3\.99 python3\.99-venv$/));
       problem(
@@ -198,19 +212,47 @@ describe("gen doctor", { concurrency: 1 }, () => {
       problem(/FAIL certificate \/etc\/letsencrypt\/ssl-dhparams\.pem: /, fix(/sudo certbot certonly/));
       problem(/FAIL disk \/var\/www\/releases: \d+ MiB free on \/ /, fix(/make room on the disk of \/var\/www\/releases/));
       assert.match(run.out, /^127\.0\.0\.1: ok {3}unit nginx\.service: installed \(\/lib\/systemd\/system\/nginx\.service\)$/m);
-      assert.match(run.err, /^not ready: 13 problems \(each with its fix above\)$/m);
+      assert.match(run.err, /^not ready: 14 problems \(each with its fix above\)$/m);
 
       const json = await server.gen(["doctor", ENV_NAME, "--min-free-mb", "999999999", "--json"]);
       assert.equal(json.code, 1, json.all);
       const report = assertJsonOutput<DoctorReport>("doctor", json.out);
       assert.equal(report.ok, false);
       const failed = checks(report).filter((c) => c.status === "fail");
-      assert.equal(failed.length, 13);
+      assert.equal(failed.length, 14);
       assert.deepEqual(
         failed.filter((c) => !c.fix),
         [],
         "every problem has a fix",
       );
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("names the group the release user must join to connect to the Gunicorn socket, unless its mode lets anyone connect", async () => {
+    const server = await startGenServer({ user: USER });
+    try {
+      const membership = async () => {
+        const run = await server.gen(["doctor", ENV_NAME, "--json", "--min-free-mb", "1"]);
+        return checks(assertJsonOutput<DoctorReport>("doctor", run.out)).filter(
+          (c) => c.check === "group" && c.subject === "www-data" && c.detail.includes("socket"),
+        );
+      };
+      // www-data by default (server.webGroup), which gen-test is not in
+      await server.writeEnv();
+      assert.deepEqual(await membership(), [
+        {
+          check: "group",
+          subject: "www-data",
+          status: "fail",
+          detail:
+            "gen-test is not in group www-data: every deploy's Gunicorn smoke check connects to the Gunicorn socket /run/tsosi_gunicorn.sock (www-data:www-data 0660) as gen-test, and is refused",
+          fix: "sudo usermod -aG www-data gen-test (it takes effect at gen-test's next login: an SSH session already open keeps its groups)",
+        },
+      ]);
+      await server.writeEnv({ gunicorn: { socketMode: "0666" } });
+      assert.deepEqual(await membership(), []);
     } finally {
       await server.stop();
     }
