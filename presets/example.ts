@@ -14,11 +14,14 @@ export default defineEnvironment({
       SECRET_KEY: secret("TSOSI_SECRET_KEY", { default: "example-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ" }),
     },
   },
-  // For gen's sample app (sample-app/ in the package): the local commit is released, nothing is fetched or installed.
+  // For gen's sample app (sample-app/ in the package, a Django project): the local commit is released, nothing is
+  // fetched or installed, and Django is not needed on this machine: the release task only byte-compiles the backend
+  // (a syntax error fails the deploy), and no migration plan is read.
   release: {
     source: "archive",
     install: [],
-    tasks: [["python3", "manage.py", "migrate"]],
+    tasks: [["python3", "-m", "compileall", "-q", "."]],
+    migrations: null,
     frontend: { build: [["node", "build.mjs"]] },
   },
 });

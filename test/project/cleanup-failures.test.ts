@@ -36,7 +36,7 @@ test("a deploy or rollback that cannot release its lock or write the release log
       "server: { transport: local, localRoot: .gen-local/t }",
       "release:",
       "  tasks:",
-      "    - [python3, manage.py, migrate]",
+      "    - [python3, -m, compileall, -q, .]",
       `    - [chmod, "0555", ${JSON.stringify(locks)}]`,
       "",
     ].join("\n"),
