@@ -127,9 +127,12 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
     sudo: {
       user: sudoers.user,
       dropIn,
+      path: under(dropIn),
       commands: sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${server.systemctl} ${verb} ${rule.service}`)),
       missingFix: `gen apply ${options.envName} (as an administrator: it installs the drop-in ${dropIn})`,
       installFix: "sudo apt-get install sudo",
+      // Debian's /etc/sudoers lets %sudo run anything, Ubuntu's %sudo and %admin (with the user's password).
+      adminGroups: ["sudo", "admin"].map((group) => ({ name: group, fix: `sudo deluser ${sudoers.user} ${group}` })),
     },
   };
 }

@@ -4,6 +4,7 @@
 // sockets and sudo's view of the deploy user are the server's, and the database is reached from there.
 // Every item of the spec carries its own fix; the program only decides ok, warn or fail.
 import { POSTGRES_LOGIN_SCRIPT } from "./postgres-login-script.js";
+import { SUDO_SCRIPT } from "./sudo-script.js";
 
 export const DOCTOR_SCRIPT = String.raw`
 import grp, json, os, pwd, shutil, socket, struct, subprocess, sys
@@ -179,67 +180,7 @@ def whoami():
     except KeyError:
         return "uid %d" % os.geteuid()
 
-def unescape(command):
-    out, i = "", 0
-    while i < len(command):
-        if command[i] == "\\" and i + 1 < len(command):
-            i += 1
-        out += command[i]
-        i += 1
-    return out
-
-def sudo_commands(user):
-    """What sudo lists for user, one command per line in the long format: [(command, sudoers file)], or an error."""
-    argv = ["sudo", "-n", "-ll"] + (["-U", user] if whoami() != user else [])
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        return None, "sudo is not installed"
-    commands, source, in_commands = [], "", False
-    for line in done.stdout.splitlines():
-        if line.startswith("Sudoers entry"):
-            source = line.split(":", 1)[1].strip() if ":" in line else ""
-            in_commands = False
-        elif line.strip() == "Commands:":
-            in_commands = True
-        elif in_commands and line.startswith("\t") and line.strip():
-            commands.append((unescape(line.strip()), source))
-        else:
-            in_commands = False
-    if done.returncode != 0 and not commands:
-        return [], first_line(done.stderr + done.stdout)
-    return commands, None
-
-def check_sudo(s):
-    user = s["user"]
-    if whoami() != user and os.geteuid() != 0:
-        record("sudo", user, "warn", "logged in as %s, who may not list what %s may run" % (whoami(), user))
-        return
-    listed, note = sudo_commands(user)
-    if listed is None:
-        record("sudo", user, "fail", note, s["installFix"])
-        return
-    wanted = s["commands"]
-    have = [c for c, _ in listed]
-    missing = [c for c in wanted if c not in have]
-    extra = [(c, src) for c, src in listed if c not in wanted]
-    if missing:
-        why = " (sudo -n -l: %s)" % note if note else ""
-        record("sudo", user, "fail", "sudo -n -l as %s lacks %d of the drop-in's commands%s: %s" % (user, len(missing), why, ", ".join(missing)), s["missingFix"])
-    if extra:
-        sources = sorted({src for _, src in extra if src})
-        own = s["dropIn"] in sources and len(sources) == 1
-        if own:
-            fix = s["missingFix"]
-        elif len(sources) == 1:
-            fix = "sudo visudo -f %s (remove the rules the drop-in does not list)" % sources[0]
-        else:
-            # sudo before 1.9.14 does not say which file an entry comes from
-            fix = "sudo grep -rn %s /etc/sudoers /etc/sudoers.d, then remove those rules with sudo visudo -f <that file>" % user
-        record("sudo", user, "fail", "sudo -n -l as %s lists %d commands the drop-in does not%s: %s" % (user, len(extra), " (from %s)" % ", ".join(sources) if sources else "", ", ".join(c for c, _ in extra)), fix)
-    if not missing and not extra:
-        record("sudo", user, "ok", "sudo -n -l as %s lists exactly the drop-in's %d commands" % (user, len(wanted)))
-
+${SUDO_SCRIPT}
 steps = [("user", spec["users"], check_user), ("group", spec["groups"], check_group),
          ("group", [spec["socket"]] if spec["socket"] else [], check_socket_access), ("unit", spec["units"], check_unit),
          ("python", [spec["python"]], check_python), ("poetry", [spec["poetry"]], check_poetry),

@@ -23,6 +23,6 @@ export function readinessList(spec: DoctorSpec): string[] {
     `- Redis answers ${code("PING")} with ${code("+PONG")} on ${code(`${redis.host}:${redis.port}`)} (redis.host, redis.port): ${code(redis.fix)}`,
     ...spec.certificates.map((c) => `- ${code(c.shown)} exists (nginx.tls): ${code(c.fix)}`),
     `- at least ${disk.minFreeMb} MiB are free for ${code(disk.shown)} (paths.releases; ${code("--min-free-mb")}): ${code(disk.fix)}`,
-    `- ${code("sudo -n -l")} as ${code(sudo.user)} lists exactly the ${sudo.commands.length} commands of the drop-in ${code(sudo.dropIn)}, none missing, none more: ${code(sudo.missingFix)} (more: remove them with ${code("sudo visudo")})`,
+    `- ${code("sudo -n -l")} as ${code(sudo.user)} lists exactly the ${sudo.commands.length} commands of the drop-in ${code(sudo.dropIn)}, none missing, none more (before the first apply, while the drop-in is not installed: none but those, and ${code(sudo.user)} in none of the groups ${sudo.adminGroups.map((g) => code(g.name)).join(", ")}): ${code(sudo.missingFix)} (more: remove them with ${code("sudo visudo")})`,
   ];
 }

@@ -20,6 +20,9 @@ import { DB_PASSWORD, ENV_NAME, startGenServer, type GenServer } from "./support
 
 const USER = "gen-test";
 const POETRY = `/home/${USER}/.local/bin/poetry`;
+const NOT_INSTALLED_YET = "the drop-in /etc/sudoers.d/tsosi is not installed yet: gen apply installs it, with its 21 commands";
+const NO_RULE_LISTED =
+  "; sudo -n -l as gen-test lists no command (rules that need a password show once the drop-in is installed: run gen doctor again after the first apply)";
 
 interface DoctorReport {
   ok: boolean;
@@ -113,6 +116,13 @@ describe("gen doctor", { concurrency: 1 }, () => {
       });
       const dropIn = await renderedDropIn(server);
       await withSudoersLock(async () => {
+        // Before the first apply: no drop-in, and no sudo rule for gen-test.
+        const fresh = await server.gen(["doctor", ENV_NAME, "--min-free-mb", "1", "--json"]);
+        assert.equal(fresh.code, 0, fresh.all);
+        assert.deepEqual(
+          checks(assertJsonOutput<DoctorReport>("doctor", fresh.out)).filter((c) => c.check === "sudo"),
+          [{ check: "sudo", subject: USER, status: "ok", detail: NOT_INSTALLED_YET + NO_RULE_LISTED }],
+        );
         await withDropIn(server, dropIn, async () => {
           const run = await server.gen(["doctor", ENV_NAME, "--min-free-mb", "1"]);
           assert.equal(run.code, 0, run.all);
@@ -210,7 +220,7 @@ describe("gen doctor", { concurrency: 1 }, () => {
         fix(/sudo certbot certonly --nginx -d tsosi\.localhost/),
       );
       problem(/FAIL certificate \/etc\/letsencrypt\/ssl-dhparams\.pem: /, fix(/sudo certbot certonly/));
-      problem(/FAIL disk \/var\/www\/releases: \d+ MiB free on \/ /, fix(/make room on the disk of \/var\/www\/releases/));
+      problem(/FAIL disk \/var\/www\/releases: \d+ MiB free on \/(var\/www\/releases)? /, fix(/make room on the disk of \/var\/www\/releases/));
       assert.match(run.out, /^127\.0\.0\.1: ok {3}unit nginx\.service: installed \(\/lib\/systemd\/system\/nginx\.service\)$/m);
       assert.match(run.err, /^not ready: 14 problems \(each with its fix above\)$/m);
 
@@ -258,10 +268,40 @@ describe("gen doctor", { concurrency: 1 }, () => {
     }
   });
 
-  it("names the drop-in's commands that sudo -n -l does not list for the deploy user (no drop-in installed)", async () => {
+  it("before the first apply, reports the drop-in apply installs as such but any other sudo rule as a problem", async () => {
     const server = await startGenServer({ user: USER });
     try {
       await server.writeEnv();
+      const sudoChecks = async () => {
+        const run = await server.gen(["doctor", ENV_NAME, "--json", "--min-free-mb", "1"]);
+        return checks(assertJsonOutput<DoctorReport>("doctor", run.out)).filter((c) => c.check === "sudo");
+      };
+      await withSudoersLock(async () => {
+        assert.deepEqual(await sudoChecks(), [{ check: "sudo", subject: USER, status: "ok", detail: NOT_INSTALLED_YET + NO_RULE_LISTED }]);
+        // A rule the drop-in does not have is a way to root, drop-in or not.
+        await withDropIn(server, `${USER} ALL=(root) NOPASSWD: /usr/bin/id\n`, async () => {
+          const [before, extra, ...more] = await sudoChecks();
+          assert.deepEqual(more, []);
+          assert.deepEqual(before, { check: "sudo", subject: USER, status: "ok", detail: NOT_INSTALLED_YET });
+          assert.equal(extra?.status, "fail");
+          assert.match(
+            extra?.detail ?? "",
+            /^sudo -n -l as gen-test lists 1 commands the drop-in does not( \(from \/etc\/sudoers\.d\/gen-doctor-[0-9a-f]+\))?: \/usr\/bin\/id$/,
+          );
+        });
+      });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("names the drop-in's commands that sudo -n -l does not list for the deploy user once the drop-in is installed", async () => {
+    const server = await startGenServer({ user: USER });
+    try {
+      await server.writeEnv();
+      // There, but giving gen-test nothing (sudo reads this machine's /etc, not the test root's).
+      await mkdir(server.file("/etc/sudoers.d"), { recursive: true });
+      await writeFile(server.file("/etc/sudoers.d/tsosi"), "", { mode: 0o440 });
       await withSudoersLock(async () => {
         const run = await server.gen(["doctor", ENV_NAME, "--json", "--min-free-mb", "1"]);
         assert.equal(run.code, 1, run.all);
