@@ -12,6 +12,7 @@ import { isSecretRef } from "../secrets/index.js";
 import type { Transport } from "../transport/transport.js";
 import { DOCTOR_SCRIPT } from "./doctor-script.js";
 import { postgresLoginFixes, shownValue, type LoginSkip, type PostgresLogin } from "./postgres-login.js";
+import { pythonSpec } from "./python-packages.js";
 import { socketAccessSpec } from "./socket-access.js";
 
 export const DOCTOR_CHECKS = [
@@ -58,9 +59,8 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
   const under = (path: string) => `${options.root.replace(/\/+$/, "")}${path}`;
   const { server, app, nginx, sudoers, redis, postgres } = env;
   const deploy = server.deployUser;
-  const python = `python${app.pythonVersion}`;
   const domains = [app.domain, ...app.redirectDomains].map((d) => `-d ${d}`).join(" ");
-  const certificateFix = `sudo certbot certonly --nginx ${domains} (or set nginx.tls: false until there is a certificate)`;
+  const certificateFix = `sudo apt-get install certbot python3-certbot-nginx && sudo certbot certonly --nginx ${domains} (or set nginx.tls: false until there is a certificate)`;
   const dropIn = `/etc/sudoers.d/${sudoers.fileName}`;
   const postgresHost = isSecretRef(postgres.host) ? undefined : postgres.host;
   return {
@@ -83,7 +83,7 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
       shownDirs: UNIT_DIRS,
       fix: `sudo apt-get install ${service}`,
     })),
-    python: { version: app.pythonVersion, fix: `sudo apt-get install ${python} ${python}-venv` },
+    python: pythonSpec(app.pythonVersion, options.root),
     poetry: {
       path: under(app.poetry),
       shown: app.poetry,
@@ -130,7 +130,8 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
       path: under(dropIn),
       commands: sudoers.rules.flatMap((rule) => rule.verbs.map((verb) => `${server.systemctl} ${verb} ${rule.service}`)),
       missingFix: `gen apply ${options.envName} (as an administrator: it installs the drop-in ${dropIn})`,
-      installFix: "sudo apt-get install sudo",
+      // Without sudo, "sudo apt-get install sudo" cannot run.
+      installFix: "su -c 'apt-get install sudo' (with root's password)",
       // Debian's /etc/sudoers lets %sudo run anything, Ubuntu's %sudo and %admin (with the user's password).
       adminGroups: ["sudo", "admin"].map((group) => ({ name: group, fix: `sudo deluser ${sudoers.user} ${group}` })),
     },

@@ -2,8 +2,10 @@
 // argv[1] and the PostgreSQL login (secret values) as JSON on standard input, looks at everything the environment
 // assumes and gen does not create, and prints one JSON record. It runs on the server because users, units,
 // sockets and sudo's view of the deploy user are the server's, and the database is reached from there.
-// Every item of the spec carries its own fix; the program only decides ok, warn or fail.
+// Every item of the spec carries its own fix and the program only decides ok, warn or fail, but for Python: what to
+// install depends on the server's distribution, which only the server can tell (python-script.ts).
 import { POSTGRES_LOGIN_SCRIPT } from "./postgres-login-script.js";
+import { PYTHON_SCRIPT } from "./python-script.js";
 import { SUDO_SCRIPT } from "./sudo-script.js";
 
 export const DOCTOR_SCRIPT = String.raw`
@@ -70,15 +72,7 @@ def run(argv, user=None):
         argv = ["runuser", "-u", user, "--"] + argv
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
-def check_python(p):
-    name = "python" + p["version"]
-    found = shutil.which(name)
-    if not found:
-        record("python", name, "fail", "%s is not on the PATH of %s (app.pythonVersion is %s)" % (name, whoami(), p["version"]), p["fix"])
-        return
-    done = run([found, "--version"])
-    record("python", name, "ok" if done.returncode == 0 else "fail", "%s: %s" % (found, first_line(done.stdout + done.stderr)), p["fix"])
-
+${PYTHON_SCRIPT}
 def check_poetry(p):
     if not os.path.isfile(p["path"]) or not os.access(p["path"], os.X_OK):
         record("poetry", p["shown"], "fail", "no executable poetry at %s (app.poetry)" % p["shown"], p["fix"])

@@ -15,7 +15,7 @@ export function readinessList(spec: DoctorSpec): string[] {
         ]
       : []),
     ...spec.units.map((u) => `- unit ${code(u.unit)} is installed (server.systemServices): ${code(u.fix)}`),
-    `- ${code(`python${python.version}`)} is on the deploy user's PATH (app.pythonVersion): ${code(python.fix)}`,
+    `- ${code(`python${python.version}`)} is on the deploy user's PATH (app.pythonVersion): ${code(python.fix)} where the server's distribution has them (as ${code("apt-cache policy")} says; without package lists: ${python.distributions.map((d) => `${d.name} has ${d.python}`).join(", ")}); elsewhere the fix is to set app.pythonVersion to the distribution's Python`,
     `- Poetry is at ${code(poetry.shown)} (app.poetry): ${code(poetry.fix)}`,
     `- Poetry makes each release's virtualenv inside it (${code("virtualenvs.in-project")} is true for ${poetry.user}): ${code(poetry.inProjectFix)}`,
     `- PostgreSQL answers on ${code(`${postgres.shownHost}:${postgres.port}`)} (postgres.host, postgres.port): ${code(postgres.fix)}`,

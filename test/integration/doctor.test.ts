@@ -94,6 +94,20 @@ async function withDropIn<T>(server: GenServer, content: string, body: () => Pro
   }
 }
 
+const BOOKWORM = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n`;
+const NOBLE = `PRETTY_NAME="Ubuntu 24.04.1 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\nID=ubuntu\nID_LIKE=debian\n`;
+
+/** An apt archive with these packages and versions in the test root's package lists, as after apt-get update. */
+async function writeArchive(server: GenServer, packages: Record<string, string>): Promise<void> {
+  await mkdir(server.file("/etc/apt"), { recursive: true });
+  await mkdir(server.file("/var/lib/apt/lists"), { recursive: true });
+  await mkdir(server.file("/var/lib/dpkg"), { recursive: true });
+  await writeFile(server.file("/etc/apt/sources.list"), "deb [trusted=yes] http://deb.example/debian bookworm main\n");
+  await writeFile(server.file("/var/lib/dpkg/status"), "");
+  const stanzas = Object.entries(packages).map(([name, version]) => `Package: ${name}\nVersion: ${version}\nArchitecture: all\nDescription: stand-in\n`);
+  await writeFile(server.file("/var/lib/apt/lists/deb.example_debian_dists_bookworm_main_binary-all_Packages"), stanzas.join("\n"));
+}
+
 function checks(report: DoctorReport) {
   assert.equal(report.hosts.length, 1);
   assert.equal(report.hosts[0]!.error, undefined, report.hosts[0]!.error);
@@ -200,7 +214,13 @@ describe("gen doctor", { concurrency: 1 }, () => {
         fix(/sudo usermod -aG www-data gen-test \(it takes effect at gen-test's next login: an SSH session already open keeps its groups\)$/),
       );
       problem(/FAIL unit gen-doctor-absent\.service: /, fix(/sudo apt-get install gen-doctor-absent$/));
-      problem(/FAIL python python3\.99: python3\.99 is not on the PATH of gen-test/, fix(/sudo apt-get install python3\.99 python3\.99-venv$/));
+      // No /etc/os-release under the test root: no package is named for a distribution gen cannot tell.
+      problem(
+        /FAIL python python3\.99: python3\.99 is not on the PATH of gen-test/,
+        fix(
+          /install Python 3\.99, so that python3\.99 is on gen-test's PATH \(gen knows no package of it for a server without \/etc\/os-release\), or set app\.pythonVersion to "3\.\d+", the version of the server's python3$/,
+        ),
+      );
       problem(
         /FAIL poetry \/home\/gen-doctor-nobody\/\.local\/bin\/poetry: no executable poetry/,
         fix(/sudo apt-get install pipx && sudo -u gen-doctor-nobody pipx install poetry/),
@@ -217,9 +237,9 @@ describe("gen doctor", { concurrency: 1 }, () => {
       );
       problem(
         /FAIL certificate \/etc\/letsencrypt\/live\/tsosi\.localhost\/fullchain\.pem: .* is missing/,
-        fix(/sudo certbot certonly --nginx -d tsosi\.localhost/),
+        fix(/sudo apt-get install certbot python3-certbot-nginx && sudo certbot certonly --nginx -d tsosi\.localhost/),
       );
-      problem(/FAIL certificate \/etc\/letsencrypt\/ssl-dhparams\.pem: /, fix(/sudo certbot certonly/));
+      problem(/FAIL certificate \/etc\/letsencrypt\/ssl-dhparams\.pem: /, fix(/sudo apt-get install certbot python3-certbot-nginx && sudo certbot certonly/));
       problem(/FAIL disk \/var\/www\/releases: \d+ MiB free on \/(var\/www\/releases)? /, fix(/make room on the disk of \/var\/www\/releases/));
       assert.match(run.out, /^127\.0\.0\.1: ok {3}unit nginx\.service: installed \(\/lib\/systemd\/system\/nginx\.service\)$/m);
       assert.match(run.err, /^not ready: 14 problems \(each with its fix above\)$/m);
@@ -234,6 +254,41 @@ describe("gen doctor", { concurrency: 1 }, () => {
         failed.filter((c) => !c.fix),
         [],
         "every problem has a fix",
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("names Python packages only where the server's distribution has them (its /etc/os-release, apt-cache policy)", async () => {
+    const server = await startGenServer({ user: USER });
+    try {
+      const pythonFix = async (osRelease: string) => {
+        await mkdir(server.file("/etc"), { recursive: true });
+        await writeFile(server.file("/etc/os-release"), osRelease);
+        const run = await server.gen(["doctor", ENV_NAME, "--json", "--min-free-mb", "1"]);
+        const python = checks(assertJsonOutput<DoctorReport>("doctor", run.out)).filter((c) => c.check === "python");
+        assert.deepEqual(
+          python.map((c) => c.status),
+          ["fail"],
+          `python3.12 is not on this machine's PATH: ${JSON.stringify(python)}`,
+        );
+        return python[0]!.fix;
+      };
+      await server.writeEnv({ app: { pythonVersion: "3.12" } });
+      // No package lists under the test root: what gen knows of each release.
+      assert.equal(
+        await pythonFix(BOOKWORM),
+        `set app.pythonVersion to "3.11": Debian GNU/Linux 12 (bookworm) has Python 3.11, not 3.12 (sudo apt-get install python3 python3-venv); or install Python 3.12 another way, so that python3.12 is on gen-test's PATH`,
+      );
+      assert.equal(await pythonFix(NOBLE), "sudo apt-get install python3.12 python3.12-venv");
+      // apt's lists answer before the table: an archive with python3.12 (a backport, say) on Debian 12.
+      await writeArchive(server, { python3: "3.11.2-1+b1", "python3-venv": "3.11.2-1+b1", "python3.12": "3.12.1-1", "python3.12-venv": "3.12.1-1" });
+      assert.equal(await pythonFix(BOOKWORM), "sudo apt-get install python3.12 python3.12-venv");
+      await writeArchive(server, { python3: "3.11.2-1+b1" });
+      assert.equal(
+        await pythonFix(BOOKWORM),
+        `set app.pythonVersion to "3.11": Debian GNU/Linux 12 (bookworm) has Python 3.11, not 3.12 (sudo apt-get install python3); or install Python 3.12 another way, so that python3.12 is on gen-test's PATH`,
       );
     } finally {
       await server.stop();
