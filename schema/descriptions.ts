@@ -74,6 +74,8 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   "celery.beat": "The Celery beat (scheduler) service.",
   "celery.beat.service": "Beat unit name (default <app.name>_celery_beat).",
   "celery.beat.runtimeDirectory": "Folder under /run for the beat pid file.",
+  "celery.beat.stateDirectory":
+    "Folder under /var/lib for the beat's schedule (default <app.name>_celery_beat), made by systemd for the deploy user: never in a release, which a deploy replaces.",
   "celery.beat.pidFile": "The beat pid file.",
   "celery.beat.logFile": "The beat log file.",
   "celery.beat.logLevel": "The beat's log level.",

@@ -164,6 +164,10 @@ export const CeleryBeatSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .optional(),
+  stateDirectory: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, { error: "expected a folder name under /var/lib" })
+    .optional(),
   pidFile: PidPathSchema.optional(),
   logFile: PidPathSchema.optional(),
   logLevel: LogLevelSchema.default("INFO"),

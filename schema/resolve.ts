@@ -107,6 +107,7 @@ function resolveCelery(celery: ParsedEnvironment["celery"], app: string, logs: s
       ...celery.beat,
       service: celery.beat.service ?? `${app}_celery_beat`,
       runtimeDirectory: beatRuntime,
+      stateDirectory: celery.beat.stateDirectory ?? `${app}_celery_beat`,
       pidFile: celery.beat.pidFile ?? `/run/${beatRuntime}/beat.pid`,
       logFile: celery.beat.logFile ?? `${logs}/celery_beat.log`,
     },

@@ -11,9 +11,10 @@ import type { Step, Transport } from "../transport/transport.js";
 import type { Sandbox } from "../transport/sandbox.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
-import { backupDir, installOutcome, installStep, restoreInstalled, type Installed } from "./install.js";
+import { restoreAfterFailure, undoSteps } from "./restore.js";
+import { backupDir, installOutcome, installStep, type Installed } from "./install.js";
 import { linkRefusal, parseFolderStep } from "../server/link-safe.js";
-import { orThrow } from "../transport/step-records.js";
+import { orThrow, printRecord } from "../transport/step-records.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
 import { lockDir, takeLock } from "../server/lock.js";
 import { changedEntries, foldersScript, preflightProblems, preflightStep } from "./preflight.js";
@@ -55,8 +56,12 @@ export interface HostApplyResult {
   outcome: "applied" | "failed" | "unchanged";
   changed: string[];
   handlers: string[];
+  /** Units whose restart waits for the first release (their folder does not exist yet): the first deploy starts them. */
+  notStarted?: string[];
   restored: string[];
   recovered: string[];
+  /** What the restore after a failure could not undo (files not put back, commands that failed). */
+  restoreProblems?: string[];
   /** Files an interrupted apply had already put in place, finished now (handlers run, record written). */
   finished?: string[];
   lockReplaced?: string;
@@ -215,9 +220,8 @@ async function applyLocked(
   const backups = backupDir(env.server.stateDir, applyId);
   // Files an interrupted apply already moved into place still need their handlers.
   const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env, host.roles);
-  const commands = steps.map((step) => stepArgv(step, env));
   // The sandbox records service commands instead of running them.
-  const run = shell.sandbox ? [] : commands;
+  const run = shell.sandbox ? [] : steps;
   // One chain, one round trip: install, handlers, record, clean-up; the first failure skips the rest (and rolls back).
   const install = entries.length > 0 ? [installStep(shell, staged, backups)] : [];
   const record = recordStep(
@@ -228,21 +232,23 @@ async function applyLocked(
     logEntry(applyId, effects, host, entries, result),
     env.server.backupsKept,
   );
-  const chain = [...install, ...handlerRequest(shell, run), record, cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)])];
+  const chain = [...install, ...handlerRequest(shell, run, env), record, cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)])];
   at.step = "installing the files, running the handlers and writing the record";
   const runs = await shell.steps(chain.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
   const { installed, error: installError } = install.length > 0 ? installOutcome(shell, staged, backups, runs[0]!) : { installed: [] };
   result.changed = installed.map((i) => i.path);
-  if (installError) return rollBack(shell, env, entries, installed, staged, result, installError, effects, at, host.roles).then(() => false);
+  const failed = (error: GenError, attempted: HandlerStep[]) =>
+    rollBack(shell, env, { entries, installed, staged, attempted }, result, error, effects, at).then(() => false);
+  if (installError) return failed(installError, []);
   await shell.sandbox?.recordOwners([
     ...host.folders.filter((f) => f.action !== "unchanged"),
     ...entries.filter((e) => installed.some((i) => i.path === e.path)).map((e) => ({ path: e.path, owner: e.desired.owner, group: e.desired.group })),
   ]);
   at.step = "running the handlers";
-  const handlerError = shell.sandbox
-    ? await recordInSandbox(shell.sandbox, commands, result, effects)
-    : handlerOutcome(run, runs.slice(install.length, install.length + run.length), result, effects);
-  if (handlerError) return rollBack(shell, env, entries, installed, staged, result, handlerError, effects, at, host.roles).then(() => false);
+  const handled = shell.sandbox
+    ? await recordInSandbox(shell.sandbox, steps, env, result, effects)
+    : handlerOutcome(run, runs.slice(install.length, install.length + run.length), env, result, effects);
+  if (handled.error) return failed(handled.error, handled.attempted);
   at.step = "writing the record";
   const [recorded, cleaned] = runs.slice(install.length + run.length);
   const recordError = recordFailure(shell, recorded!);
@@ -252,68 +258,112 @@ async function applyLocked(
 }
 
 /** One step per handler, in order, chained: the first that fails stops the rest. */
-function handlerRequest(shell: ServerShell, commands: string[][]): Step[] {
-  return commands.map((argv, i) => ({ name: `\`${argv.join(" ")}\``, script: `exec ${argv.map(shell.quote).join(" ")} 2>&1`, afterSuccess: i > 0 }));
+function handlerRequest(shell: ServerShell, steps: HandlerStep[], env: Environment): Step[] {
+  return steps.map((step, i) => ({ ...handlerStep(shell, step, env), afterSuccess: i > 0 }));
 }
 
-function handlerOutcome(commands: string[][], runs: StepOutput[], result: HostApplyResult, effects: ApplyEffects): GenError | undefined {
-  for (const [i, run] of runs.entries()) {
-    if (run.skipped) break;
-    const shown = commands[i]!.join(" ");
-    effects.progress(`${result.host}: ${shown}`);
-    result.handlers.push(shown);
-    if (run.exitCode !== 0) return new GenError(`\`${shown}\` failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run) });
-  }
-  return undefined;
+/** What a handler prints when its unit waits for the first release. */
+const WAITS_FOR_RELEASE = { waits: "release" };
+
+/** A handler as a step; a unit that runs in a release is left alone while the release folder does not exist. */
+function handlerStep(shell: ServerShell, step: HandlerStep, env: Environment): Step {
+  const argv = stepArgv(step, env);
+  const command = `exec ${argv.map(shell.quote).join(" ")} 2>&1`;
+  const release = "release" in step ? step.release : undefined;
+  return {
+    name: `\`${argv.join(" ")}\``,
+    script: release === undefined ? command : `if [ -d ${shell.path(release)} ]; then ${command}; fi\n${printRecord(WAITS_FOR_RELEASE)}`,
+  };
 }
 
-/** The handlers alone (after a restore): one round trip. */
-async function runHandlers(
-  shell: ServerShell,
-  env: Environment,
+/** Reports each handler that ran; returns the first failure and the handlers that were tried (the failed one included). */
+function handlerOutcome(
   steps: HandlerStep[],
+  runs: StepOutput[],
+  env: Environment,
   result: HostApplyResult,
   effects: ApplyEffects,
-): Promise<GenError | undefined> {
-  if (steps.length === 0) return undefined;
-  const commands = steps.map((step) => stepArgv(step, env));
-  if (shell.sandbox) return recordInSandbox(shell.sandbox, commands, result, effects);
-  return handlerOutcome(commands, await shell.steps(handlerRequest(shell, commands)), result, effects);
+): { error?: GenError; attempted: HandlerStep[] } {
+  const attempted: HandlerStep[] = [];
+  for (const [i, run] of runs.entries()) {
+    if (run.skipped) break;
+    const step = steps[i]!;
+    attempted.push(step);
+    const shown = stepArgv(step, env).join(" ");
+    if (run.exitCode === 0 && "unit" in step && run.stdout.includes(JSON.stringify(WAITS_FOR_RELEASE))) {
+      effects.progress(`${result.host}: ${step.unit} not started: there is no release yet (the first gen deploy starts it)`);
+      result.notStarted = [...(result.notStarted ?? []), step.unit];
+      continue;
+    }
+    effects.progress(`${result.host}: ${shown}`);
+    result.handlers.push(shown);
+    if (run.exitCode !== 0)
+      return { error: new GenError(`\`${shown}\` failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run) }), attempted };
+  }
+  return { attempted };
 }
 
-async function recordInSandbox(sandbox: Sandbox, commands: string[][], result: HostApplyResult, effects: ApplyEffects): Promise<undefined> {
+async function recordInSandbox(
+  sandbox: Sandbox,
+  steps: HandlerStep[],
+  env: Environment,
+  result: HostApplyResult,
+  effects: ApplyEffects,
+): Promise<{ error?: GenError; attempted: HandlerStep[] }> {
+  const commands = steps.map((step) => stepArgv(step, env));
   if (commands.length > 0) await sandbox.recordCommands(commands, "apply");
   for (const argv of commands) {
     effects.progress(`${result.host}: recorded, not run (sandbox): ${argv.join(" ")}`);
     result.handlers.push(argv.join(" "));
   }
-  return undefined;
+  return { attempted: steps };
 }
 
+/** Puts the server back as it was before this apply (restore.ts), and says exactly what could not be. */
 async function rollBack(
   shell: ServerShell,
   env: Environment,
-  entries: PlanEntry[],
-  installed: Installed[],
-  staged: { staged: string; entry: PlanEntry }[],
+  done: { entries: PlanEntry[]; installed: Installed[]; staged: { staged: string; entry: PlanEntry }[]; attempted: HandlerStep[] },
   result: HostApplyResult,
   cause: GenError,
   effects: ApplyEffects,
   at: UnderWay,
-  roles: string[],
 ): Promise<void> {
   at.step = "restoring the files after a failure";
-  await removeStaged(shell, staged);
-  result.restored = await restoreInstalled(shell, installed);
-  const restoredEntries = entries.filter((e) => installed.some((i) => i.path === e.path));
-  const again: HostApplyResult = { ...result, handlers: [] };
-  const handlerError = await runHandlers(shell, env, handlerSteps(restoredEntries, env, roles), again, effects);
+  await removeStaged(shell, done.staged);
+  const plan = undoSteps(env, done.entries, done.installed, done.attempted);
+  const outcome = await restoreAfterFailure(
+    shell,
+    env,
+    plan,
+    done.installed,
+    (step) => handlerStep(shell, step, env),
+    async (steps) => {
+      if (shell.sandbox && steps.length > 0)
+        await shell.sandbox.recordCommands(
+          steps.map((step) => stepArgv(step, env)),
+          "apply",
+        );
+    },
+  );
+  result.restored = outcome.restored;
+  for (const line of outcome.undone) effects.progress(`${result.host}: undo: ${line}`);
   const details = [
     ...cause.details,
-    `restored: ${result.restored.join(", ") || "nothing"}`,
-    ...(handlerError ? [`after restoring, ${handlerError.message}`, ...handlerError.details] : []),
+    `restored: ${outcome.restored.join(", ") || "nothing"}`,
+    ...(outcome.undone.length > 0 ? [`undone: ${outcome.undone.join("; ")}`] : []),
+    ...outcome.problems,
   ];
-  throw new GenError(`${cause.message}; every file of this apply was restored`, { details });
+  if (outcome.problems.length === 0) throw new GenError(`${cause.message}; every file of this apply was restored and its service changes undone`, { details });
+  result.restoreProblems = outcome.problems;
+  // A problem's own output lines are indented under it.
+  const count = outcome.problems.filter((line) => !line.startsWith("  ")).length;
+  throw new GenError(
+    `${cause.message}; the restore is INCOMPLETE on ${result.host}: ${count} problem${count === 1 ? "" : "s"} (below); run gen diff to see what differs`,
+    {
+      details,
+    },
+  );
 }
 
 function applyIdFor(now: Date, pid: number): string {

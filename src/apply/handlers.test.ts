@@ -54,12 +54,20 @@ test("the nginx site is tested before nginx is reloaded, once for the site and i
 });
 
 test("settings_local.py restarts every service that reads it, each once", async () => {
+  assert.deepEqual(await stepsFor(["/home/deployer/config/settings_local.py"]), [
+    "/usr/bin/systemctl restart tsosi_gunicorn.service",
+    "/usr/bin/systemctl restart tsosi_celery.service",
+    // Restarting the worker restarts beat (it Requires= the worker): beat is only started, in case it was not running.
+    "/usr/bin/systemctl start tsosi_celery_beat.service",
+  ]);
+});
+
+test("a changed socket restarts the service with it: the service is not restarted a second time, nor started", async () => {
   assert.deepEqual(await stepsFor(["/home/deployer/config/settings_local.py", "/etc/systemd/system/tsosi_gunicorn.socket"]), [
     "/usr/bin/systemctl daemon-reload",
     "/usr/bin/systemctl enable tsosi_gunicorn.socket",
     "/usr/bin/systemctl restart tsosi_gunicorn.socket",
-    "/usr/bin/systemctl restart tsosi_gunicorn.service",
     "/usr/bin/systemctl restart tsosi_celery.service",
-    "/usr/bin/systemctl restart tsosi_celery_beat.service",
+    "/usr/bin/systemctl start tsosi_celery_beat.service",
   ]);
 });

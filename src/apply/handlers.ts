@@ -2,13 +2,15 @@
 // that works (daemon-reload before restarts, nginx -t before its reload). Derived from the manifest; pure.
 import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
+import { restartOrder } from "../render/unit-relations.js";
 
 export type HandlerStep =
   | { action: "daemon-reload" }
-  | { action: "enable"; units: string[] }
+  | { action: "enable" | "disable"; units: string[] }
   | { action: "nginx-test" }
-  | { action: "reload"; unit: string }
-  | { action: "restart"; unit: string };
+  | { action: "reload" | "stop"; unit: string }
+  /** `release`: the folder the unit runs in; while it does not exist (before the first deploy) the step is skipped. */
+  | { action: "restart" | "start"; unit: string; release?: string };
 
 /** Only content, link and new files call handlers; a mode or owner fix restarts nothing. */
 function triggers(entry: PlanEntry): boolean {
@@ -24,7 +26,7 @@ export function handlerSteps(entries: PlanEntry[], env: Environment, roles: stri
   const steps = handlerStepsForAllRoles(entries, env);
   return steps
     .map((s) => (s.action === "enable" ? { ...s, units: s.units.filter((u) => !foreign.has(u)) } : s))
-    .filter((s) => !((s.action === "reload" || s.action === "restart") && foreign.has(s.unit)) && !(s.action === "nginx-test" && foreign.has("nginx.service")))
+    .filter((s) => !("unit" in s && foreign.has(s.unit)) && !(s.action === "nginx-test" && foreign.has("nginx.service")))
     .filter((s) => s.action !== "enable" || s.units.length > 0);
 }
 
@@ -51,11 +53,19 @@ function handlerStepsForAllRoles(entries: PlanEntry[], env: Environment): Handle
   }
   const reloads = unique(changed.flatMap((e) => e.handlers.reload));
   if (reloads.includes("nginx.service")) steps.push({ action: "nginx-test" });
-  // Sockets first: a service restarted before its socket would be started by the old socket.
-  const restarts = unique(changed.flatMap((e) => e.handlers.restart)).sort((a, b) => Number(b.endsWith(".socket")) - Number(a.endsWith(".socket")));
   for (const unit of reloads) steps.push({ action: "reload", unit });
-  for (const unit of restarts) steps.push({ action: "restart", unit });
+  steps.push(
+    ...restartSteps(
+      changed.flatMap((e) => e.handlers.restart),
+      env,
+    ),
+  );
   return steps.filter((s) => s.action !== "enable" || s.units.length > 0);
+}
+
+/** Each unit restarted at most once, required units first (restartOrder); units of a release wait for one. */
+export function restartSteps(units: string[], env: Environment): HandlerStep[] {
+  return restartOrder(units, env).map(({ unit, verb, release }) => ({ action: verb, unit, ...(release ? { release } : {}) }));
 }
 
 /** The units started at boot: the gunicorn socket (the service is socket-activated) and the Celery services. */
@@ -72,10 +82,13 @@ export function stepArgv(step: HandlerStep, env: Environment): string[] {
       return [systemctl, "enable", ...step.units];
     case "nginx-test":
       return env.server.nginxTest;
+    case "disable":
+      return [systemctl, "disable", ...step.units];
     case "reload":
-      return [systemctl, "reload", step.unit];
     case "restart":
-      return [systemctl, "restart", step.unit];
+    case "start":
+    case "stop":
+      return [systemctl, step.action, step.unit];
   }
 }
 

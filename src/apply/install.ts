@@ -46,16 +46,3 @@ export function installOutcome(shell: ServerShell, staged: StagedFile[], backups
     }),
   };
 }
-
-/** Puts every installed file back as it was: the backup copied over it, or the new file removed. */
-export async function restoreInstalled(shell: ServerShell, installed: Installed[]): Promise<string[]> {
-  if (installed.length === 0) return [];
-  const [run] = await shell.steps([rootFilesStep(shell, "restoring the files", { op: "restore", files: installed })]);
-  const parsed = parseRootFiles(`restoring the files on ${shell.transport.describe}`, run!.stdout);
-  if (!parsed.ok) return [];
-  return parsed.value.flatMap((record) => {
-    if (record.kind === "restored") return [record.path];
-    if (record.kind === "removed") return [`${record.path} (removed, it was new)`];
-    return [];
-  });
-}

@@ -91,6 +91,7 @@ function reportResults(output: Output, results: HostApplyResult[], json: boolean
       output.out(
         `${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}`}${r.handlers.length ? `; ${ran} ${r.handlers.join("; ")}` : ""}`,
       );
+      if (r.notStarted?.length) output.out(`${r.host}: not started until the first release (gen deploy starts them): ${r.notStarted.join(", ")}`);
     }
     printCleanupWarnings(output, r.host, r.warnings, prepared.redact);
   }

@@ -87,7 +87,8 @@ export function fileSpecs(env: Environment): FileSpec[] {
       entry: `files[${index}]`,
       path: extra.path,
       template: extra.template,
-      kind: "other",
+      // A unit of the environment's own is a unit: checked with systemd-analyze, and systemd reloads when it changes.
+      kind: /^\/etc\/systemd\/system\/[^/]+\.(service|socket|timer|path|target)$/.test(extra.path) ? "systemd-unit" : "other",
       mode: extra.mode,
       owner: extra.owner,
       group: extra.group,

@@ -14,6 +14,7 @@ import { fileSpecs, folderSpecs, type FileSpec } from "./file-specs.js";
 import { pythonLiteral } from "./python-literal.js";
 import { djangoSettings } from "./settings.js";
 import { checkTemplateInside, ContainedLoader } from "./template-loader.js";
+import { redisIsLocal, unitRequires } from "./unit-relations.js";
 
 export interface RenderInput {
   name: string;
@@ -128,7 +129,8 @@ function templateContext({ name, environment: env, secrets, source }: RenderInpu
     publicPath: `${release}/${env.paths.publicDir}`,
     staticAlias: `${release}/${env.paths.staticDir}/`,
     serverNames: [env.app.domain, ...env.app.redirectDomains],
-    redisIsLocal: ["127.0.0.1", "localhost", "::1"].includes(env.redis.host) && env.server.systemServices.includes(env.redis.service),
+    redisIsLocal: redisIsLocal(env),
+    requires: unitRequires(env),
     celeryMulti: (verb: string) => [
       ...env.celery.command,
       "-A",
@@ -149,6 +151,7 @@ function templateContext({ name, environment: env, secrets, source }: RenderInpu
       `--pidfile=${env.celery.beat.pidFile}`,
       `--logfile=${env.celery.beat.logFile}`,
       `--loglevel=${env.celery.beat.logLevel}`,
+      `--schedule=/var/lib/${env.celery.beat.stateDirectory}/celerybeat-schedule`,
     ],
     settings: djangoSettings(env).map(([settingName, value]) => ({ name: settingName, literal: pythonLiteral(value, secrets) })),
   };

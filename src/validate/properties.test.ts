@@ -410,6 +410,7 @@ function expectedExec(template: string, key: string, env: Environment): string[]
       `--pidfile=${celery.beat.pidFile}`,
       `--logfile=${celery.beat.logFile}`,
       `--loglevel=${celery.beat.logLevel}`,
+      `--schedule=/var/lib/${celery.beat.stateDirectory}/celerybeat-schedule`,
     ];
   }
   return undefined;

@@ -13,7 +13,7 @@ import { planChanges } from "../../src/plan/plan-changes.js";
 import { readServerState } from "../../src/plan/server-state.js";
 import { renderEnvironment, sha256 } from "../../src/render/render-environment.js";
 import { environmentHosts, openTransport } from "../../src/transport/open-transport.js";
-import { startGenServer, type GenServer } from "./support/gen-server.js";
+import { startGenServer, type GenServer, type GenServerOptions } from "./support/gen-server.js";
 import { assertJsonOutput } from "../support/json-output.js";
 
 const STATE = "/var/lib/gen/tsosi";
@@ -45,8 +45,8 @@ const FOLDERS = [
 ];
 const GEN_TEST_UID = 1001;
 
-async function withServer(test: (server: GenServer) => Promise<void>): Promise<void> {
-  const server = await startGenServer();
+async function withServer(test: (server: GenServer) => Promise<void>, options: GenServerOptions = {}): Promise<void> {
+  const server = await startGenServer(options);
   try {
     await test(server);
   } finally {
@@ -115,14 +115,11 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.equal(log[0], "systemctl daemon-reload");
       assert.equal(log[1], "systemctl enable tsosi_gunicorn.socket tsosi_celery.service tsosi_celery_beat.service");
       assert.ok(log.indexOf("nginx -t") < log.indexOf("systemctl reload nginx.service") && log.includes("nginx -t"), log.join("\n"));
-      assert.deepEqual(restarts(log).sort(), [
-        "systemctl restart tsosi_celery.service",
-        "systemctl restart tsosi_celery_beat.service",
-        "systemctl restart tsosi_gunicorn.service",
-        "systemctl restart tsosi_gunicorn.socket",
-      ]);
-      assert.ok(log.indexOf("systemctl restart tsosi_gunicorn.socket") < log.indexOf("systemctl restart tsosi_gunicorn.service"), "socket before service");
-      assert.equal(log.length, 8, log.join("\n"));
+      // Each unit restarted once: the socket's restart restarts the service that requires it (when it runs: it is
+      // socket-activated), the worker's restarts beat, which is then only started in case it was not running.
+      assert.deepEqual(restarts(log).sort(), ["systemctl restart tsosi_celery.service", "systemctl restart tsosi_gunicorn.socket"]);
+      assert.ok(log.indexOf("systemctl restart tsosi_celery.service") < log.indexOf("systemctl start tsosi_celery_beat.service"), log.join("\n"));
+      assert.equal(log.length, 7, log.join("\n"));
 
       const record = JSON.parse(await readFile(server.file(`${STATE}/applied.json`), "utf8")) as { files: Record<string, string> };
       assert.deepEqual(Object.keys(record.files).sort(), [...MANAGED].sort());
@@ -134,6 +131,27 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
       assert.deepEqual(await leftovers(server.root), []);
     }));
+
+  it("on a server without a release yet, installs and enables the units but starts only the socket", async () => {
+    const server = await startGenServer({ release: false });
+    try {
+      const run = await apply(server);
+      assert.equal(run.code, 0, run.all);
+      // Gunicorn's service is left to its socket, which starts it on the first connection.
+      for (const unit of ["tsosi_celery.service", "tsosi_celery_beat.service"])
+        assert.match(run.err, new RegExp(`${unit} not started: there is no release yet \\(the first gen deploy starts it\\)`), run.all);
+      const log = await server.recorded();
+      assert.ok(log.includes("systemctl enable tsosi_gunicorn.socket tsosi_celery.service tsosi_celery_beat.service"), log.join("\n"));
+      assert.deepEqual(
+        log.filter((l) => /^systemctl (restart|start) /.test(l)),
+        ["systemctl restart tsosi_gunicorn.socket"],
+      );
+      const json = await server.gen(["diff", "t"]);
+      assert.equal(json.code, 0, json.all);
+    } finally {
+      await server.stop();
+    }
+  });
 
   it("has nothing to do right after an apply", () =>
     withServer(async (server) => {
@@ -257,27 +275,57 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.equal((JSON.parse(log.at(-1)!) as { outcome: string }).outcome, "failed");
     }));
 
-  it("rolls every file back and runs their handlers again when a restart fails", () =>
+  it("rolls every file back and restarts again, on the old files, what it had restarted when a restart fails", () =>
     withServer(async (server) => {
       await appliedOnce(server);
       const before = await snapshot(server);
       await server.writeEnv({ logrotate: { rotate: 9 }, django: { settings: { DJANGO_LOG_LEVEL: "DEBUG" } } });
-      await server.failOn("restart tsosi_celery.service");
+      await server.failOn("restart tsosi_celery.service", { once: true });
       const run = await apply(server);
       assert.equal(run.code, 1, run.all);
-      assert.match(run.err, /restart tsosi_celery\.service` failed on 127\.0\.0\.1 \(exit 1\); every file of this apply was restored/);
+      assert.match(
+        run.err,
+        /restart tsosi_celery\.service` failed on 127\.0\.0\.1 \(exit 1\); every file of this apply was restored and its service changes undone/,
+      );
       for (const path of [LOGROTATE, SETTINGS]) assert.ok(run.err.includes(path), `${path} named as restored`);
       assert.deepEqual(await snapshot(server), before);
       const log = await server.recorded();
       const failed = log.indexOf("systemctl restart tsosi_celery.service");
       assert.ok(failed > 0, log.join("\n"));
       assert.ok(log.indexOf("systemctl restart tsosi_gunicorn.service") < failed, log.join("\n"));
-      // After restoring, the handlers of the restored files run again, in the same order.
+      // After restoring, what had been restarted (the failed restart included) is restarted on the old files; beat,
+      // never reached, was not touched.
       assert.deepEqual(log.slice(failed + 1), ["systemctl restart tsosi_gunicorn.service", "systemctl restart tsosi_celery.service"]);
       assert.deepEqual(await leftovers(server.root), []);
       const diff = await server.gen(["diff", "t"]);
       assert.equal(diff.code, 2, diff.all);
       assert.doesNotMatch(diff.out, /edited on the server/);
+    }));
+
+  it("says the restore is incomplete, and what is missing, when a service cannot be restarted on the old files either", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      const before = await snapshot(server);
+      await server.writeEnv({ celery: { logLevel: "DEBUG" } });
+      await server.failOn("restart tsosi_celery.service");
+      const run = await apply(server, "--json");
+      assert.equal(run.code, 1, run.all);
+      const result = assertJsonOutput<{ hosts: { error: string; errorDetails: string[]; restored: string[] }[] }>("apply", run.out);
+      const host = result.hosts[0]!;
+      assert.match(host.error, /; the restore is INCOMPLETE on 127\.0\.0\.1: 1 problem \(below\); run gen diff to see what differs$/);
+      assert.ok(
+        host.errorDetails.includes("`/usr/bin/systemctl restart tsosi_celery.service` failed (exit 1)") ||
+          host.errorDetails.some((l) => /restart tsosi_celery\.service` failed \(exit 1\)$/.test(l)),
+        host.errorDetails.join("\n"),
+      );
+      assert.deepEqual(host.restored, ["/etc/systemd/system/tsosi_celery.service"]);
+      // The file itself is back: only the service could not be restarted.
+      assert.deepEqual(await snapshot(server), before);
+      const log = await server.recorded();
+      assert.deepEqual(log.slice(log.indexOf("systemctl restart tsosi_celery.service") + 1), [
+        "systemctl daemon-reload",
+        "systemctl restart tsosi_celery.service",
+      ]);
     }));
 
   describe("the lock", () => {
@@ -470,18 +518,21 @@ describe("gen apply", { concurrency: 2 }, () => {
     }));
 
   it("reports every preflight problem at once and changes nothing", () =>
-    withServer(async (server) => {
-      await server.writeEnv({ server: { deployUser: "nosuchuser" }, nginx: { tls: true } });
-      const run = await apply(server);
-      assert.equal(run.code, 1, run.all);
-      assert.match(run.err, /preflight found \d+ problems on 127\.0\.0\.1; nothing was changed/);
-      assert.match(run.err, /user nosuchuser does not exist/);
-      assert.match(run.err, /\/etc\/letsencrypt\/live\/tsosi\.localhost\/fullchain\.pem \(named by the nginx site\) is missing/);
-      for (const path of [SUDOERS, SITE, LOGROTATE, `${UNITS}/tsosi_gunicorn.service`, "/home/nosuchuser/config/settings_local.py", ...FOLDERS]) {
-        assert.equal(existsSync(server.file(path)), false, path);
-      }
-      assert.deepEqual(await server.recorded(), []);
-    }));
+    withServer(
+      async (server) => {
+        await server.writeEnv({ server: { deployUser: "nosuchuser" }, nginx: { tls: true } });
+        const run = await apply(server);
+        assert.equal(run.code, 1, run.all);
+        assert.match(run.err, /preflight found \d+ problems on 127\.0\.0\.1; nothing was changed/);
+        assert.match(run.err, /user nosuchuser does not exist/);
+        assert.match(run.err, /\/etc\/letsencrypt\/live\/tsosi\.localhost\/fullchain\.pem \(named by the nginx site\) is missing/);
+        for (const path of [SUDOERS, SITE, LOGROTATE, `${UNITS}/tsosi_gunicorn.service`, "/home/nosuchuser/config/settings_local.py", ...FOLDERS]) {
+          assert.equal(existsSync(server.file(path)), false, path);
+        }
+        assert.deepEqual(await server.recorded(), []);
+      },
+      { release: false },
+    ));
 
   describe("a saved plan", { concurrency: 2 }, () => {
     it("applies exactly the plan saved by diff --out", () =>

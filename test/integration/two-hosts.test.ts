@@ -2,7 +2,7 @@
 // over its own root. Every host is keyed by its name (default: address, with the port when the address is
 // shared), and a worker-only host never restarts Gunicorn or reloads nginx in apply, deploy and rollback.
 import assert from "node:assert/strict";
-import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { startSshd, type SshdHandle } from "../support/sshd.js";
@@ -90,6 +90,9 @@ describe("two hosts on 127.0.0.1", { concurrency: 2 }, () => {
     withTwoHosts({ first: ["web"], second: ["worker"] }, async ({ server, second, gen }) => {
       const worker = () => server.recordedUnder(second.pid);
       const web = () => server.recordedUnder(server.sshd.pid);
+      // A release is live on the worker: apply restarts the application's units only then.
+      await mkdir(join(second.rootDir, "var/www/releases/20260101T000000Z/backend"), { recursive: true });
+      await symlink("releases/20260101T000000Z", join(second.rootDir, "var/www/current"));
       const applied = await gen(["apply", ENV_NAME, "--yes"]);
       assert.equal(applied.code, 0, applied.all);
       assert.ok(

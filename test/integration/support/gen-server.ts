@@ -3,7 +3,7 @@
 // stop() stops every sshd this fixture started (by PID, through the harness) and removes the temp folder.
 
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -39,7 +39,7 @@ export interface GenServer {
   recorded: () => Promise<string[]>;
   clearRecorded: () => Promise<void>;
   /** Makes the systemctl stand-in fail (exit 1) when called with exactly these arguments; undefined: never. */
-  failOn: (args: string | undefined) => Promise<void>;
+  failOn: (args: string | undefined, options?: { once?: boolean }) => Promise<void>;
   /** Makes `nginx -t` fail (true) or pass. */
   failNginxTest: (fail: boolean) => Promise<void>;
   /** When systemctl is called with these arguments, every sshd process of this fixture is killed mid-command. */
@@ -55,6 +55,11 @@ export interface GenServerOptions {
   user?: User;
   /** Start this many sshd instances (hosts a, b, c...), all on the same root. Default 1 (server.host). */
   hosts?: number;
+  /**
+   * A live release (/var/www/current -> releases/<id>, with its backend folder), as on a server that was deployed
+   * to: apply restarts the application's units only then. Default true; false is a fresh server.
+   */
+  release?: boolean;
 }
 
 export async function startGenServer(options: GenServerOptions = {}): Promise<GenServer> {
@@ -65,7 +70,7 @@ export async function startGenServer(options: GenServerOptions = {}): Promise<Ge
   const sshds: SshdHandle[] = [];
   try {
     for (let i = 0; i < (options.hosts ?? 1); i++) sshds.push(await startSshd({ user }));
-    return await prepare(tempDir, user, sshds, options.hosts);
+    return await prepare(tempDir, user, sshds, options.hosts, options.release ?? true);
   } catch (error) {
     await Promise.all(sshds.map((s) => s.stop()));
     await rm(tempDir, { recursive: true, force: true });
@@ -73,7 +78,7 @@ export async function startGenServer(options: GenServerOptions = {}): Promise<Ge
   }
 }
 
-async function prepare(tempDir: string, user: User, sshds: SshdHandle[], hosts: number | undefined): Promise<GenServer> {
+async function prepare(tempDir: string, user: User, sshds: SshdHandle[], hosts: number | undefined, release: boolean): Promise<GenServer> {
   const envDir = join(tempDir, "environments");
   const root = join(tempDir, "root");
   const recorderLog = join(tempDir, "recorder.log");
@@ -81,6 +86,10 @@ async function prepare(tempDir: string, user: User, sshds: SshdHandle[], hosts: 
   await mkdir(envDir);
   await mkdir(join(root, "lib/systemd/system"), { recursive: true });
   for (const unit of ["nginx.service", "redis-server.service"]) await writeFile(join(root, "lib/systemd/system", unit), "[Unit]\nDescription=stub\n");
+  if (release) {
+    await mkdir(join(root, "var/www/releases/20260101T000000Z/backend"), { recursive: true });
+    await symlink("releases/20260101T000000Z", join(root, "var/www/current"));
+  }
   await writeFile(recorderLog, "");
   await chmod(recorderLog, 0o666);
   if (user !== "root") await chownTree(root, user);
@@ -116,7 +125,10 @@ async function prepare(tempDir: string, user: User, sshds: SshdHandle[], hosts: 
     gen: (args, o = {}) => gen(args, server, o),
     recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0),
     clearRecorded: () => writeFile(recorderLog, ""),
-    failOn: (args) => setControl(control("fail-on"), args),
+    failOn: async (args, options = {}) => {
+      await setControl(control("fail-once"), options.once ? "once" : undefined);
+      await setControl(control("fail-on"), args);
+    },
     failNginxTest: (fail) => setControl(control("nginx-fail"), fail ? "fail" : undefined),
     async killSshdOn(args) {
       await writeFile(control("sshd-pids"), sshds.map((s) => `${s.pid}\n`).join(""));
@@ -214,6 +226,7 @@ if [ -f '${control("run-on")}' ] && [ "$*" = "$(cat '${control("run-on")}')" ]; 
 fi
 if [ -f '${control("fail-on")}' ] && [ "$*" = "$(cat '${control("fail-on")}')" ]; then
   echo "Job for $* failed (recorder)" >&2
+  [ -f '${control("fail-once")}' ] && rm -f '${control("fail-on")}' '${control("fail-once")}'
   exit 1
 fi
 exit 0

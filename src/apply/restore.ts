@@ -1,0 +1,94 @@
+// Undoing a failed apply: the inverse of what it did, in one round trip. Units it created are stopped and disabled
+// while their files are still there (systemd cannot disable a unit whose file is gone), every moved file is put
+// back, systemd reloads, and whatever the apply had restarted or reloaded is restarted or reloaded again on the old
+// files. No command stops the others: each one's outcome is reported, and so is every file that could not be put back.
+import { posix } from "node:path";
+import type { Environment } from "../../schema/index.js";
+import type { PlanEntry } from "../plan/plan-types.js";
+import { parseRootFiles, rootFilesStep } from "../server/root-files.js";
+import { outputLines, type ServerShell, type StepOutput } from "../server/server-shell.js";
+import type { Step } from "../transport/transport.js";
+import { type HandlerStep, restartSteps, stepArgv } from "./handlers.js";
+import type { Installed } from "./install.js";
+
+export interface RestoreOutcome {
+  /** Each file put back: "path", or "path (removed, it was new)". */
+  restored: string[];
+  /** The commands run to undo the apply's effects on the services, as shown. */
+  undone: string[];
+  /** What could not be undone: files not put back, commands that failed. Empty when the server is as it was. */
+  problems: string[];
+}
+
+/** The undo plan: handler steps before and after putting the files back. */
+export function undoSteps(
+  env: Environment,
+  entries: PlanEntry[],
+  installed: Installed[],
+  attempted: HandlerStep[],
+): { before: HandlerStep[]; after: HandlerStep[] } {
+  const units = (paths: Installed[]) =>
+    paths.filter((i) => entries.some((e) => e.path === i.path && e.kind === "systemd-unit")).map((i) => posix.basename(i.path));
+  const created = units(installed.filter((i) => i.backup === undefined));
+  // Units systemd never loaded (the apply stopped before its daemon-reload) have nothing to stop or disable.
+  const loaded = attempted.some((s) => s.action === "daemon-reload") ? created : [];
+  const enabled = attempted.flatMap((s) => (s.action === "enable" ? s.units : [])).filter((u) => loaded.includes(u));
+  const before: HandlerStep[] = [
+    ...[...loaded].reverse().map((unit): HandlerStep => ({ action: "stop", unit })),
+    ...(enabled.length > 0 ? [{ action: "disable" as const, units: enabled }] : []),
+  ];
+  const restarted = attempted.flatMap((s) => (s.action === "restart" || s.action === "start" ? [s.unit] : [])).filter((u) => !created.includes(u));
+  const reloaded = attempted.flatMap((s) => (s.action === "reload" ? [s.unit] : []));
+  const after: HandlerStep[] = [
+    ...(units(installed).length > 0 ? [{ action: "daemon-reload" as const }] : []),
+    ...(reloaded.includes("nginx.service") ? [{ action: "nginx-test" as const }] : []),
+    ...reloaded.map((unit): HandlerStep => ({ action: "reload", unit })),
+    ...restartSteps(restarted, env),
+  ];
+  return { before, after };
+}
+
+/**
+ * Runs the undo plan and the restore program in one round trip, every step whatever the others did. `handlerStep`
+ * turns a handler into the step apply runs for it (with its wait for a release); `record` is the sandbox's.
+ */
+export async function restoreAfterFailure(
+  shell: ServerShell,
+  env: Environment,
+  plan: { before: HandlerStep[]; after: HandlerStep[] },
+  installed: Installed[],
+  handlerStep: (step: HandlerStep) => Step,
+  record: (steps: HandlerStep[]) => Promise<void>,
+): Promise<RestoreOutcome> {
+  const restoring = installed.length > 0 ? [rootFilesStep(shell, "restoring the files", { op: "restore", files: installed })] : [];
+  const services = [...plan.before, ...plan.after];
+  // The sandbox records service commands instead of running them.
+  const before = shell.sandbox ? [] : plan.before;
+  const after = shell.sandbox ? [] : plan.after;
+  const runs = await shell.steps([...before.map(handlerStep), ...restoring, ...after.map(handlerStep)]);
+  if (shell.sandbox) await record(services);
+  const restoreRun = restoring.length > 0 ? runs[before.length] : undefined;
+  const commandRuns = [...runs.slice(0, before.length), ...runs.slice(before.length + restoring.length)];
+  const restored = restoreRun ? restoredFiles(shell, restoreRun) : [];
+  const problems = [
+    ...installed.filter((i) => !restored.some((r) => r === i.path || r.startsWith(`${i.path} (`))).map((i) => `${i.path}: NOT restored`),
+    ...(restoreRun && restoreRun.exitCode !== 0 ? outputLines(restoreRun).filter((l) => !l.startsWith("{")) : []),
+    ...[...before, ...after].flatMap((step, i) => {
+      const result = commandRuns[i]!;
+      return result.exitCode === 0
+        ? []
+        : [`\`${stepArgv(step, env).join(" ")}\` failed (exit ${result.exitCode})`, ...outputLines(result).map((l) => `  ${l}`)];
+    }),
+  ];
+  return { restored, undone: services.map((s) => stepArgv(s, env).join(" ")), problems };
+}
+
+function restoredFiles(shell: ServerShell, run: StepOutput): string[] {
+  const parsed = parseRootFiles(`restoring the files on ${shell.transport.describe}`, run.stdout);
+  if (!parsed.ok) return [];
+  return parsed.value.flatMap((record) => {
+    if (record.kind === "restored") return [record.path];
+    if (record.kind === "removed") return [`${record.path} (removed, it was new)`];
+    return [];
+  });
+}
