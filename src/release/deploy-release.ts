@@ -22,7 +22,7 @@ import {
 } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
 import { recordMigrations } from "./migrations.js";
-import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
+import { describeCheckLines, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
 import { appendReleaseLog, liveRelease, pruneReleases, releaseIdFor, releaseLogPath, restartServices, switchCurrent } from "./releases.js";
 
 export const TOTAL_STEPS = 9;
@@ -101,11 +101,12 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
     }
     await step(8, "smoke checks", async () => {
       result.checks = await runSmokeChecks(shell, env, smokeCheckSpec(env, { roles: input.roles, celery: input.restartCelery, root: effects.transport.root }));
-      for (const check of result.checks) effects.report.output.onCommand(describeCheck(check));
+      for (const check of result.checks) for (const line of describeCheckLines(check)) effects.report.output.onCommand(line);
       const failed = failedChecks(result.checks);
       if (failed.length === 0) return;
       await rollBackSwitch(shell, input, effects, result, `the ${failed.map((c) => c.name).join(", ")} check failed`);
-      throw new GenError(`smoke check failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`);
+      const journals = failed.flatMap((c) => (c.journal ?? []).map((line) => `${c.name} journal | ${line}`));
+      throw new GenError(`smoke check failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`, { details: journals });
     });
     // No ownership to fix: everything in the release was made by the deploy user (README, "Ownership").
     await step(9, `keep ${env.release.keep} releases`, async () => {

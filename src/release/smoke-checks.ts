@@ -1,6 +1,7 @@
 // Smoke checks: what must hold once a release is live, derived from the environment (socket, domain, listen
 // address, static and media folders, Celery, certificate). smokeCheckSpec is pure; runSmokeChecks runs the spec on
-// the server in one command (the sockets are server-local) and parses its one JSON record.
+// the server in one command (the sockets are server-local) and parses its one JSON record. A check of a service
+// that may still be starting waits for it up to checks.timeoutSeconds, unless its unit stopped (smoke-script.ts).
 import type { Environment } from "../../schema/index.js";
 import type { CheckName } from "../../schema/environment.js";
 import type { ServerShell } from "../server/server-shell.js";
@@ -8,11 +9,14 @@ import { outputLines } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
 import { checksRecord } from "../server/check-record.js";
 import { SMOKE_SCRIPT } from "./smoke-script.js";
+import { visibleText } from "./server-text.js";
 
 export interface CheckResult {
   name: CheckName;
   status: "ok" | "warn" | "fail";
   detail: string;
+  /** The last journal lines of the unit that stopped (the application's own output: shown as text, escaped). */
+  journal?: string[];
 }
 
 export interface SmokeSpecOptions {
@@ -50,8 +54,33 @@ export function smokeCheckSpec(env: Environment, options: SmokeSpecOptions) {
       location: env.nginx.locations.static,
     },
     media: { root: options.root, path: env.nginx.mediaAlias, user: env.server.webUser },
-    celery: { argv: [...env.celery.command, "-A", env.celery.app, "inspect", "ping", "--timeout", String(env.checks.timeoutSeconds)], cwd: under(backend) },
+    // One short ping per attempt, asked again until the worker answers (it connects to the broker after its
+    // unit says it started: Type=forking returns first).
+    celery: { argv: [...env.celery.command, "-A", env.celery.app, "inspect", "ping", "--timeout", "1"], cwd: under(backend) },
     certificate: { file: under(env.nginx.certificate), shownFile: env.nginx.certificate, days: env.checks.certificateDays },
+    units: {
+      ...(options.roles.includes("web") ? { gunicorn: unitWatch(env, env.gunicorn.service, GUNICORN_EXITS) } : {}),
+      ...(options.roles.includes("worker") && options.celery ? { celery: unitWatch(env, env.celery.service, {}) } : {}),
+    },
+  };
+}
+
+/** What gunicorn's arbiter means by its exit status (gunicorn/arbiter.py: WORKER_BOOT_ERROR, APP_LOAD_ERROR). */
+const GUNICORN_EXITS: Record<string, string> = { "3": "worker failed to boot", "4": "the application failed to load" };
+
+/**
+ * How the server program looks at a unit while a check waits: `systemctl show` needs no privilege; its journal
+ * comes from `sudo -n systemctl status <unit>`, exactly as the sudoers drop-in allows it (root's status prints the
+ * last 10 journal lines), and only when the drop-in allows it: a refused sudo is noise in the auth log.
+ */
+export function unitWatch(env: Environment, service: string, exitMeanings: Record<string, string>) {
+  const systemctl = env.server.systemctl;
+  const allowed = env.sudoers.rules.some((rule) => rule.service === service && rule.verbs.includes("status"));
+  return {
+    unit: `${service}.service`,
+    show: [systemctl, "show", "-p", "ActiveState,SubState,Result,ExecMainStatus", service],
+    status: allowed ? ["sudo", "-n", systemctl, "status", service] : null,
+    exitMeanings,
   };
 }
 
@@ -75,13 +104,33 @@ function withHint(result: CheckResult, env: Environment): CheckResult {
 
 export function parseSmokeRecord(stdout: string, exitCode: number, lines: string[]): CheckResult[] {
   const checks = checksRecord<CheckResult>(stdout, exitCode);
-  if (checks) return checks;
+  if (checks) return checks.map(visibleCheck);
   const hint = exitCode === 127 ? ["python3 is not installed on the server: apt-get install python3"] : [];
   throw new GenError(`the smoke checks did not run (exit ${exitCode})`, { details: [...hint, ...lines.slice(-10)] });
+}
+
+/** At most this many journal lines of this many characters are kept from the server. */
+const JOURNAL_LINES = 20;
+const JOURNAL_LINE_CHARS = 400;
+
+/** Details and journal lines hold server text (the application's output): bounded, control characters escaped. */
+function visibleCheck(check: CheckResult): CheckResult {
+  const journal = Array.isArray(check.journal) ? check.journal.filter((l) => typeof l === "string").slice(-JOURNAL_LINES) : [];
+  return {
+    name: check.name,
+    status: check.status,
+    detail: visibleText(String(check.detail).slice(0, 2000)),
+    ...(journal.length > 0 ? { journal: journal.map((l) => visibleText(l.slice(0, JOURNAL_LINE_CHARS))) } : {}),
+  };
 }
 
 export const failedChecks = (results: CheckResult[]) => results.filter((r) => r.status === "fail");
 
 export function describeCheck(result: CheckResult): string {
   return `${result.status === "ok" ? "ok  " : result.status === "warn" ? "warn" : "FAIL"} ${result.name}: ${result.detail}`;
+}
+
+/** The check's line, then its unit's journal lines indented under it. */
+export function describeCheckLines(result: CheckResult): string[] {
+  return [describeCheck(result), ...(result.journal ?? []).map((line) => `    | ${line}`)];
 }

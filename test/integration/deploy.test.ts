@@ -18,8 +18,11 @@ import { readCommit } from "../../src/release/local-checks.js";
 import { openTransport } from "../../src/transport/open-transport.js";
 import {
   afterRelease,
+  BOOT_FAILS_FILE,
+  CELERY_UNIT,
   CURRENT,
   ENV_NAME,
+  GUNICORN_UNIT,
   RELEASES,
   releaseIdAt,
   RESTARTS,
@@ -293,6 +296,46 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
         ["restart tsosi_gunicorn", "reload nginx"],
         `restarted after switching back: ${recorded.join("; ")}`,
       );
+      await lockGone(server);
+    }));
+
+  it("asks Celery again until its worker answers ping: systemctl restart of a Type=forking unit returns before it connects", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      await server.startSeconds(CELERY_UNIT, 3);
+      await afterRelease(first);
+      const run = await server.deploy();
+      assert.equal(run.code, 0, run.all);
+      assert.notEqual(await server.live(), first, "the new release stays live");
+      assert.match(run.err, /^ {4}ok {3}celery: answered ping$/m);
+    }));
+
+  it("switches back at once when the new release's Gunicorn worker fails to boot, naming it with the unit's journal as inert text", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      const marker = server.file("/tmp/journal-ran");
+      const journal = [
+        "Dec 01 12:00:00 web gunicorn[812]: ModuleNotFoundError: No module named 'missing'",
+        `Dec 01 12:00:00 web gunicorn[812]: $(touch ${marker}) \u001b]0;owned\u0007\u001b[2J`,
+        "Dec 01 12:00:00 web gunicorn[800]: [ERROR] Worker failed to boot.",
+      ].join("\n");
+      await writeFile(join(server.app.checkout, BOOT_FAILS_FILE), `${journal}\n`);
+      await server.app.commit("A release that raises on import");
+      await server.writeEnv({ checks: { timeoutSeconds: 40 } });
+      await afterRelease(first);
+      const run = await server.deploy();
+      assert.equal(run.code, 1, run.all);
+      assert.equal(await server.live(), first, "switched back to the release live before");
+      const seconds = Number(/^\[8\/9\] (\d+\.\d) s$/m.exec(run.err)?.[1]);
+      assert.ok(seconds < 20, `the smoke checks took ${seconds} s of their 40: they waited for a unit that had failed`);
+      assert.match(
+        run.err,
+        /deploy failed on 127\.0\.0\.1 at step 8: smoke check failed: gunicorn: no answer from \/run\/tsosi_gunicorn\.sock \(Host: tsosi\.localhost, \/api\/\); tsosi_gunicorn\.service failed: worker failed to boot \(exit status 3, result exit-code\); switched back to /,
+      );
+      assert.match(run.err, /^ {2}gunicorn journal \| Dec 01 12:00:00 web gunicorn\[800\]: \[ERROR\] Worker failed to boot\.$/m);
+      assert.ok(run.err.includes("\\x1b]0;owned\\x07\\x1b[2J"), `control characters shown escaped: ${run.err}`);
+      assert.equal(existsSync(marker), false, "nothing in the journal ran");
+      assert.ok((await server.queried()).includes(`status ${GUNICORN_UNIT}`), "the journal came from systemctl status, as the sudoers rule allows it");
       await lockGone(server);
     }));
 

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { renderedEnvironment } from "../support/rendered-environment.js";
 import { runGen } from "../support/run-gen.js";
 import { assertJsonOutput } from "../support/json-output.js";
-import { afterRelease, ENV_NAME, STATUS_FILE, withDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
+import { afterRelease, ENV_NAME, GUNICORN_UNIT, STATUS_FILE, withDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
 import { withDebianNginx, type NginxFile } from "./nginx-support/debian-nginx.js";
 import { selfSignedCertificateArgs } from "../../src/validate/tools/nginx-site.js";
 
@@ -63,6 +63,28 @@ describe("smoke checks after a deploy and gen check", { concurrency: 2 }, () => 
       );
     }));
 
+  it("waits for a Gunicorn still starting after its restart: a closed connection, and nginx's 502 meanwhile, mean not yet", () =>
+    withSiteOnNginx(async (server) => {
+      const first = await deployed(server);
+      await server.startSeconds(GUNICORN_UNIT, 3);
+      await afterRelease(first);
+      const run = await server.deploy();
+      assert.equal(run.code, 0, run.all);
+      assert.notEqual(await server.live(), first);
+      assert.match(run.err, /^ {4}ok {3}gunicorn: \/run\/tsosi_gunicorn\.sock \(Host: tsosi\.localhost, \/api\/\) answered 200$/m);
+      assert.match(run.err, /^ {4}ok {3}nginx: /m);
+
+      // gen check from cron while a restart is under way: nginx answers 502 until Gunicorn is up.
+      await server.restarting(GUNICORN_UNIT, 3);
+      const check = await server.gen(["check", ENV_NAME, "--json"]);
+      assert.equal(check.code, 0, check.all);
+      const report = assertJsonOutput<{ hosts: { checks: { name: string; status: string }[] }[] }>("check", check.out);
+      assert.deepEqual(
+        report.hosts[0]!.checks.map((c) => `${c.name} ${c.status}`),
+        ["gunicorn ok", "nginx ok", "static ok", "media ok", "celery ok"],
+      );
+    }));
+
   it("switches back a release whose Gunicorn answers 500, restarts, names the failed checks and exits 1", () =>
     withSiteOnNginx(async (server) => {
       const first = await deployed(server);
@@ -94,6 +116,21 @@ describe("gen check without nginx", { concurrency: 2 }, () => {
       assert.equal(run.code, 1, run.all);
       assert.match(run.err, /^127\.0\.0\.1: FAIL media: \/tsosi_media is not readable by www-data \(mode 700, /m);
       assert.match(run.out, /^127\.0\.0\.1: ok {3}gunicorn: /m);
+    }));
+
+  it("run during a restart, waits for Gunicorn up to checks.timeoutSeconds; fails with the last reason when it never comes", () =>
+    withDeployServer(async (server) => {
+      await deployed(server);
+      await server.restarting(GUNICORN_UNIT, 3);
+      const waited = await server.gen(["check", ENV_NAME]);
+      assert.equal(waited.code, 0, waited.all);
+      assert.match(waited.out, /^127\.0\.0\.1: ok {3}gunicorn: \/run\/tsosi_gunicorn\.sock \(Host: tsosi\.localhost, \/api\/\) answered 200$/m);
+
+      await server.writeEnv({ checks: { timeoutSeconds: 2 } });
+      await server.restarting(GUNICORN_UNIT, 60);
+      const failed = await server.gen(["check", ENV_NAME]);
+      assert.equal(failed.code, 1, failed.all);
+      assert.match(failed.err, /^127\.0\.0\.1: FAIL gunicorn: no answer from \/run\/tsosi_gunicorn\.sock .*\(\d+ attempts in 2 s\)$/m);
     }));
 
   it("warns when the certificate has fewer days left than checks.certificateDays, without failing", () =>

@@ -1,6 +1,6 @@
 // The work of `gen check`, loaded only when the command runs (keeps start-up small).
 import { serverShell } from "../../server/server-shell.js";
-import { describeCheck, failedChecks, runSmokeChecks, smokeCheckSpec } from "../../release/smoke-checks.js";
+import { describeCheckLines, failedChecks, runSmokeChecks, smokeCheckSpec } from "../../release/smoke-checks.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
 import { loadWithoutSecrets } from "../environment-options.js";
@@ -34,7 +34,7 @@ export async function runCheck(argv: ConnectArgs & { env: string } & GlobalOptio
     return passed ? 0 : 1;
   }
   printHostChecks(output, outcomes, (host, checks) => {
-    for (const check of checks) (check.status === "fail" ? output.err : output.out)(`${host}: ${describeCheck(check)}`);
+    for (const check of checks) for (const line of describeCheckLines(check)) (check.status === "fail" ? output.err : output.out)(`${host}: ${line}`);
   });
   return passed ? 0 : 1;
 }

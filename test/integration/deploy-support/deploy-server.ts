@@ -2,9 +2,15 @@
 // over a fake root, a sample application with its bare repository, a YAML environment pointing at both, and a
 // systemctl stand-in that records every call. stop() stops the sshd by PID (through the harness) and removes
 // every temp folder.
+// The stand-ins start as the real services do after `systemctl restart`: Gunicorn (Type=notify) and Celery
+// (Type=forking) may take a while to answer after the restart returned (startSeconds), and a release whose
+// backend/ has BOOT_FAILS_FILE makes Gunicorn's unit fail a second after its restart, as gunicorn's arbiter
+// exits 3 when a worker cannot import the application: `systemctl show` then says so, `systemctl status` prints
+// the file as its journal, and connections to the socket wait unanswered in its backlog.
 
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import { existsSync, readFileSync } from "node:fs";
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +28,10 @@ export const SETTINGS = "/home/gen-test/config/settings_local.py";
 export const SOCKET = "/run/tsosi_gunicorn.sock";
 /** A release whose backend/ holds this file gets its content (an HTTP status) from the Gunicorn stand-in. */
 export const STATUS_FILE = "backend/stand-in-status";
+/** A release whose backend/ holds this file fails to boot under Gunicorn; the file is the unit's journal. */
+export const BOOT_FAILS_FILE = "backend/stand-in-boot-fails";
+export const GUNICORN_UNIT = "tsosi_gunicorn";
+export const CELERY_UNIT = "tsosi_celery";
 export const RESTARTS = ["restart tsosi_gunicorn", "reload nginx", "restart tsosi_celery", "restart tsosi_celery_beat"];
 /** The front-end build of the sample app: 300 assets and an index, 301 files. */
 export const FRONTEND_BUILD = [
@@ -54,6 +64,12 @@ export interface DeployServer {
   clearRecorded: () => Promise<void>;
   /** Makes the systemctl stand-in fail (exit 1) when called with exactly these arguments; undefined: never. */
   failOn: (args: string | undefined) => Promise<void>;
+  /** The read-only systemctl calls (show, status, is-active), recorded apart from the ones that change a unit. */
+  queried: () => Promise<string[]>;
+  /** From the next restart of `unit` on, it answers only `seconds` after the restart returned. */
+  startSeconds: (unit: string, seconds: number) => Promise<void>;
+  /** `unit` answers only in `seconds` from now, as during a restart that is under way. */
+  restarting: (unit: string, seconds: number) => Promise<void>;
   /** The requests the Gunicorn stand-in answered: "Host path status". */
   gunicornRequests: string[];
   stop: () => Promise<void>;
@@ -75,23 +91,27 @@ export async function startDeployServer(): Promise<DeployServer> {
 async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer> {
   const envDir = join(tempDir, "environments");
   const recorderLog = join(tempDir, "systemctl.log");
+  const queryLog = join(tempDir, "systemctl-queries.log");
   const failFile = join(tempDir, "systemctl-fail-on");
   const systemctl = join(tempDir, "systemctl");
+  const units = join(tempDir, "units");
   const root = sshd.rootDir;
   await mkdir(envDir);
+  await mkdir(units);
   // The apply preflight looks for the units of server.systemServices.
   await mkdir(join(root, "lib/systemd/system"), { recursive: true });
   for (const unit of ["nginx.service", "redis-server.service"]) await writeFile(join(root, "lib/systemd/system", unit), "[Unit]\nDescription=stub\n");
   await writeFile(recorderLog, "");
-  await writeFile(systemctl, recorderScript(recorderLog, failFile));
+  await writeFile(queryLog, "");
+  await writeFile(systemctl, recorderScript(recorderLog, failFile, { queryLog, units, current: join(root, CURRENT) }));
   await chmod(systemctl, 0o755);
   await writeFile(join(envDir, `${ENV_NAME}.secrets.env`), "TEST_DB_PASSWORD=deploy-db-pass-3c5e\nTEST_SECRET_KEY=deploy-secret-key-91ab7f\n");
   const app = await createSampleApp(tempDir);
   const celery = join(tempDir, "celery");
-  await writeFile(celery, "#!/bin/sh\n# celery stand-in: answers inspect ping\necho '-> celery@test: OK'\necho '        pong'\n");
+  await writeFile(celery, celeryScript(units));
   await chmod(celery, 0o755);
   const gunicornRequests: string[] = [];
-  const gunicorn = await startGunicornStandIn(join(root, SOCKET), join(root, CURRENT), gunicornRequests);
+  const gunicorn = await startGunicornStandIn(join(root, SOCKET), join(root, CURRENT), units, gunicornRequests);
   const base = {
     server: {
       host: sshd.host,
@@ -155,8 +175,12 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
         .map((l) => l.slice(l.indexOf("|") + 1)),
     clearRecorded: () => writeFile(recorderLog, ""),
     failOn: async (args) => (args === undefined ? rm(failFile, { force: true }) : writeFile(failFile, args)),
+    queried: async () => (await readFile(queryLog, "utf8")).split("\n").filter((l) => l.length > 0),
+    startSeconds: (unit, seconds) => writeFile(join(units, `${unit}.start-seconds`), String(seconds)),
+    restarting: (unit, seconds) => writeFile(join(units, `${unit}.ready-at`), String(Date.now() + seconds * 1000)),
     gunicornRequests,
     stop: async () => {
+      gunicorn.closeAllConnections();
       await new Promise((resolve) => gunicorn.close(resolve));
       await sshd.stop();
       await rm(tempDir, { recursive: true, force: true });
@@ -168,11 +192,13 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
 
 /**
  * Gunicorn's stand-in: a real HTTP server on the unix socket nginx proxies to, answering 200, or the status that
- * the live release's backend/stand-in-status holds.
+ * the live release's backend/stand-in-status holds. Until the unit's ready-at time it closes every connection (a
+ * restart under way: nginx answers 502); while the unit has failed to boot it leaves requests unanswered.
  */
-async function startGunicornStandIn(socket: string, current: string, requests: string[]): Promise<Server> {
+async function startGunicornStandIn(socket: string, current: string, units: string, requests: string[]): Promise<Server> {
   await mkdir(join(socket, ".."), { recursive: true });
   const server = createServer((req, res) => {
+    if (existsSync(join(units, `${GUNICORN_UNIT}.fails-at`))) return;
     void readFile(join(current, STATUS_FILE), "utf8")
       .then(
         (text) => Number(text.trim()),
@@ -183,22 +209,85 @@ async function startGunicornStandIn(socket: string, current: string, requests: s
         res.writeHead(status, { "content-type": "text/plain" }).end(`stand-in ${status}\n`);
       });
   });
+  server.on("connection", (connection) => {
+    const readyAt = Number(readFileSafe(join(units, `${GUNICORN_UNIT}.ready-at`)) ?? 0);
+    if (Date.now() < readyAt) connection.destroy();
+  });
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(socket, resolve));
   return server;
 }
 
+function readFileSafe(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Celery's stand-in: `inspect ping --timeout T` answers pong once the worker is ready (its unit's ready-at time);
+ * before that it waits T seconds and says that no node replied, with celery's exit status (EX_UNAVAILABLE, 69).
+ */
+function celeryScript(units: string): string {
+  return `#!/bin/sh
+t=1; prev=""
+for a in "$@"; do [ "$prev" = "--timeout" ] && t=$a; prev=$a; done
+ready=$(cat '${units}/${CELERY_UNIT}.ready-at' 2>/dev/null || echo 0)
+if [ "$(date +%s%3N)" -lt "$ready" ]; then
+  sleep "$t"
+  echo 'Error: No nodes replied within time constraint' >&2
+  exit 69
+fi
+echo '-> celery@test: OK'
+echo '        pong'
+`;
+}
+
 /**
  * The systemctl stand-in: appends "<ancestor pids>|<arguments>" to `log`, so that a test with several sshds can
- * tell which server ran it (the sshd's PID is among the ancestors).
+ * tell which server ran it (the sshd's PID is among the ancestors). Read-only calls (show, status, is-active) go
+ * to `queryLog` instead and are answered from the unit's state in `units` (see startGunicornStandIn, celeryScript).
  */
-export function recorderScript(log: string, failFile: string): string {
+export function recorderScript(log: string, failFile: string, state: { queryLog: string; units: string; current: string }): string {
+  const u = state.units;
   return `#!/bin/sh
+now=$(date +%s%3N)
+unit=""; for a in "$@"; do unit=$a; done
+failed() { [ -f '${u}'/"$unit".fails-at ] && [ "$now" -ge "$(cat '${u}'/"$unit".fails-at)" ]; }
+case "$1" in
+show|status|is-active)
+  printf '%s\\n' "$*" >> '${state.queryLog}'
+  if failed; then
+    active=failed; props='ActiveState=failed\\nSubState=failed\\nResult=exit-code\\nExecMainStatus=3'
+  else
+    active=active; props='ActiveState=active\\nSubState=running\\nResult=success\\nExecMainStatus=0'
+  fi
+  case "$1" in
+  show) printf "$props\\n" ;;
+  is-active) echo "$active" ;;
+  status)
+    printf '\\342\\227\\217 %s.service - stand-in\\n     Active: %s\\n\\n' "$unit" "$active"
+    cat '${u}'/"$unit".journal 2>/dev/null ;;
+  esac
+  # As systemctl: show succeeds whatever the state; status and is-active exit 3 for a unit that is not active.
+  [ "$1" = show ] || [ "$active" = active ] || exit 3
+  exit 0 ;;
+esac
 pid=$$; chain=""
 while [ "$pid" -gt 1 ]; do pid=$(sed 's/^.*) [A-Za-z] \\([0-9]*\\).*$/\\1/' /proc/$pid/stat); chain="$chain $pid"; done
 printf '%s|%s\\n' "$chain" "$*" >> '${log}'
 if [ -f '${failFile}' ] && [ "$*" = "$(cat '${failFile}')" ]; then
   echo "Job for $* failed (recorder)" >&2
   exit 1
+fi
+if [ "$1" = restart ]; then
+  rm -f '${u}'/"$unit".fails-at '${u}'/"$unit".journal
+  if [ -f '${u}'/"$unit".start-seconds ]; then echo $((now + $(cat '${u}'/"$unit".start-seconds) * 1000)) > '${u}'/"$unit".ready-at; fi
+  if [ "$unit" = ${GUNICORN_UNIT} ] && [ -f '${state.current}/${BOOT_FAILS_FILE}' ]; then
+    cp '${state.current}/${BOOT_FAILS_FILE}' '${u}'/"$unit".journal
+    echo $((now + 1000)) > '${u}'/"$unit".fails-at
+  fi
 fi
 exit 0
 `;

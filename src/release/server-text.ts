@@ -1,0 +1,14 @@
+// Text that comes from the server and was written by someone other than gen (journal lines, a command's output,
+// fields of the release log) reaches the terminal and JSON only through visibleText: control characters, which
+// could move the cursor, rewrite a line or change the terminal's title, are shown escaped, as `ls -b` shows them.
+
+// C0 and C1 controls, DEL, and the bidirectional overrides and isolates that reorder what a line appears to say.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every control character as a visible escape (`\x1b`, `\u202e`); printable text unchanged. */
+export function visibleText(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
