@@ -145,7 +145,7 @@ describe("the smoke checks' server program", { concurrency: 4 }, () => {
         const { checks } = await runProgram({ order: ["gunicorn"], timeout: 30, gunicorn: gunicornSpec(scene), units: { gunicorn: unit } });
         assert.match(
           checks[0]!.detail,
-          /\/api\/\) \((ConnectionResetError: .*|the connection was closed without an answer)\); app_gunicorn\.service failed: worker failed to boot \(exit status 3, result exit-code\); its journal could not be read \(sudo journalctl -u app_gunicorn\.service shows it\)$/,
+          /\/api\/\) \((ConnectionResetError: .*|BrokenPipeError: .*|the connection was closed without an answer)\); app_gunicorn\.service failed: worker failed to boot \(exit status 3, result exit-code\); its journal could not be read \(sudo journalctl -u app_gunicorn\.service shows it\)$/,
         );
         assert.equal(checks[0]!.journal, undefined);
       },
