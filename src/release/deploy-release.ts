@@ -54,10 +54,15 @@ export interface DeployEffects {
 
 export interface DeployResult {
   release: string;
+  /** The release live before this deploy: what a failed restart or smoke check switches back to. */
   previous?: string;
+  /** Once deployed: the newest good release before this one (release-history.ts), which `gen rollback` goes to. */
+  previousGood?: string;
   outcome: "deployed" | "failed" | "rolled-back";
   failedStep?: number;
   removedReleases: string[];
+  /** Releases past release.keep that pruning kept because processes still use them. */
+  keptInUse?: { id: string; pids: number[] }[];
   checks: CheckResult[];
   steps: { step: number; title: string; seconds: number }[];
   error?: GenError;
@@ -110,13 +115,19 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
     });
     // No ownership to fix: everything in the release was made by the deploy user (README, "Ownership").
     await step(9, `keep ${env.release.keep} releases`, async () => {
-      result.removedReleases = await pruneReleases(shell, env, env.release.keep);
+      const pruned = await pruneReleases(shell, env, env.release.keep);
+      result.removedReleases = pruned.removed;
+      if (pruned.keptInUse.length > 0) result.keptInUse = pruned.keptInUse;
+      if (pruned.previous) result.previousGood = pruned.previous;
     });
     result.outcome = "deployed";
   } catch (error) {
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
   } finally {
-    const entry = { at: effects.now().toISOString(), who: effects.who, command: "deploy" as const, release, commit: input.commit.hash, result: result.outcome };
+    // A release that passed its smoke checks is deployed even when pruning after it failed: the log says so, with
+    // the error, so that it still counts as good (release-history.ts).
+    const outcome = result.outcome === "failed" && result.failedStep === 9 ? "deployed" : result.outcome;
+    const entry = { at: effects.now().toISOString(), who: effects.who, command: "deploy" as const, release, commit: input.commit.hash, result: outcome };
     const logged = await warnOnFailure("log", releaseLogPath(env), () =>
       appendReleaseLog(shell, env, result.error ? { ...entry, error: result.error.message } : entry),
     );

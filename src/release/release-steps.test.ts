@@ -1,9 +1,10 @@
 // The release stages' step builders and parsers, run for real through the local transport in a temp folder (the
 // real sh and python3, no sshd): switching `current`, listing releases with their deployment.json and
-// migrations.json, pruning to N, the release log, and output a parser cannot read as an error naming the step.
+// migrations.json and the processes that use them, pruning to N, the release log, and output a parser cannot read
+// as an error naming the step.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
@@ -16,9 +17,12 @@ import {
   appendReleaseLogStep,
   listReleasesStep,
   liveReleaseStep,
+  LOG_TAIL_BYTES,
   parseLiveRelease,
+  parseReleaseLog,
   parseReleases,
   readReleaseLog,
+  readReleaseLogStep,
   releasesToPrune,
   removeReleasesStep,
   switchCurrentStep,
@@ -132,11 +136,48 @@ describe("release steps through the local transport", () => {
     assert.equal(readlinkSync(at(`${dir}/backend/tsosi/settings_local.py`)), at("/srv/app/config/settings_local.py"));
   });
 
-  test("the release log gets one JSON line per entry, quotes and newlines included", async () => {
+  test("the release log gets one JSON line per entry, quotes and newlines included (read back escaped)", async () => {
     const entry = { at: "t", who: "me", command: "deploy" as const, release: ids[3]!, result: "failed" as const, error: "it said \"no\"\nand 'stopped'" };
     assert.equal((await run(appendReleaseLogStep(shell, env, entry))).exitCode, 0);
     assert.equal((await run(appendReleaseLogStep(shell, env, { ...entry, result: "deployed" }))).exitCode, 0);
-    assert.deepEqual(await readReleaseLog(shell, env), [entry, { ...entry, result: "deployed" }]);
+    const read = { ...entry, error: "it said \"no\"\\x0aand 'stopped'" };
+    assert.deepEqual(await readReleaseLog(shell, env), [read, { ...read, result: "deployed" }]);
+  });
+
+  test("the release log is read from its last MiB only, and an error too long for a line is cut when written", async () => {
+    const log = at(`${env.paths.releases}/releases.log`);
+    const before = readFileSync(log, "utf8");
+    const long = { at: "t", who: "me", command: "deploy" as const, release: ids[2]!, result: "failed" as const, error: "e".repeat(100_000) };
+    assert.equal((await run(appendReleaseLogStep(shell, env, long))).exitCode, 0);
+    assert.equal((await readReleaseLog(shell, env)).at(-1)?.error?.length, 2000);
+    writeFileSync(log, `${"x".repeat(LOG_TAIL_BYTES)}\n${before}`);
+    const step = readReleaseLogStep(shell, env);
+    const read = await run(step);
+    assert.ok(read.stdout.length <= LOG_TAIL_BYTES, `${read.stdout.length} bytes read`);
+    assert.deepEqual(
+      parseReleaseLog(read).map((e) => e.result),
+      ["failed", "deployed"],
+    );
+    writeFileSync(log, before);
+  });
+
+  test("the listing names the processes working in a release or running a program from it", async (t) => {
+    const program = at(`${env.paths.releases}/${ids[3]}/backend/worker`);
+    copyFileSync("/bin/sleep", program);
+    chmodSync(program, 0o755);
+    const inCwd = spawn("sleep", ["30"], { cwd: at(`${env.paths.releases}/${ids[0]}/backend`), stdio: "ignore" });
+    const fromRelease = spawn(program, ["30"], { cwd: "/", stdio: "ignore" });
+    t.after(() => {
+      inCwd.kill();
+      fromRelease.kill();
+    });
+    await Promise.all([inCwd, fromRelease].map((child) => new Promise((resolve) => child.once("spawn", resolve))));
+    const listed = parseReleases(where, await run(listReleasesStep(shell, env)));
+    assert.ok(listed.ok);
+    const users = Object.fromEntries(listed.value.map((r) => [r.id, r.inUse]));
+    assert.ok(users[ids[0]!]!.includes(inCwd.pid!), `cwd: ${JSON.stringify(users)}`);
+    assert.ok(users[ids[3]!]!.includes(fromRelease.pid!), `exe: ${JSON.stringify(users)}`);
+    assert.ok(!users[ids[0]!]!.includes(fromRelease.pid!) && !users[ids[3]!]!.includes(inCwd.pid!));
   });
 
   test("a listing that failed or printed something else is an error naming the step", () => {

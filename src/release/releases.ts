@@ -1,4 +1,5 @@
-// The releases on a server: listing them, switching `current` atomically, pruning old ones, restarting.
+// The releases on a server: listing them (with their standing in the release log and the processes that use
+// them), switching `current` atomically, pruning old ones, restarting.
 // Effects: commands through the transport as the deploy user; systemctl through its sudoers rules, nothing else.
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
@@ -9,7 +10,18 @@ import { outputLines } from "../server/server-shell.js";
 import { JSON_STRING_FUNCTION, oneRecord, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
 import type { CommandResult, Step } from "../transport/transport.js";
 import { migrationsOf, type Migration } from "./migrations.js";
+import {
+  ERROR_CHARS,
+  judgements,
+  parseReleaseLogText,
+  previousGoodRelease,
+  releaseStatus,
+  type ReleaseLogEntry,
+  type ReleaseStatus,
+} from "./release-history.js";
 import { runSteps } from "./release-steps.js";
+
+export type { ReleaseLogEntry, ReleaseStatus } from "./release-history.js";
 
 export interface ReleaseInfo {
   id: string;
@@ -17,12 +29,23 @@ export interface ReleaseInfo {
   deployment?: Record<string, unknown>;
   /** The migrations applied when it was deployed (migrations.json), when they were recorded. */
   migrations?: Migration[];
+  /** Its standing (release-history.ts): before the log is read (parseReleases), only finished or unfinished. */
+  status: ReleaseStatus;
+  /** Processes whose working folder or executable is inside it (those the release user may look at). */
+  inUse: number[];
+  /** The record of the release log that judged it last (release-history.ts). */
+  lastRecord?: ReleaseLogEntry;
+  /** Who deployed it, from its first deploy record. */
+  deployedBy?: string;
 }
 
 const RELEASE_ID = /^\d{8}T\d{6}Z$/;
 
 // One python3 process reads the whole folder (python3 is there: the smoke checks run with it): each release's
-// deployment.json and migrations.json as JSON (null when missing or not JSON), and where `current` leads.
+// deployment.json and migrations.json as JSON (null when missing or not JSON), where `current` leads, and which
+// processes use a release: their working folder or executable under it (/proc/<pid>/cwd and exe; a user may read
+// its own processes' links, root everyone's; the others are skipped), so pruning never removes a folder that a
+// worker left running by --celery-no-restart still works in.
 // biome-ignore lint/complexity/noUselessStringRaw: Python source, where a backslash added later must stay one
 const LIST_SCRIPT = String.raw`
 import json, os, re, sys
@@ -33,12 +56,28 @@ def load(path):
             return json.loads(f.read().decode("utf-8"))
     except (OSError, ValueError):
         return None
+def users(folder):
+    inside, used = os.path.realpath(folder) + "/", {}
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return used
+    for pid in pids:
+        for link in ("cwd", "exe"):
+            try:
+                target = os.readlink("/proc/%s/%s" % (pid, link))
+            except OSError:
+                continue
+            if target.startswith(inside):
+                used.setdefault(target[len(inside):].split("/", 1)[0], set()).add(int(pid))
+    return used
 try:
     names = sorted(os.listdir(spec["releases"]))
 except (FileNotFoundError, NotADirectoryError):
     names = []
 current = os.readlink(spec["current"]) if os.path.islink(spec["current"]) else None
-releases = [{"id": n, "deployment": load(os.path.join(spec["releases"], n, spec["publicDir"], "deployment.json")), "migrations": load(os.path.join(spec["releases"], n, "migrations.json"))} for n in names if re.fullmatch(spec["pattern"], n)]
+used = users(spec["releases"]) if names else {}
+releases = [{"id": n, "deployment": load(os.path.join(spec["releases"], n, spec["publicDir"], "deployment.json")), "migrations": load(os.path.join(spec["releases"], n, "migrations.json")), "inUse": [str(p) for p in sorted(used.get(n, ()))[:20]]} for n in names if re.fullmatch(spec["pattern"], n)]
 print(json.dumps({"current": current, "releases": releases}))
 `;
 
@@ -57,7 +96,7 @@ export function listReleasesStep(shell: ServerShell, env: Environment): Step {
 
 const ListRecord = z.object({
   current: z.nullable(z.string()),
-  releases: z.array(z.object({ id: z.string(), deployment: z.unknown(), migrations: z.unknown() })),
+  releases: z.array(z.object({ id: z.string(), deployment: z.unknown(), migrations: z.unknown(), inUse: z.array(z.string()) })),
 });
 
 /** The releases, oldest first, the live one marked; an error value when the listing failed or printed something else. */
@@ -75,7 +114,14 @@ export function parseReleases(where: string, run: CommandResult): Parsed<Release
     .map((r): ReleaseInfo => {
       const deployment = isRecord(r.deployment) ? r.deployment : undefined;
       const migrations = migrationsOf(r.migrations);
-      return { id: r.id, live: r.id === live, ...(deployment ? { deployment } : {}), ...(migrations ? { migrations } : {}) };
+      return {
+        id: r.id,
+        live: r.id === live,
+        ...(deployment ? { deployment } : {}),
+        ...(migrations ? { migrations } : {}),
+        status: releaseStatus(deployment !== undefined, undefined),
+        inUse: r.inUse.map(Number).filter((pid) => Number.isInteger(pid) && pid > 0),
+      };
     });
   return { ok: true, value: releases };
 }
@@ -87,9 +133,25 @@ function releaseOfLink(target: string): string | undefined {
   return target.replace(/\/+$/, "").split("/").pop() || undefined;
 }
 
+/** The releases with their standing in the release log: the folder and the log read in one round trip. */
 export async function listReleases(shell: ServerShell, env: Environment): Promise<ReleaseInfo[]> {
-  const [run] = await shell.steps([listReleasesStep(shell, env)]);
-  return orThrow(parseReleases(shell.transport.describe, run!));
+  const [listing, log] = await shell.steps([listReleasesStep(shell, env), readReleaseLogStep(shell, env)]);
+  return withReleaseLog(orThrow(parseReleases(shell.transport.describe, listing!)), parseReleaseLog(log!));
+}
+
+/** Each release's status by the rule of release-history.ts, its last record and who deployed it. */
+export function withReleaseLog(releases: ReleaseInfo[], log: ReleaseLogEntry[]): ReleaseInfo[] {
+  const judged = judgements(log);
+  return releases.map((r) => {
+    const judgement = judged.get(r.id);
+    const by = log.find((e) => e.command === "deploy" && e.release === r.id)?.who;
+    return {
+      ...r,
+      status: releaseStatus(r.deployment !== undefined, judgement),
+      ...(judgement ? { lastRecord: judgement.record } : {}),
+      ...(by ? { deployedBy: by } : {}),
+    };
+  });
 }
 
 const READING_CURRENT = "reading the live release";
@@ -180,28 +242,56 @@ export function parseRestart(argv: string[], result: CommandResult): Parsed<void
   return { ok: false, error: new GenError(`\`sudo ${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result) }) };
 }
 
+/** The newest good release before the live one: what `gen rollback` goes to, and what pruning always keeps. */
+export function previousRelease(releases: ReleaseInfo[]) {
+  return previousGoodRelease(releases, releases.find((r) => r.live)?.id);
+}
+
 /**
- * Keeps the newest `keep` finished releases, and never the live one or the finished one before it. A release
- * without deployment.json was never finished (a deploy killed while building it): it is removed and never
- * counts. Returns what goes.
+ * What pruning removes. It keeps the live release, the newest good release before it (previousRelease), every
+ * release a process still uses, and the newest `keep` finished releases whatever their status (a release switched
+ * back is kept a while to look into). A release without deployment.json was never finished (a deploy killed while
+ * building it): it is removed unless live or in use, and never counts toward `keep`.
  */
 export function releasesToPrune(releases: ReleaseInfo[], keep: number): string[] {
-  const finished = releases.filter((r) => r.deployment !== undefined || r.live);
-  const ids = finished.map((r) => r.id);
-  const liveIndex = finished.findIndex((r) => r.live);
-  const protect = new Set([...ids.slice(-keep), ...(liveIndex >= 0 ? ids.slice(Math.max(0, liveIndex - 1), liveIndex + 1) : [])]);
+  const finished = releases.filter((r) => r.status !== "unfinished" || r.live);
+  const previous = previousRelease(releases).id;
+  const protect = new Set([
+    ...finished.slice(-keep).map((r) => r.id),
+    ...releases.filter((r) => r.live || r.inUse.length > 0 || r.id === previous).map((r) => r.id),
+  ]);
   return releases.map((r) => r.id).filter((id) => !protect.has(id));
+}
+
+export interface PruneResult {
+  removed: string[];
+  /** Releases past `keep` kept because processes still use them. */
+  keptInUse: { id: string; pids: number[] }[];
+  /** The newest good release before the live one (kept). */
+  previous?: string;
+}
+
+/** What pruning removes and why it keeps more than `keep`: releasesToPrune with its reasons. */
+export function planPrune(releases: ReleaseInfo[], keep: number): PruneResult {
+  const removed = releasesToPrune(releases, keep);
+  const withoutUse = releasesToPrune(
+    releases.map((r) => ({ ...r, inUse: [] })),
+    keep,
+  );
+  const keptInUse = releases.filter((r) => withoutUse.includes(r.id) && !removed.includes(r.id)).map((r) => ({ id: r.id, pids: r.inUse }));
+  const previous = previousRelease(releases).id;
+  return { removed, keptInUse, ...(previous ? { previous } : {}) };
 }
 
 export function removeReleasesStep(shell: ServerShell, env: Environment, ids: string[]): Step {
   return { name: "removing old releases", script: `rm -rf ${ids.map((id) => shell.path(`${env.paths.releases}/${id}`)).join(" ")}` };
 }
 
-/** Prunes to the newest `keep` (releasesToPrune); returns what was deleted. */
-export async function pruneReleases(shell: ServerShell, env: Environment, keep: number): Promise<string[]> {
-  const doomed = releasesToPrune(await listReleases(shell, env), keep);
-  if (doomed.length > 0) await runSteps(shell, [removeReleasesStep(shell, env, doomed)]);
-  return doomed;
+/** Prunes to the newest `keep` (releasesToPrune); returns what was deleted, what was kept for its processes. */
+export async function pruneReleases(shell: ServerShell, env: Environment, keep: number): Promise<PruneResult> {
+  const plan = planPrune(await listReleases(shell, env), keep);
+  if (plan.removed.length > 0) await runSteps(shell, [removeReleasesStep(shell, env, plan.removed)]);
+  return plan;
 }
 
 export function releaseIdFor(now: Date): string {
@@ -211,23 +301,15 @@ export function releaseIdFor(now: Date): string {
     .replace(/\.\d+Z$/, "Z");
 }
 
-export interface ReleaseLogEntry {
-  at: string;
-  who: string;
-  command: "deploy" | "rollback";
-  release: string;
-  commit?: string;
-  result: "deployed" | "failed" | "rolled-back" | "switched";
-  error?: string;
-}
-
 /** The server's log of deploys, rollbacks and failed deploys: one JSON line each (the deploy user's folder: the state folder is root's). */
 export function releaseLogPath(env: Environment): string {
   return `${env.paths.releases}/releases.log`;
 }
 
 export function appendReleaseLogStep(shell: ServerShell, env: Environment, entry: ReleaseLogEntry): Step {
-  return { name: "appending to the release log", stdin: `${JSON.stringify(entry)}\n`, script: `cat >> ${shell.path(releaseLogPath(env))}` };
+  // The error is cut so that the line stays one that parseReleaseLog reads (release-history.ts, LOG_LINE_CHARS).
+  const line = entry.error === undefined ? entry : { ...entry, error: entry.error.slice(0, ERROR_CHARS) };
+  return { name: "appending to the release log", stdin: `${JSON.stringify(line)}\n`, script: `cat >> ${shell.path(releaseLogPath(env))}` };
 }
 
 /** Throws a GenError with the command's output when the line could not be appended. */
@@ -235,21 +317,22 @@ export async function appendReleaseLog(shell: ServerShell, env: Environment, ent
   await runSteps(shell, [appendReleaseLogStep(shell, env, entry)]);
 }
 
+/** The log's last MiB is read: thousands of records, far more than the releases kept. */
+export const LOG_TAIL_BYTES = 1024 * 1024;
+
 export function readReleaseLogStep(shell: ServerShell, env: Environment): Step {
   const log = shell.path(releaseLogPath(env));
-  return { name: "reading the release log", script: `[ -f ${log} ] || exit 0\ncat -- ${log}` };
+  // A regular file only (a fifo or a device put there would hang or never end); its end only, bounded.
+  return { name: "reading the release log", script: `[ -f ${log} ] || exit 0\nexec tail -c ${LOG_TAIL_BYTES} -- ${log}` };
 }
 
-/** The log's entries; a line that is not one (a write cut short) is left out, an unreadable log reads as empty. */
+/**
+ * The log's records (release-history.ts checks each line); a line that is not one (a write cut short, the first
+ * line of a tail, junk) is left out, and an unreadable log reads as empty: every release is then unrecorded.
+ */
 export function parseReleaseLog(run: CommandResult): ReleaseLogEntry[] {
   if (run.exitCode !== 0) return [];
-  return run.stdout.split("\n").flatMap((line) => {
-    try {
-      return line.trim() ? [JSON.parse(line) as ReleaseLogEntry] : [];
-    } catch {
-      return [];
-    }
-  });
+  return parseReleaseLogText(run.stdout);
 }
 
 export async function readReleaseLog(shell: ServerShell, env: Environment): Promise<ReleaseLogEntry[]> {

@@ -1,5 +1,7 @@
-// Rollback: `current` switched to the previous release (or a named one) and the services restarted as a deploy
-// restarts them. Refuses an ID that does not exist. Effects: through the transport as the deploy user.
+// Rollback: `current` switched to the previous release (the newest good one before the live one, skipping those
+// switched back, failed or unfinished: release-history.ts) or a named one, and the services restarted as a deploy
+// restarts them. Refuses an ID that does not exist; a named release that is not good is the operator's call: the
+// plan says so (targetStanding) for the command to show. Effects: through the transport as the deploy user.
 import type { Environment } from "../../schema/index.js";
 import { warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
 import { lockDir, releaseLock, takeLock } from "../server/lock.js";
@@ -7,7 +9,17 @@ import { serverShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import type { Transport } from "../transport/transport.js";
 import { migrationsToUndo, type MigrationUndo } from "./migrations.js";
-import { appendReleaseLog, listReleases, releaseLogPath, restartServices, switchCurrent, type ReleaseLogEntry } from "./releases.js";
+import { describeStatus, type ReleaseStanding } from "./release-history.js";
+import {
+  appendReleaseLog,
+  listReleases,
+  previousRelease,
+  releaseLogPath,
+  restartServices,
+  switchCurrent,
+  type ReleaseInfo,
+  type ReleaseLogEntry,
+} from "./releases.js";
 
 export interface RollbackPlan {
   from?: string;
@@ -16,6 +28,10 @@ export interface RollbackPlan {
   undo: MigrationUndo[];
   /** Releases of the two without migrations.json: what they applied is not known. */
   unrecorded: string[];
+  /** Without --to: the releases between the target and the live one that are not good, newest first. */
+  skipped: ReleaseStanding[];
+  /** A target named with --to that is not good: its status and the log's record of why (shown before switching). */
+  targetStanding?: { status: ReleaseStanding["status"]; record?: ReleaseLogEntry };
 }
 
 export interface RollbackResult extends RollbackPlan {
@@ -41,15 +57,10 @@ export async function rollbackRelease(
   let failure: unknown;
   try {
     const releases = await listReleases(shell, env);
-    const liveIndex = releases.findIndex((r) => r.live);
-    const target = options.to ?? (liveIndex > 0 ? releases[liveIndex - 1]!.id : undefined);
-    if (target === undefined) throw new GenError(`no release before the live one on ${effects.transport.describe}: nothing to roll back to`);
-    if (!releases.some((r) => r.id === target)) {
-      throw new GenError(`no release ${target} on ${effects.transport.describe}; releases: ${releases.map((r) => r.id).join(", ") || "none"}`, { exitCode: 1 });
-    }
-    const from = releases[liveIndex]?.id;
+    const { target, skipped } = rollbackTarget(releases, options.to, effects.transport.describe);
+    const live = releases.find((r) => r.live);
+    const from = live?.id;
     if (target === from) throw new GenError(`${target} is already the live release`);
-    const live = releases[liveIndex];
     const to = releases.find((r) => r.id === target)!;
     const plan: RollbackPlan = {
       ...(from ? { from } : {}),
@@ -57,12 +68,14 @@ export async function rollbackRelease(
       undo: live?.migrations && to.migrations ? migrationsToUndo(env, live.migrations, to.migrations) : [],
       // Only worth saying when the environment records them (release.migrations).
       unrecorded: !env.release.migrations ? [] : [live, to].filter((r) => r !== undefined && r.migrations === undefined).map((r) => r!.id),
+      skipped,
+      ...(to.status !== "good" ? { targetStanding: { status: to.status, ...(to.lastRecord ? { record: to.lastRecord } : {}) } } : {}),
     };
     // Asked before anything changes: a refusal leaves `current` and the services as they were.
     if (!(await effects.confirm(plan))) throw new GenError(`rollback to ${target} not confirmed: nothing changed`, { exitCode: 1 });
     await switchCurrent(shell, env, target);
     const restarted: string[] = [];
-    const entry = { at: effects.now().toISOString(), who: effects.who, command: "rollback" as const, release: target };
+    const entry = { at: effects.now().toISOString(), who: effects.who, command: "rollback" as const, release: target, ...(from ? { from } : {}) };
     const log = async (logged: ReleaseLogEntry) =>
       warnings.push(...(await warnOnFailure("log", releaseLogPath(env), () => appendReleaseLog(shell, env, logged))));
     try {
@@ -79,6 +92,26 @@ export async function rollbackRelease(
   warnings.push(...(await warnOnFailure("unlock", lockDir(env.server.stateDir), () => releaseLock(shell, env.server.stateDir))));
   if (done === undefined) throw withWarnings(failure, warnings);
   return warnings.length ? { ...done, warnings } : done;
+}
+
+/**
+ * The release to switch to: `to` when named (it must exist), else the newest good release before the live one,
+ * with the releases skipped on the way. No good release before the live one is an error naming those skipped.
+ */
+export function rollbackTarget(releases: ReleaseInfo[], to: string | undefined, where: string): { target: string; skipped: ReleaseStanding[] } {
+  if (to !== undefined) {
+    if (!releases.some((r) => r.id === to))
+      throw new GenError(`no release ${to} on ${where}; releases: ${releases.map((r) => r.id).join(", ") || "none"}`, { exitCode: 1 });
+    return { target: to, skipped: [] };
+  }
+  const previous = releases.some((r) => r.live) ? previousRelease(releases) : { skipped: [] };
+  if (previous.id === undefined) {
+    const why = previous.skipped.map((r) => `${r.id} (${describeStatus(r.status)})`).join(", ");
+    throw new GenError(
+      `no good release before the live one on ${where}: nothing to roll back to${why ? `; skipped ${why}; name one with --to ID to switch to it anyway` : ""}`,
+    );
+  }
+  return { target: previous.id, skipped: previous.skipped };
 }
 
 /** A rollback that failed and also left its lock or log behind says both. */

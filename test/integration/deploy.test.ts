@@ -27,6 +27,7 @@ import {
   releaseIdAt,
   RESTARTS,
   SETTINGS,
+  STATUS_FILE,
   snapshotTree,
   STATE_DIR,
   withDeployServer,
@@ -377,6 +378,98 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
         result.hosts.map((h) => [h.ok, h.from, h.to]),
         [[true, second, first]],
       );
+    }));
+
+  it("never takes a release switched back or rolled back from for the previous one: deploy names it, pruning keeps it, rollback goes to it", () =>
+    withDeployServer(async (server) => {
+      const good = await deployed(server);
+      await writeFile(join(server.app.checkout, STATUS_FILE), "500\n");
+      await server.app.commit("A release that answers 500");
+      const bad: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        await afterRelease(bad.at(-1) ?? good);
+        const run = await server.deploy();
+        assert.equal(run.code, 1, run.all);
+        assert.match(run.err, new RegExp(`answered 500; switched back to ${good}$`, "m"));
+        bad.push((await server.releases()).at(-1)!);
+      }
+      await rm(join(server.app.checkout, STATUS_FILE));
+      await server.app.commit("Fixed");
+      await afterRelease(bad.at(-1)!);
+      const fixedRun = await server.deploy();
+      assert.equal(fixedRun.code, 0, fixedRun.all);
+      const fixed = await server.live();
+      // release.keep 3 keeps the newest three, and the good release before the live one on top.
+      assert.match(fixedRun.out, new RegExp(`^127\\.0\\.0\\.1: release ${fixed} is live \\(previous: ${good}\\); removed ${bad[0]}$`, "m"));
+      assert.deepEqual(await server.releases(), [good, bad[1], bad[2], fixed]);
+
+      const back = await server.gen(["rollback", ENV_NAME]);
+      assert.equal(back.code, 0, back.all);
+      assert.equal(await server.live(), good);
+      assert.match(back.out, new RegExp(`^127\\.0\\.0\\.1: skipping ${bad[2]} \\(rolled back\\)\n127\\.0\\.0\\.1: skipping ${bad[1]} \\(rolled back\\)$`, "m"));
+      assert.match(back.out, new RegExp(`^127\\.0\\.0\\.1: ${fixed} -> ${good} is live;`, "m"));
+
+      // The release an operator rolled back from is not the previous one either.
+      await afterRelease(fixed);
+      const nextRun = await server.deploy();
+      assert.equal(nextRun.code, 0, nextRun.all);
+      const next = await server.live();
+      assert.match(nextRun.out, new RegExp(`release ${next} is live \\(previous: ${good}\\); removed ${bad[1]}$`, "m"));
+      const list = await server.gen(["releases", ENV_NAME, "--json"]);
+      assert.equal(list.code, 0, list.all);
+      const listed = assertJsonOutput<{ hosts: { releases: { id: string; status: string }[] }[] }>("releases", list.out);
+      assert.deepEqual(
+        listed.hosts[0]!.releases.map((r) => `${r.id} ${r.status}`),
+        [`${good} good`, `${bad[2]} rolled-back`, `${fixed} rolled-back`, `${next} good`],
+      );
+
+      // Named with --to, a release known bad is the operator's call: said with why, and done.
+      const to = await server.gen(["rollback", ENV_NAME, "--to", bad[2]!, "--json"]);
+      assert.equal(to.code, 0, to.all);
+      assert.equal(await server.live(), bad[2]);
+      assert.match(
+        to.err,
+        new RegExp(
+          `^127\\.0\\.0\\.1: warning: ${bad[2]} is rolled back \\(its deploy at \\S+ by ${WHO}: rolled-back: smoke check failed: gunicorn: .* answered 500\\); switching to it as asked$`,
+          "m",
+        ),
+      );
+      const result = assertJsonOutput<{ hosts: { to: string; skipped: unknown[]; targetStatus: string }[] }>("rollback", to.out);
+      assert.deepEqual(
+        result.hosts.map((h) => [h.to, h.skipped, h.targetStatus]),
+        [[bad[2], [], "rolled-back"]],
+      );
+      const text = await server.gen(["releases", ENV_NAME]);
+      assert.match(text.out, new RegExp(`^  ${fixed}  main .*\\)  \\[rolled back\\]$`, "m"));
+      assert.match(text.out, new RegExp(`^\\* ${bad[2]}  main .*\\)$`, "m"), "switched to and restarted: good again");
+    }));
+
+  it("keeps the release a worker left running by --celery-no-restart still works in, past release.keep", () =>
+    withDeployServer(async (server) => {
+      await server.writeEnv({ release: { keep: 2 } });
+      const first = await deployed(server);
+      // systemd starts the worker in current/backend: its working folder is the release the link led to then.
+      const worker = spawn("sleep", ["300"], { cwd: server.file(`${CURRENT}/backend`), stdio: "ignore" });
+      let third = "";
+      try {
+        await new Promise((resolve) => worker.once("spawn", resolve));
+        await afterRelease(first);
+        const second = await deployed(server, "--celery-no-restart");
+        await afterRelease(second);
+        const run = await server.deploy("--celery-no-restart");
+        assert.equal(run.code, 0, run.all);
+        third = await server.live();
+        assert.deepEqual(await server.releases(), [first, second, third]);
+        assert.match(run.out, new RegExp(`release ${third} is live \\(previous: ${second}\\); kept ${first} \\(in use by pid ${worker.pid}\\)$`, "m"));
+        const list = await server.gen(["releases", ENV_NAME]);
+        assert.match(list.out, new RegExp(`^  ${first}  .*  \\[in use by pid ${worker.pid}\\]$`, "m"));
+      } finally {
+        worker.kill();
+      }
+      await delay(100);
+      await afterRelease(third);
+      const fourth = await deployed(server);
+      assert.deepEqual(await server.releases(), [third, fourth], "once the worker is gone, the next deploy prunes its release");
     }));
 
   it("records each release's applied migrations; releases shows them; rollback names what the target does not know with the undo commands and asks first", () =>

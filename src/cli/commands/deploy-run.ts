@@ -72,9 +72,10 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   }
   for (const r of results) {
     if (argv.json) break;
+    // "previous" is what gen rollback would go to now: the newest good release before this one, never pruned.
     if (r.outcome === "deployed")
       output.out(
-        `${r.host}: release ${r.release} is live${r.previous ? ` (previous: ${r.previous})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}`,
+        `${r.host}: release ${r.release} is live${r.previousGood ? ` (previous: ${r.previousGood})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}${(r.keptInUse ?? []).map((k) => `; kept ${k.id} (in use by pid ${k.pids.join(", ")})`).join("")}`,
       );
     else {
       output.err(

@@ -1,7 +1,8 @@
 // The work of `gen releases`, loaded only when the command runs (keeps start-up small).
 import { hostname, userInfo } from "node:os";
 import { serverShell } from "../../server/server-shell.js";
-import { listReleases, readReleaseLog, type ReleaseInfo } from "../../release/releases.js";
+import { listReleases, type ReleaseInfo, type ReleaseLogEntry } from "../../release/releases.js";
+import { describeStatus } from "../../release/release-history.js";
 import { rollbackRelease, type RollbackPlan } from "../../release/rollback-release.js";
 import { summarizeMigrations } from "../../release/migrations.js";
 import { GenError } from "../../errors.js";
@@ -23,13 +24,16 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
     env,
     { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser },
     argv.concurrency,
-    (transport) => listReleasesWithLog(serverShell(transport, env, { sudo: false }), env),
+    (transport) => listReleases(serverShell(transport, env, { sudo: false }), env),
   );
   if (argv.json)
     printResult(
       output,
       "releases",
-      { environment: argv.env, hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value } : { host: o.host.name, error: o.error })) },
+      {
+        environment: argv.env,
+        hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value.map(releaseJson) } : { host: o.host.name, error: o.error })),
+      },
       (t) => t,
     );
   for (const o of outcomes) {
@@ -45,7 +49,7 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
       const info = d
         ? `${d.branch ?? "?"} ${String(d.hash ?? "").slice(0, 12)} ${d.title ?? ""} (deployed ${d.deployedAt ?? "?"} by ${r.deployedBy ?? "?"})`
         : "(no deployment.json)";
-      output.out(`${r.live ? "*" : " "} ${r.id}  ${info}`);
+      output.out(`${r.live ? "*" : " "} ${r.id}  ${info}${releaseMarks(r)}`);
       if (r.migrations)
         output.out(
           `    migrations: ${
@@ -59,13 +63,22 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
   return outcomes.every((o) => o.ok) ? 0 : 1;
 }
 
-/** The releases, each with who deployed it from the server's release log (deployment.json is public). */
-async function listReleasesWithLog(shell: ReturnType<typeof serverShell>, env: Parameters<typeof listReleases>[1]) {
-  const [releases, log] = await Promise.all([listReleases(shell, env), readReleaseLog(shell, env)]);
-  return releases.map((r) => {
-    const by = log.find((e) => e.command === "deploy" && e.release === r.id)?.who;
-    return { ...r, ...(by ? { deployedBy: by } : {}) } as ReleaseInfo & { deployedBy?: string };
-  });
+/** What the list says after a release that is not simply good: why rollback skips it, and what still uses it. */
+function releaseMarks(r: ReleaseInfo): string {
+  const marks = [...(r.status === "good" ? [] : [describeStatus(r.status)]), ...(r.inUse.length > 0 ? [`in use by pid ${r.inUse.join(", ")}`] : [])];
+  return marks.map((m) => `  [${m}]`).join("");
+}
+
+function releaseJson(r: ReleaseInfo) {
+  return {
+    id: r.id,
+    live: r.live,
+    status: r.status,
+    inUse: r.inUse,
+    ...(r.deployment ? { deployment: r.deployment } : {}),
+    ...(r.migrations ? { migrations: r.migrations } : {}),
+    ...(r.deployedBy ? { deployedBy: r.deployedBy } : {}),
+  };
 }
 
 export async function runRollback(
@@ -105,6 +118,8 @@ export async function runRollback(
             restarted: o.value.restarted,
             undoMigrations: o.value.undo,
             migrationsUnrecorded: o.value.unrecorded,
+            skipped: o.value.skipped,
+            ...(o.value.targetStanding ? { targetStatus: o.value.targetStanding.status } : {}),
             ...(o.value.warnings ? { warnings: o.value.warnings } : {}),
           }
         : { host: o.host.name, ok: false, error: o.error },
@@ -131,7 +146,11 @@ export async function runRollback(
  */
 async function confirmRollback(env: Environment, host: string, plan: RollbackPlan, argv: { yes: boolean; json?: boolean }, output: Output): Promise<boolean> {
   const say = (line: string) => output[argv.json ? "err" : "out"](line);
+  for (const r of plan.skipped) say(`${host}: skipping ${r.id} (${describeStatus(r.status)})`);
   for (const id of plan.unrecorded) say(`${host}: ${id} has no migrations.json: the migrations it applied are not known`);
+  // Named with --to: the operator's call. Said, not asked: a script that names its release keeps working.
+  const standing = plan.targetStanding;
+  if (standing) say(`${host}: warning: ${plan.to} is ${describeStatus(standing.status)}${recordText(plan.to, standing.record)}; switching to it as asked`);
   if (plan.undo.length === 0) return true;
   const backend = `${env.paths.releases}/${plan.from}/${env.paths.backendDir}`;
   say(`${host}: ${plan.from} applied migrations that ${plan.to} does not know; the database keeps them after the switch:`);
@@ -142,4 +161,13 @@ async function confirmRollback(env: Environment, host: string, plan: RollbackPla
   if (!process.stdin.isTTY)
     throw new GenError(`refusing to roll back to ${plan.to} without confirmation: no terminal to ask on; pass --yes to roll back non-interactively`);
   return confirm(`Switch ${host} to ${plan.to} with these migrations still applied?`);
+}
+
+/** " (its deploy at <at> by <who>: rolled-back: <error>)": the log's record that judged `id` (escaped text). */
+function recordText(id: string, record: ReleaseLogEntry | undefined): string {
+  if (!record) return "";
+  const by = `at ${record.at} by ${record.who}`;
+  if (record.command === "rollback" && record.from === id) return ` (the rollback from it to ${record.release} ${by})`;
+  const what = record.command === "deploy" ? `its deploy ${by}` : `the rollback to it ${by}`;
+  return ` (${what}: ${record.result}${record.error ? `: ${record.error.slice(0, 300)}` : ""})`;
 }

@@ -1,0 +1,79 @@
+// What pruning removes and keeps, from the releases as listed (their deployment.json, the processes that use them)
+// and the release log: the cases met on a real server (issue 19), without a server.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { ReleaseLogEntry } from "./release-history.js";
+import { planPrune, releasesToPrune, withReleaseLog, type ReleaseInfo } from "./releases.js";
+
+const ids = ["20261201T090000Z", "20261201T100000Z", "20261201T110000Z", "20261201T120000Z", "20261201T130000Z", "20261201T140000Z"];
+const [A, B, C, D, E, F] = ids as [string, string, string, string, string, string];
+
+function listed(live: string, options: { unfinished?: string[]; inUse?: Record<string, number[]> } = {}): ReleaseInfo[] {
+  return ids.map((id) => ({
+    id,
+    live: id === live,
+    ...(options.unfinished?.includes(id) ? {} : { deployment: { release: id } }),
+    status: "good",
+    inUse: options.inUse?.[id] ?? [],
+  }));
+}
+const entry = (release: string, result: ReleaseLogEntry["result"], command: ReleaseLogEntry["command"] = "deploy"): ReleaseLogEntry => ({
+  at: "t",
+  who: "ada@laptop",
+  command,
+  release,
+  result,
+});
+
+describe("pruning", () => {
+  test("after three deploys switched back and a good one, keeps the good release before it (issue 19)", () => {
+    // A good; B, C, D switched back to A; E good: keep 3 once kept C, D, E and removed A, the previous release.
+    const releases = withReleaseLog(listed(E).slice(0, 5), [
+      entry(A, "deployed"),
+      entry(B, "rolled-back"),
+      entry(C, "rolled-back"),
+      entry(D, "rolled-back"),
+      entry(E, "deployed"),
+    ]);
+    assert.deepEqual(releasesToPrune(releases, 3), [B]);
+    assert.deepEqual(planPrune(releases, 3), { removed: [B], keptInUse: [], previous: A });
+  });
+
+  test("keeps every release a process still uses, and says which were kept for that", () => {
+    const releases = withReleaseLog(
+      listed(F, { inUse: { [A]: [812, 813], [C]: [900] } }),
+      ids.map((id) => entry(id, "deployed")),
+    );
+    assert.deepEqual(planPrune(releases, 1), {
+      removed: [B, D],
+      keptInUse: [
+        { id: A, pids: [812, 813] },
+        { id: C, pids: [900] },
+      ],
+      previous: E,
+    });
+  });
+
+  test("removes unfinished releases unless live or in use, and never counts them toward keep", () => {
+    const releases = withReleaseLog(listed(D, { unfinished: [B, E, F], inUse: { [F]: [77] } }), []);
+    assert.deepEqual(releasesToPrune(releases, 2), [A, B, E]);
+  });
+
+  test("keeps the newest good release when nothing is live", () => {
+    const releases = withReleaseLog(
+      listed("none").slice(0, 4),
+      [A, B, C, D].map((id) => entry(id, id === A ? "deployed" : "failed")),
+    );
+    assert.deepEqual(releasesToPrune(releases, 1), [B, C]);
+  });
+});
+
+describe("the listing with the release log", () => {
+  test("gives each release its status, the record that judged it and who deployed it first", () => {
+    const log = [entry(A, "deployed"), { ...entry(B, "rolled-back"), who: "bob@ci" }, entry(A, "switched", "rollback")];
+    const [a, b, c] = withReleaseLog(listed(A).slice(0, 3), log);
+    assert.deepEqual([a!.status, a!.lastRecord, a!.deployedBy], ["good", log[2], "ada@laptop"]);
+    assert.deepEqual([b!.status, b!.deployedBy], ["rolled-back", "bob@ci"]);
+    assert.deepEqual([c!.status, c!.lastRecord, c!.deployedBy], ["good", undefined, undefined]);
+  });
+});
