@@ -60,7 +60,12 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   "gunicorn.socketMode": "Mode of the socket (default 0660).",
   "gunicorn.command": "The command line that starts gunicorn (default: poetry run gunicorn).",
   "gunicorn.wsgiApp": "The WSGI application as module:callable.",
-  "gunicorn.timeoutStopSeconds": "How long systemd waits for gunicorn to stop.",
+  "gunicorn.handoverService":
+    "A second Gunicorn unit on the same socket (default <gunicorn.service>_handover): started with the live release while the service restarts, then stopped, so that no request waits or is cut.",
+  "gunicorn.gracefulTimeoutSeconds": "How long Gunicorn's workers may take to finish the requests under way when it stops (--graceful-timeout, default 30).",
+  "gunicorn.timeoutStopSeconds": "How long systemd waits for gunicorn to stop before killing it (default gracefulTimeoutSeconds + 5).",
+  "gunicorn.preload":
+    "Import the application before Gunicorn reports ready (--preload, default true): a restart first starts a second Gunicorn on the same socket, and a release that cannot be imported never replaces the running one.",
   celery: "The Celery worker and beat services.",
   "celery.service": "Worker unit name (default <app.name>_celery).",
   "celery.app": "The Celery application module (-A).",

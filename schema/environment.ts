@@ -155,7 +155,14 @@ export const GunicornSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected module:callable" })
     .default("backend_site.wsgi:application"),
-  timeoutStopSeconds: PositiveIntSchema.default(5),
+  /** The second Gunicorn on the same socket while the service restarts (default <service>_handover). */
+  handoverService: ServiceNameSchema.optional(),
+  /** Gunicorn's workers get this long to finish the requests under way when it stops (--graceful-timeout). */
+  gracefulTimeoutSeconds: PositiveIntSchema.default(30),
+  /** Default: gracefulTimeoutSeconds + 5, so that systemd never kills a worker that is still finishing a request. */
+  timeoutStopSeconds: PositiveIntSchema.optional(),
+  /** Import the application before Gunicorn says it is ready (--preload): a release that cannot be imported never replaces the running one. */
+  preload: z.boolean().default(true),
 });
 
 export const CeleryBeatSchema = z.strictObject({

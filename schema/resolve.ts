@@ -16,6 +16,9 @@ export function resolveEnvironment(env: ParsedEnvironment) {
     socketUser: env.gunicorn.socketUser ?? env.server.webUser,
     socketGroup: env.gunicorn.socketGroup ?? env.server.webGroup,
     command: env.gunicorn.command ?? [poetry, "run", "gunicorn"],
+    timeoutStopSeconds: env.gunicorn.timeoutStopSeconds ?? env.gunicorn.gracefulTimeoutSeconds + 5,
+    /** Started on the same socket while the service restarts, then stopped: nothing waits for Gunicorn to start. */
+    handoverService: env.gunicorn.handoverService ?? `${env.gunicorn.service ?? `${app}_gunicorn`}_handover`,
   };
   const celery = resolveCelery(env.celery, app, paths.logs, poetry);
   const nginx = {
@@ -30,7 +33,7 @@ export function resolveEnvironment(env: ParsedEnvironment) {
     ...env.sudoers,
     fileName: env.sudoers.fileName ?? app,
     user: env.sudoers.user ?? env.server.deployUser,
-    rules: env.sudoers.rules ?? defaultSudoRules(env.server.systemServices, [gunicorn.service, celery.service, celery.beat.service]),
+    rules: env.sudoers.rules ?? defaultSudoRules(env.server.systemServices, [gunicorn.service, celery.service, celery.beat.service], gunicorn.handoverService),
   };
   const logrotate = {
     ...env.logrotate,
@@ -114,10 +117,12 @@ function resolveCelery(celery: ParsedEnvironment["celery"], app: string, logs: s
   };
 }
 
-function defaultSudoRules(systemServices: string[], ownServices: string[]) {
+function defaultSudoRules(systemServices: string[], ownServices: string[], handover: string) {
   const basic = ["restart", "start", "stop", "status"] as const;
   const system = systemServices.map((service) => ({ service, verbs: service === "nginx" ? [...basic, "reload" as const] : [...basic] }));
-  return [...system, ...ownServices.map((service) => ({ service, verbs: [...basic] }))];
+  // The handover service is only ever started and stopped around a restart of Gunicorn's.
+  const handoverRule = { service: handover, verbs: ["start" as const, "stop" as const, "status" as const] };
+  return [...system, ...ownServices.map((service) => ({ service, verbs: [...basic] })), handoverRule];
 }
 
 function resolveDjangoSettings(env: ParsedEnvironment, paths: ReturnType<typeof resolvePaths>, nginx: { mediaAlias: string }) {

@@ -14,7 +14,9 @@ import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
 import { restoreAfterFailure, undoSteps } from "./restore.js";
 import { backupDir, installOutcome, installStep, type Installed } from "./install.js";
 import { linkRefusal, parseFolderStep } from "../server/link-safe.js";
-import { orThrow, printRecord } from "../transport/step-records.js";
+import { orThrow } from "../transport/step-records.js";
+import { serviceCommandScript, WAITS_FOR_RELEASE } from "../server/service-commands.js";
+import { visibleText } from "../server/server-text.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
 import { lockDir, takeLock } from "../server/lock.js";
 import { changedEntries, foldersScript, preflightProblems, preflightStep } from "./preflight.js";
@@ -262,18 +264,20 @@ function handlerRequest(shell: ServerShell, steps: HandlerStep[], env: Environme
   return steps.map((step, i) => ({ ...handlerStep(shell, step, env), afterSuccess: i > 0 }));
 }
 
-/** What a handler prints when its unit waits for the first release. */
-const WAITS_FOR_RELEASE = { waits: "release" };
-
-/** A handler as a step; a unit that runs in a release is left alone while the release folder does not exist. */
+/**
+ * A handler as a step. Restarts, starts and reloads are service commands (service-commands.ts): a unit that runs
+ * in a release is left alone while the release folder does not exist, Gunicorn restarts through its handover.
+ */
 function handlerStep(shell: ServerShell, step: HandlerStep, env: Environment): Step {
   const argv = stepArgv(step, env);
-  const command = `exec ${argv.map(shell.quote).join(" ")} 2>&1`;
-  const release = "release" in step ? step.release : undefined;
-  return {
-    name: `\`${argv.join(" ")}\``,
-    script: release === undefined ? command : `if [ -d ${shell.path(release)} ]; then ${command}; fi\n${printRecord(WAITS_FOR_RELEASE)}`,
-  };
+  const name = `\`${argv.join(" ")}\``;
+  if (step.action === "restart" || step.action === "start" || step.action === "reload") {
+    const command = { verb: step.action, unit: step.unit, ...("release" in step && step.release ? { release: step.release } : {}) };
+    return { name, script: serviceCommandScript({ env, sudo: false, path: shell.path }, command) };
+  }
+  // A unit systemd no longer has loaded has no failed state to clear.
+  if (step.action === "reset-failed") return { name, script: `${argv.map(shell.quote).join(" ")} >/dev/null 2>&1; exit 0` };
+  return { name, script: `exec ${argv.map(shell.quote).join(" ")} 2>&1` };
 }
 
 /** Reports each handler that ran; returns the first failure and the handlers that were tried (the failed one included). */
@@ -290,7 +294,7 @@ function handlerOutcome(
     const step = steps[i]!;
     attempted.push(step);
     const shown = stepArgv(step, env).join(" ");
-    if (run.exitCode === 0 && "unit" in step && run.stdout.includes(JSON.stringify(WAITS_FOR_RELEASE))) {
+    if (run.exitCode === 0 && "unit" in step && run.stdout.includes(WAITS_FOR_RELEASE)) {
       effects.progress(`${result.host}: ${step.unit} not started: there is no release yet (the first gen deploy starts it)`);
       result.notStarted = [...(result.notStarted ?? []), step.unit];
       continue;
@@ -298,7 +302,11 @@ function handlerOutcome(
     effects.progress(`${result.host}: ${shown}`);
     result.handlers.push(shown);
     if (run.exitCode !== 0)
-      return { error: new GenError(`\`${shown}\` failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run) }), attempted };
+      // Gunicorn's handover prints its unit's journal (the application's words) when it fails: escaped, bounded.
+      return {
+        error: new GenError(`\`${shown}\` failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run).slice(-30).map(visibleText) }),
+        attempted,
+      };
   }
   return { attempted };
 }

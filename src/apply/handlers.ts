@@ -9,6 +9,8 @@ export type HandlerStep =
   | { action: "enable" | "disable"; units: string[] }
   | { action: "nginx-test" }
   | { action: "reload" | "stop"; unit: string }
+  /** Clears a unit's failed state, so a unit removed after it failed does not stay listed as failed. */
+  | { action: "reset-failed"; unit: string }
   /** `release`: the folder the unit runs in; while it does not exist (before the first deploy) the step is skipped. */
   | { action: "restart" | "start"; unit: string; release?: string };
 
@@ -33,7 +35,7 @@ export function handlerSteps(entries: PlanEntry[], env: Environment, roles: stri
 /** The units of the roles a host does not have. */
 export function foreignUnits(env: Environment, roles: string[]): Set<string> {
   const byRole: Record<string, string[]> = {
-    web: ["nginx.service", `${env.gunicorn.service}.socket`, `${env.gunicorn.service}.service`],
+    web: ["nginx.service", `${env.gunicorn.service}.socket`, `${env.gunicorn.service}.service`, `${env.gunicorn.handoverService}.service`],
     worker: [`${env.celery.service}.service`, `${env.celery.beat.service}.service`],
   };
   return new Set(
@@ -88,6 +90,7 @@ export function stepArgv(step: HandlerStep, env: Environment): string[] {
     case "restart":
     case "start":
     case "stop":
+    case "reset-failed":
       return [systemctl, step.action, step.unit];
   }
 }

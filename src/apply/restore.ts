@@ -1,11 +1,13 @@
-// Undoing a failed apply: the inverse of what it did, in one round trip. Units it created are stopped and disabled
-// while their files are still there (systemd cannot disable a unit whose file is gone), every moved file is put
+// Undoing a failed apply: the inverse of what it did, in one round trip. Units it created are stopped, cleared of a
+// failed state and disabled while their files are still there (systemd cannot disable a unit whose file is gone,
+// and keeps listing a removed unit that had failed), every moved file is put
 // back, systemd reloads, and whatever the apply had restarted or reloaded is restarted or reloaded again on the old
 // files. No command stops the others: each one's outcome is reported, and so is every file that could not be put back.
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import { parseRootFiles, rootFilesStep } from "../server/root-files.js";
+import { visibleText } from "../server/server-text.js";
 import { outputLines, type ServerShell, type StepOutput } from "../server/server-shell.js";
 import type { Step } from "../transport/transport.js";
 import { type HandlerStep, restartSteps, stepArgv } from "./handlers.js";
@@ -34,7 +36,10 @@ export function undoSteps(
   const loaded = attempted.some((s) => s.action === "daemon-reload") ? created : [];
   const enabled = attempted.flatMap((s) => (s.action === "enable" ? s.units : [])).filter((u) => loaded.includes(u));
   const before: HandlerStep[] = [
-    ...[...loaded].reverse().map((unit): HandlerStep => ({ action: "stop", unit })),
+    ...[...loaded].reverse().flatMap((unit): HandlerStep[] => [
+      { action: "stop", unit },
+      { action: "reset-failed", unit },
+    ]),
     ...(enabled.length > 0 ? [{ action: "disable" as const, units: enabled }] : []),
   ];
   const restarted = attempted.flatMap((s) => (s.action === "restart" || s.action === "start" ? [s.unit] : [])).filter((u) => !created.includes(u));
@@ -77,7 +82,12 @@ export async function restoreAfterFailure(
       const result = commandRuns[i]!;
       return result.exitCode === 0
         ? []
-        : [`\`${stepArgv(step, env).join(" ")}\` failed (exit ${result.exitCode})`, ...outputLines(result).map((l) => `  ${l}`)];
+        : [
+            `\`${stepArgv(step, env).join(" ")}\` failed (exit ${result.exitCode})`,
+            ...outputLines(result)
+              .slice(-30)
+              .map((l) => `  ${visibleText(l)}`),
+          ];
     }),
   ];
   return { restored, undone: services.map((s) => stepArgv(s, env).join(" ")), problems };

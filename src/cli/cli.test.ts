@@ -59,13 +59,13 @@ const cases: Case[] = [
     name: "--only matching no file says so and exits 1",
     argv: () => ["render", "example", "--environments", environments, "--stdout", "--only", "**/nothing-*"],
     code: 1,
-    contains: ["--only '**/nothing-*' matches none of the 9 rendered files"],
+    contains: ["--only '**/nothing-*' matches none of the 10 rendered files"],
   },
   {
     name: "diff --only matching no file says so and exits 1",
     argv: () => ["diff", "example", "--environments", environments, "--only", "nothing"],
     code: 1,
-    contains: ["matches none of the 9 rendered files"],
+    contains: ["matches none of the 10 rendered files"],
   },
   {
     name: "list shows a broken environment with its first problem and exits 1",
@@ -207,7 +207,7 @@ describe("gen command line", () => {
     const { code } = await gen(["render", "prod", "--environments", environments, "--out", outDir], SECRETS);
     assert.equal(code, 0);
     const manifest = JSON.parse(await readFile(join(outDir, "manifest.json"), "utf8")) as { files: { path: string }[] };
-    assert.equal(manifest.files.length, 9);
+    assert.equal(manifest.files.length, 10);
     const { statSync } = await import("node:fs");
     assert.equal(statSync(join(outDir, "home/deployer/config/settings_local.py")).mode & 0o777, 0o600);
     assert.equal(statSync(join(outDir, "etc/sudoers.d/tsosi")).mode & 0o077, 0o044 & 0o077);
@@ -267,7 +267,7 @@ describe("gen command line", () => {
     };
     test("render (written)", async () => {
       const result = await json("render", ["render", "prod", "--environments", environments, "--out", join(temp, "json-render")], 0);
-      assert.equal((result.manifest as { files: unknown[] }).files.length, 9);
+      assert.equal((result.manifest as { files: unknown[] }).files.length, 10);
     });
     test("render --stdout, secrets redacted", async () => {
       const result = await json("render", ["render", "prod", "--environments", environments, "--stdout", "--only", "settings_local.py"], 0);
@@ -290,7 +290,7 @@ describe("gen command line", () => {
       const project = join(temp, "json-apply");
       await mkdir(project, { recursive: true });
       const diff = await json("diff", ["diff", "example", "--environments", environments], 2, project);
-      assert.equal((diff.summary as { create: number }).create, 9);
+      assert.equal((diff.summary as { create: number }).create, 10);
       const dry = await json("apply", ["apply", "example", "--environments", environments, "--dry-run"], 0, project);
       assert.equal(dry.outcome, "dry-run");
       // The example is a sandbox: owners and service commands are recorded, not applied, so no root is needed.
@@ -320,6 +320,6 @@ describe("gen command line", () => {
     await mkdir(project, { recursive: true });
     const { code, out } = await gen(["diff", "example", "--environments", environments, "--stat"], {}, project);
     assert.equal(code, 2, out);
-    assert.match(out, /0 to change, 9 to create, 0 unchanged/);
+    assert.match(out, /0 to change, 10 to create, 0 unchanged/);
   });
 });

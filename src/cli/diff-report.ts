@@ -37,6 +37,12 @@ function printHostDiff(output: Output, host: HostPlan, sources: DiffSources): vo
   }
   for (const entry of host.entries.filter((e) => e.action !== "unchanged")) {
     output.out(pc.bold(`${entry.action} ${entry.path}${entry.editedOnServer ? pc.yellow("  (edited on the server since the last apply)") : ""}`));
+    for (const socket of interruptedSockets(entry))
+      output.out(
+        pc.yellow(
+          `  restarting ${socket} interrupts traffic: the socket is closed (waiting connections reset, new ones refused) until the service it starts has finished its requests under way and started again`,
+        ),
+      );
     if (entry.action === "unreadable") {
       output.out(pc.yellow(`  cannot read it: ${entry.reason}`));
       continue;
@@ -45,6 +51,15 @@ function printHostDiff(output: Output, host: HostPlan, sources: DiffSources): vo
     if (entry.kind !== "symlink" && (entry.changes.includes("content") || entry.action === "create"))
       output.out(colorPatch(contentPatch(entry, host.host, sources)));
   }
+}
+
+/**
+ * The sockets a change restarts. Unlike a service (restarted through a handover, or reloaded), a socket unit cannot
+ * be restarted without closing the listening socket: the plan says so before anyone applies it.
+ */
+export function interruptedSockets(entry: PlanEntry): string[] {
+  if (entry.action !== "change" || !(entry.changes.includes("content") || entry.changes.includes("link"))) return [];
+  return entry.handlers.restart.filter((unit) => unit.endsWith(".socket"));
 }
 
 function metadataLines(entry: PlanEntry): string[] {
@@ -98,7 +113,7 @@ function hostStatLines(host: HostPlan): string[] {
     .filter((e) => e.action !== "unchanged")
     .map(
       (e) =>
-        `  ${e.action.padEnd(10)} ${e.path}${e.changes.length && e.action === "change" ? ` (${e.changes.join(", ")})` : ""}${e.editedOnServer ? " [edited on server]" : ""}`,
+        `  ${e.action.padEnd(10)} ${e.path}${e.changes.length && e.action === "change" ? ` (${e.changes.join(", ")})` : ""}${e.editedOnServer ? " [edited on server]" : ""}${interruptedSockets(e).length ? " [interrupts traffic]" : ""}`,
     );
 }
 

@@ -98,7 +98,7 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
     await step(6, `switch ${env.paths.current} to ${release}`, () => switchCurrent(shell, env, release));
     try {
       await step(7, "restart services", () =>
-        restartServices(shell, env, { celery: input.restartCelery, roles: input.roles }, (argv) => effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`)),
+        restartServices(shell, env, { celery: input.restartCelery, roles: input.roles }, (shown) => effects.report.output.onCommand(`$ sudo ${shown}`)),
       );
     } catch (error) {
       await rollBackSwitch(shell, input, effects, result, "restart failed");
@@ -152,8 +152,8 @@ async function rollBackSwitch(shell: ServerShell, input: DeployInput, effects: D
   if (!result.previous) return;
   effects.report.output.onCommand(`${why}: switching back to ${result.previous}`);
   await switchCurrent(shell, input.environment, result.previous);
-  await restartServices(shell, input.environment, { celery: input.restartCelery, roles: input.roles }, (argv) =>
-    effects.report.output.onCommand(`$ sudo ${argv.join(" ")}`),
+  await restartServices(shell, input.environment, { celery: input.restartCelery, roles: input.roles }, (shown) =>
+    effects.report.output.onCommand(`$ sudo ${shown}`),
   ).catch((error: unknown) => {
     effects.report.output.onCommand(`restarting ${result.previous} failed too: ${errorMessage(error)}`);
   });

@@ -13,7 +13,7 @@
 // A rollback forward (to a newer release) judges only its target. The previous release is the newest good one
 // older than the live one: pruning keeps it, rollback goes to it, deploy names it.
 import * as z from "zod/mini";
-import { visibleText } from "./server-text.js";
+import { visibleText } from "../server/server-text.js";
 
 export type ReleaseStatus = "good" | "rolled-back" | "failed" | "unfinished";
 

@@ -1,6 +1,9 @@
 // The releases on a server: listing them (with their standing in the release log and the processes that use
 // them), switching `current` atomically, pruning old ones, restarting.
 // Effects: commands through the transport as the deploy user; systemctl through its sudoers rules, nothing else.
+import { appUnits, restartOrder } from "../render/unit-relations.js";
+import { visibleText } from "../server/server-text.js";
+import { describeCommand, fromRestartOrder, type ServiceCommand, serviceCommandScript, systemctlArgv } from "../server/service-commands.js";
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import * as z from "zod/mini";
@@ -200,46 +203,52 @@ export interface RestartOptions {
   roles: string[];
 }
 
-/** The restarts of the release step, each exactly as the sudoers drop-in allows it. */
-export function restartCommands(env: Environment, options: RestartOptions): string[][] {
-  const systemctl = env.server.systemctl;
+/**
+ * The restarts of the release step, each exactly as the sudoers drop-in allows it: Gunicorn through its handover
+ * (service-commands.ts), nginx reloaded, the worker restarted and beat then only started, since systemd restarts it
+ * with the worker it requires (restartOrder).
+ */
+export function restartCommands(env: Environment, options: RestartOptions): ServiceCommand[] {
+  const units = appUnits(env);
   const web = options.roles.includes("web");
   const worker = options.roles.includes("worker") && options.celery;
+  // A release is live (the step switched to it), so nothing waits for one.
+  const order = (wanted: string[]) => fromRestartOrder(restartOrder(wanted, env)).map(({ release: _, ...command }) => command);
   return [
-    ...(web
-      ? [
-          [systemctl, "restart", env.gunicorn.service],
-          [systemctl, "reload", "nginx"],
-        ]
-      : []),
-    ...(worker
-      ? [
-          [systemctl, "restart", env.celery.service],
-          [systemctl, "restart", env.celery.beat.service],
-        ]
-      : []),
+    ...(web ? [...order([units.gunicorn]), { verb: "reload" as const, unit: "nginx.service" }] : []),
+    ...(worker ? order([units.celery, units.beat]) : []),
   ];
 }
 
-export async function restartServices(shell: ServerShell, env: Environment, options: RestartOptions, onCommand: (argv: string[]) => void): Promise<void> {
+/** Runs the restarts in one round trip, chained; `onCommand` gets each one that ran, as shown to the operator. */
+export async function restartServices(shell: ServerShell, env: Environment, options: RestartOptions, onCommand: (shown: string) => void): Promise<void> {
+  const context = { env, sudo: true, path: shell.path };
+  const commands = restartCommands(env, options);
   if (shell.sandbox) {
-    const commands = restartCommands(env, options);
-    for (const argv of commands) onCommand(argv);
+    for (const command of commands) onCommand(describeCommand(context, command));
     return shell.sandbox.recordCommands(
-      commands.map((argv) => ["sudo", ...argv]),
+      commands.map((command) => systemctlArgv(context, command.verb, command.unit).filter((a) => a !== "-n" && a !== "--")),
       "release",
     );
   }
-  for (const argv of restartCommands(env, options)) {
-    onCommand(argv);
-    // Not a step: `sudo -n -- argv` is sent as exactly that command line, as the deploy user's sudoers rules name it.
-    orThrow(parseRestart(argv, await shell.transport.run(argv, { sudo: true })));
+  const runs = await shell.steps(
+    commands.map((command, i) => ({ name: describeCommand(context, command), script: serviceCommandScript(context, command), afterSuccess: i > 0 })),
+  );
+  for (const [i, run] of runs.entries()) {
+    if (run.skipped) break;
+    const shown = describeCommand(context, commands[i]!);
+    onCommand(shown);
+    orThrow(parseRestart(shown, run));
   }
 }
 
-export function parseRestart(argv: string[], result: CommandResult): Parsed<void> {
+export function parseRestart(shown: string, result: CommandResult): Parsed<void> {
   if (result.exitCode === 0) return { ok: true, value: undefined };
-  return { ok: false, error: new GenError(`\`sudo ${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result) }) };
+  // The output carries the unit's journal (systemctl status): the application's words, shown escaped and bounded.
+  return {
+    ok: false,
+    error: new GenError(`\`sudo ${shown}\` failed (exit ${result.exitCode})`, { details: outputLines(result).slice(-30).map(visibleText) }),
+  };
 }
 
 /** The newest good release before the live one: what `gen rollback` goes to, and what pruning always keeps. */

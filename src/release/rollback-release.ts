@@ -79,7 +79,7 @@ export async function rollbackRelease(
     const log = async (logged: ReleaseLogEntry) =>
       warnings.push(...(await warnOnFailure("log", releaseLogPath(env), () => appendReleaseLog(shell, env, logged))));
     try {
-      await restartServices(shell, env, { celery: options.restartCelery, roles: options.roles }, (argv) => restarted.push(argv.join(" ")));
+      await restartServices(shell, env, { celery: options.restartCelery, roles: options.roles }, (shown) => restarted.push(shown));
     } catch (error) {
       await log({ ...entry, result: "failed", error: errorMessage(error) });
       throw error;

@@ -9,7 +9,7 @@ import { outputLines } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
 import { checksRecord } from "../server/check-record.js";
 import { SMOKE_SCRIPT } from "./smoke-script.js";
-import { visibleText } from "./server-text.js";
+import { visibleText } from "../server/server-text.js";
 
 export interface CheckResult {
   name: CheckName;

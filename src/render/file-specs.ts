@@ -51,6 +51,16 @@ export function fileSpecs(env: Environment): FileSpec[] {
       handlers: restart(`${gunicorn.service}.service`),
     },
     {
+      path: `${unitDir}/${gunicorn.handoverService}.service`,
+      template: "gunicorn-handover.service.njk",
+      kind: "systemd-unit",
+      mode: "0644",
+      ...root,
+      roles: ["web"],
+      // Only ever started around a restart of the service, which its change calls for when the service runs.
+      handlers: none,
+    },
+    {
       path: `${unitDir}/${celery.service}.service`,
       template: "celery.service.njk",
       kind: "systemd-unit",

@@ -178,6 +178,7 @@ describe("prod files", () => {
       ["/etc/systemd/system/tsosi_celery_beat.service", "systemd-unit", "0644", "root", "root"],
       ["/etc/systemd/system/tsosi_gunicorn.service", "systemd-unit", "0644", "root", "root"],
       ["/etc/systemd/system/tsosi_gunicorn.socket", "systemd-unit", "0644", "root", "root"],
+      ["/etc/systemd/system/tsosi_gunicorn_handover.service", "systemd-unit", "0644", "root", "root"],
       ["/home/deployer/config/settings_local.py", "python-settings", "0600", "deployer", "deployer"],
     ];
     const actual = prodFiles.files.map((f) => [f.path, f.kind, f.mode, f.owner, f.group]);
@@ -235,7 +236,9 @@ describe("prod files", () => {
     const expected = services.flatMap((s) =>
       ["restart", "start", "stop", "status", ...(s === "nginx" ? ["reload"] : [])].map((v) => `/usr/bin/systemctl ${v} ${s}`),
     );
-    assert.deepEqual(parsed.commands, expected);
+    // Gunicorn's handover unit is only ever started and stopped around a restart of the service.
+    const handover = ["start", "stop", "status"].map((v) => `/usr/bin/systemctl ${v} tsosi_gunicorn_handover`);
+    assert.deepEqual(parsed.commands, [...expected, ...handover]);
   });
 
   test("doubles a % in a celery log file path in the units, and systemd reads it back as written", async () => {

@@ -7,6 +7,7 @@ export function appUnits(env: Environment) {
   return {
     socket: `${env.gunicorn.service}.socket`,
     gunicorn: `${env.gunicorn.service}.service`,
+    handover: `${env.gunicorn.handoverService}.service`,
     celery: `${env.celery.service}.service`,
     beat: `${env.celery.beat.service}.service`,
   };
@@ -21,6 +22,7 @@ export function unitRequires(env: Environment): Record<string, string[]> {
   const units = appUnits(env);
   return {
     [units.gunicorn]: [units.socket],
+    [units.handover]: [units.socket],
     [units.celery]: redisIsLocal(env) ? [`${env.redis.service}.service`] : [],
     [units.beat]: [units.celery],
   };
@@ -34,7 +36,7 @@ export function releaseFolder(env: Environment): string {
 /** The units that run the application: systemd refuses to start them (status 200/CHDIR) before the first release. */
 export function unitsInRelease(env: Environment): string[] {
   const units = appUnits(env);
-  return [units.gunicorn, units.celery, units.beat];
+  return [units.gunicorn, units.handover, units.celery, units.beat];
 }
 
 /** Services their socket starts on the first connection: never started by gen, only restarted when running. */

@@ -124,7 +124,7 @@ export function pidFilesInRuntimeDirectory(input: CrossCheckInput): Issue[] {
 
 export function sudoersNameKnownServices(input: CrossCheckInput): Issue[] {
   const env = input.environment;
-  const known = new Set([env.gunicorn.service, env.celery.service, env.celery.beat.service, ...env.server.systemServices]);
+  const known = new Set([env.gunicorn.service, env.gunicorn.handoverService, env.celery.service, env.celery.beat.service, ...env.server.systemServices]);
   return env.sudoers.rules
     .map((rule, i) => ({ rule, i }))
     .filter(({ rule }) => !known.has(rule.service))

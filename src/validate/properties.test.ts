@@ -296,7 +296,7 @@ function byTemplate(env: Environment, result: RenderResult): Map<string, { path:
   return map;
 }
 
-const UNIT_TEMPLATES = ["gunicorn.socket.njk", "gunicorn.service.njk", "celery.service.njk", "celery-beat.service.njk"];
+const UNIT_TEMPLATES = ["gunicorn.socket.njk", "gunicorn.service.njk", "gunicorn-handover.service.njk", "celery.service.njk", "celery-beat.service.njk"];
 
 function shapeProblems(env: Environment, result: RenderResult, baseline: Shape): { problems: string[]; shape: Omit<Shape, "settingsNames"> } {
   const problems: string[] = [];
@@ -385,7 +385,16 @@ function unitShape(template: string, env: Environment, lines: string[], problems
 
 function expectedExec(template: string, key: string, env: Environment): string[] | undefined {
   const { gunicorn, celery } = env;
-  if (template === "gunicorn.service.njk" && key === "ExecStart") return [...gunicorn.command, "--workers", String(gunicorn.workers), gunicorn.wsgiApp];
+  if ((template === "gunicorn.service.njk" || template === "gunicorn-handover.service.njk") && key === "ExecStart")
+    return [
+      ...gunicorn.command,
+      "--workers",
+      String(gunicorn.workers),
+      ...(gunicorn.preload ? ["--preload"] : []),
+      "--graceful-timeout",
+      String(gunicorn.gracefulTimeoutSeconds),
+      gunicorn.wsgiApp,
+    ];
   const multi = { ExecStart: "start", ExecStop: "stopwait", ExecReload: "restart" }[key];
   if (template === "celery.service.njk" && multi) {
     return [

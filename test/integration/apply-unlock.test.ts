@@ -23,7 +23,7 @@ describe("gen apply and its lock", () => {
       const attrs = execFileSync("lsattr", ["-d", locks], { encoding: "utf8" });
       assert.match(attrs, /^\S*i\S* /, `the test needs chattr +i to work on ${locks} (a file system with the immutable flag, e.g. ext4): ${attrs}`);
       assert.equal(run.code, 1, run.all);
-      assert.match(run.out, /^127\.0\.0\.1: applied 9 files; ran /m, "the files were applied");
+      assert.match(run.out, /^127\.0\.0\.1: applied 10 files; ran /m, "the files were applied");
       assert.match(
         run.err,
         /^warning: 127\.0\.0\.1: could not release gen's lock \/var\/lib\/gen\/tsosi\/locks\/lock: cleaning up and releasing the lock failed on .+ \(exit 1\)$/m,

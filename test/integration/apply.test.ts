@@ -31,6 +31,7 @@ const MANAGED = [
   LOGROTATE,
   `${UNITS}/tsosi_gunicorn.socket`,
   `${UNITS}/tsosi_gunicorn.service`,
+  `${UNITS}/tsosi_gunicorn_handover.service`,
   `${UNITS}/tsosi_celery.service`,
   `${UNITS}/tsosi_celery_beat.service`,
 ];
@@ -96,13 +97,19 @@ describe("gen apply", { concurrency: 2 }, () => {
     withServer(async (server) => {
       const run = await apply(server);
       assert.equal(run.code, 0, run.all);
-      assert.match(run.out, /^127\.0\.0\.1: applied 9 files; ran /m);
+      assert.match(run.out, /^127\.0\.0\.1: applied 10 files; ran /m);
 
       const sudoers = await stat(server.file(SUDOERS));
       assert.deepEqual([sudoers.mode & 0o7777, sudoers.uid, sudoers.gid], [0o440, 0, 0]);
       const settings = await stat(server.file(SETTINGS));
       assert.deepEqual([settings.mode & 0o7777, settings.uid, settings.gid], [0o600, GEN_TEST_UID, GEN_TEST_UID]);
-      for (const unit of ["tsosi_gunicorn.socket", "tsosi_gunicorn.service", "tsosi_celery.service", "tsosi_celery_beat.service"]) {
+      for (const unit of [
+        "tsosi_gunicorn.socket",
+        "tsosi_gunicorn.service",
+        "tsosi_gunicorn_handover.service",
+        "tsosi_celery.service",
+        "tsosi_celery_beat.service",
+      ]) {
         assert.equal((await stat(server.file(`${UNITS}/${unit}`))).mode & 0o7777, 0o644, unit);
       }
       for (const folder of FOLDERS) assert.ok((await stat(server.file(folder))).isDirectory(), folder);
@@ -127,7 +134,7 @@ describe("gen apply", { concurrency: 2 }, () => {
       const applyLog = (await readFile(server.file(`${STATE}/apply.log`), "utf8")).trim().split("\n");
       assert.equal(applyLog.length, 1);
       const entry = JSON.parse(applyLog[0]!) as { outcome: string; files: unknown[]; host: string };
-      assert.deepEqual([entry.outcome, entry.files.length, entry.host], ["applied", 9, "127.0.0.1"]);
+      assert.deepEqual([entry.outcome, entry.files.length, entry.host], ["applied", 10, "127.0.0.1"]);
       assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
       assert.deepEqual(await leftovers(server.root), []);
     }));
@@ -195,10 +202,17 @@ describe("gen apply", { concurrency: 2 }, () => {
         await server.writeEnv({ gunicorn: { workers: 3 } });
         const run = await apply(server);
         assert.equal(run.code, 0, run.all);
-        assert.match(run.out, /^127\.0\.0\.1: applied 1 file; ran /m);
-        // The service is socket-activated: it is not enabled itself.
+        // The service and its handover twin run the same Gunicorn.
+        assert.match(run.out, /^127\.0\.0\.1: applied 2 files; ran /m);
+        // The service is socket-activated: it is not enabled itself. It runs, so a second Gunicorn answers on its
+        // socket while it restarts.
         const log = (await server.recorded()).filter((l) => !l.startsWith("systemctl enable "));
-        assert.deepEqual(log, ["systemctl daemon-reload", "systemctl restart tsosi_gunicorn.service"]);
+        assert.deepEqual(log, [
+          "systemctl daemon-reload",
+          "systemctl start tsosi_gunicorn_handover.service",
+          "systemctl restart tsosi_gunicorn.service",
+          "systemctl stop tsosi_gunicorn_handover.service",
+        ]);
       }));
   });
 
@@ -295,7 +309,12 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.ok(log.indexOf("systemctl restart tsosi_gunicorn.service") < failed, log.join("\n"));
       // After restoring, what had been restarted (the failed restart included) is restarted on the old files; beat,
       // never reached, was not touched.
-      assert.deepEqual(log.slice(failed + 1), ["systemctl restart tsosi_gunicorn.service", "systemctl restart tsosi_celery.service"]);
+      assert.deepEqual(log.slice(failed + 1), [
+        "systemctl start tsosi_gunicorn_handover.service",
+        "systemctl restart tsosi_gunicorn.service",
+        "systemctl stop tsosi_gunicorn_handover.service",
+        "systemctl restart tsosi_celery.service",
+      ]);
       assert.deepEqual(await leftovers(server.root), []);
       const diff = await server.gen(["diff", "t"]);
       assert.equal(diff.code, 2, diff.all);

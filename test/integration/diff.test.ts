@@ -12,7 +12,7 @@ import { DB_PASSWORD, SECRET_KEY, startGenServer, trustAllHosts, type GenServer,
 const LOGROTATE = "/etc/logrotate.d/tsosi";
 const SUDOERS = "/etc/sudoers.d/tsosi";
 const SETTINGS = "/home/gen-test/config/settings_local.py";
-const FILE_COUNT = 9;
+const FILE_COUNT = 10;
 
 async function withServer(options: GenServerOptions, test: (server: GenServer) => Promise<void>): Promise<void> {
   const server = await startGenServer(options);

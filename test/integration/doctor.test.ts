@@ -20,7 +20,7 @@ import { DB_PASSWORD, ENV_NAME, startGenServer, type GenServer } from "./support
 
 const USER = "gen-test";
 const POETRY = `/home/${USER}/.local/bin/poetry`;
-const NOT_INSTALLED_YET = "the drop-in /etc/sudoers.d/tsosi is not installed yet: gen apply installs it, with its 21 commands";
+const NOT_INSTALLED_YET = "the drop-in /etc/sudoers.d/tsosi is not installed yet: gen apply installs it, with its 24 commands";
 const NO_RULE_LISTED =
   "; sudo -n -l as gen-test lists no command (rules that need a password show once the drop-in is installed: run gen doctor again after the first apply)";
 
@@ -155,7 +155,7 @@ describe("gen doctor", { concurrency: 1 }, () => {
             [...new Set(seen.map((c) => c.check))],
             ["user", "group", "unit", "python", "poetry", "poetry-in-project", "postgres", "postgres-login", "redis", "disk", "sudo"],
           );
-          assert.match(seen.find((c) => c.check === "sudo")!.detail, /^sudo -n -l as gen-test lists exactly the drop-in's 21 commands$/);
+          assert.match(seen.find((c) => c.check === "sudo")!.detail, /^sudo -n -l as gen-test lists exactly the drop-in's 24 commands$/);
           assert.ok(
             seen.some((c) => c.check === "group" && c.subject === USER && /^gen-test is in group gen-test: the Gunicorn socket /.test(c.detail)),
             JSON.stringify(seen),
@@ -364,7 +364,7 @@ describe("gen doctor", { concurrency: 1 }, () => {
         assert.equal(sudo.length, 1, JSON.stringify(sudo));
         const systemctl = join(server.tempDir, "systemctl");
         assert.equal(sudo[0]!.status, "fail");
-        assert.match(sudo[0]!.detail, /^sudo -n -l as gen-test lacks 21 of the drop-in's commands \(sudo -n -l: sudo: a password is required\): /);
+        assert.match(sudo[0]!.detail, /^sudo -n -l as gen-test lacks 24 of the drop-in's commands \(sudo -n -l: sudo: a password is required\): /);
         for (const command of ["restart nginx", "reload nginx", "status redis-server", "restart tsosi_gunicorn", "stop tsosi_celery_beat"]) {
           assert.ok(sudo[0]!.detail.includes(`${systemctl} ${command}`), `${command} in ${sudo[0]!.detail}`);
         }

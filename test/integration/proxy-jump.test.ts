@@ -49,7 +49,7 @@ describe("ssh config: Include, ProxyJump, refusals", () => {
     withJump(async (server, _jump, { config, knownHosts }) => {
       const run = await server.gen(["diff", "t", "--stat", "--ssh-config", config], { knownHosts });
       assert.equal(run.code, 2, run.all);
-      assert.match(run.out, /0 to change, 9 to create, 0 unchanged/);
+      assert.match(run.out, /0 to change, 10 to create, 0 unchanged/);
     }));
 
   it("goes through the jump host: one that does not forward makes the connection fail, naming it", () =>

@@ -10,7 +10,16 @@ import { promisify } from "node:util";
 import { renderedEnvironment } from "../support/rendered-environment.js";
 import { runGen } from "../support/run-gen.js";
 import { assertJsonOutput } from "../support/json-output.js";
-import { afterRelease, ENV_NAME, GUNICORN_UNIT, STATUS_FILE, withDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
+import {
+  afterRelease,
+  ENV_NAME,
+  GUNICORN_UNIT,
+  RESTARTS,
+  STATUS_FILE,
+  WEB_RESTARTS,
+  withDeployServer,
+  type DeployServer,
+} from "./deploy-support/deploy-server.js";
 import { withDebianNginx, type NginxFile } from "./nginx-support/debian-nginx.js";
 import { selfSignedCertificateArgs } from "../../src/validate/tools/nginx-site.js";
 
@@ -98,8 +107,12 @@ describe("smoke checks after a deploy and gen check", { concurrency: 2 }, () => 
       assert.match(run.err, /deploy failed on 127\.0\.0\.1 at step 8: smoke check failed: gunicorn: .*answered 500; nginx: .*answered 500; switched back to /);
       assert.match(run.err, /the gunicorn, nginx check failed: switching back to /);
       const recorded = await server.recorded();
-      assert.deepEqual(recorded.slice(0, 4), ["restart tsosi_gunicorn", "reload nginx", "restart tsosi_celery", "restart tsosi_celery_beat"]);
-      assert.deepEqual(recorded.slice(4, 6), ["restart tsosi_gunicorn", "reload nginx"], `restarted after switching back: ${recorded.join("; ")}`);
+      assert.deepEqual(recorded.slice(0, RESTARTS.length), RESTARTS);
+      assert.deepEqual(
+        recorded.slice(RESTARTS.length, RESTARTS.length + WEB_RESTARTS.length),
+        WEB_RESTARTS,
+        `restarted after switching back: ${recorded.join("; ")}`,
+      );
 
       const check = await server.gen(["check", ENV_NAME]);
       assert.equal(check.code, 0, check.all);

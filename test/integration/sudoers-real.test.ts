@@ -84,7 +84,7 @@ function allowedCommands(user: string): string[] {
 }
 
 function knownUnits(env: Environment): string[] {
-  return [env.gunicorn.service, env.celery.service, env.celery.beat.service, ...env.server.systemServices];
+  return [env.gunicorn.service, env.gunicorn.handoverService, env.celery.service, env.celery.beat.service, ...env.server.systemServices];
 }
 
 function asUser(script: string): { status: number | null; output: string } {

@@ -7,7 +7,16 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { startSshd, type SshdHandle } from "../support/sshd.js";
 import { runGen } from "../support/run-gen.js";
-import { afterRelease, CURRENT, ENV_NAME, SETTINGS, withDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
+import {
+  afterRelease,
+  CURRENT,
+  ENV_NAME,
+  SETTINGS,
+  WEB_RESTARTS,
+  WORKER_RESTARTS,
+  withDeployServer,
+  type DeployServer,
+} from "./deploy-support/deploy-server.js";
 
 interface TwoHosts {
   server: DeployServer;
@@ -113,8 +122,8 @@ describe("two hosts on 127.0.0.1", { concurrency: 2 }, () => {
       await server.clearRecorded();
       const deploy = await gen(["deploy", ENV_NAME, "--yes", "--repo", server.app.checkout]);
       assert.equal(deploy.code, 0, deploy.all);
-      assert.deepEqual(await worker(), ["restart tsosi_celery", "restart tsosi_celery_beat"]);
-      assert.deepEqual(await web(), ["restart tsosi_gunicorn", "reload nginx"]);
+      assert.deepEqual(await worker(), WORKER_RESTARTS);
+      assert.deepEqual(await web(), WEB_RESTARTS);
       await stat(join(second.rootDir, CURRENT));
 
       await afterRelease(await server.live());
@@ -123,7 +132,7 @@ describe("two hosts on 127.0.0.1", { concurrency: 2 }, () => {
       await server.clearRecorded();
       const back = await gen(["rollback", ENV_NAME]);
       assert.equal(back.code, 0, back.all);
-      assert.deepEqual(await worker(), ["restart tsosi_celery", "restart tsosi_celery_beat"]);
-      assert.deepEqual(await web(), ["restart tsosi_gunicorn", "reload nginx"]);
+      assert.deepEqual(await worker(), WORKER_RESTARTS);
+      assert.deepEqual(await web(), WEB_RESTARTS);
     }));
 });

@@ -48,7 +48,7 @@ test("with no environments folder, gen render renders the embedded example prese
   const dir = await folder("fresh");
   const run = runBin(["render"], dir);
   assert.equal(run.code, 0, run.err);
-  assert.match(run.out, /rendered 9 files for example \(preset:example \(shipped with gen\)\) into out\/example\//);
+  assert.match(run.out, /rendered 10 files for example \(preset:example \(shipped with gen\)\) into out\/example\//);
   const sudoers = await readFile(join(dir, "out/example/etc/sudoers.d/tsosi"), "utf8");
   assert.match(sudoers, /^# Managed by gen from preset:example \(shipped with gen\): /);
 });

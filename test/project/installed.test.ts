@@ -90,7 +90,7 @@ test("the packed gen installs into a fresh project and works there: init, tsc, r
 
   const example = g("render");
   assert.equal(example.code, 0, example.err);
-  assert.match(example.out, /rendered 9 files for example \(preset:example \(shipped with gen\)\)/);
+  assert.match(example.out, /rendered 10 files for example \(preset:example \(shipped with gen\)\)/);
 
   const init = g("init");
   assert.equal(init.code, 0, init.err);

@@ -72,11 +72,11 @@ export function sandboxLoop(user: Unprivileged, gen: string[], dir: string, samp
     first.err,
     /^sandbox: the folder \.gen-local\/example stands in for the server \(no SSH, no root\); owners are recorded, not set; service commands are recorded, not run/m,
   );
-  assert.match(first.out, /9 to create/);
+  assert.match(first.out, /10 to create/);
 
   const apply = g("apply", "--yes");
   ok(apply, "apply --yes");
-  assert.match(apply.out, /applied 9 files; recorded \(sandbox, not run\) \/usr\/bin\/systemctl daemon-reload/);
+  assert.match(apply.out, /applied 10 files; recorded \(sandbox, not run\) \/usr\/bin\/systemctl daemon-reload/);
   const commands = () => readFileSync(join(root, ".gen-sandbox", "commands.log"), "utf8");
   assert.match(commands(), /apply: \/usr\/bin\/systemctl daemon-reload\n/);
   assert.match(commands(), /apply: \/usr\/sbin\/nginx -t -q\n/);
@@ -91,7 +91,7 @@ export function sandboxLoop(user: Unprivileged, gen: string[], dir: string, samp
 
   const again = g("diff");
   ok(again, "diff after apply");
-  assert.match(again.out, /0 to change, 0 to create, 9 unchanged/);
+  assert.match(again.out, /0 to change, 0 to create, 10 unchanged/);
 
   const app = join(dir, "app");
   cpSync(sampleApp, app, { recursive: true });

@@ -32,8 +32,11 @@ export const STATUS_FILE = "backend/stand-in-status";
 export const BOOT_FAILS_FILE = "backend/stand-in-boot-fails";
 export const GUNICORN_UNIT = "tsosi_gunicorn";
 export const CELERY_UNIT = "tsosi_celery";
-export const RESTARTS = ["restart tsosi_gunicorn", "reload nginx", "restart tsosi_celery", "restart tsosi_celery_beat"];
-/** The front-end build of the sample app: 300 assets and an index, 301 files. */
+/** A web host's service commands: Gunicorn restarts while its handover twin answers on the socket, nginx reloads. */
+export const WEB_RESTARTS = ["start tsosi_gunicorn_handover", "restart tsosi_gunicorn", "stop tsosi_gunicorn_handover", "reload nginx"];
+/** A worker host's: the worker restarts (systemd restarts beat with it), and beat is then only started. */
+export const WORKER_RESTARTS = ["restart tsosi_celery", "start tsosi_celery_beat"];
+export const RESTARTS = [...WEB_RESTARTS, ...WORKER_RESTARTS]; /** The front-end build of the sample app: 300 assets and an index, 301 files. */
 export const FRONTEND_BUILD = [
   "sh",
   "-c",
