@@ -12,13 +12,17 @@ function findTests(dir) {
   });
 }
 
-const filter = process.argv.slice(2);
+// The real-server tier (test/real-server: containers with systemd) runs alone, with --real-server: it boots
+// containers that want both cores, and it takes minutes.
+const realServer = process.argv[2] === "--real-server";
+const filter = process.argv.slice(realServer ? 3 : 2);
+const tier = (f) => f.includes("/real-server/") === realServer;
 const files = findTests("dist")
-  .filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)))
+  .filter((f) => tier(f) && (filter.length === 0 || filter.some((p) => f.includes(p))))
   .sort();
 if (files.length === 0) {
   console.error("no test files found under dist/ (did tsc run?)");
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
+const result = spawnSync(process.execPath, ["--test", `--test-concurrency=${realServer ? 1 : 2}`, ...files], { stdio: "inherit" });
 process.exit(result.status ?? 1);

@@ -4,11 +4,12 @@
 #    PostgreSQL (with openssl for a test certificate) for gen doctor's login, and chattr (e2fsprogs) for the tests
 #    of an apply that cannot release its lock and of a cache entry that cannot be marked used.
 #  - the gen-test user: tests log in to their own sshd as a user that is not root.
+#  - systemd-nspawn (systemd-container) and mmdebstrap for the real-server tier, which runs last.
 #  - npm packages (npm ci builds gen with tsc); then Biome checks formatting and lint rules (npm run lint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(openssh-server openssh-client nginx sudo logrotate systemd python3 git postgresql openssl e2fsprogs)
+PACKAGES=(openssh-server openssh-client nginx sudo logrotate systemd python3 git postgresql openssl e2fsprogs systemd-container mmdebstrap)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -41,3 +42,6 @@ as_root mkdir -p /run/sshd
 npm ci --no-audit --no-fund
 npm run lint
 npm test
+# The real-server tier: a Debian 12 container booted with systemd-nspawn (its root filesystem is built once with
+# mmdebstrap, about a minute, and cached in /var/cache/gen-real-server), the README's path run on it.
+node scripts/run-tests.mjs --real-server

@@ -59,6 +59,12 @@ describe("the README's path on a real server", { concurrency: 1 }, () => {
     assert.match(said, /not ready: 1 problem/);
     // The drop-in is not installed yet: apply installs it; that is no problem before the first apply.
     assert.doesNotMatch(said, /FAIL sudo/);
+    // Its fixes name what the server's distribution has: Debian 12 has no python3.12 package.
+    server.writeEnv({ app: { pythonVersion: "3.12" } });
+    const newer = await server.gen(["doctor", ENV]);
+    server.writeEnv();
+    assert.match(newer.out + newer.err, /set app\.pythonVersion to "3\.11": Debian GNU\/Linux 12 \(bookworm\) has Python 3\.11, not 3\.12/);
+    assert.doesNotMatch(newer.out + newer.err, /apt-get install python3\.12/);
     const fix = await server.container.exec(["usermod", "-aG", "www-data", "deployer"]);
     assert.equal(fix.code, 0, fix.err);
     const ready = await server.gen(["doctor", ENV]);
@@ -74,14 +80,23 @@ describe("the README's path on a real server", { concurrency: 1 }, () => {
     const run = await server.gen(["apply", ENV, "--yes"]);
     server.writeEnv();
     assert.equal(run.code, 1, run.out + run.err);
-    assert.match(run.err, /restart tsosi_extra\.service` failed on 127\.0\.0\.1 \(exit 1\); every file of this apply was restored and its service changes undone/);
+    assert.match(
+      run.err,
+      /restart tsosi_extra\.service` failed on 127\.0\.0\.1 \(exit 1\); every file of this apply was restored and its service changes undone/,
+    );
     assert.deepEqual(await unitFiles(), [], "no unit file or *.wants link of the failed apply");
     const units = await server.systemctl("list-units", "--all", "--no-legend", "tsosi*");
     assert.equal(units.out.trim(), "", `systemd still knows units of the failed apply:\n${units.out}`);
-    for (const path of ["/etc/sudoers.d/tsosi", "/etc/nginx/sites-enabled/tsosi-app", "/etc/nginx/sites-available/tsosi-app", "/home/deployer/config/settings_local.py"])
+    for (const path of [
+      "/etc/sudoers.d/tsosi",
+      "/etc/nginx/sites-enabled/tsosi-app",
+      "/etc/nginx/sites-available/tsosi-app",
+      "/home/deployer/config/settings_local.py",
+    ])
       assert.equal((await server.container.exec(["test", "-e", path])).code, 1, `${path} left behind`);
-    // nginx was reloaded back to Debian's default site, which answers plain HTTP.
-    assert.equal((await server.request("/", { https: false })).status, 200);
+    // nginx was reloaded back to Debian's default site, which answers plain HTTP (nginx applies a reload a moment
+    // after systemctl returns).
+    await waitFor(async () => (await server.request("/", { https: false })).status === 200, 10_000, `nginx still serves the removed site\n${run.err}`);
     assert.equal((await server.request("/", { https: true })).status, 0, "nothing listens on 443 any more");
   });
 
@@ -104,7 +119,7 @@ describe("the README's path on a real server", { concurrency: 1 }, () => {
       .filter((l) => l.startsWith("deployer "))
       .flatMap((l) => l.replace(/^.*NOPASSWD:\s*/, "").split(", "));
     assert.deepEqual(commands.sort(), dropIn.sort(), "sudo -l lists exactly the drop-in");
-    assert.equal(dropIn.length, 21);
+    assert.equal(dropIn.length, 24);
     const diff = await server.gen(["diff", ENV]);
     assert.equal(diff.code, 0, diff.out + diff.err);
   });
@@ -151,15 +166,22 @@ describe("the README's path on a real server", { concurrency: 1 }, () => {
 
   it("a release that raises on import is switched back, with the reason from the unit's journal", async () => {
     const before = await live();
-    const urls = join(server.project, "backend/backend_site/urls.py");
-    const good = readFileSync(urls, "utf8");
-    writeFileSync(urls, `${good}\nraise RuntimeError("broken on purpose at import")\n`);
+    // Only Gunicorn imports the WSGI module: the release's tasks (migrate) still run.
+    const wsgi = join(server.project, "backend/backend_site/wsgi.py");
+    const good = readFileSync(wsgi, "utf8");
+    writeFileSync(wsgi, `${good}\nraise RuntimeError("broken on purpose at import")\n`);
     await server.commit("a release that cannot start");
-    const run = await deploy();
-    writeFileSync(urls, good);
-    assert.equal(run.code, 1, run.out + run.err);
-    assert.match(run.out + run.err, /switching back to /);
-    assert.match(run.out + run.err, /broken on purpose at import/);
+    const { result: run, load } = await server.underLoad(deploy, { longEvery: 0 });
+    writeFileSync(wsgi, good);
+    const said = run.out + run.err;
+    assert.equal(run.code, 1, said);
+    // Gunicorn imports the release before it says it is ready: the second Gunicorn fails to start, the one that
+    // serves the live release is never stopped, and not one request fails.
+    assert.match(said, /deploy failed on 127\.0\.0\.1 at step 7: `sudo \/usr\/bin\/systemctl restart tsosi_gunicorn .*` failed/);
+    assert.match(said, /tsosi_gunicorn_handover\.service: Main process exited/);
+    assert.match(said, /broken on purpose at import/);
+    assert.match(said, /switched back to /);
+    assert.deepEqual(load.failed, [], `${load.failed.length} of ${load.requests} requests failed while the broken release was tried`);
     assert.equal(await live(), before);
     await apiAnswers();
   });
@@ -179,7 +201,29 @@ describe("the README's path on a real server", { concurrency: 1 }, () => {
     const back = await server.gen(["rollback", ENV, "--yes"]);
     assert.equal(back.code, 0, back.out + back.err);
     assert.notEqual(await live(), bad[0], "rolled back to the release that was switched back");
+    assert.match(back.out + back.err, new RegExp(`skipping ${bad[0]} \\(rolled back\\)`));
     await apiAnswers();
+  });
+
+  it("pruning keeps the release the worker still runs in (--celery-no-restart) and the previous good one", async () => {
+    const workerCwd = async () => {
+      const pid = (await server.systemctl("show", "-p", "MainPID", "--value", "tsosi_celery.service")).out.trim();
+      return (await server.container.exec(["readlink", `/proc/${pid}/cwd`])).out.trim();
+    };
+    const workerRelease = (await workerCwd()).split("/").at(-2)!;
+    server.writeEnv({ release: { keep: 2 } });
+    for (const title of ["without restarting celery", "again without restarting celery"]) {
+      await server.commit(title);
+      const run = await deploy("--celery-no-restart");
+      assert.equal(run.code, 0, run.out + run.err);
+    }
+    server.writeEnv();
+    const folders = (await server.container.exec(["ls", "/var/www/releases"])).out.split("\n").filter((f) => /^\d{8}T\d{6}Z$/.test(f));
+    assert.ok(folders.includes(workerRelease), `pruning removed ${workerRelease}, where the worker runs: left ${folders.join(", ")}`);
+    assert.equal(folders.length, 3, `kept ${folders.join(", ")}: the two newest and the worker's`);
+    assert.equal((await workerCwd()).split("/").at(-2), workerRelease);
+    const check = await server.gen(["check", ENV]);
+    assert.equal(check.code, 0, check.out + check.err);
   });
 
   it("an apply whose new unit fails is undone: the old site is still served, the new unit and its file are gone", async () => {

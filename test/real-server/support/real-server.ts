@@ -12,6 +12,7 @@ import { packageRoot } from "../../../src/paths.js";
 import { genBin } from "../../support/run-bin.js";
 import { testCacheHome } from "../../support/test-cache-home.js";
 import { type Container, type RunResult, startContainer } from "./container.js";
+import type { LoadSummary } from "./load-loop.js";
 import { createDatabase, idsOf, makeClientKey, provisionServer } from "./provision.js";
 
 export const REAL_SERVER = {
@@ -39,6 +40,8 @@ export interface RealServer {
   systemctl: (...args: string[]) => Promise<RunResult>;
   /** The journal lines of a unit since the boot. */
   journal: (unit: string) => Promise<string>;
+  /** Runs `work` while a request loop (load-loop.ts) goes through nginx; its summary once the requests under way ended. */
+  underLoad: <T>(work: () => Promise<T>, options?: { rate?: number; longSeconds?: number; longEvery?: number }) => Promise<{ result: T; load: LoadSummary }>;
   stop: () => Promise<void>;
 }
 
@@ -57,7 +60,7 @@ export function baseEnvironment(): Record<string, unknown> {
       poetry: "/usr/bin/poetry",
       pythonVersion: "3.11",
     },
-    gunicorn: { workers: 2 },
+    gunicorn: { workers: 6 },
     postgres: { name: database.name, user: database.user, password: { secret: "REAL_DB_PASSWORD" } },
     django: { settings: { SECRET_KEY: { secret: "REAL_SECRET_KEY" } } },
     release: {
@@ -103,7 +106,11 @@ async function prepare(container: Container, clientKey: string): Promise<RealSer
   const knownHosts = join(container.workDir, "known_hosts");
   const hostKey = (await container.exec(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])).out.trim().split(" ").slice(0, 2).join(" ");
   writeFileSync(knownHosts, `127.0.0.1 ${hostKey}\n`);
-  const gitIn = (...args: string[]) => git("git", ["-c", "user.name=Real Server", "-c", "user.email=real@example.org", ...args], { cwd: project });
+  // The bare repository is the deploy user's (it clones it): git on this machine, as root, is told it is safe (in a
+  // global configuration of this test's own: git reads safe.directory only from protected configuration).
+  const gitConfig = join(container.workDir, "gitconfig");
+  writeFileSync(gitConfig, "[safe]\n\tdirectory = *\n[user]\n\tname = Real Server\n\temail = real@example.org\n");
+  const gitIn = (...args: string[]) => git("git", args, { cwd: project, env: { ...process.env, GIT_CONFIG_GLOBAL: gitConfig } });
   await gitIn("init", "-q", "-b", "main");
   const bare = join(container.root, REAL_SERVER.repository);
   mkdirSync(join(bare, ".."), { recursive: true });
@@ -156,8 +163,41 @@ async function prepare(container: Container, clientKey: string): Promise<RealSer
     request,
     systemctl: (...args) => container.exec(["systemctl", ...args]),
     journal: async (unit) => (await container.exec(["journalctl", "-b", "--no-pager", "-o", "cat", "-u", unit])).out,
+    underLoad: (work, options = {}) => underLoad(container, work, options),
     stop: () => container.stop(),
   };
+}
+
+async function underLoad<T>(
+  container: Container,
+  work: () => Promise<T>,
+  options: { rate?: number; longSeconds?: number; longEvery?: number },
+): Promise<{ result: T; load: LoadSummary }> {
+  const loop = container.spawnInNet([
+    process.execPath,
+    join(packageRoot, "dist/test/real-server/support/load-loop.js"),
+    REAL_SERVER.accounts.domain,
+    String(options.rate ?? 25),
+    String(options.longSeconds ?? 10),
+    String(options.longEvery ?? 75),
+  ]);
+  let out = "";
+  let err = "";
+  loop.stdout!.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  loop.stderr!.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+  const exited = new Promise<void>((resolve) => loop.once("exit", () => resolve()));
+  try {
+    // Some requests before, and the long ones started before the work, are under way when it begins.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const result = await work();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    loop.kill("SIGTERM");
+    await exited;
+    if (!out.trim()) throw new Error(`the request loop printed no summary: ${err}`);
+    return { result, load: JSON.parse(out) as LoadSummary };
+  } finally {
+    if (loop.exitCode === null) loop.kill("SIGKILL");
+  }
 }
 
 function chownTree(path: string, uid: number, gid: number): void {
