@@ -108,7 +108,16 @@ describe("a connection cut at any point", { timeout: 40 * 60_000 }, () => {
   let proxy: CuttingProxy;
   let knownHosts: string;
   const snapshot = () => join(server.tempDir, "root-before");
-  const restoreRoot = () => execFileSync("sh", ["-c", `rm -rf "$1" && cp -a "$2" "$1"`, "sh", server.root, snapshot()]);
+  // The server's side of a cut run may still be finishing its step (sshd hangs the session up, the step's program
+  // ends on its own): the removal is tried again until nothing writes there any more.
+  const restoreRoot = () =>
+    execFileSync("sh", [
+      "-c",
+      `i=0; until rm -rf "$1" 2>/dev/null; do i=$((i+1)); [ $i -lt 50 ] || exit 1; sleep 0.2; done; cp -a "$2" "$1"`,
+      "sh",
+      server.root,
+      snapshot(),
+    ]);
 
   before(async () => {
     server = await startGenServer();
