@@ -181,7 +181,7 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
   "checks.nginxAddress.host": "Address nginx is asked on.",
   "checks.nginxAddress.port": "Port nginx is asked on.",
   "checks.certificateDays": "Fewer days left on the certificate than this is a warning (an expired one fails).",
-  "checks.timeoutSeconds": "How long each check waits for an answer.",
+  "checks.timeoutSeconds": "How long each check keeps trying (a refused connection, a 502, no pong: not ready yet) before it fails.",
   "checks.skip": "Checks not to run: gunicorn, nginx, static, media, celery, certificate.",
   "release.repository": "The git repository cloned on the server (source clone).",
   "release.source": "clone (the server clones release.repository) or archive (the local commit is uploaded).",
