@@ -51,7 +51,8 @@ export const renderCommand: GenCommand<RenderArgs> = {
         printResult(
           output,
           "render",
-          { environment: argv.env, ok: true, files: files.map(({ shown: _shown, ...f }) => ({ ...f, content: shown(f) })) },
+          // `shown` is read before it is left out: without it printableContent would print the real content.
+          { environment: argv.env, ok: true, files: files.map((f) => ({ ...withoutShown(f), content: shown(f) })) },
           redact,
         );
       else printFiles(output, files, redact, argv["show-secrets"] ?? false);
@@ -65,3 +66,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
     return 0;
   },
 };
+
+function withoutShown({ shown: _shown, ...file }: RenderedFile): Omit<RenderedFile, "shown"> {
+  return file;
+}
