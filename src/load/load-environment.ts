@@ -117,11 +117,13 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
   const shown = display(file);
   const environment = (options.cache ? await cachedEnvironment(data) : undefined) ?? (await validateDefinition(name, shown, data, options.cache ?? false));
   const secretsFile = join(environmentsDir, `${name}.secrets.env`);
-  const references = findSecretReferences(environment);
-  const secrets = resolveSecrets(options.secrets === false ? [] : references, {
+  // Commands that need no secret value never read the file: an emergency rollback works without it, even when it
+  // exists and cannot be read.
+  const references = options.secrets === false ? [] : findSecretReferences(environment);
+  const secrets = resolveSecrets(references, {
     processEnv: options.processEnv ?? process.env,
     secretsFile: display(secretsFile),
-    fileValues: readSecretsFile(secretsFile),
+    fileValues: references.length > 0 ? readSecretsFile(secretsFile, display(secretsFile)) : {},
   });
   if ("missing" in secrets) {
     throw new GenError(`${shown}: ${secrets.missing.length} secret${secrets.missing.length === 1 ? "" : "s"} missing or unusable`, {
@@ -135,9 +137,20 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
  * The values of some secret references only, for a command that can do without them (gen doctor's PostgreSQL
  * login): from the process environment or the secrets file, as loadEnvironment reads them, or why not.
  */
-export function resolveSomeSecrets(loaded: LoadedEnvironment, references: SecretReference[], processEnv: NodeJS.ProcessEnv = process.env) {
-  const secretsFile = join(loaded.environmentsDir, `${loaded.name}.secrets.env`);
-  return resolveSecrets(references, { processEnv, secretsFile: display(secretsFile), fileValues: readSecretsFile(secretsFile) });
+export function resolveSomeSecrets(
+  loaded: LoadedEnvironment,
+  references: SecretReference[],
+  processEnv: NodeJS.ProcessEnv = process.env,
+): ReturnType<typeof resolveSecrets> {
+  const secretsFile = display(join(loaded.environmentsDir, `${loaded.name}.secrets.env`));
+  try {
+    return resolveSecrets(references, { processEnv, secretsFile, fileValues: readSecretsFile(secretsFile) });
+  } catch (error) {
+    if (!(error instanceof GenError)) throw error;
+    // Doing without them is the point: a file that cannot be read is one more reason they are not set.
+    const resolved = resolveSecrets(references, { processEnv, secretsFile, fileValues: {} });
+    return "missing" in resolved ? { missing: [error.message, ...resolved.missing] } : resolved;
+  }
 }
 
 function sourceLabel(file: string, projectRoot: string | undefined): string {

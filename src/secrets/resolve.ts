@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import type { SecretRef } from "../../schema/index.js";
+import { GenError } from "../errors.js";
 import type { SecretLookup, SecretReference } from "./references.js";
 
 /** Shorter values would be found inside ordinary words when output is redacted. */
@@ -14,8 +15,16 @@ export interface SecretValues {
   lookup: SecretLookup;
 }
 
-export function readSecretsFile(file: string): Record<string, string> {
-  return existsSync(file) ? parseDotenv(readFileSync(file)) : {};
+/** The NAME=value lines of a secrets file (none when it does not exist); `shown` names it in the error when it cannot be read. */
+export function readSecretsFile(file: string, shown = file): Record<string, string> {
+  if (!existsSync(file)) return {};
+  try {
+    return parseDotenv(readFileSync(file));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a folder" : (error as Error).message;
+    throw new GenError(`cannot read the secrets file ${shown}: ${why}; make it readable to you, or export its variables instead`);
+  }
 }
 
 /** Returns the values, or one message per missing secret. */

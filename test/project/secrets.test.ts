@@ -1,12 +1,17 @@
 // Secrets by construction, as users meet them through the bin: what every output, out/ and an error shows of a
 // secret value (nothing, in whatever form it is written), and which secrets a command needs at all.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { chownSync, cpSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { packageRoot } from "../../src/paths.js";
+import { genBin } from "../support/run-bin.js";
 import { runGenBin } from "../support/run-gen.js";
 import { assertJsonOutput } from "../support/json-output.js";
+import { genTestUser, giveTo, runAs, type Run, type Unprivileged } from "../support/sandbox-loop.js";
 
 let temp = "";
 before(async () => {
@@ -51,5 +56,63 @@ describe("a secret passed through template filters", () => {
     assert.equal(result.files[0]!.content, "reversed=]NEKOT_TLIF:terces[\nupper=[SECRET:FILT_TOKEN]\n");
     assert.match(human.out, /^reversed=\]NEKOT_TLIF:terces\[$/m);
     for (const form of filterForms(TOKEN)) assert.ok(!json.all.includes(form) && !human.all.includes(form), `${form} shown`);
+  });
+});
+
+/**
+ * The embedded example's sandbox with two releases of gen's sample app, made by the unprivileged gen-test user (root
+ * reads any file, so what a user cannot read is tried as this one).
+ */
+async function sandboxWithReleases(): Promise<{ user: Unprivileged; dir: string; gen: (...args: string[]) => Run }> {
+  const home = join(temp, "sandbox-home");
+  const user = genTestUser(home);
+  const dir = join(temp, "sandbox");
+  await mkdir(dir);
+  chownSync(temp, user.uid, user.gid);
+  chownSync(dir, user.uid, user.gid);
+  const gen = (...args: string[]) => runAs(user, [process.execPath, genBin, ...args], dir);
+  const ok = (run: Run, what: string) => assert.equal(run.code, 0, `${what}: exit ${run.code}\n${run.out}\n${run.err}`);
+  ok(gen("apply", "--yes"), "apply");
+  const app = join(dir, "app");
+  cpSync(join(packageRoot, "sample-app"), app, { recursive: true });
+  giveTo(user, app);
+  for (const args of [
+    ["init", "-q", "-b", "main"],
+    ["add", "-A"],
+    ["commit", "-q", "-m", "sample app"],
+  ])
+    ok(runAs(user, ["git", "-C", app, ...args], dir), "git");
+  for (let i = 0; i < 2; i++) {
+    // Release folders are named by the UTC second.
+    const second = new Date().toISOString().slice(0, 19);
+    while (new Date().toISOString().slice(0, 19) === second) spawnSync("sleep", ["0.2"]);
+    ok(gen("deploy", "--repo", "app", "--yes"), "deploy");
+  }
+  return { user, dir, gen };
+}
+
+describe("the sandbox, as an unprivileged user", () => {
+  let sandbox: Awaited<ReturnType<typeof sandboxWithReleases>>;
+  before(async () => {
+    sandbox = await sandboxWithReleases();
+  });
+
+  test("releases and rollback need no secret: a secrets file the user cannot read is not read", async () => {
+    // The file exists and is root's alone: a colleague's checkout, a file kept from the deploy user.
+    const secretsFile = join(sandbox.dir, "environments", "example.secrets.env");
+    await mkdir(join(sandbox.dir, "environments"));
+    await writeFile(secretsFile, "TSOSI_DB_PASSWORD=unreadable-db-password\n");
+    await chmod(secretsFile, 0o600);
+    const releases = sandbox.gen("releases");
+    assert.equal(releases.code, 0, releases.err);
+    assert.match(releases.out, /^\* \d{8}T\d{6}Z {2}main /m);
+    const rollback = sandbox.gen("rollback", "--yes");
+    assert.equal(rollback.code, 0, rollback.err);
+    assert.match(rollback.out, /is live/);
+    // A command that needs the values says which file it could not read, as an error, not an internal one.
+    const render = sandbox.gen("render", "--stdout");
+    assert.equal(render.code, 1, render.out);
+    assert.match(render.err, /^error: cannot read the secrets file environments\/example\.secrets\.env: permission denied; /m);
+    assert.doesNotMatch(`${releases.err}${rollback.err}${render.err}`, /EACCES|internal error/);
   });
 });
