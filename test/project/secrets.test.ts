@@ -59,6 +59,26 @@ describe("a secret passed through template filters", () => {
   });
 });
 
+describe("a secret that is named and not set", () => {
+  // preset:example's postgres.password is secret("TSOSI_DB_PASSWORD", { default: ... }).
+  const definitions = {
+    yaml: { "environments/renamed.yaml": "extends: preset:example\npostgres:\n  password: { secret: RENAMED_DB_PASSWORD }\n" },
+    ts: {
+      "environments/renamed.ts":
+        'import { defineEnvironment, secret } from "gen";\n\nexport default defineEnvironment({ extends: "preset:example", postgres: { password: secret("RENAMED_DB_PASSWORD") } });\n',
+    },
+  };
+  for (const [kind, files] of Object.entries(definitions)) {
+    test(`is an error, also over a base whose secret had a default (${kind})`, async () => {
+      const dir = await project(`renamed-${kind}`, files);
+      const run = await runGenBin(["render", "renamed", "--stdout"], { cwd: dir, env: { RENAMED_DB_PASSWORD: undefined } });
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /postgres\.password: secret RENAMED_DB_PASSWORD is not set: export RENAMED_DB_PASSWORD=\.\.\. or add it to/);
+      assert.ok(!run.out.includes("example-password-not-secret"), "the base's default was rendered");
+    });
+  }
+});
+
 /**
  * The embedded example's sandbox with two releases of gen's sample app, made by the unprivileged gen-test user (root
  * reads any file, so what a user cannot read is tried as this one).
