@@ -8,9 +8,31 @@ export function formatSchemaIssues(file: string, issues: z.core.$ZodIssue[], sch
     .flatMap((issue) => expand(issue))
     .map((issue) => {
       const field = issue.path.map(String).join(".") || "(top level)";
+      const secretAt = schema ? secretFieldDepth(schema, issue.path) : undefined;
+      if (secretAt !== undefined) return `${file}: ${field}: ${describeSecretIssue(issue, secretAt)}`;
       const hint = issue.code === "unrecognized_keys" && schema ? closestField(schema, issue.path) : "";
       return `${file}: ${field}: ${describe(issue)}${hint}`;
     });
+}
+
+/**
+ * A field that takes only a secret reference (postgres.password, SECRET_KEY) holds what was written there in place
+ * of one, most likely the value itself: it is never printed back.
+ */
+function describeSecretIssue(issue: z.core.$ZodIssue, depth: number): string {
+  if (issue.path.length === depth && issue.code !== "unrecognized_keys")
+    return 'expected a secret reference, not a value (what is written here is not shown): write secret("NAME") (in YAML or JSON: { secret: NAME }) and set NAME in the process environment or in the environment\'s .secrets.env file';
+  if (issue.code === "unrecognized_keys") return 'unknown field of a secret reference: it has only "secret" and "default"';
+  return describe(issue, false);
+}
+
+/** How many segments of `path` lead to a field whose schema is a secret reference alone, when one does. */
+function secretFieldDepth(schema: z.ZodType, path: PropertyKey[]): number | undefined {
+  for (let depth = 1; depth <= path.length; depth++) {
+    const keys = knownKeys(schema, path.slice(0, depth));
+    if (keys.length === 2 && keys.includes("secret") && keys.includes("default")) return depth;
+  }
+  return undefined;
 }
 
 /** `; did you mean "gunicorn"?` when a known field of the same object is a likely spelling of the unknown one. */
@@ -64,7 +86,9 @@ function expand(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   return [issue];
 }
 
-function describe(issue: z.core.$ZodIssue): string {
+/** What is wrong, ending with the input that was found unless `showInput` is false. */
+function describe(issue: z.core.$ZodIssue, showInput = true): string {
+  const got = (input: unknown) => (showInput ? gotText(input) : "");
   if (issue.code === "unrecognized_keys") return "unknown field (check its spelling)";
   if (issue.code === "invalid_type" && issue.input === undefined) return `required (expected ${issue.expected})`;
   if (issue.code === "invalid_union" && issue.input === undefined) return "required";
@@ -81,7 +105,7 @@ function unionMessage(issue: z.core.$ZodIssue & { code: "invalid_union" }): stri
   return [...new Set(inner)].join(", or ") || issue.message;
 }
 
-function got(input: unknown): string {
+function gotText(input: unknown): string {
   if (input === undefined) return "";
   const text = JSON.stringify(input);
   if (text === undefined) return "";

@@ -79,6 +79,35 @@ describe("a secret that is named and not set", () => {
   }
 });
 
+describe("a value written where a secret reference belongs", () => {
+  const VALUE = "hunter2-written-in-place";
+  const definitions = {
+    yaml: { "environments/plain.yaml": `extends: preset:example\npostgres:\n  password: "${VALUE}"\n` },
+    ts: {
+      "environments/plain.ts": `import { defineEnvironment } from "gen";\n\nexport default defineEnvironment({ extends: "preset:example", django: { settings: { SECRET_KEY: "${VALUE}" } } } as never);\n`,
+    },
+  };
+  for (const [kind, files] of Object.entries(definitions)) {
+    test(`is refused without printing it back, naming secret() (${kind})`, async () => {
+      const dir = await project(`plain-${kind}`, files);
+      const field = kind === "yaml" ? "postgres.password" : "django.settings.SECRET_KEY";
+      const human = await runGenBin(["render", "plain", "--stdout"], { cwd: dir });
+      const json = await runGenBin(["render", "plain", "--json"], { cwd: dir });
+      const list = await runGenBin(["list"], { cwd: dir });
+      assert.equal(human.code, 1, human.all);
+      assert.match(
+        human.err,
+        new RegExp(
+          `^  environments/plain\\.${kind}: ${field.replaceAll(".", "\\.")}: expected a secret reference, not a value \\(what is written here is not shown\\): write secret\\("NAME"\\)`,
+          "m",
+        ),
+      );
+      assert.match(list.out, /plain +BROKEN: .*expected a secret reference, not a value/);
+      for (const run of [human, json, list]) assert.ok(!run.all.includes(VALUE), `the value was printed back:\n${run.all}`);
+    });
+  }
+});
+
 /**
  * The embedded example's sandbox with two releases of gen's sample app, made by the unprivileged gen-test user (root
  * reads any file, so what a user cannot read is tried as this one).
