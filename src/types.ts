@@ -43,8 +43,11 @@ export interface FolderSpec {
   roles: string[];
 }
 
-export interface ManifestFile extends Omit<RenderedFile, "content"> {
+export interface ManifestFile extends Omit<RenderedFile, "content" | "shown"> {
+  /** Of the file as it goes to the server. */
   sha256: string;
+  /** gen render wrote the file into out/ with [secret:NAME] in place of each value (no --show-secrets). */
+  placeholders?: true;
 }
 
 export interface Manifest {

@@ -2,7 +2,7 @@
 import { pc } from "./colors.js";
 import type { ToolReport } from "../validate/tools/index.js";
 import type { Issue, RenderedFile } from "../types.js";
-import { printableContent, type Redactor } from "../secrets/index.js";
+import { placeholderFor, printableContent, type Redactor } from "../secrets/index.js";
 import type { CleanupWarning } from "../server/cleanup-warning.js";
 import type { HostOutcome } from "../transport/open-transport.js";
 
@@ -50,9 +50,14 @@ export function printFiles(output: Output, files: RenderedFile[], redact: Redact
   }
 }
 
-export function printRenderSummary(output: Output, env: string, files: RenderedFile[], outDir: string): void {
+export function printRenderSummary(output: Output, env: string, files: RenderedFile[], outDir: string, showSecrets: boolean): void {
   const secretFiles = files.filter((f) => f.secret).length;
-  const note = secretFiles ? `; ${secretFiles} file${secretFiles === 1 ? "" : "s"} holding secrets written 0600` : "";
+  const which = `${secretFiles} file${secretFiles === 1 ? "" : "s"} holding secrets`;
+  const note = !secretFiles
+    ? ""
+    : showSecrets
+      ? `; ${which} written with their values, 0600`
+      : `; ${which} written with ${placeholderFor("NAME")} in place of each value (--show-secrets writes the values)`;
   output.out(`rendered ${files.length} files for ${env} into ${outDir}/${note}`);
   for (const file of files)
     output.out(`  ${file.mode} ${`${file.owner}:${file.group}`.padEnd(18)} ${file.path}${file.linkTarget ? ` -> ${file.linkTarget}` : ""}`);

@@ -1,5 +1,6 @@
 // What `gen init` writes: a base environment on gen's TSOSI preset, prod, a sandbox on this machine, the
-// .gitignore line for secrets, a tsconfig that type-checks them, and the JSON Schema for editors. Pure: text out.
+// .gitignore line for secrets, a tsconfig that type-checks them, the JSON Schema for editors, and the lines the
+// project's .gitignore needs. Pure: text out.
 
 export interface ScaffoldFile {
   name: string;
@@ -60,6 +61,21 @@ const TSCONFIG = `${JSON.stringify(
 `;
 
 export const SCHEMA_FILE = "environment.schema.json";
+
+/**
+ * What the project's own .gitignore must hold, relative to where gen runs: out/ (gen render; its files hold secret
+ * values with --show-secrets) and .gen-local/ (the sandboxes, a server's files with their secret values).
+ */
+export const PROJECT_IGNORES = ["/out/", "/.gen-local/"];
+
+/** `gitignore` (the file's text, or undefined when there is none) with the lines of `ignores` it lacks appended. */
+export function withIgnores(gitignore: string | undefined, ignores: string[]): { text: string; added: string[] } {
+  const present = new Set((gitignore ?? "").split("\n").map((line) => line.trim().replace(/^\//, "").replace(/\/$/, "")));
+  const added = ignores.filter((line) => !present.has(line.replace(/^\//, "").replace(/\/$/, "")));
+  if (added.length === 0) return { text: gitignore ?? "", added };
+  const before = gitignore === undefined || gitignore === "" ? "" : gitignore.endsWith("\n") ? `${gitignore}\n` : `${gitignore}\n\n`;
+  return { text: `${before}# gen: rendered files and sandboxes, which can hold secret values\n${added.join("\n")}\n`, added };
+}
 
 export function scaffoldFiles(jsonSchema: unknown): ScaffoldFile[] {
   return [

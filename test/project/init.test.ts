@@ -105,3 +105,35 @@ test("gen init DIR outside the environments folder says how to point gen at it",
   assert.equal(render.code, 0, render.err);
   assert.match(render.out, /Managed by gen from deploy\/sandbox\.ts:/);
 });
+
+test("gen init makes git ignore out/, .gen-local/ and secrets files, keeping the project's own .gitignore lines", async () => {
+  const dir = await project("ignored");
+  await writeFile(join(dir, ".gitignore"), "node_modules\n/dist/");
+  const git = (...args: string[]) => spawnSync("git", ["-C", dir, ...args], { encoding: "utf8" });
+  assert.equal(git("init", "-q").status, 0);
+  const run = runBin(["init"], dir);
+  assert.equal(run.code, 0, run.err);
+  assert.match(run.out, /^\.gitignore: added \/out\/ and \/\.gen-local\/ /m);
+  assert.equal(
+    await readFile(join(dir, ".gitignore"), "utf8"),
+    "node_modules\n/dist/\n\n# gen: rendered files and sandboxes, which can hold secret values\n/out/\n/.gen-local/\n",
+  );
+  // What a user then does: render (with the values), the sandbox, a secrets file; then stage everything.
+  assert.equal(runBin(["render", "sandbox", "--show-secrets"], dir).code, 0);
+  assert.equal(runBin(["apply", "sandbox", "--yes"], dir).code, 0);
+  await writeFile(join(dir, "environments", "prod.secrets.env"), "TSOSI_DB_PASSWORD=staged-by-mistake-1\n");
+  assert.equal(git("add", "-A").status, 0);
+  const staged = git("diff", "--cached", "--name-only").stdout.split("\n").filter(Boolean);
+  assert.deepEqual(
+    staged.filter((path) => /^(out|\.gen-local)\/|secrets\.env$/.test(path)),
+    [],
+    `staged: ${staged.join(", ")}`,
+  );
+  assert.ok(staged.includes("environments/sandbox.ts"), staged.join(", "));
+  // Run again on a project whose .gitignore has the lines: nothing is added twice.
+  await rm(join(dir, "environments"), { recursive: true });
+  const again = runBin(["init"], dir);
+  assert.equal(again.code, 0, again.err);
+  assert.doesNotMatch(again.out, /\.gitignore: added/);
+  assert.equal((await readFile(join(dir, ".gitignore"), "utf8")).match(/\/out\//g)?.length, 1);
+});

@@ -2,8 +2,9 @@
 // secret value (nothing, in whatever form it is written), and which secrets a command needs at all.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chownSync, cpSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -56,6 +57,59 @@ describe("a secret passed through template filters", () => {
     assert.equal(result.files[0]!.content, "reversed=]NEKOT_TLIF:terces[\nupper=[SECRET:FILT_TOKEN]\n");
     assert.match(human.out, /^reversed=\]NEKOT_TLIF:terces\[$/m);
     for (const form of filterForms(TOKEN)) assert.ok(!json.all.includes(form) && !human.all.includes(form), `${form} shown`);
+  });
+});
+
+describe("out/", () => {
+  const env = { FILT_TOKEN: TOKEN, TSOSI_DB_PASSWORD: "out-db-password-51c2", TSOSI_SECRET_KEY: "out-secret-key-0123456789-abcdefghij" };
+  const values = [...filterForms(TOKEN), env.TSOSI_DB_PASSWORD, env.TSOSI_SECRET_KEY];
+  const tree = async (dir: string) =>
+    new Map(
+      await Promise.all(
+        (await readdir(dir, { recursive: true, withFileTypes: true }))
+          .filter((e) => e.isFile())
+          .map(async (e) => [join(e.parentPath, e.name).slice(dir.length), await readFile(join(e.parentPath, e.name), "utf8")] as const),
+      ),
+    );
+  interface Manifest {
+    files: { path: string; sha256: string; secret: boolean; placeholders?: true }[];
+  }
+
+  test("holds no secret value unless --show-secrets, and its manifest says which files show placeholders", async () => {
+    const dir = await project("out", filtered);
+    const render = await runGenBin(["render", "filt"], { cwd: dir, env });
+    assert.equal(render.code, 0, render.all);
+    assert.match(render.out, /; 2 files holding secrets written with \[secret:NAME\] in place of each value \(--show-secrets writes the values\)$/m);
+    const written = await tree(join(dir, "out", "filt"));
+    for (const [path, content] of written) for (const value of values) assert.ok(!content.includes(value), `${value} in out/filt${path}`);
+    assert.match(written.get("/home/deployer/config/settings_local.py")!, /"PASSWORD": "\[secret:TSOSI_DB_PASSWORD\]"/);
+    assert.equal(written.get("/etc/filt/app.conf"), "reversed=]NEKOT_TLIF:terces[\nupper=[SECRET:FILT_TOKEN]\n");
+
+    // With --show-secrets the files are those of the server, and the sha256 of the manifest is theirs either way.
+    const shown = await runGenBin(["render", "filt", "--show-secrets", "--out", "shown"], { cwd: dir, env });
+    assert.equal(shown.code, 0, shown.all);
+    const real = await tree(join(dir, "shown"));
+    assert.ok(real.get("/home/deployer/config/settings_local.py")!.includes(env.TSOSI_DB_PASSWORD));
+    const manifest = JSON.parse(written.get("/manifest.json")!) as Manifest;
+    const realManifest = JSON.parse(real.get("/manifest.json")!) as Manifest;
+    assert.deepEqual(
+      manifest.files
+        .filter((f) => f.placeholders)
+        .map((f) => f.path)
+        .sort(),
+      ["/etc/filt/app.conf", "/home/deployer/config/settings_local.py"],
+    );
+    assert.deepEqual(
+      realManifest.files.filter((f) => f.placeholders),
+      [],
+    );
+    for (const file of realManifest.files.filter((f) => real.has(f.path)))
+      assert.equal(createHash("sha256").update(real.get(file.path)!).digest("hex"), file.sha256, file.path);
+    assert.deepEqual(
+      manifest.files.map((f) => f.sha256),
+      realManifest.files.map((f) => f.sha256),
+    );
+    assert.equal((await stat(join(dir, "shown", "home/deployer/config/settings_local.py"))).mode & 0o777, 0o600);
   });
 });
 

@@ -1,10 +1,11 @@
 // gen init [dir]: a user's environments folder to start from. Refuses to overwrite anything.
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { GenError } from "../../errors.js";
 import { findProject } from "../../load/project.js";
 import type { GenCommand } from "../command.js";
+import type { Output } from "../report.js";
 
 interface InitArgs {
   dir?: string;
@@ -33,6 +34,7 @@ export const initCommand: GenCommand<InitArgs> = {
     // "wx": a file that appeared since the check above is still not overwritten.
     for (const file of files) await writeFile(join(dir, file.name), file.content, { flag: "wx" });
     output.out(`created ${shown(dir)}/: ${files.map((f) => f.name).join(", ")}`);
+    await ignoreGenFolders(project.root, output);
     if (dir !== project.environmentsDir) {
       output.out(
         `gen looks for environments in ${shown(project.environmentsDir)}: add "gen": { "environments": "${relative(project.root, dir)}" } to ${join(project.root, "package.json")}, or pass --environments ${shown(dir)}`,
@@ -42,6 +44,17 @@ export const initCommand: GenCommand<InitArgs> = {
     return 0;
   },
 };
+
+/** The project's .gitignore gets the lines it lacks for out/ and .gen-local/ (created when there is none); no line is removed. */
+async function ignoreGenFolders(root: string, output: Output): Promise<void> {
+  const { PROJECT_IGNORES, withIgnores } = await import("../../init/scaffold.js");
+  const file = join(root, ".gitignore");
+  const current = existsSync(file) ? await readFile(file, "utf8") : undefined;
+  const { text, added } = withIgnores(current, PROJECT_IGNORES);
+  if (added.length === 0) return;
+  await writeFile(file, text);
+  output.out(`${shown(file)}: added ${added.join(" and ")} (rendered files and sandboxes can hold secret values)`);
+}
 
 function shown(path: string): string {
   const rel = relative(process.cwd(), path);

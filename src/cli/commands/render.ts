@@ -59,10 +59,20 @@ export const renderCommand: GenCommand<RenderArgs> = {
       return 0;
     }
     const outDir = argv.out ?? `out/${argv.env}`;
-    const manifest = { ...rendered.manifest, files: rendered.manifest.files.filter((f) => files.some((s) => s.path === f.path)) };
-    writeRenderedTree(resolve(outDir), files, manifest);
+    const showSecrets = argv["show-secrets"] ?? false;
+    // out/ is a folder anyone may look at, copy or commit: it holds what may be shown, a file holding secrets as its
+    // placeholder render, unless the values were asked for. The manifest's sha256 stays that of the file on the server.
+    const placeholders = new Set(showSecrets ? [] : files.filter((f) => f.shown !== undefined).map((f) => f.path));
+    const written = files.map((f) => (placeholders.has(f.path) ? { ...f, content: f.shown ?? f.content } : f));
+    const manifest = {
+      ...rendered.manifest,
+      files: rendered.manifest.files
+        .filter((f) => files.some((s) => s.path === f.path))
+        .map((f) => (placeholders.has(f.path) ? { ...f, placeholders: true as const } : f)),
+    };
+    writeRenderedTree(resolve(outDir), written, manifest);
     if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, outDir, manifest }, redact);
-    else printRenderSummary(output, `${argv.env} (${loaded.source})`, files, outDir);
+    else printRenderSummary(output, `${argv.env} (${loaded.source})`, files, outDir, showSecrets);
     return 0;
   },
 };
