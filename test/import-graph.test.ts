@@ -3,7 +3,8 @@
 // instead, that plumbing imports no stage, no module imports itself through others, and the stages (the folders
 // of src/, and the modules at its top) import each other without a cycle. The cache folder's module imports only
 // Node's built-ins (the launcher uses it).
-// Secret handling (references, values, placeholders, redaction) lives in src/secrets alone, used through its index.
+// Secret handling (references, values, placeholders, redaction) lives in src/secrets alone, used through its index,
+// and only the output layer writes to the process's streams.
 // dependency-cruiser reads the compiled JavaScript in dist/ (TypeScript 7 has no compiler API for it to read the
 // sources with): that is the graph Node loads, where type-only imports are gone.
 import assert from "node:assert/strict";
@@ -122,6 +123,20 @@ test("only src/secrets tells a secret reference from data or writes a placeholde
       .forEach((line, i) => {
         // A type guard on references, or a placeholder written in a string: both belong to src/secrets.
         if (/\bis SecretRef\b/.test(line) || /["'`][^"'`]*\[secret:/.test(line)) found.push(`src/${file}:${i + 1}: ${line.trim()}`);
+      });
+  }
+  assert.deepEqual(found, []);
+});
+
+test("only the output layer (src/cli/output.ts) writes to the process's streams: a new print site cannot skip redaction", () => {
+  const src = join(packageRoot, "src");
+  const found: string[] = [];
+  for (const file of readdirSync(src, { recursive: true, encoding: "utf8" })) {
+    if (!file.endsWith(".ts") || file.endsWith(".test.ts") || file === "cli/output.ts") continue;
+    readFileSync(join(src, file), "utf8")
+      .split("\n")
+      .forEach((line, i) => {
+        if (/\bprocess\.(stdout|stderr)\b|\bconsole\.|\bpicocolors\b|from "cli-progress"/.test(line)) found.push(`src/${file}:${i + 1}: ${line.trim()}`);
       });
   }
   assert.deepEqual(found, []);

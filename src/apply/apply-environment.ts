@@ -28,8 +28,6 @@ export interface EnvironmentApplyInput {
   dryRun: boolean;
   /** A plan saved by gen diff --out: applied exactly as reviewed, refused when it no longer matches. */
   savedPlanFile?: string;
-  /** Hides secret values in the details of errors. */
-  redact: (text: string) => string;
 }
 
 /** What the operator should know about a host before confirming. */
@@ -66,7 +64,7 @@ export async function applyEnvironment(input: EnvironmentApplyInput, events: App
     const failed = plan.hosts.filter((h) => h.error);
     if (failed.length > 0)
       throw new GenError(`could not inspect ${failed.map((h) => h.host).join(", ")}; nothing was applied`, {
-        details: failed.map((h) => input.redact(`${h.host}: ${h.error}`)),
+        details: failed.map((h) => `${h.host}: ${h.error}`),
       });
     for (const host of plan.hosts) {
       if (host.lock) events.notice({ kind: "lock-held", host: host.host, holder: host.lock, takeOver: input.forceUnlock });

@@ -5,7 +5,6 @@ import type { HostApplyResult } from "../apply/apply-plan.js";
 import { GenError, type ExitCode } from "../errors.js";
 import { summarizePlan } from "../plan/plan-changes.js";
 import type { PlanSummary } from "../plan/plan-types.js";
-import { confirm } from "./confirm.js";
 import { printPlanDiff } from "./diff-report.js";
 import type { Prepared } from "./environment-options.js";
 import { printCleanupWarnings, printIssues, printResult, type Output } from "./report.js";
@@ -19,20 +18,20 @@ export interface ApplyView {
 
 export function applyEvents(output: Output, prepared: Prepared, view: ApplyView): ApplyEvents {
   // With --json, standard output carries only the JSON result; the plan is shown on standard error.
-  const planOutput = view.json ? { out: output.err, err: output.err } : output;
+  const planOutput = view.json ? output.onStandardError() : output;
   return {
     planned: (plan, server) =>
       printPlanDiff(
         planOutput,
         plan,
-        { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server, showSecrets: view.showSecrets, redact: prepared.redact },
+        { rendered: new Map(prepared.rendered.files.map((f) => [f.path, f])), server, showSecrets: view.showSecrets },
         { stat: false },
       ),
     notice: (notice) => output.err(noticeLine(notice)),
     confirm: async () => {
       if (view.yes) return true;
       if (!process.stdin.isTTY) throw new GenError("refusing to apply without confirmation: no terminal to ask on; pass --yes to apply non-interactively");
-      return confirm(`Apply these changes to ${prepared.loaded.name}?`);
+      return output.confirm(`Apply these changes to ${prepared.loaded.name}?`);
     },
     progress: (line) => output.err(line),
   };
@@ -48,19 +47,18 @@ export function reportApply(output: Output, result: EnvironmentApplyOutcome, pre
   const environment = prepared.loaded.name;
   switch (result.outcome) {
     case "invalid":
-      if (json) printResult(output, "apply", { environment, outcome: "invalid", issues: result.issues, hosts: [] }, prepared.redact);
+      if (json) printResult(output, "apply", { environment, outcome: "invalid", issues: result.issues, hosts: [] });
       printIssues(output, result.issues);
       return 1;
     case "nothing-to-do":
-      if (json) printResult(output, "apply", { environment, outcome: "nothing-to-do", summary: summarizePlan(result.plan), hosts: [] }, prepared.redact);
+      if (json) printResult(output, "apply", { environment, outcome: "nothing-to-do", summary: summarizePlan(result.plan), hosts: [] });
       output[json ? "err" : "out"](`nothing to do: ${environment} is in sync`);
       return 0;
     case "dry-run":
-      if (json)
-        printResult(output, "apply", { environment, outcome: "dry-run", summary: summarizePlan(result.plan), plan: result.plan, hosts: [] }, prepared.redact);
+      if (json) printResult(output, "apply", { environment, outcome: "dry-run", summary: summarizePlan(result.plan), plan: result.plan, hosts: [] });
       return 0;
     case "declined":
-      if (json) printResult(output, "apply", { environment, outcome: "declined", summary: summarizePlan(result.plan), hosts: [] }, prepared.redact);
+      if (json) printResult(output, "apply", { environment, outcome: "declined", summary: summarizePlan(result.plan), hosts: [] });
       else output.out("nothing applied");
       return 1;
     default:
@@ -71,20 +69,20 @@ export function reportApply(output: Output, result: EnvironmentApplyOutcome, pre
 function reportResults(output: Output, results: HostApplyResult[], json: boolean, prepared: Prepared, summary: PlanSummary): 0 | 1 {
   if (json) {
     const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
-    printResult(
-      output,
-      "apply",
-      { environment: prepared.loaded.name, outcome: results.some((r) => r.outcome === "failed") ? "failed" : "applied", summary, hosts },
-      prepared.redact,
-    );
+    printResult(output, "apply", {
+      environment: prepared.loaded.name,
+      outcome: results.some((r) => r.outcome === "failed") ? "failed" : "applied",
+      summary,
+      hosts,
+    });
   }
   for (const r of results) {
     if (json) break;
     if (r.lockReplaced) output.err(`${r.host}: took over the lock of ${r.lockReplaced}`);
     for (const path of r.recovered) output.err(`${r.host}: removed leftover of an interrupted apply: ${path}`);
     if (r.outcome === "failed") {
-      output.err(`apply failed on ${r.host}: ${prepared.redact(r.error?.message ?? "unknown error")}`);
-      for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
+      output.err(`apply failed on ${r.host}: ${r.error?.message ?? "unknown error"}`);
+      for (const line of r.error?.details ?? []) output.err(`  ${line}`);
     } else {
       const ran = prepared.loaded.environment.server.transport === "local" ? "recorded (sandbox, not run)" : "ran";
       const finished = r.finished?.length ? `; finished ${r.finished.length} file${r.finished.length === 1 ? "" : "s"} of an interrupted apply` : "";
@@ -93,7 +91,7 @@ function reportResults(output: Output, results: HostApplyResult[], json: boolean
       );
       if (r.notStarted?.length) output.out(`${r.host}: not started until the first release (gen deploy starts them): ${r.notStarted.join(", ")}`);
     }
-    printCleanupWarnings(output, r.host, r.warnings, prepared.redact);
+    printCleanupWarnings(output, r.host, r.warnings);
   }
   // A lock or log left behind fails the command, as Terraform fails when it cannot release its state lock.
   return results.some((r) => r.outcome === "failed" || r.warnings?.length) ? 1 : 0;

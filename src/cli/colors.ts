@@ -1,11 +1,9 @@
-// Colour only on a terminal: NO_COLOR turns it off, FORCE_COLOR on. (picocolors' own default also colours
-// whenever CI is set, which would put escape codes into CI logs and piped output.)
-import picocolors from "picocolors";
+// gen's colours, as styled parts of human text: the Output (output.ts) lays them on after escaping the text, and
+// only on a terminal (NO_COLOR turns them off, FORCE_COLOR on).
+import type { Style, Styled } from "./output.js";
 
-function wantColor(): boolean {
-  if ("NO_COLOR" in process.env) return false;
-  if ("FORCE_COLOR" in process.env) return process.env.FORCE_COLOR !== "0";
-  return process.stdout.isTTY === true && process.env.TERM !== "dumb";
-}
+const style =
+  (name: Style) =>
+  (text: string): Styled => ({ style: name, text });
 
-export const pc = picocolors.createColors(wantColor());
+export const pc = { bold: style("bold"), dim: style("dim"), red: style("red"), green: style("green"), yellow: style("yellow"), cyan: style("cyan") };

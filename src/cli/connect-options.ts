@@ -1,6 +1,7 @@
-// Flags shared by the commands that reach servers, and the TTY passphrase prompt.
+// Flags shared by the commands that reach servers, and the TTY passphrase prompt (asked through output.ts).
 import type { Argv } from "yargs";
 import type { ConnectOptions } from "../transport/open-transport.js";
+import { askHidden } from "./output.js";
 
 export interface ConnectArgs {
   "accept-new-host-key": boolean;
@@ -38,21 +39,6 @@ export function connectOptions(args: ConnectArgs, envName: string): ConnectOptio
     ...(args["known-hosts"] ? { knownHostsPath: args["known-hosts"] } : {}),
     ...(args.identity ? { identityFile: args.identity } : {}),
     ...(args["ssh-config"] ? { sshConfigPath: args["ssh-config"] } : {}),
-    ...(process.stdin.isTTY ? { passphrase: askPassphrase } : {}),
+    ...(process.stdin.isTTY ? { passphrase: (keyPath: string) => askHidden(`passphrase for ${keyPath}: `) } : {}),
   };
-}
-
-/** Asks on the terminal without echoing what is typed. */
-async function askPassphrase(keyPath: string): Promise<string | undefined> {
-  const { createInterface } = await import("node:readline");
-  return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    const mute = rl as unknown as { _writeToOutput: (s: string) => void };
-    rl.question(`passphrase for ${keyPath}: `, (answer) => {
-      rl.close();
-      process.stderr.write("\n");
-      resolve(answer === "" ? undefined : answer);
-    });
-    mute._writeToOutput = () => {};
-  });
 }

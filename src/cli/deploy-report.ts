@@ -1,19 +1,18 @@
 // How a release is shown while it runs: numbered steps with their timing, remote output streamed and indented,
 // a progress bar for the front-end upload on a terminal.
-import cliProgress from "cli-progress";
 import { pc } from "./colors.js";
 import { TOTAL_STEPS, type StepReporter } from "../release/deploy-release.js";
-import type { Redactor } from "../secrets/index.js";
-import type { Output } from "./report.js";
+import type { Output, ProgressBar } from "./output.js";
 
-export function stepReporter(output: Output, redact: Redactor, interactive: boolean): StepReporter {
-  let bar: cliProgress.SingleBar | undefined;
+export function stepReporter(output: Output): StepReporter {
+  let bar: ProgressBar | undefined;
   let pending = "";
   const flush = (chunk: string) => {
     pending += chunk;
-    const lines = pending.split("\n");
+    // A carriage return ends a line too: a tool's progress line is shown as lines, not drawn over itself.
+    const lines = pending.split(/\r\n|\r|\n/);
     pending = lines.pop() ?? "";
-    for (const line of lines) output.err(`      ${redact(line)}`);
+    for (const line of lines) output.err(`      ${line}`);
   };
   return {
     start: (step, title) => output.err(pc.bold(`[${step}/${TOTAL_STEPS}] ${title}`)),
@@ -24,19 +23,15 @@ export function stepReporter(output: Output, redact: Redactor, interactive: bool
       output.err(pc.dim(`[${step}/${TOTAL_STEPS}] ${seconds.toFixed(1)} s`));
     },
     output: {
-      onCommand: (line) => output.err(`    ${redact(line)}`),
+      onCommand: (line) => output.err(`    ${line}`),
       onOutput: flush,
       onUpload: (done, total) => {
-        if (!interactive) {
+        bar ??= output.progressBar("    upload", "files");
+        if (!bar) {
           if (done === total) output.err(`    uploaded ${total} front-end files`);
           return;
         }
-        bar ??= new cliProgress.SingleBar(
-          { stream: process.stderr, format: "    upload [{bar}] {value}/{total} files", hideCursor: true },
-          cliProgress.Presets.shades_classic,
-        );
-        if (done === 1) bar.start(total, 0);
-        bar.update(done);
+        bar.update(done, total);
       },
     },
   };

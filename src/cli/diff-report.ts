@@ -4,16 +4,15 @@ import { pc } from "./colors.js";
 import { summarizePlan } from "../plan/plan-changes.js";
 import type { HostPlan, Plan, PlanEntry, PlanSummary } from "../plan/plan-types.js";
 import type { ServerFile } from "../plan/server-state.js";
-import { secretSafeSides, type Redactor } from "../secrets/index.js";
+import { secretSafeSides } from "../secrets/index.js";
 import type { RenderedFile } from "../types.js";
-import type { Output } from "./report.js";
+import type { Output, Styled } from "./output.js";
 
 export interface DiffSources {
   rendered: Map<string, RenderedFile>;
   /** host -> path -> server file (content kept where it differs). */
   server: Map<string, Map<string, ServerFile>>;
   showSecrets: boolean;
-  redact: Redactor;
 }
 
 export function printPlanDiff(output: Output, plan: Plan, sources: DiffSources, options: { stat: boolean }): void {
@@ -21,7 +20,7 @@ export function printPlanDiff(output: Output, plan: Plan, sources: DiffSources, 
   for (const host of plan.hosts) {
     if (multiHost || host.error) output.out(pc.bold(`# ${host.host} (${host.transport})`));
     if (host.error) {
-      output.out(pc.red(`  unreachable: ${sources.redact(host.error)}`));
+      output.out(pc.red(`  unreachable: ${host.error}`));
       continue;
     }
     if (options.stat) for (const line of hostStatLines(host)) output.out(line);
@@ -36,7 +35,7 @@ function printHostDiff(output: Output, host: HostPlan, sources: DiffSources): vo
     output.out(pc.cyan(`folder ${folder.path}: ${folder.action} ${folder.mode} ${folder.owner}:${folder.group}${was}`));
   }
   for (const entry of host.entries.filter((e) => e.action !== "unchanged")) {
-    output.out(pc.bold(`${entry.action} ${entry.path}${entry.editedOnServer ? pc.yellow("  (edited on the server since the last apply)") : ""}`));
+    output.out([pc.bold(`${entry.action} ${entry.path}`), entry.editedOnServer ? pc.yellow("  (edited on the server since the last apply)") : ""]);
     for (const socket of interruptedSockets(entry))
       output.out(
         pc.yellow(
@@ -84,19 +83,19 @@ function contentPatch(entry: PlanEntry, host: string, sources: DiffSources): str
   const from = entry.action === "create" ? "/dev/null" : `server:${entry.path}`;
   const patch = createTwoFilesPatch(from, `gen:${entry.path}`, current, desired, undefined, undefined, { context: 3 });
   // The "Index:"/"===" header lines add nothing here; the ---/+++ lines name both sides.
-  return sources.redact(
-    patch
-      .split("\n")
-      .filter((l) => !l.startsWith("====="))
-      .join("\n")
-      .trimEnd(),
-  );
-}
-
-function colorPatch(patch: string): string {
   return patch
     .split("\n")
-    .map((line) =>
+    .filter((l) => !l.startsWith("====="))
+    .join("\n")
+    .trimEnd();
+}
+
+/** The patch as one text whose lines are styled by what they are (added, removed, a hunk's header). */
+function colorPatch(patch: string): (string | Styled)[] {
+  return patch
+    .split("\n")
+    .flatMap((line, i) => [
+      ...(i > 0 ? ["\n"] : []),
       line.startsWith("+") && !line.startsWith("+++")
         ? pc.green(line)
         : line.startsWith("-") && !line.startsWith("---")
@@ -104,8 +103,7 @@ function colorPatch(patch: string): string {
           : line.startsWith("@@")
             ? pc.cyan(line)
             : line,
-    )
-    .join("\n");
+    ]);
 }
 
 function hostStatLines(host: HostPlan): string[] {

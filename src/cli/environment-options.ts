@@ -3,11 +3,10 @@ import type { Argv } from "yargs";
 import { loadEnvironment, type LoadedEnvironment } from "../load/load-environment.js";
 import { GenError } from "../errors.js";
 import { findProject, type Project } from "../load/project.js";
-import { createRedactor, type Redactor } from "../secrets/index.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
 import { SANDBOX_NOTE } from "../transport/sandbox.js";
 import { holdBackYoungGeneration, LARGE_ENVIRONMENT_FILES } from "./young-generation.js";
-import type { Output } from "./report.js";
+import type { Output } from "./output.js";
 
 export const DEFAULT_ENVIRONMENT = "example";
 
@@ -46,7 +45,6 @@ export function printSandboxNote(output: Output, loaded: LoadedEnvironment): voi
 export interface Prepared {
   loaded: LoadedEnvironment;
   rendered: RenderResult;
-  redact: Redactor;
 }
 
 /** For commands that never render a file: secret values are neither needed nor read. */
@@ -61,7 +59,6 @@ export async function loadAndRender(name: string, options: GlobalOptions, loaded
   const loaded = await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true });
   await loadedHook?.(loaded);
   if (loaded.environment.files.length >= LARGE_ENVIRONMENT_FILES) holdBackYoungGeneration();
-  const redact = createRedactor(loaded.secrets.values, options["show-secrets"] ?? false);
   let rendered: RenderResult;
   try {
     rendered = renderEnvironment({
@@ -73,8 +70,9 @@ export async function loadAndRender(name: string, options: GlobalOptions, loaded
       ...(templatesDir ? { templateOverrides: templatesDir } : {}),
     });
   } catch (error) {
-    // A template or escaping error may quote the value it refused, and that value may be a secret.
-    throw new GenError(`${loaded.file}: ${redact((error as Error).message)}`);
+    // A template or escaping error may quote the value it refused, and that value may be a secret: like all that
+    // gen prints, the message is redacted on its way out (output.ts).
+    throw new GenError(`${loaded.file}: ${(error as Error).message}`);
   }
-  return { loaded, rendered, redact };
+  return { loaded, rendered };
 }

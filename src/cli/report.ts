@@ -1,44 +1,27 @@
-// All printing: issues, rendered files, tool verdicts, summaries and JSON. Commands compute; this module talks.
+// All printing: issues, rendered files, tool verdicts, summaries and JSON. Commands compute; this module talks,
+// through an Output (output.ts), which redacts and escapes whatever it is given.
 import { pc } from "./colors.js";
 import type { ToolReport } from "../validate/tools/index.js";
 import type { Issue, RenderedFile } from "../types.js";
-import { placeholderFor, printableContent, type Redactor } from "../secrets/index.js";
+import { placeholderFor, printableContent } from "../secrets/index.js";
 import type { CleanupWarning } from "../server/cleanup-warning.js";
 import type { HostOutcome } from "../transport/open-transport.js";
+import type { Output, Text } from "./output.js";
 
-export interface Output {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+export type { Output } from "./output.js";
 
-export const processOutput: Output = { out: lineWriter(process.stdout), err: lineWriter(process.stderr) };
-
-/**
- * Writes whole lines. A reader that went away (`gen diff | head -1`) is not an error: later lines are dropped
- * and the command finishes its work (an apply is never cut short by a closed pipe).
- */
-function lineWriter(stream: NodeJS.WriteStream): (text: string) => void {
-  let closed = false;
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    closed = true;
-  });
-  return (text) => {
-    if (!closed) stream.write(text.endsWith("\n") ? text : `${text}\n`);
-  };
-}
-
-export function formatIssue(issue: Issue): string {
+export function formatIssue(issue: Issue): Text {
   const fields = issue.fields?.length ? `${issue.fields.join(", ")}: ` : "";
   const tag = issue.severity === "error" ? pc.red("error") : pc.yellow("warning");
-  return `${issue.source}: ${fields}${issue.message} (${tag})`;
+  return [`${issue.source}: ${fields}${issue.message} (`, tag, ")"];
 }
 
 export function printIssues(output: Output, issues: Issue[]): void {
   for (const issue of issues) output.err(formatIssue(issue));
 }
 
-export function printFiles(output: Output, files: RenderedFile[], redact: Redactor, showSecrets: boolean): void {
+/** Each file under a header; its content as it is (the placeholder render unless showSecrets), as asked for. */
+export function printFiles(output: Output, files: RenderedFile[], showSecrets: boolean): void {
   for (const file of files) {
     const meta = `${file.mode} ${file.owner}:${file.group}`;
     if (file.kind === "symlink") {
@@ -46,7 +29,7 @@ export function printFiles(output: Output, files: RenderedFile[], redact: Redact
       continue;
     }
     output.out(pc.bold(`==> ${file.path} (${meta}) <==`));
-    output.out(printableContent(file, redact, showSecrets));
+    output.verbatim(printableContent(file, showSecrets));
   }
 }
 
@@ -63,22 +46,20 @@ export function printRenderSummary(output: Output, env: string, files: RenderedF
     output.out(`  ${file.mode} ${`${file.owner}:${file.group}`.padEnd(18)} ${file.path}${file.linkTarget ? ` -> ${file.linkTarget}` : ""}`);
 }
 
-export function printToolReports(output: Output, reports: ToolReport[], redact: Redactor): void {
+export function printToolReports(output: Output, reports: ToolReport[]): void {
   for (const report of reports) {
     const word = { passed: "passed", failed: "FAILED", "not-run": "NOT RUN" }[report.status].padEnd(8);
     const label = report.status === "passed" ? pc.green(word) : report.status === "failed" ? pc.red(word) : pc.yellow(word);
-    output.out(`${label} ${report.tool}: ${report.files.join(", ")}`);
-    for (const line of report.messages) output.out(`    ${redact(line)}`);
+    output.out([label, ` ${report.tool}: ${report.files.join(", ")}`]);
+    for (const line of report.messages) output.out(`    ${line}`);
   }
 }
 
 /** A lock or log left behind once the work was done: the host, the path and the cause, and how to clear a lock. */
-export function printCleanupWarnings(output: Output, host: string, warnings: CleanupWarning[] | undefined, redact: Redactor): void {
+export function printCleanupWarnings(output: Output, host: string, warnings: CleanupWarning[] | undefined): void {
   for (const w of warnings ?? []) {
-    output.err(
-      `${pc.yellow("warning")}: ${host}: could not ${w.what === "unlock" ? "release gen's lock" : "append to the log"} ${w.path}: ${redact(w.message)}`,
-    );
-    for (const line of w.details) output.err(`  ${redact(line)}`);
+    output.err([pc.yellow("warning"), `: ${host}: could not ${w.what === "unlock" ? "release gen's lock" : "append to the log"} ${w.path}: ${w.message}`]);
+    for (const line of w.details) output.err(`  ${line}`);
     if (w.what === "unlock")
       output.err(
         `  the next apply, deploy or rollback stops at this lock: once nobody is running one, take it over with --force-unlock (or remove ${w.path} on the server)`,
@@ -86,17 +67,13 @@ export function printCleanupWarnings(output: Output, host: string, warnings: Cle
   }
 }
 
-export function printJson(output: Output, value: unknown, redact: Redactor): void {
-  output.out(redact(JSON.stringify(value, null, 2)));
-}
-
 /** The version of every --json output's shape (docs/json/<command>.schema.json); raised when a shape changes
  * in a way a reader would notice. */
 export const JSON_VERSION = 1;
 
 /** A command's --json result: `{ version, command, ...fields }`, one JSON document on standard output. */
-export function printResult(output: Output, command: string, fields: Record<string, unknown>, redact: Redactor): void {
-  printJson(output, { version: JSON_VERSION, command, ...fields }, redact);
+export function printResult(output: Output, command: string, fields: Record<string, unknown>): void {
+  output.json({ version: JSON_VERSION, command, ...fields });
 }
 
 /** The `hosts` of check's and doctor's JSON: each host's checks, or why they did not run. */

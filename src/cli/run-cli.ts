@@ -6,16 +6,21 @@ import { GenError, type ExitCode } from "../errors.js";
 import type { GenCommand } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import type { GlobalOptions } from "./environment-options.js";
-import { processOutput, type Output } from "./report.js";
+import { createOutput, printedBy, processSink, terminalColumns, type Output, type Sink } from "./output.js";
 import { usageProblem } from "./usage-errors.js";
+import { environmentCompletions } from "./completion.js";
 import { genVersion } from "../paths.js";
 import { placeholderFor } from "../secrets/index.js";
 
-export async function runCli(args: string[], output: Output = processOutput): Promise<ExitCode> {
-  const options = { debug: args.includes("--debug"), json: jsonRequested(args) };
+/** Everything is printed through one Output on `sink` (output.ts): errors, --debug traces and help included. */
+export async function runCli(args: string[], sink: Sink = processSink): Promise<ExitCode> {
+  const options = { debug: args.includes("--debug"), json: flagGiven(args, "json") };
+  let output = createOutput(sink, { showSecrets: flagGiven(args, "show-secrets") });
   try {
     const chosen = await parse(args, output);
     if (!chosen) return 0;
+    // What yargs parsed is what the command sees: the Output shows secrets exactly when the command does.
+    output = createOutput(sink, { showSecrets: chosen.argv["show-secrets"] === true });
     return await chosen.command.run(chosen.argv as never, output);
   } catch (error) {
     return reportError(error, output, options);
@@ -46,7 +51,7 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
     .alias("h", "help")
     .version("version", "print gen's version", genVersion())
     // Laying out help text costs ~8 ms of start-up; only help needs it.
-    .wrap(args.includes("--help") || args.includes("-h") ? Math.min(100, process.stdout.columns || 100) : null)
+    .wrap(args.includes("--help") || args.includes("-h") ? Math.min(100, terminalColumns()) : null)
     .exitProcess(false)
     // yargs goes on after a failure unless this throws; nothing runs in yargs anyway, so every problem is
     // collected and reported together below.
@@ -72,6 +77,11 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
   for (const [example, description] of COMMANDS.flatMap((c) => c.examples ?? []).slice(0, 4)) parser.example(example, description);
 
   skipHelpLayout(parser);
+  if (args.includes("--get-yargs-completions")) {
+    // yargs prints completions itself, to the console, when the command line has a command in it.
+    await printedBy(output, () => parser.parseAsync(args));
+    return undefined;
+  }
   let printed = "";
   await parser.parseAsync(args, {}, (_error, _argv, text) => {
     printed = text;
@@ -82,7 +92,7 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
     throw usageProblem(failures, args, { commands, ...(commandName ? { command: commandName } : {}), options: commandOptions ?? knownOptions(parser) });
   }
   if (printed) {
-    output.out(printed);
+    output.verbatim(printed);
     return undefined;
   }
   return chosen;
@@ -117,17 +127,18 @@ function completeEnvironments(
   defaults: (done: (error: Error | null, completions: string[] | undefined) => void) => void,
   done: (completions: string[]) => void,
 ): void {
+  // Synchronous: what yargs prints of a completion reaches the Output (printedBy) only while the parse runs; a
+  // completion that ended later would be printed past it.
   defaults((_error, completions) => {
-    void import("./completion.js").then(({ environmentCompletions }) => {
-      const names = environmentCompletions(current, argv as never);
-      done([...names, ...(completions ?? []).filter((c) => !names.includes(c))]);
-    });
+    const names = environmentCompletions(current, argv as never);
+    done([...names, ...(completions ?? []).filter((c) => !names.includes(c))]);
   });
 }
 
-function jsonRequested(args: string[]): boolean {
-  const last = args.lastIndexOf("--json");
-  return last >= 0 && last > args.lastIndexOf("--no-json") && !args.slice(0, last).includes("--");
+/** Whether a boolean flag is on, before yargs has parsed the command line (for reporting a failure to parse it). */
+function flagGiven(args: string[], flag: string): boolean {
+  const last = args.lastIndexOf(`--${flag}`);
+  return last >= 0 && last > args.lastIndexOf(`--no-${flag}`) && !args.slice(0, last).includes("--");
 }
 
 export function reportError(error: unknown, output: Output, options: Pick<GlobalOptions, "debug" | "json">): ExitCode {
@@ -137,7 +148,7 @@ export function reportError(error: unknown, output: Output, options: Pick<Global
   const details = known ? error.details : [];
   if (options.json) {
     const internal = known ? {} : { internal: true, ...(options.debug && error instanceof Error && error.stack ? { stack: error.stack } : {}) };
-    output.out(JSON.stringify({ version: 1, error: { message, details, ...internal }, exitCode }, null, 2));
+    output.json({ version: 1, error: { message, details, ...internal }, exitCode });
     return exitCode;
   }
   if (known) {

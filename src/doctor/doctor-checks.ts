@@ -170,11 +170,6 @@ export function parseDoctorRecord(stdout: string, exitCode: number, lines: strin
   throw new GenError(`the readiness checks did not run (exit ${exitCode})`, { details: lines.slice(-10) });
 }
 
-/** Every text of the results through `redact`: a server's message may quote a secret user or database name. */
-export function redactResults(results: DoctorResult[], redact: (text: string) => string): DoctorResult[] {
-  return results.map((r) => ({ ...r, subject: redact(r.subject), detail: redact(r.detail), ...(r.fix ? { fix: redact(r.fix) } : {}) }));
-}
-
 export const doctorProblems = (results: DoctorResult[]) => results.filter((r) => r.status === "fail");
 
 export function describeDoctor(result: DoctorResult): string[] {

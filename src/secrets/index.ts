@@ -1,6 +1,7 @@
 // Secrets: the references an environment holds in place of values, their values (process environment, the
 // untracked <name>.secrets.env, defaults), the placeholders shown instead, and the redactor every printed text
-// passes through. The stages import this index only. Effects: readSecretsFile reads a file; the rest is pure.
+// passes through. The stages import this index only. Effects: readSecretsFile reads a file; resolveSecrets
+// remembers each value it resolves for redactKnownSecrets (the one piece of state); the rest is pure.
 export {
   findSecretReferences,
   isSecretRef,
@@ -12,4 +13,5 @@ export {
 } from "./references.js";
 export { MIN_SECRET_LENGTH, readSecretsFile, resolveSecrets, type SecretValues } from "./resolve.js";
 export { isPlaceholder, placeholder, placeholderFor } from "./placeholder.js";
-export { createRedactor, environmentRedactor, HIDDEN_LINE, printableContent, secretSafeSides, type Redactor } from "./redact.js";
+export { createRedactor, environmentRedactor, HIDDEN_LINE, printableContent, secretForms, secretSafeSides, type Redactor } from "./redact.js";
+export { redactKnownSecrets } from "./known.js";

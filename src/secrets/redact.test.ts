@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { handWrittenShapes } from "../../test/fixtures/hand-written-settings.js";
-import { HIDDEN_LINE, secretSafeSides } from "./redact.js";
+import { pythonString } from "../python-string.js";
+import { createRedactor, HIDDEN_LINE, secretSafeSides } from "./redact.js";
 
 const DB = "db-pass-3e8a1b7c";
 const KEY = "django-key-0f9d8c7b6a";
@@ -53,5 +54,35 @@ describe("secretSafeSides: the server's copy of a file holding secrets", () => {
   test("hides every server line that is not gen's when the file renders to a different number of lines", () => {
     const sides = secretSafeSides("A = 1\nKEY = 'x1\ny2'\n", "A = 1\nKEY = '[secret:K]'\n", "A = 1\nKEY = 'x1\ny2'\nB = 'other-secret-value'\n");
     assert.equal(sides.current, `A = 1\n${HIDDEN_LINE}\n${HIDDEN_LINE}\n${HIDDEN_LINE}\n`);
+  });
+});
+
+describe("createRedactor: a secret in every form it is printed in", () => {
+  const value = `q"uo't\\e-\u00e9\u20ac-\u{1f511}`;
+  const redact = createRedactor([["K", value]]);
+  const json = (text: string) => JSON.stringify(text).slice(1, -1);
+  const forms: Record<string, string> = {
+    raw: value,
+    "gen's Python literal": pythonString(value).slice(1, -1),
+    "double-quoted": value.replaceAll("\\", "\\\\").replaceAll('"', '\\"'),
+    "Python repr": value.replaceAll("\\", "\\\\").replaceAll("'", "\\'"),
+    "in a shell word's single quotes": value.replaceAll("'", `'\\''`),
+    JSON: json(value),
+    "JSON, ASCII only (Python's json.dumps)": json(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+    "URL-encoded": encodeURIComponent(value),
+    "gen's Python literal in JSON": json(pythonString(value).slice(1, -1)),
+    "shell-quoted in JSON in JSON": json(json(value.replaceAll("'", `'\\''`))),
+  };
+  for (const [name, form] of Object.entries(forms)) {
+    test(name, () => {
+      assert.equal(redact(`before ${form} after`), "before [secret:K] after");
+    });
+  }
+  test("the longest form first: a secret inside another is not cut in two", () => {
+    const both = createRedactor([
+      ["SHORT", "abcdefgh"],
+      ["LONG", "abcdefgh-and-more"],
+    ]);
+    assert.equal(both("abcdefgh-and-more abcdefgh"), "[secret:LONG] [secret:SHORT]");
   });
 });

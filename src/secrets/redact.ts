@@ -1,30 +1,68 @@
-// Secret values never reach output: every printed text goes through a redactor built from the loaded secrets.
+// Secret values never reach output: everything gen prints goes through the CLI's output layer, which redacts every
+// secret value gen has read (known.ts) in each form it can take on the way out.
 import { pythonString } from "../python-string.js";
 import { differentValue, isPlaceholder, placeholderFor } from "./placeholder.js";
 import { findSecretReferences, type SecretLookup } from "./references.js";
 
 export type Redactor = (text: string) => string;
 
-export function createRedactor(secrets: Map<string, string>, showSecrets = false): Redactor {
-  if (showSecrets || secrets.size === 0) return (text) => text;
-  const replacements: [string, string][] = [];
-  for (const [name, value] of secrets) {
-    const placeholder = placeholderFor(name);
-    for (const form of new Set([value, pythonString(value).slice(1, -1), JSON.stringify(value).slice(1, -1)])) {
-      if (form.length > 0) replacements.push([form, placeholder]);
-    }
+/**
+ * The forms a value takes in what gen prints: as it is; as settings_local.py writes it (gen's Python literal); in a
+ * double- or single-quoted literal of C, JavaScript or Python's repr; inside a shell word's single quotes; in JSON with
+ * non-ASCII escaped (Python's json.dumps) and URL-encoded; and each of those inside a JSON string, once or twice (a
+ * message quoting JSON, printed as JSON).
+ */
+export function secretForms(value: string): string[] {
+  const bases = new Set([
+    value,
+    pythonString(value).slice(1, -1),
+    backslashed(value, '"'),
+    backslashed(value, "'"),
+    value.replaceAll("'", `'\\''`),
+    asciiJson(value),
+    encodeURIComponent(value),
+  ]);
+  const forms = new Set<string>();
+  for (const base of bases) {
+    const once = jsonInner(base);
+    for (const form of [base, once, jsonInner(once)]) if (form.length > 0) forms.add(form);
   }
-  // Longest first, so a secret that contains another is replaced whole.
-  replacements.sort((a, b) => b[0].length - a[0].length);
-  return (text) => replacements.reduce((out, [form, placeholder]) => out.split(form).join(placeholder), text);
+  return [...forms];
+}
+
+/** `secrets` (name -> value) replaced in any text by their placeholders, in every form secretForms knows. */
+export function createRedactor(secrets: Iterable<[string, string]>, showSecrets = false): Redactor {
+  const placeholders = new Map<string, string>();
+  for (const [name, value] of secrets) for (const form of secretForms(value)) if (!placeholders.has(form)) placeholders.set(form, placeholderFor(name));
+  if (showSecrets || placeholders.size === 0) return (text) => text;
+  // Longest first, so a secret that contains another (or a form that contains another form) is replaced whole.
+  const alternatives = [...placeholders.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
+  const pattern = new RegExp(alternatives.join("|"), "g");
+  return (text) => text.replace(pattern, (form) => placeholders.get(form)!);
+}
+
+function backslashed(value: string, quote: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll(quote, `\\${quote}`);
+}
+
+function jsonInner(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}
+
+function asciiJson(value: string): string {
+  return jsonInner(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /**
  * What of a rendered file may be printed: the file rendered with placeholders (so also where a template filter
- * transformed a secret), or its content with showSecrets; through the redactor either way.
+ * transformed a secret, which no redactor could find), or its content with showSecrets.
  */
-export function printableContent(file: { content: string; shown?: string }, redact: Redactor, showSecrets: boolean): string {
-  return redact(showSecrets ? file.content : (file.shown ?? file.content));
+export function printableContent(file: { content: string; shown?: string }, showSecrets: boolean): string {
+  return showSecrets ? file.content : (file.shown ?? file.content);
 }
 
 /** A redactor for every secret an environment references, its values taken from lookup. */

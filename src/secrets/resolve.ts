@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import type { SecretRef } from "../../schema/index.js";
 import { GenError } from "../errors.js";
+import { rememberSecret } from "./known.js";
 import type { SecretLookup, SecretReference } from "./references.js";
 
 /** Shorter values would be found inside ordinary words when output is redacted. */
@@ -44,6 +45,7 @@ export function resolveSecrets(
       );
     } else {
       values.set(ref.secret, value);
+      rememberSecret(ref.secret, value);
     }
   }
   if (missing.length > 0) return { missing };

@@ -5,7 +5,8 @@ export const execRequests = { count: 0 };
 
 export const EXEC_REPORT_PREFIX = "gen: exec requests: ";
 
-export function reportExecRequestsAtExit(env: NodeJS.ProcessEnv): void {
+/** `print` is the CLI's standard error (output.ts), called once as the process exits. */
+export function reportExecRequestsAtExit(env: NodeJS.ProcessEnv, print: (line: string) => void): void {
   if (env.GEN_REPORT_EXEC !== "1") return;
-  process.on("exit", () => process.stderr.write(`${EXEC_REPORT_PREFIX}${execRequests.count}\n`));
+  process.on("exit", () => print(`${EXEC_REPORT_PREFIX}${execRequests.count}`));
 }

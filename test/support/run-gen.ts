@@ -41,6 +41,8 @@ export interface BinOptions {
   env?: Record<string, string | undefined>;
   /** Written to the child's standard input, which is then closed. */
   stdin?: string;
+  /** Keep what the bin printed as it is, escape sequences included (colours are off: NO_COLOR). */
+  raw?: boolean;
 }
 
 /** Runs the shipped bin in a child process; stdout and stderr are collected separately (without colours). */
@@ -58,7 +60,10 @@ export function runGenBin(args: string[], options: BinOptions = {}): Promise<Gen
     child.stdin.on("error", () => {});
     child.stdin.end(options.stdin ?? "");
     child.on("close", (code, signal) => {
-      const text = (chunks: Buffer[]) => stripVTControlCharacters(Buffer.concat(chunks).toString("utf8")).replace(/\n$/, "");
+      const text = (chunks: Buffer[]) => {
+        const printed = Buffer.concat(chunks).toString("utf8");
+        return (options.raw ? printed : stripVTControlCharacters(printed)).replace(/\n$/, "");
+      };
       const stdout = text(out);
       const stderr = text(err);
       resolve({ code: code ?? (signal ? 128 : 1), out: stdout, err: stderr, all: `${stdout}\n${stderr}`, seconds: (performance.now() - started) / 1000 });

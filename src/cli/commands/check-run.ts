@@ -21,16 +21,7 @@ export async function runCheck(argv: ConnectArgs & { env: string } & GlobalOptio
   );
   const passed = outcomes.every((o) => o.ok && failedChecks(o.value).length === 0);
   if (argv.json) {
-    printResult(
-      output,
-      "check",
-      {
-        environment: argv.env,
-        ok: passed,
-        hosts: hostChecksJson(outcomes),
-      },
-      (t) => t,
-    );
+    printResult(output, "check", { environment: argv.env, ok: passed, hosts: hostChecksJson(outcomes) });
     return passed ? 0 : 1;
   }
   printHostChecks(output, outcomes, (host, checks) => {

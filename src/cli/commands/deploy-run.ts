@@ -34,7 +34,10 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
     output.err(`[2/${TOTAL_STEPS}] front-end build in ${env.release.frontend.dir}`);
     for (const command of env.release.frontend.build) {
       output.err(`    $ ${command.join(" ")}`);
-      await runLocalCommand(command, resolve(repoDir, env.release.frontend.dir), (chunk) => output.err(chunk.replace(/^/gm, "      ").trimEnd()));
+      // A carriage return (a progress line) ends a line here, as in the release's own output.
+      await runLocalCommand(command, resolve(repoDir, env.release.frontend.dir), (chunk) =>
+        output.err(chunk.replace(/\r\n?/g, "\n").replace(/^/gm, "      ").trimEnd()),
+      );
     }
   }
   const files = await listBuildOutput(frontendDir);
@@ -47,7 +50,7 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   output.err(`[3/${TOTAL_STEPS}] configuration of ${argv.env}`);
   // apply shows the plan and asks as gen apply does, or says there is nothing to do; with --json its output goes to
   // standard error so that standard output is deploy's JSON alone.
-  const applyOutput = argv.json ? { out: output.err, err: output.err } : output;
+  const applyOutput = argv.json ? output.onStandardError() : output;
   const events = applyEvents(applyOutput, prepared, { json: false, yes: argv.yes, showSecrets: argv["show-secrets"] ?? false });
   const applyInput = { ...prepared, options, concurrency: argv.concurrency, forceUnlock: argv["force-unlock"], dryRun: false };
   if (argv.apply) {
@@ -56,7 +59,7 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   } else {
     await refuseDrift(applyInput, events.planned);
   }
-  const report = stepReporter(output, prepared.redact, process.stderr.isTTY === true);
+  const report = stepReporter(output);
   const deployInput = {
     environment: env,
     commit,
@@ -68,7 +71,7 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   const results = await deployHosts(deployInput, options, argv.concurrency, report);
   if (argv.json) {
     const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
-    printResult(output, "deploy", { environment: argv.env, branch, commit: { hash: commit.hash, title: commit.title }, hosts }, prepared.redact);
+    printResult(output, "deploy", { environment: argv.env, branch, commit: { hash: commit.hash, title: commit.title }, hosts });
   }
   for (const r of results) {
     if (argv.json) break;
@@ -79,11 +82,11 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
       );
     else {
       output.err(
-        `deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${prepared.redact(r.error?.message ?? "")}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`,
+        `deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${r.error?.message ?? ""}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`,
       );
-      for (const line of r.error?.details ?? []) output.err(`  ${prepared.redact(line)}`);
+      for (const line of r.error?.details ?? []) output.err(`  ${line}`);
     }
-    printCleanupWarnings(output, r.host, r.warnings, prepared.redact);
+    printCleanupWarnings(output, r.host, r.warnings);
   }
   // A lock or log left behind fails the command, as Terraform fails when it cannot release its state lock.
   return results.every((r) => r.outcome === "deployed" && !r.warnings?.length) ? 0 : 1;

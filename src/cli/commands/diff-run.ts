@@ -39,7 +39,7 @@ async function diffPrepared(
   const { plan } = inspected;
   if (argv.out) await writeFile(argv.out, savePlan(plan, prepared.rendered.files));
   if (argv.json) {
-    printResult(output, "diff", { ...plan, summary: summarizePlan(plan), ...(argv.out ? { savedTo: argv.out } : {}) }, prepared.redact);
+    printResult(output, "diff", { ...plan, summary: summarizePlan(plan), ...(argv.out ? { savedTo: argv.out } : {}) });
   } else {
     printPlanDiff(
       output,
@@ -47,16 +47,14 @@ async function diffPrepared(
       {
         rendered: new Map(files.map((f) => [f.path, f])),
         server: inspected.serverFiles,
-
         showSecrets: argv["show-secrets"] ?? false,
-        redact: prepared.redact,
       },
       { stat: argv.stat },
     );
     if (argv.out) output.out(`plan saved to ${argv.out}: apply it with gen apply ${argv.env} --plan ${argv.out}`);
   }
   const failed = plan.hosts.filter((h) => h.error);
-  for (const host of failed) output.err(`error: could not inspect ${host.host}: ${prepared.redact(host.error ?? "")}`);
+  for (const host of failed) output.err(`error: could not inspect ${host.host}: ${host.error ?? ""}`);
   if (failed.length > 0) return 1;
   return planHasChanges(plan) || plan.hosts.some((h) => h.entries.some((e) => e.action === "unreadable")) ? 2 : 0;
 }

@@ -1,7 +1,6 @@
 // The work of `gen doctor`, loaded only when the command runs (keeps start-up small).
-import { describeDoctor, doctorProblems, doctorSpec, redactResults, runDoctor } from "../../doctor/doctor-checks.js";
+import { describeDoctor, doctorProblems, doctorSpec, runDoctor } from "../../doctor/doctor-checks.js";
 import { postgresLoginValues } from "../../doctor/postgres-login.js";
-import { createRedactor } from "../../secrets/index.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions } from "../connect-options.js";
 import { loadWithoutSecrets, printSandboxNote } from "../environment-options.js";
@@ -17,23 +16,18 @@ export async function runDoctorCommand(argv: DoctorArgs & GlobalOptions, output:
   if (!argv.json) printSandboxNote(output, loaded);
   // The database secrets only: without them every other check still runs, and the login says it was not checked.
   const values = postgresLoginValues(loaded);
-  const redact = createRedactor("secrets" in values ? values.secrets : new Map(), argv["show-secrets"] ?? false);
   const options = { envName: argv.env, minFreeMb: argv["min-free-mb"], ...("skip" in values ? { loginSkip: values.skip } : {}) };
   // Logged in as the user that deploys: sudo -n -l is asked as that user, as a release asks it.
-  const found = await forEachHost(
+  const outcomes = await forEachHost(
     env,
     { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser },
     argv.concurrency,
-    async (transport, host) =>
-      redactResults(
-        await runDoctor(transport, doctorSpec(env, { ...options, roles: host.roles, root: transport.root }), "login" in values ? values.login : undefined),
-        redact,
-      ),
+    (transport, host) =>
+      runDoctor(transport, doctorSpec(env, { ...options, roles: host.roles, root: transport.root }), "login" in values ? values.login : undefined),
   );
-  const outcomes = found.map((o) => (o.ok ? o : { ...o, error: redact(o.error) }));
   const ready = outcomes.every((o) => o.ok && doctorProblems(o.value).length === 0);
   if (argv.json) {
-    printResult(output, "doctor", { environment: argv.env, ok: ready, hosts: hostChecksJson(outcomes) }, (t) => t);
+    printResult(output, "doctor", { environment: argv.env, ok: ready, hosts: hostChecksJson(outcomes) });
     return ready ? 0 : 1;
   }
   printHostChecks(output, outcomes, (host, results) => {

@@ -22,7 +22,7 @@ export const listCommand: GenCommand<object> = {
         return { name, where, description: `${d.description ?? ""}${preset}`, ...(problem ? { problem } : {}) };
       }),
     );
-    if (argv.json) printResult(output, "list", { environments: rows }, (t) => t);
+    if (argv.json) printResult(output, "list", { environments: rows });
     else {
       for (const row of rows) {
         if (row.problem) output.out(`${row.name.padEnd(12)} BROKEN: ${row.problem}`);

@@ -6,7 +6,6 @@ import { describeStatus } from "../../release/release-history.js";
 import { rollbackRelease, type RollbackPlan } from "../../release/rollback-release.js";
 import { summarizeMigrations } from "../../release/migrations.js";
 import { GenError } from "../../errors.js";
-import { confirm } from "../confirm.js";
 import type { Environment } from "../../../schema/index.js";
 import { forEachHost } from "../../transport/open-transport.js";
 import { connectOptions, type ConnectArgs } from "../connect-options.js";
@@ -27,15 +26,10 @@ export async function runReleases(argv: ConnectArgs & { env: string } & GlobalOp
     (transport) => listReleases(serverShell(transport, env, { sudo: false }), env),
   );
   if (argv.json)
-    printResult(
-      output,
-      "releases",
-      {
-        environment: argv.env,
-        hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value.map(releaseJson) } : { host: o.host.name, error: o.error })),
-      },
-      (t) => t,
-    );
+    printResult(output, "releases", {
+      environment: argv.env,
+      hosts: outcomes.map((o) => (o.ok ? { host: o.host.name, releases: o.value.map(releaseJson) } : { host: o.host.name, error: o.error })),
+    });
   for (const o of outcomes) {
     if (argv.json) break;
     if (!o.ok) {
@@ -124,7 +118,7 @@ export async function runRollback(
           }
         : { host: o.host.name, ok: false, error: o.error },
     );
-    printResult(output, "rollback", { environment: argv.env, hosts }, (t) => t);
+    printResult(output, "rollback", { environment: argv.env, hosts });
   }
   for (const o of outcomes) {
     if (argv.json) break;
@@ -133,7 +127,7 @@ export async function runRollback(
         `${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ${env.server.transport === "local" ? "recorded (sandbox, not run)" : "ran"} ${o.value.restarted.join("; ")}`,
       );
     else output.err(`rollback failed on ${o.host.name}: ${o.error}`);
-    if (o.ok) printCleanupWarnings(output, o.host.name, o.value.warnings, (t) => t);
+    if (o.ok) printCleanupWarnings(output, o.host.name, o.value.warnings);
   }
   // A lock or log left behind fails the command, as Terraform fails when it cannot release its state lock.
   return outcomes.every((o) => o.ok && !o.value.warnings?.length) ? 0 : 1;
@@ -160,7 +154,7 @@ async function confirmRollback(env: Environment, host: string, plan: RollbackPla
   if (argv.yes) return true;
   if (!process.stdin.isTTY)
     throw new GenError(`refusing to roll back to ${plan.to} without confirmation: no terminal to ask on; pass --yes to roll back non-interactively`);
-  return confirm(`Switch ${host} to ${plan.to} with these migrations still applied?`);
+  return output.confirm(`Switch ${host} to ${plan.to} with these migrations still applied?`);
 }
 
 /** " (its deploy at <at> by <who>: rolled-back: <error>)": the log's record that judged `id` (escaped text). */

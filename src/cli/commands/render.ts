@@ -28,10 +28,10 @@ export const renderCommand: GenCommand<RenderArgs> = {
     ["gen render prod --stdout --only '**/nginx/**'", "print the nginx files"],
   ],
   async run(argv, output) {
-    const { loaded, rendered, redact } = await loadAndRender(argv.env, argv);
+    const { loaded, rendered } = await loadAndRender(argv.env, argv);
     const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
     if (issues.length > 0) {
-      if (argv.json) printResult(output, "render", { environment: argv.env, ok: false, issues }, redact);
+      if (argv.json) printResult(output, "render", { environment: argv.env, ok: false, issues });
       printIssues(output, issues);
       output.err(
         `${loaded.file}: ${issues.length} problem${issues.length === 1 ? "" : "s"} between files; nothing written (gen validate ${argv.env} shows all checks)`,
@@ -45,17 +45,15 @@ export const renderCommand: GenCommand<RenderArgs> = {
       else output.out(note);
     }
     if (argv.stdout) {
-      // Contents are redacted before they are JSON-escaped: a secret with a quote in it is still found.
-      const shown = (f: RenderedFile) => printableContent(f, redact, argv["show-secrets"] ?? false);
+      const shown = (f: RenderedFile) => printableContent(f, argv["show-secrets"] ?? false);
       if (argv.json)
         printResult(
           output,
           "render",
           // `shown` is read before it is left out: without it printableContent would print the real content.
           { environment: argv.env, ok: true, files: files.map((f) => ({ ...withoutShown(f), content: shown(f) })) },
-          redact,
         );
-      else printFiles(output, files, redact, argv["show-secrets"] ?? false);
+      else printFiles(output, files, argv["show-secrets"] ?? false);
       return 0;
     }
     const outDir = argv.out ?? `out/${argv.env}`;
@@ -71,7 +69,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
         .map((f) => (placeholders.has(f.path) ? { ...f, placeholders: true as const } : f)),
     };
     writeRenderedTree(resolve(outDir), written, manifest);
-    if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, outDir, manifest }, redact);
+    if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, outDir, manifest });
     else printRenderSummary(output, `${argv.env} (${loaded.source})`, files, outDir, showSecrets);
     return 0;
   },

@@ -7,7 +7,7 @@ export const schemaCommand: GenCommand<object> = {
   examples: [["gen schema > environment.schema.json", "then point your editor's YAML plugin at it"]],
   async run(_argv, output) {
     const { environmentJsonSchema } = await import("../../../schema/json-schema.js");
-    output.out(JSON.stringify(environmentJsonSchema(), null, 2));
+    output.verbatim(JSON.stringify(environmentJsonSchema(), null, 2));
     return 0;
   },
 };

@@ -17,7 +17,8 @@ export const showCommand: GenCommand<{ env: string }> = {
     const shown = asDefinition(loaded.environment);
     // The JSON is itself an environment definition (saved as <name>.json it renders the same files), so its
     // version is the definition's own `version` field rather than a wrapper.
-    output.out(argv.json ? JSON.stringify({ version: JSON_VERSION, ...shown }, null, 2) : (await loadYaml()).stringify(shown));
+    if (argv.json) output.json({ version: JSON_VERSION, ...shown });
+    else output.verbatim((await loadYaml()).stringify(shown));
     return 0;
   },
 };

@@ -2,7 +2,6 @@
 import { join, relative } from "node:path";
 import type { GenCommand } from "../command.js";
 import { project } from "../environment-options.js";
-import { printJson } from "../report.js";
 
 export const templatesCommand: GenCommand<object> = {
   command: "templates",
@@ -15,7 +14,7 @@ export const templatesCommand: GenCommand<object> = {
     const overridden = templatesDir ? overriddenTemplates(templatesDir) : [];
     const rows = builtinTemplates().map((name) => ({ name, overriddenBy: overridden.includes(name) ? join(templatesDir!, name) : undefined }));
     if (argv.json) {
-      printJson(output, { templatesDir: templatesDir ?? null, templates: rows.map((r) => ({ name: r.name, overriddenBy: r.overriddenBy ?? null })) }, (t) => t);
+      output.json({ templatesDir: templatesDir ?? null, templates: rows.map((r) => ({ name: r.name, overriddenBy: r.overriddenBy ?? null })) });
       return 0;
     }
     output.out(

@@ -13,10 +13,10 @@ export async function runValidate(argv: ValidateArgs & GlobalOptions, output: Ou
   const failed = result.toolReports.filter((r) => r.status === "failed").length;
   const notRun = result.toolReports.filter((r) => r.status === "not-run");
   if (argv.json) {
-    printResult(output, "validate", { environment: argv.env, ok: result.issues.length === 0 && failed === 0, ...result }, prepared.redact);
+    printResult(output, "validate", { environment: argv.env, ok: result.issues.length === 0 && failed === 0, ...result });
   } else {
     printIssues(output, result.issues);
-    printToolReports(output, result.toolReports, prepared.redact);
+    printToolReports(output, result.toolReports);
     const checks = `${result.issues.length} cross-file problem${result.issues.length === 1 ? "" : "s"}`;
     const tools = argv.tools ? `, ${failed} tool check${failed === 1 ? "" : "s"} failed, ${notRun.length} not run` : ", real tools skipped (--no-tools)";
     output.out(`${prepared.loaded.file}: ${checks}${tools}`);
