@@ -6,6 +6,7 @@ import { GenError } from "../errors.js";
 import { posix } from "node:path";
 import type { ServerShell } from "../server/server-shell.js";
 import { outputLines } from "../server/server-shell.js";
+import { quoteArg, quoteArgv } from "../transport/shell-quote.js";
 import { orThrow, type Parsed } from "../transport/step-records.js";
 import type { CommandResult, Step } from "../transport/transport.js";
 import { commandScript, runSteps, writeFileStep } from "./release-steps.js";
@@ -21,14 +22,29 @@ export interface MigrationsFile {
 }
 
 /**
+ * An app label or a migration name as gen records them: what `showmigrations --plan` prints for Django's (labels are
+ * identifiers, migration names module names). The one rule for writing migrations.json and for reading it back: the
+ * file is the deploy user's, and its names end up in commands gen prints.
+ */
+const MIGRATION_WORD = "[A-Za-z0-9_]{1,200}";
+const WORD = new RegExp(`^${MIGRATION_WORD}$`);
+const PLAN_LINE = new RegExp(`^\\s*\\[X\\]\\s+(${MIGRATION_WORD})\\.(${MIGRATION_WORD})(\\s.*)?$`);
+
+/**
  * `[X]  app.0001_initial` lines of `showmigrations --plan` (higher verbosity adds dependencies or the time after
  * the name); `[ ]` is not applied; other lines are ignored.
  */
 export function parseMigrationPlan(text: string): Migration[] {
   return text.split("\n").flatMap((line) => {
-    const match = /^\s*\[X\]\s+([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)(\s.*)?$/.exec(line);
+    const match = PLAN_LINE.exec(line);
     return match ? [{ app: match[1]!, name: match[2]! }] : [];
   });
+}
+
+/** An entry of migrations.json as gen writes it: both names by the rule of parseMigrationPlan. */
+export function isMigration(value: unknown): value is Migration {
+  const m = value as Partial<Migration> | null;
+  return typeof m?.app === "string" && typeof m.name === "string" && WORD.test(m.app) && WORD.test(m.name);
 }
 
 export function migrationsPath(env: Environment, releaseId: string): string {
@@ -78,10 +94,14 @@ export async function recordMigrations(
   return applied;
 }
 
-/** migrations.json's `applied`, its malformed entries left out; undefined when it is not that file. */
+/**
+ * migrations.json's `applied`; undefined when it is not a file gen wrote: one entry that gen would not have written
+ * (a name that is no app label or migration name, `0001; curl ... | sh #`) and none of the file is believed.
+ */
 export function migrationsOf(file: unknown): Migration[] | undefined {
   const applied = (file as Partial<MigrationsFile> | null)?.applied;
-  return Array.isArray(applied) ? applied.filter((m) => typeof m?.app === "string" && typeof m?.name === "string") : undefined;
+  if (!Array.isArray(applied) || !applied.every(isMigration)) return undefined;
+  return applied.map(({ app, name }) => ({ app, name }));
 }
 
 /** Per app: how many applied and the last one, as `gen releases` shows them. */
@@ -118,6 +138,14 @@ export function migrationsToUndo(env: Environment, live: Migration[], target: Mi
     const to = target.filter((m) => m.app === app).pop()?.name ?? "zero";
     return { app, unknown, to, command: [...migrateCommand(env), app, to] };
   });
+}
+
+/**
+ * The line the admin is told to run: every word shell-quoted, so that what it runs is exactly `command` in `backend`,
+ * whatever the words hold.
+ */
+export function undoCommandLine(backend: string, undo: MigrationUndo): string {
+  return `cd ${quoteArg(backend)} && ${quoteArgv(undo.command)}`;
 }
 
 /** release.migrations with `showmigrations --plan` replaced by `migrate`: the same manage.py, run the same way. */

@@ -4,6 +4,7 @@
 // path is the path gen meant: swapping the folder for a link between the check and the change only makes gen refuse.
 import { posix } from "node:path";
 import * as z from "zod/mini";
+import { quoteArg } from "../transport/shell-quote.js";
 import { parseRecords, printRecord, type Parsed } from "../transport/step-records.js";
 import type { FolderSpec } from "../types.js";
 import type { ServerShell } from "./server-shell.js";
@@ -15,7 +16,9 @@ export function pathComponents(serverPath: string): string[] {
 }
 
 export function linkRefusal(path: string): string {
-  return `${path} is a symbolic link: gen does not change anything as root through a link it did not make. Replace it with a real folder (as root: rm ${path} && mkdir ${path}), or point the environment at the folder it leads to, then apply again`;
+  // The path may come from the server (a link found in a folder the deploy user could write): the command is quoted.
+  const quoted = quoteArg(path);
+  return `${path} is a symbolic link: gen does not change anything as root through a link it did not make. Replace it with a real folder (as root: rm ${quoted} && mkdir ${quoted}), or point the environment at the folder it leads to, then apply again`;
 }
 
 /** What a step prints when it refuses a link: `{"kind":"link","path":<server path>}`. */

@@ -4,7 +4,7 @@ import { serverShell } from "../../server/server-shell.js";
 import { listReleases, type ReleaseInfo, type ReleaseLogEntry } from "../../release/releases.js";
 import { describeStatus } from "../../release/release-history.js";
 import { rollbackRelease, type RollbackPlan } from "../../release/rollback-release.js";
-import { summarizeMigrations } from "../../release/migrations.js";
+import { summarizeMigrations, undoCommandLine } from "../../release/migrations.js";
 import { GenError } from "../../errors.js";
 import type { Environment } from "../../../schema/index.js";
 import { forEachHost } from "../../transport/open-transport.js";
@@ -141,7 +141,7 @@ export async function runRollback(
 async function confirmRollback(env: Environment, host: string, plan: RollbackPlan, argv: { yes: boolean; json?: boolean }, output: Output): Promise<boolean> {
   const say = (line: string) => output[argv.json ? "err" : "out"](line);
   for (const r of plan.skipped) say(`${host}: skipping ${r.id} (${describeStatus(r.status)})`);
-  for (const id of plan.unrecorded) say(`${host}: ${id} has no migrations.json: the migrations it applied are not known`);
+  for (const id of plan.unrecorded) say(`${host}: ${id} has no migrations.json that gen wrote: the migrations it applied are not known`);
   // Named with --to: the operator's call. Said, not asked: a script that names its release keeps working.
   const standing = plan.targetStanding;
   if (standing) say(`${host}: warning: ${plan.to} is ${describeStatus(standing.status)}${recordText(plan.to, standing.record)}; switching to it as asked`);
@@ -150,7 +150,7 @@ async function confirmRollback(env: Environment, host: string, plan: RollbackPla
   say(`${host}: ${plan.from} applied migrations that ${plan.to} does not know; the database keeps them after the switch:`);
   for (const u of plan.undo) say(`  ${u.app}: ${u.unknown.join(", ")}`);
   say(`to undo them, run before switching (gen does not run them; check first that they are reversible):`);
-  for (const u of plan.undo) say(`  cd ${backend} && ${u.command.join(" ")}`);
+  for (const u of plan.undo) say(`  ${undoCommandLine(backend, u)}`);
   if (argv.yes) return true;
   if (!process.stdin.isTTY)
     throw new GenError(`refusing to roll back to ${plan.to} without confirmation: no terminal to ask on; pass --yes to roll back non-interactively`);
