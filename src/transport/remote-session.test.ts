@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { localChannel } from "./local-run.js";
 import { remoteSession, type SessionChannel } from "./remote-session.js";
@@ -188,6 +191,79 @@ describe("remote session", () => {
     await assert.rejects(slow, /test@host:22: restarting nginx did not finish within 0\.05 s/);
     await assert.rejects(next, /writing the record was not run: restarting nginx timed out/);
     await session.close();
+  });
+
+  it("keeps the token that frames the records off the command line: it comes on the session's input", async () => {
+    const drivers: string[] = [];
+    const session = remoteSession({
+      where: "test@host:22",
+      open: (driver) => {
+        drivers.push(driver);
+        return localChannel("sh", ["-c", driver], process.env);
+      },
+    });
+    try {
+      // A step sees the driver's variables: the token the records are framed with.
+      const token = text((await session.run({ name: "token", script: `printf '%s' "$tok"` })).stdout);
+      assert.match(token, /^gen-[0-9a-f]{32}$/);
+      assert.equal(drivers.length, 1);
+      assert.ok(!drivers[0]!.includes(token), "the token is in the command line");
+    } finally {
+      await session.close();
+    }
+  });
+
+  it("hands a step its input through a pipe and writes none of it to disk, even when the session is killed during the step", async () => {
+    const scratch = await mkdtemp(join(tmpdir(), "gen-session-tmp-"));
+    const opened: Array<SessionChannel & { kill: () => void }> = [];
+    const session = remoteSession({
+      where: "test@host:22",
+      open: async (driver) => {
+        const channel = await localChannel("sh", ["-c", driver], { ...process.env, TMPDIR: scratch });
+        opened.push(channel);
+        return channel;
+      },
+    });
+    try {
+      const input = `SECRET_KEY = '${"s".repeat(100_000)}'\n`;
+      const copied = await session.run({ name: "copy", script: `[ -p /dev/stdin ] && wc -c`, stdin: input });
+      assert.deepEqual([copied.exitCode, text(copied.stdout).trim()], [0, String(input.length)]);
+      const pending = session.run({ name: "slow", script: "read -r first; sleep 5", stdin: input });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(await readdir(scratch), []);
+      opened[0]!.kill();
+      await assert.rejects(pending);
+      assert.deepEqual(await readdir(scratch), []);
+    } finally {
+      await session.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it("drains the input a step leaves unread, also of a skipped step, so the next step is read where it starts", async () => {
+    const { session } = localSession();
+    try {
+      const noNewline = Buffer.alloc(200_000, 0x41);
+      const results = await session.runAll([
+        { name: "ignores its input", script: "true", stdin: `line one\nline two\n${"x".repeat(70_000)}` },
+        { name: "reads one line", script: "read -r first; printf '%s' \"$first\"", stdin: "first\nsecond\n" },
+        { name: "ignores input without a newline", script: "exit 3", stdin: noNewline },
+        { name: "skipped, with input", script: "echo never", stdin: "echo injected\n", afterSuccess: true },
+        { name: "after", script: "cat", stdin: "last" },
+      ]);
+      assert.deepEqual(
+        results.map((r) => [r.skipped ? "skip" : r.exitCode, text(r.stdout)]),
+        [
+          [0, ""],
+          [0, "first"],
+          [3, ""],
+          ["skip", ""],
+          [0, "last"],
+        ],
+      );
+    } finally {
+      await session.close();
+    }
   });
 
   it("fails cleanly when the channel cannot be opened", async () => {

@@ -3,7 +3,8 @@
 // framing, the start-up, timeouts and errors: a lost channel rejects every pending step with a message naming
 // the host and the step; nothing is left waiting.
 //
-// gen -> server: `<id> <a|c|g> <L lines|B bytes> <stdin bytes>\n<script><stdin>`; `c` skips the step when the one
+// gen -> server: the session's token on a line of its own, then per step
+// `<id> <a|c|g> <L lines|B bytes> <stdin bytes>\n<script><stdin>`; `c` skips the step when the one
 // before it failed or was skipped (a chain that stops at its first failure, in one round trip); `g` when the last
 // step that was not `g` failed or was skipped (a group guarded by one step).
 // server -> gen: the step's own output, then `\n<token> R <id> <status|skip>\n` on stdout and `\n<token> E <id>\n`
@@ -15,26 +16,29 @@ import { ConnectionLostError, GenError } from "../errors.js";
 /**
  * The server side, POSIX sh. A small script comes as lines read by the shell itself (no process); a large one,
  * and input, through GNU `head -c`, which reads no more than it is asked from a pipe.
+ *
+ * The session's token is the first line of its input, never part of the command line: every local user can read a
+ * process's argv (`ps`), and with the token they could forge the end of a step in what they get a root step to print.
+ * A step's input goes from the session's stream into the step through a pipe and never touches the disk: a session
+ * that dies (connection cut, killed) leaves nothing behind, where a scratch file would stay with whatever secrets it
+ * held. What the step leaves unread is drained, so the next frame starts where it should; `read` first, without a
+ * process, sees the end of the input in the usual case of a step that read all of it.
  */
-export function sessionDriver(token: string): string {
-  return [
-    `tok=${token}`,
-    // The scratch folder for steps' input is made on the first step that has any: most sessions never need one.
-    `t=`,
-    `trap '[ -z "$t" ] || rm -rf "$t"' EXIT`,
-    `printf '%s READY\\n' "$tok"; printf '%s READY\\n' "$tok" >&2`,
-    `ok=0; guard=0`,
-    `while IFS=' ' read -r id mode kind n ilen; do`,
-    `  if [ "$kind" = L ]; then s=''; while [ "$n" -gt 0 ] && IFS= read -r line; do s="$s$line`,
-    `"; n=$((n - 1)); done; else s=$(head -c "$n"; echo .) || exit 98; s=\${s%.}; fi`,
-    `  in=/dev/null; if [ "$ilen" != 0 ]; then [ -n "$t" ] || t=$(mktemp -d) || exit 97; head -c "$ilen" >"$t/i" || exit 98; in="$t/i"; fi`,
-    `  if { [ "$mode" = c ] && [ "$ok" != 0 ]; } || { [ "$mode" = g ] && [ "$guard" != 0 ]; }; then rc=skip; [ "$mode" = g ] || guard=1`,
-    `  else (eval "$s") <"$in"; ok=$?; rc=$ok; [ "$mode" = g ] || guard=$ok; fi`,
-    `  printf '\\n%s E %s\\n' "$tok" "$id" >&2`,
-    `  printf '\\n%s R %s %s\\n' "$tok" "$id" "$rc"`,
-    `done`,
-  ].join("\n");
-}
+export const SESSION_DRIVER = [
+  `IFS= read -r tok || exit 96`,
+  `printf '%s READY\\n' "$tok"; printf '%s READY\\n' "$tok" >&2`,
+  `ok=0; guard=0`,
+  `while IFS=' ' read -r id mode kind n ilen; do`,
+  `  if [ "$kind" = L ]; then s=''; while [ "$n" -gt 0 ] && IFS= read -r line; do s="$s$line`,
+  `"; n=$((n - 1)); done; else s=$(head -c "$n"; echo .) || exit 98; s=\${s%.}; fi`,
+  `  if { [ "$mode" = c ] && [ "$ok" != 0 ]; } || { [ "$mode" = g ] && [ "$guard" != 0 ]; }; then rc=skip; [ "$mode" = g ] || guard=1`,
+  `    [ "$ilen" = 0 ] || head -c "$ilen" >/dev/null || exit 98`,
+  `  elif [ "$ilen" = 0 ]; then (eval "$s") </dev/null; ok=$?; rc=$ok; [ "$mode" = g ] || guard=$ok`,
+  `  else head -c "$ilen" | { (eval "$s"); r=$?; read -r _ && cat >/dev/null; exit "$r"; }; ok=$?; rc=$ok; [ "$mode" = g ] || guard=$ok; fi`,
+  `  printf '\\n%s E %s\\n' "$tok" "$id" >&2`,
+  `  printf '\\n%s R %s %s\\n' "$tok" "$id" "$rc"`,
+  `done`,
+].join("\n");
 
 /** A fresh token per session. */
 export function sessionToken(): string {
@@ -224,10 +228,11 @@ function startLive(options: SessionOptions, forget: () => void): Live {
     fail((entry) => new GenError(`${options.where}: ${entry.step.name} ended without an exit status (the remote shell ended with status ${exitCode})`));
   };
 
-  options.open(sessionDriver(token)).then(
+  options.open(SESSION_DRIVER).then(
     (opened) => {
       if (state.dead) return opened.end();
       channel = opened;
+      opened.write(Buffer.from(`${token}\n`));
       opened.onStdout((chunk) => (out.push(chunk), settle()));
       opened.onStderr((chunk) => (err.push(chunk), settle()));
       opened.onClose(onClose);

@@ -3,6 +3,7 @@
 // settles shows as what a user sees: exit 13 with nothing on standard error, or a hang.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -13,7 +14,7 @@ import { startCuttingProxy, type CuttingProxy } from "../support/cutting-proxy.j
 import { sshOptionsFor } from "../support/ssh-options.js";
 import { testCacheHome } from "../support/test-cache-home.js";
 import { startSshd, type SshdHandle } from "../support/sshd.js";
-import { startGenServer, type GenServer } from "./support/gen-server.js";
+import { DB_PASSWORD, SECRET_KEY, startGenServer, type GenServer } from "./support/gen-server.js";
 
 const GEN = join(packageRoot, "dist", "src", "cli", "main.js");
 /** Far above a run on a loaded machine (a few seconds), far below a test runner's patience. */
@@ -57,6 +58,31 @@ function runGenProcess(server: GenServer, knownHosts: string, args: string[]): P
       resolve({ code, signal, stdout, stderr, hung });
     });
   });
+}
+
+/**
+ * Files in the server's scratch folders (/tmp/tmp.*, where a session once kept each step's input) that hold the test
+ * environment's secrets or name its server's root (the header of the staging and install programs' input): what a
+ * cut run may leave on the disk.
+ */
+function leftInScratch(root: string): string[] {
+  return readdirSync("/tmp")
+    .filter((name) => name.startsWith("tmp."))
+    .flatMap((name) => {
+      try {
+        return readdirSync(join("/tmp", name), { recursive: true, encoding: "utf8" }).map((entry) => join("/tmp", name, entry));
+      } catch {
+        return [];
+      }
+    })
+    .filter((path) => {
+      try {
+        const text = readFileSync(path, "latin1");
+        return text.includes(SECRET_KEY) || text.includes(DB_PASSWORD) || text.includes(root);
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** N values from `low` to `high`, evenly spread on a log scale. */
@@ -169,6 +195,9 @@ describe("a connection cut at any point", { timeout: 40 * 60_000 }, () => {
         else if (failure) failures.push(failure);
       }
       assert.deepEqual(failures, [], `a full run is ${total} bytes; failing cuts:\n${failures.join("\n")}`);
+      // The last cut run's server side has finished once its root can be removed (restoreRoot waits for that).
+      restoreRoot();
+      assert.deepEqual(leftInScratch(server.root), [], "a cut run left the input of a step on the server's disk");
       assert.ok(notCut <= 1, `${notCut} of ${points} runs ended before their cut (a full run is ${total} bytes)`);
     });
   }
