@@ -3,7 +3,7 @@ import { createTwoFilesPatch } from "diff";
 import { pc } from "./colors.js";
 import { summarizePlan } from "../plan/plan-changes.js";
 import type { HostPlan, Plan, PlanEntry, PlanSummary } from "../plan/plan-types.js";
-import type { ServerFile } from "../plan/server-state.js";
+import { SHOWN_SIZE_LIMIT, type ServerFile } from "../plan/server-state.js";
 import { secretSafeSides } from "../secrets/index.js";
 import type { RenderedFile } from "../types.js";
 import type { Output, Styled } from "./output.js";
@@ -47,8 +47,9 @@ function printHostDiff(output: Output, host: HostPlan, sources: DiffSources): vo
       continue;
     }
     for (const line of metadataLines(entry)) output.out(pc.cyan(`  ${line}`));
-    if (entry.kind !== "symlink" && (entry.changes.includes("content") || entry.action === "create"))
-      output.out(colorPatch(contentPatch(entry, host.host, sources)));
+    if (entry.kind === "symlink" || !(entry.changes.includes("content") || entry.action === "create")) continue;
+    const tooLarge = tooLargeLine(entry, sources.server.get(host.host)?.get(entry.path));
+    output.out(tooLarge ? pc.yellow(tooLarge) : colorPatch(contentPatch(entry, host.host, sources)));
   }
 }
 
@@ -71,6 +72,13 @@ function metadataLines(entry: PlanEntry): string[] {
   if (entry.changes.includes("owner") || entry.changes.includes("group"))
     lines.push(`owner ${current?.owner}:${current?.group} -> ${desired.owner}:${desired.group}`);
   return lines;
+}
+
+/** A server file too large to show (server-state.ts, SHOWN_SIZE_LIMIT): what is known of it instead of its lines. */
+function tooLargeLine(entry: PlanEntry, server: ServerFile | undefined): string | undefined {
+  if (server?.status !== "ok" || !server.tooLarge) return undefined;
+  const size = server.tooLarge.size === undefined ? "" : ` (${server.tooLarge.size} bytes)`;
+  return `  the server's file${size} is larger than the ${SHOWN_SIZE_LIMIT / 1024 / 1024} MiB gen shows: it differs by its sha256 (${entry.current?.sha256 ?? "?"}); its content is not shown`;
 }
 
 function contentPatch(entry: PlanEntry, host: string, sources: DiffSources): string {

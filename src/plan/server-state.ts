@@ -9,11 +9,19 @@ import { appliedRecordPath } from "../server/applied-record.js";
 import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
 import { parseProbe, PROBE_RECORD_STEP, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
-import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
+import { READ_MISSING, readRefusal, readRoot, SAFE_READ_FUNCTIONS } from "../server/safe-read.js";
+import { posix } from "node:path";
 
 export type ServerFile =
-  | { status: "ok"; side: FileSide /** kept only when it differs from the rendered file */; content?: string }
+  | {
+      status: "ok";
+      side: FileSide;
+      /** Kept only when it differs from the rendered file. */
+      content?: string;
+      /** It differs and is larger than SHOWN_SIZE_LIMIT: compared by its hash, not read (its size when the probe saw it). */
+      tooLarge?: { size?: number };
+    }
   | { status: "missing" }
   | { status: "unreadable"; reason: string };
 
@@ -118,55 +126,47 @@ function differs(file: RenderedFile, probe: ProbeResult): boolean {
   return probe.status === "ok" && probe.type === "file" && (probe.sha256 ?? EMPTY_SHA256) !== fileSha256(file);
 }
 
-type ReadContent = { status: "ok"; content: string } | { status: "missing" } | { status: "unreadable"; reason: string };
+/**
+ * A server file larger than this is compared by its hash alone: its content is neither read nor shown (reading one of
+ * 1.5 GB to show its difference took gen diff to 4.7 GB of memory).
+ */
+export const SHOWN_SIZE_LIMIT = 10 * 1024 * 1024;
+
+type ReadContent =
+  | { status: "ok"; content: string }
+  | { status: "missing" }
+  | { status: "unreadable"; reason: string }
+  | { status: "too-large"; size?: number };
 
 /**
- * The content of the files that differ, through the probe's session (sudo as it had), with no SFTP channel, no second
- * session for root's files and no user table for owners already known: one `cat` of them all, cut by the sizes the
- * probe saw; when that does not add up (a file changed meanwhile, one could not be read), one `cat` step each.
+ * The content of the files that differ, through the probe's session (sudo as it had), one step each in one round trip:
+ * each read as safe-read.ts reads (no link on the way, a regular file, without blocking), and at most
+ * SHOWN_SIZE_LIMIT bytes of it; a file the probe saw larger than that is not read at all.
  */
 async function readContents(
   transport: Transport,
   differing: { file: RenderedFile; size: number | undefined }[],
   sudo: boolean,
 ): Promise<Map<string, ReadContent>> {
-  if (differing.length === 0) return new Map();
-  const files = differing.map((d) => d.file);
-  const sizes = differing.map((d) => d.size);
-  if (sizes.every((size) => size !== undefined)) {
-    const local = files.map((file) => quoteArg(pathUnderRoot(transport.root, file.path))).join(" ");
-    const [all] = await transport.steps([{ name: "reading the files that differ", script: `exec cat -- ${local}` }], { sudo });
-    const total = sizes.reduce<number>((sum, size) => sum + size!, 0);
-    if (all!.exitCode === 0 && all!.stdout.length === total) {
-      let at = 0;
-      return new Map(
-        files.map((file, i): [string, ReadContent] => {
-          const content = all!.stdout.subarray(at, at + sizes[i]!).toString("utf8");
-          at += sizes[i]!;
-          return [file.path, { status: "ok", content }];
-        }),
-      );
-    }
-  }
-  return readEach(transport, files, sudo);
+  const large = differing.filter((d) => d.size !== undefined && d.size > SHOWN_SIZE_LIMIT);
+  const files = differing.filter((d) => !large.includes(d)).map((d) => d.file);
+  const contents = new Map<string, ReadContent>(large.map((d) => [d.file.path, { status: "too-large", size: d.size! }]));
+  if (files.length === 0) return contents;
+  const root = quoteArg(readRoot(transport.root));
+  const steps = files.map((file) => ({
+    name: `reading ${file.path}`,
+    script: `${SAFE_READ_FUNCTIONS}\ngen_read ${root} ${quoteArg(posix.dirname(file.path))} ${quoteArg(posix.basename(file.path))} ${SHOWN_SIZE_LIMIT + 1}`,
+  }));
+  const runs = await transport.steps(steps, { sudo });
+  for (const [i, file] of files.entries()) contents.set(file.path, readContent(runs[i]!, transport, sudo));
+  return contents;
 }
 
-/** One `cat` step per file, all in one round trip: each file's own answer, missing or unreadable. */
-async function readEach(transport: Transport, files: RenderedFile[], sudo: boolean): Promise<Map<string, ReadContent>> {
-  const steps = files.map((file) => ({ name: `reading ${file.path}`, script: `cat -- ${quoteArg(pathUnderRoot(transport.root, file.path))}` }));
-  const runs = await transport.steps(steps, { sudo });
-  return new Map(
-    files.map((file, i): [string, ReadContent] => {
-      const run = runs[i]!;
-      if (run.exitCode === 0) return [file.path, { status: "ok", content: run.stdout.toString("utf8") }];
-      const reason = run.stderr
-        .toString("utf8")
-        .trim()
-        .replace(/^cat: /, "");
-      if (/No such file or directory/.test(reason)) return [file.path, { status: "missing" }];
-      return [file.path, { status: "unreadable", reason: unreadableReason(reason || `cat exited with ${run.exitCode}`, transport, sudo) }];
-    }),
-  );
+function readContent(run: StepResult, transport: Transport, sudo: boolean): ReadContent {
+  if (run.exitCode === 0) return run.stdout.length > SHOWN_SIZE_LIMIT ? { status: "too-large" } : { status: "ok", content: run.stdout.toString("utf8") };
+  if (run.exitCode === READ_MISSING) return { status: "missing" };
+  const reason = readRefusal(run.exitCode, run.stderr.toString("utf8"))!;
+  return { status: "unreadable", reason: unreadableReason(reason, transport, sudo) };
 }
 
 /** Hash and metadata from the probe; the content (read before) only for a regular file that differs. */
@@ -180,6 +180,7 @@ function serverFile(probe: ProbeResult, read: ReadContent | undefined): ServerFi
     ...(probe.type === "symlink" ? { linkTarget: probe.linkTarget ?? "" } : {}),
   };
   if (!read) return { status: "ok", side };
+  if (read.status === "too-large") return { status: "ok", side, tooLarge: read.size === undefined ? {} : { size: read.size } };
   if (read.status !== "ok") return read;
   return { status: "ok", side, content: read.content };
 }

@@ -3,6 +3,7 @@
 // Effects: commands through the transport as the deploy user; systemctl through its sudoers rules, nothing else.
 import { appUnits, restartOrder } from "../render/unit-relations.js";
 import { visibleText } from "../server/server-text.js";
+import { readRoot, SAFE_READ_FUNCTIONS } from "../server/safe-read.js";
 import { describeCommand, fromRestartOrder, type ServiceCommand, serviceCommandScript, systemctlArgv } from "../server/service-commands.js";
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
@@ -51,14 +52,28 @@ const RELEASE_ID = /^\d{8}T\d{6}Z$/;
 // worker left running by --celery-no-restart still works in.
 // biome-ignore lint/complexity/noUselessStringRaw: Python source, where a backslash added later must stay one
 const LIST_SCRIPT = String.raw`
-import json, os, re, sys
+import json, os, re, stat, sys
 spec = json.loads(sys.argv[1])
 def load(path):
+    # The deploy user's files: no link followed, no FIFO waited on, only a regular file, and only up to the limit.
     try:
-        with open(path, "rb") as f:
-            return json.loads(f.read().decode("utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = b""
+        while len(data) <= spec["limit"]:
+            chunk = os.read(fd, spec["limit"] + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return None if len(data) > spec["limit"] else json.loads(data.decode("utf-8"))
     except (OSError, ValueError):
         return None
+    finally:
+        os.close(fd)
 def users(folder):
     inside, used = os.path.realpath(folder) + "/", {}
     try:
@@ -86,6 +101,9 @@ print(json.dumps({"current": current, "releases": releases}))
 
 const LISTING = "listing the releases";
 
+/** deployment.json and migrations.json are read up to this size: what gen writes is far smaller. */
+export const RELEASE_FILE_LIMIT = 1024 * 1024;
+
 /** The step that reads every release and the live one. */
 export function listReleasesStep(shell: ServerShell, env: Environment): Step {
   const spec = {
@@ -93,6 +111,7 @@ export function listReleasesStep(shell: ServerShell, env: Environment): Step {
     current: shell.raw(env.paths.current),
     publicDir: env.paths.publicDir,
     pattern: RELEASE_ID.source.slice(1, -1),
+    limit: RELEASE_FILE_LIMIT,
   };
   return { name: LISTING, script: `python3 -c ${shell.quote(LIST_SCRIPT)} ${shell.quote(JSON.stringify(spec))}` };
 }
@@ -330,9 +349,10 @@ export async function appendReleaseLog(shell: ServerShell, env: Environment, ent
 export const LOG_TAIL_BYTES = 1024 * 1024;
 
 export function readReleaseLogStep(shell: ServerShell, env: Environment): Step {
-  const log = shell.path(releaseLogPath(env));
-  // A regular file only (a fifo or a device put there would hang or never end); its end only, bounded.
-  return { name: "reading the release log", script: `[ -f ${log} ] || exit 0\nexec tail -c ${LOG_TAIL_BYTES} -- ${log}` };
+  const log = releaseLogPath(env);
+  // A regular file only, opened without following a link or blocking (a FIFO put there would hang); its end only.
+  const read = `gen_read ${shell.quote(readRoot(shell.transport.root))} ${shell.quote(posix.dirname(log))} ${shell.quote(posix.basename(log))} ${LOG_TAIL_BYTES} tail`;
+  return { name: "reading the release log", script: `${SAFE_READ_FUNCTIONS}\n${read}` };
 }
 
 /**

@@ -16,9 +16,16 @@ export function lockDir(stateDir: string): string {
   return `${stateDir}/locks/lock`;
 }
 
+/** holder.json is read up to this size: what gen writes is far smaller, and anything larger is not gen's. */
+export const HOLDER_LIMIT = 4096;
+
+/** The holder gen wrote; undefined for anything else (the lock is the deploy user's: what it holds is checked). */
 export function parseLockHolder(json: string): LockHolder | undefined {
   try {
-    return JSON.parse(json) as LockHolder;
+    const h = JSON.parse(json) as Partial<LockHolder> | null;
+    const text = (value: unknown) => typeof value === "string" && value.length <= 512;
+    if (!h || !text(h.who) || !text(h.command) || !text(h.since) || !Number.isInteger(h.pid)) return undefined;
+    return { who: h.who!, command: h.command!, since: h.since!, pid: h.pid! };
   } catch {
     return undefined;
   }

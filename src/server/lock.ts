@@ -1,7 +1,8 @@
 // One lock per application on each server: a folder created with mkdir (atomic), holding who took it, from
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
 import { GenError } from "../errors.js";
-import { describeLockHolder, lockDir, parseLockHolder, type LockHolder } from "./lock-holder.js";
+import { describeLockHolder, HOLDER_LIMIT, lockDir, parseLockHolder, type LockHolder } from "./lock-holder.js";
+import { readRoot, SAFE_READ_FUNCTIONS } from "./safe-read.js";
 import * as z from "zod/mini";
 import { LinkRecord, linkRefusal, pathComponents, printLink } from "./link-safe.js";
 import { JSON_STRING_FUNCTION, oneRecord, printRecord, printServerRecord, type Parsed } from "../transport/step-records.js";
@@ -79,18 +80,24 @@ export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHold
   const dir = shell.path(lockDir(stateDir));
   const info = shell.quote(JSON.stringify(holder));
   const locks = shell.path(`${stateDir}/locks`);
-  // A deploy user's lock may hold links: root reads its holder only when neither it nor the folder is one.
-  const holderOf = `h=$({ [ -L ${dir} ] || [ -L ${dir}/holder.json ] || cat ${dir}/holder.json 2>/dev/null; })`;
+  // A deploy user's lock may hold anything: its holder is read as safe-read.ts reads (no link, no FIFO, a few KB).
+  const holderOf = `h=$(gen_read ${shell.quote(readRoot(shell.transport.root))} ${shell.quote(lockDir(stateDir))} holder.json ${HOLDER_LIMIT} 2>/dev/null)`;
   const record = (kind: "held" | "removed") => printServerRecord({ kind }, "holder", `"$h"`);
   // Status 0 and the holder it had, or status 1 when there is no lock.
   const replace = force
-    ? [{ name: REMOVING, script: [JSON_STRING_FUNCTION, `[ -d ${dir} ] || exit 1`, holderOf, `rm -rf ${dir}`, record("removed")].join("\n") }]
+    ? [
+        {
+          name: REMOVING,
+          script: [JSON_STRING_FUNCTION, SAFE_READ_FUNCTIONS, `[ -d ${dir} ] || exit 1`, holderOf, `rm -rf ${dir}`, record("removed")].join("\n"),
+        },
+      ]
     : [];
   // Status 0 when taken; otherwise HELD, FAILED or LINKED, and a record saying by whom, why, or which link.
   const take = {
     name: TAKING,
     script: [
       JSON_STRING_FUNCTION,
+      SAFE_READ_FUNCTIONS,
       ...(owner ? rootStateScript(shell, stateDir, owner.group) : [`[ -d ${locks} ] || mkdir -p ${locks}`]),
       `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; ${printRecord({ kind: "taken" } satisfies LockRecord)}; exit 0;`,
       `elif [ -d ${dir} ]; then ${holderOf}; ${record("held")}; exit ${HELD};`,

@@ -121,8 +121,11 @@ def copy_entry(from_folder, from_name, to_folder, to_name):
         return
     if not stat.S_ISREG(info.st_mode):
         raise OSError(errno.EINVAL, "not a regular file or a link", from_name)
-    source = os.open(from_name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=from_folder)
+    # Without blocking, and checked again once open: a FIFO swapped in after the stat would wait forever.
+    source = os.open(from_name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=from_folder)
     try:
+        if not stat.S_ISREG(os.fstat(source).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file or a link", from_name)
         target = os.open(to_name, NEW_FILE, 0o600, dir_fd=to_folder)
         try:
             while True:

@@ -1,12 +1,14 @@
 // What the deploy user (and so the application) can write on the server, read back by gen as hostile input. In the
 // sandbox (the local transport runs the same step scripts as a server's session), through the bin.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { runBin } from "../support/run-bin.js";
+import { genBin, runBin } from "../support/run-bin.js";
+import { testCacheHome } from "../support/test-cache-home.js";
 
 let temp = "";
 before(async () => {
@@ -59,4 +61,36 @@ test("rollback prints no command built from a migrations.json the deploy user wr
   assert.match(run.out, new RegExp(`^local: ${older} has no migrations.json that gen wrote: the migrations it applied are not known$`, "m"));
   assert.match(run.out, new RegExp(`^local: ${live} has no migrations.json that gen wrote: the migrations it applied are not known$`, "m"));
   assert.match(run.out, new RegExp(`${live} -> ${older} is live`));
+});
+
+test("releases and rollback read the deploy user's release files and log without following a link, waiting on a FIFO or reading more than a MiB", () => {
+  const dir = join(temp, "releases");
+  const root = join(dir, ".gen-local", "t");
+  mkdirSync(join(dir, "environments"), { recursive: true });
+  writeFileSync(join(dir, "environments", "t.yaml"), ["extends: preset:example", "server: { transport: local, localRoot: .gen-local/t }", ""].join("\n"));
+  const [fifo, device, huge, live] = ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z", "20260104T000000Z"];
+  for (const id of [fifo, device, huge, live]) plantRelease(root, id, [{ app: "core", name: "0001_initial" }]);
+  const release = (id: string, path: string) => join(root, "var/www/releases", id, path);
+  spawnSync("rm", [release(fifo, "public/deployment.json"), release(device, "migrations.json")]);
+  spawnSync("mkfifo", [release(fifo, "public/deployment.json")]);
+  symlinkSync("/dev/zero", release(device, "migrations.json"));
+  writeFileSync(release(huge, "migrations.json"), JSON.stringify({ applied: Array.from({ length: 40_000 }, (_, i) => ({ app: "core", name: `${i}_x` })) }));
+  spawnSync("mkfifo", [join(root, "var/www/releases/releases.log")]);
+  symlinkSync(`releases/${live}`, join(root, "var/www/current"));
+
+  const result = spawnSync(process.execPath, [genBin, "releases", "t", "--json"], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 60_000,
+    killSignal: "SIGKILL",
+    env: { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome() },
+  });
+  assert.equal(result.signal, null, `gen releases was still running after 60 s\n${result.stderr}`);
+  assert.equal(result.status, 0, result.stderr);
+  const hosts = (JSON.parse(result.stdout) as { hosts: { releases: { id: string; status: string; migrations?: unknown[] }[] }[] }).hosts;
+  const byId = new Map(hosts[0]!.releases.map((r) => [r.id, r]));
+  assert.equal(byId.get(fifo)?.status, "unfinished", "a FIFO is no deployment.json");
+  assert.equal(byId.get(device)?.migrations, undefined, "a link is not followed");
+  assert.equal(byId.get(huge)?.migrations, undefined, "more than a MiB is not read");
+  assert.equal(byId.get(live)?.migrations?.length, 1);
 });

@@ -43,6 +43,8 @@ export interface BinOptions {
   stdin?: string;
   /** Keep what the bin printed as it is, escape sequences included (colours are off: NO_COLOR). */
   raw?: boolean;
+  /** Killed (SIGKILL) when still running after this long, saying so on stderr: a hang fails the test instead of stalling it. */
+  timeoutMs?: number;
 }
 
 /** Runs the shipped bin in a child process; stdout and stderr are collected separately (without colours). */
@@ -59,13 +61,22 @@ export function runGenBin(args: string[], options: BinOptions = {}): Promise<Gen
     child.on("error", reject);
     child.stdin.on("error", () => {});
     child.stdin.end(options.stdin ?? "");
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+          }, options.timeoutMs);
     child.on("close", (code, signal) => {
+      clearTimeout(timer);
       const text = (chunks: Buffer[]) => {
         const printed = Buffer.concat(chunks).toString("utf8");
         return (options.raw ? printed : stripVTControlCharacters(printed)).replace(/\n$/, "");
       };
       const stdout = text(out);
-      const stderr = text(err);
+      const stderr = `${text(err)}${timedOut ? `\n[killed: still running after ${options.timeoutMs} ms]` : ""}`;
       resolve({ code: code ?? (signal ? 128 : 1), out: stdout, err: stderr, all: `${stdout}\n${stderr}`, seconds: (performance.now() - started) / 1000 });
     });
   });

@@ -1,0 +1,88 @@
+// gen_read and gen_hash in the real sh, on a folder standing in for a server where someone planted links and FIFOs.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { hashFilesScript, READ_LINK, READ_MISSING, READ_NOT_REGULAR, readRefusal, readRoot, SAFE_READ_FUNCTIONS } from "./safe-read.js";
+
+const root = mkdtempSync(join(tmpdir(), "gen-safe-read-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+mkdirSync(join(root, "srv/lock"), { recursive: true });
+mkdirSync(join(root, "elsewhere"));
+writeFileSync(join(root, "srv/lock/holder.json"), '{"who":"a"}\n');
+writeFileSync(join(root, "elsewhere/holder.json"), "root's own\n");
+writeFileSync(join(root, "srv/lock/log"), Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join(""));
+spawnSync("mkfifo", [join(root, "srv/lock/fifo")]);
+symlinkSync("/dev/zero", join(root, "srv/lock/zero"));
+symlinkSync("../../elsewhere/holder.json", join(root, "srv/lock/link"));
+symlinkSync("../elsewhere", join(root, "srv/linked"));
+
+/** Runs the functions in sh (with `set -u`, as steps are) and gives status and output; never more than 10 s. */
+function sh(line: string) {
+  const run = spawnSync("sh", ["-c", `set -u\n${SAFE_READ_FUNCTIONS}\n${line}`], { encoding: "utf8", timeout: 10_000 });
+  assert.equal(run.signal, null, `still running after 10 s: ${line}`);
+  return { status: run.status, out: run.stdout, err: run.stderr };
+}
+
+const read = (dir: string, name: string, max = 100, tail = "") => sh(`gen_read ${root} ${dir} ${name} ${max} ${tail}`);
+
+test("reads a regular file, at most the bytes asked for, or its end", () => {
+  assert.deepEqual(read("/srv/lock", "holder.json"), { status: 0, out: '{"who":"a"}\n', err: "" });
+  assert.equal(read("/srv/lock", "log", 7).out, "line 0\n");
+  assert.equal(read("/srv/lock", "log", 8, "tail").out, "line 99\n");
+  assert.equal(read("/srv/lock", "log", 100_000, "tail").out.split("\n").length, 101);
+});
+
+test("refuses a link, a FIFO, a device behind a link and a folder reached through a link, at once and without reading", () => {
+  assert.equal(read("/srv/lock", "link").status, READ_LINK);
+  assert.equal(read("/srv/lock", "zero").status, READ_LINK);
+  assert.equal(read("/srv/lock", "fifo").status, READ_NOT_REGULAR);
+  assert.equal(read("/srv/linked", "holder.json").status, READ_LINK);
+  assert.equal(read("/srv", "lock").status, READ_NOT_REGULAR);
+  assert.equal(read("/srv/lock", "none").status, READ_MISSING);
+  assert.equal(read("/srv/none", "holder.json").status, READ_MISSING);
+  for (const name of ["link", "zero", "fifo"]) assert.equal(read("/srv/lock", name).out, "");
+  assert.match(readRefusal(READ_LINK, "")!, /a symbolic link is on the way/);
+  assert.equal(readRefusal(READ_MISSING, ""), "No such file or directory");
+  assert.equal(readRefusal(1, "dd: failed to open 'x': Permission denied\n"), "Permission denied");
+});
+
+test("a server's own root is passed as nothing", () => {
+  assert.equal(readRoot("/"), "");
+  assert.equal(readRoot("/tmp/r/"), "/tmp/r");
+});
+
+test("hashes regular files only, as sha256sum prints them, and nothing else", () => {
+  const files = ["holder.json", "fifo", "zero", "link", "none"].map((n) => join(root, "srv/lock", n));
+  const run = sh(`for f in ${files.join(" ")}; do gen_hash "$f"; done`);
+  assert.equal(run.status, 0);
+  assert.equal(run.out, `${spawnSync("sha256sum", [files[0]!], { encoding: "utf8" }).stdout.split(" ")[0]}  ${files[0]}\n`);
+  assert.equal(run.err, "");
+});
+
+test("the probe's hash step: one sha256sum for the files of root-only folders, the others read without blocking", () => {
+  const server = mkdtempSync(join(tmpdir(), "gen-hash-files-"));
+  try {
+    mkdirSync(join(server, "etc"));
+    mkdirSync(join(server, "home/deployer/config"), { recursive: true });
+    writeFileSync(join(server, "etc/a"), "a\n");
+    writeFileSync(join(server, "etc/b"), "b\n");
+    writeFileSync(join(server, "home/deployer/config/settings.py"), "s\n");
+    spawnSync("mkfifo", [join(server, "home/deployer/config/fifo")]);
+    symlinkSync("/dev/zero", join(server, "home/deployer/config/zero"));
+    // The deploy user's home: it could swap anything below it at any moment.
+    const deployer = Number(spawnSync("id", ["-u", "gen-test"], { encoding: "utf8" }).stdout.trim() || "65534");
+    chownSync(join(server, "home/deployer"), deployer, deployer);
+    const paths = ["/etc/a", "/home/deployer/config/settings.py", "/home/deployer/config/fifo", "/home/deployer/config/zero", "/etc/b", "/etc/none"];
+    const run = spawnSync("sh", ["-c", `set -u\n${hashFilesScript(server, paths)}`], { encoding: "utf8", timeout: 10_000 });
+    assert.equal(run.signal, null, "still running after 10 s");
+    const expected = (path: string) => `${spawnSync("sha256sum", [join(server, path)], { encoding: "utf8" }).stdout.split(" ")[0]}  ${join(server, path)}`;
+    assert.deepEqual(run.stdout.trim().split("\n").sort(), ["/etc/a", "/etc/b", "/home/deployer/config/settings.py"].map(expected).sort());
+    assert.equal(run.status, 0);
+    assert.equal(run.stderr, "");
+  } finally {
+    rmSync(server, { recursive: true, force: true });
+  }
+});
