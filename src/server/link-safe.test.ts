@@ -17,7 +17,8 @@ const shell = { path: (p: string) => quoteArg(pathUnderRoot(root, p)), quote: qu
 const FOLDER = { path: "/home/gen-test/tsosi_errors", owner: "gen-test", group: "gen-test", mode: "0755" };
 
 function sh(script: string): { status: number | null; stdout: string } {
-  const run = spawnSync("sh", ["-c", script], { encoding: "utf8" });
+  const run = spawnSync("sh", ["-c", script], { encoding: "utf8", timeout: 10_000 });
+  assert.equal(run.signal, null, "still running after 10 s");
   return { status: run.status, stdout: run.stdout };
 }
 
@@ -53,13 +54,26 @@ describe("the folder step as root", () => {
     const target = rootOnlyFolder("swap-target");
     mkdirSync(join(root, "home/gen-test/tsosi_errors"), { recursive: true });
     const lines = safeFolderLines(shell, FOLDER);
-    const open = lines.findIndex((l) => l.startsWith("exec 3<"));
+    const open = lines.findIndex((l) => l.startsWith("cd -P --"));
     // The attacker's move, at the worst moment.
     const swap = `rm -rf ${shell.path(FOLDER.path)} && ln -s ${quoteArg(target)} ${shell.path(FOLDER.path)}`;
     const run = sh([...lines.slice(0, open), swap, ...lines.slice(open)].join("\n"));
     assert.equal(run.status, 3, run.stdout);
     assert.equal(refusedLink(run.stdout), FOLDER.path);
     assertUntouched(target);
+  });
+
+  test("fails at once, changing nothing, when the folder becomes a FIFO after its components were checked", () => {
+    rmSync(join(root, FOLDER.path), { recursive: true, force: true });
+    mkdirSync(join(root, FOLDER.path), { recursive: true });
+    const lines = safeFolderLines(shell, FOLDER);
+    const open = lines.findIndex((l) => l.startsWith("cd -P --"));
+    const swap = `rm -rf ${shell.path(FOLDER.path)} && mkfifo ${shell.path(FOLDER.path)}`;
+    const run = sh([...lines.slice(0, open), swap, ...lines.slice(open)].join("\n"));
+    assert.equal(run.status, 1, run.stdout);
+    const info = statSync(join(root, FOLDER.path));
+    assert.deepEqual([info.isFIFO(), info.uid], [true, 0]);
+    rmSync(join(root, FOLDER.path));
   });
 
   test("refuses a parent that is a link, creating nothing behind it", () => {

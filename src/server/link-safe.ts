@@ -1,7 +1,8 @@
 // Root never follows a link it did not make. Two layers, both in the root shell script itself: every component of a
 // path is looked at with `test -L` before anything changes (preflight), and a folder whose owner or mode gen sets is
-// opened once and changed through that open descriptor (/proc/self/fd/3) after checking that the descriptor's real
-// path is the path gen meant: swapping the folder for a link between the check and the change only makes gen refuse.
+// entered once (`cd -P`, which holds it as an open descriptor would) and changed as `.` after checking that its real
+// path (PWD, from getcwd) is the path gen meant: swapping the folder for a link between the check and the change only
+// makes gen refuse, and swapping it for a FIFO makes the step fail at once instead of waiting.
 import { posix } from "node:path";
 import * as z from "zod/mini";
 import { quoteArg } from "../transport/shell-quote.js";
@@ -37,8 +38,8 @@ export function linkProblems(shell: ServerShell, paths: string[]): string[] {
 
 /**
  * Creates the folder (and missing parents, as root's) without going through a link, then sets owner and mode
- * through a descriptor checked to be that folder. Prints a link record and exits 3 when a component is a
- * link or the folder moved; nothing outside the path is changed.
+ * of the folder the step's shell stands in, checked to be that folder. Prints a link record and exits 3 when a
+ * component is a link or the folder moved; nothing outside the path is changed.
  */
 export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "path" | "owner" | "group" | "mode">): string[] {
   const refuse = (c: string) => `{ ${printLink(c)}; exit 3; }`;
@@ -48,20 +49,13 @@ export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "pa
   const target = shell.path(folder.path);
   return [
     ...walk,
-    `exec 3< ${target} || exit 1`,
-    `${sameFolder(3, target)} || ${refuse(folder.path)}`,
+    // Entering holds the folder as a descriptor would, and never waits: opening a FIFO swapped in for it did.
+    `cd -P -- ${target} 2>/dev/null || exit 1`,
+    `[ "$PWD" = ${target} ] || ${refuse(folder.path)}`,
     // The sandbox records owners instead of setting them (apply-plan.ts).
-    `${shell.sandbox ? "" : `chown -- ${shell.quote(`${folder.owner}:${folder.group}`)} /proc/self/fd/3 && `}chmod -- ${shell.quote(folder.mode)} /proc/self/fd/3 || exit 1`,
-    "exec 3<&-",
+    `${shell.sandbox ? "" : `chown -- ${shell.quote(`${folder.owner}:${folder.group}`)} . && `}chmod -- ${shell.quote(folder.mode)} . || exit 1`,
+    "cd /",
   ];
-}
-
-/**
- * True when descriptor `fd` is the folder `path` (no link led elsewhere): the real path of the descriptor, read by
- * the shell itself (`cd -P` sets PWD from getcwd), where `$(readlink ...)` cost two processes per check.
- */
-function sameFolder(fd: number, path: string): string {
-  return `{ cd -P /proc/self/fd/${fd} 2>/dev/null && [ "$PWD" = ${path} ] && cd /; }`;
 }
 
 /** The folder step's answer: the link it refused, if any. */
