@@ -49,8 +49,12 @@ export interface BenchServer {
   gen(args: string[]): Promise<ProcessResult>;
   /** `gen <command> bench` with the connection flags, wrapped in /usr/bin/time: ms and peak RSS in KB. */
   genWithRss(args: string[]): Promise<{ ms: number; rssKb: number }>;
-  /** The floor: one OpenSSH connection that cats every managed file under the root (links excepted). */
-  sshCat(): Promise<number>;
+  /**
+   * The floor: one OpenSSH connection that cats every managed file under the root (links excepted). `kex`: the key
+   * exchange to use (gen's ssh2 negotiates curve25519-sha256; OpenSSH's default here, sntrup761x25519-sha512, costs
+   * about 100 ms more of client CPU per connection).
+   */
+  sshCat(kex?: string): Promise<number>;
   /** Untimed: gives every managed file other content (the link becomes a plain file). */
   changeEverything(run: number): Promise<void>;
   /**
@@ -130,8 +134,16 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
       const rssKb = Number((await readFile(out, "utf8")).trim().split("\n").pop());
       return { ms, rssKb };
     },
-    async sshCat() {
-      const args = [...openSshClientOptions(sshd), "-p", String(sshd.port), "root@127.0.0.1", "cat", ...catted().map((f) => under(f.path))];
+    async sshCat(kex) {
+      const args = [
+        ...openSshClientOptions(sshd),
+        ...(kex ? ["-o", `KexAlgorithms=${kex}`] : []),
+        "-p",
+        String(sshd.port),
+        "root@127.0.0.1",
+        "cat",
+        ...catted().map((f) => under(f.path)),
+      ];
       return expectExit(await runTimed("ssh", args), 0, "ssh cat floor");
     },
     async changeEverything(run) {

@@ -7,7 +7,8 @@ import { showProd, startBenchServer } from "./bench-server.js";
 import { elapsedMs, progress, Results } from "./measure.js";
 import { benchRender } from "./render-bench.js";
 import { formatTable, writeResults } from "./report.js";
-import { benchDiffApply, benchPlainShell } from "./ssh-bench.js";
+import { benchDiffApply, benchLatencyRows, benchPlainShell } from "./ssh-bench.js";
+import { benchLatency } from "./latency-bench.js";
 import { benchUpload } from "./upload-bench.js";
 
 const quick = process.argv.includes("--quick");
@@ -15,6 +16,10 @@ const quick = process.argv.includes("--quick");
 const realOnly = process.argv.includes("--real-only");
 /** --scale-only: only the +1000 files (time) and +5000 files (peak RSS) diff rows, without render rows. */
 const scaleOnly = process.argv.includes("--scale-only");
+/** --rtt 0,20,100: the latency rows at each round-trip time (root; latency-bench.ts). */
+const rtt = flagValue("--rtt");
+/** Internal: the run of one level of --rtt, inside its namespace; writes its rows to --latency-out. */
+const latencyLevel = flagValue("--latency-level");
 const RUNS = quick
   ? {
       render: { process: 5, inProcess: 10, cold: 1, warmups: 1 },
@@ -27,7 +32,31 @@ const RUNS = quick
       upload: { runs: 9, warmups: 2 },
     };
 
+function flagValue(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+async function latencyLevelRun(out: string): Promise<void> {
+  const results = new Results();
+  const plain = await startBenchServer(showProd(), { loginShellRc: false });
+  try {
+    await benchLatencyRows(results, plain, RUNS.ssh);
+  } finally {
+    await plain.stop();
+  }
+  await writeResults(out, results.rows(), { latencyLevel });
+}
+
 async function main(): Promise<void> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (latencyLevel !== undefined) return latencyLevelRun(flagValue("--latency-out")!);
+  if (rtt !== undefined) {
+    const levels = rtt.split(",").map(Number);
+    if (levels.length < 2 || levels.some((l) => !Number.isFinite(l) || l < 0))
+      throw new Error("--rtt takes two or more round-trip times in ms: --rtt 0,20,100");
+    return benchLatency(levels, { quick, out: join(here, "latency-results.json") });
+  }
   const start = process.hrtime.bigint();
   const results = new Results();
   if (!scaleOnly) await benchRender(results, RUNS.render);
@@ -50,7 +79,7 @@ async function main(): Promise<void> {
   const totalSeconds = elapsedMs(start) / 1000;
   console.log(formatTable(rows));
   console.log(`\nbench took ${totalSeconds.toFixed(0)} s`);
-  const out = join(dirname(fileURLToPath(import.meta.url)), "results.json");
+  const out = join(here, "results.json");
   await writeResults(out, rows, { totalSeconds, quick, realOnly, scaleOnly });
   progress(`wrote ${out}`);
 }

@@ -162,3 +162,34 @@ function gen(server: BenchServer, args: string[], expected: number): () => Promi
 function catted(server: BenchServer): number {
   return server.files.filter((f) => f.kind !== "symlink").length;
 }
+
+/** gen's key exchange: the fair floor's. */
+export const GEN_KEX = "curve25519-sha256";
+
+/**
+ * The rows of the latency mode, at one round-trip time (the caller runs this inside a namespace with that delay):
+ * diff and apply of the real set against the fair floor (one `ssh cat` with gen's key exchange), and OpenSSH's
+ * default key exchange against it.
+ */
+export async function benchLatencyRows(results: Results, server: BenchServer, runs: SshRuns): Promise<void> {
+  await server.writeEnvironment();
+  await applyOnce(server);
+  const floor = `ssh cat floor, ${GEN_KEX} (${catted(server)} files)`;
+  const common = { floor, runs: runs.real, warmups: runs.warmups, floorRun: () => server.sshCat(GEN_KEX) };
+  await measurePair(results, { ...common, name: "ssh cat floor, OpenSSH's default key exchange", measured: () => server.sshCat() });
+  await measurePair(results, { ...common, name: "gen diff, nothing differs", measured: gen(server, ["diff"], 0) });
+  await measurePair(results, {
+    ...common,
+    name: `gen diff, ${catted(server)} files differ`,
+    prepare: (i) => server.changeEverything(i),
+    measured: gen(server, ["diff"], 2),
+  });
+  await measurePair(results, {
+    ...common,
+    name: `gen apply --yes, ${catted(server)} files changed`,
+    runs: runs.applyChanged,
+    prepare: (i) => server.changeEverything(i),
+    measured: gen(server, ["apply", "--yes"], 0),
+  });
+  await measurePair(results, { ...common, name: "gen apply --yes, nothing to do", measured: gen(server, ["apply", "--yes"], 0) });
+}
