@@ -1,7 +1,6 @@
 // What apply leaves on the server besides the files: the record of what it last applied (the diff uses it to
 // spot hand edits), an append-only apply log, and pruned backups. Also the clean-up of an interrupted apply.
 import { posix } from "node:path";
-import type { PlanEntry } from "../plan/plan-types.js";
 import { GenError } from "../errors.js";
 import { lockDir } from "./lock.js";
 import * as z from "zod/mini";
@@ -29,7 +28,8 @@ export interface ApplyLogEntry {
 export function recordStep(
   shell: ServerShell,
   stateDir: string,
-  entries: PlanEntry[],
+  /** Each file as the plan has it: its path and the hash gen puts there. */
+  entries: { path: string; desired: { sha256: string } }[],
   previous: Record<string, string> | undefined,
   log: ApplyLogEntry,
   keepBackups: number,
