@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
-import { linkProblems, pathComponents, refusedLink, safeFolderLines } from "./link-safe.js";
+import { linkProblems, parseFolderStep, pathComponents, safeFolderLines } from "./link-safe.js";
 import type { ServerShell } from "./server-shell.js";
 
 const root = mkdtempSync(join(tmpdir(), "gen-link-safe-"));
@@ -100,3 +100,9 @@ describe("the folder step as root", () => {
     );
   });
 });
+
+/** The first link a script refused, its output read as the folder step's. */
+function refusedLink(stdout: string): string | undefined {
+  const parsed = parseFolderStep("the folder step", stdout);
+  return parsed.ok ? parsed.value.link : undefined;
+}

@@ -73,9 +73,3 @@ export function refusalLines(lines: string[]): string[] {
     return link?.ok && link.value[0] ? linkRefusal(link.value[0].path) : line;
   });
 }
-
-/** The first link a script refused (its output read as the folder step's). */
-export function refusedLink(stdout: string): string | undefined {
-  const parsed = parseFolderStep("the folder step", stdout);
-  return parsed.ok ? parsed.value.link : undefined;
-}

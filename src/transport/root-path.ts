@@ -15,11 +15,6 @@ export function pathUnderRoot(root: string, serverPath: string): string {
   return root === "/" ? normalised : posix.join(root, normalised);
 }
 
-/** Permission bits as the 4-digit octal string used everywhere ("0644"). */
-export function modeString(mode: number): string {
-  return (mode & 0o7777).toString(8).padStart(4, "0");
-}
-
 /** Parses "0644" / "644" / "4755" into a number; undefined means "leave as is". */
 export function parseMode(mode: string | undefined, path: string): number | undefined {
   if (mode === undefined) return undefined;
