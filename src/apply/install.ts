@@ -42,7 +42,8 @@ export function installOutcome(shell: ServerShell, staged: StagedFile[], backups
   return {
     installed,
     error: new GenError(`moving files into place failed on ${where} (exit ${run.exitCode})`, {
-      details: [...refusalLines(outputLines(run)), ...sudoRefusedHint(shell.sudo, run)],
+      // The files it moved are the result, not the failure: only a refused link and the program's own words are shown.
+      details: [...refusalLines(outputLines(run).filter((line) => !/^\{"kind":"(moved|restored|removed)"/.test(line))), ...sudoRefusedHint(shell.sudo, run)],
     }),
   };
 }

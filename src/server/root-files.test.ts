@@ -1,7 +1,9 @@
 // The server program that stages, installs and restores apply's files, run for real as root by the real python3
 // through the local transport in a temp folder: owners, modes, backups, and its refusal of links.
 import assert from "node:assert/strict";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
@@ -182,3 +184,108 @@ describe("the root files program (python3, as root)", () => {
 function readdir(path: string): string[] {
   return readdirSync(path).sort();
 }
+
+// The install, stopped before its last file, puts back what it moved: the session that runs it ended (its output is
+// gone, as when gen stops at once or the connection drops: sshd sends a command without a terminal no signal), or a
+// signal came. To stop it at a known point without timing, its output is not read: the program blocks once the pipe
+// is full (64 KiB), long before its last file, whose records take twice that.
+describe("the install program, stopped before its last file", () => {
+  const COUNT = 600;
+  /** Half the files exist (a backup is kept), half are new; names long enough that the records fill the pipe. */
+  async function prepared(folder: string): Promise<{ files: InstallFile[]; target: (i: number) => string }> {
+    const name = (i: number) => `f${String(i).padStart(4, "0")}-${"x".repeat(180)}`;
+    const target = (i: number) => at(`${folder}/${name(i)}`);
+    mkdirSync(at(folder), { recursive: true });
+    for (let i = 0; i < COUNT; i += 2) writeFileSync(target(i), `old ${i}\n`);
+    const staged = await stage(
+      Array.from({ length: COUNT }, (_, i) => ({
+        path: `/${folder}/${name(i)}`,
+        staged: `.s${i}`,
+        mode: "0644",
+        owner: "root",
+        group: "root",
+        content: `new ${i}\n`,
+      })),
+    );
+    assert.equal(staged.exitCode, 0, staged.stderr);
+    const files = Array.from({ length: COUNT }, (_, i) => ({ path: `/${folder}/${name(i)}`, staged: `.s${i}`, backup: `/state/backups/${folder}/${name(i)}` }));
+    return { files, target };
+  }
+
+  /** Starts the program as the session's shell would (the step's script with its input), its output unread. */
+  function started(files: InstallFile[]) {
+    const step = rootFilesStep(shell, "moving the files into place", { op: "install", files });
+    const child = spawn("sh", ["-c", step.script], { stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin.end(step.stdin);
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    return { child, exited };
+  }
+
+  /** Waits until the program moved at least one file (it then goes on until the pipe is full). */
+  async function movedSome(target: (i: number) => string): Promise<void> {
+    while (!readFileSync(target(0), "utf8").startsWith("new")) await sleep(5);
+  }
+
+  function assertPutBack(target: (i: number) => string, folder: string): void {
+    for (let i = 0; i < COUNT; i++) {
+      if (i % 2 === 0) assert.equal(readFileSync(target(i), "utf8"), `old ${i}\n`, `file ${i} is its old version`);
+      else assert.equal(existsSync(target(i)), false, `new file ${i} is gone`);
+    }
+    assert.deepEqual(
+      readdir(at(folder)).filter((f) => f.startsWith(".gen-restore.")),
+      [],
+    );
+  }
+
+  test("when its session ends (its output is closed), puts back every file it moved and exits 4", async () => {
+    const { files, target } = await prepared("etc/gone");
+    const { child, exited } = started(files);
+    await movedSome(target);
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.destroy();
+    assert.equal(await exited, 4, stderr);
+    assertPutBack(target, "etc/gone");
+  });
+
+  for (const signal of ["SIGHUP", "SIGTERM", "SIGINT"] as const) {
+    test(`on ${signal}, puts back every file it moved, says so and exits 4`, async () => {
+      const folder = `etc/${signal.toLowerCase()}`;
+      const { files, target } = await prepared(folder);
+      const { child, exited } = started(files);
+      await movedSome(target);
+      child.kill(signal);
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      assert.equal(await exited, 4, stderr);
+      assert.match(stderr, new RegExp(`^gen: install stopped \\(${signal}\\) after \\d+ of ${COUNT} files: putting them back$`, "m"));
+      const parsed = parseRootFiles("installing", stdout);
+      assert.ok(parsed.ok);
+      const moved = parsed.value.filter((r) => r.kind === "moved").map((r) => r.path);
+      const putBack = parsed.value.filter((r) => r.kind === "restored" || r.kind === "removed").map((r) => r.path);
+      assert.ok(moved.length > 0 && moved.length < COUNT, `${moved.length} moved`);
+      assert.deepEqual(putBack, [...moved].reverse());
+      assertPutBack(target, folder);
+    });
+  }
+
+  test("a restore goes to its end whatever signal comes", async () => {
+    const { files, target } = await prepared("etc/restore");
+    assert.equal((await install(files)).exitCode, 0);
+    const step = rootFilesStep(shell, "restoring", {
+      op: "restore",
+      files: files.map((f, i) => (i % 2 === 0 ? { path: f.path, backup: f.backup } : { path: f.path })),
+    });
+    const child = spawn("sh", ["-c", step.script], { stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin.end(step.stdin);
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // Its records fill the pipe too: it is under way and cannot end before the signals.
+    while (readFileSync(target(0), "utf8") !== "old 0\n") await sleep(5);
+    for (const signal of ["SIGHUP", "SIGTERM", "SIGINT"] as const) child.kill(signal);
+    child.stdout.destroy();
+    assert.equal(await exited, 0);
+    assertPutBack(target, "etc/restore");
+  });
+});

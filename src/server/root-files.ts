@@ -3,6 +3,10 @@
 // opening each component of its path inside the one before with O_NOFOLLOW, so a folder swapped for a link at any
 // moment makes it refuse (a link record, exit 3) instead of leading root elsewhere, and it changes entries only
 // through those folder descriptors.
+// The install is all or nothing: stopped before its last file by a signal (SIGHUP, SIGTERM, SIGINT) or by the end of
+// the session that runs it (gen stopped at once, the connection dropped: sshd then sends a command without a terminal
+// no signal, its next write fails), it puts back what it moved, newest first, and exits 4. A restore, that one included,
+// ignores those signals and a closed output, and goes to its end.
 // Input on stdin: the header's length in bytes and a newline; the header, its fields separated by NUL (root,
 // "1" when owners are set, fields per file, then each file's fields); then the files' bytes one after another, each
 // as long as its size field. Neither side needs a JSON parser on the server: importing Python's json (and re) took
@@ -15,7 +19,7 @@ import type { Step } from "../transport/transport.js";
 import type { ServerShell } from "./server-shell.js";
 
 const PROGRAM = String.raw`
-import errno, os, stat, sys
+import errno, os, signal, stat, sys
 
 FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -26,11 +30,33 @@ class LinkRefused(Exception):
 def quote(text):
     return '"' + "".join(c if " " <= c and c not in '"\\' and not "\ud800" <= c <= "\udfff" else "\\u%04x" % ord(c) for c in text) + '"'
 
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+INTERRUPTED = 4
+# Why the install must stop before its last file: a signal's name, or that its session ended.
+stopped = []
+
+def stop_on(signum, frame):
+    stopped.append(signal.Signals(signum).name)
+
 def record(kind, path, kept=None, message=None):
     extra = "" if kept is None else ',"kept":' + ("true" if kept else "false")
     extra += "" if message is None else ',"message":' + quote(message)
-    sys.stdout.write('{"kind":%s,"path":%s%s}\n' % (quote(kind), quote(path), extra))
-    sys.stdout.flush()
+    try:
+        sys.stdout.write('{"kind":%s,"path":%s%s}\n' % (quote(kind), quote(path), extra))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Nobody reads any more: the session ended. Later output goes nowhere, Python's own flush at exit included.
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, 1)
+        os.dup2(nowhere, 2)
+        stopped.append("its session ended")
+
+def say(text):
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
 
 def is_link(folder, name):
     try:
@@ -180,7 +206,12 @@ def stage(files, root, chown, body):
             os.close(folder)
 
 def install(files, root, chown, body):
+    for number in STOP_SIGNALS:
+        signal.signal(number, stop_on)
+    moved = []
     for path, staged, backup in files:
+        if stopped:
+            return put_back(root, moved, len(files))
         name = basename(path)
         folder = open_folder(root, dirname(path))
         try:
@@ -198,11 +229,20 @@ def install(files, root, chown, body):
                     os.close(backups)
                 kept = True
             os.rename(staged, name, src_dir_fd=folder, dst_dir_fd=folder)
+            moved.append([path, backup if kept else ""])
             record("moved", path, kept)
         finally:
             os.close(folder)
+    return 0
+
+def put_back(root, moved, count):
+    say("gen: install stopped (%s) after %d of %d files: putting them back\n" % (stopped[0], len(moved), count))
+    restore(moved[::-1], root, False, b"")
+    return INTERRUPTED
 
 def restore(files, root, chown, body):
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     failed = 0
     for path, backup in files:
         name = basename(path)
@@ -226,7 +266,7 @@ def restore(files, root, chown, body):
             record("link", str(refused))
             failed = 1
         except OSError as error:
-            sys.stderr.write("gen: restoring %s: %s\n" % (path, error.strerror or error))
+            say("gen: restoring %s: %s\n" % (path, error.strerror or error))
             failed = 1
     return failed
 
