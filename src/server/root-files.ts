@@ -5,7 +5,8 @@
 // through those folder descriptors.
 // The install is all or nothing: stopped before its last file by a signal (SIGHUP, SIGTERM, SIGINT) or by the end of
 // the session that runs it (gen stopped at once, the connection dropped: sshd then sends a command without a terminal
-// no signal, its next write fails), it puts back what it moved, newest first, and exits 4. A restore, that one included,
+// no signal, its next write fails), it puts back what it moved, newest first, removes the staged files left, and
+// exits 4. A restore, that one included,
 // ignores those signals and a closed output, and goes to its end.
 // Input on stdin: the header's length in bytes and a newline; the header, its fields separated by NUL (root,
 // "1" when owners are set, fields per file, then each file's fields); then the files' bytes one after another, each
@@ -209,9 +210,9 @@ def install(files, root, chown, body):
     for number in STOP_SIGNALS:
         signal.signal(number, stop_on)
     moved = []
-    for path, staged, backup in files:
+    for index, (path, staged, backup) in enumerate(files):
         if stopped:
-            return put_back(root, moved, len(files))
+            return put_back(root, moved, files[index:])
         name = basename(path)
         folder = open_folder(root, dirname(path))
         try:
@@ -235,9 +236,19 @@ def install(files, root, chown, body):
             os.close(folder)
     return 0
 
-def put_back(root, moved, count):
-    say("gen: install stopped (%s) after %d of %d files: putting them back\n" % (stopped[0], len(moved), count))
+def put_back(root, moved, unmoved):
+    say("gen: install stopped (%s) after %d of %d files: putting them back\n" % (stopped[0], len(moved), len(moved) + len(unmoved)))
     restore(moved[::-1], root, False, b"")
+    # The staged files that did not move go too (else the next apply's clean-up removes them).
+    for path, staged, backup in unmoved:
+        try:
+            folder = open_folder(root, dirname(path))
+            try:
+                remove_entry(folder, staged)
+            finally:
+                os.close(folder)
+        except (OSError, LinkRefused):
+            pass
     return INTERRUPTED
 
 def restore(files, root, chown, body):
