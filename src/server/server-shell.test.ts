@@ -19,3 +19,9 @@ test("without sudo the shell stays where the session started", async () => {
   const [step] = await withSudo(false).steps([{ name: "where", script: "pwd" }]);
   assert.notEqual(step!.stdout, "/\n");
 });
+
+test("a script longer than a command line may be (128 KiB) runs: an apply log line of 1500 files, their removal", async () => {
+  const long = `: ${"x".repeat(200_000)}\necho ran`;
+  const result = await withSudo(false).script(long, "a long script");
+  assert.deepEqual([result.exitCode, result.stdout], [0, "ran\n"], result.stderr);
+});

@@ -41,7 +41,21 @@ export function serverShell(transport: Transport, env: Environment, options: { s
   // As root, nothing runs in the SSH user's home (sudo keeps the folder it was started in): no tool can pick up a
   // file the deploy user left there.
   const prologue = sudo ? "set -u\ncd / || exit 1\n" : "set -u\n";
-  const script = (text: string, step?: string) => transport.runScript(`${prologue}${text}`, { sudo, ...(step ? { step } : {}) });
+  const steps = async (list: Step[]): Promise<StepOutput[]> =>
+    (
+      await transport.steps(
+        list.map((step) => ({ ...step, script: `${prologue}${step.script}` })),
+        { sudo },
+      )
+    ).map((r) => ({
+      exitCode: r.exitCode,
+      stdout: r.stdout.toString("utf8"),
+      stderr: r.stderr.toString("utf8"),
+      skipped: r.skipped ?? false,
+    }));
+  // A step of the session, not a command line: the sandbox's `sh -c` would take the script as an argument, which
+  // cannot pass 128 KiB (an apply log line or a removal of 1500 staged files).
+  const script = async (text: string, step?: string): Promise<CommandResult> => (await steps([{ name: step ?? "running a script", script: text }]))[0]!;
   return {
     transport,
     path: (serverPath) => quoteArg(pathUnderRoot(transport.root, serverPath)),
@@ -58,18 +72,7 @@ export function serverShell(transport: Transport, env: Environment, options: { s
       return result;
     },
     run: (argv) => transport.run(argv, { sudo }),
-    steps: async (steps) =>
-      (
-        await transport.steps(
-          steps.map((step) => ({ ...step, script: `${prologue}${step.script}` })),
-          { sudo },
-        )
-      ).map((r) => ({
-        exitCode: r.exitCode,
-        stdout: r.stdout.toString("utf8"),
-        stderr: r.stderr.toString("utf8"),
-        skipped: r.skipped ?? false,
-      })),
+    steps,
     sudo,
     sandbox: transport.sandbox,
   };
