@@ -1,6 +1,7 @@
 // Expected failures are values with a message a user can act on; the CLI entry maps them to exit codes.
 
-export type ExitCode = 0 | 1 | 2;
+/** 0 success, 1 failure, 2 usage; 129, 130, 143: stopped by SIGHUP, SIGINT, SIGTERM (128 + the signal's number). */
+export type ExitCode = 0 | 1 | 2 | 129 | 130 | 143;
 
 export class GenError extends Error {
   readonly exitCode: ExitCode;

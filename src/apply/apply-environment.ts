@@ -12,6 +12,7 @@ import { parseSavedPlan, savedPlanConflicts } from "../plan/saved-plan.js";
 import type { RenderResult } from "../render/render-environment.js";
 import { hostConnections, type ConnectOptions, type HostConnections } from "../transport/open-transport.js";
 import type { Issue } from "../types.js";
+import type { Interrupts } from "../interrupt.js";
 import { runCrossChecks } from "../validate/cross-checks.js";
 import { applyHosts, refuseUnreadable } from "./apply-hosts.js";
 import type { HostApplyResult } from "./apply-plan.js";
@@ -28,6 +29,8 @@ export interface EnvironmentApplyInput {
   dryRun: boolean;
   /** A plan saved by gen diff --out: applied exactly as reviewed, refused when it no longer matches. */
   savedPlanFile?: string;
+  /** Signals asking gen to stop: hosts not started are not, the others finish or undo their step (apply-plan.ts). */
+  interrupts?: Interrupts;
 }
 
 /** What the operator should know about a host before confirming. */
@@ -46,7 +49,7 @@ export interface ApplyEvents {
 export type EnvironmentApplyOutcome =
   | { outcome: "invalid"; issues: Issue[] }
   | { outcome: "nothing-to-do" | "dry-run" | "declined"; plan: Plan }
-  | { outcome: "applied" | "failed"; plan: Plan; hosts: HostApplyResult[] };
+  | { outcome: "applied" | "failed" | "interrupted"; plan: Plan; hosts: HostApplyResult[] };
 
 /**
  * Throws a GenError (nothing applied) when a host cannot be inspected, a file cannot be read or a saved plan no
@@ -83,9 +86,14 @@ export async function applyEnvironment(input: EnvironmentApplyInput, events: App
       folders: rendered.manifest.folders,
       forceUnlock: input.forceUnlock,
       concurrency: input.concurrency,
+      ...(input.interrupts ? { interrupts: input.interrupts } : {}),
     };
     const hosts = await applyHosts(hostsInput, input.options, connections, events.progress);
-    return { outcome: hosts.some((r) => r.outcome === "failed") ? "failed" : "applied", plan, hosts };
+    return {
+      outcome: hosts.some((r) => r.outcome === "failed") ? "failed" : hosts.some((r) => r.outcome === "interrupted") ? "interrupted" : "applied",
+      plan,
+      hosts,
+    };
   } finally {
     await connections.close();
   }

@@ -3,6 +3,7 @@
 import { hostname, userInfo } from "node:os";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
+import { NO_INTERRUPTS, type Interrupts } from "../interrupt.js";
 import { unreadableEntries } from "../plan/plan-changes.js";
 import type { Plan } from "../plan/plan-types.js";
 import { forEachHost, type ConnectOptions, type HostConnections } from "../transport/open-transport.js";
@@ -17,6 +18,7 @@ export interface HostsInput {
   folders: FolderSpec[];
   forceUnlock: boolean;
   concurrency: number;
+  interrupts?: Interrupts;
 }
 
 export async function applyHosts(
@@ -26,6 +28,7 @@ export async function applyHosts(
   progress: (line: string) => void,
 ): Promise<HostApplyResult[]> {
   const { environment: env, plan } = input;
+  const interrupts = input.interrupts ?? NO_INTERRUPTS;
   const who = `${userInfo().username}@${hostname()}`;
   const outcomes = await forEachHost(
     env,
@@ -41,13 +44,16 @@ export async function applyHosts(
           folders: input.folders,
           forceUnlock: input.forceUnlock,
         },
-        { transport, now: () => new Date(), who, pid: process.pid, progress },
+        { transport, now: () => new Date(), who, pid: process.pid, progress, interrupt: interrupts.forHost(host.name) },
       ),
     connections,
+    interrupts,
   );
-  return outcomes.map((o) =>
-    o.ok ? o.value : { host: o.host.name, outcome: "failed", changed: [], handlers: [], restored: [], recovered: [], error: new GenError(o.error) },
-  );
+  return outcomes.map((o) => {
+    if (o.ok) return o.value;
+    const failed = { host: o.host.name, changed: [], handlers: [], restored: [], recovered: [], error: new GenError(o.error) };
+    return o.interrupted ? { ...failed, outcome: "interrupted", interrupted: o.interrupted } : { ...failed, outcome: "failed" };
+  });
 }
 
 /** A file gen could not read may differ: stop, and name the account that can read it. */

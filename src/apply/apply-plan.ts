@@ -1,9 +1,12 @@
 // Apply: the reviewed plan of one host in; the server changed to match it, or left as it was, out.
 // Effects: everything on the server goes through the transport: lock, preflight, folders, staged files checked
 // with the real tools, atomic renames with backups, handlers, the record and log. Any failure after files moved
-// restores them and runs the handlers again, so the server is never left half-applied.
+// restores them and runs the handlers again, so the server is never left half-applied. An interrupt (interrupt.ts)
+// stops it before any file moves (staged files removed, lock released) or, once the install's round trip was sent,
+// lets that round trip end and finishes: installed with its handlers, or restored after a failure.
 import type { Environment } from "../../schema/index.js";
 import { ConnectionLostError, errorMessage, GenError } from "../errors.js";
+import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrupt.js";
 import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
@@ -51,11 +54,14 @@ export interface ApplyEffects {
   who: string;
   pid: number;
   progress: (line: string) => void;
+  /** A stop request (SIGINT...): checked before each round trip that would change the server. */
+  interrupt?: Interrupt;
 }
 
 export interface HostApplyResult {
   host: string;
-  outcome: "applied" | "failed" | "unchanged";
+  /** "interrupted": stopped before any file moved; the files are as they were and the lock was released. */
+  outcome: "applied" | "failed" | "unchanged" | "interrupted";
   changed: string[];
   handlers: string[];
   /** Units whose restart waits for the first release (their folder does not exist yet): the first deploy starts them. */
@@ -67,23 +73,42 @@ export interface HostApplyResult {
   /** Files an interrupted apply had already put in place, finished now (handlers run, record written). */
   finished?: string[];
   lockReplaced?: string;
+  /** The signal that came while this host was being changed: its outcome says what it then did. */
+  interrupted?: string;
   error?: GenError;
   /** The lock or the log the apply could not release or write once its work was done (the command exits 1). */
   warnings?: CleanupWarning[];
 }
 
-/** The step under way, named when the connection drops during it. */
+/** The step under way, named when the connection drops during it, and shown if a second signal stops gen at once. */
 interface UnderWay {
   step: string;
 }
 
 export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promise<HostApplyResult> {
-  const at: UnderWay = { step: "taking the lock" };
+  stopIfInterrupted(effects.interrupt, "before this host was started: nothing was changed on it");
+  const at = underWay(effects.interrupt, "taking the lock");
   try {
     return await applySteps(input, effects, at);
   } catch (error) {
     throw lostDuring(error, at);
+  } finally {
+    effects.interrupt?.doing(undefined);
   }
+}
+
+function underWay(interrupt: Interrupt | undefined, first: string): UnderWay {
+  let step = first;
+  interrupt?.doing(step);
+  return {
+    get step() {
+      return step;
+    },
+    set step(next) {
+      step = next;
+      interrupt?.doing(next);
+    },
+  };
 }
 
 /** A lost connection names the step it interrupted; the transport's message names the host and the operation. */
@@ -120,6 +145,7 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
   try {
     const [leftovers, ...probe] = lock.guarded;
     result.recovered = parseLeftovers(leftovers!);
+    stopIfInterrupted(effects.interrupt, "before any file moved: nothing was changed");
     at.step = "reading the server again under the lock";
     // What is compared with the reviewed plan is hashes, modes and owners: the contents were read for the review.
     const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo, contents: false });
@@ -128,6 +154,7 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
   } catch (error) {
     const named = lostDuring(error, at);
     result.error = named instanceof GenError ? named : new GenError(errorMessage(named), { cause: named });
+    if (error instanceof InterruptedError) result.outcome = "interrupted";
     const log = logEntry(applyId, effects, reviewed, changedEntries(reviewed), result);
     warn(result, await warnOnFailure("log", applyLogPath(env.server.stateDir), () => appendLog(shell, env.server.stateDir, log)));
   } finally {
@@ -144,6 +171,7 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
       });
     }
   }
+  if (effects.interrupt?.signal) result.interrupted = effects.interrupt.signal;
   return result;
 }
 
@@ -218,6 +246,12 @@ async function applyLocked(
   if (failures.length > 0) {
     await removeStaged(shell, staged);
     throw stagingFailed(host.host, failures);
+  }
+  // The last point where stopping changes no file: past it, the install's round trip goes out and is finished.
+  if (effects.interrupt?.signal) {
+    at.step = "removing the staged files";
+    await removeStaged(shell, staged);
+    stopIfInterrupted(effects.interrupt, "before any file moved: the staged files were removed, nothing was changed");
   }
   const backups = backupDir(env.server.stateDir, applyId);
   // Files an interrupted apply already moved into place still need their handlers.
@@ -387,7 +421,7 @@ function logEntry(id: string, effects: ApplyEffects, host: HostPlan, entries: Pl
     who: effects.who,
     at: effects.now().toISOString(),
     host: host.host,
-    outcome: result.error || result.restored.length ? "failed" : "applied",
+    outcome: result.outcome === "interrupted" ? "interrupted" : result.error || result.restored.length ? "failed" : "applied",
     files: entries.map((e) => ({ path: e.path, ...(e.current ? { old: e.current.sha256 } : {}), new: e.desired.sha256 })),
     restored: result.restored,
     ...(result.error ? { error: result.error.message } : {}),

@@ -69,25 +69,28 @@ export function reportApply(output: Output, result: EnvironmentApplyOutcome, pre
 function reportResults(output: Output, results: HostApplyResult[], json: boolean, prepared: Prepared, summary: PlanSummary): 0 | 1 {
   if (json) {
     const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
-    printResult(output, "apply", {
-      environment: prepared.loaded.name,
-      outcome: results.some((r) => r.outcome === "failed") ? "failed" : "applied",
-      summary,
-      hosts,
-    });
+    const outcome = results.some((r) => r.outcome === "failed") ? "failed" : results.some((r) => r.outcome === "interrupted") ? "interrupted" : "applied";
+    const interrupted = results.find((r) => r.interrupted)?.interrupted;
+    printResult(output, "apply", { environment: prepared.loaded.name, outcome, summary, hosts, ...(interrupted ? { interrupted } : {}) });
   }
   for (const r of results) {
     if (json) break;
     if (r.lockReplaced) output.err(`${r.host}: took over the lock of ${r.lockReplaced}`);
     for (const path of r.recovered) output.err(`${r.host}: removed leftover of an interrupted apply: ${path}`);
-    if (r.outcome === "failed") {
-      output.err(`apply failed on ${r.host}: ${r.error?.message ?? "unknown error"}`);
+    if (r.outcome === "interrupted") {
+      // Stopped before any file moved, its lock released (unless a warning below says otherwise).
+      output.err(`${r.host}: ${r.error?.message ?? `interrupted (${r.interrupted})`}`);
+    } else if (r.outcome === "failed") {
+      const during = r.interrupted ? ` (${r.interrupted} came while it was under way)` : "";
+      output.err(`apply failed on ${r.host}${during}: ${r.error?.message ?? "unknown error"}`);
       for (const line of r.error?.details ?? []) output.err(`  ${line}`);
     } else {
       const ran = prepared.loaded.environment.server.transport === "local" ? "recorded (sandbox, not run)" : "ran";
       const finished = r.finished?.length ? `; finished ${r.finished.length} file${r.finished.length === 1 ? "" : "s"} of an interrupted apply` : "";
+      // A signal that came once the install's round trip was sent: that round trip was let finish.
+      const despite = r.interrupted && r.outcome === "applied" ? ` (${r.interrupted} came once the install had begun: finished)` : "";
       output.out(
-        `${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}`}${r.handlers.length ? `; ${ran} ${r.handlers.join("; ")}` : ""}`,
+        `${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}${despite}`}${r.handlers.length ? `; ${ran} ${r.handlers.join("; ")}` : ""}`,
       );
       if (r.notStarted?.length) output.out(`${r.host}: not started until the first release (gen deploy starts them): ${r.notStarted.join(", ")}`);
     }

@@ -12,6 +12,7 @@
 import picocolors from "picocolors";
 import { redactKnownSecrets } from "../secrets/index.js";
 import { visibleLines } from "../server/server-text.js";
+import { interruptedAtQuestion, questionSignal } from "./interrupts.js";
 
 /** Where an Output writes whole texts: the process's streams, or a test's collectors. */
 export interface Sink {
@@ -44,7 +45,7 @@ export interface Output {
   json: (value: unknown) => void;
   /** Text the user asked to see as it is, on standard output: only redacted. */
   verbatim: (text: string) => void;
-  /** Asks yes/no on the terminal; anything but y/yes is no. */
+  /** Asks yes/no on the terminal; anything but y/yes is no, and so is Ctrl-C or a stop (interrupts.ts is told). */
   confirm: (question: string) => Promise<boolean>;
   /** `label [████░░░░] done/total unit` on standard error when it is a terminal; undefined otherwise. */
   progressBar: (label: string, unit: string) => ProgressBar | undefined;
@@ -98,13 +99,14 @@ export function terminalColumns(): number {
 }
 
 /**
- * Writes whole lines. A reader that went away (`gen diff | head -1`) is not an error: later lines are dropped
- * and the command finishes its work (an apply is never cut short by a closed pipe).
+ * Writes whole lines. A reader that went away (`gen diff | head -1`) or a terminal that was closed (EIO, with the
+ * SIGHUP that interrupts.ts takes) is not an error: later lines are dropped and the command finishes its work (an
+ * apply is never cut short by a closed pipe or terminal).
  */
 function lineWriter(stream: NodeJS.WriteStream): (text: string) => void {
   let closed = false;
   stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
+    if (error.code !== "EPIPE" && error.code !== "EIO") throw error;
     closed = true;
   });
   return (text) => {
@@ -150,7 +152,15 @@ async function ask(question: string, terminal: NodeJS.WriteStream): Promise<bool
   const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: terminal });
   try {
-    return /^(y|yes)$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    const signal = questionSignal();
+    return /^(y|yes)$/i.test((await rl.question(`${question} [y/N] `, signal ? { signal } : {})).trim());
+  } catch (error) {
+    // readline answers Ctrl-C on a terminal by rejecting the question, and so does a stop (interrupts.ts): no.
+    if ((error as Error).name !== "AbortError") throw error;
+    rl.close();
+    terminal.write("\n");
+    interruptedAtQuestion();
+    return false;
   } finally {
     rl.close();
   }

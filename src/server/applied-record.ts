@@ -18,7 +18,7 @@ export interface ApplyLogEntry {
   who: string;
   at: string;
   host: string;
-  outcome: "applied" | "failed";
+  outcome: "applied" | "failed" | "interrupted";
   files: { path: string; old?: string; new: string }[];
   restored: string[];
   error?: string;

@@ -8,12 +8,17 @@ import type { CommandResult, RunOptions } from "./transport.js";
 export interface LocalProcessOptions extends Pick<RunOptions, "stdin" | "onOutput"> {
   cwd?: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * In a session of its own (the sandbox's commands, which stand for a server's): the terminal's Ctrl-C and hang-up
+   * reach gen alone, which decides what to stop (src/cli/interrupts.ts), as they never reach a server's commands.
+   */
+  detached?: boolean;
 }
 
 /** Never rejects for a failing command: a missing program is exit 127, as a shell reports it. */
 export function runLocalProcess(file: string, args: string[], options: LocalProcessOptions): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: "pipe" });
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: "pipe", detached: options.detached ?? false });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     collect(child.stdout, stdout, "stdout", options.onOutput);
@@ -41,7 +46,8 @@ function collect(stream: NodeJS.ReadableStream, chunks: Buffer[], name: "stdout"
 
 /** A local process as a remote session's channel (the local transport, and the session's own tests). */
 export function localChannel(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<SessionChannel & { kill: () => void }> {
-  // Its own process group, so that kill() takes the running step with it, as a lost connection would.
+  // Its own process group, so that kill() takes the running step with it, as a lost connection would; its own session,
+  // so that the terminal's Ctrl-C and hang-up reach gen alone, as they never reach a server's session.
   const child = spawn(file, args, { env, stdio: "pipe", detached: true });
   child.stdin.on("error", () => {});
   let exitCode: number | undefined;

@@ -70,7 +70,7 @@ async function runLocal(context: LocalContext, argv: string[], options: RunOptio
     return { exitCode: 2, stdout: "", stderr: `cd: ${options.cwd}: No such directory\n` };
   }
   // `sudo` is ignored: the folder belongs to whoever runs gen.
-  return runLocalProcess(file, args, { ...options, cwd, env: { ...process.env, GEN_ROOT: context.root } });
+  return runLocalProcess(file, args, { ...options, cwd, env: { ...process.env, GEN_ROOT: context.root }, detached: true });
 }
 
 function failed(context: LocalContext, action: string, serverPath: string, error: unknown): GenError {

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import pLimit from "p-limit";
 import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
+import { InterruptedError } from "../interrupt.js";
 import { createLocalTransport } from "./local.js";
 import { startTcp } from "./ssh-connect.js";
 import { connectSsh, type SshOptions } from "./ssh.js";
@@ -127,11 +128,15 @@ export function hostConnections(env: Environment, options: ConnectOptions): Host
   };
 }
 
-export type HostOutcome<T> = { host: HostEntry; ok: true; value: T } | { host: HostEntry; ok: false; error: string; transport: string };
+export type HostOutcome<T> =
+  | { host: HostEntry; ok: true; value: T }
+  /** `interrupted`: the signal that stopped this host before it changed anything (or before it started). */
+  | { host: HostEntry; ok: false; error: string; transport: string; interrupted?: string };
 
 /**
  * Runs `work` on every host, at most `concurrency` at once; one host failing does not hide the others.
- * Without `connections`, each host's connection is opened for this call and closed after it.
+ * Without `connections`, each host's connection is opened for this call and closed after it. Once `interrupts` has a
+ * signal, the hosts not started yet are not started (or connected to).
  */
 export async function forEachHost<T>(
   env: Environment,
@@ -139,6 +144,7 @@ export async function forEachHost<T>(
   concurrency: number,
   work: (transport: Transport, host: HostEntry) => Promise<T>,
   connections?: HostConnections,
+  interrupts?: { readonly signal: string | undefined },
 ): Promise<HostOutcome<T>[]> {
   const limit = pLimit(Math.max(1, concurrency));
   return Promise.all(
@@ -146,6 +152,7 @@ export async function forEachHost<T>(
       limit(async (): Promise<HostOutcome<T>> => {
         let transport: Transport | undefined;
         try {
+          if (interrupts?.signal) throw new InterruptedError(interrupts.signal, `not started: interrupted (${interrupts.signal}); nothing was changed on it`);
           transport = connections ? await connections.open(host) : await openTransport(env, host, options);
           return { host, ok: true, value: await work(transport, host) };
         } catch (error) {
@@ -155,6 +162,7 @@ export async function forEachHost<T>(
             ok: false,
             error: `${errorMessage(error)}${details}`,
             transport: transport?.describe ?? `${options.sshUser ?? env.server.sshUser}@${host.host}:${host.port}`,
+            ...(error instanceof InterruptedError ? { interrupted: error.signal } : {}),
           };
         } finally {
           if (!connections) await transport?.close().catch(() => {});

@@ -5,11 +5,17 @@ import { connectOptions } from "../connect-options.js";
 import { loadRenderAndConnect } from "../connect-early.js";
 import { printSandboxNote } from "../environment-options.js";
 import type { ExitCode } from "../../errors.js";
+import type { Interrupts } from "../../interrupt.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
 import type { ApplyArgs } from "./apply.js";
+import { withInterrupts } from "../interrupts.js";
 
-export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output): Promise<ExitCode> {
+export function runApply(argv: ApplyArgs & GlobalOptions, output: Output): Promise<ExitCode> {
+  return withInterrupts(output, "apply", (interrupts) => applyWith(argv, output, interrupts));
+}
+
+async function applyWith(argv: ApplyArgs & GlobalOptions, output: Output, interrupts: Interrupts): Promise<ExitCode> {
   const options = connectOptions(argv, argv.env);
   // applyEnvironment closes the connections.
   const prepared = await loadRenderAndConnect(argv.env, argv, options, argv.concurrency);
@@ -22,6 +28,7 @@ export async function runApply(argv: ApplyArgs & GlobalOptions, output: Output):
     forceUnlock: argv["force-unlock"],
     dryRun: argv["dry-run"],
     ...(argv.plan ? { savedPlanFile: argv.plan } : {}),
+    interrupts,
   };
   const outcome = await applyEnvironment(input, applyEvents(output, prepared, { json, yes: argv.yes, showSecrets: argv["show-secrets"] ?? false }));
   return reportApply(output, outcome, prepared, json);

@@ -1,0 +1,72 @@
+// gen apply of 1500 files in the sandbox, stopped by a signal at points spread over a run (support/apply-interrupts.ts):
+// each run leaves the set whole-old or whole-new, no lock and no staged file, says which, and exits 128 + the signal's
+// number (or, before any host was being changed, is stopped by the signal). Signals go to gen's process group, as a
+// terminal sends them; the sandbox's own processes run in a session of their own, as a server's would. One point
+// decides its outcome here: the staging under way, the sandbox's session held with SIGSTOP while the signal comes:
+// stopped before any file moved. A second Ctrl-C stops gen at once; the install program puts back what it moved.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { childPids, runInterrupted } from "../support/interrupted-run.js";
+import { FOLDER, files, secondCtrlC, spreadRuns, useVersion, type Point, type Target } from "./support/apply-interrupts.js";
+
+describe("gen apply interrupted, in the sandbox", { timeout: 20 * 60_000 }, () => {
+  const project = mkdtempSync(join(tmpdir(), "gen-interrupts-"));
+  const target: Target = {
+    host: "local",
+    cwd: project,
+    args: (command) => [...command.slice(0, 1), "sb", ...command.slice(1)],
+    file: (serverPath) => join(project, ".gen-local/sb", serverPath),
+    template: join(project, "environments/many.njk"),
+  };
+  before(async () => {
+    mkdirSync(join(project, "environments"));
+    const env = { extends: "preset:example", server: { transport: "local", localRoot: ".gen-local/sb" }, files };
+    writeFileSync(join(project, "environments/sb.json"), JSON.stringify(env));
+    useVersion(target, "A");
+    const first = await runInterrupted(target.args(["apply", "--yes"]), [], { cwd: project });
+    assert.equal(first.code, 0, first.err);
+  });
+  after(() => rmSync(project, { recursive: true, force: true }));
+
+  // The sandbox's session (gen's child, a process group of its own) is held with SIGSTOP while it stages: the signal
+  // comes then, and the session goes on once gen said it is stopping.
+  let held: number[] = [];
+  const hold = (signal: "SIGSTOP" | "SIGCONT") => {
+    for (const group of held) {
+      try {
+        process.kill(-group, signal);
+      } catch {
+        // not a process group (or gone): not the session
+      }
+    }
+  };
+  const stagedFiles = () => readdirSync(target.file(FOLDER)).some((name) => name.startsWith(".gen-stage."));
+  const duringStaging: Point = {
+    name: "the staging under way (the session held)",
+    signal: "SIGINT",
+    ending: "before any file moved",
+    interruptions: () => [
+      {
+        at: { when: stagedFiles },
+        run: (pid) => {
+          held = childPids(pid);
+          hold("SIGSTOP");
+        },
+        signal: "SIGINT",
+      },
+      { at: { output: /^gen: SIGINT: stopping/m }, run: () => hold("SIGCONT") },
+    ],
+    tearDown: async () => hold("SIGCONT"),
+  };
+
+  it("leaves the set whole-old or whole-new, no lock, and says which, at every point of a run", async (t) => {
+    await spreadRuns(target, [duringStaging], (text) => t.diagnostic(text));
+  });
+
+  it("stops at once on a second Ctrl-C; the install is put back or finished, and the next apply takes the lock over", async (t) => {
+    await secondCtrlC(target, (text) => t.diagnostic(text));
+  });
+});
