@@ -140,17 +140,28 @@ export function settingsLinkStep(shell: ServerShell, env: Environment, releaseDi
   };
 }
 
-export async function installBackend(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
+/** `stop` throws when gen was asked to stop (interrupt.ts): called before each command, none starts after. */
+export async function installBackend(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput, stop = () => {}): Promise<void> {
   const backend = `${releaseDir}/${env.paths.backendDir}`;
-  for (const argv of env.release.install) await runChecked(shell, argv, out, backend);
+  for (const argv of env.release.install) {
+    stop();
+    await runChecked(shell, argv, out, backend);
+  }
   await runSteps(shell, [settingsLinkStep(shell, env, releaseDir)]);
 }
 
-export async function runReleaseTasks(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): Promise<void> {
-  for (const argv of env.release.tasks) await runChecked(shell, argv, out, `${releaseDir}/${env.paths.backendDir}`);
+export async function runReleaseTasks(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput, stop = () => {}): Promise<void> {
+  for (const argv of env.release.tasks) {
+    stop();
+    await runChecked(shell, argv, out, `${releaseDir}/${env.paths.backendDir}`);
+  }
 }
 
-/** Uploads the build output into public/, many files at once (the transport bounds the SFTP requests). */
+/**
+ * Uploads the build output into public/, many files at once (the transport bounds the SFTP requests). A failure, or
+ * `stop` throwing, starts no further file, and is thrown once the uploads under way have ended: the caller removes
+ * the release next, which an upload still writing into it would make fail.
+ */
 export async function uploadFrontend(
   shell: ServerShell,
   env: Environment,
@@ -158,21 +169,30 @@ export async function uploadFrontend(
   localDir: string,
   files: string[],
   out: ReleaseOutput,
+  stop = () => {},
 ): Promise<void> {
   const publicDir = `${releaseDir}/${env.paths.publicDir}`;
   const dirs = [...new Set(files.map((f) => posix.dirname(`${publicDir}/${f}`)))].sort();
   await shell.must("creating the front-end folders", `mkdir -p ${[publicDir, ...dirs].map((d) => shell.path(d)).join(" ")}`);
   let done = 0;
+  let failure: { error: unknown } | undefined;
   const reads = pLimit(32);
   await Promise.all(
     files.map((file) =>
       reads(async () => {
-        const content = await readFile(join(localDir, file));
-        await shell.transport.writeFile(`${publicDir}/${file}`, content, "0644");
-        out.onUpload(++done, files.length);
+        if (failure) return;
+        try {
+          stop();
+          const content = await readFile(join(localDir, file));
+          await shell.transport.writeFile(`${publicDir}/${file}`, content, "0644");
+          out.onUpload(++done, files.length);
+        } catch (error) {
+          failure ??= { error };
+        }
       }),
     ),
   );
+  if (failure) throw failure.error;
 }
 
 export interface DeploymentInfo {

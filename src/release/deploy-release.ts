@@ -1,11 +1,15 @@
 // Release: a checked local commit and built front end in; a new live release on the server out (steps 4-8).
 // Effects: through the transport as the deploy user. A failure before the switch removes the half-made release
-// and leaves `current` alone; a failed restart switches back to the previous release and restarts again.
+// and leaves `current` alone; a failed restart switches back to the previous release and restarts again. An
+// interrupt (interrupt.ts) before the switch stops before the next command and removes the release, the live one
+// staying; once `current` switched, the deploy finishes (restarts, smoke checks, switched back if they fail) and only
+// pruning is left out.
 import type { Environment } from "../../schema/index.js";
 import { warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
 import { lockDir, releaseLock, takeLock } from "../server/lock.js";
 import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
+import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrupt.js";
 import type { Transport } from "../transport/transport.js";
 import { orThrow } from "../transport/step-records.js";
 import {
@@ -50,6 +54,8 @@ export interface DeployEffects {
   who: string;
   pid: number;
   report: StepReporter;
+  /** A stop request (SIGINT...): checked before each command until `current` switches. */
+  interrupt?: Interrupt;
 }
 
 export interface DeployResult {
@@ -58,7 +64,10 @@ export interface DeployResult {
   previous?: string;
   /** Once deployed: the newest good release before this one (release-history.ts), which `gen rollback` goes to. */
   previousGood?: string;
-  outcome: "deployed" | "failed" | "rolled-back";
+  /** "interrupted": stopped before the switch; the release was removed, the one live before still is. */
+  outcome: "deployed" | "failed" | "rolled-back" | "interrupted";
+  /** The signal that came while this host was being deployed to: its outcome says what it then did. */
+  interrupted?: string;
   failedStep?: number;
   removedReleases: string[];
   /** Releases past release.keep that pruning kept because processes still use them. */
@@ -71,7 +80,17 @@ export interface DeployResult {
 }
 
 export async function deployRelease(input: DeployInput, effects: DeployEffects): Promise<DeployResult> {
+  stopIfInterrupted(effects.interrupt, "before this host was started: nothing was changed on it");
+  try {
+    return await deploySteps(input, effects);
+  } finally {
+    effects.interrupt?.doing(undefined);
+  }
+}
+
+async function deploySteps(input: DeployInput, effects: DeployEffects): Promise<DeployResult> {
   const env = input.environment;
+  const stop = (what: string) => () => stopIfInterrupted(effects.interrupt, what);
   const shell = serverShell(effects.transport, env, { sudo: false });
   const release = releaseIdFor(effects.now());
   const releaseDir = `${env.paths.releases}/${release}`;
@@ -84,12 +103,15 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
   try {
     const previous = await liveRelease(shell, env);
     if (previous) result.previous = previous;
+    stop("before the release was made: nothing was changed")();
     await step(5, `build release ${release}`, async () => {
       // mkdir, not mkdir -p: a folder that already exists belongs to another release and is never removed here.
       const [created] = await shell.steps([createReleaseStep(shell, releaseDir)]);
       orThrow(parseCreateRelease(release, effects.transport.describe, created!));
       try {
-        await buildRelease(shell, input, effects, releaseDir, release);
+        await buildRelease(shell, input, effects, releaseDir, release, stop("before the switch: the half-made release was removed"));
+        // The last point where stopping leaves the live release as it is: past it, the deploy is finished.
+        stop("before the switch: the release was removed")();
       } catch (error) {
         await shell.steps([removeReleaseStep(shell, releaseDir)]);
         throw error;
@@ -113,20 +135,27 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
       const journals = failed.flatMap((c) => (c.journal ?? []).map((line) => `${c.name} journal | ${line}`));
       throw new GenError(`smoke check failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`, { details: journals });
     });
-    // No ownership to fix: everything in the release was made by the deploy user (README, "Ownership").
-    await step(9, `keep ${env.release.keep} releases`, async () => {
-      const pruned = await pruneReleases(shell, env, env.release.keep);
-      result.removedReleases = pruned.removed;
-      if (pruned.keptInUse.length > 0) result.keptInUse = pruned.keptInUse;
-      if (pruned.previous) result.previousGood = pruned.previous;
-    });
+    // No ownership to fix: everything in the release was made by the deploy user (README, "Ownership"). Pruning is the
+    // one step an interrupt leaves out once the release is live: the next deploy prunes.
+    if (!effects.interrupt?.signal)
+      await step(9, `keep ${env.release.keep} releases`, async () => {
+        const pruned = await pruneReleases(shell, env, env.release.keep);
+        result.removedReleases = pruned.removed;
+        if (pruned.keptInUse.length > 0) result.keptInUse = pruned.keptInUse;
+        if (pruned.previous) result.previousGood = pruned.previous;
+      });
     result.outcome = "deployed";
   } catch (error) {
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
+    if (error instanceof InterruptedError) {
+      result.outcome = "interrupted";
+      result.error = new InterruptedError(error.signal, `${error.message}${result.previous ? `; ${result.previous} is still live` : ""}`);
+    }
   } finally {
     // A release that passed its smoke checks is deployed even when pruning after it failed: the log says so, with
     // the error, so that it still counts as good (release-history.ts).
-    const outcome = result.outcome === "failed" && result.failedStep === 9 ? "deployed" : result.outcome;
+    // An interrupted deploy is a failed one for the log: its release is gone.
+    const outcome = result.outcome === "failed" && result.failedStep === 9 ? "deployed" : result.outcome === "interrupted" ? "failed" : result.outcome;
     const entry = { at: effects.now().toISOString(), who: effects.who, command: "deploy" as const, release, commit: input.commit.hash, result: outcome };
     const logged = await warnOnFailure("log", releaseLogPath(env), () =>
       appendReleaseLog(shell, env, result.error ? { ...entry, error: result.error.message } : entry),
@@ -134,17 +163,28 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
     const unlocked = await warnOnFailure("unlock", lockDir(env.server.stateDir), () => releaseLock(shell, env.server.stateDir));
     if (logged.length + unlocked.length > 0) result.warnings = [...logged, ...unlocked];
   }
+  if (effects.interrupt?.signal) result.interrupted = effects.interrupt.signal;
   return result;
 }
 
-async function buildRelease(shell: ServerShell, input: DeployInput, effects: DeployEffects, releaseDir: string, release: string): Promise<void> {
+/** `stop` throws once gen was asked to stop: called before each command, so none starts after. */
+async function buildRelease(
+  shell: ServerShell,
+  input: DeployInput,
+  effects: DeployEffects,
+  releaseDir: string,
+  release: string,
+  stop: () => void,
+): Promise<void> {
   const env = input.environment;
   const out = effects.report.output;
   const serverCommit = await fetchBackend(shell, env, releaseDir, input.source, out);
-  await installBackend(shell, env, releaseDir, out);
-  await runReleaseTasks(shell, env, releaseDir, out);
+  await installBackend(shell, env, releaseDir, out, stop);
+  await runReleaseTasks(shell, env, releaseDir, out, stop);
+  stop();
   await recordMigrations(shell, env, releaseDir, out.onCommand);
-  await uploadFrontend(shell, env, releaseDir, input.frontend.dir, input.frontend.files, out);
+  await uploadFrontend(shell, env, releaseDir, input.frontend.dir, input.frontend.files, out, stop);
+  stop();
   await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, serverCommit, deployedAt: effects.now().toISOString(), release });
 }
 
@@ -163,6 +203,7 @@ async function rollBackSwitch(shell: ServerShell, input: DeployInput, effects: D
 function stepRunner(effects: DeployEffects, result: DeployResult) {
   return async <T>(number: number, title: string, work: () => Promise<T>): Promise<T> => {
     effects.report.start(number, title);
+    effects.interrupt?.doing(`step ${number}/${TOTAL_STEPS}: ${title}`);
     const started = Date.now();
     try {
       return await work();

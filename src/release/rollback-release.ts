@@ -1,12 +1,15 @@
 // Rollback: `current` switched to the previous release (the newest good one before the live one, skipping those
 // switched back, failed or unfinished: release-history.ts) or a named one, and the services restarted as a deploy
 // restarts them. Refuses an ID that does not exist; a named release that is not good is the operator's call: the
-// plan says so (targetStanding) for the command to show. Effects: through the transport as the deploy user.
+// plan says so (targetStanding) for the command to show. Effects: through the transport as the deploy user. An
+// interrupt (interrupt.ts) before the switch changes nothing (an InterruptedError); once `current` switched, the
+// restarts run and the rollback is finished.
 import type { Environment } from "../../schema/index.js";
 import { warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
 import { lockDir, releaseLock, takeLock } from "../server/lock.js";
 import { serverShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
+import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrupt.js";
 import type { Transport } from "../transport/transport.js";
 import { migrationsToUndo, type MigrationUndo } from "./migrations.js";
 import { describeStatus, type ReleaseStanding } from "./release-history.js";
@@ -36,6 +39,8 @@ export interface RollbackPlan {
 
 export interface RollbackResult extends RollbackPlan {
   restarted: string[];
+  /** The signal that came once `current` had switched: the rollback was finished. */
+  interrupted?: string;
   /** The release log or the lock the rollback could not write or release at its end (the command exits 1). */
   warnings?: CleanupWarning[];
 }
@@ -43,9 +48,25 @@ export interface RollbackResult extends RollbackPlan {
 export async function rollbackRelease(
   env: Environment,
   options: { to?: string; restartCelery: boolean; forceUnlock: boolean; roles: string[] },
-  effects: { transport: Transport; who: string; pid: number; now: () => Date; confirm: (plan: RollbackPlan) => Promise<boolean> },
+  effects: { transport: Transport; who: string; pid: number; now: () => Date; confirm: (plan: RollbackPlan) => Promise<boolean>; interrupt?: Interrupt },
 ): Promise<RollbackResult> {
+  const { interrupt } = effects;
+  stopIfInterrupted(interrupt, "before this host was started: nothing was changed on it");
+  try {
+    return await rollbackSteps(env, options, effects);
+  } finally {
+    interrupt?.doing(undefined);
+  }
+}
+
+async function rollbackSteps(
+  env: Environment,
+  options: { to?: string; restartCelery: boolean; forceUnlock: boolean; roles: string[] },
+  effects: { transport: Transport; who: string; pid: number; now: () => Date; confirm: (plan: RollbackPlan) => Promise<boolean>; interrupt?: Interrupt },
+): Promise<RollbackResult> {
+  const { interrupt } = effects;
   const shell = serverShell(effects.transport, env, { sudo: false });
+  interrupt?.doing("taking the lock");
   await takeLock(
     shell,
     env.server.stateDir,
@@ -56,10 +77,12 @@ export async function rollbackRelease(
   let done: RollbackResult | undefined;
   let failure: unknown;
   try {
+    interrupt?.doing("listing the releases");
     const releases = await listReleases(shell, env);
     const { target, skipped } = rollbackTarget(releases, options.to, effects.transport.describe);
     const live = releases.find((r) => r.live);
     const from = live?.id;
+    const unchanged = `before the switch: nothing was changed${from ? `; ${from} is still live` : ""}`;
     if (target === from) throw new GenError(`${target} is already the live release`);
     const to = releases.find((r) => r.id === target)!;
     const plan: RollbackPlan = {
@@ -72,7 +95,13 @@ export async function rollbackRelease(
       ...(to.status !== "good" ? { targetStanding: { status: to.status, ...(to.lastRecord ? { record: to.lastRecord } : {}) } } : {}),
     };
     // Asked before anything changes: a refusal leaves `current` and the services as they were.
-    if (!(await effects.confirm(plan))) throw new GenError(`rollback to ${target} not confirmed: nothing changed`, { exitCode: 1 });
+    stopIfInterrupted(interrupt, unchanged);
+    interrupt?.doing("asking");
+    const confirmed = await effects.confirm(plan);
+    stopIfInterrupted(interrupt, unchanged);
+    if (!confirmed) throw new GenError(`rollback to ${target} not confirmed: nothing changed`, { exitCode: 1 });
+    // Past this point the rollback is finished: the switch, the restarts, the log.
+    interrupt?.doing(`switching ${env.paths.current} to ${target} and restarting`);
     await switchCurrent(shell, env, target);
     const restarted: string[] = [];
     const entry = { at: effects.now().toISOString(), who: effects.who, command: "rollback" as const, release: target, ...(from ? { from } : {}) };
@@ -85,10 +114,11 @@ export async function rollbackRelease(
       throw error;
     }
     await log({ ...entry, result: "switched" });
-    done = { ...plan, restarted };
+    done = { ...plan, restarted, ...(interrupt?.signal ? { interrupted: interrupt.signal } : {}) };
   } catch (error) {
     failure = error;
   }
+  interrupt?.doing("releasing the lock");
   warnings.push(...(await warnOnFailure("unlock", lockDir(env.server.stateDir), () => releaseLock(shell, env.server.stateDir))));
   if (done === undefined) throw withWarnings(failure, warnings);
   return warnings.length ? { ...done, warnings } : done;
@@ -122,5 +152,7 @@ function withWarnings(error: unknown, warnings: CleanupWarning[]): unknown {
     `also: ${w.what === "unlock" ? "could not release gen's lock" : "could not append to the log"} ${w.path}: ${w.message}`,
     ...w.details,
   ]);
-  return new GenError(errorMessage(error), { cause: error, exitCode: known?.exitCode ?? 1, details: [...(known?.details ?? []), ...also] });
+  const details = [...(known?.details ?? []), ...also];
+  if (error instanceof InterruptedError) return new InterruptedError(error.signal, error.message, details);
+  return new GenError(errorMessage(error), { cause: error, exitCode: known?.exitCode ?? 1, details });
 }

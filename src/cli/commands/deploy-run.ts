@@ -1,6 +1,8 @@
 // The work of `gen deploy`, loaded only when the command runs (keeps start-up small).
 import { resolve } from "node:path";
 import { GenError } from "../../errors.js";
+import { InterruptedError, type Interrupts } from "../../interrupt.js";
+import { withInterrupts } from "../interrupts.js";
 import { applyEnvironment, refuseDrift } from "../../apply/apply-environment.js";
 import { deployHosts } from "../../release/deploy-hosts.js";
 import { TOTAL_STEPS } from "../../release/deploy-release.js";
@@ -16,7 +18,11 @@ import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
 import type { DeployArgs } from "./deploy.js";
 
-export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output): Promise<ExitCode> {
+export function runDeploy(argv: DeployArgs & GlobalOptions, output: Output): Promise<ExitCode> {
+  return withInterrupts(output, "deploy", (interrupts) => deployWith(argv, output, interrupts));
+}
+
+async function deployWith(argv: DeployArgs & GlobalOptions, output: Output, interrupts: Interrupts): Promise<ExitCode> {
   const prepared = await loadAndRender(argv.env, argv);
   printSandboxNote(output, prepared.loaded);
   const env = prepared.loaded.environment;
@@ -52,9 +58,11 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
   // standard error so that standard output is deploy's JSON alone.
   const applyOutput = argv.json ? output.onStandardError() : output;
   const events = applyEvents(applyOutput, prepared, { json: false, yes: argv.yes, showSecrets: argv["show-secrets"] ?? false });
-  const applyInput = { ...prepared, options, concurrency: argv.concurrency, forceUnlock: argv["force-unlock"], dryRun: false };
+  const applyInput = { ...prepared, options, concurrency: argv.concurrency, forceUnlock: argv["force-unlock"], dryRun: false, interrupts };
   if (argv.apply) {
     const applied = reportApply(applyOutput, await applyEnvironment(applyInput, events), prepared, false);
+    if (interrupts.signal)
+      throw new InterruptedError(interrupts.signal, `interrupted (${interrupts.signal}) in the configuration step (above); nothing was deployed`);
     if (applied !== 0) throw new GenError("applying the configuration failed or was declined; nothing was deployed");
   } else {
     await refuseDrift(applyInput, events.planned);
@@ -68,7 +76,7 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
     restartCelery: !argv["celery-no-restart"],
     forceUnlock: argv["force-unlock"],
   };
-  const results = await deployHosts(deployInput, options, argv.concurrency, report);
+  const results = await deployHosts(deployInput, options, argv.concurrency, report, interrupts);
   if (argv.json) {
     const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
     printResult(output, "deploy", { environment: argv.env, branch, commit: { hash: commit.hash, title: commit.title }, hosts });
@@ -78,8 +86,10 @@ export async function runDeploy(argv: DeployArgs & GlobalOptions, output: Output
     // "previous" is what gen rollback would go to now: the newest good release before this one, never pruned.
     if (r.outcome === "deployed")
       output.out(
-        `${r.host}: release ${r.release} is live${r.previousGood ? ` (previous: ${r.previousGood})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}${(r.keptInUse ?? []).map((k) => `; kept ${k.id} (in use by pid ${k.pids.join(", ")})`).join("")}`,
+        `${r.host}: release ${r.release} is live${r.previousGood ? ` (previous: ${r.previousGood})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}${(r.keptInUse ?? []).map((k) => `; kept ${k.id} (in use by pid ${k.pids.join(", ")})`).join("")}${r.interrupted ? ` (${r.interrupted} came once current had switched: finished${r.steps.some((s) => s.step === 9) ? "" : "; old releases not pruned"})` : ""}`,
       );
+    // Stopped before the switch: the release removed, the one live before still is, the lock released.
+    else if (r.outcome === "interrupted") output.err(`${r.host}: deploy ${r.error?.message ?? `interrupted (${r.interrupted})`}`);
     else {
       output.err(
         `deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${r.error?.message ?? ""}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`,

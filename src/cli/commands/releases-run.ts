@@ -12,6 +12,8 @@ import { connectOptions, type ConnectArgs } from "../connect-options.js";
 import { loadWithoutSecrets, printSandboxNote } from "../environment-options.js";
 import { printCleanupWarnings, printResult } from "../report.js";
 import type { ExitCode } from "../../errors.js";
+import type { Interrupts } from "../../interrupt.js";
+import { withInterrupts } from "../interrupts.js";
 import type { GlobalOptions } from "../environment-options.js";
 import type { Output } from "../report.js";
 
@@ -75,10 +77,13 @@ function releaseJson(r: ReleaseInfo) {
   };
 }
 
-export async function runRollback(
-  argv: ConnectArgs & { env: string; to?: string; yes: boolean; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions,
-  output: Output,
-): Promise<ExitCode> {
+type RollbackArgs = ConnectArgs & { env: string; to?: string; yes: boolean; "celery-no-restart": boolean; "force-unlock": boolean } & GlobalOptions;
+
+export function runRollback(argv: RollbackArgs, output: Output): Promise<ExitCode> {
+  return withInterrupts(output, "rollback", (interrupts) => rollbackWith(argv, output, interrupts));
+}
+
+async function rollbackWith(argv: RollbackArgs, output: Output, interrupts: Interrupts): Promise<ExitCode> {
   const loaded = await loadWithoutSecrets(argv.env, argv);
   printSandboxNote(output, loaded);
   const env = loaded.environment;
@@ -98,8 +103,10 @@ export async function runRollback(
       rollbackRelease(
         env,
         { ...(argv.to ? { to: argv.to } : {}), restartCelery: !argv["celery-no-restart"], forceUnlock: argv["force-unlock"], roles: host.roles },
-        { transport, who, pid: process.pid, now: () => new Date(), confirm: confirmOn(host.name) },
+        { transport, who, pid: process.pid, now: () => new Date(), confirm: confirmOn(host.name), interrupt: interrupts.forHost(host.name) },
       ),
+    undefined,
+    interrupts,
   );
   if (argv.json) {
     const hosts = outcomes.map((o) =>
@@ -115,8 +122,9 @@ export async function runRollback(
             skipped: o.value.skipped,
             ...(o.value.targetStanding ? { targetStatus: o.value.targetStanding.status } : {}),
             ...(o.value.warnings ? { warnings: o.value.warnings } : {}),
+            ...(o.value.interrupted ? { interrupted: o.value.interrupted } : {}),
           }
-        : { host: o.host.name, ok: false, error: o.error },
+        : { host: o.host.name, ok: false, error: o.error, ...(o.interrupted ? { interrupted: o.interrupted } : {}) },
     );
     printResult(output, "rollback", { environment: argv.env, hosts });
   }
@@ -124,8 +132,10 @@ export async function runRollback(
     if (argv.json) break;
     if (o.ok)
       output.out(
-        `${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live; ${env.server.transport === "local" ? "recorded (sandbox, not run)" : "ran"} ${o.value.restarted.join("; ")}`,
+        `${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live${o.value.interrupted ? ` (${o.value.interrupted} came once current had switched: finished)` : ""}; ${env.server.transport === "local" ? "recorded (sandbox, not run)" : "ran"} ${o.value.restarted.join("; ")}`,
       );
+    // Stopped before the switch: nothing changed there, the lock released.
+    else if (o.interrupted) output.err(`${o.host.name}: rollback ${o.error}`);
     else output.err(`rollback failed on ${o.host.name}: ${o.error}`);
     if (o.ok) printCleanupWarnings(output, o.host.name, o.value.warnings);
   }

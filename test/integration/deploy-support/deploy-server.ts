@@ -6,11 +6,12 @@
 // (Type=forking) may take a while to answer after the restart returned (startSeconds), and a release whose
 // backend/ has BOOT_FAILS_FILE makes Gunicorn's unit fail a second after its restart, as gunicorn's arbiter
 // exits 3 when a worker cannot import the application: `systemctl show` then says so, `systemctl status` prints
-// the file as its journal, and connections to the socket wait unanswered in its backlog.
+// the file as its journal, and connections to the socket wait unanswered in its backlog. A restart can be held
+// (holdRestarts), for a test that acts while it is under way.
 
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,6 +63,8 @@ export interface DeployServer {
   /** The release folders on the server, sorted. */
   releases: () => Promise<string[]>;
   recorded: () => Promise<string[]>;
+  /** The file the systemctl stand-in appends each call to (for a test that waits for one). */
+  recorderLog: string;
   /** The systemctl calls made under the sshd with this PID. */
   recordedUnder: (sshdPid: number) => Promise<string[]>;
   clearRecorded: () => Promise<void>;
@@ -73,6 +76,11 @@ export interface DeployServer {
   startSeconds: (unit: string, seconds: number) => Promise<void>;
   /** `unit` answers only in `seconds` from now, as during a restart that is under way. */
   restarting: (unit: string, seconds: number) => Promise<void>;
+  /**
+   * The next restarts of `unit` wait (at most a minute) until `release` is called: `held` is true while one waits, so
+   * a test can act while a restart is under way.
+   */
+  holdRestarts: (unit: string) => { held: () => boolean; release: () => void };
   /** The requests the Gunicorn stand-in answered: "Host path status". */
   gunicornRequests: string[];
   stop: () => Promise<void>;
@@ -165,6 +173,7 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
       const target = await readlink(file(CURRENT)).catch(() => "");
       return target.split("/").pop() ?? "";
     },
+    recorderLog,
     releases: async () => (await readdir(file(RELEASES)).catch(() => [] as string[])).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).sort(),
     recorded: async () =>
       (await readFile(recorderLog, "utf8"))
@@ -181,6 +190,14 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
     queried: async () => (await readFile(queryLog, "utf8")).split("\n").filter((l) => l.length > 0),
     startSeconds: (unit, seconds) => writeFile(join(units, `${unit}.start-seconds`), String(seconds)),
     restarting: (unit, seconds) => writeFile(join(units, `${unit}.ready-at`), String(Date.now() + seconds * 1000)),
+    holdRestarts: (unit) => {
+      writeFileSync(join(units, `${unit}.hold`), "");
+      rmSync(join(units, `${unit}.held`), { force: true });
+      return {
+        held: () => existsSync(join(units, `${unit}.held`)),
+        release: () => rmSync(join(units, `${unit}.hold`), { force: true }),
+      };
+    },
     gunicornRequests,
     stop: async () => {
       gunicorn.closeAllConnections();
@@ -283,6 +300,11 @@ printf '%s|%s\\n' "$chain" "$*" >> '${log}'
 if [ -f '${failFile}' ] && [ "$*" = "$(cat '${failFile}')" ]; then
   echo "Job for $* failed (recorder)" >&2
   exit 1
+fi
+if [ "$1" = restart ] && [ -f '${u}'/"$unit".hold ]; then
+  touch '${u}'/"$unit".held; i=0
+  while [ -f '${u}'/"$unit".hold ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+  rm -f '${u}'/"$unit".held
 fi
 if [ "$1" = restart ]; then
   rm -f '${u}'/"$unit".fails-at '${u}'/"$unit".journal
