@@ -2,7 +2,9 @@
 // being changed (loading, rendering, reading a server, asking, a local build), a signal stops gen at once, as the
 // default action would: nothing of this run is under way on a server. Once a host is being changed, the first signal
 // is a request (src/interrupt.ts): no new step starts, each host finishes or undoes the step under way, releases
-// its lock and says which, and the command exits with 128 + the signal's number. A second signal stops gen at once,
+// its lock and says which, and gen then ends by that signal (endBySignal), as its default action would have ended it:
+// the shell's status is 128 + its number (130 for SIGINT), and a script's loop stops too, as it does only for a
+// command that the signal stopped (an exit with status 130 is a command that handled it). A second signal stops gen at once,
 // saying what each host was doing: the lock stays there, and that step ends on the server as it would after a lost
 // connection (README, "Interrupts").
 import type { ExitCode } from "../errors.js";
@@ -19,6 +21,8 @@ export interface CaughtInterrupts extends Interrupts {
 }
 
 let active: { onSignal: (signal: NodeJS.Signals) => void; stopping: AbortController; received: () => string | undefined } | undefined;
+/** The signal a command stopped for by request: gen ends by it once the command returned. */
+let endWith: NodeJS.Signals | undefined;
 
 /** Runs a command that changes servers with the signals caught; they are released when it returns. */
 export async function withInterrupts(output: Output, command: string, run: (interrupts: CaughtInterrupts) => Promise<ExitCode>): Promise<ExitCode> {
@@ -48,6 +52,7 @@ export function catchInterrupts(output: Output, command: string): CaughtInterrup
   const stopping = new AbortController();
   const announce = (signal: NodeJS.Signals) => {
     received = signal;
+    endWith = signal;
     // A question still waiting for its answer (rollback asks under the lock) is answered no.
     stopping.abort();
     const again = signal === "SIGINT" ? "Ctrl-C again" : "a second signal";
@@ -105,4 +110,14 @@ export function questionSignal(): AbortSignal | undefined {
 export function interruptedAtQuestion(): void {
   if (!active) throw new InterruptedError("SIGINT", "interrupted (SIGINT) at the question: nothing was changed");
   if (!active.received()) active.onSignal("SIGINT");
+}
+
+/**
+ * Called last, once the command returned (start.ts): when it stopped for a signal, gen ends by that signal with its
+ * default action, as if it had never caught it. Its output is written already (stdout and stderr are synchronous for
+ * files, pipes and terminals). A closed terminal (SIGHUP) also spares Node 20's exit, which aborts when it cannot
+ * reset the terminal (nodejs/node#51519).
+ */
+export function endBySignal(): void {
+  if (endWith) process.kill(process.pid, endWith);
 }

@@ -147,9 +147,20 @@ async function deploySteps(input: DeployInput, effects: DeployEffects): Promise<
     result.outcome = "deployed";
   } catch (error) {
     result.error = error instanceof GenError ? error : new GenError(errorMessage(error), { cause: error });
+    const still = result.previous ? `; ${result.previous} is still live` : "";
     if (error instanceof InterruptedError) {
       result.outcome = "interrupted";
-      result.error = new InterruptedError(error.signal, `${error.message}${result.previous ? `; ${result.previous} is still live` : ""}`);
+      result.error = new InterruptedError(error.signal, `${error.message}${still}`);
+    } else if (effects.interrupt?.signal && (result.failedStep ?? 0) <= 5) {
+      // A command that failed once a signal came, before the switch, most likely failed of that signal (the
+      // terminal's, when it reached a command between its fork and its own session): the same end as a stop.
+      const { signal } = effects.interrupt;
+      const removed = result.failedStep === 5 ? "the half-made release was removed" : "nothing was changed";
+      result.outcome = "interrupted";
+      result.error = new InterruptedError(signal, `interrupted (${signal}) before the switch: ${removed}${still}`, [
+        result.error.message,
+        ...result.error.details,
+      ]);
     }
   } finally {
     // A release that passed its smoke checks is deployed even when pruning after it failed: the log says so, with

@@ -1,6 +1,6 @@
 // gen apply of 1500 files over the loopback sshd, stopped by a signal at points spread over a run
 // (support/apply-interrupts.ts): each run leaves the set whole-old or whole-new, no lock and no staged file, says
-// which, and exits 128 + the signal's number (or, before any host was being changed, is stopped by the signal). Two
+// which, and ends by the signal once it did its part (or, before any host was being changed, at once). Two
 // points decide their outcome here: the reload of nginx under way (the systemctl stand-in waits until gen said it is
 // stopping): finished; the same reload then failing: restored. A second Ctrl-C stops gen at once and drops the
 // connection: the install program on the server, its output gone, puts back what it moved.

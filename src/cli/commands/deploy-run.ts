@@ -89,8 +89,10 @@ async function deployWith(argv: DeployArgs & GlobalOptions, output: Output, inte
         `${r.host}: release ${r.release} is live${r.previousGood ? ` (previous: ${r.previousGood})` : ""}${r.removedReleases.length ? `; removed ${r.removedReleases.join(", ")}` : ""}${(r.keptInUse ?? []).map((k) => `; kept ${k.id} (in use by pid ${k.pids.join(", ")})`).join("")}${r.interrupted ? ` (${r.interrupted} came once current had switched: finished${r.steps.some((s) => s.step === 9) ? "" : "; old releases not pruned"})` : ""}`,
       );
     // Stopped before the switch: the release removed, the one live before still is, the lock released.
-    else if (r.outcome === "interrupted") output.err(`${r.host}: deploy ${r.error?.message ?? `interrupted (${r.interrupted})`}`);
-    else {
+    else if (r.outcome === "interrupted") {
+      output.err(`${r.host}: deploy ${r.error?.message ?? `interrupted (${r.interrupted})`}`);
+      for (const line of r.error?.details ?? []) output.err(`  ${line}`);
+    } else {
       output.err(
         `deploy failed on ${r.host}${r.failedStep ? ` at step ${r.failedStep}` : ""}: ${r.error?.message ?? ""}${r.outcome === "rolled-back" ? `; switched back to ${r.previous}` : ""}`,
       );

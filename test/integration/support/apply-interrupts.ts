@@ -10,8 +10,7 @@ import { runInterrupted, spreadOver, type InterruptedRun, type Interruption } fr
 export const COUNT = 1500;
 export const FOLDER = "/etc/gen-many";
 export const LOCK = "/var/lib/gen/tsosi/locks/lock";
-const EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-export type Signal = keyof typeof EXIT;
+export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP";
 /** How a run must end when its point decides it. */
 export type Ending = "before any file moved" | "finished" | "restored";
 
@@ -69,8 +68,8 @@ function judge(target: Target, point: Point, old: string, next: string, run: Int
     ["restored", new RegExp(`^apply failed on ${host} \\(${signal} came while it was under way\\): .*; every file of this apply was restored`, "m"), old],
   ];
   let ended: string;
-  if (run.code === EXIT[signal]) {
-    if (!run.err.includes(`gen: ${signal}: stopping. No new step starts`)) problems.push("it did not say it was stopping");
+  // Stopped by request: gen said so, did its part, and then ended by the signal, as its default action ends it.
+  if (run.signal === signal && run.err.includes(`gen: ${signal}: stopping. No new step starts`)) {
     const said = lines.filter(([, line]) => line.test(`${run.out}\n${run.err}`));
     if (said.length !== 1) problems.push(`its host says ${said.length === 0 ? "nothing of what it did" : "more than one ending"}`);
     ended = said[0]?.[0] ?? "?";
