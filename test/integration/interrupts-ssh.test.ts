@@ -9,7 +9,7 @@ import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runInterrupted } from "../support/interrupted-run.js";
-import { startGenServer, type GenServer } from "./support/gen-server.js";
+import { startGenServer, trustAllHosts, type GenServer } from "./support/gen-server.js";
 import { files, secondCtrlC, spreadRuns, useVersion, type Point, type Target } from "./support/apply-interrupts.js";
 
 describe("gen apply interrupted, over SSH", { timeout: 30 * 60_000 }, () => {
@@ -65,5 +65,28 @@ describe("gen apply interrupted, over SSH", { timeout: 30 * 60_000 }, () => {
 
   it("stops at once on a second Ctrl-C; the install is put back or finished, and the next apply takes the lock over", async (t) => {
     await secondCtrlC(target, (text) => t.diagnostic(text));
+  });
+});
+
+describe("gen apply interrupted on two hosts, one at a time", { timeout: 10 * 60_000 }, () => {
+  it("the host under way finishes, the next one is not started, and each says so", async () => {
+    const server = await startGenServer({ hosts: 2 });
+    try {
+      await trustAllHosts(server);
+      await server.writeEnv({ files: files.slice(0, 300) });
+      writeFileSync(join(server.envDir, "many.njk"), "file {{ i }} version A\n");
+      const connect = ["--environments", server.envDir, "--known-hosts", join(server.tempDir, "known_hosts"), "--identity", server.sshd.clientKeyPath];
+      const run = await runInterrupted(
+        ["apply", "t", ...connect, "--yes", "--concurrency", "1"],
+        [{ at: { output: /^a: staging \d+ files/m }, signal: "SIGINT" }],
+      );
+      assert.equal(run.signal, "SIGINT", run.err);
+      assert.match(run.err, /^gen: SIGINT: stopping\. No new step starts; a finishes or undoes the step under way, then releases gen's lock/m);
+      assert.match(run.out, /^a: applied 310 files \(SIGINT came once the install had begun: finished\)/m);
+      assert.match(run.err, /^b: not started: interrupted \(SIGINT\); nothing was changed on it$/m);
+      assert.equal(existsSync(server.file("/var/lib/gen/tsosi/locks/lock")), false);
+    } finally {
+      await server.stop();
+    }
   });
 });
