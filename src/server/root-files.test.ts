@@ -272,6 +272,32 @@ describe("the install program, stopped before its last file", () => {
     });
   }
 
+  test("does nothing with an input cut short (the session ended while it was sent), and says so", async () => {
+    mkdirSync(at("etc/cut"), { recursive: true });
+    writeFileSync(at("etc/cut/a"), "old\n");
+    const job = (files: InstallFile[]) => rootFilesStep(shell, "moving the files into place", { op: "install", files });
+    assert.equal((await stage([{ path: "/etc/cut/a", staged: ".s-a", mode: "0644", owner: "root", group: "root", content: "new\n" }])).exitCode, 0);
+    const whole = job([
+      { path: "/etc/cut/a", staged: ".s-a", backup: "/state/backups/cut/a" },
+      { path: "/etc/cut/b", staged: ".s-b", backup: "/state/backups/cut/b" },
+    ]);
+    const staging = rootFilesStep(shell, "staging", {
+      op: "stage",
+      files: [{ path: "/etc/cut/c", staged: ".s-c", mode: "0644", owner: "root", group: "root", content: "a whole file\n" }],
+    });
+    for (const [step, cut] of [
+      [whole, 10],
+      [staging, 3],
+    ] as const) {
+      const input = Buffer.from(step.stdin as Buffer);
+      const [result] = await shell.steps([{ ...step, stdin: input.subarray(0, input.length - cut) }]);
+      assert.equal(result!.exitCode, 5, result!.stderr);
+      assert.match(result!.stderr, /^gen: (install|stage) did nothing: its input was cut short \(\d+ bytes came\)$/m);
+    }
+    assert.equal(readFileSync(at("etc/cut/a"), "utf8"), "old\n");
+    assert.deepEqual(readdir(at("etc/cut")), [".s-a", "a"]);
+  });
+
   test("a restore goes to its end whatever signal comes", async () => {
     const { files, target } = await prepared("etc/restore");
     assert.equal((await install(files)).exitCode, 0);

@@ -6,7 +6,7 @@
 // The install is all or nothing: stopped before its last file by a signal (SIGHUP, SIGTERM, SIGINT) or by the end of
 // the session that runs it (gen stopped at once, the connection dropped: sshd then sends a command without a terminal
 // no signal, its next write fails), it puts back what it moved, newest first, removes the staged files left, and
-// exits 4. A restore, that one included,
+// exits 4. Input cut short (the session ended while it was sent) is refused before anything is done: exit 5. A restore, that one included,
 // ignores those signals and a closed output, and goes to its end.
 // Input on stdin: the header's length in bytes and a newline; the header, its fields separated by NUL (root,
 // "1" when owners are set, fields per file, then each file's fields); then the files' bytes one after another, each
@@ -33,6 +33,7 @@ def quote(text):
 
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 INTERRUPTED = 4
+CUT_SHORT = 5
 # Why the install must stop before its last file: a signal's name, or that its session ended.
 stopped = []
 
@@ -281,13 +282,22 @@ def restore(files, root, chown, body):
             failed = 1
     return failed
 
+def cut_short(got):
+    say("gen: %s did nothing: its input was cut short (%d bytes came)\n" % (sys.argv[1], got))
+    return CUT_SHORT
+
 def main():
     data = sys.stdin.buffer.read()
     length, _, rest = data.partition(b"\n")
+    # All of its input or nothing: a session cut while sending it ends the input early (head -c passes on what came).
+    if not length.isdigit() or len(rest) < int(length):
+        return cut_short(len(data))
     fields = [field.decode("utf-8", "surrogateescape") for field in rest[:int(length)].split(b"\0")]
     body = rest[int(length):]
     width = int(fields[2])
     files = [fields[i:i + width] for i in range(3, len(fields), width)]
+    if any(len(f) != width for f in files) or len(body) != (sum(int(f[6]) for f in files) if sys.argv[1] == "stage" else 0):
+        return cut_short(len(data))
     root = os.open(fields[0], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     operation = {"stage": stage, "install": install, "restore": restore}[sys.argv[1]]
     try:
