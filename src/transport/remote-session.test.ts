@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { localChannel } from "./local-run.js";
-import { remoteSession, type SessionChannel } from "./remote-session.js";
+import { remoteSession, SESSION_DRIVER, type SessionChannel } from "./remote-session.js";
 
 /** A session over a local `sh` running the same driver as the server: what the SSH transport runs, without SSH. */
 function localSession(prefix = "") {
@@ -270,4 +270,31 @@ describe("remote session", () => {
     const session = remoteSession({ where: "test@host:22", open: () => Promise.reject(new Error("channel open failure")) });
     await assert.rejects(session.run({ name: "probe", script: "true" }), /test@host:22: cannot start the remote session: channel open failure/);
   });
+});
+
+describe("a script the session's input cut short", () => {
+  /** The driver given `frame` and then the end of its input, as when a connection drops while a step is sent. */
+  async function cutAfter(frame: string): Promise<number | undefined> {
+    const channel = await localChannel("sh", ["-c", SESSION_DRIVER], process.env);
+    const closed = new Promise<number | undefined>((resolve) => channel.onClose(resolve));
+    channel.write(Buffer.from(`gen-test-token\n${frame}`));
+    channel.end();
+    return closed;
+  }
+
+  for (const [mode, frame] of [
+    ["sent by size", (marker: string) => `1 a B 4000 0\n: ${"x".repeat(100)}\ntouch ${marker}\n`],
+    ["sent by lines", (marker: string) => `1 a L 3 0\ntouch ${marker}\necho two\n`],
+  ] as const) {
+    it(`is not run (${mode}): the session ends without a step`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), "gen-cut-script-"));
+      try {
+        const marker = join(dir, "ran");
+        assert.equal(await cutAfter(frame(marker)), 95);
+        assert.deepEqual(await readdir(dir), [], "the part of the script that came was run");
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -24,13 +24,18 @@ import { ConnectionLostError, GenError } from "../errors.js";
  * held. What the step leaves unread is drained, so the next frame starts where it should; `read` first, without a
  * process, sees the end of the input in the usual case of a step that read all of it.
  */
+/** The last line of every script sent by size: the driver runs none that does not end with it. */
+const SCRIPT_END = ": gen-script-end";
+
 export const SESSION_DRIVER = [
   `IFS= read -r tok || exit 96`,
   `printf '%s READY\\n' "$tok"; printf '%s READY\\n' "$tok" >&2`,
   `ok=0; guard=0`,
   `while IFS=' ' read -r id mode kind n ilen; do`,
   `  if [ "$kind" = L ]; then s=''; while [ "$n" -gt 0 ] && IFS= read -r line; do s="$s$line`,
-  `"; n=$((n - 1)); done; else s=$(head -c "$n"; echo .) || exit 98; s=\${s%.}; fi`,
+  `"; n=$((n - 1)); done; [ "$n" = 0 ] || exit 95`,
+  // A script sent by size ends with a line of its own (SCRIPT_END): one cut short by the end of the session is not run.
+  `  else s=$(head -c "$n"; echo .) || exit 98; case $s in *"${SCRIPT_END}"?.) s=\${s%.} ;; *) exit 95 ;; esac; fi`,
   `  if { [ "$mode" = c ] && [ "$ok" != 0 ]; } || { [ "$mode" = g ] && [ "$guard" != 0 ]; }; then rc=skip; [ "$mode" = g ] || guard=1`,
   `    [ "$ilen" = 0 ] || head -c "$ilen" >/dev/null || exit 98`,
   `  elif [ "$ilen" = 0 ]; then (eval "$s") </dev/null; ok=$?; rc=$ok; [ "$mode" = g ] || guard=$ok`,
@@ -319,6 +324,8 @@ function encode(entry: Pending): Buffer {
   const script = Buffer.from(text);
   const stdin = Buffer.from(entry.step.stdin ?? "");
   const mode = entry.step.guarded ? "g" : entry.step.afterSuccess ? "c" : "a";
-  const size = script.length <= LINE_READ_LIMIT ? `L ${text.split("\n").length - 1}` : `B ${script.length}`;
-  return Buffer.concat([Buffer.from(`${entry.id} ${mode} ${size} ${stdin.length}\n`), script, stdin]);
+  const bySize = script.length > LINE_READ_LIMIT;
+  const body = bySize ? Buffer.concat([script, Buffer.from(`${SCRIPT_END}\n`)]) : script;
+  const size = bySize ? `B ${body.length}` : `L ${text.split("\n").length - 1}`;
+  return Buffer.concat([Buffer.from(`${entry.id} ${mode} ${size} ${stdin.length}\n`), body, stdin]);
 }
