@@ -337,7 +337,13 @@ export function releaseLogPath(env: Environment): string {
 export function appendReleaseLogStep(shell: ServerShell, env: Environment, entry: ReleaseLogEntry): Step {
   // The error is cut so that the line stays one that parseReleaseLog reads (release-history.ts, LOG_LINE_CHARS).
   const line = entry.error === undefined ? entry : { ...entry, error: entry.error.slice(0, ERROR_CHARS) };
-  return { name: "appending to the release log", stdin: `${JSON.stringify(line)}\n`, script: `cat >> ${shell.path(releaseLogPath(env))}` };
+  // The folder is the deploy user's (and the application's): dd opens the log without following a link or waiting on
+  // a FIFO planted there, where `cat >>` would hang the command with its lock held.
+  return {
+    name: "appending to the release log",
+    stdin: `${JSON.stringify(line)}\n`,
+    script: `exec dd of=${shell.path(releaseLogPath(env))} oflag=append,nofollow,nonblock conv=notrunc status=none`,
+  };
 }
 
 /** Throws a GenError with the command's output when the line could not be appended. */

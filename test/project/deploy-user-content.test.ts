@@ -93,4 +93,16 @@ test("releases and rollback read the deploy user's release files and log without
   assert.equal(byId.get(device)?.migrations, undefined, "a link is not followed");
   assert.equal(byId.get(huge)?.migrations, undefined, "more than a MiB is not read");
   assert.equal(byId.get(live)?.migrations?.length, 1);
+
+  // Appending to the log as the deploy user waits on no FIFO either: the rollback ends, warns and exits 1.
+  const rollback = spawnSync(process.execPath, [genBin, "rollback", "t", "--yes"], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 60_000,
+    killSignal: "SIGKILL",
+    env: { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome() },
+  });
+  assert.equal(rollback.signal, null, `gen rollback was still running after 60 s\n${rollback.stderr}`);
+  assert.equal(rollback.status, 1, rollback.stderr);
+  assert.match(rollback.stderr, /could not append to the log \/var\/www\/releases\/releases\.log/);
 });
