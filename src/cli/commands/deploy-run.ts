@@ -1,13 +1,8 @@
 // The work of `gen deploy`, loaded only when the command runs (keeps start-up small).
-import { resolve } from "node:path";
-import { GenError } from "../../errors.js";
-import { InterruptedError, type Interrupts } from "../../interrupt.js";
+import type { Interrupts } from "../../interrupt.js";
 import { withInterrupts } from "../interrupts.js";
-import { applyEnvironment, refuseDrift } from "../../apply/apply-environment.js";
-import { deployHosts } from "../../release/deploy-hosts.js";
+import { type DeployEvents, deployEnvironment } from "../../release/deploy-environment.js";
 import { TOTAL_STEPS } from "../../release/deploy-release.js";
-import { listBuildOutput, runLocalCommand } from "../../release/frontend.js";
-import { archiveCommit, checkBranchName, readCommit } from "../../release/local-checks.js";
 import { connectOptions } from "../connect-options.js";
 import { stepReporter } from "../deploy-report.js";
 import { applyEvents, reportApply } from "../apply-report.js";
@@ -25,58 +20,38 @@ export function runDeploy(argv: DeployArgs & GlobalOptions, output: Output): Pro
 async function deployWith(argv: DeployArgs & GlobalOptions, output: Output, interrupts: Interrupts): Promise<ExitCode> {
   const prepared = await loadAndRender(argv.env, argv);
   printSandboxNote(output, prepared.loaded);
-  const env = prepared.loaded.environment;
-  const branch = argv.branch ?? env.release.branch;
-  await checkBranchName(branch);
-  // Everything local comes first: a wrong branch or a failed build must not have touched the server.
-  const repoDir = resolve(argv.repo);
-  output.err(`[1/${TOTAL_STEPS}] local checks in ${repoDir}`);
-  const commit = await readCommit(repoDir, branch);
-  output.err(`    ${commit.hash.slice(0, 12)} ${commit.title} (${commit.author}, ${commit.date})`);
-  const frontendDir = resolve(repoDir, env.release.frontend.output);
-  if (argv["skip-front-build"]) {
-    output.err(`[2/${TOTAL_STEPS}] front-end build skipped (--skip-front-build)`);
-  } else {
-    output.err(`[2/${TOTAL_STEPS}] front-end build in ${env.release.frontend.dir}`);
-    for (const command of env.release.frontend.build) {
-      output.err(`    $ ${command.join(" ")}`);
-      // A carriage return (a progress line) ends a line here, as in the release's own output.
-      await runLocalCommand(command, resolve(repoDir, env.release.frontend.dir), (chunk) =>
-        output.err(chunk.replace(/\r\n?/g, "\n").replace(/^/gm, "      ").trimEnd()),
-      );
-    }
-  }
-  const files = await listBuildOutput(frontendDir);
-  const sourceKind = argv.source ?? env.release.source;
-  const source =
-    sourceKind === "archive"
-      ? { kind: "archive" as const, branch, commit: commit.hash, archive: await archiveCommit(repoDir, commit.hash, env.paths.backendDir) }
-      : { kind: "clone" as const, branch, commit: commit.hash };
-  const options = connectOptions(argv, argv.env);
-  output.err(`[3/${TOTAL_STEPS}] configuration of ${argv.env}`);
   // apply shows the plan and asks as gen apply does, or says there is nothing to do; with --json its output goes to
   // standard error so that standard output is deploy's JSON alone.
   const applyOutput = argv.json ? output.onStandardError() : output;
-  const events = applyEvents(applyOutput, prepared, { json: false, yes: argv.yes, showSecrets: argv["show-secrets"] ?? false });
-  const applyInput = { ...prepared, options, concurrency: argv.concurrency, forceUnlock: argv["force-unlock"], dryRun: false, interrupts };
-  if (argv.apply) {
-    const applied = reportApply(applyOutput, await applyEnvironment(applyInput, events), prepared, false);
-    if (interrupts.signal)
-      throw new InterruptedError(interrupts.signal, `interrupted (${interrupts.signal}) in the configuration step (above); nothing was deployed`);
-    if (applied !== 0) throw new GenError("applying the configuration failed or was declined; nothing was deployed");
-  } else {
-    await refuseDrift(applyInput, events.planned);
-  }
-  const report = stepReporter(output);
-  const deployInput = {
-    environment: env,
-    commit,
-    source,
-    frontend: { dir: frontendDir, files },
-    restartCelery: !argv["celery-no-restart"],
-    forceUnlock: argv["force-unlock"],
+  const events: DeployEvents = {
+    step: (number, title) => output.err(`[${number}/${TOTAL_STEPS}] ${title}`),
+    detail: (line) => output.err(`    ${line}`),
+    // A carriage return (a progress line) ends a line here, as in the release's own output.
+    buildOutput: (chunk) => output.err(chunk.replace(/\r\n?/g, "\n").replace(/^/gm, "      ").trimEnd()),
+    apply: applyEvents(applyOutput, prepared, { json: false, yes: argv.yes, showSecrets: argv["show-secrets"] ?? false }),
+    applied: (outcome) => reportApply(applyOutput, outcome, prepared, false) === 0,
+    report: stepReporter(output),
   };
-  const results = await deployHosts(deployInput, options, argv.concurrency, report, interrupts);
+  const {
+    branch,
+    commit,
+    hosts: results,
+  } = await deployEnvironment(
+    {
+      ...prepared,
+      options: connectOptions(argv, argv.env),
+      concurrency: argv.concurrency,
+      forceUnlock: argv["force-unlock"],
+      repoDir: argv.repo,
+      ...(argv.branch ? { branch: argv.branch } : {}),
+      ...(argv.source ? { source: argv.source } : {}),
+      skipFrontBuild: argv["skip-front-build"] ?? false,
+      restartCelery: !argv["celery-no-restart"],
+      applyConfiguration: argv.apply,
+      interrupts,
+    },
+    events,
+  );
   if (argv.json) {
     const hosts = results.map((r) => ({ ...r, error: r.error?.message, errorDetails: r.error?.details }));
     printResult(output, "deploy", { environment: argv.env, branch, commit: { hash: commit.hash, title: commit.title }, hosts });
