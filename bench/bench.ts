@@ -9,6 +9,7 @@ import { benchRender } from "./render-bench.js";
 import { formatTable, writeResults } from "./report.js";
 import { benchDiffApply, benchLatencyRows, benchPlainShell } from "./ssh-bench.js";
 import { benchLatency } from "./latency-bench.js";
+import { benchStartup } from "./startup-bench.js";
 import { benchUpload } from "./upload-bench.js";
 
 const quick = process.argv.includes("--quick");
@@ -18,6 +19,8 @@ const realOnly = process.argv.includes("--real-only");
 const scaleOnly = process.argv.includes("--scale-only");
 /** --rtt 0,20,100: the latency rows at each round-trip time (root; latency-bench.ts). */
 const rtt = flagValue("--rtt");
+/** --startup: what each piece of the start-up machinery buys (startup-bench.ts), alone. */
+const startup = process.argv.includes("--startup");
 /** Internal: the run of one level of --rtt, inside its namespace; writes its rows to --latency-out. */
 const latencyLevel = flagValue("--latency-level");
 const RUNS = quick
@@ -59,6 +62,11 @@ async function main(): Promise<void> {
   }
   const start = process.hrtime.bigint();
   const results = new Results();
+  if (startup) {
+    await benchStartup(results, quick ? { rounds: 5, warmups: 1 } : { rounds: 20, warmups: 2 });
+    console.log(formatTable(results.rows()));
+    return writeResults(join(here, "startup-results.json"), results.rows(), { quick });
+  }
   if (!scaleOnly) await benchRender(results, RUNS.render);
   const server = await startBenchServer(showProd());
   try {
