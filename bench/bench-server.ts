@@ -1,15 +1,19 @@
 // The loopback server of the bench: a real sshd (the test harness) over a fake root, the environment `bench`
 // (the resolved prod environment pointed at it), and the gen and ssh command lines run against it.
 // stop() stops the sshd by PID and removes its temp folder.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { chmod, lstat, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { loadEnvironment, type LoadedEnvironment } from "../src/load/load-environment.js";
+import { mergeDefinitions } from "../src/load/merge.js";
 import { packageRoot } from "../src/paths.js";
 import { renderEnvironment } from "../src/render/render-environment.js";
 import type { RenderedFile } from "../src/types.js";
 import { startSshd, type SshdHandle } from "../test/support/sshd.js";
 import { expectExit, runTimed, type ProcessResult } from "./measure.js";
+
+const execFileAsync = promisify(execFile);
 
 export const BUNDLE = join(packageRoot, "dist", "bundle", "main.js");
 export const SECRETS = { TSOSI_DB_PASSWORD: "bench-db-password-1", TSOSI_SECRET_KEY: "bench-secret-key-0123456789" };
@@ -46,7 +50,11 @@ export interface BenchServer {
    * in full (or are left out): apply then changes at most a batch of files (see applyInBatches).
    */
   writeEnvironment(extra?: ExtraFiles, upTo?: number): Promise<void>;
+  /** Fields merged into the environment from now on (objects field by field): the release rows' settings. */
+  overrides: Record<string, unknown>;
   gen(args: string[]): Promise<ProcessResult>;
+  /** `gen <command> bench` untimed, its standard output (a --json document). */
+  genOutput(args: string[]): Promise<string>;
   /** `gen <command> bench` with the connection flags, wrapped in /usr/bin/time: ms and peak RSS in KB. */
   genWithRss(args: string[]): Promise<{ ms: number; rssKb: number }>;
   /**
@@ -110,10 +118,12 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
     sshd,
     envDir,
     files: [],
+    overrides: {},
     loaded: undefined as unknown as LoadedEnvironment,
     async writeEnvironment(extra, upTo) {
       const template = extra ? extraTemplate(extra.bytes) : undefined;
-      const env = benchEnvironment(prod, sshd, systemctl, extra && { ...extra, upTo: upTo ?? extra.count, previous: previousTemplate !== undefined });
+      const base = benchEnvironment(prod, sshd, systemctl, extra && { ...extra, upTo: upTo ?? extra.count, previous: previousTemplate !== undefined });
+      const env = mergeDefinitions(base, server.overrides);
       await writeFile(join(envDir, "bench.json"), JSON.stringify(env, null, 2));
       if (template) await writeFile(join(envDir, "bench-extra.njk"), template);
       if (previousTemplate !== undefined) await writeFile(join(envDir, "bench-extra-previous.njk"), previousTemplate);
@@ -124,6 +134,8 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
       server.files = renderEnvironment({ name: "bench", environment, secrets: secrets.lookup, environmentsDir, source }).files;
     },
     gen: ([command, ...rest]) => runTimed("node", [BUNDLE, command!, "bench", ...connect, ...rest], { env: genEnv, cwd: packageRoot }),
+    genOutput: async ([command, ...rest]) =>
+      (await execFileAsync("node", [BUNDLE, command!, "bench", ...connect, ...rest], { env: genEnv, cwd: packageRoot, maxBuffer: 64 << 20 })).stdout,
     async genWithRss([command, ...rest]) {
       const out = join(sshd.tempDir, "time.out");
       const result = await runTimed("/usr/bin/time", ["-f", "%M", "-o", out, "node", BUNDLE, command!, "bench", ...connect, ...rest], {

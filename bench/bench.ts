@@ -10,6 +10,7 @@ import { formatTable, writeResults } from "./report.js";
 import { benchDiffApply, benchLatencyRows, benchPlainShell } from "./ssh-bench.js";
 import { benchLatency } from "./latency-bench.js";
 import { benchStartup } from "./startup-bench.js";
+import { benchReleaseRows } from "./release-bench.js";
 import { benchUpload } from "./upload-bench.js";
 
 const quick = process.argv.includes("--quick");
@@ -45,6 +46,7 @@ async function latencyLevelRun(out: string): Promise<void> {
   const plain = await startBenchServer(showProd(), { loginShellRc: false });
   try {
     await benchLatencyRows(results, plain, RUNS.ssh);
+    await benchReleaseRows(results, plain, RUNS.ssh);
   } finally {
     await plain.stop();
   }
