@@ -1,16 +1,18 @@
 // `npm run bench`: render, diff, apply and upload times next to baselines measured in the same run
 // (node start-up, one OpenSSH connection, scp). Prints a table and writes dist/bench/results.json.
 // Needs the build (dist/bundle/main.js), OpenSSH's sshd, ssh and scp, and root (the sshd harness logs in as root).
+import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { showProd, startBenchServer } from "./bench-server.js";
 import { elapsedMs, progress, Results } from "./measure.js";
 import { benchRender } from "./render-bench.js";
-import { formatTable, writeResults } from "./report.js";
+import { formatTable, machineInfo, writeResults } from "./report.js";
 import { benchDiffApply, benchLatencyRows, benchPlainShell } from "./ssh-bench.js";
 import { benchLatency } from "./latency-bench.js";
 import { benchStartup } from "./startup-bench.js";
 import { benchReleaseRows } from "./release-bench.js";
+import { benchServerWork, formatServerWork } from "./server-work-bench.js";
 import { benchUpload } from "./upload-bench.js";
 
 const quick = process.argv.includes("--quick");
@@ -22,6 +24,8 @@ const scaleOnly = process.argv.includes("--scale-only");
 const rtt = flagValue("--rtt");
 /** --startup: what each piece of the start-up machinery buys (startup-bench.ts), alone. */
 const startup = process.argv.includes("--startup");
+/** --server-work: server CPU per host and programs started per command (root; server-work.ts), alone. */
+const serverWork = process.argv.includes("--server-work");
 /** Internal: the run of one level of --rtt, inside its namespace; writes its rows to --latency-out. */
 const latencyLevel = flagValue("--latency-level");
 const RUNS = quick
@@ -53,6 +57,19 @@ async function latencyLevelRun(out: string): Promise<void> {
   await writeResults(out, results.rows(), { latencyLevel });
 }
 
+async function benchServerWorkAlone(out: string): Promise<void> {
+  const server = await startBenchServer(showProd(), { loginShellRc: false });
+  try {
+    const rows = await benchServerWork(server, quick ? 3 : 9);
+    if (typeof rows === "string") return console.log(rows);
+    console.log(formatServerWork(rows));
+    await writeFile(out, `${JSON.stringify({ machine: machineInfo(), rows }, null, 2)}\n`);
+    progress(`wrote ${out}`);
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
   if (latencyLevel !== undefined) return latencyLevelRun(flagValue("--latency-out")!);
@@ -62,6 +79,7 @@ async function main(): Promise<void> {
       throw new Error("--rtt takes two or more round-trip times in ms: --rtt 0,20,100");
     return benchLatency(levels, { quick, out: join(here, "latency-results.json") });
   }
+  if (serverWork) return benchServerWorkAlone(join(here, "server-work-results.json"));
   const start = process.hrtime.bigint();
   const results = new Results();
   if (startup) {
