@@ -21,7 +21,7 @@ export const SECRETS = { TSOSI_DB_PASSWORD: "bench-db-password-1", TSOSI_SECRET_
 export const genEnv: NodeJS.ProcessEnv = { ...process.env, ...SECRETS, NO_COLOR: "1", GEN_REPORT_EXEC: "1" };
 
 /** Files apply's preflight requires on the server (units gen does not write, the certificates nginx names). */
-const PREFLIGHT_STUBS = [
+export const PREFLIGHT_STUBS = [
   "lib/systemd/system/nginx.service",
   "lib/systemd/system/redis-server.service",
   "etc/letsencrypt/live/tsosi.org/fullchain.pem",
@@ -188,13 +188,13 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
   return server;
 }
 
-interface ExtraSpec extends ExtraFiles {
+export interface ExtraSpec extends ExtraFiles {
   upTo: number;
   /** Whether bench-extra-previous.njk exists for the files past `upTo`. */
   previous: boolean;
 }
 
-function benchEnvironment(prod: Record<string, unknown>, sshd: SshdHandle, systemctl: string, extra: ExtraSpec | undefined): Record<string, unknown> {
+export function benchEnvironment(prod: Record<string, unknown>, sshd: SshdHandle, systemctl: string, extra: ExtraSpec | undefined): Record<string, unknown> {
   // biome-ignore lint/suspicious/noExplicitAny: a loose copy of an environment file, edited by key
   const env = structuredClone(prod) as Record<string, any>;
   delete env.server.hosts;

@@ -12,6 +12,7 @@ import { benchDiffApply, benchLatencyRows, benchPlainShell } from "./ssh-bench.j
 import { benchLatency } from "./latency-bench.js";
 import { benchStartup } from "./startup-bench.js";
 import { benchReleaseRows } from "./release-bench.js";
+import { benchManyHosts } from "./many-hosts-bench.js";
 import { benchServerWork, formatServerWork } from "./server-work-bench.js";
 import { benchUpload } from "./upload-bench.js";
 
@@ -26,6 +27,8 @@ const rtt = flagValue("--rtt");
 const startup = process.argv.includes("--startup");
 /** --server-work: server CPU per host and programs started per command (root; server-work.ts), alone. */
 const serverWork = process.argv.includes("--server-work");
+/** --hosts 50: apply and diff to that many loopback hosts against the floor at the same concurrency, alone. */
+const manyHosts = flagValue("--hosts");
 /** Internal: the run of one level of --rtt, inside its namespace; writes its rows to --latency-out. */
 const latencyLevel = flagValue("--latency-level");
 const RUNS = quick
@@ -70,6 +73,16 @@ async function benchServerWorkAlone(out: string): Promise<void> {
   }
 }
 
+async function benchManyHostsAlone(count: number, out: string): Promise<void> {
+  if (!Number.isInteger(count) || count < 1) throw new Error("--hosts takes a number of hosts: --hosts 50");
+  const results = new Results();
+  const concurrencies = [...new Set([5, 10, count].filter((c) => c <= count))];
+  await benchManyHosts(results, showProd(), count, concurrencies, quick ? 2 : 5);
+  console.log(formatTable(results.rows()));
+  await writeResults(out, results.rows(), { hosts: count, quick });
+  progress(`wrote ${out}`);
+}
+
 async function main(): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
   if (latencyLevel !== undefined) return latencyLevelRun(flagValue("--latency-out")!);
@@ -79,6 +92,7 @@ async function main(): Promise<void> {
       throw new Error("--rtt takes two or more round-trip times in ms: --rtt 0,20,100");
     return benchLatency(levels, { quick, out: join(here, "latency-results.json") });
   }
+  if (manyHosts !== undefined) return benchManyHostsAlone(Number(manyHosts), join(here, "hosts-results.json"));
   if (serverWork) return benchServerWorkAlone(join(here, "server-work-results.json"));
   const start = process.hrtime.bigint();
   const results = new Results();
