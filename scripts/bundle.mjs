@@ -3,6 +3,7 @@
 // their parsing and compiling. ssh2 is bundled too (resolving its ~60 files cost more than running them); its
 // optional native parts stay where npm put them and are required from node_modules at run time, as ssh2 itself would.
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import * as esbuild from "esbuild";
@@ -28,6 +29,29 @@ const importFromLauncher = {
       contents: "export const importModule = __genImport;",
       loader: "js",
     }));
+  },
+};
+
+/**
+ * Each `programText(import.meta.url, "./x.py")` of the compiled modules (src/program-text.ts) becomes the text of that
+ * program, read from its copy beside the module (scripts/copy-programs.mjs): the installed gen reads no program file,
+ * and a program sits in the chunk of the module that runs it. A call written any other way fails the build, since the
+ * bundle would look for the file beside itself.
+ */
+const inlinePrograms = {
+  name: "inline-programs",
+  setup(build) {
+    const call = /\bprogramText\(\s*import\.meta\.url,\s*"(\.\/[\w.-]+\.(?:py|sh))"\s*,?\s*\)/g;
+    build.onLoad({ filter: /[\\/]dist[\\/]src[\\/].*\.js$/ }, async (args) => {
+      if (/[\\/]program-text\.js$/.test(args.path)) return undefined;
+      const source = await readFile(args.path, "utf8");
+      if (!source.includes("programText(")) return undefined;
+      const contents = source.replace(call, (_, name) => JSON.stringify(readFileSync(join(dirname(args.path), name), "utf8")));
+      if (contents.includes("programText(")) {
+        return { errors: [{ text: `${args.path}: programText must be called as programText(import.meta.url, "./name.py") to be inlined` }] };
+      }
+      return { contents, loader: "js" };
+    });
   },
 };
 
@@ -93,7 +117,7 @@ const chunks = await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["cpu-features", "esbuild"],
-  plugins: [importFromLauncher, lazyStringWidth, zodMiniCopy, nativeAddonsFromNodeModules],
+  plugins: [importFromLauncher, inlinePrograms, lazyStringWidth, zodMiniCopy, nativeAddonsFromNodeModules],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",
