@@ -2,15 +2,15 @@
 // it assumes and gen does not create (users, groups, the release user in the Gunicorn socket's group, system units,
 // Python, Poetry, PostgreSQL, Redis, certificates, disk space, the deploy user's sudo rights, the PostgreSQL login),
 // each with the command that fixes it; runDoctor sends the spec to the server in one command (the login's secret
-// values on its standard input, never in argv) and parses its one JSON record. The README's "before the first apply"
-// list is this file.
+// values on its standard input, never in argv) and parses its one JSON record. The server's half is doctor.py, with
+// the modules it imports (postgres_login.py, python_fix.py). The README's "before the first apply" list is this file.
 import { checksRecord } from "../server/check-record.js";
 import type { Environment } from "../../schema/index.js";
 import { outputLines } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
 import { isSecretRef } from "../secrets/index.js";
 import type { Transport } from "../transport/transport.js";
-import { DOCTOR_SCRIPT } from "./doctor-script.js";
+import { programText, pythonWithModules } from "../program-text.js";
 import { postgresLoginFixes, shownValue, type LoginSkip, type PostgresLogin } from "./postgres-login.js";
 import { pythonSpec } from "./python-packages.js";
 import { socketAccessSpec } from "./socket-access.js";
@@ -149,8 +149,16 @@ export async function runDoctor(transport: Transport, spec: DoctorSpec, login?: 
   // The sandbox is a folder on this machine: there is no server to get ready (the sandbox note says so).
   if (transport.sandbox) return [];
   const stdin = JSON.stringify(login ? { postgres: login } : {});
-  const result = await transport.run(["python3", "-c", DOCTOR_SCRIPT, JSON.stringify(spec)], { stdin, step: "running the readiness checks" });
+  const result = await transport.run(["python3", "-c", doctorProgram(), JSON.stringify(spec)], { stdin, step: "running the readiness checks" });
   return parseDoctorRecord(result.stdout, result.exitCode, outputLines(result));
+}
+
+/** doctor.py with the modules it imports, as one text for `python3 -c`. */
+export function doctorProgram(): string {
+  return pythonWithModules({ file: "doctor.py", source: programText(import.meta.url, "./doctor.py") }, [
+    { name: "postgres_login", source: programText(import.meta.url, "./postgres_login.py") },
+    { name: "python_fix", source: programText(import.meta.url, "./python_fix.py") },
+  ]);
 }
 
 export function parseDoctorRecord(stdout: string, exitCode: number, lines: string[]): DoctorResult[] {

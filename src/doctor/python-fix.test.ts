@@ -1,22 +1,18 @@
-// The Python half of the doctor program, run by the python3 of this machine: which distribution the server is, what
-// apt says it has, and a fix for app.pythonVersion that names packages only where they exist. The servers here are
-// folders with an etc/os-release and no apt package lists, so the table answers (the apt-cache answers of a real
-// archive are in test/integration/doctor.test.ts).
+// Which packages give the Python an environment asks for (python_fix.py, a module of the doctor program), run by the
+// python3 of this machine: which distribution the server is, what apt says it has, and a fix for app.pythonVersion
+// that names packages only where they exist. The servers here are folders with an etc/os-release and no apt package
+// lists, so the table of python-packages.ts answers (the apt-cache answers of a real archive are in
+// test/integration/doctor.test.ts).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { callPython } from "../../test/support/python-module.js";
 import { pythonSpec } from "./python-packages.js";
-import { PYTHON_SCRIPT } from "./python-script.js";
 
-function call(name: string, ...args: unknown[]): unknown {
-  const harness = `import json, os, shutil, subprocess, sys\ntimeout = 30\n${PYTHON_SCRIPT}\nprint(json.dumps(${name}(*json.loads(sys.stdin.read()))))\n`;
-  const run = spawnSync("python3", ["-c", harness], { input: JSON.stringify(args), encoding: "utf8" });
-  assert.equal(run.status, 0, `python3 (Debian package python3) ran the program: ${run.error?.message ?? run.stderr}`);
-  return JSON.parse(run.stdout);
-}
+const call = (name: string, ...args: unknown[]): unknown => callPython("doctor", "python_fix", name, ...args);
 
 const BOOKWORM = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -30,7 +26,7 @@ const MINT = `NAME="Linux Mint"\nVERSION_ID="21.3"\nVERSION_CODENAME=virginia\nI
 
 /** A server's "/" with this os-release (none when undefined). */
 function withServer<T>(osRelease: string | undefined, body: (root: string) => T): T {
-  const root = mkdtempSync(join(tmpdir(), "gen-python-script-"));
+  const root = mkdtempSync(join(tmpdir(), "gen-python-fix-"));
   try {
     if (osRelease !== undefined) {
       mkdirSync(join(root, "etc"));
@@ -89,17 +85,17 @@ python3.12:
 test("Debian 12 has no python3.12: the fix is its own Python 3.11, or Python 3.12 from elsewhere", () => {
   withServer(BOOKWORM, (root) => {
     assert.equal(
-      call("python_fix", pythonSpec("3.12", root), "deployer"),
+      call("python_fix", pythonSpec("3.12", root), "deployer", 30),
       `set app.pythonVersion to "3.11": Debian GNU/Linux 12 (bookworm) has Python 3.11, not 3.12 (sudo apt-get install python3 python3-venv); or install Python 3.12 another way, so that python3.12 is on deployer's PATH`,
     );
-    assert.equal(call("python_fix", pythonSpec("3.11", root), "deployer"), "sudo apt-get install python3.11 python3.11-venv");
+    assert.equal(call("python_fix", pythonSpec("3.11", root), "deployer", 30), "sudo apt-get install python3.11 python3.11-venv");
   });
 });
 
 test("Ubuntu 24.04 and a derivative of 22.04 get the packages of their own Python", () => {
-  withServer(NOBLE, (root) => assert.equal(call("python_fix", pythonSpec("3.12", root), "deployer"), "sudo apt-get install python3.12 python3.12-venv"));
+  withServer(NOBLE, (root) => assert.equal(call("python_fix", pythonSpec("3.12", root), "deployer", 30), "sudo apt-get install python3.12 python3.12-venv"));
   withServer(MINT, (root) =>
-    assert.match(call("python_fix", pythonSpec("3.12", root), "deployer") as string, /^set app\.pythonVersion to "3\.10": Linux Mint 21\.3 has/),
+    assert.match(call("python_fix", pythonSpec("3.12", root), "deployer", 30) as string, /^set app\.pythonVersion to "3\.10": Linux Mint 21\.3 has/),
   );
 });
 
@@ -107,7 +103,7 @@ test("on a distribution gen does not know, no package is named: Python from else
   const own = call("major_minor", spawnSync("python3", ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).stdout);
   withServer(undefined, (root) =>
     assert.equal(
-      call("python_fix", pythonSpec("3.99", root), "deployer"),
+      call("python_fix", pythonSpec("3.99", root), "deployer", 30),
       `install Python 3.99, so that python3.99 is on deployer's PATH (gen knows no package of it for a server without /etc/os-release), or set app.pythonVersion to "${own}", the version of the server's python3`,
     ),
   );

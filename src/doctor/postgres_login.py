@@ -1,11 +1,9 @@
-// The PostgreSQL half of the doctor program (Python 3, standard library only): log in as Django will, with the
-// environment's host, port, database, user and password, and answer with what went wrong in words an administrator
-// can act on. It speaks the frontend/backend protocol 3.0 up to ReadyForQuery: a StartupMessage, then cleartext,
-// MD5 or SCRAM-SHA-256 (RFC 5802/7677, the server's signature verified) as the server asks. Like libpq's default
-// (sslmode=prefer), it asks for SSL first and logs in over TLS when the server offers it, without verifying the
-// certificate. The password comes from standard input (never argv), and no message quotes it.
-export const POSTGRES_LOGIN_SCRIPT = String.raw`
-import base64, hashlib, hmac, ssl, unicodedata
+# The PostgreSQL login of gen doctor, a module its program imports (doctor.py; src/doctor/doctor-checks.ts sends it
+# with the program): log in as Django will, speaking the frontend/backend protocol 3.0 up to ReadyForQuery: a
+# StartupMessage, then cleartext, MD5 or SCRAM-SHA-256 (RFC 5802/7677, the server's signature verified) as the server
+# asks. Like libpq's default (sslmode=prefer), it asks for SSL first and logs in over TLS when the server offers it,
+# without verifying the certificate. The password is only ever sent to the server, and no message quotes it.
+import base64, hashlib, hmac, os, socket, ssl, struct, unicodedata
 
 AUTH_METHODS = {2: "Kerberos V5", 6: "SCM credentials", 7: "GSSAPI", 8: "GSSAPI", 9: "SSPI"}
 
@@ -107,9 +105,9 @@ def pg_authenticate(sock, user, database, password):
         else:
             return "method", AUTH_METHODS.get(code, "authentication request %d" % code)
 
-def pg_open(host, port):
+def pg_open(host, port, timeout):
     """A socket ready for the StartupMessage, and whether it is TLS: SSL first when the server offers it."""
-    sock = connect(host, port)
+    sock = socket.create_connection((host, port), timeout=timeout)
     try:
         sock.sendall(struct.pack("!ii", 8, 80877103))
         if pg_recv_exact(sock, 1) != b"S":
@@ -121,47 +119,3 @@ def pg_open(host, port):
     except Exception:
         sock.close()
         raise
-
-def check_postgres_login(p, login):
-    subject = "%s@%s" % (p["shownUser"], p["shownDatabase"])
-    where = "%s:%d" % (p["shownHost"], p["port"])
-    fixes = p["fixes"]
-    if p.get("loginSkip") or not login:
-        record("postgres-login", subject, "warn", "not checked: %s" % p.get("loginSkip", "no credentials"), fixes.get("secret"))
-        return
-    if not p.get("reachable"):
-        record("postgres-login", subject, "warn", "not checked: PostgreSQL does not answer on %s (see above)" % where)
-        return
-    try:
-        sock, tls = pg_open(login["host"], p["port"])
-    except ssl.SSLError as error:
-        record("postgres-login", subject, "fail", "the server offers SSL, but the SSL handshake with %s failed: %s" % (where, error), fixes["ssl"])
-        return
-    except Exception as error:
-        record("postgres-login", subject, "fail", "cannot connect to %s: %s" % (where, error), p["fix"])
-        return
-    address = sock.getsockname()[0]
-    try:
-        outcome, value = pg_authenticate(sock, login["user"], login["database"], login["password"])
-    except Exception as error:
-        record("postgres-login", subject, "fail", "the login on %s did not complete: %s: %s" % (where, type(error).__name__, error), fixes["log"])
-        return
-    finally:
-        sock.close()
-    over = " over SSL" if tls else ""
-    fixes = dict(fixes, hba=fixes["hba"].replace("{cidr}", address + ("/128" if ":" in address else "/32")))
-    if outcome == "ok":
-        record("postgres-login", subject, "ok", "logged in as %s to database %s on %s%s (%s)" % (p["shownUser"], p["shownDatabase"], where, over, value))
-    elif outcome == "method":
-        record("postgres-login", subject, "fail", "the server asks for %s authentication, which gen cannot speak (cleartext password, md5 and SCRAM-SHA-256 only)" % value, fixes["method"])
-    elif value.get("C") == "28P01":
-        record("postgres-login", subject, "fail", "password authentication failed for user %s (the role has another password, or does not exist)" % p["shownUser"], fixes["password"])
-    elif value.get("C") == "3D000":
-        record("postgres-login", subject, "fail", "database %s does not exist" % p["shownDatabase"], fixes["database"])
-    elif value.get("C") == "28000" and "no encryption" in value.get("M", "") and not tls:
-        record("postgres-login", subject, "fail", "the server refused the login: %s (it offers no SSL: pg_hba.conf has no host line that lets %s in from %s, or only a hostssl line, which needs SSL)" % (value.get("M"), p["shownUser"], address), fixes["hba"])
-    elif value.get("C") == "28000":
-        record("postgres-login", subject, "fail", "the server refused the login: %s" % value.get("M"), fixes["hba"])
-    else:
-        record("postgres-login", subject, "fail", "the server refused the login: %s (SQLSTATE %s)" % (value.get("M"), value.get("C")), fixes["log"])
-`;

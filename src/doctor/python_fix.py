@@ -1,11 +1,9 @@
-// The Python half of the doctor program (Python 3, standard library only): whether python<app.pythonVersion> runs
-// for the logged-in user, and a fix that exists on the server's distribution. /etc/os-release names the distribution;
-// apt-cache policy says which of the packages it has (python3's candidate is its own Python) when apt has package
-// lists, and the spec's table of releases when it has none. A version the distribution does not have is not offered
-// as a package: the fix is to set app.pythonVersion to the one it has, or to get Python another way.
-// It uses record, run, first_line, whoami and timeout of the program it is part of.
-export const PYTHON_SCRIPT = String.raw`
-import re, shlex
+# Which packages give the Python an environment asks for (app.pythonVersion) on the server's distribution, a module
+# of gen doctor's program (doctor.py). /etc/os-release names the distribution; apt-cache policy says which of the
+# packages it has (python3's candidate is its own Python) when apt has package lists, and the spec's table of
+# releases when it has none. A version the distribution does not have is not offered as a package: the fix is to set
+# app.pythonVersion to the one it has, or to get Python another way.
+import os, re, shlex, subprocess, sys
 
 def os_release(paths):
     """The fields of the first os-release file that can be read ({} when none)."""
@@ -51,7 +49,7 @@ def apt_policy(text):
     archive = any(line.rstrip().endswith(" Packages") for line in text.splitlines())
     return candidates if archive else None
 
-def apt_candidates(argv, packages):
+def apt_candidates(argv, packages, timeout):
     try:
         done = subprocess.run(argv + ["policy"] + packages, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, env=dict(os.environ, LC_ALL="C"))
@@ -59,11 +57,11 @@ def apt_candidates(argv, packages):
         return None
     return apt_policy(done.stdout) if done.returncode == 0 else None
 
-def python_fix(p, user):
+def python_fix(p, user, timeout):
     fields = os_release(p["osRelease"])
     name = fields.get("PRETTY_NAME") or " ".join(v for v in (fields.get("NAME") or fields.get("ID"), fields.get("VERSION_ID")) if v)
     version, wanted = p["version"], "python" + p["version"]
-    candidates = apt_candidates(p["apt"], ["python3", "python3-venv"] + p["packages"])
+    candidates = apt_candidates(p["apt"], ["python3", "python3-venv"] + p["packages"], timeout)
     if candidates is not None:
         have = [pkg for pkg in p["packages"] if pkg in candidates]
         own = major_minor(candidates.get("python3"))
@@ -84,14 +82,3 @@ def python_fix(p, user):
     server = "%d.%d" % sys.version_info[:2]
     return "%s (gen knows no package of it for %s), or set app.pythonVersion to \"%s\", the version of the server's python3" % (
         elsewhere, name or "a server without /etc/os-release", server)
-
-def check_python(p):
-    name = "python" + p["version"]
-    found = shutil.which(name)
-    if not found:
-        record("python", name, "fail", "%s is not on the PATH of %s (app.pythonVersion is %s)" % (name, whoami(), p["version"]), python_fix(p, whoami()))
-        return
-    done = run([found, "--version"])
-    ok = done.returncode == 0
-    record("python", name, "ok" if ok else "fail", "%s: %s" % (found, first_line(done.stdout + done.stderr)), None if ok else python_fix(p, whoami()))
-`;
