@@ -24,6 +24,7 @@ import {
   type ReleaseStatus,
 } from "./release-history.js";
 import { runSteps } from "./release-steps.js";
+import { programText } from "../program-text.js";
 
 export type { ReleaseLogEntry, ReleaseStatus } from "./release-history.js";
 
@@ -45,66 +46,15 @@ export interface ReleaseInfo {
 
 const RELEASE_ID = /^\d{8}T\d{6}Z$/;
 
-// One python3 process reads the whole folder (python3 is there: the smoke checks run with it): each release's
-// deployment.json and migrations.json as JSON (null when missing or not JSON), where `current` leads, and which
-// processes use a release: their working folder or executable under it (/proc/<pid>/cwd and exe; a user may read
-// its own processes' links, root everyone's; the others are skipped), so pruning never removes a folder that a
-// worker left running by --celery-no-restart still works in.
-// biome-ignore lint/complexity/noUselessStringRaw: Python source, where a backslash added later must stay one
-const LIST_SCRIPT = String.raw`
-import json, os, re, stat, sys
-spec = json.loads(sys.argv[1])
-def load(path):
-    # The deploy user's files: no link followed, no FIFO waited on, only a regular file, and only up to the limit.
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = b""
-        while len(data) <= spec["limit"]:
-            chunk = os.read(fd, spec["limit"] + 1 - len(data))
-            if not chunk:
-                break
-            data += chunk
-        return None if len(data) > spec["limit"] else json.loads(data.decode("utf-8"))
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(fd)
-def users(folder):
-    inside, used = os.path.realpath(folder) + "/", {}
-    try:
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
-        return used
-    for pid in pids:
-        for link in ("cwd", "exe"):
-            try:
-                target = os.readlink("/proc/%s/%s" % (pid, link))
-            except OSError:
-                continue
-            if target.startswith(inside):
-                used.setdefault(target[len(inside):].split("/", 1)[0], set()).add(int(pid))
-    return used
-try:
-    names = sorted(os.listdir(spec["releases"]))
-except (FileNotFoundError, NotADirectoryError):
-    names = []
-current = os.readlink(spec["current"]) if os.path.islink(spec["current"]) else None
-used = users(spec["releases"]) if names else {}
-releases = [{"id": n, "deployment": load(os.path.join(spec["releases"], n, spec["publicDir"], "deployment.json")), "migrations": load(os.path.join(spec["releases"], n, "migrations.json")), "inUse": [str(p) for p in sorted(used.get(n, ()))[:20]]} for n in names if re.fullmatch(spec["pattern"], n)]
-print(json.dumps({"current": current, "releases": releases}))
-`;
-
 const LISTING = "listing the releases";
 
 /** deployment.json and migrations.json are read up to this size: what gen writes is far smaller. */
 export const RELEASE_FILE_LIMIT = 1024 * 1024;
 
-/** The step that reads every release and the live one. */
+/**
+ * The step that reads every release and the live one: list_releases.py beside this module, one python3 process for
+ * the whole folder (python3 is there: the smoke checks run with it).
+ */
 export function listReleasesStep(shell: ServerShell, env: Environment): Step {
   const spec = {
     releases: shell.raw(env.paths.releases),
@@ -113,7 +63,7 @@ export function listReleasesStep(shell: ServerShell, env: Environment): Step {
     pattern: RELEASE_ID.source.slice(1, -1),
     limit: RELEASE_FILE_LIMIT,
   };
-  return { name: LISTING, script: `python3 -c ${shell.quote(LIST_SCRIPT)} ${shell.quote(JSON.stringify(spec))}` };
+  return { name: LISTING, script: `python3 -c ${shell.quote(programText(import.meta.url, "./list_releases.py"))} ${shell.quote(JSON.stringify(spec))}` };
 }
 
 const ListRecord = z.object({

@@ -1,14 +1,15 @@
 // Smoke checks: what must hold once a release is live, derived from the environment (socket, domain, listen
 // address, static and media folders, Celery, certificate). smokeCheckSpec is pure; runSmokeChecks runs the spec on
 // the server in one command (the sockets are server-local) and parses its one JSON record. A check of a service
-// that may still be starting waits for it up to checks.timeoutSeconds, unless its unit stopped (smoke-script.ts).
+// that may still be starting waits for it up to checks.timeoutSeconds, unless its unit stopped. The server's half is
+// smoke_checks.py beside this module (Python 3, standard library only: the server runs a Python application).
 import type { Environment } from "../../schema/index.js";
 import type { CheckName } from "../../schema/environment.js";
 import type { ServerShell } from "../server/server-shell.js";
 import { outputLines } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
 import { checksRecord } from "../server/check-record.js";
-import { SMOKE_SCRIPT } from "./smoke-script.js";
+import { programText } from "../program-text.js";
 import { visibleText } from "../server/server-text.js";
 
 export interface CheckResult {
@@ -90,8 +91,13 @@ export async function runSmokeChecks(shell: ServerShell, env: Environment, spec:
   if (spec.order.length === 0) return [];
   // Nothing answers in the sandbox: its service commands are recorded, never run.
   if (shell.sandbox) return spec.order.map((name) => ({ name, status: "warn", detail: "not run in the sandbox (services are recorded, not started)" }));
-  const result = await shell.transport.run(["python3", "-c", SMOKE_SCRIPT, JSON.stringify(spec)]);
+  const result = await shell.transport.run(["python3", "-c", smokeProgram(), JSON.stringify(spec)]);
   return parseSmokeRecord(result.stdout, result.exitCode, outputLines(result)).map((r) => withHint(r, env));
+}
+
+/** smoke_checks.py, run as `python3 -c` with the spec as its argument. */
+export function smokeProgram(): string {
+  return programText(import.meta.url, "./smoke_checks.py");
 }
 
 /** The socket is the web user's (0660): a release user outside its group is refused before Gunicorn is asked. */

@@ -1,12 +1,12 @@
 // Django settings_local.py: compile with warnings as errors (no .pyc), static checks (implicit string
 // concatenation, undefined names, duplicate assignments, placeholders, non-UPPERCASE names), then execute the
-// file in an isolated interpreter (`python3 -I -B`) and read back its UPPERCASE names as JSON.
+// file in an isolated interpreter (`python3 -I -B`) and read back its UPPERCASE names as JSON: settings_check.py.
 // In: rendered files of kind "python-settings". Out: one "python3" report; evaluatePythonSettings gives the values.
 // Effects: the interpreter runs with its working folder in a throwaway folder, which is removed afterwards.
 
 import type { RenderedFile } from "../../types.js";
 import { GenError } from "../../errors.js";
-import { SETTINGS_CHECK_SCRIPT } from "./settings-check-script.js";
+import { programText } from "../../program-text.js";
 import type { ToolCheckContext, ToolReport, ToolRunOptions } from "./tool-report.js";
 import { childEnv, describeExit, envOf, findExecutable, missingBinary, notRun, report, runCommand, timeoutOf, withTempDir } from "./tool-runner.js";
 
@@ -61,7 +61,7 @@ interface ScriptRequest {
 
 async function runScript(python: string, request: ScriptRequest, options: ToolRunOptions): Promise<ScriptResult> {
   return withTempDir("python", options, async (dir) => {
-    const output = await runCommand(python, ["-I", "-B", "-W", "error", "-c", SETTINGS_CHECK_SCRIPT], {
+    const output = await runCommand(python, ["-I", "-B", "-W", "error", "-c", programText(import.meta.url, "./settings_check.py")], {
       env: childEnv(options, dir),
       cwd: dir,
       input: JSON.stringify(request),

@@ -1,17 +1,15 @@
-// The server half of the smoke checks: a Python 3 program (the server runs a Python application, so python3 is
-// there) that reads one JSON spec from argv[1], runs each check and prints one JSON record. Only the standard
-// library; sockets are server-local, which is why this runs on the server and not on the controller.
-// A check that depends on a service just restarted is tried again until it passes or its time (spec.timeout, from
-// its first attempt) runs out; the unit behind it is looked at meanwhile, and one that stopped (failed, or its main
-// process gone) ends the wait at once, with its last journal lines as data (the application writes them).
-export const SMOKE_SCRIPT = String.raw`
+# The server half of the smoke checks (src/release/smoke-checks.ts builds its spec and reads its record): reads one
+# JSON spec from argv[1], runs each check and prints one JSON record, {"checks": [...]}. A check that depends on a
+# service just restarted is tried again until it passes or its time runs out; the unit behind it is looked at
+# meanwhile, and one that stopped (failed, or its main process gone) ends the wait at once, with its last journal
+# lines as data (the application writes them).
 import json, os, pwd, grp, socket, ssl, stat, subprocess, sys, time
 
-spec = json.loads(sys.argv[1])
-# Each check may take this long from its first attempt: a service that restarted may not answer at once.
-timeout = spec["timeout"]
-# Seconds between two attempts, and between two looks at the unit behind a check while an answer is awaited.
-PAUSE = spec.get("pause", 1.0)
+# Set by main from the spec. Each check may take `timeout` seconds from its first attempt: a service that restarted
+# may not answer at once. PAUSE: seconds between two attempts, and between two looks at the unit behind a check
+# while an answer is awaited.
+timeout = None
+PAUSE = 1.0
 results = []
 
 def record(name, status, detail, journal=None):
@@ -300,23 +298,29 @@ def check_certificate(c, n):
     else:
         record("certificate", "ok", "%s valid for %d more days" % (source, days))
 
-units = spec["units"]
-checks = {
-    "gunicorn": lambda: check_gunicorn(spec["gunicorn"], units.get("gunicorn")),
-    # nginx proxies to Gunicorn: a Gunicorn that stopped ends nginx's wait too.
-    "nginx": lambda: check_nginx(spec["nginx"], units.get("gunicorn")),
-    "static": lambda: check_static(spec["static"], spec["nginx"]),
-    "media": lambda: check_media(spec["media"]),
-    "celery": lambda: check_celery(spec["celery"], units.get("celery")),
-    "certificate": lambda: check_certificate(spec["certificate"], spec["nginx"]),
-}
-for name in spec["order"]:
-    try:
-        outcome = checks[name]()
-        if outcome:
-            record(name, *outcome)
-    except Exception as error:
-        record(name, "fail", "check crashed: %s: %s" % (type(error).__name__, error))
+def main():
+    global timeout, PAUSE
+    spec = json.loads(sys.argv[1])
+    timeout = spec["timeout"]
+    PAUSE = spec.get("pause", 1.0)
+    units = spec["units"]
+    checks = {
+        "gunicorn": lambda: check_gunicorn(spec["gunicorn"], units.get("gunicorn")),
+        # nginx proxies to Gunicorn: a Gunicorn that stopped ends nginx's wait too.
+        "nginx": lambda: check_nginx(spec["nginx"], units.get("gunicorn")),
+        "static": lambda: check_static(spec["static"], spec["nginx"]),
+        "media": lambda: check_media(spec["media"]),
+        "celery": lambda: check_celery(spec["celery"], units.get("celery")),
+        "certificate": lambda: check_certificate(spec["certificate"], spec["nginx"]),
+    }
+    for name in spec["order"]:
+        try:
+            outcome = checks[name]()
+            if outcome:
+                record(name, *outcome)
+        except Exception as error:
+            record(name, "fail", "check crashed: %s: %s" % (type(error).__name__, error))
+    print(json.dumps({"checks": results}))
 
-print(json.dumps({"checks": results}))
-`;
+if __name__ == "__main__":
+    main()

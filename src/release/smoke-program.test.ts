@@ -11,8 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { parseSmokeRecord, type CheckResult } from "./smoke-checks.js";
-import { SMOKE_SCRIPT } from "./smoke-script.js";
+import { parseSmokeRecord, smokeProgram, type CheckResult } from "./smoke-checks.js";
 
 const exec = promisify(execFile);
 const GUNICORN_EXITS = { "3": "worker failed to boot" };
@@ -61,7 +60,7 @@ async function unitCommands(dir: string, journal: string): Promise<{ show: strin
 
 async function runProgram(spec: Record<string, unknown>): Promise<{ checks: CheckResult[]; seconds: number }> {
   const started = performance.now();
-  const { stdout } = await exec("python3", ["-c", SMOKE_SCRIPT, JSON.stringify({ pause: 0.2, units: {}, ...spec })]);
+  const { stdout } = await exec("python3", ["-c", smokeProgram(), JSON.stringify({ pause: 0.2, units: {}, ...spec })]);
   return { checks: parseSmokeRecord(stdout, 0, []), seconds: (performance.now() - started) / 1000 };
 }
 

@@ -1,12 +1,10 @@
-// The Python side of the settings check, run as `python3 -I -B -W error -c SETTINGS_CHECK_SCRIPT`.
-// Input on stdin: {"name", "source", "secret", "mode": "check" | "evaluate"}.
-// Output on stdout: {"problems": [[line, message], ...], "values": {UPPERCASE name: value} | null}.
-// "check": compile (warnings are errors) + static checks (ast/tokenize, after the recipes' settings-check.py);
-// when those pass, also execute it. "evaluate": compile + execute only. Execution uses a fresh namespace;
-// nothing is imported from the project and no .pyc is written (compile() in-process, -B).
-// With "secret", messages never quote names or values taken from the file.
-
-export const SETTINGS_CHECK_SCRIPT = String.raw`
+# The Python side of gen validate's settings check (src/validate/tools/python-settings.ts runs it on this machine as
+# `python3 -I -B -W error -c`). Input on stdin: {"name", "source", "secret", "mode": "check" | "evaluate"}. Output on
+# stdout: {"problems": [[line, message], ...], "values": {UPPERCASE name: value} | null}.
+# "check": compile (warnings are errors) + static checks (ast/tokenize, after the recipes' settings-check.py); when
+# those pass, also execute it. "evaluate": compile + execute only. Execution uses a fresh namespace; nothing is
+# imported from the project and no .pyc is written (compile() in-process, -B). With "secret", messages never quote
+# names or values taken from the file.
 import ast, builtins, io, json, math, re, sys, tokenize, traceback, warnings
 
 PLACEHOLDERS = ("{REPLACE}", "{{", "}}", "CHANGEME", "TODO")
@@ -117,5 +115,5 @@ def main():
     problems.sort(key=lambda p: p[0])
     print(json.dumps({"problems": problems, "values": values}, allow_nan=False))
 
-main()
-`;
+if __name__ == "__main__":
+    main()
