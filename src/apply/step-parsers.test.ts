@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
-import { JSON_STRING_FUNCTION, parseRecords } from "../transport/step-records.js";
+import { jsonStringFunction, parseRecords } from "../transport/step-records.js";
 import { z } from "zod";
 import { parseFolderStep, safeFolderLines } from "../server/link-safe.js";
 import { lockSteps, parseLockSteps } from "../server/lock.js";
@@ -29,7 +29,7 @@ const one = async (script: string, name = "a step"): Promise<StepOutput> => (awa
 describe("step records", () => {
   test("a value only the server knows comes back as the same string, whatever its characters", async () => {
     const values = ["plain", 'quote " and backslash \\ and $dollar `tick`', "two\nlines", "tab\there", "é ü ✓", '{"kind":"x"}'];
-    const run = await one([JSON_STRING_FUNCTION, ...values.map((v) => `gen_json ${shell.quote(v)}; echo`)].join("\n"));
+    const run = await one([jsonStringFunction(), ...values.map((v) => `gen_json ${shell.quote(v)}; echo`)].join("\n"));
     assert.equal(run.exitCode, 0, run.stderr);
     assert.deepEqual(
       run.stdout
@@ -101,6 +101,26 @@ describe("the lock steps", () => {
     chownSync(join(root, "root-state/locks"), 0, 0);
     assert.ok((await take()).ok);
     assert.deepEqual(modes(), [0, 0o755, 0, nogroup, 0o1770]);
+  });
+
+  test("as root, a link on the way to the state folder, or left in it by its former owner, is refused by name", async () => {
+    const owner = { user: "root", group: "nogroup" };
+    const take = async (stateDir: string) =>
+      parseLockSteps(transport.describe, false, `${stateDir}/locks/lock`, await shell.steps(lockSteps(shell, stateDir, holder, false, owner)));
+    mkdirSync(join(root, "lock-target/state"), { recursive: true });
+    symlinkSync(join(root, "lock-target"), join(root, "lock-linked"));
+    const through = await take("/lock-linked/state");
+    assert.match(
+      !through.ok ? through.error.message : "",
+      /^apply stopped on local:.*: \/lock-linked is a symbolic link: gen does not change anything as root/,
+    );
+    assert.deepEqual(readdirSync(join(root, "lock-target/state")), []);
+    mkdirSync(join(root, "lock-given/backups"), { recursive: true });
+    chownSync(join(root, "lock-given"), 65534, 65534);
+    symlinkSync(join(root, "lock-target"), join(root, "lock-given/backups/7"));
+    const inside = await take("/lock-given");
+    assert.match(!inside.ok ? inside.error.message : "", /: \/lock-given\/backups\/7 is a symbolic link/);
+    assert.deepEqual(readdirSync(join(root, "lock-target")), ["state"]);
   });
 
   test("a status the step does not print a record for is an error naming the step", () => {

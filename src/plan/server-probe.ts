@@ -6,7 +6,7 @@
 // of unchanged files. Only differing files are fetched afterwards.
 import { posix } from "node:path";
 import { HOLDER_LIMIT } from "../server/lock-holder.js";
-import { hashFilesScript, readRoot, SAFE_READ_FUNCTIONS } from "../server/safe-read.js";
+import { hashFilesScript, readRoot, safeReadFunctions } from "../server/safe-read.js";
 import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
 import type { Step } from "../transport/transport.js";
@@ -34,14 +34,14 @@ export function probeSteps(root: string, paths: string[], lockDir: string | unde
     { name: "reading the files' metadata", script: paths.length ? `LC_ALL=C find ${local} -maxdepth 0 -printf '%p|%y|%m|%u|%g|%s|%l\\n'; exit 0` : ":" },
     { name: "hashing the files", script: paths.length ? hashFilesScript(root, paths) : ":" },
     // Always status 0: anything else means the session itself failed.
-    { name: "reading gen's record", script: `${SAFE_READ_FUNCTIONS}\n${read(recordPath, RECORD_LIMIT + 1)}\nexit 0` },
+    { name: "reading gen's record", script: `${safeReadFunctions()}\n${read(recordPath, RECORD_LIMIT + 1)}\nexit 0` },
   ];
   if (lockDir === undefined) return steps;
   const lock = quoteArg(pathUnderRoot(root, lockDir));
   // Status 0: locked, and stdout is the holder.
   return [
     ...steps,
-    { name: "reading gen's lock", script: `[ -d ${lock} ] || exit 1\n${SAFE_READ_FUNCTIONS}\n${read(`${lockDir}/holder.json`, HOLDER_LIMIT)}\nexit 0` },
+    { name: "reading gen's lock", script: `[ -d ${lock} ] || exit 1\n${safeReadFunctions()}\n${read(`${lockDir}/holder.json`, HOLDER_LIMIT)}\nexit 0` },
   ];
 }
 

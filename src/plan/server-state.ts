@@ -10,7 +10,7 @@ import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
 import { parseProbe, PROBE_RECORD_STEP, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
 import { quoteArg } from "../transport/shell-quote.js";
-import { READ_MISSING, readRefusal, readRoot, SAFE_READ_FUNCTIONS } from "../server/safe-read.js";
+import { READ_MISSING, readRefusal, readRoot, safeReadFunctions } from "../server/safe-read.js";
 import { posix } from "node:path";
 
 export type ServerFile =
@@ -155,7 +155,7 @@ async function readContents(
   const root = quoteArg(readRoot(transport.root));
   const steps = files.map((file) => ({
     name: `reading ${file.path}`,
-    script: `${SAFE_READ_FUNCTIONS}\ngen_read ${root} ${quoteArg(posix.dirname(file.path))} ${quoteArg(posix.basename(file.path))} ${SHOWN_SIZE_LIMIT + 1}`,
+    script: `${safeReadFunctions()}\ngen_read ${root} ${quoteArg(posix.dirname(file.path))} ${quoteArg(posix.basename(file.path))} ${SHOWN_SIZE_LIMIT + 1}`,
   }));
   const runs = await transport.steps(steps, { sudo });
   for (const [i, file] of files.entries()) contents.set(file.path, readContent(runs[i]!, transport, sudo));

@@ -3,7 +3,7 @@
 // Effects: commands through the transport as the deploy user; systemctl through its sudoers rules, nothing else.
 import { appUnits, restartOrder } from "../render/unit-relations.js";
 import { visibleText } from "../server/server-text.js";
-import { readRoot, SAFE_READ_FUNCTIONS } from "../server/safe-read.js";
+import { readRoot, safeReadFunctions } from "../server/safe-read.js";
 import { describeCommand, fromRestartOrder, type ServiceCommand, serviceCommandScript, systemctlArgv } from "../server/service-commands.js";
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
@@ -11,7 +11,7 @@ import * as z from "zod/mini";
 import { GenError } from "../errors.js";
 import type { ServerShell } from "../server/server-shell.js";
 import { outputLines } from "../server/server-shell.js";
-import { JSON_STRING_FUNCTION, oneRecord, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
+import { jsonStringFunction, oneRecord, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
 import type { CommandResult, Step } from "../transport/transport.js";
 import { migrationsOf, type Migration } from "./migrations.js";
 import {
@@ -133,7 +133,7 @@ export function liveReleaseStep(shell: ServerShell, env: Environment): Step {
   const current = shell.path(env.paths.current);
   return {
     name: READING_CURRENT,
-    script: [JSON_STRING_FUNCTION, `[ -L ${current} ] || exit 0`, `t=$(readlink -- ${current}) || exit 1`, printServerRecord({}, "target", `"$t"`)].join("\n"),
+    script: [jsonStringFunction(), `[ -L ${current} ] || exit 0`, `t=$(readlink -- ${current}) || exit 1`, printServerRecord({}, "target", `"$t"`)].join("\n"),
   };
 }
 
@@ -308,7 +308,7 @@ export function readReleaseLogStep(shell: ServerShell, env: Environment): Step {
   const log = releaseLogPath(env);
   // A regular file only, opened without following a link or blocking (a FIFO put there would hang); its end only.
   const read = `gen_read ${shell.quote(readRoot(shell.transport.root))} ${shell.quote(posix.dirname(log))} ${shell.quote(posix.basename(log))} ${LOG_TAIL_BYTES} tail`;
-  return { name: "reading the release log", script: `${SAFE_READ_FUNCTIONS}\n${read}` };
+  return { name: "reading the release log", script: `${safeReadFunctions()}\n${read}` };
 }
 
 /**

@@ -4,7 +4,7 @@ import { posix } from "node:path";
 import { GenError } from "../errors.js";
 import { lockDir } from "./lock.js";
 import * as z from "zod/mini";
-import { JSON_STRING_FUNCTION, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
+import { jsonStringFunction, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
 import type { CommandResult, Step } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
 
@@ -91,7 +91,7 @@ export function leftoversStep(shell: ServerShell, stateDir: string, managedPaths
   const state = shell.path(stateDir);
   const removed = (word: string) => printServerRecord({ kind: "removed" }, "path", word);
   const script = [
-    JSON_STRING_FUNCTION,
+    jsonStringFunction(),
     `for d in ${state}/incoming-* ${state}/verify-*; do [ -e "$d" ] && rm -rf -- "$d" && ${removed(`"$d"`)}; done`,
     ...dirs.map(
       (d) =>

@@ -1,11 +1,13 @@
 // One lock per application on each server: a folder created with mkdir (atomic), holding who took it, from
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
+import { posix } from "node:path";
 import { GenError } from "../errors.js";
 import { describeLockHolder, HOLDER_LIMIT, lockDir, parseLockHolder, type LockHolder } from "./lock-holder.js";
-import { readRoot, SAFE_READ_FUNCTIONS } from "./safe-read.js";
+import { readRoot, safeReadFunctions } from "./safe-read.js";
 import * as z from "zod/mini";
-import { LinkRecord, linkRefusal, pathComponents, printLink } from "./link-safe.js";
-import { JSON_STRING_FUNCTION, oneRecord, printRecord, printServerRecord, type Parsed } from "../transport/step-records.js";
+import { LinkRecord, linkRefusal } from "./link-safe.js";
+import { jsonStringFunction, oneRecord, type Parsed } from "../transport/step-records.js";
+import { programText } from "../program-text.js";
 import type { CommandResult, Step } from "../transport/transport.js";
 import { sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
 
@@ -69,6 +71,7 @@ export const LockRecord = z.discriminatedUnion("kind", [
 ]);
 export type LockRecord = z.infer<typeof LockRecord>;
 
+// lock.sh's statuses.
 const HELD = 42;
 const FAILED = 43;
 const LINKED = 44;
@@ -77,33 +80,15 @@ const REMOVING = "removing the lock";
 
 /** The two lock steps: with --force-unlock, one that removes the lock there is; then the one that takes it. */
 export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Step[] {
-  const dir = shell.path(lockDir(stateDir));
-  const info = shell.quote(JSON.stringify(holder));
-  const locks = shell.path(`${stateDir}/locks`);
-  // A deploy user's lock may hold anything: its holder is read as safe-read.ts reads (no link, no FIFO, a few KB).
-  const holderOf = `h=$(gen_read ${shell.quote(readRoot(shell.transport.root))} ${shell.quote(lockDir(stateDir))} holder.json ${HOLDER_LIMIT} 2>/dev/null)`;
-  const record = (kind: "held" | "removed") => printServerRecord({ kind }, "holder", `"$h"`);
+  // lock.sh's functions, after those they call; a deploy user's lock may hold anything: its holder is read as
+  // safe-read.ts reads (no link, no FIFO, a few KB).
+  const functions = [jsonStringFunction(), safeReadFunctions(), programText(import.meta.url, "./lock.sh")].join("\n");
+  const where = [readRoot(shell.transport.root), posix.normalize(stateDir)].map(shell.quote).join(" ");
   // Status 0 and the holder it had, or status 1 when there is no lock.
-  const replace = force
-    ? [
-        {
-          name: REMOVING,
-          script: [JSON_STRING_FUNCTION, SAFE_READ_FUNCTIONS, `[ -d ${dir} ] || exit 1`, holderOf, `rm -rf ${dir}`, record("removed")].join("\n"),
-        },
-      ]
-    : [];
+  const replace = force ? [{ name: REMOVING, script: `${functions}\ngen_remove_lock ${where} ${HOLDER_LIMIT}` }] : [];
   // Status 0 when taken; otherwise HELD, FAILED or LINKED, and a record saying by whom, why, or which link.
-  const take = {
-    name: TAKING,
-    script: [
-      JSON_STRING_FUNCTION,
-      SAFE_READ_FUNCTIONS,
-      ...(owner ? rootStateScript(shell, stateDir, owner.group) : [`[ -d ${locks} ] || mkdir -p ${locks}`]),
-      `if failure=$(mkdir ${dir} 2>&1); then printf '%s\\n' ${info} > ${dir}/holder.json; ${printRecord({ kind: "taken" } satisfies LockRecord)}; exit 0;`,
-      `elif [ -d ${dir} ]; then ${holderOf}; ${record("held")}; exit ${HELD};`,
-      `else ${printServerRecord({ kind: "failed" }, "reason", `"$failure"`)}; exit ${FAILED}; fi`,
-    ].join("\n"),
-  };
+  const state = owner ? `gen_root_state ${where} ${shell.quote(owner.group)}` : `gen_user_state ${where}`;
+  const take = { name: TAKING, script: `${functions}\n${state}\ngen_take_lock ${where} ${shell.quote(JSON.stringify(holder))} ${HOLDER_LIMIT}` };
   return [...replace, take];
 }
 
@@ -162,33 +147,6 @@ async function tryLock(
   if (!answer.ok) throw answer.error;
   if (!answer.value.taken) return { held: answer.value.held };
   return { ...(answer.value.replaced ? { replaced: answer.value.replaced } : {}), guarded: runs.slice(steps.length) };
-}
-
-/**
- * apply (as root) makes the state folder root's, 0755: what root writes there (uploads, backups, the record and
- * log) can no longer be replaced by a link. A state folder an older gen gave the deploy user is taken back, and
- * refused if the deploy user left a link in it. `locks/` is root's, sticky, writable by the deploy group.
- * Without root (no sudo) the chown and chmod fail and are skipped: then the SSH user owns everything anyway.
- */
-function rootStateScript(shell: ServerShell, stateDir: string, group: string): string[] {
-  const state = shell.path(stateDir);
-  const locks = shell.path(`${stateDir}/locks`);
-  const refuse = (serverPath: string) => `{ ${printLink(serverPath)}; exit ${LINKED}; }`;
-  return [
-    ...pathComponents(stateDir).map((c) => `if [ -L ${shell.path(c)} ]; then ${refuse(c)}; fi`),
-    // Owner and mode are set only when they differ: one stat process in the usual case, not six processes. It
-    // prints a line for each folder that exists, the state folder's first (the locks folder is inside it).
-    "nl='\n'",
-    `st=$(stat -c '%u %a %G' ${state} ${locks} 2>/dev/null)`,
-    `case "$st" in '') was=new; held=new ;; *"$nl"*) was=\${st%%"$nl"*}; held=\${st#*"$nl"} ;; *) was=$st; held=new ;; esac`,
-    `[ "$was" = new ] || was=\${was% *}`,
-    `[ "$was" != new ] || mkdir -p ${state}`,
-    `[ "$was" = '0 755' ] || { chown -h 0:0 ${state} && chmod 0755 ${state}; } 2>/dev/null || true`,
-    `if [ "\${was%% *}" != 0 ] && [ "$was" != new ]; then for e in ${state}/* ${state}/*/*; do if [ -L "$e" ]; then ${printServerRecord({ kind: "link" }, "path", `"${stateDir}/\${e#${state}/}"`)}; exit ${LINKED}; fi; done; fi`,
-    `if [ -L ${locks} ]; then ${refuse(`${stateDir}/locks`)}; fi`,
-    `[ "$held" != new ] || mkdir ${locks}`,
-    `[ "$held" = ${shell.quote(`0 1770 ${group}`)} ] || { chown -h 0:${shell.quote(group)} ${locks} && chmod 1770 ${locks}; } 2>/dev/null || true`,
-  ];
 }
 
 /** Throws a GenError with the command's output when the lock could not be removed. */

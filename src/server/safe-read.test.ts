@@ -5,7 +5,7 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { hashFilesScript, READ_LINK, READ_MISSING, READ_NOT_REGULAR, readRefusal, readRoot, SAFE_READ_FUNCTIONS } from "./safe-read.js";
+import { hashFilesScript, READ_LINK, READ_MISSING, READ_NOT_REGULAR, readRefusal, readRoot, safeReadFunctions } from "./safe-read.js";
 
 const root = mkdtempSync(join(tmpdir(), "gen-safe-read-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -21,7 +21,7 @@ symlinkSync("../elsewhere", join(root, "srv/linked"));
 
 /** Runs the functions in sh (with `set -u`, as steps are) and gives status and output; never more than 10 s. */
 function sh(line: string) {
-  const run = spawnSync("sh", ["-c", `set -u\n${SAFE_READ_FUNCTIONS}\n${line}`], { encoding: "utf8", timeout: 10_000 });
+  const run = spawnSync("sh", ["-c", `set -u\n${safeReadFunctions()}\n${line}`], { encoding: "utf8", timeout: 10_000 });
   assert.equal(run.signal, null, `still running after 10 s: ${line}`);
   return { status: run.status, out: run.stdout, err: run.stderr };
 }

@@ -4,12 +4,17 @@
 // never ends, and every diff and apply hangs with root's processes left behind), or a file of gigabytes. So every
 // read opens without following a link and without blocking (GNU dd: iflag=nofollow,nonblock), takes only a regular
 // file, and reads at most a given number of bytes; a file read whole is also reached through no link on the way.
-// The shell functions go before the lines that call them; no process but dd (and sha256sum) per file.
+// The shell functions (safe-read.sh beside this module) go before the lines that call them; no process but dd (and
+// sha256sum) per file.
 import { posix } from "node:path";
 import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
 import { pathComponents } from "./link-safe.js";
-/** What gen_read returns when it read nothing (dd's own failures are 1): the file is not there, or not one gen reads. */
+import { programText } from "../program-text.js";
+/**
+ * What gen_read returns when it read nothing (dd's own failures are 1): the file is not there, or not one gen reads.
+ * safe-read.sh has the same numbers.
+ */
 export const READ_MISSING = 40;
 export const READ_LINK = 41;
 export const READ_NOT_REGULAR = 42;
@@ -26,28 +31,9 @@ export const READ_DENIED = 43;
  * `gen_hash FILE`: `<sha256>  FILE` for a regular file that is no link, read as gen_read reads; nothing for anything
  * else; `sha256sum: FILE: <reason>` on stderr when it cannot be read, as sha256sum itself says it.
  */
-export const SAFE_READ_FUNCTIONS = [
-  "gen_read() {",
-  `  cd -P -- "\${1:-/}" 2>/dev/null || return ${READ_DENIED}; gen_r=\${PWD%/}`,
-  `  [ -e "$1$2" ] || return ${READ_MISSING}`,
-  `  cd -P -- "$1$2" 2>/dev/null || { [ -d "$1$2" ] && return ${READ_DENIED}; return ${READ_NOT_REGULAR}; }`,
-  `  gen_d=$gen_r\${2%/}; [ "$PWD" = "\${gen_d:-/}" ] || return ${READ_LINK}`,
-  `  [ ! -L "$3" ] || return ${READ_LINK}`,
-  `  [ -e "$3" ] || return ${READ_MISSING}`,
-  `  [ -f "$3" ] || return ${READ_NOT_REGULAR}`,
-  `  gen_skip=0; if [ "\${5:-}" = tail ]; then gen_size=$(stat -c %s -- "$3") || return ${READ_MISSING}; [ "$gen_size" -le "$4" ] || gen_skip=$((gen_size - $4)); fi`,
-  `  dd if="$3" iflag=nofollow,nonblock,skip_bytes,count_bytes skip="$gen_skip" count="$4" bs=65536 status=none`,
-  "}",
-  "gen_hash() {",
-  `  [ ! -L "$1" ] && [ -f "$1" ] || return 0`,
-  // dd's complaint, if any, comes before sha256sum's line (printed once dd is done): a failed read hashes nothing.
-  `  gen_h=$( { dd if="$1" iflag=nofollow,nonblock bs=1048576 status=none 2>&3 | sha256sum; } 3>&1 )`,
-  `  if [ "\${#gen_h}" -eq 67 ] && [ "\${gen_h%  -}" != "$gen_h" ]; then printf '%s  %s\\n' "\${gen_h%  -}" "$1"`,
-  `  else gen_h=\${gen_h%%"\${gen_nl}"*}; printf 'sha256sum: %s: %s\\n' "$1" "\${gen_h##*: }" >&2; fi`,
-  "}",
-  "gen_nl='",
-  "'",
-].join("\n");
+export function safeReadFunctions(): string {
+  return programText(import.meta.url, "./safe-read.sh");
+}
 
 /**
  * A step that prints `<sha256>  <path>` for every regular file of `paths` (server paths, under `root`), and for
@@ -66,7 +52,7 @@ export function hashFilesScript(root: string, paths: string[]): string {
     return `case $gen_unsafe in ${unsafe.join("|")}) gen_hash ${file} ;; *) if [ ! -L ${file} ] && [ -f ${file} ]; then set -- "$@" ${file}; fi ;; esac`;
   });
   return [
-    SAFE_READ_FUNCTIONS,
+    safeReadFunctions(),
     `gen_unsafe="$gen_nl$(LC_ALL=C find ${all.map(quoteArg).join(" ")} -maxdepth 0 \\( -type l -o ! -user 0 -o -perm /022 \\) -printf '%p\\n' 2>/dev/null)$gen_nl"`,
     "set --",
     ...choose,

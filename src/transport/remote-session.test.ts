@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { localChannel } from "./local-run.js";
-import { remoteSession, SESSION_DRIVER, type SessionChannel } from "./remote-session.js";
+import { remoteSession, sessionDriver, type SessionChannel } from "./remote-session.js";
 
 /** A session over a local `sh` running the same driver as the server: what the SSH transport runs, without SSH. */
 function localSession(prefix = "") {
@@ -275,7 +275,7 @@ describe("remote session", () => {
 describe("a script the session's input cut short", () => {
   /** The driver given `frame` and then the end of its input, as when a connection drops while a step is sent. */
   async function cutAfter(frame: string): Promise<number | undefined> {
-    const channel = await localChannel("sh", ["-c", SESSION_DRIVER], process.env);
+    const channel = await localChannel("sh", ["-c", sessionDriver()], process.env);
     const closed = new Promise<number | undefined>((resolve) => channel.onClose(resolve));
     channel.write(Buffer.from(`gen-test-token\n${frame}`));
     channel.end();

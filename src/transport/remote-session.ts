@@ -12,10 +12,17 @@
 // (the subshell): a process started on a busy machine costs 5-10 ms.
 import { randomBytes } from "node:crypto";
 import { ConnectionLostError, GenError } from "../errors.js";
+import { programText } from "../program-text.js";
 
 /**
- * The server side, POSIX sh. A small script comes as lines read by the shell itself (no process); a large one,
- * and input, through GNU `head -c`, which reads no more than it is asked from a pipe.
+ * The last line of every script sent by size: the driver runs none that does not end with it (session-driver.sh has
+ * it in its own words), so a script cut short by the end of the session is not run.
+ */
+const SCRIPT_END = ": gen-script-end";
+
+/**
+ * The server side, POSIX sh: session-driver.sh beside this module. A small script comes as lines read by the shell
+ * itself (no process); a large one, and input, through GNU `head -c`, which reads no more than it is asked from a pipe.
  *
  * The session's token is the first line of its input, never part of the command line: every local user can read a
  * process's argv (`ps`), and with the token they could forge the end of a step in what they get a root step to print.
@@ -24,26 +31,9 @@ import { ConnectionLostError, GenError } from "../errors.js";
  * held. What the step leaves unread is drained, so the next frame starts where it should; `read` first, without a
  * process, sees the end of the input in the usual case of a step that read all of it.
  */
-/** The last line of every script sent by size: the driver runs none that does not end with it. */
-const SCRIPT_END = ": gen-script-end";
-
-export const SESSION_DRIVER = [
-  `IFS= read -r tok || exit 96`,
-  `printf '%s READY\\n' "$tok"; printf '%s READY\\n' "$tok" >&2`,
-  `ok=0; guard=0`,
-  `while IFS=' ' read -r id mode kind n ilen; do`,
-  `  if [ "$kind" = L ]; then s=''; while [ "$n" -gt 0 ] && IFS= read -r line; do s="$s$line`,
-  `"; n=$((n - 1)); done; [ "$n" = 0 ] || exit 95`,
-  // A script sent by size ends with a line of its own (SCRIPT_END): one cut short by the end of the session is not run.
-  `  else s=$(head -c "$n"; echo .) || exit 98; case $s in *"${SCRIPT_END}"?.) s=\${s%.} ;; *) exit 95 ;; esac; fi`,
-  `  if { [ "$mode" = c ] && [ "$ok" != 0 ]; } || { [ "$mode" = g ] && [ "$guard" != 0 ]; }; then rc=skip; [ "$mode" = g ] || guard=1`,
-  `    [ "$ilen" = 0 ] || head -c "$ilen" >/dev/null || exit 98`,
-  `  elif [ "$ilen" = 0 ]; then (eval "$s") </dev/null; ok=$?; rc=$ok; [ "$mode" = g ] || guard=$ok`,
-  `  else head -c "$ilen" | { (eval "$s"); r=$?; read -r _ && cat >/dev/null; exit "$r"; }; ok=$?; rc=$ok; [ "$mode" = g ] || guard=$ok; fi`,
-  `  printf '\\n%s E %s\\n' "$tok" "$id" >&2`,
-  `  printf '\\n%s R %s %s\\n' "$tok" "$id" "$rc"`,
-  `done`,
-].join("\n");
+export function sessionDriver(): string {
+  return programText(import.meta.url, "./session-driver.sh");
+}
 
 /** A fresh token per session. */
 export function sessionToken(): string {
@@ -233,7 +223,7 @@ function startLive(options: SessionOptions, forget: () => void): Live {
     fail((entry) => new GenError(`${options.where}: ${entry.step.name} ended without an exit status (the remote shell ended with status ${exitCode})`));
   };
 
-  options.open(SESSION_DRIVER).then(
+  options.open(sessionDriver()).then(
     (opened) => {
       if (state.dead) return opened.end();
       channel = opened;

@@ -6,6 +6,7 @@ import type { $ZodType } from "zod/v4/core";
 import { safeParse } from "zod/mini";
 import { GenError } from "../errors.js";
 import { quoteArg } from "./shell-quote.js";
+import { programText } from "../program-text.js";
 
 /** A parser's answer: the typed value, or an error naming the step whose output it could not read. */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: GenError };
@@ -17,12 +18,11 @@ export function printRecord(record: unknown): string {
 
 /**
  * An sh function, `gen_json "$value"`, that prints a value as a JSON string (quotes, backslashes and newlines
- * escaped, other control characters dropped). Put it before the lines that call it.
+ * escaped, other control characters dropped): json-string.sh beside this module. Put it before the lines that call it.
  */
-export const JSON_STRING_FUNCTION = [
-  `gen_json() { printf '"'; printf '%s' "$1" | LC_ALL=C sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | LC_ALL=C tr -d '\\000-\\011\\013-\\037' |`,
-  ` LC_ALL=C awk 'NR > 1 { printf "%s", "\\\\n" } { printf "%s", $0 }'; printf '"'; }`,
-].join("\n");
+export function jsonStringFunction(): string {
+  return programText(import.meta.url, "./json-string.sh");
+}
 
 /** An sh command printing `fixed` with one more field, `key`, whose value is the sh word `word` ("$x") on the server. */
 export function printServerRecord(fixed: Record<string, unknown>, key: string, word: string): string {
