@@ -1,0 +1,192 @@
+# The root files program's own logic, in a temp folder standing for the server's "/" (owners are left alone: the
+# program sets them only when told to, and src/server/root-files.test.ts runs it as root through the transport): its
+# walk of a path one folder at a time that refuses a link anywhere on the way, the all-or-nothing install that puts
+# back what it moved when a signal stops it, the restore that goes on past a file it cannot put back, and the input
+# it refuses when it was cut short.
+import contextlib, io, os, shutil, signal, stat, sys, tempfile, unittest
+from unittest import mock
+
+import root_files
+
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+
+
+class Server(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="gen-root-files-")
+        self.addCleanup(shutil.rmtree, self.root)
+        self.fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        self.addCleanup(os.close, self.fd)
+        # install and restore set the stop signals' handlers, as the program they run in may.
+        handlers = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+        self.addCleanup(lambda: [signal.signal(number, handler) for number, handler in handlers.items()])
+        root_files.stopped.clear()
+        self.addCleanup(root_files.stopped.clear)
+        self.out, self.err = io.StringIO(), io.StringIO()
+        for redirect in (contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err)):
+            self.enterContext(redirect)
+
+    def at(self, path):
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def write(self, path, text, mode=0o644):
+        os.makedirs(os.path.dirname(self.at(path)), exist_ok=True)
+        with open(self.at(path), "w") as f:
+            f.write(text)
+        os.chmod(self.at(path), mode)
+
+    def read(self, path):
+        with open(self.at(path)) as f:
+            return f.read()
+
+    def records(self):
+        return [line for line in self.out.getvalue().splitlines() if line]
+
+
+class Walk(Server):
+    def test_opens_a_folder_one_component_at_a_time_and_creates_the_missing_ones(self):
+        fd = root_files.open_folder(self.fd, "/etc/new/deeper", create=True)
+        try:
+            self.assertEqual(os.path.realpath("/proc/self/fd/%d" % fd), os.path.realpath(self.at("/etc/new/deeper")))
+        finally:
+            os.close(fd)
+        self.assertEqual(stat.S_IMODE(os.stat(self.at("/etc/new")).st_mode) & 0o755, 0o755)
+
+    def test_refuses_a_link_anywhere_on_the_way_naming_it_as_a_server_path(self):
+        os.makedirs(self.at("/elsewhere/inner"))
+        os.makedirs(self.at("/srv"))
+        os.symlink(self.at("/elsewhere"), self.at("/srv/site"))
+        for create in (False, True):
+            with self.assertRaises(root_files.LinkRefused) as refused:
+                root_files.open_folder(self.fd, "/srv/site/inner", create=create)
+            self.assertEqual(str(refused.exception), "/srv/site")
+        self.assertEqual(os.listdir(self.at("/elsewhere")), ["inner"])
+
+    def test_a_missing_folder_is_an_error_unless_it_may_create_it(self):
+        with self.assertRaises(FileNotFoundError):
+            root_files.open_folder(self.fd, "/nothing/here")
+
+    def test_a_file_on_the_way_is_no_link_but_an_error(self):
+        self.write("/etc/file", "")
+        with self.assertRaises(NotADirectoryError):
+            root_files.open_folder(self.fd, "/etc/file/below")
+
+    def test_quotes_any_path_as_a_json_string(self):
+        self.assertEqual(root_files.quote('a "b" \\ \n\x7f é \udcff'), '"a \\u0022b\\u0022 \\u005c \\u000a\x7f é \\udcff"')
+
+
+def staged(path, text, mode="0644", check=""):
+    return [path, ".gen-stage.1." + os.path.basename(path), mode, "root", "root", "", str(len(text.encode())), check]
+
+
+class Stage(Server):
+    def test_writes_each_file_beside_its_target_with_its_mode_and_a_link_as_a_link(self):
+        rows = [staged("/etc/a/one.conf", "one\n", "0640"), ["/etc/b/link", ".gen-stage.1.link", "0777", "root", "root", "../a/one.conf", "0", ""]]
+        root_files.stage(rows, self.fd, False, b"one\n")
+        self.assertEqual(self.read("/etc/a/.gen-stage.1.one.conf"), "one\n")
+        self.assertEqual(stat.S_IMODE(os.stat(self.at("/etc/a/.gen-stage.1.one.conf")).st_mode), 0o640)
+        self.assertEqual(os.readlink(self.at("/etc/b/.gen-stage.1.link")), "../a/one.conf")
+
+    def test_a_python_file_that_does_not_compile_is_rejected_in_pythons_words(self):
+        source = "DEBUG = '\\d'\nX = (\n"
+        root_files.stage([staged("/srv/settings_local.py", source, check="python")], self.fd, False, source.encode())
+        [line] = self.records()
+        self.assertRegex(line, r'^\{"kind":"rejected","path":"/srv/settings_local.py","message":".*(Syntax|Deprecation)(Warning|Error)')
+
+
+class Install(Server):
+    def prepare(self, names):
+        """Files at /etc/app/<name> (old versions of all but the first), staged new versions beside them."""
+        rows = []
+        for index, name in enumerate(names):
+            path = "/etc/app/" + name
+            if index > 0:
+                self.write(path, "old " + name, 0o600)
+            self.write("/etc/app/.gen-stage.7." + name, "new " + name)
+            rows.append([path, ".gen-stage.7." + name, "/var/lib/gen/backups/7" + path])
+        return rows
+
+    def test_moves_each_file_keeping_the_previous_version_with_its_mode_and_times(self):
+        rows = self.prepare(["new.conf", "old.conf"])
+        os.utime(self.at("/etc/app/old.conf"), (1_000_000, 2_000_000))
+        self.assertEqual(root_files.install(rows, self.fd, False, b""), 0)
+        self.assertEqual((self.read("/etc/app/new.conf"), self.read("/etc/app/old.conf")), ("new new.conf", "new old.conf"))
+        backup = self.at("/var/lib/gen/backups/7/etc/app/old.conf")
+        self.assertEqual(self.read("/var/lib/gen/backups/7/etc/app/old.conf"), "old old.conf")
+        self.assertEqual((stat.S_IMODE(os.stat(backup).st_mode), os.stat(backup).st_mtime), (0o600, 2_000_000))
+        self.assertFalse(os.path.exists(self.at("/var/lib/gen/backups/7/etc/app/new.conf")))
+        self.assertEqual(self.records(), ['{"kind":"moved","path":"/etc/app/new.conf","kept":false}', '{"kind":"moved","path":"/etc/app/old.conf","kept":true}'])
+
+    def test_a_signal_before_the_last_file_puts_back_what_moved_newest_first_and_removes_the_rest(self):
+        rows = self.prepare(["new.conf", "one.conf", "two.conf", "three.conf"])
+        moved = []
+
+        def record(kind, path, kept=None, message=None):
+            moved.append((kind, path))
+            if len(moved) == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+        with mock.patch.object(root_files, "record", record):
+            self.assertEqual(root_files.install(rows, self.fd, False, b""), root_files.INTERRUPTED)
+        self.assertEqual(moved, [("moved", "/etc/app/new.conf"), ("moved", "/etc/app/one.conf"), ("restored", "/etc/app/one.conf"), ("removed", "/etc/app/new.conf")])
+        self.assertEqual(sorted(os.listdir(self.at("/etc/app"))), ["one.conf", "three.conf", "two.conf"])
+        self.assertEqual([self.read("/etc/app/" + n) for n in ("one.conf", "two.conf", "three.conf")], ["old one.conf", "old two.conf", "old three.conf"])
+        self.assertEqual(self.err.getvalue(), "gen: install stopped (SIGTERM) after 2 of 4 files: putting them back\n")
+
+    def test_refuses_a_folder_swapped_for_a_link_after_staging(self):
+        rows = self.prepare(["new.conf"])
+        os.rename(self.at("/etc/app"), self.at("/etc/moved"))
+        os.symlink(self.at("/etc/moved"), self.at("/etc/app"))
+        with self.assertRaises(root_files.LinkRefused):
+            root_files.install(rows, self.fd, False, b"")
+        self.assertEqual(sorted(os.listdir(self.at("/etc/moved"))), [".gen-stage.7.new.conf"])
+
+
+class Restore(Server):
+    def test_puts_back_each_file_removes_new_ones_and_goes_on_past_one_it_cannot_restore(self):
+        self.write("/etc/app/kept.conf", "new")
+        self.write("/var/backup/etc/app/kept.conf", "old")
+        self.write("/etc/app/lost.conf", "new")
+        self.write("/etc/app/created.conf", "new")
+        rows = [["/etc/app/lost.conf", "/var/backup/etc/app/lost.conf"], ["/etc/app/kept.conf", "/var/backup/etc/app/kept.conf"], ["/etc/app/created.conf", ""]]
+        self.assertEqual(root_files.restore(rows, self.fd, False, b""), 1)
+        self.assertEqual(self.read("/etc/app/kept.conf"), "old")
+        self.assertEqual(self.read("/etc/app/lost.conf"), "new")
+        self.assertFalse(os.path.exists(self.at("/etc/app/created.conf")))
+        self.assertEqual(self.records(), ['{"kind":"restored","path":"/etc/app/kept.conf"}', '{"kind":"removed","path":"/etc/app/created.conf"}'])
+        self.assertRegex(self.err.getvalue(), r"^gen: restoring /etc/app/lost.conf: No such file or directory\n$")
+
+    def test_ignores_the_stop_signals_while_it_puts_files_back(self):
+        root_files.restore([], self.fd, False, b"")
+        self.assertEqual([signal.getsignal(number) for number in STOP_SIGNALS], [signal.SIG_IGN] * 3)
+
+
+class Input(Server):
+    def run_main(self, operation, data):
+        stdin = io.TextIOWrapper(io.BytesIO(data))
+        with mock.patch.object(sys, "argv", ["-c", operation]), mock.patch.object(sys, "stdin", stdin):
+            return root_files.main()
+
+    def header(self, fields, body=b""):
+        header = "\0".join(fields).encode()
+        return b"%d\n" % len(header) + header + body
+
+    def test_stages_from_its_input(self):
+        fields = [self.root, "0", "8"] + staged("/etc/x.conf", "x\n")
+        self.assertEqual(self.run_main("stage", self.header(fields, b"x\n")), 0)
+        self.assertEqual(self.read("/etc/.gen-stage.1.x.conf"), "x\n")
+
+    def test_does_nothing_with_input_cut_short(self):
+        fields = [self.root, "0", "8"] + staged("/etc/x.conf", "x\n")
+        whole = self.header(fields, b"x\n")
+        for cut in (whole[:-1], whole[:len(whole) // 2], b"12", b""):
+            self.assertEqual(self.run_main("stage", cut), root_files.CUT_SHORT)
+        self.assertEqual(os.listdir(self.root), [])
+        self.assertRegex(self.err.getvalue(), r"^gen: stage did nothing: its input was cut short \(\d+ bytes came\)\n")
+
+    def test_a_row_short_of_fields_is_input_cut_short(self):
+        fields = [self.root, "0", "3", "/etc/a", ".gen-stage.1.a", "/b/a", "/etc/b"]
+        self.assertEqual(self.run_main("install", self.header(fields)), root_files.CUT_SHORT)
+
+
+if __name__ == "__main__":
+    unittest.main()
