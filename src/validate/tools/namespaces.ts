@@ -2,6 +2,7 @@
 // Root uses plain namespaces; other users get them inside a user namespace (`--map-root-user`).
 // Effects: spawns short-lived `unshare` probes; a probe's tmpfs mount dies with its namespace.
 
+import { programText } from "../../program-text.js";
 import type { ToolRunOptions } from "./tool-report.js";
 import { envOf, findExecutable, isRoot, runCommand } from "./tool-runner.js";
 
@@ -52,19 +53,10 @@ async function probeNamespaces(env: NodeJS.ProcessEnv): Promise<NamespaceSupport
 /**
  * argv that runs `command` in a private mount namespace after `mounts` ([source-or-"tmpfs", target] pairs):
  * tmpfs over a folder, or a bind mount of a private copy over a host file (a missing folder target is made first,
- * so only target folders inside an earlier tmpfs). The script is constant; paths are arguments.
+ * so only target folders inside an earlier tmpfs). The script is constant (mount-namespace.sh); paths are arguments.
  */
 export function inMountNamespace(support: NamespaceSupport, mounts: Array<[string, string]>, command: string[]): string[] {
   const { mount, mountBinary, shell } = support;
   if (mount === undefined || mountBinary === undefined || shell === undefined) throw new Error("no mount namespace");
-  const script = [
-    "m=$1; n=$2; shift 2",
-    'while [ "$n" -gt 0 ]; do',
-    '  if [ "$1" = tmpfs ]; then "$m" -n -t tmpfs tmpfs "$2" || exit 125',
-    '  else { [ -e "$2" ] || mkdir -p "$2"; } && "$m" -n --bind "$1" "$2" || exit 125; fi',
-    "  shift 2; n=$((n - 1))",
-    "done",
-    'exec "$@"',
-  ].join("\n");
-  return [...mount, shell, "-c", script, "sh", mountBinary, String(mounts.length), ...mounts.flat(), ...command];
+  return [...mount, shell, "-c", programText(import.meta.url, "./mount-namespace.sh"), "sh", mountBinary, String(mounts.length), ...mounts.flat(), ...command];
 }
