@@ -31,7 +31,30 @@ class Checks(unittest.TestCase):
         smoke_checks.timeout, smoke_checks.PAUSE = self.saved
 
 
-class UntilReady(Checks):
+class Clock:
+    """The program's clock in these tests: time moves only when the program sleeps, so counts are exact."""
+    def __init__(self):
+        self.now = 1024.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class OnAClock(Checks):
+    def setUp(self):
+        super().setUp()
+        # Binary fractions: a 1 s check with a pause of 0.25 s tries at 0, 0.25, 0.5 and 0.75 s, exactly.
+        smoke_checks.PAUSE = 0.25
+        self.clock = Clock()
+        patcher = mock.patch.object(smoke_checks, "time", self.clock)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+
+class UntilReady(OnAClock):
     def attempts(self, outcomes):
         """An attempt that raises or returns each of `outcomes` in turn (the last one again), counting its calls."""
         calls = []
@@ -51,12 +74,11 @@ class UntilReady(Checks):
 
     def test_fails_with_the_last_reason_and_the_count_when_the_time_runs_out(self):
         attempt, calls = self.attempts([smoke_checks.NotReady("first"), smoke_checks.NotReady("app.sock answered 503")])
-        started = time.monotonic()
-        status, detail, journal = smoke_checks.until_ready(attempt)
-        self.assertLess(time.monotonic() - started, 1.5)
-        self.assertEqual((status, journal), ("fail", None))
-        self.assertEqual(detail, "app.sock answered 503 (%d attempts in 1 s)" % len(calls))
-        self.assertGreater(len(calls), 5)
+        started = self.clock.now
+        self.assertEqual(smoke_checks.until_ready(attempt), ("fail", "app.sock answered 503 (4 attempts in 1 s)", None))
+        self.assertEqual(calls, [started + 1] * 4)
+        # No pause that would end past the check's time: it stops after its last attempt.
+        self.assertEqual(self.clock.now, started + 0.75)
 
     def test_an_answer_waiting_cannot_change_ends_the_check_at_once(self):
         attempt, calls = self.attempts([smoke_checks.Failed("no answer from app.sock (PermissionError: denied)")])
@@ -80,15 +102,17 @@ class UntilReady(Checks):
 
     def test_a_running_unit_does_not_end_the_wait(self):
         attempt, calls = self.attempts([smoke_checks.NotReady("no answer")])
-        self.assertEqual(smoke_checks.until_ready(attempt, unit(state="activating"))[0], "fail")
-        self.assertGreater(len(calls), 5)
+        self.assertEqual(smoke_checks.until_ready(attempt, unit(state="activating")), ("fail", "no answer (4 attempts in 1 s)", None))
+        self.assertEqual(len(calls), 4)
 
 
-class UnitDown(Checks):
+class UnitDown(OnAClock):
     def test_an_inactive_unit_is_given_two_pauses_to_start(self):
         inactive = unit(state="inactive", exit_status="0")
         self.assertIsNone(smoke_checks.unit_down(inactive))
-        time.sleep(2 * smoke_checks.PAUSE)
+        self.clock.sleep(smoke_checks.PAUSE)
+        self.assertIsNone(smoke_checks.unit_down(inactive))
+        self.clock.sleep(smoke_checks.PAUSE)
         detail, _ = smoke_checks.unit_down(inactive)
         self.assertEqual(detail, "app.service is inactive: its main process is gone (exit status 0, result exit-code)")
 
