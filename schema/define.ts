@@ -12,7 +12,14 @@ export function defineEnvironment(definition: EnvironmentDefinition): Environmen
   return definition;
 }
 
-/** A value read at run time from the process environment or environments/<name>.secrets.env, never stored here. */
-export function secret(variable: string, options: { default?: string } = {}): SecretRef {
-  return options.default === undefined ? { secret: variable } : { secret: variable, default: options.default };
+/**
+ * A value read at run time, never stored here: from the process environment, environments/<name>.secrets.env, or
+ * else the standard output of `command` (a password manager: `["pass", "show", "prod/db"]`), run without a shell.
+ */
+export function secret(variable: string, options: { default?: string; command?: string[] } = {}): SecretRef {
+  return {
+    secret: variable,
+    ...(options.default === undefined ? {} : { default: options.default }),
+    ...(options.command === undefined ? {} : { command: options.command }),
+  };
 }

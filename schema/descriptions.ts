@@ -212,4 +212,6 @@ export const FIELD_DESCRIPTIONS: Record<string, string> = {
 export const SECRET_REF_DESCRIPTIONS: Record<string, string> = {
   secret: "Name of the variable holding the value: the process environment or <env>.secrets.env.",
   default: "Value used when the variable is not set (for sandboxes and examples, never for real secrets).",
+  command:
+    "Program and arguments whose standard output is the value when the variable is not set (a password manager: pass show x, op read op://...); run without a shell in the environments folder, its trailing newline removed.",
 };

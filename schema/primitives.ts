@@ -75,11 +75,25 @@ export const ArgvSchema = z
 
 export const EnvVarNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "expected an environment variable name such as TSOSI_DB_PASSWORD" });
 
+/**
+ * A program and its arguments whose standard output is a secret's value (a password manager: `pass show x`, `op read
+ * op://...`). Run without a shell, so each word is passed as it is written.
+ */
+export const SecretCommandSchema = z
+  .array(TextSchema.min(1, { error: "expected a word, not an empty string" }))
+  .min(1, { error: "expected at least the program to run" })
+  .refine((argv) => !/^\s|\s$/.test(argv[0] ?? ""), { error: "the program's name must not start or end with a space" });
+
 /** Where a secret comes from: never its value. `default` is for demo environments only. */
-export const SecretRefSchema = z.strictObject({
-  secret: EnvVarNameSchema,
-  default: TextSchema.optional(),
-});
+export const SecretRefSchema = z
+  .strictObject({
+    secret: EnvVarNameSchema,
+    default: TextSchema.optional(),
+    command: SecretCommandSchema.optional(),
+  })
+  .refine((ref) => ref.default === undefined || ref.command === undefined, {
+    error: "give a secret either a command or a default, not both: a failing password manager must not fall back to a demo value",
+  });
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
 export const SecretOrTextSchema = z.union([SecretRefSchema, TextSchema]);

@@ -53,10 +53,18 @@ export function loadWithoutSecrets(name: string, options: GlobalOptions): Promis
   return loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, secrets: false });
 }
 
-/** `loaded` is called once the environment is loaded and valid, before it is rendered (to start connecting). */
-export async function loadAndRender(name: string, options: GlobalOptions, loadedHook?: (loaded: LoadedEnvironment) => void | Promise<void>): Promise<Prepared> {
+/**
+ * `loaded` is called once the environment is loaded and valid, before it is rendered (to start connecting).
+ * `secretCommands: false` renders a secret only a command gives as its placeholder, without running the command.
+ */
+export async function loadAndRender(
+  name: string,
+  options: GlobalOptions,
+  loadedHook?: (loaded: LoadedEnvironment) => void | Promise<void>,
+  load: { secretCommands?: boolean } = {},
+): Promise<Prepared> {
   const { environmentsDir, root, templatesDir } = project(options);
-  const loaded = await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true });
+  const loaded = await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, ...load });
   await loadedHook?.(loaded);
   if (loaded.environment.files.length >= LARGE_ENVIRONMENT_FILES) holdBackYoungGeneration();
   let rendered: RenderResult;

@@ -22,14 +22,14 @@ async function prod() {
 }
 
 test("without the password secret, the login is skipped and the fix names the secret to set", async () => {
-  const values = postgresLoginValues(await prod(), {});
+  const values = await postgresLoginValues(await prod(), {});
   assert.ok("skip" in values);
   assert.equal(values.skip.reason, "postgres.password: secret TSOSI_DB_PASSWORD is not set");
   assert.match(values.skip.fix, /^set TSOSI_DB_PASSWORD to check the login \(export TSOSI_DB_PASSWORD=\.\.\. or add it to .*prod\.secrets\.env\)$/);
 });
 
 test("with the password secret, the login has the environment's host, user, database and password", async () => {
-  const values = postgresLoginValues(await prod(), { TSOSI_DB_PASSWORD: PASSWORD });
+  const values = await postgresLoginValues(await prod(), { TSOSI_DB_PASSWORD: PASSWORD });
   assert.ok("login" in values);
   assert.deepEqual(values.login, { host: "127.0.0.1", user: "tsosi_user", database: "tsosi", password: PASSWORD });
   assert.deepEqual([...values.secrets], [["TSOSI_DB_PASSWORD", PASSWORD]]);
@@ -37,7 +37,7 @@ test("with the password secret, the login has the environment's host, user, data
 
 test("runDoctor sends the password on the program's standard input, never in its argv", async () => {
   const loaded = await prod();
-  const values = postgresLoginValues(loaded, { TSOSI_DB_PASSWORD: PASSWORD });
+  const values = await postgresLoginValues(loaded, { TSOSI_DB_PASSWORD: PASSWORD });
   assert.ok("login" in values);
   const calls: { argv: string[]; options?: RunOptions }[] = [];
   // Records what would go to the server; the contract under test is what runDoctor passes to run().

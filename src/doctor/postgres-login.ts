@@ -28,17 +28,17 @@ export type LoginValues = { login: PostgresLogin; secrets: Map<string, string> }
 /** How a value appears in messages: a secret as its placeholder, as the redactor shows it. */
 export const shownValue = (value: string | SecretRef) => (isSecretRef(value) ? placeholder(value) : value);
 
-export function postgresLoginValues(loaded: LoadedEnvironment, processEnv: NodeJS.ProcessEnv = process.env): LoginValues {
+export async function postgresLoginValues(loaded: LoadedEnvironment, processEnv: NodeJS.ProcessEnv = process.env): Promise<LoginValues> {
   const postgres = loaded.environment.postgres;
   const references = findSecretReferences(postgres, ["postgres"]);
-  const resolved = resolveSomeSecrets(loaded, references, processEnv);
+  const resolved = await resolveSomeSecrets(loaded, references, processEnv);
   if ("missing" in resolved) {
-    const unset = references.filter((r) => "missing" in resolveSomeSecrets(loaded, [r], processEnv));
+    const unset = references.filter((r) => resolved.missing.some((line) => line.startsWith(`${r.field}: `)));
     const names = unset.map((r) => r.ref.secret).filter((name, i, all) => all.indexOf(name) === i);
     const secretsFile = display(join(loaded.environmentsDir, `${loaded.name}.secrets.env`));
     return {
       skip: {
-        reason: resolved.missing.map((line) => line.replace(/: export .*$/, "")).join("; "),
+        reason: resolved.missing.map((line) => line.replace(/[:;] export .*$/, "")).join("; "),
         fix: `set ${names.join(" and ")} to check the login (export ${names[0]}=... or add it to ${secretsFile})`,
       },
     };

@@ -1,5 +1,6 @@
 // Load: environment name in, a validated and resolved Environment plus its secret values out.
-// Effects: reads environments/ (and the untracked secrets file) and the process environment; writes nothing.
+// Effects: reads environments/ (and the untracked secrets file) and the process environment, runs the commands of
+// secrets that name one (a password manager); writes nothing.
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { closest } from "fastest-levenshtein";
@@ -10,7 +11,15 @@ import { display, readDefinition } from "./read-definition.js";
 import { isPlainObject, mergeDefinitions } from "./merge.js";
 import { formatSchemaIssues } from "./schema-issues.js";
 import { cachedEnvironment, storeEnvironment } from "./validation-cache.js";
-import { findSecretReferences, readSecretsFile, resolveSecrets, type SecretReference, type SecretValues } from "../secrets/index.js";
+import {
+  findSecretReferences,
+  readSecretsFile,
+  resolveSecrets,
+  runSecretCommands,
+  setOutside,
+  type SecretReference,
+  type SecretValues,
+} from "../secrets/index.js";
 
 const EXTENSIONS = [".ts", ".yaml", ".yml", ".json"];
 const PRESET = "preset:";
@@ -37,6 +46,11 @@ export interface LoadOptions {
   projectRoot?: string;
   /** false: commands that never render (show, releases, rollback, check) load without the secret values. */
   secrets?: boolean;
+  /**
+   * false: a secret that only its command can give is not run for, and stands for itself ([secret:NAME]): for a
+   * command that renders but needs no value (gen validate), so checking an environment never unlocks a password manager.
+   */
+  secretCommands?: boolean;
 }
 
 export function listEnvironments(environmentsDir: string): string[] {
@@ -120,11 +134,10 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
   // Commands that need no secret value never read the file: an emergency rollback works without it, even when it
   // exists and cannot be read.
   const references = options.secrets === false ? [] : findSecretReferences(environment);
-  const secrets = resolveSecrets(references, {
-    processEnv: options.processEnv ?? process.env,
-    secretsFile: display(secretsFile),
-    fileValues: references.length > 0 ? readSecretsFile(secretsFile, display(secretsFile)) : {},
-  });
+  const processEnv = options.processEnv ?? process.env;
+  const fileValues = references.length > 0 ? readSecretsFile(secretsFile, display(secretsFile)) : {};
+  const commands = options.secretCommands === false ? "placeholders" : await runCommands(references, processEnv, fileValues, environmentsDir);
+  const secrets = resolveSecrets(references, { processEnv, secretsFile: display(secretsFile), fileValues, commands });
   if ("missing" in secrets) {
     throw new GenError(`${shown}: ${secrets.missing.length} secret${secrets.missing.length === 1 ? "" : "s"} missing or unusable`, {
       details: secrets.missing.map((line) => `${shown}: ${line}`),
@@ -137,20 +150,29 @@ export async function loadEnvironment(name: string, options: LoadOptions): Promi
  * The values of some secret references only, for a command that can do without them (gen doctor's PostgreSQL
  * login): from the process environment or the secrets file, as loadEnvironment reads them, or why not.
  */
-export function resolveSomeSecrets(
+export async function resolveSomeSecrets(
   loaded: LoadedEnvironment,
   references: SecretReference[],
   processEnv: NodeJS.ProcessEnv = process.env,
-): ReturnType<typeof resolveSecrets> {
+): Promise<ReturnType<typeof resolveSecrets>> {
   const secretsFile = display(join(loaded.environmentsDir, `${loaded.name}.secrets.env`));
+  let fileValues: Record<string, string> = {};
+  let unreadable: GenError | undefined;
   try {
-    return resolveSecrets(references, { processEnv, secretsFile, fileValues: readSecretsFile(secretsFile) });
+    fileValues = readSecretsFile(secretsFile);
   } catch (error) {
     if (!(error instanceof GenError)) throw error;
     // Doing without them is the point: a file that cannot be read is one more reason they are not set.
-    const resolved = resolveSecrets(references, { processEnv, secretsFile, fileValues: {} });
-    return "missing" in resolved ? { missing: [error.message, ...resolved.missing] } : resolved;
+    unreadable = error;
   }
+  const commands = await runCommands(references, processEnv, fileValues, loaded.environmentsDir);
+  const resolved = resolveSecrets(references, { processEnv, secretsFile, fileValues, commands });
+  return unreadable && "missing" in resolved ? { missing: [unreadable.message, ...resolved.missing] } : resolved;
+}
+
+/** Runs the commands of the secrets not set in the process environment or the secrets file. */
+function runCommands(references: SecretReference[], processEnv: NodeJS.ProcessEnv, fileValues: Record<string, string>, environmentsDir: string) {
+  return runSecretCommands(references, { isSet: (name) => setOutside({ processEnv, fileValues }, name), cwd: environmentsDir });
 }
 
 function sourceLabel(file: string, projectRoot: string | undefined): string {

@@ -20,17 +20,21 @@ export function formatSchemaIssues(file: string, issues: z.core.$ZodIssue[], sch
  * of one, most likely the value itself: it is never printed back.
  */
 function describeSecretIssue(issue: z.core.$ZodIssue, depth: number): string {
+  // The reference's own rule (a command or a default): its message names no value.
+  if (issue.code === "custom") return issue.message;
   if (issue.path.length === depth && issue.code !== "unrecognized_keys")
-    return 'expected a secret reference, not a value (what is written here is not shown): write secret("NAME") (in YAML or JSON: { secret: NAME }) and set NAME in the process environment or in the environment\'s .secrets.env file';
-  if (issue.code === "unrecognized_keys") return 'unknown field of a secret reference: it has only "secret" and "default"';
+    return 'expected a secret reference, not a value (what is written here is not shown): write secret("NAME") (in YAML or JSON: { secret: NAME }) and set NAME in the process environment or in the environment\'s .secrets.env file, or name the command that prints it: secret("NAME", { command: [...] })';
+  if (issue.code === "unrecognized_keys") return 'unknown field of a secret reference: it has only "secret", and "default" or "command"';
   return describe(issue, false);
 }
+
+const SECRET_REF_KEYS = ["secret", "default", "command"];
 
 /** How many segments of `path` lead to a field whose schema is a secret reference alone, when one does. */
 function secretFieldDepth(schema: z.ZodType, path: PropertyKey[]): number | undefined {
   for (let depth = 1; depth <= path.length; depth++) {
     const keys = knownKeys(schema, path.slice(0, depth));
-    if (keys.length === 2 && keys.includes("secret") && keys.includes("default")) return depth;
+    if (keys.length === SECRET_REF_KEYS.length && SECRET_REF_KEYS.every((key) => keys.includes(key))) return depth;
   }
   return undefined;
 }

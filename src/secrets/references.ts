@@ -1,4 +1,4 @@
-// Secret references in an environment's data ({secret: NAME} or {secret: NAME, default}): the one walker over
+// Secret references in an environment's data ({secret: NAME}, with a default or a command): the one walker over
 // them, which finds them and replaces them. Pure.
 import type { SecretRef } from "../../schema/index.js";
 
@@ -11,11 +11,13 @@ export interface SecretReference {
   ref: SecretRef;
 }
 
-/** Exactly {secret} or {secret, default}: any other object is data, even with a "secret" key. */
+const REF_KEYS = new Set(["secret", "default", "command"]);
+
+/** Exactly {secret} with an optional default or command: any other object is data, even with a "secret" key. */
 export function isSecretRef(value: unknown): value is SecretRef {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  return typeof (value as { secret?: unknown }).secret === "string" && keys.every((k) => k === "secret" || k === "default");
+  const { secret, command } = value as { secret?: unknown; command?: unknown };
+  return typeof secret === "string" && (command === undefined || Array.isArray(command)) && Object.keys(value).every((k) => REF_KEYS.has(k));
 }
 
 /** A copy of value with each secret reference replaced by visit(ref, path); all other data is kept. */

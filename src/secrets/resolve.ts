@@ -1,10 +1,12 @@
-// Secret values come from the process environment or an untracked environments/<name>.secrets.env; the
-// environment itself only holds references. Every reference is checked at once, and values never reach output.
+// Secret values come from the process environment, an untracked environments/<name>.secrets.env, or a secret's own
+// command (commands.ts), in that order; the environment itself only holds references. Every reference is checked at once, and values never reach output.
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import type { SecretRef } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { rememberSecret } from "./known.js";
+import type { CommandOutcome } from "./commands.js";
+import { placeholderFor } from "./placeholder.js";
 import type { SecretLookup, SecretReference } from "./references.js";
 
 /** Shorter values would be found inside ordinary words when output is redacted. */
@@ -28,15 +30,41 @@ export function readSecretsFile(file: string, shown = file): Record<string, stri
   }
 }
 
+export interface SecretSources {
+  processEnv: NodeJS.ProcessEnv;
+  secretsFile: string;
+  fileValues: Record<string, string>;
+  /**
+   * What each secret's command gave (runSecretCommands), or "placeholders": the commands were not run because the
+   * command needs no value (gen validate), and such a secret stands for itself, `[secret:NAME]`.
+   */
+  commands?: Map<string, CommandOutcome> | "placeholders";
+}
+
+/** The value of a secret set in the process environment or the secrets file, where those win over its command. */
+export function setOutside(sources: Pick<SecretSources, "processEnv" | "fileValues">, name: string): boolean {
+  return (sources.processEnv[name] ?? sources.fileValues[name] ?? "") !== "";
+}
+
 /** Returns the values, or one message per missing secret. */
-export function resolveSecrets(
-  references: SecretReference[],
-  sources: { processEnv: NodeJS.ProcessEnv; secretsFile: string; fileValues: Record<string, string> },
-): { values: SecretValues } | { missing: string[] } {
+export function resolveSecrets(references: SecretReference[], sources: SecretSources): { values: SecretValues } | { missing: string[] } {
   const values = new Map<string, string>();
   const missing: string[] = [];
   for (const { field, ref } of references) {
-    const value = sources.processEnv[ref.secret] ?? sources.fileValues[ref.secret] ?? ref.default;
+    if (ref.command !== undefined && !setOutside(sources, ref.secret)) {
+      const outcome = sources.commands === "placeholders" ? { value: placeholderFor(ref.secret), standIn: true } : sources.commands?.get(ref.secret);
+      if (outcome === undefined || "failure" in outcome) {
+        missing.push(
+          `${field}: secret ${ref.secret}: ${outcome?.failure ?? `its command \`${ref.command[0]}\` was not run`}; export ${ref.secret}=... to do without it`,
+        );
+        continue;
+      }
+      if ("standIn" in outcome) {
+        values.set(ref.secret, outcome.value);
+        continue;
+      }
+    }
+    const value = sources.processEnv[ref.secret] ?? sources.fileValues[ref.secret] ?? commandValue(sources, ref.secret) ?? ref.default;
     if (value === undefined || value === "") {
       missing.push(`${field}: secret ${ref.secret} is not set: export ${ref.secret}=... or add it to ${sources.secretsFile}`);
     } else if (value.length < MIN_SECRET_LENGTH) {
@@ -55,4 +83,9 @@ export function resolveSecrets(
     return value;
   };
   return { values: { values, lookup } };
+}
+
+function commandValue(sources: SecretSources, name: string): string | undefined {
+  const outcome = sources.commands === "placeholders" ? undefined : sources.commands?.get(name);
+  return outcome && "value" in outcome ? outcome.value : undefined;
 }

@@ -15,7 +15,7 @@ export async function runDoctorCommand(argv: DoctorArgs & GlobalOptions, output:
   const env = loaded.environment;
   if (!argv.json) printSandboxNote(output, loaded);
   // The database secrets only: without them every other check still runs, and the login says it was not checked.
-  const values = postgresLoginValues(loaded);
+  const values = await postgresLoginValues(loaded);
   const options = { envName: argv.env, minFreeMb: argv["min-free-mb"], ...("skip" in values ? { loginSkip: values.skip } : {}) };
   // Logged in as the user that deploys: sudo -n -l is asked as that user, as a release asks it.
   const outcomes = await forEachHost(

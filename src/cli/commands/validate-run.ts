@@ -8,7 +8,8 @@ import type { Output } from "../report.js";
 import type { ValidateArgs } from "./validate.js";
 
 export async function runValidate(argv: ValidateArgs & GlobalOptions, output: Output): Promise<ExitCode> {
-  const prepared = await loadAndRender(argv.env, argv);
+  // Checking an environment needs no secret value: a password manager is not asked (its secrets render as placeholders).
+  const prepared = await loadAndRender(argv.env, argv, undefined, { secretCommands: false });
   const result = await validateEnvironment(prepared.loaded, prepared.rendered, { runTools: argv.tools });
   const failed = result.toolReports.filter((r) => r.status === "failed").length;
   const notRun = result.toolReports.filter((r) => r.status === "not-run");

@@ -35,7 +35,7 @@ export interface GenServer {
   writeEnv: (overrides?: Record<string, unknown>) => Promise<void>;
   writeSecrets: (values: Record<string, string>) => Promise<void>;
   /** The gen bin with the environment, known_hosts and key of the first sshd unless args name their own. */
-  gen: (args: string[], options?: { knownHosts?: string; identity?: string; timeoutMs?: number }) => Promise<GenRun>;
+  gen: (args: string[], options?: GenOptions) => Promise<GenRun>;
   recorded: () => Promise<string[]>;
   clearRecorded: () => Promise<void>;
   /** Makes the systemctl stand-in fail (exit 1) when called with exactly these arguments; undefined: never. */
@@ -49,6 +49,14 @@ export interface GenServer {
   /** Replaces the sshd at `index` by a new one on the same root (after it was stopped or killed). */
   restartSshd: (index?: number) => Promise<SshdHandle>;
   stop: () => Promise<void>;
+}
+
+export interface GenOptions {
+  knownHosts?: string;
+  identity?: string;
+  timeoutMs?: number;
+  /** Added to (or, when undefined, removed from) the bin's environment. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface GenServerOptions {
@@ -182,7 +190,7 @@ function baseEnvironment(server: GenServer, hosts: number | undefined): Record<s
   };
 }
 
-async function gen(args: string[], server: GenServer, options: { knownHosts?: string; identity?: string; timeoutMs?: number }): Promise<GenRun> {
+async function gen(args: string[], server: GenServer, options: GenOptions): Promise<GenRun> {
   const connect = [
     "--environments",
     server.envDir,
@@ -191,7 +199,10 @@ async function gen(args: string[], server: GenServer, options: { knownHosts?: st
     "--identity",
     options.identity ?? server.sshd.clientKeyPath,
   ];
-  return runGenBin([...args.slice(0, 2), ...connect, ...args.slice(2)], options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+  return runGenBin([...args.slice(0, 2), ...connect, ...args.slice(2)], {
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.env ? { env: options.env } : {}),
+  });
 }
 
 /** One known_hosts file trusting every sshd of the fixture (the client key is the same file for all). */
