@@ -4,7 +4,7 @@
 #    PostgreSQL (with openssl for a test certificate) for gen doctor's login, and chattr (e2fsprogs) for the tests
 #    of an apply that cannot release its lock and of a cache entry that cannot be marked used; pyflakes3 and
 #    shellcheck, which check gen's own Python programs and shell scripts (test/server-programs.test.ts).
-#  - the gen-test user: tests log in to their own sshd as a user that is not root.
+#  - the gen-test and gen-admin users: tests log in to their own sshd as users that are not root.
 #  - systemd-nspawn (systemd-container) and mmdebstrap for the real-server tier, which runs last.
 #  - npm packages (npm ci builds gen with tsc); then Biome checks formatting and lint rules (npm run lint).
 set -euo pipefail
@@ -38,6 +38,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 getent passwd gen-test >/dev/null || as_root useradd --create-home --shell /bin/bash gen-test
+# An administrator whose sudo asks for a password (gen --sudo-password): each test that logs in as it gives it a
+# password and a sudoers rule of its own, and takes both away at its end.
+getent passwd gen-admin >/dev/null || as_root useradd --create-home --shell /bin/bash gen-admin
 as_root mkdir -p /run/sshd
 
 npm ci --no-audit --no-fund

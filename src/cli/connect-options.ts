@@ -1,5 +1,7 @@
 // Flags shared by the commands that reach servers, and the TTY passphrase prompt (asked through output.ts).
 import type { Argv } from "yargs";
+import { GenError } from "../errors.js";
+import { rememberSecret } from "../secrets/index.js";
 import type { ConnectOptions } from "../transport/open-transport.js";
 import { askHidden } from "./output.js";
 
@@ -41,4 +43,30 @@ export function connectOptions(args: ConnectArgs, envName: string): ConnectOptio
     ...(args["ssh-config"] ? { sshConfigPath: args["ssh-config"] } : {}),
     ...(process.stdin.isTTY ? { passphrase: (keyPath: string) => askHidden(`passphrase for ${keyPath}: `) } : {}),
   };
+}
+
+export interface SudoPasswordArgs {
+  "sudo-password": boolean;
+}
+
+/** For the commands that run as root through server.sshUser's sudo (diff, apply, deploy's configuration). */
+export function withSudoPasswordOption<T>(yargs: Argv<T>) {
+  return yargs.option("sudo-password", {
+    type: "boolean",
+    default: false,
+    describe: "ask once for the SSH user's sudo password (on the terminal, not shown) and give it to sudo -S on its standard input",
+  });
+}
+
+/**
+ * With --sudo-password, the password asked once on the terminal, before any host is contacted. It is redacted from
+ * all output like a secret ([secret:SUDO_PASSWORD]) and only ever sent on the input of `sudo -S`.
+ */
+export async function withSudoPassword(options: ConnectOptions, args: SudoPasswordArgs): Promise<ConnectOptions> {
+  if (!args["sudo-password"]) return options;
+  if (!process.stdin.isTTY) throw new GenError("--sudo-password asks for the password on a terminal, and standard input is not one: run gen from a terminal");
+  const password = await askHidden("sudo password of the SSH user (server.sshUser): ");
+  if (password === undefined) throw new GenError("no sudo password was typed: nothing was done");
+  rememberSecret("SUDO_PASSWORD", password);
+  return { ...options, sudoPassword: password };
 }

@@ -16,4 +16,4 @@ export { MIN_SECRET_LENGTH, readSecretsFile, resolveSecrets, setOutside, type Se
 export { runSecretCommands, type CommandOutcome } from "./commands.js";
 export { isPlaceholder, placeholder, placeholderFor } from "./placeholder.js";
 export { createRedactor, environmentRedactor, HIDDEN_LINE, printableContent, secretForms, secretSafeSides, type Redactor } from "./redact.js";
-export { redactKnownSecrets } from "./known.js";
+export { redactKnownSecrets, rememberSecret } from "./known.js";

@@ -81,7 +81,7 @@ export function serverShell(transport: Transport, env: Environment, options: { s
 /** When `sudo -n` itself refused, the one line that tells the user what to change. */
 export function sudoRefusedHint(sudo: boolean, result: CommandResult): string[] {
   return sudo && /^sudo: /m.test(result.stderr)
-    ? ["sudo -n refused: apply needs an SSH user (server.sshUser) that may run commands as root without a password"]
+    ? ["sudo -n refused: apply needs an SSH user (server.sshUser) that may run commands as root without a password, or --sudo-password to type its password"]
     : [];
 }
 

@@ -24,6 +24,8 @@ export interface ConnectOptions {
   passphrase?: PassphrasePrompt;
   /** Log in as this user instead of server.sshUser (the release step logs in as the deploy user). */
   sshUser?: string;
+  /** server.sshUser's password for sudo (--sudo-password), for the root session of every host. */
+  sudoPassword?: string;
 }
 
 /** The hosts a command acts on; the local transport stands for one host. */
@@ -56,6 +58,8 @@ export async function openTransport(env: Environment, host: HostEntry, options: 
     ...(host.hostKey ? { hostKeyFingerprint: host.hostKey } : {}),
     ...(resolved.jumps ? { jump: await jumpOptions(resolved.jumps, options, env, source, [host.host]) } : {}),
     sudo: env.server.useSudo,
+    // The password is the SSH user's: not for the deploy user a release logs in as.
+    ...(options.sudoPassword !== undefined && options.sshUser === undefined ? { sudoPassword: options.sudoPassword } : {}),
     root: host.root,
   });
 }

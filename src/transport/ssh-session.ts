@@ -10,6 +10,8 @@ export interface SshTransportContext {
   /** "/" on a real server; a folder standing in for it in tests. */
   root: string;
   sudo: boolean;
+  /** The SSH user's password for sudo (--sudo-password): the root session gets it on its input, through `sudo -S`. */
+  sudoPassword?: string;
   /** Why the connection dropped, if it did. */
   lostReason: () => Error | undefined;
 }

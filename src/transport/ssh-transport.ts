@@ -9,6 +9,7 @@ import { remoteCommand } from "./remote-command.js";
 import { remoteSession, type RemoteSession } from "./remote-session.js";
 import { parseMode } from "./root-path.js";
 import { quoteArg } from "./shell-quote.js";
+import { openWithSudoPassword } from "./sudo-password.js";
 import type { SshConnection } from "./ssh-connect.js";
 import { execChannel, execOnClient, type ExecOutput } from "./ssh-exec.js";
 import { createSession, operationFailed, sftpCall, type SshSession, type SshTransportContext } from "./ssh-session.js";
@@ -31,7 +32,11 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
   const sessionFor = (sudo: boolean): RemoteSession => {
     let found = sessions.get(sudo);
     if (!found) {
-      const open = (driver: string) => execChannel(connection.client, remoteCommand(["sh", "-c", driver], { sudo }, context.root), context.describe);
+      const password = sudo ? context.sudoPassword : undefined;
+      const open = (driver: string) =>
+        password === undefined
+          ? execChannel(connection.client, remoteCommand(["sh", "-c", driver], { sudo }, context.root), context.describe)
+          : openWithSudoPassword({ client: connection.client, describe: context.describe, username: context.username, root: context.root, password }, driver);
       found = remoteSession({ where: context.describe, open, lostReason: context.lostReason, endsConnectionAfter: true });
       sessions.set(sudo, found);
     }

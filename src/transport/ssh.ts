@@ -30,6 +30,8 @@ export interface SshOptions {
   connectTimeoutMs?: number;
   /** Read files the user cannot through `sudo -n`; run(..., {sudo}) works either way. */
   sudo?: boolean;
+  /** The SSH user's password for sudo: the root session then runs through `sudo -S`, fed it on standard input. */
+  sudoPassword?: string;
   /** A folder standing in for the server's `/` (tests); default "/". */
   root?: string;
   /** Where ~ is; default the current user's home. */
@@ -53,6 +55,7 @@ export async function connectSsh(options: SshOptions): Promise<Transport> {
     username,
     root,
     sudo: options.sudo ?? false,
+    ...(options.sudoPassword === undefined ? {} : { sudoPassword: options.sudoPassword }),
     lostReason: () => lost,
   });
   if (hops.length === 0) return transport;

@@ -16,11 +16,13 @@ export { freePort, startSilentServer, type SilentServer } from "./net.js";
 
 const SSHD = "/usr/sbin/sshd";
 const TEST_USER = "gen-test";
+/** An administrator whose sudo asks for a password (test/support/password-sudo.ts gives it one for a test). */
+const ADMIN_USER = "gen-admin";
 const run = promisify(execFile);
 
 export interface SshdOptions {
-  /** Login user: root (PermitRootLogin yes), or the unprivileged `gen-test` made by `npm run test:full`. */
-  user?: "root" | typeof TEST_USER;
+  /** Login user: root (PermitRootLogin yes), or the unprivileged `gen-test` or `gen-admin` made by `npm run test:full`. */
+  user?: "root" | typeof TEST_USER | typeof ADMIN_USER;
   /** Extra sshd_config lines. */
   config?: string[];
   /**

@@ -1,7 +1,7 @@
 // The work of `gen apply`, loaded only when the command runs (keeps start-up small).
 import { applyEnvironment } from "../../apply/apply-environment.js";
 import { applyEvents, reportApply } from "../apply-report.js";
-import { connectOptions } from "../connect-options.js";
+import { connectOptions, withSudoPassword } from "../connect-options.js";
 import { loadRenderAndConnect } from "../connect-early.js";
 import { printSandboxNote } from "../environment-options.js";
 import type { ExitCode } from "../../errors.js";
@@ -16,7 +16,7 @@ export function runApply(argv: ApplyArgs & GlobalOptions, output: Output): Promi
 }
 
 async function applyWith(argv: ApplyArgs & GlobalOptions, output: Output, interrupts: Interrupts): Promise<ExitCode> {
-  const options = connectOptions(argv, argv.env);
+  const options = await withSudoPassword(connectOptions(argv, argv.env), argv);
   // applyEnvironment closes the connections.
   const prepared = await loadRenderAndConnect(argv.env, argv, options, argv.concurrency);
   printSandboxNote(output, prepared.loaded);

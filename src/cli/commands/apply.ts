@@ -1,8 +1,8 @@
 import type { GenCommand } from "../command.js";
-import { withConnectOptions, type ConnectArgs } from "../connect-options.js";
+import { withConnectOptions, withSudoPasswordOption, type ConnectArgs, type SudoPasswordArgs } from "../connect-options.js";
 import { withEnvironment } from "../environment-options.js";
 
-export interface ApplyArgs extends ConnectArgs {
+export interface ApplyArgs extends ConnectArgs, SudoPasswordArgs {
   env: string;
   yes: boolean;
   "dry-run": boolean;
@@ -14,7 +14,7 @@ export const applyCommand: GenCommand<ApplyArgs> = {
   command: "apply [env]",
   describe: "Sync the server with the environment: checked files, atomic renames, only the needed restarts, rollback on failure",
   builder: (yargs) =>
-    withConnectOptions(withEnvironment(yargs))
+    withSudoPasswordOption(withConnectOptions(withEnvironment(yargs)))
       .option("yes", { type: "boolean", default: false, describe: "do not ask for confirmation" })
       .option("dry-run", { type: "boolean", default: false, describe: "show the plan and stop" })
       .option("force-unlock", { type: "boolean", default: false, describe: "take over a lock left by an interrupted apply or deploy (it is shown first)" })

@@ -3,7 +3,7 @@ import type { Interrupts } from "../../interrupt.js";
 import { withInterrupts } from "../interrupts.js";
 import { type DeployEvents, deployEnvironment } from "../../release/deploy-environment.js";
 import { TOTAL_STEPS } from "../../release/deploy-release.js";
-import { connectOptions } from "../connect-options.js";
+import { connectOptions, withSudoPassword } from "../connect-options.js";
 import { stepReporter } from "../deploy-report.js";
 import { applyEvents, reportApply } from "../apply-report.js";
 import { loadAndRender, printSandboxNote } from "../environment-options.js";
@@ -18,6 +18,7 @@ export function runDeploy(argv: DeployArgs & GlobalOptions, output: Output): Pro
 }
 
 async function deployWith(argv: DeployArgs & GlobalOptions, output: Output, interrupts: Interrupts): Promise<ExitCode> {
+  const options = await withSudoPassword(connectOptions(argv, argv.env), argv);
   const prepared = await loadAndRender(argv.env, argv);
   printSandboxNote(output, prepared.loaded);
   // apply shows the plan and asks as gen apply does, or says there is nothing to do; with --json its output goes to
@@ -39,7 +40,7 @@ async function deployWith(argv: DeployArgs & GlobalOptions, output: Output, inte
   } = await deployEnvironment(
     {
       ...prepared,
-      options: connectOptions(argv, argv.env),
+      options,
       concurrency: argv.concurrency,
       forceUnlock: argv["force-unlock"],
       repoDir: argv.repo,

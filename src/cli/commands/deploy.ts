@@ -1,8 +1,8 @@
 import type { GenCommand } from "../command.js";
-import { withConnectOptions, type ConnectArgs } from "../connect-options.js";
+import { withConnectOptions, withSudoPasswordOption, type ConnectArgs, type SudoPasswordArgs } from "../connect-options.js";
 import { withEnvironment } from "../environment-options.js";
 
-export interface DeployArgs extends ConnectArgs {
+export interface DeployArgs extends ConnectArgs, SudoPasswordArgs {
   env: string;
   branch?: string;
   "skip-front-build": boolean;
@@ -18,7 +18,7 @@ export const deployCommand: GenCommand<DeployArgs> = {
   command: "deploy [env]",
   describe: "The release step: build, upload and switch to a new release, restart, keep the newest N",
   builder: (yargs) =>
-    withConnectOptions(withEnvironment(yargs))
+    withSudoPasswordOption(withConnectOptions(withEnvironment(yargs)))
       .option("branch", { type: "string", requiresArg: true, describe: "branch to deploy (default: release.branch)" })
       .option("skip-front-build", { type: "boolean", default: false, describe: "upload the front end already built in the output folder" })
       .option("celery-no-restart", { type: "boolean", default: false, describe: "do not restart celery and celery beat (not recommended)" })

@@ -2,7 +2,7 @@
 import { writeFile } from "node:fs/promises";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
 import { planHasChanges, summarizePlan } from "../../plan/plan-changes.js";
-import { connectOptions } from "../connect-options.js";
+import { connectOptions, withSudoPassword } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
 import { printSandboxNote, type Prepared } from "../environment-options.js";
 import { loadRenderAndConnect } from "../connect-early.js";
@@ -17,7 +17,7 @@ import type { DiffArgs } from "./diff.js";
 
 export async function runDiff(argv: DiffArgs & GlobalOptions, output: Output): Promise<ExitCode> {
   if (argv.out && argv.only) throw new UsageError("--out saves a plan of every file; it cannot be combined with --only");
-  const options = connectOptions(argv, argv.env);
+  const options = await withSudoPassword(connectOptions(argv, argv.env), argv);
   const prepared = await loadRenderAndConnect(argv.env, argv, options, argv.concurrency);
   try {
     return await diffPrepared(argv, output, prepared, options, prepared.connections);

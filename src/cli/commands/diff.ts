@@ -1,8 +1,8 @@
 import type { GenCommand } from "../command.js";
-import { withConnectOptions, type ConnectArgs } from "../connect-options.js";
+import { withConnectOptions, withSudoPasswordOption, type ConnectArgs, type SudoPasswordArgs } from "../connect-options.js";
 import { withEnvironment } from "../environment-options.js";
 
-export interface DiffArgs extends ConnectArgs {
+export interface DiffArgs extends ConnectArgs, SudoPasswordArgs {
   env: string;
   stat: boolean;
   only?: string;
@@ -13,7 +13,7 @@ export const diffCommand: GenCommand<DiffArgs> = {
   command: "diff [env]",
   describe: "Compare the rendered files with the live server (exit 0: same, 2: differences, 1: error)",
   builder: (yargs) =>
-    withConnectOptions(withEnvironment(yargs))
+    withSudoPasswordOption(withConnectOptions(withEnvironment(yargs)))
       .option("stat", { type: "boolean", default: false, describe: "list changed files and the summary only" })
       .option("only", { type: "string", requiresArg: true, describe: "only files whose server path matches this glob" })
       .option("out", {

@@ -16,7 +16,7 @@ export const DB_PASSWORD = "old-db-pass-1f3a9c";
 export const SECRET_KEY = "django-secret-key-7b2e4d90";
 export const ENV_NAME = "t";
 
-type User = "root" | "gen-test";
+type User = "root" | "gen-test" | "gen-admin";
 
 export interface GenServer {
   tempDir: string;
@@ -36,6 +36,8 @@ export interface GenServer {
   writeSecrets: (values: Record<string, string>) => Promise<void>;
   /** The gen bin with the environment, known_hosts and key of the first sshd unless args name their own. */
   gen: (args: string[], options?: GenOptions) => Promise<GenRun>;
+  /** The arguments gen() passes the bin: args with the environments folder, known_hosts and key of the first sshd. */
+  argv: (args: string[]) => string[];
   recorded: () => Promise<string[]>;
   clearRecorded: () => Promise<void>;
   /** Makes the systemctl stand-in fail (exit 1) when called with exactly these arguments; undefined: never. */
@@ -131,6 +133,7 @@ async function prepare(tempDir: string, user: User, sshds: SshdHandle[], hosts: 
       );
     },
     gen: (args, o = {}) => gen(args, server, o),
+    argv: (args) => genArgv(args, server, {}),
     recorded: async () => (await readFile(recorderLog, "utf8")).split("\n").filter((l) => l.length > 0),
     clearRecorded: () => writeFile(recorderLog, ""),
     failOn: async (args, options = {}) => {
@@ -190,7 +193,7 @@ function baseEnvironment(server: GenServer, hosts: number | undefined): Record<s
   };
 }
 
-async function gen(args: string[], server: GenServer, options: GenOptions): Promise<GenRun> {
+function genArgv(args: string[], server: GenServer, options: GenOptions): string[] {
   const connect = [
     "--environments",
     server.envDir,
@@ -199,7 +202,11 @@ async function gen(args: string[], server: GenServer, options: GenOptions): Prom
     "--identity",
     options.identity ?? server.sshd.clientKeyPath,
   ];
-  return runGenBin([...args.slice(0, 2), ...connect, ...args.slice(2)], {
+  return [...args.slice(0, 2), ...connect, ...args.slice(2)];
+}
+
+async function gen(args: string[], server: GenServer, options: GenOptions): Promise<GenRun> {
+  return runGenBin(genArgv(args, server, options), {
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.env ? { env: options.env } : {}),
   });
