@@ -14,7 +14,7 @@ const PROMPT = "sudo password of the SSH user";
 const SUDOERS = "/etc/sudoers.d/tsosi";
 const SETTINGS = "/home/gen-test/config/settings_local.py";
 
-async function withAdminServer(test: (server: GenServer, password: string) => Promise<void>): Promise<void> {
+async function withAdminServer(test: (server: GenServer, password: string) => Promise<void>, rule?: string): Promise<void> {
   await withPasswordSudo(async (password) => {
     const server = await startGenServer({ user: ADMIN });
     try {
@@ -23,7 +23,7 @@ async function withAdminServer(test: (server: GenServer, password: string) => Pr
     } finally {
       await server.stop();
     }
-  });
+  }, rule);
 }
 
 describe("gen apply --sudo-password, as an SSH user whose sudo asks for a password", () => {
@@ -52,6 +52,14 @@ describe("gen apply --sudo-password, as an SSH user whose sudo asks for a passwo
       for (const path of [SUDOERS, SETTINGS]) assert.equal(existsSync(server.file(path)), false, path);
       assert.deepEqual(await server.recorded(), []);
     }));
+
+  it("with a NOPASSWD rule, the password sudo does not read is never taken for a command: the apply works", () =>
+    withAdminServer(async (server, password) => {
+      const run = genInTerminal(server.argv(["apply", ENV_NAME, "--yes", "--sudo-password"]), { cwd: server.tempDir, prompt: PROMPT, answer: password });
+      assert.equal(run.exit, 0, run.out);
+      assert.ok(!run.out.includes(password), `the password was shown:\n${run.out}`);
+      assert.equal((await stat(server.file(SUDOERS))).uid, 0);
+    }, "NOPASSWD: ALL"));
 
   it("without --sudo-password, sudo -n is refused and the message names the option", () =>
     withAdminServer(async (server) => {

@@ -8,7 +8,8 @@ import { rmSync, writeFileSync } from "node:fs";
 
 export const ADMIN = "gen-admin";
 
-export async function withPasswordSudo(body: (password: string) => Promise<void>): Promise<void> {
+/** `rule` is the sudoers rule's command part: "ALL" asks for the password, "NOPASSWD: ALL" does not. */
+export async function withPasswordSudo(body: (password: string) => Promise<void>, rule = "ALL"): Promise<void> {
   assert.equal(process.getuid?.(), 0, "this test gives gen-admin a password and a sudoers rule: it must run as root (npm run test:full)");
   assert.equal(spawnSync("id", ["-u", ADMIN]).status, 0, `the test user ${ADMIN} does not exist: npm run test:full creates it`);
   const password = `sudo-pw-${randomBytes(9).toString("base64url")}`;
@@ -16,7 +17,7 @@ export async function withPasswordSudo(body: (password: string) => Promise<void>
   const dropIn = `/etc/sudoers.d/gen-admin-${randomBytes(6).toString("hex")}`;
   try {
     must(spawnSync("chpasswd", [], { input: `${ADMIN}:${password}\n` }), "chpasswd");
-    writeFileSync(dropIn, `${ADMIN} ALL=(ALL:ALL) ALL\n`, { mode: 0o440 });
+    writeFileSync(dropIn, `${ADMIN} ALL=(ALL:ALL) ${rule}\n`, { mode: 0o440 });
     must(spawnSync("visudo", ["-cf", dropIn]), "visudo -cf");
     await body(password);
   } finally {
