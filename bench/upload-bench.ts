@@ -1,9 +1,10 @@
-// gen's front-end upload (connectSsh + uploadFrontend + close, in-process) next to `scp -r` of the same folder.
+// gen's front-end upload (connectSsh, uploadFrontend over its own SFTP connection, close; in-process) next to
+// `scp -r` of the same folder.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { serverShell } from "../src/server/server-shell.js";
-import { uploadFrontend } from "../src/release/build-release.js";
+import { lazyUploads, uploadFrontend } from "../src/release/build-release.js";
 import { connectSsh } from "../src/transport/ssh.js";
 import { openSshClientOptions, type BenchServer } from "./bench-server.js";
 import { expectExit, measurePair, runTimed, timeAsync, type Results } from "./measure.js";
@@ -38,9 +39,12 @@ export async function benchUpload(results: Results, server: BenchServer, runs: {
             agent: false,
             root: sshd.rootDir,
           });
+          const uploads = lazyUploads(transport);
           try {
-            await uploadFrontend(serverShell(transport, env, { sudo: false }), env, `/var/www/releases/bench-${n}`, localDir, files, out);
+            const frontend = { dir: localDir, total: files.length };
+            await uploadFrontend(serverShell(transport, env, { sudo: false }), uploads, env, `/var/www/releases/bench-${n}`, frontend, out);
           } finally {
+            await uploads.close();
             await transport.close();
           }
         }),

@@ -1,15 +1,12 @@
 // Step 5 of a release: a new folder under releases/ with the backend code, its dependencies, the settings link,
 // the release tasks, the front end and deployment.json. Effects: commands and uploads through the transport.
 import { posix } from "node:path";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import pLimit from "p-limit";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { ServerShell } from "../server/server-shell.js";
 import { outputLines } from "../server/server-shell.js";
 import { orThrow, type Parsed } from "../transport/step-records.js";
-import type { CommandResult, Step } from "../transport/transport.js";
+import type { CommandResult, Step, Transport, Uploader } from "../transport/transport.js";
 import type { CommitInfo } from "./local-checks.js";
 import { commandScript, runSteps, writeFileStep } from "./release-steps.js";
 
@@ -32,10 +29,17 @@ export interface ReleaseOutput {
  * Puts exactly the checked commit's backend/ into the release and returns the commit the server has, read there:
  * fetched by hash (a remote without it is refused, naming it), or unpacked from an archive of it.
  */
-export async function fetchBackend(shell: ServerShell, env: Environment, releaseDir: string, source: ReleaseSource, out: ReleaseOutput): Promise<string> {
+export async function fetchBackend(
+  shell: ServerShell,
+  env: Environment,
+  releaseDir: string,
+  source: ReleaseSource,
+  out: ReleaseOutput,
+  uploads: Uploads,
+): Promise<string> {
   if (source.kind === "archive") {
     const tar = `${releaseDir}/.backend.tar`;
-    await shell.transport.writeFile(tar, source.archive!, "0600");
+    await (await uploads.get()).putFile(tar, source.archive!, "0600");
     await runChecked(shell, ["tar", "-x", "-f", shell.raw(tar), "-C", shell.raw(releaseDir)], out);
     const [id] = await shell.steps([archiveCommitStep(shell, tar)]);
     return orThrow(parseServerCommit(ARCHIVE_COMMIT, shell.transport.describe, id!));
@@ -157,42 +161,47 @@ export async function runReleaseTasks(shell: ServerShell, env: Environment, rele
   }
 }
 
+/** A host's upload connection: opened on first use only (a release with nothing to upload opens none). */
+export interface Uploads {
+  get(): Promise<Uploader>;
+  /** Ends the connection if it was opened. */
+  close(): Promise<void>;
+}
+
+export function lazyUploads(transport: Transport): Uploads {
+  let opened: Promise<Uploader> | undefined;
+  return {
+    get: () => (opened ??= transport.openUploader()),
+    close: async () => {
+      const uploader = await opened?.catch(() => undefined);
+      await uploader?.close();
+    },
+  };
+}
+
 /**
- * Uploads the build output into public/, many files at once (the transport bounds the SFTP requests). A failure, or
- * `stop` throwing, starts no further file, and is thrown once the uploads under way have ended: the caller removes
- * the release next, which an upload still writing into it would make fail.
+ * Uploads the build output into public/ (made by the upload), many files at once, `total` of them. `stop` throwing
+ * starts no further file, and is thrown once the uploads under way have ended: the caller removes the release next,
+ * which an upload still writing into it would make fail. The upload gives files and folders the server's default
+ * modes: they are then made readable to nginx, as the web user is not the deploy user (files 0644, folders 0755).
  */
 export async function uploadFrontend(
   shell: ServerShell,
+  uploads: Uploads,
   env: Environment,
   releaseDir: string,
-  localDir: string,
-  files: string[],
+  frontend: { dir: string; total: number },
   out: ReleaseOutput,
   stop = () => {},
 ): Promise<void> {
   const publicDir = `${releaseDir}/${env.paths.publicDir}`;
-  const dirs = [...new Set(files.map((f) => posix.dirname(`${publicDir}/${f}`)))].sort();
-  await shell.must("creating the front-end folders", `mkdir -p ${[publicDir, ...dirs].map((d) => shell.path(d)).join(" ")}`);
-  let done = 0;
-  let failure: { error: unknown } | undefined;
-  const reads = pLimit(32);
-  await Promise.all(
-    files.map((file) =>
-      reads(async () => {
-        if (failure) return;
-        try {
-          stop();
-          const content = await readFile(join(localDir, file));
-          await shell.transport.writeFile(`${publicDir}/${file}`, content, "0644");
-          out.onUpload(++done, files.length);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }),
-    ),
-  );
-  if (failure) throw failure.error;
+  let sent = 0;
+  stop();
+  await (await uploads.get()).putFolder(frontend.dir, publicDir, () => {
+    stop();
+    out.onUpload(++sent, frontend.total);
+  });
+  await shell.must("making the front end readable", `chmod -R u=rwX,go=rX -- ${shell.path(publicDir)}`);
 }
 
 export interface DeploymentInfo {

@@ -19,6 +19,7 @@ import {
   parseCreateRelease,
   removeReleaseStep,
   runReleaseTasks,
+  lazyUploads,
   uploadFrontend,
   writeDeploymentJson,
   type ReleaseOutput,
@@ -189,14 +190,19 @@ async function buildRelease(
 ): Promise<void> {
   const env = input.environment;
   const out = effects.report.output;
-  const serverCommit = await fetchBackend(shell, env, releaseDir, input.source, out);
-  await installBackend(shell, env, releaseDir, out, stop);
-  await runReleaseTasks(shell, env, releaseDir, out, stop);
-  stop();
-  await recordMigrations(shell, env, releaseDir, out.onCommand);
-  await uploadFrontend(shell, env, releaseDir, input.frontend.dir, input.frontend.files, out, stop);
-  stop();
-  await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, serverCommit, deployedAt: effects.now().toISOString(), release });
+  const uploads = lazyUploads(effects.transport);
+  try {
+    const serverCommit = await fetchBackend(shell, env, releaseDir, input.source, out, uploads);
+    await installBackend(shell, env, releaseDir, out, stop);
+    await runReleaseTasks(shell, env, releaseDir, out, stop);
+    stop();
+    await recordMigrations(shell, env, releaseDir, out.onCommand);
+    await uploadFrontend(shell, uploads, env, releaseDir, { dir: input.frontend.dir, total: input.frontend.files.length }, out, stop);
+    stop();
+    await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, serverCommit, deployedAt: effects.now().toISOString(), release });
+  } finally {
+    await uploads.close();
+  }
 }
 
 async function rollBackSwitch(shell: ServerShell, input: DeployInput, effects: DeployEffects, result: DeployResult, why: string): Promise<void> {

@@ -1,8 +1,8 @@
 // A folder on this machine standing in for a server's `/`: server path /etc/x is `${root}/etc/x`.
 // Used by tests and local runs; same contract as the SSH transport, and sudo is not needed (we own the folder).
 
-import { chmod, stat, writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { chmod, copyFile, mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { errorMessage, GenError } from "../errors.js";
 import { localChannel, runLocalProcess } from "./local-run.js";
 import { remoteSession, type RemoteSession } from "./remote-session.js";
@@ -37,10 +37,27 @@ export function createLocalTransport(root: string, options: { sandbox?: boolean 
     describe: context.describe,
     root: rootDir,
     ...(options.sandbox ? { sandbox: createSandbox(rootDir) } : {}),
-    writeFile: async (path, content, mode) => {
-      const bits = parseMode(mode, path);
-      await attempt("write", path, () => writeLocal(at(path), content, bits));
-    },
+    openUploader: async () => ({
+      putFile: async (path, content, mode) => {
+        const bits = parseMode(mode, path);
+        await attempt("write", path, () => writeLocal(at(path), content, bits));
+      },
+      putFolder: async (localDir, remoteDir, onFile) => {
+        let stopped: { error: unknown } | undefined;
+        const sent = () => {
+          try {
+            onFile();
+          } catch (error) {
+            stopped = { error };
+            throw error;
+          }
+        };
+        await copyFolder(localDir, at(remoteDir), sent).catch((error: unknown) => {
+          throw stopped ? stopped.error : failed(context, "upload into", remoteDir, error);
+        });
+      },
+      close: async () => {},
+    }),
     run: (argv, options) => runLocal(context, argv, options),
     runScript: (script, options) => runLocal(context, ["sh", "-c", script], options),
     steps: (steps) => sessionOf().runAll(steps),
@@ -48,6 +65,18 @@ export function createLocalTransport(root: string, options: { sandbox?: boolean 
       await session?.close();
     },
   };
+}
+
+/** The regular files and folders under `from`, copied one file at a time (links and other kinds left out). */
+async function copyFolder(from: string, to: string, onFile: () => void): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    if (entry.isDirectory()) await copyFolder(join(from, entry.name), join(to, entry.name), onFile);
+    else if (entry.isFile()) {
+      onFile();
+      await copyFile(join(from, entry.name), join(to, entry.name));
+    }
+  }
 }
 
 async function writeLocal(full: string, content: Buffer | string, mode: number | undefined): Promise<void> {

@@ -1,8 +1,9 @@
-// Opens the one SSH connection per host: TCP (no Nagle), host key check, key authentication; SFTP on first use.
+// Opens an SSH connection: TCP (no Nagle), host key check, key authentication. The one connection per host for
+// commands, and a deploy's upload connection (sftp-upload.ts), are both made here.
 // The connect timeout covers all of it except the time spent waiting for a passphrase.
 
 import { connect as tcpConnect, type Socket } from "node:net";
-import ssh2, { type Client as SshClient, type SFTPWrapper } from "ssh2";
+import ssh2, { type Client as SshClient, type ConnectConfig } from "ssh2";
 import { GenError } from "../errors.js";
 import { hostKeyAlgorithms, loadKnownHosts, verifyHostKey, type HostKeyPolicy } from "./host-key.js";
 import type { KnownHostEntry } from "./known-hosts.js";
@@ -12,8 +13,6 @@ import { connectFailure, timeoutFailure, type SshTarget } from "./ssh-errors.js"
 export interface SshConnection {
   /** The SSH connection itself, for exec channels. */
   client: SshClient;
-  /** The SFTP channel, opened on first use only: a command that needs no file transfer never waits for it. */
-  sftp: () => Promise<SFTPWrapper>;
   /** gen's own TCP socket under it; none through a jump host (the connection then runs in a channel). */
   socket?: Socket;
 }
@@ -31,22 +30,31 @@ export interface ConnectPlan {
   tcp?: StartedTcp;
 }
 
-export async function openSshConnection(plan: ConnectPlan): Promise<SshConnection> {
+/**
+ * The ssh2 client a connection is made with, and how it is started with the options built here: a new client
+ * started directly by default; a library that drives its own client (ssh2-sftp-client) starts it itself.
+ */
+export interface ClientStart {
+  client: SshClient;
+  start: (config: ConnectConfig) => void;
+}
+
+export async function openSshConnection(plan: ConnectPlan, use?: ClientStart): Promise<SshConnection> {
   // Through a jump host, the forwarded channel; else a TCP socket of our own, Nagle off.
   const tcp = plan.sock ? undefined : (plan.tcp ?? startTcp(plan.target.host, plan.target.port));
   try {
-    return await overConnection(plan, tcp);
+    return await overConnection(plan, tcp, use);
   } catch (error) {
     tcp?.socket.destroy();
     throw error;
   }
 }
 
-async function overConnection(plan: ConnectPlan, tcp: StartedTcp | undefined): Promise<SshConnection> {
+async function overConnection(plan: ConnectPlan, tcp: StartedTcp | undefined, use: ClientStart | undefined): Promise<SshConnection> {
   const entries = await loadKnownHosts(plan.hostKey.pinnedFingerprint ? [] : plan.hostKey.knownHostsPaths);
   // A socket started early may have failed before anything listened to it (connection refused).
   if (tcp?.socket.destroyed) throw connectFailure(tcp.failure() ?? new Error("the connection closed"), plan.target, { offered: [], notes: [] }, plan.timeoutMs);
-  const client = new ssh2.Client();
+  const client = use?.client ?? new ssh2.Client();
   const failure: { refusal?: GenError; raw?: Error & { level?: string } } = {};
   const log: AuthLog = { offered: [], notes: [] };
   let ready = false;
@@ -64,7 +72,8 @@ async function overConnection(plan: ConnectPlan, tcp: StartedTcp | undefined): P
   connecting.catch(() => {});
 
   const clock = startClock(plan.timeoutMs);
-  client.connect({
+  const start = use?.start ?? ((config: ConnectConfig) => client.connect(config));
+  start({
     sock: (plan.sock as never) ?? tcp?.socket,
     host: plan.target.host,
     port: plan.target.port,
@@ -77,7 +86,7 @@ async function overConnection(plan: ConnectPlan, tcp: StartedTcp | undefined): P
   });
   try {
     await Promise.race([connecting, clock.expired]);
-    return { client, sftp: lazySftp(client), ...(tcp ? { socket: tcp.socket } : {}) };
+    return { client, ...(tcp ? { socket: tcp.socket } : {}) };
   } catch (error) {
     client.destroy();
     if (failure.refusal) throw failure.refusal;
@@ -86,15 +95,6 @@ async function overConnection(plan: ConnectPlan, tcp: StartedTcp | undefined): P
   } finally {
     clock.stop();
   }
-}
-
-function lazySftp(client: SshClient): () => Promise<SFTPWrapper> {
-  let opened: Promise<SFTPWrapper> | undefined;
-  return () =>
-    (opened ??= new Promise<SFTPWrapper>((resolve, reject) => client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp)))).catch((error: unknown) => {
-      opened = undefined;
-      throw error;
-    }));
 }
 
 /** A TCP connection under way, and the error that ended it if it failed before ssh2 listened to it. */

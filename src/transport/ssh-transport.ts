@@ -1,31 +1,37 @@
-// The Transport over one open SSH connection: files over SFTP (at most 16 requests in flight), commands in one
-// remote session per privilege (one exec channel each, for the whole command); only streamed output (the
-// release's build) takes an exec channel of its own.
+// The Transport over one open SSH connection: commands in one remote session per privilege (one exec channel each,
+// for the whole command); only streamed output (the release's build) takes an exec channel of its own. Uploads go
+// over a connection of their own (sftp-upload.ts), opened by openUploader.
 
 import pLimit from "p-limit";
 import { ConnectionLostError } from "../errors.js";
 import { guardConnection } from "./connection-lost.js";
 import { remoteCommand } from "./remote-command.js";
 import { remoteSession, type RemoteSession } from "./remote-session.js";
-import { parseMode } from "./root-path.js";
 import { quoteArg } from "./shell-quote.js";
 import { openWithSudoPassword } from "./sudo-password.js";
 import type { SshConnection } from "./ssh-connect.js";
 import { execChannel, execOnClient, type ExecOutput } from "./ssh-exec.js";
-import { createSession, operationFailed, sftpCall, type SshSession, type SshTransportContext } from "./ssh-session.js";
-import type { CommandResult, RunOptions, Transport } from "./transport.js";
+import { pathUnderRoot } from "./root-path.js";
+import type { CommandResult, RunOptions, Transport, Uploader } from "./transport.js";
 
-export type { SshTransportContext } from "./ssh-session.js";
+export interface SshTransportContext {
+  describe: string;
+  username: string;
+  /** "/" on a real server; a folder standing in for it in tests. */
+  root: string;
+  sudo: boolean;
+  /** The SSH user's password for sudo (--sudo-password): the root session gets it on its input, through `sudo -S`. */
+  sudoPassword?: string;
+  /** Why the connection dropped, if it did. */
+  lostReason: () => Error | undefined;
+}
 
-// OpenSSH allows 10 channels per connection (MaxSessions); SFTP holds one.
+// OpenSSH allows 10 channels per connection (MaxSessions).
 const EXEC_CHANNELS = 8;
-const SFTP_REQUESTS = 16;
 
-export function createSshTransport(connection: SshConnection, context: SshTransportContext): Transport {
+export function createSshTransport(connection: SshConnection, openUploader: () => Promise<Uploader>, context: SshTransportContext): Transport {
   const guard = guardConnection(connection.client, context.describe, context.lostReason);
-  const sftpLimit = pLimit(SFTP_REQUESTS);
   const execLimit = pLimit(EXEC_CHANNELS);
-  const sftpOp = <T>(what: string, work: () => Promise<T>) => sftpLimit(() => guard(what, work));
   const exec = (command: string, options: RunOptions = {}) =>
     execLimit(() => guard(`running ${shortened(command)}`, () => execOnClient(connection.client, command, context.describe, options)));
   const sessions = new Map<boolean, RemoteSession>();
@@ -64,12 +70,12 @@ export function createSshTransport(connection: SshConnection, context: SshTransp
     const step = { name, script, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) };
     return text(await guarded(name, () => sessionFor(options.sudo ?? false).run(step)));
   };
-  const session = createSession(connection, context);
-  const { at, root } = session;
+  const { root } = context;
+  const at = (serverPath: string) => pathUnderRoot(root, serverPath);
   return {
     describe: context.describe,
     root,
-    writeFile: (path, content, mode) => sftpOp(`writing ${path}`, () => writeRemoteFile(session, path, content, mode)),
+    openUploader,
     // The exact command line of a one-off exec, in the unprivileged session: `sudo -n -- argv` stays one command,
     // as a sudoers rule that allows only that command (the deploy user's restarts) expects.
     run: async (argv, options = {}) =>
@@ -116,19 +122,6 @@ function stepsUnderWay(steps: { name: string }[]): string {
 function shortened(command: string): string {
   const line = command.replace(/\s+/g, " ").trim();
   return `\`${line.length > 80 ? `${line.slice(0, 77)}...` : line}\``;
-}
-
-async function writeRemoteFile(session: SshSession, serverPath: string, content: Buffer | string, mode?: string) {
-  const full = session.at(serverPath);
-  const bits = parseMode(mode, serverPath);
-  try {
-    const sftp = await session.sftp();
-    await sftpCall<void>((cb) => sftp.writeFile(full, Buffer.from(content), bits === undefined ? {} : { mode: bits }, cb));
-    // The create mode is cut by the server's umask and ignored for an existing file: set it explicitly.
-    if (bits !== undefined) await sftpCall<void>((cb) => sftp.chmod(full, bits, cb));
-  } catch (error) {
-    throw operationFailed(session, "write", serverPath, error);
-  }
 }
 
 function text(output: ExecOutput): CommandResult {

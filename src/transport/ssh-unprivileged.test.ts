@@ -23,14 +23,21 @@ describe("ssh transport as an unprivileged user (gen-test)", () => {
   });
 
   it("writes in its own folder, names itself as owner, and cannot write into root's", async () => {
-    await plain.writeFile("/mine", "ok\n", "0640");
-    const mine = await stat(join(sshd.rootDir, "mine"));
-    const genTest = spawnSync("id", ["-u", "gen-test"], { encoding: "utf8" }).stdout.trim();
-    assert.deepEqual([mine.mode & 0o7777, String(mine.uid), mine.size], [0o640, genTest, 3]);
-    await assert.rejects(plain.writeFile("/closed/x", "no"), {
-      name: "GenError",
-      message: `gen-test@127.0.0.1:${sshd.port} (root ${sshd.rootDir}): cannot write /closed/x: permission denied for gen-test`,
-    });
+    const uploader = await plain.openUploader();
+    try {
+      await uploader.putFile("/mine", Buffer.from("ok\n"), "0640");
+      const mine = await stat(join(sshd.rootDir, "mine"));
+      const genTest = spawnSync("id", ["-u", "gen-test"], { encoding: "utf8" }).stdout.trim();
+      assert.deepEqual([mine.mode & 0o7777, String(mine.uid), mine.size], [0o640, genTest, 3]);
+      await assert.rejects(uploader.putFile("/closed/x", Buffer.from("no"), "0644"), (error: Error) => {
+        assert.equal(error.name, "GenError");
+        assert.ok(error.message.startsWith(`gen-test@127.0.0.1:${sshd.port} (root ${sshd.rootDir}): cannot write /closed/x: `), error.message);
+        assert.match(error.message, /[Pp]ermission denied/);
+        return true;
+      });
+    } finally {
+      await uploader.close();
+    }
   });
 
   it("runs commands as gen-test", async () => {

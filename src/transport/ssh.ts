@@ -5,7 +5,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { GenError } from "../errors.js";
 import { defaultIdentityFileNames, existingDefaultIdentityFiles, type PassphrasePrompt } from "./ssh-auth.js";
-import { openSshConnection, type ConnectPlan, type SshConnection, type StartedTcp } from "./ssh-connect.js";
+import { openSftpUploader } from "./sftp-upload.js";
+import { openSshConnection, type ClientStart, type ConnectPlan, type SshConnection, type StartedTcp } from "./ssh-connect.js";
 import { createSshTransport } from "./ssh-transport.js";
 import type { Transport } from "./transport.js";
 
@@ -50,8 +51,12 @@ export async function connectSsh(options: SshOptions): Promise<Transport> {
   });
   const root = options.root ?? "/";
   const { username, host, port } = plan.target;
-  const transport = createSshTransport(connection, {
-    describe: `${username}@${host}:${port}${hops.length ? ` via ${hops.map((h) => h.name).join(", ")}` : ""}${root === "/" ? "" : ` (root ${root})`}`,
+  const describe = `${username}@${host}:${port}${hops.length ? ` via ${hops.map((h) => h.name).join(", ")}` : ""}${root === "/" ? "" : ` (root ${root})`}`;
+  // The upload connection is a new one, made the same way: its own TCP connection (not the one started early).
+  const { tcp: _early, ...again } = options;
+  const openUploader = () => openSftpUploader((use) => openThroughJumps(again, () => {}, use), { describe, root });
+  const transport = createSshTransport(connection, openUploader, {
+    describe,
     username,
     root,
     sudo: options.sudo ?? false,
@@ -73,15 +78,22 @@ interface Hop {
   connection: SshConnection;
 }
 
-/** Opens the jump hosts first (each checked and authenticated like any host), then the host through them. */
-async function openThroughJumps(options: SshOptions, onLost: (error: Error) => void): Promise<{ connection: SshConnection; plan: ConnectPlan; hops: Hop[] }> {
+/**
+ * Opens the jump hosts first (each checked and authenticated like any host), then the host through them; with `use`,
+ * the host's connection is made on that client (the upload's SFTP library's).
+ */
+async function openThroughJumps(
+  options: SshOptions,
+  onLost: (error: Error) => void,
+  use?: ClientStart,
+): Promise<{ connection: SshConnection; plan: ConnectPlan; hops: Hop[] }> {
   const plan = await connectPlan(options, onLost);
-  if (!options.jump) return { connection: await openSshConnection(plan), plan, hops: [] };
+  if (!options.jump) return { connection: await openSshConnection(plan, use), plan, hops: [] };
   const jump = await openThroughJumps(options.jump, () => {});
   const hops = [...jump.hops, { name: `${jump.plan.target.username}@${jump.plan.target.host}:${jump.plan.target.port}`, connection: jump.connection }];
   try {
     plan.sock = await forward(jump.connection, jump.plan, plan.target);
-    return { connection: await openSshConnection(plan), plan, hops };
+    return { connection: await openSshConnection(plan, use), plan, hops };
   } catch (error) {
     for (const hop of hops.reverse()) hop.connection.client.end();
     throw error;

@@ -34,8 +34,8 @@ export interface Transport {
   readonly describe: string;
   /** The folder that stands for the server's "/": "/" on a real server. Commands see paths under it. */
   readonly root: string;
-  /** The parent folder must exist. With `mode`, the file ends with exactly that mode, whatever the umask. */
-  writeFile(path: string, content: Buffer | string, mode?: string): Promise<void>;
+  /** Opens what puts local files on the server: over SSH a connection of its own (SFTP), opened only now. */
+  openUploader(): Promise<Uploader>;
   /** argv is quoted for the remote shell by the transport; values are data, never shell syntax. */
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;
   /** A raw shell script (already quoted by the caller); use run() unless a pipeline is needed. */
@@ -47,5 +47,18 @@ export interface Transport {
   steps(steps: Step[], options?: { sudo?: boolean }): Promise<StepResult[]>;
   /** Starts the session now, so that its start-up (sudo, the login shell) overlaps the caller's own work. */
   startSession?(options: { sudo?: boolean }): void;
+  close(): Promise<void>;
+}
+
+/** Puts files on a server (a deploy's backend archive and front end); close() ends its connection. */
+export interface Uploader {
+  /** Writes content to a file whose folder exists; the file ends with exactly `mode`, whatever the umask. */
+  putFile(path: string, content: Buffer, mode: string): Promise<void>;
+  /**
+   * Every regular file under localDir into remoteDir (made, with its subfolders; links and other kinds are left out),
+   * many files at once, with the server's default modes. `onFile` is called as each file is sent: when it throws, no
+   * further file starts, the transfers under way are ended, and putFolder throws that error once they have.
+   */
+  putFolder(localDir: string, remoteDir: string, onFile: () => void): Promise<void>;
   close(): Promise<void>;
 }

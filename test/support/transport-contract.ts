@@ -3,10 +3,11 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
-import type { Transport } from "../../src/transport/transport.js";
+import type { Transport, Uploader } from "../../src/transport/transport.js";
 
 export interface ContractContext {
   transport: Transport;
@@ -39,22 +40,70 @@ export const HOSTILE_ARGUMENTS = [
 export function transportContract(context: () => ContractContext): void {
   const file = (serverPath: string) => join(context().rootDir, serverPath);
 
-  it("keeps written paths inside the root: .. cannot climb out", async () => {
-    const { transport } = context();
-    await transport.writeFile("/../../inside", "in\n", "0644");
-    assert.equal(await readFile(file("/inside"), "utf8"), "in\n");
-  });
+  /** The transport's uploader for the length of `body`, closed afterwards. */
+  const uploading = async (body: (uploader: Uploader) => Promise<void>) => {
+    const uploader = await context().transport.openUploader();
+    try {
+      await body(uploader);
+    } finally {
+      await uploader.close();
+    }
+  };
 
-  it("writes content with exactly the mode asked, whatever the umask, also over an existing file", async () => {
-    const { transport } = context();
-    await mkdir(file("/w/deep/er"), { recursive: true });
-    await transport.writeFile("/w/deep/er/f", "hello\n", "0664");
-    assert.equal(await readFile(file("/w/deep/er/f"), "utf8"), "hello\n");
-    assert.equal((await stat(file("/w/deep/er/f"))).mode & 0o7777, 0o664);
-    await transport.writeFile("/w/deep/er/f", Buffer.from([0, 1, 2, 255]), "0600");
-    assert.deepEqual(await readFile(file("/w/deep/er/f")), Buffer.from([0, 1, 2, 255]));
-    assert.equal((await stat(file("/w/deep/er/f"))).mode & 0o7777, 0o600);
-  });
+  it("keeps uploaded paths inside the root: .. cannot climb out", () =>
+    uploading(async (uploader) => {
+      await uploader.putFile("/../../inside", Buffer.from("in\n"), "0644");
+      assert.equal(await readFile(file("/inside"), "utf8"), "in\n");
+    }));
+
+  it("uploads a file with exactly the mode asked, whatever the umask, also over an existing file", () =>
+    uploading(async (uploader) => {
+      await mkdir(file("/w/deep/er"), { recursive: true });
+      await uploader.putFile("/w/deep/er/f", Buffer.from("hello\n"), "0664");
+      assert.equal(await readFile(file("/w/deep/er/f"), "utf8"), "hello\n");
+      assert.equal((await stat(file("/w/deep/er/f"))).mode & 0o7777, 0o664);
+      await uploader.putFile("/w/deep/er/f", Buffer.from([0, 1, 2, 255]), "0600");
+      assert.deepEqual(await readFile(file("/w/deep/er/f")), Buffer.from([0, 1, 2, 255]));
+      assert.equal((await stat(file("/w/deep/er/f"))).mode & 0o7777, 0o600);
+    }));
+
+  it("uploads a folder's regular files and subfolders, made as needed, and no link; onFile once per file", () =>
+    uploading(async (uploader) => {
+      const local = await mkdtemp(join(tmpdir(), "gen-upload-"));
+      try {
+        await mkdir(join(local, "assets/js"), { recursive: true });
+        await writeFile(join(local, "index.html"), "<html>\n");
+        for (let i = 0; i < 40; i++) await writeFile(join(local, "assets/js", `f${i}.js`), `${i}\n`);
+        await symlink("/etc/passwd", join(local, "leak"));
+        let files = 0;
+        await uploader.putFolder(local, "/up/public", () => void files++);
+        assert.equal(files, 41);
+        assert.equal(await readFile(file("/up/public/index.html"), "utf8"), "<html>\n");
+        assert.equal(await readFile(file("/up/public/assets/js/f39.js"), "utf8"), "39\n");
+        assert.equal(existsSync(file("/up/public/leak")), false, "a link was uploaded");
+      } finally {
+        await rm(local, { recursive: true, force: true });
+      }
+    }));
+
+  it("stops a folder upload when onFile throws: that error, and not every file sent", () =>
+    uploading(async (uploader) => {
+      const local = await mkdtemp(join(tmpdir(), "gen-upload-"));
+      try {
+        for (let i = 0; i < 100; i++) await writeFile(join(local, `f${i}`), `${i}\n`);
+        let files = 0;
+        const stop = new Error("stopped by request");
+        await assert.rejects(
+          uploader.putFolder(local, "/stopped", () => {
+            if (++files === 3) throw stop;
+          }),
+          (error) => error === stop,
+        );
+        assert.ok(files < 100, `${files} files started`);
+      } finally {
+        await rm(local, { recursive: true, force: true });
+      }
+    }));
 
   it("runs a command: exit code, stdout and stderr", async () => {
     const { transport } = context();

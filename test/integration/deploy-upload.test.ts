@@ -1,0 +1,67 @@
+// A deploy's front end goes up over SFTP (ssh2-sftp-client's directory upload) on a connection of its own, opened
+// only for the upload, made as every connection of gen's: the host key is checked on it too. Through the bin
+// against the loopback sshd.
+import assert from "node:assert/strict";
+import { appendFile, readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { startSshd } from "../support/sshd.js";
+import { startSwitchingProxy } from "../support/switching-proxy.js";
+import { CURRENT, RELEASES, withDeployServer } from "./deploy-support/deploy-server.js";
+
+/** The client ports of the sessions sshd started, by kind: a command (exec) or the sftp subsystem. */
+async function sessionPorts(logPath: string): Promise<{ commands: Set<string>; sftp: Set<string> }> {
+  const log = await readFile(logPath, "utf8");
+  const ports = (pattern: RegExp) => new Set([...log.matchAll(pattern)].map((m) => m[1]!));
+  return {
+    commands: ports(/Starting session: command for \S+ from \S+ port (\d+)/g),
+    sftp: ports(/Starting session: subsystem 'sftp' for \S+ from \S+ port (\d+)/g),
+  };
+}
+
+describe("gen deploy's front-end upload", () => {
+  it("sends the dist folder over an SFTP connection of its own, which runs no command; files 0644, folders 0755", () =>
+    withDeployServer(async (server) => {
+      await server.writeEnv();
+      const run = await server.deploy();
+      assert.equal(run.code, 0, run.all);
+      const release = (await server.releases()).at(-1)!;
+      const publicDir = server.file(`${RELEASES}/${release}/public`);
+      const dist = join(server.app.checkout, "frontend/dist");
+      assert.equal(await readFile(join(publicDir, "index.html"), "utf8"), await readFile(join(dist, "index.html"), "utf8"));
+      assert.deepEqual((await readdir(join(publicDir, "assets"))).sort(), (await readdir(join(dist, "assets"))).sort());
+      assert.equal((await stat(join(publicDir, "assets/f300.js"))).mode & 0o777, 0o644);
+      assert.equal((await stat(join(publicDir, "assets"))).mode & 0o777, 0o755);
+      const { commands, sftp } = await sessionPorts(server.sshd.logPath);
+      assert.equal(sftp.size, 1, `one SFTP connection expected, sshd saw ${[...sftp].join(", ") || "none"}`);
+      assert.ok(commands.size > 0);
+      for (const port of sftp) assert.ok(!commands.has(port), `the SFTP connection (port ${port}) also ran commands`);
+    }));
+
+  it("checks the host key of the upload connection: a server with another key is refused, the release removed", () =>
+    withDeployServer(async (server) => {
+      // Connections go to the deploy server until a release task creates the switch file, then to an impostor.
+      const impostor = await startSshd();
+      const switchFile = join(server.sshd.tempDir, "switched");
+      const proxy = await startSwitchingProxy(server.sshd, impostor, switchFile);
+      try {
+        // The deploy server's key, known for the proxy's address too.
+        await appendFile(server.sshd.knownHostsPath, `[127.0.0.1]:${proxy.port} ${server.sshd.hostPublicKey}\n`);
+        await server.writeEnv({
+          server: { port: proxy.port },
+          release: { tasks: [["sh", "-c", `touch '${switchFile}'`]] },
+        });
+        const run = await server.deploy();
+        assert.equal(run.code, 1, run.all);
+        assert.match(run.err, /host key/i);
+        assert.match(run.err, new RegExp(`127\\.0\\.0\\.1:${proxy.port}`));
+        assert.deepEqual(await server.releases(), [], "the half-made release was left");
+        assert.equal(await server.live(), "", `${CURRENT} was switched`);
+        // The impostor never got as far as a login.
+        assert.doesNotMatch(await readFile(impostor.logPath, "utf8"), /Accepted publickey/);
+      } finally {
+        await proxy.stop();
+        await impostor.stop();
+      }
+    }));
+});
