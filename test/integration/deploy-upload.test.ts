@@ -2,7 +2,7 @@
 // only for the upload, made as every connection of gen's: the host key is checked on it too. Through the bin
 // against the loopback sshd.
 import assert from "node:assert/strict";
-import { appendFile, readdir, readFile, stat } from "node:fs/promises";
+import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { startSshd } from "../support/sshd.js";
@@ -36,6 +36,41 @@ describe("gen deploy's front-end upload", () => {
       assert.equal(sftp.size, 1, `one SFTP connection expected, sshd saw ${[...sftp].join(", ") || "none"}`);
       assert.ok(commands.size > 0);
       for (const port of sftp) assert.ok(!commands.has(port), `the SFTP connection (port ${port}) also ran commands`);
+    }));
+
+  it("reaches the host through its ProxyJump like the command connections: the jump host sees every login", () =>
+    withDeployServer(async (server) => {
+      const jump = await startSshd();
+      try {
+        const config = join(server.sshd.tempDir, "ssh_config");
+        await writeFile(
+          config,
+          [
+            "Host target",
+            "  HostName 127.0.0.1",
+            `  Port ${server.sshd.port}`,
+            "  ProxyJump jumpbox",
+            "Host jumpbox",
+            "  HostName 127.0.0.1",
+            `  Port ${jump.port}`,
+            "  User root",
+            `  IdentityFile ${jump.clientKeyPath}`,
+            "",
+          ].join("\n"),
+        );
+        await appendFile(server.sshd.knownHostsPath, await readFile(jump.knownHostsPath, "utf8"));
+        await server.writeEnv({ server: { host: "target" } });
+        const run = await server.deploy("--ssh-config", config);
+        assert.equal(run.code, 0, run.all);
+        const logins = async (logPath: string) => (await readFile(logPath, "utf8")).match(/Accepted publickey/g)?.length ?? 0;
+        const { commands, sftp } = await sessionPorts(server.sshd.logPath);
+        assert.equal(sftp.size, 1);
+        for (const port of sftp) assert.ok(!commands.has(port), `the SFTP connection (port ${port}) also ran commands`);
+        // Each connection to the host went through one of its own to the jump host, the upload's included.
+        assert.equal(await logins(jump.logPath), await logins(server.sshd.logPath));
+      } finally {
+        await jump.stop();
+      }
     }));
 
   it("checks the host key of the upload connection: a server with another key is refused, the release removed", () =>
