@@ -41,7 +41,23 @@ export function connectOptions(args: ConnectArgs, envName: string): ConnectOptio
     ...(args["known-hosts"] ? { knownHostsPath: args["known-hosts"] } : {}),
     ...(args.identity ? { identityFile: args.identity } : {}),
     ...(args["ssh-config"] ? { sshConfigPath: args["ssh-config"] } : {}),
-    ...(process.stdin.isTTY ? { passphrase: (keyPath: string) => askHidden(`passphrase for ${keyPath}: `) } : {}),
+    ...(process.stdin.isTTY ? { passphrase: passphraseOncePerKey() } : {}),
+  };
+}
+
+/**
+ * Asks for a key's passphrase on the terminal once per run: a deploy opens several connections to each host (its
+ * configuration, its release, its uploads), as ssh-agent would spare the user typing it again.
+ */
+function passphraseOncePerKey(): (keyPath: string) => Promise<string | undefined> {
+  const asked = new Map<string, Promise<string | undefined>>();
+  return (keyPath) => {
+    let answer = asked.get(keyPath);
+    if (!answer) {
+      answer = askHidden(`passphrase for ${keyPath}: `);
+      asked.set(keyPath, answer);
+    }
+    return answer;
   };
 }
 

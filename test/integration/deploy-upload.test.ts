@@ -5,9 +5,12 @@ import assert from "node:assert/strict";
 import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { genInTerminal } from "../support/in-terminal.js";
 import { startSshd } from "../support/sshd.js";
 import { startSwitchingProxy } from "../support/switching-proxy.js";
-import { CURRENT, RELEASES, withDeployServer } from "./deploy-support/deploy-server.js";
+import { CURRENT, ENV_NAME, RELEASES, withDeployServer } from "./deploy-support/deploy-server.js";
 
 /** The client ports of the sessions sshd started, by kind: a command (exec) or the sftp subsystem. */
 async function sessionPorts(logPath: string): Promise<{ commands: Set<string>; sftp: Set<string> }> {
@@ -71,6 +74,18 @@ describe("gen deploy's front-end upload", () => {
       } finally {
         await jump.stop();
       }
+    }));
+
+  it("asks an encrypted key's passphrase once for all of a deploy's connections (configuration, release, upload)", () =>
+    withDeployServer(async (server) => {
+      const passphrase = "key-passphrase-6b1d9e";
+      await promisify(execFile)("ssh-keygen", ["-p", "-q", "-f", server.sshd.clientKeyPath, "-P", "", "-N", passphrase]);
+      await server.writeEnv();
+      const args = server.argv(["deploy", ENV_NAME, "--yes", "--repo", server.app.checkout]);
+      const run = await genInTerminal(args, { cwd: server.app.checkout, prompt: "passphrase for", answer: passphrase, env: { SSH_AUTH_SOCK: undefined } });
+      assert.equal(run.exit, 0, run.out);
+      assert.equal(run.asked, 1, `asked ${run.asked} times:\n${run.out}`);
+      assert.equal((await sessionPorts(server.sshd.logPath)).sftp.size, 1);
     }));
 
   it("checks the host key of the upload connection: a server with another key is refused, the release removed", () =>

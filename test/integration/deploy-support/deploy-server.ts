@@ -56,6 +56,8 @@ export interface DeployServer {
   writeEnv: (overrides?: Record<string, unknown>) => Promise<void>;
   /** runCli with --environments, --known-hosts and --identity of this server. */
   gen: (args: string[]) => Promise<GenRun>;
+  /** The arguments gen() passes the bin (for a run in a terminal). */
+  argv: (args: string[]) => string[];
   /** `gen deploy t --yes --repo <checkout> ...extra`. */
   deploy: (...extra: string[]) => Promise<GenRun>;
   /** The release `current` points at ("" when there is no link). */
@@ -159,7 +161,8 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
     },
   };
   const file = (serverPath: string) => join(root, serverPath);
-  const gen = (args: string[]) => runGenBin([...args, "--environments", envDir, "--known-hosts", sshd.knownHostsPath, "--identity", sshd.clientKeyPath]);
+  const argv = (args: string[]) => [...args, "--environments", envDir, "--known-hosts", sshd.knownHostsPath, "--identity", sshd.clientKeyPath];
+  const gen = (args: string[]) => runGenBin(argv(args));
   const server: DeployServer = {
     sshd,
     app,
@@ -168,6 +171,7 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
     file,
     writeEnv: (overrides = {}) => writeFile(join(envDir, `${ENV_NAME}.yaml`), stringify(mergeDefinitions(base, overrides))),
     gen,
+    argv,
     deploy: (...extra) => gen(["deploy", ENV_NAME, "--yes", "--repo", app.checkout, ...extra]),
     live: async () => {
       const target = await readlink(file(CURRENT)).catch(() => "");
