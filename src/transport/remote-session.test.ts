@@ -118,6 +118,34 @@ describe("remote session", () => {
     }
   });
 
+  it("runs a joining step whatever the step before did, and a failure of either stops what is chained after them", async () => {
+    const { session } = localSession();
+    try {
+      const results = await session.runAll([
+        { name: "first half fails", script: "exit 3" },
+        { name: "second half", script: "echo found", joins: true },
+        { name: "chained", script: "echo never", afterSuccess: true },
+        { name: "first half", script: "true" },
+        { name: "second half fails", script: "exit 3", joins: true },
+        { name: "chained", script: "echo never", afterSuccess: true },
+        { name: "both pass", script: "true" },
+        { name: "second passes", script: "true", joins: true },
+        { name: "chained", script: "echo ran", afterSuccess: true },
+        { name: "fails", script: "exit 1" },
+        { name: "skipped", script: "echo never", afterSuccess: true },
+        { name: "after a skipped step", script: "echo never", joins: true },
+      ]);
+      assert.deepEqual(
+        results.map((r) => (r.skipped ? "skip" : r.exitCode)),
+        [3, 0, "skip", 0, 3, "skip", 0, 0, 0, 1, "skip", "skip"],
+      );
+      assert.equal(text(results[1]!.stdout), "found\n");
+      assert.equal(text(results[8]!.stdout), "ran\n");
+    } finally {
+      await session.close();
+    }
+  });
+
   it("ignores what a login script prints before the session starts", async () => {
     const { session } = localSession("echo 'Welcome!'; echo 'R 1 0'; echo 'noise' >&2; ");
     try {

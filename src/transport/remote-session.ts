@@ -4,9 +4,10 @@
 // the host and the step; nothing is left waiting.
 //
 // gen -> server: the session's token on a line of its own, then per step
-// `<id> <a|c|g> <L lines|B bytes> <stdin bytes>\n<script><stdin>`; `c` skips the step when the one
+// `<id> <a|c|g|j> <L lines|B bytes> <stdin bytes>\n<script><stdin>`; `c` skips the step when the one
 // before it failed or was skipped (a chain that stops at its first failure, in one round trip); `g` when the last
-// step that was not `g` failed or was skipped (a group guarded by one step).
+// step that was not `g` failed or was skipped (a group guarded by one step); `j` only when the one before was skipped,
+// and a failure of that one carries on to the steps chained after it (two halves that each report all they find).
 // server -> gen: the step's own output, then `\n<token> R <id> <status|skip>\n` on stdout and `\n<token> E <id>\n`
 // on stderr. The token is random per session, so no output can forge an end. A step costs the server one fork
 // (the subshell): a process started on a busy machine costs 5-10 ms.
@@ -64,6 +65,12 @@ export interface Step {
    * steps that may only run once the lock is taken), whatever its members' own statuses.
    */
   guarded?: boolean;
+  /**
+   * Runs whatever the step sent just before it did (unless that one was skipped), and a failure of that one carries on
+   * to the steps chained after this one: two halves that each report every problem they find, and stop the chain if
+   * either did.
+   */
+  joins?: boolean;
   /** No limit by default: a restart or a build may take its time. */
   timeoutMs?: number;
 }
@@ -313,7 +320,7 @@ function encode(entry: Pending): Buffer {
   const text = entry.step.script.endsWith("\n") ? entry.step.script : `${entry.step.script}\n`;
   const script = Buffer.from(text);
   const stdin = Buffer.from(entry.step.stdin ?? "");
-  const mode = entry.step.guarded ? "g" : entry.step.afterSuccess ? "c" : "a";
+  const mode = entry.step.guarded ? "g" : entry.step.afterSuccess ? "c" : entry.step.joins ? "j" : "a";
   const bySize = script.length > LINE_READ_LIMIT;
   const body = bySize ? Buffer.concat([script, Buffer.from(`${SCRIPT_END}\n`)]) : script;
   const size = bySize ? `B ${body.length}` : `L ${text.split("\n").length - 1}`;
