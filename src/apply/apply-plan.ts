@@ -10,33 +10,22 @@ import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrup
 import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
-import type { Step, Transport } from "../transport/transport.js";
+import type { Transport } from "../transport/transport.js";
 import type { Sandbox } from "../transport/sandbox.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
+import { handlersRun, handlerStep, type HandlersRun } from "./handler-steps.js";
 import { restoreAfterFailure, undoSteps } from "./restore.js";
-import { backupDir, installOutcome, installStep, type Installed } from "./install.js";
-import { linkRefusal, parseFolderStep } from "../server/link-safe.js";
+import { backupDir, installStep, type Installed } from "./install.js";
 import { orThrow } from "../transport/step-records.js";
-import { serviceCommandScript, WAITS_FOR_RELEASE } from "../server/service-commands.js";
-import { visibleText } from "../server/server-text.js";
+import { attempt, chain, chainEach, optional, runStep, SKIPPED } from "../transport/typed-steps.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
 import { lockDir, takeLock } from "../server/lock.js";
-import { changedEntries, foldersScript, preflightProblems, preflightStep } from "./preflight.js";
-import {
-  appendLog,
-  applyLogPath,
-  cleanUpAndUnlock,
-  cleanUpStep,
-  leftoversStep,
-  parseLeftovers,
-  recordFailure,
-  recordStep,
-  type ApplyLogEntry,
-} from "../server/applied-record.js";
-import { outputLines, serverShell, type ServerShell, type StepOutput } from "../server/server-shell.js";
-import { checkCopies, checkFailures, checkSteps, stagingRejections } from "./check-staged.js";
-import { incomingDir, prepareIncomingScript, removeStaged, stageStep, stagingFailed, stagingOutcome } from "./stage.js";
+import { changedEntries, foldersStep, preflightStep, stopOnProblems } from "./preflight.js";
+import { appendLog, applyLogPath, cleanUpAndUnlock, cleanUpStep, leftoversStep, recordStep, type ApplyLogEntry } from "../server/applied-record.js";
+import { serverShell, type ServerShell } from "../server/server-shell.js";
+import { checkCopies, checkSteps, stageAndCheck } from "./check-staged.js";
+import { incomingDir, prepareIncomingScript, removeStaged, stageStep, stagingFailed } from "./stage.js";
 
 export interface ApplyInput {
   envName: string;
@@ -124,27 +113,26 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
   const files = filesForRoles(input.rendered, reviewed.roles);
   const folders = filesForRoles(input.folders, reviewed.roles);
   // Once the lock is taken, in the same round trip: the leftovers of an interrupted apply go, the server is read again.
-  const underLock = [
-    leftoversStep(
-      shell,
-      env.server.stateDir,
-      input.rendered.map((f) => f.path),
-    ),
-    ...probeRequest(effects.transport, files, folders, env.server.stateDir, true),
-  ];
   const lock = await takeLock(
     shell,
     env.server.stateDir,
     { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid },
     input.forceUnlock,
     { user: env.server.deployUser, group: env.server.deployGroup },
-    underLock,
+    [
+      leftoversStep(
+        shell,
+        env.server.stateDir,
+        input.rendered.map((f) => f.path),
+      ),
+      probeRequest(effects.transport, files, folders, env.server.stateDir, true),
+    ],
   );
   if (lock.replaced) result.lockReplaced = lock.replaced;
   let cleanedUp = false;
   try {
-    const [leftovers, ...probe] = lock.guarded;
-    result.recovered = parseLeftovers(leftovers!);
+    const [recovered, probe] = orThrow(lock.guarded);
+    result.recovered = recovered;
     stopIfInterrupted(effects.interrupt, "before any file moved: nothing was changed");
     at.step = "reading the server again under the lock";
     // What is compared with the reviewed plan is hashes, modes and owners: the contents were read for the review.
@@ -217,35 +205,30 @@ async function applyLocked(
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
   const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged");
   const { staged, step: staging } = stageStep(shell, entries, rendered, applyId, (staged) => checkCopies(env, staged, installedUnits, rendered, applyId));
-  const { checks, steps: checking } = checkSteps(shell, env, staged, applyId);
   // One round trip: preflight (fails when it finds a problem), folders, staging chained; then every check, each run
   // once staging succeeded.
   at.step = "running the preflight checks, preparing the folders, staging and checking the files";
-  const folderScript = [foldersScript(shell, host), prepareIncomingScript(shell, env, applyId)].filter(Boolean).join("\n");
-  const prepare = [preflightStep(shell, env, host), { name: "preparing the folders", script: folderScript }, ...(entries.length > 0 ? [staging] : [])];
-  const [preflight, folders, stagingRun, ...checkRuns] = await shell.steps([
-    ...prepare.map((step, i) => ({ ...step, afterSuccess: i > 0 })),
-    ...(entries.length > 0 ? checking : []),
-  ]);
+  const [problems, , stagedAndChecked] = await runStep(
+    shell,
+    chain(
+      preflightStep(shell, env, host),
+      foldersStep(shell, host, prepareIncomingScript(shell, env, applyId)),
+      optional(entries.length > 0 ? stageAndCheck(staging, checkSteps(shell, env, staged, applyId)) : undefined),
+    ),
+  );
   at.step = "running the preflight checks";
-  const problems = preflightProblems(shell, preflight!);
-  if (problems.length > 0)
-    throw new GenError(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${host.host}; nothing was changed`, {
-      details: problems,
-    });
-  at.step = "preparing the folders";
-  const { link } = orThrow(parseFolderStep(`preparing the folders on ${effects.transport.describe}`, folders!.stdout));
-  if (link !== undefined) throw new GenError(`apply stopped on ${host.host}: ${linkRefusal(link)}`);
-  if (folders!.exitCode !== 0)
-    throw new GenError(`preparing the folders failed on ${effects.transport.describe} (exit ${folders!.exitCode})`, { details: outputLines(folders!) });
+  stopOnProblems(host.host, problems);
   at.step = "staging the files";
   if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
-  if (stagingRun) await stagingOutcome(shell, staged, stagingRun);
-  at.step = "checking the staged files";
-  const failures = [...stagingRejections(stagingRun), ...checkFailures(checks, checkRuns)];
-  if (failures.length > 0) {
+  const outcome = stagedAndChecked === SKIPPED ? undefined : stagedAndChecked;
+  if (outcome?.failed) {
     await removeStaged(shell, staged);
-    throw stagingFailed(host.host, failures);
+    throw outcome.failed;
+  }
+  at.step = "checking the staged files";
+  if (outcome && outcome.rejected.length > 0) {
+    await removeStaged(shell, staged);
+    throw stagingFailed(host.host, outcome.rejected);
   }
   // The last point where stopping changes no file: past it, the install's round trip goes out and is finished.
   if (effects.interrupt?.signal) {
@@ -258,8 +241,6 @@ async function applyLocked(
   const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env, host.roles);
   // The sandbox records service commands instead of running them.
   const run = shell.sandbox ? [] : steps;
-  // One chain, one round trip: install, handlers, record, clean-up; the first failure skips the rest (and rolls back).
-  const install = entries.length > 0 ? [installStep(shell, staged, backups)] : [];
   const record = recordStep(
     shell,
     env.server.stateDir,
@@ -268,97 +249,57 @@ async function applyLocked(
     logEntry(applyId, effects, host, entries, result),
     env.server.backupsKept,
   );
-  const chain = [...install, ...handlerRequest(shell, run, env), record, cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)])];
+  // One chain, one round trip: install, handlers, record, clean-up; the first failure skips the rest (and rolls back).
   at.step = "installing the files, running the handlers and writing the record";
-  const runs = await shell.steps(chain.map((step, i) => ({ ...step, afterSuccess: i > 0 })));
-  const { installed, error: installError } = install.length > 0 ? installOutcome(shell, staged, backups, runs[0]!) : { installed: [] };
+  const [install, handled, recorded, cleaned] = await runStep(
+    shell,
+    chain(
+      optional(entries.length > 0 ? installStep(shell, staged, backups) : undefined),
+      chainEach(run.map((step) => handlerStep(shell, step, env))),
+      attempt(record),
+      cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]),
+    ),
+  );
+  const installed = install?.installed ?? [];
   result.changed = installed.map((i) => i.path);
   const failed = (error: GenError, attempted: HandlerStep[]) =>
     rollBack(shell, env, { entries, installed, staged, attempted }, result, error, effects, at).then(() => false);
-  if (installError) return failed(installError, []);
+  if (install?.error) return failed(install.error, []);
   await shell.sandbox?.recordOwners([
     ...host.folders.filter((f) => f.action !== "unchanged"),
     ...entries.filter((e) => installed.some((i) => i.path === e.path)).map((e) => ({ path: e.path, owner: e.desired.owner, group: e.desired.group })),
   ]);
   at.step = "running the handlers";
-  const handled = shell.sandbox
-    ? await recordInSandbox(shell.sandbox, steps, env, result, effects)
-    : handlerOutcome(run, runs.slice(install.length, install.length + run.length), env, result, effects);
-  if (handled.error) return failed(handled.error, handled.attempted);
+  const handlers = shell.sandbox ? await recordInSandbox(shell.sandbox, steps, env, result, effects) : handlersRun(result.host, env, handled);
+  reportHandlers(handlers, result, effects);
+  if (handlers.error) return failed(handlers.error, handlers.attempted);
   at.step = "writing the record";
-  const [recorded, cleaned] = runs.slice(install.length + run.length);
-  const recordError = recordFailure(shell, recorded!);
-  if (recordError) throw recordError;
+  if (recorded !== SKIPPED && !recorded.ok) throw recorded.error;
   result.outcome = "applied";
-  return cleaned!.exitCode === 0;
+  return cleaned !== SKIPPED && cleaned === undefined;
 }
 
-/** One step per handler, in order, chained: the first that fails stops the rest. */
-function handlerRequest(shell: ServerShell, steps: HandlerStep[], env: Environment): Step[] {
-  return steps.map((step, i) => ({ ...handlerStep(shell, step, env), afterSuccess: i > 0 }));
-}
-
-/**
- * A handler as a step. Restarts, starts and reloads are service commands (service-commands.ts): a unit that runs
- * in a release is left alone while the release folder does not exist, Gunicorn restarts through its handover.
- */
-function handlerStep(shell: ServerShell, step: HandlerStep, env: Environment): Step {
-  const argv = stepArgv(step, env);
-  const name = `\`${argv.join(" ")}\``;
-  if (step.action === "restart" || step.action === "start" || step.action === "reload") {
-    const command = { verb: step.action, unit: step.unit, ...("release" in step && step.release ? { release: step.release } : {}) };
-    return { name, script: serviceCommandScript({ env, sudo: false, path: shell.path }, command) };
-  }
-  // A unit systemd no longer has loaded has no failed state to clear.
-  if (step.action === "reset-failed") return { name, script: `${argv.map(shell.quote).join(" ")} >/dev/null 2>&1; exit 0` };
-  return { name, script: `exec ${argv.map(shell.quote).join(" ")} 2>&1` };
-}
-
-/** Reports each handler that ran; returns the first failure and the handlers that were tried (the failed one included). */
-function handlerOutcome(
-  steps: HandlerStep[],
-  runs: StepOutput[],
-  env: Environment,
-  result: HostApplyResult,
-  effects: ApplyEffects,
-): { error?: GenError; attempted: HandlerStep[] } {
-  const attempted: HandlerStep[] = [];
-  for (const [i, run] of runs.entries()) {
-    if (run.skipped) break;
-    const step = steps[i]!;
-    attempted.push(step);
-    const shown = stepArgv(step, env).join(" ");
-    if (run.exitCode === 0 && "unit" in step && run.stdout.includes(WAITS_FOR_RELEASE)) {
-      effects.progress(`${result.host}: ${step.unit} not started: there is no release yet (the first gen deploy starts it)`);
-      result.notStarted = [...(result.notStarted ?? []), step.unit];
+/** Says what each handler did, in order: ran, or waits for the first release. */
+function reportHandlers(handlers: HandlersRun, result: HostApplyResult, effects: ApplyEffects): void {
+  for (const done of handlers.done) {
+    if ("waits" in done) {
+      effects.progress(`${result.host}: ${done.waits} not started: there is no release yet (the first gen deploy starts it)`);
+      result.notStarted = [...(result.notStarted ?? []), done.waits];
       continue;
     }
-    effects.progress(`${result.host}: ${shown}`);
-    result.handlers.push(shown);
-    if (run.exitCode !== 0)
-      // Gunicorn's handover prints its unit's journal (the application's words) when it fails: escaped, bounded.
-      return {
-        error: new GenError(`\`${shown}\` failed on ${result.host} (exit ${run.exitCode})`, { details: outputLines(run).slice(-30).map(visibleText) }),
-        attempted,
-      };
+    effects.progress(`${result.host}: ${done.ran}`);
+    result.handlers.push(done.ran);
   }
-  return { attempted };
 }
 
-async function recordInSandbox(
-  sandbox: Sandbox,
-  steps: HandlerStep[],
-  env: Environment,
-  result: HostApplyResult,
-  effects: ApplyEffects,
-): Promise<{ error?: GenError; attempted: HandlerStep[] }> {
+async function recordInSandbox(sandbox: Sandbox, steps: HandlerStep[], env: Environment, result: HostApplyResult, effects: ApplyEffects): Promise<HandlersRun> {
   const commands = steps.map((step) => stepArgv(step, env));
   if (commands.length > 0) await sandbox.recordCommands(commands, "apply");
   for (const argv of commands) {
     effects.progress(`${result.host}: recorded, not run (sandbox): ${argv.join(" ")}`);
     result.handlers.push(argv.join(" "));
   }
-  return { attempted: steps };
+  return { done: [], attempted: steps };
 }
 
 /** Puts the server back as it was before this apply (restore.ts), and says exactly what could not be. */

@@ -12,7 +12,9 @@ import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { FileKind, RenderedFile } from "../types.js";
 import { serverShell } from "../server/server-shell.js";
-import { CHECK_TOOLS, checkCopies, checkFailures, checkSteps, stagingRejections } from "./check-staged.js";
+import { GenError } from "../errors.js";
+import { runStep } from "../transport/typed-steps.js";
+import { CHECK_TOOLS, checkCopies, checkSteps, stageAndCheck } from "./check-staged.js";
 import { stageStep } from "./stage.js";
 
 const { root, transport } = localServer("check-steps");
@@ -47,10 +49,9 @@ async function failuresOf(files: typeof GOOD, applyId: string, installed: Record
   const unchanged = Object.keys(installed).map((path) => entry("systemd-unit", path));
   const entries = Object.values(files).map(([kind, path]) => entry(kind, path));
   const { staged, step } = stageStep(shell, entries, rendered, applyId, (s) => checkCopies(env, s, unchanged, rendered, applyId));
-  const { checks, steps } = checkSteps(shell, env, staged, applyId);
-  const [staging, ...runs] = await shell.steps([step, ...steps]);
-  assert.equal(staging!.exitCode, 0, staging!.stderr);
-  return [...stagingRejections(staging), ...checkFailures(checks, runs)];
+  const outcome = await runStep(shell, stageAndCheck(step, checkSteps(shell, env, staged, applyId)));
+  assert.equal(outcome.failed, undefined, outcome.failed?.message);
+  return outcome.rejected;
 }
 
 describe("apply's check steps", () => {
@@ -98,9 +99,13 @@ describe("apply's check steps", () => {
       rendered,
       "8",
     );
-    const { checks, steps } = checkSteps(shell, env, staged, "8");
-    const runs = await shell.steps([{ name: "staging", script: "exit 1" }, ...steps]);
-    assert.ok(runs.slice(1).every((run) => run.skipped));
-    assert.deepEqual([...stagingRejections(runs[0]), ...checkFailures(checks, runs.slice(1))], []);
+    // A check that ran would name its file: none does, and the failed staging is the only failure.
+    const failing = {
+      name: "staging",
+      script: "exit 1",
+      parse: () => ({ ok: true as const, value: { failed: new GenError("staging failed"), rejected: [] } }),
+    };
+    const outcome = await runStep(shell, stageAndCheck(failing, checkSteps(shell, env, staged, "8")));
+    assert.deepEqual([outcome.failed?.message, outcome.rejected], ["staging failed", []]);
   });
 });

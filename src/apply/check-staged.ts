@@ -7,13 +7,13 @@
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
-import { parseRootFiles, type StageFile } from "../server/root-files.js";
+import type { StageFile } from "../server/root-files.js";
 import type { FileKind, RenderedFile } from "../types.js";
-import { incomingDir, type StagedFile } from "./stage.js";
-import type { ServerShell, StepOutput } from "../server/server-shell.js";
-import type { Step } from "../transport/transport.js";
+import { incomingDir, type StagedFile, type StagingOutcome } from "./stage.js";
+import type { ServerShell } from "../server/server-shell.js";
+import { combine, guardedBy, SKIPPED, type StepGroup, type TypedStep } from "../transport/typed-steps.js";
 
-export interface Check {
+interface Check {
   tool: string;
   files: StagedFile[];
   argv: string[];
@@ -31,19 +31,25 @@ export const CHECK_TOOLS = {
   "python-settings": "python3",
 } as const satisfies Partial<Record<FileKind, string>>;
 
-/**
- * One step per check; each runs whatever the others' statuses (every problem is reported at once), and none runs
- * when the step they are guarded by (staging) failed. The unit check reads the copies checkCopies names.
- */
-export function checkSteps(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string): { checks: Check[]; steps: Step[] } {
-  const checks = stagedChecks(shell, env, staged, applyId);
+/** One step per check, whose value is its failure (undefined: the file passed). */
+export function checkSteps(shell: ServerShell, env: Environment, staged: StagedFile[], applyId: string): TypedStep<string | undefined>[] {
   // exec: the step's shell becomes the tool (one process fewer each).
-  const steps = checks.map((c) => ({
-    name: `checking ${c.files.map((f) => f.entry.path).join(", ")} with ${c.tool}`,
-    guarded: true,
-    script: `exec ${c.argv.map(shell.quote).join(" ")} 2>&1`,
+  return stagedChecks(shell, env, staged, applyId).map((check) => ({
+    name: `checking ${check.files.map((f) => f.entry.path).join(", ")} with ${check.tool}`,
+    script: `exec ${check.argv.map(shell.quote).join(" ")} 2>&1`,
+    parse: (run) => ({ ok: true, value: checkFailure(check, run) }),
   }));
-  return { checks, steps };
+}
+
+/**
+ * Staging, then every check, each run whatever the others' statuses (every problem is reported at once) and none
+ * when staging failed: what staging did, with the checks' failures added to its rejections.
+ */
+export function stageAndCheck(staging: TypedStep<StagingOutcome>, checks: TypedStep<string | undefined>[]): StepGroup<StagingOutcome> {
+  return combine([guardedBy(staging, ...checks)], ([[outcome, failures]]) => ({
+    ok: true,
+    value: { ...outcome, rejected: [...outcome.rejected, ...(failures === SKIPPED ? [] : failures.filter((f) => f !== undefined))] },
+  }));
 }
 
 /**
@@ -74,24 +80,12 @@ function unitCheckDir(env: Environment, applyId: string): string {
   return `${incomingDir(env.server.stateDir, applyId)}/verify`;
 }
 
-/** The settings files the staging program compiled and rejected, in python3's words, one message each. */
-export function stagingRejections(run: StepOutput | undefined): string[] {
-  if (!run || run.skipped || run.exitCode !== 0) return [];
-  const parsed = parseRootFiles("staging the changed files", run.stdout);
-  if (!parsed.ok) return [parsed.error.message];
-  return parsed.value.flatMap((r) => (r.kind === "rejected" ? [`${CHECK_TOOLS["python-settings"]} rejected ${r.path}: ${lines(r.message).join(" | ")}`] : []));
-}
-
-/** One message per failed check (empty: all passed). */
-export function checkFailures(checks: Check[], runs: StepOutput[]): string[] {
-  return checks.flatMap((check, i) => {
-    const run = runs[i]!;
-    if (run.skipped) return [];
-    const problems = check.failed(run.exitCode, run.stdout);
-    if (!problems) return [];
-    const text = check.rename.reduce((out, [from, to]) => out.replaceAll(from, to), [...problems, ...lines(run.stderr)].join(" | "));
-    return [`${check.tool} rejected ${check.files.map((f) => f.entry.path).join(", ")} (exit ${run.exitCode}): ${text}`];
-  });
+/** The check's failure in one message, under the server paths its scratch names stand for; undefined when it passed. */
+function checkFailure(check: Check, run: { exitCode: number; stdout: string; stderr: string }): string | undefined {
+  const problems = check.failed(run.exitCode, run.stdout);
+  if (!problems) return undefined;
+  const text = check.rename.reduce((out, [from, to]) => out.replaceAll(from, to), [...problems, ...lines(run.stderr)].join(" | "));
+  return `${check.tool} rejected ${check.files.map((f) => f.entry.path).join(", ")} (exit ${run.exitCode}): ${text}`;
 }
 
 const lines = (output: string) =>

@@ -7,11 +7,12 @@ import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import type { FileKind } from "../types.js";
 import { CHECK_TOOLS } from "./check-staged.js";
 import { ROOT_FILES_TOOL } from "../server/root-files.js";
-import { LinkRecord, linkProblems, linkRefusal, safeFolderLines } from "../server/link-safe.js";
+import { LinkRecord, linkProblems, linkRefusal, parseFolderStep, safeFolderLines } from "../server/link-safe.js";
 import { GenError } from "../errors.js";
-import { orThrow, parseRecords, printRecord, type Parsed } from "../transport/step-records.js";
-import type { CommandResult, Step } from "../transport/transport.js";
-import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
+import { parseRecords, printRecord, type Parsed } from "../transport/step-records.js";
+import type { TypedStep } from "../transport/typed-steps.js";
+import type { CommandResult } from "../transport/transport.js";
+import { outputLines, sudoRefusedHint, type ServerShell } from "../server/server-shell.js";
 
 const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
 
@@ -142,11 +143,15 @@ function certificateChecks(shell: ServerShell, env: Environment, changed: PlanEn
 
 const PREFLIGHT = "running the preflight checks";
 
-/** The preflight as a step: its status is 0 only when it found no problem, so what is chained after it waits. */
-export function preflightStep(shell: ServerShell, env: Environment, host: HostPlan): Step {
+/**
+ * The preflight as a step: its status is 0 only when it found no problem, so what is chained after it waits. Its
+ * value: the problems found; an error when it could not run.
+ */
+export function preflightStep(shell: ServerShell, env: Environment, host: HostPlan): TypedStep<Problem[]> {
   return {
     name: PREFLIGHT,
     script: `found=$(\n${preflightScript(shell, env, host)}\n)\n[ -z "$found" ] || { printf '%s\\n' "$found"; exit ${PROBLEMS_FOUND}; }`,
+    parse: (run) => parsePreflight(shell.transport.describe, shell.sudo, run),
   };
 }
 
@@ -173,15 +178,33 @@ export function parsePreflight(where: string, sudo: boolean, run: CommandResult)
   return parsed;
 }
 
-/** The problems found, as messages; throws when the preflight itself could not run. */
-export function preflightProblems(shell: ServerShell, run: StepOutput): string[] {
-  return orThrow(parsePreflight(shell.transport.describe, shell.sudo, run)).map(problemMessage);
+/** Throws every problem the preflight found at once, as messages; nothing was changed. */
+export function stopOnProblems(host: string, problems: Problem[]): void {
+  if (problems.length === 0) return;
+  const messages = problems.map(problemMessage);
+  throw new GenError(`preflight found ${messages.length} problem${messages.length === 1 ? "" : "s"} on ${host}; nothing was changed`, { details: messages });
 }
 
-/** Each folder in a subshell of its own, so the descriptor checks of one never see another's. */
-export function foldersScript(shell: ServerShell, host: HostPlan): string {
-  return host.folders
+/**
+ * The folders the plan creates or fixes, then `also` (this apply's own folder), as one step. Each folder in a subshell
+ * of its own, so the descriptor checks of one never see another's. A link on the way stops the apply, naming it.
+ */
+export function foldersStep(shell: ServerShell, host: HostPlan, also: string): TypedStep<void> {
+  const folders = host.folders
     .filter((f) => f.action !== "unchanged")
     .map((f) => `(\n${safeFolderLines(shell, f).join("\n")}\n) || exit $?`)
     .join("\n");
+  const where = shell.transport.describe;
+  return {
+    name: "preparing the folders",
+    script: [folders, also].filter(Boolean).join("\n"),
+    parse: (run) => {
+      const parsed = parseFolderStep(`preparing the folders on ${where}`, run.stdout);
+      if (!parsed.ok) return parsed;
+      if (parsed.value.link !== undefined) return { ok: false, error: new GenError(`apply stopped on ${host.host}: ${linkRefusal(parsed.value.link)}`) };
+      if (run.exitCode !== 0)
+        return { ok: false, error: new GenError(`preparing the folders failed on ${where} (exit ${run.exitCode})`, { details: outputLines(run) }) };
+      return { ok: true, value: undefined };
+    },
+  };
 }

@@ -9,7 +9,8 @@ import type { PlanEntry } from "../plan/plan-types.js";
 import { parseRootFiles, rootFilesStep } from "../server/root-files.js";
 import { visibleText } from "../server/server-text.js";
 import { outputLines, type ServerShell, type StepOutput } from "../server/server-shell.js";
-import type { Step } from "../transport/transport.js";
+import { each, optional, runSteps, type TypedStep } from "../transport/typed-steps.js";
+import type { HandlerAnswer } from "./handler-steps.js";
 import { type HandlerStep, restartSteps, stepArgv } from "./handlers.js";
 import type { Installed } from "./install.js";
 
@@ -62,35 +63,42 @@ export async function restoreAfterFailure(
   env: Environment,
   plan: { before: HandlerStep[]; after: HandlerStep[] },
   installed: Installed[],
-  handlerStep: (step: HandlerStep) => Step,
+  handlerStep: (step: HandlerStep) => TypedStep<HandlerAnswer>,
   record: (steps: HandlerStep[]) => Promise<void>,
 ): Promise<RestoreOutcome> {
-  const restoring = installed.length > 0 ? [rootFilesStep(shell, "restoring the files", { op: "restore", files: installed })] : [];
   const services = [...plan.before, ...plan.after];
   // The sandbox records service commands instead of running them.
   const before = shell.sandbox ? [] : plan.before;
   const after = shell.sandbox ? [] : plan.after;
-  const runs = await shell.steps([...before.map(handlerStep), ...restoring, ...after.map(handlerStep)]);
+  const [undone, restoring, redone] = await runSteps(shell, [
+    each(before.map(handlerStep)),
+    optional(installed.length > 0 ? restoreStep(shell, installed) : undefined),
+    each(after.map(handlerStep)),
+  ]);
   if (shell.sandbox) await record(services);
-  const restoreRun = restoring.length > 0 ? runs[before.length] : undefined;
-  const commandRuns = [...runs.slice(0, before.length), ...runs.slice(before.length + restoring.length)];
-  const restored = restoreRun ? restoredFiles(shell, restoreRun) : [];
+  const restored = restoring?.restored ?? [];
   const problems = [
     ...installed.filter((i) => !restored.some((r) => r === i.path || r.startsWith(`${i.path} (`))).map((i) => `${i.path}: NOT restored`),
-    ...(restoreRun && restoreRun.exitCode !== 0 ? outputLines(restoreRun).filter((l) => !l.startsWith("{")) : []),
-    ...[...before, ...after].flatMap((step, i) => {
-      const result = commandRuns[i]!;
-      return result.exitCode === 0
+    ...(restoring?.problems ?? []),
+    ...[...undone, ...redone].flatMap((answer) =>
+      answer.exitCode === 0
         ? []
-        : [
-            `\`${stepArgv(step, env).join(" ")}\` failed (exit ${result.exitCode})`,
-            ...outputLines(result)
-              .slice(-30)
-              .map((l) => `  ${visibleText(l)}`),
-          ];
-    }),
+        : [`\`${stepArgv(answer.step, env).join(" ")}\` failed (exit ${answer.exitCode})`, ...answer.lines.slice(-30).map((l) => `  ${visibleText(l)}`)],
+    ),
   ];
   return { restored, undone: services.map((s) => stepArgv(s, env).join(" ")), problems };
+}
+
+/** Every file of this apply put back in one step: each one restored (or removed, it was new), and what went wrong. */
+function restoreStep(shell: ServerShell, installed: Installed[]): TypedStep<{ restored: string[]; problems: string[] }> {
+  const step = rootFilesStep(shell, "restoring the files", { op: "restore", files: installed });
+  return {
+    ...step,
+    parse: (run) => ({
+      ok: true,
+      value: { restored: restoredFiles(shell, run), problems: run.exitCode !== 0 ? outputLines(run).filter((l) => !l.startsWith("{")) : [] },
+    }),
+  };
 }
 
 function restoredFiles(shell: ServerShell, run: StepOutput): string[] {

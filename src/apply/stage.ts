@@ -6,9 +6,9 @@ import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
 import { refusalLines } from "../server/link-safe.js";
-import { rootFilesStep, type StageFile } from "../server/root-files.js";
-import type { Step } from "../transport/transport.js";
-import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "../server/server-shell.js";
+import { parseRootFiles, ROOT_FILES_TOOL, rootFilesStep, type StageFile } from "../server/root-files.js";
+import { plainStep, runStep, type TypedStep } from "../transport/typed-steps.js";
+import { outputLines, sudoRefusedHint, type ServerShell } from "../server/server-shell.js";
 
 export interface StagedFile {
   entry: PlanEntry;
@@ -33,6 +33,12 @@ export function prepareIncomingScript(shell: ServerShell, env: Environment, appl
   return `install -d -m 0700 ${shell.path(incomingDir(env.server.stateDir, applyId))}`;
 }
 
+/** What staging did: the settings files python3 rejected (one message each), or the failure that stopped it. */
+export interface StagingOutcome {
+  failed?: GenError;
+  rejected: string[];
+}
+
 /**
  * Every changed file in one step: the server program writes each beside its target, private first, then with its
  * final owner and mode, through its folder opened without following links (a folder swapped for a link after the
@@ -44,7 +50,7 @@ export function stageStep(
   rendered: Map<string, RenderedFile>,
   applyId: string,
   alsoWrite: (staged: StagedFile[]) => StageFile[] = () => [],
-): { staged: StagedFile[]; step: Step } {
+): { staged: StagedFile[]; step: TypedStep<StagingOutcome> } {
   const staged = entries.map((entry) => ({ entry, staged: stagedPath(entry.path, applyId) }));
   const files = staged.map(({ entry, staged: path }) => {
     const { mode, owner, group } = entry.desired;
@@ -59,21 +65,35 @@ export function stageStep(
     };
     return entry.kind === "symlink" ? { ...file, link: entry.desired.linkTarget! } : { ...file, content: rendered.get(entry.path)!.content };
   });
-  return { staged, step: rootFilesStep(shell, "staging the changed files", { op: "stage", files: [...files, ...alsoWrite(staged)] }) };
+  const step = rootFilesStep(shell, STAGING, { op: "stage", files: [...files, ...alsoWrite(staged)] });
+  return { staged, step: { ...step, parse: (run) => ({ ok: true, value: stagingOutcome(shell, run) }) } };
 }
 
-/** A failed staging step removes what was staged and fails the apply, naming the step's output. */
-export async function stagingOutcome(shell: ServerShell, staged: StagedFile[], run: StepOutput): Promise<void> {
-  if (run.skipped || run.exitCode === 0) return;
-  await removeStaged(shell, staged);
-  throw new GenError(`staging the changed files failed on ${shell.transport.describe} (exit ${run.exitCode})`, {
-    details: [...refusalLines(outputLines(run)), ...sudoRefusedHint(shell.sudo, run)],
-  });
+const STAGING = "staging the changed files";
+
+function stagingOutcome(shell: ServerShell, run: { exitCode: number; stdout: string; stderr: string }): StagingOutcome {
+  if (run.exitCode !== 0) {
+    const failed = new GenError(`${STAGING} failed on ${shell.transport.describe} (exit ${run.exitCode})`, {
+      details: [...refusalLines(outputLines(run)), ...sudoRefusedHint(shell.sudo, run)],
+    });
+    return { failed, rejected: [] };
+  }
+  // Settings files are compiled by the staging program (python3) itself: a rejection is its record, in python3's words.
+  const parsed = parseRootFiles(STAGING, run.stdout);
+  if (!parsed.ok) return { rejected: [parsed.error.message] };
+  const lines = (text: string) =>
+    text
+      .split("\n")
+      .map((l) => l.trimEnd())
+      .filter(Boolean);
+  return {
+    rejected: parsed.value.flatMap((r) => (r.kind === "rejected" ? [`${ROOT_FILES_TOOL} rejected ${r.path}: ${lines(r.message).join(" | ")}`] : [])),
+  };
 }
 
 export async function removeStaged(shell: ServerShell, staged: StagedFile[]): Promise<void> {
   if (staged.length === 0) return;
-  await shell.script(`rm -f ${staged.map((s) => shell.path(s.staged)).join(" ")}`, "removing the staged files");
+  await runStep(shell, plainStep({ name: "removing the staged files", script: `rm -f ${staged.map((s) => shell.path(s.staged)).join(" ")}` }));
 }
 
 export function stagingFailed(host: string, failures: string[]): GenError {

@@ -12,10 +12,11 @@ import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { jsonStringFunction, parseRecords } from "../transport/step-records.js";
 import { z } from "zod";
 import { parseFolderStep, safeFolderLines } from "../server/link-safe.js";
-import { lockSteps, parseLockSteps } from "../server/lock.js";
+import { lockSteps } from "../server/lock.js";
 import { parsePreflight, preflightStep, problemMessage } from "./preflight.js";
 import { leftoversStep, parseLeftoversStep, pruneBackupsScript } from "../server/applied-record.js";
 import { serverShell, type StepOutput } from "../server/server-shell.js";
+import { attempt, plainStep, runStep } from "../transport/typed-steps.js";
 
 const { root, transport } = localServer("steps");
 const env = {
@@ -24,7 +25,7 @@ const env = {
   app: { domain: "example.org" },
 } as unknown as Environment;
 const shell = serverShell(transport, env);
-const one = async (script: string, name = "a step"): Promise<StepOutput> => (await shell.steps([{ name, script }]))[0]!;
+const one = async (script: string, name = "a step"): Promise<StepOutput> => runStep(shell, plainStep({ name, script }));
 
 describe("step records", () => {
   test("a value only the server knows comes back as the same string, whatever its characters", async () => {
@@ -52,10 +53,7 @@ describe("step records", () => {
 
 describe("the lock steps", () => {
   const holder = { who: "tester@here", command: "apply", since: "2026-01-01T00:00:00Z", pid: 123 };
-  const run = async (force: boolean) => {
-    const steps = lockSteps(shell, "/state", holder, force);
-    return parseLockSteps(transport.describe, false, "/state/locks/lock", await shell.steps(steps));
-  };
+  const run = async (force: boolean) => runStep(shell, attempt(lockSteps(shell, "/state", holder, force)));
 
   test("taken, then held by whoever holds it, then replaced with --force-unlock", async () => {
     assert.deepEqual(await run(false), { ok: true, value: { taken: true } });
@@ -86,8 +84,7 @@ describe("the lock steps", () => {
 
   test("as root, the state folder is made root's 0755 and its locks folder root:<group> 1770, and put back when changed", async () => {
     const owner = { user: "root", group: "nogroup" };
-    const take = async () =>
-      parseLockSteps(transport.describe, false, "/root-state/locks/lock", await shell.steps(lockSteps(shell, "/root-state", holder, true, owner)));
+    const take = async () => runStep(shell, attempt(lockSteps(shell, "/root-state", holder, true, owner)));
     const modes = () => {
       const state = statSync(join(root, "root-state"));
       const locks = statSync(join(root, "root-state/locks"));
@@ -105,8 +102,7 @@ describe("the lock steps", () => {
 
   test("as root, a link on the way to the state folder, or left in it by its former owner, is refused by name", async () => {
     const owner = { user: "root", group: "nogroup" };
-    const take = async (stateDir: string) =>
-      parseLockSteps(transport.describe, false, `${stateDir}/locks/lock`, await shell.steps(lockSteps(shell, stateDir, holder, false, owner)));
+    const take = async (stateDir: string) => runStep(shell, attempt(lockSteps(shell, stateDir, holder, false, owner)));
     mkdirSync(join(root, "lock-target/state"), { recursive: true });
     symlinkSync(join(root, "lock-target"), join(root, "lock-linked"));
     const through = await take("/lock-linked/state");
@@ -124,9 +120,9 @@ describe("the lock steps", () => {
   });
 
   test("a status the step does not print a record for is an error naming the step", () => {
-    const answer = parseLockSteps("h", false, "/l", [{ exitCode: 42, stdout: "HELD\n", stderr: "" }]);
+    const answer = lockSteps(shell, "/l", holder, false).read([{ exitCode: 42, stdout: "HELD\n", stderr: "", size: 5, skipped: false }]);
     assert.equal(answer.ok, false);
-    assert.match(!answer.ok ? answer.error.message : "", /^taking the lock on h: the step's output is not what gen expects/);
+    assert.match(!answer.ok ? answer.error.message : "", /^taking the lock on local:.*: the step's output is not what gen expects/);
   });
 });
 

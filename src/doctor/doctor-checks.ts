@@ -9,7 +9,10 @@ import type { Environment } from "../../schema/index.js";
 import { outputLines } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
 import { isSecretRef } from "../secrets/index.js";
-import type { Transport } from "../transport/transport.js";
+import type { Parsed } from "../transport/step-records.js";
+import type { CommandResult, Transport } from "../transport/transport.js";
+import { runStep, stepSender, type TypedStep } from "../transport/typed-steps.js";
+import { quoteArg } from "../transport/shell-quote.js";
 import { programText, pythonWithModules } from "../program-text.js";
 import { postgresLoginFixes, shownValue, type LoginSkip, type PostgresLogin } from "./postgres-login.js";
 import { pythonSpec } from "./python-packages.js";
@@ -148,9 +151,17 @@ export type DoctorSpec = ReturnType<typeof doctorSpec>;
 export async function runDoctor(transport: Transport, spec: DoctorSpec, login?: PostgresLogin): Promise<DoctorResult[]> {
   // The sandbox is a folder on this machine: there is no server to get ready (the sandbox note says so).
   if (transport.sandbox) return [];
-  const stdin = JSON.stringify(login ? { postgres: login } : {});
-  const result = await transport.run(["python3", "-c", doctorProgram(), JSON.stringify(spec)], { stdin, step: "running the readiness checks" });
-  return parseDoctorRecord(result.stdout, result.exitCode, outputLines(result));
+  return runStep(stepSender(transport, { sudo: false }), doctorStep(spec, login));
+}
+
+/** The readiness checks as one step: the server program, its spec on the command line, the login on its input. */
+export function doctorStep(spec: DoctorSpec, login?: PostgresLogin): TypedStep<DoctorResult[]> {
+  return {
+    name: "running the readiness checks",
+    script: `exec python3 -c ${quoteArg(doctorProgram())} ${quoteArg(JSON.stringify(spec))}`,
+    stdin: JSON.stringify(login ? { postgres: login } : {}),
+    parse: parseDoctorRecord,
+  };
 }
 
 /** doctor.py with the modules it imports, as one text for `python3 -c`. */
@@ -161,21 +172,24 @@ export function doctorProgram(): string {
   ]);
 }
 
-export function parseDoctorRecord(stdout: string, exitCode: number, lines: string[]): DoctorResult[] {
-  const checks = checksRecord<DoctorResult>(stdout, exitCode);
-  if (checks) return checks;
-  if (exitCode === 127) {
-    return [
-      {
-        check: "python",
-        subject: "python3",
-        status: "fail",
-        detail: "python3 is not installed on the server (gen's checks and the application need it)",
-        fix: "sudo apt-get install python3",
-      },
-    ];
+export function parseDoctorRecord(run: CommandResult): Parsed<DoctorResult[]> {
+  const checks = checksRecord<DoctorResult>(run.stdout, run.exitCode);
+  if (checks) return { ok: true, value: checks };
+  if (run.exitCode === 127) {
+    return {
+      ok: true,
+      value: [
+        {
+          check: "python",
+          subject: "python3",
+          status: "fail",
+          detail: "python3 is not installed on the server (gen's checks and the application need it)",
+          fix: "sudo apt-get install python3",
+        },
+      ],
+    };
   }
-  throw new GenError(`the readiness checks did not run (exit ${exitCode})`, { details: lines.slice(-10) });
+  return { ok: false, error: new GenError(`the readiness checks did not run (exit ${run.exitCode})`, { details: outputLines(run).slice(-10) }) };
 }
 
 export const doctorProblems = (results: DoctorResult[]) => results.filter((r) => r.status === "fail");

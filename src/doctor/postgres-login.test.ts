@@ -1,5 +1,5 @@
 // What gen doctor does with the database secrets before anything reaches a server: which values it resolves, what
-// it says when one is not set, and that runDoctor hands them to the server program on standard input only.
+// it says when one is not set, and that the readiness step hands them to the server program on standard input only.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,8 +7,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { loadEnvironment } from "../load/load-environment.js";
 import { packageRoot } from "../paths.js";
-import type { CommandResult, RunOptions, Transport } from "../transport/transport.js";
-import { doctorSpec, runDoctor } from "./doctor-checks.js";
+import { doctorSpec, doctorStep } from "./doctor-checks.js";
 import { postgresLoginValues } from "./postgres-login.js";
 
 const PASSWORD = "unit-test-db-password-3f9a";
@@ -35,23 +34,13 @@ test("with the password secret, the login has the environment's host, user, data
   assert.deepEqual([...values.secrets], [["TSOSI_DB_PASSWORD", PASSWORD]]);
 });
 
-test("runDoctor sends the password on the program's standard input, never in its argv", async () => {
+test("the readiness step sends the password on the program's standard input, never on its command line", async () => {
   const loaded = await prod();
   const values = await postgresLoginValues(loaded, { TSOSI_DB_PASSWORD: PASSWORD });
   assert.ok("login" in values);
-  const calls: { argv: string[]; options?: RunOptions }[] = [];
-  // Records what would go to the server; the contract under test is what runDoctor passes to run().
-  const transport = {
-    describe: "recording",
-    root: "/",
-    run: async (argv: string[], options?: RunOptions): Promise<CommandResult> => {
-      calls.push({ argv, ...(options ? { options } : {}) });
-      return { exitCode: 0, stdout: '{"checks": []}\n', stderr: "" };
-    },
-  } as unknown as Transport;
   const spec = doctorSpec(loaded.environment, { envName: "prod", roles: ["web"], root: "/", minFreeMb: 1 });
-  await runDoctor(transport, spec, values.login);
-  assert.equal(calls.length, 1);
-  assert.ok(!calls[0]!.argv.join(" ").includes(PASSWORD), "the password is not in argv");
-  assert.deepEqual(JSON.parse(String(calls[0]!.options?.stdin)), { postgres: values.login });
+  // The step is what goes to the server: its script is the command line, its input the program's standard input.
+  const step = doctorStep(spec, values.login);
+  assert.ok(!step.script.includes(PASSWORD), "the password is not on the command line");
+  assert.deepEqual(JSON.parse(String(step.stdin)), { postgres: values.login });
 });

@@ -4,7 +4,8 @@ import { describe, test } from "node:test";
 import type { RenderedFile } from "../types.js";
 import { sha256 } from "../render/render-environment.js";
 import { planChanges, planHasChanges, planNeedsApply, summarizePlan, unrecordedEntries } from "./plan-changes.js";
-import { parseProbe, probeSteps } from "./server-probe.js";
+import { probeSteps } from "./server-probe.js";
+import { orThrow } from "../transport/step-records.js";
 import type { HostState, ServerFile } from "./server-state.js";
 
 const none = { reload: [], restart: [] };
@@ -135,6 +136,8 @@ describe("planChanges", () => {
 });
 
 describe("the server probe", () => {
+  const answer = (stdout: string, stderr = "") => ({ exitCode: 0, stdout, stderr, size: Buffer.byteLength(stdout), skipped: false });
+
   test("parses find and sha256sum output into per-path results", () => {
     const paths = ["/etc/a", "/etc/gone", "/etc/secret", "/etc/link", "/var/dir"];
     const hash = "a".repeat(64);
@@ -144,13 +147,13 @@ describe("the server probe", () => {
       "/r/etc/link|l|777|root|root|11|/etc/ta|rget",
       "/r/var/dir|d|2755|deployer|www-data|4096|",
     ].join("\n");
-    const runs = [
-      { exitCode: 0, stdout, stderr: "find: '/r/etc/gone': No such file or directory\n" },
-      { exitCode: 0, stdout: `${hash}  /r/etc/a\n`, stderr: "sha256sum: /r/etc/secret: Permission denied\nsha256sum: /r/var/dir: Is a directory\n" },
-      { exitCode: 0, stdout: '{"files":{}}\n', stderr: "" },
-      { exitCode: 0, stdout: '{"who":"a@b"}\n', stderr: "" },
+    const answers = [
+      answer(stdout, "find: '/r/etc/gone': No such file or directory\n"),
+      answer(`${hash}  /r/etc/a\n`, "sha256sum: /r/etc/secret: Permission denied\nsha256sum: /r/var/dir: Is a directory\n"),
+      answer('{"files":{}}\n'),
+      answer('{"who":"a@b"}\n'),
     ];
-    const probe = parseProbe(runs, "/r", paths);
+    const probe = orThrow(probeSteps("/r", paths, "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json").read(answers));
     assert.deepEqual(probe.results, [
       { status: "ok", type: "file", mode: "0644", owner: "root", group: "root", size: 12, sha256: hash },
       { status: "missing" },
@@ -164,17 +167,16 @@ describe("the server probe", () => {
   test("under gen's own lock the probe does not read the lock: without that answer it is not locked", () => {
     const steps = probeSteps("/r", ["/etc/a"], undefined, "/var/lib/gen/x/applied.json");
     assert.deepEqual(
-      steps.map((s) => s.name),
+      steps.wire.map((s) => s.name),
       ["reading the files' metadata", "hashing the files", "reading gen's record"],
     );
-    const none = { exitCode: 0, stdout: "", stderr: "" };
-    const probe = parseProbe([none, none, { exitCode: 0, stdout: '{"files":{}}\n', stderr: "" }], "/r", ["/etc/a"]);
+    const probe = orThrow(steps.read([answer(""), answer(""), answer('{"files":{}}\n')]));
     assert.deepEqual([probe.locked, probe.record], [false, '{"files":{}}']);
   });
 
   test("quotes every path for the shell and maps it under the root", () => {
     const script = probeSteps("/tmp/root", ["/etc/it's"], "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json")
-      .map((s) => s.script)
+      .wire.map((s) => s.script)
       .join("\n");
     assert.ok(script.includes(`'/tmp/root/etc/it'\\''s'`), script);
   });

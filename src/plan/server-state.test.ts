@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
 import type { RenderedFile } from "../types.js";
+import { runStep, stepSender } from "../transport/typed-steps.js";
 import { probeRequest, readServerState, stateFromProbe } from "./server-state.js";
 
 const { root, transport } = localServer("server-state");
@@ -48,8 +49,7 @@ describe("reading the server's state", () => {
 
   test("a file that changed or went away after the probe is read on its own, as it is then", async () => {
     writeServer(onServer);
-    const runs = await transport.steps(probeRequest(transport, files, [], "/state"));
-    const probe = runs.map((r) => ({ exitCode: r.exitCode, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") }));
+    const probe = await runStep(stepSender(transport, { sudo: false }), probeRequest(transport, files, [], "/state"));
     writeServer({ "/etc/a.conf": "longer than what the probe saw\n" });
     rmSync(join(root, "etc/b.conf"));
     const state = await stateFromProbe(transport, files, [], probe, { sudo: false });

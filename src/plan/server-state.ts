@@ -1,14 +1,14 @@
 // Reads what one host has now: every file gen manages (hash, mode, owner; content only where it differs),
 // the prepared folders, gen's lock and its record of what it last applied. Effects: reads through the transport:
 // the probe's steps in one round trip, then the content of the files that differ.
-import type { Step, StepResult, Transport } from "../transport/transport.js";
+import type { Transport } from "../transport/transport.js";
+import { attempt, each, runStep, stepSender, type StepGroup, type StepOutput, type TypedStep } from "../transport/typed-steps.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { fileSha256, sha256 } from "../render/render-environment.js";
-import { GenError } from "../errors.js";
 import { appliedRecordPath } from "../server/applied-record.js";
 import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
-import { parseProbe, PROBE_RECORD_STEP, probeSteps, type ProbeResult, type ProbeRun } from "./server-probe.js";
+import { probeSteps, type ProbeOutput, type ProbeResult } from "./server-probe.js";
 import { quoteArg } from "../transport/shell-quote.js";
 import { READ_MISSING, readRefusal, readRoot, safeReadFunctions } from "../server/safe-read.js";
 import { posix } from "node:path";
@@ -56,30 +56,34 @@ export async function readServerState(
   stateDir: string,
   options: ReadOptions = { sudo: false },
 ): Promise<HostState> {
-  const steps = probeRequest(transport, files, folders, stateDir);
-  const probe = await runProbe(transport, steps, options.sudo);
-  return stateFromProbe(transport, files, folders, probe.runs, { sudo: probe.sudo });
+  const probe = await runProbe(transport, probeRequest(transport, files, folders, stateDir), options.sudo);
+  return stateFromProbe(transport, files, folders, probe.output, { sudo: probe.sudo });
 }
 
 /**
  * The probe's steps, also for a caller that sends them with others: apply, right after taking the lock, which
  * does not read the lock it holds (`underOwnLock`).
  */
-export function probeRequest(transport: Transport, files: RenderedFile[], folders: FolderSpec[], stateDir: string, underOwnLock = false): Step[] {
+export function probeRequest(
+  transport: Transport,
+  files: RenderedFile[],
+  folders: FolderSpec[],
+  stateDir: string,
+  underOwnLock = false,
+): StepGroup<ProbeOutput> {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
-  return probeSteps(transport.root, paths, underOwnLock ? undefined : lockDir(stateDir), appliedRecordPath(stateDir));
+  return probeSteps(transport.root, paths, underOwnLock ? undefined : lockDir(stateDir), appliedRecordPath(stateDir), transport.describe);
 }
 
-/** The state from the probe's answers; the content of the files that differ is read afterwards. */
+/** The state from the probe's answer; the content of the files that differ is read afterwards. */
 export async function stateFromProbe(
   transport: Transport,
   files: RenderedFile[],
   folders: FolderSpec[],
-  runs: ProbeRun[],
+  probe: ProbeOutput,
   options: ReadOptions,
 ): Promise<HostState> {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
-  const probe = parseProbe(runs, transport.root, paths);
   // In the sandbox, owners are what gen recorded (it cannot set them there without root).
   const recorded = (await transport.sandbox?.owners()) ?? {};
   const results = probe.results.map((r, i): ProbeResult => {
@@ -104,21 +108,14 @@ export async function stateFromProbe(
   };
 }
 
-/** The probe's answers, and whether they came through sudo (false when sudo was refused). */
-async function runProbe(transport: Transport, steps: Step[], sudo: boolean): Promise<{ runs: ProbeRun[]; sudo: boolean }> {
-  const text = (runs: StepResult[]) => runs.map((r) => ({ exitCode: r.exitCode, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") }));
-  const record = PROBE_RECORD_STEP;
+/** The probe's answer, and whether it came through sudo (false when sudo was refused). */
+async function runProbe(transport: Transport, probe: StepGroup<ProbeOutput>, sudo: boolean): Promise<{ output: ProbeOutput; sudo: boolean }> {
   if (sudo) {
-    const runs = await transport.steps(steps, { sudo: true });
-    if (runs[record]!.exitCode === 0) return { runs: text(runs), sudo: true };
+    const output = await runStep(stepSender(transport, { sudo: true }), attempt(probe));
+    if (output.ok) return { output: output.value, sudo: true };
     // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable.
   }
-  const runs = await transport.steps(steps);
-  if (runs[record]!.exitCode !== 0)
-    throw new GenError(
-      `cannot inspect ${transport.describe}: the probe failed (exit ${runs[record]!.exitCode}): ${runs[record]!.stderr.toString("utf8").trim()}`,
-    );
-  return { runs: text(runs), sudo: false };
+  return { output: await runStep(stepSender(transport, { sudo: false }), probe), sudo: false };
 }
 
 /** A regular file whose hash differs from the rendered one: its content is read to show the difference. */
@@ -153,19 +150,19 @@ async function readContents(
   const contents = new Map<string, ReadContent>(large.map((d) => [d.file.path, { status: "too-large", size: d.size! }]));
   if (files.length === 0) return contents;
   const root = quoteArg(readRoot(transport.root));
-  const steps = files.map((file) => ({
+  const read = (file: RenderedFile): TypedStep<[string, ReadContent]> => ({
     name: `reading ${file.path}`,
     script: `${safeReadFunctions()}\ngen_read ${root} ${quoteArg(posix.dirname(file.path))} ${quoteArg(posix.basename(file.path))} ${SHOWN_SIZE_LIMIT + 1}`,
-  }));
-  const runs = await transport.steps(steps, { sudo });
-  for (const [i, file] of files.entries()) contents.set(file.path, readContent(runs[i]!, transport, sudo));
+    parse: (run) => ({ ok: true, value: [file.path, readContent(run, transport, sudo)] }),
+  });
+  for (const [path, content] of await runStep(stepSender(transport, { sudo }), each(files.map(read)))) contents.set(path, content);
   return contents;
 }
 
-function readContent(run: StepResult, transport: Transport, sudo: boolean): ReadContent {
-  if (run.exitCode === 0) return run.stdout.length > SHOWN_SIZE_LIMIT ? { status: "too-large" } : { status: "ok", content: run.stdout.toString("utf8") };
+function readContent(run: StepOutput, transport: Transport, sudo: boolean): ReadContent {
+  if (run.exitCode === 0) return run.size > SHOWN_SIZE_LIMIT ? { status: "too-large" } : { status: "ok", content: run.stdout };
   if (run.exitCode === READ_MISSING) return { status: "missing" };
-  const reason = readRefusal(run.exitCode, run.stderr.toString("utf8"))!;
+  const reason = readRefusal(run.exitCode, run.stderr)!;
   return { status: "unreadable", reason: unreadableReason(reason, transport, sudo) };
 }
 

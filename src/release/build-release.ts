@@ -3,12 +3,12 @@
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import type { ServerShell } from "../server/server-shell.js";
-import { outputLines } from "../server/server-shell.js";
+import { outputLines, statusStep, type ServerShell, type StepOutput } from "../server/server-shell.js";
 import { orThrow, type Parsed } from "../transport/step-records.js";
-import type { CommandResult, Step, Transport, Uploader } from "../transport/transport.js";
+import type { CommandResult, Transport, Uploader } from "../transport/transport.js";
+import { chain, plainStep, runStep, type StepGroup, type TypedStep } from "../transport/typed-steps.js";
 import type { CommitInfo } from "./local-checks.js";
-import { commandScript, runSteps, writeFileStep } from "./release-steps.js";
+import { commandScript, writeFileStep } from "./release-steps.js";
 
 export interface ReleaseSource {
   kind: "clone" | "archive";
@@ -41,21 +41,23 @@ export async function fetchBackend(
     const tar = `${releaseDir}/.backend.tar`;
     await (await uploads.get()).putFile(tar, source.archive!, "0600");
     await runChecked(shell, ["tar", "-x", "-f", shell.raw(tar), "-C", shell.raw(releaseDir)], out);
-    const [id] = await shell.steps([archiveCommitStep(shell, tar)]);
-    return orThrow(parseServerCommit(ARCHIVE_COMMIT, shell.transport.describe, id!));
+    return runStep(shell, archiveCommitStep(shell, tar));
   }
   if (!env.release.repository) throw new GenError("release.repository is not set: name the git repository to clone, or deploy with --source archive");
-  const steps = cloneSteps(shell, env, releaseDir, source.commit);
   out.onCommand(`$ ${CLONE_COMMANDS(shell, env, releaseDir, source.commit)[0]!.join(" ")}`);
   out.onCommand(`$ git fetch --depth 1 ${env.release.repository} ${source.commit}`);
-  return orThrow(parseClone(env, source.commit, shell.transport.describe, steps, await shell.steps(steps)));
+  return runStep(shell, cloneSteps(shell, env, releaseDir, source.commit));
 }
 
 const ARCHIVE_COMMIT = "reading the commit of the archive";
 
 /** The commit an archive was made of (git archive records it), the archive removed. */
-export function archiveCommitStep(shell: ServerShell, tar: string): Step {
-  return { name: ARCHIVE_COMMIT, script: `git get-tar-commit-id < ${shell.path(tar)}; rm -f ${shell.path(tar)}` };
+export function archiveCommitStep(shell: ServerShell, tar: string): TypedStep<string> {
+  return {
+    name: ARCHIVE_COMMIT,
+    script: `git get-tar-commit-id < ${shell.path(tar)}; rm -f ${shell.path(tar)}`,
+    parse: (run) => parseServerCommit(ARCHIVE_COMMIT, shell.transport.describe, run),
+  };
 }
 
 /** git's last line: a commit hash (SHA-1 or SHA-256), or nothing when the archive names none. */
@@ -75,53 +77,60 @@ const CLONE_COMMANDS = (shell: ServerShell, env: Environment, releaseDir: string
   ];
 };
 
-/** One chain, one round trip: an empty repository, the commit fetched by hash, checked out, its backend/ kept. */
-export function cloneSteps(shell: ServerShell, env: Environment, releaseDir: string, commit: string): Step[] {
+/**
+ * One chain, one round trip: an empty repository, the commit fetched by hash, checked out, its backend/ kept. Its
+ * value: the commit checked out; a remote without the commit is named as such.
+ */
+export function cloneSteps(shell: ServerShell, env: Environment, releaseDir: string, commit: string): StepGroup<string> {
   const [init, fetch] = CLONE_COMMANDS(shell, env, releaseDir, commit);
   const checkout = shell.path(`${releaseDir}/.checkout`);
-  return [
-    { name: `\`${init!.join(" ")}\``, script: commandScript(shell, init!) },
-    { name: `fetching ${commit}`, script: commandScript(shell, fetch!), afterSuccess: true },
+  const where = shell.transport.describe;
+  const failed = (run: StepOutput, message: string, lines: number): Parsed<void> =>
+    run.exitCode === 0 ? { ok: true, value: undefined } : { ok: false, error: new GenError(message, { details: outputLines(run).slice(-lines) }) };
+  const initName = `\`${init!.join(" ")}\``;
+  const keepName = `keeping only ${env.paths.backendDir}/ of the checkout`;
+  const steps = chain(
+    { name: initName, script: commandScript(shell, init!), parse: (run) => failed(run, `${initName} failed (exit ${run.exitCode})`, 20) },
+    {
+      name: `fetching ${commit}`,
+      script: commandScript(shell, fetch!),
+      parse: (run) =>
+        failed(
+          run,
+          `${env.release.repository} does not have commit ${commit} (the one checked locally): push it (git push), or deploy with --source archive`,
+          5,
+        ),
+    },
     {
       name: "checking out the fetched commit",
       script: `git -C ${checkout} checkout --quiet FETCH_HEAD && git -C ${checkout} rev-parse HEAD`,
-      afterSuccess: true,
+      parse: (run) => parseServerCommit("checking out the fetched commit", where, run),
     },
     {
-      name: `keeping only ${env.paths.backendDir}/ of the checkout`,
+      name: keepName,
       script: `mv ${shell.path(`${releaseDir}/.checkout/${env.paths.backendDir}`)} ${shell.path(`${releaseDir}/${env.paths.backendDir}`)} && rm -rf ${checkout}`,
-      afterSuccess: true,
+      parse: (run) => failed(run, `${keepName} failed on ${where} (exit ${run.exitCode})`, Number.POSITIVE_INFINITY),
     },
-  ];
-}
-
-/** The commit checked out, or the first failure: a remote without the commit is named as such. */
-export function parseClone(env: Environment, commit: string, where: string, steps: Step[], runs: CommandResult[]): Parsed<string> {
-  const [init, fetched, head, kept] = runs;
-  if (init!.exitCode !== 0)
-    return { ok: false, error: new GenError(`${steps[0]!.name} failed (exit ${init!.exitCode})`, { details: outputLines(init!).slice(-20) }) };
-  if (fetched!.exitCode !== 0) {
-    return {
-      ok: false,
-      error: new GenError(
-        `${env.release.repository} does not have commit ${commit} (the one checked locally): push it (git push), or deploy with --source archive`,
-        { details: outputLines(fetched!).slice(-5) },
-      ),
-    };
-  }
-  const checkedOut = parseServerCommit("checking out the fetched commit", where, head!);
-  if (!checkedOut.ok) return checkedOut;
-  if (kept!.exitCode !== 0)
-    return {
-      ok: false,
-      error: new GenError(`keeping only ${env.paths.backendDir}/ of the checkout failed on ${where} (exit ${kept!.exitCode})`, { details: outputLines(kept!) }),
-    };
-  return checkedOut;
+  );
+  return {
+    wire: steps.wire,
+    read: (answers) => {
+      const read = steps.read(answers);
+      if (!read.ok) return read;
+      const [, , head] = read.value;
+      return typeof head === "string" ? { ok: true, value: head } : { ok: false, error: new GenError(`internal error: the checkout did not run on ${where}`) };
+    },
+  };
 }
 
 /** The release's folder, new: one that exists already belongs to another release and is never touched. */
-export function createReleaseStep(shell: ServerShell, releaseDir: string): Step {
-  return { name: `creating ${releaseDir}`, script: `mkdir ${shell.path(releaseDir)}` };
+export function createReleaseStep(shell: ServerShell, releaseDir: string): TypedStep<void> {
+  const release = posix.basename(releaseDir);
+  return {
+    name: `creating ${releaseDir}`,
+    script: `mkdir ${shell.path(releaseDir)}`,
+    parse: (run) => parseCreateRelease(release, shell.transport.describe, run),
+  };
 }
 
 export function parseCreateRelease(release: string, where: string, run: CommandResult): Parsed<void> {
@@ -130,18 +139,19 @@ export function parseCreateRelease(release: string, where: string, run: CommandR
     : { ok: false, error: new GenError(`release ${release} already exists on ${where}: deploy again in a second`) };
 }
 
-/** A half-made release goes whole. */
-export function removeReleaseStep(shell: ServerShell, releaseDir: string): Step {
-  return { name: `removing ${releaseDir}`, script: `rm -rf ${shell.path(releaseDir)}` };
+/** A half-made release goes whole (a failure here leaves it for pruning). */
+export function removeReleaseStep(shell: ServerShell, releaseDir: string): TypedStep<StepOutput> {
+  return plainStep({ name: `removing ${releaseDir}`, script: `rm -rf ${shell.path(releaseDir)}` });
 }
 
 /** settings_local.py (apply's, in paths.config) linked where the backend reads it. */
-export function settingsLinkStep(shell: ServerShell, env: Environment, releaseDir: string): Step {
+export function settingsLinkStep(shell: ServerShell, env: Environment, releaseDir: string): TypedStep<void> {
   const link = `${releaseDir}/${env.paths.backendDir}/${env.release.settingsLink}`;
-  return {
-    name: "linking settings_local.py",
-    script: `mkdir -p ${shell.path(posix.dirname(link))} && ln -sfn ${shell.path(`${env.paths.config}/settings_local.py`)} ${shell.path(link)}`,
-  };
+  return statusStep(
+    shell,
+    "linking settings_local.py",
+    `mkdir -p ${shell.path(posix.dirname(link))} && ln -sfn ${shell.path(`${env.paths.config}/settings_local.py`)} ${shell.path(link)}`,
+  );
 }
 
 /** `stop` throws when gen was asked to stop (interrupt.ts): called before each command, none starts after. */
@@ -151,7 +161,7 @@ export async function installBackend(shell: ServerShell, env: Environment, relea
     stop();
     await runChecked(shell, argv, out, backend);
   }
-  await runSteps(shell, [settingsLinkStep(shell, env, releaseDir)]);
+  await runStep(shell, settingsLinkStep(shell, env, releaseDir));
 }
 
 export async function runReleaseTasks(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput, stop = () => {}): Promise<void> {
@@ -201,7 +211,7 @@ export async function uploadFrontend(
     stop();
     out.onUpload(++sent, frontend.total);
   });
-  await shell.must("making the front end readable", `chmod -R u=rwX,go=rX -- ${shell.path(publicDir)}`);
+  await runStep(shell, statusStep(shell, "making the front end readable", `chmod -R u=rwX,go=rX -- ${shell.path(publicDir)}`));
 }
 
 export interface DeploymentInfo {
@@ -212,13 +222,13 @@ export interface DeploymentInfo {
 }
 
 /** Public (nginx serves public/): who deployed is kept in the server's deploy log, not here. */
-export function deploymentJsonStep(shell: ServerShell, env: Environment, releaseDir: string, info: DeploymentInfo): Step {
+export function deploymentJsonStep(shell: ServerShell, env: Environment, releaseDir: string, info: DeploymentInfo): TypedStep<void> {
   const body = `${JSON.stringify({ ...info.commit, hash: info.serverCommit, release: info.release, deployedAt: info.deployedAt }, null, 2)}\n`;
   return writeFileStep(shell, `${releaseDir}/${env.paths.publicDir}/deployment.json`, body, "0644");
 }
 
 export async function writeDeploymentJson(shell: ServerShell, env: Environment, releaseDir: string, info: DeploymentInfo): Promise<void> {
-  await runSteps(shell, [deploymentJsonStep(shell, env, releaseDir, info)]);
+  await runStep(shell, deploymentJsonStep(shell, env, releaseDir, info));
 }
 
 /** A command whose output streams to the operator (install, tasks): it only has to succeed. */

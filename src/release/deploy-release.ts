@@ -11,12 +11,11 @@ import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrupt.js";
 import type { Transport } from "../transport/transport.js";
-import { orThrow } from "../transport/step-records.js";
+import { runStep } from "../transport/typed-steps.js";
 import {
   createReleaseStep,
   fetchBackend,
   installBackend,
-  parseCreateRelease,
   removeReleaseStep,
   runReleaseTasks,
   lazyUploads,
@@ -107,14 +106,13 @@ async function deploySteps(input: DeployInput, effects: DeployEffects): Promise<
     stop("before the release was made: nothing was changed")();
     await step(5, `build release ${release}`, async () => {
       // mkdir, not mkdir -p: a folder that already exists belongs to another release and is never removed here.
-      const [created] = await shell.steps([createReleaseStep(shell, releaseDir)]);
-      orThrow(parseCreateRelease(release, effects.transport.describe, created!));
+      await runStep(shell, createReleaseStep(shell, releaseDir));
       try {
         await buildRelease(shell, input, effects, releaseDir, release, stop("before the switch: the half-made release was removed"));
         // The last point where stopping leaves the live release as it is: past it, the deploy is finished.
         stop("before the switch: the release was removed")();
       } catch (error) {
-        await shell.steps([removeReleaseStep(shell, releaseDir)]);
+        await runStep(shell, removeReleaseStep(shell, releaseDir));
         throw error;
       }
     });

@@ -7,9 +7,10 @@ import { posix } from "node:path";
 import type { ServerShell } from "../server/server-shell.js";
 import { outputLines } from "../server/server-shell.js";
 import { quoteArg, quoteArgv } from "../transport/shell-quote.js";
-import { orThrow, type Parsed } from "../transport/step-records.js";
-import type { CommandResult, Step } from "../transport/transport.js";
-import { commandScript, runSteps, writeFileStep } from "./release-steps.js";
+import type { Parsed } from "../transport/step-records.js";
+import type { CommandResult } from "../transport/transport.js";
+import { runStep, type TypedStep } from "../transport/typed-steps.js";
+import { commandScript, writeFileStep } from "./release-steps.js";
 
 export interface Migration {
   app: string;
@@ -51,11 +52,15 @@ export function migrationsPath(env: Environment, releaseId: string): string {
   return `${env.paths.releases}/${releaseId}/migrations.json`;
 }
 
-/** release.migrations run in the release's backend folder; none when it is null. */
-export function migrationsStep(shell: ServerShell, env: Environment, releaseDir: string): Step | undefined {
+/** release.migrations run in the release's backend folder, read as the applied migrations; none when it is null. */
+export function migrationsStep(shell: ServerShell, env: Environment, releaseDir: string): TypedStep<Migration[]> | undefined {
   const argv = env.release.migrations;
   if (!argv) return undefined;
-  return { name: `\`${argv.join(" ")}\``, script: commandScript(shell, argv, `${releaseDir}/${env.paths.backendDir}`) };
+  return {
+    name: `\`${argv.join(" ")}\``,
+    script: commandScript(shell, argv, `${releaseDir}/${env.paths.backendDir}`),
+    parse: (run) => parseMigrationsStep(env, run),
+  };
 }
 
 /** The applied migrations from the command's output, or an error value naming the command. */
@@ -73,7 +78,7 @@ export function parseMigrationsStep(env: Environment, run: CommandResult): Parse
 }
 
 /** Writes migrations.json into the release (outside public/). */
-export function migrationsFileStep(shell: ServerShell, env: Environment, releaseId: string, applied: Migration[]): Step {
+export function migrationsFileStep(shell: ServerShell, env: Environment, releaseId: string, applied: Migration[]): TypedStep<void> {
   const body: MigrationsFile = { applied };
   return writeFileStep(shell, migrationsPath(env, releaseId), `${JSON.stringify(body, null, 2)}\n`, "0644");
 }
@@ -88,9 +93,8 @@ export async function recordMigrations(
   const step = migrationsStep(shell, env, releaseDir);
   if (!step) return undefined;
   onCommand(`$ ${env.release.migrations!.join(" ")}`);
-  const [run] = await shell.steps([step]);
-  const applied = orThrow(parseMigrationsStep(env, run!));
-  await runSteps(shell, [migrationsFileStep(shell, env, posix.basename(releaseDir), applied)]);
+  const applied = await runStep(shell, step);
+  await runStep(shell, migrationsFileStep(shell, env, posix.basename(releaseDir), applied));
   return applied;
 }
 

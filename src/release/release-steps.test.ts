@@ -10,15 +10,15 @@ import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
 import { serverShell } from "../server/server-shell.js";
-import { cloneSteps, createReleaseStep, deploymentJsonStep, parseClone, parseCreateRelease, parseServerCommit, settingsLinkStep } from "./build-release.js";
-import { migrationsFileStep, migrationsStep, parseMigrationsStep } from "./migrations.js";
-import { parseStatus } from "./release-steps.js";
+import { attempt, plainStep, runStep, type TypedStep } from "../transport/typed-steps.js";
+import type { Parsed } from "../transport/step-records.js";
+import { cloneSteps, createReleaseStep, deploymentJsonStep, parseServerCommit, settingsLinkStep } from "./build-release.js";
+import { migrationsFileStep, migrationsStep } from "./migrations.js";
 import {
   appendReleaseLogStep,
   listReleasesStep,
   liveReleaseStep,
   LOG_TAIL_BYTES,
-  parseLiveRelease,
   parseReleaseLog,
   parseReleases,
   readReleaseLog,
@@ -38,14 +38,15 @@ const env = {
 const shell = serverShell(transport, env, { sudo: false });
 const where = transport.describe;
 const at = (path: string) => join(root, path);
-const run = async (step: Parameters<typeof shell.steps>[0][number]) => (await shell.steps([step]))[0]!;
+/** A step's value, or the error its parser names. */
+const run = <T>(step: TypedStep<T>): Promise<Parsed<T>> => runStep(shell, attempt(step));
+const ok = { ok: true, value: undefined };
 const ids = ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z", "20260104T000000Z"];
 
 /** A finished release: its folders and deployment.json, written by the steps a deploy sends. */
 async function makeRelease(id: string, options: { deployment?: boolean } = {}): Promise<void> {
   const dir = `${env.paths.releases}/${id}`;
-  const created = await run(createReleaseStep(shell, dir));
-  assert.deepEqual(parseCreateRelease(id, where, created), { ok: true, value: undefined });
+  assert.deepEqual(await run(createReleaseStep(shell, dir)), ok);
   mkdirSync(at(`${dir}/public`));
   mkdirSync(at(`${dir}/backend`));
   if (options.deployment === false) return;
@@ -55,29 +56,29 @@ async function makeRelease(id: string, options: { deployment?: boolean } = {}): 
     deployedAt: "2026-01-01T00:00:00Z",
     release: id,
   } as never;
-  assert.equal((await run(deploymentJsonStep(shell, env, dir, info))).exitCode, 0);
+  assert.deepEqual(await run(deploymentJsonStep(shell, env, dir, info)), ok);
 }
 
 describe("release steps through the local transport", () => {
   test("a release folder is made once; a second one of the same id is refused, naming it", async () => {
     mkdirSync(at(env.paths.releases), { recursive: true });
     await makeRelease(ids[0]!);
-    const again = parseCreateRelease(ids[0]!, where, await run(createReleaseStep(shell, `${env.paths.releases}/${ids[0]}`)));
+    const again = await run(createReleaseStep(shell, `${env.paths.releases}/${ids[0]}`));
     assert.ok(!again.ok && again.error.message === `release ${ids[0]} already exists on ${where}: deploy again in a second`);
     assert.equal(statSync(at(`${env.paths.releases}/${ids[0]}/public/deployment.json`)).mode & 0o777, 0o644);
   });
 
   test("switching current makes a relative link to the release, read back as the live release", async () => {
-    assert.deepEqual(parseLiveRelease(where, await run(liveReleaseStep(shell, env))), { ok: true, value: undefined });
+    assert.deepEqual(await run(liveReleaseStep(shell, env)), { ok: true, value: undefined });
     const step = switchCurrentStep(shell, env, ids[0]!);
-    assert.deepEqual(parseStatus(step, where, await run(step)), { ok: true, value: undefined });
+    assert.deepEqual(await run(step), { ok: true, value: undefined });
     assert.equal(readlinkSync(at(env.paths.current)), `releases/${ids[0]}`);
-    assert.deepEqual(parseLiveRelease(where, await run(liveReleaseStep(shell, env))), { ok: true, value: ids[0] });
+    assert.deepEqual(await run(liveReleaseStep(shell, env)), { ok: true, value: ids[0] });
   });
 
   test("a switch that fails is an error naming the step and its output", async () => {
     const step = switchCurrentStep(shell, { ...env, paths: { ...env.paths, current: "/no/such/folder/current" } } as Environment, ids[0]!);
-    const parsed = parseStatus(step, where, await run(step));
+    const parsed = await run(step);
     assert.ok(!parsed.ok);
     assert.match(parsed.error.message, /^switching \/no\/such\/folder\/current to 20260101T000000Z failed on local:.* \(exit 1\)$/);
     assert.ok(parsed.error.details.some((d) => d.includes("No such file or directory")));
@@ -87,7 +88,7 @@ describe("release steps through the local transport", () => {
     writeFileSync(manage, "#!/bin/sh\nprintf '[X]  auth.0001_initial\\n[X]  tsosi.0001_initial\\n[ ]  tsosi.0002_x\\n'\n");
     chmodSync(manage, 0o755);
     const dir = `${env.paths.releases}/${ids[0]}`;
-    const applied = parseMigrationsStep(env, await run(migrationsStep(shell, env, dir)!));
+    const applied = await run(migrationsStep(shell, env, dir)!);
     assert.deepEqual(applied, {
       ok: true,
       value: [
@@ -95,9 +96,9 @@ describe("release steps through the local transport", () => {
         { app: "tsosi", name: "0001_initial" },
       ],
     });
-    assert.equal((await run(migrationsFileStep(shell, env, ids[0]!, applied.ok ? applied.value : []))).exitCode, 0);
+    assert.deepEqual(await run(migrationsFileStep(shell, env, ids[0]!, applied.ok ? applied.value : [])), ok);
     assert.deepEqual(JSON.parse(readFileSync(at(`${dir}/migrations.json`), "utf8")), { applied: applied.ok ? applied.value : [] });
-    const failing = parseMigrationsStep(env, await run(migrationsStep(shell, env, `${env.paths.releases}/none`)!));
+    const failing = await run(migrationsStep(shell, env, `${env.paths.releases}/none`)!);
     assert.ok(!failing.ok && /failed \(exit 2\): the applied migrations could not be read \(release\.migrations\)$/.test(failing.error.message));
   });
 
@@ -106,7 +107,7 @@ describe("release steps through the local transport", () => {
     await makeRelease(ids[2]!, { deployment: false });
     writeFileSync(at(`${env.paths.releases}/${ids[2]}/public/deployment.json`), "{ not json");
     mkdirSync(at(`${env.paths.releases}/not-a-release`));
-    const listed = parseReleases(where, await run(listReleasesStep(shell, env)));
+    const listed = await run(listReleasesStep(shell, env));
     assert.ok(listed.ok);
     assert.deepEqual(
       listed.value.map((r) => [r.id, r.live, r.deployment?.release, r.migrations?.length]),
@@ -120,26 +121,26 @@ describe("release steps through the local transport", () => {
 
   test("pruning keeps the newest N finished releases and the live one, and removes unfinished ones", async () => {
     await makeRelease(ids[3]!);
-    const before = parseReleases(where, await run(listReleasesStep(shell, env)));
+    const before = await run(listReleasesStep(shell, env));
     assert.ok(before.ok);
     const doomed = releasesToPrune(before.value, 1);
     // The live one (oldest) stays, the unfinished one goes, the newest stays.
     assert.deepEqual(doomed, [ids[1], ids[2]]);
-    assert.equal((await run(removeReleasesStep(shell, env, doomed))).exitCode, 0);
-    const after = parseReleases(where, await run(listReleasesStep(shell, env)));
+    assert.deepEqual(await run(removeReleasesStep(shell, env, doomed)), ok);
+    const after = await run(listReleasesStep(shell, env));
     assert.deepEqual(after.ok && after.value.map((r) => r.id), [ids[0], ids[3]]);
   });
 
   test("the settings link points at apply's settings_local.py", async () => {
     const dir = `${env.paths.releases}/${ids[3]}`;
-    assert.equal((await run(settingsLinkStep(shell, env, dir))).exitCode, 0);
+    assert.deepEqual(await run(settingsLinkStep(shell, env, dir)), ok);
     assert.equal(readlinkSync(at(`${dir}/backend/tsosi/settings_local.py`)), at("/srv/app/config/settings_local.py"));
   });
 
   test("the release log gets one JSON line per entry, quotes and newlines included (read back escaped)", async () => {
     const entry = { at: "t", who: "me", command: "deploy" as const, release: ids[3]!, result: "failed" as const, error: "it said \"no\"\nand 'stopped'" };
-    assert.equal((await run(appendReleaseLogStep(shell, env, entry))).exitCode, 0);
-    assert.equal((await run(appendReleaseLogStep(shell, env, { ...entry, result: "deployed" }))).exitCode, 0);
+    assert.deepEqual(await run(appendReleaseLogStep(shell, env, entry)), ok);
+    assert.deepEqual(await run(appendReleaseLogStep(shell, env, { ...entry, result: "deployed" })), ok);
     const read = { ...entry, error: "it said \"no\"\\x0aand 'stopped'" };
     assert.deepEqual(await readReleaseLog(shell, env), [read, { ...read, result: "deployed" }]);
   });
@@ -148,12 +149,11 @@ describe("release steps through the local transport", () => {
     const log = at(`${env.paths.releases}/releases.log`);
     const before = readFileSync(log, "utf8");
     const long = { at: "t", who: "me", command: "deploy" as const, release: ids[2]!, result: "failed" as const, error: "e".repeat(100_000) };
-    assert.equal((await run(appendReleaseLogStep(shell, env, long))).exitCode, 0);
+    assert.deepEqual(await run(appendReleaseLogStep(shell, env, long)), ok);
     assert.equal((await readReleaseLog(shell, env)).at(-1)?.error?.length, 2000);
     writeFileSync(log, `${"x".repeat(LOG_TAIL_BYTES)}\n${before}`);
-    const step = readReleaseLogStep(shell, env);
-    const read = await run(step);
-    assert.ok(read.stdout.length <= LOG_TAIL_BYTES, `${read.stdout.length} bytes read`);
+    const read = await runStep(shell, plainStep(readReleaseLogStep(shell, env)));
+    assert.ok(read.size <= LOG_TAIL_BYTES, `${read.size} bytes read`);
     assert.deepEqual(
       parseReleaseLog(read).map((e) => e.result),
       ["failed", "deployed"],
@@ -172,7 +172,7 @@ describe("release steps through the local transport", () => {
       fromRelease.kill();
     });
     await Promise.all([inCwd, fromRelease].map((child) => new Promise((resolve) => child.once("spawn", resolve))));
-    const listed = parseReleases(where, await run(listReleasesStep(shell, env)));
+    const listed = await run(listReleasesStep(shell, env));
     assert.ok(listed.ok);
     const users = Object.fromEntries(listed.value.map((r) => [r.id, r.inUse]));
     assert.ok(users[ids[0]!]!.includes(inCwd.pid!), `cwd: ${JSON.stringify(users)}`);
@@ -205,15 +205,13 @@ describe("release steps through the local transport", () => {
     const withRepo = { ...env, release: { ...env.release, repository: `file://${repo}` } } as Environment;
     const dir = `${env.paths.releases}/20260105T000000Z`;
     mkdirSync(at(dir));
-    const steps = cloneSteps(shell, withRepo, dir, commit);
-    assert.deepEqual(parseClone(withRepo, commit, where, steps, await shell.steps(steps)), { ok: true, value: commit });
+    assert.deepEqual(await runStep(shell, attempt(cloneSteps(shell, withRepo, dir, commit))), { ok: true, value: commit });
     assert.equal(readFileSync(at(`${dir}/backend/manage.py`), "utf8"), "print('hi')\n");
     assert.throws(() => statSync(at(`${dir}/.checkout`)));
     const other = `${env.paths.releases}/20260106T000000Z`;
     mkdirSync(at(other));
     const unknown = "0".repeat(40);
-    const missing = cloneSteps(shell, withRepo, other, unknown);
-    const refused = parseClone(withRepo, unknown, where, missing, await shell.steps(missing));
+    const refused = await runStep(shell, attempt(cloneSteps(shell, withRepo, other, unknown)));
     assert.ok(
       !refused.ok &&
         refused.error.message ===

@@ -4,15 +4,22 @@
 import { appUnits, restartOrder } from "../render/unit-relations.js";
 import { visibleText } from "../server/server-text.js";
 import { readRoot, safeReadFunctions } from "../server/safe-read.js";
-import { describeCommand, fromRestartOrder, type ServiceCommand, serviceCommandScript, systemctlArgv } from "../server/service-commands.js";
+import {
+  type CommandContext,
+  describeCommand,
+  fromRestartOrder,
+  type ServiceCommand,
+  serviceCommandScript,
+  systemctlArgv,
+} from "../server/service-commands.js";
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import * as z from "zod/mini";
 import { GenError } from "../errors.js";
-import type { ServerShell } from "../server/server-shell.js";
-import { outputLines } from "../server/server-shell.js";
+import { outputLines, statusStep, type ServerShell } from "../server/server-shell.js";
 import { jsonStringFunction, oneRecord, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
-import type { CommandResult, Step } from "../transport/transport.js";
+import type { CommandResult } from "../transport/transport.js";
+import { chainEach, runStep, runSteps, SKIPPED, type TypedStep } from "../transport/typed-steps.js";
 import { migrationsOf, type Migration } from "./migrations.js";
 import {
   ERROR_CHARS,
@@ -23,7 +30,6 @@ import {
   type ReleaseLogEntry,
   type ReleaseStatus,
 } from "./release-history.js";
-import { runSteps } from "./release-steps.js";
 import { programText } from "../program-text.js";
 
 export type { ReleaseLogEntry, ReleaseStatus } from "./release-history.js";
@@ -53,9 +59,10 @@ export const RELEASE_FILE_LIMIT = 1024 * 1024;
 
 /**
  * The step that reads every release and the live one: list_releases.py beside this module, one python3 process for
- * the whole folder (python3 is there: the smoke checks run with it).
+ * the whole folder (python3 is there: the smoke checks run with it). Its value: the releases, oldest first, the live
+ * one marked.
  */
-export function listReleasesStep(shell: ServerShell, env: Environment): Step {
+export function listReleasesStep(shell: ServerShell, env: Environment): TypedStep<ReleaseInfo[]> {
   const spec = {
     releases: shell.raw(env.paths.releases),
     current: shell.raw(env.paths.current),
@@ -63,7 +70,11 @@ export function listReleasesStep(shell: ServerShell, env: Environment): Step {
     pattern: RELEASE_ID.source.slice(1, -1),
     limit: RELEASE_FILE_LIMIT,
   };
-  return { name: LISTING, script: `python3 -c ${shell.quote(programText(import.meta.url, "./list_releases.py"))} ${shell.quote(JSON.stringify(spec))}` };
+  return {
+    name: LISTING,
+    script: `python3 -c ${shell.quote(programText(import.meta.url, "./list_releases.py"))} ${shell.quote(JSON.stringify(spec))}`,
+    parse: (run) => parseReleases(shell.transport.describe, run),
+  };
 }
 
 const ListRecord = z.object({
@@ -107,8 +118,8 @@ function releaseOfLink(target: string): string | undefined {
 
 /** The releases with their standing in the release log: the folder and the log read in one round trip. */
 export async function listReleases(shell: ServerShell, env: Environment): Promise<ReleaseInfo[]> {
-  const [listing, log] = await shell.steps([listReleasesStep(shell, env), readReleaseLogStep(shell, env)]);
-  return withReleaseLog(orThrow(parseReleases(shell.transport.describe, listing!)), parseReleaseLog(log!));
+  const [releases, log] = await runSteps(shell, [listReleasesStep(shell, env), readReleaseLogStep(shell, env)]);
+  return withReleaseLog(releases, log);
 }
 
 /** Each release's status by the rule of release-history.ts, its last record and who deployed it. */
@@ -128,12 +139,13 @@ export function withReleaseLog(releases: ReleaseInfo[], log: ReleaseLogEntry[]):
 
 const READING_CURRENT = "reading the live release";
 
-/** The step that reads where `current` leads: a record with its target, or none when it is not a link. */
-export function liveReleaseStep(shell: ServerShell, env: Environment): Step {
+/** The step that reads where `current` leads: the release it names, or none when it is not a link. */
+export function liveReleaseStep(shell: ServerShell, env: Environment): TypedStep<string | undefined> {
   const current = shell.path(env.paths.current);
   return {
     name: READING_CURRENT,
     script: [jsonStringFunction(), `[ -L ${current} ] || exit 0`, `t=$(readlink -- ${current}) || exit 1`, printServerRecord({}, "target", `"$t"`)].join("\n"),
+    parse: (run) => parseLiveRelease(shell.transport.describe, run),
   };
 }
 
@@ -147,23 +159,23 @@ export function parseLiveRelease(where: string, run: CommandResult): Parsed<stri
 }
 
 export async function liveRelease(shell: ServerShell, env: Environment): Promise<string | undefined> {
-  const [run] = await shell.steps([liveReleaseStep(shell, env)]);
-  return orThrow(parseLiveRelease(shell.transport.describe, run!));
+  return runStep(shell, liveReleaseStep(shell, env));
 }
 
 /** A new link beside `current`, renamed over it: there is never a moment without a live release. */
-export function switchCurrentStep(shell: ServerShell, env: Environment, id: string): Step {
+export function switchCurrentStep(shell: ServerShell, env: Environment, id: string): TypedStep<void> {
   // Relative, so the link means the same under a root prefix as on the server.
   const target = posix.relative(posix.dirname(env.paths.current), `${env.paths.releases}/${id}`);
   const next = `${env.paths.current}.gen-next`;
-  return {
-    name: `switching ${env.paths.current} to ${id}`,
-    script: `ln -sfn ${shell.quote(target)} ${shell.path(next)} && mv -fT ${shell.path(next)} ${shell.path(env.paths.current)}`,
-  };
+  return statusStep(
+    shell,
+    `switching ${env.paths.current} to ${id}`,
+    `ln -sfn ${shell.quote(target)} ${shell.path(next)} && mv -fT ${shell.path(next)} ${shell.path(env.paths.current)}`,
+  );
 }
 
 export async function switchCurrent(shell: ServerShell, env: Environment, id: string): Promise<void> {
-  await runSteps(shell, [switchCurrentStep(shell, env, id)]);
+  await runStep(shell, switchCurrentStep(shell, env, id));
 }
 
 export interface RestartOptions {
@@ -200,15 +212,17 @@ export async function restartServices(shell: ServerShell, env: Environment, opti
       "release",
     );
   }
-  const runs = await shell.steps(
-    commands.map((command, i) => ({ name: describeCommand(context, command), script: serviceCommandScript(context, command), afterSuccess: i > 0 })),
-  );
-  for (const [i, run] of runs.entries()) {
-    if (run.skipped) break;
-    const shown = describeCommand(context, commands[i]!);
-    onCommand(shown);
-    orThrow(parseRestart(shown, run));
+  for (const restarted of await runStep(shell, chainEach(commands.map((command) => restartStep(context, command))))) {
+    if (restarted === SKIPPED) break;
+    onCommand(restarted.shown);
+    orThrow(restarted.outcome);
   }
+}
+
+/** A restart as a step: how it is shown, and whether it failed (with the unit's journal). */
+function restartStep(context: CommandContext, command: ServiceCommand): TypedStep<{ shown: string; outcome: Parsed<void> }> {
+  const shown = describeCommand(context, command);
+  return { name: shown, script: serviceCommandScript(context, command), parse: (run) => ({ ok: true, value: { shown, outcome: parseRestart(shown, run) } }) };
 }
 
 export function parseRestart(shown: string, result: CommandResult): Parsed<void> {
@@ -261,14 +275,14 @@ export function planPrune(releases: ReleaseInfo[], keep: number): PruneResult {
   return { removed, keptInUse, ...(previous ? { previous } : {}) };
 }
 
-export function removeReleasesStep(shell: ServerShell, env: Environment, ids: string[]): Step {
-  return { name: "removing old releases", script: `rm -rf ${ids.map((id) => shell.path(`${env.paths.releases}/${id}`)).join(" ")}` };
+export function removeReleasesStep(shell: ServerShell, env: Environment, ids: string[]): TypedStep<void> {
+  return statusStep(shell, "removing old releases", `rm -rf ${ids.map((id) => shell.path(`${env.paths.releases}/${id}`)).join(" ")}`);
 }
 
 /** Prunes to the newest `keep` (releasesToPrune); returns what was deleted, what was kept for its processes. */
 export async function pruneReleases(shell: ServerShell, env: Environment, keep: number): Promise<PruneResult> {
   const plan = planPrune(await listReleases(shell, env), keep);
-  if (plan.removed.length > 0) await runSteps(shell, [removeReleasesStep(shell, env, plan.removed)]);
+  if (plan.removed.length > 0) await runStep(shell, removeReleasesStep(shell, env, plan.removed));
   return plan;
 }
 
@@ -284,31 +298,32 @@ export function releaseLogPath(env: Environment): string {
   return `${env.paths.releases}/releases.log`;
 }
 
-export function appendReleaseLogStep(shell: ServerShell, env: Environment, entry: ReleaseLogEntry): Step {
+export function appendReleaseLogStep(shell: ServerShell, env: Environment, entry: ReleaseLogEntry): TypedStep<void> {
   // The error is cut so that the line stays one that parseReleaseLog reads (release-history.ts, LOG_LINE_CHARS).
   const line = entry.error === undefined ? entry : { ...entry, error: entry.error.slice(0, ERROR_CHARS) };
   // The folder is the deploy user's (and the application's): dd opens the log without following a link or waiting on
   // a FIFO planted there, where `cat >>` would hang the command with its lock held.
-  return {
-    name: "appending to the release log",
-    stdin: `${JSON.stringify(line)}\n`,
-    script: `exec dd of=${shell.path(releaseLogPath(env))} oflag=append,nofollow,nonblock conv=notrunc status=none`,
-  };
+  return statusStep(
+    shell,
+    "appending to the release log",
+    `exec dd of=${shell.path(releaseLogPath(env))} oflag=append,nofollow,nonblock conv=notrunc status=none`,
+    `${JSON.stringify(line)}\n`,
+  );
 }
 
 /** Throws a GenError with the command's output when the line could not be appended. */
 export async function appendReleaseLog(shell: ServerShell, env: Environment, entry: ReleaseLogEntry): Promise<void> {
-  await runSteps(shell, [appendReleaseLogStep(shell, env, entry)]);
+  await runStep(shell, appendReleaseLogStep(shell, env, entry));
 }
 
 /** The log's last MiB is read: thousands of records, far more than the releases kept. */
 export const LOG_TAIL_BYTES = 1024 * 1024;
 
-export function readReleaseLogStep(shell: ServerShell, env: Environment): Step {
+export function readReleaseLogStep(shell: ServerShell, env: Environment): TypedStep<ReleaseLogEntry[]> {
   const log = releaseLogPath(env);
   // A regular file only, opened without following a link or blocking (a FIFO put there would hang); its end only.
   const read = `gen_read ${shell.quote(readRoot(shell.transport.root))} ${shell.quote(posix.dirname(log))} ${shell.quote(posix.basename(log))} ${LOG_TAIL_BYTES} tail`;
-  return { name: "reading the release log", script: `${safeReadFunctions()}\n${read}` };
+  return { name: "reading the release log", script: `${safeReadFunctions()}\n${read}`, parse: (run) => ({ ok: true, value: parseReleaseLog(run) }) };
 }
 
 /**
@@ -321,6 +336,5 @@ export function parseReleaseLog(run: CommandResult): ReleaseLogEntry[] {
 }
 
 export async function readReleaseLog(shell: ServerShell, env: Environment): Promise<ReleaseLogEntry[]> {
-  const [run] = await shell.steps([readReleaseLogStep(shell, env)]);
-  return parseReleaseLog(run!);
+  return runStep(shell, readReleaseLogStep(shell, env));
 }

@@ -5,11 +5,13 @@
 // smoke_checks.py beside this module (Python 3, standard library only: the server runs a Python application).
 import type { Environment } from "../../schema/index.js";
 import type { CheckName } from "../../schema/environment.js";
-import type { ServerShell } from "../server/server-shell.js";
-import { outputLines } from "../server/server-shell.js";
+import { outputLines, type ServerShell } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
 import { checksRecord } from "../server/check-record.js";
 import { programText } from "../program-text.js";
+import type { Parsed } from "../transport/step-records.js";
+import type { CommandResult } from "../transport/transport.js";
+import { runStep, type TypedStep } from "../transport/typed-steps.js";
 import { visibleText } from "../server/server-text.js";
 
 export interface CheckResult {
@@ -91,8 +93,19 @@ export async function runSmokeChecks(shell: ServerShell, env: Environment, spec:
   if (spec.order.length === 0) return [];
   // Nothing answers in the sandbox: its service commands are recorded, never run.
   if (shell.sandbox) return spec.order.map((name) => ({ name, status: "warn", detail: "not run in the sandbox (services are recorded, not started)" }));
-  const result = await shell.transport.run(["python3", "-c", smokeProgram(), JSON.stringify(spec)]);
-  return parseSmokeRecord(result.stdout, result.exitCode, outputLines(result)).map((r) => withHint(r, env));
+  return runStep(shell, smokeChecksStep(shell, env, spec));
+}
+
+/** The smoke checks as one step: the server program, its spec on the command line, one JSON record back. */
+export function smokeChecksStep(shell: ServerShell, env: Environment, spec: SmokeSpec): TypedStep<CheckResult[]> {
+  return {
+    name: "running the smoke checks",
+    script: `exec python3 -c ${shell.quote(smokeProgram())} ${shell.quote(JSON.stringify(spec))}`,
+    parse: (run) => {
+      const parsed = parseSmokeRecord(run);
+      return parsed.ok ? { ok: true, value: parsed.value.map((r) => withHint(r, env)) } : parsed;
+    },
+  };
 }
 
 /** smoke_checks.py, run as `python3 -c` with the spec as its argument. */
@@ -108,11 +121,11 @@ function withHint(result: CheckResult, env: Environment): CheckResult {
   return { ...result, detail: `${result.detail}; ${user} may not connect to the socket: add it to group ${group} (usermod -aG ${group} ${user})` };
 }
 
-export function parseSmokeRecord(stdout: string, exitCode: number, lines: string[]): CheckResult[] {
-  const checks = checksRecord<CheckResult>(stdout, exitCode);
-  if (checks) return checks.map(visibleCheck);
-  const hint = exitCode === 127 ? ["python3 is not installed on the server: apt-get install python3"] : [];
-  throw new GenError(`the smoke checks did not run (exit ${exitCode})`, { details: [...hint, ...lines.slice(-10)] });
+export function parseSmokeRecord(run: CommandResult): Parsed<CheckResult[]> {
+  const checks = checksRecord<CheckResult>(run.stdout, run.exitCode);
+  if (checks) return { ok: true, value: checks.map(visibleCheck) };
+  const hint = run.exitCode === 127 ? ["python3 is not installed on the server: apt-get install python3"] : [];
+  return { ok: false, error: new GenError(`the smoke checks did not run (exit ${run.exitCode})`, { details: [...hint, ...outputLines(run).slice(-10)] }) };
 }
 
 /** At most this many journal lines of this many characters are kept from the server. */

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { parseSmokeRecord, smokeProgram, type CheckResult } from "./smoke-checks.js";
+import { orThrow } from "../transport/step-records.js";
 
 const exec = promisify(execFile);
 const GUNICORN_EXITS = { "3": "worker failed to boot" };
@@ -61,7 +62,7 @@ async function unitCommands(dir: string, journal: string): Promise<{ show: strin
 async function runProgram(spec: Record<string, unknown>): Promise<{ checks: CheckResult[]; seconds: number }> {
   const started = performance.now();
   const { stdout } = await exec("python3", ["-c", smokeProgram(), JSON.stringify({ pause: 0.2, units: {}, ...spec })]);
-  return { checks: parseSmokeRecord(stdout, 0, []), seconds: (performance.now() - started) / 1000 };
+  return { checks: orThrow(parseSmokeRecord({ exitCode: 0, stdout, stderr: "" })), seconds: (performance.now() - started) / 1000 };
 }
 
 const gunicornSpec = (scene: Scene) => ({ socket: scene.socket, shownSocket: "/run/app.sock", domain: "app.example", path: "/api/" });
@@ -196,7 +197,7 @@ describe("the smoke checks' record", () => {
     const record = {
       checks: [{ name: "gunicorn", status: "fail", detail: "a\u001b[31mb", journal: [...Array.from({ length: 30 }, (_, i) => `l${i}`), "x".repeat(900), 7] }],
     };
-    const [check] = parseSmokeRecord(JSON.stringify(record), 0, []);
+    const [check] = orThrow(parseSmokeRecord({ exitCode: 0, stdout: JSON.stringify(record), stderr: "" }));
     assert.equal(check!.detail, "a\\x1b[31mb");
     assert.equal(check!.journal!.length, 20);
     assert.equal(check!.journal!.at(-1), "x".repeat(400));

@@ -4,9 +4,10 @@ import { posix } from "node:path";
 import { GenError } from "../errors.js";
 import { lockDir } from "./lock.js";
 import * as z from "zod/mini";
-import { jsonStringFunction, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
-import type { CommandResult, Step } from "../transport/transport.js";
-import { outputLines, sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
+import { jsonStringFunction, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
+import { runStep, type StepOutput, type TypedStep } from "../transport/typed-steps.js";
+import type { CommandResult } from "../transport/transport.js";
+import { outputLines, statusStep, sudoRefusedHint, type ServerShell } from "./server-shell.js";
 
 /** Where apply records what it applied last (the plan reads it to spot hand edits). */
 export function appliedRecordPath(stateDir: string): string {
@@ -33,33 +34,24 @@ export function recordStep(
   previous: Record<string, string> | undefined,
   log: ApplyLogEntry,
   keepBackups: number,
-): Step {
+): TypedStep<void> {
   const files = { ...(previous ?? {}), ...Object.fromEntries(entries.map((e) => [e.path, e.desired.sha256])) };
   const record = `${JSON.stringify({ files, lastApply: log.id, by: log.who, at: log.at }, null, 2)}\n`;
   const target = appliedRecordPath(stateDir);
   const next = shell.path(`${target}.new`);
-  return {
-    name: "recording the apply",
-    // Written by the shell itself, 0600 (umask), in place of `install` reading it from the step's input: two
-    // processes fewer. noclobber creates the file only if it is not there (a link included): an interrupted
-    // apply's leftover .new is removed first.
-    script: [
-      "set -e",
-      "umask 077",
-      `record=${shell.quote(record)}`,
-      `set -C; printf '%s' "$record" 2>/dev/null > ${next} || { rm -f -- ${next}; printf '%s' "$record" > ${next}; }; set +C`,
-      `mv -fT ${next} ${shell.path(target)}`,
-      `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`,
-      pruneBackupsScript(shell, stateDir, keepBackups),
-    ].join("\n"),
-  };
-}
-
-export function recordFailure(shell: ServerShell, run: StepOutput): GenError | undefined {
-  if (run.exitCode === 0) return undefined;
-  return new GenError(`recording the apply failed on ${shell.transport.describe} (exit ${run.exitCode})`, {
-    details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)],
-  });
+  // Written by the shell itself, 0600 (umask), in place of `install` reading it from the step's input: two processes
+  // fewer. noclobber creates the file only if it is not there (a link included): an interrupted apply's leftover .new
+  // is removed first.
+  const script = [
+    "set -e",
+    "umask 077",
+    `record=${shell.quote(record)}`,
+    `set -C; printf '%s' "$record" 2>/dev/null > ${next} || { rm -f -- ${next}; printf '%s' "$record" > ${next}; }; set +C`,
+    `mv -fT ${next} ${shell.path(target)}`,
+    `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(`${stateDir}/apply.log`)}`,
+    pruneBackupsScript(shell, stateDir, keepBackups),
+  ].join("\n");
+  return statusStep(shell, "recording the apply", script);
 }
 
 export function applyLogPath(stateDir: string): string {
@@ -68,7 +60,10 @@ export function applyLogPath(stateDir: string): string {
 
 /** Throws a GenError with the command's output when the line could not be appended. */
 export async function appendLog(shell: ServerShell, stateDir: string, log: ApplyLogEntry): Promise<void> {
-  await shell.must("writing the apply log", `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(applyLogPath(stateDir))}`);
+  await runStep(
+    shell,
+    statusStep(shell, "writing the apply log", `printf '%s\\n' ${shell.quote(JSON.stringify(log))} >> ${shell.path(applyLogPath(stateDir))}`),
+  );
 }
 
 /**
@@ -85,8 +80,8 @@ export function pruneBackupsScript(shell: ServerShell, stateDir: string, keep: n
   ].join("\n");
 }
 
-/** Removes what an interrupted apply left behind (upload and check folders, staged files); a record for each. */
-export function leftoversStep(shell: ServerShell, stateDir: string, managedPaths: string[]): Step {
+/** Removes what an interrupted apply left behind (upload and check folders, staged files); its value: what it removed. */
+export function leftoversStep(shell: ServerShell, stateDir: string, managedPaths: string[]): TypedStep<string[]> {
   const dirs = [...new Set(managedPaths.map((p) => posix.dirname(p)))];
   const state = shell.path(stateDir);
   const removed = (word: string) => printServerRecord({ kind: "removed" }, "path", word);
@@ -99,7 +94,7 @@ export function leftoversStep(shell: ServerShell, stateDir: string, managedPaths
     ),
     "true",
   ].join("\n");
-  return { name: LEFTOVERS, script };
+  return { name: LEFTOVERS, script, parse: parseLeftoversStep };
 }
 
 const LEFTOVERS = "removing the leftovers of an interrupted apply";
@@ -112,23 +107,22 @@ export function parseLeftoversStep(run: CommandResult): Parsed<string[]> {
   return parsed.ok ? { ok: true, value: parsed.value.map((r) => r.path) } : parsed;
 }
 
-export function parseLeftovers(run: StepOutput): string[] {
-  return orThrow(parseLeftoversStep(run));
-}
-
-/** The end of every apply, whatever happened: the scratch folders and the lock go. */
-export function cleanUpStep(shell: ServerShell, stateDir: string, workDirs: string[]): Step {
-  return { name: "cleaning up and releasing the lock", script: `exec rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}` };
+/** The end of every apply, whatever happened: the scratch folders and the lock go. Its value: whether they went. */
+export function cleanUpStep(shell: ServerShell, stateDir: string, workDirs: string[]): TypedStep<GenError | undefined> {
+  return {
+    name: "cleaning up and releasing the lock",
+    script: `exec rm -rf ${[...workDirs, lockDir(stateDir)].map((d) => shell.path(d)).join(" ")}`,
+    parse: (run) => ({ ok: true, value: cleanUpFailure(shell, run) }),
+  };
 }
 
 /** Throws a GenError with the command's output when the clean-up failed (the lock may still be there). */
 export async function cleanUpAndUnlock(shell: ServerShell, stateDir: string, workDirs: string[]): Promise<void> {
-  const [run] = await shell.steps([cleanUpStep(shell, stateDir, workDirs)]);
-  const failure = cleanUpFailure(shell, run!);
+  const failure = await runStep(shell, cleanUpStep(shell, stateDir, workDirs));
   if (failure) throw failure;
 }
 
-export function cleanUpFailure(shell: ServerShell, run: StepOutput): GenError | undefined {
+function cleanUpFailure(shell: ServerShell, run: StepOutput): GenError | undefined {
   if (run.exitCode === 0) return undefined;
   return new GenError(`cleaning up and releasing the lock failed on ${shell.transport.describe} (exit ${run.exitCode})`, {
     details: [...outputLines(run), ...sudoRefusedHint(shell.sudo, run)],

@@ -8,8 +8,21 @@ import * as z from "zod/mini";
 import { LinkRecord, linkRefusal } from "./link-safe.js";
 import { jsonStringFunction, oneRecord, type Parsed } from "../transport/step-records.js";
 import { programText } from "../program-text.js";
-import type { CommandResult, Step } from "../transport/transport.js";
-import { sudoRefusedHint, type ServerShell, type StepOutput } from "./server-shell.js";
+import {
+  attempt,
+  combine,
+  each,
+  guardedBy,
+  optional,
+  runStep,
+  SKIPPED,
+  type ResultsOf,
+  type StepGroup,
+  type StepOutput,
+  type StepPart,
+  type TypedStep,
+} from "../transport/typed-steps.js";
+import { statusStep, sudoRefusedHint, type ServerShell } from "./server-shell.js";
 
 export { lockDir };
 
@@ -27,29 +40,32 @@ export function leftByDeadLocalRun(holder: LockHolder, me: string): boolean {
   }
 }
 
-export interface LockTaken {
+export interface LockTaken<G> {
   replaced?: string;
-  /** The answers of `guarded`, run in the same round trip once the lock was taken. */
-  guarded: StepOutput[];
+  /** The values of `guarded`, run in the same round trip once the lock was taken, or the first that could not be read. */
+  guarded: Parsed<G>;
 }
+
+type Owner = { user: string; group: string };
 
 /**
  * `guarded`: steps that need the lock (clean-up, reading the server again), sent with it in one round trip and
- * run only if it was taken.
+ * run only if it was taken. Their values come back as a Parsed, so that the caller, who holds the lock, can release it
+ * when one cannot be read.
  */
-export async function takeLock(
+export async function takeLock<const G extends readonly StepPart<unknown>[] = []>(
   shell: ServerShell,
   stateDir: string,
   holder: LockHolder,
   force: boolean,
-  owner?: { user: string; group: string },
-  guarded: Step[] = [],
-): Promise<LockTaken> {
-  const first = await tryLock(shell, stateDir, holder, force, owner, guarded);
+  owner?: Owner,
+  guarded?: G,
+): Promise<LockTaken<ResultsOf<G>>> {
+  const first = await tryLock(shell, stateDir, holder, force, owner, guarded ?? ([] as unknown as G));
   if (!("held" in first)) return first;
   const parsed = parseLockHolder(first.held);
   if (!force && parsed && leftByDeadLocalRun(parsed, holder.who)) {
-    const taken = await tryLock(shell, stateDir, holder, true, owner, guarded);
+    const taken = await tryLock(shell, stateDir, holder, true, owner, guarded ?? ([] as unknown as G));
     if (!("held" in taken)) return { ...taken, replaced: `${describeLockHolder(first.held)}, whose process is gone` };
   }
   throw new GenError(`${shell.transport.describe} is locked by ${describeLockHolder(first.held)}`, {
@@ -78,34 +94,47 @@ const LINKED = 44;
 const TAKING = "taking the lock";
 const REMOVING = "removing the lock";
 
-/** The two lock steps: with --force-unlock, one that removes the lock there is; then the one that takes it. */
-export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: { user: string; group: string }): Step[] {
+/**
+ * The lock as steps: with --force-unlock, one that removes the lock there is; then the one that takes it. Its value:
+ * taken (and whose lock --force-unlock replaced), or held by whom; an error when it could not be taken for another
+ * reason, or the output is not the records.
+ */
+export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: Owner): StepGroup<LockAnswer> {
   // lock.sh's functions, after those they call; a deploy user's lock may hold anything: its holder is read as
   // safe-read.ts reads (no link, no FIFO, a few KB).
   const functions = [jsonStringFunction(), safeReadFunctions(), programText(import.meta.url, "./lock.sh")].join("\n");
   const where = [readRoot(shell.transport.root), posix.normalize(stateDir)].map(shell.quote).join(" ");
+  const host = shell.transport.describe;
   // Status 0 and the holder it had, or status 1 when there is no lock.
-  const replace = force ? [{ name: REMOVING, script: `${functions}\ngen_remove_lock ${where} ${HOLDER_LIMIT}` }] : [];
+  const remove: TypedStep<string | undefined> = {
+    name: REMOVING,
+    script: `${functions}\ngen_remove_lock ${where} ${HOLDER_LIMIT}`,
+    parse: (run) => parseRemoved(host, run),
+  };
   // Status 0 when taken; otherwise HELD, FAILED or LINKED, and a record saying by whom, why, or which link.
   const state = owner ? `gen_root_state ${where} ${shell.quote(owner.group)}` : `gen_user_state ${where}`;
-  const take = { name: TAKING, script: `${functions}\n${state}\ngen_take_lock ${where} ${shell.quote(JSON.stringify(holder))} ${HOLDER_LIMIT}` };
-  return [...replace, take];
+  const take: TypedStep<LockAnswer> = {
+    name: TAKING,
+    script: `${functions}\n${state}\ngen_take_lock ${where} ${shell.quote(JSON.stringify(holder))} ${HOLDER_LIMIT}`,
+    parse: (run) => parseTaking(host, shell.sudo, lockDir(stateDir), run),
+  };
+  return combine([optional(force ? remove : undefined), take], ([replaced, answer]) => ({
+    ok: true,
+    value: answer.taken && replaced ? { ...answer, replaced } : answer,
+  }));
 }
 
 export type LockAnswer = { taken: true; replaced?: string } | { taken: false; held: string };
 
-/**
- * The lock steps' answers (as many as lockSteps made): taken (and whose lock --force-unlock replaced), or held by
- * whom; an error value when it could not be taken for another reason, or the output is not the records.
- */
-export function parseLockSteps(where: string, sudo: boolean, lockPath: string, runs: CommandResult[]): Parsed<LockAnswer> {
-  const [removed, taking] = runs.length > 1 ? [runs[0], runs[1]!] : [undefined, runs[0]!];
-  let replaced: string | undefined;
-  if (removed?.exitCode === 0) {
-    const parsed = oneRecord(`${REMOVING} on ${where}`, removed, LockRecord);
-    if (!parsed.ok) return parsed;
-    if (parsed.value.kind === "removed") replaced = describeLockHolder(parsed.value.holder.trim());
-  }
+/** The holder of the lock --force-unlock removed, described; undefined when there was none. */
+function parseRemoved(where: string, removed: StepOutput): Parsed<string | undefined> {
+  if (removed.exitCode !== 0) return { ok: true, value: undefined };
+  const parsed = oneRecord(`${REMOVING} on ${where}`, removed, LockRecord);
+  if (!parsed.ok) return parsed;
+  return { ok: true, value: parsed.value.kind === "removed" ? describeLockHolder(parsed.value.holder.trim()) : undefined };
+}
+
+function parseTaking(where: string, sudo: boolean, lockPath: string, taking: StepOutput): Parsed<LockAnswer> {
   const step = `${TAKING} on ${where}`;
   if (![0, HELD, FAILED, LINKED].includes(taking.exitCode)) {
     return {
@@ -121,7 +150,7 @@ export function parseLockSteps(where: string, sudo: boolean, lockPath: string, r
     return { ok: false, error: new GenError(`${step}: it ended with status ${taking.exitCode} but printed a "${answer.kind}" record`) };
   switch (answer.kind) {
     case "taken":
-      return { ok: true, value: { taken: true, ...(replaced ? { replaced } : {}) } };
+      return { ok: true, value: { taken: true } };
     case "held":
       return { ok: true, value: { taken: false, held: answer.holder.trim() } };
     case "failed":
@@ -133,23 +162,22 @@ export function parseLockSteps(where: string, sudo: boolean, lockPath: string, r
   }
 }
 
-async function tryLock(
+async function tryLock<const G extends readonly StepPart<unknown>[]>(
   shell: ServerShell,
   stateDir: string,
   holder: LockHolder,
   force: boolean,
-  owner: { user: string; group: string } | undefined,
-  guarded: Step[],
-): Promise<LockTaken | { held: string }> {
-  const steps = lockSteps(shell, stateDir, holder, force, owner);
-  const runs = await shell.steps([...steps, ...guarded.map((step) => ({ ...step, guarded: true }))]);
-  const answer = parseLockSteps(shell.transport.describe, shell.sudo, lockDir(stateDir), runs.slice(0, steps.length));
-  if (!answer.ok) throw answer.error;
-  if (!answer.value.taken) return { held: answer.value.held };
-  return { ...(answer.value.replaced ? { replaced: answer.value.replaced } : {}), guarded: runs.slice(steps.length) };
+  owner: Owner | undefined,
+  guarded: G,
+): Promise<LockTaken<ResultsOf<G>> | { held: string }> {
+  const [answer, rest] = await runStep(shell, guardedBy(lockSteps(shell, stateDir, holder, force, owner), attempt(each(guarded))));
+  if (!answer.taken) return { held: answer.held };
+  const values: Parsed<ResultsOf<G>> =
+    rest === SKIPPED ? { ok: false, error: new GenError(`internal error: the steps under the lock did not run on ${shell.transport.describe}`) } : rest[0];
+  return { ...(answer.replaced ? { replaced: answer.replaced } : {}), guarded: values };
 }
 
 /** Throws a GenError with the command's output when the lock could not be removed. */
 export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {
-  await shell.must("releasing the lock", `rm -rf ${shell.path(lockDir(stateDir))}`);
+  await runStep(shell, statusStep(shell, "releasing the lock", `rm -rf ${shell.path(lockDir(stateDir))}`));
 }

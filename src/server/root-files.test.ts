@@ -10,6 +10,7 @@ import { localServer } from "../../test/support/local-server.js";
 import type { Environment } from "../../schema/index.js";
 import { parseRootFiles, rootFilesStep, type InstallFile, type RestoreFile, type StageFile } from "./root-files.js";
 import { serverShell, type StepOutput } from "./server-shell.js";
+import { plainStep, runStep } from "../transport/typed-steps.js";
 
 const { root, transport } = localServer("root-files");
 const shell = serverShell(transport, { server: { useSudo: false } } as unknown as Environment);
@@ -18,10 +19,10 @@ const at = (path: string) => join(root, path);
 const NOBODY = { owner: "nobody", group: "nogroup" };
 
 async function run(job: Parameters<typeof rootFilesStep>[2]): Promise<StepOutput & { records: unknown[] }> {
-  const [result] = await shell.steps([rootFilesStep(shell, "a batch", job)]);
-  const parsed = parseRootFiles("a batch", result!.stdout);
-  assert.ok(parsed.ok, `the program's output is records: ${result!.stdout}`);
-  return { ...result!, records: parsed.value };
+  const result = await runStep(shell, plainStep(rootFilesStep(shell, "a batch", job)));
+  const parsed = parseRootFiles("a batch", result.stdout);
+  assert.ok(parsed.ok, `the program's output is records: ${result.stdout}`);
+  return { ...result, records: parsed.value };
 }
 
 const stage = (files: StageFile[]) => run({ op: "stage", files });
@@ -290,9 +291,9 @@ describe("the install program, stopped before its last file", () => {
       [staging, 3],
     ] as const) {
       const input = Buffer.from(step.stdin as Buffer);
-      const [result] = await shell.steps([{ ...step, stdin: input.subarray(0, input.length - cut) }]);
-      assert.equal(result!.exitCode, 5, result!.stderr);
-      assert.match(result!.stderr, /^gen: (install|stage) did nothing: its input was cut short \(\d+ bytes came\)$/m);
+      const result = await runStep(shell, plainStep({ ...step, stdin: input.subarray(0, input.length - cut) }));
+      assert.equal(result.exitCode, 5, result.stderr);
+      assert.match(result.stderr, /^gen: (install|stage) did nothing: its input was cut short \(\d+ bytes came\)$/m);
     }
     assert.equal(readFileSync(at("etc/cut/a"), "utf8"), "old\n");
     assert.deepEqual(readdir(at("etc/cut")), [".s-a", "a"]);

@@ -16,7 +16,7 @@ import { posix } from "node:path";
 import * as z from "zod/mini";
 import { LinkRecord } from "./link-safe.js";
 import { parseRecords, type Parsed } from "../transport/step-records.js";
-import type { Step } from "../transport/transport.js";
+import type { StepScript } from "../transport/typed-steps.js";
 import { programText } from "../program-text.js";
 import type { ServerShell } from "./server-shell.js";
 
@@ -54,7 +54,7 @@ export interface RestoreFile {
 type Operation = { op: "stage"; files: StageFile[] } | { op: "install"; files: InstallFile[] } | { op: "restore"; files: RestoreFile[] };
 
 /** One step running the program on every file of `job`; paths are server paths (the transport's root is passed). */
-export function rootFilesStep(shell: ServerShell, name: string, job: Operation): Step {
+export function rootFilesStep(shell: ServerShell, name: string, job: Operation): StepScript {
   // Normalised, so no ".." can climb out of the transport's root.
   const path = (serverPath: string) => posix.normalize(serverPath);
   const contents: Buffer[] = [];
