@@ -11,9 +11,8 @@ import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-chan
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
 import type { Transport } from "../transport/transport.js";
-import type { Sandbox } from "../transport/sandbox.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
-import { handlerSteps, stepArgv, type HandlerStep } from "./handlers.js";
+import { handlerSteps, type HandlerStep } from "./handlers.js";
 import { handlersRun, handlerStep, type HandlersRun } from "./handler-steps.js";
 import { restoreAfterFailure, undoSteps } from "./restore.js";
 import { backupDir, installStep, type Installed } from "./install.js";
@@ -239,8 +238,6 @@ async function applyLocked(
   const backups = backupDir(env.server.stateDir, applyId);
   // Files an interrupted apply already moved into place still need their handlers.
   const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env, host.roles);
-  // The sandbox records service commands instead of running them.
-  const run = shell.sandbox ? [] : steps;
   const record = recordStep(
     shell,
     env.server.stateDir,
@@ -255,7 +252,7 @@ async function applyLocked(
     shell,
     chain(
       optional(entries.length > 0 ? installStep(shell, staged, backups) : undefined),
-      chainEach(run.map((step) => handlerStep(shell, step, env))),
+      chainEach(steps.map((step) => handlerStep(shell, step, env))),
       attempt(record),
       cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]),
     ),
@@ -270,7 +267,7 @@ async function applyLocked(
     ...entries.filter((e) => installed.some((i) => i.path === e.path)).map((e) => ({ path: e.path, owner: e.desired.owner, group: e.desired.group })),
   ]);
   at.step = "running the handlers";
-  const handlers = shell.sandbox ? await recordInSandbox(shell.sandbox, steps, env, result, effects) : handlersRun(result.host, env, handled);
+  const handlers = handlersRun(result.host, env, handled);
   reportHandlers(handlers, result, effects);
   if (handlers.error) return failed(handlers.error, handlers.attempted);
   at.step = "writing the record";
@@ -279,9 +276,14 @@ async function applyLocked(
   return cleaned !== SKIPPED && cleaned === undefined;
 }
 
-/** Says what each handler did, in order: ran, or waits for the first release. */
+/** Says what each handler did, in order: ran, was recorded (the sandbox), or waits for the first release. */
 function reportHandlers(handlers: HandlersRun, result: HostApplyResult, effects: ApplyEffects): void {
   for (const done of handlers.done) {
+    if ("recorded" in done) {
+      effects.progress(`${result.host}: recorded, not run (sandbox): ${done.recorded}`);
+      result.handlers.push(done.recorded);
+      continue;
+    }
     if ("waits" in done) {
       effects.progress(`${result.host}: ${done.waits} not started: there is no release yet (the first gen deploy starts it)`);
       result.notStarted = [...(result.notStarted ?? []), done.waits];
@@ -290,16 +292,6 @@ function reportHandlers(handlers: HandlersRun, result: HostApplyResult, effects:
     effects.progress(`${result.host}: ${done.ran}`);
     result.handlers.push(done.ran);
   }
-}
-
-async function recordInSandbox(sandbox: Sandbox, steps: HandlerStep[], env: Environment, result: HostApplyResult, effects: ApplyEffects): Promise<HandlersRun> {
-  const commands = steps.map((step) => stepArgv(step, env));
-  if (commands.length > 0) await sandbox.recordCommands(commands, "apply");
-  for (const argv of commands) {
-    effects.progress(`${result.host}: recorded, not run (sandbox): ${argv.join(" ")}`);
-    result.handlers.push(argv.join(" "));
-  }
-  return { done: [], attempted: steps };
 }
 
 /** Puts the server back as it was before this apply (restore.ts), and says exactly what could not be. */
@@ -315,20 +307,7 @@ async function rollBack(
   at.step = "restoring the files after a failure";
   await removeStaged(shell, done.staged);
   const plan = undoSteps(env, done.entries, done.installed, done.attempted);
-  const outcome = await restoreAfterFailure(
-    shell,
-    env,
-    plan,
-    done.installed,
-    (step) => handlerStep(shell, step, env),
-    async (steps) => {
-      if (shell.sandbox && steps.length > 0)
-        await shell.sandbox.recordCommands(
-          steps.map((step) => stepArgv(step, env)),
-          "apply",
-        );
-    },
-  );
+  const outcome = await restoreAfterFailure(shell, env, plan, done.installed, (step) => handlerStep(shell, step, env));
   result.restored = outcome.restored;
   for (const line of outcome.undone) effects.progress(`${result.host}: undo: ${line}`);
   const details = [

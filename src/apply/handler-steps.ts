@@ -1,5 +1,6 @@
 // The handlers as steps of the host's session (apply's, and the undo of a failed apply's), and what their answers
-// say: each one ran, waits for the first release, or failed with the unit's words.
+// say: each one ran, waits for the first release, failed with the unit's words, or was recorded, not run, by a host
+// that stands in for a server (the sandbox: sandbox-transport.ts).
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { outputLines, type ServerShell } from "../server/server-shell.js";
@@ -8,12 +9,16 @@ import { visibleText } from "../server/server-text.js";
 import { SKIPPED, type Skipped, type TypedStep } from "../transport/typed-steps.js";
 import { type HandlerStep, stepArgv } from "./handlers.js";
 
-/** A handler's answer: its status and output lines, and whether its unit waits for a release that does not exist yet. */
+/**
+ * A handler's answer: its status and output lines, whether its unit waits for a release that does not exist yet, and
+ * whether the host only recorded it.
+ */
 export interface HandlerAnswer {
   step: HandlerStep;
   exitCode: number;
   lines: string[];
   waits: boolean;
+  recorded: boolean;
 }
 
 /**
@@ -24,21 +29,30 @@ export function handlerStep(shell: ServerShell, step: HandlerStep, env: Environm
   const argv = stepArgv(step, env);
   const parse: TypedStep<HandlerAnswer>["parse"] = (run) => ({
     ok: true,
-    value: { step, exitCode: run.exitCode, lines: outputLines(run), waits: run.exitCode === 0 && "unit" in step && run.stdout.includes(WAITS_FOR_RELEASE) },
+    value: {
+      step,
+      exitCode: run.exitCode,
+      lines: outputLines(run),
+      waits: run.exitCode === 0 && "unit" in step && run.stdout.includes(WAITS_FOR_RELEASE),
+      recorded: run.notRun,
+    },
   });
-  const name = `\`${argv.join(" ")}\``;
+  const handler = { name: `\`${argv.join(" ")}\``, serverOnly: { record: { argv, why: "apply" } }, parse };
   if (step.action === "restart" || step.action === "start" || step.action === "reload") {
     const command = { verb: step.action, unit: step.unit, ...("release" in step && step.release ? { release: step.release } : {}) };
-    return { name, script: serviceCommandScript({ env, sudo: false, path: shell.path }, command), parse };
+    return { ...handler, script: serviceCommandScript({ env, sudo: false, path: shell.path }, command) };
   }
   // A unit systemd no longer has loaded has no failed state to clear.
-  if (step.action === "reset-failed") return { name, script: `${argv.map(shell.quote).join(" ")} >/dev/null 2>&1; exit 0`, parse };
-  return { name, script: `exec ${argv.map(shell.quote).join(" ")} 2>&1`, parse };
+  if (step.action === "reset-failed") return { ...handler, script: `${argv.map(shell.quote).join(" ")} >/dev/null 2>&1; exit 0` };
+  return { ...handler, script: `exec ${argv.map(shell.quote).join(" ")} 2>&1` };
 }
 
 export interface HandlersRun {
-  /** In order: each handler that ran, as shown, and each unit whose restart waits for the first release. */
-  done: ({ ran: string } | { waits: string })[];
+  /**
+   * In order: each handler that ran, as shown, each one the host only recorded, and each unit whose restart waits for
+   * the first release.
+   */
+  done: ({ ran: string } | { recorded: string } | { waits: string })[];
   /** The handlers that were tried, the failed one included (what a restore undoes). */
   attempted: HandlerStep[];
   error?: GenError;
@@ -50,6 +64,10 @@ export function handlersRun(host: string, env: Environment, answers: (HandlerAns
   for (const answer of answers === SKIPPED ? [] : answers) {
     if (answer === SKIPPED) break;
     run.attempted.push(answer.step);
+    if (answer.recorded) {
+      run.done.push({ recorded: stepArgv(answer.step, env).join(" ") });
+      continue;
+    }
     if (answer.waits && "unit" in answer.step) {
       run.done.push({ waits: answer.step.unit });
       continue;

@@ -56,7 +56,7 @@ export function undoSteps(
 
 /**
  * Runs the undo plan and the restore program in one round trip, every step whatever the others did. `handlerStep`
- * turns a handler into the step apply runs for it (with its wait for a release); `record` is the sandbox's.
+ * turns a handler into the step apply runs for it (with its wait for a release).
  */
 export async function restoreAfterFailure(
   shell: ServerShell,
@@ -64,18 +64,13 @@ export async function restoreAfterFailure(
   plan: { before: HandlerStep[]; after: HandlerStep[] },
   installed: Installed[],
   handlerStep: (step: HandlerStep) => TypedStep<HandlerAnswer>,
-  record: (steps: HandlerStep[]) => Promise<void>,
 ): Promise<RestoreOutcome> {
   const services = [...plan.before, ...plan.after];
-  // The sandbox records service commands instead of running them.
-  const before = shell.sandbox ? [] : plan.before;
-  const after = shell.sandbox ? [] : plan.after;
   const [undone, restoring, redone] = await runSteps(shell, [
-    each(before.map(handlerStep)),
+    each(plan.before.map(handlerStep)),
     optional(installed.length > 0 ? restoreStep(shell, installed) : undefined),
-    each(after.map(handlerStep)),
+    each(plan.after.map(handlerStep)),
   ]);
-  if (shell.sandbox) await record(services);
   const restored = restoring?.restored ?? [];
   const problems = [
     ...installed.filter((i) => !restored.some((r) => r === i.path || r.startsWith(`${i.path} (`))).map((i) => `${i.path}: NOT restored`),

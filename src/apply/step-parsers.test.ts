@@ -120,7 +120,7 @@ describe("the lock steps", () => {
   });
 
   test("a status the step does not print a record for is an error naming the step", () => {
-    const answer = lockSteps(shell, "/l", holder, false).read([{ exitCode: 42, stdout: "HELD\n", stderr: "", size: 5, skipped: false }]);
+    const answer = lockSteps(shell, "/l", holder, false).read([{ exitCode: 42, stdout: "HELD\n", stderr: "", size: 5, notRun: false, skipped: false }]);
     assert.equal(answer.ok, false);
     assert.match(!answer.ok ? answer.error.message : "", /^taking the lock on local:.*: the step's output is not what gen expects/);
   });

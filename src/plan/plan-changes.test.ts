@@ -136,7 +136,7 @@ describe("planChanges", () => {
 });
 
 describe("the server probe", () => {
-  const answer = (stdout: string, stderr = "") => ({ exitCode: 0, stdout, stderr, size: Buffer.byteLength(stdout), skipped: false });
+  const answer = (stdout: string, stderr = "") => ({ exitCode: 0, stdout, stderr, size: Buffer.byteLength(stdout), notRun: false, skipped: false });
 
   test("parses find and sha256sum output into per-path results", () => {
     const paths = ["/etc/a", "/etc/gone", "/etc/secret", "/etc/link", "/var/dir"];

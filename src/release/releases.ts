@@ -205,13 +205,6 @@ export function restartCommands(env: Environment, options: RestartOptions): Serv
 export async function restartServices(shell: ServerShell, env: Environment, options: RestartOptions, onCommand: (shown: string) => void): Promise<void> {
   const context = { env, sudo: true, path: shell.path };
   const commands = restartCommands(env, options);
-  if (shell.sandbox) {
-    for (const command of commands) onCommand(describeCommand(context, command));
-    return shell.sandbox.recordCommands(
-      commands.map((command) => systemctlArgv(context, command.verb, command.unit).filter((a) => a !== "-n" && a !== "--")),
-      "release",
-    );
-  }
   for (const restarted of await runStep(shell, chainEach(commands.map((command) => restartStep(context, command))))) {
     if (restarted === SKIPPED) break;
     onCommand(restarted.shown);
@@ -219,10 +212,19 @@ export async function restartServices(shell: ServerShell, env: Environment, opti
   }
 }
 
-/** A restart as a step: how it is shown, and whether it failed (with the unit's journal). */
+/**
+ * A restart as a step: how it is shown, and whether it failed (with the unit's journal). A host standing in for a
+ * server records the systemctl command line as sudo would run it.
+ */
 function restartStep(context: CommandContext, command: ServiceCommand): TypedStep<{ shown: string; outcome: Parsed<void> }> {
   const shown = describeCommand(context, command);
-  return { name: shown, script: serviceCommandScript(context, command), parse: (run) => ({ ok: true, value: { shown, outcome: parseRestart(shown, run) } }) };
+  const argv = systemctlArgv(context, command.verb, command.unit).filter((a) => a !== "-n" && a !== "--");
+  return {
+    name: shown,
+    script: serviceCommandScript(context, command),
+    serverOnly: { record: { argv, why: "release" } },
+    parse: (run) => ({ ok: true, value: { shown, outcome: parseRestart(shown, run) } }),
+  };
 }
 
 export function parseRestart(shown: string, result: CommandResult): Parsed<void> {

@@ -6,7 +6,6 @@ import { join, resolve } from "node:path";
 import { errorMessage, GenError } from "../errors.js";
 import { localChannel, runLocalProcess } from "./local-run.js";
 import { remoteSession, type RemoteSession } from "./remote-session.js";
-import { createSandbox } from "./sandbox.js";
 import { parseMode, pathUnderRoot } from "./root-path.js";
 import type { CommandResult, RunOptions, Transport } from "./transport.js";
 
@@ -16,11 +15,12 @@ interface LocalContext {
   at: (serverPath: string) => string;
 }
 
-export function createLocalTransport(root: string, options: { sandbox?: boolean } = {}): Transport {
+/** `label` names the host in messages, before the folder: "local", or "sandbox" (sandbox-transport.ts). */
+export function createLocalTransport(root: string, options: { label?: string } = {}): Transport {
   const rootDir = resolve(root);
   const context: LocalContext = {
     root: rootDir,
-    describe: `${options.sandbox ? "sandbox" : "local"}:${rootDir}`,
+    describe: `${options.label ?? "local"}:${rootDir}`,
     at: (serverPath) => pathUnderRoot(rootDir, serverPath),
   };
   const { at } = context;
@@ -36,7 +36,6 @@ export function createLocalTransport(root: string, options: { sandbox?: boolean 
   return {
     describe: context.describe,
     root: rootDir,
-    ...(options.sandbox ? { sandbox: createSandbox(rootDir) } : {}),
     openUploader: async () => ({
       putFile: async (path, content, mode) => {
         const bits = parseMode(mode, path);

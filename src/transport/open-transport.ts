@@ -5,7 +5,7 @@ import pLimit from "p-limit";
 import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
 import { InterruptedError } from "../interrupt.js";
-import { createLocalTransport } from "./local.js";
+import { createSandboxTransport } from "./sandbox-transport.js";
 import { startTcp } from "./ssh-connect.js";
 import { connectSsh, type SshOptions } from "./ssh.js";
 import type { PassphrasePrompt } from "./ssh-auth.js";
@@ -40,7 +40,7 @@ export function environmentHosts(env: Environment, envName: string): HostEntry[]
 export async function openTransport(env: Environment, host: HostEntry, options: ConnectOptions): Promise<Transport> {
   if (env.server.transport === "local") {
     const root = resolve(options.projectDir, env.server.localRoot ?? `.gen-local/${options.envName}`);
-    return createLocalTransport(root, { sandbox: true });
+    return createSandboxTransport(root);
   }
   const source = options.sshConfigPath ? { configPath: options.sshConfigPath } : {};
   const resolved = resolveSshHost(

@@ -1,10 +1,22 @@
 // One small interface for a server. Implementations: ssh (ssh2) and local (a folder standing in for /).
 // Paths are absolute server paths; a transport maps them onto its root. Commands run in one remote session per
 // privilege (remote-session.ts): one exec request and one shell start-up for the whole command.
-import type { Step, StepResult } from "./remote-session.js";
-
-export type { Step, StepResult } from "./remote-session.js";
+import type { Step as SessionStep, StepResult as SessionResult } from "./remote-session.js";
 import type { Sandbox } from "./sandbox.js";
+
+/**
+ * A step of the host's session. `serverOnly`: it acts on the server's running system (systemd, nginx, the application),
+ * which a folder standing in for a server does not have: such a host does not run it, and records `record` (the
+ * command as it would have run, and why) when given.
+ */
+export interface Step extends SessionStep {
+  serverOnly?: { record?: { argv: string[]; why: string } };
+}
+
+/** `notRun`: the host only stands in for a server and did not run this serverOnly step (it recorded it, if asked). */
+export interface StepResult extends SessionResult {
+  notRun?: boolean;
+}
 
 export interface CommandResult {
   exitCode: number;

@@ -8,17 +8,20 @@
 // that need the lock), both (two halves that each report all they find), combine (parts read into one value) and
 // attempt (a part whose parse error is a value, not a throw). A step that may be skipped reads as SKIPPED, and its
 // type says so.
-import type { Step, StepResult } from "./remote-session.js";
 import { GenError } from "../errors.js";
 import type { Parsed } from "./step-records.js";
-import type { Transport } from "./transport.js";
+import type { Step, StepResult, Transport } from "./transport.js";
 
-/** A step's answer as text; `size`: stdout's length in bytes as it came (before decoding). */
+/**
+ * A step's answer as text; `size`: stdout's length in bytes as it came (before decoding); `notRun`: a serverOnly step
+ * that the host, a folder standing in for a server, did not run (status 0, no output).
+ */
 export interface StepOutput {
   exitCode: number;
   stdout: string;
   stderr: string;
   size: number;
+  notRun: boolean;
 }
 
 /** An answer as a group reads it: skipped when its chain or guard kept it from running. */
@@ -174,6 +177,7 @@ function asText(result: StepResult): StepAnswer {
     stdout: result.stdout.toString("utf8"),
     stderr: result.stderr.toString("utf8"),
     size: result.stdout.length,
+    notRun: result.notRun ?? false,
     skipped: result.skipped ?? false,
   };
 }
