@@ -272,6 +272,52 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
     }));
 
+  it("reads the server again under the lock: a file changed after the plan was reviewed stops the apply, and nothing is changed", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      const loaded = await loadEnvironment("t", { environmentsDir: server.envDir });
+      const env = loaded.environment;
+      const rendered = renderEnvironment({
+        name: "t",
+        environment: env,
+        secrets: loaded.secrets.lookup,
+        environmentsDir: loaded.environmentsDir,
+        source: loaded.source,
+      });
+      const files = rendered.files.map((f) => (f.path === LOGROTATE ? { ...f, content: `${f.content}# reviewed change\n` } : f));
+      const host = environmentHosts(env, "t")[0]!;
+      const transport = await openTransport(env, host, {
+        projectDir: server.tempDir,
+        envName: "t",
+        knownHostsPath: server.sshd.knownHostsPath,
+        identityFile: server.sshd.clientKeyPath,
+      });
+      try {
+        const state = await readServerState(transport, files, rendered.manifest.folders, env.server.stateDir);
+        const reviewed = planChanges("t", files, rendered.manifest.folders, [{ host: host.name, roles: host.roles, state }]).hosts[0]!;
+        assert.deepEqual(
+          reviewed.entries.filter((e) => e.action !== "unchanged").map((e) => e.path),
+          [LOGROTATE],
+        );
+        // After the review, before the lock: someone edits another managed file.
+        await writeFile(server.file(SITE), "# edited by hand after the review\n");
+        const before = await snapshot(server);
+        const result = await applyPlan(
+          { envName: "t", environment: env, reviewed, rendered: files, folders: rendered.manifest.folders, forceUnlock: false },
+          { transport, now: () => new Date(), who: "test@integration", pid: process.pid, progress: () => {} },
+        );
+        assert.equal(result.outcome, "failed");
+        assert.deepEqual(result.changed, []);
+        assert.match(result.error?.message ?? "", /^the server or the environment changed since the plan was made; nothing was changed on /);
+        assert.ok(result.error?.details.includes(`${SITE}: no longer as planned`), result.error?.details.join("\n"));
+        assert.deepEqual(await snapshot(server), before);
+      } finally {
+        await transport.close();
+      }
+      assert.deepEqual(await server.recorded(), []);
+      assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
+    }));
+
   it("restores the old nginx site when nginx -t fails after the install", () =>
     withServer(async (server) => {
       await appliedOnce(server);
