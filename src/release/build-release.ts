@@ -6,7 +6,7 @@ import { GenError } from "../errors.js";
 import { outputLines, statusStep, type ServerShell, type StepOutput } from "../server/server-shell.js";
 import { orThrow, type Parsed } from "../transport/step-records.js";
 import type { CommandResult, Transport, Uploader } from "../transport/transport.js";
-import { chain, plainStep, runStep, type StepGroup, type TypedStep } from "../transport/typed-steps.js";
+import { chain, combine, plainStep, runStep, SKIPPED, type StepGroup, type TypedStep } from "../transport/typed-steps.js";
 import type { CommitInfo } from "./local-checks.js";
 import { commandScript, writeFileStep } from "./release-steps.js";
 
@@ -89,7 +89,7 @@ export function cloneSteps(shell: ServerShell, env: Environment, releaseDir: str
     run.exitCode === 0 ? { ok: true, value: undefined } : { ok: false, error: new GenError(message, { details: outputLines(run).slice(-lines) }) };
   const initName = `\`${init!.join(" ")}\``;
   const keepName = `keeping only ${env.paths.backendDir}/ of the checkout`;
-  const steps = chain(
+  const cloned = chain(
     { name: initName, script: commandScript(shell, init!), parse: (run) => failed(run, `${initName} failed (exit ${run.exitCode})`, 20) },
     {
       name: `fetching ${commit}`,
@@ -112,15 +112,10 @@ export function cloneSteps(shell: ServerShell, env: Environment, releaseDir: str
       parse: (run) => failed(run, `${keepName} failed on ${where} (exit ${run.exitCode})`, Number.POSITIVE_INFINITY),
     },
   );
-  return {
-    wire: steps.wire,
-    read: (answers) => {
-      const read = steps.read(answers);
-      if (!read.ok) return read;
-      const [, , head] = read.value;
-      return typeof head === "string" ? { ok: true, value: head } : { ok: false, error: new GenError(`internal error: the checkout did not run on ${where}`) };
-    },
-  };
+  // The chain stops at the first failure, whose parser names it: past that, every step ran.
+  return combine([cloned], ([[, , head]]) =>
+    head === SKIPPED ? { ok: false, error: new GenError(`internal error: the checkout did not run on ${where}`) } : { ok: true, value: head },
+  );
 }
 
 /** The release's folder, new: one that exists already belongs to another release and is never touched. */
