@@ -10,7 +10,7 @@ import { ROOT_FILES_TOOL } from "../server/root-files.js";
 import { LinkRecord, linkProblems, linkRefusal, parseFolderStep, safeFolderLines } from "../server/link-safe.js";
 import { GenError } from "../errors.js";
 import { parseRecords, printRecord, type Parsed } from "../transport/step-records.js";
-import type { TypedStep } from "../transport/typed-steps.js";
+import { both, combine, type StepGroup, type TypedStep } from "../transport/typed-steps.js";
 import type { CommandResult } from "../transport/transport.js";
 import { outputLines, sudoRefusedHint, type ServerShell } from "../server/server-shell.js";
 
@@ -33,8 +33,13 @@ export const Problem = z.discriminatedUnion("kind", [
 ]);
 export type Problem = z.infer<typeof Problem>;
 
-/** Each check prints its problem's record when it fails (a shell line per check: no process when it passes). */
-export function preflightScript(shell: ServerShell, env: Environment, host: HostPlan): string {
+/**
+ * Each check prints its problem's record when it fails (a shell line per check: no process when it passes), in two
+ * halves: what any host is asked (tools, certificates, links on the way) and what only a server has (accounts, the
+ * executables and units apply runs, root's folders). A folder standing in for a server (the sandbox) records owners and
+ * service commands instead of using them, so it does not run the second half (serverOnly).
+ */
+export function preflightScripts(shell: ServerShell, env: Environment, host: HostPlan): { general: string; server: string } {
   const changed = changedEntries(host);
   const users = new Set([...changed.map((e) => e.desired.owner), ...host.folders.map((f) => f.owner)]);
   const groups = new Set([...changed.map((e) => e.desired.group), ...host.folders.map((f) => f.group)]);
@@ -48,22 +53,21 @@ export function preflightScript(shell: ServerShell, env: Environment, host: Host
     ...changed.map((e) => posix.dirname(e.path)),
     env.server.stateDir,
   ]);
-  // The sandbox records owners and service commands instead of using them: users, groups and units need not exist.
-  if (shell.sandbox) return [...toolChecks(shell, tools), ...certificateChecks(shell, env, changed), ...links].join("\n");
-  const lines = [
+  const general = [...toolChecks(shell, tools), ...certificateChecks(shell, env, changed), ...links];
+  const server = [
     // A newline, for matching whole lines of a command's answer.
     "nl='\n'",
     ...accountChecks(shell, "passwd", [...users], (name) => problem({ kind: "user", name })),
     ...accountChecks(shell, "group", [...groups], (name) => problem({ kind: "group", name })),
-    ...toolChecks(shell, tools),
     ...executables.map((x) => `[ -x ${shell.quote(x)} ] || ${problem({ kind: "executable", path: x })}`),
     ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
-    ...certificateChecks(shell, env, changed),
     ...foreignFolders(shell, host, changed),
-    ...links,
   ];
-  return lines.join("\n");
+  return { general: general.join("\n"), server: server.join("\n") };
 }
+
+/** The order problems are reported in, whichever half found them. */
+const KINDS: Problem["kind"][] = ["user", "group", "tool", "executable", "unit", "tls-file", "foreign-folder", "link"];
 
 const problem = (record: Problem): string => printRecord(record);
 
@@ -144,15 +148,21 @@ function certificateChecks(shell: ServerShell, env: Environment, changed: PlanEn
 const PREFLIGHT = "running the preflight checks";
 
 /**
- * The preflight as a step: its status is 0 only when it found no problem, so what is chained after it waits. Its
- * value: the problems found; an error when it could not run.
+ * The preflight as two steps that each report every problem they find (both): their status is 0 only when neither
+ * found a problem, so what is chained after them waits. Its value: the problems found, in the order of their kinds; an
+ * error when a half could not run.
  */
-export function preflightStep(shell: ServerShell, env: Environment, host: HostPlan): TypedStep<Problem[]> {
-  return {
+export function preflightStep(shell: ServerShell, env: Environment, host: HostPlan): StepGroup<Problem[]> {
+  const scripts = preflightScripts(shell, env, host);
+  const half = (script: string): TypedStep<Problem[]> => ({
     name: PREFLIGHT,
-    script: `found=$(\n${preflightScript(shell, env, host)}\n)\n[ -z "$found" ] || { printf '%s\\n' "$found"; exit ${PROBLEMS_FOUND}; }`,
+    script: `found=$(\n${script}\n)\n[ -z "$found" ] || { printf '%s\\n' "$found"; exit ${PROBLEMS_FOUND}; }`,
     parse: (run) => parsePreflight(shell.transport.describe, shell.sudo, run),
-  };
+  });
+  return combine([both(half(scripts.general), { ...half(scripts.server), serverOnly: {} })], ([[general, server]]) => ({
+    ok: true,
+    value: [...general, ...server].sort((a, b) => KINDS.indexOf(a.kind) - KINDS.indexOf(b.kind)),
+  }));
 }
 
 const PROBLEMS_FOUND = 3;

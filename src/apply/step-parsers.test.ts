@@ -17,6 +17,7 @@ import { parsePreflight, preflightStep, problemMessage } from "./preflight.js";
 import { leftoversStep, parseLeftoversStep, pruneBackupsScript } from "../server/applied-record.js";
 import { serverShell, type StepOutput } from "../server/server-shell.js";
 import { attempt, plainStep, runStep } from "../transport/typed-steps.js";
+import { createSandboxTransport } from "../transport/sandbox-transport.js";
 
 const { root, transport } = localServer("steps");
 const env = {
@@ -139,23 +140,36 @@ describe("the preflight step", () => {
   });
   const host = (entries: PlanEntry[]): HostPlan => ({ host: "h", transport: "t", roles: ["web"], entries, folders: [] });
 
-  test("each problem comes back as a typed record, read as the operator's message", async () => {
+  test("each problem comes back as a typed record, read as the operator's message, in the order of their kinds", async () => {
     symlinkSync("/tmp", join(root, "linked"));
-    const run = await one(preflightStep(shell, env, host([entry("/linked/x.conf", "gen-no-such-user")])).script);
-    assert.equal(run.exitCode, 3, run.stderr);
-    const parsed = parsePreflight("h", false, run);
+    const parsed = await runStep(shell, attempt(preflightStep(shell, env, host([entry("/linked/x.conf", "gen-no-such-user")]))));
     assert.ok(parsed.ok);
-    assert.deepEqual(parsed.value.map((p) => p.kind).sort(), ["link", "unit", "user"]);
+    assert.deepEqual(
+      parsed.value.map((p) => p.kind),
+      ["user", "unit", "link"],
+    );
     assert.match(
       parsed.value.map(problemMessage).join("\n"),
       /user gen-no-such-user does not exist: create it first \(adduser gen-no-such-user\)\n.*\n?.*\/linked is a symbolic link/,
     );
   });
 
-  test("nothing found: status 0 and no records", async () => {
+  test("in the sandbox, accounts and units are not asked for (owners and service commands are recorded): a link still is", async () => {
+    const sandbox = createSandboxTransport(join(root, "sandbox"));
+    try {
+      mkdirSync(join(root, "sandbox"));
+      symlinkSync("/tmp", join(root, "sandbox/linked"));
+      const inSandbox = serverShell(sandbox, env);
+      const parsed = await runStep(inSandbox, attempt(preflightStep(inSandbox, env, host([entry("/linked/x.conf", "gen-no-such-user")]))));
+      assert.deepEqual(parsed.ok && parsed.value.map((p) => p.kind), ["link"]);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  test("nothing found: no problems", async () => {
     const clean = { ...env, server: { ...env.server, systemServices: [] } } as unknown as Environment;
-    const run = await one(preflightStep(shell, clean, host([entry("/etc/x.conf", "root")])).script);
-    assert.deepEqual(parsePreflight("h", false, run), { ok: true, value: [] });
+    assert.deepEqual(await runStep(shell, attempt(preflightStep(shell, clean, host([entry("/etc/x.conf", "root")])))), { ok: true, value: [] });
   });
 
   test("a preflight that could not run, or printed something else, is an error naming it", () => {
