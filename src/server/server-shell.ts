@@ -24,11 +24,11 @@ export interface ServerShell extends StepSender {
 }
 
 /**
- * `sudo` defaults to the environment's useSudo (apply); the release step runs as the deploy user without it.
- * The sandbox never uses sudo: the folder belongs to whoever runs gen.
+ * `sudo` defaults to the environment's useSudo (apply); the release step runs as the deploy user without it. A local
+ * folder (local.ts, the sandbox) runs every step as whoever runs gen, whom the folder belongs to.
  */
 export function serverShell(transport: Transport, env: Environment, options: { sudo?: boolean } = {}): ServerShell {
-  const sudo = transport.sandbox ? false : (options.sudo ?? env.server.useSudo);
+  const sudo = options.sudo ?? env.server.useSudo;
   // As root, nothing runs in the SSH user's home (sudo keeps the folder it was started in): no tool can pick up a
   // file the deploy user left there.
   const prologue = sudo ? "set -u\ncd / || exit 1\n" : "set -u\n";
