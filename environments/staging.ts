@@ -8,6 +8,6 @@ export default defineEnvironment({
   app: { domain: "staging.tsosi.org", redirectDomains: [], extraAllowedHosts: ["127.0.0.1"] },
   gunicorn: { workers: 2 },
   postgres: { name: "tsosi_staging" },
-  django: { settings: { DJANGO_LOG_LEVEL: "DEBUG", TSOSI_LOG_LEVEL: "DEBUG", TSOSI_TRIGGER_JOBS: false } },
+  django: { extra: { DJANGO_LOG_LEVEL: "DEBUG", TSOSI_LOG_LEVEL: "DEBUG", TSOSI_TRIGGER_JOBS: false } },
   release: { keep: 2, branch: "develop" },
 });

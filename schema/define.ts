@@ -12,6 +12,11 @@ export function defineEnvironment(definition: EnvironmentDefinition): Environmen
   return definition;
 }
 
+/** A base that is only ever extended, never rendered alone (gen's preset:django): any part of a definition, checked as one. */
+export function defineBase(definition: DeepPartial<EnvironmentInput> & { extends?: undefined }): EnvironmentDefinition {
+  return definition as EnvironmentDefinition;
+}
+
 /**
  * A value read at run time, never stored here: from the process environment, environments/<name>.secrets.env, or
  * else the standard output of `command` (a password manager: `["pass", "show", "prod/db"]`), run without a shell.

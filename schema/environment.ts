@@ -1,6 +1,7 @@
-// The environment schema: everything the reference server needs, with the reference's values as defaults.
-// Fields that are derived from others (socket path, log files, ALLOWED_HOSTS...) are optional here and
-// filled in by resolveEnvironment, so one value feeds every file that mentions it.
+// The environment schema: a Django application's server. Fields that are derived from others (socket path, log
+// files, ALLOWED_HOSTS...) are optional here and filled in by resolveEnvironment, so one value feeds every file that
+// mentions it. An optional component (celery, celery.beat, redis, postgres, paths.media, release.frontend, app.poetry)
+// is null when the application has none; left out, it is the base's, and without a base the default here.
 import { z } from "zod";
 import {
   AbsolutePathSchema,
@@ -57,15 +58,17 @@ export const ServerSchema = z
     port: PortSchema.default(22),
     hostKey: FingerprintSchema.optional(),
     hosts: z.array(HostEntrySchema).min(1).optional(),
-    sshUser: NameSchema.default("deployer"),
+    /** Default: deployUser. */
+    sshUser: NameSchema.optional(),
     deployUser: NameSchema.default("deployer"),
-    deployGroup: NameSchema.default("deployer"),
+    /** Default: deployUser (the group adduser makes with it). */
+    deployGroup: NameSchema.optional(),
     webUser: NameSchema.default("www-data"),
     webGroup: NameSchema.default("www-data"),
     /** Root-owned files are read and written through `sudo -n`. */
     useSudo: z.boolean().default(true),
-    /** Units that exist on the server without gen writing them. */
-    systemServices: z.array(ServiceNameSchema).default(["nginx", "redis-server"]),
+    /** Units that exist on the server without gen writing them (default nginx, and redis.service with redis). */
+    systemServices: z.array(ServiceNameSchema).optional(),
     systemctl: AbsolutePathSchema.default("/usr/bin/systemctl"),
     /** How apply checks the whole nginx configuration before reloading it. */
     nginxTest: ArgvSchema.default(["/usr/sbin/nginx", "-t", "-q"]),
@@ -112,7 +115,8 @@ export const AppSchema = z.strictObject({
   extraAllowedHosts: z.array(z.union([DomainSchema, HostSchema])).default([]),
   /** What the HTTPS catch-all does with unknown host names: redirect to the primary domain, or close (444). */
   unknownHosts: z.enum(["redirect", "reject"]).default("redirect"),
-  poetry: AbsolutePathSchema.optional(),
+  /** null: no Poetry; each release gets a virtualenv (.venv) made with python<pythonVersion> -m venv, installed with pip. */
+  poetry: AbsolutePathSchema.nullable().optional(),
   pythonVersion: z
     .string()
     .regex(/^3\.\d+$/)
@@ -123,11 +127,10 @@ export const PathsSchema = z.strictObject({
   webRoot: AbsolutePathSchema.default("/var/www"),
   releases: AbsolutePathSchema.optional(),
   current: AbsolutePathSchema.optional(),
-  media: AbsolutePathSchema.optional(),
+  /** null: the application has no media folder (no MEDIA_ROOT, no nginx media location). */
+  media: AbsolutePathSchema.nullable().optional(),
   logs: AbsolutePathSchema.optional(),
   config: AbsolutePathSchema.optional(),
-  errors: AbsolutePathSchema.optional(),
-  toIngest: AbsolutePathSchema.optional(),
   /** Inside a release: where the backend lives, its static files and the front end. */
   backendDir: z
     .string()
@@ -151,10 +154,11 @@ export const GunicornSchema = z.strictObject({
   socketGroup: NameSchema.optional(),
   socketMode: ModeSchema.default("0660"),
   command: ArgvSchema.optional(),
+  /** Default: the wsgi module of the settings module's top package (mysite.settings: mysite.wsgi:application). */
   wsgiApp: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected module:callable" })
-    .default("backend_site.wsgi:application"),
+    .optional(),
   /** The second Gunicorn on the same socket while the service restarts (default <service>_handover). */
   handoverService: ServiceNameSchema.optional(),
   /** Gunicorn's workers get this long to finish the requests under way when it stops (--graceful-timeout). */
@@ -182,10 +186,11 @@ export const CeleryBeatSchema = z.strictObject({
 
 export const CelerySchema = z.strictObject({
   service: ServiceNameSchema.optional(),
+  /** Default: the settings module's top package (mysite.settings: mysite). */
   app: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_.]*$/)
-    .default("backend_site"),
+    .optional(),
   nodeName: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
@@ -200,7 +205,8 @@ export const CelerySchema = z.strictObject({
   pidFile: PidPathSchema.optional(),
   logFile: PidPathSchema.optional(),
   command: ArgvSchema.optional(),
-  beat: CeleryBeatSchema.prefault({}),
+  /** null: no beat service. */
+  beat: CeleryBeatSchema.nullable().prefault({}),
 });
 
 export const RedisSchema = z.strictObject({
@@ -208,13 +214,17 @@ export const RedisSchema = z.strictObject({
   port: PortSchema.default(6379),
   db: z.int().min(0).max(15).default(0),
   service: ServiceNameSchema.default("redis-server"),
+  /** Settings that receive Redis's address, by their names: the whole URL (redis://host:port/db) or one part. */
+  settings: z.record(SettingNameSchema, z.enum(["url", "host", "port", "db"]).nullable()).default({}),
 });
 
 export const PostgresSchema = z.strictObject({
   host: SecretOrTextSchema.default("127.0.0.1"),
   port: PortSchema.default(5432),
-  name: SecretOrTextSchema,
-  user: SecretOrTextSchema,
+  /** Default: app.name. */
+  name: SecretOrTextSchema.optional(),
+  /** Default: app.name. */
+  user: SecretOrTextSchema.optional(),
   password: SecretRefSchema,
 });
 
@@ -288,22 +298,12 @@ export const LogrotateSchema = z.strictObject({
   su: z.strictObject({ user: NameSchema, group: NameSchema }).optional(),
 });
 
-const ScipostAuthSchema = z.strictObject({
-  username: SecretOrTextSchema,
-  password: SecretOrTextSchema,
-  client_id: SecretOrTextSchema,
-  client_secret: SecretOrTextSchema,
-});
-
-/** Settings read by the reference application, by their Django names. Unset derived ones are filled in. */
+/** Django's own settings that gen writes, by their Django names. Unset derived ones are filled in. */
 export const DjangoSettingsSchema = z.strictObject({
   SECRET_KEY: SecretRefSchema,
   DEBUG: z.boolean().default(false),
   /** As Django reads it: a name, ".example.org" for the domain and its subdomains, or "*". */
   ALLOWED_HOSTS: z.array(z.union([DomainSchema, HostSchema, z.string().regex(/^\.[a-z0-9.-]+$/), z.literal("*")])).optional(),
-  DJANGO_LOG_LEVEL: LogLevelSchema.default("INFO"),
-  TSOSI_LOG_LEVEL: LogLevelSchema.default("INFO"),
-  DRF_NUM_PROXIES: z.int().min(0).default(1),
   MEDIA_URL: z
     .string()
     .regex(/^([A-Za-z0-9._-]+\/)+$/, { error: 'expected a relative URL prefix such as "media/"' })
@@ -313,36 +313,38 @@ export const DjangoSettingsSchema = z.strictObject({
     .regex(/^([A-Za-z0-9._-]+\/)+$/, { error: 'expected a relative URL prefix such as "static/"' })
     .optional(),
   MEDIA_ROOT: AbsolutePathSchema.optional(),
-  ERROR_LOG_FILE: AbsolutePathSchema.optional(),
-  TSOSI_MAIN_LOG_FILE: AbsolutePathSchema.optional(),
-  TSOSI_DATA_LOG_FILE: AbsolutePathSchema.optional(),
-  TSOSI_DJANGO_LOG_FILE: AbsolutePathSchema.optional(),
-  TSOSI_ERROR_OUTPUT_FOLDER: AbsolutePathSchema.optional(),
-  /** Derived from redis unless set; a value that disagrees with redis is reported by gen validate. */
-  TSOSI_CELERY_BROKER_URL: z
-    .string()
-    .regex(/^redis:\/\/[A-Za-z0-9.:[\]-]+:\d+\/\d+$/, { error: "expected redis://host:port/db" })
-    .optional(),
-  TSOSI_REDIS_HOST: HostSchema.optional(),
-  TSOSI_REDIS_PORT: PortSchema.optional(),
-  TSOSI_REDIS_DB: z.int().min(0).max(15).optional(),
-  TSOSI_FRONTEND_CUSTOM_HEADER: z
-    .string()
-    .regex(/^[A-Za-z0-9-]+$/)
-    .default("X-Frontend-Origin"),
-  TSOSI_PUBLIC_RELPATH: TextSchema.default("../public/"),
-  TSOSI_DATA_EXPORT_FOLDER: AbsolutePathSchema.optional(),
-  TSOSI_SCIPOST_AUTH: ScipostAuthSchema.optional(),
-  TSOSI_TO_INGEST_DIR: AbsolutePathSchema.optional(),
-  TSOSI_TRIGGER_JOBS: z.boolean().optional(),
-  TSOSI_API_RATE: TextSchema.optional(),
-  TSOSI_API_WHITELIST_IPS: z.array(HostSchema).optional(),
 });
 
+/** A log file: a file name inside paths.logs, or an absolute path. */
+const LogFileSchema = z.union([
+  z.string().regex(/^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]*$/, { error: "expected a file name (inside paths.logs) or an absolute path" }),
+  AbsolutePathSchema,
+]);
+
+/** A folder: an absolute path, or ~/name inside the deploy user's home. */
+const FolderSchema = z.union([
+  z
+    .string()
+    .regex(/^~\/[A-Za-z0-9_+@-][A-Za-z0-9._+@-]*(\/[A-Za-z0-9._+@-]+)*$/, { error: "expected ~/name (in the deploy user's home) or an absolute path" })
+    .refine((s) => !s.split("/").includes(".."), { error: "must not contain '..'" }),
+  AbsolutePathSchema,
+]);
+
 export const DjangoSchema = z.strictObject({
+  /** The module that reads settings_local.py (`from .settings_local import *`); default <app.name>.settings. */
+  settingsModule: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/, { error: "expected a dotted module name such as mysite.settings" })
+    .optional(),
   settings: DjangoSettingsSchema,
+  /** The application's settings that name a log file (rotated by logrotate): setting name -> file (null: none). */
+  logFiles: z.record(SettingNameSchema, LogFileSchema.nullable()).default({}),
+  /** The application's settings that name a folder it writes into, which gen prepares for the deploy user (null: none). */
+  folders: z.record(SettingNameSchema, FolderSchema.nullable()).default({}),
   /** Any other setting, written as a Python literal. */
   extra: z.record(SettingNameSchema, PythonValueSchema).default({}),
+  /** The order of settings_local.py: these names first, in this order, then the others by name. */
+  order: z.array(SettingNameSchema).default([]),
 });
 
 export const ReleaseSchema = z.strictObject({
@@ -353,7 +355,19 @@ export const ReleaseSchema = z.strictObject({
   keep: z.int().min(2, { error: "keep at least 2 releases (the live one and the one before it)" }).default(3),
   repository: TextSchema.optional(),
   source: z.enum(["clone", "archive"]).default("clone"),
+  /** The repository's folder that becomes the release's backend (where manage.py is); "." is its root. Default: paths.backendDir. */
+  repositoryFolder: z
+    .string()
+    .regex(/^(\.|[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*)$/, {
+      error: 'expected a folder of the repository such as "backend", or "." for its root',
+    })
+    .optional(),
   install: z.array(ArgvSchema).optional(),
+  /** The manage.py commands of the default release.tasks, run through the application's Python. */
+  manage: z.array(z.array(TextSchema.min(1)).min(1)).default([
+    ["collectstatic", "--noinput"],
+    ["migrate", "--noinput"],
+  ]),
   tasks: z.array(ArgvSchema).optional(),
   /** Prints the migration plan as Django's `showmigrations --plan` does; null: migrations are not recorded. */
   migrations: ArgvSchema.nullable().optional(),
@@ -372,12 +386,13 @@ export const ReleaseSchema = z.strictObject({
         .regex(/^[A-Za-z0-9._/-]+$/)
         .default("frontend/dist"),
     })
+    .nullable()
     .prefault({}),
-  /** Inside the backend folder: where settings_local.py from paths.config is linked. */
+  /** Inside the backend folder: where settings_local.py from paths.config is linked (default: beside django.settingsModule). */
   settingsLink: z
     .string()
     .regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/)
-    .default("backend_site/settings_local.py"),
+    .optional(),
   /** The SSH user that releases (default: server.deployUser); it needs only the sudoers rules gen writes. */
   sshUser: NameSchema.optional(),
 });
@@ -391,7 +406,7 @@ export const ChecksSchema = z.strictObject({
   path: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/?=&%+-]*$/, { error: "expected a URL path such as /api/" })
-    .default("/api/"),
+    .optional(),
   /** Where nginx is asked (default: 127.0.0.1 on port 443 with TLS, 80 without). */
   nginxAddress: z.strictObject({ host: HostSchema, port: PortSchema }).optional(),
   /** Fewer days left on the certificate than this is a warning. */
@@ -424,9 +439,9 @@ export const EnvironmentInputSchema = z.strictObject({
   app: AppSchema,
   paths: PathsSchema.prefault({}),
   gunicorn: GunicornSchema.prefault({}),
-  celery: CelerySchema.prefault({}),
-  redis: RedisSchema.prefault({}),
-  postgres: PostgresSchema,
+  celery: CelerySchema.nullable().prefault({}),
+  redis: RedisSchema.nullable().prefault({}),
+  postgres: PostgresSchema.nullable(),
   nginx: NginxSchema.prefault({}),
   sudoers: SudoersSchema.prefault({}),
   logrotate: LogrotateSchema.prefault({}),

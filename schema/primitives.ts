@@ -11,7 +11,7 @@ export const NameSchema = z
   .string()
   .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a user or group name: lowercase letters, digits, _ and -, at most 32 characters" });
 
-/** A systemd unit name without its suffix, e.g. tsosi_gunicorn or redis-server. */
+/** A systemd unit name without its suffix, e.g. myapp_gunicorn or redis-server. */
 export const ServiceNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,100}$/, { error: "expected a service name: letters, digits, _ . @ -" })
@@ -40,7 +40,7 @@ export const PidPathSchema = z
   .refine((s) => !s.split("/").some((part) => part === ".." || part === "."), { error: "must not contain '.' or '..' segments" });
 
 export const DomainSchema = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
-  error: "expected a lowercase domain name such as tsosi.org",
+  error: "expected a lowercase domain name such as example.org",
 });
 
 export const HostSchema = z.string().regex(/^([a-z0-9.-]+|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\])$/i, { error: "expected a host name or IP address" });
@@ -69,11 +69,12 @@ export const PositiveIntSchema = z.int({ error: "expected a whole number >= 1" }
 export const ArgvSchema = z
   .array(TextSchema.min(1))
   .min(1, { error: "expected at least the program to run" })
-  .refine((argv) => /^\/?[A-Za-z0-9_][A-Za-z0-9_./+-]*$/.test(argv[0] ?? ""), {
-    error: "the program must be an absolute path or a plain name (letters, digits, _ . / + -), not starting with a systemd prefix such as + - @ : !",
+  .refine((argv) => /^[/.]?[A-Za-z0-9_][A-Za-z0-9_./+-]*$/.test(argv[0] ?? ""), {
+    error:
+      "the program must be an absolute path, a path inside the folder it runs in (.venv/bin/pip) or a plain name (letters, digits, _ . / + -), not starting with a systemd prefix such as + - @ : !",
   });
 
-export const EnvVarNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "expected an environment variable name such as TSOSI_DB_PASSWORD" });
+export const EnvVarNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "expected an environment variable name such as DB_PASSWORD" });
 
 /**
  * A program and its arguments whose standard output is a secret's value (a password manager: `pass show x`, `op read

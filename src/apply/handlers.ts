@@ -2,7 +2,7 @@
 // that works (daemon-reload before restarts, nginx -t before its reload). Derived from the manifest; pure.
 import type { Environment } from "../../schema/index.js";
 import type { PlanEntry } from "../plan/plan-types.js";
-import { restartOrder } from "../render/unit-relations.js";
+import { restartOrder, workerUnits } from "../render/unit-relations.js";
 
 export type HandlerStep =
   | { action: "daemon-reload" }
@@ -36,7 +36,7 @@ export function handlerSteps(entries: PlanEntry[], env: Environment, roles: stri
 export function foreignUnits(env: Environment, roles: string[]): Set<string> {
   const byRole: Record<string, string[]> = {
     web: ["nginx.service", `${env.gunicorn.service}.socket`, `${env.gunicorn.service}.service`, `${env.gunicorn.handoverService}.service`],
-    worker: [`${env.celery.service}.service`, `${env.celery.beat.service}.service`],
+    worker: workerUnits(env),
   };
   return new Set(
     Object.entries(byRole)
@@ -72,7 +72,7 @@ export function restartSteps(units: string[], env: Environment): HandlerStep[] {
 
 /** The units started at boot: the gunicorn socket (the service is socket-activated) and the Celery services. */
 export function enabledUnits(env: Environment): string[] {
-  return [`${env.gunicorn.service}.socket`, `${env.celery.service}.service`, `${env.celery.beat.service}.service`];
+  return [`${env.gunicorn.service}.socket`, ...workerUnits(env)];
 }
 
 export function stepArgv(step: HandlerStep, env: Environment): string[] {

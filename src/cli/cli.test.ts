@@ -99,7 +99,7 @@ const cases: Case[] = [
     name: "every schema problem is reported at once, one line each",
     argv: () => ["render", "broken-schema", "--environments", fixtures, "--out", join(temp, "broken")],
     code: 1,
-    contains: ['gunicorn.workers: expected a whole number >= 1, got "five"', "gunicorn.wokers: unknown field", "postgres.user: required", "7 problems"],
+    contains: ['gunicorn.workers: expected a whole number >= 1, got "five"', "gunicorn.wokers: unknown field", "app.name: required", "7 problems"],
     absent: ["    at "],
   },
   {

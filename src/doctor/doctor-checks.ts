@@ -65,7 +65,6 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
   const domains = [app.domain, ...app.redirectDomains].map((d) => `-d ${d}`).join(" ");
   const certificateFix = `sudo apt-get install certbot python3-certbot-nginx && sudo certbot certonly --nginx ${domains} (or set nginx.tls: false until there is a certificate)`;
   const dropIn = `/etc/sudoers.d/${sudoers.fileName}`;
-  const postgresHost = isSecretRef(postgres.host) ? undefined : postgres.host;
   return {
     timeout: env.checks.timeoutSeconds,
     users: [
@@ -87,31 +86,26 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
       fix: `sudo apt-get install ${service}`,
     })),
     python: pythonSpec(app.pythonVersion, options.root),
-    poetry: {
-      path: under(app.poetry),
-      shown: app.poetry,
-      user: deploy,
-      fix: `sudo apt-get install pipx && sudo -u ${deploy} pipx install poetry (or set app.poetry to where poetry is)`,
-      inProjectFix: `sudo -u ${deploy} ${app.poetry} config virtualenvs.in-project true`,
-    },
-    postgres: {
-      host: postgresHost ?? "",
-      shownHost: postgresHost ?? shownValue(postgres.host),
-      port: postgres.port,
-      ...(postgresHost === undefined ? { skip: "postgres.host is a secret value that is not set: not checked" } : {}),
-      fix: `sudo apt-get install postgresql && sudo systemctl enable --now postgresql (or correct postgres.host and postgres.port)`,
-      shownUser: shownValue(postgres.user),
-      shownDatabase: shownValue(postgres.name),
-      passwordSecret: postgres.password.secret,
-      ...(options.loginSkip ? { loginSkip: options.loginSkip.reason } : {}),
-      fixes: { ...postgresLoginFixes(postgres), ...(options.loginSkip ? { secret: options.loginSkip.fix } : {}) },
-    },
-    redis: {
-      host: redis.host,
-      port: redis.port,
-      fix: `sudo apt-get install ${redis.service} && sudo systemctl enable --now ${redis.service} (or correct redis.host and redis.port)`,
-      authFix: `remove requirepass from /etc/redis/redis.conf and sudo systemctl restart ${redis.service} (the broker URL carries no password)`,
-    },
+    poetry:
+      app.poetry === null
+        ? null
+        : {
+            path: under(app.poetry),
+            shown: app.poetry,
+            user: deploy,
+            fix: `sudo apt-get install pipx && sudo -u ${deploy} pipx install poetry (or set app.poetry to where poetry is)`,
+            inProjectFix: `sudo -u ${deploy} ${app.poetry} config virtualenvs.in-project true`,
+          },
+    postgres: postgres === null ? null : postgresSpec(postgres, options),
+    redis:
+      redis === null
+        ? null
+        : {
+            host: redis.host,
+            port: redis.port,
+            fix: `sudo apt-get install ${redis.service} && sudo systemctl enable --now ${redis.service} (or correct redis.host and redis.port)`,
+            authFix: `remove requirepass from /etc/redis/redis.conf and sudo systemctl restart ${redis.service} (the broker URL carries no password)`,
+          },
     certificates:
       nginx.tls && options.roles.includes("web")
         ? [nginx.certificate, nginx.certificateKey, nginx.certbotOptions, nginx.dhparam].map((file) => ({
@@ -138,6 +132,22 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
       // Debian's /etc/sudoers lets %sudo run anything, Ubuntu's %sudo and %admin (with the user's password).
       adminGroups: ["sudo", "admin"].map((group) => ({ name: group, fix: `sudo deluser ${sudoers.user} ${group}` })),
     },
+  };
+}
+
+function postgresSpec(postgres: NonNullable<Environment["postgres"]>, options: DoctorOptions) {
+  const host = isSecretRef(postgres.host) ? undefined : postgres.host;
+  return {
+    host: host ?? "",
+    shownHost: host ?? shownValue(postgres.host),
+    port: postgres.port,
+    ...(host === undefined ? { skip: "postgres.host is a secret value that is not set: not checked" } : {}),
+    fix: `sudo apt-get install postgresql && sudo systemctl enable --now postgresql (or correct postgres.host and postgres.port)`,
+    shownUser: shownValue(postgres.user),
+    shownDatabase: shownValue(postgres.name),
+    passwordSecret: postgres.password.secret,
+    ...(options.loginSkip ? { loginSkip: options.loginSkip.reason } : {}),
+    fixes: { ...postgresLoginFixes(postgres), ...(options.loginSkip ? { secret: options.loginSkip.fix } : {}) },
   };
 }
 

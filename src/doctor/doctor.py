@@ -332,8 +332,9 @@ def main():
     timeout = spec["timeout"]
     steps = [("user", spec["users"], check_user), ("group", spec["groups"], check_group),
              ("group", [spec["socket"]] if spec["socket"] else [], check_socket_access), ("unit", spec["units"], check_unit),
-             ("python", [spec["python"]], check_python), ("poetry", [spec["poetry"]], check_poetry),
-             ("postgres", [spec["postgres"]], check_postgres), ("redis", [spec["redis"]], check_redis),
+             ("python", [spec["python"]], check_python), ("poetry", [spec["poetry"]] if spec["poetry"] else [], check_poetry),
+             ("postgres", [spec["postgres"]] if spec["postgres"] else [], check_postgres),
+             ("redis", [spec["redis"]] if spec["redis"] else [], check_redis),
              ("certificate", spec["certificates"], check_certificate), ("disk", [spec["disk"]], check_disk),
              ("sudo", [spec["sudo"]], check_sudo)]
     for name, items, check in steps:

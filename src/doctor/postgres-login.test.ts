@@ -22,14 +22,14 @@ async function prod() {
 
 test("without the password secret, the login is skipped and the fix names the secret to set", async () => {
   const values = await postgresLoginValues(await prod(), {});
-  assert.ok("skip" in values);
+  assert.ok(values && "skip" in values);
   assert.equal(values.skip.reason, "postgres.password: secret TSOSI_DB_PASSWORD is not set");
   assert.match(values.skip.fix, /^set TSOSI_DB_PASSWORD to check the login \(export TSOSI_DB_PASSWORD=\.\.\. or add it to .*prod\.secrets\.env\)$/);
 });
 
 test("with the password secret, the login has the environment's host, user, database and password", async () => {
   const values = await postgresLoginValues(await prod(), { TSOSI_DB_PASSWORD: PASSWORD });
-  assert.ok("login" in values);
+  assert.ok(values && "login" in values);
   assert.deepEqual(values.login, { host: "127.0.0.1", user: "tsosi_user", database: "tsosi", password: PASSWORD });
   assert.deepEqual([...values.secrets], [["TSOSI_DB_PASSWORD", PASSWORD]]);
 });
@@ -37,7 +37,7 @@ test("with the password secret, the login has the environment's host, user, data
 test("the readiness step sends the password on the program's standard input, never on its command line", async () => {
   const loaded = await prod();
   const values = await postgresLoginValues(loaded, { TSOSI_DB_PASSWORD: PASSWORD });
-  assert.ok("login" in values);
+  assert.ok(values && "login" in values);
   const spec = doctorSpec(loaded.environment, { envName: "prod", roles: ["web"], root: "/", minFreeMb: 1 });
   // The step is what goes to the server: its script is the command line, its input the program's standard input.
   const step = doctorStep(spec, values.login);

@@ -8,7 +8,7 @@ import { resolveSomeSecrets } from "../load/load-environment.js";
 import { display } from "../load/read-definition.js";
 import { findSecretReferences, isSecretRef, placeholder } from "../secrets/index.js";
 
-type Postgres = Environment["postgres"];
+type Postgres = NonNullable<Environment["postgres"]>;
 
 export interface PostgresLogin {
   host: string;
@@ -28,8 +28,10 @@ export type LoginValues = { login: PostgresLogin; secrets: Map<string, string> }
 /** How a value appears in messages: a secret as its placeholder, as the redactor shows it. */
 export const shownValue = (value: string | SecretRef) => (isSecretRef(value) ? placeholder(value) : value);
 
-export async function postgresLoginValues(loaded: LoadedEnvironment, processEnv: NodeJS.ProcessEnv = process.env): Promise<LoginValues> {
+/** undefined when the environment has no PostgreSQL (postgres: null): there is no login to check. */
+export async function postgresLoginValues(loaded: LoadedEnvironment, processEnv: NodeJS.ProcessEnv = process.env): Promise<LoginValues | undefined> {
   const postgres = loaded.environment.postgres;
+  if (postgres === null) return undefined;
   const references = findSecretReferences(postgres, ["postgres"]);
   const resolved = await resolveSomeSecrets(loaded, references, processEnv);
   if ("missing" in resolved) {

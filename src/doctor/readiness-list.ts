@@ -16,11 +16,21 @@ export function readinessList(spec: DoctorSpec): string[] {
       : []),
     ...spec.units.map((u) => `- unit ${code(u.unit)} is installed (server.systemServices): ${code(u.fix)}`),
     `- ${code(`python${python.version}`)} is on the deploy user's PATH (app.pythonVersion): ${code(python.fix)} where the server's distribution has them (as ${code("apt-cache policy")} says; without package lists: ${python.distributions.map((d) => `${d.name} has ${d.python}`).join(", ")}); elsewhere the fix is to set app.pythonVersion to the distribution's Python`,
-    `- Poetry is at ${code(poetry.shown)} (app.poetry): ${code(poetry.fix)}`,
-    `- Poetry makes each release's virtualenv inside it (${code("virtualenvs.in-project")} is true for ${poetry.user}): ${code(poetry.inProjectFix)}`,
-    `- PostgreSQL answers on ${code(`${postgres.shownHost}:${postgres.port}`)} (postgres.host, postgres.port): ${code(postgres.fix)}`,
-    `- ${code(postgres.shownUser)} logs in there to the database ${code(postgres.shownDatabase)} with the password ${code(postgres.passwordSecret)} (postgres.user, postgres.name, postgres.password; md5 or SCRAM-SHA-256, over SSL when the server offers it): ${code(postgres.fixes.password)}; a missing database: ${code(postgres.fixes.database)}`,
-    `- Redis answers ${code("PING")} with ${code("+PONG")} on ${code(`${redis.host}:${redis.port}`)} (redis.host, redis.port): ${code(redis.fix)}`,
+    ...(poetry
+      ? [
+          `- Poetry is at ${code(poetry.shown)} (app.poetry): ${code(poetry.fix)}`,
+          `- Poetry makes each release's virtualenv inside it (${code("virtualenvs.in-project")} is true for ${poetry.user}): ${code(poetry.inProjectFix)}`,
+        ]
+      : []),
+    ...(postgres
+      ? [
+          `- PostgreSQL answers on ${code(`${postgres.shownHost}:${postgres.port}`)} (postgres.host, postgres.port): ${code(postgres.fix)}`,
+          `- ${code(postgres.shownUser)} logs in there to the database ${code(postgres.shownDatabase)} with the password ${code(postgres.passwordSecret)} (postgres.user, postgres.name, postgres.password; md5 or SCRAM-SHA-256, over SSL when the server offers it): ${code(postgres.fixes.password)}; a missing database: ${code(postgres.fixes.database)}`,
+        ]
+      : []),
+    ...(redis
+      ? [`- Redis answers ${code("PING")} with ${code("+PONG")} on ${code(`${redis.host}:${redis.port}`)} (redis.host, redis.port): ${code(redis.fix)}`]
+      : []),
     ...spec.certificates.map((c) => `- ${code(c.shown)} exists (nginx.tls): ${code(c.fix)}`),
     `- at least ${disk.minFreeMb} MiB are free for ${code(disk.shown)} (paths.releases; ${code("--min-free-mb")}): ${code(disk.fix)}`,
     `- ${code("sudo -n -l")} as ${code(sudo.user)} lists exactly the ${sudo.commands.length} commands of the drop-in ${code(sudo.dropIn)}, none missing, none more (before the first apply, while the drop-in is not installed: none but those, and ${code(sudo.user)} in none of the groups ${sudo.adminGroups.map((g) => code(g.name)).join(", ")}): ${code(sudo.missingFix)} (more: remove them with ${code("sudo visudo")})`,

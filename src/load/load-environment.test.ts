@@ -64,7 +64,7 @@ describe("schema problems", () => {
     assert.ok(find("app.domain")?.endsWith(', got "TSOSI org"'), find("app.domain"));
     assert.ok(find("nginx.tls")?.endsWith(', got "yes"'), find("nginx.tls"));
     assert.ok(find("logrotate.frequency")?.endsWith(', got "weekyl"'), find("logrotate.frequency"));
-    assert.ok(find("postgres.user"), "the missing postgres.user is reported");
+    assert.ok(find("app.name"), "the missing app.name is reported");
   });
 
   test("reports an unknown field with its path and the closest known field", async () => {
@@ -76,9 +76,9 @@ describe("schema problems", () => {
 
   test("reports a missing required field as required, without a got part", async () => {
     const error = await loadError("broken-schema", fixturesDir);
-    const line = error.details.find((l) => l.includes(": postgres.user: "));
+    const line = error.details.find((l) => l.includes(": app.name: "));
     assert.ok(line, error.details.join("\n"));
-    assert.match(line, /: postgres\.user: required\b/, line);
+    assert.match(line, /: app\.name: required\b/, line);
     assert.ok(!line.includes(", got "), line);
   });
 
@@ -117,7 +117,7 @@ describe("extends", () => {
     const grandchild = await loadEnvironment("merge-grandchild", { environmentsDir: fixturesDir, processEnv: SECRETS });
     // arrays replace
     assert.deepEqual(child.environment.app.redirectDomains, ["www.tsosi.org"]);
-    assert.deepEqual(grandchild.environment.django.settings.TSOSI_API_WHITELIST_IPS, ["10.0.0.1", "10.0.0.2"]);
+    assert.deepEqual(grandchild.environment.django.extra.TSOSI_API_WHITELIST_IPS, ["10.0.0.1", "10.0.0.2"]);
     // objects merge: untouched siblings survive
     assert.equal(child.environment.app.domain, "tsosi.org");
     assert.equal(child.environment.app.name, "tsosi");
@@ -127,11 +127,11 @@ describe("extends", () => {
     assert.equal(child.environment.paths.config, "/home/deployer/config");
     assert.equal(child.environment.gunicorn.workers, 2);
     // derived fields follow the merged value
-    assert.equal(child.environment.django.settings.ERROR_LOG_FILE, "/srv/tsosi/logs/error.log");
+    assert.equal(child.environment.django.logFiles.ERROR_LOG_FILE, "/srv/tsosi/logs/error.log");
     // a second level keeps the first level's overrides and the base's values
     assert.equal(grandchild.environment.gunicorn.workers, 2);
     assert.equal(grandchild.environment.gunicorn.timeoutStopSeconds, 9);
-    assert.equal(grandchild.environment.django.settings.TSOSI_TRIGGER_JOBS, true);
+    assert.equal(grandchild.environment.django.extra.TSOSI_TRIGGER_JOBS, true);
     assert.equal(grandchild.environment.description, "a second level of extends");
     assert.equal(grandchild.environment.release.repository, "https://github.com/tsosi-org/tsosi-app.git");
   });

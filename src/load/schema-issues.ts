@@ -10,7 +10,7 @@ export function formatSchemaIssues(file: string, issues: z.core.$ZodIssue[], sch
       const field = issue.path.map(String).join(".") || "(top level)";
       const secretAt = schema ? secretFieldDepth(schema, issue.path) : undefined;
       if (secretAt !== undefined) return `${file}: ${field}: ${describeSecretIssue(issue, secretAt)}`;
-      const hint = issue.code === "unrecognized_keys" && schema ? closestField(schema, issue.path) : "";
+      const hint = issue.code === "unrecognized_keys" && schema ? `${closestField(schema, issue.path)}${placeHint(issue.path)}` : "";
       return `${file}: ${field}: ${describe(issue)}${hint}`;
     });
 }
@@ -47,6 +47,17 @@ function closestField(schema: z.ZodType, path: PropertyKey[]): string {
   const best = ranked[0];
   if (!best || best.d > Math.max(2, Math.floor(unknown.length / 3))) return known.length ? `; known fields here: ${known.join(", ")}` : "";
   return `; did you mean "${best.key}"?`;
+}
+
+/** Where an unknown field most likely belongs, for the places whose fields are a closed list. */
+const PLACE_HINTS: Record<string, string> = {
+  "django.settings":
+    " (django.settings has Django's own settings gen writes; the application's own go in django.extra, a log file in django.logFiles, a folder in django.folders)",
+  paths: " (a folder that one of the application's settings names goes in django.folders)",
+};
+
+function placeHint(path: PropertyKey[]): string {
+  return PLACE_HINTS[path.slice(0, -1).map(String).join(".")] ?? "";
 }
 
 interface Def {

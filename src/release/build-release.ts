@@ -40,7 +40,12 @@ export async function fetchBackend(
   if (source.kind === "archive") {
     const tar = `${releaseDir}/.backend.tar`;
     await (await uploads.get()).putFile(tar, source.archive!, "0600");
-    await runChecked(shell, ["tar", "-x", "-f", shell.raw(tar), "-C", shell.raw(releaseDir)], out);
+    // The archive holds the repository's folder as it is named there; the release's backend folder may be named otherwise.
+    const moved = env.release.repositoryFolder !== env.paths.backendDir;
+    const into = moved ? `${releaseDir}/.checkout` : releaseDir;
+    if (moved) await runStep(shell, statusStep(shell, "creating the archive's folder", `mkdir ${shell.path(into)}`));
+    await runChecked(shell, ["tar", "-x", "-f", shell.raw(tar), "-C", shell.raw(into)], out);
+    if (moved) await runStep(shell, keepBackendStep(shell, env, releaseDir));
     return runStep(shell, archiveCommitStep(shell, tar));
   }
   if (!env.release.repository) throw new GenError("release.repository is not set: name the git repository to clone, or deploy with --source archive");
@@ -88,7 +93,6 @@ export function cloneSteps(shell: ServerShell, env: Environment, releaseDir: str
   const failed = (run: StepOutput, message: string, lines: number): Parsed<void> =>
     run.exitCode === 0 ? { ok: true, value: undefined } : { ok: false, error: new GenError(message, { details: outputLines(run).slice(-lines) }) };
   const initName = `\`${init!.join(" ")}\``;
-  const keepName = `keeping only ${env.paths.backendDir}/ of the checkout`;
   const cloned = chain(
     { name: initName, script: commandScript(shell, init!), parse: (run) => failed(run, `${initName} failed (exit ${run.exitCode})`, 20) },
     {
@@ -106,16 +110,26 @@ export function cloneSteps(shell: ServerShell, env: Environment, releaseDir: str
       script: `git -C ${checkout} checkout --quiet FETCH_HEAD && git -C ${checkout} rev-parse HEAD`,
       parse: (run) => parseServerCommit("checking out the fetched commit", where, run),
     },
-    {
-      name: keepName,
-      script: `mv ${shell.path(`${releaseDir}/.checkout/${env.paths.backendDir}`)} ${shell.path(`${releaseDir}/${env.paths.backendDir}`)} && rm -rf ${checkout}`,
-      parse: (run) => failed(run, `${keepName} failed on ${where} (exit ${run.exitCode})`, Number.POSITIVE_INFINITY),
-    },
+    keepBackendStep(shell, env, releaseDir),
   );
   // The chain stops at the first failure, whose parser names it: past that, every step ran.
   return combine([cloned], ([[, , head]]) =>
     head === SKIPPED ? { ok: false, error: new GenError(`internal error: the checkout did not run on ${where}`) } : { ok: true, value: head },
   );
+}
+
+/** The repository's folder (release.repositoryFolder) of the checkout in .checkout becomes the release's backend folder. */
+export function keepBackendStep(shell: ServerShell, env: Environment, releaseDir: string): TypedStep<void> {
+  const checkout = shell.path(`${releaseDir}/.checkout`);
+  const backend = shell.path(`${releaseDir}/${env.paths.backendDir}`);
+  const folder = env.release.repositoryFolder;
+  // The repository's root is the backend: all of it moves, but git's own folder.
+  const script =
+    folder === "."
+      ? `rm -rf ${shell.path(`${releaseDir}/.checkout/.git`)} && mv ${checkout} ${backend}`
+      : `mv ${shell.path(`${releaseDir}/.checkout/${folder}`)} ${backend} && rm -rf ${checkout}`;
+  const kept = folder === "." ? "the whole checkout" : `only ${folder}/ of the checkout`;
+  return statusStep(shell, `keeping ${kept}${folder === env.paths.backendDir ? "" : ` as ${env.paths.backendDir}/`}`, script);
 }
 
 /** The release's folder, new: one that exists already belongs to another release and is never touched. */
@@ -137,6 +151,11 @@ export function parseCreateRelease(release: string, where: string, run: CommandR
 /** A half-made release goes whole (a failure here leaves it for pruning). */
 export function removeReleaseStep(shell: ServerShell, releaseDir: string): TypedStep<StepOutput> {
   return plainStep({ name: `removing ${releaseDir}`, script: `rm -rf ${shell.path(releaseDir)}` });
+}
+
+/** The release's public folder, for deployment.json, when there is no front end to upload into it. */
+export function publicFolderStep(shell: ServerShell, env: Environment, releaseDir: string): TypedStep<void> {
+  return statusStep(shell, "creating the public folder", `mkdir -p ${shell.path(`${releaseDir}/${env.paths.publicDir}`)}`);
 }
 
 /** settings_local.py (apply's, in paths.config) linked where the backend reads it. */

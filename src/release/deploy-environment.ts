@@ -12,7 +12,7 @@ import type { ConnectOptions } from "../transport/open-transport.js";
 import { deployHosts, type HostDeployResult } from "./deploy-hosts.js";
 import type { StepReporter } from "./deploy-release.js";
 import { listBuildOutput, runLocalCommand } from "./frontend.js";
-import { archiveCommit, checkBranchName, type CommitInfo, readCommit } from "./local-checks.js";
+import { archiveCommit, checkBranchName, checkConfiguredFolders, type CommitInfo, readCommit } from "./local-checks.js";
 
 export interface EnvironmentDeployInput {
   loaded: LoadedEnvironment;
@@ -59,20 +59,25 @@ export async function deployEnvironment(input: EnvironmentDeployInput, events: D
   events.step(1, `local checks in ${repoDir}`);
   const commit = await readCommit(repoDir, branch);
   events.detail(`${commit.hash.slice(0, 12)} ${commit.title} (${commit.author}, ${commit.date})`);
-  const frontendDir = resolve(repoDir, env.release.frontend.output);
-  if (input.skipFrontBuild) {
+  // Every folder a command runs in or reads from is checked before the first command: none runs elsewhere.
+  await checkConfiguredFolders(repoDir, commit.hash, env);
+  const frontend = env.release.frontend;
+  if (frontend === null) {
+    events.step(2, "no front end to build (release.frontend is null)");
+  } else if (input.skipFrontBuild) {
     events.step(2, "front-end build skipped (--skip-front-build)");
   } else {
-    events.step(2, `front-end build in ${env.release.frontend.dir}`);
-    for (const command of env.release.frontend.build) {
+    events.step(2, `front-end build in ${frontend.dir}`);
+    for (const command of frontend.build) {
       events.detail(`$ ${command.join(" ")}`);
-      await runLocalCommand(command, resolve(repoDir, env.release.frontend.dir), events.buildOutput);
+      await runLocalCommand(command, resolve(repoDir, frontend.dir), events.buildOutput);
     }
   }
-  const files = await listBuildOutput(frontendDir);
+  const frontendDir = frontend === null ? undefined : resolve(repoDir, frontend.output);
+  const files = frontendDir === undefined ? [] : await listBuildOutput(frontendDir);
   const source =
     (input.source ?? env.release.source) === "archive"
-      ? { kind: "archive" as const, branch, commit: commit.hash, archive: await archiveCommit(repoDir, commit.hash, env.paths.backendDir) }
+      ? { kind: "archive" as const, branch, commit: commit.hash, archive: await archiveCommit(repoDir, commit.hash, env.release.repositoryFolder) }
       : { kind: "clone" as const, branch, commit: commit.hash };
   events.step(3, `configuration of ${input.loaded.name}`);
   const applyInput = { ...input, dryRun: false };
@@ -88,7 +93,7 @@ export async function deployEnvironment(input: EnvironmentDeployInput, events: D
     environment: env,
     commit,
     source,
-    frontend: { dir: frontendDir, files },
+    frontend: frontendDir === undefined ? null : { dir: frontendDir, files },
     restartCelery: input.restartCelery,
     forceUnlock: input.forceUnlock,
   };

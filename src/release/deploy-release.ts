@@ -16,6 +16,7 @@ import {
   createReleaseStep,
   fetchBackend,
   installBackend,
+  publicFolderStep,
   removeReleaseStep,
   runReleaseTasks,
   lazyUploads,
@@ -35,7 +36,8 @@ export interface DeployInput {
   environment: Environment;
   commit: CommitInfo;
   source: ReleaseSource;
-  frontend: { dir: string; files: string[] };
+  /** The front end's build output; null without a front end (public/ then holds deployment.json alone). */
+  frontend: { dir: string; files: string[] } | null;
   restartCelery: boolean;
   forceUnlock: boolean;
   /** The host's roles: the smoke checks ask web hosts for Gunicorn and nginx, worker hosts for Celery. */
@@ -195,7 +197,8 @@ async function buildRelease(
     await runReleaseTasks(shell, env, releaseDir, out, stop);
     stop();
     await recordMigrations(shell, env, releaseDir, out.onCommand);
-    await uploadFrontend(shell, uploads, env, releaseDir, { dir: input.frontend.dir, total: input.frontend.files.length }, out, stop);
+    if (input.frontend) await uploadFrontend(shell, uploads, env, releaseDir, { dir: input.frontend.dir, total: input.frontend.files.length }, out, stop);
+    else await runStep(shell, publicFolderStep(shell, env, releaseDir));
     stop();
     await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, serverCommit, deployedAt: effects.now().toISOString(), release });
   } finally {

@@ -1,7 +1,11 @@
-// The local half of a release: the checkout must be on the branch being deployed; its commit is described in
-// deployment.json. Effects: runs git in the checkout, reads nothing else.
+// The local half of a release: the checkout must be on the branch being deployed, and hold the folders the
+// environment names; its commit is described in deployment.json. Effects: runs git in the checkout, looks at its
+// folders, reads nothing else.
 import { execFile } from "node:child_process";
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { promisify } from "node:util";
+import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 
 const exec = promisify(execFile);
@@ -45,6 +49,33 @@ export async function readCommit(repoDir: string, branch: string): Promise<Commi
   }
   const [hash, author, date, title] = (await git(repoDir, ["log", "-1", "--format=%H%x00%ae%x00%cI%x00%s"])).split("\0");
   return { branch, hash: hash!, author: author!, date: date!, title: title! };
+}
+
+/**
+ * The folders a release takes from the checkout exist, before any command runs: the backend's folder in the commit,
+ * and the front end's folder in the checkout, where its build runs. A command started in a folder that is not there
+ * would run elsewhere (npm looks for package.json in the folders above) or not at all.
+ */
+export async function checkConfiguredFolders(repoDir: string, commit: string, env: Environment): Promise<void> {
+  const missing: string[] = [];
+  const folder = env.release.repositoryFolder;
+  if (folder !== "." && (await git(repoDir, ["cat-file", "-t", `${commit}:${folder}`]).catch(() => "")) !== "tree")
+    missing.push(
+      `the backend's folder ${folder}/ (release.repositoryFolder) is not in commit ${commit.slice(0, 12)}: set release.repositoryFolder to the folder that holds manage.py ("." for the repository's root)`,
+    );
+  const frontend = env.release.frontend;
+  if (frontend !== null) {
+    const dir = resolve(repoDir, frontend.dir);
+    const isDir = await stat(dir).then(
+      (info) => info.isDirectory(),
+      () => false,
+    );
+    if (!isDir)
+      missing.push(
+        `the front end's folder ${dir} (release.frontend.dir) does not exist: correct release.frontend.dir, or set release.frontend to null when the application has no front end`,
+      );
+  }
+  if (missing.length > 0) throw new GenError(`${missing.join("; ")}; nothing was run`);
 }
 
 /** A tar archive of one folder of the current commit, for the `archive` source. */

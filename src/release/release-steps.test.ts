@@ -4,7 +4,7 @@
 // as an error naming the step.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
@@ -33,7 +33,7 @@ const manage = join(root, "manage.sh");
 const env = {
   server: { useSudo: false },
   paths: { releases: "/srv/app/releases", current: "/srv/app/current", publicDir: "public", backendDir: "backend", config: "/srv/app/config" },
-  release: { migrations: [manage, "showmigrations", "--plan"], settingsLink: "tsosi/settings_local.py" },
+  release: { migrations: [manage, "showmigrations", "--plan"], settingsLink: "tsosi/settings_local.py", repositoryFolder: "backend" },
 } as unknown as Environment;
 const shell = serverShell(transport, env, { sudo: false });
 const where = transport.describe;
@@ -218,5 +218,12 @@ describe("release steps through the local transport", () => {
           `file://${repo} does not have commit ${unknown} (the one checked locally): push it (git push), or deploy with --source archive`,
     );
     assert.ok(!parseServerCommit("s", "h", { exitCode: 0, stdout: "fatal: not a tar\n", stderr: "" }).ok);
+    // A repository whose root is the backend (manage.py at the top): all of it but .git becomes backend/.
+    const rooted = { ...withRepo, release: { ...withRepo.release, repositoryFolder: "." } } as Environment;
+    const third = `${env.paths.releases}/20260107T000000Z`;
+    mkdirSync(at(third));
+    assert.deepEqual(await runStep(shell, attempt(cloneSteps(shell, rooted, third, commit))), { ok: true, value: commit });
+    assert.deepEqual(readdirSync(at(`${third}/backend`)).sort(), ["README", "backend"]);
+    assert.deepEqual(readdirSync(at(third)), ["backend"]);
   });
 });

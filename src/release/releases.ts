@@ -1,7 +1,7 @@
 // The releases on a server: listing them (with their standing in the release log and the processes that use
 // them), switching `current` atomically, pruning old ones, restarting.
 // Effects: commands through the transport as the deploy user; systemctl through its sudoers rules, nothing else.
-import { appUnits, restartOrder } from "../render/unit-relations.js";
+import { appUnits, restartOrder, workerUnits } from "../render/unit-relations.js";
 import { visibleText } from "../server/server-text.js";
 import { readRoot, safeReadFunctions } from "../server/safe-read.js";
 import {
@@ -195,10 +195,7 @@ export function restartCommands(env: Environment, options: RestartOptions): Serv
   const worker = options.roles.includes("worker") && options.celery;
   // A release is live (the step switched to it), so nothing waits for one.
   const order = (wanted: string[]) => fromRestartOrder(restartOrder(wanted, env)).map(({ release: _, ...command }) => command);
-  return [
-    ...(web ? [...order([units.gunicorn]), { verb: "reload" as const, unit: "nginx.service" }] : []),
-    ...(worker ? order([units.celery, units.beat]) : []),
-  ];
+  return [...(web ? [...order([units.gunicorn]), { verb: "reload" as const, unit: "nginx.service" }] : []), ...(worker ? order(workerUnits(env)) : [])];
 }
 
 /** Runs the restarts in one round trip, chained; `onCommand` gets each one that ran, as shown to the operator. */

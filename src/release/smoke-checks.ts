@@ -1,5 +1,5 @@
 // Smoke checks: what must hold once a release is live, derived from the environment (socket, domain, listen
-// address, static and media folders, Celery, certificate). smokeCheckSpec is pure; runSmokeChecks runs the spec on
+// address, static and media folders, Celery, certificate; media and Celery only when the environment has them). smokeCheckSpec is pure; runSmokeChecks runs the spec on
 // the server in one command (the sockets are server-local) and parses its one JSON record. A check of a service
 // that may still be starting waits for it up to checks.timeoutSeconds, unless its unit stopped. The server's half is
 // smoke_checks.py beside this module (Python 3, standard library only: the server runs a Python application).
@@ -34,8 +34,9 @@ export function smokeCheckNames(env: Environment, options: Pick<SmokeSpecOptions
   const web = options.roles.includes("web");
   const worker = options.roles.includes("worker");
   const names: CheckName[] = [
-    ...(web ? (["gunicorn", "nginx", "static", "media"] as const) : []),
-    ...(worker && options.celery ? (["celery"] as const) : []),
+    ...(web ? (["gunicorn", "nginx", "static"] as const) : []),
+    ...(web && env.nginx.mediaAlias ? (["media"] as const) : []),
+    ...(worker && options.celery && env.celery ? (["celery"] as const) : []),
     ...(web && env.nginx.tls ? (["certificate"] as const) : []),
   ];
   return names.filter((name) => !env.checks.skip.includes(name));
@@ -56,14 +57,14 @@ export function smokeCheckSpec(env: Environment, options: SmokeSpecOptions) {
       shownDir: `${env.paths.current}/${env.paths.staticDir}`,
       location: env.nginx.locations.static,
     },
-    media: { root: options.root, path: env.nginx.mediaAlias, user: env.server.webUser },
+    media: env.nginx.mediaAlias ? { root: options.root, path: env.nginx.mediaAlias, user: env.server.webUser } : null,
     // One short ping per attempt, asked again until the worker answers (it connects to the broker after its
     // unit says it started: Type=forking returns first).
-    celery: { argv: [...env.celery.command, "-A", env.celery.app, "inspect", "ping", "--timeout", "1"], cwd: under(backend) },
+    celery: env.celery ? { argv: [...env.celery.command, "-A", env.celery.app, "inspect", "ping", "--timeout", "1"], cwd: under(backend) } : null,
     certificate: { file: under(env.nginx.certificate), shownFile: env.nginx.certificate, days: env.checks.certificateDays },
     units: {
       ...(options.roles.includes("web") ? { gunicorn: unitWatch(env, env.gunicorn.service, GUNICORN_EXITS) } : {}),
-      ...(options.roles.includes("worker") && options.celery ? { celery: unitWatch(env, env.celery.service, {}) } : {}),
+      ...(options.roles.includes("worker") && options.celery && env.celery ? { celery: unitWatch(env, env.celery.service, {}) } : {}),
     },
   };
 }

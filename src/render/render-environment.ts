@@ -120,7 +120,6 @@ function templateEngine(environmentsDir: string, overridesDir: string | undefine
 
 function templateContext({ name, environment: env, secrets, source }: RenderInput): Record<string, unknown> {
   const release = `${env.paths.current}`;
-  const celeryCommon = [`--loglevel=${env.celery.logLevel}`];
   return {
     ...env,
     envName: name,
@@ -131,29 +130,41 @@ function templateContext({ name, environment: env, secrets, source }: RenderInpu
     serverNames: [env.app.domain, ...env.app.redirectDomains],
     redisIsLocal: redisIsLocal(env),
     requires: unitRequires(env),
+    ...(env.celery ? celeryCommands(env.celery) : {}),
+    settings: djangoSettings(env).map(([settingName, value]) => ({ name: settingName, literal: pythonLiteral(value, secrets) })),
+  };
+}
+
+/** The command lines of the Celery units (celery multi for the worker, beat for the scheduler). */
+function celeryCommands(celery: NonNullable<Environment["celery"]>) {
+  const { beat } = celery;
+  return {
     celeryMulti: (verb: string) => [
-      ...env.celery.command,
+      ...celery.command,
       "-A",
-      env.celery.app,
+      celery.app,
       "multi",
       verb,
-      env.celery.nodeName,
-      `--pidfile=${env.celery.pidFile}`,
-      `--logfile=${env.celery.logFile}`,
-      ...celeryCommon,
-      `--concurrency=${env.celery.concurrency}`,
+      celery.nodeName,
+      `--pidfile=${celery.pidFile}`,
+      `--logfile=${celery.logFile}`,
+      `--loglevel=${celery.logLevel}`,
+      `--concurrency=${celery.concurrency}`,
     ],
-    celeryBeat: [
-      ...env.celery.command,
-      "-A",
-      env.celery.app,
-      "beat",
-      `--pidfile=${env.celery.beat.pidFile}`,
-      `--logfile=${env.celery.beat.logFile}`,
-      `--loglevel=${env.celery.beat.logLevel}`,
-      `--schedule=/var/lib/${env.celery.beat.stateDirectory}/celerybeat-schedule`,
-    ],
-    settings: djangoSettings(env).map(([settingName, value]) => ({ name: settingName, literal: pythonLiteral(value, secrets) })),
+    ...(beat
+      ? {
+          celeryBeat: [
+            ...celery.command,
+            "-A",
+            celery.app,
+            "beat",
+            `--pidfile=${beat.pidFile}`,
+            `--logfile=${beat.logFile}`,
+            `--loglevel=${beat.logLevel}`,
+            `--schedule=/var/lib/${beat.stateDirectory}/celerybeat-schedule`,
+          ],
+        }
+      : {}),
   };
 }
 

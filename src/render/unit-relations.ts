@@ -3,18 +3,26 @@
 // on demand through their socket. Pure.
 import type { Environment } from "../../schema/index.js";
 
+/** gen's units by what they run; the worker and beat only when the environment has them. */
 export function appUnits(env: Environment) {
   return {
     socket: `${env.gunicorn.service}.socket`,
     gunicorn: `${env.gunicorn.service}.service`,
     handover: `${env.gunicorn.handoverService}.service`,
-    celery: `${env.celery.service}.service`,
-    beat: `${env.celery.beat.service}.service`,
+    celery: env.celery ? `${env.celery.service}.service` : undefined,
+    beat: env.celery?.beat ? `${env.celery.beat.service}.service` : undefined,
   };
 }
 
+/** The units of the worker role (Celery's), of those the environment has. */
+export function workerUnits(env: Environment): string[] {
+  const units = appUnits(env);
+  return present([units.celery, units.beat]);
+}
+
 export function redisIsLocal(env: Environment): boolean {
-  return ["127.0.0.1", "localhost", "::1"].includes(env.redis.host) && env.server.systemServices.includes(env.redis.service);
+  const { redis } = env;
+  return redis !== null && ["127.0.0.1", "localhost", "::1"].includes(redis.host) && env.server.systemServices.includes(redis.service);
 }
 
 /** Unit -> the units its Requires= names. systemd stops or restarts a unit when one it requires is stopped or restarted. */
@@ -23,8 +31,8 @@ export function unitRequires(env: Environment): Record<string, string[]> {
   return {
     [units.gunicorn]: [units.socket],
     [units.handover]: [units.socket],
-    [units.celery]: redisIsLocal(env) ? [`${env.redis.service}.service`] : [],
-    [units.beat]: [units.celery],
+    ...(units.celery ? { [units.celery]: redisIsLocal(env) ? [`${env.redis!.service}.service`] : [] } : {}),
+    ...(units.celery && units.beat ? { [units.beat]: [units.celery] } : {}),
   };
 }
 
@@ -36,7 +44,7 @@ export function releaseFolder(env: Environment): string {
 /** The units that run the application: systemd refuses to start them (status 200/CHDIR) before the first release. */
 export function unitsInRelease(env: Environment): string[] {
   const units = appUnits(env);
-  return [units.gunicorn, units.handover, units.celery, units.beat];
+  return [units.gunicorn, units.handover, ...workerUnits(env)];
 }
 
 /** Services their socket starts on the first connection: never started by gen, only restarted when running. */
@@ -73,4 +81,8 @@ export function restartOrder(units: string[], env: Environment): UnitRestart[] {
     if (!restartedWith(unit)) return [{ unit, verb: "restart", ...release }];
     return onDemand.has(unit) ? [] : [{ unit, verb: "start", ...release }];
   });
+}
+
+function present(units: (string | undefined)[]): string[] {
+  return units.filter((unit): unit is string => unit !== undefined);
 }

@@ -94,8 +94,8 @@ const CASES: BrokenCase[] = [
   {
     check: "logsAreRotated",
     what: "the reference's TSOSI_MAIN_LOG_FILE directly in /var/log",
-    overrides: { django: { settings: { TSOSI_MAIN_LOG_FILE: "/var/log/tsosi_app.log" } } },
-    fields: ["django.settings.TSOSI_MAIN_LOG_FILE", "logrotate.patterns"],
+    overrides: { django: { logFiles: { TSOSI_MAIN_LOG_FILE: "/var/log/tsosi_app.log" } } },
+    fields: ["django.logFiles.TSOSI_MAIN_LOG_FILE", "logrotate.patterns"],
     mentions: ["/var/log/tsosi_app.log", "/var/log/tsosi/*.log"],
     alsoFiring: ["deployUserOwnsWrittenPaths"],
   },
@@ -139,7 +139,7 @@ const CASES: BrokenCase[] = [
     what: "paths.logs elsewhere than where the log files are (which are still rotated)",
     overrides: {
       paths: { logs: "/srv/tsosi/logs" },
-      django: { settings: REFERENCE_LOGS },
+      django: { logFiles: REFERENCE_LOGS },
       celery: { logFile: "/var/log/tsosi/celery_%n%I.log", beat: { logFile: "/var/log/tsosi/celery_beat.log" } },
       logrotate: { patterns: ["/var/log/tsosi/*.log"] },
     },
@@ -148,10 +148,10 @@ const CASES: BrokenCase[] = [
   },
   {
     check: "deployUserOwnsWrittenPaths",
-    what: "TSOSI_TO_INGEST_DIR set to a folder gen does not prepare (paths.toIngest left at its default)",
-    overrides: { django: { settings: { TSOSI_TO_INGEST_DIR: "/srv/ingest" } } },
-    fields: ["django.settings.TSOSI_TO_INGEST_DIR"],
-    mentions: ["/srv/ingest", "not one of the folders gen prepares"],
+    what: "a folder setting naming paths.config, the folder root keeps for settings_local.py",
+    overrides: { django: { folders: { TSOSI_TO_INGEST_DIR: "~/config" } } },
+    fields: ["django.folders.TSOSI_TO_INGEST_DIR"],
+    mentions: ["/home/deployer/config", "owned by root"],
   },
   {
     check: "logrotateRunsAsLogFolderOwner",
@@ -168,11 +168,18 @@ const CASES: BrokenCase[] = [
     mentions: ["DEBUG"],
   },
   {
-    check: "redisSettingsMatch",
-    what: "TSOSI_REDIS_PORT that is not Redis's port",
-    overrides: { django: { settings: { TSOSI_REDIS_PORT: 6380 } } },
-    fields: ["django.settings.TSOSI_REDIS_PORT", "redis"],
-    mentions: ["6380", "6379"],
+    check: "extraSettingsDoNotShadow",
+    what: "TSOSI_REDIS_PORT set in django.extra, where gen writes Redis's port (redis.settings)",
+    overrides: { django: { extra: { TSOSI_REDIS_PORT: 6380 } } },
+    fields: ["django.extra.TSOSI_REDIS_PORT", "redis.settings.TSOSI_REDIS_PORT"],
+    mentions: ["TSOSI_REDIS_PORT", "redis.settings"],
+  },
+  {
+    check: "settingsAreNamedOnce",
+    what: "TSOSI_REDIS_PORT named by redis.settings and by django.logFiles",
+    overrides: { django: { logFiles: { TSOSI_REDIS_PORT: "redis.log" } } },
+    fields: ["redis.settings.TSOSI_REDIS_PORT", "django.logFiles.TSOSI_REDIS_PORT"],
+    mentions: ["TSOSI_REDIS_PORT"],
   },
 ];
 
@@ -234,10 +241,10 @@ describe("each check reports the environment broken its way", () => {
     assert.deepEqual(fields.sort(), [
       "celery.beat.logFile",
       "celery.logFile",
-      "django.settings.ERROR_LOG_FILE",
-      "django.settings.TSOSI_DATA_LOG_FILE",
-      "django.settings.TSOSI_DJANGO_LOG_FILE",
-      "django.settings.TSOSI_MAIN_LOG_FILE",
+      "django.logFiles.ERROR_LOG_FILE",
+      "django.logFiles.TSOSI_DATA_LOG_FILE",
+      "django.logFiles.TSOSI_DJANGO_LOG_FILE",
+      "django.logFiles.TSOSI_MAIN_LOG_FILE",
     ]);
   });
 
@@ -248,12 +255,12 @@ describe("each check reports the environment broken its way", () => {
       TSOSI_DATA_LOG_FILE: "/var/log/tsosi_data.log",
       TSOSI_DJANGO_LOG_FILE: "/var/log/django.log",
     };
-    const input = checkInput(await loadVariant({ django: { settings: reference } }));
+    const input = checkInput(await loadVariant({ django: { logFiles: reference } }));
     const fields = CROSS_CHECKS.logsAreRotated!(input).map((i) => i.fields?.[0]);
     assert.deepEqual(
       fields.sort(),
       Object.keys(reference)
-        .map((k) => `django.settings.${k}`)
+        .map((k) => `django.logFiles.${k}`)
         .sort(),
     );
   });
@@ -261,7 +268,7 @@ describe("each check reports the environment broken its way", () => {
   test("the checks work on an environment object changed after loading", async () => {
     const loaded = await loadEnvironment("prod", { environmentsDir, processEnv: SECRETS });
     const env = loaded.environment;
-    const broken = { ...loaded, environment: { ...env, celery: { ...env.celery, pidFile: "/var/run/elsewhere/%n.pid" } } };
+    const broken = { ...loaded, environment: { ...env, celery: { ...env.celery!, pidFile: "/var/run/elsewhere/%n.pid" } } };
     const byCheck = issuesByCheck(checkInput(broken));
     assert.deepEqual(Object.keys(byCheck), ["pidFilesInRuntimeDirectory"], describeIssues(byCheck));
     assert.deepEqual(byCheck.pidFilesInRuntimeDirectory![0]!.fields, ["celery.pidFile", "celery.runtimeDirectory"]);
@@ -275,7 +282,9 @@ describe("no false alarms and no loopholes", () => {
   });
 
   test("accepts folders written with a trailing slash", async () => {
-    const input = checkInput(await loadVariant({ paths: { media: "/tsosi_media/", errors: "/home/deployer/tsosi_errors/" } }));
+    const input = checkInput(
+      await loadVariant({ paths: { media: "/tsosi_media/" }, django: { folders: { TSOSI_ERROR_OUTPUT_FOLDER: "/home/deployer/tsosi_errors/" } } }),
+    );
     assert.deepEqual(runCrossChecks(input), []);
   });
 

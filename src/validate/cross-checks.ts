@@ -4,6 +4,7 @@ import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import type { FolderSpec, Issue, RenderedFile } from "../types.js";
 import { djangoSettings } from "../render/settings.js";
+import { workerUnits } from "../render/unit-relations.js";
 import { shellGlobRegExp } from "./shell-glob.js";
 
 export interface CrossCheckInput {
@@ -24,7 +25,7 @@ export const CROSS_CHECKS: Record<string, CrossCheck> = {
   serverNamesAreAllowedHosts,
   deployUserOwnsWrittenPaths,
   extraSettingsDoNotShadow,
-  redisSettingsMatch,
+  settingsAreNamedOnce,
   logrotateRunsAsLogFolderOwner,
 };
 
@@ -59,39 +60,37 @@ export function socketPathMatches(input: CrossCheckInput): Issue[] {
 export function mediaRootIsServed(input: CrossCheckInput): Issue[] {
   const s = input.environment.django.settings;
   const alias = input.environment.nginx.mediaAlias;
+  const where = input.environment.nginx.locations.media;
   const issues: Issue[] = [];
-  if (trimSlash(s.MEDIA_ROOT) !== trimSlash(alias)) {
+  if (s.MEDIA_ROOT !== undefined && (alias === undefined || trimSlash(s.MEDIA_ROOT) !== trimSlash(alias))) {
+    const served = alias === undefined ? "nginx serves no media (paths.media is null)" : `nginx serves ${where} from ${alias}`;
     issues.push(
       issue(
         input,
         ["django.settings.MEDIA_ROOT", "nginx.mediaAlias", "paths.media"],
-        `MEDIA_ROOT is ${s.MEDIA_ROOT} but nginx serves ${input.environment.nginx.locations.media} from ${alias}: uploaded media would never be served`,
+        `MEDIA_ROOT is ${s.MEDIA_ROOT} but ${served}: uploaded media would never be served`,
       ),
     );
   }
-  if (`/${s.MEDIA_URL}` !== input.environment.nginx.locations.media) {
-    issues.push(
-      issue(
-        input,
-        ["django.settings.MEDIA_URL", "nginx.locations.media"],
-        `MEDIA_URL is "${s.MEDIA_URL}" but nginx serves media under ${input.environment.nginx.locations.media}`,
-      ),
-    );
+  if (s.MEDIA_URL !== undefined && alias !== undefined && `/${s.MEDIA_URL}` !== where) {
+    issues.push(issue(input, ["django.settings.MEDIA_URL", "nginx.locations.media"], `MEDIA_URL is "${s.MEDIA_URL}" but nginx serves media under ${where}`));
   }
   return issues;
 }
 
 /** Every log file the application or Celery writes, with the field that sets it. celery's %n/%I become examples. */
 export function logFiles(env: Environment): { field: string; path: string }[] {
-  const s = env.django.settings;
-  const example = (p: string) => p.replaceAll("%n", env.celery.nodeName).replaceAll("%I", "0").replaceAll("%i", "0").replaceAll("%h", "host");
+  const { celery } = env;
+  const example = (p: string) =>
+    p
+      .replaceAll("%n", celery?.nodeName ?? "")
+      .replaceAll("%I", "0")
+      .replaceAll("%i", "0")
+      .replaceAll("%h", "host");
   return [
-    { field: "django.settings.ERROR_LOG_FILE", path: s.ERROR_LOG_FILE },
-    { field: "django.settings.TSOSI_MAIN_LOG_FILE", path: s.TSOSI_MAIN_LOG_FILE },
-    { field: "django.settings.TSOSI_DATA_LOG_FILE", path: s.TSOSI_DATA_LOG_FILE },
-    { field: "django.settings.TSOSI_DJANGO_LOG_FILE", path: s.TSOSI_DJANGO_LOG_FILE },
-    { field: "celery.logFile", path: example(env.celery.logFile) },
-    { field: "celery.beat.logFile", path: example(env.celery.beat.logFile) },
+    ...Object.entries(env.django.logFiles).map(([name, path]) => ({ field: `django.logFiles.${name}`, path })),
+    ...(celery ? [{ field: "celery.logFile", path: example(celery.logFile) }] : []),
+    ...(celery?.beat ? [{ field: "celery.beat.logFile", path: example(celery.beat.logFile) }] : []),
   ];
 }
 
@@ -108,8 +107,8 @@ export function logsAreRotated(input: CrossCheckInput): Issue[] {
 export function pidFilesInRuntimeDirectory(input: CrossCheckInput): Issue[] {
   const { celery } = input.environment;
   const units = [
-    { field: "celery", pidFile: celery.pidFile, runtime: celery.runtimeDirectory },
-    { field: "celery.beat", pidFile: celery.beat.pidFile, runtime: celery.beat.runtimeDirectory },
+    ...(celery ? [{ field: "celery", pidFile: celery.pidFile, runtime: celery.runtimeDirectory }] : []),
+    ...(celery?.beat ? [{ field: "celery.beat", pidFile: celery.beat.pidFile, runtime: celery.beat.runtimeDirectory }] : []),
   ];
   return units
     .filter(({ pidFile, runtime }) => !normalizeRun(pidFile).startsWith(`/run/${runtime}/`))
@@ -124,7 +123,12 @@ export function pidFilesInRuntimeDirectory(input: CrossCheckInput): Issue[] {
 
 export function sudoersNameKnownServices(input: CrossCheckInput): Issue[] {
   const env = input.environment;
-  const known = new Set([env.gunicorn.service, env.gunicorn.handoverService, env.celery.service, env.celery.beat.service, ...env.server.systemServices]);
+  const known = new Set([
+    env.gunicorn.service,
+    env.gunicorn.handoverService,
+    ...workerUnits(env).map((u) => u.replace(/\.service$/, "")),
+    ...env.server.systemServices,
+  ]);
   return env.sudoers.rules
     .map((rule, i) => ({ rule, i }))
     .filter(({ rule }) => !known.has(rule.service))
@@ -157,9 +161,8 @@ export function deployUserOwnsWrittenPaths(input: CrossCheckInput): Issue[] {
   const s = env.django.settings;
   const written = [
     ...logFiles(env).map(({ field, path }) => ({ field, dir: parentOf(path) })),
-    { field: "django.settings.MEDIA_ROOT", dir: trimSlash(s.MEDIA_ROOT) },
-    { field: "django.settings.TSOSI_ERROR_OUTPUT_FOLDER", dir: trimSlash(s.TSOSI_ERROR_OUTPUT_FOLDER) },
-    { field: "django.settings.TSOSI_TO_INGEST_DIR", dir: trimSlash(s.TSOSI_TO_INGEST_DIR) },
+    ...(s.MEDIA_ROOT === undefined ? [] : [{ field: "django.settings.MEDIA_ROOT", dir: trimSlash(s.MEDIA_ROOT) }]),
+    ...Object.entries(env.django.folders).map(([name, path]) => ({ field: `django.folders.${name}`, dir: trimSlash(path) })),
     { field: "paths.releases", dir: env.paths.releases },
   ];
   return written.flatMap(({ field, dir }) => {
@@ -174,16 +177,18 @@ export function deployUserOwnsWrittenPaths(input: CrossCheckInput): Issue[] {
 }
 
 export function extraSettingsDoNotShadow(input: CrossCheckInput): Issue[] {
+  const places = settingPlaces(input.environment);
   const known = new Set(djangoSettings({ ...input.environment, django: { ...input.environment.django, extra: {} } }).map(([name]) => name));
   return Object.keys(input.environment.django.extra)
     .filter((name) => known.has(name))
-    .map((name) =>
-      issue(
+    .map((name) => {
+      const place = places.get(name)?.[0] ?? `django.settings.${name}`;
+      return issue(
         input,
-        [`django.extra.${name}`, `django.settings.${name}`],
-        `${name} is set by gen already: set it in django.settings (or the field it derives from), not in django.extra`,
-      ),
-    );
+        [`django.extra.${name}`, place],
+        `${name} is set by gen already: set it in ${place} (or the field it derives from), not in django.extra`,
+      );
+    });
 }
 
 /** Django's rule: "*" matches all, ".example.org" matches example.org and its subdomains. */
@@ -192,24 +197,29 @@ function hostMatches(name: string, pattern: string): boolean {
   return pattern.startsWith(".") && (name === pattern.slice(1) || name.endsWith(pattern));
 }
 
-export function redisSettingsMatch(input: CrossCheckInput): Issue[] {
-  const { redis } = input.environment;
-  const s = input.environment.django.settings;
-  const expected = {
-    TSOSI_CELERY_BROKER_URL: `redis://${redis.host}:${redis.port}/${redis.db}`,
-    TSOSI_REDIS_HOST: redis.host,
-    TSOSI_REDIS_PORT: redis.port,
-    TSOSI_REDIS_DB: redis.db,
-  };
-  return (Object.keys(expected) as (keyof typeof expected)[])
-    .filter((name) => s[name] !== expected[name])
-    .map((name) =>
-      issue(
-        input,
-        [`django.settings.${name}`, "redis"],
-        `${name} is ${JSON.stringify(s[name])} but Redis is configured as ${JSON.stringify(expected[name])} (redis.host/port/db): Celery and the cache would use different servers`,
-      ),
-    );
+/** A setting is set in one place: two of django.logFiles, django.folders and redis.settings naming it would fight. */
+export function settingsAreNamedOnce(input: CrossCheckInput): Issue[] {
+  return [...settingPlaces(input.environment).entries()]
+    .filter(([, fields]) => fields.length > 1)
+    .map(([name, fields]) => issue(input, fields, `${name} is set in ${fields.join(" and ")}: keep one`));
+}
+
+/** Setting name -> the fields that set it (gen's settings and the application's log files, folders and Redis settings). */
+function settingPlaces(env: Environment): Map<string, string[]> {
+  const named = (prefix: string, record: Record<string, unknown>) =>
+    Object.entries(record)
+      .filter(([, value]) => value !== undefined)
+      .map(([name]): [string, string] => [name, `${prefix}.${name}`]);
+  const places: [string, string][] = [
+    ...named("django.settings", env.django.settings),
+    ...(env.postgres ? [["DATABASES", "postgres"] as [string, string]] : []),
+    ...(env.redis ? [["CACHES", "redis"] as [string, string], ...named("redis.settings", env.redis.settings)] : []),
+    ...named("django.logFiles", env.django.logFiles),
+    ...named("django.folders", env.django.folders),
+  ];
+  const byName = new Map<string, string[]>();
+  for (const [name, field] of places) byName.set(name, [...(byName.get(name) ?? []), field]);
+  return byName;
 }
 
 /**

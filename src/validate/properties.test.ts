@@ -78,7 +78,6 @@ const FIELDS: Field[] = [
     "media:/tsosi_media",
     "logs:/var/log/tsosi",
     "config:/home/deployer/config",
-    "errors:/home/deployer/tsosi_errors",
     "backendDir:backend",
     "staticDir:backend/static",
     "publicDir:public",
@@ -148,25 +147,28 @@ const FIELDS: Field[] = [
   at("logrotate.patterns.0", "/var/log/tsosi/*.log", { "logrotate.patterns": ["/var/log/tsosi/*.log", "/var/log/nginx/*.log"] }),
   at("logrotate.minsize", "5k"),
   at("logrotate.maxsize", "100k"),
+  ...["MEDIA_URL:media/", "STATIC_URL:static/", "MEDIA_ROOT:/tsosi_media/"].map((pair) =>
+    at(`django.settings.${pair.slice(0, pair.indexOf(":"))}`, pair.slice(pair.indexOf(":") + 1)),
+  ),
   ...[
-    "MEDIA_URL:media/",
-    "STATIC_URL:static/",
-    "MEDIA_ROOT:/tsosi_media/",
-    "ERROR_LOG_FILE:/var/log/tsosi/error.log",
+    "ERROR_LOG_FILE:error.log",
     "TSOSI_MAIN_LOG_FILE:/var/log/tsosi/tsosi_app.log",
-    "TSOSI_DATA_LOG_FILE:/var/log/tsosi/tsosi_data.log",
+    "TSOSI_DATA_LOG_FILE:tsosi_data.log",
     "TSOSI_DJANGO_LOG_FILE:/var/log/tsosi/django.log",
-    "TSOSI_ERROR_OUTPUT_FOLDER:/home/deployer/tsosi_errors",
+  ].map((pair) => at(`django.logFiles.${pair.slice(0, pair.indexOf(":"))}`, pair.slice(pair.indexOf(":") + 1))),
+  at("django.folders.TSOSI_ERROR_OUTPUT_FOLDER", "~/tsosi_errors"),
+  at("django.folders.TSOSI_TO_INGEST_DIR", "/home/deployer/ingest"),
+  at("django.settingsModule", "backend_site.settings"),
+  ...[
     "TSOSI_FRONTEND_CUSTOM_HEADER:X-Frontend-Origin",
     "TSOSI_PUBLIC_RELPATH:../public/",
     "TSOSI_DATA_EXPORT_FOLDER:/home/deployer/export",
-    "TSOSI_TO_INGEST_DIR:/home/deployer/ingest",
     "TSOSI_API_RATE:100/day",
-  ].map((pair) => at(`django.settings.${pair.slice(0, pair.indexOf(":"))}`, pair.slice(pair.indexOf(":") + 1))),
+  ].map((pair) => at(`django.extra.${pair.slice(0, pair.indexOf(":"))}`, pair.slice(pair.indexOf(":") + 1))),
   at("django.settings.ALLOWED_HOSTS.0", "tsosi.org", { "django.settings.ALLOWED_HOSTS": ["tsosi.org", "www.tsosi.org", "tsosi.u-ga.fr"] }),
-  at("django.settings.TSOSI_API_WHITELIST_IPS.0", "127.0.0.1"),
-  at("django.settings.TSOSI_SCIPOST_AUTH.username", "user", { "django.settings.TSOSI_SCIPOST_AUTH": scipost }),
-  at("django.settings.TSOSI_SCIPOST_AUTH.client_secret", "secret", { "django.settings.TSOSI_SCIPOST_AUTH": scipost }),
+  at("django.extra.TSOSI_API_WHITELIST_IPS.0", "127.0.0.1"),
+  at("django.extra.TSOSI_SCIPOST_AUTH.username", "user", { "django.extra.TSOSI_SCIPOST_AUTH": scipost }),
+  at("django.extra.TSOSI_SCIPOST_AUTH.client_secret", "secret", { "django.extra.TSOSI_SCIPOST_AUTH": scipost }),
   at("django.extra.FUZZ_VALUE", "x"),
   at("django.extra.FUZZ_LIST.1", "b", { "django.extra.FUZZ_LIST": ["a", "b"] }),
   { name: "django.extra.FUZZ_DICT (a key)", benign: "key", apply: (input, value) => setPath(input, ["django", "extra", "FUZZ_DICT"], { [value]: value }) },
@@ -396,7 +398,7 @@ function expectedExec(template: string, key: string, env: Environment): string[]
       gunicorn.wsgiApp,
     ];
   const multi = { ExecStart: "start", ExecStop: "stopwait", ExecReload: "restart" }[key];
-  if (template === "celery.service.njk" && multi) {
+  if (template === "celery.service.njk" && multi && celery) {
     return [
       ...celery.command,
       "-A",
@@ -410,7 +412,7 @@ function expectedExec(template: string, key: string, env: Environment): string[]
       `--concurrency=${celery.concurrency}`,
     ];
   }
-  if (template === "celery-beat.service.njk" && key === "ExecStart") {
+  if (template === "celery-beat.service.njk" && key === "ExecStart" && celery?.beat) {
     return [
       ...celery.command,
       "-A",

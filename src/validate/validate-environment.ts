@@ -49,7 +49,7 @@ export function toolCheckContext(env: Environment): ToolCheckContext {
   const { server } = env;
   const commands = [
     env.gunicorn.command,
-    env.celery.command,
+    ...(env.celery ? [env.celery.command] : []),
     ...env.release.install,
     ...env.release.tasks,
     ...(env.release.migrations ? [env.release.migrations] : []),

@@ -339,7 +339,7 @@ describe("gen apply", { concurrency: 2 }, () => {
     withServer(async (server) => {
       await appliedOnce(server);
       const before = await snapshot(server);
-      await server.writeEnv({ logrotate: { rotate: 9 }, django: { settings: { DJANGO_LOG_LEVEL: "DEBUG" } } });
+      await server.writeEnv({ logrotate: { rotate: 9 }, django: { extra: { DJANGO_LOG_LEVEL: "DEBUG" } } });
       await server.failOn("restart tsosi_celery.service", { once: true });
       const run = await apply(server);
       assert.equal(run.code, 1, run.all);

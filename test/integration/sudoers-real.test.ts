@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { packageRoot } from "../../src/paths.js";
 import { renderedEnvironment } from "../support/rendered-environment.js";
+import { workerUnits } from "../../src/render/unit-relations.js";
 import type { Environment } from "../../schema/index.js";
 import { withSudoersLock } from "../support/sudoers-lock.js";
 
@@ -84,7 +85,7 @@ function allowedCommands(user: string): string[] {
 }
 
 function knownUnits(env: Environment): string[] {
-  return [env.gunicorn.service, env.gunicorn.handoverService, env.celery.service, env.celery.beat.service, ...env.server.systemServices];
+  return [env.gunicorn.service, env.gunicorn.handoverService, ...workerUnits(env).map((unit) => unit.replace(/\.service$/, "")), ...env.server.systemServices];
 }
 
 function asUser(script: string): { status: number | null; output: string } {

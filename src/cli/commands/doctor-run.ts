@@ -16,14 +16,14 @@ export async function runDoctorCommand(argv: DoctorArgs & GlobalOptions, output:
   if (!argv.json) printSandboxNote(output, loaded);
   // The database secrets only: without them every other check still runs, and the login says it was not checked.
   const values = await postgresLoginValues(loaded);
-  const options = { envName: argv.env, minFreeMb: argv["min-free-mb"], ...("skip" in values ? { loginSkip: values.skip } : {}) };
+  const options = { envName: argv.env, minFreeMb: argv["min-free-mb"], ...(values && "skip" in values ? { loginSkip: values.skip } : {}) };
   // Logged in as the user that deploys: sudo -n -l is asked as that user, as a release asks it.
   const outcomes = await forEachHost(
     env,
     { ...connectOptions(argv, argv.env), sshUser: env.release.sshUser ?? env.server.deployUser },
     argv.concurrency,
     (transport, host) =>
-      runDoctor(transport, doctorSpec(env, { ...options, roles: host.roles, root: transport.root }), "login" in values ? values.login : undefined),
+      runDoctor(transport, doctorSpec(env, { ...options, roles: host.roles, root: transport.root }), values && "login" in values ? values.login : undefined),
   );
   const ready = outcomes.every((o) => o.ok && doctorProblems(o.value).length === 0);
   if (argv.json) {

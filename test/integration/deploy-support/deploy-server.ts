@@ -146,7 +146,7 @@ async function prepare(tempDir: string, sshd: SshdHandle): Promise<DeployServer>
     checks: { skip: ["nginx", "static", "certificate"] },
     nginx: { tls: false },
     postgres: { name: "tsosi", user: "tsosi", password: { secret: "TEST_DB_PASSWORD" } },
-    django: { settings: { SECRET_KEY: { secret: "TEST_SECRET_KEY" } } },
+    django: { settingsModule: "backend_site.settings", settings: { SECRET_KEY: { secret: "TEST_SECRET_KEY" } } },
     release: {
       repository: app.bare,
       keep: 3,

@@ -189,7 +189,11 @@ function baseEnvironment(server: GenServer, hosts: number | undefined): Record<s
     app: { name: "tsosi", domain: "tsosi.localhost" },
     nginx: { tls: false },
     postgres: { name: "tsosi", user: "tsosi", password: { secret: "TEST_DB_PASSWORD" } },
-    django: { settings: { SECRET_KEY: { secret: "TEST_SECRET_KEY" } } },
+    // Two folders in the deploy user's home that the application writes into, as the reference's.
+    django: {
+      settings: { SECRET_KEY: { secret: "TEST_SECRET_KEY" } },
+      folders: { TSOSI_ERROR_OUTPUT_FOLDER: "~/tsosi_errors", TSOSI_TO_INGEST_DIR: "~/tsosi_to_ingest" },
+    },
   };
 }
 
