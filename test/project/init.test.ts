@@ -39,7 +39,7 @@ test("gen init writes base, prod, sandbox, .gitignore, tsconfig and the JSON Sch
   const env = join(dir, "environments");
   assert.deepEqual((await readdir(env)).sort(), [".gitignore", "base.ts", "environment.schema.json", "prod.ts", "sandbox.ts", "tsconfig.json"]);
   assert.match(await readFile(join(env, ".gitignore"), "utf8"), /^\*\.secrets\.env$/m);
-  assert.match(await readFile(join(env, "base.ts"), "utf8"), /extends: "preset:tsosi"/);
+  assert.match(await readFile(join(env, "base.ts"), "utf8"), /extends: "preset:django"/);
   assert.deepEqual(JSON.parse(await readFile(join(env, "environment.schema.json"), "utf8")), JSON.parse(runBin(["schema"], dir).out));
   const checked = tsc(env);
   assert.equal(checked.code, 0, checked.out);
@@ -72,7 +72,7 @@ test("a YAML environment whose yaml-language-server line names the schema gen in
   const validate = new Ajv2020({ strict: true, allErrors: true }).compile(JSON.parse(await readFile(join(env, schemaPath), "utf8")));
   assert.ok(validate(parse(text)), JSON.stringify(validate.errors));
   assert.equal(validate(parse(text.replace("gunicorn:", "gunicron:"))), false, "a misspelled key is refused by the schema too");
-  const render = runBin(["render", "yamlbox", "--stdout", "--only", "**/tsosi_gunicorn.service"], dir);
+  const render = runBin(["render", "yamlbox", "--stdout", "--only", "**/yaml_gunicorn.service"], dir);
   assert.equal(render.code, 0, render.err);
   assert.match(render.out, /--workers 2 /);
   const typo = join(env, "typo.yaml");

@@ -13,7 +13,7 @@ interface InitArgs {
 
 export const initCommand: GenCommand<InitArgs> = {
   command: "init [dir]",
-  describe: "Create an environments folder: base (on preset:tsosi), prod, a local sandbox, .gitignore, tsconfig, JSON Schema",
+  describe: "Create an environments folder from your Django project: base (on preset:django), prod, a local sandbox, .gitignore, tsconfig, JSON Schema",
   builder: (yargs) =>
     yargs.positional("dir", { type: "string", describe: "the folder to create (default: your environments folder, ./environments)" }) as never,
   examples: [
@@ -25,7 +25,9 @@ export const initCommand: GenCommand<InitArgs> = {
     const { environmentJsonSchema } = await import("../../../schema/json-schema.js");
     const project = findProject(argv.environments ? { environments: argv.environments } : {});
     const dir = argv.dir ? resolve(argv.dir) : project.environmentsDir;
-    const files = scaffoldFiles(environmentJsonSchema());
+    const { readDjangoProject } = await import("../../init/read-project.js");
+    const django = readDjangoProject(project.root);
+    const files = scaffoldFiles(environmentJsonSchema(), django);
     const existing = files.map((f) => join(dir, f.name)).filter((path) => existsSync(path));
     if (existing.length > 0) {
       throw new GenError(`${shown(dir)} already holds ${existing.map((p) => relative(dir, p)).join(", ")}; nothing was written (gen init never overwrites)`);
@@ -34,6 +36,8 @@ export const initCommand: GenCommand<InitArgs> = {
     // "wx": a file that appeared since the check above is still not overwritten.
     for (const file of files) await writeFile(join(dir, file.name), file.content, { flag: "wx" });
     output.out(`created ${shown(dir)}/: ${files.map((f) => f.name).join(", ")}`);
+    if (django.found.length > 0) output.out(`read from the project: ${django.found.join("; ")}`);
+    for (const note of django.notes) output.out(`check: ${note}`);
     await ignoreGenFolders(project.root, output);
     if (dir !== project.environmentsDir) {
       output.out(
