@@ -93,5 +93,5 @@ test("an unknown preset lists the ones gen ships", async () => {
   const dir = await folder("bad-preset", { "environments/prod.json": '{ "extends": "preset:tsosy" }' });
   const run = runBin(["render", "prod"], dir);
   assert.equal(run.code, 1);
-  assert.match(run.err, /unknown preset "preset:tsosy"; gen ships preset:example, preset:tsosi/);
+  assert.match(run.err, /unknown preset "preset:tsosy"; gen ships preset:django, preset:example, preset:tsosi/);
 });

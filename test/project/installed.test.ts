@@ -58,6 +58,7 @@ test("the packed gen installs into a fresh project and works there: init, tsc, r
     "dist/schema/define.js",
     "dist/types/define.d.ts",
     "dist/environment.schema.json",
+    "presets/django.ts",
     "presets/tsosi.ts",
     "presets/example.ts",
     "templates/nginx-site.njk",
