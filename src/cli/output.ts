@@ -93,6 +93,59 @@ export async function printedBy<T>(output: Output, work: () => Promise<T>): Prom
   }
 }
 
+/** Whether gen's standard output (or error) is a terminal: a server's bytes are then shown escaped, line by line. */
+export function isTerminal(stream: "out" | "err"): boolean {
+  return (stream === "out" ? process.stdout : process.stderr).isTTY === true;
+}
+
+/**
+ * Bytes written as they are, on standard output or error: only what the user sends into a file or pipe (a management
+ * command's output, as `ssh host cmd > file` gives it) or a terminal on the server draws on theirs (gen run --tty).
+ */
+export function writeRaw(stream: "out" | "err", chunk: Buffer): void {
+  (stream === "out" ? process.stdout : process.stderr).write(chunk);
+}
+
+/** This process's terminal lent to a terminal on the server: raw keys in, its size and resizes. */
+export interface TerminalLink {
+  rows: number;
+  cols: number;
+  term: string;
+  onInput: (listener: (data: Buffer) => void) => void;
+  onResize: (listener: (size: { rows: number; cols: number }) => void) => void;
+  /** Back to how it was (cooked mode, input paused, listeners removed). */
+  restore: () => void;
+}
+
+/** The terminal in raw mode (Ctrl-C is then a key for the server), or undefined when standard input or output is none. */
+export function rawTerminal(): TerminalLink | undefined {
+  const { stdin, stdout } = process;
+  if (!stdin.isTTY || !stdout.isTTY) return undefined;
+  const inputs: ((data: Buffer) => void)[] = [];
+  const resizes: (() => void)[] = [];
+  stdin.setRawMode(true);
+  return {
+    rows: stdout.rows || 24,
+    cols: stdout.columns || 80,
+    term: process.env.TERM || "xterm",
+    onInput: (listener) => {
+      inputs.push(listener);
+      stdin.on("data", listener).resume();
+    },
+    onResize: (listener) => {
+      const resized = () => listener({ rows: stdout.rows, cols: stdout.columns });
+      resizes.push(resized);
+      stdout.on("resize", resized);
+    },
+    restore: () => {
+      for (const listener of inputs) stdin.off("data", listener);
+      for (const listener of resizes) stdout.off("resize", listener);
+      stdin.setRawMode(false);
+      stdin.pause();
+    },
+  };
+}
+
 /** The width help is laid out for. */
 export function terminalColumns(): number {
   return process.stdout.columns || 100;

@@ -70,7 +70,8 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
         return built;
       },
       handler: (argv) => {
-        chosen = { command, argv };
+        // A copy where a command keeps what follows -- (gen run): the top level moves it into argv._ after this.
+        chosen = { command, argv: "--" in argv ? { ...argv } : argv };
       },
     });
   }

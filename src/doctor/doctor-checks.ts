@@ -1,5 +1,6 @@
 // `gen doctor`: whether a server is ready for the first apply. doctorSpec derives from the environment everything
-// it assumes and gen does not create (users, groups, the release user in the Gunicorn socket's group, system units,
+// it assumes and gen does not create (users, groups, the release user in the Gunicorn socket's group and in one that
+// reads the journal (a warning: gen logs needs it, apply and deploy do not), system units,
 // Python, Poetry, PostgreSQL, Redis, certificates, disk space, the deploy user's sudo rights, the PostgreSQL login),
 // each with the command that fixes it; runDoctor sends the spec to the server in one command (the login's secret
 // values on its standard input, never in argv) and parses its one JSON record. The server's half is doctor.py, with
@@ -17,10 +18,12 @@ import { programText, pythonWithModules } from "../program-text.js";
 import { postgresLoginFixes, shownValue, type LoginSkip, type PostgresLogin } from "./postgres-login.js";
 import { pythonSpec } from "./python-packages.js";
 import { socketAccessSpec } from "./socket-access.js";
+import { JOURNAL_GROUPS, journalGroupFix } from "../operate/journal.js";
 
 export const DOCTOR_CHECKS = [
   "user",
   "group",
+  "journal",
   "unit",
   "python",
   "poetry",
@@ -79,6 +82,8 @@ export function doctorSpec(env: Environment, options: DoctorOptions) {
       { name: env.gunicorn.socketGroup, role: "gunicorn.socketGroup", fix: `sudo addgroup --system ${env.gunicorn.socketGroup}` },
     ]),
     socket: socketAccessSpec(env, options.roles),
+    // gen logs reads the units' journal as the release user: a warning, since neither apply nor deploy needs it.
+    journal: { user: env.release.sshUser ?? deploy, groups: JOURNAL_GROUPS, fix: journalGroupFix(env.release.sshUser ?? deploy) },
     units: server.systemServices.map((service) => ({
       unit: `${service}.service`,
       dirs: UNIT_DIRS.map(under),

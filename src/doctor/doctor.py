@@ -56,6 +56,25 @@ def check_socket_access(s):
     else:
         record("group", group, "fail", "%s is not in group %s: every deploy's Gunicorn smoke check connects to %s as %s, and is refused" % (user, group, where, user), s["fix"])
 
+def check_journal(j):
+    # Not needed to apply or deploy: gen logs reads the units' journal as the release user, through these groups.
+    user = j["user"]
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return  # the user check names what is missing
+    names = set()
+    for gid in os.getgrouplist(user, entry.pw_gid):
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            pass
+    member = [g for g in j["groups"] if g in names]
+    if entry.pw_uid == 0 or member:
+        record("journal", user, "ok", "%s reads the system journal (%s)" % (user, "root" if entry.pw_uid == 0 else "group " + member[0]))
+    else:
+        record("journal", user, "warn", "%s is in none of the groups %s: gen logs cannot read the units' journal" % (user, ", ".join(j["groups"])), j["fix"])
+
 def check_unit(u):
     for folder, shown in zip(u["dirs"], u["shownDirs"]):
         if os.path.exists(os.path.join(folder, u["unit"])):
@@ -331,7 +350,8 @@ def main():
     login = json.loads(sys.stdin.read() or "{}").get("postgres")
     timeout = spec["timeout"]
     steps = [("user", spec["users"], check_user), ("group", spec["groups"], check_group),
-             ("group", [spec["socket"]] if spec["socket"] else [], check_socket_access), ("unit", spec["units"], check_unit),
+             ("group", [spec["socket"]] if spec["socket"] else [], check_socket_access),
+             ("journal", [spec["journal"]], check_journal), ("unit", spec["units"], check_unit),
              ("python", [spec["python"]], check_python), ("poetry", [spec["poetry"]] if spec["poetry"] else [], check_poetry),
              ("postgres", [spec["postgres"]] if spec["postgres"] else [], check_postgres),
              ("redis", [spec["redis"]] if spec["redis"] else [], check_redis),

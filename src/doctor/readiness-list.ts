@@ -5,7 +5,7 @@ import type { DoctorSpec } from "./doctor-checks.js";
 const code = (text: string) => `\`${text}\``;
 
 export function readinessList(spec: DoctorSpec): string[] {
-  const { socket, python, poetry, postgres, redis, disk, sudo } = spec;
+  const { socket, journal, python, poetry, postgres, redis, disk, sudo } = spec;
   return [
     ...spec.users.map((u) => `- user ${code(u.name)} exists (${u.role}): ${code(u.fix)}`),
     ...spec.groups.map((g) => `- group ${code(g.name)} exists (${g.role}): ${code(g.fix)}`),
@@ -14,6 +14,7 @@ export function readinessList(spec: DoctorSpec): string[] {
           `- the release user ${code(socket.user)} is in group ${code(socket.group)} (gunicorn.socketGroup): each deploy's smoke check connects as ${socket.user} to the Gunicorn socket ${code(socket.socket)} (${socket.owner}:${socket.group} ${socket.shownMode}): ${code(socket.fix)}`,
         ]
       : []),
+    `- the release user ${code(journal.user)} is in one of the groups ${journal.groups.map(code).join(", ")}, or a warning (only ${code("gen logs")} needs it: it reads the units' journal as that user, never through sudo): ${code(journal.fix)}`,
     ...spec.units.map((u) => `- unit ${code(u.unit)} is installed (server.systemServices): ${code(u.fix)}`),
     `- ${code(`python${python.version}`)} is on the deploy user's PATH (app.pythonVersion): ${code(python.fix)} where the server's distribution has them (as ${code("apt-cache policy")} says; without package lists: ${python.distributions.map((d) => `${d.name} has ${d.python}`).join(", ")}); elsewhere the fix is to set app.pythonVersion to the distribution's Python`,
     ...(poetry

@@ -52,6 +52,9 @@ export interface ReleaseInfo {
 
 const RELEASE_ID = /^\d{8}T\d{6}Z$/;
 
+/** A folder name gen gives a release (UTC time): anything else under paths.releases is not one. */
+export const isReleaseId = (id: string): boolean => RELEASE_ID.test(id);
+
 const LISTING = "listing the releases";
 
 /** deployment.json and migrations.json are read up to this size: what gen writes is far smaller. */

@@ -10,6 +10,7 @@ import { remoteSession, type RemoteSession } from "./remote-session.js";
 import { quoteArg } from "./shell-quote.js";
 import { openWithSudoPassword } from "./sudo-password.js";
 import type { SshConnection } from "./ssh-connect.js";
+import { attachOnClient } from "./ssh-attach.js";
 import { execChannel, execOnClient, type ExecOutput } from "./ssh-exec.js";
 import { pathUnderRoot } from "./root-path.js";
 import type { CommandResult, RunOptions, Transport, Uploader } from "./transport.js";
@@ -87,6 +88,10 @@ export function createSshTransport(connection: SshConnection, openUploader: () =
       if (!options.onOutput) return inSession(options.cwd === undefined ? script : `cd -- ${quoteArg(at(options.cwd))} || exit 2\n${script}`, options);
       return text(await exec(remoteCommand(["sh", "-c", script], options, root), options));
     },
+    attach: (argv, options) =>
+      guard(`starting ${shortened(argv.join(" "))}`, () =>
+        attachOnClient(connection.client, attachCommand(argv, options.cwd, root), context.describe, options),
+      ),
     steps: (steps, options = {}) => guarded(stepsUnderWay(steps), () => sessionFor(options.sudo ?? false).runAll(steps)),
     startSession: (options) => {
       if (!guard.lost()) sessionFor(options.sudo ?? false).start();
@@ -112,6 +117,12 @@ function endConnection({ client, socket }: SshConnection): Promise<void> {
     socket?.once("finish", () => socket.destroy());
     client.end();
   });
+}
+
+/** `exec` keeps the command the session's process (the one sshd's signal reaches first), in its folder when given. */
+function attachCommand(argv: string[], cwd: string | undefined, root: string): string {
+  const command = `exec ${remoteCommand(argv, {}, root)}`;
+  return cwd === undefined ? command : `cd -- ${quoteArg(pathUnderRoot(root, cwd))} && ${command}`;
 }
 
 function stepsUnderWay(steps: { name: string }[]): string {

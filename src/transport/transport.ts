@@ -36,6 +36,36 @@ export interface RunOptions {
   step?: string;
 }
 
+/** A command with a channel of its own, attached to this process: gen logs, gen run. */
+export interface AttachOptions {
+  /** A server path to start in (mapped under the root, as run()'s). */
+  cwd?: string;
+  /** A pseudo-terminal on the server of this size (gen run --tty); without it there is no terminal there. */
+  tty?: TerminalSize & { term: string };
+  onStdout: (chunk: Buffer) => void;
+  onStderr: (chunk: Buffer) => void;
+}
+
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+export interface Attached {
+  /** Input for the command. */
+  write(data: Buffer | string): void;
+  /** No more input. */
+  end(): void;
+  /** The terminal's new size (with a tty). */
+  resize(size: TerminalSize): void;
+  /** A signal to the command's process group (OpenSSH 7.9 or newer), its channel kept. */
+  signal(name: "INT" | "TERM" | "HUP"): void;
+  /** Ends the command: TERM to its process group, then its channel closed (which ends it on an older server too). */
+  stop(): void;
+  /** The command's exit status (128 + n when a signal ended it, 143 whenever stop() ended it); rejects when the connection went. */
+  exited: Promise<number>;
+}
+
 export interface Transport {
   /**
    * Set when a local folder stands in for a server (server.transport "local"): what needs root there (owners,
@@ -57,6 +87,8 @@ export interface Transport {
    * them are already mapped under the root (GEN_ROOT is set as for run()).
    */
   steps(steps: Step[], options?: { sudo?: boolean }): Promise<StepResult[]>;
+  /** Starts `argv` on a channel of its own, its output handed on as it comes (SSH only: the sandbox runs no service). */
+  attach?(argv: string[], options: AttachOptions): Promise<Attached>;
   /** Starts the session now, so that its start-up (sudo, the login shell) overlaps the caller's own work. */
   startSession?(options: { sudo?: boolean }): void;
   close(): Promise<void>;

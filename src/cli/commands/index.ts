@@ -8,6 +8,8 @@ import { doctorCommand } from "./doctor.js";
 import { initCommand } from "./init.js";
 import { releasesCommand, rollbackCommand } from "./releases.js";
 import { listCommand } from "./list.js";
+import { logsCommand } from "./logs.js";
+import { runCommand } from "./run.js";
 import { renderCommand } from "./render.js";
 import { schemaCommand } from "./schema.js";
 import { showCommand } from "./show.js";
@@ -24,6 +26,8 @@ export const COMMANDS: GenCommand[] = [
   doctorCommand,
   releasesCommand,
   rollbackCommand,
+  logsCommand,
+  runCommand,
   showCommand,
   listCommand,
   schemaCommand,
