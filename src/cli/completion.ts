@@ -3,7 +3,7 @@ import { listEnvironments } from "../load/load-environment.js";
 import { environmentsDir } from "./environment-options.js";
 
 /** Commands whose first positional is an environment name. */
-const TAKES_ENVIRONMENT = new Set(["render", "validate", "diff", "apply", "deploy", "releases", "rollback", "show"]);
+const TAKES_ENVIRONMENT = new Set(["render", "validate", "diff", "apply", "deploy", "releases", "rollback", "logs", "run", "show"]);
 
 export function environmentCompletions(current: string, argv: { _: (string | number)[]; environments?: string }): string[] {
   const [command, ...positionals] = argv._.map(String);

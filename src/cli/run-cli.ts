@@ -14,7 +14,7 @@ import { placeholderFor } from "../secrets/index.js";
 
 /** Everything is printed through one Output on `sink` (output.ts): errors, --debug traces and help included. */
 export async function runCli(args: string[], sink: Sink = processSink): Promise<ExitCode> {
-  const options = { debug: args.includes("--debug"), json: flagGiven(args, "json") };
+  const options = { debug: gensOwn(args).includes("--debug"), json: flagGiven(args, "json") };
   let output = createOutput(sink, { showSecrets: flagGiven(args, "show-secrets") });
   try {
     const chosen = await parse(args, output);
@@ -138,8 +138,15 @@ function completeEnvironments(
 
 /** Whether a boolean flag is on, before yargs has parsed the command line (for reporting a failure to parse it). */
 function flagGiven(args: string[], flag: string): boolean {
-  const last = args.lastIndexOf(`--${flag}`);
-  return last >= 0 && last > args.lastIndexOf(`--no-${flag}`) && !args.slice(0, last).includes("--");
+  const own = gensOwn(args);
+  const last = own.lastIndexOf(`--${flag}`);
+  return last >= 0 && last > own.lastIndexOf(`--no-${flag}`);
+}
+
+/** The words before `--`: those after it are another program's (gen run's management command). */
+function gensOwn(args: string[]): string[] {
+  const end = args.indexOf("--");
+  return end < 0 ? args : args.slice(0, end);
 }
 
 export function reportError(error: unknown, output: Output, options: Pick<GlobalOptions, "debug" | "json">): ExitCode {

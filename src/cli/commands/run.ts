@@ -9,6 +9,7 @@ export const runCommand: GenCommand<RunArgs> = {
   describe: "Run a Django management command in the live release (manage.py as the release tasks run it), as the release user",
   builder: (yargs) =>
     withConnectOptions(withEnvironment(yargs))
+      .usage("$0 run [env] [options] -- <command> [arguments]\n\nRun a Django management command in the live release, as the release user.")
       // What follows -- is the management command, word for word, never options of gen's.
       .parserConfiguration({ "populate--": true })
       .option("tty", { alias: "t", type: "boolean", default: false, describe: "a terminal on the server, for interactive commands (shell, createsuperuser)" })
