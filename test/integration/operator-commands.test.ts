@@ -183,6 +183,28 @@ describe("gen logs", { concurrency: 1 }, () => {
     assert.deepEqual(await waitUntilGone(remote), []);
   });
 
+  it("reads on each host only the units of its roles, and says which host runs none of them; gen run --host picks the host", async () => {
+    const hosts = ["web", "worker"].map((name) => ({ name, host: "127.0.0.1", port: server.sshd.port, root: server.root, roles: [name] }));
+    await writeEnv({ server: { hosts }, release: { sshUser: "root", tasks: [["python3", "manage.py", "migrate"]], migrations: null } });
+    try {
+      let looked = 0;
+      const started = () => {
+        if (Date.now() - looked < 50) return false;
+        looked = Date.now();
+        return journalctlsOf(server.sshd.pid).length > 0;
+      };
+      const run = await runInterrupted(["logs", ENV_NAME, "tsosi_gunicorn", "-f", ...connectArgs()], [{ at: { when: started }, signal: "SIGINT" }]);
+      assert.equal(run.code, 0, `${run.out}\n${run.err}`);
+      assert.match(run.err, /^worker: runs none of tsosi_gunicorn\.service \(roles worker\)$/m);
+      assert.doesNotMatch(run.err, /^web: runs none/m);
+      const onWorker = await server.gen(["run", ENV_NAME, "--host", "worker", "--", "show"], { timeoutMs: LIMIT_MS });
+      assert.equal(onWorker.code, 0, onWorker.all);
+      assert.match(onWorker.err, /^worker: release 20260101T000000Z: python3 manage\.py show$/m);
+    } finally {
+      await writeEnv();
+    }
+  });
+
   it("stops at a usage error before connecting: a unit that is not the environment's, a bad -n, --follow with --json", async () => {
     const silent = await startSilentServer();
     try {

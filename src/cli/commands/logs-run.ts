@@ -38,7 +38,10 @@ export async function runLogs(argv: LogsArgs & GlobalOptions, output: Output): P
   const show = (host: HostEntry, line: string, stream: "out" | "err") => output[stream](hosts.length > 1 ? `${host.name}: ${line}` : line);
   const readHost = async (transport: Transport, host: HostEntry): Promise<HostLog> => {
     const own = units.filter((unit) => environmentUnits(env, host.roles).includes(unit));
-    if (own.length === 0) return { units: [], lines: [] };
+    if (own.length === 0) {
+      if (!argv.json) output.err(`${host.name}: runs none of ${units.join(", ")} (roles ${host.roles.join(", ")})`);
+      return { units: [], lines: [] };
+    }
     await requireJournalAccess(serverShell(transport, env, { sudo: false }), user);
     return readJournal(transport, own, argv, (line, stream) => (argv.json ? undefined : show(host, line, stream)), {
       started: (attached) => (signals.first ? attached.stop() : running.add(attached)),
@@ -56,8 +59,6 @@ export async function runLogs(argv: LogsArgs & GlobalOptions, output: Output): P
       });
     } else {
       for (const o of outcomes) if (!o.ok) output.err(`${o.host.name}: ${o.error}`);
-      for (const o of outcomes)
-        if (o.ok && o.value.units.length === 0) output.err(`${o.host.name}: runs none of ${units.join(", ")} (roles ${o.host.roles.join(", ")})`);
     }
     if (!outcomes.every((o) => o.ok)) return 1;
     // -f ends only by a signal: that is its end, not a failure. A listing cut short by one is not whole.
