@@ -8,7 +8,7 @@ import type { Environment, Role } from "../../schema/index.js";
 import { GenError, UsageError } from "../errors.js";
 import { fileSpecs } from "../render/file-specs.js";
 import type { ServerShell } from "../server/server-shell.js";
-import { JSON_STRING_FUNCTION, oneRecord, printServerRecord, type Parsed } from "../transport/step-records.js";
+import { jsonStringFunction, oneRecord, printServerRecord, type Parsed } from "../transport/step-records.js";
 import type { CommandResult, Step } from "../transport/transport.js";
 
 /** The groups whose members read the whole system journal (systemd's own, and those its journal files' ACLs name). */
@@ -55,7 +55,7 @@ const READING_ACCESS = "reading the login's groups";
 
 /** The login's uid and groups, as one record. */
 export function journalAccessStep(): Step {
-  return { name: READING_ACCESS, script: [JSON_STRING_FUNCTION, `u=$(id -u) && g=$(id -Gn) || exit 1`, printServerRecord({}, "ids", `"$u $g"`)].join("\n") };
+  return { name: READING_ACCESS, script: [jsonStringFunction(), `u=$(id -u) && g=$(id -Gn) || exit 1`, printServerRecord({}, "ids", `"$u $g"`)].join("\n") };
 }
 
 /** Whether the login reads the system journal: root, or a member of one of JOURNAL_GROUPS. */
