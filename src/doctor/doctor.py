@@ -63,13 +63,7 @@ def check_journal(j):
         entry = pwd.getpwnam(user)
     except KeyError:
         return  # the user check names what is missing
-    names = set()
-    for gid in os.getgrouplist(user, entry.pw_gid):
-        try:
-            names.add(grp.getgrgid(gid).gr_name)
-        except KeyError:
-            pass
-    member = [g for g in j["groups"] if g in names]
+    member = [g for g in j["groups"] if in_group(user, g)]
     if entry.pw_uid == 0 or member:
         record("journal", user, "ok", "%s reads the system journal (%s)" % (user, "root" if entry.pw_uid == 0 else "group " + member[0]))
     else:

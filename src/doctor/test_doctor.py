@@ -53,6 +53,28 @@ class SocketAccess(Checks):
         self.assertRegex(found["detail"], "^%s is not in group root: every deploy's Gunicorn smoke check connects to " % outsider.pw_name)
 
 
+class Journal(Checks):
+    def spec(self, user):
+        return {"user": user, "groups": ["systemd-journal", "adm", "wheel"], "fix": "sudo usermod -aG systemd-journal %s" % user}
+
+    def test_root_reads_the_journal(self):
+        doctor.check_journal(self.spec("root"))
+        self.assertEqual(self.records(), [{"check": "journal", "subject": "root", "status": "ok", "detail": "root reads the system journal (root)"}])
+
+    def test_a_user_in_none_of_the_groups_is_a_warning_with_the_usermod(self):
+        outsider = next((u for u in pwd.getpwall() if u.pw_uid != 0 and not any(doctor.in_group(u.pw_name, g) for g in ["systemd-journal", "adm", "wheel"])), None)
+        if outsider is None:
+            self.skipTest("every user of this machine reads the journal")
+        doctor.check_journal(self.spec(outsider.pw_name))
+        [found] = self.records()
+        self.assertEqual((found["status"], found["fix"]), ("warn", "sudo usermod -aG systemd-journal %s" % outsider.pw_name))
+        self.assertEqual(found["detail"], "%s is in none of the groups systemd-journal, adm, wheel: gen logs cannot read the units' journal" % outsider.pw_name)
+
+    def test_a_user_that_does_not_exist_is_left_to_its_own_check(self):
+        doctor.check_journal(self.spec("gen-doctor-no-such-user"))
+        self.assertEqual(self.records(), [])
+
+
 class Groups(Checks):
     def test_a_user_is_in_its_primary_group_and_the_groups_that_list_it(self):
         self.assertTrue(doctor.in_group("root", "root"))
