@@ -9,7 +9,8 @@ import { GenError, UsageError } from "../errors.js";
 import { fileSpecs } from "../render/file-specs.js";
 import type { ServerShell } from "../server/server-shell.js";
 import { jsonStringFunction, oneRecord, printServerRecord, type Parsed } from "../transport/step-records.js";
-import type { CommandResult, Step } from "../transport/transport.js";
+import type { CommandResult } from "../transport/transport.js";
+import { runStep, type TypedStep } from "../transport/typed-steps.js";
 
 /** The groups whose members read the whole system journal (systemd's own, and those its journal files' ACLs name). */
 export const JOURNAL_GROUPS = ["systemd-journal", "adm", "wheel"];
@@ -53,13 +54,23 @@ export function journalctlArgv(units: string[], options: JournalOptions): string
 
 const READING_ACCESS = "reading the login's groups";
 
-/** The login's uid and groups, as one record. */
-export function journalAccessStep(): Step {
-  return { name: READING_ACCESS, script: [jsonStringFunction(), `u=$(id -u) && g=$(id -Gn) || exit 1`, printServerRecord({}, "ids", `"$u $g"`)].join("\n") };
+export interface JournalAccess {
+  uid: number;
+  groups: string[];
+  allowed: boolean;
+}
+
+/** The login's uid and groups, as one record, read as whether it may read the system journal. */
+export function journalAccessStep(shell: ServerShell): TypedStep<JournalAccess> {
+  return {
+    name: READING_ACCESS,
+    script: [jsonStringFunction(), `u=$(id -u) && g=$(id -Gn) || exit 1`, printServerRecord({}, "ids", `"$u $g"`)].join("\n"),
+    parse: (run) => parseJournalAccess(shell.transport.describe, run),
+  };
 }
 
 /** Whether the login reads the system journal: root, or a member of one of JOURNAL_GROUPS. */
-export function parseJournalAccess(where: string, run: CommandResult): Parsed<{ uid: number; groups: string[]; allowed: boolean }> {
+export function parseJournalAccess(where: string, run: Pick<CommandResult, "exitCode" | "stdout">): Parsed<JournalAccess> {
   const step = `${READING_ACCESS} on ${where}`;
   if (run.exitCode !== 0) return { ok: false, error: new GenError(`${step} failed (exit ${run.exitCode})`) };
   const parsed = oneRecord(step, run, z.object({ ids: z.string() }));
@@ -72,10 +83,7 @@ export function parseJournalAccess(where: string, run: CommandResult): Parsed<{ 
 
 /** Throws, with the fix, when the login (the release user) may not read the units' journal. */
 export async function requireJournalAccess(shell: ServerShell, user: string): Promise<void> {
-  const [run] = await shell.steps([journalAccessStep()]);
-  const parsed = parseJournalAccess(shell.transport.describe, run!);
-  if (!parsed.ok) throw parsed.error;
-  if (parsed.value.allowed) return;
+  if ((await runStep(shell, journalAccessStep(shell))).allowed) return;
   throw new GenError(`${user} may not read the system journal on ${shell.transport.describe}: it is in none of the groups ${JOURNAL_GROUPS.join(", ")}`, {
     details: [`fix: ${journalGroupFix(user)}; gen doctor checks it`],
   });
