@@ -1,7 +1,13 @@
 // Expected failures are values with a message a user can act on; the CLI entry maps them to exit codes.
 
-/** 0 success, 1 failure, 2 usage; 129, 130, 143: stopped by SIGHUP, SIGINT, SIGTERM (128 + the signal's number). */
-export type ExitCode = 0 | 1 | 2 | 129 | 130 | 143;
+/**
+ * 0 success (diff: no difference), 1 failure, 2 differences (diff only), 64 wrong usage (sysexits' EX_USAGE); 129,
+ * 130, 143: stopped by SIGHUP, SIGINT, SIGTERM (128 + the signal's number). Usage has a code of its own so that a
+ * script checking `gen diff` for 2 (Terraform's -detailed-exitcode) never reads a mistyped option as drift.
+ */
+export type ExitCode = 0 | 1 | 2 | 64 | 129 | 130 | 143;
+
+export const USAGE_EXIT_CODE = 64;
 
 export class GenError extends Error {
   readonly exitCode: ExitCode;
@@ -15,10 +21,10 @@ export class GenError extends Error {
   }
 }
 
-/** Wrong command-line usage: exit 2. */
+/** Wrong command-line usage: exit 64, before anything was read, written or contacted. */
 export class UsageError extends GenError {
   constructor(message: string, details: string[] = []) {
-    super(message, { exitCode: 2, details });
+    super(message, { exitCode: USAGE_EXIT_CODE, details });
     this.name = "UsageError";
   }
 }

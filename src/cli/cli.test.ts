@@ -45,15 +45,15 @@ const cases: Case[] = [
     code: 0,
     contains: ["gen render [env]", "gen diff [env]", "gen apply [env]", "gen deploy [env]", "gen rollback [env]", "Exit status: 0 success"],
   },
-  { name: "an unknown command is wrong usage", argv: () => ["bogus"], code: 2, contains: ['unknown command "bogus"'] },
-  { name: "no command is wrong usage", argv: () => [], code: 2, contains: ["name a command"] },
+  { name: "an unknown command is wrong usage", argv: () => ["bogus"], code: 64, contains: ['unknown command "bogus"'] },
+  { name: "no command is wrong usage", argv: () => [], code: 64, contains: ["name a command"] },
   {
     name: "an unknown option is wrong usage",
     argv: () => ["render", "--nope", "--environments", environments],
-    code: 2,
+    code: 64,
     contains: ["unknown option --nope for gen render"],
   },
-  { name: "a mistyped command suggests the closest one", argv: () => ["rendr"], code: 2, contains: ['unknown command "rendr"; did you mean render?'] },
+  { name: "a mistyped command suggests the closest one", argv: () => ["rendr"], code: 64, contains: ['unknown command "rendr"; did you mean render?'] },
   { name: "--version prints the package's version", argv: () => ["--version"], code: 0, contains: [packageVersion()] },
   {
     name: "--only matching no file says so and exits 1",
@@ -85,7 +85,7 @@ const cases: Case[] = [
   {
     name: "an unknown environment suggests the closest name",
     argv: () => ["render", "prdo", "--environments", environments],
-    code: 2,
+    code: 64,
     contains: ['unknown environment "prdo"', "Did you mean prod?"],
   },
   {
@@ -299,7 +299,7 @@ describe("gen command line", () => {
     });
     test("errors are JSON on standard output", async () => {
       for (const [args, code] of [
-        [["render", "prdo", "--environments", environments], 2],
+        [["render", "prdo", "--environments", environments], 64],
         [["render", "prod", "--environments", environments, "--only", "nothing"], 1],
       ] as const) {
         const run = await runGenBin([...args, "--json"]);

@@ -58,7 +58,7 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
     .fail((message, error) => {
       failures.push(message ?? error?.message ?? "invalid command line");
     })
-    .epilog("Exit status: 0 success, 1 invalid environment or failed check, 2 wrong usage.");
+    .epilog("Exit status: 0 success, 1 failure, 2 differences (gen diff only), 64 wrong usage, 128 + N stopped by signal N (130: Ctrl-C).");
   for (const command of COMMANDS) {
     parser.command({
       command: command.command,

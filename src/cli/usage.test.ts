@@ -1,5 +1,5 @@
 // Wrong usage stops everything: every command, run as users run it (the package's bin in a child process),
-// with an unknown option, a mistyped name or a bad value exits 2 with the closest valid name, and nothing
+// with an unknown option, a mistyped name or a bad value exits 64 (EX_USAGE; never 2, gen diff's "differences") with the closest valid name, and nothing
 // happened: no file written in the project, no connection to the environment's server.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
@@ -70,11 +70,11 @@ after(async () => {
   await rm(temp, { recursive: true, force: true });
 });
 
-describe("wrong usage changes nothing and exits 2 (the shipped bin)", () => {
+describe("wrong usage changes nothing and exits 64 (the shipped bin)", () => {
   for (const c of cases) {
     test(`gen ${c.argv.join(" ")}`, async () => {
       const run = await runGenBin([...c.argv, "--environments", environments], { cwd: project, env: SECRETS });
-      assert.equal(run.code, 2, `exit status; output:\n${run.all}`);
+      assert.equal(run.code, 64, `exit status; output:\n${run.all}`);
       for (const text of c.says ?? []) assert.ok(run.err.includes(text), `expected ${JSON.stringify(text)} in:\n${run.err}`);
       assert.equal(run.out, "", "nothing on standard output");
       assert.ok(!run.err.includes("    at "), "no stack trace");
@@ -86,9 +86,9 @@ describe("wrong usage changes nothing and exits 2 (the shipped bin)", () => {
 
   test("with --json the usage error is JSON on standard output", async () => {
     const run = await runGenBin(["apply", "srv", "--dryrun", "--json", "--environments", environments], { cwd: project, env: SECRETS });
-    assert.equal(run.code, 2, run.all);
+    assert.equal(run.code, 64, run.all);
     const parsed = JSON.parse(run.out) as { error: { message: string; details: string[] }; exitCode: number };
-    assert.equal(parsed.exitCode, 2);
+    assert.equal(parsed.exitCode, 64);
     assert.match(parsed.error.message, /unknown option --dryrun.*did you mean --dry-run\?/);
     assert.ok(Array.isArray(parsed.error.details));
     assert.equal(server.connections(), 0);
