@@ -3,6 +3,7 @@ import type { Argv } from "yargs";
 import { GenError } from "../errors.js";
 import { rememberSecret } from "../secrets/index.js";
 import type { ConnectOptions } from "../transport/open-transport.js";
+import { project, type GlobalOptions } from "./environment-options.js";
 import { askHidden } from "./output.js";
 
 export interface ConnectArgs {
@@ -33,9 +34,10 @@ function wholeNumber(option: string) {
   };
 }
 
-export function connectOptions(args: ConnectArgs, envName: string): ConnectOptions {
+/** `projectDir`: the project's folder (load/project.ts), where the sandboxes are, whatever subfolder gen runs in. */
+export function connectOptions(args: ConnectArgs & GlobalOptions, envName: string): ConnectOptions {
   return {
-    projectDir: process.cwd(),
+    projectDir: project(args).root,
     envName,
     acceptNewHostKey: args["accept-new-host-key"],
     ...(args["known-hosts"] ? { knownHostsPath: args["known-hosts"] } : {}),

@@ -22,6 +22,8 @@ import {
 } from "../secrets/index.js";
 
 const EXTENSIONS = [".ts", ".yaml", ".yml", ".json"];
+/** Files that tools keep beside the environments (gen init writes tsconfig.json there), never environments. */
+const TOOL_FILES = new Set(["tsconfig", "jsconfig", "package", "package-lock"]);
 const PRESET = "preset:";
 /** The environment rendered when none is named: a user's own "example", else the shipped preset. */
 export const EMBEDDED_EXAMPLE = "example";
@@ -58,8 +60,8 @@ export function listEnvironments(environmentsDir: string): string[] {
   const names = readdirSync(environmentsDir)
     .filter((f) => EXTENSIONS.some((ext) => f.endsWith(ext)) && !f.endsWith(".d.ts"))
     .map((f) => f.replace(/\.(ts|ya?ml|json)$/, ""))
-    // Only names an environment can have: gen.schema.json and the like are not environments.
-    .filter((name) => /^[A-Za-z0-9_-]+$/.test(name));
+    // Only names an environment can have: gen.schema.json and the like are not environments, nor tsconfig.json.
+    .filter((name) => /^[A-Za-z0-9_-]+$/.test(name) && !TOOL_FILES.has(name));
   return [...new Set(names)].sort();
 }
 
@@ -74,6 +76,7 @@ export function listPresets(): string[] {
 export function findEnvironmentFile(environmentsDir: string, name: string): string {
   if (name.startsWith(PRESET)) return findPreset(name.slice(PRESET.length));
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`"${name}" is not an environment name (letters, digits, _ and -)`);
+  if (TOOL_FILES.has(name)) throw new UsageError(`"${name}" is not an environment name: ${name}.json configures a tool (gen list shows the environments)`);
   const found = EXTENSIONS.map((ext) => join(environmentsDir, name + ext)).filter((f) => existsSync(f));
   if (found.length > 1) throw new GenError(`environment ${name} is defined twice: ${found.map(display).join(" and ")}; keep one`);
   if (found.length === 1) return found[0]!;

@@ -44,7 +44,9 @@ export const initCommand: GenCommand<InitArgs> = {
         `gen looks for environments in ${shown(project.environmentsDir)}: add "gen": { "environments": "${relative(project.root, dir)}" } to ${join(project.root, "package.json")}, or pass --environments ${shown(dir)}`,
       );
     }
-    output.out(`next: gen render sandbox · gen apply sandbox --yes · npx tsc -p ${shown(dir)} (type-checks the environments)`);
+    const gen = genCommand();
+    const tsc = existsSync(join(project.root, "node_modules", "typescript")) ? "" : "npm i -D typescript, then ";
+    output.out(`next: ${gen} render sandbox · ${gen} apply sandbox --yes · ${tsc}npx tsc -p ${shown(dir)} (type-checks the environments)`);
     return 0;
   },
 };
@@ -58,6 +60,11 @@ async function ignoreGenFolders(root: string, output: Output): Promise<void> {
   if (added.length === 0) return;
   await writeFile(file, text);
   output.out(`${shown(file)}: added ${added.join(" and ")} (rendered files and sandboxes can hold secret values)`);
+}
+
+/** How the user runs gen: `npx gen` when it was started from a node_modules/.bin (a project's own gen, as npx starts it). */
+function genCommand(): string {
+  return /[\\/]node_modules[\\/]\.bin[\\/]/.test(process.argv[1] ?? "") ? "npx gen" : "gen";
 }
 
 function shown(path: string): string {

@@ -1,8 +1,8 @@
-import { resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { writeRenderedTree } from "../../output/write-output.js";
 import { runCrossChecks } from "../../validate/cross-checks.js";
 import type { GenCommand } from "../command.js";
-import { loadAndRender, withEnvironment } from "../environment-options.js";
+import { loadAndRender, project, withEnvironment, type GlobalOptions } from "../environment-options.js";
 import { printFiles, printIssues, printRenderSummary, printResult } from "../report.js";
 import type { RenderedFile } from "../../types.js";
 import { printableContent } from "../../secrets/index.js";
@@ -56,7 +56,7 @@ export const renderCommand: GenCommand<RenderArgs> = {
       else printFiles(output, files, argv["show-secrets"] ?? false);
       return 0;
     }
-    const outDir = argv.out ?? `out/${argv.env}`;
+    const outDir = argv.out ?? defaultOutDir(argv);
     const showSecrets = argv["show-secrets"] ?? false;
     // out/ is a folder anyone may look at, copy or commit: it holds what may be shown, a file holding secrets as its
     // placeholder render, unless the values were asked for. The manifest's sha256 stays that of the file on the server.
@@ -74,6 +74,13 @@ export const renderCommand: GenCommand<RenderArgs> = {
     return 0;
   },
 };
+
+/** out/<env> in the project's folder (load/project.ts), shown relative to the working folder. */
+function defaultOutDir(argv: RenderArgs & GlobalOptions): string {
+  const dir = join(project(argv).root, "out", argv.env);
+  const rel = relative(process.cwd(), dir);
+  return rel.startsWith("/") ? dir : rel;
+}
 
 function withoutShown({ shown: _shown, ...file }: RenderedFile): Omit<RenderedFile, "shown"> {
   return file;
