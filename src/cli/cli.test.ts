@@ -75,14 +75,6 @@ const cases: Case[] = [
   },
   { name: "list shows only environments", argv: () => ["list", "--environments", listFixture], code: 0, contains: ["one "], absent: ["gen.schema", "secrets"] },
   {
-    name: "completion offers environment names after a command",
-    argv: () => ["--get-yargs-completions", "render", "--environments", environments, "pr"],
-    code: 0,
-    contains: ["prod"],
-    absent: ["staging", "example"],
-  },
-  { name: "completion offers commands and options too", argv: () => ["--get-yargs-completions", "ap"], code: 0, contains: ["apply", "render"] },
-  {
     name: "an unknown environment suggests the closest name",
     argv: () => ["render", "prdo", "--environments", environments],
     code: 64,

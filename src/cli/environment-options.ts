@@ -4,6 +4,7 @@ import { loadEnvironment, type LoadedEnvironment } from "../load/load-environmen
 import { GenError } from "../errors.js";
 import { findProject, type Project } from "../load/project.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
+import { placeholderFor } from "../secrets/index.js";
 import { SANDBOX_NOTE } from "../transport/sandbox.js";
 import { holdBackYoungGeneration, LARGE_ENVIRONMENT_FILES } from "./young-generation.js";
 import type { Output } from "./output.js";
@@ -15,6 +16,20 @@ export interface GlobalOptions {
   json?: boolean;
   debug?: boolean;
   "show-secrets"?: boolean;
+}
+
+/** The options every command takes. */
+export function withGlobalOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option("environments", {
+      type: "string",
+      requiresArg: true,
+      describe: "folder of environment files (default: the project's environments/; see gen init)",
+      global: true,
+    })
+    .option("json", { type: "boolean", describe: "machine-readable output (errors too)", global: true })
+    .option("show-secrets", { type: "boolean", describe: `print secret values instead of ${placeholderFor("NAME")}`, global: true })
+    .option("debug", { type: "boolean", describe: "show stack traces of internal errors", global: true });
 }
 
 export function withEnvironment<T>(yargs: Argv<T>) {

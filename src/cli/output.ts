@@ -82,17 +82,6 @@ export function createOutput(sink: Sink, options: OutputOptions = {}): Output {
 /** The process's standard output and error, written a whole text at a time. */
 export const processSink: Sink = { out: lineWriter(process.stdout), err: lineWriter(process.stderr) };
 
-/** Runs `work` with what a library prints through `console.log` sent to `output` as verbatim text. */
-export async function printedBy<T>(output: Output, work: () => Promise<T>): Promise<T> {
-  const log = console.log;
-  console.log = (...args: unknown[]) => output.verbatim(args.map(String).join(" "));
-  try {
-    return await work();
-  } finally {
-    console.log = log;
-  }
-}
-
 /** Whether gen's standard output (or error) is a terminal: a server's bytes are then shown escaped, line by line. */
 export function isTerminal(stream: "out" | "err"): boolean {
   return (stream === "out" ? process.stdout : process.stderr).isTTY === true;

@@ -5,18 +5,21 @@ import yargs, { type Argv } from "yargs";
 import { GenError, type ExitCode } from "../errors.js";
 import type { GenCommand } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
-import type { GlobalOptions } from "./environment-options.js";
-import { createOutput, printedBy, processSink, terminalColumns, type Output, type Sink } from "./output.js";
+import { withGlobalOptions, type GlobalOptions } from "./environment-options.js";
+import { createOutput, processSink, terminalColumns, type Output, type Sink } from "./output.js";
 import { usageProblem } from "./usage-errors.js";
-import { environmentCompletions } from "./completion.js";
+import { COMPLETION_REQUEST, completeCommandLine } from "./completion.js";
 import { genVersion } from "../paths.js";
-import { placeholderFor } from "../secrets/index.js";
 
 /** Everything is printed through one Output on `sink` (output.ts): errors, --debug traces and help included. */
 export async function runCli(args: string[], sink: Sink = processSink): Promise<ExitCode> {
   const options = { debug: gensOwn(args).includes("--debug"), json: flagGiven(args, "json") };
   let output = createOutput(sink, { showSecrets: flagGiven(args, "show-secrets") });
   try {
+    if (args[0] === COMPLETION_REQUEST) {
+      for (const word of completeCommandLine(args.slice(1), COMMANDS)) output.verbatim(word);
+      return 0;
+    }
     const chosen = await parse(args, output);
     if (!chosen) return 0;
     // What yargs parsed is what the command sees: the Output shows secrets exactly when the command does.
@@ -32,21 +35,16 @@ interface Chosen {
   argv: Record<string, unknown>;
 }
 
-/** The chosen command and its options, undefined when yargs printed help, the version or a completion. */
+/** The chosen command and its options, undefined when yargs printed help or the version. */
 async function parse(args: string[], output: Output): Promise<Chosen | undefined> {
   let chosen: Chosen | undefined;
   let commandOptions: string[] | undefined;
   const failures: string[] = [];
-  const parser = yargs(args)
+  const parser = withGlobalOptions(yargs(args))
     .scriptName("gen")
     .usage("$0 <command> [env] [options]\n\nTyped server environments rendered, diffed, applied and released.")
-    .option("environments", { type: "string", requiresArg: true, describe: "folder of environment files (default: ./environments)", global: true })
-    .option("json", { type: "boolean", describe: "machine-readable output (errors too)", global: true })
-    .option("show-secrets", { type: "boolean", describe: `print secret values instead of ${placeholderFor("NAME")}`, global: true })
-    .option("debug", { type: "boolean", describe: "show stack traces of internal errors", global: true })
     .strict()
     .demandCommand(1, "name a command (gen --help lists them)")
-    .completion("completion", "print a bash/zsh completion script (gen completion >> ~/.bashrc)", completeEnvironments)
     .help()
     .alias("h", "help")
     .version("version", "print gen's version", genVersion())
@@ -78,11 +76,6 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
   for (const [example, description] of COMMANDS.flatMap((c) => c.examples ?? []).slice(0, 4)) parser.example(example, description);
 
   skipHelpLayout(parser);
-  if (args.includes("--get-yargs-completions")) {
-    // yargs prints completions itself, to the console, when the command line has a command in it.
-    await printedBy(output, () => parser.parseAsync(args));
-    return undefined;
-  }
   let printed = "";
   await parser.parseAsync(args, {}, (_error, _argv, text) => {
     printed = text;
@@ -120,20 +113,6 @@ function knownOptions(parser: Argv): string[] {
   const names = new Set([...Object.keys(options.key), ...Object.values(options.alias).flat(), "help", "version"]);
   for (const name of options.boolean) names.add(`no-${name}`);
   return [...names].filter((n) => n.length > 1 && !/[A-Z]/.test(n));
-}
-
-function completeEnvironments(
-  current: string,
-  argv: Record<string, unknown>,
-  defaults: (done: (error: Error | null, completions: string[] | undefined) => void) => void,
-  done: (completions: string[]) => void,
-): void {
-  // Synchronous: what yargs prints of a completion reaches the Output (printedBy) only while the parse runs; a
-  // completion that ended later would be printed past it.
-  defaults((_error, completions) => {
-    const names = environmentCompletions(current, argv as never);
-    done([...names, ...(completions ?? []).filter((c) => !names.includes(c))]);
-  });
 }
 
 /** Whether a boolean flag is on, before yargs has parsed the command line (for reporting a failure to parse it). */

@@ -2,6 +2,7 @@
 import type { GenCommand } from "../command.js";
 import { applyCommand } from "./apply.js";
 import { checkCommand } from "./check.js";
+import { completionCommand } from "./completion.js";
 import { deployCommand } from "./deploy.js";
 import { diffCommand } from "./diff.js";
 import { doctorCommand } from "./doctor.js";
@@ -33,4 +34,5 @@ export const COMMANDS: GenCommand[] = [
   schemaCommand,
   initCommand,
   templatesCommand,
+  completionCommand,
 ];
