@@ -1,4 +1,5 @@
 // Flags shared by the commands that reach servers, and the TTY passphrase prompt (asked through output.ts).
+import { statSync } from "node:fs";
 import type { Argv } from "yargs";
 import { GenError } from "../errors.js";
 import { rememberSecret } from "../secrets/index.js";
@@ -36,6 +37,7 @@ function wholeNumber(option: string) {
 
 /** `projectDir`: the project's folder (load/project.ts), where the sandboxes are, whatever subfolder gen runs in. */
 export function connectOptions(args: ConnectArgs & GlobalOptions, envName: string): ConnectOptions {
+  if (args.identity) checkIdentityFile(args.identity);
   return {
     projectDir: project(args).root,
     envName,
@@ -87,4 +89,19 @@ export async function withSudoPassword(options: ConnectOptions, args: SudoPasswo
   if (password === undefined) throw new GenError("no sudo password was typed: nothing was done");
   rememberSecret("SUDO_PASSWORD", password);
   return { ...options, sudoPassword: password };
+}
+
+/** A key file named on the command line must be there: otherwise the SSH login would only say that no key worked. */
+function checkIdentityFile(path: string): void {
+  let problem: string | undefined;
+  try {
+    if (!statSync(path).isFile()) problem = "is not a file";
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problem = code === "ENOENT" ? "no such file" : `cannot be read (${code ?? (error as Error).message})`;
+  }
+  if (problem)
+    throw new GenError(`--identity ${path}: ${problem}; nothing was contacted`, {
+      details: ["Name the private key file (e.g. ~/.ssh/id_ed25519), or leave --identity out to use ssh-agent and ~/.ssh/config."],
+    });
 }

@@ -1,13 +1,14 @@
 // The project as a user has it: gen a dev dependency of their application's repository (node_modules/.bin/gen links
 // to the built bin), environments made by gen init, gen run from the project or any folder below it, as git and npm
-// are. And the messages of what users got wrong there: a file given as --environments.
+// are. And the messages of what users got wrong there: a file given as --environments, a missing --identity file.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { genBin } from "../support/run-bin.js";
+import { startSilentServer } from "../support/net.js";
+import { genBin, runBin } from "../support/run-bin.js";
 import { testCacheHome } from "../support/test-cache-home.js";
 
 let temp = "";
@@ -98,5 +99,30 @@ test("--environments naming a file says it names the folder, with the command th
       /^error: --environments environments\/prod\.ts is a file: it names the folder that holds the environment files \(for this one: gen <command> prod --environments environments\)$/m,
     );
     assert.doesNotMatch(run.err, /internal error/);
+  }
+});
+
+test("--identity naming a missing file says so before connecting", async () => {
+  const server = await startSilentServer();
+  try {
+    const dir = join(temp, "identity");
+    mkdirSync(join(dir, "environments"), { recursive: true });
+    writeFileSync(
+      join(dir, "environments", "srv.json"),
+      JSON.stringify({ extends: "preset:tsosi", server: { host: "127.0.0.1", port: server.port, connectTimeoutSeconds: 2 } }),
+    );
+    const secrets = { TSOSI_DB_PASSWORD: "identity-test-password", TSOSI_SECRET_KEY: "identity-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz" };
+    for (const command of [
+      ["diff", "srv"],
+      ["apply", "srv", "--yes"],
+      ["releases", "srv"],
+    ]) {
+      const run = runBin([...command, "--identity", join(dir, "no-such-key")], dir, secrets);
+      assert.equal(run.code, 1, run.err);
+      assert.match(run.err, new RegExp(`^error: --identity ${join(dir, "no-such-key")}: no such file; nothing was contacted$`, "m"));
+    }
+    assert.equal(server.connections(), 0, "the server was not contacted");
+  } finally {
+    await server.stop();
   }
 });
