@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import nunjucks from "nunjucks";
 import { cacheDir, readCacheFile, writeCacheFile } from "../cache/cache-files.js";
 import { nunjucksVersion } from "./compiled-templates.js";
+import { namedOutputChecks, OUTPUT_CHECK, outputDefined, templateSyntaxError } from "./template-errors.js";
 
 /** What nunjucks' Template takes in place of a source: the properties its compiled code returns. */
 export interface CompiledProps {
@@ -42,8 +43,12 @@ export function compiledOwnTemplate(source: string, path: string, options: Recor
   const name = `own-template-${key}.js`;
   let code = readCacheFile(cacheDir(), name)?.toString("utf8");
   if (code === undefined) {
-    code = compile(source, path, options);
+    try {
+      code = compile(source, path, options);
+    } catch (error) {
+      throw templateSyntaxError(path, error);
+    }
     writeCacheFile(cacheDir(), name, code);
   }
-  return new Function(code)() as CompiledProps;
+  return new Function(OUTPUT_CHECK, namedOutputChecks(code, path))(outputDefined) as CompiledProps;
 }

@@ -13,6 +13,7 @@ import { logrotateWord, nginxValue, sudoersWord, systemdArgv } from "./escape.js
 import { fileSpecs, folderSpecs, type FileSpec } from "./file-specs.js";
 import { pythonLiteral } from "./python-literal.js";
 import { djangoSettings } from "./settings.js";
+import { undefinedOutputIn } from "./template-errors.js";
 import { checkTemplateInside, ContainedLoader } from "./template-loader.js";
 import { redisIsLocal, unitRequires } from "./unit-relations.js";
 
@@ -108,7 +109,8 @@ function templateEngine(environmentsDir: string, overridesDir: string | undefine
     compiledTemplates(templatesDir),
     new ContainedLoader(environmentsDir, options),
   ];
-  const engine = new nunjucks.Environment(loaders, options);
+  // dev: an error keeps its cause through nunjucks' wrapping, so an undefined output is reported by its template.
+  const engine = new nunjucks.Environment(loaders, { ...options, dev: true });
   engine.addFilter("systemd_argv", systemdArgv);
   engine.addFilter("ngx", nginxValue);
   engine.addFilter("sudo_word", sudoersWord);
@@ -190,7 +192,8 @@ function renderFile(
       content = templates.render(template, { ...contexts.real, ...(vars ? resolveTemplateVars(vars, secrets) : {}) });
       shown = templates.render(template, { ...contexts.shown, ...(vars ? resolveTemplateVars(vars, placeholder) : {}) });
     } catch (error) {
-      throw new GenError(redact(`cannot render ${spec.path} from ${template}: ${(error as Error).message}`));
+      const message = undefinedOutputIn(error)?.message ?? (error as Error).message;
+      throw new GenError(redact(`cannot render ${spec.path} from ${template}: ${message}`));
     }
   }
   // Whatever way a template uses a secret (a var, a setting, through any filter), the two renderings differ.

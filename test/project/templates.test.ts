@@ -75,3 +75,43 @@ test("an extra file's template named like a built-in is refused instead of silen
   assert.equal(render.code, 1);
   assert.match(render.err, /files\[0\]\.template: "nginx-site\.njk" is the name of a built-in template, which would be used instead of yours/);
 });
+
+test("an undefined value in an override is named with the template's path and line, not _header.njk's", async () => {
+  const dir = await folder("undefined", {
+    "environments/box.json": SANDBOX,
+    // The override includes gen's header first, as the built-ins do: nunjucks then blamed the header.
+    "environments/templates/logrotate.njk": `{% set comment = "#" %}{% include "_header.njk" %}\n${LOGROTATE}    size {{ logrotate.maxSize }}\n`,
+  });
+  const render = runBin(["render", "box"], dir);
+  assert.equal(render.code, 1, render.err);
+  assert.match(render.err, /environments\/templates\/logrotate\.njk, line 9: logrotate\.maxSize is undefined/);
+  assert.doesNotMatch(render.err, /_header\.njk|attempted to output/);
+});
+
+test("an undefined value in a files entry's own template names the template, the line and the value", async () => {
+  const dir = await folder("undefined-extra", {
+    "environments/box.json": JSON.stringify({
+      extends: "preset:example",
+      files: [{ path: "/etc/app/limits.conf", template: "limits.njk", vars: { workers: 4 } }],
+    }),
+    "environments/limits.njk": "# limits\nworkers = {{ workers }}\ntimeout = {{ timeout }}\n",
+  });
+  const render = runBin(["render", "box", "--stdout", "--only", "/etc/app/*"], dir);
+  assert.equal(render.code, 1, render.err);
+  assert.match(render.err, /cannot render \/etc\/app\/limits\.conf from limits\.njk: environments\/limits\.njk, line 3: timeout is undefined/);
+});
+
+test("a syntax error in an override names its path and line", async () => {
+  const dir = await folder("syntax", {
+    "environments/box.json": SANDBOX,
+    "environments/templates/logrotate.njk": `${LOGROTATE}{{ paths.logs + }}\n`,
+  });
+  const render = runBin(["render", "box"], dir);
+  assert.equal(render.code, 1, render.err);
+  assert.match(render.err, /environments\/templates\/logrotate\.njk, line 8, column 17: unexpected token: \}\}/);
+  await rm(join(dir, "environments/templates/logrotate.njk"));
+  await writeFile(join(dir, "environments/templates/nginx-site.njk"), "server {\n{% if nginx.tls %}\n  listen 443;\n}\n");
+  const unclosed = runBin(["render", "box"], dir);
+  assert.equal(unclosed.code, 1, unclosed.err);
+  assert.match(unclosed.err, /environments\/templates\/nginx-site\.njk, at the end of the file: expected elif, else, or endif, got end of file/);
+});
