@@ -56,9 +56,7 @@ export function probeSteps(root: string, paths: string[], lockDir: string | unde
     name: "reading gen's record",
     script: `${safeReadFunctions()}\n${read(recordPath, RECORD_LIMIT + 1)}\nexit 0`,
     parse: (run) =>
-      run.exitCode === 0
-        ? { ok: true, value: run.size <= RECORD_LIMIT ? run.stdout.trim() : "" }
-        : { ok: false, error: new GenError(`cannot inspect ${where}: the probe failed (exit ${run.exitCode}): ${run.stderr.trim()}`) },
+      run.exitCode === 0 ? { ok: true, value: run.size <= RECORD_LIMIT ? run.stdout.trim() : "" } : { ok: false, error: new ProbeFailedError(where, run) },
   };
   // Status 0: locked, and stdout is the holder.
   const lock: TypedStep<string | undefined> | undefined =
@@ -78,6 +76,16 @@ export function probeSteps(root: string, paths: string[], lockDir: string | unde
       record: recorded,
     },
   }));
+}
+
+/** The probe's session failed (sudo refused it, or the shell did not start); `answer`: the last line it wrote. */
+export class ProbeFailedError extends GenError {
+  readonly answer: string;
+  constructor(where: string, run: StepOutput) {
+    super(`cannot inspect ${where}: the probe failed (exit ${run.exitCode}): ${run.stderr.trim()}`);
+    this.name = "ProbeFailedError";
+    this.answer = run.stderr.trim().split("\n").at(-1) || `exit ${run.exitCode}`;
+  }
 }
 
 interface Hashes {

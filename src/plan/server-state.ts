@@ -8,7 +8,7 @@ import { fileSha256, sha256 } from "../render/render-environment.js";
 import { appliedRecordPath } from "../server/applied-record.js";
 import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
-import { probeSteps, type ProbeOutput, type ProbeResult } from "./server-probe.js";
+import { ProbeFailedError, probeSteps, type ProbeOutput, type ProbeResult } from "./server-probe.js";
 import { quoteArg } from "../transport/shell-quote.js";
 import { READ_MISSING, readRefusal, readRoot, safeReadFunctions } from "../server/safe-read.js";
 import { posix } from "node:path";
@@ -45,6 +45,8 @@ export interface HostState {
 export interface ReadOptions {
   /** Read root-only files through `sudo -n` (server.useSudo). */
   sudo: boolean;
+  /** Why `sudo -n` failed, when it was to be used and the files were read without it. */
+  sudoRefused?: string;
   /** false: the hashes are enough (apply's second read, under the lock), the content of what differs is not read. */
   contents?: boolean;
 }
@@ -57,7 +59,7 @@ export async function readServerState(
   options: ReadOptions = { sudo: false },
 ): Promise<HostState> {
   const probe = await runProbe(transport, probeRequest(transport, files, folders, stateDir), options.sudo);
-  return stateFromProbe(transport, files, folders, probe.output, { sudo: probe.sudo });
+  return stateFromProbe(transport, files, folders, probe.output, { sudo: probe.sudo, ...(probe.sudoRefused ? { sudoRefused: probe.sudoRefused } : {}) });
 }
 
 /**
@@ -87,7 +89,7 @@ export async function stateFromProbe(
   // In the sandbox, owners are what gen recorded (it cannot set them there without root).
   const recorded = (await transport.sandbox?.owners()) ?? {};
   const results = probe.results.map((r, i): ProbeResult => {
-    if (r.status === "unreadable") return { ...r, reason: unreadableReason(r.reason, transport, options.sudo) };
+    if (r.status === "unreadable") return { ...r, reason: unreadableReason(r.reason, transport, options) };
     const owner = recorded[paths[i]!]?.split(":");
     return r.status === "ok" && owner?.length === 2 ? { ...r, owner: owner[0]!, group: owner[1]! } : r;
   });
@@ -95,7 +97,7 @@ export async function stateFromProbe(
     const probed = results[i]!;
     return differs(file, probed) ? [{ file, size: probed.status === "ok" ? probed.size : undefined }] : [];
   });
-  const contents = options.contents === false ? new Map<string, ReadContent>() : await readContents(transport, differing, options.sudo);
+  const contents = options.contents === false ? new Map<string, ReadContent>() : await readContents(transport, differing, options);
   const fileStates = files.map((file, i) => [file.path, serverFile(results[i]!, contents.get(file.path))] as const);
   const folderStates = folders.map((folder, i) => [folder.path, folderState(results[files.length + i]!)] as const);
   const applied = parseRecord(probe.record);
@@ -108,14 +110,21 @@ export async function stateFromProbe(
   };
 }
 
-/** The probe's answer, and whether it came through sudo (false when sudo was refused). */
-async function runProbe(transport: Transport, probe: StepGroup<ProbeOutput>, sudo: boolean): Promise<{ output: ProbeOutput; sudo: boolean }> {
+/** The probe's answer, and whether it came through sudo (false when sudo was refused, with what it said). */
+async function runProbe(
+  transport: Transport,
+  probe: StepGroup<ProbeOutput>,
+  sudo: boolean,
+): Promise<{ output: ProbeOutput; sudo: boolean; sudoRefused?: string }> {
+  let sudoRefused: string | undefined;
   if (sudo) {
     const output = await runStep(stepSender(transport, { sudo: true }), attempt(probe));
     if (output.ok) return { output: output.value, sudo: true };
-    // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable.
+    // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable, with why.
+    sudoRefused = output.error instanceof ProbeFailedError ? output.error.answer : output.error.message;
   }
-  return { output: await runStep(stepSender(transport, { sudo: false }), probe), sudo: false };
+  const output = await runStep(stepSender(transport, { sudo: false }), probe);
+  return { output, sudo: false, ...(sudoRefused ? { sudoRefused } : {}) };
 }
 
 /** A regular file whose hash differs from the rendered one: its content is read to show the difference. */
@@ -143,7 +152,7 @@ type ReadContent =
 async function readContents(
   transport: Transport,
   differing: { file: RenderedFile; size: number | undefined }[],
-  sudo: boolean,
+  options: ReadOptions,
 ): Promise<Map<string, ReadContent>> {
   const large = differing.filter((d) => d.size !== undefined && d.size > SHOWN_SIZE_LIMIT);
   const files = differing.filter((d) => !large.includes(d)).map((d) => d.file);
@@ -153,17 +162,17 @@ async function readContents(
   const read = (file: RenderedFile): TypedStep<[string, ReadContent]> => ({
     name: `reading ${file.path}`,
     script: `${safeReadFunctions()}\ngen_read ${root} ${quoteArg(posix.dirname(file.path))} ${quoteArg(posix.basename(file.path))} ${SHOWN_SIZE_LIMIT + 1}`,
-    parse: (run) => ({ ok: true, value: [file.path, readContent(run, transport, sudo)] }),
+    parse: (run) => ({ ok: true, value: [file.path, readContent(run, transport, options)] }),
   });
-  for (const [path, content] of await runStep(stepSender(transport, { sudo }), each(files.map(read)))) contents.set(path, content);
+  for (const [path, content] of await runStep(stepSender(transport, { sudo: options.sudo }), each(files.map(read)))) contents.set(path, content);
   return contents;
 }
 
-function readContent(run: StepOutput, transport: Transport, sudo: boolean): ReadContent {
+function readContent(run: StepOutput, transport: Transport, options: ReadOptions): ReadContent {
   if (run.exitCode === 0) return run.size > SHOWN_SIZE_LIMIT ? { status: "too-large" } : { status: "ok", content: run.stdout };
   if (run.exitCode === READ_MISSING) return { status: "missing" };
   const reason = readRefusal(run.exitCode, run.stderr)!;
-  return { status: "unreadable", reason: unreadableReason(reason, transport, sudo) };
+  return { status: "unreadable", reason: unreadableReason(reason, transport, options) };
 }
 
 /** Hash and metadata from the probe; the content (read before) only for a regular file that differs. */
@@ -190,9 +199,14 @@ function folderState(probe: ProbeResult): FolderState | undefined {
 
 const EMPTY_SHA256 = sha256("");
 
-function unreadableReason(raw: string, transport: Transport, sudo: boolean): string {
+function unreadableReason(raw: string, transport: Transport, options: ReadOptions): string {
   if (!/permission denied/i.test(raw)) return raw;
-  return `permission denied for ${transport.describe} (${sudo ? "and `sudo -n` was refused" : "reading it needs sudo: server.useSudo is off"})`;
+  const why = options.sudo
+    ? "even through `sudo -n`"
+    : options.sudoRefused
+      ? `\`sudo -n\` was refused: ${options.sudoRefused}`
+      : "reading it needs sudo: server.useSudo is off";
+  return `permission denied for ${transport.describe} (${why})`;
 }
 
 function parseRecord(text: string): Record<string, string> | undefined {

@@ -32,6 +32,17 @@ describe("files gen cannot read", () => {
         /server\.useSudo is false, so apply reads as gen-test alone: set server\.useSudo: true and server\.sshUser to an administrator account/,
       );
 
+      // useSudo on, for an account sudo refuses: sudo's own answer, not "useSudo is off".
+      await server.writeEnv({ server: { useSudo: true } });
+      const refused = await server.gen(["apply", "t", "--yes"], { knownHosts });
+      assert.equal(refused.code, 1, refused.all);
+      assert.match(
+        refused.err,
+        /\/etc\/sudoers\.d\/tsosi \(permission denied for gen-test@127\.0\.0\.1:\d+ .*\(`sudo -n` was refused: sudo: a password is required\)\)/,
+      );
+      assert.doesNotMatch(refused.all, /useSudo is (off|false)/);
+      await server.writeEnv();
+
       const app = await createSampleApp(server.tempDir);
       await mkdir(join(app.checkout, "frontend/dist"), { recursive: true });
       await writeFile(join(app.checkout, "frontend/dist/index.html"), "<html>\n");
