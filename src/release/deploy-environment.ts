@@ -12,7 +12,7 @@ import type { ConnectOptions } from "../transport/open-transport.js";
 import { deployHosts, type HostDeployResult } from "./deploy-hosts.js";
 import type { StepReporter } from "./deploy-release.js";
 import { listBuildOutput, runLocalCommand } from "./frontend.js";
-import { archiveCommit, checkBranchName, checkConfiguredFolders, type CommitInfo, readCommit } from "./local-checks.js";
+import { archiveCommit, checkBranchName, checkConfiguredFolders, type CommitInfo, readCommit, refuseUncommitted } from "./local-checks.js";
 
 export interface EnvironmentDeployInput {
   loaded: LoadedEnvironment;
@@ -25,6 +25,8 @@ export interface EnvironmentDeployInput {
   branch?: string;
   source?: "clone" | "archive";
   skipFrontBuild: boolean;
+  /** Deploy even when the backend or front-end folder of the checkout has uncommitted changes. */
+  allowDirty: boolean;
   restartCelery: boolean;
   /** Apply the configuration first (after confirmation), or refuse to deploy when it differs. */
   applyConfiguration: boolean;
@@ -62,6 +64,9 @@ export async function deployEnvironment(input: EnvironmentDeployInput, events: D
   // Every folder a command runs in or reads from is checked before the first command: none runs elsewhere.
   await checkConfiguredFolders(repoDir, commit.hash, env);
   const frontend = env.release.frontend;
+  const releasedFolders = [env.release.repositoryFolder, ...(frontend === null ? [] : [frontend.dir])];
+  if (input.allowDirty) events.detail(`--allow-dirty: uncommitted changes in ${releasedFolders.join(" and ")} are not checked`);
+  else await refuseUncommitted(repoDir, releasedFolders);
   if (frontend === null) {
     events.step(2, "no front end to build (release.frontend is null)");
   } else if (input.skipFrontBuild) {

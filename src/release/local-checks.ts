@@ -1,7 +1,8 @@
-// The local half of a release: the checkout must be on the branch being deployed, and hold the folders the
-// environment names; its commit is described in deployment.json. Effects: runs git in the checkout, looks at its
-// folders, reads nothing else.
+// The local half of a release: the checkout must be on the branch being deployed, hold the folders the environment
+// names, and have nothing uncommitted in what the release is made of; its commit is described in deployment.json.
+// Effects: runs git in the checkout, looks at its folders, reads nothing else.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
@@ -18,12 +19,14 @@ export interface CommitInfo {
   title: string;
 }
 
-async function git(repoDir: string, args: string[]): Promise<string> {
+async function git(repoDir: string, args: string[], trim = true): Promise<string> {
   try {
     const { stdout } = await exec("git", args, { cwd: repoDir });
-    return stdout.trim();
+    return trim ? stdout.trim() : stdout;
   } catch (error) {
     const e = error as { stderr?: string; code?: string };
+    // A missing working folder makes the spawn fail with ENOENT too.
+    if (e.code === "ENOENT" && !existsSync(repoDir)) throw new GenError(`there is no folder ${repoDir} (the checkout to deploy: --repo)`);
     if (e.code === "ENOENT") throw new GenError("git is not installed: install the Debian package git");
     throw new GenError(`git ${args.join(" ")} failed in ${repoDir}: ${(e.stderr ?? String(error)).trim()}`);
   }
@@ -76,6 +79,39 @@ export async function checkConfiguredFolders(repoDir: string, commit: string, en
       );
   }
   if (missing.length > 0) throw new GenError(`${missing.join("; ")}; nothing was run`);
+}
+
+/** The git checkout `dir` is in (its top folder), or `dir` itself when it is in none (readCommit then says so). */
+export async function checkoutOf(dir: string): Promise<string> {
+  try {
+    return (await exec("git", ["rev-parse", "--show-toplevel"], { cwd: dir })).stdout.trim() || dir;
+  } catch {
+    return dir;
+  }
+}
+
+/**
+ * Refuses a checkout whose `folders` (the backend and the front end, relative to it) differ from its commit: changed,
+ * staged, or new and not ignored. The backend is released from the commit and the front end built from the folder,
+ * so either way the release would not be the commit it names.
+ */
+export async function refuseUncommitted(repoDir: string, folders: string[]): Promise<void> {
+  // Not trimmed: each entry starts with its two status letters, the first of which may be a space.
+  const entries = (await git(repoDir, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ...folders], false)).split("\0");
+  const files: string[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (entry.length < 4) continue;
+    files.push(entry.slice(3));
+    // A rename or copy is followed by the path it came from.
+    if (/^[RC]/.test(entry)) i++;
+  }
+  if (files.length === 0) return;
+  files.sort();
+  const shown = files.slice(0, 5).join(", ") + (files.length > 5 ? ` and ${files.length - 5} more` : "");
+  throw new GenError(
+    `the checkout in ${repoDir} has uncommitted changes in ${folders.join(" or ")}: ${shown}; the release would not be the commit it names (the front end is built from the files as they are, the backend taken from the commit): commit them, or pass --allow-dirty to deploy anyway`,
+  );
 }
 
 /** A tar archive of one folder of the current commit, for the `archive` source. */

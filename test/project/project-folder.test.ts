@@ -1,12 +1,14 @@
 // The project as a user has it: gen a dev dependency of their application's repository (node_modules/.bin/gen links
 // to the built bin), environments made by gen init, gen run from the project or any folder below it, as git and npm
-// are. And the messages of what users got wrong there: a file given as --environments, a missing --identity file.
+// are. And the messages of what users got wrong there: a file given as --environments, a missing --identity file,
+// a deploy from a checkout with uncommitted changes.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { packageRoot } from "../../src/paths.js";
 import { startSilentServer } from "../support/net.js";
 import { genBin, runBin } from "../support/run-bin.js";
 import { testCacheHome } from "../support/test-cache-home.js";
@@ -125,4 +127,41 @@ test("--identity naming a missing file says so before connecting", async () => {
   } finally {
     await server.stop();
   }
+});
+
+test("deploy refuses a checkout whose backend or front end has uncommitted changes, unless --allow-dirty; --repo defaults to the checkout gen runs in", () => {
+  // The application's own repository, with gen's environments in it: the case gen init is for.
+  const dir = project("dirty");
+  cpSync(join(packageRoot, "sample-app"), dir, { recursive: true });
+  mkdirSync(join(dir, "environments"));
+  writeFileSync(join(dir, "environments", "box.json"), JSON.stringify({ extends: "preset:example" }));
+  writeFileSync(join(dir, ".gitignore"), "/node_modules/\n/out/\n/.gen-local/\nfrontend/dist/\n__pycache__/\n");
+  const git = (...args: string[]) => {
+    const result = spawnSync("git", ["-c", "user.name=Ada", "-c", "user.email=ada@example.org", "-C", dir, ...args], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+  };
+  git("init", "-q", "-b", "main");
+  git("add", "-A");
+  git("commit", "-qm", "the application, with its environments");
+  assert.equal(npxGen(dir, ["apply", "box", "--yes"]).code, 0);
+
+  const source = readdirSync(join(dir, "frontend", "src"))[0]!;
+  writeFileSync(join(dir, "frontend", "src", source), "an edit not committed\n");
+  writeFileSync(join(dir, "backend", "new_module.py"), "# not committed\n");
+  const refused = npxGen(dir, ["deploy", "box", "--yes"]);
+  assert.equal(refused.code, 1, `${refused.out}${refused.err}`);
+  assert.match(
+    refused.err,
+    new RegExp(
+      `the checkout in ${dir} has uncommitted changes in backend or frontend: backend/new_module\\.py, frontend/src/${source.replace(".", "\\.")}; .*commit them, or pass --allow-dirty`,
+    ),
+  );
+  assert.doesNotMatch(refused.err, /\[2\/\d\]/, "no build ran");
+  assert.equal(existsSync(join(dir, ".gen-local", "box", "var", "www", "current")), false, "nothing was released");
+
+  // From a folder of the checkout, without --repo: the checkout it is in.
+  const allowed = npxGen(dir, ["deploy", "box", "--yes", "--allow-dirty"], join(dir, "backend"));
+  assert.equal(allowed.code, 0, `${allowed.out}${allowed.err}`);
+  assert.match(allowed.err, /--allow-dirty: uncommitted changes in backend and frontend are not checked/);
+  assert.match(allowed.out, /release \d{8}T\d{6}Z is live/);
 });

@@ -3,6 +3,7 @@ import type { Interrupts } from "../../interrupt.js";
 import { withInterrupts } from "../interrupts.js";
 import { type DeployEvents, deployEnvironment } from "../../release/deploy-environment.js";
 import { TOTAL_STEPS } from "../../release/deploy-release.js";
+import { checkoutOf } from "../../release/local-checks.js";
 import { connectOptions, withSudoPassword } from "../connect-options.js";
 import { stepReporter } from "../deploy-report.js";
 import { applyEvents, reportApply } from "../apply-report.js";
@@ -43,10 +44,11 @@ async function deployWith(argv: DeployArgs & GlobalOptions, output: Output, inte
       options,
       concurrency: argv.concurrency,
       forceUnlock: argv["force-unlock"],
-      repoDir: argv.repo,
+      repoDir: argv.repo ?? (await checkoutOf(process.cwd())),
       ...(argv.branch ? { branch: argv.branch } : {}),
       ...(argv.source ? { source: argv.source } : {}),
       skipFrontBuild: argv["skip-front-build"] ?? false,
+      allowDirty: argv["allow-dirty"] ?? false,
       restartCelery: !argv["celery-no-restart"],
       applyConfiguration: argv.apply,
       interrupts,

@@ -10,7 +10,8 @@ export interface DeployArgs extends ConnectArgs, SudoPasswordArgs {
   yes: boolean;
   apply: boolean;
   source?: "clone" | "archive";
-  repo: string;
+  repo?: string;
+  "allow-dirty": boolean;
   "force-unlock": boolean;
 }
 
@@ -28,7 +29,16 @@ export const deployCommand: GenCommand<DeployArgs> = {
         choices: ["clone", "archive"] as const,
         describe: "clone the branch on the server, or upload an archive of the local commit (default: release.source)",
       })
-      .option("repo", { type: "string", requiresArg: true, default: ".", describe: "the local checkout of the application" })
+      .option("repo", {
+        type: "string",
+        requiresArg: true,
+        describe: "the local checkout of the application (default: the git checkout the working folder is in)",
+      })
+      .option("allow-dirty", {
+        type: "boolean",
+        default: false,
+        describe: "deploy even when the backend or front-end folder has uncommitted changes (the front end is built from them)",
+      })
       .option("force-unlock", { type: "boolean", default: false, describe: "take over a lock left by an interrupted apply or deploy" }) as never,
   examples: [["gen deploy prod --branch main", "apply config if needed, then release main to prod"]],
   run: async (argv, output) => (await import("./deploy-run.js")).runDeploy(argv, output),
