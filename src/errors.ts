@@ -1,13 +1,16 @@
 // Expected failures are values with a message a user can act on; the CLI entry maps them to exit codes.
 
 /**
- * 0 success (diff: no difference), 1 failure, 2 differences (diff only), 64 wrong usage (sysexits' EX_USAGE); 129,
- * 130, 143: stopped by SIGHUP, SIGINT, SIGTERM (128 + the signal's number). Usage has a code of its own so that a
- * script checking `gen diff` for 2 (Terraform's -detailed-exitcode) never reads a mistyped option as drift.
+ * 0 success, 1 failure, 2 wrong usage (as yargs and most CLIs); 129, 130, 143: stopped by SIGHUP, SIGINT, SIGTERM
+ * (128 + the signal's number). A command whose 2 means "differences" (gen diff: Terraform's
+ * -detailed-exitcode, 0 none, 1 error, 2 differences) exits 64 (sysexits' EX_USAGE) on wrong usage instead, so that
+ * a script testing it for 2 never reads a mistyped option as drift (run-cli.ts).
  */
 export type ExitCode = 0 | 1 | 2 | 64 | 129 | 130 | 143;
 
-export const USAGE_EXIT_CODE = 64;
+export const USAGE_EXIT_CODE = 2;
+/** Wrong usage of a command whose 2 means "differences". */
+export const USAGE_EXIT_CODE_BESIDE_DIFFERENCES = 64;
 
 export class GenError extends Error {
   readonly exitCode: ExitCode;
@@ -21,7 +24,7 @@ export class GenError extends Error {
   }
 }
 
-/** Wrong command-line usage: exit 64, before anything was read, written or contacted. */
+/** Wrong command-line usage, before anything was read, written or contacted: exit 2 (64 for gen diff). */
 export class UsageError extends GenError {
   constructor(message: string, details: string[] = []) {
     super(message, { exitCode: USAGE_EXIT_CODE, details });

@@ -45,15 +45,21 @@ const cases: Case[] = [
     code: 0,
     contains: ["gen render [env]", "gen diff [env]", "gen apply [env]", "gen deploy [env]", "gen rollback [env]", "Exit status: 0 success"],
   },
-  { name: "an unknown command is wrong usage", argv: () => ["bogus"], code: 64, contains: ['unknown command "bogus"'] },
-  { name: "no command is wrong usage", argv: () => [], code: 64, contains: ["name a command"] },
+  { name: "an unknown command is wrong usage", argv: () => ["bogus"], code: 2, contains: ['unknown command "bogus"'] },
+  { name: "no command is wrong usage", argv: () => [], code: 2, contains: ["name a command"] },
   {
     name: "an unknown option is wrong usage",
     argv: () => ["render", "--nope", "--environments", environments],
-    code: 64,
+    code: 2,
     contains: ["unknown option --nope for gen render"],
   },
-  { name: "a mistyped command suggests the closest one", argv: () => ["rendr"], code: 64, contains: ['unknown command "rendr"; did you mean render?'] },
+  {
+    name: "an unknown option of gen diff is wrong usage with 64: its 2 means differences",
+    argv: () => ["diff", "example", "--nope", "--environments", environments],
+    code: 64,
+    contains: ["unknown option --nope for gen diff"],
+  },
+  { name: "a mistyped command suggests the closest one", argv: () => ["rendr"], code: 2, contains: ['unknown command "rendr"; did you mean render?'] },
   { name: "--version prints the package's version", argv: () => ["--version"], code: 0, contains: [packageVersion()] },
   {
     name: "--only matching no file says so and exits 1",
@@ -77,8 +83,20 @@ const cases: Case[] = [
   {
     name: "an unknown environment suggests the closest name",
     argv: () => ["render", "prdo", "--environments", environments],
+    code: 2,
+    contains: ['unknown environment "prdo"', "Did you mean prod?"],
+  },
+  {
+    name: "an unknown environment of gen diff is wrong usage with 64",
+    argv: () => ["diff", "prdo", "--environments", environments],
     code: 64,
     contains: ['unknown environment "prdo"', "Did you mean prod?"],
+  },
+  {
+    name: "gen diff --out with --only is wrong usage with 64",
+    argv: () => ["diff", "example", "--environments", environments, "--out", join(temp, "plan.json"), "--only", "x"],
+    code: 64,
+    contains: ["--out saves a plan of every file; it cannot be combined with --only"],
   },
   {
     name: "missing secrets are all named, with no stack trace",
@@ -291,7 +309,8 @@ describe("gen command line", () => {
     });
     test("errors are JSON on standard output", async () => {
       for (const [args, code] of [
-        [["render", "prdo", "--environments", environments], 64],
+        [["render", "prdo", "--environments", environments], 2],
+        [["diff", "prdo", "--environments", environments], 64],
         [["render", "prod", "--environments", environments, "--only", "nothing"], 1],
       ] as const) {
         const run = await runGenBin([...args, "--json"]);

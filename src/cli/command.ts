@@ -10,5 +10,7 @@ export interface GenCommand<A = any> {
   describe: string;
   builder: (yargs: Argv<GlobalOptions>) => Argv<A>;
   examples?: [string, string][];
+  /** Exit 2 means "differences" (Terraform's -detailed-exitcode): wrong usage then exits 64, never 2. */
+  reportsDifferences?: true;
   run: (argv: A & GlobalOptions, output: Output) => Promise<ExitCode>;
 }

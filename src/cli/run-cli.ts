@@ -2,7 +2,7 @@
 // Parsing and running are two steps: yargs only records which command was chosen, and the command runs after
 // the whole command line was found valid, so a mistyped option never reads, writes or connects anything.
 import yargs, { type Argv } from "yargs";
-import { GenError, type ExitCode } from "../errors.js";
+import { GenError, UsageError, USAGE_EXIT_CODE_BESIDE_DIFFERENCES, type ExitCode } from "../errors.js";
 import type { GenCommand } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { withGlobalOptions, type GlobalOptions } from "./environment-options.js";
@@ -15,19 +15,35 @@ import { genVersion } from "../paths.js";
 export async function runCli(args: string[], sink: Sink = processSink): Promise<ExitCode> {
   const options = { debug: gensOwn(args).includes("--debug"), json: flagGiven(args, "json") };
   let output = createOutput(sink, { showSecrets: flagGiven(args, "show-secrets") });
+  let chosen: Chosen | undefined;
   try {
     if (args[0] === COMPLETION_REQUEST) {
       for (const word of completeCommandLine(args.slice(1), COMMANDS)) output.verbatim(word);
       return 0;
     }
-    const chosen = await parse(args, output);
+    chosen = await parse(args, output);
     if (!chosen) return 0;
     // What yargs parsed is what the command sees: the Output shows secrets exactly when the command does.
     output = createOutput(sink, { showSecrets: chosen.argv["show-secrets"] === true });
     return await chosen.command.run(chosen.argv as never, output);
   } catch (error) {
-    return reportError(error, output, options);
+    return reportError(error, output, { ...options, usageExitCode: usageExitCode(chosen?.command ?? namedCommand(args)) });
   }
+}
+
+/** Wrong usage exits 2, as yargs and most CLIs do, except where 2 means "differences" (GenCommand.reportsDifferences). */
+function usageExitCode(command: GenCommand | undefined): ExitCode | undefined {
+  return command?.reportsDifferences ? USAGE_EXIT_CODE_BESIDE_DIFFERENCES : undefined;
+}
+
+/** The command a command line names, before (or when) yargs could not parse it: its first word that is one. */
+function namedCommand(args: string[]): GenCommand | undefined {
+  const word = args.find((a) => COMMANDS.some((c) => commandName(c) === a));
+  return COMMANDS.find((c) => commandName(c) === word);
+}
+
+function commandName(command: GenCommand): string {
+  return command.command.split(" ")[0]!;
 }
 
 interface Chosen {
@@ -56,7 +72,9 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
     .fail((message, error) => {
       failures.push(message ?? error?.message ?? "invalid command line");
     })
-    .epilog("Exit status: 0 success, 1 failure, 2 differences (gen diff only), 64 wrong usage, 128 + N stopped by signal N (130: Ctrl-C).");
+    .epilog(
+      "Exit status: 0 success, 1 failure, 2 wrong usage; gen diff: 0 no difference, 1 failure, 2 differences, 64 wrong usage; 128 + N stopped by signal N (130: Ctrl-C).",
+    );
   for (const command of COMMANDS) {
     parser.command({
       command: command.command,
@@ -81,9 +99,12 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
     printed = text;
   });
   if (failures.length > 0) {
-    const commands = COMMANDS.map((c) => c.command.split(" ")[0]!);
-    const commandName = chosen?.command.command.split(" ")[0] ?? args.find((a) => commands.includes(a));
-    throw usageProblem(failures, args, { commands, ...(commandName ? { command: commandName } : {}), options: commandOptions ?? knownOptions(parser) });
+    const named = chosen?.command ?? namedCommand(args);
+    throw usageProblem(failures, args, {
+      commands: COMMANDS.map(commandName),
+      ...(named ? { command: commandName(named) } : {}),
+      options: commandOptions ?? knownOptions(parser),
+    });
   }
   if (printed) {
     output.verbatim(printed);
@@ -128,9 +149,14 @@ function gensOwn(args: string[]): string[] {
   return end < 0 ? args : args.slice(0, end);
 }
 
-export function reportError(error: unknown, output: Output, options: Pick<GlobalOptions, "debug" | "json">): ExitCode {
+/** `usageExitCode`: the code of a UsageError when it is not the usual one (the command's 2 means something else). */
+export function reportError(
+  error: unknown,
+  output: Output,
+  options: Pick<GlobalOptions, "debug" | "json"> & { usageExitCode?: ExitCode | undefined },
+): ExitCode {
   const known = error instanceof GenError;
-  const exitCode: ExitCode = known ? error.exitCode : 1;
+  const exitCode: ExitCode = error instanceof UsageError ? (options.usageExitCode ?? error.exitCode) : known ? error.exitCode : 1;
   const message = error instanceof Error ? error.message : String(error);
   const details = known ? error.details : [];
   if (options.json) {

@@ -1,6 +1,7 @@
 // Wrong usage stops everything: every command, run as users run it (the package's bin in a child process),
-// with an unknown option, a mistyped name or a bad value exits 64 (EX_USAGE; never 2, gen diff's "differences") with the closest valid name, and nothing
-// happened: no file written in the project, no connection to the environment's server.
+// with an unknown option, a mistyped name or a bad value exits 2 (64, EX_USAGE, for the commands whose 2 means
+// "differences": gen diff) with the closest valid name, and nothing happened: no file written in the
+// project, no connection to the environment's server.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,12 +21,18 @@ interface Case {
   argv: string[];
   /** Expected in standard error. */
   says?: string[];
+  /** The exit status: 2 unless said (64 where 2 means differences). */
+  code?: 64;
 }
 
 const cases: Case[] = [
   { argv: ["render", "srv", "--stduot"], says: ["unknown option --stduot", "did you mean --stdout?"] },
+  { argv: ["render", "--out", "rendered", "--no-such-option-zz"], says: ["unknown option --no-such-option-zz for gen render"] },
   { argv: ["validate", "srv", "--no-tool"], says: ["unknown option --no-tool", "did you mean --no-tools?"] },
-  { argv: ["diff", "srv", "--stats"], says: ["unknown option --stats", "did you mean --stat?"] },
+  { argv: ["diff", "srv", "--stats"], says: ["unknown option --stats", "did you mean --stat?"], code: 64 },
+  { argv: ["diff", "srv", "--out", "plan.json", "--only", "x"], says: ["cannot be combined with --only"], code: 64 },
+  { argv: ["diff", "svr"], says: ['unknown environment "svr"', "Did you mean srv?"], code: 64 },
+  { argv: ["--json", "diff", "srv", "--bogus"], says: [], code: 64 },
   { argv: ["apply", "srv", "--dryrun", "--yes"], says: ["unknown option --dryrun", "did you mean --dry-run?"] },
   { argv: ["deploy", "srv", "--yes", "--brnch", "main"], says: ["unknown option --brnch", "did you mean --branch?"] },
   { argv: ["releases", "srv", "--bogus"], says: ["unknown option --bogus for gen releases"] },
@@ -43,7 +50,7 @@ const cases: Case[] = [
   { argv: ["render", "srv", "extra"], says: ['unexpected argument "extra" for gen render'] },
   { argv: ["apply", "srv", "--yes", "--no-yess"], says: ["unknown option --no-yess", "did you mean --no-yes?"] },
   { argv: ["deploy", "srv", "--yes", "--source", "tarball"], says: ["Invalid values", "tarball"] },
-  { argv: ["diff", "srv", "--concurrency", "0"], says: ["--concurrency expects a whole number"] },
+  { argv: ["diff", "srv", "--concurrency", "0"], says: ["--concurrency expects a whole number"], code: 64 },
   { argv: ["apply", "srv", "--yes", "--concurrency", "many"], says: ["--concurrency expects a whole number"] },
   { argv: ["apply", "srv", "--yes", "--plan"], says: ["option --plan needs a value"] },
   { argv: ["render", "srv", "--only"], says: ["option --only needs a value"] },
@@ -70,13 +77,14 @@ after(async () => {
   await rm(temp, { recursive: true, force: true });
 });
 
-describe("wrong usage changes nothing and exits 64 (the shipped bin)", () => {
+describe("wrong usage changes nothing and exits 2, or 64 where 2 means differences (the shipped bin)", () => {
   for (const c of cases) {
-    test(`gen ${c.argv.join(" ")}`, async () => {
+    test(`gen ${c.argv.join(" ")}: exit ${c.code ?? 2}`, async () => {
       const run = await runGenBin([...c.argv, "--environments", environments], { cwd: project, env: SECRETS });
-      assert.equal(run.code, 64, `exit status; output:\n${run.all}`);
+      assert.equal(run.code, c.code ?? 2, `exit status; output:\n${run.all}`);
       for (const text of c.says ?? []) assert.ok(run.err.includes(text), `expected ${JSON.stringify(text)} in:\n${run.err}`);
-      assert.equal(run.out, "", "nothing on standard output");
+      if (c.argv.includes("--json")) assert.equal((JSON.parse(run.out) as { exitCode: number }).exitCode, c.code ?? 2, "the JSON's exitCode");
+      else assert.equal(run.out, "", "nothing on standard output");
       assert.ok(!run.err.includes("    at "), "no stack trace");
       assert.deepEqual(await readdir(project), [], "nothing written in the project (no out/, no .gen-local/)");
       assert.deepEqual(await readdir(environments), ["srv.json"], "nothing written beside the environments");
@@ -86,9 +94,9 @@ describe("wrong usage changes nothing and exits 64 (the shipped bin)", () => {
 
   test("with --json the usage error is JSON on standard output", async () => {
     const run = await runGenBin(["apply", "srv", "--dryrun", "--json", "--environments", environments], { cwd: project, env: SECRETS });
-    assert.equal(run.code, 64, run.all);
+    assert.equal(run.code, 2, run.all);
     const parsed = JSON.parse(run.out) as { error: { message: string; details: string[] }; exitCode: number };
-    assert.equal(parsed.exitCode, 64);
+    assert.equal(parsed.exitCode, 2);
     assert.match(parsed.error.message, /unknown option --dryrun.*did you mean --dry-run\?/);
     assert.ok(Array.isArray(parsed.error.details));
     assert.equal(server.connections(), 0);

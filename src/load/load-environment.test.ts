@@ -145,10 +145,10 @@ describe("extends", () => {
 });
 
 describe("environment names", () => {
-  test("an unknown environment name is a usage error (exit 64) suggesting the closest name", async () => {
+  test("an unknown environment name is a usage error (exit 2) suggesting the closest name", async () => {
     const error = await loadError("prdo", environmentsDir);
     assert.ok(error instanceof UsageError, `expected a UsageError, got ${error.name}`);
-    assert.equal(error.exitCode, 64);
+    assert.equal(error.exitCode, 2);
     assert.match(error.message, /unknown environment "prdo"/);
     assert.match(error.message, /Did you mean prod\?/);
   });
@@ -156,7 +156,7 @@ describe("environment names", () => {
   test("a name that is not a file name is a usage error", async () => {
     const error = await loadError("../prod", environmentsDir);
     assert.ok(error instanceof UsageError);
-    assert.equal(error.exitCode, 64);
+    assert.equal(error.exitCode, 2);
   });
 });
 

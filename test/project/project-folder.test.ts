@@ -60,10 +60,10 @@ test("gen list right after gen init lists the environments only, and init's hint
     ["base", "prod", "sandbox", "example"],
   );
   const typo = npxGen(dir, ["render", "sandbx"]);
-  assert.equal(typo.code, 64, typo.err);
+  assert.equal(typo.code, 2, typo.err);
   assert.match(typo.err, /Known: base, prod, sandbox \(gen list\)/);
   const tsconfig = npxGen(dir, ["render", "tsconfig"]);
-  assert.equal(tsconfig.code, 64, tsconfig.err);
+  assert.equal(tsconfig.code, 2, tsconfig.err);
   assert.match(tsconfig.err, /"tsconfig" is not an environment name: tsconfig\.json configures a tool/);
   assert.match(init.out, /^next: npx gen render sandbox · npx gen apply sandbox --yes · npm i -D typescript, then npx tsc -p environments /m);
 });

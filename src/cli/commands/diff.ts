@@ -11,7 +11,8 @@ export interface DiffArgs extends ConnectArgs, SudoPasswordArgs {
 
 export const diffCommand: GenCommand<DiffArgs> = {
   command: "diff [env]",
-  describe: "Compare the rendered files with the live server (exit 0: same, 2: differences, 1: error)",
+  describe: "Compare the rendered files with the live server (exit 0: same, 2: differences, 1: error, 64: wrong usage)",
+  reportsDifferences: true,
   builder: (yargs) =>
     withSudoPasswordOption(withConnectOptions(withEnvironment(yargs)))
       .option("stat", { type: "boolean", default: false, describe: "list changed files and the summary only" })
