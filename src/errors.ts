@@ -2,7 +2,7 @@
 
 /**
  * 0 success, 1 failure, 2 wrong usage (as yargs and most CLIs); 129, 130, 143: stopped by SIGHUP, SIGINT, SIGTERM
- * (128 + the signal's number). A command whose 2 means "differences" (gen diff: Terraform's
+ * (128 + the signal's number). A command whose 2 means "differences" (gen diff and gen status: Terraform's
  * -detailed-exitcode, 0 none, 1 error, 2 differences) exits 64 (sysexits' EX_USAGE) on wrong usage instead, so that
  * a script testing it for 2 never reads a mistyped option as drift (run-cli.ts).
  */
@@ -24,7 +24,7 @@ export class GenError extends Error {
   }
 }
 
-/** Wrong command-line usage, before anything was read, written or contacted: exit 2 (64 for gen diff). */
+/** Wrong command-line usage, before anything was read, written or contacted: exit 2 (64 for gen diff and gen status). */
 export class UsageError extends GenError {
   constructor(message: string, details: string[] = []) {
     super(message, { exitCode: USAGE_EXIT_CODE, details });

@@ -43,7 +43,7 @@ const cases: Case[] = [
     name: "--help lists every command and the exit statuses",
     argv: () => ["--help"],
     code: 0,
-    contains: ["gen render [env]", "gen diff [env]", "gen apply [env]", "gen deploy [env]", "gen rollback [env]", "Exit status: 0 success"],
+    contains: ["gen render [env]", "gen diff [env]", "gen status [env]", "gen apply [env]", "gen deploy [env]", "gen rollback [env]", "Exit status: 0 success"],
   },
   { name: "an unknown command is wrong usage", argv: () => ["bogus"], code: 2, contains: ['unknown command "bogus"'] },
   { name: "no command is wrong usage", argv: () => [], code: 2, contains: ["name a command"] },

@@ -73,7 +73,7 @@ async function parse(args: string[], output: Output): Promise<Chosen | undefined
       failures.push(message ?? error?.message ?? "invalid command line");
     })
     .epilog(
-      "Exit status: 0 success, 1 failure, 2 wrong usage; gen diff: 0 no difference, 1 failure, 2 differences, 64 wrong usage; 128 + N stopped by signal N (130: Ctrl-C).",
+      "Exit status: 0 success, 1 failure, 2 wrong usage; gen diff and gen status: 0 no difference, 1 failure, 2 differences, 64 wrong usage; 128 + N stopped by signal N (130: Ctrl-C).",
     );
   for (const command of COMMANDS) {
     parser.command({

@@ -1,6 +1,6 @@
 // Wrong usage stops everything: every command, run as users run it (the package's bin in a child process),
 // with an unknown option, a mistyped name or a bad value exits 2 (64, EX_USAGE, for the commands whose 2 means
-// "differences": gen diff) with the closest valid name, and nothing happened: no file written in the
+// "differences": gen diff, gen status) with the closest valid name, and nothing happened: no file written in the
 // project, no connection to the environment's server.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
@@ -33,6 +33,8 @@ const cases: Case[] = [
   { argv: ["diff", "srv", "--out", "plan.json", "--only", "x"], says: ["cannot be combined with --only"], code: 64 },
   { argv: ["diff", "svr"], says: ['unknown environment "svr"', "Did you mean srv?"], code: 64 },
   { argv: ["--json", "diff", "srv", "--bogus"], says: [], code: 64 },
+  { argv: ["status", "srv", "--jsn"], says: ["unknown option --jsn for gen status", "did you mean --json?"], code: 64 },
+  { argv: ["status", "svr"], says: ['unknown environment "svr"'], code: 64 },
   { argv: ["apply", "srv", "--dryrun", "--yes"], says: ["unknown option --dryrun", "did you mean --dry-run?"] },
   { argv: ["deploy", "srv", "--yes", "--brnch", "main"], says: ["unknown option --brnch", "did you mean --branch?"] },
   { argv: ["releases", "srv", "--bogus"], says: ["unknown option --bogus for gen releases"] },

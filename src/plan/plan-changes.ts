@@ -107,3 +107,10 @@ export function unreadableEntries(plan: Plan): string[] {
 export function planHasChanges(plan: Plan): boolean {
   return plan.hosts.some((h) => h.entries.some((e) => e.action === "create" || e.action === "change") || h.folders.some((f) => f.action !== "unchanged"));
 }
+
+/** What gen diff calls a difference on a host: a file or folder to create or change, or a file gen could not read. */
+export function hostDiffers(host: HostPlan): boolean {
+  return (
+    host.entries.some((e) => e.action === "create" || e.action === "change" || e.action === "unreadable") || host.folders.some((f) => f.action !== "unchanged")
+  );
+}

@@ -2,7 +2,7 @@
 // the prepared folders, gen's lock and its record of what it last applied. Effects: reads through the transport:
 // the probe's steps in one round trip, then the content of the files that differ.
 import type { Transport } from "../transport/transport.js";
-import { attempt, each, runStep, stepSender, type StepGroup, type StepOutput, type TypedStep } from "../transport/typed-steps.js";
+import { attempt, each, optional, runStep, stepSender, type StepGroup, type StepOutput, type StepPart, type TypedStep } from "../transport/typed-steps.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { fileSha256, sha256 } from "../render/render-environment.js";
 import { appliedRecordPath } from "../server/applied-record.js";
@@ -58,8 +58,28 @@ export async function readServerState(
   stateDir: string,
   options: ReadOptions = { sudo: false },
 ): Promise<HostState> {
-  const probe = await runProbe(transport, probeRequest(transport, files, folders, stateDir), options.sudo);
-  return stateFromProbe(transport, files, folders, probe.output, { sudo: probe.sudo, ...(probe.sudoRefused ? { sudoRefused: probe.sudoRefused } : {}) });
+  return (await readServerStateWith(transport, files, folders, stateDir, options, optional(undefined))).state;
+}
+
+/**
+ * readServerState, with `alongside` (a part of the caller's: gen status reads the live release) sent in the probe's
+ * round trip, through the same session and with the same privilege; its value comes back with the state.
+ */
+export async function readServerStateWith<T>(
+  transport: Transport,
+  files: RenderedFile[],
+  folders: FolderSpec[],
+  stateDir: string,
+  options: ReadOptions,
+  alongside: StepPart<T>,
+): Promise<{ state: HostState; alongside: T }> {
+  const probe = await runProbe(transport, each([probeRequest(transport, files, folders, stateDir), alongside]), options.sudo);
+  const [output, value] = probe.output;
+  const state = await stateFromProbe(transport, files, folders, output, {
+    sudo: probe.sudo,
+    ...(probe.sudoRefused ? { sudoRefused: probe.sudoRefused } : {}),
+  });
+  return { state, alongside: value };
 }
 
 /**
@@ -110,18 +130,18 @@ export async function stateFromProbe(
   };
 }
 
-/** The probe's answer, and whether it came through sudo (false when sudo was refused, with what it said). */
-async function runProbe(
-  transport: Transport,
-  probe: StepGroup<ProbeOutput>,
-  sudo: boolean,
-): Promise<{ output: ProbeOutput; sudo: boolean; sudoRefused?: string }> {
+/**
+ * The probe's answer (with what is sent alongside it), and whether it came through sudo (false when sudo was refused,
+ * with what it said).
+ */
+async function runProbe<T>(transport: Transport, probe: StepGroup<T>, sudo: boolean): Promise<{ output: T; sudo: boolean; sudoRefused?: string }> {
   let sudoRefused: string | undefined;
   if (sudo) {
     const output = await runStep(stepSender(transport, { sudo: true }), attempt(probe));
     if (output.ok) return { output: output.value, sudo: true };
+    if (!(output.error instanceof ProbeFailedError)) throw output.error;
     // sudo itself refused (no rule for this user): read what the user can, report the rest as unreadable, with why.
-    sudoRefused = output.error instanceof ProbeFailedError ? output.error.answer : output.error.message;
+    sudoRefused = output.error.answer;
   }
   const output = await runStep(stepSender(transport, { sudo: false }), probe);
   return { output, sudo: false, ...(sudoRefused ? { sudoRefused } : {}) };

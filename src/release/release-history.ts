@@ -42,7 +42,8 @@ const EntrySchema = z.object({
 export const LOG_LINE_CHARS = 16384;
 /** The error text a record keeps. */
 export const ERROR_CHARS = 2000;
-const RELEASE_ID = /^\d{8}T\d{6}Z$/;
+/** A release folder's name: its deploy's UTC time (releaseIdFor). */
+export const RELEASE_ID = /^\d{8}T\d{6}Z$/;
 
 /** The records of the log's text, in order; a line that is not one (cut short, junk, too long) is left out. */
 export function parseReleaseLogText(text: string): ReleaseLogEntry[] {

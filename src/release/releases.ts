@@ -26,6 +26,7 @@ import {
   judgements,
   parseReleaseLogText,
   previousGoodRelease,
+  RELEASE_ID,
   releaseStatus,
   type ReleaseLogEntry,
   type ReleaseStatus,
@@ -49,8 +50,6 @@ export interface ReleaseInfo {
   /** Who deployed it, from its first deploy record. */
   deployedBy?: string;
 }
-
-const RELEASE_ID = /^\d{8}T\d{6}Z$/;
 
 /** A folder name gen gives a release (UTC time): anything else under paths.releases is not one. */
 export const isReleaseId = (id: string): boolean => RELEASE_ID.test(id);

@@ -1,7 +1,7 @@
 // The work of `gen diff`, loaded only when the command runs (keeps start-up small).
 import { writeFile } from "node:fs/promises";
 import { inspectEnvironment } from "../../plan/inspect-environment.js";
-import { planHasChanges, summarizePlan } from "../../plan/plan-changes.js";
+import { hostDiffers, summarizePlan } from "../../plan/plan-changes.js";
 import { connectOptions, withSudoPassword } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
 import { printSandboxNote, type Prepared } from "../environment-options.js";
@@ -56,5 +56,5 @@ async function diffPrepared(
   const failed = plan.hosts.filter((h) => h.error);
   for (const host of failed) output.err(`error: could not inspect ${host.host}: ${host.error ?? ""}`);
   if (failed.length > 0) return 1;
-  return planHasChanges(plan) || plan.hosts.some((h) => h.entries.some((e) => e.action === "unreadable")) ? 2 : 0;
+  return plan.hosts.some(hostDiffers) ? 2 : 0;
 }

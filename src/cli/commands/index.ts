@@ -14,6 +14,7 @@ import { runCommand } from "./run.js";
 import { renderCommand } from "./render.js";
 import { schemaCommand } from "./schema.js";
 import { showCommand } from "./show.js";
+import { statusCommand } from "./status.js";
 import { templatesCommand } from "./templates.js";
 import { validateCommand } from "./validate.js";
 
@@ -21,6 +22,7 @@ export const COMMANDS: GenCommand[] = [
   renderCommand,
   validateCommand,
   diffCommand,
+  statusCommand,
   applyCommand,
   deployCommand,
   checkCommand,
