@@ -99,9 +99,12 @@ export async function applyEnvironment(input: EnvironmentApplyInput, events: App
   }
 }
 
+/** The saved plan, of the hosts applied now (--hosts may select some of those it was saved for). */
 async function reviewedPlan(file: string, input: EnvironmentApplyInput, now: Plan): Promise<Plan> {
-  const saved = parseSavedPlan(await readFile(file, "utf8"), file);
+  const whole = parseSavedPlan(await readFile(file, "utf8"), file);
+  const saved = { ...whole, plan: { ...whole.plan, hosts: whole.plan.hosts.filter((h) => now.hosts.some((n) => n.host === h.host)) } };
   const conflicts = savedPlanConflicts(saved, input.rendered.files, now);
+  for (const host of now.hosts) if (!saved.plan.hosts.some((h) => h.host === host.host)) conflicts.push(`${host.host}: not in the saved plan`);
   if (saved.plan.environment !== input.loaded.name) conflicts.unshift(`the plan is for environment ${saved.plan.environment}`);
   if (conflicts.length > 0)
     throw new GenError(`${file} no longer matches; nothing was applied`, {

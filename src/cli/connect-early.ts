@@ -3,11 +3,12 @@
 // A module of its own: the environment options are also render's, which must not load the SSH code.
 import { hostConnections, type ConnectOptions, type HostConnections } from "../transport/open-transport.js";
 import { loadAndRender, type GlobalOptions, type Prepared } from "./environment-options.js";
+import type { HostSelection } from "./host-selection.js";
 
 /** The loaded and rendered environment, and its hosts' connections already under way (the caller closes them). */
 export async function loadRenderAndConnect(
   name: string,
-  argv: GlobalOptions,
+  argv: GlobalOptions & HostSelection,
   options: ConnectOptions,
   concurrency: number,
 ): Promise<Prepared & { connections: HostConnections }> {

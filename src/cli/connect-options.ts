@@ -6,6 +6,7 @@ import { rememberSecret } from "../secrets/index.js";
 import type { ConnectOptions } from "../transport/open-transport.js";
 import { project, type GlobalOptions } from "./environment-options.js";
 import { askHidden } from "./output.js";
+import { namesOption } from "./host-selection.js";
 
 export interface ConnectArgs {
   "accept-new-host-key": boolean;
@@ -13,6 +14,8 @@ export interface ConnectArgs {
   identity?: string;
   "ssh-config"?: string;
   concurrency: number;
+  hosts?: string[];
+  roles?: string[];
 }
 
 export function withConnectOptions<T>(yargs: Argv<T>) {
@@ -25,7 +28,19 @@ export function withConnectOptions<T>(yargs: Argv<T>) {
     .option("known-hosts", { type: "string", requiresArg: true, describe: "known_hosts file (default ~/.ssh/known_hosts)" })
     .option("identity", { type: "string", requiresArg: true, describe: "private key file (default: ssh-agent, then ~/.ssh/id_*)" })
     .option("ssh-config", { type: "string", requiresArg: true, describe: "ssh config file (default ~/.ssh/config)" })
-    .option("concurrency", { type: "number", default: 4, describe: "hosts worked on at once", coerce: wholeNumber("concurrency") });
+    .option("concurrency", { type: "number", default: 4, describe: "hosts worked on at once", coerce: wholeNumber("concurrency") })
+    .option("hosts", {
+      type: "string",
+      requiresArg: true,
+      describe: "only these hosts, by name (comma-separated; default: every host)",
+      coerce: namesOption("hosts"),
+    })
+    .option("roles", {
+      type: "string",
+      requiresArg: true,
+      describe: "only the hosts with one of these roles (web, worker; comma-separated)",
+      coerce: namesOption("roles"),
+    });
 }
 
 function wholeNumber(option: string) {

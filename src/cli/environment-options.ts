@@ -8,6 +8,7 @@ import { placeholderFor } from "../secrets/index.js";
 import { SANDBOX_NOTE } from "../transport/sandbox.js";
 import { holdBackYoungGeneration, LARGE_ENVIRONMENT_FILES } from "./young-generation.js";
 import type { Output } from "./output.js";
+import { selectHosts, type HostSelection } from "./host-selection.js";
 
 export const DEFAULT_ENVIRONMENT = "example";
 
@@ -63,23 +64,24 @@ export interface Prepared {
 }
 
 /** For commands that never render a file: secret values are neither needed nor read. */
-export function loadWithoutSecrets(name: string, options: GlobalOptions): Promise<LoadedEnvironment> {
+export async function loadWithoutSecrets(name: string, options: GlobalOptions & HostSelection): Promise<LoadedEnvironment> {
   const { environmentsDir, root } = project(options);
-  return loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, secrets: false });
+  return selectHosts(await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, secrets: false }), options);
 }
 
 /**
- * `loaded` is called once the environment is loaded and valid, before it is rendered (to start connecting).
+ * `loadedHook` is called once the environment is loaded and valid, before it is rendered (to start connecting). With
+ * --hosts or --roles (commands that reach servers), the environment has only the hosts they select.
  * `secretCommands: false` renders a secret only a command gives as its placeholder, without running the command.
  */
 export async function loadAndRender(
   name: string,
-  options: GlobalOptions,
+  options: GlobalOptions & HostSelection,
   loadedHook?: (loaded: LoadedEnvironment) => void | Promise<void>,
   load: { secretCommands?: boolean } = {},
 ): Promise<Prepared> {
   const { environmentsDir, root, templatesDir } = project(options);
-  const loaded = await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, ...load });
+  const loaded = selectHosts(await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, ...load }), options);
   await loadedHook?.(loaded);
   if (loaded.environment.files.length >= LARGE_ENVIRONMENT_FILES) holdBackYoungGeneration();
   let rendered: RenderResult;

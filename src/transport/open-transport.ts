@@ -11,8 +11,9 @@ import { connectSsh, type SshOptions } from "./ssh.js";
 import type { PassphrasePrompt } from "./ssh-auth.js";
 import { resolveSshHost, type JumpSpec, type ResolvedSshHost } from "./ssh-config.js";
 import type { Transport } from "./transport.js";
+import { environmentHosts, type HostEntry } from "./hosts.js";
 
-export type HostEntry = Environment["server"]["hosts"][number];
+export { environmentHosts, type HostEntry } from "./hosts.js";
 
 export interface ConnectOptions {
   projectDir: string;
@@ -26,15 +27,6 @@ export interface ConnectOptions {
   sshUser?: string;
   /** server.sshUser's password for sudo (--sudo-password), for the root session of every host. */
   sudoPassword?: string;
-}
-
-/** The hosts a command acts on; the local transport stands for one host. */
-export function environmentHosts(env: Environment, envName: string): HostEntry[] {
-  if (env.server.transport === "local") return [{ name: "local", host: "local", port: 0, roles: ["web", "worker"], hostKey: undefined, root: env.server.root }];
-  if (env.server.hosts.length === 0) {
-    throw new GenError(`environment ${envName} names no server: set server.host (or server.hosts) in environments/${envName}`);
-  }
-  return env.server.hosts;
 }
 
 export async function openTransport(env: Environment, host: HostEntry, options: ConnectOptions): Promise<Transport> {

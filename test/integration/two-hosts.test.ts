@@ -2,11 +2,11 @@
 // over its own root. Every host is keyed by its name (default: address, with the port when the address is
 // shared), and a worker-only host never restarts Gunicorn or reloads nginx in apply, deploy and rollback.
 import assert from "node:assert/strict";
-import { copyFile, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, readlink, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { startSshd, type SshdHandle } from "../support/sshd.js";
-import { runGen } from "../support/run-gen.js";
+import { runGen, runGenBin } from "../support/run-gen.js";
 import {
   afterRelease,
   CURRENT,
@@ -22,6 +22,8 @@ interface TwoHosts {
   server: DeployServer;
   second: SshdHandle;
   gen: (args: string[]) => ReturnType<typeof runGen>;
+  /** The same command line through the shipped bin. */
+  bin: (args: string[]) => ReturnType<typeof runGenBin>;
 }
 
 /** The deploy server as host "web" plus a second sshd on 127.0.0.1 as the worker, logged into with the same key. */
@@ -44,8 +46,10 @@ async function withTwoHosts(roles: { first: string[]; second: string[] }, work: 
         },
         checks: { skip: ["gunicorn", "nginx", "static", "media", "celery", "certificate"] },
       });
-      const gen = (args: string[]) => runGen([...args, "--environments", server.envDir, "--known-hosts", knownHosts, "--identity", server.sshd.clientKeyPath]);
-      await work({ server, second, gen });
+      const connect = ["--environments", server.envDir, "--known-hosts", knownHosts, "--identity", server.sshd.clientKeyPath];
+      const gen = (args: string[]) => runGen([...args, ...connect]);
+      const bin = (args: string[]) => runGenBin([...args, ...connect]);
+      await work({ server, second, gen, bin });
     } finally {
       await second.stop();
     }
@@ -134,5 +138,46 @@ describe("two hosts on 127.0.0.1", { concurrency: 2 }, () => {
       assert.equal(back.code, 0, back.all);
       assert.deepEqual(await worker(), WORKER_RESTARTS);
       assert.deepEqual(await web(), WEB_RESTARTS);
+    }));
+
+  it("--hosts and --roles: deploy and rollback release on the hosts named, and never contact the others", () =>
+    withTwoHosts({ first: ["web"], second: ["worker"] }, async ({ server, second, bin }) => {
+      const sessions = async (logPath: string) => ((await readFile(logPath, "utf8")).match(/Starting session: /g) ?? []).length;
+      const applied = await bin(["apply", ENV_NAME, "--yes"]);
+      assert.equal(applied.code, 0, applied.all);
+      const secondLive = async () => ((await readlink(join(second.rootDir, CURRENT)).catch(() => "")) as string).split("/").pop() ?? "";
+
+      let webSessions = await sessions(server.sshd.logPath);
+      const onWorker = await bin(["deploy", ENV_NAME, "--yes", "--repo", server.app.checkout, "--hosts", "worker"]);
+      assert.equal(onWorker.code, 0, onWorker.all);
+      assert.match(onWorker.out, /^worker: release \d{8}T\d{6}Z is live/m);
+      assert.doesNotMatch(onWorker.all, /^web: /m);
+      assert.equal(await server.live(), "", "no release on the web host");
+      assert.equal(await sessions(server.sshd.logPath), webSessions, "the web host was not contacted");
+      const workerRelease = await secondLive();
+      assert.notEqual(workerRelease, "");
+
+      await afterRelease(workerRelease);
+      const first = await bin(["deploy", ENV_NAME, "--yes", "--repo", server.app.checkout, "--roles", "web"]);
+      assert.equal(first.code, 0, first.all);
+      await afterRelease(await server.live());
+      const second_ = await bin(["deploy", ENV_NAME, "--yes", "--repo", server.app.checkout, "--roles", "web"]);
+      assert.equal(second_.code, 0, second_.all);
+      const newest = await server.live();
+      assert.equal(await secondLive(), workerRelease, "the worker keeps its release");
+
+      const workerSessions = await sessions(second.logPath);
+      webSessions = await sessions(server.sshd.logPath);
+      const back = await bin(["rollback", ENV_NAME, "--yes", "--hosts", "web"]);
+      assert.equal(back.code, 0, back.all);
+      assert.notEqual(await server.live(), newest, "the web host rolled back");
+      assert.equal(await secondLive(), workerRelease, "the worker did not");
+      assert.equal(await sessions(second.logPath), workerSessions, "the worker was not contacted");
+      assert.ok((await sessions(server.sshd.logPath)) > webSessions);
+
+      const unknown = await bin(["rollback", ENV_NAME, "--yes", "--hosts", "wrker"]);
+      assert.equal(unknown.code, 2, unknown.all);
+      assert.match(unknown.err, /^error: --hosts: t has no host "wrker"$/m);
+      assert.match(unknown.err, /^ {2}t's hosts: web \(web\), worker \(worker\)$/m);
     }));
 });
