@@ -66,7 +66,7 @@ export async function deployEnvironment(input: EnvironmentDeployInput, events: D
   const frontend = env.release.frontend;
   const releasedFolders = [env.release.repositoryFolder, ...(frontend === null ? [] : [frontend.dir])];
   if (input.allowDirty) events.detail(`--allow-dirty: uncommitted changes in ${releasedFolders.join(" and ")} are not checked`);
-  else await refuseUncommitted(repoDir, releasedFolders);
+  else await refuseUncommitted(repoDir, releasedFolders, frontend?.output);
   if (frontend === null) {
     events.step(2, "no front end to build (release.frontend is null)");
   } else if (input.skipFrontBuild) {

@@ -93,11 +93,14 @@ export async function checkoutOf(dir: string): Promise<string> {
 /**
  * Refuses a checkout whose `folders` (the backend and the front end, relative to it) differ from its commit: changed,
  * staged, or new and not ignored. The backend is released from the commit and the front end built from the folder,
- * so either way the release would not be the commit it names.
+ * so either way the release would not be the commit it names. `buildOutput`, where the front-end build writes, is
+ * left out: it is what the build makes (an earlier deploy's build is there, ignored or not, as in gen's sample app
+ * copied out of the package, which npm ships without its .gitignore).
  */
-export async function refuseUncommitted(repoDir: string, folders: string[]): Promise<void> {
+export async function refuseUncommitted(repoDir: string, folders: string[], buildOutput: string | undefined): Promise<void> {
+  const paths = ["--", ...folders, ...(buildOutput === undefined ? [] : [`:(exclude)${buildOutput}`])];
   // Not trimmed: each entry starts with its two status letters, the first of which may be a space.
-  const entries = (await git(repoDir, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ...folders], false)).split("\0");
+  const entries = (await git(repoDir, ["status", "--porcelain=v1", "-z", "--untracked-files=all", ...paths], false)).split("\0");
   const files: string[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;

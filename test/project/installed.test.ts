@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { packageRoot } from "../../src/paths.js";
-import { genTestUser, runAs, sandboxLoop, type Unprivileged } from "../support/sandbox-loop.js";
+import { genTestUser, readmeSandboxLoop, runAs, sandboxLoop, type Unprivileged } from "../support/sandbox-loop.js";
 
 let temp = "";
 before(async () => {
@@ -49,7 +49,7 @@ function consumerProject(dir: string, tarball: string): void {
   writeFileSync(join(dir, "package-lock.json"), JSON.stringify({ name: "consumer", lockfileVersion: 3, requires: true, packages }, null, 2));
 }
 
-test("the packed gen installs into a fresh project and works there: init, tsc, render, the sandbox loop; apply without environments refuses", async () => {
+test("the packed gen installs into a fresh project and works there: init, tsc, render, the sandbox loop, the README's loop as written; apply without environments refuses", async () => {
   const { tarball, files } = pack();
   // What runs, and nothing else: no sources, tests or bench.
   assert.ok(files.length < 100, `${files.length} files in the tarball`);
@@ -102,6 +102,8 @@ test("the packed gen installs into a fresh project and works there: init, tsc, r
   assert.match(sandbox.out, /# Managed by gen from environments\/sandbox\.ts: /);
 
   sandboxLoop(user, gen, dir, join(dir, "node_modules", "gen", "sample-app"));
+  // The README's loop as written, with this install (its sample app as npm ships it: without its .gitignore).
+  readmeSandboxLoop(user, join(temp, "readme"), join(dir, "node_modules"));
 
   // The caches went to the user's cache folder, never into the installed package.
   const caches = join(user.home, ".cache", "gen");

@@ -3,8 +3,9 @@
 // checkout's build and on the installed package.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chownSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { chownSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { packageRoot } from "../../src/paths.js";
 
 export interface Unprivileged {
   uid: number;
@@ -136,4 +137,32 @@ export function sandboxLoop(user: Unprivileged, gen: string[], dir: string, samp
     logged.map((e) => `${e.command} ${e.result}`),
     ["deploy deployed", "deploy deployed", "rollback switched"],
   );
+}
+
+/** The indented lines between `<!-- name: begin -->` and `<!-- name: end -->` in the README, unindented. */
+export function readmeBlock(name: string): string {
+  const readme = readFileSync(join(packageRoot, "README.md"), "utf8");
+  const block = new RegExp(`<!-- ${name}: begin -->\\n([\\s\\S]*?)<!-- ${name}: end -->`).exec(readme);
+  assert.ok(block, `README.md has the markers of ${name}`);
+  return block[1]!.replace(/^ {4}/gm, "");
+}
+
+/**
+ * The README's sandbox loop, run as it is written there (its lines, by bash, stopping at the first that fails) in a
+ * new project folder `dir` whose node_modules is `nodeModules` (gen installed there), by `user`: npx gen finds the
+ * package's bin, as in a user's project. Two releases, the status, then a rollback to the first.
+ */
+export function readmeSandboxLoop(user: Unprivileged, dir: string, nodeModules: string): void {
+  mkdirSync(dir);
+  writeFileSync(join(dir, "package.json"), `${JSON.stringify({ name: "my-app", private: true, devDependencies: { gen: "*" } }, null, 2)}\n`);
+  symlinkSync(nodeModules, join(dir, "node_modules"));
+  giveTo(user, dir);
+  const loop = readmeBlock("sandbox loop");
+  const run = runAs(user, ["bash", "-e", "-o", "pipefail", "-c", loop], dir);
+  assert.equal(run.code, 0, `the README's loop:\n${loop}\nexit ${run.code}\n${run.out}\n${run.err}`);
+  const [first, second] = [...run.out.matchAll(/^local: release (\d{8}T\d{6}Z) is live/gm)].map((m) => m[1]!);
+  assert.ok(first && second && first !== second, run.out);
+  assert.match(run.out, new RegExp(`^local: release ${second} is live: main [0-9a-f]{12} "a second release"`, "m"));
+  assert.match(run.out, new RegExp(`^local: ${second} -> ${first} is live; recorded \\(sandbox, not run\\)`, "m"));
+  assert.equal(readlinkSync(join(dir, ".gen-local", "example", "var", "www", "current")), `releases/${first}`);
 }
