@@ -93,8 +93,8 @@ export async function checkoutOf(dir: string): Promise<string> {
 /**
  * Refuses a checkout whose `folders` (the backend and the front end, relative to it) differ from its commit: changed,
  * staged, or new and not ignored. The backend is released from the commit and the front end built from the folder,
- * so either way the release would not be the commit it names. `buildOutput`, where the front-end build writes, is
- * left out: it is what the build makes (an earlier deploy's build is there, ignored or not, as in gen's sample app
+ * so either way the release would not be the commit it names. `buildOutput`, where the front-end build writes (undefined
+ * without a front end), is left out: it is what the build makes (an earlier deploy's build is there, ignored or not, as in gen's sample app
  * copied out of the package, which npm ships without its .gitignore).
  */
 export async function refuseUncommitted(repoDir: string, folders: string[], buildOutput: string | undefined): Promise<void> {
