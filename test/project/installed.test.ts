@@ -51,8 +51,10 @@ function consumerProject(dir: string, tarball: string): void {
 
 test("the packed gen installs into a fresh project and works there: init, tsc, render, the sandbox loop, the README's loop as written; apply without environments refuses", async () => {
   const { tarball, files } = pack();
-  // What runs, and nothing else: no sources, tests or bench.
-  assert.ok(files.length < 100, `${files.length} files in the tarball`);
+  // What runs, and nothing else: no sources, tests or bench (the list below). The count is a coarse bound: each
+  // command's lazily loaded module is a file of the bundle, and each --json document has its schema (104 with gen
+  // status, logs and run).
+  assert.ok(files.length < 130, `${files.length} files in the tarball`);
   for (const needed of [
     "dist/bundle/main.js",
     "dist/schema/define.js",
