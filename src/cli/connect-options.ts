@@ -28,7 +28,7 @@ export function withConnectOptions<T>(yargs: Argv<T>) {
     .option("known-hosts", { type: "string", requiresArg: true, describe: "known_hosts file (default ~/.ssh/known_hosts)" })
     .option("identity", { type: "string", requiresArg: true, describe: "private key file (default: ssh-agent, then ~/.ssh/id_*)" })
     .option("ssh-config", { type: "string", requiresArg: true, describe: "ssh config file (default ~/.ssh/config)" })
-    .option("concurrency", { type: "number", default: 4, describe: "hosts worked on at once", coerce: wholeNumber("concurrency") })
+    .option("concurrency", { type: "number", default: 10, describe: "hosts worked on at once", coerce: wholeNumber("concurrency") })
     .option("hosts", {
       type: "string",
       requiresArg: true,
