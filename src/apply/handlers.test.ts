@@ -4,12 +4,17 @@ import { test } from "node:test";
 import { loadEnvironment } from "../load/load-environment.js";
 import { packageRoot } from "../paths.js";
 import { planChanges } from "../plan/plan-changes.js";
-import { renderEnvironment } from "../render/render-environment.js";
+import type { FileSide } from "../plan/plan-types.js";
+import { fileSha256, renderEnvironment } from "../render/render-environment.js";
 import { handlerSteps, stepArgv } from "./handlers.js";
 
 const SECRETS = { TSOSI_DB_PASSWORD: "handlers-test-password", TSOSI_SECRET_KEY: "handlers-test-secret-key-0123456789-abcdefghijklmnop" };
 
-async function stepsFor(changed: string[]) {
+/**
+ * The handlers of a plan where the `changed` files are missing on the server, or, with `fix`, are there with the
+ * rendered content and `fix` applied to their mode, owner or group.
+ */
+async function planned(changed: string[], fix?: Partial<FileSide>) {
   const loaded = await loadEnvironment("prod", { environmentsDir: `${packageRoot}/environments`, processEnv: SECRETS });
   const { files } = renderEnvironment({
     name: "prod",
@@ -23,7 +28,9 @@ async function stepsFor(changed: string[]) {
       files.map((f) => [
         f.path,
         changed.includes(f.path)
-          ? ({ status: "missing" } as const)
+          ? fix
+            ? ({ status: "ok", side: { sha256: fileSha256(f), mode: f.mode, owner: f.owner, group: f.group, ...fix } } as const)
+            : ({ status: "missing" } as const)
           : ({ status: "ok", side: { sha256: "", mode: f.mode, owner: f.owner, group: f.group } } as const),
       ]),
     ),
@@ -31,7 +38,11 @@ async function stepsFor(changed: string[]) {
   };
   const plan = planChanges("prod", files, [], [{ host: "h", roles: ["web", "worker"], state }]);
   const entries = plan.hosts[0]!.entries.filter((e) => changed.includes(e.path));
-  return handlerSteps(entries, loaded.environment).map((s) => stepArgv(s, loaded.environment).join(" "));
+  return { entries, steps: handlerSteps(entries, loaded.environment).map((s) => stepArgv(s, loaded.environment).join(" ")) };
+}
+
+async function stepsFor(changed: string[]) {
+  return (await planned(changed)).steps;
 }
 
 test("sudoers and logrotate changes run no handler", async () => {
@@ -70,4 +81,22 @@ test("a changed socket restarts the service with it: the service is not restarte
     "/usr/bin/systemctl restart tsosi_celery.service",
     "/usr/bin/systemctl start tsosi_celery_beat.service",
   ]);
+});
+
+test("a mode, owner or group fix alone restarts, reloads and enables nothing, even of files whose content change would", async () => {
+  const files = [
+    "/home/deployer/config/settings_local.py",
+    "/etc/systemd/system/tsosi_gunicorn.socket",
+    "/etc/systemd/system/tsosi_celery.service",
+    "/etc/nginx/sites-available/tsosi-app",
+  ];
+  for (const [fix, change] of [
+    [{ mode: "0666" }, "mode"],
+    [{ owner: "nobody" }, "owner"],
+    [{ group: "nogroup" }, "group"],
+  ] as const) {
+    const { entries, steps } = await planned(files, fix);
+    assert.deepEqual(entries.map((e) => [e.path, e.action, e.changes]).sort(), files.map((path) => [path, "change", [change]]).sort());
+    assert.deepEqual(steps, [], `a ${change} fix ran handlers`);
+  }
 });

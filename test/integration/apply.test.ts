@@ -182,6 +182,23 @@ describe("gen apply", { concurrency: 2 }, () => {
         assert.deepEqual(await server.recorded(), []);
       }));
 
+    it("restarts, reloads and enables nothing when only modes and owners are put back", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        // Content unchanged, metadata changed by hand: files whose content change restarts Gunicorn and Celery,
+        // reloads systemd and nginx.
+        spawnSync("chmod", ["0644", server.file(SETTINGS)]);
+        spawnSync("chown", ["gen-test", server.file(`${UNITS}/tsosi_celery.service`)]);
+        spawnSync("chgrp", ["gen-test", server.file(SITE)]);
+        const run = await apply(server);
+        assert.equal(run.code, 0, run.all);
+        assert.match(run.out, /^127\.0\.0\.1: applied 3 files$/m);
+        assert.deepEqual(await server.recorded(), []);
+        assert.equal((await stat(server.file(SETTINGS))).mode & 0o7777, 0o600);
+        assert.equal((await stat(server.file(`${UNITS}/tsosi_celery.service`))).uid, 0);
+        assert.equal((await stat(server.file(SITE))).gid, 0);
+      }));
+
     it("reloads systemd, enables and restarts only the Celery worker when its unit changes", () =>
       withServer(async (server) => {
         await appliedOnce(server);
