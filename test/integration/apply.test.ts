@@ -91,6 +91,47 @@ function restarts(log: string[]): string[] {
   return log.filter((l) => l.startsWith("systemctl restart "));
 }
 
+type RenderedFiles = ReturnType<typeof renderEnvironment>["files"];
+
+/**
+ * applyPlan as the CLI calls it, with the plan of `reviewed` (a file set and the server as they were at the review),
+ * after `meanwhile` changed the server; then `applied` is what the environment renders at the apply.
+ */
+async function applyAfterReview(
+  server: GenServer,
+  options: { reviewed?: (files: RenderedFiles) => RenderedFiles; meanwhile?: () => Promise<void>; applied?: (files: RenderedFiles) => RenderedFiles },
+) {
+  const loaded = await loadEnvironment("t", { environmentsDir: server.envDir });
+  const env = loaded.environment;
+  const rendered = renderEnvironment({
+    name: "t",
+    environment: env,
+    secrets: loaded.secrets.lookup,
+    environmentsDir: loaded.environmentsDir,
+    source: loaded.source,
+  });
+  const folders = rendered.manifest.folders;
+  const host = environmentHosts(env, "t")[0]!;
+  const transport = await openTransport(env, host, {
+    projectDir: server.tempDir,
+    envName: "t",
+    knownHostsPath: server.sshd.knownHostsPath,
+    identityFile: server.sshd.clientKeyPath,
+  });
+  try {
+    const files = options.reviewed?.(rendered.files) ?? rendered.files;
+    const state = await readServerState(transport, files, folders, env.server.stateDir);
+    const reviewed = planChanges("t", files, folders, [{ host: host.name, roles: host.roles, state }]).hosts[0]!;
+    await options.meanwhile?.();
+    return await applyPlan(
+      { envName: "t", environment: env, reviewed, rendered: options.applied?.(rendered.files) ?? rendered.files, folders, forceUnlock: false },
+      { transport, now: () => new Date(), who: "test@integration", pid: process.pid, progress: () => {} },
+    );
+  } finally {
+    await transport.close();
+  }
+}
+
 // Each test has its own sshd and root, so two run at once: most of an apply is waiting on the server.
 describe("gen apply", { concurrency: 2 }, () => {
   it("creates every file with its mode and owner on an empty server, runs the handlers, records and logs", () =>
@@ -333,6 +374,64 @@ describe("gen apply", { concurrency: 2 }, () => {
       }
       assert.deepEqual(await server.recorded(), []);
       assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
+    }));
+
+  it("applies nothing when the server or the environment changed since the plan was made (read again under the lock)", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      await server.writeEnv({ logrotate: { rotate: 9 } });
+      const cases: {
+        name: string;
+        meanwhile?: () => Promise<void>;
+        reviewed?: (f: RenderedFiles) => RenderedFiles;
+        applied?: (f: RenderedFiles) => RenderedFiles;
+        named: string[];
+      }[] = [
+        { name: "a planned file edited on the server", meanwhile: () => writeFile(server.file(LOGROTATE), "# edited after the review\n"), named: [LOGROTATE] },
+        { name: "a planned change whose file was removed", meanwhile: () => rm(server.file(LOGROTATE)), named: [LOGROTATE] },
+        { name: "an unchanged file edited on the server", meanwhile: () => writeFile(server.file(SUDOERS), "# edited after the review\n"), named: [SUDOERS] },
+        {
+          name: "the environment renders a planned file differently",
+          applied: (files) => files.map((f) => (f.path === LOGROTATE ? { ...f, content: f.content.replace("rotate 9", "rotate 8") } : f)),
+          named: [LOGROTATE],
+        },
+        // A file the review never showed would be created: the plans differ in length only.
+        {
+          name: "a file the review did not list",
+          meanwhile: () => rm(server.file(SUDOERS)),
+          reviewed: (files) => files.filter((f) => f.path !== SUDOERS),
+          named: [],
+        },
+        { name: "a reviewed file no longer rendered", applied: (files) => files.filter((f) => f.path !== SUDOERS), named: [SUDOERS] },
+      ];
+      for (const c of cases) {
+        let before: Record<string, string> = {};
+        const result = await applyAfterReview(server, {
+          ...c,
+          meanwhile: async () => {
+            await c.meanwhile?.();
+            before = await snapshot(server);
+          },
+        });
+        assert.equal(result.outcome, "failed", c.name);
+        assert.equal(result.error?.message, "the server or the environment changed since the plan was made; nothing was changed on 127.0.0.1", c.name);
+        assert.deepEqual(
+          result.error?.details,
+          [...c.named.map((path) => `${path}: no longer as planned`), "Run gen diff t again and review the new plan."],
+          c.name,
+        );
+        assert.deepEqual(result.changed, [], c.name);
+        assert.deepEqual(await snapshot(server), before, c.name);
+        assert.deepEqual(await server.recorded(), [], c.name);
+        assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, `${c.name}: lock released`);
+        // Back to the server of the review: applied, with logrotate's change still to make.
+        await server.writeEnv({});
+        await appliedOnce(server);
+        await server.writeEnv({ logrotate: { rotate: 9 } });
+      }
+      // With nothing changed in between, the same call applies the reviewed plan.
+      const result = await applyAfterReview(server, {});
+      assert.deepEqual([result.outcome, result.changed], ["applied", [LOGROTATE]], result.error?.message);
     }));
 
   it("restores the old nginx site when nginx -t fails after the install", () =>
