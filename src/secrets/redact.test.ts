@@ -51,6 +51,40 @@ describe("secretSafeSides: the server's copy of a file holding secrets", () => {
     assert.ok(!sides.current.includes("older-pass-77aa"));
   });
 
+  test("hides, as the README says it does, a server line that begins or ends as gen's secret line but not both", () => {
+    const sides = secretSafeSides(
+      content,
+      shown,
+      [`SECRET_KEY = "${KEY}  # rotated`, `SECRET_KEY = "`, `    "TOKEN": "${DB}"`, `OTHER_KEY = "${KEY}-and-more-text-than-gen-writes"`].join("\n"),
+    );
+    assert.equal(HIDDEN_LINE, "[server line hidden: this file holds secrets; --show-secrets shows it]");
+    assert.equal(sides.current, Array(4).fill(HIDDEN_LINE).join("\n"));
+  });
+
+  test("shows a line holding a secret as its placeholder, also where the same text is rendered in clear further down", () => {
+    const line = `SECRET_KEY = "${KEY}"`;
+    const sides = secretSafeSides(`${line}\n${line}\n`, `SECRET_KEY = "[secret:SECRET_KEY]"\n${line}\n`, `${line}\n`);
+    assert.equal(sides.current, 'SECRET_KEY = "[secret:SECRET_KEY]"\n');
+  });
+
+  test("shows a server line of gen's shape with an empty value as a different value", () => {
+    const sides = secretSafeSides(content, shown, 'SECRET_KEY = ""');
+    assert.equal(sides.current, 'SECRET_KEY = "[secret:SECRET_KEY (different value)]"');
+  });
+
+  test("takes no shape from a secret with only blanks before it, or from a line holding two secrets", () => {
+    const real = `    ${KEY}\nURL = "${DB}:${KEY}"\n`;
+    const display = '    [secret:SECRET_KEY]\nURL = "[secret:DB_PASSWORD]:[secret:SECRET_KEY]"\n';
+    const sides = secretSafeSides(real, display, '    another-value-1234\nURL = "older-pass:older-key-5678"\n');
+    assert.equal(sides.current, `${HIDDEN_LINE}\n${HIDDEN_LINE}\n`);
+  });
+
+  test("a shape's two ends never overlap in gen's line: a secret rendered as nothing after text that ends as its placeholder does", () => {
+    // A template can render a secret as nothing ({{ "" if SECRET|length > 12 else SECRET }}) where its placeholder stays.
+    const sides = secretSafeSides("TAG = [KEY]\n", "TAG = [KEY][secret:KEY]\n", "TAG = [KEY]older-value\n");
+    assert.equal(sides.current, "TAG = [KEY][secret:KEY (different value)]\n");
+  });
+
   test("hides every server line that is not gen's when the file renders to a different number of lines", () => {
     const sides = secretSafeSides("A = 1\nKEY = 'x1\ny2'\n", "A = 1\nKEY = '[secret:K]'\n", "A = 1\nKEY = 'x1\ny2'\nB = 'other-secret-value'\n");
     assert.equal(sides.current, `A = 1\n${HIDDEN_LINE}\n${HIDDEN_LINE}\n${HIDDEN_LINE}\n`);
@@ -78,6 +112,18 @@ describe("createRedactor: a secret in every form it is printed in", () => {
       assert.equal(redact(`before ${form} after`), "before [secret:K] after");
     });
   }
+  test("an empty value redacts nothing (it would be found between every two characters)", () => {
+    assert.equal(createRedactor([["EMPTY", ""]])("some text"), "some text");
+  });
+
+  test("a value two secrets share is shown as the first one's placeholder", () => {
+    const shared = createRedactor([
+      ["FIRST", "one-shared-value"],
+      ["SECOND", "one-shared-value"],
+    ]);
+    assert.equal(shared("x one-shared-value"), "x [secret:FIRST]");
+  });
+
   test("the longest form first: a secret inside another is not cut in two", () => {
     const both = createRedactor([
       ["SHORT", "abcdefgh"],

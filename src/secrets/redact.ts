@@ -30,7 +30,10 @@ export function secretForms(value: string): string[] {
   return [...forms];
 }
 
-/** `secrets` (name -> value) replaced in any text by their placeholders, in every form secretForms knows. */
+/**
+ * `secrets` (name -> value) replaced in any text by their placeholders, in every form secretForms knows; a form two
+ * secrets share is shown as the first one's.
+ */
 export function createRedactor(secrets: Iterable<[string, string]>, showSecrets = false): Redactor {
   const placeholders = new Map<string, string>();
   for (const [name, value] of secrets) for (const form of secretForms(value)) if (!placeholders.has(form)) placeholders.set(form, placeholderFor(name));

@@ -37,6 +37,16 @@ export interface Run {
   err: string;
 }
 
+/**
+ * The variables of a mutation run (scripts/mutate.mjs, Stryker): the mutant under test, and in the first run the hook
+ * that reports what a child reached. gen run as the user then runs the mutant too; outside a mutation run, none.
+ */
+function mutationRun(): Record<string, string> {
+  const names = Object.keys(process.env).filter((name) => /^(__STRYKER_|STRYKER_|GEN_MUTATE_)/.test(name));
+  if (process.env.GEN_MUTATE_CHILD_COVERAGE !== undefined) names.push("NODE_OPTIONS");
+  return Object.fromEntries(names.map((name) => [name, process.env[name]!]));
+}
+
 export function runAs(user: Unprivileged, argv: string[], cwd: string): Run {
   const [file, ...args] = argv;
   const result = spawnSync(file!, args, {
@@ -52,6 +62,7 @@ export function runAs(user: Unprivileged, argv: string[], cwd: string): Run {
       GIT_AUTHOR_EMAIL: "ada@example.org",
       GIT_COMMITTER_NAME: "Ada Tester",
       GIT_COMMITTER_EMAIL: "ada@example.org",
+      ...mutationRun(),
     },
   });
   if (result.error) throw result.error;
