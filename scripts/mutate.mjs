@@ -3,6 +3,8 @@
 //   npm run mutate                        every module, one after another
 //   npm run mutate -- secrets release     those modules
 //   npm run mutate -- --concurrency 2     test processes at once (default 1: the machine is shared)
+//   npm run mutate -- --full              every mutant again (default: incremental, Stryker runs again only the
+//                                         mutants whose code or tests changed since the module's last run)
 //   npm run mutate -- --table             the score table of the last reports, without running anything
 //   npm run mutate -- --table --survivors the table and each mutant no test killed (file:line, mutator, replacement)
 //
@@ -48,11 +50,12 @@ const MODULES = {
 };
 
 function parseArgs(argv) {
-  const options = { modules: [], concurrency: 1, table: false, survivors: false };
+  const options = { modules: [], concurrency: 1, table: false, survivors: false, full: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--concurrency") options.concurrency = Number(argv[++i]);
     else if (argv[i] === "--table") options.table = true;
     else if (argv[i] === "--survivors") options.survivors = true;
+    else if (argv[i] === "--full") options.full = true;
     else if (argv[i] in MODULES) options.modules.push(argv[i]);
     else throw new Error(`unknown module or option ${argv[i]}; modules: ${Object.keys(MODULES).join(", ")}`);
   }
@@ -61,7 +64,7 @@ function parseArgs(argv) {
   return options;
 }
 
-function strykerConfig(name, module, concurrency) {
+function strykerConfig(name, module, { concurrency, full }) {
   return {
     $schema: "../../node_modules/@stryker-mutator/core/schema/stryker-schema.json",
     testRunner: "tap",
@@ -73,6 +76,10 @@ function strykerConfig(name, module, concurrency) {
     mutate: module.mutate(),
     buildCommand: module.build,
     coverageAnalysis: "perTest",
+    // The machine is shared: a test file that takes twice as long as in the first run has not necessarily met an
+    // endless loop.
+    timeoutFactor: 2.5,
+    timeoutMS: 20000,
     concurrency,
     // The golden trees hold links that lead nowhere on this machine (sites-enabled), which the sandbox copy cannot copy.
     ignorePatterns: ["/dist", "/out", "/.gen-local", "/reports", "/test/golden", "/test/golden.test.ts", "/test/real-server"],
@@ -80,6 +87,9 @@ function strykerConfig(name, module, concurrency) {
     tsconfigFile: "no-tsconfig-rewrite.json",
     tempDirName: ".stryker-tmp",
     cleanTempDir: true,
+    incremental: true,
+    incrementalFile: `reports/stryker/${name}.incremental.json`,
+    force: full,
     reporters: ["clear-text", "progress", "json", "html"],
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
     htmlReporter: { fileName: `reports/mutation/${name}.html` },
@@ -180,7 +190,7 @@ if (!options.table) {
   mkdirSync("reports/stryker", { recursive: true });
   for (const name of options.modules) {
     const config = `reports/stryker/${name}.config.json`;
-    writeFileSync(config, `${JSON.stringify(strykerConfig(name, MODULES[name], options.concurrency), null, 2)}\n`);
+    writeFileSync(config, `${JSON.stringify(strykerConfig(name, MODULES[name], options), null, 2)}\n`);
     const run = spawnSync(process.execPath, ["node_modules/@stryker-mutator/core/bin/stryker.js", "run", config], { stdio: "inherit" });
     if (run.status !== 0) {
       console.error(`mutate: Stryker failed on ${name} (exit ${run.status ?? run.signal})`);

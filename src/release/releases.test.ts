@@ -59,6 +59,20 @@ describe("pruning", () => {
     assert.deepEqual(releasesToPrune(releases, 2), [A, B, E]);
   });
 
+  test("keeps the live release when newer ones fill keep (rolled back to an old one)", () => {
+    const releases = withReleaseLog(
+      listed(A),
+      ids.map((id) => entry(id, "deployed")),
+    );
+    assert.deepEqual(releasesToPrune(releases, 2), [B, C, D]);
+  });
+
+  test("counts a live release without deployment.json toward keep", () => {
+    // F is live but unfinished (switched to by hand); E failed, so D is the previous release.
+    const releases = withReleaseLog(listed(F, { unfinished: [F] }), [...[A, B, C, D].map((id) => entry(id, "deployed")), entry(E, "failed")]);
+    assert.deepEqual(planPrune(releases, 1), { removed: [A, B, C, E], keptInUse: [], previous: D });
+  });
+
   test("keeps the newest good release when nothing is live", () => {
     const releases = withReleaseLog(
       listed("none").slice(0, 4),
