@@ -14,8 +14,8 @@
 // test file reaches which mutant (children included: scripts/mutate-child-coverage.cjs), then runs, for each mutant,
 // only those files. Reports: reports/mutation/<module>.json and .html (gitignored).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { EQUIVALENT } from "./mutate-equivalent.mjs";
 
 const TSC = "node scripts/mutate-build.mjs";
@@ -25,7 +25,7 @@ const BUNDLE = "node scripts/mutate-build.mjs bundle";
 function functions(file, names) {
   const lines = readFileSync(file, "utf8").split("\n");
   return names.map((name) => {
-    const start = lines.findIndex((line) => new RegExp(`^export (async )?function ${name}\\b`).test(line));
+    const start = lines.findIndex((line) => new RegExp(`^(export )?(async )?function ${name}\\b`).test(line));
     const end = lines.findIndex((line, i) => i > start && line === "}");
     if (start < 0 || end < 0) throw new Error(`${file}: no top-level function ${name}`);
     return `${file}:${start + 1}-${end + 1}`;
@@ -38,6 +38,25 @@ const MODULES = {
     mutate: () => ["src/secrets/**/*.ts", "!**/*.test.ts"],
     tests: ["src/secrets/*.test.js", "src/load/*.test.js", "src/render/*.test.js", "test/project/secrets.test.js", "test/project/output.test.js"],
     build: BUNDLE,
+  },
+  plan: {
+    mutate: () => ["src/plan/plan-changes.ts", "src/plan/saved-plan.ts"],
+    tests: ["src/plan/plan-changes.test.js", "src/plan/saved-plan.test.js", "src/apply/handlers.test.js", "test/integration/apply-reviewed.test.js"],
+    build: BUNDLE,
+  },
+  apply: {
+    mutate: () => [
+      "src/apply/handlers.ts",
+      ...functions("src/apply/apply-plan.ts", ["replanUnderLock"]),
+      ...functions("src/apply/preflight.ts", ["changedEntries"]),
+    ],
+    tests: ["src/apply/handlers.test.js", "test/integration/apply-reviewed.test.js"],
+    build: BUNDLE,
+  },
+  server: {
+    mutate: () => ["src/server/lock-holder.ts", "src/server/lock.ts", "src/server/safe-read.ts", "src/server/link-safe.ts"],
+    tests: ["src/server/safe-read.test.js", "src/server/link-safe.test.js", "src/apply/step-parsers.test.js"],
+    build: TSC,
   },
   release: {
     mutate: () => [
@@ -64,12 +83,28 @@ function parseArgs(argv) {
   return options;
 }
 
+/**
+ * The compiled test files of a module's list, in its order: the tap runner runs a mutant's files in the order its glob
+ * returns them, which for a wildcard is not the order given, so each wildcard is expanded here (from the sources).
+ */
+function testFiles(patterns) {
+  return patterns.flatMap((pattern) => {
+    const source = pattern.replace(/\.js$/, ".ts");
+    if (!source.includes("*")) return [`dist/${pattern}`];
+    const name = new RegExp(`^${basename(source).replaceAll(".", "\\.").replaceAll("*", "[^/]*")}$`);
+    return readdirSync(dirname(source))
+      .filter((file) => name.test(file))
+      .sort()
+      .map((file) => `dist/${dirname(source)}/${file.replace(/\.ts$/, ".js")}`);
+  });
+}
+
 function strykerConfig(name, module, { concurrency, full }) {
   return {
     $schema: "../../node_modules/@stryker-mutator/core/schema/stryker-schema.json",
     testRunner: "tap",
     tap: {
-      testFiles: module.tests.map((t) => `dist/${t}`),
+      testFiles: testFiles(module.tests),
       nodeArgs: ["--require", resolve("scripts/mutate-child-coverage.cjs"), "--require", "{{hookFile}}", "--test-reporter=tap"],
       forceBail: true,
     },

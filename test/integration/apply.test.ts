@@ -13,28 +13,10 @@ import { planChanges } from "../../src/plan/plan-changes.js";
 import { readServerState } from "../../src/plan/server-state.js";
 import { renderEnvironment, sha256 } from "../../src/render/render-environment.js";
 import { environmentHosts, openTransport } from "../../src/transport/open-transport.js";
-import { startGenServer, type GenServer, type GenServerOptions } from "./support/gen-server.js";
+import { startGenServer } from "./support/gen-server.js";
 import { assertJsonOutput } from "../support/json-output.js";
+import { apply, appliedOnce, LOGROTATE, MANAGED, SETTINGS, SITE, SITE_LINK, snapshot, STATE, SUDOERS, UNITS, withServer } from "./support/apply-server.js";
 
-const STATE = "/var/lib/gen/tsosi";
-const SUDOERS = "/etc/sudoers.d/tsosi";
-const SETTINGS = "/home/gen-test/config/settings_local.py";
-const SITE = "/etc/nginx/sites-available/tsosi";
-const SITE_LINK = "/etc/nginx/sites-enabled/tsosi";
-const LOGROTATE = "/etc/logrotate.d/tsosi";
-const UNITS = "/etc/systemd/system";
-const MANAGED = [
-  SUDOERS,
-  SETTINGS,
-  SITE,
-  SITE_LINK,
-  LOGROTATE,
-  `${UNITS}/tsosi_gunicorn.socket`,
-  `${UNITS}/tsosi_gunicorn.service`,
-  `${UNITS}/tsosi_gunicorn_handover.service`,
-  `${UNITS}/tsosi_celery.service`,
-  `${UNITS}/tsosi_celery_beat.service`,
-];
 const FOLDERS = [
   "/var/www",
   "/var/www/releases",
@@ -46,39 +28,6 @@ const FOLDERS = [
 ];
 const GEN_TEST_UID = 1001;
 
-async function withServer(test: (server: GenServer) => Promise<void>, options: GenServerOptions = {}): Promise<void> {
-  const server = await startGenServer(options);
-  try {
-    await test(server);
-  } finally {
-    await server.stop();
-  }
-}
-
-async function apply(server: GenServer, ...extra: string[]) {
-  return server.gen(["apply", "t", "--yes", ...extra]);
-}
-
-async function appliedOnce(server: GenServer): Promise<void> {
-  const run = await apply(server);
-  assert.equal(run.code, 0, run.all);
-  await server.clearRecorded();
-}
-
-/** Content of every managed file on the server (the link as "-> target"); absent files are left out. */
-async function snapshot(server: GenServer): Promise<Record<string, string>> {
-  const entries = await Promise.all(
-    MANAGED.map(async (path) => {
-      const file = server.file(path);
-      const info = await lstat(file).catch(() => undefined);
-      if (!info) return undefined;
-      const content = info.isSymbolicLink() ? `-> ${await readlink(file)}` : await readFile(file, "utf8");
-      return [path, `${(info.mode & 0o7777).toString(8)} ${info.uid}:${info.gid}\n${content}`] as const;
-    }),
-  );
-  return Object.fromEntries(entries.filter((e) => e !== undefined));
-}
-
 async function leftovers(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
@@ -89,47 +38,6 @@ async function leftovers(dir: string): Promise<string[]> {
 
 function restarts(log: string[]): string[] {
   return log.filter((l) => l.startsWith("systemctl restart "));
-}
-
-type RenderedFiles = ReturnType<typeof renderEnvironment>["files"];
-
-/**
- * applyPlan as the CLI calls it, with the plan of `reviewed` (a file set and the server as they were at the review),
- * after `meanwhile` changed the server; then `applied` is what the environment renders at the apply.
- */
-async function applyAfterReview(
-  server: GenServer,
-  options: { reviewed?: (files: RenderedFiles) => RenderedFiles; meanwhile?: () => Promise<void>; applied?: (files: RenderedFiles) => RenderedFiles },
-) {
-  const loaded = await loadEnvironment("t", { environmentsDir: server.envDir });
-  const env = loaded.environment;
-  const rendered = renderEnvironment({
-    name: "t",
-    environment: env,
-    secrets: loaded.secrets.lookup,
-    environmentsDir: loaded.environmentsDir,
-    source: loaded.source,
-  });
-  const folders = rendered.manifest.folders;
-  const host = environmentHosts(env, "t")[0]!;
-  const transport = await openTransport(env, host, {
-    projectDir: server.tempDir,
-    envName: "t",
-    knownHostsPath: server.sshd.knownHostsPath,
-    identityFile: server.sshd.clientKeyPath,
-  });
-  try {
-    const files = options.reviewed?.(rendered.files) ?? rendered.files;
-    const state = await readServerState(transport, files, folders, env.server.stateDir);
-    const reviewed = planChanges("t", files, folders, [{ host: host.name, roles: host.roles, state }]).hosts[0]!;
-    await options.meanwhile?.();
-    return await applyPlan(
-      { envName: "t", environment: env, reviewed, rendered: options.applied?.(rendered.files) ?? rendered.files, folders, forceUnlock: false },
-      { transport, now: () => new Date(), who: "test@integration", pid: process.pid, progress: () => {} },
-    );
-  } finally {
-    await transport.close();
-  }
 }
 
 // Each test has its own sshd and root, so two run at once: most of an apply is waiting on the server.
@@ -374,64 +282,6 @@ describe("gen apply", { concurrency: 2 }, () => {
       }
       assert.deepEqual(await server.recorded(), []);
       assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
-    }));
-
-  it("applies nothing when the server or the environment changed since the plan was made (read again under the lock)", () =>
-    withServer(async (server) => {
-      await appliedOnce(server);
-      await server.writeEnv({ logrotate: { rotate: 9 } });
-      const cases: {
-        name: string;
-        meanwhile?: () => Promise<void>;
-        reviewed?: (f: RenderedFiles) => RenderedFiles;
-        applied?: (f: RenderedFiles) => RenderedFiles;
-        named: string[];
-      }[] = [
-        { name: "a planned file edited on the server", meanwhile: () => writeFile(server.file(LOGROTATE), "# edited after the review\n"), named: [LOGROTATE] },
-        { name: "a planned change whose file was removed", meanwhile: () => rm(server.file(LOGROTATE)), named: [LOGROTATE] },
-        { name: "an unchanged file edited on the server", meanwhile: () => writeFile(server.file(SUDOERS), "# edited after the review\n"), named: [SUDOERS] },
-        {
-          name: "the environment renders a planned file differently",
-          applied: (files) => files.map((f) => (f.path === LOGROTATE ? { ...f, content: f.content.replace("rotate 9", "rotate 8") } : f)),
-          named: [LOGROTATE],
-        },
-        // A file the review never showed would be created: the plans differ in length only.
-        {
-          name: "a file the review did not list",
-          meanwhile: () => rm(server.file(SUDOERS)),
-          reviewed: (files) => files.filter((f) => f.path !== SUDOERS),
-          named: [],
-        },
-        { name: "a reviewed file no longer rendered", applied: (files) => files.filter((f) => f.path !== SUDOERS), named: [SUDOERS] },
-      ];
-      for (const c of cases) {
-        let before: Record<string, string> = {};
-        const result = await applyAfterReview(server, {
-          ...c,
-          meanwhile: async () => {
-            await c.meanwhile?.();
-            before = await snapshot(server);
-          },
-        });
-        assert.equal(result.outcome, "failed", c.name);
-        assert.equal(result.error?.message, "the server or the environment changed since the plan was made; nothing was changed on 127.0.0.1", c.name);
-        assert.deepEqual(
-          result.error?.details,
-          [...c.named.map((path) => `${path}: no longer as planned`), "Run gen diff t again and review the new plan."],
-          c.name,
-        );
-        assert.deepEqual(result.changed, [], c.name);
-        assert.deepEqual(await snapshot(server), before, c.name);
-        assert.deepEqual(await server.recorded(), [], c.name);
-        assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, `${c.name}: lock released`);
-        // Back to the server of the review: applied, with logrotate's change still to make.
-        await server.writeEnv({});
-        await appliedOnce(server);
-        await server.writeEnv({ logrotate: { rotate: 9 } });
-      }
-      // With nothing changed in between, the same call applies the reviewed plan.
-      const result = await applyAfterReview(server, {});
-      assert.deepEqual([result.outcome, result.changed], ["applied", [LOGROTATE]], result.error?.message);
     }));
 
   it("restores the old nginx site when nginx -t fails after the install", () =>
@@ -714,51 +564,6 @@ describe("gen apply", { concurrency: 2 }, () => {
       },
       { release: false },
     ));
-
-  describe("a saved plan", { concurrency: 2 }, () => {
-    it("applies exactly the plan saved by diff --out", () =>
-      withServer(async (server) => {
-        await appliedOnce(server);
-        await server.writeEnv({ logrotate: { rotate: 9 } });
-        const planFile = join(server.tempDir, "plan.json");
-        assert.equal((await server.gen(["diff", "t", "--out", planFile])).code, 2);
-        const run = await apply(server, "--plan", planFile);
-        assert.equal(run.code, 0, run.all);
-        assert.match(run.out, /^127\.0\.0\.1: applied 1 file$/m);
-        assert.match(await readFile(server.file(LOGROTATE), "utf8"), /^ {4}rotate 9$/m);
-      }));
-
-    it("refuses, changing nothing, when a server file changed after the plan was saved", () =>
-      withServer(async (server) => {
-        await appliedOnce(server);
-        await server.writeEnv({ logrotate: { rotate: 9 } });
-        const planFile = join(server.tempDir, "plan.json");
-        assert.equal((await server.gen(["diff", "t", "--out", planFile])).code, 2);
-        await writeFile(server.file(LOGROTATE), "# edited after the review\n");
-        const before = await snapshot(server);
-        const run = await apply(server, "--plan", planFile);
-        assert.equal(run.code, 1, run.all);
-        assert.match(run.err, new RegExp(`${planFile} no longer matches; nothing was applied`));
-        assert.match(run.err, /127\.0\.0\.1:\/etc\/logrotate\.d\/tsosi: changed on the server since the plan was saved/);
-        assert.deepEqual(await snapshot(server), before);
-        assert.deepEqual(await server.recorded(), []);
-      }));
-
-    it("refuses, changing nothing, when the environment now renders differently", () =>
-      withServer(async (server) => {
-        await appliedOnce(server);
-        await server.writeEnv({ logrotate: { rotate: 9 } });
-        const planFile = join(server.tempDir, "plan.json");
-        assert.equal((await server.gen(["diff", "t", "--out", planFile])).code, 2);
-        await server.writeEnv({ logrotate: { rotate: 9 }, gunicorn: { workers: 3 } });
-        const before = await snapshot(server);
-        const run = await apply(server, "--plan", planFile);
-        assert.equal(run.code, 1, run.all);
-        assert.match(run.err, /\/etc\/systemd\/system\/tsosi_gunicorn\.service: the environment now renders it differently than when the plan was saved/);
-        assert.deepEqual(await snapshot(server), before);
-        assert.deepEqual(await server.recorded(), []);
-      }));
-  });
 
   it("refuses without --yes when there is no terminal to ask on", { skip: process.stdin.isTTY ? "stdin is a terminal" : false }, () =>
     withServer(async (server) => {
