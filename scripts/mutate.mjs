@@ -55,7 +55,7 @@ const MODULES = {
   },
   server: {
     mutate: () => ["src/server/lock-holder.ts", "src/server/lock.ts", "src/server/safe-read.ts", "src/server/link-safe.ts"],
-    tests: ["src/server/safe-read.test.js", "src/server/link-safe.test.js", "src/apply/step-parsers.test.js"],
+    tests: ["src/server/lock-holder.test.js", "src/server/safe-read.test.js", "src/server/link-safe.test.js", "src/apply/step-parsers.test.js"],
     build: TSC,
   },
   release: {
@@ -63,8 +63,8 @@ const MODULES = {
       "src/release/release-history.ts",
       ...functions("src/release/releases.ts", ["previousRelease", "releasesToPrune", "planPrune", "removeReleasesStep", "pruneReleases"]),
     ],
-    tests: ["src/release/release-history.test.js", "src/release/releases.test.js", "src/release/rollback-release.test.js", "test/integration/deploy.test.js"],
-    build: BUNDLE,
+    tests: ["src/release/release-history.test.js", "src/release/releases.test.js", "src/release/rollback-release.test.js"],
+    build: TSC,
   },
 };
 

@@ -12,9 +12,10 @@ const SECRETS = { TSOSI_DB_PASSWORD: "handlers-test-password", TSOSI_SECRET_KEY:
 
 /**
  * The handlers of a plan where the `changed` files are missing on the server, or, with `fix`, are there with the
- * rendered content and `fix` applied to their mode, owner or group.
+ * rendered content and `fix` applied to their mode, owner or group, or, with "edited", are there with other content
+ * (a link: another target). `roles`: the host's.
  */
-async function planned(changed: string[], fix?: Partial<FileSide>) {
+async function planned(changed: string[], fix?: Partial<FileSide> | "edited", roles = ["web", "worker"]) {
   const loaded = await loadEnvironment("prod", { environmentsDir: `${packageRoot}/environments`, processEnv: SECRETS });
   const { files } = renderEnvironment({
     name: "prod",
@@ -28,18 +29,22 @@ async function planned(changed: string[], fix?: Partial<FileSide>) {
       files.map((f) => [
         f.path,
         changed.includes(f.path)
-          ? fix
-            ? ({ status: "ok", side: { sha256: fileSha256(f), mode: f.mode, owner: f.owner, group: f.group, ...fix } } as const)
-            : ({ status: "missing" } as const)
+          ? fix === "edited"
+            ? ({ status: "ok", side: { sha256: "0".repeat(64), mode: f.mode, owner: f.owner, group: f.group, linkTarget: "/elsewhere" } } as const)
+            : fix
+              ? ({ status: "ok", side: { sha256: fileSha256(f), mode: f.mode, owner: f.owner, group: f.group, ...fix } } as const)
+              : ({ status: "missing" } as const)
           : ({ status: "ok", side: { sha256: "", mode: f.mode, owner: f.owner, group: f.group } } as const),
       ]),
     ),
     folders: new Map(),
   };
-  const plan = planChanges("prod", files, [], [{ host: "h", roles: ["web", "worker"], state }]);
+  const plan = planChanges("prod", files, [], [{ host: "h", roles, state }]);
   const entries = plan.hosts[0]!.entries.filter((e) => changed.includes(e.path));
-  return { entries, steps: handlerSteps(entries, loaded.environment).map((s) => stepArgv(s, loaded.environment).join(" ")) };
+  return { entries, steps: handlerSteps(entries, loaded.environment, roles).map((s) => stepArgv(s, loaded.environment).join(" ")) };
 }
+
+const env = (await loadEnvironment("prod", { environmentsDir: `${packageRoot}/environments`, processEnv: SECRETS })).environment;
 
 async function stepsFor(changed: string[]) {
   return (await planned(changed)).steps;
@@ -99,4 +104,69 @@ test("a mode, owner or group fix alone restarts, reloads and enables nothing, ev
     assert.deepEqual(entries.map((e) => [e.path, e.action, e.changes]).sort(), files.map((path) => [path, "change", [change]]).sort());
     assert.deepEqual(steps, [], `a ${change} fix ran handlers`);
   }
+});
+
+test("a file in place whose content changed, and a link that leads elsewhere, call the handlers a new file calls", async () => {
+  const site = ["/etc/nginx/sites-enabled/tsosi-app"];
+  const edited = await planned(site, "edited");
+  assert.deepEqual(
+    edited.entries.map((e) => [e.action, e.changes]),
+    [["change", ["link"]]],
+  );
+  assert.deepEqual(edited.steps, ["/usr/sbin/nginx -t -q", "/usr/bin/systemctl reload nginx.service"]);
+  const unit = ["/etc/systemd/system/tsosi_celery.service"];
+  const changed = await planned(unit, "edited");
+  assert.deepEqual(
+    changed.entries.map((e) => [e.action, e.changes]),
+    [["change", ["content"]]],
+  );
+  assert.deepEqual(changed.steps, await stepsFor(unit));
+});
+
+test("a host runs only its roles' handlers: a worker host neither tests nor reloads nginx nor touches Gunicorn", async () => {
+  const files = [
+    "/home/deployer/config/settings_local.py",
+    "/etc/systemd/system/tsosi_gunicorn.socket",
+    "/etc/systemd/system/tsosi_celery.service",
+    "/etc/nginx/sites-available/tsosi-app",
+  ];
+  assert.deepEqual((await planned(files, undefined, ["worker"])).steps, [
+    "/usr/bin/systemctl daemon-reload",
+    "/usr/bin/systemctl enable tsosi_celery.service",
+    "/usr/bin/systemctl restart tsosi_celery.service",
+    "/usr/bin/systemctl start tsosi_celery_beat.service",
+  ]);
+  assert.deepEqual((await planned(files, undefined, ["web"])).steps, [
+    "/usr/bin/systemctl daemon-reload",
+    "/usr/bin/systemctl enable tsosi_gunicorn.socket",
+    "/usr/sbin/nginx -t -q",
+    "/usr/bin/systemctl reload nginx.service",
+    "/usr/bin/systemctl restart tsosi_gunicorn.socket",
+  ]);
+  // A unit file of the web role on a worker host (an extra file can name any unit): systemd rereads it, and nothing
+  // of the web role is enabled or restarted; no enable step with no unit is left.
+  const socket = await planned(["/etc/systemd/system/tsosi_gunicorn.socket"]);
+  assert.deepEqual(handlerSteps(socket.entries, env, ["worker"]), [{ action: "daemon-reload" }]);
+});
+
+test("each step is one systemctl call with its verb and units, and the nginx test is the configured command", () => {
+  const argv = (step: Parameters<typeof stepArgv>[0]) => stepArgv(step, env).join(" ");
+  assert.deepEqual(
+    [
+      argv({ action: "enable", units: ["a.socket", "b.service"] }),
+      argv({ action: "disable", units: ["a.socket", "b.service"] }),
+      argv({ action: "stop", unit: "b.service" }),
+      argv({ action: "reset-failed", unit: "b.service" }),
+      argv({ action: "start", unit: "b.service", release: "/srv/current" }),
+      argv({ action: "nginx-test" }),
+    ],
+    [
+      "/usr/bin/systemctl enable a.socket b.service",
+      "/usr/bin/systemctl disable a.socket b.service",
+      "/usr/bin/systemctl stop b.service",
+      "/usr/bin/systemctl reset-failed b.service",
+      "/usr/bin/systemctl start b.service",
+      "/usr/sbin/nginx -t -q",
+    ],
+  );
 });

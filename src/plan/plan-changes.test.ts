@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { RenderedFile } from "../types.js";
 import { sha256 } from "../render/render-environment.js";
-import { planChanges, planHasChanges, planNeedsApply, summarizePlan, unrecordedEntries } from "./plan-changes.js";
+import { planChanges, planHasChanges, planNeedsApply, summarizePlan, unreadableEntries, unrecordedEntries } from "./plan-changes.js";
 import { probeSteps } from "./server-probe.js";
 import { orThrow } from "../transport/step-records.js";
 import type { HostState, ServerFile } from "./server-state.js";
@@ -179,5 +179,89 @@ describe("the server probe", () => {
       .wire.map((s) => s.script)
       .join("\n");
     assert.ok(script.includes(`'/tmp/root/etc/it'\\''s'`), script);
+  });
+});
+
+describe("what a plan tells", () => {
+  const host = (input: {
+    files?: RenderedFile[];
+    server?: Record<string, ServerFile>;
+    extra?: Partial<HostState>;
+    folders?: Parameters<typeof planChanges>[2];
+  }) => planChanges("t", input.files ?? [], input.folders ?? [], [{ host: "h", roles: ["web"], state: state(input.server ?? {}, input.extra) }]);
+
+  test("counts every action, files edited on the server and hosts that failed", () => {
+    const plan = planChanges(
+      "t",
+      [file("/etc/a", "A\n"), file("/etc/b", "B\n"), file("/etc/c", "C\n")],
+      [],
+      [
+        {
+          host: "h",
+          roles: ["web"],
+          state: state(
+            { "/etc/a": { status: "unreadable", reason: "denied" }, "/etc/b": onServer("hand edit\n"), "/etc/c": { status: "missing" } },
+            { applied: { "/etc/b": sha256("B\n"), "/etc/c": sha256("C\n") } },
+          ),
+        },
+        { host: "down", roles: ["web"], state: { error: "refused", transport: "x" } },
+      ],
+    );
+    assert.deepEqual(summarizePlan(plan), { create: 1, change: 1, unchanged: 0, unreadable: 1, editedOnServer: 2, failedHosts: 1 });
+    // A file gen applied and someone removed is edited on the server too; one it never applied is not.
+    assert.deepEqual(
+      plan.hosts[0]!.entries.map((e) => [e.path, e.editedOnServer]),
+      [
+        ["/etc/a", false],
+        ["/etc/b", true],
+        ["/etc/c", true],
+      ],
+    );
+    assert.equal(host({ files: [file("/etc/c", "C\n")] }).hosts[0]!.entries[0]!.editedOnServer, false);
+  });
+
+  test("names each file it could not read, with the reason when there is one", () => {
+    const plan = host({
+      files: [file("/etc/a", "A\n"), file("/etc/b", "B\n"), file("/etc/c", "C\n")],
+      server: { "/etc/a": { status: "unreadable", reason: "permission denied" }, "/etc/b": { status: "unreadable", reason: "" }, "/etc/c": onServer("C\n") },
+    });
+    assert.deepEqual(unreadableEntries(plan), ["h: /etc/a (permission denied)", "h: /etc/b"]);
+  });
+
+  test("a lock left on a host needs apply (to release it) though nothing changes, and is passed on", () => {
+    const locked = host({ extra: { lock: "ada (gen apply, pid 1) since t" } });
+    assert.equal(locked.hosts[0]!.lock, "ada (gen apply, pid 1) since t");
+    assert.deepEqual([planHasChanges(locked), planNeedsApply(locked)], [false, true]);
+    const clean = host({ files: [file("/etc/a", "A\n")], server: { "/etc/a": onServer("A\n") } });
+    assert.equal("lock" in clean.hosts[0]!, false);
+    assert.deepEqual([planHasChanges(clean), planNeedsApply(clean)], [false, false]);
+  });
+
+  test("a file to create is a change; so is a folder to create or fix, and nothing else", () => {
+    assert.equal(planHasChanges(host({ files: [file("/etc/a", "A\n")], server: { "/etc/a": { status: "missing" } } })), true);
+    const folder = { path: "/srv/m", owner: "deployer", group: "www-data", mode: "0755", roles: ["web"] };
+    const as = (current: { owner: string; group: string; mode: string; type: string }) =>
+      host({ folders: [folder], extra: { folders: new Map([["/srv/m", current]]) } });
+    const right = { owner: "deployer", group: "www-data", mode: "0755", type: "directory" };
+    assert.equal(planHasChanges(as(right)), false);
+    assert.equal(as(right).hosts[0]!.folders[0]!.action, "unchanged");
+    for (const wrong of [{ owner: "root" }, { group: "root" }, { mode: "0777" }, { type: "file" }]) {
+      const plan = as({ ...right, ...wrong });
+      assert.deepEqual([plan.hosts[0]!.folders[0]!.action, planHasChanges(plan)], ["fix", true], JSON.stringify(wrong));
+    }
+  });
+
+  test("a link where a file should be is a content change, and a group alone is a group change", () => {
+    const plan = host({
+      files: [file("/etc/a", "A\n"), file("/etc/b", "B\n")],
+      server: { "/etc/a": onServer("A\n", { linkTarget: "/elsewhere" }), "/etc/b": onServer("B\n", { group: "adm" }) },
+    });
+    assert.deepEqual(
+      plan.hosts[0]!.entries.map((e) => e.changes),
+      [["content"], ["group"]],
+    );
+    const link = file("/etc/l", "", { kind: "symlink", linkTarget: "/etc/target" });
+    assert.deepEqual(host({ files: [link] }).hosts[0]!.entries[0]!.desired.linkTarget, "/etc/target");
+    assert.equal("linkTarget" in host({ files: [file("/etc/a", "A\n")] }).hosts[0]!.entries[0]!.desired, false);
   });
 });

@@ -1,9 +1,15 @@
 // What pruning removes and keeps, from the releases as listed (their deployment.json, the processes that use them)
 // and the release log: the cases met on a real server (issue 19), without a server.
 import assert from "node:assert/strict";
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { localServer } from "../../test/support/local-server.js";
+import { loadEnvironment } from "../load/load-environment.js";
+import { packageRoot } from "../paths.js";
+import { serverShell } from "../server/server-shell.js";
 import type { ReleaseLogEntry } from "./release-history.js";
-import { planPrune, releasesToPrune, withReleaseLog, type ReleaseInfo } from "./releases.js";
+import { planPrune, pruneReleases, releasesToPrune, withReleaseLog, type ReleaseInfo } from "./releases.js";
 
 const ids = ["20261201T090000Z", "20261201T100000Z", "20261201T110000Z", "20261201T120000Z", "20261201T130000Z", "20261201T140000Z"];
 const [A, B, C, D, E, F] = ids as [string, string, string, string, string, string];
@@ -89,5 +95,30 @@ describe("the listing with the release log", () => {
     assert.deepEqual([a!.status, a!.lastRecord, a!.deployedBy], ["good", log[2], "ada@laptop"]);
     assert.deepEqual([b!.status, b!.deployedBy], ["rolled-back", "bob@ci"]);
     assert.deepEqual([c!.status, c!.lastRecord, c!.deployedBy], ["good", undefined, undefined]);
+  });
+});
+
+describe("pruning a server's releases folder", () => {
+  // The local transport: the real sh and python3 over a temp folder standing in for the server's /.
+  const { root, transport } = localServer("prune");
+  const SECRETS = { TSOSI_DB_PASSWORD: "prune-test-password", TSOSI_SECRET_KEY: "prune-test-secret-key-0123456789-abcdefghijklmnop" };
+
+  test("removes exactly the releases planPrune names, and nothing when it names none", async () => {
+    const env = (await loadEnvironment("prod", { environmentsDir: `${packageRoot}/environments`, processEnv: SECRETS })).environment;
+    const shell = serverShell(transport, env);
+    const releases = join(root, env.paths.releases);
+    for (const id of [A, B, C, D, E]) {
+      mkdirSync(join(releases, id, env.paths.publicDir), { recursive: true });
+      writeFileSync(join(releases, id, env.paths.publicDir, "deployment.json"), JSON.stringify({ release: id }));
+    }
+    mkdirSync(join(releases, "not-a-release"));
+    symlinkSync(`${env.paths.releases}/${E}`, join(root, env.paths.current));
+    writeFileSync(join(releases, "releases.log"), [A, B, C, D, E].map((id) => `${JSON.stringify(entry(id, "deployed"))}\n`).join(""));
+    const left = () => readdirSync(releases).sort();
+
+    assert.deepEqual(await pruneReleases(shell, env, 2), { removed: [A, B, C], keptInUse: [], previous: D });
+    assert.deepEqual(left(), [D, E, "not-a-release", "releases.log"]);
+    assert.deepEqual(await pruneReleases(shell, env, 2), { removed: [], keptInUse: [], previous: D });
+    assert.deepEqual(left(), [D, E, "not-a-release", "releases.log"]);
   });
 });

@@ -1,0 +1,44 @@
+// The lock's holder.json is in a folder the deploy user can write: gen believes only a holder of the shape it writes,
+// and takes over without --force-unlock only a lock of its own user whose process is gone.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, test } from "node:test";
+import { describeLockHolder, parseLockHolder } from "./lock-holder.js";
+import { leftByDeadLocalRun } from "./lock.js";
+
+const holder = { who: "alice@laptop", command: "apply", since: "2026-01-01T00:00:00Z", pid: 4242 };
+
+describe("the lock holder", () => {
+  test("gen's own holder is read back as it was written, and described with who, command, pid and since", () => {
+    assert.deepEqual(parseLockHolder(JSON.stringify({ ...holder, extra: "ignored" })), holder);
+    assert.equal(describeLockHolder(JSON.stringify(holder)), "alice@laptop (gen apply, pid 4242) since 2026-01-01T00:00:00Z");
+  });
+
+  test("anything else is no holder: not JSON, null, a field missing, of another type or longer than 512 characters", () => {
+    const bad = [
+      "not json",
+      "null",
+      "[]",
+      ...(["who", "command", "since", "pid"] as const).map((field) => JSON.stringify({ ...holder, [field]: undefined })),
+      ...(["who", "command", "since"] as const).map((field) => JSON.stringify({ ...holder, [field]: 7 })),
+      ...(["who", "command", "since"] as const).map((field) => JSON.stringify({ ...holder, [field]: "x".repeat(513) })),
+      JSON.stringify({ ...holder, pid: "4242" }),
+      JSON.stringify({ ...holder, pid: 42.5 }),
+    ];
+    for (const json of bad) {
+      assert.equal(parseLockHolder(json), undefined, json);
+      assert.equal(describeLockHolder(json), "an unknown holder (the lock has no readable holder.json)", json);
+    }
+    const longest = { ...holder, who: "w".repeat(512), command: "c".repeat(512), since: "s".repeat(512) };
+    assert.deepEqual(parseLockHolder(JSON.stringify(longest)), longest);
+  });
+
+  test("a lock is stale only when this user left it and its process is gone", () => {
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    const deadPid = Number(gone.stdout);
+    assert.equal(leftByDeadLocalRun({ ...holder, pid: deadPid }, holder.who), true);
+    assert.equal(leftByDeadLocalRun({ ...holder, pid: deadPid }, "bob@laptop"), false, "another user's lock");
+    assert.equal(leftByDeadLocalRun({ ...holder, pid: process.pid }, holder.who), false, "a running process");
+    assert.equal(leftByDeadLocalRun({ ...holder, pid: 1.5 }, holder.who), false, "no process id");
+  });
+});
