@@ -120,6 +120,34 @@ describe("the lock steps", () => {
     assert.deepEqual(readdirSync(join(root, "lock-target")), ["state"]);
   });
 
+  test("as root, a link in the state folder, on the way to it or as its locks folder is refused before the lock is taken", async () => {
+    const owner = { user: "root", group: "nogroup" };
+    const take = async (stateDir: string) =>
+      parseLockSteps(transport.describe, false, `${stateDir}/locks/lock`, await shell.steps(lockSteps(shell, stateDir, holder, false, owner)));
+    const refused = (answer: Awaited<ReturnType<typeof take>>) => (answer.ok ? "taken" : answer.error.message);
+    const outside = join(root, "outside");
+    mkdirSync(outside);
+    // A state folder the deploy user owned (an older gen) with a link it left there: root would write backups through it.
+    mkdirSync(join(root, "user-state"));
+    chownSync(join(root, "user-state"), 1001, 1001);
+    symlinkSync(outside, join(root, "user-state/backups"));
+    assert.match(
+      refused(await take("/user-state")),
+      /^apply stopped on local:.*: \/user-state\/backups is a symbolic link: gen does not change anything as root/,
+    );
+    // A link one level down is found too.
+    mkdirSync(join(root, "user-state2/uploads"), { recursive: true });
+    chownSync(join(root, "user-state2"), 1001, 1001);
+    symlinkSync(outside, join(root, "user-state2/uploads/x"));
+    assert.match(refused(await take("/user-state2")), /: \/user-state2\/uploads\/x is a symbolic link/);
+    symlinkSync(join(root, "user-state"), join(root, "state-link"));
+    assert.match(refused(await take("/state-link/inner")), /: \/state-link is a symbolic link/);
+    mkdirSync(join(root, "locks-link"));
+    symlinkSync(outside, join(root, "locks-link/locks"));
+    assert.match(refused(await take("/locks-link")), /: \/locks-link\/locks is a symbolic link/);
+    assert.deepEqual(readdirSync(outside), [], "no lock taken through a link");
+  });
+
   test("a status the step does not print a record for is an error naming the step", () => {
     const answer = lockSteps(shell, "/l", holder, false).read([{ exitCode: 42, stdout: "HELD\n", stderr: "", size: 5, notRun: false, skipped: false }]);
     assert.equal(answer.ok, false);

@@ -265,3 +265,49 @@ describe("what a plan tells", () => {
     assert.equal("linkTarget" in host({ files: [file("/etc/a", "A\n")] }).hosts[0]!.entries[0]!.desired, false);
   });
 });
+
+describe("a plan over several hosts", () => {
+  const clean = { host: "clean", roles: ["web"], state: state({ "/etc/a": onServer("A\n") }) };
+
+  test("needs apply, and has changes, when any one host does", () => {
+    const locked = planChanges(
+      "t",
+      [file("/etc/a", "A\n")],
+      [],
+      [clean, { host: "locked", roles: ["web"], state: state({ "/etc/a": onServer("A\n") }, { lock: "x" }) }],
+    );
+    assert.deepEqual([planHasChanges(locked), planNeedsApply(locked)], [false, true]);
+    const changed = planChanges("t", [file("/etc/a", "A\n")], [], [clean, { host: "changed", roles: ["web"], state: state({ "/etc/a": onServer("old\n") }) }]);
+    assert.deepEqual([planHasChanges(changed), planNeedsApply(changed)], [true, true]);
+  });
+
+  test("a host that could not be read plans nothing; a file to create or unreadable has no changes listed", () => {
+    const folders = [{ path: "/srv/m", owner: "deployer", group: "www-data", mode: "0755", roles: ["web"] }];
+    const plan = planChanges("t", [file("/etc/a", "A\n"), file("/etc/b", "B\n")], folders, [
+      { host: "down", roles: ["web"], state: { error: "refused", transport: "x" } },
+      { host: "h", roles: ["web"], state: state({ "/etc/a": { status: "missing" }, "/etc/b": { status: "unreadable", reason: "denied" } }) },
+    ]);
+    assert.deepEqual([plan.hosts[0]!.entries, plan.hosts[0]!.folders], [[], []]);
+    assert.deepEqual(
+      plan.hosts[1]!.entries.map((e) => [e.action, e.changes]),
+      [
+        ["create", []],
+        ["unreadable", []],
+      ],
+    );
+  });
+
+  test("only a file already as wanted is one to finish: a hand-edited file to change is not", () => {
+    const plan = planChanges(
+      "t",
+      [file("/etc/a", "A\n")],
+      [],
+      [{ host: "h", roles: ["web"], state: state({ "/etc/a": onServer("hand\n") }, { applied: { "/etc/a": sha256("A\n") } }) }],
+    );
+    assert.deepEqual(
+      plan.hosts[0]!.entries.map((e) => [e.action, e.editedOnServer]),
+      [["change", true]],
+    );
+    assert.deepEqual(unrecordedEntries(plan.hosts[0]!), []);
+  });
+});

@@ -112,6 +112,11 @@ describe("createRedactor: a secret in every form it is printed in", () => {
       assert.equal(redact(`before ${form} after`), "before [secret:K] after");
     });
   }
+  test("a secret holding a tab, double-quoted with its tab kept as it is (C, JavaScript), where JSON would write \\t", () => {
+    const withTab = `t\tab"q`;
+    assert.equal(createRedactor([["T", withTab]])(`x = "t\tab\\"q"`), `x = "[secret:T]"`);
+  });
+
   test("an empty value redacts nothing (it would be found between every two characters)", () => {
     assert.equal(createRedactor([["EMPTY", ""]])("some text"), "some text");
   });

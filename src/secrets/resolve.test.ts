@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { readSecretsFile, resolveSecrets } from "./resolve.js";
@@ -50,4 +51,19 @@ test("a secrets file that is a folder is an error naming it as shown", () => {
 
 test("a secrets file that does not exist holds nothing", () => {
   assert.deepEqual(readSecretsFile(join(temp, "none.secrets.env")), {});
+});
+
+test("a secrets file that cannot be read for another reason is an error with the system's own words", async () => {
+  // A socket where the file should be: open() fails with ENXIO, neither "permission denied" nor "it is a folder".
+  const socket = join(temp, "socket.secrets.env");
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  try {
+    assert.throws(() => readSecretsFile(socket, FILE), {
+      name: "GenError",
+      message: `cannot read the secrets file ${FILE}: ENXIO: no such device or address, open '${socket}'; make it readable to you, or export its variables instead`,
+    });
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
