@@ -170,3 +170,42 @@ test("each step is one systemctl call with its verb and units, and the nginx tes
     ],
   );
 });
+
+test("every changed unit that boots is enabled, each once; a unit that does not boot is reloaded and restarted only", async () => {
+  assert.deepEqual(await stepsFor(["/etc/systemd/system/tsosi_gunicorn.socket", "/etc/systemd/system/tsosi_celery_beat.service"]), [
+    "/usr/bin/systemctl daemon-reload",
+    "/usr/bin/systemctl enable tsosi_gunicorn.socket tsosi_celery_beat.service",
+    "/usr/bin/systemctl restart tsosi_celery_beat.service",
+    "/usr/bin/systemctl restart tsosi_gunicorn.socket",
+  ]);
+  assert.deepEqual(await stepsFor(["/etc/systemd/system/tsosi_gunicorn.service"]), [
+    "/usr/bin/systemctl daemon-reload",
+    "/usr/bin/systemctl restart tsosi_gunicorn.service",
+  ]);
+});
+
+test("a restart of a unit that runs in a release waits for one: the step names the release folder", async () => {
+  const { entries } = await planned(["/home/deployer/config/settings_local.py"]);
+  const steps = handlerSteps(entries, env, ["web", "worker"]);
+  assert.deepEqual(
+    steps.filter((s) => s.action === "restart"),
+    [
+      { action: "restart", unit: "tsosi_gunicorn.service", release: `${env.paths.current}/${env.paths.backendDir}` },
+      { action: "restart", unit: "tsosi_celery.service", release: `${env.paths.current}/${env.paths.backendDir}` },
+    ],
+  );
+});
+
+test("a worker host runs none of the web role's handlers, even for files of both roles that call them", async () => {
+  // Files planned for a host of both roles, handled on a worker host: the site's test and reload, Gunicorn's units.
+  const { entries } = await planned([
+    "/etc/nginx/sites-available/tsosi-app",
+    "/etc/systemd/system/tsosi_gunicorn.service",
+    "/etc/systemd/system/tsosi_gunicorn_handover.service",
+    "/home/deployer/config/settings_local.py",
+  ]);
+  assert.deepEqual(
+    handlerSteps(entries, env, ["worker"]).map((s) => stepArgv(s, env).join(" ")),
+    ["/usr/bin/systemctl daemon-reload", "/usr/bin/systemctl restart tsosi_celery.service", "/usr/bin/systemctl start tsosi_celery_beat.service"],
+  );
+});

@@ -23,7 +23,7 @@ function triggers(entry: PlanEntry): boolean {
  * `roles`: a host runs only its roles' services; a worker-only host never reloads nginx or restarts Gunicorn, even
  * for an extra file that names them.
  */
-export function handlerSteps(entries: PlanEntry[], env: Environment, roles: string[] = ["web", "worker"]): HandlerStep[] {
+export function handlerSteps(entries: PlanEntry[], env: Environment, roles: string[]): HandlerStep[] {
   const foreign = foreignUnits(env, roles);
   const steps = handlerStepsForAllRoles(entries, env);
   return steps
@@ -62,7 +62,7 @@ function handlerStepsForAllRoles(entries: PlanEntry[], env: Environment): Handle
       env,
     ),
   );
-  return steps.filter((s) => s.action !== "enable" || s.units.length > 0);
+  return steps;
 }
 
 /** Each unit restarted at most once, required units first (restartOrder); units of a release wait for one. */

@@ -11,8 +11,8 @@ import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { jsonStringFunction, parseRecords } from "../transport/step-records.js";
 import { z } from "zod";
-import { parseFolderStep, safeFolderLines } from "../server/link-safe.js";
-import { lockSteps } from "../server/lock.js";
+import { linkRefusal, parseFolderStep, safeFolderLines } from "../server/link-safe.js";
+import { lockSteps, releaseLock, takeLock } from "../server/lock.js";
 import { parsePreflight, preflightStep, problemMessage } from "./preflight.js";
 import { leftoversStep, parseLeftoversStep, pruneBackupsScript } from "../server/applied-record.js";
 import { serverShell, type StepOutput } from "../server/server-shell.js";
@@ -122,8 +122,7 @@ describe("the lock steps", () => {
 
   test("as root, a link in the state folder, on the way to it or as its locks folder is refused before the lock is taken", async () => {
     const owner = { user: "root", group: "nogroup" };
-    const take = async (stateDir: string) =>
-      parseLockSteps(transport.describe, false, `${stateDir}/locks/lock`, await shell.steps(lockSteps(shell, stateDir, holder, false, owner)));
+    const take = async (stateDir: string) => runStep(shell, attempt(lockSteps(shell, stateDir, holder, false, owner)));
     const refused = (answer: Awaited<ReturnType<typeof take>>) => (answer.ok ? "taken" : answer.error.message);
     const outside = join(root, "outside");
     mkdirSync(outside);
@@ -146,6 +145,70 @@ describe("the lock steps", () => {
     symlinkSync(outside, join(root, "locks-link/locks"));
     assert.match(refused(await take("/locks-link")), /: \/locks-link\/locks is a symbolic link/);
     assert.deepEqual(readdirSync(outside), [], "no lock taken through a link");
+  });
+
+  test("takeLock takes a free lock and runs the guarded steps with it; a held one names its holder; a dead run of this user is taken over", async () => {
+    const other = { ...holder, who: "bob@elsewhere", pid: process.pid };
+    const guarded = [plainStep({ name: "reading again", script: "echo under-the-lock" })] as const;
+    const taken = await takeLock(shell, "/take", holder, false, undefined, guarded);
+    assert.deepEqual(
+      [taken.replaced, taken.guarded.ok && taken.guarded.value.map((r) => [r.exitCode, r.stdout])],
+      [undefined, [[0, "under-the-lock\n"]]],
+    );
+    await assert.rejects(takeLock(shell, "/take", other, false), {
+      name: "GenError",
+      message: `${transport.describe} is locked by tester@here (gen apply, pid 123) since 2026-01-01T00:00:00Z`,
+      details: ["Another apply or deploy is running, or one was interrupted. If nobody is running one, take the lock over with --force-unlock."],
+    });
+    // The holder's pid is this process: it runs, so only --force-unlock takes the lock over.
+    rmSync(join(root, "take/locks/lock"), { recursive: true });
+    await takeLock(shell, "/take", { ...holder, pid: process.pid }, false);
+    await assert.rejects(takeLock(shell, "/take", holder, false), /is locked by tester@here/);
+    const forced = await takeLock(shell, "/take", other, true, undefined, guarded);
+    assert.deepEqual(
+      [forced.replaced, forced.guarded.ok && forced.guarded.value.map((r) => r.stdout)],
+      [`tester@here (gen apply, pid ${process.pid}) since 2026-01-01T00:00:00Z`, ["under-the-lock\n"]],
+    );
+    // bob's lock with a pid no process has: only bob takes it over without --force-unlock.
+    const gone = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
+    rmSync(join(root, "take/locks/lock"), { recursive: true });
+    await takeLock(shell, "/take", { ...other, pid: gone }, false);
+    await assert.rejects(takeLock(shell, "/take", holder, false), /is locked by bob@elsewhere/);
+    const over = await takeLock(shell, "/take", other, false);
+    assert.equal(over.replaced, `bob@elsewhere (gen apply, pid ${gone}) since 2026-01-01T00:00:00Z, whose process is gone`);
+    await releaseLock(shell, "/take");
+    assert.deepEqual(readdirSync(join(root, "take/locks")), []);
+    // --force-unlock with no lock there takes it and replaces nobody.
+    assert.equal((await takeLock(shell, "/take", holder, true)).replaced, undefined);
+    await releaseLock(shell, "/take");
+  });
+
+  test("an answer that does not match its status, or a status no lock step ends with, is an error naming the step", () => {
+    const record = (kind: string, extra = {}) => `${JSON.stringify({ kind, ...extra })}\n`;
+    // One answer: the taking step alone; two: --force-unlock's removing step, then the taking one.
+    const parse = (runs: { exitCode: number; stdout: string; stderr?: string }[]) => {
+      const answers = runs.map((r) => ({ stderr: "", size: r.stdout.length, notRun: false, skipped: false, ...r }));
+      const answer = lockSteps(shell, "/l", holder, runs.length === 2).read(answers);
+      return answer.ok ? answer.value : answer.error.message;
+    };
+    const h = transport.describe;
+    assert.equal(parse([{ exitCode: 0, stdout: record("held", { holder: "x" }) }]), `taking the lock on ${h}: it ended with status 0 but printed a "held" record`);
+    assert.equal(
+      parse([{ exitCode: 7, stdout: "", stderr: " sudo: a password is required\n" }]),
+      `cannot take the lock on ${h} (exit 7): sudo: a password is required`,
+    );
+    assert.equal(parse([{ exitCode: 43, stdout: record("failed", { reason: "No space left" }) }]), `cannot take the lock /l/locks/lock on ${h}: No space left`);
+    assert.equal(parse([{ exitCode: 44, stdout: record("link", { path: "/srv/state" }) }]), `apply stopped on ${h}: ${linkRefusal("/srv/state")}`);
+    // The removing step: its holder is the one replaced; a status 1 (no lock) or output that is not a record.
+    const taken = { exitCode: 0, stdout: record("taken") };
+    assert.deepEqual(parse([{ exitCode: 0, stdout: record("removed", { holder: JSON.stringify(holder) }) }, taken]), {
+      taken: true,
+      replaced: "tester@here (gen apply, pid 123) since 2026-01-01T00:00:00Z",
+    });
+    assert.deepEqual(parse([{ exitCode: 1, stdout: "" }, taken]), { taken: true });
+    assert.deepEqual(parse([{ exitCode: 0, stdout: record("taken") }, taken]), { taken: true });
+    const junk = String(parse([{ exitCode: 0, stdout: "junk\n" }, taken]));
+    assert.ok(junk.startsWith(`removing the lock on ${h}: the step's output is not what gen expects`), junk);
   });
 
   test("a status the step does not print a record for is an error naming the step", () => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
-import { linkProblems, parseFolderStep, pathComponents, safeFolderLines } from "./link-safe.js";
+import { linkProblems, linkRefusal, parseFolderStep, pathComponents, refusalLines, safeFolderLines } from "./link-safe.js";
 import type { ServerShell } from "./server-shell.js";
 
 const root = mkdtempSync(join(tmpdir(), "gen-link-safe-"));
@@ -106,3 +106,23 @@ function refusedLink(stdout: string): string | undefined {
   const parsed = parseFolderStep("the folder step", stdout);
   return parsed.ok ? parsed.value.link : undefined;
 }
+
+describe("the folder step's answer and a failed step's lines", () => {
+  test("the folder step's answer is the link it refused, nothing when it printed nothing, and an error for other output", () => {
+    assert.deepEqual(parseFolderStep("s", '{"kind":"link","path":"/srv/x"}\n'), { ok: true, value: { link: "/srv/x" } });
+    assert.deepEqual(parseFolderStep("s", ""), { ok: true, value: {} });
+    const other = parseFolderStep("fixing /srv on h", "chown: changing ownership\n");
+    assert.equal(other.ok, false);
+    assert.match(!other.ok ? other.error.message : "", /^fixing \/srv on h: the step's output is not what gen expects/);
+  });
+
+  test("a link record among a failed step's lines reads as the refusal it stands for; other lines stay as they are", () => {
+    assert.deepEqual(refusalLines(["mkdir: cannot create", '{"kind":"link","path":"/srv/it\'s"}', '{"kind":"other"}', "ends with {"]), [
+      "mkdir: cannot create",
+      linkRefusal("/srv/it's"),
+      '{"kind":"other"}',
+      "ends with {",
+    ]);
+    assert.match(linkRefusal("/srv/it's"), /rm '\/srv\/it'\\''s' && mkdir '\/srv\/it'\\''s'/);
+  });
+});

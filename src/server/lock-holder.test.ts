@@ -22,6 +22,7 @@ describe("the lock holder", () => {
       ...(["who", "command", "since", "pid"] as const).map((field) => JSON.stringify({ ...holder, [field]: undefined })),
       ...(["who", "command", "since"] as const).map((field) => JSON.stringify({ ...holder, [field]: 7 })),
       ...(["who", "command", "since"] as const).map((field) => JSON.stringify({ ...holder, [field]: "x".repeat(513) })),
+      ...(["who", "command", "since"] as const).map((field) => JSON.stringify({ ...holder, [field]: ["x"] })),
       JSON.stringify({ ...holder, pid: "4242" }),
       JSON.stringify({ ...holder, pid: 42.5 }),
     ];

@@ -5,7 +5,7 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { hashFilesScript, READ_LINK, READ_MISSING, READ_NOT_REGULAR, readRefusal, readRoot, safeReadFunctions } from "./safe-read.js";
+import { hashFilesScript, READ_DENIED, READ_LINK, READ_MISSING, READ_NOT_REGULAR, readRefusal, readRoot, safeReadFunctions } from "./safe-read.js";
 
 const root = mkdtempSync(join(tmpdir(), "gen-safe-read-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -52,6 +52,25 @@ test("refuses a link, a FIFO, a device behind a link and a folder reached throug
 test("a server's own root is passed as nothing", () => {
   assert.equal(readRoot("/"), "");
   assert.equal(readRoot("/tmp/r/"), "/tmp/r");
+  assert.equal(readRoot("/tmp/r//"), "/tmp/r");
+});
+
+test("each refusal of a read says why in words, and dd's own failure in its words without its prefix", () => {
+  assert.deepEqual(
+    [0, READ_MISSING, READ_LINK, READ_NOT_REGULAR, READ_DENIED].map((status) => readRefusal(status, "")),
+    [
+      undefined,
+      "No such file or directory",
+      "a symbolic link is on the way: gen does not read through a link it did not make",
+      "not a regular file (a FIFO, a device, a folder): gen reads only regular files",
+      "Permission denied",
+    ],
+  );
+  assert.equal(readRefusal(1, "noise\ndd: error reading 'x': Input/output error\n"), "Input/output error");
+  assert.equal(readRefusal(1, "dd: failed to open 'a': b': Is a directory"), "b': Is a directory");
+  // Only dd's own prefix, at the start of its line, is cut.
+  assert.equal(readRefusal(1, "sudo: dd: failed to open 'x': Denied"), "sudo: dd: failed to open 'x': Denied");
+  assert.equal(readRefusal(9, ""), "the read failed (exit 9)");
 });
 
 test("hashes regular files only, as sha256sum prints them, and nothing else", () => {

@@ -66,6 +66,20 @@ describe("gen apply applies what was reviewed", { concurrency: 2 }, () => {
       assert.deepEqual([result.outcome, result.changed], ["applied", [LOGROTATE]], result.error?.message);
     }));
 
+  it("keeps in gen's record the files it recorded before that this apply does not plan", () =>
+    withServer(async (server) => {
+      await appliedOnce(server);
+      const record = async () => (JSON.parse(await readFile(server.file(`${STATE}/applied.json`), "utf8")) as { files: Record<string, string> }).files;
+      const before = await record();
+      await server.writeEnv({ logrotate: { rotate: 9 } });
+      const withoutSudoers = (files: RenderedFiles) => files.filter((f) => f.path !== SUDOERS);
+      const result = await applyAfterReview(server, { reviewed: withoutSudoers, applied: withoutSudoers });
+      assert.deepEqual([result.outcome, result.changed], ["applied", [LOGROTATE]], result.error?.message);
+      const after = await record();
+      assert.equal(after[SUDOERS], before[SUDOERS]);
+      assert.notEqual(after[LOGROTATE], before[LOGROTATE]);
+    }));
+
   describe("a saved plan", { concurrency: 2 }, () => {
     it("applies exactly the plan saved by diff --out", () =>
       withServer(async (server) => {
