@@ -35,6 +35,61 @@ export const EQUIVALENT = [
     ["ConditionalExpression", "start < display.length", "true"],
     ["EqualityOperator", "start < display.length", "start <= display.length"],
   ].map(([mutator, original, replacement]) => ({ file: "src/secrets/redact.ts", mutator, original, replacement, why: SHAPE_START })),
+  {
+    file: "src/server/lock-holder.ts",
+    mutator: "BlockStatement",
+    original: "{\n    return undefined;\n  }",
+    replacement: "{}",
+    why: "the catch block is the function's last statement: without its return the function returns undefined all the same",
+  },
+  ...[
+    ["ConditionalExpression", 'root === "/"', "false"],
+    ["StringLiteral", '"/"', '""'],
+  ].map(([mutator, original, replacement]) => ({
+    file: "src/server/safe-read.ts",
+    mutator,
+    original,
+    replacement,
+    why: 'readRoot: "/" with its trailing slashes removed is "" too, the answer of the special case',
+  })),
+  {
+    file: "src/server/safe-read.ts",
+    mutator: "MethodExpression",
+    original: "[...new Set(paths.flatMap(folders))].sort()",
+    replacement: "[...new Set(paths.flatMap(folders))]",
+    why: "the folders are find's arguments, and its output is only searched for a folder (case): their order changes nothing",
+  },
+  ...[
+    ["parsed.value.holder.trim()", "parsed.value.holder"],
+    ["answer.holder.trim()", "answer.holder"],
+  ].map(([original, replacement]) => ({
+    file: "src/server/lock.ts",
+    mutator: "MethodExpression",
+    original,
+    replacement,
+    why: "the holder only reaches parseLockHolder and describeLockHolder, whose JSON.parse skips white space, and a holder that is not JSON is described by a fixed text; $(...) already dropped its trailing newlines",
+  })),
+  ...[
+    ["EqualityOperator", "a.id < b.id", "a.id <= b.id"],
+    ["ConditionalExpression", "a.id > b.id", "true"],
+    ["EqualityOperator", "a.id > b.id", "a.id >= b.id"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "src/release/release-history.ts",
+    mutator,
+    original,
+    replacement,
+    why: "previousGoodRelease sorts release ids, which are folder names and so never equal: the comparator differs only for equal ids",
+  })),
+  ...[
+    ["ConditionalExpression", "plan.removed.length > 0", "true"],
+    ["EqualityOperator", "plan.removed.length > 0", "plan.removed.length >= 0"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "src/release/releases.ts",
+    mutator,
+    original,
+    replacement,
+    why: "with nothing to remove the step is `rm -rf` with no operand, which does nothing and succeeds: one step more in the round trip",
+  })),
   ...[
     ["ConditionalExpression", "end < display.length - start", "true"],
     ["EqualityOperator", "end < display.length - start", "end <= display.length - start"],

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
+  describeStatus,
   ERROR_CHARS,
   judgements,
   LOG_LINE_CHARS,
@@ -42,6 +43,16 @@ describe("a release's status", () => {
     assert.equal(statusOf([...log, rollback(B, "switched", A)], B), "good");
   });
 
+  test("only a rollback that switched, away from a newer release, marks that release rolled back (the log is the deploy user's)", () => {
+    const log = [deploy(A, "deployed"), deploy(B, "deployed")];
+    const record = (extra: Partial<ReleaseLogEntry>) => ({ ...rollback(A, "switched", B), ...extra });
+    assert.equal(statusOf([...log, record({ command: "deploy" })], B), "good", "a deploy names no release it left");
+    assert.equal(statusOf([...log, record({ result: "failed" })], B), "good", "a rollback that failed left nothing");
+    assert.equal(statusOf([...log, record({ release: B, from: B })], B), "good", "a rollback to the live release itself");
+    assert.equal(statusOf([...log, rollback(A, "switched")], B), "good", "a record without from");
+    assert.deepEqual([...judgements([...log, rollback(A, "switched")]).keys()], [A, B]);
+  });
+
   test("is good for a finished release the log does not name, and unfinished without deployment.json whatever the log says", () => {
     assert.equal(statusOf([], A), "good");
     assert.equal(statusOf([deploy(A, "deployed")], A, false), "unfinished");
@@ -50,6 +61,22 @@ describe("a release's status", () => {
 
 describe("the previous release", () => {
   const standing = (pairs: [string, ReleaseStanding["status"]][]): ReleaseStanding[] => pairs.map(([id, status]) => ({ id, status }));
+
+  test("is found in releases listed in any order, and each status reads as a word", () => {
+    for (const order of [
+      [A, B, C],
+      [C, A, B],
+      [B, C, A],
+    ]) {
+      assert.deepEqual(previousGoodRelease(standing(order.map((id) => [id, "good"])), D), { id: C, skipped: [] }, order.join(" "));
+    }
+    assert.deepEqual((["good", "rolled-back", "failed", "unfinished"] as const).map(describeStatus), [
+      "good",
+      "rolled back",
+      "failed",
+      "unfinished: no deployment.json",
+    ]);
+  });
 
   test("is the newest good release older than the live one, naming those it skipped", () => {
     const releases = standing([
@@ -111,6 +138,24 @@ describe("the release log, the deploy user's file", () => {
       JSON.stringify({ ...good, release: D, error: "e".repeat(LOG_LINE_CHARS) }),
     ];
     assert.deepEqual(parseReleaseLogText(lines.join("\n")), [good, { at: good.at, who: good.who, command: "deploy", release: C, result: "rolled-back" }]);
+  });
+
+  test("keeps a rollback's commit and the release it left only when they are what gen writes; bounds a line at LOG_LINE_CHARS", () => {
+    const line = { at: "t", who: "ada@laptop", command: "rollback", release: A, result: "switched", commit: "c0ffee1", from: B };
+    assert.deepEqual(parseReleaseLogText(JSON.stringify(line)), [line]);
+    for (const junk of [{ commit: "xc0ffee1" }, { commit: "c0ffee1x" }, { commit: 1234567 }, { from: `x${B}` }, { from: `${B}x` }, { from: 20261201 }]) {
+      const [entry] = parseReleaseLogText(JSON.stringify({ ...line, ...junk }));
+      const key = Object.keys(junk)[0] as "commit" | "from";
+      assert.equal(entry![key], undefined, JSON.stringify(junk));
+    }
+    for (const release of [`x${A}`, `${A}x`]) assert.deepEqual(parseReleaseLogText(JSON.stringify({ ...line, release })), [], release);
+    const sized = (length: number) => {
+      const base = JSON.stringify({ ...line, error: "" });
+      return JSON.stringify({ ...line, error: "e".repeat(length - base.length) });
+    };
+    assert.equal(sized(LOG_LINE_CHARS).length, LOG_LINE_CHARS);
+    assert.equal(parseReleaseLogText(sized(LOG_LINE_CHARS)).length, 1);
+    assert.equal(parseReleaseLogText(sized(LOG_LINE_CHARS + 1)).length, 0);
   });
 
   test("escapes control characters and bounds the text it keeps", () => {
