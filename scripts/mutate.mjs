@@ -64,7 +64,7 @@ const MODULES = {
       ...functions("src/release/releases.ts", ["previousRelease", "releasesToPrune", "planPrune", "removeReleasesStep", "pruneReleases"]),
     ],
     tests: ["src/release/release-history.test.js", "src/release/releases.test.js", "src/release/rollback-release.test.js"],
-    build: TSC,
+    build: BUNDLE,
   },
 };
 
