@@ -151,10 +151,7 @@ describe("the lock steps", () => {
     const other = { ...holder, who: "bob@elsewhere", pid: process.pid };
     const guarded = [plainStep({ name: "reading again", script: "echo under-the-lock" })] as const;
     const taken = await takeLock(shell, "/take", holder, false, undefined, guarded);
-    assert.deepEqual(
-      [taken.replaced, taken.guarded.ok && taken.guarded.value.map((r) => [r.exitCode, r.stdout])],
-      [undefined, [[0, "under-the-lock\n"]]],
-    );
+    assert.deepEqual([taken.replaced, taken.guarded.ok && taken.guarded.value.map((r) => [r.exitCode, r.stdout])], [undefined, [[0, "under-the-lock\n"]]]);
     await assert.rejects(takeLock(shell, "/take", other, false), {
       name: "GenError",
       message: `${transport.describe} is locked by tester@here (gen apply, pid 123) since 2026-01-01T00:00:00Z`,
@@ -192,7 +189,10 @@ describe("the lock steps", () => {
       return answer.ok ? answer.value : answer.error.message;
     };
     const h = transport.describe;
-    assert.equal(parse([{ exitCode: 0, stdout: record("held", { holder: "x" }) }]), `taking the lock on ${h}: it ended with status 0 but printed a "held" record`);
+    assert.equal(
+      parse([{ exitCode: 0, stdout: record("held", { holder: "x" }) }]),
+      `taking the lock on ${h}: it ended with status 0 but printed a "held" record`,
+    );
     assert.equal(
       parse([{ exitCode: 7, stdout: "", stderr: " sudo: a password is required\n" }]),
       `cannot take the lock on ${h} (exit 7): sudo: a password is required`,
