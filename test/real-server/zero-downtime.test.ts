@@ -49,7 +49,7 @@ describe("zero downtime under load", { concurrency: 1 }, () => {
   });
 
   it("an apply that restarts Gunicorn fails no request", async () => {
-    server.writeEnv({ django: { settings: { DJANGO_LOG_LEVEL: "DEBUG" } } });
+    server.writeEnv({ django: { extra: { DJANGO_LOG_LEVEL: "DEBUG" } } });
     const { result, load } = await server.underLoad(() => server.gen(["apply", ENV, "--yes"]));
     assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.err, /restart tsosi_gunicorn\.service/);
@@ -63,7 +63,7 @@ describe("zero downtime under load", { concurrency: 1 }, () => {
   });
 
   it("a plan that changes the socket unit says that it interrupts traffic", async () => {
-    server.writeEnv({ django: { settings: { DJANGO_LOG_LEVEL: "DEBUG" } }, gunicorn: { socketMode: "0666" } });
+    server.writeEnv({ django: { extra: { DJANGO_LOG_LEVEL: "DEBUG" } }, gunicorn: { socketMode: "0666" } });
     const diff = await server.gen(["diff", ENV]);
     assert.equal(diff.code, 2, diff.out + diff.err);
     assert.match(diff.out + diff.err, /tsosi_gunicorn\.socket.*interrupts/);
