@@ -63,6 +63,15 @@ describe("the programs gen runs with python3 and sh", () => {
     assert.equal(run.status, 0);
   });
 
+  test("the suite's own terminal driver (test/support/terminal_driver.py) compiles and pyflakes3 finds nothing in it", () => {
+    const where = join(packageRoot, "test", "support");
+    const compiled = check("python3", "python3", ["-W", "error", "-m", "py_compile", "terminal_driver.py"], { PYTHONPYCACHEPREFIX: cache }, where);
+    assert.equal(compiled.status, 0, compiled.stderr + compiled.stdout);
+    const flakes = check("pyflakes3", "pyflakes3", ["terminal_driver.py"], {}, where);
+    assert.equal(flakes.stdout + flakes.stderr, "");
+    assert.equal(flakes.status, 0);
+  });
+
   test("shellcheck finds nothing in any shell script (POSIX sh, as the server runs them)", () => {
     const run = check("shellcheck", "shellcheck", ["--shell=sh", "--format=gcc", ...shell]);
     assert.equal(run.stdout + run.stderr, "");

@@ -5,15 +5,14 @@
 // decides its outcome here: the staging under way, the sandbox's session held with SIGSTOP while the signal comes:
 // stopped before any file moved. A second Ctrl-C stops gen at once; the install program puts back what it moved.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { inTerminalSync } from "../support/in-terminal.js";
 import { childPids, runInterrupted } from "../support/interrupted-run.js";
 import { assertJsonOutput } from "../support/json-output.js";
 import { genBin } from "../support/run-gen.js";
-import { testCacheHome } from "../support/test-cache-home.js";
 import { FOLDER, files, LOCK, secondCtrlC, setOf, spreadRuns, useVersion, type Point, type Target } from "./support/apply-interrupts.js";
 
 describe("gen apply interrupted, in the sandbox", { timeout: 20 * 60_000 }, () => {
@@ -78,7 +77,7 @@ describe("gen apply interrupted, in the sandbox", { timeout: 20 * 60_000 }, () =
     const old = setOf(target);
     const next = old === "A" ? "B" : "A";
     useVersion(target, next);
-    const run = inClosingTerminal([process.execPath, genBin, ...target.args(["apply", "--yes"])], project, "staging 1500 files");
+    const run = inTerminalSync({ argv: [process.execPath, genBin, ...target.args(["apply", "--yes"])], cwd: project, close_when: "staging 1500 files" });
     // Ended by SIGHUP once it had finished (Node 20's own exit would abort, unable to reset the closed terminal).
     assert.equal(run.exit, -1, run.out);
     assert.equal(setOf(target), next);
@@ -103,35 +102,3 @@ describe("gen apply interrupted, in the sandbox", { timeout: 20 * 60_000 }, () =
     assert.equal(result.hosts[0]!.changed.length, 1500);
   });
 });
-
-/**
- * Runs `argv` in a terminal of its own (a pseudo-terminal, as a terminal window gives), reads it until `until` is
- * shown, then closes the terminal: the kernel sends SIGHUP to gen, and every later write to it fails (EIO).
- */
-function inClosingTerminal(argv: string[], cwd: string, until: string): { exit: number; out: string } {
-  const program = [
-    "import json, os, pty, select, sys",
-    "argv, cwd, until = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3].encode()",
-    "pid, fd = pty.fork()",
-    "if pid == 0:",
-    "    os.chdir(cwd)",
-    "    os.execvp(argv[0], argv)",
-    'out = b""',
-    "while until not in out:",
-    "    if not select.select([fd], [], [], 120)[0]:",
-    "        break",
-    "    try:",
-    "        chunk = os.read(fd, 65536)",
-    "    except OSError:",
-    "        break",
-    "    if not chunk:",
-    "        break",
-    "    out += chunk",
-    "os.close(fd)",
-    "status = os.waitpid(pid, 0)[1]",
-    'print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "out": out.decode("utf-8", "replace")}))',
-  ].join("\n");
-  const env = { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome() };
-  const printed = execFileSync("python3", ["-c", program, JSON.stringify(argv), cwd, until], { env, encoding: "utf8", timeout: 180_000 });
-  return JSON.parse(printed) as { exit: number; out: string };
-}

@@ -7,10 +7,10 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
+import { inTerminalSync } from "../support/in-terminal.js";
 import { assertJsonOutput } from "../support/json-output.js";
 import { runInterrupted } from "../support/interrupted-run.js";
 import { startSilentServer } from "../support/net.js";
-import { testCacheHome } from "../support/test-cache-home.js";
 import { genBin, runGenBin } from "../support/run-gen.js";
 import { ENV_NAME, startGenServer, type GenServer } from "./support/gen-server.js";
 
@@ -91,6 +91,8 @@ describe("gen run", { concurrency: 1 }, () => {
 
   it("gives the command a terminal on the server with --tty: keys reach it, Ctrl-C interrupts it there; without one a terminal sees its output escaped", () => {
     const args = ["run", ENV_NAME, "--environments", server.envDir, "--known-hosts", server.sshd.knownHostsPath, "--identity", server.sshd.clientKeyPath];
+    const inTerminal = (words: string[], typed: { after: string; send: string }[]) =>
+      inTerminalSync({ argv: [process.execPath, genBin, ...words], typed }, { TERM: "xterm" });
     const answered = inTerminal([...args, "-t", "--", "interactive"], [{ after: "ready> ", send: "hello\r" }]);
     assert.equal(answered.exit, 0, answered.out);
     assert.match(answered.out, /got hello, terminal True/);
@@ -264,41 +266,4 @@ async function waitUntilGone(pids: number[]): Promise<number[]> {
   const alive = () => pids.filter((pid) => readdirSync("/proc").includes(String(pid)) && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "journalctl");
   for (let i = 0; i < 300 && alive().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   return alive();
-}
-
-/**
- * Runs the bin in a terminal of its own (a pseudo-terminal, as a terminal window gives): each time the output shows
- * `after`, it types `send`; it returns once gen ended, with its status and everything the terminal showed.
- */
-function inTerminal(args: string[], typed: { after: string; send: string }[]): { exit: number; out: string } {
-  const program = [
-    "import json, os, pty, select, sys",
-    "argv, typed = json.loads(sys.argv[1]), json.loads(sys.argv[2])",
-    "pid, fd = pty.fork()",
-    "if pid == 0:",
-    "    os.execvp(argv[0], argv)",
-    'out = b""',
-    "while True:",
-    "    if typed and typed[0]['after'].encode() in out:",
-    "        os.write(fd, typed.pop(0)['send'].encode())",
-    "        out = out.replace(b'ready> ', b'[prompt] ')",
-    "    if not select.select([fd], [], [], 60)[0]:",
-    "        break",
-    "    try:",
-    "        chunk = os.read(fd, 65536)",
-    "    except OSError:",
-    "        break",
-    "    if not chunk:",
-    "        break",
-    "    out += chunk",
-    "status = os.waitpid(pid, 0)[1]",
-    'print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "out": out.decode("utf-8", "replace")}))',
-  ].join("\n");
-  const env = { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome(), TERM: "xterm" };
-  const printed = execFileSync("python3", ["-c", program, JSON.stringify([process.execPath, genBin, ...args]), JSON.stringify(typed)], {
-    env,
-    encoding: "utf8",
-    timeout: 120_000,
-  });
-  return JSON.parse(printed) as { exit: number; out: string };
 }

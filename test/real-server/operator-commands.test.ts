@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { terminalArgv } from "../support/in-terminal.js";
 import { assertJsonOutput } from "../support/json-output.js";
 import { genBin } from "../support/run-bin.js";
 import { testCacheHome } from "../support/test-cache-home.js";
@@ -152,36 +153,7 @@ describe("gen logs and gen run on a real server", { concurrency: 1 }, () => {
  * `after`, it types `send`; returns gen's status and everything the terminal showed.
  */
 async function inTerminal(argv: string[], typed: { after: string; send: string }[]): Promise<{ exit: number; out: string }> {
-  const program = [
-    "import json, os, pty, select, sys",
-    "argv, typed = json.loads(sys.argv[1]), json.loads(sys.argv[2])",
-    "pid, fd = pty.fork()",
-    "if pid == 0:",
-    "    os.execvpe(argv[0], argv, {**os.environ, **json.loads(sys.argv[3])})",
-    'out, seen = b"", 0',
-    "while True:",
-    "    if typed and typed[0]['after'].encode() in out[seen:]:",
-    "        seen = len(out)",
-    "        os.write(fd, typed.pop(0)['send'].encode())",
-    "    if not select.select([fd], [], [], 120)[0]:",
-    "        break",
-    "    try:",
-    "        chunk = os.read(fd, 65536)",
-    "    except OSError:",
-    "        break",
-    "    if not chunk:",
-    "        break",
-    "    out += chunk",
-    "status = os.waitpid(pid, 0)[1]",
-    'print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "out": out.decode("utf-8", "replace")}))',
-  ].join("\n");
-  const run = await server.container.inNet(
-    ["python3", "-c", program, JSON.stringify(argv), JSON.stringify(typed), JSON.stringify({ ...GEN_ENV, TERM: "xterm" })],
-    {
-      cwd: server.project,
-      timeoutMs: 300_000,
-    },
-  );
+  const run = await server.container.inNet(terminalArgv({ argv, typed, env: { ...GEN_ENV, TERM: "xterm" } }), { cwd: server.project, timeoutMs: 300_000 });
   assert.equal(run.code, 0, run.err);
   return JSON.parse(run.out) as { exit: number; out: string };
 }

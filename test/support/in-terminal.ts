@@ -1,55 +1,61 @@
-// Runs the gen bin in a terminal of its own (a pseudo-terminal, through Python's pty), as a user at a terminal
-// window does: each time what it printed shows `prompt` again, the test types `answer` and Enter. Returns the exit
-// status, everything the terminal showed (echo included: a hidden answer must not be there) and how often it asked.
-import { execFile } from "node:child_process";
+// Runs a program in a terminal of its own (a pseudo-terminal, through Python's pty: test/support/terminal_driver.py),
+// as a user at a terminal window does: typing after what it shows, answering each prompt, or closing the window.
+// Returns the exit status, everything the terminal showed (echo included: a hidden answer must not be there) and
+// how often the answer was typed.
+import { execFile, execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { promisify } from "node:util";
+import { packageRoot } from "../../src/paths.js";
 import { genBin } from "./run-gen.js";
 import { testCacheHome } from "./test-cache-home.js";
 
-const PROGRAM = [
-  "import json, os, pty, select, sys",
-  "argv, cwd, prompt, answer = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3].encode(), sys.argv[4].encode()",
-  "pid, fd = pty.fork()",
-  "if pid == 0:",
-  "    os.chdir(cwd)",
-  "    os.execvp(argv[0], argv)",
-  'out = b""',
-  "answered = 0",
-  "while True:",
-  "    if not select.select([fd], [], [], 120)[0]:",
-  "        break",
-  "    try:",
-  "        chunk = os.read(fd, 65536)",
-  "    except OSError:",
-  "        break",
-  "    if not chunk:",
-  "        break",
-  "    out += chunk",
-  "    while out.count(prompt) > answered:",
-  "        answered += 1",
-  '        os.write(fd, answer + b"\\r")',
-  "status = os.waitpid(pid, 0)[1]",
-  'print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "out": out.decode("utf-8", "replace"), "asked": answered}))',
-].join("\n");
+/** The driver, run by this machine's python3 (also inside a container's network namespace: its files are ours). */
+export const TERMINAL_DRIVER = join(packageRoot, "test", "support", "terminal_driver.py");
+
+export interface TerminalSpec {
+  argv: string[];
+  cwd?: string;
+  /** Added to the driver's environment for the program. */
+  env?: Record<string, string>;
+  /** Each `send` is typed once the output shows its `after` (after what the one before matched). */
+  typed?: { after: string; send: string }[];
+  /** Typed again each time the prompt shows. */
+  answer?: { prompt: string; send: string };
+  /** The terminal is closed (as when its window is) once the output shows this. */
+  close_when?: string;
+}
 
 export interface TerminalRun {
   exit: number;
   out: string;
-  /** How many times the prompt was shown (and the answer typed). */
+  /** How many times the answer was typed. */
   asked: number;
 }
 
-/** Asynchronous: stand-ins the test process serves (a deploy's Gunicorn) keep answering while gen runs. */
+/** The driver's command line for `spec`. */
+export function terminalArgv(spec: TerminalSpec): string[] {
+  return ["python3", TERMINAL_DRIVER, JSON.stringify(spec)];
+}
+
+function terminalEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome(), ...extra };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+  return env as NodeJS.ProcessEnv;
+}
+
+/** Blocks the test process until the program ended: for programs that need nothing the test process serves. */
+export function inTerminalSync(spec: TerminalSpec, env: Record<string, string | undefined> = {}): TerminalRun {
+  const [python, ...args] = terminalArgv(spec);
+  return JSON.parse(execFileSync(python!, args, { env: terminalEnv(env), encoding: "utf8", timeout: 180_000 })) as TerminalRun;
+}
+
+/** The gen bin answering `prompt` with `answer` and Enter. Asynchronous: stand-ins the test process serves (a deploy's Gunicorn) keep answering while gen runs. */
 export async function genInTerminal(
   args: string[],
   options: { cwd: string; prompt: string; answer: string; env?: Record<string, string | undefined> },
 ): Promise<TerminalRun> {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome(), ...options.env };
-  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
-  const { stdout } = await promisify(execFile)(
-    "python3",
-    ["-c", PROGRAM, JSON.stringify([process.execPath, genBin, ...args]), options.cwd, options.prompt, options.answer],
-    { env: env as NodeJS.ProcessEnv, encoding: "utf8", timeout: 180_000 },
-  );
+  const spec: TerminalSpec = { argv: [process.execPath, genBin, ...args], cwd: options.cwd, answer: { prompt: options.prompt, send: `${options.answer}\r` } };
+  const [python, ...rest] = terminalArgv(spec);
+  const { stdout } = await promisify(execFile)(python!, rest, { env: terminalEnv(options.env), encoding: "utf8", timeout: 180_000 });
   return JSON.parse(stdout) as TerminalRun;
 }
