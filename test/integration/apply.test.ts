@@ -7,15 +7,25 @@ import { hostname, userInfo } from "node:os";
 import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { applyPlan } from "../../src/apply/apply-plan.js";
-import { loadEnvironment } from "../../src/load/load-environment.js";
-import { planChanges } from "../../src/plan/plan-changes.js";
-import { readServerState } from "../../src/plan/server-state.js";
-import { renderEnvironment, sha256 } from "../../src/render/render-environment.js";
-import { environmentHosts, openTransport } from "../../src/transport/open-transport.js";
+import { sha256 } from "../../src/render/render-environment.js";
 import { startGenServer } from "./support/gen-server.js";
 import { assertJsonOutput } from "../support/json-output.js";
-import { apply, appliedOnce, LOGROTATE, MANAGED, SETTINGS, SITE, SITE_LINK, snapshot, STATE, SUDOERS, UNITS, withServer } from "./support/apply-server.js";
+import {
+  apply,
+  appliedOnce,
+  applyAfterReview,
+  LOGROTATE,
+  type RenderedFiles,
+  MANAGED,
+  SETTINGS,
+  SITE,
+  SITE_LINK,
+  snapshot,
+  STATE,
+  SUDOERS,
+  UNITS,
+  withServer,
+} from "./support/apply-server.js";
 
 const FOLDERS = [
   "/var/www",
@@ -186,52 +196,30 @@ describe("gen apply", { concurrency: 2 }, () => {
     withServer(async (server) => {
       await appliedOnce(server);
       const before = await snapshot(server);
-      const loaded = await loadEnvironment("t", { environmentsDir: server.envDir });
-      const env = loaded.environment;
-      const rendered = renderEnvironment({
-        name: "t",
-        environment: env,
-        secrets: loaded.secrets.lookup,
-        environmentsDir: loaded.environmentsDir,
-        source: loaded.source,
-      });
-      const broken = (f: (typeof rendered.files)[number]) =>
+      const broken = (f: RenderedFiles[number]) =>
         f.path === SUDOERS
           ? { ...f, content: f.content.replaceAll("NOPASSWD", "NOPASWD") }
           : f.path === SETTINGS
             ? { ...f, content: `${f.content}BROKEN = (\n` }
             : f;
-      const files = rendered.files.map(broken);
-      assert.notDeepEqual(files, rendered.files);
-      const host = environmentHosts(env, "t")[0]!;
-      const transport = await openTransport(env, host, {
-        projectDir: server.tempDir,
-        envName: "t",
-        knownHostsPath: server.sshd.knownHostsPath,
-        identityFile: server.sshd.clientKeyPath,
+      const result = await applyAfterReview(server, {
+        reviewed: (files) => files.map(broken),
+        applied: (files) => files.map(broken),
+        meanwhile: async (reviewed) => {
+          assert.deepEqual(
+            reviewed.entries
+              .filter((e) => e.action !== "unchanged")
+              .map((e) => e.path)
+              .sort(),
+            [SETTINGS, SUDOERS].sort(),
+          );
+        },
       });
-      try {
-        const state = await readServerState(transport, files, rendered.manifest.folders, env.server.stateDir);
-        const reviewed = planChanges("t", files, rendered.manifest.folders, [{ host: host.name, roles: host.roles, state }]).hosts[0]!;
-        assert.deepEqual(
-          reviewed.entries
-            .filter((e) => e.action !== "unchanged")
-            .map((e) => e.path)
-            .sort(),
-          [SETTINGS, SUDOERS].sort(),
-        );
-        const result = await applyPlan(
-          { envName: "t", environment: env, reviewed, rendered: files, folders: rendered.manifest.folders, forceUnlock: false },
-          { transport, now: () => new Date(), who: "test@integration", pid: process.pid, progress: () => {} },
-        );
-        assert.equal(result.outcome, "failed");
-        assert.deepEqual(result.changed, []);
-        const message = [result.error?.message, ...(result.error?.details ?? [])].join("\n");
-        assert.match(message, /visudo rejected \/etc\/sudoers\.d\/tsosi/);
-        assert.match(message, /python3 rejected \/home\/gen-test\/config\/settings_local\.py: .*SyntaxError/);
-      } finally {
-        await transport.close();
-      }
+      assert.equal(result.outcome, "failed");
+      assert.deepEqual(result.changed, []);
+      const message = [result.error?.message, ...(result.error?.details ?? [])].join("\n");
+      assert.match(message, /visudo rejected \/etc\/sudoers\.d\/tsosi/);
+      assert.match(message, /python3 rejected \/home\/gen-test\/config\/settings_local\.py: .*SyntaxError/);
       assert.deepEqual(await snapshot(server), before);
       assert.deepEqual(await leftovers(server.root), []);
       assert.deepEqual(await server.recorded(), []);
@@ -241,45 +229,26 @@ describe("gen apply", { concurrency: 2 }, () => {
   it("reads the server again under the lock: a file changed after the plan was reviewed stops the apply, and nothing is changed", () =>
     withServer(async (server) => {
       await appliedOnce(server);
-      const loaded = await loadEnvironment("t", { environmentsDir: server.envDir });
-      const env = loaded.environment;
-      const rendered = renderEnvironment({
-        name: "t",
-        environment: env,
-        secrets: loaded.secrets.lookup,
-        environmentsDir: loaded.environmentsDir,
-        source: loaded.source,
+      const changed = (files: RenderedFiles) => files.map((f) => (f.path === LOGROTATE ? { ...f, content: `${f.content}# reviewed change\n` } : f));
+      let before: Record<string, string> = {};
+      const result = await applyAfterReview(server, {
+        reviewed: changed,
+        applied: changed,
+        meanwhile: async (reviewed) => {
+          assert.deepEqual(
+            reviewed.entries.filter((e) => e.action !== "unchanged").map((e) => e.path),
+            [LOGROTATE],
+          );
+          // After the review, before the lock: someone edits another managed file.
+          await writeFile(server.file(SITE), "# edited by hand after the review\n");
+          before = await snapshot(server);
+        },
       });
-      const files = rendered.files.map((f) => (f.path === LOGROTATE ? { ...f, content: `${f.content}# reviewed change\n` } : f));
-      const host = environmentHosts(env, "t")[0]!;
-      const transport = await openTransport(env, host, {
-        projectDir: server.tempDir,
-        envName: "t",
-        knownHostsPath: server.sshd.knownHostsPath,
-        identityFile: server.sshd.clientKeyPath,
-      });
-      try {
-        const state = await readServerState(transport, files, rendered.manifest.folders, env.server.stateDir);
-        const reviewed = planChanges("t", files, rendered.manifest.folders, [{ host: host.name, roles: host.roles, state }]).hosts[0]!;
-        assert.deepEqual(
-          reviewed.entries.filter((e) => e.action !== "unchanged").map((e) => e.path),
-          [LOGROTATE],
-        );
-        // After the review, before the lock: someone edits another managed file.
-        await writeFile(server.file(SITE), "# edited by hand after the review\n");
-        const before = await snapshot(server);
-        const result = await applyPlan(
-          { envName: "t", environment: env, reviewed, rendered: files, folders: rendered.manifest.folders, forceUnlock: false },
-          { transport, now: () => new Date(), who: "test@integration", pid: process.pid, progress: () => {} },
-        );
-        assert.equal(result.outcome, "failed");
-        assert.deepEqual(result.changed, []);
-        assert.match(result.error?.message ?? "", /^the server or the environment changed since the plan was made; nothing was changed on /);
-        assert.ok(result.error?.details.includes(`${SITE}: no longer as planned`), result.error?.details.join("\n"));
-        assert.deepEqual(await snapshot(server), before);
-      } finally {
-        await transport.close();
-      }
+      assert.equal(result.outcome, "failed");
+      assert.deepEqual(result.changed, []);
+      assert.match(result.error?.message ?? "", /^the server or the environment changed since the plan was made; nothing was changed on /);
+      assert.ok(result.error?.details.includes(`${SITE}: no longer as planned`), result.error?.details.join("\n"));
+      assert.deepEqual(await snapshot(server), before);
       assert.deepEqual(await server.recorded(), []);
       assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
     }));

@@ -5,6 +5,7 @@ import { lstat, readFile, readlink } from "node:fs/promises";
 import { applyPlan } from "../../../src/apply/apply-plan.js";
 import { loadEnvironment } from "../../../src/load/load-environment.js";
 import { planChanges } from "../../../src/plan/plan-changes.js";
+import type { HostPlan } from "../../../src/plan/plan-types.js";
 import { readServerState } from "../../../src/plan/server-state.js";
 import { renderEnvironment } from "../../../src/render/render-environment.js";
 import { environmentHosts, openTransport } from "../../../src/transport/open-transport.js";
@@ -67,11 +68,15 @@ export type RenderedFiles = ReturnType<typeof renderEnvironment>["files"];
 
 /**
  * applyPlan as the CLI calls it, with the plan of `reviewed` (a file set and the server as they were at the review),
- * after `meanwhile` changed the server; then `applied` is what the environment renders at the apply.
+ * after `meanwhile` (given that plan) changed the server; then `applied` is what the environment renders at the apply.
  */
 export async function applyAfterReview(
   server: GenServer,
-  options: { reviewed?: (files: RenderedFiles) => RenderedFiles; meanwhile?: () => Promise<void>; applied?: (files: RenderedFiles) => RenderedFiles },
+  options: {
+    reviewed?: (files: RenderedFiles) => RenderedFiles;
+    meanwhile?: (reviewed: HostPlan) => Promise<void>;
+    applied?: (files: RenderedFiles) => RenderedFiles;
+  },
 ) {
   const loaded = await loadEnvironment("t", { environmentsDir: server.envDir });
   const env = loaded.environment;
@@ -94,7 +99,7 @@ export async function applyAfterReview(
     const files = options.reviewed?.(rendered.files) ?? rendered.files;
     const state = await readServerState(transport, files, folders, env.server.stateDir);
     const reviewed = planChanges("t", files, folders, [{ host: host.name, roles: host.roles, state }]).hosts[0]!;
-    await options.meanwhile?.();
+    await options.meanwhile?.(reviewed);
     return await applyPlan(
       { envName: "t", environment: env, reviewed, rendered: options.applied?.(rendered.files) ?? rendered.files, folders, forceUnlock: false },
       { transport, now: () => new Date(), who: "test@integration", pid: process.pid, progress: () => {} },
