@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { genInTerminal } from "../support/in-terminal.js";
-import { startSshd } from "../support/sshd.js";
+import { proxyJumpConfig, startSshd } from "../support/sshd.js";
 import { startSwitchingProxy } from "../support/switching-proxy.js";
 import { CURRENT, ENV_NAME, RELEASES, withDeployServer } from "./deploy-support/deploy-server.js";
 
@@ -46,21 +46,7 @@ describe("gen deploy's front-end upload", () => {
       const jump = await startSshd();
       try {
         const config = join(server.sshd.tempDir, "ssh_config");
-        await writeFile(
-          config,
-          [
-            "Host target",
-            "  HostName 127.0.0.1",
-            `  Port ${server.sshd.port}`,
-            "  ProxyJump jumpbox",
-            "Host jumpbox",
-            "  HostName 127.0.0.1",
-            `  Port ${jump.port}`,
-            "  User root",
-            `  IdentityFile ${jump.clientKeyPath}`,
-            "",
-          ].join("\n"),
-        );
+        await writeFile(config, proxyJumpConfig(server.sshd.port, jump));
         await appendFile(server.sshd.knownHostsPath, await readFile(jump.knownHostsPath, "utf8"));
         await server.writeEnv({ server: { host: "target" } });
         const run = await server.deploy("--ssh-config", config);

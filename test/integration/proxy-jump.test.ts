@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { startSshd, type SshdHandle } from "../support/sshd.js";
+import { proxyJumpConfig, startSshd, type SshdHandle } from "../support/sshd.js";
 import { startGenServer, type GenServer } from "./support/gen-server.js";
 
 async function withJump(
@@ -19,21 +19,7 @@ async function withJump(
     await mkdir(join(sshDir, "config.d"), { recursive: true });
     const config = join(sshDir, "config");
     await writeFile(config, [`Include ${join(sshDir, "config.d")}/*.conf`, "Host *", "  ServerAliveInterval 30", ""].join("\n"));
-    await writeFile(
-      join(sshDir, "config.d", "10-tsosi.conf"),
-      [
-        "Host target",
-        "  HostName 127.0.0.1",
-        `  Port ${server.sshd.port}`,
-        "  ProxyJump jumpbox",
-        "Host jumpbox",
-        "  HostName 127.0.0.1",
-        `  Port ${jump.port}`,
-        "  User root",
-        `  IdentityFile ${jump.clientKeyPath}`,
-        "",
-      ].join("\n"),
-    );
+    await writeFile(join(sshDir, "config.d", "10-tsosi.conf"), proxyJumpConfig(server.sshd.port, jump));
     const knownHosts = join(sshDir, "known_hosts");
     await writeFile(knownHosts, (await readFile(server.sshd.knownHostsPath, "utf8")) + (await readFile(jump.knownHostsPath, "utf8")));
     await server.writeEnv({ server: { host: "target" } });

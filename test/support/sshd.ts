@@ -206,3 +206,19 @@ async function chownToUser(path: string, user: string): Promise<void> {
   const [, , uid, gid] = line?.split(":") ?? [];
   await chown(path, Number(uid), Number(gid));
 }
+
+/** ssh_config lines: `target` (this machine's sshd on `targetPort`) reached through `jumpbox` (the sshd `jump`, as root). */
+export function proxyJumpConfig(targetPort: number, jump: SshdHandle): string {
+  return [
+    "Host target",
+    "  HostName 127.0.0.1",
+    `  Port ${targetPort}`,
+    "  ProxyJump jumpbox",
+    "Host jumpbox",
+    "  HostName 127.0.0.1",
+    `  Port ${jump.port}`,
+    "  User root",
+    `  IdentityFile ${jump.clientKeyPath}`,
+    "",
+  ].join("\n");
+}
