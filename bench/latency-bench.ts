@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { latencyUnavailable, startLatencyNamespace } from "./latency.js";
 import { progress, type Row } from "./measure.js";
-import { writeResults } from "./report.js";
+import { textTable, writeResults } from "./report.js";
 
 export interface LevelResult {
   rttMs: number;
@@ -89,16 +89,8 @@ export function formatLatencyTable(levels: LevelResult[]): string {
       slope === undefined || floorSlope === undefined ? "" : `${slope - floorSlope >= 0 ? "+" : ""}${(slope - floorSlope).toFixed(1)}`,
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join("  ")
-      .trimEnd();
   return [
-    format(header),
-    format(widths.map((w) => "-".repeat(w))),
-    ...lines.map(format),
+    ...textTable(header, lines),
     "",
     "× is the ratio to the fair floor at the same RTT (one `ssh cat` of the same files with gen's key exchange,",
     "curve25519-sha256); round trips = the slope of the median over the measured RTT; beyond floor = that less the floor's.",

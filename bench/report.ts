@@ -18,16 +18,21 @@ export function formatTable(rows: Row[]): string {
     r.execRequests === undefined ? "" : String(r.execRequests),
     r.peakRssMb === undefined ? "" : `${r.peakRssMb.toFixed(0)} MB`,
   ]);
+  const notes = rows
+    .filter((r) => r.baseline || r.note)
+    .map((r) => `  ${r.name}: ${[r.baseline ? `baseline = ${r.baseline}` : "", r.note ?? ""].filter(Boolean).join("; ")}`);
+  return [...textTable(header, lines), "", "Notes:", ...notes].join("\n");
+}
+
+/** A header, a rule under it and the lines, in columns: the first left-aligned, the others right-aligned. */
+export function textTable(header: string[], lines: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const format = (cells: string[]) =>
     cells
       .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join("  ")
       .trimEnd();
-  const notes = rows
-    .filter((r) => r.baseline || r.note)
-    .map((r) => `  ${r.name}: ${[r.baseline ? `baseline = ${r.baseline}` : "", r.note ?? ""].filter(Boolean).join("; ")}`);
-  return [format(header), format(widths.map((w) => "-".repeat(w))), ...lines.map(format), "", "Notes:", ...notes].join("\n");
+  return [format(header), format(widths.map((w) => "-".repeat(w))), ...lines.map(format)];
 }
 
 export function machineInfo(): Record<string, string | number> {

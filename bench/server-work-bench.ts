@@ -2,6 +2,7 @@
 // time of its SSH sessions, next to the floor's (one `ssh cat` of the same files), and the programs it started.
 import type { BenchServer } from "./bench-server.js";
 import { expectExit, median, progress } from "./measure.js";
+import { textTable } from "./report.js";
 import { describePrograms, type ServerWatch, totalPrograms, watchServer } from "./server-work.js";
 import { GEN_KEX } from "./ssh-bench.js";
 
@@ -61,8 +62,6 @@ async function measure(watch: ServerWatch, command: Command, runs: number): Prom
 export function formatServerWork(rows: ServerWorkRow[]): string {
   const header = ["per host", "runs", "server CPU ms", "× floor", "programs"];
   const lines = rows.map((r) => [r.name, String(r.runs), r.serverCpuMs.toFixed(1), r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`, String(r.programs)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   const started = rows.map((r) => `  ${r.name}: ${r.programNames || "none"}`);
-  return [format(header), format(widths.map((w) => "-".repeat(w))), ...lines.map(format), "", "Programs started on the server:", ...started].join("\n");
+  return [...textTable(header, lines), "", "Programs started on the server:", ...started].join("\n");
 }
