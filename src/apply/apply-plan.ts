@@ -52,6 +52,8 @@ export interface HostApplyResult {
   outcome: "applied" | "failed" | "unchanged" | "interrupted";
   changed: string[];
   handlers: string[];
+  /** Service commands the host recorded instead of running (a folder standing in for a server: the sandbox). */
+  recorded?: string[];
   /** Units whose restart waits for the first release (their folder does not exist yet): the first deploy starts them. */
   notStarted?: string[];
   restored: string[];
@@ -203,38 +205,9 @@ async function applyLocked(
   result.finished = unfinished.map((e) => e.path);
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
   const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged");
-  const { staged, step: staging } = stageStep(shell, entries, rendered, applyId, (staged) => checkCopies(env, staged, installedUnits, rendered, applyId));
-  // One round trip: preflight (fails when it finds a problem), folders, staging chained; then every check, each run
-  // once staging succeeded.
-  at.step = "running the preflight checks, preparing the folders, staging and checking the files";
-  const [problems, , stagedAndChecked] = await runStep(
-    shell,
-    chain(
-      preflightStep(shell, env, host),
-      foldersStep(shell, host, prepareIncomingScript(shell, env, applyId)),
-      optional(entries.length > 0 ? stageAndCheck(staging, checkSteps(shell, env, staged, applyId)) : undefined),
-    ),
+  const { staged, step: staging } = stageStep(shell, env.server.stateDir, entries, rendered, applyId, (staged) =>
+    checkCopies(env, staged, installedUnits, rendered, applyId),
   );
-  at.step = "running the preflight checks";
-  stopOnProblems(host.host, problems);
-  at.step = "staging the files";
-  if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
-  const outcome = stagedAndChecked === SKIPPED ? undefined : stagedAndChecked;
-  if (outcome?.failed) {
-    await removeStaged(shell, staged);
-    throw outcome.failed;
-  }
-  at.step = "checking the staged files";
-  if (outcome && outcome.rejected.length > 0) {
-    await removeStaged(shell, staged);
-    throw stagingFailed(host.host, outcome.rejected);
-  }
-  // The last point where stopping changes no file: past it, the install's round trip goes out and is finished.
-  if (effects.interrupt?.signal) {
-    at.step = "removing the staged files";
-    await removeStaged(shell, staged);
-    stopIfInterrupted(effects.interrupt, "before any file moved: the staged files were removed, nothing was changed");
-  }
   const backups = backupDir(env.server.stateDir, applyId);
   // Files an interrupted apply already moved into place still need their handlers.
   const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env, host.roles);
@@ -246,26 +219,47 @@ async function applyLocked(
     logEntry(applyId, effects, host, entries, result),
     env.server.backupsKept,
   );
-  // One chain, one round trip: install, handlers, record, clean-up; the first failure skips the rest (and rolls back).
-  at.step = "installing the files, running the handlers and writing the record";
-  const [install, handled, recorded, cleaned] = await runStep(
+  const installing =
+    entries.length > 0
+      ? { ...installStep(shell, staged, backups), owners: entries.map(({ path, desired }) => ({ path, owner: desired.owner, group: desired.group })) }
+      : undefined;
+  if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
+  // One chain, one round trip, the first failure skipping the rest: preflight (fails when it finds a problem), folders,
+  // staging, then every check (each run once staging succeeded, all reporting); the install only when every check
+  // passed, which the server decides (check-staged.ts); handlers, record, clean-up. Once it is sent, an interrupt
+  // lets it finish: the files end installed with their handlers, or, after a failure, restored.
+  at.step = "staging, checking and installing the files, running the handlers and writing the record";
+  const [problems, , stagedAndChecked, installRun, handled, recorded, cleaned] = await runStep(
     shell,
     chain(
-      optional(entries.length > 0 ? installStep(shell, staged, backups) : undefined),
+      preflightStep(shell, env, host),
+      foldersStep(shell, host, prepareIncomingScript(shell, env, applyId)),
+      optional(entries.length > 0 ? stageAndCheck(staging, checkSteps(shell, env, staged, applyId)) : undefined),
+      optional(installing),
       chainEach(steps.map((step) => handlerStep(shell, step, env))),
       attempt(record),
       cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]),
     ),
   );
+  at.step = "running the preflight checks";
+  stopOnProblems(host.host, problems);
+  at.step = "staging the files";
+  const outcome = stagedAndChecked === SKIPPED ? undefined : stagedAndChecked;
+  if (outcome?.failed) {
+    await removeStaged(shell, staged);
+    throw outcome.failed;
+  }
+  at.step = "checking the staged files";
+  if (outcome && outcome.rejected.length > 0) {
+    await removeStaged(shell, staged);
+    throw stagingFailed(host.host, outcome.rejected);
+  }
+  const install = installRun === SKIPPED ? undefined : installRun;
   const installed = install?.installed ?? [];
   result.changed = installed.map((i) => i.path);
   const failed = (error: GenError, attempted: HandlerStep[]) =>
     rollBack(shell, env, { entries, installed, staged, attempted }, result, error, effects, at).then(() => false);
   if (install?.error) return failed(install.error, []);
-  await shell.sandbox?.recordOwners([
-    ...host.folders.filter((f) => f.action !== "unchanged"),
-    ...entries.filter((e) => installed.some((i) => i.path === e.path)).map((e) => ({ path: e.path, owner: e.desired.owner, group: e.desired.group })),
-  ]);
   at.step = "running the handlers";
   const handlers = handlersRun(result.host, env, handled);
   reportHandlers(handlers, result, effects);
@@ -281,7 +275,7 @@ function reportHandlers(handlers: HandlersRun, result: HostApplyResult, effects:
   for (const done of handlers.done) {
     if ("recorded" in done) {
       effects.progress(`${result.host}: recorded, not run (sandbox): ${done.recorded}`);
-      result.handlers.push(done.recorded);
+      result.recorded = [...(result.recorded ?? []), done.recorded];
       continue;
     }
     if ("waits" in done) {

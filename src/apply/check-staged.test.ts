@@ -13,11 +13,11 @@ import type { PlanEntry } from "../plan/plan-types.js";
 import type { FileKind, RenderedFile } from "../types.js";
 import { serverShell } from "../server/server-shell.js";
 import { GenError } from "../errors.js";
-import { runStep } from "../transport/typed-steps.js";
+import { chain, plainStep, runStep, SKIPPED } from "../transport/typed-steps.js";
 import { CHECK_TOOLS, checkCopies, checkSteps, stageAndCheck } from "./check-staged.js";
 import { stageStep } from "./stage.js";
 
-const { root, transport } = localServer("check-steps");
+const { transport } = localServer("check-steps");
 const env = { server: { useSudo: false, stateDir: "/state", systemServices: [] } } as unknown as Environment;
 const shell = serverShell(transport, env);
 
@@ -42,15 +42,18 @@ const entry = (kind: FileKind, path: string): PlanEntry =>
  * failures as apply reports them. `installed`: unchanged managed units (path to content), verified beside the
  * staged ones.
  */
-async function failuresOf(files: typeof GOOD, applyId: string, installed: Record<string, string> = {}): Promise<string[]> {
-  mkdirSync(join(root, "state", `incoming-${applyId}`), { recursive: true });
+async function failuresOf(files: typeof GOOD, applyId: string, installed: Record<string, string> = {}, on = shell): Promise<string[]> {
+  mkdirSync(join(on.transport.root, "state", `incoming-${applyId}`), { recursive: true });
   const all = [...Object.values(files).map(([, path, content]) => [path, content] as const), ...Object.entries(installed)];
   const rendered = new Map(all.map(([path, content]) => [path, { path, content } as RenderedFile]));
   const unchanged = Object.keys(installed).map((path) => entry("systemd-unit", path));
   const entries = Object.values(files).map(([kind, path]) => entry(kind, path));
-  const { staged, step } = stageStep(shell, entries, rendered, applyId, (s) => checkCopies(env, s, unchanged, rendered, applyId));
-  const outcome = await runStep(shell, stageAndCheck(step, checkSteps(shell, env, staged, applyId)));
+  const { staged, step } = stageStep(on, "/state", entries, rendered, applyId, (s) => checkCopies(env, s, unchanged, rendered, applyId));
+  // As apply chains the install after the checks: the server runs it only when every check passed.
+  const install = plainStep({ name: "installing", script: "echo installed" });
+  const [outcome, ran] = await runStep(on, chain(stageAndCheck(step, checkSteps(on, env, staged, applyId)), install));
   assert.equal(outcome.failed, undefined, outcome.failed?.message);
+  assert.equal(ran === SKIPPED, outcome.rejected.length > 0, `the install ran: ${ran !== SKIPPED}; failures: ${outcome.rejected.join("\n")}`);
   return outcome.rejected;
 }
 
@@ -91,10 +94,27 @@ describe("apply's check steps", () => {
     assert.match((await failuresOf(files, "7")).join("\n"), /app\.socket/, "without the installed socket beside it, systemd-analyze names it");
   });
 
+  test("logrotate's complaint about a missing su account is a failure, except where owners are recorded (the sandbox)", async () => {
+    const file: typeof GOOD = {
+      logrotate: ["logrotate", "/etc/logrotate.d/app", "/var/log/app/*.log {\n    su gen-no-such-user gen-no-such-group\n    weekly\n}\n"],
+    };
+    assert.match(
+      (await failuresOf(file, "10")).join("\n"),
+      /^logrotate rejected \/etc\/logrotate\.d\/app \(exit 1\): .*error: .*unknown user 'gen-no-such-user'/,
+    );
+    const recording = localServer("check-steps-recorded", { GEN_OWNERS: "recorded" });
+    assert.deepEqual(await failuresOf(file, "11", {}, serverShell(recording.transport, env)), []);
+    const bad: typeof GOOD = {
+      logrotate: ["logrotate", "/etc/logrotate.d/app", "/var/log/app/*.log {\n    su gen-no-such-user gen-no-such-group\n    weekly\n}\n/var/log/other/*.log {\n    weekyl\n}\n"],
+    };
+    assert.match((await failuresOf(bad, "12", {}, serverShell(recording.transport, env))).join("\n"), /unknown option 'weekyl'/);
+  });
+
   test("checks guarded by a failed staging step do not run", async () => {
     const rendered = new Map(Object.values(BAD).map(([, path, content]) => [path, { path, content } as RenderedFile]));
     const { staged } = stageStep(
       shell,
+      "/state",
       Object.values(BAD).map(([kind, path]) => entry(kind, path)),
       rendered,
       "8",

@@ -200,14 +200,13 @@ export function stopOnProblems(host: string, problems: Problem[]): void {
  * of its own, so the descriptor checks of one never see another's. A link on the way stops the apply, naming it.
  */
 export function foldersStep(shell: ServerShell, host: HostPlan, also: string): TypedStep<void> {
-  const folders = host.folders
-    .filter((f) => f.action !== "unchanged")
-    .map((f) => `(\n${safeFolderLines(shell, f).join("\n")}\n) || exit $?`)
-    .join("\n");
+  const changed = host.folders.filter((f) => f.action !== "unchanged");
+  const folders = changed.map((f) => `(\n${safeFolderLines(shell, f).join("\n")}\n) || exit $?`).join("\n");
   const where = shell.transport.describe;
   return {
     name: "preparing the folders",
     script: [folders, also].filter(Boolean).join("\n"),
+    owners: changed.map(({ path, owner, group }) => ({ path, owner, group })),
     parse: (run) => {
       const parsed = parseFolderStep(`preparing the folders on ${where}`, run.stdout);
       if (!parsed.ok) return parsed;

@@ -28,6 +28,14 @@ export function incomingDir(stateDir: string, applyId: string): string {
   return `${stateDir}/incoming-${applyId}`;
 }
 
+/** Left by the staging step when the staging program rejected a settings file (its exit status REJECTED). */
+export function rejectedMark(stateDir: string, applyId: string): string {
+  return `${incomingDir(stateDir, applyId)}/rejected`;
+}
+
+/** root_files.py's status when every file was staged and a settings file failed its compile. */
+const REJECTED = 6;
+
 /** This apply's marker on the server, root's: left behind, it tells the next apply that this one was interrupted. */
 export function prepareIncomingScript(shell: ServerShell, env: Environment, applyId: string): string {
   return `install -d -m 0700 ${shell.path(incomingDir(env.server.stateDir, applyId))}`;
@@ -46,6 +54,7 @@ export interface StagingOutcome {
  */
 export function stageStep(
   shell: ServerShell,
+  stateDir: string,
   entries: PlanEntry[],
   rendered: Map<string, RenderedFile>,
   applyId: string,
@@ -66,7 +75,11 @@ export function stageStep(
     return entry.kind === "symlink" ? { ...file, link: entry.desired.linkTarget! } : { ...file, content: rendered.get(entry.path)!.content };
   });
   const step = rootFilesStep(shell, STAGING, { op: "stage", files: [...files, ...alsoWrite(staged)] });
-  return { staged, step: { ...step, parse: (run) => ({ ok: true, value: stagingOutcome(shell, run) }) } };
+  // A settings file that failed its compile is a verdict, as a check's failure is: the mark stops the install that is
+  // chained after the checks (check-staged.ts), while the checks still run and report.
+  const mark = shell.path(rejectedMark(stateDir, applyId));
+  const script = `(${step.script})\nrc=$?\nif [ "$rc" = ${REJECTED} ]; then : > ${mark} && exit 0; fi\nexit "$rc"`;
+  return { staged, step: { ...step, script, parse: (run) => ({ ok: true, value: stagingOutcome(shell, run) }) } };
 }
 
 const STAGING = "staging the changed files";

@@ -85,12 +85,11 @@ function reportResults(output: Output, results: HostApplyResult[], json: boolean
       output.err(`apply failed on ${r.host}${during}: ${r.error?.message ?? "unknown error"}`);
       for (const line of r.error?.details ?? []) output.err(`  ${line}`);
     } else {
-      const ran = prepared.loaded.environment.server.transport === "local" ? "recorded (sandbox, not run)" : "ran";
       const finished = r.finished?.length ? `; finished ${r.finished.length} file${r.finished.length === 1 ? "" : "s"} of an interrupted apply` : "";
       // A signal that came once the install's round trip was sent: that round trip was let finish.
       const despite = r.interrupted && r.outcome === "applied" ? ` (${r.interrupted} came once the install had begun: finished)` : "";
       output.out(
-        `${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}${despite}`}${r.handlers.length ? `; ${ran} ${r.handlers.join("; ")}` : ""}`,
+        `${r.host}: ${r.outcome === "unchanged" ? "nothing to do" : `applied ${r.changed.length} file${r.changed.length === 1 ? "" : "s"}${finished}${despite}`}${r.handlers.length ? `; ran ${r.handlers.join("; ")}` : ""}${r.recorded?.length ? `; recorded (sandbox, not run) ${r.recorded.join("; ")}` : ""}`,
       );
       if (r.notStarted?.length) output.out(`${r.host}: not started until the first release (gen deploy starts them): ${r.notStarted.join(", ")}`);
     }

@@ -106,8 +106,7 @@ export async function stateFromProbe(
   options: ReadOptions,
 ): Promise<HostState> {
   const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
-  // In the sandbox, owners are what gen recorded (it cannot set them there without root).
-  const recorded = (await transport.sandbox?.owners()) ?? {};
+  const recorded = (await transport.recordedOwners?.()) ?? {};
   const results = probe.results.map((r, i): ProbeResult => {
     if (r.status === "unreadable") return { ...r, reason: unreadableReason(r.reason, transport, options) };
     const owner = recorded[paths[i]!]?.split(":");

@@ -52,8 +52,8 @@ export function safeFolderLines(shell: ServerShell, folder: Pick<FolderSpec, "pa
     // Entering holds the folder as a descriptor would, and never waits: opening a FIFO swapped in for it did.
     `cd -P -- ${target} 2>/dev/null || exit 1`,
     `[ "$PWD" = ${target} ] || ${refuse(folder.path)}`,
-    // The sandbox records owners instead of setting them (apply-plan.ts).
-    `${shell.sandbox ? "" : `chown -- ${shell.quote(`${folder.owner}:${folder.group}`)} . && `}chmod -- ${shell.quote(folder.mode)} . || exit 1`,
+    // A folder standing in for a server records owners instead of setting them (sandbox-transport.ts).
+    `{ [ "\${GEN_OWNERS-}" = recorded ] || chown -- ${shell.quote(`${folder.owner}:${folder.group}`)} .; } && chmod -- ${shell.quote(folder.mode)} . || exit 1`,
     "cd /",
   ];
 }

@@ -70,7 +70,7 @@ export function rootFilesStep(shell: ServerShell, name: string, job: Operation):
           });
   // Each file's fields; the program cuts the list by this width.
   const width = rows[0]?.length ?? 1;
-  const header = Buffer.from([shell.transport.root, shell.sandbox ? "0" : "1", String(width), ...rows.flat()].join("\0"));
+  const header = Buffer.from([shell.transport.root, String(width), ...rows.flat()].join("\0"));
   return {
     name,
     script: `exec ${ROOT_FILES_TOOL} -I -S -c ${shell.quote(programText(import.meta.url, "./root_files.py"))} ${job.op}`,

@@ -5,7 +5,6 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { pathUnderRoot } from "../transport/root-path.js";
 import { quoteArg } from "../transport/shell-quote.js";
-import type { Sandbox } from "../transport/sandbox.js";
 import type { CommandResult, Transport } from "../transport/transport.js";
 import { stepSender, type StepSender, type TypedStep } from "../transport/typed-steps.js";
 
@@ -19,8 +18,6 @@ export interface ServerShell extends StepSender {
   /** A server path as commands see it, unquoted (for argv, which the transport quotes). */
   raw: (serverPath: string) => string;
   sudo: boolean;
-  /** A local folder standing in for the server: owners and service commands are recorded there, not applied. */
-  sandbox: Sandbox | undefined;
 }
 
 /**
@@ -39,7 +36,6 @@ export function serverShell(transport: Transport, env: Environment, options: { s
     quote: quoteArg,
     raw: (serverPath) => pathUnderRoot(transport.root, serverPath),
     sudo,
-    sandbox: transport.sandbox,
   };
 }
 

@@ -161,9 +161,9 @@ class Restore(Server):
 
 
 class Input(Server):
-    def run_main(self, operation, data):
+    def run_main(self, operation, data, environ=None):
         stdin = io.TextIOWrapper(io.BytesIO(data))
-        with mock.patch.object(sys, "argv", ["-c", operation]), mock.patch.object(sys, "stdin", stdin):
+        with mock.patch.object(sys, "argv", ["-c", operation]), mock.patch.object(sys, "stdin", stdin), mock.patch.dict(os.environ, environ or {}):
             return root_files.main()
 
     def header(self, fields, body=b""):
@@ -171,12 +171,20 @@ class Input(Server):
         return b"%d\n" % len(header) + header + body
 
     def test_stages_from_its_input(self):
-        fields = [self.root, "0", "8"] + staged("/etc/x.conf", "x\n")
+        fields = [self.root, "8"] + staged("/etc/x.conf", "x\n")
         self.assertEqual(self.run_main("stage", self.header(fields, b"x\n")), 0)
         self.assertEqual(self.read("/etc/.gen-stage.1.x.conf"), "x\n")
 
+    def test_sets_owners_unless_its_host_records_them(self):
+        fields = [self.root, "8"] + staged("/etc/x.conf", "x\n")
+        with mock.patch.object(root_files.os, "fchown") as fchown:
+            self.assertEqual(self.run_main("stage", self.header(fields, b"x\n"), {"GEN_OWNERS": "recorded"}), 0)
+            fchown.assert_not_called()
+            self.assertEqual(self.run_main("stage", self.header(fields, b"x\n")), 0)
+            fchown.assert_called_once()
+
     def test_does_nothing_with_input_cut_short(self):
-        fields = [self.root, "0", "8"] + staged("/etc/x.conf", "x\n")
+        fields = [self.root, "8"] + staged("/etc/x.conf", "x\n")
         whole = self.header(fields, b"x\n")
         for cut in (whole[:-1], whole[:len(whole) // 2], b"12", b""):
             self.assertEqual(self.run_main("stage", cut), root_files.CUT_SHORT)
@@ -184,7 +192,7 @@ class Input(Server):
         self.assertRegex(self.err.getvalue(), r"^gen: stage did nothing: its input was cut short \(\d+ bytes came\)\n")
 
     def test_a_row_short_of_fields_is_input_cut_short(self):
-        fields = [self.root, "0", "3", "/etc/a", ".gen-stage.1.a", "/b/a", "/etc/b"]
+        fields = [self.root, "3", "/etc/a", ".gen-stage.1.a", "/b/a", "/etc/b"]
         self.assertEqual(self.run_main("install", self.header(fields)), root_files.CUT_SHORT)
 
 

@@ -15,8 +15,11 @@ interface LocalContext {
   at: (serverPath: string) => string;
 }
 
-/** `label` names the host in messages, before the folder: "local", or "sandbox" (sandbox-transport.ts). */
-export function createLocalTransport(root: string, options: { label?: string } = {}): Transport {
+/**
+ * `label` names the host in messages, before the folder: "local", or "sandbox" (sandbox-transport.ts); `env`: more
+ * environment for the session's steps.
+ */
+export function createLocalTransport(root: string, options: { label?: string; env?: Record<string, string> } = {}): Transport {
   const rootDir = resolve(root);
   const context: LocalContext = {
     root: rootDir,
@@ -27,7 +30,10 @@ export function createLocalTransport(root: string, options: { label?: string } =
   // `sudo` is ignored here as for run(): one session does for both.
   let session: RemoteSession | undefined;
   const sessionOf = () =>
-    (session ??= remoteSession({ where: context.describe, open: (driver) => localChannel("sh", ["-c", driver], { ...process.env, GEN_ROOT: rootDir }) }));
+    (session ??= remoteSession({
+      where: context.describe,
+      open: (driver) => localChannel("sh", ["-c", driver], { ...process.env, ...options.env, GEN_ROOT: rootDir }),
+    }));
   const attempt = async (action: string, serverPath: string, work: () => Promise<unknown>) => {
     await work().catch((error: unknown) => {
       throw failed(context, action, serverPath, error);

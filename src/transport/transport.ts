@@ -2,7 +2,6 @@
 // Paths are absolute server paths; a transport maps them onto its root. Commands run in one remote session per
 // privilege (remote-session.ts): one exec request and one shell start-up for the whole command.
 import type { Step as SessionStep, StepResult as SessionResult } from "./remote-session.js";
-import type { Sandbox } from "./sandbox.js";
 
 /**
  * A step of the host's session. `serverOnly`: it acts on the server's running system (systemd, nginx, the application),
@@ -11,6 +10,17 @@ import type { Sandbox } from "./sandbox.js";
  */
 export interface Step extends SessionStep {
   serverOnly?: { record?: { argv: string[]; why: string } };
+  /**
+   * The owners the step gives these paths when it succeeds. Its script sets them; a host that cannot (a folder standing
+   * in for a server, without root) sets GEN_OWNERS=recorded in the steps' environment and records them instead.
+   */
+  owners?: OwnedPath[];
+}
+
+export interface OwnedPath {
+  path: string;
+  owner: string;
+  group: string;
 }
 
 /** `notRun`: the host only stands in for a server and did not run this serverOnly step (it recorded it, if asked). */
@@ -68,10 +78,10 @@ export interface Attached {
 
 export interface Transport {
   /**
-   * Set when a local folder stands in for a server (server.transport "local"): what needs root there (owners,
-   * service commands) is recorded in it instead of done.
+   * Server path -> "user:group", on a host that records owners instead of setting them (a folder standing in for a
+   * server, sandbox-transport.ts): there these are the owners, not the files' own.
    */
-  readonly sandbox?: Sandbox;
+  recordedOwners?(): Promise<Record<string, string>>;
   /** Human-readable name for messages: "deployer@tsosi.u-ga.fr:22" or "local:/tmp/root". */
   readonly describe: string;
   /** The folder that stands for the server's "/": "/" on a real server. Commands see paths under it. */

@@ -13,6 +13,7 @@ import {
   chainEach,
   combine,
   each,
+  every,
   guardedBy,
   optional,
   runStep,
@@ -78,6 +79,17 @@ describe("typed steps", () => {
     assert.deepEqual([a, b, after], ["first:3", "second:0", SKIPPED]);
     const [[c, d], ran] = await runStep(counting(), chain(both(say("first"), say("second")), say("after")));
     assert.deepEqual([c, d, ran], ["first:0", "second:0", "after:0"]);
+  });
+
+  test("every step of a group runs and reports; what is chained after runs only when all succeeded, in one round trip", async () => {
+    const on = counting();
+    const [staged, checks, install] = await runStep(on, chain(say("stage"), every([say("a"), say("b", 2), say("c")]), say("install")));
+    assert.deepEqual([staged, checks, install], ["stage:0", ["a:0", "b:2", "c:0"], SKIPPED]);
+    const [, passed, installed] = await runStep(on, chain(say("stage"), every([say("a"), say("b")]), say("install")));
+    assert.deepEqual([passed, installed], [["a:0", "b:0"], "install:0"]);
+    const [failed, none, after] = await runStep(on, chain(say("stage", 1), every([say("a"), say("b")]), say("install")));
+    assert.deepEqual([failed, none, after], ["stage:1", SKIPPED, SKIPPED]);
+    assert.equal(on.trips.length, 3);
   });
 
   test("the first part whose answer cannot be read throws, in the order of the parts; attempt makes it a value", async () => {

@@ -162,6 +162,26 @@ export function both<A, B>(first: TypedStep<A>, second: TypedStep<B>): StepGroup
   };
 }
 
+/**
+ * Steps that each run and report all they find (every check of the staged files); what is chained after them runs only
+ * when every one succeeded, so the server itself decides whether to go on.
+ */
+export function every<T>(steps: readonly TypedStep<T>[]): StepGroup<T[]> {
+  const groups = steps.map(asGroup);
+  return {
+    wire: groups.map((group, i) => (i === 0 ? group.wire[0]! : { ...group.wire[0]!, joins: true })),
+    read: (answers) => {
+      const values: T[] = [];
+      for (const [i, group] of groups.entries()) {
+        const read = group.read(answers.slice(i, i + 1));
+        if (!read.ok) return read;
+        values.push(read.value);
+      }
+      return { ok: true, value: values };
+    },
+  };
+}
+
 /** The answers of the steps of a host's session (with sudo or not), as text. `prologue` goes before every script. */
 export function stepSender(transport: Transport, options: { sudo: boolean; prologue?: string }): StepSender {
   const prologue = options.prologue ?? "";

@@ -2,8 +2,9 @@
 // each run leaves the set whole-old or whole-new, no lock and no staged file, says which, and ends by the signal once
 // it did its part (or, before any host was being changed, at once). Signals go to gen's process group, as a
 // terminal sends them; the sandbox's own processes run in a session of their own, as a server's would. One point
-// decides its outcome here: the staging under way, the sandbox's session held with SIGSTOP while the signal comes:
-// stopped before any file moved. A second Ctrl-C stops gen at once; the install program puts back what it moved.
+// decides its outcome here: the lock just taken, the sandbox's session held with SIGSTOP while the signal comes:
+// stopped before any file moved (once the round trip that stages, checks and installs is sent, it is let finish: the
+// '"staging"' point). A second Ctrl-C stops gen at once; the install program puts back what it moved.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,8 +35,9 @@ describe("gen apply interrupted, in the sandbox", { timeout: 20 * 60_000 }, () =
   });
   after(() => rmSync(project, { recursive: true, force: true }));
 
-  // The sandbox's session (gen's child, a process group of its own) is held with SIGSTOP while it stages: the signal
-  // comes then, and the session goes on once gen said it is stopping.
+  // The sandbox's session (gen's child, a process group of its own) is held with SIGSTOP as soon as the lock is there,
+  // while it reads the 1500 files again under the lock: the signal comes then, and the session goes on once gen said
+  // it is stopping.
   let held: number[] = [];
   const hold = (signal: "SIGSTOP" | "SIGCONT") => {
     for (const group of held) {
@@ -47,13 +49,14 @@ describe("gen apply interrupted, in the sandbox", { timeout: 20 * 60_000 }, () =
     }
   };
   const stagedFiles = () => readdirSync(target.file(FOLDER)).some((name) => name.startsWith(".gen-stage."));
-  const duringStaging: Point = {
-    name: "the staging under way (the session held)",
+  const lockTaken = () => existsSync(target.file(LOCK)) && !stagedFiles();
+  const lockJustTaken: Point = {
+    name: "the lock just taken (the session held)",
     signal: "SIGINT",
     ending: "before any file moved",
     interruptions: () => [
       {
-        at: { when: stagedFiles },
+        at: { when: lockTaken },
         run: (pid) => {
           held = childPids(pid);
           hold("SIGSTOP");
@@ -66,7 +69,7 @@ describe("gen apply interrupted, in the sandbox", { timeout: 20 * 60_000 }, () =
   };
 
   it("leaves the set whole-old or whole-new, no lock, and says which, at every point of a run", async (t) => {
-    await spreadRuns(target, [duringStaging], (text) => t.diagnostic(text));
+    await spreadRuns(target, [lockJustTaken], (text) => t.diagnostic(text));
   });
 
   it("stops at once on a second Ctrl-C; the install is put back or finished, and the next apply takes the lock over", async (t) => {

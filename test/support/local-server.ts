@@ -7,9 +7,10 @@ import { after } from "node:test";
 import { createLocalTransport } from "../../src/transport/local.js";
 import type { Transport } from "../../src/transport/transport.js";
 
-export function localServer(name: string): { root: string; transport: Transport } {
+/** `env`: more environment for the session's steps (GEN_OWNERS=recorded, as the sandbox sets it). */
+export function localServer(name: string, env?: Record<string, string>): { root: string; transport: Transport } {
   const root = mkdtempSync(join(tmpdir(), `gen-${name}-`));
-  const transport = createLocalTransport(root);
+  const transport = createLocalTransport(root, env ? { env } : {});
   after(async () => {
     await transport.close();
     rmSync(root, { recursive: true, force: true });

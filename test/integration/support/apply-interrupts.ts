@@ -163,7 +163,7 @@ export async function secondCtrlC(target: Target, diagnostic: (text: string) => 
   const run = await runInterrupted(target.args(["apply", "--yes"]), interruptions, target.cwd ? { cwd: target.cwd } : {});
   assert.equal(run.signal, "SIGINT", `stopped by the second SIGINT: exit ${run.code}\n${run.err}`);
   assert.match(run.err, /^gen: second SIGINT: stopped at once\. gen's lock stays on each host below, which was:$/m);
-  assert.match(run.err, new RegExp(`^ {2}${target.host}: installing the files, running the handlers and writing the record$`, "m"));
+  assert.match(run.err, new RegExp(`^ {2}${target.host}: staging, checking and installing the files, running the handlers and writing the record$`, "m"));
   assert.match(run.err, /The next apply from this account on this machine takes the lock over/);
   // The server's side ends on its own: the install program, its output gone, puts back what it moved (or it had
   // moved every file already). Until then the set is on its way from one whole state to the other.
