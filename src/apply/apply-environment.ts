@@ -3,9 +3,9 @@
 // out as plain data (one result per host, a failed host's error as a value).
 // Effects: one connection per host for the whole run (read, ask, apply over it); a saved plan is read from disk.
 import { readFile } from "node:fs/promises";
-import { GenError } from "../errors.js";
+import { errorMessage, GenError } from "../errors.js";
 import type { LoadedEnvironment } from "../load/load-environment.js";
-import { inspectEnvironment, type Inspection } from "../plan/inspect-environment.js";
+import { inspectEnvironment, type HostReader, type Inspection } from "../plan/inspect-environment.js";
 import { planNeedsApply, unrecordedEntries } from "../plan/plan-changes.js";
 import type { Plan } from "../plan/plan-types.js";
 import { parseSavedPlan, savedPlanConflicts } from "../plan/saved-plan.js";
@@ -14,7 +14,8 @@ import { hostConnections, type ConnectOptions, type HostConnections } from "../t
 import type { Issue } from "../types.js";
 import type { Interrupts } from "../interrupt.js";
 import { runCrossChecks } from "../validate/cross-checks.js";
-import { applyHosts, refuseUnreadable } from "./apply-hosts.js";
+import { applyHosts, lockHolder, refuseUnreadable } from "./apply-hosts.js";
+import { readUnderLock, type HeldLock } from "./locked-read.js";
 import type { HostApplyResult } from "./apply-plan.js";
 
 export interface EnvironmentApplyInput {
@@ -31,6 +32,11 @@ export interface EnvironmentApplyInput {
   savedPlanFile?: string;
   /** Signals asking gen to stop: hosts not started are not, the others finish or undo their step (apply-plan.ts). */
   interrupts?: Interrupts;
+  /**
+   * Nothing will be asked (--yes, no saved plan, no dry run): each host's lock is taken with its first read, and the
+   * plan read under it is the one applied (locked-read.ts), one round trip fewer.
+   */
+  lockWhileReading?: boolean;
 }
 
 /** What the operator should know about a host before confirming. */
@@ -58,10 +64,13 @@ export type EnvironmentApplyOutcome =
 export async function applyEnvironment(input: EnvironmentApplyInput, events: ApplyEvents): Promise<EnvironmentApplyOutcome> {
   const { loaded, rendered } = input;
   const connections = input.connections ?? hostConnections(loaded.environment, input.options);
+  // Locks taken with the first read and not yet handed to their host's apply: released here if the apply never starts.
+  const held = new Map<string, HeldLock>();
   try {
     const issues = runCrossChecks({ source: loaded.file, environment: loaded.environment, files: rendered.files, folders: rendered.manifest.folders });
     if (issues.length > 0) return { outcome: "invalid", issues };
-    const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, input.options, input.concurrency, connections);
+    const read = input.lockWhileReading && !input.dryRun && !input.savedPlanFile ? lockedReader(input, held) : undefined;
+    const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, input.options, input.concurrency, connections, read);
     const plan = input.savedPlanFile ? await reviewedPlan(input.savedPlanFile, input, inspection.plan) : inspection.plan;
     events.planned(plan, inspection.serverFiles);
     const failed = plan.hosts.filter((h) => h.error);
@@ -86,6 +95,7 @@ export async function applyEnvironment(input: EnvironmentApplyInput, events: App
       folders: rendered.manifest.folders,
       forceUnlock: input.forceUnlock,
       concurrency: input.concurrency,
+      held,
       ...(input.interrupts ? { interrupts: input.interrupts } : {}),
     };
     const hosts = await applyHosts(hostsInput, input.options, connections, events.progress);
@@ -95,8 +105,42 @@ export async function applyEnvironment(input: EnvironmentApplyInput, events: App
       hosts,
     };
   } finally {
+    await releaseHeld(held, events.progress);
     await connections.close();
   }
+}
+
+function lockedReader(input: EnvironmentApplyInput, held: Map<string, HeldLock>): HostReader {
+  const env = input.loaded.environment;
+  const managedPaths = input.rendered.files.map((f) => f.path);
+  return async (transport, host, files, folders) => {
+    // From before the lock is asked for until it is released: a signal then is a request, and the lock is released.
+    const interrupt = input.interrupts?.forHost(host.name);
+    interrupt?.doing("taking the lock and reading the server");
+    try {
+      const read = await readUnderLock(transport, files, folders, { env, managedPaths, holder: lockHolder(new Date()), force: input.forceUnlock });
+      if (read.held) held.set(host.name, { ...read.held, release: () => read.held!.release().finally(() => interrupt?.doing(undefined)) });
+      else interrupt?.doing(undefined);
+      return read.state;
+    } catch (error) {
+      interrupt?.doing(undefined);
+      throw error;
+    }
+  };
+}
+
+/** Releases the locks no apply took over (nothing to do, a refusal, an interrupt); one that stays is said. */
+async function releaseHeld(held: Map<string, HeldLock>, progress: (line: string) => void): Promise<void> {
+  await Promise.all(
+    [...held].map(([host, lock]) =>
+      lock
+        .release()
+        .catch((error: unknown) =>
+          progress(`${host}: gen's lock could not be released (${errorMessage(error)}): the next apply takes it over with --force-unlock`),
+        ),
+    ),
+  );
+  held.clear();
 }
 
 /** The saved plan, of the hosts applied now (--hosts may select some of those it was saved for). */

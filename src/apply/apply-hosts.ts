@@ -9,6 +9,8 @@ import type { Plan } from "../plan/plan-types.js";
 import { forEachHost, type ConnectOptions, type HostConnections } from "../transport/open-transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { applyPlan, type HostApplyResult } from "./apply-plan.js";
+import type { HeldLock } from "./locked-read.js";
+import type { LockHolder } from "../server/lock-holder.js";
 
 export interface HostsInput {
   envName: string;
@@ -18,7 +20,14 @@ export interface HostsInput {
   folders: FolderSpec[];
   forceUnlock: boolean;
   concurrency: number;
+  /** Locks taken with the first read (locked-read.ts): each host's apply takes its own over, from this map. */
+  held?: Map<string, HeldLock>;
   interrupts?: Interrupts;
+}
+
+/** Who holds the lock of an apply run from here now. */
+export function lockHolder(now: Date): LockHolder {
+  return { who: `${userInfo().username}@${hostname()}`, command: "apply", since: now.toISOString(), pid: process.pid };
 }
 
 export async function applyHosts(
@@ -29,13 +38,15 @@ export async function applyHosts(
 ): Promise<HostApplyResult[]> {
   const { environment: env, plan } = input;
   const interrupts = input.interrupts ?? NO_INTERRUPTS;
-  const who = `${userInfo().username}@${hostname()}`;
+  const who = lockHolder(new Date()).who;
   const outcomes = await forEachHost(
     env,
     options,
     input.concurrency,
-    (transport, host) =>
-      applyPlan(
+    (transport, host) => {
+      const held = input.held?.get(host.name);
+      input.held?.delete(host.name);
+      return applyPlan(
         {
           envName: input.envName,
           environment: env,
@@ -43,9 +54,11 @@ export async function applyHosts(
           rendered: input.rendered,
           folders: input.folders,
           forceUnlock: input.forceUnlock,
+          ...(held ? { held } : {}),
         },
         { transport, now: () => new Date(), who, pid: process.pid, progress, interrupt: interrupts.forHost(host.name) },
-      ),
+      );
+    },
     connections,
     interrupts,
   );

@@ -25,6 +25,7 @@ import { appendLog, applyLogPath, cleanUpAndUnlock, cleanUpStep, leftoversStep, 
 import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { checkCopies, checkSteps, stageAndCheck } from "./check-staged.js";
 import { incomingDir, prepareIncomingScript, removeStaged, stageStep, stagingFailed } from "./stage.js";
+import type { HeldLock } from "./locked-read.js";
 
 export interface ApplyInput {
   envName: string;
@@ -34,6 +35,8 @@ export interface ApplyInput {
   rendered: RenderedFile[];
   folders: FolderSpec[];
   forceUnlock: boolean;
+  /** The lock taken with the read this plan was made from (locked-read.ts): the plan is applied under it, not read again. */
+  held?: HeldLock;
 }
 
 export interface ApplyEffects {
@@ -76,7 +79,8 @@ interface UnderWay {
 }
 
 export async function applyPlan(input: ApplyInput, effects: ApplyEffects): Promise<HostApplyResult> {
-  stopIfInterrupted(effects.interrupt, "before this host was started: nothing was changed on it");
+  // A lock already held is released below whatever happens (the check after it says "before any file moved").
+  if (!input.held) stopIfInterrupted(effects.interrupt, "before this host was started: nothing was changed on it");
   const at = underWay(effects.interrupt, "taking the lock");
   try {
     return await applySteps(input, effects, at);
@@ -113,32 +117,42 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
   const applyId = applyIdFor(effects.now(), effects.pid);
   const files = filesForRoles(input.rendered, reviewed.roles);
   const folders = filesForRoles(input.folders, reviewed.roles);
-  // Once the lock is taken, in the same round trip: the leftovers of an interrupted apply go, the server is read again.
-  const lock = await takeLock(
-    shell,
-    env.server.stateDir,
-    { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid },
-    input.forceUnlock,
-    { user: env.server.deployUser, group: env.server.deployGroup },
-    [
-      leftoversStep(
+  // Once the lock is taken, in the same round trip: the leftovers of an interrupted apply go, the server is read again
+  // (unless the plan was read under this lock already).
+  const lock = input.held
+    ? { ...input.held, guarded: undefined }
+    : await takeLock(
         shell,
         env.server.stateDir,
-        input.rendered.map((f) => f.path),
-      ),
-      probeRequest(effects.transport, files, folders, env.server.stateDir, true),
-    ],
-  );
+        { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid },
+        input.forceUnlock,
+        { user: env.server.deployUser, group: env.server.deployGroup },
+        [
+          leftoversStep(
+            shell,
+            env.server.stateDir,
+            input.rendered.map((f) => f.path),
+          ),
+          probeRequest(effects.transport, files, folders, env.server.stateDir, true),
+        ],
+      );
   if (lock.replaced) result.lockReplaced = lock.replaced;
   let cleanedUp = false;
   try {
-    const [recovered, probe] = orThrow(lock.guarded);
-    result.recovered = recovered;
-    stopIfInterrupted(effects.interrupt, "before any file moved: nothing was changed");
-    at.step = "reading the server again under the lock";
-    // What is compared with the reviewed plan is hashes, modes and owners: the contents were read for the review.
-    const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo, contents: false });
-    const current = replanUnderLock(input, files, state);
+    let current: { host: HostPlan; applied?: Record<string, string> };
+    if (input.held) {
+      result.recovered = input.held.recovered;
+      current = { host: reviewed, ...(input.held.applied ? { applied: input.held.applied } : {}) };
+      stopIfInterrupted(effects.interrupt, "before any file moved: nothing was changed");
+    } else {
+      const [recovered, probe] = orThrow(lock.guarded!);
+      result.recovered = recovered;
+      stopIfInterrupted(effects.interrupt, "before any file moved: nothing was changed");
+      at.step = "reading the server again under the lock";
+      // What is compared with the reviewed plan is hashes, modes and owners: the contents were read for the review.
+      const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo, contents: false });
+      current = replanUnderLock(input, files, state);
+    }
     cleanedUp = await applyLocked(input, effects, shell, current, applyId, result, at);
   } catch (error) {
     const named = lostDuring(error, at);

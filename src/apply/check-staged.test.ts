@@ -105,7 +105,11 @@ describe("apply's check steps", () => {
     const recording = localServer("check-steps-recorded", { GEN_OWNERS: "recorded" });
     assert.deepEqual(await failuresOf(file, "11", {}, serverShell(recording.transport, env)), []);
     const bad: typeof GOOD = {
-      logrotate: ["logrotate", "/etc/logrotate.d/app", "/var/log/app/*.log {\n    su gen-no-such-user gen-no-such-group\n    weekly\n}\n/var/log/other/*.log {\n    weekyl\n}\n"],
+      logrotate: [
+        "logrotate",
+        "/etc/logrotate.d/app",
+        "/var/log/app/*.log {\n    su gen-no-such-user gen-no-such-group\n    weekly\n}\n/var/log/other/*.log {\n    weekyl\n}\n",
+      ],
     };
     assert.match((await failuresOf(bad, "12", {}, serverShell(recording.transport, env))).join("\n"), /unknown option 'weekyl'/);
   });

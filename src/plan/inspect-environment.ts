@@ -6,13 +6,22 @@ import { forEachHost, type ConnectOptions, type HostConnections } from "../trans
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { filesForRoles, planChanges } from "./plan-changes.js";
 import type { Plan } from "./plan-types.js";
-import { readServerState, type ServerFile } from "./server-state.js";
+import { readServerState, type HostState, type ServerFile } from "./server-state.js";
+import type { Transport } from "../transport/transport.js";
 
 export interface Inspection {
   plan: Plan;
   /** host -> path -> what the server has (content kept where it differs), for printing diffs. */
   serverFiles: Map<string, Map<string, ServerFile>>;
 }
+
+/** Reads one host's state (its files and folders are those of its roles): as gen diff does, or under apply's lock. */
+export type HostReader = (
+  transport: Transport,
+  host: { name: string; stateDir: string; sudo: boolean },
+  files: RenderedFile[],
+  folders: FolderSpec[],
+) => Promise<HostState>;
 
 export async function inspectEnvironment(
   loaded: LoadedEnvironment,
@@ -21,6 +30,7 @@ export async function inspectEnvironment(
   options: ConnectOptions,
   concurrency: number,
   connections?: HostConnections,
+  read: HostReader = (transport, host, files, folders) => readServerState(transport, files, folders, host.stateDir, { sudo: host.sudo }),
 ): Promise<Inspection> {
   const env = loaded.environment;
   const outcomes = await forEachHost(
@@ -28,7 +38,12 @@ export async function inspectEnvironment(
     options,
     concurrency,
     (transport, host) =>
-      readServerState(transport, filesForRoles(files, host.roles), filesForRoles(folders, host.roles), env.server.stateDir, { sudo: env.server.useSudo }),
+      read(
+        transport,
+        { name: host.name, stateDir: env.server.stateDir, sudo: env.server.useSudo },
+        filesForRoles(files, host.roles),
+        filesForRoles(folders, host.roles),
+      ),
     connections,
   );
   const plan = planChanges(

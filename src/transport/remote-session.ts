@@ -11,6 +11,7 @@
 // server -> gen: the step's own output, then `\n<token> R <id> <status|skip>\n` on stdout and `\n<token> E <id>\n`
 // on stderr. The token is random per session, so no output can forge an end. A step costs the server one fork
 // (the subshell): a process started on a busy machine costs 5-10 ms.
+import { execRequests } from "./exec-count.js";
 import { randomBytes } from "node:crypto";
 import { ConnectionLostError, GenError } from "../errors.js";
 import { programText } from "../program-text.js";
@@ -129,7 +130,10 @@ export function remoteSession(options: SessionOptions): RemoteSession {
   return {
     start: () => void current(),
     run: send,
-    runAll: (steps) => Promise.all(steps.map(send)),
+    runAll: (steps) => {
+      if (steps.length > 0) execRequests.batches++;
+      return Promise.all(steps.map(send));
+    },
     async close() {
       const closing = live;
       live = undefined;

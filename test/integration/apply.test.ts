@@ -119,7 +119,7 @@ describe("gen apply", { concurrency: 2 }, () => {
     }
   });
 
-  it("has nothing to do right after an apply", () =>
+  it("has nothing to do right after an apply, and releases the lock its read took", () =>
     withServer(async (server) => {
       await appliedOnce(server);
       const before = await snapshot(server);
@@ -128,6 +128,18 @@ describe("gen apply", { concurrency: 2 }, () => {
       assert.match(run.out, /^nothing to do: t is in sync$/m);
       assert.deepEqual(await server.recorded(), []);
       assert.deepEqual(await snapshot(server), before);
+      assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
+    }));
+
+  it("with --yes, reads the server under its lock in the first round trip, and stages, checks and installs in the next", () =>
+    withServer(async (server) => {
+      // Every file is created (nothing to read but hashes): one round trip for the lock, the leftovers and the
+      // probe; one for preflight, folders, staging, checks, install, handlers, record and unlock.
+      const run = await server.gen(["apply", "t", "--yes"], { env: { GEN_REPORT_EXEC: "1" } });
+      assert.equal(run.code, 0, run.all);
+      assert.match(run.out, /^127\.0\.0\.1: applied 10 files; ran /m);
+      assert.match(run.err, /^gen: step batches: 2$/m);
+      assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
     }));
 
   describe("handlers", { concurrency: 2 }, () => {

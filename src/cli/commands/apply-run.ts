@@ -29,6 +29,8 @@ async function applyWith(argv: ApplyArgs & GlobalOptions, output: Output, interr
     dryRun: argv["dry-run"],
     ...(argv.plan ? { savedPlanFile: argv.plan } : {}),
     interrupts,
+    // Nothing is asked: the lock is taken with the first read, and what it read is what is applied.
+    lockWhileReading: argv.yes === true,
   };
   const outcome = await applyEnvironment(input, applyEvents(output, prepared, { json, yes: argv.yes, showSecrets: argv["show-secrets"] ?? false }));
   return reportApply(output, outcome, prepared, json);

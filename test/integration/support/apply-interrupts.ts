@@ -63,7 +63,14 @@ function judge(target: Target, point: Point, old: string, next: string, run: Int
   if (existsSync(target.file(LOCK))) problems.push("gen's lock was left");
   const host = target.host;
   const lines: [Ending, RegExp, string][] = [
-    ["before any file moved", new RegExp(`^${host}: interrupted \\(${signal}\\) before (any file moved|this host was started)`, "m"), old],
+    [
+      "before any file moved",
+      new RegExp(
+        `^${host}: (interrupted \\(${signal}\\) before (any file moved|this host was started)|not started: interrupted \\(${signal}\\); nothing was changed on it)`,
+        "m",
+      ),
+      old,
+    ],
     ["finished", new RegExp(`^${host}: applied ${COUNT} files \\(${signal} came once the install had begun: finished\\)`, "m"), next],
     ["restored", new RegExp(`^apply failed on ${host} \\(${signal} came while it was under way\\): .*; every file of this apply was restored`, "m"), old],
   ];

@@ -1,0 +1,76 @@
+// apply --yes reads each host under its lock: the lock, the leftovers of an interrupted apply and the probe go in
+// one round trip, so the plan that is applied is the one read under the lock and the apply needs no second read
+// (apply-plan.ts). When the lock cannot be taken at once (held by someone, or refused), the host is read as gen diff
+// reads it and its apply takes the lock as a reviewed plan's does, failing the same way.
+import type { Environment } from "../../schema/index.js";
+import { GenError } from "../errors.js";
+import { readServerState, probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
+import { leftoversStep } from "../server/applied-record.js";
+import { parseLockHolder, type LockHolder } from "../server/lock-holder.js";
+import { lockSteps, releaseLock, takeLock } from "../server/lock.js";
+import { serverShell } from "../server/server-shell.js";
+import type { Transport } from "../transport/transport.js";
+import { attempt, each, guardedBy, runStep, SKIPPED } from "../transport/typed-steps.js";
+import type { FolderSpec, RenderedFile } from "../types.js";
+
+/** A lock taken with the first read and not yet handed to the host's apply, which releases it when it ends. */
+export interface HeldLock {
+  /** The leftovers of an interrupted apply removed under it. */
+  recovered: string[];
+  /** Whose lock --force-unlock (or a dead run of this user here) replaced. */
+  replaced?: string;
+  /** path -> sha256 of the record read under it. */
+  applied?: Record<string, string>;
+  release: () => Promise<void>;
+}
+
+export interface LockedReadInput {
+  env: Environment;
+  /** Every rendered path (their folders are searched for leftovers). */
+  managedPaths: string[];
+  holder: LockHolder;
+  force: boolean;
+}
+
+/**
+ * The host's state, read under its lock (`held`). A lock held by someone else stops the host, as apply's own lock does
+ * (a dead run of this user here is taken over). A lock this run holds already (another name of the same machine), or
+ * one that cannot be taken for another reason (sudo refused), leaves the host read as gen diff reads it: its apply
+ * takes the lock as a reviewed plan's does (and fails there as it would).
+ */
+export async function readUnderLock(
+  transport: Transport,
+  files: RenderedFile[],
+  folders: FolderSpec[],
+  input: LockedReadInput,
+): Promise<{ state: HostState; held?: HeldLock }> {
+  const { env } = input;
+  const stateDir = env.server.stateDir;
+  const shell = serverShell(transport, env);
+  const owner = { user: env.server.deployUser, group: env.server.deployGroup };
+  const underLock = () => [leftoversStep(shell, stateDir, input.managedPaths), probeRequest(transport, files, folders, stateDir, true)] as const;
+  const [lock, rest] = await runStep(shell, guardedBy(attempt(lockSteps(shell, stateDir, input.holder, input.force, owner)), attempt(each(underLock()))));
+  // Another host of this run holds it (two names for one machine): this one is read now and locked when it applies.
+  const ownRun = lock.ok && !lock.value.taken && heldByThisRun(lock.value.held, input.holder);
+  if (!lock.ok || ownRun) return { state: await readServerState(transport, files, folders, stateDir, { sudo: env.server.useSudo }) };
+  const taken = lock.value.taken
+    ? { ...(lock.value.replaced ? { replaced: lock.value.replaced } : {}), guarded: rest === SKIPPED ? undefined : rest[0] }
+    : await takeLock(shell, stateDir, input.holder, input.force, owner, underLock());
+  const release = () => releaseLock(shell, stateDir);
+  try {
+    if (!taken.guarded) throw new GenError(`internal error: the steps under the lock did not run on ${transport.describe}`);
+    if (!taken.guarded.ok) throw taken.guarded.error;
+    const [recovered, probe] = taken.guarded.value;
+    const state = await stateFromProbe(transport, files, folders, probe, { sudo: env.server.useSudo });
+    const held = { recovered, ...(taken.replaced ? { replaced: taken.replaced } : {}), ...(state.applied ? { applied: state.applied } : {}), release };
+    return { state, held };
+  } catch (error) {
+    await release().catch(() => {});
+    throw error;
+  }
+}
+
+function heldByThisRun(held: string, me: LockHolder): boolean {
+  const holder = parseLockHolder(held);
+  return holder?.who === me.who && holder.pid === me.pid;
+}
