@@ -68,7 +68,7 @@ export function formatLatencyTable(levels: LevelResult[]): string {
   const first = levels[0]!;
   const last = levels.at(-1)!;
   const span = last.measuredRttMs - first.measuredRttMs;
-  const header = ["row", ...levels.map((l) => `${l.rttMs} ms RTT (${l.measuredRttMs.toFixed(0)})`), "round trips", "beyond floor"];
+  const header = ["row", ...levels.map((l) => `${l.rttMs} ms RTT (${l.measuredRttMs.toFixed(0)})`), "round trips", "beyond floor", "batches"];
   const lines = names.map((name) => {
     const cells = levels.map((level) => {
       const row = at(level, name);
@@ -87,12 +87,14 @@ export function formatLatencyTable(levels: LevelResult[]): string {
       ...cells,
       slope === undefined ? "" : slope.toFixed(1),
       slope === undefined || floorSlope === undefined ? "" : `${slope - floorSlope >= 0 ? "+" : ""}${(slope - floorSlope).toFixed(1)}`,
+      rowLast?.batches === undefined ? "" : String(rowLast.batches),
     ];
   });
   return [
     ...textTable(header, lines),
     "",
     "× is the ratio to the fair floor at the same RTT (one `ssh cat` of the same files with gen's key exchange,",
-    "curve25519-sha256); round trips = the slope of the median over the measured RTT; beyond floor = that less the floor's.",
+    "curve25519-sha256); round trips = the slope of the median over the measured RTT; beyond floor = that less the floor's;",
+    "batches = the step batches gen sent (GEN_REPORT_EXEC=1): its round trips after connecting, whatever the load.",
   ].join("\n");
 }

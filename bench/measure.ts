@@ -33,6 +33,13 @@ export async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
 }
 
 const EXEC_REPORT = /^gen: exec requests: (\d+)$/m;
+const BATCH_REPORT = /^gen: step batches: (\d+)$/m;
+
+/** The number of step batches (round trips of its sessions) a gen run reported on stderr (GEN_REPORT_EXEC=1), if it did. */
+export function batchesOf(result: ProcessResult): number | undefined {
+  const found = BATCH_REPORT.exec(result.stderr);
+  return found ? Number(found[1]) : undefined;
+}
 
 /** The number of exec requests a gen run reported on stderr (GEN_REPORT_EXEC=1), if it did. */
 export function execRequestsOf(result: ProcessResult): number | undefined {
@@ -59,6 +66,8 @@ export interface Row {
   peakRssMb?: number;
   /** Exec requests gen made per run (the most seen, if runs differ). */
   execRequests?: number;
+  /** Step batches gen sent per run, its round trips after connecting (the most seen, if runs differ). */
+  batches?: number;
   note?: string;
 }
 
@@ -68,6 +77,7 @@ interface Measurement {
   note?: string;
   rssKb: number[];
   exec: number[];
+  batches: number[];
 }
 
 export class Results {
@@ -77,7 +87,7 @@ export class Results {
   declare(name: string, meta: { baseline?: string; note?: string } = {}): void {
     const existing = this.measurements.get(name);
     if (existing) Object.assign(existing, meta);
-    else this.measurements.set(name, { samples: [], rssKb: [], exec: [], ...meta });
+    else this.measurements.set(name, { samples: [], rssKb: [], exec: [], batches: [], ...meta });
   }
 
   add(name: string, ms: number): void {
@@ -86,6 +96,10 @@ export class Results {
 
   addExec(name: string, count: number): void {
     this.get(name).exec.push(count);
+  }
+
+  addBatches(name: string, count: number): void {
+    this.get(name).batches.push(count);
   }
 
   addRss(name: string, kb: number): void {
@@ -108,6 +122,7 @@ export class Results {
           ...(base ? { ratio: median(m.samples) / base } : {}),
           ...(m.rssKb.length ? { peakRssMb: median(m.rssKb) / 1024 } : {}),
           ...(m.exec.length ? { execRequests: Math.max(...m.exec) } : {}),
+          ...(m.batches.length ? { batches: Math.max(...m.batches) } : {}),
           ...(m.note !== undefined ? { note: m.note } : {}),
         };
       });
@@ -135,7 +150,7 @@ export interface PairSpec {
   /** Untimed, before each run of the measured command. */
   prepare?: (i: number) => Promise<void>;
   /** ms, and the exec requests gen reported. */
-  measured: () => Promise<number | { ms: number; exec?: number }>;
+  measured: () => Promise<number | { ms: number; exec?: number; batches?: number }>;
   floorRun: () => Promise<number>;
 }
 
@@ -151,6 +166,7 @@ export async function measurePair(results: Results, spec: PairSpec): Promise<voi
     if (i < spec.warmups) continue;
     results.add(spec.name, measured.ms);
     if (measured.exec !== undefined) results.addExec(spec.name, measured.exec);
+    if (measured.batches !== undefined) results.addBatches(spec.name, measured.batches);
     results.add(spec.floor, floor);
   }
   progress(`${spec.name}: done`);

@@ -1,7 +1,7 @@
 // `gen diff` and `gen apply` against the loopback sshd, each next to one OpenSSH connection that cats the same
 // files (the floor), for the real file set and with 500 extra files; peak RSS for unchanged small vs large files.
 import type { BenchServer, ExtraFiles } from "./bench-server.js";
-import { execRequestsOf, expectExit, measurePair, progress, type Results } from "./measure.js";
+import { batchesOf, execRequestsOf, expectExit, measurePair, progress, type Results } from "./measure.js";
 
 export interface SshRuns {
   real: number;
@@ -151,11 +151,15 @@ async function measureRss(results: Results, server: BenchServer, name: string, r
   progress(`${name}: peak RSS done`);
 }
 
-function gen(server: BenchServer, args: string[], expected: number): () => Promise<{ ms: number; exec?: number }> {
+function gen(server: BenchServer, args: string[], expected: number): () => Promise<{ ms: number; exec?: number; batches?: number }> {
   return async () => {
     const result = await server.gen(args);
-    const exec = execRequestsOf(result);
-    return { ms: expectExit(result, expected, `gen ${args.join(" ")}`), ...(exec !== undefined ? { exec } : {}) };
+    const [exec, batches] = [execRequestsOf(result), batchesOf(result)];
+    return {
+      ms: expectExit(result, expected, `gen ${args.join(" ")}`),
+      ...(exec !== undefined ? { exec } : {}),
+      ...(batches !== undefined ? { batches } : {}),
+    };
   };
 }
 
