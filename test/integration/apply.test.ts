@@ -343,15 +343,19 @@ describe("gen apply", { concurrency: 2 }, () => {
   describe("the lock", () => {
     it("lets one of two concurrent applies win; the other names the lock holder", () =>
       withServer(async (server) => {
-        const [first, second] = await Promise.all([apply(server), apply(server)]);
-        const runs = [first, second].sort((a, b) => a.code - b.code);
-        assert.deepEqual(
-          runs.map((r) => r.code),
-          [0, 1],
-          runs.map((r) => r.all).join("\n----\n"),
-        );
-        assert.match(runs[1]!.err, /is locked by \S+ \(gen apply, pid \d+\) since /);
-        assert.match(runs[1]!.err, /--force-unlock/);
+        // The first is held in its install's round trip (its daemon-reload waits) while the second runs whole.
+        const [waiting, go] = [join(server.tempDir, "waiting"), join(server.tempDir, "go")];
+        await server.runOn("daemon-reload", `touch '${waiting}'; i=0; while [ ! -e '${go}' ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done`);
+        const first = apply(server);
+        for (let i = 0; i < 2400 && !existsSync(waiting); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.ok(existsSync(waiting), "the first apply reached its daemon-reload");
+        const second = await apply(server);
+        await writeFile(go, "");
+        const won = await first;
+        assert.equal(won.code, 0, won.all);
+        assert.equal(second.code, 1, second.all);
+        assert.match(second.err, /is locked by \S+ \(gen apply, pid \d+\) since /);
+        assert.match(second.err, /--force-unlock/);
         assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false);
       }));
 
