@@ -79,6 +79,42 @@ const lazyStringWidth = {
   },
 };
 
+/**
+ * yargs imports node:assert for two checks it makes on every parse; loading assert costs a render ~12M instructions.
+ * The stand-in makes the same checks (Object.is, as assert does) and loads assert only to throw its error.
+ */
+const lazyAssertForYargs = {
+  name: "lazy-assert-for-yargs",
+  setup(build) {
+    build.onResolve({ filter: /^assert$/ }, (args) =>
+      /[\\/]node_modules[\\/]yargs[\\/]/.test(args.importer) ? { path: "assert", namespace: "lazy-assert" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "lazy-assert" }, () => ({
+      contents: [
+        'export function strictEqual(actual, expected, message) { if (!Object.is(actual, expected)) require("assert").strictEqual(actual, expected, message); }',
+        'export function notStrictEqual(actual, expected, message) { if (Object.is(actual, expected)) require("assert").notStrictEqual(actual, expected, message); }',
+      ].join("\n"),
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * The launcher's built-ins are taken with process.getBuiltinModule, not imported: an ES module's import of a built-in
+ * builds a facade that reads every export, and node:fs's ReadStream and promises getters then load the streams and
+ * fs/promises modules, which a render does not otherwise need that early (or at all).
+ */
+const builtinsWithoutFacades = {
+  name: "builtins-without-facades",
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: "builtin-module" }));
+    build.onLoad({ filter: /.*/, namespace: "builtin-module" }, (args) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
+
 /** The zod/mini functions gen's step records use (src/server, src/apply, src/release, src/transport). */
 const ZOD_MINI_USED = ["array", "boolean", "discriminatedUnion", "literal", "nullable", "object", "safeParse", "string", "unknown"];
 
@@ -117,7 +153,7 @@ const chunks = await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["cpu-features", "esbuild"],
-  plugins: [importFromLauncher, inlinePrograms, lazyStringWidth, zodMiniCopy, nativeAddonsFromNodeModules],
+  plugins: [importFromLauncher, inlinePrograms, lazyStringWidth, lazyAssertForYargs, zodMiniCopy, nativeAddonsFromNodeModules],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",
@@ -159,6 +195,7 @@ await esbuild.build({
   platform: "node",
   target: "node20",
   define: { GEN_BUNDLE: JSON.stringify({ entry: "start.js", hash: hash.digest("hex").slice(0, 32), version }) },
+  plugins: [builtinsWithoutFacades],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",

@@ -46,7 +46,7 @@ export function renderEnvironment(input: RenderInput): RenderResult {
   const specs = fileSpecs(input.environment);
   const overridden = input.templateOverrides ? overriddenTemplates(input.templateOverrides) : [];
   checkExtraTemplateNames(input, overridden);
-  const duplicate = specs.find((spec, i) => specs.findIndex((other) => other.path === spec.path) !== i);
+  const duplicate = firstRepeatedPath(specs);
   if (duplicate) throw new GenError(`two files would be written to ${duplicate.path}: give the services, sites and files distinct names`);
   // Error messages may quote a refused value; secret values are replaced before anything leaves render.
   const redact = environmentRedactor(input.environment, input.secrets);
@@ -54,6 +54,16 @@ export function renderEnvironment(input: RenderInput): RenderResult {
     .map((spec) => renderFile(templates, spec, { real: context, shown: shownContext }, input.secrets, redact, input.environmentsDir))
     .sort((a, b) => byCodeUnits(a.path, b.path));
   return { files, manifest: buildManifest(input.name, input.environment, files), overridden };
+}
+
+/** The first spec whose path an earlier one has (a Set: thousands of extra files made a pairwise search take seconds). */
+function firstRepeatedPath(specs: FileSpec[]): FileSpec | undefined {
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    if (seen.has(spec.path)) return spec;
+    seen.add(spec.path);
+  }
+  return undefined;
 }
 
 /** gen's built-in templates, by name. */

@@ -2,7 +2,6 @@
 // command runs once per run, without a shell, in the environments folder, with gen's environment (the password
 // manager's session variables) and terminal (its own prompts); its standard output is the value and is kept in
 // memory only. Effects: runs the programs. Never returns or shows what a failing command printed.
-import { spawn } from "node:child_process";
 import type { SecretReference } from "./references.js";
 
 /** A password manager that asks to be unlocked waits for its user; one that hangs is stopped after this. */
@@ -30,6 +29,8 @@ export async function runSecretCommands(
 export function runSecretCommand(argv: string[], cwd: string, timeoutMs: number): Promise<CommandOutcome> {
   const [program, ...args] = argv as [string, ...string[]];
   const shown = `\`${program}\``;
+  // Loaded here, not imported: child_process brings net and dgram, which a run without secret commands never needs.
+  const { spawn } = process.getBuiltinModule("node:child_process");
   return new Promise((resolve) => {
     const child = spawn(program, args, {
       cwd,

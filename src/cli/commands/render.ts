@@ -62,11 +62,10 @@ export const renderCommand: GenCommand<RenderArgs> = {
     // placeholder render, unless the values were asked for. The manifest's sha256 stays that of the file on the server.
     const placeholders = new Set(showSecrets ? [] : files.filter((f) => f.shown !== undefined).map((f) => f.path));
     const written = files.map((f) => (placeholders.has(f.path) ? { ...f, content: f.shown ?? f.content } : f));
+    const selected = new Set(files.map((f) => f.path));
     const manifest = {
       ...rendered.manifest,
-      files: rendered.manifest.files
-        .filter((f) => files.some((s) => s.path === f.path))
-        .map((f) => (placeholders.has(f.path) ? { ...f, placeholders: true as const } : f)),
+      files: rendered.manifest.files.filter((f) => selected.has(f.path)).map((f) => (placeholders.has(f.path) ? { ...f, placeholders: true as const } : f)),
     };
     writeRenderedTree(resolve(outDir), written, manifest);
     if (argv.json) printResult(output, "render", { environment: argv.env, ok: true, outDir, manifest });
