@@ -2,7 +2,7 @@
 // status, what the output must and must not contain. Temp paths are created per case.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { copyFile, mkdtemp, readFile, readdir, rm, writeFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, readdir, rm, symlink, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -221,6 +221,29 @@ describe("gen command line", () => {
     const { statSync } = await import("node:fs");
     assert.equal(statSync(join(outDir, "home/deployer/config/settings_local.py")).mode & 0o777, 0o600);
     assert.equal(statSync(join(outDir, "etc/sudoers.d/tsosi")).mode & 0o077, 0o044 & 0o077);
+  });
+
+  test("render replaces the previous output whole, removing links in it and an output folder that is a link as links", async () => {
+    const elsewhere = join(temp, "elsewhere");
+    await mkdir(join(elsewhere, "deep"), { recursive: true });
+    await writeFile(join(elsewhere, "deep", "kept"), "not gen's");
+    const replaced = join(temp, "replaced");
+    await mkdir(join(replaced, "stray", "nested"), { recursive: true });
+    await writeFile(join(replaced, "stray", "nested", "file"), "old");
+    await symlink(elsewhere, join(replaced, "stray", "link"));
+    const linked = join(temp, "linked");
+    await symlink(elsewhere, linked);
+    for (const outDir of [replaced, linked]) {
+      const { code, err } = await gen(["render", "prod", "--environments", environments, "--out", outDir], SECRETS);
+      assert.equal(code, 0, err);
+      assert.deepEqual((await readdir(outDir)).sort(), ["etc", "home", "manifest.json"]);
+    }
+    assert.equal(await readFile(join(elsewhere, "deep", "kept"), "utf8"), "not gen's", "what a link pointed to is kept");
+    assert.deepEqual(
+      (await readdir(temp)).filter((n) => n.includes("staging") || n.includes("previous")),
+      [],
+      "no staging or previous folders left behind",
+    );
   });
 
   // Headers name the file each was rendered from; everything else is the same.

@@ -1,7 +1,7 @@
 // Writes rendered files under out/<env>/ mirroring their server paths, plus manifest.json.
 // Everything goes to a temp folder first and is swapped in with renames, so a failure leaves out/<env>/ as it was.
 // Synchronous: a few dozen small operations, each cheaper than a round trip through the thread pool.
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Manifest, RenderedFile } from "../types.js";
 
@@ -11,8 +11,9 @@ export function writeRenderedTree(outDir: string, files: RenderedFile[], manifes
   mkdirSync(parent, { recursive: true });
   const staging = join(parent, `.${manifestName(target)}.staging-${process.pid}`);
   const previous = join(parent, `.${manifestName(target)}.previous-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
+  removeTree(staging);
   try {
+    for (const folder of new Set(files.map((file) => dirname(join(staging, file.path))))) mkdirSync(folder, { recursive: true });
     for (const file of files) writeOne(staging, file);
     writeFileSync(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
     try {
@@ -21,22 +22,42 @@ export function writeRenderedTree(outDir: string, files: RenderedFile[], manifes
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
     renameSync(staging, target);
-    rmSync(previous, { recursive: true, force: true });
+    removeTree(previous);
   } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
+    removeTree(staging);
     throw error;
   }
 }
 
 function writeOne(root: string, file: RenderedFile): void {
   const local = join(root, file.path);
-  mkdirSync(dirname(local), { recursive: true });
   if (file.kind === "symlink") {
     symlinkSync(file.linkTarget!, local);
     return;
   }
   // Locally, files holding secrets are readable by their owner only; others need no special mode here.
   writeFileSync(local, file.content, { mode: file.secret ? 0o600 : 0o644 });
+}
+
+/**
+ * Removes `path` and everything under it, a link as a link (never followed); a missing path is no error. Each folder is
+ * read once and removed after its entries, where rmSync's recursive removal first tries to remove each folder whole and
+ * stats every entry: twice the system calls (removing the previous out/ was a tenth of `gen render` on a busy disk).
+ */
+function removeTree(path: string): void {
+  const stats = lstatSync(path, { throwIfNoEntry: false });
+  if (stats === undefined) return;
+  if (stats.isDirectory()) removeFolder(path);
+  else unlinkSync(path);
+}
+
+function removeFolder(path: string): void {
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) removeFolder(child);
+    else unlinkSync(child);
+  }
+  rmdirSync(path);
 }
 
 function manifestName(path: string): string {
