@@ -116,7 +116,20 @@ const builtinsWithoutFacades = {
 };
 
 /** The zod/mini functions gen's step records use (src/server, src/apply, src/release, src/transport). */
-const ZOD_MINI_USED = ["array", "boolean", "discriminatedUnion", "literal", "nullable", "object", "safeParse", "string", "unknown"];
+const ZOD_MINI_USED = [
+  "array",
+  "boolean",
+  "discriminatedUnion",
+  "literal",
+  "nullable",
+  "number",
+  "object",
+  "optional",
+  "safeParse",
+  "string",
+  "union",
+  "unknown",
+];
 
 /**
  * zod/mini (the step records every server command reads) as its own tree-shaken copy, about 25 KB: imported as

@@ -138,47 +138,58 @@ describe("planChanges", () => {
 describe("the server probe", () => {
   const answer = (stdout: string, stderr = "") => ({ exitCode: 0, stdout, stderr, size: Buffer.byteLength(stdout), notRun: false, skipped: false });
 
-  test("parses find and sha256sum output into per-path results", () => {
-    const paths = ["/etc/a", "/etc/gone", "/etc/secret", "/etc/link", "/var/dir"];
+  test("reads the probe's records into per-path results, the record and the lock", () => {
+    const paths = ["/etc/a", "/etc/gone", "/etc/secret", "/etc/link", "/var/dir", "/etc/behind", "/etc/unreported"].map((path) => ({ path }));
     const hash = "a".repeat(64);
-    const stdout = [
-      "/r/etc/a|f|644|root|root|12|",
-      "/r/etc/secret|f|600|root|root|3|",
-      "/r/etc/link|l|777|root|root|11|/etc/ta|rget",
-      "/r/var/dir|d|2755|deployer|www-data|4096|",
-    ].join("\n");
-    const answers = [
-      answer(stdout, "find: '/r/etc/gone': No such file or directory\n"),
-      answer(`${hash}  /r/etc/a\n`, "sha256sum: /r/etc/secret: Permission denied\nsha256sum: /r/var/dir: Is a directory\n"),
-      answer('{"files":{}}\n'),
-      answer('{"who":"a@b"}\n'),
+    const owned = { owner: "root", group: "root" };
+    const records = [
+      { kind: "file", path: "/etc/a", mode: "0644", ...owned, size: 12, sha256: hash, content: "x|y\n" },
+      { kind: "missing", path: "/etc/gone" },
+      { kind: "unreadable", path: "/etc/secret", reason: "Permission denied" },
+      { kind: "symlink", path: "/etc/link", mode: "0777", ...owned, target: "/etc/ta|rget" },
+      { kind: "directory", path: "/var/dir", mode: "2755", owner: "deployer", group: "www-data" },
+      { kind: "unreadable", path: "/etc/behind", reason: 41, link: "/etc" },
+      { kind: "read", path: "/var/lib/gen/x/applied.json", status: 0, size: 13, content: '{"files":{}}\n' },
+      { kind: "folder", path: "/var/lib/gen/x/lock", found: true },
+      { kind: "read", path: "/var/lib/gen/x/lock/holder.json", status: 0, size: 14, content: '{"who":"a@b"}\n' },
     ];
-    const probe = orThrow(probeSteps("/r", paths, "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json").read(answers));
+    const stdout = records.map((r) => JSON.stringify(r)).join("\n");
+    const probe = orThrow(probeSteps("/r", paths, "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json").read([answer(stdout)]));
     assert.deepEqual(probe.results, [
-      { status: "ok", type: "file", mode: "0644", owner: "root", group: "root", size: 12, sha256: hash },
+      { status: "ok", type: "file", mode: "0644", ...owned, size: 12, sha256: hash, content: "x|y\n" },
       { status: "missing" },
       { status: "unreadable", reason: "Permission denied" },
-      { status: "ok", type: "symlink", mode: "0777", owner: "root", group: "root", linkTarget: "/etc/ta|rget" },
+      { status: "ok", type: "symlink", mode: "0777", ...owned, linkTarget: "/etc/ta|rget" },
       { status: "ok", type: "directory", mode: "2755", owner: "deployer", group: "www-data" },
+      { status: "unreadable", reason: "a symbolic link is on the way: gen does not read through a link it did not make (/etc is a symbolic link)" },
+      { status: "unreadable", reason: "the probe did not report it" },
     ]);
     assert.deepEqual([probe.locked, probe.lockHolder, probe.record], [true, '{"who":"a@b"}', '{"files":{}}']);
   });
 
-  test("under gen's own lock the probe does not read the lock: without that answer it is not locked", () => {
-    const steps = probeSteps("/r", ["/etc/a"], undefined, "/var/lib/gen/x/applied.json");
-    assert.deepEqual(
-      steps.wire.map((s) => s.name),
-      ["reading the files' metadata", "hashing the files", "reading gen's record"],
-    );
-    const probe = orThrow(steps.read([answer(""), answer(""), answer('{"files":{}}\n')]));
+  test("a record or holder larger than its limit, or not read, is no record and an unknown holder", () => {
+    const records = [
+      { kind: "read", path: "/s/applied.json", status: 0, size: 1024 * 1024 + 1, content: '{"files":{}}' },
+      { kind: "folder", path: "/s/lock", found: true },
+      { kind: "read", path: "/s/lock/holder.json", status: 41 },
+    ];
+    const probe = orThrow(probeSteps("/r", [], "/s/lock", "/s/applied.json").read([answer(records.map((r) => JSON.stringify(r)).join("\n"))]));
+    assert.deepEqual([probe.locked, probe.lockHolder, probe.record], [true, "", ""]);
+  });
+
+  test("under gen's own lock the probe does not ask for the lock: without that answer it is not locked", () => {
+    const steps = probeSteps("/r", [{ path: "/etc/a" }], undefined, "/var/lib/gen/x/applied.json");
+    assert.equal(steps.wire.length, 1);
+    assert.doesNotMatch(String(steps.wire[0]!.stdin), /locks\/lock/);
+    const probe = orThrow(steps.read([answer('{"kind":"read","path":"/var/lib/gen/x/applied.json","status":0,"size":12,"content":"{\\"files\\":{}}"}\n')]));
     assert.deepEqual([probe.locked, probe.record], [false, '{"files":{}}']);
   });
 
-  test("quotes every path for the shell and maps it under the root", () => {
-    const script = probeSteps("/tmp/root", ["/etc/it's"], "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json")
-      .wire.map((s) => s.script)
-      .join("\n");
-    assert.ok(script.includes(`'/tmp/root/etc/it'\\''s'`), script);
+  test("the paths travel in the program's input, not in the script the server's shell reads", () => {
+    const [step] = probeSteps("/tmp/root", [{ path: "/etc/it's" }], "/var/lib/gen/x/lock", "/var/lib/gen/x/applied.json").wire;
+    assert.doesNotMatch(step!.script, /it's|\/tmp\/root/);
+    assert.ok(Buffer.from(step!.stdin!).includes("/etc/it's\0"));
+    assert.ok(step!.script.length < 1024, step!.script);
   });
 });
 

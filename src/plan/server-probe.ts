@@ -1,24 +1,43 @@
-// A few steps of the host's session read everything a plan needs in a single round trip: type, mode, owner and
-// sha256 of every managed file, the prepared folders, gen's lock and record. One GNU find does the metadata of all
-// files and one sha256sum the hashes of those only root can change; a file in a folder someone else can write is
-// hashed from a dd that opens it without following a link or blocking (sha256sum opened a FIFO put in place of the
-// deploy user's settings file, and waited forever). No content is sent: time and memory do not grow with the size
-// of unchanged files. Only differing files are fetched afterwards.
-import { posix } from "node:path";
+// One step of the host's session reads everything a plan needs in a single round trip: type, mode, owner and sha256
+// of every managed file, the prepared folders, gen's lock and record, and the content of each file that differs from
+// what gen rendered. It is one python3 process, the root files program's probe (src/server/root_files.py): it reaches
+// every path one folder at a time without following a link anywhere on the way, opens a file without following a
+// link or blocking (sha256sum once opened a FIFO put in place of the deploy user's settings file, and waited
+// forever), takes only regular files and reads the record and the lock's holder only up to their limits: what the
+// deploy user can write is hostile. Unchanged files are hashed on the server and never sent; the content of one that
+// differs comes in the same answer, up to SHOWN_SIZE_LIMIT bytes.
+import * as z from "zod/mini";
 import { GenError } from "../errors.js";
 import { HOLDER_LIMIT } from "../server/lock-holder.js";
-import { hashFilesScript, readRoot, safeReadFunctions } from "../server/safe-read.js";
-import { pathUnderRoot } from "../transport/root-path.js";
-import { quoteArg } from "../transport/shell-quote.js";
-import { combine, optional, type StepGroup, type StepOutput, type TypedStep } from "../transport/typed-steps.js";
+import { readRefusal } from "../server/safe-read.js";
+import { ROOT_FILES_TOOL, rootFilesScript, type ProbePath } from "../server/root-files.js";
+import { parseRecords } from "../transport/step-records.js";
+import { combine, type StepGroup, type StepOutput, type TypedStep } from "../transport/typed-steps.js";
 
 export type ProbeResult =
-  | { status: "ok"; type: string; mode: string; owner: string; group: string; sha256?: string; linkTarget?: string; size?: number }
+  | {
+      status: "ok";
+      type: string;
+      mode: string;
+      owner: string;
+      group: string;
+      sha256?: string;
+      linkTarget?: string;
+      size?: number;
+      /** A regular file that differs from the sha256 it was probed with, at most SHOWN_SIZE_LIMIT bytes: its content. */
+      content?: string;
+    }
   | { status: "missing" }
   | { status: "unreadable"; reason: string };
 
 /** gen's record is read up to this size (what gen writes is far smaller); a larger one is not gen's. */
 export const RECORD_LIMIT = 1024 * 1024;
+
+/**
+ * A server file larger than this is compared by its hash alone: its content is neither read nor shown (reading one of
+ * 1.5 GB to show its difference took gen diff to 4.7 GB of memory).
+ */
+export const SHOWN_SIZE_LIMIT = 10 * 1024 * 1024;
 
 export interface ProbeOutput {
   results: ProbeResult[];
@@ -27,115 +46,118 @@ export interface ProbeOutput {
   record: string;
 }
 
-/**
- * The probe's steps for one round trip: metadata (find), hashes (sha256sum), the record and, last, the lock (left out
- * when `lockDir` is undefined: apply reads the server again under its own lock), read into one ProbeOutput. Server
- * paths are mapped under `root`. Paths come from the schema: absolute, no | or newline. Nothing is read through a link
- * or from anything but a regular file, and the record and the holder are read only up to their limits (safe-read.ts):
- * the lock's folder is the deploy user's, and a managed file may sit in a folder someone else can write before the
- * first apply. A record step that did not succeed means the session itself failed (sudo refused): an error naming
- * `where`.
- */
-export function probeSteps(root: string, paths: string[], lockDir: string | undefined, recordPath: string, where = root): StepGroup<ProbeOutput> {
-  const local = paths.map((p) => pathUnderRoot(root, p));
-  const quoted = local.map(quoteArg).join(" ");
-  const read = (serverPath: string, limit: number) =>
-    `gen_read ${quoteArg(readRoot(root))} ${quoteArg(posix.dirname(serverPath))} ${quoteArg(posix.basename(serverPath))} ${limit} 2>/dev/null`;
-  const metadata: TypedStep<Map<string, ProbeResult>> = {
-    name: "reading the files' metadata",
-    script: paths.length ? `LC_ALL=C find ${quoted} -maxdepth 0 -printf '%p|%y|%m|%u|%g|%s|%l\\n'; exit 0` : ":",
-    parse: (run) => ({ ok: true, value: parseMetadata(run) }),
-  };
-  const hashes: TypedStep<Hashes> = {
-    name: "hashing the files",
-    script: paths.length ? hashFilesScript(root, paths) : ":",
-    parse: (run) => ({ ok: true, value: parseHashes(run) }),
-  };
-  // Always status 0: anything else means the session itself failed.
-  const record: TypedStep<string> = {
-    name: "reading gen's record",
-    script: `${safeReadFunctions()}\n${read(recordPath, RECORD_LIMIT + 1)}\nexit 0`,
-    parse: (run) =>
-      run.exitCode === 0 ? { ok: true, value: run.size <= RECORD_LIMIT ? run.stdout.trim() : "" } : { ok: false, error: new ProbeFailedError(where, run) },
-  };
-  // Status 0: locked, and stdout is the holder.
-  const lock: TypedStep<string | undefined> | undefined =
-    lockDir === undefined
-      ? undefined
-      : {
-          name: "reading gen's lock",
-          script: `[ -d ${quoteArg(pathUnderRoot(root, lockDir))} ] || exit 1\n${safeReadFunctions()}\n${read(`${lockDir}/holder.json`, HOLDER_LIMIT)}\nexit 0`,
-          parse: (run) => ({ ok: true, value: run.exitCode === 0 ? run.stdout.trim() : undefined }),
-        };
-  return combine([metadata, hashes, record, optional(lock)], ([found, hashed, recorded, holder]) => ({
-    ok: true,
-    value: {
-      results: local.map((path) => probeResult(path, found, hashed)),
-      locked: holder !== undefined,
-      lockHolder: holder ?? "",
-      record: recorded,
-    },
-  }));
+/** A path to probe; `sha256`: what gen would put there, when the content of a file that differs is wanted. */
+export interface ProbedPath {
+  path: string;
+  sha256?: string;
 }
 
-/** The probe's session failed (sudo refused it, or the shell did not start); `answer`: the last line it wrote. */
+const Owned = { mode: z.string(), owner: z.string(), group: z.string() };
+/** What the probe prints, one record per path (root_files.py's probe). */
+const ProbeRecord = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("file"), path: z.string(), size: z.number(), sha256: z.string(), content: z.optional(z.string()), ...Owned }),
+  z.object({ kind: z.literal("symlink"), path: z.string(), target: z.string(), ...Owned }),
+  z.object({ kind: z.literal("directory"), path: z.string(), ...Owned }),
+  z.object({ kind: z.literal("other"), path: z.string(), ...Owned }),
+  z.object({ kind: z.literal("missing"), path: z.string() }),
+  /** A number: a status of safe-read.ts (READ_*); a string: the system's words. */
+  z.object({ kind: z.literal("unreadable"), path: z.string(), reason: z.union([z.number(), z.string()]), link: z.optional(z.string()) }),
+  z.object({ kind: z.literal("read"), path: z.string(), status: z.number(), size: z.optional(z.number()), content: z.optional(z.string()) }),
+  z.object({ kind: z.literal("folder"), path: z.string(), found: z.boolean() }),
+]);
+type ProbeRecord = z.infer<typeof ProbeRecord>;
+
+const PROBING = "reading the files, gen's record and its lock";
+
+/**
+ * The probe as one step (a group, for callers that send it with others), read into one ProbeOutput: every path of
+ * `paths` (server paths; the transport's `root` is passed), gen's record and, when `lockDir` is given, the lock (left
+ * out under apply's own lock). A step that did not succeed means the session itself failed (sudo refused, no python3):
+ * an error naming `where`.
+ */
+export function probeSteps(root: string, paths: ProbedPath[], lockDir: string | undefined, recordPath: string, where = root): StepGroup<ProbeOutput> {
+  const asked: ProbePath[] = [
+    ...paths.map((p): ProbePath => ({ kind: "entry", path: p.path, ...(p.sha256 ? { sha256: p.sha256, limit: SHOWN_SIZE_LIMIT } : {}) })),
+    { kind: "read", path: recordPath, limit: RECORD_LIMIT + 1 },
+    ...(lockDir === undefined
+      ? []
+      : [
+          { kind: "folder" as const, path: lockDir },
+          { kind: "read" as const, path: `${lockDir}/holder.json`, limit: HOLDER_LIMIT },
+        ]),
+  ];
+  const step: TypedStep<ProbeOutput> = {
+    ...rootFilesScript(root, PROBING, { op: "probe", files: asked }),
+    parse: (run) => {
+      if (run.exitCode !== 0) return { ok: false, error: new ProbeFailedError(where, run) };
+      const parsed = parseRecords(`${PROBING} on ${where}`, run.stdout, ProbeRecord);
+      return parsed.ok ? { ok: true, value: probeOutput(paths, parsed.value, recordPath, lockDir) } : parsed;
+    },
+  };
+  return combine([step], ([output]) => ({ ok: true, value: output }));
+}
+
+function probeOutput(paths: ProbedPath[], records: ProbeRecord[], recordPath: string, lockDir: string | undefined): ProbeOutput {
+  const entries = new Map<string, ProbeRecord>();
+  const reads = new Map<string, ProbeRecord>();
+  for (const record of records) (record.kind === "read" || record.kind === "folder" ? reads : entries).set(record.path, record);
+  const readText = (path: string, limit: number) => {
+    const read = reads.get(path);
+    return read?.kind === "read" && read.status === 0 && (read.size ?? 0) <= limit ? (read.content ?? "").trim() : "";
+  };
+  const lock = lockDir === undefined ? undefined : reads.get(lockDir);
+  const locked = lock?.kind === "folder" && lock.found;
+  return {
+    results: paths.map((p) => probeResult(entries.get(p.path))),
+    locked,
+    lockHolder: locked ? readText(`${lockDir}/holder.json`, HOLDER_LIMIT) : "",
+    record: readText(recordPath, RECORD_LIMIT),
+  };
+}
+
+function probeResult(record: ProbeRecord | undefined): ProbeResult {
+  if (record === undefined) return { status: "unreadable", reason: "the probe did not report it" };
+  switch (record.kind) {
+    case "missing":
+      return { status: "missing" };
+    case "unreadable":
+      if (typeof record.reason === "string") return { status: "unreadable", reason: record.reason };
+      return {
+        status: "unreadable",
+        reason: `${readRefusal(record.reason, "") ?? ""}${record.link === undefined ? "" : ` (${record.link} is a symbolic link)`}`,
+      };
+    case "file":
+      return {
+        status: "ok",
+        type: "file",
+        mode: record.mode,
+        owner: record.owner,
+        group: record.group,
+        size: record.size,
+        sha256: record.sha256,
+        ...(record.content === undefined ? {} : { content: record.content }),
+      };
+    case "symlink":
+      return { status: "ok", type: "symlink", mode: record.mode, owner: record.owner, group: record.group, linkTarget: record.target };
+    case "directory":
+    case "other":
+      return { status: "ok", type: record.kind, mode: record.mode, owner: record.owner, group: record.group };
+    default:
+      return { status: "unreadable", reason: "the probe did not report it" };
+  }
+}
+
+/** The probe's session failed (sudo refused it, the shell did not start, no python3); `answer`: the last line it wrote. */
 export class ProbeFailedError extends GenError {
   readonly answer: string;
   constructor(where: string, run: StepOutput) {
-    super(`cannot inspect ${where}: the probe failed (exit ${run.exitCode}): ${run.stderr.trim()}`);
+    const missing = run.exitCode === 127 && /python3/.test(run.stderr);
+    super(
+      missing
+        ? `cannot inspect ${where}: ${ROOT_FILES_TOOL} is not installed there: gen reads and writes the server's files with it (apt-get install ${ROOT_FILES_TOOL})`
+        : `cannot inspect ${where}: the probe failed (exit ${run.exitCode}): ${run.stderr.trim()}`,
+    );
     this.name = "ProbeFailedError";
     this.answer = run.stderr.trim().split("\n").at(-1) || `exit ${run.exitCode}`;
   }
-}
-
-interface Hashes {
-  hashes: Map<string, string>;
-  errors: Map<string, string>;
-}
-
-/** find's line for each path it found, and its complaint for each it could not look at. */
-function parseMetadata(meta: StepOutput): Map<string, ProbeResult> {
-  const found = new Map<string, ProbeResult>();
-  for (const line of meta.stderr.split("\n")) {
-    const failure = /^find: '(.*)': (.*)$/.exec(line);
-    if (failure)
-      found.set(failure[1]!, /No such file|Not a directory/.test(failure[2]!) ? { status: "missing" } : { status: "unreadable", reason: failure[2]! });
-  }
-  for (const line of meta.stdout.split("\n")) {
-    const [path = "", type = "", mode = "", owner = "", group = "", size = "", ...link] = line.split("|");
-    if (!type) continue;
-    const kind = type === "f" ? "file" : type === "d" ? "directory" : type === "l" ? "symlink" : "other";
-    const bytes = kind === "file" && /^\d+$/.test(size) ? { size: Number(size) } : {};
-    found.set(path, {
-      status: "ok",
-      type: kind,
-      mode: mode.padStart(4, "0"),
-      owner,
-      group,
-      ...bytes,
-      ...(kind === "symlink" ? { linkTarget: link.join("|") } : {}),
-    });
-  }
-  return found;
-}
-
-function parseHashes(hashed: StepOutput): Hashes {
-  const hashes = new Map<string, string>();
-  const errors = new Map<string, string>();
-  for (const line of hashed.stdout.split("\n")) {
-    const hash = /^([0-9a-f]{64}) [ *](.*)$/.exec(line);
-    if (hash) hashes.set(hash[2]!, hash[1]!);
-  }
-  for (const line of hashed.stderr.split("\n")) {
-    const error = /^sha256sum: (.*): (.*)$/.exec(line);
-    if (error) errors.set(error[1]!, error[2]!);
-  }
-  return { hashes, errors };
-}
-
-function probeResult(path: string, found: Map<string, ProbeResult>, hashed: Hashes): ProbeResult {
-  const m = found.get(path) ?? { status: "unreadable", reason: "the probe did not report it" };
-  if (m.status !== "ok" || m.type !== "file") return m;
-  const sha256 = hashed.hashes.get(path);
-  return sha256 ? { ...m, sha256 } : { status: "unreadable", reason: hashed.errors.get(path) ?? "Permission denied" };
 }

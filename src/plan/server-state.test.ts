@@ -1,6 +1,5 @@
 // Reading the server's state through the local transport in a temp folder: the content of the files that differ
-// comes back whole, from one `cat` cut by the probe's sizes, or file by file when those sizes no longer add up
-// (a file changed or went away after the probe).
+// comes back whole with the probe, in its one round trip, as the probe read it.
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,15 +46,23 @@ describe("reading the server's state", () => {
     );
   });
 
-  test("a file that changed or went away after the probe is read on its own, as it is then", async () => {
+  test("in one round trip: the content of the files that differ comes with the probe, as it read them", async () => {
     writeServer(onServer);
-    const probe = await runStep(stepSender(transport, { sudo: false }), probeRequest(transport, files, [], "/state"));
-    writeServer({ "/etc/a.conf": "longer than what the probe saw\n" });
+    const sent: number[] = [];
+    const counted = {
+      ...transport,
+      steps: (steps: Parameters<typeof transport.steps>[0], options?: Parameters<typeof transport.steps>[1]) => (
+        sent.push(steps.length), transport.steps(steps, options)
+      ),
+    };
+    const probe = await runStep(stepSender(counted, { sudo: false }), probeRequest(counted, files, [], "/state"));
+    writeServer({ "/etc/a.conf": "changed after the probe\n" });
     rmSync(join(root, "etc/b.conf"));
-    const state = await stateFromProbe(transport, files, [], probe, { sudo: false });
+    const state = await stateFromProbe(counted, files, [], probe, { sudo: false });
     assert.deepEqual(
       files.map((f) => contentOf(state, f.path)),
-      ["longer than what the probe saw\n", "missing", undefined],
+      [onServer["/etc/a.conf"], "", undefined],
     );
+    assert.deepEqual(sent, [1]);
   });
 });

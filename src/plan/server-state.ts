@@ -1,17 +1,16 @@
 // Reads what one host has now: every file gen manages (hash, mode, owner; content only where it differs),
 // the prepared folders, gen's lock and its record of what it last applied. Effects: reads through the transport:
-// the probe's steps in one round trip, then the content of the files that differ.
+// the probe in one round trip, the content of the files that differ with it.
 import type { Transport } from "../transport/transport.js";
-import { attempt, each, optional, runStep, stepSender, type StepGroup, type StepOutput, type StepPart, type TypedStep } from "../transport/typed-steps.js";
+import { attempt, each, optional, runStep, stepSender, type StepGroup, type StepPart } from "../transport/typed-steps.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { fileSha256, sha256 } from "../render/render-environment.js";
 import { appliedRecordPath } from "../server/applied-record.js";
 import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
 import { ProbeFailedError, probeSteps, type ProbeOutput, type ProbeResult } from "./server-probe.js";
-import { quoteArg } from "../transport/shell-quote.js";
-import { READ_MISSING, readRefusal, readRoot, safeReadFunctions } from "../server/safe-read.js";
-import { posix } from "node:path";
+
+export { SHOWN_SIZE_LIMIT } from "./server-probe.js";
 
 export type ServerFile =
   | {
@@ -84,7 +83,8 @@ export async function readServerStateWith<T>(
 
 /**
  * The probe's steps, also for a caller that sends them with others: apply, right after taking the lock, which
- * does not read the lock it holds (`underOwnLock`).
+ * does not read the lock it holds (`underOwnLock`). `contents`: the content of each file that differs comes back with
+ * the probe (for the review; apply under its lock compares hashes only).
  */
 export function probeRequest(
   transport: Transport,
@@ -92,12 +92,13 @@ export function probeRequest(
   folders: FolderSpec[],
   stateDir: string,
   underOwnLock = false,
+  contents = !underOwnLock,
 ): StepGroup<ProbeOutput> {
-  const paths = [...files.map((f) => f.path), ...folders.map((f) => f.path)];
+  const paths = [...files.map((f) => ({ path: f.path, ...(contents ? { sha256: fileSha256(f) } : {}) })), ...folders.map((f) => ({ path: f.path }))];
   return probeSteps(transport.root, paths, underOwnLock ? undefined : lockDir(stateDir), appliedRecordPath(stateDir), transport.describe);
 }
 
-/** The state from the probe's answer; the content of the files that differ is read afterwards. */
+/** The state from the probe's answer, which holds the content of the files that differ. */
 export async function stateFromProbe(
   transport: Transport,
   files: RenderedFile[],
@@ -112,12 +113,7 @@ export async function stateFromProbe(
     const owner = recorded[paths[i]!]?.split(":");
     return r.status === "ok" && owner?.length === 2 ? { ...r, owner: owner[0]!, group: owner[1]! } : r;
   });
-  const differing = files.flatMap((file, i) => {
-    const probed = results[i]!;
-    return differs(file, probed) ? [{ file, size: probed.status === "ok" ? probed.size : undefined }] : [];
-  });
-  const contents = options.contents === false ? new Map<string, ReadContent>() : await readContents(transport, differing, options);
-  const fileStates = files.map((file, i) => [file.path, serverFile(results[i]!, contents.get(file.path))] as const);
+  const fileStates = files.map((file, i) => [file.path, serverFile(file, results[i]!, options.contents !== false)] as const);
   const folderStates = folders.map((folder, i) => [folder.path, folderState(results[files.length + i]!)] as const);
   const applied = parseRecord(probe.record);
   return {
@@ -146,56 +142,11 @@ async function runProbe<T>(transport: Transport, probe: StepGroup<T>, sudo: bool
   return { output, sudo: false, ...(sudoRefused ? { sudoRefused } : {}) };
 }
 
-/** A regular file whose hash differs from the rendered one: its content is read to show the difference. */
-function differs(file: RenderedFile, probe: ProbeResult): boolean {
-  return probe.status === "ok" && probe.type === "file" && (probe.sha256 ?? EMPTY_SHA256) !== fileSha256(file);
-}
-
 /**
- * A server file larger than this is compared by its hash alone: its content is neither read nor shown (reading one of
- * 1.5 GB to show its difference took gen diff to 4.7 GB of memory).
+ * Hash and metadata from the probe; the content only for a regular file that differs from `file` (the probe sent it),
+ * or that it is too large to be shown.
  */
-export const SHOWN_SIZE_LIMIT = 10 * 1024 * 1024;
-
-type ReadContent =
-  | { status: "ok"; content: string }
-  | { status: "missing" }
-  | { status: "unreadable"; reason: string }
-  | { status: "too-large"; size?: number };
-
-/**
- * The content of the files that differ, through the probe's session (sudo as it had), one step each in one round trip:
- * each read as safe-read.ts reads (no link on the way, a regular file, without blocking), and at most
- * SHOWN_SIZE_LIMIT bytes of it; a file the probe saw larger than that is not read at all.
- */
-async function readContents(
-  transport: Transport,
-  differing: { file: RenderedFile; size: number | undefined }[],
-  options: ReadOptions,
-): Promise<Map<string, ReadContent>> {
-  const large = differing.filter((d) => d.size !== undefined && d.size > SHOWN_SIZE_LIMIT);
-  const files = differing.filter((d) => !large.includes(d)).map((d) => d.file);
-  const contents = new Map<string, ReadContent>(large.map((d) => [d.file.path, { status: "too-large", size: d.size! }]));
-  if (files.length === 0) return contents;
-  const root = quoteArg(readRoot(transport.root));
-  const read = (file: RenderedFile): TypedStep<[string, ReadContent]> => ({
-    name: `reading ${file.path}`,
-    script: `${safeReadFunctions()}\ngen_read ${root} ${quoteArg(posix.dirname(file.path))} ${quoteArg(posix.basename(file.path))} ${SHOWN_SIZE_LIMIT + 1}`,
-    parse: (run) => ({ ok: true, value: [file.path, readContent(run, transport, options)] }),
-  });
-  for (const [path, content] of await runStep(stepSender(transport, { sudo: options.sudo }), each(files.map(read)))) contents.set(path, content);
-  return contents;
-}
-
-function readContent(run: StepOutput, transport: Transport, options: ReadOptions): ReadContent {
-  if (run.exitCode === 0) return run.size > SHOWN_SIZE_LIMIT ? { status: "too-large" } : { status: "ok", content: run.stdout };
-  if (run.exitCode === READ_MISSING) return { status: "missing" };
-  const reason = readRefusal(run.exitCode, run.stderr)!;
-  return { status: "unreadable", reason: unreadableReason(reason, transport, options) };
-}
-
-/** Hash and metadata from the probe; the content (read before) only for a regular file that differs. */
-function serverFile(probe: ProbeResult, read: ReadContent | undefined): ServerFile {
+function serverFile(file: RenderedFile, probe: ProbeResult, withContent: boolean): ServerFile {
   if (probe.status !== "ok") return probe;
   const side: FileSide = {
     sha256: probe.sha256 ?? EMPTY_SHA256,
@@ -204,10 +155,10 @@ function serverFile(probe: ProbeResult, read: ReadContent | undefined): ServerFi
     group: probe.group,
     ...(probe.type === "symlink" ? { linkTarget: probe.linkTarget ?? "" } : {}),
   };
-  if (!read) return { status: "ok", side };
-  if (read.status === "too-large") return { status: "ok", side, tooLarge: read.size === undefined ? {} : { size: read.size } };
-  if (read.status !== "ok") return read;
-  return { status: "ok", side, content: read.content };
+  const differs = withContent && probe.type === "file" && side.sha256 !== fileSha256(file);
+  if (!differs) return { status: "ok", side };
+  if (probe.content === undefined) return { status: "ok", side, tooLarge: probe.size === undefined ? {} : { size: probe.size } };
+  return { status: "ok", side, content: probe.content };
 }
 
 function folderState(probe: ProbeResult): FolderState | undefined {

@@ -286,15 +286,28 @@ describe("the install program, stopped before its last file", () => {
       op: "stage",
       files: [{ path: "/etc/cut/c", staged: ".s-c", mode: "0644", owner: "root", group: "root", content: "a whole file\n" }],
     });
+    // The session ends while the input is sent: the program's standard input ends early.
     for (const [step, cut] of [
       [whole, 10],
       [staging, 3],
     ] as const) {
       const input = Buffer.from(step.stdin as Buffer);
-      const result = await runStep(shell, plainStep({ ...step, stdin: input.subarray(0, input.length - cut) }));
-      assert.equal(result.exitCode, 5, result.stderr);
-      assert.match(result.stderr, /^gen: (install|stage) did nothing: its input was cut short \(\d+ bytes came\)$/m);
+      const child = spawn("sh", ["-c", step.script], { stdio: ["pipe", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      child.stdin.end(input.subarray(0, input.length - cut));
+      assert.equal(await exited, 5, stderr);
+      assert.match(stderr, /^gen: (install|stage) did nothing: its input was cut short \(\d+ bytes came\)$/m);
     }
+    // Or while the program itself is sent: nothing of it runs.
+    const child = spawn("sh", ["-c", whole.script], { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    child.stdin.end(Buffer.from(whole.stdin as Buffer).subarray(0, 2000));
+    assert.equal(await exited, 5, stderr);
+    assert.match(stderr, /^gen: the program came cut short$/m);
     assert.equal(readFileSync(at("etc/cut/a"), "utf8"), "old\n");
     assert.deepEqual(readdir(at("etc/cut")), [".s-a", "a"]);
   });

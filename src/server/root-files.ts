@@ -19,6 +19,7 @@ import { parseRecords, type Parsed } from "../transport/step-records.js";
 import type { StepScript } from "../transport/typed-steps.js";
 import { programText } from "../program-text.js";
 import type { ServerShell } from "./server-shell.js";
+import { quoteArg } from "../transport/shell-quote.js";
 
 /** The server program that runs it (preflight makes sure it is installed). */
 export const ROOT_FILES_TOOL = "python3";
@@ -51,30 +52,72 @@ export interface RestoreFile {
   backup?: string;
 }
 
-type Operation = { op: "stage"; files: StageFile[] } | { op: "install"; files: InstallFile[] } | { op: "restore"; files: RestoreFile[] };
+/**
+ * A path for the probe: an `entry` (a managed file or folder: its type, mode, owner, group, a regular file's size and
+ * sha256, and its content when that differs from `sha256` and is at most `limit` bytes), a `read` (a small file such as
+ * gen's record, at most `limit` bytes of it) or a `folder` (whether it is one, links followed: the lock).
+ */
+export type ProbePath =
+  | { kind: "entry"; path: string; sha256?: string; limit?: number }
+  | { kind: "read"; path: string; limit: number }
+  | { kind: "folder"; path: string };
+
+type Operation =
+  | { op: "probe"; files: ProbePath[] }
+  | { op: "stage"; files: StageFile[] }
+  | { op: "install"; files: InstallFile[] }
+  | { op: "restore"; files: RestoreFile[] };
+
+/**
+ * What python3 runs: it reads the program (PROGRAM bytes) and then the program its input (the rest) from the session's
+ * own stream, exactly so many bytes, so that neither passes through a `head` process nor a long command line (the
+ * session's shell reads a command line a byte at a time). A program cut short is not run.
+ */
+const START = [
+  "import os, sys",
+  "size, parts = int(sys.argv[1]), []",
+  "while size > 0:",
+  "    part = os.read(0, min(size, 1 << 20))",
+  "    if not part:",
+  "        sys.stderr.write('gen: the program came cut short\\n')",
+  "        sys.exit(5)",
+  "    parts.append(part)",
+  "    size -= len(part)",
+  "exec(compile(b''.join(parts), 'root_files.py', 'exec'))",
+].join("\n");
 
 /** One step running the program on every file of `job`; paths are server paths (the transport's root is passed). */
 export function rootFilesStep(shell: ServerShell, name: string, job: Operation): StepScript {
+  return rootFilesScript(shell.transport.root, name, job);
+}
+
+/** rootFilesStep for a caller with no ServerShell: `root` is the transport's. */
+export function rootFilesScript(root: string, name: string, job: Operation): StepScript {
   // Normalised, so no ".." can climb out of the transport's root.
   const path = (serverPath: string) => posix.normalize(serverPath);
   const contents: Buffer[] = [];
   const rows: string[][] =
-    job.op === "install"
-      ? job.files.map((f) => [path(f.path), f.staged, path(f.backup)])
-      : job.op === "restore"
-        ? job.files.map((f) => [path(f.path), f.backup === undefined ? "" : path(f.backup)])
-        : job.files.map((f) => {
-            const bytes = Buffer.from(f.content ?? "");
-            if (f.link === undefined) contents.push(bytes);
-            return [path(f.path), f.staged, f.mode, f.owner, f.group, f.link ?? "", String(f.link === undefined ? bytes.length : 0), f.check ?? ""];
-          });
+    job.op === "probe"
+      ? job.files.map((f) => [f.kind, path(f.path), f.kind === "entry" ? (f.sha256 ?? "") : "", String(f.kind === "folder" ? 0 : (f.limit ?? 0))])
+      : job.op === "install"
+        ? job.files.map((f) => [path(f.path), f.staged, path(f.backup)])
+        : job.op === "restore"
+          ? job.files.map((f) => [path(f.path), f.backup === undefined ? "" : path(f.backup)])
+          : job.files.map((f) => {
+              const bytes = Buffer.from(f.content ?? "");
+              if (f.link === undefined) contents.push(bytes);
+              return [path(f.path), f.staged, f.mode, f.owner, f.group, f.link ?? "", String(f.link === undefined ? bytes.length : 0), f.check ?? ""];
+            });
   // Each file's fields; the program cuts the list by this width.
   const width = rows[0]?.length ?? 1;
-  const header = Buffer.from([shell.transport.root, String(width), ...rows.flat()].join("\0"));
+  const header = Buffer.from([root, String(width), ...rows.flat()].join("\0"));
+  const program = Buffer.from(programText(import.meta.url, "./root_files.py"));
+  const input = Buffer.concat([Buffer.from(`${header.length}\n`), header, ...contents]);
   return {
     name,
-    script: `exec ${ROOT_FILES_TOOL} -I -S -c ${shell.quote(programText(import.meta.url, "./root_files.py"))} ${job.op}`,
-    stdin: Buffer.concat([Buffer.from(`${header.length}\n`), header, ...contents]),
+    script: `exec ${ROOT_FILES_TOOL} -I -S -c ${quoteArg(START)} ${program.length} ${input.length} ${job.op}`,
+    stdin: Buffer.concat([program, input]),
+    readsOwnInput: true,
   };
 }
 

@@ -1,7 +1,8 @@
-# Writes, installs and restores apply's files as root (src/server/root-files.ts builds its input and reads its
-# records). Every folder is reached one component at a time with O_NOFOLLOW, and entries change only through those
-# folder descriptors; the install is all or nothing.
-import errno, os, signal, stat, sys
+# Reads the managed files (probe), writes, installs and restores apply's files as root (src/server/root-files.ts
+# builds its input and reads its records). Every folder is reached one component at a time with O_NOFOLLOW, and
+# entries change only through those folder descriptors; the install is all or nothing. Only the modules every
+# operation needs are imported up front: each import is start-up time of every probe.
+import errno, os, stat, sys
 
 FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -12,7 +13,6 @@ class LinkRefused(Exception):
 def quote(text):
     return '"' + "".join(c if " " <= c and c not in '"\\' and not "\ud800" <= c <= "\udfff" else "\\u%04x" % ord(c) for c in text) + '"'
 
-STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 INTERRUPTED = 4
 CUT_SHORT = 5
 # stage: every file was staged, and a settings file failed its compile (a "rejected" record says which).
@@ -20,7 +20,12 @@ REJECTED = 6
 # Why the install must stop before its last file: a signal's name, or that its session ended.
 stopped = []
 
+def stop_signals():
+    import signal
+    return (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+
 def stop_on(signum, frame):
+    import signal
     stopped.append(signal.Signals(signum).name)
 
 def record(kind, path, kept=None, message=None):
@@ -194,7 +199,8 @@ def stage(files, root, chown, body):
     return rejected
 
 def install(files, root, chown, body):
-    for number in STOP_SIGNALS:
+    import signal
+    for number in stop_signals():
         signal.signal(number, stop_on)
     moved = []
     for index, (path, staged, backup) in enumerate(files):
@@ -239,7 +245,8 @@ def put_back(root, moved, unmoved):
     return INTERRUPTED
 
 def restore(files, root, chown, body):
-    for number in STOP_SIGNALS:
+    import signal
+    for number in stop_signals():
         signal.signal(number, signal.SIG_IGN)
     failed = 0
     for path, backup in files:
@@ -268,33 +275,192 @@ def restore(files, root, chown, body):
             failed = 1
     return failed
 
-def cut_short(got):
-    say("gen: %s did nothing: its input was cut short (%d bytes came)\n" % (sys.argv[1], got))
+# The probe: what a plan needs of each path, read as root (or as the deploy user) without following a link anywhere
+# on the way, without blocking on a FIFO or device and within given sizes; src/plan/server-probe.ts reads its records.
+# Each row: "entry" (type, mode, owner, group; a regular file's size and sha256, and its content when it differs from
+# the sha256 given and is at most the size given), "read" (a small file such as gen's record: at most the size given),
+# "folder" (whether it is a folder, following links as the shell's test -d does: the lock).
+TEXT_ESCAPES = {code: "\\u%04x" % code for code in range(32)}
+TEXT_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\"})
+
+def text(data):
+    # A JSON string of bytes read from the server: invalid UTF-8 becomes U+FFFD, as the reader would make of it.
+    return '"' + data.decode("utf-8", "replace").translate(TEXT_ESCAPES) + '"'
+
+def say_found(kind, path, **fields):
+    # `fields`: each value already JSON (quote, text, a number's str).
+    parts = ['"kind":' + quote(kind), '"path":' + quote(path)] + ['"%s":%s' % field for field in fields.items()]
+    sys.stdout.write("{" + ",".join(parts) + "}\n")
+
+def sha256():
+    try:
+        from _sha256 import sha256 as made
+    except ImportError:
+        try:
+            from _sha2 import sha256 as made
+        except ImportError:
+            from hashlib import sha256 as made
+    return made()
+
+NAMES = {}
+
+def name_of(table, number):
+    key = (table, number)
+    if key not in NAMES:
+        import grp, pwd
+        try:
+            NAMES[key] = pwd.getpwuid(number).pw_name if table == "user" else grp.getgrgid(number).gr_name
+        except KeyError:
+            NAMES[key] = str(number)
+    return NAMES[key]
+
+# Why a path could not be read: gen_read's statuses (src/server/safe-read.ts READ_*), or the system's own words.
+LINK_ON_THE_WAY = 41
+NOT_REGULAR = 42
+DENIED = 43
+
+def open_parent(root, path):
+    """The folder of `path` as a descriptor, or why not: "missing", a status, or the system's words."""
+    try:
+        return open_folder(root, dirname(path)), None
+    except LinkRefused as refused:
+        return None, (LINK_ON_THE_WAY, str(refused))
+    except (FileNotFoundError, NotADirectoryError):
+        return None, "missing"
+    except PermissionError:
+        return None, DENIED
+    except OSError as error:
+        return None, error.strerror or str(error)
+
+def read_regular(folder, name, limit, digest=None):
+    """Up to `limit` bytes of a regular file that is no link, opened without blocking; all of it through `digest`."""
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None, 0
+        kept, size = [], 0
+        while True:
+            want = 1 << 20 if digest is not None else min(1 << 20, limit - size)
+            chunk = os.read(fd, want) if want > 0 else b""
+            if not chunk:
+                return b"".join(kept), size
+            if size < limit:
+                kept.append(chunk[:limit - size])
+            size += len(chunk)
+            if digest is not None:
+                digest.update(chunk)
+    finally:
+        os.close(fd)
+
+def unreadable(path, why):
+    if why == "missing":
+        say_found("missing", path)
+    elif isinstance(why, tuple):
+        say_found("unreadable", path, reason=str(why[0]), link=quote(why[1]))
+    else:
+        say_found("unreadable", path, reason=str(why) if isinstance(why, int) else quote(why))
+
+def probe_entry(root, path, expected, limit):
+    folder, why = open_parent(root, path)
+    if folder is None:
+        return unreadable(path, why)
+    try:
+        name = basename(path)
+        info = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        mode = stat.S_IMODE(info.st_mode)
+        found = {"mode": quote("%04o" % mode), "owner": quote(name_of("user", info.st_uid)), "group": quote(name_of("group", info.st_gid))}
+        if stat.S_ISLNK(info.st_mode):
+            return say_found("symlink", path, target=quote(os.readlink(name, dir_fd=folder)), **found)
+        if not stat.S_ISREG(info.st_mode):
+            return say_found("directory" if stat.S_ISDIR(info.st_mode) else "other", path, **found)
+        digest = sha256()
+        content, size = read_regular(folder, name, limit + 1 if expected else 0, digest)
+        if content is None:
+            return unreadable(path, NOT_REGULAR)
+        hashed = digest.hexdigest()
+        shown = {"content": text(content)} if expected and hashed != expected and size <= limit else {}
+        say_found("file", path, size=str(size), sha256=quote(hashed), **found, **shown)
+    except FileNotFoundError:
+        unreadable(path, "missing")
+    except OSError as error:
+        unreadable(path, DENIED if isinstance(error, PermissionError) else error.strerror or str(error))
+    finally:
+        os.close(folder)
+
+def probe_read(root, path, limit):
+    folder, why = open_parent(root, path)
+    if folder is None:
+        status = 40 if why == "missing" else why[0] if isinstance(why, tuple) else why if isinstance(why, int) else 1
+        return say_found("read", path, status=str(status))
+    try:
+        content, size = read_regular(folder, basename(path), limit)
+        if content is None:
+            return say_found("read", path, status=str(NOT_REGULAR))
+        say_found("read", path, status="0", size=str(size), content=text(content))
+    except FileNotFoundError:
+        say_found("read", path, status="40")
+    except OSError as error:
+        status = LINK_ON_THE_WAY if error.errno == errno.ELOOP else DENIED if isinstance(error, PermissionError) else 1
+        say_found("read", path, status=str(status))
+    finally:
+        os.close(folder)
+
+def probe(files, root, chown, body):
+    for kind, path, expected, limit in files:
+        if kind == "entry":
+            probe_entry(root, path, expected, int(limit))
+        elif kind == "read":
+            probe_read(root, path, int(limit))
+        else:
+            try:
+                is_folder = stat.S_ISDIR(os.stat(path.lstrip("/") or ".", dir_fd=root).st_mode)
+            except OSError:
+                is_folder = False
+            say_found("folder", path, found="true" if is_folder else "false")
+    sys.stdout.flush()
+    return 0
+
+def cut_short(operation, got):
+    say("gen: %s did nothing: its input was cut short (%d bytes came)\n" % (operation, got))
     return CUT_SHORT
 
-def main():
-    data = sys.stdin.buffer.read()
+def read_exact(size, read=lambda n: os.read(0, n)):
+    # At most `size` bytes of standard input, which is the session's own stream: never a byte past them (a buffered
+    # read would take the next step's), fewer only when the input ended.
+    parts = []
+    while size > 0:
+        part = read(min(size, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+def main(read=None):
+    # argv: -c, the program's size (the start-up read it), the input's size, the operation.
+    size, operation = int(sys.argv[2]), sys.argv[3]
+    data = read_exact(size, read) if read else read_exact(size)
     length, _, rest = data.partition(b"\n")
-    # All of its input or nothing: a session cut while sending it ends the input early (head -c passes on what came).
-    if not length.isdigit() or len(rest) < int(length):
-        return cut_short(len(data))
+    # All of its input or nothing: a session cut while sending it ends the input early.
+    if len(data) < size or not length.isdigit() or len(rest) < int(length):
+        return cut_short(operation, len(data))
     fields = [field.decode("utf-8", "surrogateescape") for field in rest[:int(length)].split(b"\0")]
     body = rest[int(length):]
     width = int(fields[1])
     files = [fields[i:i + width] for i in range(2, len(fields), width)]
-    if any(len(f) != width for f in files) or len(body) != (sum(int(f[6]) for f in files) if sys.argv[1] == "stage" else 0):
-        return cut_short(len(data))
+    if any(len(f) != width for f in files) or len(body) != (sum(int(f[6]) for f in files) if operation == "stage" else 0):
+        return cut_short(operation, len(data))
     root = os.open(fields[0], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    operation = {"stage": stage, "install": install, "restore": restore}[sys.argv[1]]
+    run = {"probe": probe, "stage": stage, "install": install, "restore": restore}[operation]
     try:
         # A folder standing in for a server (the sandbox) records owners instead of setting them (sandbox-transport.ts).
-        return operation(files, root, os.environ.get("GEN_OWNERS") != "recorded", body) or 0
+        return run(files, root, os.environ.get("GEN_OWNERS") != "recorded", body) or 0
     except LinkRefused as refused:
         record("link", str(refused))
         return 3
     except OSError as error:
         where = " ".join(part for part in (error.filename, error.filename2) if isinstance(part, str))
-        sys.stderr.write("gen: %s failed: %s%s\n" % (sys.argv[1], error.strerror or error, " (" + where + ")" if where else ""))
+        sys.stderr.write("gen: %s failed: %s%s\n" % (operation, error.strerror or error, " (" + where + ")" if where else ""))
         return 1
 
 if __name__ == "__main__":

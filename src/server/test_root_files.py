@@ -161,10 +161,12 @@ class Restore(Server):
 
 
 class Input(Server):
-    def run_main(self, operation, data, environ=None):
-        stdin = io.TextIOWrapper(io.BytesIO(data))
-        with mock.patch.object(sys, "argv", ["-c", operation]), mock.patch.object(sys, "stdin", stdin), mock.patch.dict(os.environ, environ or {}):
-            return root_files.main()
+    def run_main(self, operation, data, environ=None, size=None, stream=None):
+        # As the session runs it: the input's size on the command line, the bytes read from the session's stream.
+        stream = stream or io.BytesIO(data)
+        argv = ["-c", "0", str(len(data) if size is None else size), operation]
+        with mock.patch.object(sys, "argv", argv), mock.patch.dict(os.environ, environ or {}):
+            return root_files.main(read=stream.read)
 
     def header(self, fields, body=b""):
         header = "\0".join(fields).encode()
@@ -187,13 +189,94 @@ class Input(Server):
         fields = [self.root, "8"] + staged("/etc/x.conf", "x\n")
         whole = self.header(fields, b"x\n")
         for cut in (whole[:-1], whole[:len(whole) // 2], b"12", b""):
-            self.assertEqual(self.run_main("stage", cut), root_files.CUT_SHORT)
+            self.assertEqual(self.run_main("stage", cut, size=len(whole)), root_files.CUT_SHORT)
         self.assertEqual(os.listdir(self.root), [])
         self.assertRegex(self.err.getvalue(), r"^gen: stage did nothing: its input was cut short \(\d+ bytes came\)\n")
+
+    def test_reads_no_byte_past_its_input(self):
+        # The session's next frame follows the input on the same stream: it must stay there for the session's shell.
+        fields = [self.root, "8"] + staged("/etc/x.conf", "x\n")
+        whole = self.header(fields, b"x\n")
+        stream = io.BytesIO(whole + b"\ngen-token I 7\n")
+        self.assertEqual(self.run_main("stage", whole, stream=stream), 0)
+        self.assertEqual(stream.read(), b"\ngen-token I 7\n")
 
     def test_a_row_short_of_fields_is_input_cut_short(self):
         fields = [self.root, "3", "/etc/a", ".gen-stage.1.a", "/b/a", "/etc/b"]
         self.assertEqual(self.run_main("install", self.header(fields)), root_files.CUT_SHORT)
+
+
+class Probe(Server):
+    def probe(self, *rows):
+        self.out.seek(0)
+        self.out.truncate()
+        root_files.probe([list(row) for row in rows], self.fd, False, b"")
+        import json
+        return [json.loads(line) for line in self.records()]
+
+    def entry(self, path, expected="", limit=100):
+        return self.probe(("entry", path, expected, str(limit)))[0]
+
+    def test_a_file_its_metadata_and_hash_and_its_content_only_when_it_differs(self):
+        self.write("/etc/a.conf", "server\n", 0o640)
+        other = "0" * 64
+        found = self.entry("/etc/a.conf")
+        self.assertEqual((found["kind"], found["mode"], found["size"], found["owner"]), ("file", "0640", 7, root_files.name_of("user", os.getuid())))
+        import hashlib
+        self.assertEqual(found["sha256"], hashlib.sha256(b"server\n").hexdigest())
+        self.assertNotIn("content", found)
+        self.assertEqual(self.entry("/etc/a.conf", other)["content"], "server\n")
+        self.assertNotIn("content", self.entry("/etc/a.conf", found["sha256"]))
+        # Larger than the limit: compared by its hash, not sent.
+        self.assertNotIn("content", self.entry("/etc/a.conf", other, limit=6))
+
+    def test_content_is_json_whatever_its_bytes(self):
+        with open(self.at("/bytes"), "wb") as f:
+            f.write(b'\x1b[31m"\\\xff\n')
+        import json
+        content = self.entry("/bytes", "0" * 64)["content"]
+        self.assertEqual(content, '\x1b[31m"\\\ufffd\n')
+        self.assertNotIn("\x1b", self.out.getvalue())
+        self.assertEqual(len(self.out.getvalue().splitlines()), 1)
+        json.loads(self.out.getvalue())
+
+    def test_never_follows_a_link_on_the_way_or_as_the_file_and_never_opens_a_fifo_or_device(self):
+        os.makedirs(self.at("/secret"))
+        self.write("/secret/key", "root's\n", 0o600)
+        os.makedirs(self.at("/home/deploy"))
+        os.symlink(self.at("/secret"), self.at("/home/deploy/config"))
+        os.symlink(self.at("/secret/key"), self.at("/home/deploy/settings.py"))
+        os.mkfifo(self.at("/home/deploy/fifo"))
+        os.symlink("/dev/zero", self.at("/home/deploy/zero"))
+        on_the_way = self.entry("/home/deploy/config/key", "0" * 64)
+        self.assertEqual(on_the_way, {"kind": "unreadable", "path": "/home/deploy/config/key", "reason": root_files.LINK_ON_THE_WAY, "link": "/home/deploy/config"})
+        link = self.entry("/home/deploy/settings.py", "0" * 64)
+        self.assertEqual((link["kind"], link["target"]), ("symlink", self.at("/secret/key")))
+        self.assertEqual(self.entry("/home/deploy/fifo", "0" * 64)["kind"], "other")
+        self.assertEqual(self.entry("/home/deploy/zero", "0" * 64)["kind"], "symlink")
+        self.assertEqual(self.entry("/home/deploy/none")["kind"], "missing")
+        self.assertEqual(self.entry("/nowhere/at/all")["kind"], "missing")
+        self.assertNotIn("root's", self.out.getvalue())
+
+    def test_a_fifo_swapped_in_after_the_look_is_not_read(self):
+        os.mkfifo(self.at("/fifo"))
+        folder = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        self.addCleanup(os.close, folder)
+        # Opened without blocking, and refused once open: no writer ever comes.
+        self.assertEqual(root_files.read_regular(folder, "fifo", 10), (None, 0))
+
+    def test_reads_a_small_file_up_to_its_limit_and_the_lock_folder_as_the_shell_would(self):
+        self.write("/state/applied.json", "0123456789")
+        os.makedirs(self.at("/state/locks"))
+        os.symlink(self.at("/secret-folder"), self.at("/state/locks/lock"))
+        os.makedirs(self.at("/secret-folder"))
+        self.write("/secret-folder/holder.json", "root's\n")
+        found = self.probe(("read", "/state/applied.json", "", "4"), ("folder", "/state/locks/lock", "", "0"),
+                           ("read", "/state/locks/lock/holder.json", "", "100"), ("read", "/state/none", "", "4"))
+        self.assertEqual(found[0], {"kind": "read", "path": "/state/applied.json", "status": 0, "size": 4, "content": "0123"})
+        self.assertEqual(found[1], {"kind": "folder", "path": "/state/locks/lock", "found": True})
+        self.assertEqual(found[2], {"kind": "read", "path": "/state/locks/lock/holder.json", "status": root_files.LINK_ON_THE_WAY})
+        self.assertEqual(found[3], {"kind": "read", "path": "/state/none", "status": 40})
 
 
 if __name__ == "__main__":

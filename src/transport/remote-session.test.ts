@@ -40,6 +40,42 @@ describe("remote session", () => {
     }
   });
 
+  it("a step that reads its own input takes exactly it from the session's stream, and what it leaves is passed over", async () => {
+    const { session, opened } = localSession();
+    try {
+      const input = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 256));
+      // Exactly its input: python3 reads as root_files.py does, never a byte past the size it was told.
+      const exact = `exec python3 -I -S -c 'import os, sys, hashlib
+n, h = ${input.length}, hashlib.sha256()
+while n:
+    b = os.read(0, n)
+    h.update(b)
+    n -= len(b)
+print(h.hexdigest())'`;
+      const [whole, none, half, missing, after] = await session.runAll([
+        { name: "reads all", script: exact, stdin: input, readsOwnInput: true },
+        { name: "reads none", script: "echo none", stdin: input, readsOwnInput: true },
+        { name: "reads half", script: "head -c 100000 >/dev/null; echo half", stdin: input, readsOwnInput: true },
+        { name: "not installed", script: "exec gen-no-such-program", stdin: Buffer.from("echo injected\n"), readsOwnInput: true },
+        { name: "after", script: "echo after", stdin: Buffer.from("x"), readsOwnInput: true },
+      ]);
+      const { createHash } = await import("node:crypto");
+      assert.deepEqual(
+        [whole, none, half, missing, after].map((r) => [r!.exitCode, text(r!.stdout).trim()]),
+        [
+          [0, createHash("sha256").update(input).digest("hex")],
+          [0, "none"],
+          [0, "half"],
+          [127, ""],
+          [0, "after"],
+        ],
+      );
+      assert.equal(opened.length, 1, "one session throughout");
+    } finally {
+      await session.close();
+    }
+  });
+
   it("passes binary input and output through unchanged, whatever their size", async () => {
     const { session } = localSession();
     try {

@@ -4,7 +4,8 @@
 // the host and the step; nothing is left waiting.
 //
 // gen -> server: the session's token on a line of its own, then per step
-// `<id> <a|c|g|j> <L lines|B bytes> <stdin bytes>\n<script><stdin>`; `c` skips the step when the one
+// `<id> <a|c|g|j> <L lines|B bytes> <stdin bytes>[ o]\n<script><stdin>`, and after the input of a step that reads it
+// itself (`o`) `\n<token> I <id>\n`; `c` skips the step when the one
 // before it failed or was skipped (a chain that stops at its first failure, in one round trip); `g` when the last
 // step that was not `g` failed or was skipped (a group guarded by one step); `j` only when the one before was skipped,
 // and a failure of that one carries on to the steps chained after it (two halves that each report all they find).
@@ -74,6 +75,12 @@ export interface Step {
   joins?: boolean;
   /** No limit by default: a restart or a build may take its time. */
   timeoutMs?: number;
+  /**
+   * The step's program reads exactly its input's bytes from the session's own stream (root_files.py does, with exact
+   * reads), instead of through a `head` process; the driver then passes over whatever it left unread, up to an end
+   * line that holds the session's token.
+   */
+  readsOwnInput?: boolean;
 }
 
 export interface StepResult {
@@ -163,7 +170,7 @@ function startLive(options: SessionOptions, forget: () => void): Live {
       if (state.dead) return entry.reject(new GenError(`${options.where}: ${entry.step.name} was not run: the session is closed`));
       pending.push(entry);
       if (entry.step.timeoutMs !== undefined) entry.timer = setTimeout(() => timedOut(entry), entry.step.timeoutMs);
-      const frame = encode(entry);
+      const frame = encode(entry, token);
       if (channel) channel.write(frame);
       else queued.push(frame);
     },
@@ -320,7 +327,7 @@ function framer(ready: Buffer, marker: Buffer) {
  */
 const LINE_READ_LIMIT = 4 * 1024;
 
-function encode(entry: Pending): Buffer {
+function encode(entry: Pending, token: string): Buffer {
   const text = entry.step.script.endsWith("\n") ? entry.step.script : `${entry.step.script}\n`;
   const script = Buffer.from(text);
   const stdin = Buffer.from(entry.step.stdin ?? "");
@@ -328,5 +335,7 @@ function encode(entry: Pending): Buffer {
   const bySize = script.length > LINE_READ_LIMIT;
   const body = bySize ? Buffer.concat([script, Buffer.from(`${SCRIPT_END}\n`)]) : script;
   const size = bySize ? `B ${body.length}` : `L ${text.split("\n").length - 1}`;
-  return Buffer.concat([Buffer.from(`${entry.id} ${mode} ${size} ${stdin.length}\n`), body, stdin]);
+  const own = entry.step.readsOwnInput && stdin.length > 0;
+  const header = `${entry.id} ${mode} ${size} ${stdin.length}${own ? " o" : ""}\n`;
+  return Buffer.concat([Buffer.from(header), body, stdin, ...(own ? [Buffer.from(`\n${token} I ${entry.id}\n`)] : [])]);
 }
