@@ -40,7 +40,7 @@ describe("remote session", () => {
     }
   });
 
-  it("a step that reads its own input takes exactly it from the session's stream, and what it leaves is passed over", async () => {
+  it("a step that reads its own input takes exactly it from the session's stream, and what it leaves is passed over", { timeout: 60_000 }, async () => {
     const { session, opened } = localSession();
     try {
       const input = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 256));
