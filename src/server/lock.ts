@@ -102,7 +102,7 @@ const REMOVING = "removing the lock";
 export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: Owner): StepGroup<LockAnswer> {
   // lock.sh's functions, after those they call; a deploy user's lock may hold anything: its holder is read as
   // safe-read.ts reads (no link, no FIFO, a few KB).
-  const functions = [jsonStringFunction(), safeReadFunctions(), programText(import.meta.url, "./lock.sh")].join("\n");
+  const functions = withoutComments([jsonStringFunction(), safeReadFunctions(), programText(import.meta.url, "./lock.sh")].join("\n"));
   const where = [readRoot(shell.transport.root), posix.normalize(stateDir)].map(shell.quote).join(" ");
   const host = shell.transport.describe;
   // Status 0 and the holder it had, or status 1 when there is no lock.
@@ -122,6 +122,17 @@ export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHold
     ok: true,
     value: answer.taken && replaced ? { ...answer, replaced } : answer,
   }));
+}
+
+/**
+ * The scripts without their comment lines: what is left (under 4 KB) is read by the session's shell itself, where the
+ * whole went through a `head` process (remote-session.ts, LINE_READ_LIMIT). None of them has a line inside quotes.
+ */
+function withoutComments(script: string): string {
+  return script
+    .split("\n")
+    .filter((line) => !/^\s*#/.test(line))
+    .join("\n");
 }
 
 export type LockAnswer = { taken: true; replaced?: string } | { taken: false; held: string };
