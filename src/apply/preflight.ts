@@ -113,8 +113,9 @@ function accountChecks(shell: ServerShell, table: "passwd" | "group", names: str
 
 /**
  * apply installs files as root only into root's folders: in a folder another user owns, that user could swap
- * the staged file for a link between two of apply's steps. Folders the plan makes root's are fine. One `find`
- * names the existing folders that are not root's (it does not follow a link given to it, as `stat` did not).
+ * the staged file for a link between two of apply's steps. Folders the plan makes root's are fine. The shell's own
+ * `test -O` (owned by the user it runs as, root here) looks at each existing folder: no process. It follows a link,
+ * as `find` did not, but a link on the way to any of these folders is a problem of its own (linkProblems).
  */
 function foreignFolders(shell: ServerShell, host: HostPlan, changed: PlanEntry[]): string[] {
   const madeRoots = new Set(host.folders.filter((f) => f.owner === "root").map((f) => f.path));
@@ -122,15 +123,10 @@ function foreignFolders(shell: ServerShell, host: HostPlan, changed: PlanEntry[]
   if (dirs.length === 0) return [];
   const checks = dirs.map((d) => {
     const files = changed.filter((e) => posix.dirname(e.path) === d).map((e) => e.path);
-    return `  case "$nl$foreign$nl" in *"$nl"${shell.path(d)}"$nl"*) ${problem({ kind: "foreign-folder", path: d, files })} ;; esac`;
+    return `  [ ! -e ${shell.path(d)} ] || [ -O ${shell.path(d)} ] || ${problem({ kind: "foreign-folder", path: d, files })}`;
   });
   // Through sudo the preflight is root's: no `id` process to ask.
-  return [
-    shell.sudo ? "if true; then" : `if [ "$(id -u)" = 0 ]; then`,
-    `  foreign=$(find ${dirs.map((d) => shell.path(d)).join(" ")} -maxdepth 0 ! -uid 0 -print 2>/dev/null)`,
-    ...checks,
-    "fi",
-  ];
+  return [shell.sudo ? "if true; then" : `if [ "$(id -u)" = 0 ]; then`, ...checks, "fi"];
 }
 
 function unitCheck(shell: ServerShell, unit: string): string {
