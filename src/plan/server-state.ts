@@ -84,7 +84,7 @@ export async function readServerStateWith<T>(
 /**
  * The probe's steps, also for a caller that sends them with others: apply, right after taking the lock, which
  * does not read the lock it holds (`underOwnLock`). `contents`: the content of each file that differs comes back with
- * the probe (for the review; apply under its lock compares hashes only).
+ * the probe (what a plan shows); false for a read that compares hashes only (a reviewed plan's re-read under the lock).
  */
 export function probeRequest(
   transport: Transport,
@@ -92,7 +92,7 @@ export function probeRequest(
   folders: FolderSpec[],
   stateDir: string,
   underOwnLock = false,
-  contents = !underOwnLock,
+  contents = true,
 ): StepGroup<ProbeOutput> {
   const paths = [...files.map((f) => ({ path: f.path, ...(contents ? { sha256: fileSha256(f) } : {}) })), ...folders.map((f) => ({ path: f.path }))];
   return probeSteps(transport.root, paths, underOwnLock ? undefined : lockDir(stateDir), appliedRecordPath(stateDir), transport.describe);
