@@ -321,6 +321,8 @@ DENIED = 43
 
 def open_parent(root, path):
     """The folder of `path` as a descriptor, or why not: "missing", a status, or the system's words."""
+    if root is None:
+        return None, "missing"
     try:
         return open_folder(root, dirname(path)), None
     except LinkRefused as refused:
@@ -413,7 +415,7 @@ def probe(files, root, chown, body):
             probe_read(root, path, int(limit))
         else:
             try:
-                is_folder = stat.S_ISDIR(os.stat(path.lstrip("/") or ".", dir_fd=root).st_mode)
+                is_folder = root is not None and stat.S_ISDIR(os.stat(path.lstrip("/") or ".", dir_fd=root).st_mode)
             except OSError:
                 is_folder = False
             say_found("folder", path, found="true" if is_folder else "false")
@@ -450,7 +452,13 @@ def main(read=None):
     files = [fields[i:i + width] for i in range(2, len(fields), width)]
     if any(len(f) != width for f in files) or len(body) != (sum(int(f[6]) for f in files) if operation == "stage" else 0):
         return cut_short(operation, len(data))
-    root = os.open(fields[0], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        root = os.open(fields[0], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        # A folder standing in for a server before its first apply: the probe finds nothing there.
+        if operation != "probe":
+            raise
+        root = None
     run = {"probe": probe, "stage": stage, "install": install, "restore": restore}[operation]
     try:
         # A folder standing in for a server (the sandbox) records owners instead of setting them (sandbox-transport.ts).

@@ -258,6 +258,20 @@ class Probe(Server):
         self.assertEqual(self.entry("/nowhere/at/all")["kind"], "missing")
         self.assertNotIn("root's", self.out.getvalue())
 
+    def test_a_root_that_is_not_there_yet_holds_nothing(self):
+        # A folder standing in for a server before its first apply.
+        fields = [self.at("/not-made-yet"), "4", "entry", "/etc/a", "", "0", "read", "/state/applied.json", "", "10", "folder", "/state/lock", "", "0"]
+        header = "\0".join(fields).encode()
+        data = b"%d\n" % len(header) + header
+        with mock.patch.object(sys, "argv", ["-c", "0", str(len(data)), "probe"]):
+            self.assertEqual(root_files.main(read=io.BytesIO(data).read), 0)
+        import json
+        self.assertEqual([json.loads(line) for line in self.records()], [
+            {"kind": "missing", "path": "/etc/a"},
+            {"kind": "read", "path": "/state/applied.json", "status": 40},
+            {"kind": "folder", "path": "/state/lock", "found": False},
+        ])
+
     def test_a_fifo_swapped_in_after_the_look_is_not_read(self):
         os.mkfifo(self.at("/fifo"))
         folder = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)

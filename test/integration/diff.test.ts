@@ -53,6 +53,31 @@ describe("gen diff over real OpenSSH", { concurrency: 2 }, () => {
       assert.match(run.out, new RegExp(`^1 to change, 0 to create, ${FILE_COUNT - 1} unchanged$`, "m"));
     }));
 
+  it("shows a server file's bytes as they are, whatever they are: escapes made visible, invalid UTF-8 as U+FFFD, in text and in JSON", () =>
+    withServer({}, async (server) => {
+      await applied(server);
+      const original = await readFile(server.file(SUDOERS));
+      // A line that would recolour the terminal and set its title, quotes and backslashes, a byte that is not UTF-8.
+      const planted = Buffer.from('# \x1b[31mred\x1b]0;title\x07 "quoted" back\\slash \xff end\n', "latin1");
+      await writeFile(server.file(SUDOERS), Buffer.concat([original, planted]));
+      const run = await server.gen(["diff", "t"]);
+      assert.equal(run.code, 2, run.all);
+      assert.doesNotMatch(run.all, /\x1b|\x07/);
+      assert.match(run.out, /^-# \\x1b\[31mred\\x1b\]0;title\\x07 "quoted" back\\slash \uFFFD end$/m);
+      const json = await server.gen(["diff", "t", "--json"]);
+      assert.equal(json.code, 2, json.all);
+      const plan = assertJsonOutput<{ hosts: { entries: { path: string; current?: { sha256: string } }[] }[] }>("diff", json.out);
+      const entry = plan.hosts[0]!.entries.find((e) => e.path === SUDOERS)!;
+      // The hash is of the bytes on the server, not of the text shown.
+      const { createHash } = await import("node:crypto");
+      assert.equal(
+        entry.current?.sha256,
+        createHash("sha256")
+          .update(Buffer.concat([original, planted]))
+          .digest("hex"),
+      );
+    }));
+
   it("reads what differs through its one session: no SFTP channel is opened", () =>
     withServer({}, async (server) => {
       await applied(server);
