@@ -1,5 +1,5 @@
-# gen_read ROOT DIR NAME MAX [tail] and gen_hash FILE (src/server/safe-read.ts says what they answer): reads that
-# follow no link, wait on no FIFO and take only a regular file. gen_read's statuses, READ_* of safe-read.ts: 40 not
+# gen_read ROOT DIR NAME MAX [tail] (src/server/safe-read.ts says what it answers): a read that follows no link,
+# waits on no FIFO and takes only a regular file. gen_read's statuses, READ_* of safe-read.ts: 40 not
 # there, 41 a link on the way, 42 not a regular file, 43 DIR cannot be entered.
 gen_read() {
   cd -P -- "${1:-/}" 2>/dev/null || return 43; gen_r=${PWD%/}
@@ -12,12 +12,3 @@ gen_read() {
   gen_skip=0; if [ "${5:-}" = tail ]; then gen_size=$(stat -c %s -- "$3") || return 40; [ "$gen_size" -le "$4" ] || gen_skip=$((gen_size - $4)); fi
   dd if="$3" iflag=nofollow,nonblock,skip_bytes,count_bytes skip="$gen_skip" count="$4" bs=65536 status=none
 }
-gen_hash() {
-  [ ! -L "$1" ] && [ -f "$1" ] || return 0
-  # dd's complaint, if any, comes before sha256sum's line (printed once dd is done): a failed read hashes nothing.
-  gen_h=$( { dd if="$1" iflag=nofollow,nonblock bs=1048576 status=none 2>&3 | sha256sum; } 3>&1 )
-  if [ "${#gen_h}" -eq 67 ] && [ "${gen_h%  -}" != "$gen_h" ]; then printf '%s  %s\n' "${gen_h%  -}" "$1"
-  else gen_h=${gen_h%%"${gen_nl}"*}; printf 'sha256sum: %s: %s\n' "$1" "${gen_h##*: }" >&2; fi
-}
-gen_nl='
-'

@@ -1,11 +1,11 @@
-// gen_read and gen_hash in the real sh, on a folder standing in for a server where someone planted links and FIFOs.
+// gen_read in the real sh, on a folder standing in for a server where someone planted links and FIFOs.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { hashFilesScript, READ_DENIED, READ_LINK, READ_MISSING, READ_NOT_REGULAR, readRefusal, readRoot, safeReadFunctions } from "./safe-read.js";
+import { READ_DENIED, READ_LINK, READ_MISSING, READ_NOT_REGULAR, readRefusal, readRoot, safeReadFunctions } from "./safe-read.js";
 
 const root = mkdtempSync(join(tmpdir(), "gen-safe-read-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -71,37 +71,4 @@ test("each refusal of a read says why in words, and dd's own failure in its word
   // Only dd's own prefix, at the start of its line, is cut.
   assert.equal(readRefusal(1, "sudo: dd: failed to open 'x': Denied"), "sudo: dd: failed to open 'x': Denied");
   assert.equal(readRefusal(9, ""), "the read failed (exit 9)");
-});
-
-test("hashes regular files only, as sha256sum prints them, and nothing else", () => {
-  const files = ["holder.json", "fifo", "zero", "link", "none"].map((n) => join(root, "srv/lock", n));
-  const run = sh(`for f in ${files.join(" ")}; do gen_hash "$f"; done`);
-  assert.equal(run.status, 0);
-  assert.equal(run.out, `${spawnSync("sha256sum", [files[0]!], { encoding: "utf8" }).stdout.split(" ")[0]}  ${files[0]}\n`);
-  assert.equal(run.err, "");
-});
-
-test("the probe's hash step: one sha256sum for the files of root-only folders, the others read without blocking", () => {
-  const server = mkdtempSync(join(tmpdir(), "gen-hash-files-"));
-  try {
-    mkdirSync(join(server, "etc"));
-    mkdirSync(join(server, "home/deployer/config"), { recursive: true });
-    writeFileSync(join(server, "etc/a"), "a\n");
-    writeFileSync(join(server, "etc/b"), "b\n");
-    writeFileSync(join(server, "home/deployer/config/settings.py"), "s\n");
-    spawnSync("mkfifo", [join(server, "home/deployer/config/fifo")]);
-    symlinkSync("/dev/zero", join(server, "home/deployer/config/zero"));
-    // The deploy user's home: it could swap anything below it at any moment.
-    const deployer = Number(spawnSync("id", ["-u", "gen-test"], { encoding: "utf8" }).stdout.trim() || "65534");
-    chownSync(join(server, "home/deployer"), deployer, deployer);
-    const paths = ["/etc/a", "/home/deployer/config/settings.py", "/home/deployer/config/fifo", "/home/deployer/config/zero", "/etc/b", "/etc/none"];
-    const run = spawnSync("sh", ["-c", `set -u\n${hashFilesScript(server, paths)}`], { encoding: "utf8", timeout: 10_000 });
-    assert.equal(run.signal, null, "still running after 10 s");
-    const expected = (path: string) => `${spawnSync("sha256sum", [join(server, path)], { encoding: "utf8" }).stdout.split(" ")[0]}  ${join(server, path)}`;
-    assert.deepEqual(run.stdout.trim().split("\n").sort(), ["/etc/a", "/etc/b", "/home/deployer/config/settings.py"].map(expected).sort());
-    assert.equal(run.status, 0);
-    assert.equal(run.stderr, "");
-  } finally {
-    rmSync(server, { recursive: true, force: true });
-  }
 });
