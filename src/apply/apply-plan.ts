@@ -133,7 +133,7 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
             env.server.stateDir,
             input.rendered.map((f) => f.path),
           ),
-          probeRequest(effects.transport, files, folders, env.server.stateDir, true),
+          probeRequest(effects.transport, files, folders, env.server.stateDir, true, false),
         ],
       );
   if (lock.replaced) result.lockReplaced = lock.replaced;
