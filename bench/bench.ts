@@ -29,6 +29,8 @@ const startup = process.argv.includes("--startup");
 const serverWork = process.argv.includes("--server-work");
 /** --hosts 50: apply and diff to that many loopback hosts against the floor at the same concurrency, alone. */
 const manyHosts = flagValue("--hosts");
+/** --release-rows (with --rtt): only the release step's rows (deploy, rollback, check, doctor), not diff and apply. */
+const releaseRowsOnly = process.argv.includes("--release-rows");
 /** Internal: the run of one level of --rtt, inside its namespace; writes its rows to --latency-out. */
 const latencyLevel = flagValue("--latency-level");
 const RUNS = quick
@@ -52,7 +54,7 @@ async function latencyLevelRun(out: string): Promise<void> {
   const results = new Results();
   const plain = await startBenchServer(showProd(), { loginShellRc: false });
   try {
-    await benchLatencyRows(results, plain, RUNS.ssh);
+    if (!releaseRowsOnly) await benchLatencyRows(results, plain, RUNS.ssh);
     await benchReleaseRows(results, plain, RUNS.ssh);
   } finally {
     await plain.stop();
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
     const levels = rtt.split(",").map(Number);
     if (levels.length < 2 || levels.some((l) => !Number.isFinite(l) || l < 0))
       throw new Error("--rtt takes two or more round-trip times in ms: --rtt 0,20,100");
-    return benchLatency(levels, { quick, out: join(here, "latency-results.json") });
+    return benchLatency(levels, { quick, releaseRowsOnly, out: join(here, "latency-results.json") });
   }
   if (manyHosts !== undefined) return benchManyHostsAlone(Number(manyHosts), join(here, "hosts-results.json"));
   if (serverWork) return benchServerWorkAlone(join(here, "server-work-results.json"));

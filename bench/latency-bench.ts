@@ -16,7 +16,7 @@ export interface LevelResult {
   rows: Row[];
 }
 
-export async function benchLatency(levels: number[], options: { quick: boolean; out: string }): Promise<void> {
+export async function benchLatency(levels: number[], options: { quick: boolean; releaseRowsOnly: boolean; out: string }): Promise<void> {
   const why = latencyUnavailable();
   if (why) {
     console.log(`latency mode skipped: ${why}`);
@@ -35,6 +35,7 @@ export async function benchLatency(levels: number[], options: { quick: boolean; 
         "--latency-out",
         file,
         ...(options.quick ? ["--quick"] : []),
+        ...(options.releaseRowsOnly ? ["--release-rows"] : []),
       ]);
       await run(argv);
       const { rows } = JSON.parse(await readFile(file, "utf8")) as { rows: Row[] };
