@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -73,6 +73,45 @@ print(h.hexdigest())'`;
       assert.equal(opened.length, 1, "one session throughout");
     } finally {
       await session.close();
+    }
+  });
+
+  it("hands a step's output on as it comes, each stream to its own step, and still answers with all of it", async () => {
+    const { session } = localSession();
+    const dir = await mkdtemp(join(tmpdir(), "gen-session-stream-"));
+    const go = join(dir, "go");
+    try {
+      const seen: string[] = [];
+      // The second step prints its first line, then waits for the file the test makes only once that line came:
+      // without the output handed on before the step ends, it gives up (exit 9) after 20 s.
+      const waits = `echo first; echo warning >&2; i=0; while [ ! -e ${go} ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done; [ -e ${go} ] || exit 9; printf second`;
+      const [before, streaming, after] = await session.runAll([
+        { name: "before", script: "echo not streamed", onOutput: (chunk) => seen.push(`before:${text(chunk)}`) },
+        {
+          name: "streaming",
+          script: waits,
+          onOutput: (chunk, stream) => {
+            seen.push(`${stream}:${text(chunk)}`);
+            if (seen.join("").includes("stdout:first")) void writeFile(go, "");
+          },
+        },
+        { name: "after", script: "echo after" },
+      ]);
+      assert.equal(streaming!.exitCode, 0, "the first line came before the step ended");
+      assert.equal(text(before!.stdout), "not streamed\n");
+      assert.deepEqual([text(streaming!.stdout), text(streaming!.stderr)], ["first\nsecond", "warning\n"]);
+      assert.equal(text(after!.stdout), "after\n");
+      const streamed = (stream: string) =>
+        seen
+          .filter((s) => s.startsWith(`${stream}:`))
+          .map((s) => s.slice(stream.length + 1))
+          .join("");
+      assert.equal(streamed("before"), "not streamed\n");
+      assert.equal(streamed("stdout"), "first\nsecond");
+      assert.equal(streamed("stderr"), "warning\n");
+    } finally {
+      await session.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

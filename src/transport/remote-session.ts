@@ -81,6 +81,11 @@ export interface Step {
    * line that holds the session's token.
    */
   readsOwnInput?: boolean;
+  /**
+   * Called with the step's output as it comes (a dependency install that takes minutes), before its answer; the
+   * answer still holds all of it. A few dozen bytes may wait for the next chunk: they could be the start of the end.
+   */
+  onOutput?: (chunk: Buffer, stream: "stdout" | "stderr") => void;
 }
 
 export interface StepResult {
@@ -158,8 +163,11 @@ interface Live {
 function startLive(options: SessionOptions, forget: () => void): Live {
   const token = sessionToken();
   const pending: Pending[] = [];
-  const out = framer(Buffer.from(`${token} READY\n`), Buffer.from(`\n${token} R `));
-  const err = framer(Buffer.from(`${token} READY\n`), Buffer.from(`\n${token} E `));
+  // The record under way on a stream is that of the first step whose record on it is not complete yet.
+  const streamed = (stream: "stdout" | "stderr") => (bytes: Buffer) =>
+    pending[(stream === "stdout" ? out : err).records.length]?.step.onOutput?.(bytes, stream);
+  const out = framer(Buffer.from(`${token} READY\n`), Buffer.from(`\n${token} R `), streamed("stdout"));
+  const err = framer(Buffer.from(`${token} READY\n`), Buffer.from(`\n${token} E `), streamed("stderr"));
   let channel: SessionChannel | undefined;
   let closed: () => void = () => {};
   const whenClosed = new Promise<void>((resolve) => (closed = resolve));
@@ -269,13 +277,21 @@ interface Record {
 
 /**
  * Cuts one output stream into records: what comes before `ready` is not ours (a login script's greeting,
- * sudo's refusal), then each record is the step's output up to `marker`, and the marker line's rest.
+ * sudo's refusal), then each record is the step's output up to `marker`, and the marker line's rest. `onBody` gets
+ * the record under way's output as soon as it cannot be part of a marker.
  */
-function framer(ready: Buffer, marker: Buffer) {
+function framer(ready: Buffer, marker: Buffer, onBody: (bytes: Buffer) => void = () => {}) {
   const chunks: Buffer[] = [];
   // The record under way: `parts` hold bytes that cannot start a marker (scanned already), `buffer` the rest. Each
   // chunk is scanned once and a record joined once, so a large output costs linear time, not a copy per chunk.
   let parts: Buffer[] = [];
+  // A record's first byte is the newline that ended the line before it, not output.
+  let started = false;
+  const body = (bytes: Buffer) => {
+    const output = started ? bytes : bytes.subarray(1);
+    started = true;
+    if (output.length > 0) onBody(output);
+  };
   let buffer = Buffer.alloc(0) as Buffer;
   let scanFrom = 0;
   const state = {
@@ -297,9 +313,11 @@ function framer(ready: Buffer, marker: Buffer) {
       for (;;) {
         const at = buffer.indexOf(marker, scanFrom);
         if (at < 0) {
-          // Only the last marker.length - 1 bytes may be the start of a marker that the next chunk completes.
-          const keep = Math.max(0, buffer.length - (marker.length - 1));
-          if (keep > 0) parts.push(buffer.subarray(0, keep));
+          const keep = heldFrom(buffer, marker);
+          if (keep > 0) {
+            parts.push(buffer.subarray(0, keep));
+            body(buffer.subarray(0, keep));
+          }
           buffer = buffer.subarray(keep);
           scanFrom = 0;
           return;
@@ -311,6 +329,8 @@ function framer(ready: Buffer, marker: Buffer) {
         }
         // Each record's output follows the newline that ended the previous marker line (or the ready line).
         const whole = parts.length ? Buffer.concat([...parts, buffer.subarray(0, at)]) : buffer.subarray(0, at);
+        if (at > 0) body(buffer.subarray(0, at));
+        started = false;
         state.records.push({ body: Buffer.from(whole.subarray(1)), tail: buffer.subarray(at + marker.length, lineEnd).toString("latin1") });
         parts = [];
         buffer = buffer.subarray(lineEnd);
@@ -319,6 +339,16 @@ function framer(ready: Buffer, marker: Buffer) {
     },
   };
   return state;
+}
+
+/**
+ * Where the bytes that the next chunk could make a marker start: the marker's one newline, when what follows it is the
+ * start of a marker; otherwise none is held (the whole buffer is output).
+ */
+function heldFrom(buffer: Buffer, marker: Buffer): number {
+  const newline = buffer.lastIndexOf(10);
+  if (newline < 0 || buffer.length - newline >= marker.length) return buffer.length;
+  return marker.subarray(0, buffer.length - newline).equals(buffer.subarray(newline)) ? newline : buffer.length;
 }
 
 /**
