@@ -7,7 +7,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createSampleApp, type SampleApp } from "../test/integration/deploy-support/sample-app.js";
 import type { BenchServer } from "./bench-server.js";
-import { execRequestsOf, expectExit, measurePair, progress, type Results, runTimed } from "./measure.js";
+import { batchesOf, execRequestsOf, expectExit, measurePair, progress, type Results, runTimed } from "./measure.js";
 import { GEN_KEX, type SshRuns } from "./ssh-bench.js";
 
 const BUILD = ["sh", "-c", "mkdir -p dist && cp index.html dist/"];
@@ -82,9 +82,10 @@ async function nextSecond(): Promise<void> {
   while (new Date().toISOString().slice(0, 19) === now) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-function exec(result: Awaited<ReturnType<BenchServer["gen"]>>): { exec?: number } {
+function exec(result: Awaited<ReturnType<BenchServer["gen"]>>): { exec?: number; batches?: number } {
   const count = execRequestsOf(result);
-  return count === undefined ? {} : { exec: count };
+  const batches = batchesOf(result);
+  return { ...(count === undefined ? {} : { exec: count }), ...(batches === undefined ? {} : { batches }) };
 }
 
 function timed(server: BenchServer, args: string[], expected: number) {

@@ -1,10 +1,11 @@
-// gen's front-end upload (connectSsh, uploadFrontend over its own SFTP connection, close; in-process) next to
+// gen's front-end upload (connectSsh, putFrontend over its own SFTP connection, then the chmod step, close; in-process) next to
 // `scp -r` of the same folder.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
-import { serverShell } from "../src/server/server-shell.js";
-import { lazyUploads, uploadFrontend } from "../src/release/build-release.js";
+import { serverShell, statusStep } from "../src/server/server-shell.js";
+import { frontendReadableStep, lazyUploads, putFrontend } from "../src/release/build-release.js";
+import { runStep } from "../src/transport/typed-steps.js";
 import { connectSsh } from "../src/transport/ssh.js";
 import { openSshClientOptions, type BenchServer } from "./bench-server.js";
 import { expectExit, measurePair, runTimed, timeAsync, type Results } from "./measure.js";
@@ -39,10 +40,15 @@ export async function benchUpload(results: Results, server: BenchServer, runs: {
             agent: false,
             root: sshd.rootDir,
           });
-          const uploads = lazyUploads(transport);
+          const uploads = lazyUploads(() => transport.openUploader());
           try {
             const frontend = { dir: localDir, total: files.length };
-            await uploadFrontend(serverShell(transport, env, { sudo: false }), uploads, env, `/var/www/releases/bench-${n}`, frontend, out);
+            const releaseDir = `/var/www/releases/bench-${n}`;
+            const shell = serverShell(transport, env, { sudo: false });
+            // As a deploy makes it, with the release's folder.
+            await runStep(shell, statusStep(shell, "making the public folder", `mkdir -p ${shell.path(`${releaseDir}/${env.paths.publicDir}`)}`));
+            await putFrontend(uploads, env, releaseDir, frontend, out);
+            await runStep(shell, frontendReadableStep(shell, env, releaseDir));
           } finally {
             await uploads.close();
             await transport.close();

@@ -1,12 +1,13 @@
-// Step 5 of a release: a new folder under releases/ with the backend code, its dependencies, the settings link,
-// the release tasks, the front end and deployment.json. Effects: commands and uploads through the transport.
+// Step 5 of a release, as steps and uploads (deploy-release.ts sends them): a new folder under releases/ with the
+// backend code, its dependencies, the settings link, the release tasks, the front end and deployment.json.
+// Effects: only the uploads (over their own connection); everything else is a step for the caller to send.
 import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { outputLines, statusStep, type ServerShell, type StepOutput } from "../server/server-shell.js";
-import { orThrow, type Parsed } from "../transport/step-records.js";
-import type { CommandResult, Transport, Uploader } from "../transport/transport.js";
-import { chain, combine, plainStep, runStep, SKIPPED, type StepGroup, type TypedStep } from "../transport/typed-steps.js";
+import type { Parsed } from "../transport/step-records.js";
+import type { CommandResult, Uploader } from "../transport/transport.js";
+import { chain, combine, optional, plainStep, SKIPPED, type StepGroup, type TypedStep } from "../transport/typed-steps.js";
 import type { CommitInfo } from "./local-checks.js";
 import { commandScript, writeFileStep } from "./release-steps.js";
 
@@ -26,32 +27,40 @@ export interface ReleaseOutput {
 }
 
 /**
- * Puts exactly the checked commit's backend/ into the release and returns the commit the server has, read there:
- * fetched by hash (a remote without it is refused, naming it), or unpacked from an archive of it.
+ * The steps that put exactly the checked commit's backend/ into the release, read into the commit the server has:
+ * fetched by hash (a remote without it is refused, naming it), or unpacked from an archive of it (archiveUpload put
+ * it there first). One chain: a part of the release's first round trip after the lock.
  */
-export async function fetchBackend(
-  shell: ServerShell,
-  env: Environment,
-  releaseDir: string,
-  source: ReleaseSource,
-  out: ReleaseOutput,
-  uploads: Uploads,
-): Promise<string> {
-  if (source.kind === "archive") {
-    const tar = `${releaseDir}/.backend.tar`;
-    await (await uploads.get()).putFile(tar, source.archive!, "0600");
-    // The archive holds the repository's folder as it is named there; the release's backend folder may be named otherwise.
-    const moved = env.release.repositoryFolder !== env.paths.backendDir;
-    const into = moved ? `${releaseDir}/.checkout` : releaseDir;
-    if (moved) await runStep(shell, statusStep(shell, "creating the archive's folder", `mkdir ${shell.path(into)}`));
-    await runChecked(shell, ["tar", "-x", "-f", shell.raw(tar), "-C", shell.raw(into)], out);
-    if (moved) await runStep(shell, keepBackendStep(shell, env, releaseDir));
-    return runStep(shell, archiveCommitStep(shell, tar));
-  }
+export function fetchSteps(shell: ServerShell, env: Environment, releaseDir: string, source: ReleaseSource, out: ReleaseOutput): StepGroup<string> {
+  if (source.kind === "archive") return archiveSteps(shell, env, releaseDir, out);
   if (!env.release.repository) throw new GenError("release.repository is not set: name the git repository to clone, or deploy with --source archive");
   out.onCommand(`$ ${CLONE_COMMANDS(shell, env, releaseDir, source.commit)[0]!.join(" ")}`);
   out.onCommand(`$ git fetch --depth 1 ${env.release.repository} ${source.commit}`);
-  return runStep(shell, cloneSteps(shell, env, releaseDir, source.commit));
+  return cloneSteps(shell, env, releaseDir, source.commit);
+}
+
+/** Where the archive goes: inside the release folder, which the lock's round trip made. */
+export const archivePath = (releaseDir: string) => `${releaseDir}/.backend.tar`;
+
+/** The archive unpacked (its folder moved to the backend's when they are named apart), its commit read, the archive removed. */
+function archiveSteps(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput): StepGroup<string> {
+  const tar = archivePath(releaseDir);
+  // The archive holds the repository's folder as it is named there; the release's backend folder may be named otherwise.
+  const moved = env.release.repositoryFolder !== env.paths.backendDir;
+  const into = moved ? `${releaseDir}/.checkout` : releaseDir;
+  const extract = ["tar", "-x", "-f", shell.raw(tar), "-C", shell.raw(into)];
+  out.onCommand(`$ ${extract.join(" ")}`);
+  const unpacked = chain(
+    optional(moved ? statusStep(shell, "creating the archive's folder", `mkdir ${shell.path(into)}`) : undefined),
+    { name: `\`${extract.join(" ")}\``, script: commandScript(shell, extract), parse: (run) => parseCommand(extract, run) },
+    optional(moved ? keepBackendStep(shell, env, releaseDir) : undefined),
+    archiveCommitStep(shell, tar),
+  );
+  return combine([unpacked], ([[, , , commit]]) =>
+    commit === SKIPPED
+      ? { ok: false, error: new GenError(`internal error: the archive was not read on ${shell.transport.describe}`) }
+      : { ok: true, value: commit },
+  );
 }
 
 const ARCHIVE_COMMIT = "reading the commit of the archive";
@@ -168,49 +177,57 @@ export function settingsLinkStep(shell: ServerShell, env: Environment, releaseDi
   );
 }
 
-/** `stop` throws when gen was asked to stop (interrupt.ts): called before each command, none starts after. */
-export async function installBackend(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput, stop = () => {}): Promise<void> {
-  const backend = `${releaseDir}/${env.paths.backendDir}`;
-  for (const argv of env.release.install) {
-    stop();
-    await runChecked(shell, argv, out, backend);
-  }
-  await runStep(shell, settingsLinkStep(shell, env, releaseDir));
-}
-
-export async function runReleaseTasks(shell: ServerShell, env: Environment, releaseDir: string, out: ReleaseOutput, stop = () => {}): Promise<void> {
-  for (const argv of env.release.tasks) {
-    stop();
-    await runChecked(shell, argv, out, `${releaseDir}/${env.paths.backendDir}`);
-  }
-}
-
-/** A host's upload connection: opened on first use only (a release with nothing to upload opens none). */
-export interface Uploads {
-  get(): Promise<Uploader>;
-  /** Ends the connection if it was opened. */
-  close(): Promise<void>;
-}
-
-export function lazyUploads(transport: Transport): Uploads {
-  let opened: Promise<Uploader> | undefined;
+/**
+ * A command of the environment's (release.install, release.tasks) as a step in the release's folder: its output goes
+ * to the operator as it comes (a dependency install takes minutes), and it only has to succeed.
+ */
+export function commandStep(shell: ServerShell, argv: string[], cwd: string, out: ReleaseOutput): TypedStep<void> {
+  const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   return {
-    get: () => (opened ??= transport.openUploader()),
-    close: async () => {
-      const uploader = await opened?.catch(() => undefined);
-      await uploader?.close();
-    },
+    name: `\`${argv.join(" ")}\``,
+    script: commandScript(shell, argv, cwd),
+    onOutput: (chunk, stream) => out.onOutput(decoders[stream].decode(chunk, { stream: true })),
+    parse: (run) => parseCommand(argv, run),
   };
 }
 
+/** A host's upload connection: opened on first use, or early (start) for a release that will upload. */
+export interface Uploads {
+  get(): Promise<Uploader>;
+  /** Starts opening the connection now, so that it is there when the release folder is. */
+  start(): void;
+  /** Ends the connection if it was opened (once: later calls wait for that). */
+  close(): Promise<void>;
+}
+
+/** `open` opens the connection (transport.openUploader, or once the host's connection is there): on first use, or start(). */
+export function lazyUploads(open: () => Promise<Uploader>): Uploads {
+  let opened: Promise<Uploader> | undefined;
+  let closed: Promise<void> | undefined;
+  const get = () => (opened ??= open());
+  const close = async () => {
+    const uploader = await opened?.catch(() => undefined);
+    await uploader?.close();
+  };
+  return {
+    get,
+    start: () => void get().catch(() => {}),
+    close: () => (closed ??= close()),
+  };
+}
+
+/** The backend's archive into the release folder, for archiveSteps to unpack. */
+export async function putArchive(uploads: Uploads, releaseDir: string, archive: Buffer): Promise<void> {
+  await (await uploads.get()).putFile(archivePath(releaseDir), archive, "0600");
+}
+
 /**
- * Uploads the build output into public/ (made by the upload), many files at once, `total` of them. `stop` throwing
- * starts no further file, and is thrown once the uploads under way have ended: the caller removes the release next,
- * which an upload still writing into it would make fail. The upload gives files and folders the server's default
- * modes: they are then made readable to nginx, as the web user is not the deploy user (files 0644, folders 0755).
+ * Uploads the build output into public/, many files at once, `total` of them. `stop` throwing starts no further file,
+ * and is thrown once the uploads under way have ended: the caller removes the release next, which an upload still
+ * writing into it would make fail. The files get the server's default modes: frontendReadableStep then makes them
+ * readable to nginx.
  */
-export async function uploadFrontend(
-  shell: ServerShell,
+export async function putFrontend(
   uploads: Uploads,
   env: Environment,
   releaseDir: string,
@@ -218,14 +235,17 @@ export async function uploadFrontend(
   out: ReleaseOutput,
   stop = () => {},
 ): Promise<void> {
-  const publicDir = `${releaseDir}/${env.paths.publicDir}`;
   let sent = 0;
   stop();
-  await (await uploads.get()).putFolder(frontend.dir, publicDir, () => {
+  await (await uploads.get()).putFolder(frontend.dir, `${releaseDir}/${env.paths.publicDir}`, () => {
     stop();
     out.onUpload(++sent, frontend.total);
   });
-  await runStep(shell, statusStep(shell, "making the front end readable", `chmod -R u=rwX,go=rX -- ${shell.path(publicDir)}`));
+}
+
+/** The web user is not the deploy user: uploaded files 0644 and folders 0755, whatever the umask made them. */
+export function frontendReadableStep(shell: ServerShell, env: Environment, releaseDir: string): TypedStep<void> {
+  return statusStep(shell, "making the front end readable", `chmod -R u=rwX,go=rX -- ${shell.path(`${releaseDir}/${env.paths.publicDir}`)}`);
 }
 
 export interface DeploymentInfo {
@@ -241,19 +261,8 @@ export function deploymentJsonStep(shell: ServerShell, env: Environment, release
   return writeFileStep(shell, `${releaseDir}/${env.paths.publicDir}/deployment.json`, body, "0644");
 }
 
-export async function writeDeploymentJson(shell: ServerShell, env: Environment, releaseDir: string, info: DeploymentInfo): Promise<void> {
-  await runStep(shell, deploymentJsonStep(shell, env, releaseDir, info));
-}
-
 /** A command whose output streams to the operator (install, tasks): it only has to succeed. */
 export function parseCommand(argv: string[], result: CommandResult): Parsed<void> {
   if (result.exitCode === 0) return { ok: true, value: undefined };
   return { ok: false, error: new GenError(`\`${argv.join(" ")}\` failed (exit ${result.exitCode})`, { details: outputLines(result).slice(-20) }) };
-}
-
-async function runChecked(shell: ServerShell, argv: string[], out: ReleaseOutput, cwd?: string): Promise<void> {
-  out.onCommand(`$ ${argv.join(" ")}`);
-  // On its own channel, not a step: its output is shown as it comes (a dependency install takes minutes).
-  const result = await shell.transport.run(argv, { ...(cwd ? { cwd } : {}), onOutput: (chunk) => out.onOutput(chunk) });
-  orThrow(parseCommand(argv, result));
 }

@@ -1,6 +1,7 @@
 // `gen deploy` over a whole environment, as apply-environment.ts is for gen apply: the local checks, the front-end
 // build, the configuration (applied through the apply stage's entry, or refused when it drifted), then the release
-// on every host. Everything local comes first: a wrong branch or a failed build has not touched any server.
+// on every host. Everything local comes first: a wrong branch or a failed build has not touched any server. The
+// release's connections (release-connections.ts) open while the configuration step runs.
 // Progress and the configuration's report go out through `events`; the outcome comes back as plain data.
 import { resolve } from "node:path";
 import { applyEnvironment, type ApplyEvents, type EnvironmentApplyOutcome, refuseDrift } from "../apply/apply-environment.js";
@@ -12,6 +13,7 @@ import type { ConnectOptions } from "../transport/open-transport.js";
 import { deployHosts, type HostDeployResult } from "./deploy-hosts.js";
 import type { StepReporter } from "./deploy-release.js";
 import { listBuildOutput, runLocalCommand } from "./frontend.js";
+import { releaseConnections } from "./release-connections.js";
 import { archiveCommit, checkBranchName, checkConfiguredFolders, type CommitInfo, readCommit, refuseUncommitted } from "./local-checks.js";
 
 export interface EnvironmentDeployInput {
@@ -86,22 +88,36 @@ export async function deployEnvironment(input: EnvironmentDeployInput, events: D
       : { kind: "clone" as const, branch, commit: commit.hash };
   events.step(3, `configuration of ${input.loaded.name}`);
   const applyInput = { ...input, dryRun: false };
-  if (input.applyConfiguration) {
-    const goOn = events.applied(await applyEnvironment(applyInput, events.apply));
-    if (input.interrupts.signal)
-      throw new InterruptedError(input.interrupts.signal, `interrupted (${input.interrupts.signal}) in the configuration step (above); nothing was deployed`);
-    if (!goOn) throw new GenError("applying the configuration failed or was declined; nothing was deployed");
-  } else {
-    await refuseDrift(applyInput, events.apply.planned);
+  const release = releaseConnections(env, input.options, frontendDir !== undefined || source.kind === "archive");
+  try {
+    if (input.applyConfiguration) {
+      // The release's connections start with the configuration step's when they are the same, else once its plan is
+      // known (its connections checked the host keys by then): either way, ready when the release starts.
+      if (release.shared) release.warm(input.concurrency);
+      const planned: ApplyEvents["planned"] = (plan, serverFiles) => {
+        events.apply.planned(plan, serverFiles);
+        release.warm(input.concurrency);
+      };
+      const connections = release.shared ? { connections: release.shared } : {};
+      const goOn = events.applied(await applyEnvironment({ ...applyInput, ...connections }, { ...events.apply, planned }));
+      if (input.interrupts.signal)
+        throw new InterruptedError(input.interrupts.signal, `interrupted (${input.interrupts.signal}) in the configuration step (above); nothing was deployed`);
+      if (!goOn) throw new GenError("applying the configuration failed or was declined; nothing was deployed");
+    } else {
+      await refuseDrift(applyInput, events.apply.planned);
+      release.warm(input.concurrency);
+    }
+    const deployInput = {
+      environment: env,
+      commit,
+      source,
+      frontend: frontendDir === undefined ? null : { dir: frontendDir, files },
+      restartCelery: input.restartCelery,
+      forceUnlock: input.forceUnlock,
+    };
+    const hosts = await deployHosts(deployInput, input.options, input.concurrency, events.report, input.interrupts, release);
+    return { branch, commit, hosts };
+  } finally {
+    await release.close();
   }
-  const deployInput = {
-    environment: env,
-    commit,
-    source,
-    frontend: frontendDir === undefined ? null : { dir: frontendDir, files },
-    restartCelery: input.restartCelery,
-    forceUnlock: input.forceUnlock,
-  };
-  const hosts = await deployHosts(deployInput, input.options, input.concurrency, events.report, input.interrupts);
-  return { branch, commit, hosts };
 }

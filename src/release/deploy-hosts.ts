@@ -1,10 +1,18 @@
-// Release over every host of an environment (bounded concurrency), each on its own connection as the release
-// user; a host that fails is reported in the results, the others carry on.
+// Release over every host of an environment (bounded concurrency), each on a connection as the release user (its
+// own, or `early`'s: opened, and the upload connection started, while the configuration step ran); a host that fails
+// is reported in the results, the others carry on.
 import { hostname, userInfo } from "node:os";
 import { GenError } from "../errors.js";
 import { NO_INTERRUPTS, type Interrupts } from "../interrupt.js";
-import { forEachHost, type ConnectOptions } from "../transport/open-transport.js";
+import { forEachHost, type ConnectOptions, type HostConnections, type HostEntry } from "../transport/open-transport.js";
+import type { Uploads } from "./build-release.js";
 import { deployRelease, type DeployInput, type DeployResult, type StepReporter } from "./deploy-release.js";
+
+/** Connections opened before the release (the caller closes them), and each host's upload connection if it started one. */
+export interface EarlyConnections {
+  connections: HostConnections;
+  uploads: (host: HostEntry) => Uploads | undefined;
+}
 
 export type HostDeployResult = DeployResult & { host: string };
 
@@ -14,6 +22,7 @@ export async function deployHosts(
   concurrency: number,
   report: StepReporter,
   interrupts: Interrupts = NO_INTERRUPTS,
+  early?: EarlyConnections,
 ): Promise<HostDeployResult[]> {
   const env = input.environment;
   const who = `${userInfo().username}@${hostname()}`;
@@ -21,12 +30,14 @@ export async function deployHosts(
     env,
     { ...options, sshUser: env.release.sshUser ?? env.server.deployUser },
     concurrency,
-    (transport, host) =>
-      deployRelease(
+    (transport, host) => {
+      const uploads = early?.uploads(host);
+      return deployRelease(
         { ...input, roles: host.roles },
-        { transport, now: () => new Date(), who, pid: process.pid, report, interrupt: interrupts.forHost(host.name) },
-      ),
-    undefined,
+        { transport, now: () => new Date(), who, pid: process.pid, report, interrupt: interrupts.forHost(host.name), ...(uploads ? { uploads } : {}) },
+      );
+    },
+    early?.connections,
     interrupts,
   );
   return outcomes.map((o) => {

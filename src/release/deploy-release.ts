@@ -1,34 +1,58 @@
-// Release: a checked local commit and built front end in; a new live release on the server out (steps 4-8).
+// Release: a checked local commit and built front end in; a new live release on the server out (steps 4-9).
 // Effects: through the transport as the deploy user. A failure before the switch removes the half-made release
 // and leaves `current` alone; a failed restart switches back to the previous release and restarts again. An
 // interrupt (interrupt.ts) before the switch stops before the next command and removes the release, the live one
 // staying; once `current` switched, the deploy finishes (restarts, smoke checks, switched back if they fail) and only
 // pruning is left out.
+//
+// Round trips, each a chain that stops at its first failure: (1) the lock, and under it the live release read and
+// the new release's folder made; (2) the backend fetched, then the environment's first command; one more for each
+// further command (a signal is looked at before each, so none starts after it), gen's own steps riding with the
+// next; (3) what is left of them (migrations.json, the front end made readable, deployment.json), the switch, the
+// restarts, the smoke checks, and the releases listed for pruning; (4) the old releases (or the half-made one)
+// removed, the log appended and the lock released. The upload connection opens with the lock's round trip and the
+// front end goes up while the commands run.
+import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
-import { warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
-import { lockDir, releaseLock, takeLock } from "../server/lock.js";
+import type { CleanupWarning } from "../server/cleanup-warning.js";
+import { takeLock } from "../server/lock.js";
 import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrupt.js";
+import { orThrow, type Parsed } from "../transport/step-records.js";
+import { endRelease } from "./release-end.js";
 import type { Transport } from "../transport/transport.js";
-import { runStep } from "../transport/typed-steps.js";
+import { attempt, chain, chainEach, combine, each, optional, runStep, SKIPPED, type StepPart, type TypedStep } from "../transport/typed-steps.js";
 import {
+  commandStep,
   createReleaseStep,
-  fetchBackend,
-  installBackend,
-  publicFolderStep,
-  removeReleaseStep,
-  runReleaseTasks,
+  deploymentJsonStep,
+  fetchSteps,
+  frontendReadableStep,
   lazyUploads,
-  uploadFrontend,
-  writeDeploymentJson,
+  publicFolderStep,
+  putArchive,
+  putFrontend,
+  removeReleaseStep,
+  settingsLinkStep,
   type ReleaseOutput,
   type ReleaseSource,
+  type Uploads,
 } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
-import { recordMigrations } from "./migrations.js";
-import { describeCheckLines, failedChecks, runSmokeChecks, smokeCheckSpec, type CheckResult } from "./smoke-checks.js";
-import { appendReleaseLog, liveRelease, pruneReleases, releaseIdFor, releaseLogPath, restartServices, switchCurrent } from "./releases.js";
+import { migrationsFileStep, migrationsStep } from "./migrations.js";
+import { describeCheckLines, failedChecks, smokeCheckSpec, smokeChecksStep, type CheckResult } from "./smoke-checks.js";
+import {
+  liveReleaseStep,
+  planPrune,
+  readRestarts,
+  releaseIdFor,
+  releasesWithLogSteps,
+  removeReleasesStep,
+  restartSteps,
+  switchCurrentStep,
+  type ReleaseLogEntry,
+} from "./releases.js";
 
 export const TOTAL_STEPS = 9;
 
@@ -58,6 +82,8 @@ export interface DeployEffects {
   report: StepReporter;
   /** A stop request (SIGINT...): checked before each command until `current` switches. */
   interrupt?: Interrupt;
+  /** The host's upload connection, already opening (deployHosts starts it with the configuration step); else opened here. */
+  uploads?: Uploads;
 }
 
 export interface DeployResult {
@@ -91,6 +117,20 @@ export async function deployRelease(input: DeployInput, effects: DeployEffects):
 }
 
 async function deploySteps(input: DeployInput, effects: DeployEffects): Promise<DeployResult> {
+  const uploads = effects.uploads ?? lazyUploads(() => effects.transport.openUploader());
+  // Opened while the lock is taken: the upload starts as soon as the release folder is there.
+  if (input.frontend || input.source.kind === "archive") uploads.start();
+  try {
+    return await deployLocked(input, effects, uploads);
+  } finally {
+    await uploads.close();
+  }
+}
+
+/** What `current` leads to, as far as gen knows: the release live before, the new one, or unknown (a round trip lost). */
+type Current = "old" | "new" | "unknown";
+
+async function deployLocked(input: DeployInput, effects: DeployEffects, uploads: Uploads): Promise<DeployResult> {
   const env = input.environment;
   const stop = (what: string) => () => stopIfInterrupted(effects.interrupt, what);
   const shell = serverShell(effects.transport, env, { sudo: false });
@@ -98,37 +138,79 @@ async function deploySteps(input: DeployInput, effects: DeployEffects): Promise<
   const releaseDir = `${env.paths.releases}/${release}`;
   const result: DeployResult = { release, outcome: "failed", removedReleases: [], checks: [], steps: [] };
   const step = stepRunner(effects, result);
-
-  await step(4, "lock", () =>
-    takeLock(shell, env.server.stateDir, { who: effects.who, command: "deploy", since: effects.now().toISOString(), pid: effects.pid }, input.forceUnlock),
+  const holder = { who: effects.who, command: "deploy", since: effects.now().toISOString(), pid: effects.pid };
+  const taken = await step(4, "lock", () =>
+    takeLock(shell, env.server.stateDir, holder, input.forceUnlock, undefined, [releaseFolderSteps(shell, env, releaseDir)]),
   );
+  let made = false;
+  let current: Current = "old";
+  let ended = false;
+  /** The last round trip (once): `remove` (the half-made release, or old ones), the log, the lock. */
+  const end = async (entry: ReleaseLogEntry, remove?: TypedStep<unknown>): Promise<Parsed<unknown> | undefined> => {
+    ended = true;
+    const { removed, warnings } = await endRelease(shell, env, entry, remove);
+    if (warnings.length > 0) result.warnings = warnings;
+    return removed;
+  };
+  const logEntry = (outcome: ReleaseLogEntry["result"]): ReleaseLogEntry => {
+    const entry = { at: effects.now().toISOString(), who: effects.who, command: "deploy" as const, release, commit: input.commit.hash, result: outcome };
+    return result.error ? { ...entry, error: result.error.message } : entry;
+  };
   try {
-    const previous = await liveRelease(shell, env);
+    const [[live, created]] = orThrow(taken.guarded);
+    made = created !== SKIPPED && created.ok;
+    const previous = orThrow(live);
     if (previous) result.previous = previous;
-    stop("before the release was made: nothing was changed")();
+    let build: Built | undefined;
     await step(5, `build release ${release}`, async () => {
       // mkdir, not mkdir -p: a folder that already exists belongs to another release and is never removed here.
-      await runStep(shell, createReleaseStep(shell, releaseDir));
-      try {
-        await buildRelease(shell, input, effects, releaseDir, release, stop("before the switch: the half-made release was removed"));
-        // The last point where stopping leaves the live release as it is: past it, the deploy is finished.
-        stop("before the switch: the release was removed")();
-      } catch (error) {
-        await runStep(shell, removeReleaseStep(shell, releaseDir));
-        throw error;
-      }
+      if (created === SKIPPED) throw new GenError(`internal error: the release folder was not made on ${effects.transport.describe}`);
+      orThrow(created);
+      build = await buildRelease(shell, input, effects, releaseDir, uploads, stop("before the switch: the half-made release was removed"));
+      // The last point where stopping leaves the live release as it is: past it, the deploy is finished.
+      stop("before the switch: the release was removed")();
     });
-    await step(6, `switch ${env.paths.current} to ${release}`, () => switchCurrent(shell, env, release));
+    const { own, serverCommit } = build!;
+    const info = { commit: input.commit, serverCommit, deployedAt: effects.now().toISOString(), release };
+    const smoke = smokeCheckSpec(env, { roles: input.roles, celery: input.restartCelery, root: effects.transport.root });
+    const restart = { celery: input.restartCelery, roles: input.roles };
+    current = "unknown";
+    const [[finished, switched, restarts, checks], listed] = await step(6, `switch ${env.paths.current} to ${release}`, () =>
+      runStep(
+        shell,
+        each([
+          chain(
+            attempt(chainEach([...own, deploymentJsonStep(shell, env, releaseDir, info)])),
+            attempt(switchCurrentStep(shell, env, release)),
+            restartSteps(shell, env, restart),
+            attempt(optional(smoke.order.length > 0 ? smokeChecksStep(shell, env, smoke) : undefined)),
+          ),
+          // Listed once the restarts ran, as pruning has always seen them: what still runs in an old release.
+          attempt(releasesWithLogSteps(shell, env)),
+        ]),
+      ),
+    );
+    if (!finished.ok) {
+      current = "old";
+      result.failedStep = 5;
+      throw finished.error;
+    }
+    if (switched === SKIPPED || !switched.ok) {
+      current = "old";
+      result.failedStep = 6;
+      throw switched === SKIPPED ? new GenError("internal error: the switch did not run") : switched.error;
+    }
+    current = "new";
+    const onCommand = (shown: string) => effects.report.output.onCommand(`$ sudo ${shown}`);
     try {
-      await step(7, "restart services", () =>
-        restartServices(shell, env, { celery: input.restartCelery, roles: input.roles }, (shown) => effects.report.output.onCommand(`$ sudo ${shown}`)),
-      );
+      await step(7, "restart services", async () => readRestarts(restarts === SKIPPED ? [] : restarts, onCommand));
     } catch (error) {
       await rollBackSwitch(shell, input, effects, result, "restart failed");
       throw error;
     }
     await step(8, "smoke checks", async () => {
-      result.checks = await runSmokeChecks(shell, env, smokeCheckSpec(env, { roles: input.roles, celery: input.restartCelery, root: effects.transport.root }));
+      if (checks === SKIPPED) throw new GenError("internal error: the smoke checks did not run");
+      result.checks = orThrow(checks) ?? [];
       for (const check of result.checks) for (const line of describeCheckLines(check)) effects.report.output.onCommand(line);
       const failed = failedChecks(result.checks);
       if (failed.length === 0) return;
@@ -140,10 +222,13 @@ async function deploySteps(input: DeployInput, effects: DeployEffects): Promise<
     // one step an interrupt leaves out once the release is live: the next deploy prunes.
     if (!effects.interrupt?.signal)
       await step(9, `keep ${env.release.keep} releases`, async () => {
-        const pruned = await pruneReleases(shell, env, env.release.keep);
-        result.removedReleases = pruned.removed;
+        const pruned = planPrune(orThrow(listed), env.release.keep);
         if (pruned.keptInUse.length > 0) result.keptInUse = pruned.keptInUse;
         if (pruned.previous) result.previousGood = pruned.previous;
+        // A release that passed its smoke checks is deployed, even when pruning after it fails.
+        const removed = await end(logEntry("deployed"), pruned.removed.length > 0 ? removeReleasesStep(shell, env, pruned.removed) : undefined);
+        if (removed && !removed.ok) throw removed.error;
+        result.removedReleases = pruned.removed;
       });
     result.outcome = "deployed";
   } catch (error) {
@@ -165,56 +250,152 @@ async function deploySteps(input: DeployInput, effects: DeployEffects): Promise<
     }
   } finally {
     // A release that passed its smoke checks is deployed even when pruning after it failed: the log says so, with
-    // the error, so that it still counts as good (release-history.ts).
-    // An interrupted deploy is a failed one for the log: its release is gone.
-    const outcome = result.outcome === "failed" && result.failedStep === 9 ? "deployed" : result.outcome === "interrupted" ? "failed" : result.outcome;
-    const entry = { at: effects.now().toISOString(), who: effects.who, command: "deploy" as const, release, commit: input.commit.hash, result: outcome };
-    const logged = await warnOnFailure("log", releaseLogPath(env), () =>
-      appendReleaseLog(shell, env, result.error ? { ...entry, error: result.error.message } : entry),
-    );
-    const unlocked = await warnOnFailure("unlock", lockDir(env.server.stateDir), () => releaseLock(shell, env.server.stateDir));
-    if (logged.length + unlocked.length > 0) result.warnings = [...logged, ...unlocked];
+    // the error, so that it still counts as good (release-history.ts). An interrupted deploy is a failed one for the
+    // log: its release is gone.
+    if (!ended) {
+      const outcome = result.outcome === "failed" && result.failedStep === 9 ? "deployed" : result.outcome === "interrupted" ? "failed" : result.outcome;
+      await end(logEntry(outcome), made && current === "old" ? removeReleaseStep(shell, releaseDir) : undefined);
+    }
   }
   if (effects.interrupt?.signal) result.interrupted = effects.interrupt.signal;
   return result;
 }
 
-/** `stop` throws once gen was asked to stop: called before each command, so none starts after. */
+/**
+ * Under the lock, in its round trip: where `current` leads (the release a failure switches back to), then the new
+ * release's folder and its public folder. Each read as a value, so that the caller knows whether the folder was made.
+ */
+function releaseFolderSteps(shell: ServerShell, env: Environment, releaseDir: string) {
+  return chain(attempt(liveReleaseStep(shell, env)), attempt(createReleaseStep(shell, releaseDir)), publicFolderStep(shell, env, releaseDir));
+}
+
+/** What step 5 leaves for the switch's round trip: gen's steps not sent yet, and the commit the server has. */
+interface Built {
+  own: StepPart<unknown>[];
+  serverCommit: string;
+}
+
+/**
+ * The release's build after its folder was made: the backend fetched, the environment's commands (release.install,
+ * the settings link, release.tasks, release.migrations), each in a round trip of its own with gen's steps before it
+ * chained in front, and the front end uploaded meanwhile. `stop` throws once gen was asked to stop: called before each
+ * command (and each file), so none starts after.
+ */
 async function buildRelease(
   shell: ServerShell,
   input: DeployInput,
   effects: DeployEffects,
   releaseDir: string,
-  release: string,
+  uploads: Uploads,
   stop: () => void,
-): Promise<void> {
+): Promise<Built> {
   const env = input.environment;
   const out = effects.report.output;
-  const uploads = lazyUploads(effects.transport);
-  try {
-    const serverCommit = await fetchBackend(shell, env, releaseDir, input.source, out, uploads);
-    await installBackend(shell, env, releaseDir, out, stop);
-    await runReleaseTasks(shell, env, releaseDir, out, stop);
+  const backend = `${releaseDir}/${env.paths.backendDir}`;
+  if (input.source.kind === "archive") {
     stop();
-    await recordMigrations(shell, env, releaseDir, out.onCommand);
-    if (input.frontend) await uploadFrontend(shell, uploads, env, releaseDir, { dir: input.frontend.dir, total: input.frontend.files.length }, out, stop);
-    else await runStep(shell, publicFolderStep(shell, env, releaseDir));
-    stop();
-    await writeDeploymentJson(shell, env, releaseDir, { commit: input.commit, serverCommit, deployedAt: effects.now().toISOString(), release });
-  } finally {
-    await uploads.close();
+    await putArchive(uploads, releaseDir, input.source.archive!);
   }
+  const upload = frontendUpload(input, uploads, releaseDir, out, stop);
+  let serverCommit: string | undefined;
+  let own: StepPart<unknown>[] = [
+    combine([fetchSteps(shell, env, releaseDir, input.source, out)], ([commit]) => {
+      serverCommit = commit;
+      return { ok: true, value: undefined };
+    }),
+  ];
+  /** gen's steps not sent yet, then `command`, in one round trip; the command's value. */
+  const send = async <T>(command: TypedStep<T> | undefined): Promise<T | undefined> => {
+    stop();
+    upload.check();
+    const values = await runStep(shell, chainEach([...own, ...(command ? [command as StepPart<unknown>] : [])]));
+    own = [];
+    // Every step before the last succeeded (a failure's parser throws): the last ran.
+    return command ? (values.at(-1) as T) : undefined;
+  };
+  const run = (argv: string[]) => {
+    out.onCommand(`$ ${argv.join(" ")}`);
+    return send(commandStep(shell, argv, backend, out));
+  };
+  try {
+    for (const argv of env.release.install) await run(argv);
+    own.push(settingsLinkStep(shell, env, releaseDir));
+    for (const argv of env.release.tasks) await run(argv);
+    const migrations = migrationsStep(shell, env, releaseDir);
+    if (migrations) {
+      out.onCommand(`$ ${env.release.migrations!.join(" ")}`);
+      const applied = (await send(migrations))!;
+      own.push(migrationsFileStep(shell, env, posix.basename(releaseDir), applied));
+    }
+    // deployment.json names the commit the server has: read with the fetch, which no command has carried yet.
+    if (serverCommit === undefined) await send(undefined);
+  } catch (error) {
+    await upload.abandon();
+    throw error;
+  }
+  await upload.done();
+  // Its connection goes now, while the switch's round trip runs, rather than after the release's last one.
+  void uploads.close();
+  if (input.frontend) own.push(frontendReadableStep(shell, env, releaseDir));
+  return { own, serverCommit: serverCommit! };
 }
 
+/**
+ * The front end's upload, under way while the commands run. Its progress is shown once they are over (their output
+ * would draw over a progress bar); a failure stops the next command (check); abandon() starts no further file.
+ */
+function frontendUpload(input: DeployInput, uploads: Uploads, releaseDir: string, out: ReleaseOutput, stop: () => void) {
+  const frontend = input.frontend;
+  let failure: { error: unknown } | undefined;
+  let abandoned = false;
+  let shown = false;
+  let sent = 0;
+  const progress = {
+    ...out,
+    onUpload: (done: number, total: number) => {
+      sent = done;
+      if (shown) out.onUpload(done, total);
+    },
+  };
+  const running = frontend
+    ? putFrontend(uploads, input.environment, releaseDir, { dir: frontend.dir, total: frontend.files.length }, progress, () => {
+        if (abandoned) throw new GenError("the upload was abandoned");
+        stop();
+      }).catch((error: unknown) => void (failure = { error }))
+    : Promise.resolve();
+  return {
+    check: () => {
+      if (failure) throw failure.error;
+    },
+    abandon: async () => {
+      abandoned = true;
+      await running;
+    },
+    done: async () => {
+      shown = true;
+      if (frontend && sent > 0) out.onUpload(sent, frontend.files.length);
+      await running;
+      if (failure) throw failure.error;
+    },
+  };
+}
+
+/** Back to the release live before, restarted, in one round trip; a failed restart of it is said, not thrown. */
 async function rollBackSwitch(shell: ServerShell, input: DeployInput, effects: DeployEffects, result: DeployResult, why: string): Promise<void> {
   if (!result.previous) return;
-  effects.report.output.onCommand(`${why}: switching back to ${result.previous}`);
-  await switchCurrent(shell, input.environment, result.previous);
-  await restartServices(shell, input.environment, { celery: input.restartCelery, roles: input.roles }, (shown) =>
-    effects.report.output.onCommand(`$ sudo ${shown}`),
-  ).catch((error: unknown) => {
-    effects.report.output.onCommand(`restarting ${result.previous} failed too: ${errorMessage(error)}`);
-  });
+  const out = effects.report.output;
+  out.onCommand(`${why}: switching back to ${result.previous}`);
+  const restart = { celery: input.restartCelery, roles: input.roles };
+  // A switch back that fails throws (its parser names it): nothing is restarted then.
+  const [, restarts] = await runStep(
+    shell,
+    chain(switchCurrentStep(shell, input.environment, result.previous), restartSteps(shell, input.environment, restart)),
+  );
+  try {
+    readRestarts(restarts === SKIPPED ? [] : restarts, (shown) => out.onCommand(`$ sudo ${shown}`));
+  } catch (error) {
+    out.onCommand(`restarting ${result.previous} failed too: ${errorMessage(error)}`);
+  }
   result.outcome = "rolled-back";
 }
 

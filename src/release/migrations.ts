@@ -3,13 +3,12 @@
 // it names the `migrate` commands that would, and the admin decides.
 import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
-import { posix } from "node:path";
 import type { ServerShell } from "../server/server-shell.js";
 import { outputLines } from "../server/server-shell.js";
 import { quoteArg, quoteArgv } from "../transport/shell-quote.js";
 import type { Parsed } from "../transport/step-records.js";
 import type { CommandResult } from "../transport/transport.js";
-import { runStep, type TypedStep } from "../transport/typed-steps.js";
+import type { TypedStep } from "../transport/typed-steps.js";
 import { commandScript, writeFileStep } from "./release-steps.js";
 
 export interface Migration {
@@ -81,21 +80,6 @@ export function parseMigrationsStep(env: Environment, run: CommandResult): Parse
 export function migrationsFileStep(shell: ServerShell, env: Environment, releaseId: string, applied: Migration[]): TypedStep<void> {
   const body: MigrationsFile = { applied };
   return writeFileStep(shell, migrationsPath(env, releaseId), `${JSON.stringify(body, null, 2)}\n`, "0644");
-}
-
-/** Runs release.migrations and writes migrations.json; nothing when it is null. */
-export async function recordMigrations(
-  shell: ServerShell,
-  env: Environment,
-  releaseDir: string,
-  onCommand: (line: string) => void,
-): Promise<Migration[] | undefined> {
-  const step = migrationsStep(shell, env, releaseDir);
-  if (!step) return undefined;
-  onCommand(`$ ${env.release.migrations!.join(" ")}`);
-  const applied = await runStep(shell, step);
-  await runStep(shell, migrationsFileStep(shell, env, posix.basename(releaseDir), applied));
-  return applied;
 }
 
 /**

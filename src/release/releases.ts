@@ -19,7 +19,7 @@ import { GenError } from "../errors.js";
 import { outputLines, statusStep, type ServerShell } from "../server/server-shell.js";
 import { jsonStringFunction, oneRecord, orThrow, parseRecords, printServerRecord, type Parsed } from "../transport/step-records.js";
 import type { CommandResult } from "../transport/transport.js";
-import { chainEach, runStep, runSteps, SKIPPED, type TypedStep } from "../transport/typed-steps.js";
+import { chainEach, combine, runStep, SKIPPED, type Skipped, type StepGroup, type TypedStep } from "../transport/typed-steps.js";
 import { migrationsOf, type Migration } from "./migrations.js";
 import {
   ERROR_CHARS,
@@ -120,8 +120,12 @@ function releaseOfLink(target: string): string | undefined {
 
 /** The releases with their standing in the release log: the folder and the log read in one round trip. */
 export async function listReleases(shell: ServerShell, env: Environment): Promise<ReleaseInfo[]> {
-  const [releases, log] = await runSteps(shell, [listReleasesStep(shell, env), readReleaseLogStep(shell, env)]);
-  return withReleaseLog(releases, log);
+  return runStep(shell, releasesWithLogSteps(shell, env));
+}
+
+/** The folder and the log read together, as listReleases reads them: a part of a larger round trip. */
+export function releasesWithLogSteps(shell: ServerShell, env: Environment): StepGroup<ReleaseInfo[]> {
+  return combine([listReleasesStep(shell, env), readReleaseLogStep(shell, env)], ([releases, log]) => ({ ok: true, value: withReleaseLog(releases, log) }));
 }
 
 /** Each release's status by the rule of release-history.ts, its last record and who deployed it. */
@@ -202,9 +206,20 @@ export function restartCommands(env: Environment, options: RestartOptions): Serv
 
 /** Runs the restarts in one round trip, chained; `onCommand` gets each one that ran, as shown to the operator. */
 export async function restartServices(shell: ServerShell, env: Environment, options: RestartOptions, onCommand: (shown: string) => void): Promise<void> {
+  readRestarts(await runStep(shell, restartSteps(shell, env, options)), onCommand);
+}
+
+export type Restarted = { shown: string; outcome: Parsed<void> } | Skipped;
+
+/** The restarts as one chain, each run only when the one before succeeded: a part of a larger round trip. */
+export function restartSteps(shell: ServerShell, env: Environment, options: RestartOptions): StepGroup<Restarted[]> {
   const context = { env, sudo: true, path: shell.path };
-  const commands = restartCommands(env, options);
-  for (const restarted of await runStep(shell, chainEach(commands.map((command) => restartStep(context, command))))) {
+  return chainEach(restartCommands(env, options).map((command) => restartStep(context, command)));
+}
+
+/** Each restart that ran, to `onCommand`; throws the first that failed (with its unit's journal). */
+export function readRestarts(restarts: Restarted[], onCommand: (shown: string) => void): void {
+  for (const restarted of restarts) {
     if (restarted === SKIPPED) break;
     onCommand(restarted.shown);
     orThrow(restarted.outcome);

@@ -3,23 +3,28 @@
 // restarts them. Refuses an ID that does not exist; a named release that is not good is the operator's call: the
 // plan says so (targetStanding) for the command to show. Effects: through the transport as the deploy user. An
 // interrupt (interrupt.ts) before the switch changes nothing (an InterruptedError); once `current` switched, the
-// restarts run and the rollback is finished.
+// restarts run and the rollback is finished. Round trips: the lock with the releases listed under it; after the
+// question, the switch, the restarts, the log and the unlock (a failure adds one: the log and the unlock).
 import type { Environment } from "../../schema/index.js";
-import { warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
-import { lockDir, releaseLock, takeLock } from "../server/lock.js";
+import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
+import { lockDir, releaseLock, releaseLockStep, takeLock } from "../server/lock.js";
 import { serverShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrupt.js";
 import type { Transport } from "../transport/transport.js";
 import { migrationsToUndo, type MigrationUndo } from "./migrations.js";
 import { describeStatus, type ReleaseStanding } from "./release-history.js";
+import { orThrow } from "../transport/step-records.js";
+import { attempt, chain, runStep, SKIPPED } from "../transport/typed-steps.js";
+import { endRelease } from "./release-end.js";
 import {
-  appendReleaseLog,
-  listReleases,
+  appendReleaseLogStep,
   previousRelease,
+  readRestarts,
   releaseLogPath,
-  restartServices,
-  switchCurrent,
+  releasesWithLogSteps,
+  restartSteps,
+  switchCurrentStep,
   type ReleaseInfo,
   type ReleaseLogEntry,
 } from "./releases.js";
@@ -66,19 +71,22 @@ async function rollbackSteps(
 ): Promise<RollbackResult> {
   const { interrupt } = effects;
   const shell = serverShell(effects.transport, env, { sudo: false });
-  interrupt?.doing("taking the lock");
-  await takeLock(
+  interrupt?.doing("taking the lock and listing the releases");
+  // The releases are listed under the lock, in its round trip.
+  const taken = await takeLock(
     shell,
     env.server.stateDir,
     { who: effects.who, command: "rollback", since: effects.now().toISOString(), pid: effects.pid },
     options.forceUnlock,
+    undefined,
+    [releasesWithLogSteps(shell, env)],
   );
   const warnings: CleanupWarning[] = [];
   let done: RollbackResult | undefined;
   let failure: unknown;
+  let unlocked = false;
   try {
-    interrupt?.doing("listing the releases");
-    const releases = await listReleases(shell, env);
+    const [releases] = orThrow(taken.guarded);
     const { target, skipped } = rollbackTarget(releases, options.to, effects.transport.describe);
     const live = releases.find((r) => r.live);
     const from = live?.id;
@@ -100,26 +108,42 @@ async function rollbackSteps(
     const confirmed = await effects.confirm(plan);
     stopIfInterrupted(interrupt, unchanged);
     if (!confirmed) throw new GenError(`rollback to ${target} not confirmed: nothing changed`, { exitCode: 1 });
-    // Past this point the rollback is finished: the switch, the restarts, the log.
+    // Past this point the rollback is finished: the switch, the restarts, the log and the unlock are one round trip,
+    // each run only when the one before succeeded (a switch that fails throws: nothing else ran).
     interrupt?.doing(`switching ${env.paths.current} to ${target} and restarting`);
-    await switchCurrent(shell, env, target);
-    const restarted: string[] = [];
     const entry = { at: effects.now().toISOString(), who: effects.who, command: "rollback" as const, release: target, ...(from ? { from } : {}) };
-    const log = async (logged: ReleaseLogEntry) =>
-      warnings.push(...(await warnOnFailure("log", releaseLogPath(env), () => appendReleaseLog(shell, env, logged))));
+    const [, restarts, logged, unlock] = await runStep(
+      shell,
+      chain(
+        switchCurrentStep(shell, env, target),
+        restartSteps(shell, env, { celery: options.restartCelery, roles: options.roles }),
+        attempt(appendReleaseLogStep(shell, env, { ...entry, result: "switched" })),
+        attempt(releaseLockStep(shell, env.server.stateDir)),
+      ),
+    );
+    const restarted: string[] = [];
     try {
-      await restartServices(shell, env, { celery: options.restartCelery, roles: options.roles }, (shown) => restarted.push(shown));
+      readRestarts(restarts === SKIPPED ? [] : restarts, (shown) => restarted.push(shown));
     } catch (error) {
-      await log({ ...entry, result: "failed", error: errorMessage(error) });
+      interrupt?.doing("releasing the lock");
+      const ended = await endRelease(shell, env, { ...entry, result: "failed", error: errorMessage(error) });
+      unlocked = true;
+      warnings.push(...ended.warnings);
       throw error;
     }
-    await log({ ...entry, result: "switched" });
+    if (logged !== SKIPPED && !logged.ok) warnings.push(cleanupWarning("log", releaseLogPath(env), logged.error));
+    if (unlock !== SKIPPED) {
+      unlocked = true;
+      if (!unlock.ok) warnings.push(cleanupWarning("unlock", lockDir(env.server.stateDir), unlock.error));
+    }
     done = { ...plan, restarted, ...(interrupt?.signal ? { interrupted: interrupt.signal } : {}) };
   } catch (error) {
     failure = error;
   }
-  interrupt?.doing("releasing the lock");
-  warnings.push(...(await warnOnFailure("unlock", lockDir(env.server.stateDir), () => releaseLock(shell, env.server.stateDir))));
+  if (!unlocked) {
+    interrupt?.doing("releasing the lock");
+    warnings.push(...(await warnOnFailure("unlock", lockDir(env.server.stateDir), () => releaseLock(shell, env.server.stateDir))));
+  }
   if (done === undefined) throw withWarnings(failure, warnings);
   return warnings.length ? { ...done, warnings } : done;
 }

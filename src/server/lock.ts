@@ -190,5 +190,10 @@ async function tryLock<const G extends readonly StepPart<unknown>[]>(
 
 /** Throws a GenError with the command's output when the lock could not be removed. */
 export async function releaseLock(shell: ServerShell, stateDir: string): Promise<void> {
-  await runStep(shell, statusStep(shell, "releasing the lock", `rm -rf ${shell.path(lockDir(stateDir))}`));
+  await runStep(shell, releaseLockStep(shell, stateDir));
+}
+
+/** The lock released, as a step: the last of a round trip that ends a release's work. */
+export function releaseLockStep(shell: ServerShell, stateDir: string): TypedStep<void> {
+  return statusStep(shell, "releasing the lock", `rm -rf ${shell.path(lockDir(stateDir))}`);
 }

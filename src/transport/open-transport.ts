@@ -27,6 +27,8 @@ export interface ConnectOptions {
   sshUser?: string;
   /** server.sshUser's password for sudo (--sudo-password), for the root session of every host. */
   sudoPassword?: string;
+  /** The caller will upload (a deploy): each host's upload connection opens beside its connection. */
+  uploadsEarly?: boolean;
 }
 
 export async function openTransport(env: Environment, host: HostEntry, options: ConnectOptions): Promise<Transport> {
@@ -50,6 +52,7 @@ export async function openTransport(env: Environment, host: HostEntry, options: 
     ...(host.hostKey ? { hostKeyFingerprint: host.hostKey } : {}),
     ...(resolved.jumps ? { jump: await jumpOptions(resolved.jumps, options, env, source, [host.host]) } : {}),
     sudo: env.server.useSudo,
+    ...(options.uploadsEarly ? { uploadsEarly: true } : {}),
     // The password is the SSH user's: not for the deploy user a release logs in as.
     ...(options.sudoPassword !== undefined && options.sshUser === undefined ? { sudoPassword: options.sudoPassword } : {}),
     root: host.root,

@@ -41,20 +41,31 @@ export interface SshOptions {
   jump?: SshOptions;
   /** The TCP connection to host:port, already started (startTcp); closed here if the connection fails. */
   tcp?: StartedTcp;
+  /** Open the upload connection (openUploader's) now, beside this one: the caller will upload. */
+  uploadsEarly?: boolean;
 }
 
 export async function connectSsh(options: SshOptions): Promise<Transport> {
   let lost: Error | undefined;
+  const root = options.root ?? "/";
+  // The upload connection is a new one, made the same way: its own TCP connection (not the one started early).
+  const { tcp: _early, uploadsEarly: _uploads, ...again } = options;
+  const openUploads = (describe: string) => openSftpUploader((use) => openThroughJumps(again, () => {}, use), { describe, root });
+  // Side by side with this one when asked, unless a new host key may be recorded: both would record it.
+  let early = options.uploadsEarly && !options.acceptNewHostKey ? openUploads(describeTarget(options, root)) : undefined;
+  early?.catch(() => {});
   const { connection, plan, hops } = await openThroughJumps(options, (error) => (lost ??= error)).catch((error: unknown) => {
     options.tcp?.socket.destroy();
+    void early?.then((uploader) => uploader.close()).catch(() => {});
     throw error;
   });
-  const root = options.root ?? "/";
   const { username, host, port } = plan.target;
   const describe = `${username}@${host}:${port}${hops.length ? ` via ${hops.map((h) => h.name).join(", ")}` : ""}${root === "/" ? "" : ` (root ${root})`}`;
-  // The upload connection is a new one, made the same way: its own TCP connection (not the one started early).
-  const { tcp: _early, ...again } = options;
-  const openUploader = () => openSftpUploader((use) => openThroughJumps(again, () => {}, use), { describe, root });
+  const openUploader = () => {
+    const opened = early ?? openUploads(describe);
+    early = undefined;
+    return opened;
+  };
   const transport = createSshTransport(connection, openUploader, {
     describe,
     username,
@@ -63,14 +74,22 @@ export async function connectSsh(options: SshOptions): Promise<Transport> {
     ...(options.sudoPassword === undefined ? {} : { sudoPassword: options.sudoPassword }),
     lostReason: () => lost,
   });
-  if (hops.length === 0) return transport;
-  return {
-    ...transport,
-    close: async () => {
-      await transport.close();
-      for (const hop of hops.reverse()) hop.connection.client.end();
-    },
+  const close = async () => {
+    // Opened early and never asked for: closed with the connection.
+    const unused = early;
+    early = undefined;
+    await Promise.all([transport.close(), unused?.then((uploader) => uploader.close()).catch(() => {})]);
+    for (const hop of hops.reverse()) hop.connection.client.end();
   };
+  return { ...transport, close };
+}
+
+/** How connectSsh names the host before it connected: user@host:port, via its jump hosts, and its root if not "/". */
+function describeTarget(options: SshOptions, root: string): string {
+  const name = (o: SshOptions) => `${o.username}@${o.host}:${o.port ?? 22}`;
+  const hops: string[] = [];
+  for (let jump = options.jump; jump; jump = jump.jump) hops.unshift(name(jump));
+  return `${name(options)}${hops.length ? ` via ${hops.join(", ")}` : ""}${root === "/" ? "" : ` (root ${root})`}`;
 }
 
 interface Hop {

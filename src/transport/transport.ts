@@ -109,9 +109,9 @@ export interface Uploader {
   /** Writes content to a file whose folder exists; the file ends with exactly `mode`, whatever the umask. */
   putFile(path: string, content: Buffer, mode: string): Promise<void>;
   /**
-   * Every regular file under localDir into remoteDir (made, with its subfolders; links and other kinds are left out),
+   * Every regular file under localDir into remoteDir, which is there (its subfolders are made; links and other kinds are left out),
    * many files at once, with the server's default modes. `onFile` is called as each file is sent: when it throws, no
-   * further file starts, the transfers under way are ended, and putFolder throws that error once they have.
+   * further file starts, the transfers under way finish, and putFolder throws that error once they have.
    */
   putFolder(localDir: string, remoteDir: string, onFile: () => void): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,5 @@
-// A deploy's front end goes up over SFTP (ssh2-sftp-client's directory upload) on a connection of its own, opened
-// only for the upload, made as every connection of gen's: the host key is checked on it too. Through the bin
-// against the loopback sshd.
+// A deploy's front end goes up over SFTP on a connection of its own, opened beside the release's connection, made as
+// every connection of gen's: the host key is checked on it too. Through the bin against the loopback sshd.
 import assert from "node:assert/strict";
 import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -76,17 +75,14 @@ describe("gen deploy's front-end upload", () => {
 
   it("checks the host key of the upload connection: a server with another key is refused, the release removed", () =>
     withDeployServer(async (server) => {
-      // Connections go to the deploy server until a release task creates the switch file, then to an impostor.
+      // The configuration's connection, which the release uses too (both log in as root), goes to the deploy server;
+      // the upload connection, opened beside it, to an impostor.
       const impostor = await startSshd();
-      const switchFile = join(server.sshd.tempDir, "switched");
-      const proxy = await startSwitchingProxy(server.sshd, impostor, switchFile);
+      const proxy = await startSwitchingProxy(server.sshd, impostor, 1);
       try {
         // The deploy server's key, known for the proxy's address too.
         await appendFile(server.sshd.knownHostsPath, `[127.0.0.1]:${proxy.port} ${server.sshd.hostPublicKey}\n`);
-        await server.writeEnv({
-          server: { port: proxy.port },
-          release: { tasks: [["sh", "-c", `touch '${switchFile}'`]] },
-        });
+        await server.writeEnv({ server: { port: proxy.port } });
         const run = await server.deploy();
         assert.equal(run.code, 1, run.all);
         assert.match(run.err, /host key/i);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { loadEnvironment } from "../../src/load/load-environment.js";
-import { deployRelease, type StepReporter } from "../../src/release/deploy-release.js";
+import { deployRelease, type DeployResult, type StepReporter } from "../../src/release/deploy-release.js";
 import { listBuildOutput } from "../../src/release/frontend.js";
 import { readCommit } from "../../src/release/local-checks.js";
 import { openTransport } from "../../src/transport/open-transport.js";
@@ -278,6 +278,23 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       );
       assert.match(result.hosts[0]!.error, /exit 3/);
       assert.match(json.err, /\[5\/9\]/, "progress goes to standard error");
+    }));
+
+  it("removes the new release and leaves current as it was when the switch fails (a folder where its new link goes)", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      // The deploy user's folder holds what it likes: a folder where the switch makes its link, which mv -T cannot
+      // put over the `current` link.
+      await mkdir(join(server.file(`${CURRENT}.gen-next`), "planted"), { recursive: true });
+      await server.clearRecorded();
+      await afterRelease(first);
+      const run = await server.deploy();
+      assert.equal(run.code, 1, run.all);
+      assert.match(run.err, /deploy failed on 127\.0\.0\.1 at step 6: switching \/var\/www\/current to \d{8}T\d{6}Z failed/);
+      assert.equal(await server.live(), first);
+      assert.deepEqual(await server.releases(), [first], "the release that never went live is removed");
+      assert.deepEqual(await server.recorded(), [], "nothing restarted");
+      await lockGone(server);
     }));
 
   it("switches back to the previous release and restarts again when a restart fails", () =>
@@ -641,6 +658,10 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.match(run.err, /is locked by alice@laptop \(gen deploy, pid 4242\) since 2026-01-02T03:04:05\.000Z/);
       assert.match(run.err, /--force-unlock/);
       assert.deepEqual(await snapshotTree(server.root), before);
+      // The configuration step meets the lock first (apply takes it with its read). The release step's own lock, whose
+      // round trip also makes the new release's folder, only once it is taken:
+      await assert.rejects(deployInProcess(server, new Date()), /is locked by alice@laptop \(gen deploy, pid 4242\)/);
+      assert.deepEqual(await snapshotTree(server.root), before);
       assert.deepEqual(await server.recorded(), []);
     }));
 
@@ -691,42 +712,45 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
   it("a second deploy in the same second as the live release fails without touching the live release", () =>
     withDeployServer(async (server) => {
       const live = await deployed(server);
-      const loaded = await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir });
-      const env = loaded.environment;
-      const transport = await openTransport(env, env.server.hosts[0]!, {
-        projectDir: server.envDir,
-        envName: ENV_NAME,
-        knownHostsPath: server.sshd.knownHostsPath,
-        identityFile: server.sshd.clientKeyPath,
-        sshUser: "root",
-      });
-      const silent: StepReporter = { start: () => {}, done: () => {}, output: { onCommand: () => {}, onOutput: () => {}, onUpload: () => {} } };
       const sameSecond = new Date(
         `${live.slice(0, 4)}-${live.slice(4, 6)}-${live.slice(6, 8)}T${live.slice(9, 11)}:${live.slice(11, 13)}:${live.slice(13, 15)}.500Z`,
       );
-      const dist = join(server.app.checkout, "frontend/dist");
-      let error = "";
-      try {
-        const result = await deployRelease(
-          {
-            environment: env,
-            commit: await readCommit(server.app.checkout, "main"),
-            source: { kind: "clone", branch: "main", commit: await server.app.git("rev-parse", "HEAD") },
-            frontend: { dir: dist, files: await listBuildOutput(dist) },
-            restartCelery: true,
-            forceUnlock: false,
-            roles: ["web", "worker"],
-          },
-          { transport, now: () => sameSecond, who: "test", pid: process.pid, report: silent },
-        );
-        assert.equal(result.outcome, "failed");
-        error = result.error?.message ?? "";
-      } finally {
-        await transport.close();
-      }
+      const result = await deployInProcess(server, sameSecond);
+      assert.equal(result.outcome, "failed");
+      const error = result.error?.message ?? "";
       assert.equal(await server.live(), live);
       assert.deepEqual(await server.releases(), [live], `the live release folder is gone (the deploy failed with: ${error})`);
       await stat(server.file(`${RELEASES}/${live}/backend/manage.py`));
       await stat(server.file(`${RELEASES}/${live}/public/deployment.json`));
     }));
 });
+
+/** The release step alone (deployRelease), in this process, as the deploy user of the test server, at `now`. */
+async function deployInProcess(server: DeployServer, now: Date): Promise<DeployResult> {
+  const env = (await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir })).environment;
+  const transport = await openTransport(env, env.server.hosts[0]!, {
+    projectDir: server.envDir,
+    envName: ENV_NAME,
+    knownHostsPath: server.sshd.knownHostsPath,
+    identityFile: server.sshd.clientKeyPath,
+    sshUser: "root",
+  });
+  const silent: StepReporter = { start: () => {}, done: () => {}, output: { onCommand: () => {}, onOutput: () => {}, onUpload: () => {} } };
+  const dist = join(server.app.checkout, "frontend/dist");
+  try {
+    return await deployRelease(
+      {
+        environment: env,
+        commit: await readCommit(server.app.checkout, "main"),
+        source: { kind: "clone", branch: "main", commit: await server.app.git("rev-parse", "HEAD") },
+        frontend: { dir: dist, files: await listBuildOutput(dist) },
+        restartCelery: true,
+        forceUnlock: false,
+        roles: ["web", "worker"],
+      },
+      { transport, now: () => now, who: "test", pid: process.pid, report: silent },
+    );
+  } finally {
+    await transport.close();
+  }
+}

@@ -4,8 +4,9 @@
 // ends by the signal once it did its part, as its default action ends it (or, before any host was being changed,
 // at once).
 // In the sandbox, gen's sample app: deploys interrupted at their steps and at fractions of a measured deploy; the
-// new release folder appearing (step 5 under way, many round trips before the switch) must end with it removed;
-// "[6/9]" printed (the switch is sent right after) and "[7/9]" must end with the deploy finished. Rollbacks at
+// new release folder appearing (step 5 under way, round trips before the switch) must end with it removed; "[6/9]"
+// printed (the switch, the restarts and the smoke checks are sent right after, in one round trip) must end with the
+// deploy finished, and "[7/9]" (printed once that round trip answered) leaves it finished or done. Rollbacks at
 // fractions of a measured one. Over SSH: a deploy whose folder appears (removed), one whose restart is under way
 // (finished), a rollback whose restart is under way (finished), and, in this process, a rollback whose question
 // ends because a signal came (nothing changed).
@@ -151,7 +152,8 @@ describe("gen deploy and gen rollback interrupted, in the sandbox", { timeout: 2
         interruptions: () => [{ at: { when: newRelease(r) }, signal: "SIGTERM" }],
       },
       on("SIGHUP", '"[6/9]"', { output: /^\[6\/9\]/m }, "finished"),
-      on("SIGINT", '"[7/9]"', { output: /^\[7\/9\]/m }, "finished"),
+      // Printed once the switch's round trip (restarts and smoke checks with it) answered: what is left is reading it.
+      on("SIGINT", '"[7/9]"', { output: /^\[7\/9\]/m }),
       ...spreadOver(0.3, 0.9, 3).map((f) => on("SIGINT", `${Math.round(f * 100)} % of a deploy`, { afterMs: Math.round(total * f) })),
     ];
     const endings: string[] = [];
@@ -263,6 +265,6 @@ describe("gen deploy and gen rollback interrupted, over SSH", { timeout: 20 * 60
     }
     assert.equal(live(r), before);
     assert.equal(existsSync(r.lock), false);
-    assert.deepEqual(doing, ["taking the lock", "listing the releases", "asking", "releasing the lock", undefined]);
+    assert.deepEqual(doing, ["taking the lock and listing the releases", "asking", "releasing the lock", undefined]);
   });
 });

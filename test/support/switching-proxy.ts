@@ -1,6 +1,5 @@
-// A TCP proxy on 127.0.0.1 that sends each new connection to `first`, or to `then` once the file `switchFile`
-// exists: a host that answers with another server (another host key) from some point of a run on.
-import { existsSync } from "node:fs";
+// A TCP proxy on 127.0.0.1 that sends its first `count` connections to `first` and every later one to `then`: a host
+// that answers with another server (another host key) from some point of a run on.
 import { connect, createServer, type Socket } from "node:net";
 
 export interface SwitchingProxy {
@@ -10,7 +9,8 @@ export interface SwitchingProxy {
 
 type Target = { host: string; port: number };
 
-export async function startSwitchingProxy(first: Target, then: Target, switchFile: string): Promise<SwitchingProxy> {
+export async function startSwitchingProxy(first: Target, then: Target, count: number): Promise<SwitchingProxy> {
+  let accepted = 0;
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -18,7 +18,7 @@ export async function startSwitchingProxy(first: Target, then: Target, switchFil
     socket.on("close", () => sockets.delete(socket));
   };
   const server = createServer((client) => {
-    const target = existsSync(switchFile) ? then : first;
+    const target = ++accepted > count ? then : first;
     const upstream = connect(target.port, target.host);
     track(client);
     track(upstream);

@@ -2,6 +2,7 @@
 // The context's rootDir is the folder on this machine that the transport treats as the server's `/`.
 
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -67,19 +68,27 @@ export function transportContract(context: () => ContractContext): void {
       assert.equal((await stat(file("/w/deep/er/f"))).mode & 0o7777, 0o600);
     }));
 
-  it("uploads a folder's regular files and subfolders, made as needed, and no link; onFile once per file", () =>
+  it("uploads a folder's regular files whole, whatever their size, and its subfolders, made as needed, and no link; onFile once per file", () =>
     uploading(async (uploader) => {
       const local = await mkdtemp(join(tmpdir(), "gen-upload-"));
       try {
         await mkdir(join(local, "assets/js"), { recursive: true });
+        await mkdir(join(local, "assets/img/icons"), { recursive: true });
         await writeFile(join(local, "index.html"), "<html>\n");
         for (let i = 0; i < 40; i++) await writeFile(join(local, "assets/js", `f${i}.js`), `${i}\n`);
+        // Many write requests of the upload's, sent together: each lands at its place.
+        const large = randomBytes(300 * 1024 + 7);
+        await writeFile(join(local, "assets/img/icons/large.bin"), large);
+        await writeFile(join(local, "assets/img/empty"), "");
         await symlink("/etc/passwd", join(local, "leak"));
+        await mkdir(file("/up/public"), { recursive: true });
         let files = 0;
         await uploader.putFolder(local, "/up/public", () => void files++);
-        assert.equal(files, 41);
+        assert.equal(files, 43);
         assert.equal(await readFile(file("/up/public/index.html"), "utf8"), "<html>\n");
         assert.equal(await readFile(file("/up/public/assets/js/f39.js"), "utf8"), "39\n");
+        assert.deepEqual(await readFile(file("/up/public/assets/img/icons/large.bin")), large);
+        assert.equal(await readFile(file("/up/public/assets/img/empty"), "utf8"), "");
         assert.equal(existsSync(file("/up/public/leak")), false, "a link was uploaded");
       } finally {
         await rm(local, { recursive: true, force: true });
@@ -91,6 +100,7 @@ export function transportContract(context: () => ContractContext): void {
       const local = await mkdtemp(join(tmpdir(), "gen-upload-"));
       try {
         for (let i = 0; i < 100; i++) await writeFile(join(local, `f${i}`), `${i}\n`);
+        await mkdir(file("/stopped"), { recursive: true });
         let files = 0;
         const stop = new Error("stopped by request");
         await assert.rejects(
