@@ -204,12 +204,20 @@ export function restartCommands(env: Environment, options: RestartOptions): Serv
   return [...(web ? [...order([units.gunicorn]), { verb: "reload" as const, unit: "nginx.service" }] : []), ...(worker ? order(workerUnits(env)) : [])];
 }
 
-/** Runs the restarts in one round trip, chained; `onCommand` gets each one that ran, as shown to the operator. */
-export async function restartServices(shell: ServerShell, env: Environment, options: RestartOptions, onCommand: (shown: string) => void): Promise<void> {
+/**
+ * Runs the restarts in one round trip, chained; `onCommand` gets each one that ran, as shown to the operator, and
+ * whether the host only recorded it (a folder standing in for a server).
+ */
+export async function restartServices(
+  shell: ServerShell,
+  env: Environment,
+  options: RestartOptions,
+  onCommand: (shown: string, recorded: boolean) => void,
+): Promise<void> {
   readRestarts(await runStep(shell, restartSteps(shell, env, options)), onCommand);
 }
 
-export type Restarted = { shown: string; outcome: Parsed<void> } | Skipped;
+export type Restarted = { shown: string; recorded: boolean; outcome: Parsed<void> } | Skipped;
 
 /** The restarts as one chain, each run only when the one before succeeded: a part of a larger round trip. */
 export function restartSteps(shell: ServerShell, env: Environment, options: RestartOptions): StepGroup<Restarted[]> {
@@ -218,10 +226,10 @@ export function restartSteps(shell: ServerShell, env: Environment, options: Rest
 }
 
 /** Each restart that ran, to `onCommand`; throws the first that failed (with its unit's journal). */
-export function readRestarts(restarts: Restarted[], onCommand: (shown: string) => void): void {
+export function readRestarts(restarts: Restarted[], onCommand: (shown: string, recorded: boolean) => void): void {
   for (const restarted of restarts) {
     if (restarted === SKIPPED) break;
-    onCommand(restarted.shown);
+    onCommand(restarted.shown, restarted.recorded);
     orThrow(restarted.outcome);
   }
 }
@@ -230,14 +238,14 @@ export function readRestarts(restarts: Restarted[], onCommand: (shown: string) =
  * A restart as a step: how it is shown, and whether it failed (with the unit's journal). A host standing in for a
  * server records the systemctl command line as sudo would run it.
  */
-function restartStep(context: CommandContext, command: ServiceCommand): TypedStep<{ shown: string; outcome: Parsed<void> }> {
+function restartStep(context: CommandContext, command: ServiceCommand): TypedStep<Exclude<Restarted, Skipped>> {
   const shown = describeCommand(context, command);
   const argv = systemctlArgv(context, command.verb, command.unit).filter((a) => a !== "-n" && a !== "--");
   return {
     name: shown,
     script: serviceCommandScript(context, command),
     serverOnly: { record: { argv, why: "release" } },
-    parse: (run) => ({ ok: true, value: { shown, outcome: parseRestart(shown, run) } }),
+    parse: (run) => ({ ok: true, value: { shown, recorded: run.notRun, outcome: parseRestart(shown, run) } }),
   };
 }
 

@@ -44,6 +44,8 @@ export interface RollbackPlan {
 
 export interface RollbackResult extends RollbackPlan {
   restarted: string[];
+  /** Service commands the host recorded instead of running (a folder standing in for a server: the sandbox). */
+  recorded?: string[];
   /** The signal that came once `current` had switched: the rollback was finished. */
   interrupted?: string;
   /** The release log or the lock the rollback could not write or release at its end (the command exits 1). */
@@ -122,8 +124,9 @@ async function rollbackSteps(
       ),
     );
     const restarted: string[] = [];
+    const recorded: string[] = [];
     try {
-      readRestarts(restarts === SKIPPED ? [] : restarts, (shown) => restarted.push(shown));
+      readRestarts(restarts === SKIPPED ? [] : restarts, (shown, onlyRecorded) => (onlyRecorded ? recorded : restarted).push(shown));
     } catch (error) {
       interrupt?.doing("releasing the lock");
       const ended = await endRelease(shell, env, { ...entry, result: "failed", error: errorMessage(error) });
@@ -136,7 +139,7 @@ async function rollbackSteps(
       unlocked = true;
       if (!unlock.ok) warnings.push(cleanupWarning("unlock", lockDir(env.server.stateDir), unlock.error));
     }
-    done = { ...plan, restarted, ...(interrupt?.signal ? { interrupted: interrupt.signal } : {}) };
+    done = { ...plan, restarted, ...(recorded.length ? { recorded } : {}), ...(interrupt?.signal ? { interrupted: interrupt.signal } : {}) };
   } catch (error) {
     failure = error;
   }

@@ -117,6 +117,7 @@ async function rollbackWith(argv: RollbackArgs, output: Output, interrupts: Inte
             from: o.value.from ?? null,
             to: o.value.to,
             restarted: o.value.restarted,
+            ...(o.value.recorded ? { recorded: o.value.recorded } : {}),
             undoMigrations: o.value.undo,
             migrationsUnrecorded: o.value.unrecorded,
             skipped: o.value.skipped,
@@ -132,7 +133,7 @@ async function rollbackWith(argv: RollbackArgs, output: Output, interrupts: Inte
     if (argv.json) break;
     if (o.ok)
       output.out(
-        `${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live${o.value.interrupted ? ` (${o.value.interrupted} came once current had switched: finished)` : ""}; ${env.server.transport === "local" ? "recorded (sandbox, not run)" : "ran"} ${o.value.restarted.join("; ")}`,
+        `${o.host.name}: ${o.value.from ?? "(none)"} -> ${o.value.to} is live${o.value.interrupted ? ` (${o.value.interrupted} came once current had switched: finished)` : ""}${o.value.restarted.length ? `; ran ${o.value.restarted.join("; ")}` : ""}${o.value.recorded?.length ? `; recorded (sandbox, not run) ${o.value.recorded.join("; ")}` : ""}`,
       );
     // Stopped before the switch: nothing changed there, the lock released.
     else if (o.interrupted) output.err(`${o.host.name}: rollback ${o.error}`);
