@@ -11,11 +11,9 @@ import { setTimeout as delay } from "node:timers/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { loadEnvironment } from "../../src/load/load-environment.js";
 import { deployRelease, type DeployResult, type StepReporter } from "../../src/release/deploy-release.js";
 import { listBuildOutput } from "../../src/release/frontend.js";
 import { readCommit } from "../../src/release/local-checks.js";
-import { openTransport } from "../../src/transport/open-transport.js";
 import {
   afterRelease,
   BOOT_FAILS_FILE,
@@ -23,6 +21,7 @@ import {
   CURRENT,
   ENV_NAME,
   GUNICORN_UNIT,
+  openServerInProcess,
   RELEASES,
   releaseIdAt,
   RESTARTS,
@@ -727,14 +726,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
 
 /** The release step alone (deployRelease), in this process, as the deploy user of the test server, at `now`. */
 async function deployInProcess(server: DeployServer, now: Date): Promise<DeployResult> {
-  const env = (await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir })).environment;
-  const transport = await openTransport(env, env.server.hosts[0]!, {
-    projectDir: server.envDir,
-    envName: ENV_NAME,
-    knownHostsPath: server.sshd.knownHostsPath,
-    identityFile: server.sshd.clientKeyPath,
-    sshUser: "root",
-  });
+  const { env, transport } = await openServerInProcess(server);
   const silent: StepReporter = { start: () => {}, done: () => {}, output: { onCommand: () => {}, onOutput: () => {}, onUpload: () => {} } };
   const dist = join(server.app.checkout, "frontend/dist");
   try {

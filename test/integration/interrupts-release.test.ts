@@ -17,12 +17,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { InterruptedError } from "../../src/interrupt.js";
-import { loadEnvironment } from "../../src/load/load-environment.js";
 import { packageRoot } from "../../src/paths.js";
 import { rollbackRelease } from "../../src/release/rollback-release.js";
-import { openTransport } from "../../src/transport/open-transport.js";
 import { runInterrupted, spreadOver, type InterruptedRun, type Interruption } from "../support/interrupted-run.js";
-import { afterRelease, CURRENT, ENV_NAME, RELEASES, STATE_DIR, startDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
+import {
+  afterRelease,
+  CURRENT,
+  openServerInProcess,
+  RELEASES,
+  STATE_DIR,
+  startDeployServer,
+  type DeployServer,
+} from "./deploy-support/deploy-server.js";
 
 type Signal = "SIGINT" | "SIGTERM" | "SIGHUP";
 type Ending = "before the switch" | "finished";
@@ -223,15 +229,7 @@ describe("gen deploy and gen rollback interrupted, over SSH", { timeout: 20 * 60
   });
 
   it("rollback: a signal while it asks (under the lock) changes nothing and releases the lock", async () => {
-    const loaded = await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir });
-    const env = loaded.environment;
-    const transport = await openTransport(env, env.server.hosts[0]!, {
-      projectDir: server.envDir,
-      envName: ENV_NAME,
-      knownHostsPath: server.sshd.knownHostsPath,
-      identityFile: server.sshd.clientKeyPath,
-      sshUser: "root",
-    });
+    const { env, transport } = await openServerInProcess(server);
     const before = live(r);
     const doing: (string | undefined)[] = [];
     let signal: string | undefined;

@@ -20,6 +20,10 @@ import { startSshd, type SshdHandle } from "../../support/sshd.js";
 import { createSampleApp, type SampleApp } from "./sample-app.js";
 import { mergeDefinitions } from "../../../src/load/merge.js";
 import { runGenBin, type GenRun } from "../../support/run-gen.js";
+import type { Environment } from "../../../schema/index.js";
+import { loadEnvironment } from "../../../src/load/load-environment.js";
+import { openTransport } from "../../../src/transport/open-transport.js";
+import type { Transport } from "../../../src/transport/transport.js";
 
 export const ENV_NAME = "t";
 export const STATE_DIR = "/var/lib/gen/tsosi";
@@ -359,4 +363,17 @@ export async function withDeployServer(test: (server: DeployServer) => Promise<v
   } finally {
     await server.stop();
   }
+}
+
+/** The test environment, loaded, and a transport to the test server's host as root: for a stage run in this process. */
+export async function openServerInProcess(server: DeployServer): Promise<{ env: Environment; transport: Transport }> {
+  const env = (await loadEnvironment(ENV_NAME, { environmentsDir: server.envDir })).environment;
+  const transport = await openTransport(env, env.server.hosts[0]!, {
+    projectDir: server.envDir,
+    envName: ENV_NAME,
+    knownHostsPath: server.sshd.knownHostsPath,
+    identityFile: server.sshd.clientKeyPath,
+    sshUser: "root",
+  });
+  return { env, transport };
 }
