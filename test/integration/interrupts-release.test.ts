@@ -20,15 +20,7 @@ import { InterruptedError } from "../../src/interrupt.js";
 import { packageRoot } from "../../src/paths.js";
 import { rollbackRelease } from "../../src/release/rollback-release.js";
 import { runInterrupted, spreadOver, type InterruptedRun, type Interruption } from "../support/interrupted-run.js";
-import {
-  afterRelease,
-  CURRENT,
-  openServerInProcess,
-  RELEASES,
-  STATE_DIR,
-  startDeployServer,
-  type DeployServer,
-} from "./deploy-support/deploy-server.js";
+import { afterRelease, CURRENT, openServerInProcess, RELEASES, STATE_DIR, startDeployServer, type DeployServer } from "./deploy-support/deploy-server.js";
 
 type Signal = "SIGINT" | "SIGTERM" | "SIGHUP";
 type Ending = "before the switch" | "finished";
