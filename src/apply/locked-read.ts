@@ -3,7 +3,7 @@
 // (apply-plan.ts). When the lock cannot be taken at once (held by someone, or refused), the host is read as gen diff
 // reads it and its apply takes the lock as a reviewed plan's does, failing the same way.
 import type { Environment } from "../../schema/index.js";
-import { GenError } from "../errors.js";
+import { errorMessage, GenError } from "../errors.js";
 import { readServerState, probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
 import { leftoversStep } from "../server/applied-record.js";
 import { parseLockHolder, type LockHolder } from "../server/lock-holder.js";
@@ -65,8 +65,12 @@ export async function readUnderLock(
     const held = { recovered, ...(taken.replaced ? { replaced: taken.replaced } : {}), ...(state.applied ? { applied: state.applied } : {}), release };
     return { state, held };
   } catch (error) {
-    await release().catch(() => {});
-    throw error;
+    const kept = await release().then(
+      () => [],
+      (failed: unknown) => [`gen's lock could not be released (${errorMessage(failed)}): the next apply takes it over with --force-unlock`],
+    );
+    if (kept.length === 0) throw error;
+    throw new GenError(errorMessage(error), { cause: error, details: [...(error instanceof GenError ? error.details : []), ...kept] });
   }
 }
 

@@ -155,11 +155,7 @@ export function guardedBy<G, const R extends readonly StepPart<unknown>[]>(guard
  * both succeeded.
  */
 export function both<A, B>(first: TypedStep<A>, second: TypedStep<B>): StepGroup<[A, B]> {
-  const [one, two] = [asGroup(first), asGroup(second)];
-  return {
-    wire: [...one.wire, { ...two.wire[0]!, joins: true }],
-    read: (answers) => then(one.read(answers.slice(0, 1)), (a) => then(two.read(answers.slice(1)), (b) => ({ ok: true, value: [a, b] }))),
-  };
+  return every<A | B>([first, second]) as StepGroup<[A, B]>;
 }
 
 /**
