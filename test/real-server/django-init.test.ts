@@ -15,6 +15,7 @@ import { genBin, runBin } from "../support/run-bin.js";
 import { testCacheHome } from "../support/test-cache-home.js";
 import { type Container, type RunResult, startContainer } from "./support/container.js";
 import { idsOf, makeClientKey, provisionServer } from "./support/provision.js";
+import { requestInContainer } from "./support/real-server.js";
 
 const ACCOUNTS = { admin: "admin", deployUser: "shopweb", domain: "shop.test" };
 /** The bare repository inside the container: the project's git remote, which the deploy user clones. */
@@ -151,22 +152,8 @@ function gen(args: string[]): Promise<RunResult> {
   });
 }
 
-async function request(path: string): Promise<{ status: number; body: string }> {
-  const r = await container.inNet([
-    "curl",
-    "-sk",
-    "--max-time",
-    "30",
-    "--resolve",
-    `${ACCOUNTS.domain}:443:127.0.0.1`,
-    "-o",
-    "-",
-    "-w",
-    "\n%{http_code}",
-    `https://${ACCOUNTS.domain}${path}`,
-  ]);
-  const at = r.out.lastIndexOf("\n");
-  return { status: Number(r.out.slice(at + 1)) || 0, body: r.out.slice(0, at) };
+function request(path: string): Promise<{ status: number; body: string }> {
+  return requestInContainer(container, ACCOUNTS.domain, path);
 }
 
 describe("a Django project's gen init, deployed on a real server", { concurrency: 1 }, () => {

@@ -134,26 +134,8 @@ async function prepare(container: Container, clientKey: string): Promise<RealSer
       env: { NO_COLOR: "1", XDG_CACHE_HOME: testCacheHome(), SSH_AUTH_SOCK: "", ...options.env },
       timeoutMs: options.timeoutMs ?? 600_000,
     });
-  const request: RealServer["request"] = async (path, options = {}) => {
-    const host = options.host ?? REAL_SERVER.accounts.domain;
-    const https = options.https ?? true;
-    const url = `${https ? "https" : "http"}://${host}${path}`;
-    const r = await container.inNet([
-      "curl",
-      "-sk",
-      "--max-time",
-      "30",
-      "--resolve",
-      `${host}:${https ? 443 : 80}:127.0.0.1`,
-      "-o",
-      "-",
-      "-w",
-      "\n%{http_code}",
-      url,
-    ]);
-    const at = r.out.lastIndexOf("\n");
-    return { status: Number(r.out.slice(at + 1)) || 0, body: r.out.slice(0, at) };
-  };
+  const request: RealServer["request"] = (path, options = {}) =>
+    requestInContainer(container, options.host ?? REAL_SERVER.accounts.domain, path, options.https ?? true);
   return {
     container,
     project,
@@ -204,4 +186,24 @@ function chownTree(path: string, uid: number, gid: number): void {
   chownSync(path, uid, gid);
   if (!statSync(path).isDirectory()) return;
   for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
+}
+
+/** An HTTP(S) request to the container's nginx from inside its network, `host` resolved to it: status and body. */
+export async function requestInContainer(container: Container, host: string, path: string, https = true): Promise<{ status: number; body: string }> {
+  const url = `${https ? "https" : "http"}://${host}${path}`;
+  const r = await container.inNet([
+    "curl",
+    "-sk",
+    "--max-time",
+    "30",
+    "--resolve",
+    `${host}:${https ? 443 : 80}:127.0.0.1`,
+    "-o",
+    "-",
+    "-w",
+    "\n%{http_code}",
+    url,
+  ]);
+  const at = r.out.lastIndexOf("\n");
+  return { status: Number(r.out.slice(at + 1)) || 0, body: r.out.slice(0, at) };
 }
