@@ -67,7 +67,7 @@ const lazyStringWidth = {
       if (args.pluginData?.real) return undefined;
       const real = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { real: true } });
       if (real.errors.length > 0) return undefined;
-      // A CommonJS copy (cli-progress') is evaluated on its first require already.
+      // A CommonJS copy would be evaluated on its first require already: only ES module copies get the stand-in.
       const isModule = JSON.parse(await readFile(join(dirname(real.path), "package.json"), "utf8")).type === "module";
       return isModule ? { path: real.path, namespace: "lazy-string-width" } : undefined;
     });
