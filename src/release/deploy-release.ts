@@ -12,7 +12,6 @@
 // restarts, the smoke checks, and the releases listed for pruning; (4) the old releases (or the half-made one)
 // removed, the log appended and the lock released. The upload connection opens with the lock's round trip and the
 // front end goes up while the commands run.
-import { posix } from "node:path";
 import type { Environment } from "../../schema/index.js";
 import type { CleanupWarning } from "../server/cleanup-warning.js";
 import { takeLock } from "../server/lock.js";
@@ -22,25 +21,19 @@ import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrup
 import { orThrow, type Parsed } from "../transport/step-records.js";
 import { endRelease } from "./release-end.js";
 import type { Transport } from "../transport/transport.js";
-import { attempt, chain, chainEach, combine, each, optional, runStep, SKIPPED, type StepPart, type TypedStep } from "../transport/typed-steps.js";
+import { attempt, chain, chainEach, each, optional, runStep, SKIPPED, type TypedStep } from "../transport/typed-steps.js";
 import {
-  commandStep,
   createReleaseStep,
   deploymentJsonStep,
-  fetchSteps,
-  frontendReadableStep,
   lazyUploads,
   publicFolderStep,
-  putArchive,
-  putFrontend,
   removeReleaseStep,
-  settingsLinkStep,
   type ReleaseOutput,
   type ReleaseSource,
   type Uploads,
 } from "./build-release.js";
 import type { CommitInfo } from "./local-checks.js";
-import { migrationsFileStep, migrationsStep } from "./migrations.js";
+import { buildRelease, type Built } from "./release-build.js";
 import { describeCheckLines, failedChecks, smokeCheckSpec, smokeChecksStep, type CheckResult } from "./smoke-checks.js";
 import {
   liveReleaseStep,
@@ -166,7 +159,7 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
       // mkdir, not mkdir -p: a folder that already exists belongs to another release and is never removed here.
       if (created === SKIPPED) throw new GenError(`internal error: the release folder was not made on ${effects.transport.describe}`);
       orThrow(created);
-      build = await buildRelease(shell, input, effects, releaseDir, uploads, stop("before the switch: the half-made release was removed"));
+      build = await buildRelease(shell, input, effects.report.output, releaseDir, uploads, stop("before the switch: the half-made release was removed"));
       // The last point where stopping leaves the live release as it is: past it, the deploy is finished.
       stop("before the switch: the release was removed")();
     });
@@ -267,117 +260,6 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
  */
 function releaseFolderSteps(shell: ServerShell, env: Environment, releaseDir: string) {
   return chain(attempt(liveReleaseStep(shell, env)), attempt(createReleaseStep(shell, releaseDir)), publicFolderStep(shell, env, releaseDir));
-}
-
-/** What step 5 leaves for the switch's round trip: gen's steps not sent yet, and the commit the server has. */
-interface Built {
-  own: StepPart<unknown>[];
-  serverCommit: string;
-}
-
-/**
- * The release's build after its folder was made: the backend fetched, the environment's commands (release.install,
- * the settings link, release.tasks, release.migrations), each in a round trip of its own with gen's steps before it
- * chained in front, and the front end uploaded meanwhile. `stop` throws once gen was asked to stop: called before each
- * command (and each file), so none starts after.
- */
-async function buildRelease(
-  shell: ServerShell,
-  input: DeployInput,
-  effects: DeployEffects,
-  releaseDir: string,
-  uploads: Uploads,
-  stop: () => void,
-): Promise<Built> {
-  const env = input.environment;
-  const out = effects.report.output;
-  const backend = `${releaseDir}/${env.paths.backendDir}`;
-  if (input.source.kind === "archive") {
-    stop();
-    await putArchive(uploads, releaseDir, input.source.archive!);
-  }
-  const upload = frontendUpload(input, uploads, releaseDir, out, stop);
-  let serverCommit: string | undefined;
-  let own: StepPart<unknown>[] = [
-    combine([fetchSteps(shell, env, releaseDir, input.source, out)], ([commit]) => {
-      serverCommit = commit;
-      return { ok: true, value: undefined };
-    }),
-  ];
-  /** gen's steps not sent yet, then `command`, in one round trip; the command's value. */
-  const send = async <T>(command: TypedStep<T> | undefined): Promise<T | undefined> => {
-    stop();
-    upload.check();
-    const values = await runStep(shell, chainEach([...own, ...(command ? [command as StepPart<unknown>] : [])]));
-    own = [];
-    // Every step before the last succeeded (a failure's parser throws): the last ran.
-    return command ? (values.at(-1) as T) : undefined;
-  };
-  const run = (argv: string[]) => {
-    out.onCommand(`$ ${argv.join(" ")}`);
-    return send(commandStep(shell, argv, backend, out));
-  };
-  try {
-    for (const argv of env.release.install) await run(argv);
-    own.push(settingsLinkStep(shell, env, releaseDir));
-    for (const argv of env.release.tasks) await run(argv);
-    const migrations = migrationsStep(shell, env, releaseDir);
-    if (migrations) {
-      out.onCommand(`$ ${env.release.migrations!.join(" ")}`);
-      const applied = (await send(migrations))!;
-      own.push(migrationsFileStep(shell, env, posix.basename(releaseDir), applied));
-    }
-    // deployment.json names the commit the server has: read with the fetch, which no command has carried yet.
-    if (serverCommit === undefined) await send(undefined);
-  } catch (error) {
-    await upload.abandon();
-    throw error;
-  }
-  await upload.done();
-  // Its connection goes now, while the switch's round trip runs, rather than after the release's last one.
-  void uploads.close();
-  if (input.frontend) own.push(frontendReadableStep(shell, env, releaseDir));
-  return { own, serverCommit: serverCommit! };
-}
-
-/**
- * The front end's upload, under way while the commands run. Its progress is shown once they are over (their output
- * would draw over a progress bar); a failure stops the next command (check); abandon() starts no further file.
- */
-function frontendUpload(input: DeployInput, uploads: Uploads, releaseDir: string, out: ReleaseOutput, stop: () => void) {
-  const frontend = input.frontend;
-  let failure: { error: unknown } | undefined;
-  let abandoned = false;
-  let shown = false;
-  let sent = 0;
-  const progress = {
-    ...out,
-    onUpload: (done: number, total: number) => {
-      sent = done;
-      if (shown) out.onUpload(done, total);
-    },
-  };
-  const running = frontend
-    ? putFrontend(uploads, input.environment, releaseDir, { dir: frontend.dir, total: frontend.files.length }, progress, () => {
-        if (abandoned) throw new GenError("the upload was abandoned");
-        stop();
-      }).catch((error: unknown) => void (failure = { error }))
-    : Promise.resolve();
-  return {
-    check: () => {
-      if (failure) throw failure.error;
-    },
-    abandon: async () => {
-      abandoned = true;
-      await running;
-    },
-    done: async () => {
-      shown = true;
-      if (frontend && sent > 0) out.onUpload(sent, frontend.files.length);
-      await running;
-      if (failure) throw failure.error;
-    },
-  };
 }
 
 /** Back to the release live before, restarted, in one round trip; a failed restart of it is said, not thrown. */
