@@ -160,13 +160,14 @@ async function reviewedPlan(file: string, input: EnvironmentApplyInput, now: Pla
 /**
  * gen deploy --no-apply: a deploy never runs against configuration that differs from the environment. Throws a
  * GenError when it differs, after `planned` was told the plan, or when a host cannot be inspected or read.
+ * `connections`: the release's, when it logs in as the same user (left open for it); else each host's is its own.
  */
 export async function refuseDrift(
-  input: Pick<EnvironmentApplyInput, "loaded" | "rendered" | "options" | "concurrency">,
+  input: Pick<EnvironmentApplyInput, "loaded" | "rendered" | "options" | "concurrency" | "connections">,
   planned: ApplyEvents["planned"],
 ): Promise<void> {
   const { loaded, rendered } = input;
-  const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, input.options, input.concurrency);
+  const inspection = await inspectEnvironment(loaded, rendered.files, rendered.manifest.folders, input.options, input.concurrency, input.connections);
   const failed = inspection.plan.hosts.filter((h) => h.error);
   if (failed.length) throw new GenError("some hosts could not be inspected; nothing was deployed", { details: failed.map((h) => `${h.host}: ${h.error}`) });
   refuseUnreadable(inspection.plan, loaded.environment, loaded.name);

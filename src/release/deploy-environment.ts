@@ -90,21 +90,21 @@ export async function deployEnvironment(input: EnvironmentDeployInput, events: D
   const applyInput = { ...input, dryRun: false };
   const release = releaseConnections(env, input.options, frontendDir !== undefined || source.kind === "archive");
   try {
+    // The release's connections start with the configuration step's when they are the same, else once its plan is
+    // known (its connections checked the host keys by then): either way, ready when the release starts.
+    if (release.shared) release.warm(input.concurrency);
+    const connections = release.shared ? { connections: release.shared } : {};
     if (input.applyConfiguration) {
-      // The release's connections start with the configuration step's when they are the same, else once its plan is
-      // known (its connections checked the host keys by then): either way, ready when the release starts.
-      if (release.shared) release.warm(input.concurrency);
       const planned: ApplyEvents["planned"] = (plan, serverFiles) => {
         events.apply.planned(plan, serverFiles);
         release.warm(input.concurrency);
       };
-      const connections = release.shared ? { connections: release.shared } : {};
       const goOn = events.applied(await applyEnvironment({ ...applyInput, ...connections }, { ...events.apply, planned }));
       if (input.interrupts.signal)
         throw new InterruptedError(input.interrupts.signal, `interrupted (${input.interrupts.signal}) in the configuration step (above); nothing was deployed`);
       if (!goOn) throw new GenError("applying the configuration failed or was declined; nothing was deployed");
     } else {
-      await refuseDrift(applyInput, events.apply.planned);
+      await refuseDrift({ ...applyInput, ...connections }, events.apply.planned);
       release.warm(input.concurrency);
     }
     const deployInput = {

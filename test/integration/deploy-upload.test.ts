@@ -11,9 +11,9 @@ import { proxyJumpConfig, startSshd } from "../support/sshd.js";
 import { startSwitchingProxy } from "../support/switching-proxy.js";
 import { CURRENT, ENV_NAME, RELEASES, withDeployServer } from "./deploy-support/deploy-server.js";
 
-/** The client ports of the sessions sshd started, by kind: a command (exec) or the sftp subsystem. */
-async function sessionPorts(logPath: string): Promise<{ commands: Set<string>; sftp: Set<string> }> {
-  const log = await readFile(logPath, "utf8");
+/** The client ports of the sessions sshd started (after the log's first `from` characters), by kind: a command (exec) or the sftp subsystem. */
+async function sessionPorts(logPath: string, from = 0): Promise<{ commands: Set<string>; sftp: Set<string> }> {
+  const log = (await readFile(logPath, "utf8")).slice(from);
   const ports = (pattern: RegExp) => new Set([...log.matchAll(pattern)].map((m) => m[1]!));
   return {
     commands: ports(/Starting session: command for \S+ from \S+ port (\d+)/g),
@@ -38,6 +38,19 @@ describe("gen deploy's front-end upload", () => {
       assert.equal(sftp.size, 1, `one SFTP connection expected, sshd saw ${[...sftp].join(", ") || "none"}`);
       assert.ok(commands.size > 0);
       for (const port of sftp) assert.ok(!commands.has(port), `the SFTP connection (port ${port}) also ran commands`);
+    }));
+
+  it("with --no-apply checks the configuration over the release's own connection: one for commands, one for SFTP", () =>
+    withDeployServer(async (server) => {
+      await server.writeEnv();
+      const applied = await server.gen(["apply", ENV_NAME, "--yes"]);
+      assert.equal(applied.code, 0, applied.all);
+      const before = (await readFile(server.sshd.logPath, "utf8")).length;
+      const run = await server.deploy("--no-apply");
+      assert.equal(run.code, 0, run.all);
+      const { commands, sftp } = await sessionPorts(server.sshd.logPath, before);
+      assert.equal(commands.size, 1, `one command connection expected, sshd saw ${[...commands].join(", ")}`);
+      assert.equal(sftp.size, 1);
     }));
 
   it("reaches the host through its ProxyJump like the command connections: the jump host sees every login", () =>
