@@ -16,7 +16,7 @@ import type { Interrupts } from "../interrupt.js";
 import { runCrossChecks } from "../validate/cross-checks.js";
 import { applyHosts, lockHolder, refuseUnreadable } from "./apply-hosts.js";
 import { readUnderLock, type HeldLock } from "./locked-read.js";
-import type { HostApplyResult } from "./apply-plan.js";
+import type { HostApplyResult, ReviewedRead } from "./apply-plan.js";
 
 export interface EnvironmentApplyInput {
   loaded: LoadedEnvironment;
@@ -96,6 +96,7 @@ export async function applyEnvironment(input: EnvironmentApplyInput, events: App
       forceUnlock: input.forceUnlock,
       concurrency: input.concurrency,
       held,
+      reads: reviewedReads(plan, inspection),
       ...(input.interrupts ? { interrupts: input.interrupts } : {}),
     };
     const hosts = await applyHosts(hostsInput, input.options, connections, events.progress);
@@ -108,6 +109,20 @@ export async function applyEnvironment(input: EnvironmentApplyInput, events: App
     await releaseHeld(held, events.progress);
     await connections.close();
   }
+}
+
+/**
+ * Each host's read, for its apply to check on the server, under the lock and in the round trip that installs, that
+ * nothing the plan depends on changed since (apply-plan.ts). For a saved plan: the read made now and checked against
+ * it, whose plan is the one applied (it holds what the saved plan cannot: gen's record as read).
+ */
+function reviewedReads(plan: Plan, inspection: Inspection): Map<string, ReviewedRead> {
+  const reads = new Map<string, ReviewedRead>();
+  for (const host of inspection.plan.hosts) {
+    const { digest, applied } = inspection.reads.get(host.host) ?? {};
+    if (digest && plan.hosts.some((h) => h.host === host.host)) reads.set(host.host, { digest, host, ...(applied ? { applied } : {}) });
+  }
+  return reads;
 }
 
 function lockedReader(input: EnvironmentApplyInput, held: Map<string, HeldLock>): HostReader {

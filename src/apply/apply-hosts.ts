@@ -8,7 +8,7 @@ import { unreadableEntries } from "../plan/plan-changes.js";
 import type { Plan } from "../plan/plan-types.js";
 import { forEachHost, type ConnectOptions, type HostConnections } from "../transport/open-transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
-import { applyPlan, type HostApplyResult } from "./apply-plan.js";
+import { applyPlan, type HostApplyResult, type ReviewedRead } from "./apply-plan.js";
 import type { HeldLock } from "./locked-read.js";
 import type { LockHolder } from "../server/lock-holder.js";
 
@@ -22,6 +22,8 @@ export interface HostsInput {
   concurrency: number;
   /** Locks taken with the first read (locked-read.ts): each host's apply takes its own over, from this map. */
   held?: Map<string, HeldLock>;
+  /** The reads the plans were made from: each host's apply checks its own on the server, under the lock. */
+  reads?: Map<string, ReviewedRead>;
   interrupts?: Interrupts;
 }
 
@@ -46,6 +48,7 @@ export async function applyHosts(
     (transport, host) => {
       const held = input.held?.get(host.name);
       input.held?.delete(host.name);
+      const read = input.reads?.get(host.name);
       return applyPlan(
         {
           envName: input.envName,
@@ -55,6 +58,7 @@ export async function applyHosts(
           folders: input.folders,
           forceUnlock: input.forceUnlock,
           ...(held ? { held } : {}),
+          ...(read ? { read } : {}),
         },
         { transport, now: () => new Date(), who, pid: process.pid, progress, interrupt: interrupts.forHost(host.name) },
       );

@@ -10,16 +10,17 @@ import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrup
 import { filesForRoles, planChanges, unrecordedEntries } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
 import { probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
+import type { ProbeOutput } from "../plan/server-probe.js";
 import type { Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { handlerSteps, type HandlerStep } from "./handlers.js";
 import { handlersRun, handlerStep, type HandlersRun } from "./handler-steps.js";
 import { restoreAfterFailure, undoSteps } from "./restore.js";
 import { backupDir, installStep, type Installed } from "./install.js";
-import { orThrow } from "../transport/step-records.js";
-import { attempt, chain, chainEach, optional, runStep, SKIPPED } from "../transport/typed-steps.js";
+import { orThrow, type Parsed } from "../transport/step-records.js";
+import { attempt, chain, chainEach, optional, runStep, SKIPPED, type ResultOf, type Skipped } from "../transport/typed-steps.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
-import { lockDir, takeLock } from "../server/lock.js";
+import { lockDir, lockedRoundTrip, lockSteps, takeLock } from "../server/lock.js";
 import { changedEntries, foldersStep, preflightStep, stopOnProblems } from "./preflight.js";
 import { appendLog, applyLogPath, cleanUpAndUnlock, cleanUpStep, leftoversStep, recordStep, type ApplyLogEntry } from "../server/applied-record.js";
 import { serverShell, type ServerShell } from "../server/server-shell.js";
@@ -37,6 +38,21 @@ export interface ApplyInput {
   forceUnlock: boolean;
   /** The lock taken with the read this plan was made from (locked-read.ts): the plan is applied under it, not read again. */
   held?: HeldLock;
+  /**
+   * The read the plan was made from: the lock, the re-read checked on the server against its digest, and the work go in
+   * one round trip. Without it, the server is read again under the lock in a round trip of its own.
+   */
+  read?: ReviewedRead;
+}
+
+/** The read a reviewed plan was made from (for a saved plan: the read made before the question, checked against it). */
+export interface ReviewedRead {
+  /** The server's digest of what the plan depends on (server-probe.ts). */
+  digest: string;
+  /** The plan made from that read. */
+  host: HostPlan;
+  /** gen's record as that read found it (path -> sha256). */
+  applied?: Record<string, string>;
 }
 
 export interface ApplyEffects {
@@ -117,43 +133,67 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
   const applyId = applyIdFor(effects.now(), effects.pid);
   const files = filesForRoles(input.rendered, reviewed.roles);
   const folders = filesForRoles(input.folders, reviewed.roles);
+  const read = input.held ? undefined : reviewedRead(input);
+  const work = read && lockedWork(input, effects, shell, read.current, applyId, result, at);
   // Once the lock is taken, in the same round trip: the leftovers of an interrupted apply go, the server is read again
-  // (unless the plan was read under this lock already).
+  // (unless the plan was read under this lock already) and, when the review's read left its digest, checked on the
+  // server against it: the work then follows in that round trip too.
+  let sent: OneChain | undefined;
+  let lost: unknown;
+  if (read) {
+    work?.sending();
+    at.step = work ? `taking the lock, reading the server again, ${at.step}` : "taking the lock and reading the server again";
+    sent = await lockAndWork(input, effects, shell, { files, folders, digest: read.digest }, work).catch((error: unknown) => {
+      // Maybe after the lock was taken: what follows says so, and tries to release it.
+      if (!(error instanceof ConnectionLostError)) throw error;
+      lost = error;
+      return undefined;
+    });
+  }
   const lock = input.held
     ? { ...input.held, guarded: undefined }
-    : await takeLock(
-        shell,
-        env.server.stateDir,
-        { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid },
-        input.forceUnlock,
-        { user: env.server.deployUser, group: env.server.deployGroup },
-        [
-          leftoversStep(
-            shell,
-            env.server.stateDir,
-            input.rendered.map((f) => f.path),
-          ),
-          probeRequest(effects.transport, files, folders, env.server.stateDir, true, false),
-        ],
-      );
+    : read
+      ? { ...(sent?.replaced ? { replaced: sent.replaced } : {}), guarded: undefined }
+      : await takeLock(
+          shell,
+          env.server.stateDir,
+          { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid },
+          input.forceUnlock,
+          { user: env.server.deployUser, group: env.server.deployGroup },
+          [
+            leftoversStep(
+              shell,
+              env.server.stateDir,
+              input.rendered.map((f) => f.path),
+            ),
+            probeRequest(effects.transport, files, folders, env.server.stateDir, true, false),
+          ],
+        );
   if (lock.replaced) result.lockReplaced = lock.replaced;
   let cleanedUp = false;
   try {
-    let current: { host: HostPlan; applied?: Record<string, string> };
+    if (lost) throw lost;
     if (input.held) {
       result.recovered = input.held.recovered;
-      current = { host: reviewed, ...(input.held.applied ? { applied: input.held.applied } : {}) };
       stopIfInterrupted(effects.interrupt, "before any file moved: nothing was changed");
+      const current = { host: reviewed, ...(input.held.applied ? { applied: input.held.applied } : {}) };
+      cleanedUp = await applyLocked(input, effects, shell, current, applyId, result, at);
     } else {
-      const [recovered, probe] = orThrow(lock.guarded!);
+      const [recovered, probe] = sent ? [underLock(sent.rest[0], shell), underLock(sent.rest[1], shell)] : orThrow(lock.guarded!);
       result.recovered = recovered;
-      stopIfInterrupted(effects.interrupt, "before any file moved: nothing was changed");
-      at.step = "reading the server again under the lock";
-      // What is compared with the reviewed plan is hashes, modes and owners: the contents were read for the review.
-      const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo, contents: false });
-      current = replanUnderLock(input, files, state);
+      if (sent && !probe.drifted) {
+        // Nothing the plan depends on changed since the review: the work ran in the round trip that took the lock.
+        const answers = underLock(sent.rest[2], shell);
+        if (work && answers) cleanedUp = await work.finish(answers);
+        else result.outcome = "unchanged";
+      } else {
+        stopIfInterrupted(effects.interrupt, "before any file moved: nothing was changed");
+        at.step = "reading the server again under the lock";
+        // What is compared with the reviewed plan is hashes, modes and owners: the contents were read for the review.
+        const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo, contents: false });
+        cleanedUp = await applyLocked(input, effects, shell, replanUnderLock(input, files, state), applyId, result, at);
+      }
     }
-    cleanedUp = await applyLocked(input, effects, shell, current, applyId, result, at);
   } catch (error) {
     const named = lostDuring(error, at);
     result.error = named instanceof GenError ? named : new GenError(errorMessage(named), { cause: named });
@@ -186,16 +226,40 @@ function warn(result: HostApplyResult, warnings: CleanupWarning[]): void {
 function replanUnderLock(input: ApplyInput, files: RenderedFile[], state: HostState): { host: HostPlan; applied?: Record<string, string> } {
   const { reviewed } = input;
   const host = planChanges(input.envName, files, input.folders, [{ host: reviewed.host, roles: reviewed.roles, state }]).hosts[0]!;
-  const drifted = reviewed.entries.filter((entry) => {
-    const now = host.entries.find((e) => e.path === entry.path);
-    return now?.action !== entry.action || now.current?.sha256 !== entry.current?.sha256 || now.desired.sha256 !== entry.desired.sha256;
-  });
-  if (drifted.length > 0 || host.entries.length !== reviewed.entries.length) {
+  const drifted = driftFromReview(reviewed, host);
+  if (drifted) {
     throw new GenError(`the server or the environment changed since the plan was made; nothing was changed on ${reviewed.host}`, {
       details: [...drifted.map((e) => `${e.path}: no longer as planned`), `Run gen diff ${input.envName} again and review the new plan.`],
     });
   }
   return { host, ...(state.applied ? { applied: state.applied } : {}) };
+}
+
+/** The reviewed entries `host` does not plan as they were reviewed; undefined when it plans exactly those. */
+function driftFromReview(reviewed: HostPlan, host: HostPlan): PlanEntry[] | undefined {
+  const drifted = reviewed.entries.filter((entry) => {
+    const now = host.entries.find((e) => e.path === entry.path);
+    return now?.action !== entry.action || now.current?.sha256 !== entry.current?.sha256 || now.desired.sha256 !== entry.desired.sha256;
+  });
+  return drifted.length > 0 || host.entries.length !== reviewed.entries.length ? drifted : undefined;
+}
+
+/**
+ * The plan of the read the review was made from, applied in the round trip that takes the lock when that read left its
+ * digest and plans exactly what was reviewed (a saved plan is checked against a read made before the question: today's
+ * path refuses the rest under the lock, naming the files). Its lock is gone: under this apply's own, it is not read.
+ */
+function reviewedRead(input: ApplyInput): { digest: string; current: { host: HostPlan; applied?: Record<string, string> } } | undefined {
+  const read = input.read;
+  if (!read || driftFromReview(input.reviewed, read.host)) return undefined;
+  const { lock: _theirs, ...host } = read.host;
+  return { digest: read.digest, current: { host, ...(read.applied ? { applied: read.applied } : {}) } };
+}
+
+/** A value of a step sent after the lock was taken: it ran (else its chain broke before it: a failure said before it). */
+function underLock<T>(part: Parsed<T> | Skipped, shell: ServerShell): T {
+  if (part === SKIPPED) throw new GenError(`internal error: the steps under the lock did not run on ${shell.transport.describe}`);
+  return orThrow(part);
 }
 
 /** Returns whether the clean-up and unlock already ran (at the end of the last chain). */
@@ -208,15 +272,36 @@ async function applyLocked(
   result: HostApplyResult,
   at: UnderWay,
 ): Promise<boolean> {
+  const work = lockedWork(input, effects, shell, current, applyId, result, at);
+  if (!work) {
+    result.outcome = "unchanged";
+    return false;
+  }
+  work.sending();
+  return work.finish(await runStep(shell, work.chain));
+}
+
+/**
+ * What the lock is taken for, as one chain: preflight (fails when it finds a problem), folders, staging, then every
+ * check (each run once staging succeeded, all reporting); the install only when every check passed, which the server
+ * decides (check-staged.ts); handlers, record, clean-up. The first failure skips the rest. Once it is sent, an
+ * interrupt lets it finish: the files end installed with their handlers, or, after a failure, restored. `finish` reads
+ * its answers and returns whether the clean-up and unlock ran. Undefined when there is nothing to do.
+ */
+function lockedWork(
+  input: ApplyInput,
+  effects: ApplyEffects,
+  shell: ServerShell,
+  current: { host: HostPlan; applied?: Record<string, string> },
+  applyId: string,
+  result: HostApplyResult,
+  at: UnderWay,
+) {
   const { environment: env } = input;
   const host = current.host;
   const entries = changedEntries(host);
   const unfinished = unrecordedEntries(host);
-  if (entries.length === 0 && unfinished.length === 0 && host.folders.every((f) => f.action === "unchanged")) {
-    result.outcome = "unchanged";
-    return false;
-  }
-  result.finished = unfinished.map((e) => e.path);
+  if (entries.length === 0 && unfinished.length === 0 && host.folders.every((f) => f.action === "unchanged")) return undefined;
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
   const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged");
   const { staged, step: staging } = stageStep(shell, env.server.stateDir, entries, rendered, applyId, (staged) =>
@@ -237,51 +322,96 @@ async function applyLocked(
     entries.length > 0
       ? { ...installStep(shell, staged, backups), owners: entries.map(({ path, desired }) => ({ path, owner: desired.owner, group: desired.group })) }
       : undefined;
-  if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
-  // One chain, one round trip, the first failure skipping the rest: preflight (fails when it finds a problem), folders,
-  // staging, then every check (each run once staging succeeded, all reporting); the install only when every check
-  // passed, which the server decides (check-staged.ts); handlers, record, clean-up. Once it is sent, an interrupt
-  // lets it finish: the files end installed with their handlers, or, after a failure, restored.
-  at.step = "staging, checking and installing the files, running the handlers and writing the record";
-  const [problems, , stagedAndChecked, installRun, handled, recorded, cleaned] = await runStep(
-    shell,
-    chain(
-      preflightStep(shell, env, host),
-      foldersStep(shell, host, prepareIncomingScript(shell, env, applyId)),
-      optional(entries.length > 0 ? stageAndCheck(staging, checkSteps(shell, env, staged, applyId)) : undefined),
-      optional(installing),
-      chainEach(steps.map((step) => handlerStep(shell, step, env))),
-      attempt(record),
-      cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]),
-    ),
+  const work = chain(
+    preflightStep(shell, env, host),
+    foldersStep(shell, host, prepareIncomingScript(shell, env, applyId)),
+    optional(entries.length > 0 ? stageAndCheck(staging, checkSteps(shell, env, staged, applyId)) : undefined),
+    optional(installing),
+    chainEach(steps.map((step) => handlerStep(shell, step, env))),
+    attempt(record),
+    cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]),
   );
-  at.step = "running the preflight checks";
-  stopOnProblems(host.host, problems);
-  at.step = "staging the files";
-  const outcome = stagedAndChecked === SKIPPED ? undefined : stagedAndChecked;
-  if (outcome?.failed) {
-    await removeStaged(shell, staged);
-    throw outcome.failed;
-  }
-  at.step = "checking the staged files";
-  if (outcome && outcome.rejected.length > 0) {
-    await removeStaged(shell, staged);
-    throw stagingFailed(host.host, outcome.rejected);
-  }
-  const install = installRun === SKIPPED ? undefined : installRun;
-  const installed = install?.installed ?? [];
-  result.changed = installed.map((i) => i.path);
-  const failed = (error: GenError, attempted: HandlerStep[]) =>
-    rollBack(shell, env, { entries, installed, staged, attempted }, result, error, effects, at).then(() => false);
-  if (install?.error) return failed(install.error, []);
-  at.step = "running the handlers";
-  const handlers = handlersRun(result.host, env, handled);
-  reportHandlers(handlers, result, effects);
-  if (handlers.error) return failed(handlers.error, handlers.attempted);
-  at.step = "writing the record";
-  if (recorded !== SKIPPED && !recorded.ok) throw recorded.error;
-  result.outcome = "applied";
-  return cleaned !== SKIPPED && cleaned === undefined;
+  /** Said and noted just before the chain is sent. */
+  const sending = () => {
+    result.finished = unfinished.map((e) => e.path);
+    if (entries.length > 0) effects.progress(`${host.host}: staging ${entries.length} file${entries.length === 1 ? "" : "s"}`);
+    at.step = "staging, checking and installing the files, running the handlers and writing the record";
+  };
+  const finish = async ([problems, , stagedAndChecked, installRun, handled, recorded, cleaned]: ResultOf<typeof work>): Promise<boolean> => {
+    at.step = "running the preflight checks";
+    stopOnProblems(host.host, problems);
+    at.step = "staging the files";
+    const outcome = stagedAndChecked === SKIPPED ? undefined : stagedAndChecked;
+    if (outcome?.failed) {
+      await removeStaged(shell, staged);
+      throw outcome.failed;
+    }
+    at.step = "checking the staged files";
+    if (outcome && outcome.rejected.length > 0) {
+      await removeStaged(shell, staged);
+      throw stagingFailed(host.host, outcome.rejected);
+    }
+    const install = installRun === SKIPPED ? undefined : installRun;
+    const installed = install?.installed ?? [];
+    result.changed = installed.map((i) => i.path);
+    const failed = (error: GenError, attempted: HandlerStep[]) =>
+      rollBack(shell, env, { entries, installed, staged, attempted }, result, error, effects, at).then(() => false);
+    if (install?.error) return failed(install.error, []);
+    at.step = "running the handlers";
+    const handlers = handlersRun(result.host, env, handled);
+    reportHandlers(handlers, result, effects);
+    if (handlers.error) return failed(handlers.error, handlers.attempted);
+    at.step = "writing the record";
+    if (recorded !== SKIPPED && !recorded.ok) throw recorded.error;
+    result.outcome = "applied";
+    return cleaned !== SKIPPED && cleaned === undefined;
+  };
+  return { chain: work, sending, finish };
+}
+
+type LockedWork = NonNullable<ReturnType<typeof lockedWork>>;
+
+/** What the round trip that took the lock brought back: whose lock it replaced, and the leftovers, the read and the work. */
+interface OneChain {
+  replaced?: string;
+  rest: [Parsed<string[]> | Skipped, Parsed<ProbeOutput> | Skipped, Parsed<ResultOf<LockedWork["chain"]> | undefined> | Skipped];
+}
+
+/**
+ * The lock, the leftovers of an interrupted apply, the server read again and checked on the server against the
+ * review's digest, and `work`: one round trip. A digest that differs fails the read's step, so nothing of `work` runs
+ * and the lock stays held for the caller to make the plan again from what the read found. A lock held by someone else
+ * throws as takeLock does (one left by a dead run of this user here is taken over: the round trip is sent again).
+ */
+async function lockAndWork(
+  input: ApplyInput,
+  effects: ApplyEffects,
+  shell: ServerShell,
+  read: { files: RenderedFile[]; folders: FolderSpec[]; digest: string },
+  work: LockedWork | undefined,
+): Promise<OneChain> {
+  const env = input.environment;
+  const stateDir = env.server.stateDir;
+  const holder = { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid };
+  const owner = { user: env.server.deployUser, group: env.server.deployGroup };
+  return lockedRoundTrip(shell, holder, input.forceUnlock, async (force) => {
+    const [lock, ...rest] = await runStep(
+      shell,
+      chain(
+        lockSteps(shell, stateDir, holder, force, owner),
+        attempt(
+          leftoversStep(
+            shell,
+            stateDir,
+            input.rendered.map((f) => f.path),
+          ),
+        ),
+        attempt(probeRequest(effects.transport, read.files, read.folders, stateDir, true, false, read.digest)),
+        attempt(optional(work?.chain)),
+      ),
+    );
+    return [lock, rest] as const;
+  });
 }
 
 /** Says what each handler did, in order: ran, was recorded (the sandbox), or waits for the first release. */

@@ -13,6 +13,8 @@ export interface Inspection {
   plan: Plan;
   /** host -> path -> what the server has (content kept where it differs), for printing diffs. */
   serverFiles: Map<string, Map<string, ServerFile>>;
+  /** host -> what apply needs of the read its plan was made from to check it under the lock on the server (apply-plan.ts). */
+  reads: Map<string, Pick<HostState, "digest" | "applied">>;
 }
 
 /** Reads one host's state (its files and folders are those of its roles): as gen diff does, or under apply's lock. */
@@ -52,6 +54,8 @@ export async function inspectEnvironment(
     folders,
     outcomes.map((o) => ({ host: o.host.name, roles: o.host.roles, state: o.ok ? o.value : { error: o.error, transport: o.transport } })),
   );
-  const serverFiles = new Map(outcomes.filter((o) => o.ok).map((o) => [o.host.name, (o as { value: { files: Map<string, ServerFile> } }).value.files]));
-  return { plan, serverFiles };
+  const states = outcomes.flatMap((o) => (o.ok ? [[o.host.name, o.value] as const] : []));
+  const serverFiles = new Map(states.map(([host, state]) => [host, state.files]));
+  const reads = new Map(states.map(([host, { digest, applied }]) => [host, { ...(digest ? { digest } : {}), ...(applied ? { applied } : {}) }]));
+  return { plan, serverFiles, reads };
 }

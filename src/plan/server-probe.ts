@@ -10,7 +10,7 @@ import * as z from "zod/mini";
 import { GenError } from "../errors.js";
 import { HOLDER_LIMIT } from "../server/lock-holder.js";
 import { readRefusal } from "../server/safe-read.js";
-import { ROOT_FILES_TOOL, rootFilesScript, type ProbePath } from "../server/root-files.js";
+import { DRIFTED, ROOT_FILES_TOOL, rootFilesScript, type ProbePath } from "../server/root-files.js";
 import { parseRecords } from "../transport/step-records.js";
 import { combine, type StepGroup, type StepOutput, type TypedStep } from "../transport/typed-steps.js";
 
@@ -44,6 +44,10 @@ export interface ProbeOutput {
   locked: boolean;
   lockHolder: string;
   record: string;
+  /** The digest of the facts a plan is made from (the results without content, and the record): see root_files.py. */
+  digest?: string;
+  /** It differs from the digest the probe was given: it failed, and what was chained after it did not run. */
+  drifted: boolean;
 }
 
 /** A path to probe; `sha256`: what gen would put there, when the content of a file that differs is wanted. */
@@ -64,6 +68,7 @@ const ProbeRecord = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("unreadable"), path: z.string(), reason: z.union([z.number(), z.string()]), link: z.optional(z.string()) }),
   z.object({ kind: z.literal("read"), path: z.string(), status: z.number(), size: z.optional(z.number()), content: z.optional(z.string()) }),
   z.object({ kind: z.literal("folder"), path: z.string(), found: z.boolean() }),
+  z.object({ kind: z.literal("digest"), path: z.string(), sha256: z.string() }),
 ]);
 type ProbeRecord = z.infer<typeof ProbeRecord>;
 
@@ -71,14 +76,24 @@ const PROBING = "reading the files, gen's record and its lock";
 
 /**
  * The probe as one step (a group, for callers that send it with others), read into one ProbeOutput: every path of
- * `paths` (server paths; the transport's `root` is passed), gen's record and, when `lockDir` is given, the lock (left
- * out under apply's own lock). A step that did not succeed means the session itself failed (sudo refused, no python3):
- * an error naming `where`.
+ * `paths` (server paths; the transport's `root` is passed), gen's record, their digest and, when `lockDir` is given, the
+ * lock (left out under apply's own lock). With `expected` (the digest of the read a plan was reviewed from), the step
+ * fails when the digest differs (`drifted`), so that what is chained after it does not run. Any other failure means
+ * the session itself failed (sudo refused, no python3): an error naming `where`.
  */
-export function probeSteps(root: string, paths: ProbedPath[], lockDir: string | undefined, recordPath: string, where = root): StepGroup<ProbeOutput> {
+export function probeSteps(
+  root: string,
+  paths: ProbedPath[],
+  lockDir: string | undefined,
+  recordPath: string,
+  where = root,
+  expected?: string,
+): StepGroup<ProbeOutput> {
   const asked: ProbePath[] = [
     ...paths.map((p): ProbePath => ({ kind: "entry", path: p.path, ...(p.sha256 ? { sha256: p.sha256, limit: SHOWN_SIZE_LIMIT } : {}) })),
     { kind: "read", path: recordPath, limit: RECORD_LIMIT + 1 },
+    // Before the lock's rows: the digest does not change when the lock is taken.
+    { kind: "digest", ...(expected ? { sha256: expected } : {}) },
     ...(lockDir === undefined
       ? []
       : [
@@ -89,18 +104,23 @@ export function probeSteps(root: string, paths: ProbedPath[], lockDir: string | 
   const step: TypedStep<ProbeOutput> = {
     ...rootFilesScript(root, PROBING, { op: "probe", files: asked }),
     parse: (run) => {
-      if (run.exitCode !== 0) return { ok: false, error: new ProbeFailedError(where, run) };
+      const drifted = expected !== undefined && run.exitCode === DRIFTED;
+      if (run.exitCode !== 0 && !drifted) return { ok: false, error: new ProbeFailedError(where, run) };
       const parsed = parseRecords(`${PROBING} on ${where}`, run.stdout, ProbeRecord);
-      return parsed.ok ? { ok: true, value: probeOutput(paths, parsed.value, recordPath, lockDir) } : parsed;
+      return parsed.ok ? { ok: true, value: { ...probeOutput(paths, parsed.value, recordPath, lockDir), drifted } } : parsed;
     },
   };
   return combine([step], ([output]) => ({ ok: true, value: output }));
 }
 
-function probeOutput(paths: ProbedPath[], records: ProbeRecord[], recordPath: string, lockDir: string | undefined): ProbeOutput {
+function probeOutput(paths: ProbedPath[], records: ProbeRecord[], recordPath: string, lockDir: string | undefined): Omit<ProbeOutput, "drifted"> {
   const entries = new Map<string, ProbeRecord>();
   const reads = new Map<string, ProbeRecord>();
-  for (const record of records) (record.kind === "read" || record.kind === "folder" ? reads : entries).set(record.path, record);
+  let digest: string | undefined;
+  for (const record of records) {
+    if (record.kind === "digest") digest = record.sha256;
+    else (record.kind === "read" || record.kind === "folder" ? reads : entries).set(record.path, record);
+  }
   const readText = (path: string, limit: number) => {
     const read = reads.get(path);
     return read?.kind === "read" && read.status === 0 && (read.size ?? 0) <= limit ? (read.content ?? "").trim() : "";
@@ -112,6 +132,7 @@ function probeOutput(paths: ProbedPath[], records: ProbeRecord[], recordPath: st
     locked,
     lockHolder: locked ? readText(`${lockDir}/holder.json`, HOLDER_LIMIT) : "",
     record: readText(recordPath, RECORD_LIMIT),
+    ...(digest === undefined ? {} : { digest }),
   };
 }
 

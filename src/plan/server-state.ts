@@ -39,6 +39,8 @@ export interface HostState {
   applied?: Record<string, string>;
   /** The holder of gen's lock on this host, when it is held (or left by an interrupted run). */
   lock?: string;
+  /** The server's digest of what a plan is made from (server-probe.ts): apply checks it again under its lock. */
+  digest?: string;
 }
 
 export interface ReadOptions {
@@ -85,6 +87,7 @@ export async function readServerStateWith<T>(
  * The probe's steps, also for a caller that sends them with others: apply, right after taking the lock, which
  * does not read the lock it holds (`underOwnLock`). `contents`: the content of each file that differs comes back with
  * the probe (what a plan shows); false for a read that compares hashes only (a reviewed plan's re-read under the lock).
+ * `expected`: the digest of the read the plan was reviewed from; the probe's step fails when the server's differs.
  */
 export function probeRequest(
   transport: Transport,
@@ -93,9 +96,10 @@ export function probeRequest(
   stateDir: string,
   underOwnLock = false,
   contents = true,
+  expected?: string,
 ): StepGroup<ProbeOutput> {
   const paths = [...files.map((f) => ({ path: f.path, ...(contents ? { sha256: fileSha256(f) } : {}) })), ...folders.map((f) => ({ path: f.path }))];
-  return probeSteps(transport.root, paths, underOwnLock ? undefined : lockDir(stateDir), appliedRecordPath(stateDir), transport.describe);
+  return probeSteps(transport.root, paths, underOwnLock ? undefined : lockDir(stateDir), appliedRecordPath(stateDir), transport.describe, expected);
 }
 
 /** The state from the probe's answer, which holds the content of the files that differ. */
@@ -122,6 +126,7 @@ export async function stateFromProbe(
     folders: new Map(folderStates),
     ...(applied ? { applied } : {}),
     ...(probe.locked ? { lock: describeLockHolder(probe.lockHolder) } : {}),
+    ...(probe.digest ? { digest: probe.digest } : {}),
   };
 }
 

@@ -61,12 +61,26 @@ export async function takeLock<const G extends readonly StepPart<unknown>[] = []
   owner?: Owner,
   guarded?: G,
 ): Promise<LockTaken<ResultsOf<G>>> {
-  const first = await tryLock(shell, stateDir, holder, force, owner, guarded ?? ([] as unknown as G));
-  if (!("held" in first)) return first;
+  const taken = await lockedRoundTrip(shell, holder, force, (force) => tryLock(shell, stateDir, holder, force, owner, guarded ?? ([] as unknown as G)));
+  return { ...(taken.replaced ? { replaced: taken.replaced } : {}), guarded: taken.rest };
+}
+
+/**
+ * A round trip that starts by taking the lock (`send`: the lock's answer, and what came with it). A lock left by a dead
+ * run of this user here is taken over (the round trip sent again, forcing it); one held by anyone else throws.
+ */
+export async function lockedRoundTrip<R>(
+  shell: ServerShell,
+  holder: LockHolder,
+  force: boolean,
+  send: (force: boolean) => Promise<readonly [LockAnswer, R]>,
+): Promise<{ replaced?: string; rest: R }> {
+  const [first, rest] = await send(force);
+  if (first.taken) return { ...(first.replaced ? { replaced: first.replaced } : {}), rest };
   const parsed = parseLockHolder(first.held);
   if (!force && parsed && leftByDeadLocalRun(parsed, holder.who)) {
-    const taken = await tryLock(shell, stateDir, holder, true, owner, guarded ?? ([] as unknown as G));
-    if (!("held" in taken)) return { ...taken, replaced: `${describeLockHolder(first.held)}, whose process is gone` };
+    const [taken, retried] = await send(true);
+    if (taken.taken) return { replaced: `${describeLockHolder(first.held)}, whose process is gone`, rest: retried };
   }
   throw new GenError(`${shell.transport.describe} is locked by ${describeLockHolder(first.held)}`, {
     details: ["Another apply or deploy is running, or one was interrupted. If nobody is running one, take the lock over with --force-unlock."],
@@ -180,12 +194,11 @@ async function tryLock<const G extends readonly StepPart<unknown>[]>(
   force: boolean,
   owner: Owner | undefined,
   guarded: G,
-): Promise<LockTaken<ResultsOf<G>> | { held: string }> {
+): Promise<[LockAnswer, Parsed<ResultsOf<G>>]> {
   const [answer, rest] = await runStep(shell, guardedBy(lockSteps(shell, stateDir, holder, force, owner), attempt(each(guarded))));
-  if (!answer.taken) return { held: answer.held };
   const values: Parsed<ResultsOf<G>> =
     rest === SKIPPED ? { ok: false, error: new GenError(`internal error: the steps under the lock did not run on ${shell.transport.describe}`) } : rest[0];
-  return { ...(answer.replaced ? { replaced: answer.replaced } : {}), guarded: values };
+  return [answer, values];
 }
 
 /** Throws a GenError with the command's output when the lock could not be removed. */

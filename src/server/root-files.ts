@@ -60,7 +60,20 @@ export interface RestoreFile {
 export type ProbePath =
   | { kind: "entry"; path: string; sha256?: string; limit?: number }
   | { kind: "read"; path: string; limit: number }
-  | { kind: "folder"; path: string };
+  | { kind: "folder"; path: string }
+  | DigestRow;
+
+/**
+ * The digest of what the rows before it found (what a plan depends on: no content sent for a diff); with `sha256`, the
+ * probe fails (DRIFTED) when it differs, so that the steps chained after it do not run.
+ */
+export interface DigestRow {
+  kind: "digest";
+  sha256?: string;
+}
+
+/** root_files.py's status when the digest differs from the one given. */
+export const DRIFTED = 7;
 
 type Operation =
   | { op: "probe"; files: ProbePath[] }
@@ -98,7 +111,7 @@ export function rootFilesScript(root: string, name: string, job: Operation): Ste
   const contents: Buffer[] = [];
   const rows: string[][] =
     job.op === "probe"
-      ? job.files.map((f) => [f.kind, path(f.path), f.kind === "entry" ? (f.sha256 ?? "") : "", String(f.kind === "folder" ? 0 : (f.limit ?? 0))])
+      ? job.files.map((f) => (f.kind === "digest" ? digestRow(f) : probeRow(f, path(f.path))))
       : job.op === "install"
         ? job.files.map((f) => [path(f.path), f.staged, path(f.backup)])
         : job.op === "restore"
@@ -119,6 +132,14 @@ export function rootFilesScript(root: string, name: string, job: Operation): Ste
     stdin: Buffer.concat([program, input]),
     readsOwnInput: true,
   };
+}
+
+function probeRow(row: Exclude<ProbePath, DigestRow>, path: string): string[] {
+  return [row.kind, path, row.kind === "entry" ? (row.sha256 ?? "") : "", String(row.kind === "folder" ? 0 : (row.limit ?? 0))];
+}
+
+function digestRow(row: DigestRow): string[] {
+  return [row.kind, "", row.sha256 ?? "", "0"];
 }
 
 /**

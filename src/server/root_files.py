@@ -291,6 +291,26 @@ def say_found(kind, path, **fields):
     # `fields`: each value already JSON (quote, text, a number's str).
     parts = ['"kind":' + quote(kind), '"path":' + quote(path)] + ['"%s":%s' % field for field in fields.items()]
     sys.stdout.write("{" + ",".join(parts) + "}\n")
+    remember_fact(kind, path, fields)
+
+# The digest (a "digest" row): the sha256 of what the probe found before that row, as apply's plan depends on it
+# (type, mode, owner, sha256 of each path; gen's record whole), not the content sent for a diff. Given the digest of
+# the read the operator reviewed, the probe fails (DRIFTED) when they differ, so the steps chained after it (apply's
+# install) do not run; its records are printed all the same, for the plan to be made again from them.
+DRIFTED = 7
+FACTS = []
+
+def remember_fact(kind, path, fields):
+    shown = kind == "file" and "content"
+    FACTS.append("\0".join([kind, path] + ["%s=%s" % field for field in fields.items() if field[0] != shown]))
+
+def probe_digest(expected):
+    digest = sha256()
+    for fact in FACTS:
+        digest.update(fact.encode("utf-8", "surrogateescape") + b"\n")
+    found = digest.hexdigest()
+    say_found("digest", "", sha256=quote(found))
+    return DRIFTED if expected and found != expected else 0
 
 def sha256():
     try:
@@ -408,11 +428,15 @@ def probe_read(root, path, limit):
         os.close(folder)
 
 def probe(files, root, chown, body):
+    status = 0
+    del FACTS[:]
     for kind, path, expected, limit in files:
         if kind == "entry":
             probe_entry(root, path, expected, int(limit))
         elif kind == "read":
             probe_read(root, path, int(limit))
+        elif kind == "digest":
+            status = probe_digest(expected)
         else:
             try:
                 is_folder = root is not None and stat.S_ISDIR(os.stat(path.lstrip("/") or ".", dir_fd=root).st_mode)
@@ -420,7 +444,7 @@ def probe(files, root, chown, body):
                 is_folder = False
             say_found("folder", path, found="true" if is_folder else "false")
     sys.stdout.flush()
-    return 0
+    return status
 
 def cut_short(operation, got):
     say("gen: %s did nothing: its input was cut short (%d bytes came)\n" % (operation, got))

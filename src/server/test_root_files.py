@@ -292,6 +292,37 @@ class Probe(Server):
         self.assertEqual(found[2], {"kind": "read", "path": "/state/locks/lock/holder.json", "status": root_files.LINK_ON_THE_WAY})
         self.assertEqual(found[3], {"kind": "read", "path": "/state/none", "status": 40})
 
+    def digest(self, expected=""):
+        rows = [("entry", "/etc/a.conf", "0" * 64, "100"), ("entry", "/etc/b", "", "0"), ("read", "/state/applied.json", "", "100"),
+                ("digest", "", expected, "0"), ("folder", "/state/locks/lock", "", "0")]
+        self.out.seek(0)
+        self.out.truncate()
+        status = root_files.probe([list(row) for row in rows], self.fd, False, b"")
+        import json
+        return status, [json.loads(line) for line in self.records()]
+
+    def test_a_digest_of_what_the_plan_depends_on_failing_the_probe_when_it_differs_from_the_one_given(self):
+        self.write("/etc/a.conf", "server\n", 0o640)
+        self.write("/state/applied.json", '{"files": {}}')
+        status, found = self.digest()
+        self.assertEqual(status, 0)
+        first = found[3]["sha256"]
+        self.assertEqual((found[3]["kind"], len(first)), ("digest", 64))
+        # The content sent for a diff and the lock after the digest's row are not in it: taking one's own lock is no drift.
+        os.makedirs(self.at("/state/locks/lock"))
+        self.assertEqual(self.digest(first), (0, found[:4] + [{"kind": "folder", "path": "/state/locks/lock", "found": True}]))
+        # Each fact the plan is made from changes it: the probe then prints all it found, and fails.
+        for change in [lambda: os.chmod(self.at("/etc/a.conf"), 0o600), lambda: self.write("/etc/a.conf", "edited\n", 0o600),
+                       lambda: self.write("/etc/b", ""), lambda: self.write("/state/applied.json", '{"files": {"/etc/b": "x"}}')]:
+            change()
+            status, now = self.digest(first)
+            self.assertEqual(status, root_files.DRIFTED)
+            self.assertEqual([r["kind"] for r in now], ["file", "file" if os.path.exists(self.at("/etc/b")) else "missing", "read", "digest", "folder"])
+            self.assertNotEqual(now[3]["sha256"], first)
+            status, again = self.digest(now[3]["sha256"])
+            self.assertEqual((status, again[3]["sha256"]), (0, now[3]["sha256"]))
+            first = now[3]["sha256"]
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,11 +1,31 @@
 // What gen apply installs is what was reviewed, or nothing: the server read again under the lock (applyPlan as the
 // CLI calls it) and a plan saved by gen diff --out (the bin), over a real OpenSSH server on 127.0.0.1.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { inTerminal } from "../support/in-terminal.js";
+import { genBin } from "../support/run-gen.js";
+import type { GenServer } from "./support/gen-server.js";
 import { apply, appliedOnce, applyAfterReview, LOGROTATE, type RenderedFiles, snapshot, STATE, SUDOERS, withServer } from "./support/apply-server.js";
+
+const QUESTION = "Apply these changes to t?";
+
+/** gen apply t at a terminal, answered yes once it asks, after `meanwhile` (a command line) changed the server. */
+function applyAnswered(server: GenServer, meanwhile?: string[]) {
+  return inTerminal(
+    { argv: [process.execPath, genBin, ...server.argv(["apply", "t"])], typed: [{ after: QUESTION, send: "y\r", ...(meanwhile ? { run: meanwhile } : {}) }] },
+    { GEN_REPORT_EXEC: "1" },
+  );
+}
+
+function batches(output: string): number | undefined {
+  const counted = /^gen: step batches: (\d+)\r?$/m.exec(output);
+  return counted ? Number(counted[1]) : undefined;
+}
 
 describe("gen apply applies what was reviewed", { concurrency: 2 }, () => {
   it("applies nothing when the server or the environment changed since the plan was made (read again under the lock)", () =>
@@ -79,6 +99,96 @@ describe("gen apply applies what was reviewed", { concurrency: 2 }, () => {
       assert.equal(after[SUDOERS], before[SUDOERS]);
       assert.notEqual(after[LOGROTATE], before[LOGROTATE]);
     }));
+
+  describe("in one round trip after the answer: the lock, the read checked against the review's on the server, and the install", { concurrency: 2 }, () => {
+    it("applies a plan answered at the terminal in 2 round trips after connecting: the read, then everything else", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ logrotate: { rotate: 9 } });
+        const run = await applyAnswered(server);
+        assert.equal(run.exit, 0, run.out);
+        assert.equal(run.asked, 0);
+        assert.match(run.out, /^127\.0\.0\.1: applied 1 file\r?$/m);
+        assert.equal(batches(run.out), 2, run.out);
+        assert.match(await readFile(server.file(LOGROTATE), "utf8"), /^ {4}rotate 9$/m);
+        assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
+      }));
+
+    it("refuses, changing nothing and releasing the lock, when a planned file changed between the review and the answer", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ logrotate: { rotate: 9 } });
+        const edited = "# edited after the review\n";
+        const before = { ...(await snapshot(server)) };
+        const run = await applyAnswered(server, ["sh", "-c", `printf '# edited after the review\\n' > ${server.file(LOGROTATE)}`]);
+        assert.equal(run.exit, 1, run.out);
+        assert.match(run.out, /the server or the environment changed since the plan was made; nothing was changed on 127\.0\.0\.1/);
+        assert.match(run.out, /\/etc\/logrotate\.d\/tsosi: no longer as planned/);
+        assert.equal(await readFile(server.file(LOGROTATE), "utf8"), edited);
+        const after = await snapshot(server);
+        delete after[LOGROTATE];
+        delete before[LOGROTATE];
+        assert.deepEqual(after, before);
+        assert.deepEqual(await server.recorded(), []);
+        assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
+      }));
+
+    it("reads under the lock in a round trip of its own when only what the review did not show changed, and applies", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ logrotate: { rotate: 9 } });
+        // A prepared folder's mode: the plan's files are as reviewed, so the apply goes on (and puts the folder back).
+        const run = await applyAnswered(server, ["chmod", "0700", server.file("/home/gen-test/config")]);
+        assert.equal(run.exit, 0, run.out);
+        assert.match(run.out, /^127\.0\.0\.1: applied 1 file/m);
+        assert.equal(batches(run.out), 3, run.out);
+        assert.equal((await stat(server.file("/home/gen-test/config"))).mode & 0o7777, 0o750);
+        assert.match(await readFile(server.file(LOGROTATE), "utf8"), /^ {4}rotate 9$/m);
+      }));
+
+    it("stops at a lock someone else holds, leaving it, takes it over with --force-unlock, and one left by a dead run of this user", () =>
+      withServer(async (server) => {
+        const lock = server.file(`${STATE}/locks/lock`);
+        const holder = (who: string, pid: number) => `${JSON.stringify({ who, command: "deploy", since: "2024-05-01T10:00:00.000Z", pid })}\n`;
+        await mkdir(lock, { recursive: true });
+        await writeFile(join(lock, "holder.json"), holder("alice@laptop", 4242));
+        const refused = await applyAnswered(server);
+        assert.equal(refused.exit, 1, refused.out);
+        assert.match(refused.out, /is locked by alice@laptop \(gen deploy, pid 4242\) since 2024-05-01T10:00:00\.000Z/);
+        assert.match(refused.out, /take the lock over with --force-unlock/);
+        assert.equal(await readFile(join(lock, "holder.json"), "utf8"), holder("alice@laptop", 4242));
+        assert.deepEqual(await snapshot(server), {});
+
+        const forced = await inTerminal(
+          { argv: [process.execPath, genBin, ...server.argv(["apply", "t", "--force-unlock"])], typed: [{ after: QUESTION, send: "y\r" }] },
+          { GEN_REPORT_EXEC: "1" },
+        );
+        assert.equal(forced.exit, 0, forced.out);
+        assert.match(forced.out, /took over the lock of alice@laptop \(gen deploy, pid 4242\)/);
+        assert.equal(batches(forced.out), 2, forced.out);
+        assert.equal(existsSync(lock), false);
+
+        const gone = spawnSync(process.execPath, ["-e", "0"]).pid;
+        await mkdir(lock, { recursive: true });
+        await writeFile(join(lock, "holder.json"), holder(`${userInfo().username}@${hostname()}`, gone));
+        const taken = await applyAnswered(server);
+        assert.equal(taken.exit, 0, taken.out);
+        assert.match(taken.out, new RegExp(`took over the lock of \\S+ \\(gen deploy, pid ${gone}\\) since .*, whose process is gone`));
+        assert.equal(existsSync(lock), false);
+      }));
+
+    it("applies a saved plan in 2 round trips after connecting", () =>
+      withServer(async (server) => {
+        await appliedOnce(server);
+        await server.writeEnv({ logrotate: { rotate: 9 } });
+        const planFile = join(server.tempDir, "plan.json");
+        assert.equal((await server.gen(["diff", "t", "--out", planFile])).code, 2);
+        const run = await server.gen(["apply", "t", "--yes", "--plan", planFile], { env: { GEN_REPORT_EXEC: "1" } });
+        assert.equal(run.code, 0, run.all);
+        assert.match(run.out, /^127\.0\.0\.1: applied 1 file$/m);
+        assert.equal(batches(run.err), 2, run.all);
+      }));
+  });
 
   describe("a saved plan", { concurrency: 2 }, () => {
     it("applies exactly the plan saved by diff --out", () =>

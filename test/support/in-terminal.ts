@@ -17,8 +17,11 @@ export interface TerminalSpec {
   cwd?: string;
   /** Added to the driver's environment for the program. */
   env?: Record<string, string>;
-  /** Each `send` is typed once the output shows its `after` (after what the one before matched). */
-  typed?: { after: string; send: string }[];
+  /**
+   * Each `send` is typed once the output shows its `after` (after what the one before matched), once `run` (a command
+   * line: what changes meanwhile) ended.
+   */
+  typed?: { after: string; send: string; run?: string[] }[];
   /** Typed again each time the prompt shows. */
   answer?: { prompt: string; send: string };
   /** The terminal is closed (as when its window is) once the output shows this. */
@@ -49,13 +52,18 @@ export function inTerminalSync(spec: TerminalSpec, env: Record<string, string | 
   return JSON.parse(execFileSync(python!, args, { env: terminalEnv(env), encoding: "utf8", timeout: 180_000 })) as TerminalRun;
 }
 
+/** inTerminalSync without blocking the test process: other tests, and stand-ins it serves, go on meanwhile. */
+export async function inTerminal(spec: TerminalSpec, env: Record<string, string | undefined> = {}): Promise<TerminalRun> {
+  const [python, ...args] = terminalArgv(spec);
+  const { stdout } = await promisify(execFile)(python!, args, { env: terminalEnv(env), encoding: "utf8", timeout: 180_000 });
+  return JSON.parse(stdout) as TerminalRun;
+}
+
 /** The gen bin answering `prompt` with `answer` and Enter. Asynchronous: stand-ins the test process serves (a deploy's Gunicorn) keep answering while gen runs. */
 export async function genInTerminal(
   args: string[],
   options: { cwd: string; prompt: string; answer: string; env?: Record<string, string | undefined> },
 ): Promise<TerminalRun> {
   const spec: TerminalSpec = { argv: [process.execPath, genBin, ...args], cwd: options.cwd, answer: { prompt: options.prompt, send: `${options.answer}\r` } };
-  const [python, ...rest] = terminalArgv(spec);
-  const { stdout } = await promisify(execFile)(python!, rest, { env: terminalEnv(options.env), encoding: "utf8", timeout: 180_000 });
-  return JSON.parse(stdout) as TerminalRun;
+  return inTerminal(spec, options.env);
 }

@@ -1,7 +1,8 @@
 """Runs a program in a pseudo-terminal of its own, as a user at a terminal window would, for gen's tests.
 
 The spec (JSON, first argument): argv; cwd and env (added to this process's) optional; typed, a list of
-{"after": text, "send": text}: once the output shows `after` (after what the previous one matched), `send` is typed;
+{"after": text, "send": text, "run": argv (optional)}: once the output shows `after` (after what the previous one
+matched), `run` is run to its end (what changes meanwhile, as another user would) and `send` is typed;
 answer, {"prompt": text, "send": text}: typed again each time the prompt shows; close_when: the terminal is closed
 (as when its window is) once the output shows that text. Prints {"exit", "out", "asked"} as JSON: the program's exit
 status, everything the terminal showed, and how many times the answer was typed.
@@ -10,6 +11,7 @@ import json
 import os
 import pty
 import select
+import subprocess
 import sys
 
 
@@ -27,7 +29,10 @@ def main():
     while True:
         if typed and typed[0]["after"].encode() in out[seen:]:
             seen = len(out)
-            os.write(fd, typed.pop(0)["send"].encode())
+            step = typed.pop(0)
+            if step.get("run"):
+                subprocess.run(step["run"], check=True)
+            os.write(fd, step["send"].encode())
         while answer and out.count(answer["prompt"].encode()) > asked:
             asked += 1
             os.write(fd, answer["send"].encode())
