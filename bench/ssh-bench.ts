@@ -1,5 +1,8 @@
 // `gen diff` and `gen apply` against the loopback sshd, each next to one OpenSSH connection that cats the same
 // files (the floor), for the real file set and with 500 extra files; peak RSS for unchanged small vs large files.
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { BenchServer, ExtraFiles } from "./bench-server.js";
 import { batchesOf, execRequestsOf, expectExit, measurePair, progress, type Results } from "./measure.js";
 
@@ -195,5 +198,19 @@ export async function benchLatencyRows(results: Results, server: BenchServer, ru
     prepare: (i) => server.changeEverything(i),
     measured: gen(server, ["apply", "--yes"], 0),
   });
+  // A plan reviewed and saved beforehand: after the read, the same one round trip as an interactive apply's after the
+  // answer (lock, the read checked against the review's, install); a terminal's answer is not typed here.
+  const plan = join(tmpdir(), `gen-bench-plan-${process.pid}.json`);
+  await measurePair(results, {
+    ...common,
+    name: `gen apply --plan (a reviewed plan), ${catted(server)} files changed`,
+    runs: runs.applyChanged,
+    prepare: async (i) => {
+      await server.changeEverything(i);
+      expectExit(await server.gen(["diff", "--out", plan]), 2, "gen diff bench --out (the plan to apply)");
+    },
+    measured: gen(server, ["apply", "--yes", "--plan", plan], 0),
+  });
+  await rm(plan, { force: true });
   await measurePair(results, { ...common, name: "gen apply --yes, nothing to do", measured: gen(server, ["apply", "--yes"], 0) });
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
 import type { RenderedFile } from "../types.js";
-import { runStep, stepSender } from "../transport/typed-steps.js";
+import { chain, plainStep, runStep, SKIPPED, stepSender } from "../transport/typed-steps.js";
 import { probeRequest, readServerState, stateFromProbe } from "./server-state.js";
 
 const { root, transport } = localServer("server-state");
@@ -64,5 +64,24 @@ describe("reading the server's state", () => {
       [onServer["/etc/a.conf"], "", undefined],
     );
     assert.deepEqual(sent, [1]);
+  });
+
+  test("a digest of what the plan depends on: read again under one's own lock it matches; once a file changed, the probe fails and what is chained after it does not run", async () => {
+    writeServer(onServer);
+    const state = await readServerState(transport, files, [], "/state");
+    assert.match(state.digest ?? "", /^[0-9a-f]{64}$/);
+    mkdirSync(join(root, "state/locks/lock"), { recursive: true });
+    const underLock = () =>
+      runStep(
+        stepSender(transport, { sudo: false }),
+        chain(probeRequest(transport, files, [], "/state", true, false, state.digest), plainStep({ name: "the install", script: "echo ran" })),
+      );
+    const [same, ran] = await underLock();
+    assert.deepEqual([same.drifted, same.digest, ran === SKIPPED ? SKIPPED : ran.stdout], [false, state.digest, "ran\n"]);
+    writeServer({ "/etc/same.conf": "edited after the review\n" });
+    const [drifted, skipped] = await underLock();
+    assert.deepEqual([drifted.drifted, skipped], [true, SKIPPED]);
+    assert.notEqual(drifted.digest, state.digest);
+    rmSync(join(root, "state"), { recursive: true });
   });
 });
