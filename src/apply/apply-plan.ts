@@ -240,8 +240,9 @@ function driftFromReview(reviewed: HostPlan, host: HostPlan): PlanEntry[] | unde
 
 /**
  * The plan of the read the review was made from, applied in the round trip that takes the lock when that read left its
- * digest and plans exactly what was reviewed (a saved plan is checked against a read made before the question: today's
- * path refuses the rest under the lock, naming the files). Its lock is gone: under this apply's own, it is not read.
+ * digest and plans exactly what was reviewed (a saved plan is checked against a read made just before: when they
+ * differ, the server is read again under the lock in a round trip of its own, and the apply refuses there, naming the
+ * files). Its lock is gone: under this apply's own, it is not read.
  */
 function reviewedRead(input: ApplyInput): { digest: string; current: LockedPlan } | undefined {
   const read = input.read;
