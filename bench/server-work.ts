@@ -40,7 +40,8 @@ export async function watchServer(sshdPid: number, tempDir: string): Promise<Ser
   };
 }
 
-async function tracePrograms(pid: number, out: string, run: () => Promise<unknown>): Promise<Map<string, number>> {
+/** The programs started by the sshd of PID `pid` and its sessions while `run` ran, by name (strace writes its trace to `out`). */
+export async function tracePrograms(pid: number, out: string, run: () => Promise<unknown>): Promise<Map<string, number>> {
   const strace = spawn("strace", ["-f", "-e", "trace=execve", "-e", "signal=none", "-p", String(pid), "-o", out], {
     stdio: ["ignore", "ignore", "pipe"],
   });

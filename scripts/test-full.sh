@@ -3,14 +3,15 @@
 #  - Debian packages: the real tools the rendered files are checked with, OpenSSH for the loopback sshd, and
 #    PostgreSQL (with openssl for a test certificate) for gen doctor's login, and chattr (e2fsprogs) for the tests
 #    of an apply that cannot release its lock and of a cache entry that cannot be marked used; pyflakes3 and
-#    shellcheck, which check gen's own Python programs and shell scripts (test/server-programs.test.ts).
+#    shellcheck, which check gen's own Python programs and shell scripts (test/server-programs.test.ts); strace, which
+#    counts the programs an apply starts on the server (test/integration/apply-programs.test.ts).
 #  - the gen-test and gen-admin users: tests log in to their own sshd as users that are not root.
 #  - systemd-nspawn (systemd-container) and mmdebstrap for the real-server tier, which runs last.
 #  - npm packages (npm ci builds gen with tsc); then Biome checks formatting and lint rules (npm run lint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(openssh-server openssh-client nginx sudo logrotate systemd python3 git postgresql openssl e2fsprogs pyflakes3 shellcheck systemd-container mmdebstrap)
+PACKAGES=(openssh-server openssh-client nginx sudo logrotate systemd python3 git postgresql openssl e2fsprogs pyflakes3 shellcheck strace systemd-container mmdebstrap)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"

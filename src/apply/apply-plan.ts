@@ -170,7 +170,11 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
     if (input.held) {
       result.recovered = input.held.recovered;
       stopIfInterrupted(effects.interrupt, "before any file moved: nothing was changed");
-      const current = { host: reviewed, ...(input.held.applied ? { applied: input.held.applied } : {}) };
+      const current = {
+        host: reviewed,
+        ...(input.held.applied ? { applied: input.held.applied } : {}),
+        ...(input.held.accounts ? { accounts: input.held.accounts } : {}),
+      };
       cleanedUp = await applyLocked(input, effects, shell, current, applyId, result, at);
     } else {
       const [recovered, probe] = sent ? [underLock(sent.rest[0], shell), underLock(sent.rest[1], shell)] : orThrow(lock.guarded!);

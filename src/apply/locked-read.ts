@@ -4,13 +4,14 @@
 // reads it and its apply takes the lock as a reviewed plan's does, failing the same way.
 import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
-import { readServerState, probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
+import { lockingProbeRequest, readServerState, stateFromProbe, type HostState } from "../plan/server-state.js";
+import type { Accounts } from "../plan/server-probe.js";
 import { leftoversStep } from "../server/applied-record.js";
 import { parseLockHolder, type LockHolder } from "../server/lock-holder.js";
-import { lockSteps, releaseLock, takeLock } from "../server/lock.js";
+import { lockGuarding, releaseLock, takeLockWith } from "../server/lock.js";
 import { serverShell } from "../server/server-shell.js";
 import type { Transport } from "../transport/transport.js";
-import { attempt, each, guardedBy, runStep, SKIPPED } from "../transport/typed-steps.js";
+import { attempt, runStep } from "../transport/typed-steps.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 
 /** A lock taken with the first read and not yet handed to the host's apply, which releases it when it ends. */
@@ -21,6 +22,8 @@ export interface HeldLock {
   replaced?: string;
   /** path -> sha256 of the record read under it. */
   applied?: Record<string, string>;
+  /** Whether the files' and folders' users and groups exist, read under it (preflight's check). */
+  accounts?: Accounts;
   release: () => Promise<void>;
 }
 
@@ -48,21 +51,29 @@ export async function readUnderLock(
   const stateDir = env.server.stateDir;
   const shell = serverShell(transport, env);
   const owner = { user: env.server.deployUser, group: env.server.deployGroup };
-  const underLock = () => [leftoversStep(shell, stateDir, input.managedPaths), probeRequest(transport, files, folders, stateDir, true)] as const;
-  const [lock, rest] = await runStep(shell, guardedBy(attempt(lockSteps(shell, stateDir, input.holder, input.force, owner)), attempt(each(underLock()))));
+  // The probe takes the lock itself (lock.ts, LockCarrier); the leftovers go once it is taken.
+  const underLock = [leftoversStep(shell, stateDir, input.managedPaths)] as const;
+  const probe = lockingProbeRequest(transport, files, folders, stateDir);
+  const first = await runStep(shell, attempt(lockGuarding(shell, stateDir, input.holder, input.force, owner, underLock, probe)));
+  const [lock, guarded] = first.ok ? first.value : [undefined, undefined];
   // Another host of this run holds it (two names for one machine): this one is read now and locked when it applies.
-  const ownRun = lock.ok && !lock.value.taken && heldByThisRun(lock.value.held, input.holder);
-  if (!lock.ok || ownRun) return { state: await readServerState(transport, files, folders, stateDir, { sudo: env.server.useSudo }) };
-  const taken = lock.value.taken
-    ? { ...(lock.value.replaced ? { replaced: lock.value.replaced } : {}), guarded: rest === SKIPPED ? undefined : rest[0] }
-    : await takeLock(shell, stateDir, input.holder, input.force, owner, underLock());
+  const ownRun = lock && !lock.taken && heldByThisRun(lock.held, input.holder);
+  if (!lock || ownRun) return { state: await readServerState(transport, files, folders, stateDir, { sudo: env.server.useSudo }) };
+  const taken = lock.taken
+    ? { ...(lock.replaced ? { replaced: lock.replaced } : {}), guarded: guarded! }
+    : await takeLockWith(shell, stateDir, input.holder, input.force, owner, underLock, probe);
   const release = () => releaseLock(shell, stateDir);
   try {
-    if (!taken.guarded) throw new GenError(`internal error: the steps under the lock did not run on ${transport.describe}`);
     if (!taken.guarded.ok) throw taken.guarded.error;
     const [recovered, probe] = taken.guarded.value;
     const state = await stateFromProbe(transport, files, folders, probe, { sudo: env.server.useSudo });
-    const held = { recovered, ...(taken.replaced ? { replaced: taken.replaced } : {}), ...(state.applied ? { applied: state.applied } : {}), release };
+    const held = {
+      recovered,
+      ...(taken.replaced ? { replaced: taken.replaced } : {}),
+      ...(state.applied ? { applied: state.applied } : {}),
+      ...(state.accounts ? { accounts: state.accounts } : {}),
+      release,
+    };
     return { state, held };
   } catch (error) {
     const kept = await release().then(

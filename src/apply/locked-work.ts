@@ -6,7 +6,8 @@ import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { unrecordedEntries } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
-import { recordStep, cleanUpStep, type ApplyLogEntry } from "../server/applied-record.js";
+import { appliedRecord, cleanUpStep, recordStep, stagedRecordFiles, type ApplyLogEntry } from "../server/applied-record.js";
+import type { Accounts } from "../plan/server-probe.js";
 import type { ServerShell } from "../server/server-shell.js";
 import { attempt, chain, chainEach, optional, SKIPPED, type ResultOf } from "../transport/typed-steps.js";
 import type { ApplyEffects, ApplyInput, HostApplyResult } from "./apply-plan.js";
@@ -16,17 +17,21 @@ import { handlerSteps, type HandlerStep } from "./handlers.js";
 import { backupDir, installStep, type Installed } from "./install.js";
 import { changedEntries, foldersStep, preflightStep, stopOnProblems } from "./preflight.js";
 import { restoreAfterFailure, undoSteps } from "./restore.js";
-import { incomingDir, prepareIncomingScript, removeStaged, stageStep, stagingFailed } from "./stage.js";
+import { incomingDir, removeStaged, stageStep, stagingFailed } from "./stage.js";
 
 /** The step under way, named when the connection drops during it, and shown if a second signal stops gen at once. */
 export interface UnderWay {
   step: string;
 }
 
-/** The plan of one host to apply, and gen's record as the read it was made from found it (path -> sha256). */
+/**
+ * The plan of one host to apply, gen's record as the read it was made from found it (path -> sha256), and, when that
+ * read was the probe that took the lock, whether the accounts of the files and folders exist (preflight's check).
+ */
 export interface LockedPlan {
   host: HostPlan;
   applied?: Record<string, string>;
+  accounts?: Accounts;
 }
 
 /**
@@ -52,32 +57,34 @@ export function lockedWork(
   if (entries.length === 0 && unfinished.length === 0 && host.folders.every((f) => f.action === "unchanged")) return undefined;
   const rendered = new Map(input.rendered.map((f) => [f.path, f]));
   const installedUnits = host.entries.filter((e) => e.kind === "systemd-unit" && e.action === "unchanged");
-  const { staged, step: staging } = stageStep(shell, env.server.stateDir, entries, rendered, applyId, (staged) =>
-    checkCopies(env, staged, installedUnits, rendered, applyId),
-  );
-  const backups = backupDir(env.server.stateDir, applyId);
-  // Files an interrupted apply already moved into place still need their handlers.
-  const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env, host.roles);
-  const record = recordStep(
-    shell,
-    env.server.stateDir,
+  const incoming = incomingDir(env.server.stateDir, applyId);
+  const applied = appliedRecord(
     host.entries.filter((e) => e.action !== "unreadable"),
     current.applied,
     logEntry(applyId, effects, host, entries, result),
-    env.server.backupsKept,
   );
+  // The record and its log line are written by the staging program when there is one (a short record step).
+  const { staged, step: staging } = stageStep(shell, env.server.stateDir, entries, rendered, applyId, (staged) => [
+    ...checkCopies(env, staged, installedUnits, rendered, applyId),
+    ...stagedRecordFiles(incoming, applied),
+  ]);
+  const backups = backupDir(env.server.stateDir, applyId);
+  // Files an interrupted apply already moved into place still need their handlers.
+  const steps = handlerSteps([...entries, ...unfinished.map((e) => ({ ...e, action: "change" as const, changes: ["content" as const] }))], env, host.roles);
+  const record = recordStep(shell, env.server.stateDir, applied, entries.length > 0 ? incoming : undefined);
   const installing =
     entries.length > 0
       ? { ...installStep(shell, staged, backups), owners: entries.map(({ path, desired }) => ({ path, owner: desired.owner, group: desired.group })) }
       : undefined;
   const work = chain(
-    preflightStep(shell, env, host),
-    foldersStep(shell, host, prepareIncomingScript(shell, env, applyId)),
+    preflightStep(shell, env, host, current.accounts),
+    optional(host.folders.some((f) => f.action !== "unchanged") ? foldersStep(shell, host) : undefined),
     optional(entries.length > 0 ? stageAndCheck(staging, checkSteps(shell, env, staged, applyId)) : undefined),
     optional(installing),
     chainEach(steps.map((step) => handlerStep(shell, step, env))),
     attempt(record),
-    cleanUpStep(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]),
+    // With the backups beyond server.backupsKept: only at the end of an apply that succeeded.
+    cleanUpStep(shell, env.server.stateDir, [incoming], env.server.backupsKept),
   );
   /** Said and noted just before the chain is sent. */
   const sending = () => {

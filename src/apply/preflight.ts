@@ -4,6 +4,7 @@ import { posix } from "node:path";
 import * as z from "zod/mini";
 import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
+import type { Accounts } from "../plan/server-probe.js";
 import type { FileKind } from "../types.js";
 import { CHECK_TOOLS } from "./check-staged.js";
 import { ROOT_FILES_TOOL } from "../server/root-files.js";
@@ -39,7 +40,7 @@ export type Problem = z.infer<typeof Problem>;
  * executables and units apply runs, root's folders). A folder standing in for a server (the sandbox) records owners and
  * service commands instead of using them, so it does not run the second half (serverOnly).
  */
-export function preflightScripts(shell: ServerShell, env: Environment, host: HostPlan): { general: string; server: string } {
+export function preflightScripts(shell: ServerShell, env: Environment, host: HostPlan, accounts?: Accounts): { general: string; server: string } {
   const changed = changedEntries(host);
   const users = new Set([...changed.map((e) => e.desired.owner), ...host.folders.map((f) => f.owner)]);
   const groups = new Set([...changed.map((e) => e.desired.group), ...host.folders.map((f) => f.group)]);
@@ -57,8 +58,8 @@ export function preflightScripts(shell: ServerShell, env: Environment, host: Hos
   const server = [
     // A newline, for matching whole lines of a command's answer.
     "nl='\n'",
-    ...accountChecks(shell, "passwd", [...users], (name) => problem({ kind: "user", name })),
-    ...accountChecks(shell, "group", [...groups], (name) => problem({ kind: "group", name })),
+    ...accountChecks(shell, "passwd", [...users], accounts?.users, (name) => problem({ kind: "user", name })),
+    ...accountChecks(shell, "group", [...groups], accounts?.groups, (name) => problem({ kind: "group", name })),
     ...executables.map((x) => `[ -x ${shell.quote(x)} ] || ${problem({ kind: "executable", path: x })}`),
     ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
     ...foreignFolders(shell, host, changed),
@@ -100,14 +101,24 @@ function toolChecks(shell: ServerShell, tools: Set<string>): string[] {
 }
 
 /**
- * One `getent` for every name of a table (it prints the entries it found, each line starting `name:`); a name
- * missing from its answer is a problem, matched by the shell itself.
+ * The accounts the probe under the lock found missing (`known`: whether each exists) are problems as they are: no
+ * process. Any other name is asked with one `getent` for the table (it prints the entries it found, each line
+ * starting `name:`); a name missing from its answer is a problem, matched by the shell itself.
  */
-function accountChecks(shell: ServerShell, table: "passwd" | "group", names: string[], missing: (name: string) => string): string[] {
-  if (names.length === 0) return [];
+function accountChecks(
+  shell: ServerShell,
+  table: "passwd" | "group",
+  names: string[],
+  known: Map<string, boolean> | undefined,
+  missing: (name: string) => string,
+): string[] {
+  const unknown = names.filter((name) => known?.get(name) === undefined);
+  const lines = names.filter((name) => known?.get(name) === false).map(missing);
+  if (unknown.length === 0) return lines;
   return [
-    `accounts=$(getent ${table} ${names.map(shell.quote).join(" ")})`,
-    ...names.map((name) => `case "$nl$accounts" in *"$nl"${shell.quote(`${name}:`)}*) ;; *) ${missing(name)} ;; esac`),
+    ...lines,
+    `accounts=$(getent ${table} ${unknown.map(shell.quote).join(" ")})`,
+    ...unknown.map((name) => `case "$nl$accounts" in *"$nl"${shell.quote(`${name}:`)}*) ;; *) ${missing(name)} ;; esac`),
   ];
 }
 
@@ -148,8 +159,8 @@ const PREFLIGHT = "running the preflight checks";
  * found a problem, so what is chained after them waits. Its value: the problems found, in the order of their kinds; an
  * error when a half could not run.
  */
-export function preflightStep(shell: ServerShell, env: Environment, host: HostPlan): StepGroup<Problem[]> {
-  const scripts = preflightScripts(shell, env, host);
+export function preflightStep(shell: ServerShell, env: Environment, host: HostPlan, accounts?: Accounts): StepGroup<Problem[]> {
+  const scripts = preflightScripts(shell, env, host, accounts);
   const half = (script: string): TypedStep<Problem[]> => ({
     name: PREFLIGHT,
     script: `found=$(\n${script}\n)\n[ -z "$found" ] || { printf '%s\\n' "$found"; exit ${PROBLEMS_FOUND}; }`,
@@ -192,16 +203,16 @@ export function stopOnProblems(host: string, problems: Problem[]): void {
 }
 
 /**
- * The folders the plan creates or fixes, then `also` (this apply's own folder), as one step. Each folder in a subshell
- * of its own, so the descriptor checks of one never see another's. A link on the way stops the apply, naming it.
+ * The folders the plan creates or fixes, as one step. Each folder in a subshell of its own, so the descriptor checks of
+ * one never see another's. A link on the way stops the apply, naming it.
  */
-export function foldersStep(shell: ServerShell, host: HostPlan, also: string): TypedStep<void> {
+export function foldersStep(shell: ServerShell, host: HostPlan): TypedStep<void> {
   const changed = host.folders.filter((f) => f.action !== "unchanged");
   const folders = changed.map((f) => `(\n${safeFolderLines(shell, f).join("\n")}\n) || exit $?`).join("\n");
   const where = shell.transport.describe;
   return {
     name: "preparing the folders",
-    script: [folders, also].filter(Boolean).join("\n"),
+    script: folders,
     owners: changed.map(({ path, owner, group }) => ({ path, owner, group })),
     parse: (run) => {
       const parsed = parseFolderStep(`preparing the folders on ${where}`, run.stdout);

@@ -1,7 +1,6 @@
 // Staging: every changed file is sent, then written beside its target (same filesystem, so the final
 // rename is atomic) with its final mode and owner, and checked there with the real tool before anything moves.
 import { posix } from "node:path";
-import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import type { PlanEntry } from "../plan/plan-types.js";
 import type { RenderedFile } from "../types.js";
@@ -36,11 +35,6 @@ export function rejectedMark(stateDir: string, applyId: string): string {
 /** root_files.py's status when every file was staged and a settings file failed its compile. */
 const REJECTED = 6;
 
-/** This apply's marker on the server, root's: left behind, it tells the next apply that this one was interrupted. */
-export function prepareIncomingScript(shell: ServerShell, env: Environment, applyId: string): string {
-  return `install -d -m 0700 ${shell.path(incomingDir(env.server.stateDir, applyId))}`;
-}
-
 /** What staging did: the settings files python3 rejected (one message each), or the failure that stopped it. */
 export interface StagingOutcome {
   failed?: GenError;
@@ -74,7 +68,10 @@ export function stageStep(
     };
     return entry.kind === "symlink" ? { ...file, link: entry.desired.linkTarget! } : { ...file, content: rendered.get(entry.path)!.content };
   });
-  const step = rootFilesStep(shell, STAGING, { op: "stage", files: [...files, ...alsoWrite(staged)] });
+  // This apply's incoming folder first (root's, private): the check copies and the record go there, and, left behind,
+  // it tells the next apply that this one was interrupted.
+  const incoming = { folder: incomingDir(stateDir, applyId), mode: "0700" };
+  const step = rootFilesStep(shell, STAGING, { op: "stage", files: [incoming, ...files, ...alsoWrite(staged)] });
   // A settings file that failed its compile is a verdict, as a check's failure is: the mark stops the install that is
   // chained after the checks (check-staged.ts), while the checks still run and report.
   const mark = shell.path(rejectedMark(stateDir, applyId));

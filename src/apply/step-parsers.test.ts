@@ -3,7 +3,7 @@
 // naming the step.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
@@ -14,7 +14,7 @@ import { z } from "zod";
 import { linkRefusal, parseFolderStep, safeFolderLines } from "../server/link-safe.js";
 import { lockSteps, releaseLock, takeLock } from "../server/lock.js";
 import { parsePreflight, preflightStep, problemMessage } from "./preflight.js";
-import { leftoversStep, parseLeftoversStep, pruneBackupsScript } from "../server/applied-record.js";
+import { cleanUpStep, leftoversStep, parseLeftoversStep } from "../server/applied-record.js";
 import { serverShell, type StepOutput } from "../server/server-shell.js";
 import { attempt, plainStep, runStep } from "../transport/typed-steps.js";
 import { createSandboxTransport } from "../transport/sandbox-transport.js";
@@ -81,70 +81,6 @@ describe("the lock steps", () => {
     assert.equal(answer.ok, false);
     assert.match(!answer.ok ? answer.error.message : "", /^cannot take the lock \/state\/locks\/lock on local:.*: mkdir: .*Not a directory/);
     rmSync(join(root, "state/locks"));
-  });
-
-  test("as root, the state folder is made root's 0755 and its locks folder root:<group> 1770, and put back when changed", async () => {
-    const owner = { user: "root", group: "nogroup" };
-    const take = async () => runStep(shell, attempt(lockSteps(shell, "/root-state", holder, true, owner)));
-    const modes = () => {
-      const state = statSync(join(root, "root-state"));
-      const locks = statSync(join(root, "root-state/locks"));
-      return [state.uid, state.mode & 0o7777, locks.uid, locks.gid, locks.mode & 0o7777];
-    };
-    const nogroup = Number(spawnSync("getent", ["group", "nogroup"], { encoding: "utf8" }).stdout.split(":")[2]);
-    assert.ok((await take()).ok);
-    assert.deepEqual(modes(), [0, 0o755, 0, nogroup, 0o1770]);
-    chmodSync(join(root, "root-state"), 0o777);
-    chmodSync(join(root, "root-state/locks"), 0o777);
-    chownSync(join(root, "root-state/locks"), 0, 0);
-    assert.ok((await take()).ok);
-    assert.deepEqual(modes(), [0, 0o755, 0, nogroup, 0o1770]);
-  });
-
-  test("as root, a link on the way to the state folder, or left in it by its former owner, is refused by name", async () => {
-    const owner = { user: "root", group: "nogroup" };
-    const take = async (stateDir: string) => runStep(shell, attempt(lockSteps(shell, stateDir, holder, false, owner)));
-    mkdirSync(join(root, "lock-target/state"), { recursive: true });
-    symlinkSync(join(root, "lock-target"), join(root, "lock-linked"));
-    const through = await take("/lock-linked/state");
-    assert.match(
-      !through.ok ? through.error.message : "",
-      /^apply stopped on local:.*: \/lock-linked is a symbolic link: gen does not change anything as root/,
-    );
-    assert.deepEqual(readdirSync(join(root, "lock-target/state")), []);
-    mkdirSync(join(root, "lock-given/backups"), { recursive: true });
-    chownSync(join(root, "lock-given"), 65534, 65534);
-    symlinkSync(join(root, "lock-target"), join(root, "lock-given/backups/7"));
-    const inside = await take("/lock-given");
-    assert.match(!inside.ok ? inside.error.message : "", /: \/lock-given\/backups\/7 is a symbolic link/);
-    assert.deepEqual(readdirSync(join(root, "lock-target")), ["state"]);
-  });
-
-  test("as root, a link in the state folder, on the way to it or as its locks folder is refused before the lock is taken", async () => {
-    const owner = { user: "root", group: "nogroup" };
-    const take = async (stateDir: string) => runStep(shell, attempt(lockSteps(shell, stateDir, holder, false, owner)));
-    const refused = (answer: Awaited<ReturnType<typeof take>>) => (answer.ok ? "taken" : answer.error.message);
-    const outside = join(root, "outside");
-    mkdirSync(outside);
-    // A state folder the deploy user owned (an older gen) with a link it left there: root would write backups through it.
-    mkdirSync(join(root, "user-state"));
-    chownSync(join(root, "user-state"), 1001, 1001);
-    symlinkSync(outside, join(root, "user-state/backups"));
-    assert.match(
-      refused(await take("/user-state")),
-      /^apply stopped on local:.*: \/user-state\/backups is a symbolic link: gen does not change anything as root/,
-    );
-    // A link one level down is found too.
-    mkdirSync(join(root, "user-state2/uploads"), { recursive: true });
-    chownSync(join(root, "user-state2"), 1001, 1001);
-    symlinkSync(outside, join(root, "user-state2/uploads/x"));
-    assert.match(refused(await take("/user-state2")), /: \/user-state2\/uploads\/x is a symbolic link/);
-    symlinkSync(join(root, "user-state"), join(root, "state-link"));
-    assert.match(refused(await take("/state-link/inner")), /: \/state-link is a symbolic link/);
-    mkdirSync(join(root, "locks-link"));
-    symlinkSync(outside, join(root, "locks-link/locks"));
-    assert.match(refused(await take("/locks-link")), /: \/locks-link\/locks is a symbolic link/);
-    assert.deepEqual(readdirSync(outside), [], "no lock taken through a link");
   });
 
   test("takeLock takes a free lock and runs the guarded steps with it; a held one names its holder; a dead run of this user is taken over", async () => {
@@ -282,15 +218,26 @@ describe("the folder and leftovers steps", () => {
     assert.deepEqual(parseFolderStep("preparing the folders", run.stdout), { ok: true, value: { link: "/f/link" } });
   });
 
-  test("pruning keeps the newest applies' backups and removes the older ones", async () => {
+  test("the clean-up after an apply that succeeded removes the backups beyond the newest applies', the lock last", async () => {
     const ids = ["20260101T000000Z-1", "20260102T000000Z-1", "20260103T000000Z-1", "20260104T000000Z-1"];
     for (const id of ids) mkdirSync(join(root, "prune/backups", id, "etc"), { recursive: true });
-    const run = await one(pruneBackupsScript(shell, "/prune", 2));
-    assert.equal(run.exitCode, 0, run.stderr);
+    const cleanUp = async (stateDir: string, keep?: number) => {
+      mkdirSync(join(root, stateDir, "locks/lock"), { recursive: true });
+      mkdirSync(join(root, stateDir, "incoming-1"), { recursive: true });
+      assert.equal(await runStep(shell, cleanUpStep(shell, stateDir, [`${stateDir}/incoming-1`], keep)), undefined);
+      assert.deepEqual(readdirSync(join(root, stateDir, "locks")), []);
+      assert.equal(existsSync(join(root, stateDir, "incoming-1")), false);
+    };
+    await cleanUp("/prune", 2);
     assert.deepEqual(readdirSync(join(root, "prune/backups")).sort(), ids.slice(2));
-    assert.equal((await one(pruneBackupsScript(shell, "/prune", 5))).exitCode, 0);
-    assert.equal((await one(pruneBackupsScript(shell, "/no-such-state", 5))).exitCode, 0);
+    await cleanUp("/prune", 5);
+    await cleanUp("/prune");
     assert.deepEqual(readdirSync(join(root, "prune/backups")).sort(), ids.slice(2));
+    // No backups folder, or an empty one: nothing else goes.
+    await cleanUp("/no-backups", 1);
+    mkdirSync(join(root, "empty/backups"), { recursive: true });
+    await cleanUp("/empty", 0);
+    assert.deepEqual(readdirSync(join(root, "empty")).sort(), ["backups", "locks"]);
   });
 
   test("the leftovers step names what it removed, whatever the names", async () => {

@@ -11,7 +11,8 @@ import { GenError } from "../errors.js";
 import { HOLDER_LIMIT } from "../server/lock-holder.js";
 import { readRefusal } from "../server/safe-read.js";
 import { DRIFTED, ROOT_FILES_TOOL, rootFilesScript, type ProbePath } from "../server/root-files.js";
-import { parseRecords } from "../transport/step-records.js";
+import { parseRecords, type Parsed } from "../transport/step-records.js";
+import type { LockCarrier } from "../server/lock.js";
 import { combine, type StepGroup, type StepOutput, type TypedStep } from "../transport/typed-steps.js";
 
 export type ProbeResult =
@@ -48,6 +49,20 @@ export interface ProbeOutput {
   digest?: string;
   /** It differs from the digest the probe was given: it failed, and what was chained after it did not run. */
   drifted: boolean;
+  /** Whether each user and group asked for exists (only the probe under apply's lock asks: preflight's check). */
+  accounts: Accounts;
+}
+
+/** Account names, and whether each exists on the server (the system's name service, as getent asks it). */
+export interface Accounts {
+  users: Map<string, boolean>;
+  groups: Map<string, boolean>;
+}
+
+/** The users and groups whose existence the probe is to report. */
+export interface AccountNames {
+  users: string[];
+  groups: string[];
 }
 
 /** A path to probe; `sha256`: what gen would put there, when the content of a file that differs is wanted. */
@@ -69,6 +84,8 @@ const ProbeRecord = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("read"), path: z.string(), status: z.number(), size: z.optional(z.number()), content: z.optional(z.string()) }),
   z.object({ kind: z.literal("folder"), path: z.string(), found: z.boolean() }),
   z.object({ kind: z.literal("digest"), path: z.string(), sha256: z.string() }),
+  z.object({ kind: z.literal("user"), path: z.string(), found: z.boolean() }),
+  z.object({ kind: z.literal("group"), path: z.string(), found: z.boolean() }),
 ]);
 type ProbeRecord = z.infer<typeof ProbeRecord>;
 
@@ -89,7 +106,33 @@ export function probeSteps(
   where = root,
   expected?: string,
 ): StepGroup<ProbeOutput> {
+  const step: TypedStep<ProbeOutput> = {
+    ...rootFilesScript(root, PROBING, { op: "probe", files: probeRows(paths, lockDir, recordPath, expected) }),
+    parse: probeParser(paths, recordPath, lockDir, where, expected),
+  };
+  return combine([step], ([output]) => ({ ok: true, value: output }));
+}
+
+/**
+ * The probe under apply's lock, which takes that lock itself (lock.ts, LockCarrier) in the same process, and says
+ * whether the users and groups of `accounts` exist (preflight's check, without a getent process per table).
+ */
+export function lockingProbe(root: string, paths: ProbedPath[], recordPath: string, where: string, accounts: AccountNames): LockCarrier<ProbeOutput> {
   const asked: ProbePath[] = [
+    ...probeRows(paths, undefined, recordPath, undefined),
+    ...accounts.users.map((name): ProbePath => ({ kind: "user", name })),
+    ...accounts.groups.map((name): ProbePath => ({ kind: "group", name })),
+  ];
+  return {
+    script: (lock) => rootFilesScript(root, LOCKING_PROBE, { op: "locked-probe", files: [lock, ...asked] }),
+    parse: probeParser(paths, recordPath, undefined, where, undefined),
+  };
+}
+
+const LOCKING_PROBE = "taking the lock and reading the files and gen's record";
+
+function probeRows(paths: ProbedPath[], lockDir: string | undefined, recordPath: string, expected: string | undefined): ProbePath[] {
+  return [
     ...paths.map((p): ProbePath => ({ kind: "entry", path: p.path, ...(p.sha256 ? { sha256: p.sha256, limit: SHOWN_SIZE_LIMIT } : {}) })),
     { kind: "read", path: recordPath, limit: RECORD_LIMIT + 1 },
     // Before the lock's rows: the digest does not change when the lock is taken.
@@ -101,24 +144,31 @@ export function probeSteps(
           { kind: "read" as const, path: `${lockDir}/holder.json`, limit: HOLDER_LIMIT },
         ]),
   ];
-  const step: TypedStep<ProbeOutput> = {
-    ...rootFilesScript(root, PROBING, { op: "probe", files: asked }),
-    parse: (run) => {
-      const drifted = expected !== undefined && run.exitCode === DRIFTED;
-      if (run.exitCode !== 0 && !drifted) return { ok: false, error: new ProbeFailedError(where, run) };
-      const parsed = parseRecords(`${PROBING} on ${where}`, run.stdout, ProbeRecord);
-      return parsed.ok ? { ok: true, value: { ...probeOutput(paths, parsed.value, recordPath, lockDir), drifted } } : parsed;
-    },
+}
+
+function probeParser(
+  paths: ProbedPath[],
+  recordPath: string,
+  lockDir: string | undefined,
+  where: string,
+  expected: string | undefined,
+): (run: StepOutput) => Parsed<ProbeOutput> {
+  return (run) => {
+    const drifted = expected !== undefined && run.exitCode === DRIFTED;
+    if (run.exitCode !== 0 && !drifted) return { ok: false, error: new ProbeFailedError(where, run) };
+    const parsed = parseRecords(`${PROBING} on ${where}`, run.stdout, ProbeRecord);
+    return parsed.ok ? { ok: true, value: { ...probeOutput(paths, parsed.value, recordPath, lockDir), drifted } } : parsed;
   };
-  return combine([step], ([output]) => ({ ok: true, value: output }));
 }
 
 function probeOutput(paths: ProbedPath[], records: ProbeRecord[], recordPath: string, lockDir: string | undefined): Omit<ProbeOutput, "drifted"> {
   const entries = new Map<string, ProbeRecord>();
   const reads = new Map<string, ProbeRecord>();
+  const accounts: Accounts = { users: new Map(), groups: new Map() };
   let digest: string | undefined;
   for (const record of records) {
     if (record.kind === "digest") digest = record.sha256;
+    else if (record.kind === "user" || record.kind === "group") (record.kind === "user" ? accounts.users : accounts.groups).set(record.path, record.found);
     else (record.kind === "read" || record.kind === "folder" ? reads : entries).set(record.path, record);
   }
   const readText = (path: string, limit: number) => {
@@ -133,6 +183,7 @@ function probeOutput(paths: ProbedPath[], records: ProbeRecord[], recordPath: st
     lockHolder: locked ? readText(`${lockDir}/holder.json`, HOLDER_LIMIT) : "",
     record: readText(recordPath, RECORD_LIMIT),
     ...(digest === undefined ? {} : { digest }),
+    accounts,
   };
 }
 

@@ -8,7 +8,8 @@ import { fileSha256, sha256 } from "../render/render-environment.js";
 import { appliedRecordPath } from "../server/applied-record.js";
 import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
-import { ProbeFailedError, probeSteps, type ProbeOutput, type ProbeResult } from "./server-probe.js";
+import { lockingProbe, ProbeFailedError, probeSteps, type Accounts, type ProbedPath, type ProbeOutput, type ProbeResult } from "./server-probe.js";
+import type { LockCarrier } from "../server/lock.js";
 
 export { SHOWN_SIZE_LIMIT } from "./server-probe.js";
 
@@ -41,6 +42,8 @@ export interface HostState {
   lock?: string;
   /** The server's digest of what a plan is made from (server-probe.ts): apply checks it again under its lock. */
   digest?: string;
+  /** Whether the users and groups of the files and folders exist: read under apply's lock only (lockingProbeRequest). */
+  accounts?: Accounts;
 }
 
 export interface ReadOptions {
@@ -98,8 +101,34 @@ export function probeRequest(
   contents = true,
   expected?: string,
 ): StepGroup<ProbeOutput> {
-  const paths = [...files.map((f) => ({ path: f.path, ...(contents ? { sha256: fileSha256(f) } : {}) })), ...folders.map((f) => ({ path: f.path }))];
-  return probeSteps(transport.root, paths, underOwnLock ? undefined : lockDir(stateDir), appliedRecordPath(stateDir), transport.describe, expected);
+  return probeSteps(
+    transport.root,
+    probedPaths(files, folders, contents),
+    underOwnLock ? undefined : lockDir(stateDir),
+    appliedRecordPath(stateDir),
+    transport.describe,
+    expected,
+  );
+}
+
+/**
+ * The probe under apply's lock, which takes it (a LockCarrier: lock.ts), for the same files and folders, and also says
+ * whether their users and groups exist (preflight's check).
+ */
+export function lockingProbeRequest(
+  transport: Transport,
+  files: RenderedFile[],
+  folders: FolderSpec[],
+  stateDir: string,
+  contents = true,
+): LockCarrier<ProbeOutput> {
+  const owned = [...files, ...folders];
+  const accounts = { users: [...new Set(owned.map((f) => f.owner))], groups: [...new Set(owned.map((f) => f.group))] };
+  return lockingProbe(transport.root, probedPaths(files, folders, contents), appliedRecordPath(stateDir), transport.describe, accounts);
+}
+
+function probedPaths(files: RenderedFile[], folders: FolderSpec[], contents: boolean): ProbedPath[] {
+  return [...files.map((f) => ({ path: f.path, ...(contents ? { sha256: fileSha256(f) } : {}) })), ...folders.map((f) => ({ path: f.path }))];
 }
 
 /** The state from the probe's answer, which holds the content of the files that differ. */
@@ -127,6 +156,7 @@ export async function stateFromProbe(
     ...(applied ? { applied } : {}),
     ...(probe.locked ? { lock: describeLockHolder(probe.lockHolder) } : {}),
     ...(probe.digest ? { digest: probe.digest } : {}),
+    ...(probe.accounts.users.size + probe.accounts.groups.size > 0 ? { accounts: probe.accounts } : {}),
   };
 }
 

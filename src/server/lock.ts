@@ -6,7 +6,8 @@ import { describeLockHolder, HOLDER_LIMIT, lockDir, parseLockHolder, type LockHo
 import { readRoot, safeReadFunctions } from "./safe-read.js";
 import * as z from "zod/mini";
 import { LinkRecord, linkRefusal } from "./link-safe.js";
-import { jsonStringFunction, oneRecord, type Parsed } from "../transport/step-records.js";
+import { jsonStringFunction, oneRecord, parseRecords, type Parsed } from "../transport/step-records.js";
+import type { LockRow } from "./root-files.js";
 import { programText } from "../program-text.js";
 import {
   attempt,
@@ -20,6 +21,7 @@ import {
   type StepGroup,
   type StepOutput,
   type StepPart,
+  type StepScript,
   type TypedStep,
 } from "../transport/typed-steps.js";
 import { statusStep, sudoRefusedHint, type ServerShell } from "./server-shell.js";
@@ -88,6 +90,62 @@ export async function lockedRoundTrip<R>(
   });
 }
 
+/**
+ * A program that takes the lock itself, as lock.sh takes it as root (the same folders, owners, refusals, records and
+ * statuses), and goes on under it in the same process: root_files.py's locked-probe, which reads the server under
+ * apply's lock (one process where lock.sh needed a stat and a mkdir, and one step fewer). `script`: its step, given
+ * the lock to take; its output starts with the lock's record. `parse`: the value of its work, from the rest of its answer.
+ */
+export interface LockCarrier<C> {
+  script: (lock: LockRow) => StepScript;
+  parse: (rest: StepOutput) => Parsed<C>;
+}
+
+/** takeLock as root, the lock taken by `carrier` (the probe under apply's lock), whose value comes after the guarded steps'. */
+export async function takeLockWith<const G extends readonly StepPart<unknown>[], C>(
+  shell: ServerShell,
+  stateDir: string,
+  holder: LockHolder,
+  force: boolean,
+  owner: Owner,
+  guarded: G,
+  carrier: LockCarrier<C>,
+): Promise<LockTaken<[...ResultsOf<G>, C]>> {
+  const taken = await lockedRoundTrip(shell, holder, force, (force) => runStep(shell, lockGuarding(shell, stateDir, holder, force, owner, guarded, carrier)));
+  return { ...(taken.replaced ? { replaced: taken.replaced } : {}), guarded: taken.rest };
+}
+
+/**
+ * The lock's steps, then `guarded` (run only once it is taken), in one round trip; with a `carrier`, the lock is taken
+ * by that program (as root: `owner` is required). Its value: the lock's answer, and the guarded steps' values with the
+ * carrier's last (or the first that could not be read).
+ */
+export function lockGuarding<const G extends readonly StepPart<unknown>[], C>(
+  shell: ServerShell,
+  stateDir: string,
+  holder: LockHolder,
+  force: boolean,
+  owner: Owner | undefined,
+  guarded: G,
+  carrier: LockCarrier<C> | undefined,
+): StepGroup<readonly [LockAnswer, Parsed<[...ResultsOf<G>, C]>]> {
+  const lock = lockTaking(shell, stateDir, holder, force, owner, carrier);
+  return combine([guardedBy(lock, attempt(each(guarded)))], ([[answer, rest]]) => {
+    const { carried, ...taking } = answer;
+    const notRun = (what: string): Parsed<never> => ({ ok: false, error: new GenError(`internal error: ${what} on ${shell.transport.describe}`) });
+    const values: Parsed<[...ResultsOf<G>, C]> = !answer.taken
+      ? notRun("the lock was not taken")
+      : carried && !carried.ok
+        ? carried
+        : rest === SKIPPED
+          ? notRun("the steps under the lock did not run")
+          : !rest[0].ok
+            ? rest[0]
+            : { ok: true, value: [...rest[0].value, ...(carried ? [carried.value] : [])] as [...ResultsOf<G>, C] };
+    return { ok: true, value: [taking as LockAnswer, values] as const };
+  });
+}
+
 /** What the lock steps print: one record each. */
 export const LockRecord = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("taken") }),
@@ -114,10 +172,19 @@ const REMOVING = "removing the lock";
  * reason, or the output is not the records.
  */
 export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHolder, force: boolean, owner?: Owner): StepGroup<LockAnswer> {
-  // lock.sh's functions, after those they call; a deploy user's lock may hold anything: its holder is read as
-  // safe-read.ts reads (no link, no FIFO, a few KB).
-  const functions = withoutComments([jsonStringFunction(), safeReadFunctions(), programText(import.meta.url, "./lock.sh")].join("\n"));
-  const where = [readRoot(shell.transport.root), posix.normalize(stateDir)].map(shell.quote).join(" ");
+  return lockTaking(shell, stateDir, holder, force, owner, undefined);
+}
+
+/** lockSteps, the lock taken by `carrier` when there is one: its value comes with the answer (`carried`). */
+function lockTaking<C>(
+  shell: ServerShell,
+  stateDir: string,
+  holder: LockHolder,
+  force: boolean,
+  owner: Owner | undefined,
+  carrier: LockCarrier<C> | undefined,
+): StepGroup<LockAnswer & { carried?: Parsed<C> }> {
+  const { functions, where } = lockShell(shell, stateDir);
   const host = shell.transport.describe;
   // Status 0 and the holder it had, or status 1 when there is no lock.
   const remove: TypedStep<string | undefined> = {
@@ -125,17 +192,62 @@ export function lockSteps(shell: ServerShell, stateDir: string, holder: LockHold
     script: `${functions}\ngen_remove_lock ${where} ${HOLDER_LIMIT}`,
     parse: (run) => parseRemoved(host, run),
   };
-  // Status 0 when taken; otherwise HELD, FAILED or LINKED, and a record saying by whom, why, or which link.
-  const state = owner ? `gen_root_state ${where} ${shell.quote(owner.group)}` : `gen_user_state ${where}`;
-  const take: TypedStep<LockAnswer> = {
-    name: TAKING,
-    script: `${functions}\n${state}\ngen_take_lock ${where} ${shell.quote(JSON.stringify(holder))} ${HOLDER_LIMIT}`,
-    parse: (run) => parseTaking(host, shell.sudo, lockDir(stateDir), run),
-  };
-  return combine([optional(force ? remove : undefined), take], ([replaced, answer]) => ({
+  return combine([optional(force ? remove : undefined), takeStep(shell, stateDir, holder, owner, carrier)], ([replaced, answer]) => ({
     ok: true,
     value: answer.taken && replaced ? { ...answer, replaced } : answer,
   }));
+}
+
+/**
+ * The step that takes the lock: lock.sh's, or the carrier's. Status 0 when taken; otherwise HELD, FAILED or LINKED, and
+ * a record saying by whom, why, or which link. A carrier that took the lock and then failed ends with its own status.
+ */
+function takeStep<C>(
+  shell: ServerShell,
+  stateDir: string,
+  holder: LockHolder,
+  owner: Owner | undefined,
+  carrier: LockCarrier<C> | undefined,
+): TypedStep<LockAnswer & { carried?: Parsed<C> }> {
+  const host = shell.transport.describe;
+  const parse = (run: StepOutput) => parseTaking(host, shell.sudo, lockDir(stateDir), run);
+  if (carrier) {
+    if (!owner) throw new GenError("internal error: only root takes the lock in the program that reads under it");
+    const step = carrier.script({ kind: "lock", stateDir, holder: JSON.stringify(holder), group: owner.group });
+    return { ...step, parse: (run) => parseCarried(run, parse, carrier) };
+  }
+  const { functions, where } = lockShell(shell, stateDir);
+  const state = owner ? `gen_root_state ${where} ${shell.quote(owner.group)}` : `gen_user_state ${where}`;
+  return {
+    name: TAKING,
+    script: `${functions}\n${state}\ngen_take_lock ${where} ${shell.quote(JSON.stringify(holder))} ${HOLDER_LIMIT}`,
+    parse,
+  };
+}
+
+/** A carrier's answer: its first line the lock's record; once the lock is taken, the rest is its work's (whatever its status). */
+function parseCarried<C>(
+  run: StepOutput,
+  parseLock: (run: StepOutput) => Parsed<LockAnswer>,
+  carrier: LockCarrier<C>,
+): Parsed<LockAnswer & { carried?: Parsed<C> }> {
+  const end = run.stdout.indexOf("\n") + 1;
+  const first = end > 0 ? run.stdout.slice(0, end) : run.stdout;
+  const taken = parseRecords("", first, LockRecord);
+  if (!(taken.ok && taken.value[0]?.kind === "taken")) return parseLock(run);
+  const rest = run.stdout.slice(first.length);
+  return { ok: true, value: { taken: true, carried: carrier.parse({ ...run, stdout: rest, size: Buffer.byteLength(rest) }) } };
+}
+
+/**
+ * lock.sh's functions, after those they call (a deploy user's lock may hold anything: its holder is read as safe-read.ts
+ * reads, no link, no FIFO, a few KB), and their ROOT and STATE arguments.
+ */
+function lockShell(shell: ServerShell, stateDir: string): { functions: string; where: string } {
+  return {
+    functions: withoutComments([jsonStringFunction(), safeReadFunctions(), programText(import.meta.url, "./lock.sh")].join("\n")),
+    where: [readRoot(shell.transport.root), posix.normalize(stateDir)].map(shell.quote).join(" "),
+  };
 }
 
 /**

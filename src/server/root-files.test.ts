@@ -1,7 +1,7 @@
 // The server program that stages, installs and restores apply's files, run for real as root by the real python3
 // through the local transport in a temp folder: owners, modes, backups, and its refusal of links.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
@@ -179,6 +179,32 @@ describe("the root files program (python3, as root)", () => {
     const parsed = parseRootFiles("moving the files into place on h", '{"kind":"moved","path":"/x"}\n');
     assert.equal(parsed.ok, false);
     assert.match(!parsed.ok ? parsed.error.message : "", /^moving the files into place on h: the step's output is not what gen expects/);
+  });
+});
+
+describe("the program each operation sends", () => {
+  const program = (op: "probe" | "locked-probe" | "stage" | "install" | "restore") => {
+    const lock = { kind: "lock" as const, stateDir: "/s", holder: "{}", group: "g" };
+    const step = rootFilesStep(shell, "a batch", op === "locked-probe" ? { op, files: [lock] } : { op, files: [] });
+    const size = Number(/ (\d+) \d+ [\w-]+$/.exec(step.script)?.[1]);
+    return Buffer.from(step.stdin as Buffer)
+      .subarray(0, size)
+      .toString("utf8");
+  };
+
+  test("holds only its operation's part of root_files.py, and no name it does not define (pyflakes3)", () => {
+    const probe = program("probe");
+    const writing = program("stage");
+    assert.match(probe, /^def probe_entry\(/m);
+    assert.doesNotMatch(probe, /^def (stage|install|restore|copy_entry|take_lock)\(/m);
+    assert.match(program("locked-probe"), /^def take_lock\(/m);
+    assert.match(writing, /^def copy_entry\(/m);
+    assert.doesNotMatch(writing, /^def (probe|probe_entry|take_lock)\(/m);
+    for (const op of ["probe", "locked-probe", "stage", "install", "restore"] as const) {
+      const run = spawnSync("pyflakes3", [], { input: program(op), encoding: "utf8" });
+      assert.equal(run.error, undefined, "pyflakes3 is not installed: apt-get install pyflakes3 (npm run test:full installs it)");
+      assert.equal(run.stdout + run.stderr, "", op);
+    }
   });
 });
 

@@ -39,6 +39,12 @@ export interface StageFile {
   check?: "python";
 }
 
+/** A folder the stage operation makes first (apply's incoming folder): root's, with `mode`, as `install -d` makes it. */
+export interface StageFolder {
+  folder: string;
+  mode: string;
+}
+
 /** A staged file for the install operation: the previous version (if any) is copied to `backup` first. */
 export interface InstallFile {
   path: string;
@@ -61,7 +67,9 @@ export type ProbePath =
   | { kind: "entry"; path: string; sha256?: string; limit?: number }
   | { kind: "read"; path: string; limit: number }
   | { kind: "folder"; path: string }
-  | DigestRow;
+  | DigestRow
+  | LockRow
+  | { kind: "user" | "group"; name: string };
 
 /**
  * The digest of what the rows before it found (what a plan depends on: no content sent for a diff); with `sha256`, the
@@ -75,9 +83,24 @@ export interface DigestRow {
 /** root_files.py's status when the digest differs from the one given. */
 export const DRIFTED = 7;
 
+/**
+ * The first row of the locked-probe operation (the probe under apply's lock, which takes it: src/server/lock.ts,
+ * LockCarrier): gen's lock taken as lock.sh takes it as root (`holder`: holder.json's text; `group`: the deploy group,
+ * which may write in STATE/locks), the other rows read only once it is taken. Its `user` and `group` rows: whether
+ * that account exists (preflight's check).
+ */
+export interface LockRow {
+  kind: "lock";
+  stateDir: string;
+  holder: string;
+  group: string;
+}
+
 type Operation =
   | { op: "probe"; files: ProbePath[] }
-  | { op: "stage"; files: StageFile[] }
+  /** The probe under apply's lock: its first row the lock it takes (LockRow), then the probe's and accounts' rows. */
+  | { op: "locked-probe"; files: [LockRow, ...ProbePath[]] }
+  | { op: "stage"; files: (StageFile | StageFolder)[] }
   | { op: "install"; files: InstallFile[] }
   | { op: "restore"; files: RestoreFile[] };
 
@@ -87,10 +110,10 @@ type Operation =
  * session's shell reads a command line a byte at a time). A program cut short is not run.
  */
 const START = [
-  "import os, sys",
+  "import posix, sys",
   "size, parts = int(sys.argv[1]), []",
   "while size > 0:",
-  "    part = os.read(0, min(size, 1 << 20))",
+  "    part = posix.read(0, min(size, 1 << 20))",
   "    if not part:",
   "        sys.stderr.write('gen: the program came cut short\\n')",
   "        sys.exit(5)",
@@ -110,13 +133,15 @@ export function rootFilesScript(root: string, name: string, job: Operation): Ste
   const path = (serverPath: string) => posix.normalize(serverPath);
   const contents: Buffer[] = [];
   const rows: string[][] =
-    job.op === "probe"
-      ? job.files.map((f) => (f.kind === "digest" ? digestRow(f) : probeRow(f, path(f.path))))
+    job.op === "probe" || job.op === "locked-probe"
+      ? job.files.map((f) => probeRow(f, path))
       : job.op === "install"
         ? job.files.map((f) => [path(f.path), f.staged, path(f.backup)])
         : job.op === "restore"
           ? job.files.map((f) => [path(f.path), f.backup === undefined ? "" : path(f.backup)])
           : job.files.map((f) => {
+              // A folder's row: its path and mode, "folder" where a file's check goes.
+              if ("folder" in f) return [path(f.folder), "", f.mode, "", "", "", "0", "folder"];
               const bytes = Buffer.from(f.content ?? "");
               if (f.link === undefined) contents.push(bytes);
               return [path(f.path), f.staged, f.mode, f.owner, f.group, f.link ?? "", String(f.link === undefined ? bytes.length : 0), f.check ?? ""];
@@ -124,7 +149,7 @@ export function rootFilesScript(root: string, name: string, job: Operation): Ste
   // Each file's fields; the program cuts the list by this width.
   const width = rows[0]?.length ?? 1;
   const header = Buffer.from([root, String(width), ...rows.flat()].join("\0"));
-  const program = Buffer.from(programText(import.meta.url, "./root_files.py"));
+  const program = programFor(job.op);
   const input = Buffer.concat([Buffer.from(`${header.length}\n`), header, ...contents]);
   return {
     name,
@@ -134,12 +159,55 @@ export function rootFilesScript(root: string, name: string, job: Operation): Ste
   };
 }
 
-function probeRow(row: Exclude<ProbePath, DigestRow>, path: string): string[] {
-  return [row.kind, path, row.kind === "entry" ? (row.sha256 ?? "") : "", String(row.kind === "folder" ? 0 : (row.limit ?? 0))];
+const programs = new Map<string, Buffer>();
+
+/** The parts of root_files.py (after its common part) that each operation runs. */
+const PARTS: Record<Operation["op"], string[]> = {
+  probe: ["probe", "main"],
+  "locked-probe": ["probe", "lock", "main"],
+  stage: ["write", "main"],
+  install: ["write", "main"],
+  restore: ["write", "main"],
+};
+
+/**
+ * root_files.py for one operation: its common part (before the first "# section:" line) and the sections it runs.
+ * Python compiles the whole program it is given at each start: the parts another operation needs were a third of
+ * each start's compile time.
+ */
+function programFor(op: Operation["op"]): Buffer {
+  let program = programs.get(op);
+  if (program === undefined) {
+    const [common, ...named] = programText(import.meta.url, "./root_files.py").split(/^(?=# section: )/m);
+    const section = (name: string) => {
+      const text = named.find((t) => t.startsWith(`# section: ${name}\n`));
+      if (text === undefined) throw new Error(`internal error: root_files.py has no "# section: ${name}" line`);
+      return text;
+    };
+    program = Buffer.from([common, ...PARTS[op].map(section)].join(""));
+    programs.set(op, program);
+  }
+  return program;
 }
 
-function digestRow(row: DigestRow): string[] {
-  return [row.kind, "", row.sha256 ?? "", "0"];
+/**
+ * A probe row's four fields: kind, path, then the sha256 and limit of an entry or a read, the digest expected, or a
+ * lock's holder and group.
+ */
+function probeRow(f: ProbePath, path: (serverPath: string) => string): string[] {
+  switch (f.kind) {
+    case "digest":
+      return [f.kind, "", f.sha256 ?? "", "0"];
+    case "lock":
+      return [f.kind, path(f.stateDir), f.holder, f.group];
+    case "user":
+    case "group":
+      return [f.kind, f.name, "", "0"];
+    case "folder":
+      return [f.kind, path(f.path), "", "0"];
+    default:
+      return [f.kind, path(f.path), f.kind === "entry" ? (f.sha256 ?? "") : "", String(f.limit ?? 0)];
+  }
 }
 
 /**

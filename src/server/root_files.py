@@ -1,8 +1,12 @@
 # Reads the managed files (probe), writes, installs and restores apply's files as root (src/server/root-files.ts
 # builds its input and reads its records). Every folder is reached one component at a time with O_NOFOLLOW, and
 # entries change only through those folder descriptors; the install is all or nothing. Only the modules every
-# operation needs are imported up front: each import is start-up time of every probe.
-import errno, os, stat, sys
+# operation needs are imported up front: each import is start-up time of every probe. os is posix here: importing os
+# itself (os.path, its abstract base classes) cost 2 ms of every start, and nothing here needs more than posix has.
+# The program is sent in parts (the "# section:" lines): the common part, then the probe's or the writing operations'
+# part, then main; each start compiles only what its operation runs.
+import errno, stat, sys
+import posix as os
 
 FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -20,14 +24,6 @@ REJECTED = 6
 # Why the install must stop before its last file: a signal's name, or that its session ended.
 stopped = []
 
-def stop_signals():
-    import signal
-    return (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
-
-def stop_on(signum, frame):
-    import signal
-    stopped.append(signal.Signals(signum).name)
-
 def record(kind, path, kept=None, message=None):
     extra = "" if kept is None else ',"kept":' + ("true" if kept else "false")
     extra += "" if message is None else ',"message":' + quote(message)
@@ -36,7 +32,7 @@ def record(kind, path, kept=None, message=None):
         sys.stdout.flush()
     except BrokenPipeError:
         # Nobody reads any more: the session ended. Later output goes nowhere, Python's own flush at exit included.
-        nowhere = os.open(os.devnull, os.O_WRONLY)
+        nowhere = os.open("/dev/null", os.O_WRONLY)
         os.dup2(nowhere, 1)
         os.dup2(nowhere, 2)
         stopped.append("its session ended")
@@ -115,6 +111,16 @@ def write_all(fd, data):
     while view:
         view = view[os.write(fd, view):]
 
+# section: write
+# The stage, install and restore operations.
+def stop_signals():
+    # _signal, not signal: signal's enums cost 4 ms of the start.
+    import _signal
+    return {_signal.SIGHUP: "SIGHUP", _signal.SIGTERM: "SIGTERM", _signal.SIGINT: "SIGINT"}
+
+def stop_on(signum, frame):
+    stopped.append(stop_signals()[signum])
+
 def copy_xattrs(source, target):
     try:
         names = os.listxattr(source)
@@ -176,6 +182,9 @@ def stage(files, root, chown, body):
     for path, staged, mode, owner, group, link, size, check in files:
         folder = open_folder(root, dirname(path), create=True)
         try:
+            if check == "folder":
+                make_folder(folder, path, int(mode, 8))
+                continue
             remove_entry(folder, staged)
             if link:
                 os.symlink(link, staged, dir_fd=folder)
@@ -198,10 +207,22 @@ def stage(files, root, chown, body):
             os.close(folder)
     return rejected
 
+def make_folder(parent, path, mode):
+    # A folder of the stage op's (apply's incoming folder), root's with `mode`, as install -d makes it.
+    try:
+        os.mkdir(basename(path), mode, dir_fd=parent)
+    except FileExistsError:
+        pass
+    fd = open_child(parent, basename(path), path, False)
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
 def install(files, root, chown, body):
-    import signal
+    import _signal
     for number in stop_signals():
-        signal.signal(number, stop_on)
+        _signal.signal(number, stop_on)
     moved = []
     for index, (path, staged, backup) in enumerate(files):
         if stopped:
@@ -245,9 +266,9 @@ def put_back(root, moved, unmoved):
     return INTERRUPTED
 
 def restore(files, root, chown, body):
-    import signal
+    import _signal
     for number in stop_signals():
-        signal.signal(number, signal.SIG_IGN)
+        _signal.signal(number, _signal.SIG_IGN)
     failed = 0
     for path, backup in files:
         name = basename(path)
@@ -275,6 +296,7 @@ def restore(files, root, chown, body):
             failed = 1
     return failed
 
+# section: probe
 # The probe: what a plan needs of each path, read as root (or as the deploy user) without following a link anywhere
 # on the way, without blocking on a FIFO or device and within given sizes; src/plan/server-probe.ts reads its records.
 # Each row: "entry" (type, mode, owner, group; a regular file's size and sha256, and its content when it differs from
@@ -446,6 +468,168 @@ def probe(files, root, chown, body):
     sys.stdout.flush()
     return status
 
+# section: lock
+# The probe under apply's lock (locked-probe), which takes that lock first, as lock.sh's gen_root_state and gen_take_lock
+# take it, with the same folders, owners, modes, refusals and records (src/server/lock.ts reads them): one process
+# where the shell's needed a stat and a mkdir. Its statuses, lock.sh's: held, mkdir failed, a link refused.
+HELD = 42
+LOCK_FAILED = 43
+LOCK_LINK = 44
+# HOLDER_LIMIT of src/server/lock-holder.ts: a held lock's holder.json is read up to this size.
+HOLDER_LIMIT = 4096
+
+def lock_record(kind, **fields):
+    # `fields`: each value already JSON.
+    sys.stdout.write("{" + ",".join(['"kind":' + quote(kind)] + ['"%s":%s' % field for field in fields.items()]) + "}\n")
+
+def take_lock(root, state, holder, group):
+    """gen_root_state, then gen_take_lock: one record, and 0 (taken), HELD, LOCK_FAILED or LOCK_LINK."""
+    try:
+        if root is None:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), "/")
+        locks = root_state(root, state, group)
+    except LinkRefused as refused:
+        lock_record("link", path=quote(str(refused)))
+        return LOCK_LINK
+    except OSError as error:
+        lock_record("failed", reason=quote(error.strerror or str(error)))
+        return LOCK_FAILED
+    try:
+        return lock_in(root, locks, state, holder)
+    finally:
+        os.close(locks)
+
+def root_state(root, state, group):
+    """STATE made root's 0755 and STATE/locks root:GROUP sticky 1770, missing ones made; a state folder another user
+    owned is taken back, and refused if it holds a link (its entries' and theirs). The locks folder's descriptor."""
+    try:
+        folder, new = open_folder(root, state), False
+    except FileNotFoundError:
+        folder, new = open_folder(root, state, create=True), True
+    try:
+        owner = os.fstat(folder)
+        if (owner.st_uid, stat.S_IMODE(owner.st_mode)) != (0, 0o755):
+            set_owner(folder, 0, 0, 0o755)
+        if owner.st_uid != 0 and not new:
+            refuse_links_in(folder, state)
+        locks = open_child(folder, "locks", state + "/locks", True)
+    finally:
+        os.close(folder)
+    try:
+        gid = group_id(group)
+        held = os.fstat(locks)
+        if (held.st_uid, held.st_gid, stat.S_IMODE(held.st_mode)) != (0, gid, 0o1770):
+            set_owner(locks, 0, gid, 0o1770)
+    except ValueError:
+        # No such group: lock.sh's chown fails and the folder is left as it is.
+        pass
+    return locks
+
+def set_owner(fd, uid, gid, mode):
+    # Without root the change fails and is skipped, as lock.sh's chown and chmod are.
+    try:
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+    except OSError:
+        pass
+
+def refuse_links_in(folder, shown):
+    """LinkRefused for a link among the folder's entries or their entries (the shell's * and */*: no dot files)."""
+    names = visible(folder)
+    for name in names:
+        if is_link(folder, name):
+            raise LinkRefused(shown + "/" + name)
+    for name in names:
+        try:
+            child = os.open(name, FOLDER, dir_fd=folder)
+        except OSError:
+            continue
+        try:
+            for inner in visible(child):
+                if is_link(child, inner):
+                    raise LinkRefused("%s/%s/%s" % (shown, name, inner))
+        finally:
+            os.close(child)
+
+def visible(folder):
+    return sorted(name for name in os.listdir(folder) if not name.startswith("."))
+
+def lock_in(root, locks, state, holder):
+    """gen_take_lock: STATE/locks/lock made (taken, holder.json written), or held (by what its holder.json says), or
+    why not."""
+    try:
+        os.mkdir("lock", dir_fd=locks)
+    except OSError as error:
+        # Held: a folder is there (a link to one too, as the shell's test -d finds it).
+        if error.errno == errno.EEXIST and leads_to_folder(locks, "lock"):
+            lock_record("held", holder=text(held_by(root, state)))
+            return HELD
+        lock_record("failed", reason=quote(error.strerror or str(error)))
+        return LOCK_FAILED
+    try:
+        lock = os.open("lock", FOLDER, dir_fd=locks)
+        try:
+            fd = os.open("holder.json", NEW_FILE, 0o666, dir_fd=lock)
+            try:
+                write_all(fd, holder.encode("utf-8", "surrogateescape") + b"\n")
+            finally:
+                os.close(fd)
+        finally:
+            os.close(lock)
+    except OSError:
+        # The lock is taken all the same (the folder is the lock); its holder only names who took it.
+        pass
+    lock_record("taken")
+    return 0
+
+def leads_to_folder(folder, name):
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=folder).st_mode)
+    except OSError:
+        return False
+
+def held_by(root, state):
+    """A held lock's holder.json, read as safe-read.sh reads it (no link anywhere on the way, no FIFO, at most
+    HOLDER_LIMIT bytes); empty when it cannot be read so."""
+    folder, why = open_parent(root, state + "/locks/lock/holder.json")
+    if folder is None:
+        return b""
+    try:
+        content, _ = read_regular(folder, "holder.json", HOLDER_LIMIT)
+        return content or b""
+    except OSError:
+        return b""
+    finally:
+        os.close(folder)
+
+def say_account(table, name):
+    # Whether the user or group exists, as getent finds it: through the system's name service.
+    try:
+        if table == "user":
+            import pwd
+            pwd.getpwnam(name)
+        else:
+            import grp
+            grp.getgrnam(name)
+        found = "true"
+    except KeyError:
+        found = "false"
+    say_found(table, name, found=found)
+
+def locked_probe(files, root, chown, body):
+    """Its first row the lock to take (state folder, holder, group); once taken, whether each account of the "user"
+    and "group" rows exists (preflight's check), and the probe of the other rows."""
+    _, state, holder, group = files[0]
+    status = take_lock(root, state, holder, group)
+    if status:
+        return status
+    for kind, name, _, _ in files[1:]:
+        if kind in ("user", "group"):
+            say_account(kind, name)
+    return probe([row for row in files[1:] if row[0] not in ("user", "group")], root, chown, body)
+
+# section: main
+# Every start: its input read, then its operation.
 def cut_short(operation, got):
     say("gen: %s did nothing: its input was cut short (%d bytes came)\n" % (operation, got))
     return CUT_SHORT
@@ -462,6 +646,14 @@ def read_exact(size, read=lambda n: os.read(0, n)):
         size -= len(part)
     return b"".join(parts)
 
+def make_path(path):
+    parts = path.split("/")
+    for end in range(1, len(parts) + 1):
+        try:
+            os.mkdir("/".join(parts[:end]) or "/")
+        except FileExistsError:
+            pass
+
 def main(read=None):
     # argv: -c, the program's size (the start-up read it), the input's size, the operation.
     size, operation = int(sys.argv[2]), sys.argv[3]
@@ -476,6 +668,9 @@ def main(read=None):
     files = [fields[i:i + width] for i in range(2, len(fields), width)]
     if any(len(f) != width for f in files) or len(body) != (sum(int(f[6]) for f in files) if operation == "stage" else 0):
         return cut_short(operation, len(data))
+    if operation == "locked-probe":
+        # A folder standing in for a server gets its lock before its first apply too, as lock.sh's mkdir -p made it.
+        make_path(fields[0])
     try:
         root = os.open(fields[0], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -483,10 +678,13 @@ def main(read=None):
         if operation != "probe":
             raise
         root = None
-    run = {"probe": probe, "stage": stage, "install": install, "restore": restore}[operation]
+    if operation not in ("probe", "locked-probe", "stage", "install", "restore"):
+        raise SystemExit("gen: no such operation: " + operation)
+    # By name: the program holds only its operation's part.
+    run = globals()[operation.replace("-", "_")]
     try:
         # A folder standing in for a server (the sandbox) records owners instead of setting them (sandbox-transport.ts).
-        return run(files, root, os.environ.get("GEN_OWNERS") != "recorded", body) or 0
+        return run(files, root, os.environ.get(b"GEN_OWNERS") != b"recorded", body) or 0
     except LinkRefused as refused:
         record("link", str(refused))
         return 3

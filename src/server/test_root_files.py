@@ -165,7 +165,8 @@ class Input(Server):
         # As the session runs it: the input's size on the command line, the bytes read from the session's stream.
         stream = stream or io.BytesIO(data)
         argv = ["-c", "0", str(len(data) if size is None else size), operation]
-        with mock.patch.object(sys, "argv", argv), mock.patch.dict(os.environ, environ or {}):
+        environ = {name.encode(): value.encode() for name, value in (environ or {}).items()}
+        with mock.patch.object(sys, "argv", argv), mock.patch.dict(root_files.os.environ, environ):
             return root_files.main(read=stream.read)
 
     def header(self, fields, body=b""):
