@@ -115,6 +115,27 @@ const builtinsWithoutFacades = {
   },
 };
 
+/**
+ * ssh2 compiles and instantiates a WebAssembly Poly1305 (16 MB of memory reserved) when its crypto module is loaded,
+ * for the chacha20-poly1305 cipher of a machine where its native addon was not built. With the addon loaded that
+ * module is never called (the addon's own Poly1305 is), yet it cost every command that connects about 7 MB of
+ * resident memory and its compile time. It is loaded only without the addon, as before, and the build fails if
+ * ssh2's code no longer reads as expected.
+ */
+const ssh2PolyOnlyWithoutAddon = {
+  name: "ssh2-poly1305-only-without-addon",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]ssh2[\\/]lib[\\/]protocol[\\/]crypto\.js$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      const eager = "  init: (() => {\n";
+      if (source.split(eager).length !== 2 || !source.includes("binding = require('./crypto/build/Release/sshcrypto.node');")) {
+        return { errors: [{ text: `${args.path}: ssh2's crypto module changed; scripts/bundle.mjs cannot make its Poly1305 lazy` }] };
+      }
+      return { contents: source.replace(eager, "  init: binding ? Promise.resolve() : (() => {\n"), loader: "js" };
+    });
+  },
+};
+
 /** The zod/mini functions gen's step records use (src/server, src/apply, src/release, src/transport). */
 const ZOD_MINI_USED = [
   "array",
@@ -166,7 +187,7 @@ const chunks = await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["cpu-features", "esbuild"],
-  plugins: [importFromLauncher, inlinePrograms, lazyStringWidth, lazyAssertForYargs, zodMiniCopy, nativeAddonsFromNodeModules],
+  plugins: [importFromLauncher, inlinePrograms, lazyStringWidth, lazyAssertForYargs, zodMiniCopy, ssh2PolyOnlyWithoutAddon, nativeAddonsFromNodeModules],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",

@@ -6,7 +6,6 @@ import { findProject, type Project } from "../load/project.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
 import { placeholderFor } from "../secrets/index.js";
 import { SANDBOX_NOTE } from "../transport/sandbox.js";
-import { holdBackYoungGeneration, LARGE_ENVIRONMENT_FILES } from "./young-generation.js";
 import type { Output } from "./output.js";
 import { selectHosts, type HostSelection } from "./host-selection.js";
 
@@ -83,7 +82,6 @@ export async function loadAndRender(
   const { environmentsDir, root, templatesDir } = project(options);
   const loaded = selectHosts(await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, ...load }), options);
   await loadedHook?.(loaded);
-  if (loaded.environment.files.length >= LARGE_ENVIRONMENT_FILES) holdBackYoungGeneration();
   let rendered: RenderResult;
   try {
     rendered = renderEnvironment({
