@@ -1,6 +1,9 @@
 // Compiled environment files are kept in gen's cache folder (cache-files.ts), keyed by the file and checked against the
 // size and mtime of every file the bundle was built from, so esbuild runs only when an environment changed.
+// The check is synchronous: a few stats, each cheaper than a round trip through the thread pool (which waits for a
+// core on a busy machine).
 import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { cacheDir, readCacheFile, writeCacheFile } from "../cache/cache-files.js";
 import { packageRoot } from "../paths.js";
@@ -23,13 +26,11 @@ export async function cachedBundle(file: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-  const fresh = await Promise.all(
-    entry.inputs.map(async ([path, mtimeMs, size]) => {
-      const s = await stat(path).catch(() => undefined);
-      return s !== undefined && s.mtimeMs === mtimeMs && s.size === size;
-    }),
-  );
-  return fresh.every(Boolean) ? entry.code : undefined;
+  const fresh = entry.inputs.every(([path, mtimeMs, size]) => {
+    const s = statSync(path, { throwIfNoEntry: false });
+    return s !== undefined && s.mtimeMs === mtimeMs && s.size === size;
+  });
+  return fresh ? entry.code : undefined;
 }
 
 /** Best effort: a read-only install simply compiles every time. */
