@@ -6,6 +6,7 @@ import { findProject, type Project } from "../load/project.js";
 import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
 import { placeholderFor } from "../secrets/index.js";
 import { SANDBOX_NOTE } from "../transport/sandbox.js";
+import { holdBackHeapFor } from "./young-generation.js";
 import type { Output } from "./output.js";
 import { selectHosts, type HostSelection } from "./host-selection.js";
 
@@ -80,7 +81,7 @@ export async function loadAndRender(
   load: { secretCommands?: boolean } = {},
 ): Promise<Prepared> {
   const { environmentsDir, root, templatesDir } = project(options);
-  const loaded = selectHosts(await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, ...load }), options);
+  const loaded = selectHosts(await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, onFileCount: holdBackHeapFor, ...load }), options);
   await loadedHook?.(loaded);
   let rendered: RenderResult;
   try {

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Script } from "node:vm";
 import { openCodeCache } from "./code-cache.js";
-import { configureHeap } from "./heap-flags.js";
+import { v8FlagsChanged } from "./young-generation.js";
 
 /** Set by scripts/bundle.mjs when it writes this file next to the scripts. */
 declare const GEN_BUNDLE: { entry: string; hash: string; version: string };
@@ -26,7 +26,6 @@ type Wrapped = (
   importModule: (specifier: string) => Promise<unknown>,
 ) => void;
 
-configureHeap();
 const dir = import.meta.dirname;
 const cache =
   process.env.GEN_NO_COMPILE_CACHE === "1" ? undefined : openCodeCache(dir, { genVersion: GEN_BUNDLE.version, bundleHash: GEN_BUNDLE.hash }, process.env);
@@ -66,7 +65,9 @@ function compile(source: string, filename: string, cachedData: Buffer | undefine
 const { main } = load(GEN_BUNDLE.entry) as { main: () => Promise<number> };
 const status = await main();
 process.exitCode = status;
-if (cache && status === 0 && [...loaded.values()].some((script) => !script.cached)) {
+// V8 refuses a code cache made under other flags than the ones it is read with: a run that changed one (a large
+// environment, young-generation.ts) leaves the cache as it was.
+if (cache && status === 0 && !v8FlagsChanged() && [...loaded.values()].some((script) => !script.cached)) {
   try {
     const entries = new Map(cache.entries);
     for (const [name, { script }] of loaded) entries.set(name, script.createCachedData());

@@ -53,6 +53,8 @@ export interface LoadOptions {
    * command that renders but needs no value (gen validate), so checking an environment never unlocks a password manager.
    */
   secretCommands?: boolean;
+  /** Called with the number of `files` entries of the merged definition once it is read, before it is validated. */
+  onFileCount?: (count: number) => void;
 }
 
 export function listEnvironments(environmentsDir: string): string[] {
@@ -131,6 +133,7 @@ async function validateDefinition(name: string, shown: string, data: unknown, ca
 export async function loadEnvironment(name: string, options: LoadOptions): Promise<LoadedEnvironment> {
   const environmentsDir = resolve(options.environmentsDir);
   const { file, data } = await readMergedDefinition(environmentsDir, name);
+  if (isPlainObject(data) && Array.isArray(data.files)) options.onFileCount?.(data.files.length);
   const shown = display(file);
   const environment = (options.cache ? await cachedEnvironment(data) : undefined) ?? (await validateDefinition(name, shown, data, options.cache ?? false));
   const secretsFile = join(environmentsDir, `${name}.secrets.env`);
