@@ -1,7 +1,7 @@
 // `npm run bench -- --startup`: what each piece of gen's start-up machinery buys, side by side. Every round runs
 // `gen render prod` once per variant, in turn, with its own cache folder: all warm (the baseline), then each piece
-// taken away alone (V8's code cache, the compiled environment, the validated environment, gen's compiled templates,
-// the bundle and its launcher), all caches missed, and `node -e 0`. A piece buys the difference of the medians.
+// taken away alone (V8's code cache, the compiled environment, the validated environment, the bundle and its
+// launcher; gen's own templates are compiled into the bundle), all caches missed, and `node -e 0`. A piece buys the difference of the medians.
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +25,6 @@ const VARIANTS: Variant[] = [
   { name: "without V8's code cache (GEN_NO_COMPILE_CACHE=1)", env: { GEN_NO_COMPILE_CACHE: "1" } },
   { name: "the compiled environment missed (bundle-*)", drop: ["bundle-"] },
   { name: "the validated environment missed (env-*)", drop: ["env-"] },
-  { name: "gen's compiled templates missed (templates-*)", drop: ["templates-"] },
   { name: "every cache missed", drop: ["*"] },
   { name: "unbundled, without the launcher (dist/src/cli/main.js)", argv: [UNBUNDLED] },
   { name: "node -e 0", argv: ["-e", "0"] },

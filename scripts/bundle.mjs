@@ -116,6 +116,25 @@ const builtinsWithoutFacades = {
 };
 
 /**
+ * gen's own templates, compiled by nunjucks now (src/render/builtin-templates.ts): the bundle's copy of that module
+ * holds their key and their code as a function, which V8's code cache then covers like the rest of the bundle.
+ */
+const builtinTemplates = {
+  name: "builtin-templates",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]dist[\\/]src[\\/]render[\\/]builtin-templates\.js$/ }, async () => {
+      const { precompiledCode, templateSources, templatesKey } = await import("../dist/src/render/compiled-templates.js");
+      const { templatesDir } = await import("../dist/src/paths.js");
+      const sources = templateSources(templatesDir);
+      return {
+        contents: `export const BUILTIN_TEMPLATES = { key: ${JSON.stringify(templatesKey(sources))}, register(window) {\n${precompiledCode(sources)}\n} };`,
+        loader: "js",
+      };
+    });
+  },
+};
+
+/**
  * ssh2 compiles and instantiates a WebAssembly Poly1305 (16 MB of memory reserved) when its crypto module is loaded,
  * for the chacha20-poly1305 cipher of a machine where its native addon was not built. With the addon loaded that
  * module is never called (the addon's own Poly1305 is), yet it cost every command that connects about 7 MB of
@@ -187,7 +206,16 @@ const chunks = await esbuild.build({
   platform: "node",
   target: "node20",
   external: ["cpu-features", "esbuild"],
-  plugins: [importFromLauncher, inlinePrograms, lazyStringWidth, lazyAssertForYargs, zodMiniCopy, ssh2PolyOnlyWithoutAddon, nativeAddonsFromNodeModules],
+  plugins: [
+    importFromLauncher,
+    builtinTemplates,
+    inlinePrograms,
+    lazyStringWidth,
+    lazyAssertForYargs,
+    zodMiniCopy,
+    ssh2PolyOnlyWithoutAddon,
+    nativeAddonsFromNodeModules,
+  ],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",

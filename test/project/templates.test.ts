@@ -1,9 +1,11 @@
 // A user's templates folder replaces built-ins by name, on purpose and visibly, and the result is checked the same way.
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { packageRoot } from "../../src/paths.js";
 import { runBin } from "../support/run-bin.js";
 
 let temp = "";
@@ -114,4 +116,20 @@ test("a syntax error in an override names its path and line", async () => {
   const unclosed = runBin(["render", "box"], dir);
   assert.equal(unclosed.code, 1, unclosed.err);
   assert.match(unclosed.err, /environments\/templates\/nginx-site\.njk, at the end of the file: expected elif, else, or endif, got end of file/);
+});
+
+test("gen's own templates come compiled in the bundle: a render compiles none into the cache folder, and prints what gen run unbundled (which does) prints", async () => {
+  const dir = await folder("builtin", { "environments/box.json": SANDBOX });
+  const bundledCache = join(temp, "bundled-cache");
+  const bundled = runBin(["render", "box", "--stdout"], dir, { XDG_CACHE_HOME: bundledCache });
+  assert.equal(bundled.code, 0, bundled.err);
+  assert.deepEqual(
+    readdirSync(join(bundledCache, "gen")).filter((name) => name.startsWith("templates-")),
+    [],
+  );
+  const unbundledCache = join(temp, "unbundled-cache");
+  const unbundled = runBin(["render", "box", "--stdout"], dir, { XDG_CACHE_HOME: unbundledCache }, join(packageRoot, "dist", "src", "cli", "main.js"));
+  assert.equal(unbundled.code, 0, unbundled.err);
+  assert.equal(bundled.out, unbundled.out);
+  assert.equal(readdirSync(join(unbundledCache, "gen")).filter((name) => name.startsWith("templates-")).length, 1);
 });
