@@ -123,11 +123,11 @@ const builtinTemplates = {
   name: "builtin-templates",
   setup(build) {
     build.onLoad({ filter: /[\\/]dist[\\/]src[\\/]render[\\/]builtin-templates\.js$/ }, async () => {
-      const { precompiledCode, templateSources, templatesKey } = await import("../dist/src/render/compiled-templates.js");
+      const { precompiledCode, sourcesHash, templateSources } = await import("../dist/src/render/compiled-templates.js");
       const { templatesDir } = await import("../dist/src/paths.js");
       const sources = templateSources(templatesDir);
       return {
-        contents: `export const BUILTIN_TEMPLATES = { key: ${JSON.stringify(templatesKey(sources))}, register(window) {\n${precompiledCode(sources)}\n} };`,
+        contents: `export const BUILTIN_TEMPLATES = { sources: ${JSON.stringify(sourcesHash(sources))}, register(window) {\n${precompiledCode(sources)}\n} };`,
         loader: "js",
       };
     });

@@ -3,7 +3,6 @@
 // nothing else. Anything else (a missing or extra entry, a link in place of a file or folder, another mode, an
 // unreadable entry) means no, and the caller writes the folder anew.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
-import { join } from "node:path";
 
 export type OutEntry = { kind: "file"; content: string; mode: number } | { kind: "symlink"; target: string } | { kind: "folder" };
 
@@ -24,7 +23,8 @@ export function holdsExactly(dir: string, expected: ReadonlyMap<string, OutEntry
         const wanted = expected.get(path);
         seen++;
         if (wanted === undefined) return false;
-        const full = join(folder, entry.name);
+        // Joined by hand: path.join's normalising was a third of this check's time, and readdir gives bare names.
+        const full = `${folder}/${entry.name}`;
         if (entry.isDirectory()) {
           if (wanted.kind !== "folder" || !isFolder(full) || !matches(full, path)) return false;
         } else if (entry.isSymbolicLink()) {

@@ -16,12 +16,12 @@ type Compiled = Record<string, { root: unknown }>;
 
 export function compiledTemplates(templatesDir: string): nunjucks.PrecompiledLoader {
   const sources = templateSources(templatesDir);
-  const key = templatesKey(sources);
   // nunjucks' precompiled output registers each template on window.nunjucksPrecompiled.
   const window: { nunjucksPrecompiled?: Compiled } = {};
-  // The bundle's own compiled templates, when the folder holds the templates they were compiled from.
-  if (BUILTIN_TEMPLATES?.key === key) BUILTIN_TEMPLATES.register(window);
-  else new Function("window", cachedCode(sources, key))(window);
+  // The bundle's own compiled templates, when the folder holds the templates they were compiled from (by the
+  // nunjucks bundled with them: no version to look up).
+  if (BUILTIN_TEMPLATES?.sources === sourcesHash(sources)) BUILTIN_TEMPLATES.register(window);
+  else new Function("window", cachedCode(sources, templatesKey(sources)))(window);
   return new nunjucks.PrecompiledLoader(window.nunjucksPrecompiled as never);
 }
 
@@ -34,10 +34,18 @@ export function templateSources(templatesDir: string): (readonly [name: string, 
 }
 
 /** What compiled templates depend on: nunjucks' version, and each template's name and text. */
-export function templatesKey(sources: (readonly [name: string, source: string])[]): string {
-  const hash = createHash("sha256").update(`nunjucks ${nunjucksVersion()}\n`);
+function templatesKey(sources: (readonly [name: string, source: string])[]): string {
+  return createHash("sha256")
+    .update(`nunjucks ${nunjucksVersion()}\n${sourcesHash(sources)}`)
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/** Each template's name and text, hashed. */
+export function sourcesHash(sources: (readonly [name: string, source: string])[]): string {
+  const hash = createHash("sha256");
   for (const [name, source] of sources) hash.update(`${name}\n${source}\n`);
-  return hash.digest("hex").slice(0, 32);
+  return hash.digest("hex");
 }
 
 /** The templates compiled by nunjucks, as the code of a function of `window`. */
