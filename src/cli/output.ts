@@ -65,22 +65,27 @@ export interface OutputOptions {
 export function createOutput(sink: Sink, options: OutputOptions = {}): Output {
   const redact = options.showSecrets ? (text: string) => text : redactKnownSecrets;
   const colors = picocolors.createColors(options.color ?? wantColor());
-  const terminal = "terminal" in options ? options.terminal : process.stderr.isTTY ? process.stderr : undefined;
+  // Looked up when asked for: reading process.stderr makes the stream, which for a pipe loads Node's network modules,
+  // and a command that prints nothing there (a render) need not.
+  const terminal = () => ("terminal" in options ? options.terminal : process.stderr.isTTY ? process.stderr : undefined);
   const human = (text: Text) => shown(text, redact, colors);
   const output: Output = {
     out: (text) => sink.out(human(text)),
     err: (text) => sink.err(human(text)),
     json: (value) => sink.out(jsonDocument(value, redact)),
     verbatim: (text) => sink.out(redact(text)),
-    confirm: (question) => ask(human(question), terminal ?? process.stderr),
-    progressBar: (label, unit) => (terminal ? progressBar(terminal, human(label), human(unit)) : undefined),
-    onStandardError: () => (sink.out === sink.err ? output : createOutput({ out: sink.err, err: sink.err }, { ...options, terminal })),
+    confirm: (question) => ask(human(question), terminal() ?? process.stderr),
+    progressBar: (label, unit) => {
+      const stream = terminal();
+      return stream ? progressBar(stream, human(label), human(unit)) : undefined;
+    },
+    onStandardError: () => (sink.out === sink.err ? output : createOutput({ out: sink.err, err: sink.err }, { ...options, terminal: terminal() })),
   };
   return output;
 }
 
 /** The process's standard output and error, written a whole text at a time. */
-export const processSink: Sink = { out: lineWriter(process.stdout), err: lineWriter(process.stderr) };
+export const processSink: Sink = { out: lineWriter(() => process.stdout), err: lineWriter(() => process.stderr) };
 
 /** Whether gen's standard output (or error) is a terminal: a server's bytes are then shown escaped, line by line. */
 export function isTerminal(stream: "out" | "err"): boolean {
@@ -145,13 +150,21 @@ export function terminalColumns(): number {
  * SIGHUP that interrupts.ts takes) is not an error: later lines are dropped and the command finishes its work (an
  * apply is never cut short by a closed pipe or terminal).
  */
-function lineWriter(stream: NodeJS.WriteStream): (text: string) => void {
+/**
+ * The stream is taken on the first line: Node makes process.stdout and process.stderr when first read, and a pipe's
+ * costs loading its network modules, which a command that prints nothing there (a render's stderr) need not pay.
+ */
+function lineWriter(open: () => NodeJS.WriteStream): (text: string) => void {
+  let stream: NodeJS.WriteStream | undefined;
   let closed = false;
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE" && error.code !== "EIO") throw error;
-    closed = true;
-  });
   return (text) => {
+    if (stream === undefined) {
+      stream = open();
+      stream.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE" && error.code !== "EIO") throw error;
+        closed = true;
+      });
+    }
     if (!closed) stream.write(text.endsWith("\n") ? text : `${text}\n`);
   };
 }
