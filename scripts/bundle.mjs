@@ -117,7 +117,8 @@ const builtinsWithoutFacades = {
 
 /**
  * gen's own templates, compiled by nunjucks now (src/render/builtin-templates.ts): the bundle's copy of that module
- * holds their key and their code as a function, which V8's code cache then covers like the rest of the bundle.
+ * holds a hash of their text and their code as a function, which V8's code cache then covers like the rest of the
+ * bundle.
  */
 const builtinTemplates = {
   name: "builtin-templates",

@@ -65,16 +65,15 @@ export interface OutputOptions {
 export function createOutput(sink: Sink, options: OutputOptions = {}): Output {
   const redact = options.showSecrets ? (text: string) => text : redactKnownSecrets;
   const colors = picocolors.createColors(options.color ?? wantColor());
-  // Looked up when asked for: reading process.stderr makes the stream, which for a pipe loads Node's network modules,
-  // and a command that prints nothing there (a render) need not.
-  const terminal = () => ("terminal" in options ? options.terminal : process.stderr.isTTY ? process.stderr : undefined);
+  // Looked up when asked for (std below says why).
+  const terminal = () => ("terminal" in options ? options.terminal : std("err").isTTY ? std("err") : undefined);
   const human = (text: Text) => shown(text, redact, colors);
   const output: Output = {
     out: (text) => sink.out(human(text)),
     err: (text) => sink.err(human(text)),
     json: (value) => sink.out(jsonDocument(value, redact)),
     verbatim: (text) => sink.out(redact(text)),
-    confirm: (question) => ask(human(question), terminal() ?? process.stderr),
+    confirm: (question) => ask(human(question), terminal() ?? std("err")),
     progressBar: (label, unit) => {
       const stream = terminal();
       return stream ? progressBar(stream, human(label), human(unit)) : undefined;
@@ -85,11 +84,11 @@ export function createOutput(sink: Sink, options: OutputOptions = {}): Output {
 }
 
 /** The process's standard output and error, written a whole text at a time. */
-export const processSink: Sink = { out: lineWriter(() => process.stdout), err: lineWriter(() => process.stderr) };
+export const processSink: Sink = { out: lineWriter("out"), err: lineWriter("err") };
 
 /** Whether gen's standard output (or error) is a terminal: a server's bytes are then shown escaped, line by line. */
 export function isTerminal(stream: "out" | "err"): boolean {
-  return (stream === "out" ? process.stdout : process.stderr).isTTY === true;
+  return std(stream).isTTY === true;
 }
 
 /**
@@ -97,7 +96,7 @@ export function isTerminal(stream: "out" | "err"): boolean {
  * command's output, as `ssh host cmd > file` gives it) or a terminal on the server draws on theirs (gen run --tty).
  */
 export function writeRaw(stream: "out" | "err", chunk: Buffer): void {
-  (stream === "out" ? process.stdout : process.stderr).write(chunk);
+  std(stream).write(chunk);
 }
 
 /** This process's terminal lent to a terminal on the server: raw keys in, its size and resizes. */
@@ -142,7 +141,7 @@ export function rawTerminal(): TerminalLink | undefined {
 
 /** The width help is laid out for. */
 export function terminalColumns(): number {
-  return process.stdout.columns || 100;
+  return std("out").columns || 100;
 }
 
 /**
@@ -150,23 +149,32 @@ export function terminalColumns(): number {
  * SIGHUP that interrupts.ts takes) is not an error: later lines are dropped and the command finishes its work (an
  * apply is never cut short by a closed pipe or terminal).
  */
-/**
- * The stream is taken on the first line: Node makes process.stdout and process.stderr when first read, and a pipe's
- * costs loading its network modules, which a command that prints nothing there (a render's stderr) need not pay.
- */
-function lineWriter(open: () => NodeJS.WriteStream): (text: string) => void {
-  let stream: NodeJS.WriteStream | undefined;
-  let closed = false;
+function lineWriter(which: "out" | "err"): (text: string) => void {
   return (text) => {
-    if (stream === undefined) {
-      stream = open();
-      stream.on("error", (error: NodeJS.ErrnoException) => {
-        if (error.code !== "EPIPE" && error.code !== "EIO") throw error;
-        closed = true;
-      });
-    }
-    if (!closed) stream.write(text.endsWith("\n") ? text : `${text}\n`);
+    const stream = std(which);
+    if (!closed.has(which)) stream.write(text.endsWith("\n") ? text : `${text}\n`);
   };
+}
+
+/** The streams whose reader went away or whose terminal was closed. */
+const closed = new Set<"out" | "err">();
+const guarded = new Set<NodeJS.WriteStream>();
+
+/**
+ * process.stdout or process.stderr, with the handler that makes a reader gone or a terminal closed no error. Taken
+ * when first needed, never before: Node makes each stream when it is first read, and a pipe's loads Node's network
+ * modules, which a command that prints nothing there (a render's standard error) need not pay.
+ */
+function std(which: "out" | "err"): NodeJS.WriteStream {
+  const stream = which === "out" ? process.stdout : process.stderr;
+  if (!guarded.has(stream)) {
+    guarded.add(stream);
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE" && error.code !== "EIO") throw error;
+      closed.add(which);
+    });
+  }
+  return stream;
 }
 
 /**
@@ -225,11 +233,11 @@ async function ask(question: string, terminal: NodeJS.WriteStream): Promise<bool
 export async function askHidden(question: string): Promise<string | undefined> {
   const { createInterface } = await import("node:readline");
   return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const rl = createInterface({ input: process.stdin, output: std("err"), terminal: true });
     const mute = rl as unknown as { _writeToOutput: (s: string) => void };
     rl.question(visibleLines(question), (answer) => {
       rl.close();
-      process.stderr.write("\n");
+      std("err").write("\n");
       resolve(answer === "" ? undefined : answer);
     });
     mute._writeToOutput = () => {};
@@ -258,5 +266,5 @@ function progressBar(terminal: NodeJS.WriteStream, label: string, unit: string):
 function wantColor(): boolean {
   if ("NO_COLOR" in process.env) return false;
   if ("FORCE_COLOR" in process.env) return process.env.FORCE_COLOR !== "0";
-  return process.stdout.isTTY === true && process.env.TERM !== "dumb";
+  return std("out").isTTY === true && process.env.TERM !== "dumb";
 }
