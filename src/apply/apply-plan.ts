@@ -4,24 +4,25 @@
 // restores them and runs the handlers again, so the server is never left half-applied. An interrupt (interrupt.ts)
 // stops it before any file moves (staged files removed, lock released) or, once the install's round trip was sent,
 // lets that round trip end and finishes: installed with its handlers, or restored after a failure.
-// Round trips: the lock, the leftovers of an interrupted apply and the server read again go in one; when the read the
-// plan was made from left its digest, the server compares it in that round trip and the work (locked-work.ts) follows
-// there too, else, or when the digest differs, the plan is made again from what was read and the work goes in the next.
+// Round trips: the lock and the server read again (one program), and the leftovers of an interrupted apply go in one;
+// when the read the plan was made from left its digest, the server compares it in that round trip and the work
+// (locked-work.ts) follows there too, else, or when the digest differs, the plan is made again from what was read and
+// the work goes in the next.
 import type { Environment } from "../../schema/index.js";
 import { ConnectionLostError, errorMessage, GenError } from "../errors.js";
 import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrupt.js";
 import { filesForRoles, planChanges } from "../plan/plan-changes.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
-import { probeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
-import type { ProbeOutput } from "../plan/server-probe.js";
+import { lockingProbeRequest, stateFromProbe, type HostState } from "../plan/server-state.js";
+import type { AccountNames, ProbeOutput } from "../plan/server-probe.js";
 import type { Transport } from "../transport/transport.js";
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { orThrow, type Parsed } from "../transport/step-records.js";
-import { attempt, chain, optional, runStep, SKIPPED, type ResultOf, type Skipped } from "../transport/typed-steps.js";
+import { attempt, chain, optional, runStep, runSteps, SKIPPED, type ResultOf, type Skipped, type TypedStep } from "../transport/typed-steps.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
-import { lockDir, lockedRoundTrip, lockSteps, takeLock } from "../server/lock.js";
-import { changedEntries } from "./preflight.js";
-import { appendLog, applyLogPath, cleanUpAndUnlock, leftoversStep } from "../server/applied-record.js";
+import { lockDir, lockedRoundTrip, lockGuarding, takeLockWith } from "../server/lock.js";
+import { changedEntries, preflightAccounts } from "./preflight.js";
+import { appendLog, applyLogPath, cleanUpAndUnlock, cleanUpStep, leftoversStep } from "../server/applied-record.js";
 import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { incomingDir } from "./stage.js";
 import type { HeldLock } from "./locked-read.js";
@@ -129,15 +130,18 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
   const folders = filesForRoles(input.folders, reviewed.roles);
   const read = input.held ? undefined : reviewedRead(input);
   const work = read && lockedWork(input, effects, shell, read.current, applyId, result, at);
-  // Once the lock is taken, in the same round trip: the leftovers of an interrupted apply go, the server is read again
-  // (unless the plan was read under this lock already) and, when the review's read left its digest, checked on the
-  // server against it: the work then follows in that round trip too.
+  // The leftovers of an interrupted apply, when the probe that took the lock stopped its round trip before them: the
+  // next round trip starts with them (the work's, or the unlock's).
+  const due: { leftovers?: TypedStep<string[]> } = {};
+  // The program that takes the lock reads the server again in the same process (unless the plan was read under this
+  // lock already) and, when the review's read left its digest, checks it there against it; in the same round trip the
+  // leftovers of an interrupted apply go, and the work follows.
   let sent: OneChain | undefined;
   let lost: unknown;
   if (read) {
     work?.sending();
     at.step = work ? `taking the lock, reading the server again, ${at.step}` : "taking the lock and reading the server again";
-    sent = await lockAndWork(input, effects, shell, { files, folders, digest: read.digest }, work).catch((error: unknown) => {
+    sent = await lockAndWork(input, effects, shell, { files, folders, digest: read.digest, needed: read.needed }, work).catch((error: unknown) => {
       // Maybe after the lock was taken: what follows says so, and tries to release it.
       if (!(error instanceof ConnectionLostError)) throw error;
       lost = error;
@@ -148,20 +152,14 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
     ? { ...input.held, guarded: undefined }
     : read
       ? { ...(sent?.replaced ? { replaced: sent.replaced } : {}), guarded: undefined }
-      : await takeLock(
+      : await takeLockWith(
           shell,
           env.server.stateDir,
           { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid },
           input.forceUnlock,
           { user: env.server.deployUser, group: env.server.deployGroup },
-          [
-            leftoversStep(
-              shell,
-              env.server.stateDir,
-              input.rendered.map((f) => f.path),
-            ),
-            probeRequest(effects.transport, files, folders, env.server.stateDir, true, false),
-          ],
+          [leftovers(input, shell)],
+          lockingProbeRequest(effects.transport, files, folders, env.server.stateDir, false),
         );
   if (lock.replaced) result.lockReplaced = lock.replaced;
   let cleanedUp = false;
@@ -177,11 +175,17 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
       };
       cleanedUp = await applyLocked(input, effects, shell, current, applyId, result, at);
     } else {
-      const [recovered, probe] = sent ? [underLock(sent.rest[0], shell), underLock(sent.rest[1], shell)] : orThrow(lock.guarded!);
-      result.recovered = recovered;
+      let probe: ProbeOutput;
+      if (sent) {
+        [probe] = orThrow(sent.rest.probe);
+        if (probe.drifted) due.leftovers = leftovers(input, shell);
+        else result.recovered = underLock(sent.rest.leftovers, shell);
+      } else {
+        [result.recovered, probe] = orThrow(lock.guarded!);
+      }
       if (sent && !probe.drifted) {
         // Nothing the plan depends on changed since the review: the work ran in the round trip that took the lock.
-        const answers = underLock(sent.rest[2], shell);
+        const answers = underLock(sent.rest.work, shell);
         if (work && answers) cleanedUp = await work.finish(answers);
         else result.outcome = "unchanged";
       } else {
@@ -189,7 +193,7 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
         at.step = "reading the server again under the lock";
         // What is compared with the reviewed plan is hashes, modes and owners: the contents were read for the review.
         const state = await stateFromProbe(effects.transport, files, folders, probe, { sudo: env.server.useSudo, contents: false });
-        cleanedUp = await applyLocked(input, effects, shell, replanUnderLock(input, files, state), applyId, result, at);
+        cleanedUp = await applyLocked(input, effects, shell, replanUnderLock(input, files, state), applyId, result, at, due);
       }
     }
   } catch (error) {
@@ -201,7 +205,7 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
   } finally {
     at.step = "releasing the lock";
     if (!cleanedUp) {
-      await cleanUpAndUnlock(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)]).catch((error: unknown) => {
+      await unlockAfter(shell, env.server.stateDir, [incomingDir(env.server.stateDir, applyId)], due, result).catch((error: unknown) => {
         // The lock stays on the server: the next apply stops at it, so this one must not end as a success.
         if (!(error instanceof ConnectionLostError) || result.error) return warn(result, [cleanupWarning("unlock", lockDir(env.server.stateDir), error)]);
         result.outcome = "failed";
@@ -230,7 +234,7 @@ function replanUnderLock(input: ApplyInput, files: RenderedFile[], state: HostSt
       details: [...drifted.map((e) => `${e.path}: no longer as planned`), `Run gen diff ${input.envName} again and review the new plan.`],
     });
   }
-  return { host, ...(state.applied ? { applied: state.applied } : {}) };
+  return { host, ...(state.applied ? { applied: state.applied } : {}), ...(state.accounts ? { accounts: state.accounts } : {}) };
 }
 
 /** The reviewed entries `host` does not plan as they were reviewed; undefined when it plans exactly those. */
@@ -246,13 +250,25 @@ function driftFromReview(reviewed: HostPlan, host: HostPlan): PlanEntry[] | unde
  * The plan of the read the review was made from, applied in the round trip that takes the lock when that read left its
  * digest and plans exactly what was reviewed (a saved plan is checked against a read made just before: when they
  * differ, the server is read again under the lock in a round trip of its own, and the apply refuses there, naming the
- * files). Its lock is gone: under this apply's own, it is not read.
+ * files). Its lock is gone: under this apply's own, it is not read. Its preflight takes the accounts it checks
+ * (`needed`) as there: the probe that takes the lock finds whether they are, and stops the round trip when one is not.
  */
-function reviewedRead(input: ApplyInput): { digest: string; current: LockedPlan } | undefined {
+function reviewedRead(input: ApplyInput): { digest: string; needed: AccountNames; current: LockedPlan } | undefined {
   const read = input.read;
   if (!read || driftFromReview(input.reviewed, read.host)) return undefined;
   const { lock: _theirs, ...host } = read.host;
-  return { digest: read.digest, current: { host, ...(read.applied ? { applied: read.applied } : {}) } };
+  const needed = preflightAccounts(host);
+  const there = (names: string[]) => new Map(names.map((name) => [name, true]));
+  const accounts = { users: there(needed.users), groups: there(needed.groups) };
+  return { digest: read.digest, needed, current: { host, ...(read.applied ? { applied: read.applied } : {}), accounts } };
+}
+
+function leftovers(input: ApplyInput, shell: ServerShell): TypedStep<string[]> {
+  return leftoversStep(
+    shell,
+    input.environment.server.stateDir,
+    input.rendered.map((f) => f.path),
+  );
 }
 
 /** A value of a step sent after the lock was taken: it ran (else its chain broke before it: a failure said before it). */
@@ -270,6 +286,7 @@ async function applyLocked(
   applyId: string,
   result: HostApplyResult,
   at: UnderWay,
+  due: { leftovers?: TypedStep<string[]> } = {},
 ): Promise<boolean> {
   const work = lockedWork(input, effects, shell, current, applyId, result, at);
   if (!work) {
@@ -277,49 +294,68 @@ async function applyLocked(
     return false;
   }
   work.sending();
-  return work.finish(await runStep(shell, work.chain));
+  const first = due.leftovers;
+  delete due.leftovers;
+  const [recovered, answers] = await runStep(shell, chain(attempt(optional(first)), work.chain));
+  if (first) result.recovered = orThrow(recovered) ?? [];
+  return work.finish(underLock(answers === SKIPPED ? SKIPPED : { ok: true, value: answers }, shell));
 }
 
-/** What the round trip that took the lock brought back: whose lock it replaced, and the leftovers, the read and the work. */
+/** The clean-up and unlock, after the leftovers still `due` (whose failure fails the apply, as it would have before). */
+async function unlockAfter(
+  shell: ServerShell,
+  stateDir: string,
+  workDirs: string[],
+  due: { leftovers?: TypedStep<string[]> },
+  result: HostApplyResult,
+): Promise<void> {
+  if (!due.leftovers) return cleanUpAndUnlock(shell, stateDir, workDirs);
+  const [recovered, failure] = await runSteps(shell, [attempt(due.leftovers), cleanUpStep(shell, stateDir, workDirs)]);
+  delete due.leftovers;
+  if (recovered.ok) result.recovered = recovered.value;
+  else if (!result.error) {
+    result.outcome = "failed";
+    result.error = recovered.error;
+  }
+  if (failure) throw failure;
+}
+
+/** What the round trip that took the lock brought back: whose lock it replaced, and the read, the leftovers and the work. */
 interface OneChain {
   replaced?: string;
-  rest: [Parsed<string[]> | Skipped, Parsed<ProbeOutput> | Skipped, Parsed<ResultOf<LockedWork["chain"]> | undefined> | Skipped];
+  rest: {
+    probe: Parsed<[ProbeOutput]>;
+    leftovers: Parsed<string[]> | Skipped;
+    work: Parsed<ResultOf<LockedWork["chain"]> | undefined> | Skipped;
+  };
 }
 
 /**
- * The lock, the leftovers of an interrupted apply, the server read again and checked on the server against the
- * review's digest, and `work`: one round trip. A digest that differs fails the read's step, so nothing of `work` runs
- * and the lock stays held for the caller to make the plan again from what the read found. A lock held by someone else
- * throws as takeLock does (one left by a dead run of this user here is taken over: the round trip is sent again).
+ * The lock taken by the probe that reads the server again (root_files.py's locked-probe, as apply --yes takes it),
+ * checked there against the review's digest and the accounts `work` takes as there, then the leftovers of an
+ * interrupted apply, and `work`: one round trip. A digest that differs, or such an account missing, fails the probe's
+ * step once the lock is taken, so neither the leftovers nor `work` run and the lock stays held for the caller to make the
+ * plan again from what the probe found. A lock held by someone else throws as takeLock does (one left by a dead run of
+ * this user here is taken over: the round trip is sent again).
  */
 async function lockAndWork(
   input: ApplyInput,
   effects: ApplyEffects,
   shell: ServerShell,
-  read: { files: RenderedFile[]; folders: FolderSpec[]; digest: string },
+  read: { files: RenderedFile[]; folders: FolderSpec[]; digest: string; needed: AccountNames },
   work: LockedWork | undefined,
 ): Promise<OneChain> {
   const env = input.environment;
   const stateDir = env.server.stateDir;
   const holder = { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid };
   const owner = { user: env.server.deployUser, group: env.server.deployGroup };
+  const probe = lockingProbeRequest(effects.transport, read.files, read.folders, stateDir, false, { expected: read.digest, needed: read.needed });
   return lockedRoundTrip(shell, holder, input.forceUnlock, async (force) => {
-    const [lock, ...rest] = await runStep(
+    const [[lock, probed], recovered, done] = await runStep(
       shell,
-      chain(
-        lockSteps(shell, stateDir, holder, force, owner),
-        attempt(
-          leftoversStep(
-            shell,
-            stateDir,
-            input.rendered.map((f) => f.path),
-          ),
-        ),
-        attempt(probeRequest(effects.transport, read.files, read.folders, stateDir, true, false, read.digest)),
-        attempt(optional(work?.chain)),
-      ),
+      chain(lockGuarding(shell, stateDir, holder, force, owner, [], probe), attempt(leftovers(input, shell)), attempt(optional(work?.chain))),
     );
-    return [lock, rest] as const;
+    return [lock, { probe: probed, leftovers: recovered, work: done }] as const;
   });
 }
 

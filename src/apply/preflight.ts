@@ -4,7 +4,7 @@ import { posix } from "node:path";
 import * as z from "zod/mini";
 import type { Environment } from "../../schema/index.js";
 import type { HostPlan, PlanEntry } from "../plan/plan-types.js";
-import type { Accounts } from "../plan/server-probe.js";
+import type { AccountNames, Accounts } from "../plan/server-probe.js";
 import type { FileKind } from "../types.js";
 import { CHECK_TOOLS } from "./check-staged.js";
 import { ROOT_FILES_TOOL } from "../server/root-files.js";
@@ -42,8 +42,7 @@ export type Problem = z.infer<typeof Problem>;
  */
 export function preflightScripts(shell: ServerShell, env: Environment, host: HostPlan, accounts?: Accounts): { general: string; server: string } {
   const changed = changedEntries(host);
-  const users = new Set([...changed.map((e) => e.desired.owner), ...host.folders.map((f) => f.owner)]);
-  const groups = new Set([...changed.map((e) => e.desired.group), ...host.folders.map((f) => f.group)]);
+  const { users, groups } = preflightAccounts(host);
   const tools = new Set(changed.map((e) => (CHECK_TOOLS as Partial<Record<FileKind, string>>)[e.kind as FileKind]).filter((t): t is string => t !== undefined));
   // The program that stages and installs the files (src/server/root-files.ts).
   if (changed.length > 0) tools.add(ROOT_FILES_TOOL);
@@ -58,13 +57,21 @@ export function preflightScripts(shell: ServerShell, env: Environment, host: Hos
   const server = [
     // A newline, for matching whole lines of a command's answer.
     "nl='\n'",
-    ...accountChecks(shell, "passwd", [...users], accounts?.users, (name) => problem({ kind: "user", name })),
-    ...accountChecks(shell, "group", [...groups], accounts?.groups, (name) => problem({ kind: "group", name })),
+    ...accountChecks(shell, "passwd", users, accounts?.users, (name) => problem({ kind: "user", name })),
+    ...accountChecks(shell, "group", groups, accounts?.groups, (name) => problem({ kind: "group", name })),
     ...executables.map((x) => `[ -x ${shell.quote(x)} ] || ${problem({ kind: "executable", path: x })}`),
     ...env.server.systemServices.map((service) => unitCheck(shell, `${service}.service`)),
     ...foreignFolders(shell, host, changed),
   ];
   return { general: general.join("\n"), server: server.join("\n") };
+}
+
+/** The users and groups preflight makes sure exist: the owners of the files to install and of the prepared folders. */
+export function preflightAccounts(host: HostPlan): AccountNames {
+  const changed = changedEntries(host);
+  const users = new Set([...changed.map((e) => e.desired.owner), ...host.folders.map((f) => f.owner)]);
+  const groups = new Set([...changed.map((e) => e.desired.group), ...host.folders.map((f) => f.group)]);
+  return { users: [...users], groups: [...groups] };
 }
 
 /** The order problems are reported in, whichever half found them. */

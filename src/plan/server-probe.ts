@@ -47,7 +47,10 @@ export interface ProbeOutput {
   record: string;
   /** The digest of the facts a plan is made from (the results without content, and the record): see root_files.py. */
   digest?: string;
-  /** It differs from the digest the probe was given: it failed, and what was chained after it did not run. */
+  /**
+   * It differs from the digest the probe was given, or an account needed by what was chained after it is missing
+   * (ProbeExpectations): it failed, and what was chained after it did not run.
+   */
   drifted: boolean;
   /** Whether each user and group asked for exists (only the probe under apply's lock asks: preflight's check). */
   accounts: Accounts;
@@ -108,24 +111,48 @@ export function probeSteps(
 ): StepGroup<ProbeOutput> {
   const step: TypedStep<ProbeOutput> = {
     ...rootFilesScript(root, PROBING, { op: "probe", files: probeRows(paths, lockDir, recordPath, expected) }),
-    parse: probeParser(paths, recordPath, lockDir, where, expected),
+    parse: probeParser(paths, recordPath, lockDir, where, expected !== undefined),
   };
   return combine([step], ([output]) => ({ ok: true, value: output }));
+}
+
+/**
+ * What the probe under apply's lock is to check for the steps sent after it (a reviewed plan's work): `expected`, the
+ * digest of the read the plan was reviewed from; `needed`, the accounts those steps take as there (their preflight's).
+ * Either failing (`drifted`), the steps do not run.
+ */
+export interface ProbeExpectations {
+  expected?: string;
+  needed?: AccountNames;
 }
 
 /**
  * The probe under apply's lock, which takes that lock itself (lock.ts, LockCarrier) in the same process, and says
  * whether the users and groups of `accounts` exist (preflight's check, without a getent process per table).
  */
-export function lockingProbe(root: string, paths: ProbedPath[], recordPath: string, where: string, accounts: AccountNames): LockCarrier<ProbeOutput> {
+export function lockingProbe(
+  root: string,
+  paths: ProbedPath[],
+  recordPath: string,
+  where: string,
+  accounts: AccountNames,
+  expectations: ProbeExpectations = {},
+): LockCarrier<ProbeOutput> {
+  const { expected, needed } = expectations;
+  const account = (kind: "user" | "group", name: string): ProbePath => ({
+    kind,
+    name,
+    ...((kind === "user" ? needed?.users : needed?.groups)?.includes(name) ? { needed: true } : {}),
+  });
   const asked: ProbePath[] = [
-    ...probeRows(paths, undefined, recordPath, undefined),
-    ...accounts.users.map((name): ProbePath => ({ kind: "user", name })),
-    ...accounts.groups.map((name): ProbePath => ({ kind: "group", name })),
+    ...probeRows(paths, undefined, recordPath, expected),
+    ...[...new Set([...accounts.users, ...(needed?.users ?? [])])].map((name) => account("user", name)),
+    ...[...new Set([...accounts.groups, ...(needed?.groups ?? [])])].map((name) => account("group", name)),
   ];
+  const stops = expected !== undefined || (needed !== undefined && needed.users.length + needed.groups.length > 0);
   return {
     script: (lock) => rootFilesScript(root, LOCKING_PROBE, { op: "locked-probe", files: [lock, ...asked] }),
-    parse: probeParser(paths, recordPath, undefined, where, undefined),
+    parse: probeParser(paths, recordPath, undefined, where, stops),
   };
 }
 
@@ -151,10 +178,10 @@ function probeParser(
   recordPath: string,
   lockDir: string | undefined,
   where: string,
-  expected: string | undefined,
+  stops: boolean,
 ): (run: StepOutput) => Parsed<ProbeOutput> {
   return (run) => {
-    const drifted = expected !== undefined && run.exitCode === DRIFTED;
+    const drifted = stops && run.exitCode === DRIFTED;
     if (run.exitCode !== 0 && !drifted) return { ok: false, error: new ProbeFailedError(where, run) };
     const parsed = parseRecords(`${PROBING} on ${where}`, run.stdout, ProbeRecord);
     return parsed.ok ? { ok: true, value: { ...probeOutput(paths, parsed.value, recordPath, lockDir), drifted } } : parsed;

@@ -8,7 +8,16 @@ import { fileSha256, sha256 } from "../render/render-environment.js";
 import { appliedRecordPath } from "../server/applied-record.js";
 import { describeLockHolder, lockDir } from "../server/lock-holder.js";
 import type { FileSide } from "./plan-types.js";
-import { lockingProbe, ProbeFailedError, probeSteps, type Accounts, type ProbedPath, type ProbeOutput, type ProbeResult } from "./server-probe.js";
+import {
+  lockingProbe,
+  ProbeFailedError,
+  probeSteps,
+  type Accounts,
+  type ProbedPath,
+  type ProbeExpectations,
+  type ProbeOutput,
+  type ProbeResult,
+} from "./server-probe.js";
 import type { LockCarrier } from "../server/lock.js";
 
 export { SHOWN_SIZE_LIMIT } from "./server-probe.js";
@@ -113,7 +122,7 @@ export function probeRequest(
 
 /**
  * The probe under apply's lock, which takes it (a LockCarrier: lock.ts), for the same files and folders, and also says
- * whether their users and groups exist (preflight's check).
+ * whether their users and groups exist (preflight's check). `expectations`: what it checks for steps sent after it.
  */
 export function lockingProbeRequest(
   transport: Transport,
@@ -121,10 +130,11 @@ export function lockingProbeRequest(
   folders: FolderSpec[],
   stateDir: string,
   contents = true,
+  expectations: ProbeExpectations = {},
 ): LockCarrier<ProbeOutput> {
   const owned = [...files, ...folders];
   const accounts = { users: [...new Set(owned.map((f) => f.owner))], groups: [...new Set(owned.map((f) => f.group))] };
-  return lockingProbe(transport.root, probedPaths(files, folders, contents), appliedRecordPath(stateDir), transport.describe, accounts);
+  return lockingProbe(transport.root, probedPaths(files, folders, contents), appliedRecordPath(stateDir), transport.describe, accounts, expectations);
 }
 
 function probedPaths(files: RenderedFile[], folders: FolderSpec[], contents: boolean): ProbedPath[] {

@@ -69,7 +69,7 @@ export type ProbePath =
   | { kind: "folder"; path: string }
   | DigestRow
   | LockRow
-  | { kind: "user" | "group"; name: string };
+  | AccountRow;
 
 /**
  * The digest of what the rows before it found (what a plan depends on: no content sent for a diff); with `sha256`, the
@@ -80,8 +80,21 @@ export interface DigestRow {
   sha256?: string;
 }
 
-/** root_files.py's status when the digest differs from the one given. */
+/**
+ * root_files.py's status when the digest differs from the one given, or (locked-probe) an account the steps chained
+ * after it need is missing.
+ */
 export const DRIFTED = 7;
+
+/**
+ * Whether a user or group exists (locked-probe: preflight's check); `needed`: the steps chained after the probe take it
+ * as there, so that on a server its absence fails the probe (DRIFTED).
+ */
+export interface AccountRow {
+  kind: "user" | "group";
+  name: string;
+  needed?: boolean;
+}
 
 /**
  * The first row of the locked-probe operation (the probe under apply's lock, which takes it: src/server/lock.ts,
@@ -191,8 +204,8 @@ function programFor(op: Operation["op"]): Buffer {
 }
 
 /**
- * A probe row's four fields: kind, path, then the sha256 and limit of an entry or a read, the digest expected, or a
- * lock's holder and group.
+ * A probe row's four fields: kind, path, then the sha256 and limit of an entry or a read, the digest expected, whether
+ * an account is needed, or a lock's holder and group.
  */
 function probeRow(f: ProbePath, path: (serverPath: string) => string): string[] {
   switch (f.kind) {
@@ -202,7 +215,7 @@ function probeRow(f: ProbePath, path: (serverPath: string) => string): string[] 
       return [f.kind, path(f.stateDir), f.holder, f.group];
     case "user":
     case "group":
-      return [f.kind, f.name, "", "0"];
+      return [f.kind, f.name, f.needed ? "1" : "", "0"];
     case "folder":
       return [f.kind, path(f.path), "", "0"];
     default:

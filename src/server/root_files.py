@@ -611,22 +611,29 @@ def say_account(table, name):
         else:
             import grp
             grp.getgrnam(name)
-        found = "true"
+        found = True
     except KeyError:
-        found = "false"
-    say_found(table, name, found=found)
+        found = False
+    say_found(table, name, found="true" if found else "false")
+    return found
 
 def locked_probe(files, root, chown, body):
     """Its first row the lock to take (state folder, holder, group); once taken, whether each account of the "user"
-    and "group" rows exists (preflight's check), and the probe of the other rows."""
+    and "group" rows exists (preflight's check), and the probe of the other rows. An account row marked "1" is one the
+    steps chained after the probe take as there (a reviewed plan's preflight, sent with it): on a server, its absence
+    fails the probe as a drift does (DRIFTED), so they do not run. A folder standing in for a server (no chown) records
+    owners and has no accounts to need."""
     _, state, holder, group = files[0]
     status = take_lock(root, state, holder, group)
     if status:
         return status
-    for kind, name, _, _ in files[1:]:
+    missing = False
+    for kind, name, needed, _ in files[1:]:
         if kind in ("user", "group"):
-            say_account(kind, name)
-    return probe([row for row in files[1:] if row[0] not in ("user", "group")], root, chown, body)
+            found = say_account(kind, name)
+            missing = missing or (needed == "1" and not found and chown)
+    status = probe([row for row in files[1:] if row[0] not in ("user", "group")], root, chown, body)
+    return status or (DRIFTED if missing else 0)
 
 # section: main
 # Every start: its input read, then its operation.

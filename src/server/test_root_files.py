@@ -325,5 +325,32 @@ class Probe(Server):
             first = now[3]["sha256"]
 
 
+class LockedProbe(Server):
+    def locked_probe(self, chown, *accounts):
+        self.out.seek(0)
+        self.out.truncate()
+        if os.path.isdir(self.at("/state/locks/lock")):
+            shutil.rmtree(self.at("/state/locks/lock"))
+        rows = [("lock", "/state", '{"who": "t"}', "root"), *accounts, ("entry", "/etc/a.conf", "", "0"),
+                ("read", "/state/applied.json", "", "100"), ("digest", "", "", "0")]
+        status = root_files.locked_probe([list(row) for row in rows], self.fd, chown, b"")
+        import json
+        return status, [json.loads(line) for line in self.records()]
+
+    def test_an_account_the_steps_after_it_need_missing_fails_it_once_the_lock_is_taken_on_a_server_only(self):
+        asked = ("user", "gen-no-such-user", "", "0")
+        needed = ("user", "gen-no-such-user", "1", "0")
+        there = [("user", "root", "1", "0"), ("group", "root", "1", "0")]
+        status, found = self.locked_probe(True, *there, asked)
+        self.assertEqual(status, 0)
+        self.assertEqual(found[0], {"kind": "taken"})
+        self.assertEqual([r.get("found") for r in found[1:4]], [True, True, False])
+        status, found = self.locked_probe(True, *there, needed)
+        self.assertEqual((status, found[0], found[3]), (root_files.DRIFTED, {"kind": "taken"}, {"kind": "user", "path": "gen-no-such-user", "found": False}))
+        self.assertEqual([r["kind"] for r in found[4:]], ["missing", "read", "digest"])
+        # A folder standing in for a server records owners: it has no accounts to need.
+        self.assertEqual(self.locked_probe(False, needed)[0], 0)
+
+
 if __name__ == "__main__":
     unittest.main()

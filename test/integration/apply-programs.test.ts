@@ -2,8 +2,8 @@
 // following the test's sshd, each execve that succeeded). Besides what sshd and the login start, the tools that check
 // the staged files and the handlers, an apply of changed files starts exactly: python3 three times (the probe that
 // takes the lock, the staging, the install), mv (the record's rename) and rm (the clean-up and the unlock); with
-// nothing to do, the probe and the unlock; gen diff, the probe. A program added back to a step (a getent, a head, a
-// stat, an install...) fails it.
+// nothing to do, the probe and the unlock; gen diff, the probe; a reviewed plan, the read it was reviewed from and
+// then what apply --yes starts. A program added back to a step (a getent, a head, a stat, an install...) fails it.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { lstat, readdir, readFile, writeFile } from "node:fs/promises";
@@ -29,7 +29,7 @@ async function started(server: GenServer, run: () => Promise<unknown>): Promise<
 }
 
 describe("the programs an apply starts on the server", () => {
-  it("changed files: the checks, the handlers, python3 three times, mv and rm; nothing to do: python3 and rm; diff: python3", () =>
+  it("changed files: the checks, the handlers, python3 three times, mv and rm; nothing to do: python3 and rm; diff: python3; a reviewed plan: its read's python3 besides", () =>
     withServer(async (server) => {
       assert.equal(spawnSync("strace", ["-V"]).error, undefined, "strace is not installed: apt-get install strace (npm run test:full installs it)");
       // One apply's backups kept: the traced apply removes the one before's too (in the clean-up's rm).
@@ -62,5 +62,17 @@ describe("the programs an apply starts on the server", () => {
       const diff = await started(server, async () => (run = await server.gen(["diff", "t"])));
       assert.equal(run.code, 0, run.all);
       assert.deepEqual(diff.others, ["python3"]);
+
+      // A reviewed plan (saved here; one answered at the terminal goes the same way): the read it is checked against,
+      // then the same programs as apply --yes, the lock taken by the probe that reads the server again.
+      await changeEveryFile();
+      const planFile = join(server.tempDir, "plan.json");
+      run = await server.gen(["diff", "t", "--out", planFile]);
+      assert.equal(run.code, 2, run.all);
+      const reviewed = await started(server, async () => (run = await apply(server, "--plan", planFile)));
+      assert.equal(run.code, 0, run.all);
+      assert.match(run.all, /applied \d+ files/);
+      for (const tool of CHECKS_AND_HANDLERS) assert.ok(reviewed.all.has(tool), `${tool} ran: ${[...reviewed.all.keys()].join(", ")}`);
+      assert.deepEqual(reviewed.others, ["mv", "python3", "python3", "python3", "python3", "rm"]);
     }));
 });

@@ -120,8 +120,13 @@ describe("gen apply applies what was reviewed", { concurrency: 2 }, () => {
         await server.writeEnv({ logrotate: { rotate: 9 } });
         const edited = "# edited after the review\n";
         const before = { ...(await snapshot(server)) };
+        // The staged file of an interrupted apply goes all the same, with the unlock.
+        const leftover = server.file("/etc/logrotate.d/.gen-stage.interrupted");
+        await writeFile(leftover, "staged\n");
         const run = await applyAnswered(server, ["sh", "-c", `printf '# edited after the review\\n' > ${server.file(LOGROTATE)}`]);
         assert.equal(run.exit, 1, run.out);
+        assert.match(run.out, /removed leftover of an interrupted apply: .*\.gen-stage\.interrupted/);
+        assert.equal(existsSync(leftover), false);
         assert.match(run.out, /the server or the environment changed since the plan was made; nothing was changed on 127\.0\.0\.1/);
         assert.match(run.out, /\/etc\/logrotate\.d\/tsosi: no longer as planned/);
         assert.equal(await readFile(server.file(LOGROTATE), "utf8"), edited);
@@ -137,11 +142,16 @@ describe("gen apply applies what was reviewed", { concurrency: 2 }, () => {
       withServer(async (server) => {
         await appliedOnce(server);
         await server.writeEnv({ logrotate: { rotate: 9 } });
+        // The staged file of an interrupted apply: the probe stops its round trip before the leftovers, which go in the next.
+        const leftover = server.file("/etc/logrotate.d/.gen-stage.interrupted");
+        await writeFile(leftover, "staged\n");
         // A prepared folder's mode: the plan's files are as reviewed, so the apply goes on (and puts the folder back).
         const run = await applyAnswered(server, ["chmod", "0700", server.file("/home/gen-test/config")]);
         assert.equal(run.exit, 0, run.out);
         assert.match(run.out, /^127\.0\.0\.1: applied 1 file/m);
         assert.equal(batches(run.out), 3, run.out);
+        assert.match(run.out, /removed leftover of an interrupted apply: .*\.gen-stage\.interrupted/);
+        assert.equal(existsSync(leftover), false);
         assert.equal((await stat(server.file("/home/gen-test/config"))).mode & 0o7777, 0o750);
         assert.match(await readFile(server.file(LOGROTATE), "utf8"), /^ {4}rotate 9$/m);
       }));
@@ -176,6 +186,28 @@ describe("gen apply applies what was reviewed", { concurrency: 2 }, () => {
         assert.match(taken.out, new RegExp(`took over the lock of \\S+ \\(gen deploy, pid ${gone}\\) since .*, whose process is gone`));
         assert.equal(existsSync(lock), false);
       }));
+
+    it("reports a missing account with every other preflight problem, changing nothing, its work sent again with what the probe found", () =>
+      withServer(
+        async (server) => {
+          // The work sent with the probe takes its accounts as there: the probe finds one missing and stops it.
+          await server.writeEnv({ server: { deployUser: "nosuchuser" }, nginx: { tls: true } });
+          const planFile = join(server.tempDir, "plan.json");
+          assert.equal((await server.gen(["diff", "t", "--out", planFile])).code, 2);
+          const run = await server.gen(["apply", "t", "--yes", "--plan", planFile], { env: { GEN_REPORT_EXEC: "1" } });
+          assert.equal(run.code, 1, run.all);
+          assert.match(run.err, /preflight found \d+ problems on 127\.0\.0\.1; nothing was changed/);
+          assert.match(run.err, /user nosuchuser does not exist/);
+          assert.match(run.err, /\/etc\/letsencrypt\/live\/tsosi\.localhost\/fullchain\.pem \(named by the nginx site\) is missing/);
+          // The read; the lock and the probe, which stopped the work; the work again; the log; the unlock.
+          assert.equal(batches(run.err), 5, run.all);
+          assert.deepEqual(await snapshot(server), {});
+          assert.equal(existsSync(server.file("/home/nosuchuser/config/settings_local.py")), false);
+          assert.deepEqual(await server.recorded(), []);
+          assert.equal(existsSync(server.file(`${STATE}/locks/lock`)), false, "lock released");
+        },
+        { release: false },
+      ));
 
     it("applies a saved plan in 2 round trips after connecting", () =>
       withServer(async (server) => {
