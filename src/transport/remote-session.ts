@@ -12,7 +12,7 @@
 // server -> gen: the step's own output, then `\n<token> R <id> <status|skip>\n` on stdout and `\n<token> E <id>\n`
 // on stderr. The token is random per session, so no output can forge an end. A step costs the server one fork
 // (the subshell): a process started on a busy machine costs 5-10 ms.
-import { execRequests } from "./exec-count.js";
+import { requestCounts } from "./exec-count.js";
 import { randomBytes } from "node:crypto";
 import { ConnectionLostError, GenError } from "../errors.js";
 import { programText } from "../program-text.js";
@@ -143,7 +143,7 @@ export function remoteSession(options: SessionOptions): RemoteSession {
     start: () => void current(),
     run: send,
     runAll: (steps) => {
-      if (steps.length > 0) execRequests.batches++;
+      if (steps.length > 0) requestCounts.batches++;
       return Promise.all(steps.map(send));
     },
     async close() {

@@ -6,11 +6,11 @@
 import { constants } from "node:os";
 import type { Client, ClientChannel } from "ssh2";
 import { GenError } from "../errors.js";
-import { execRequests } from "./exec-count.js";
+import { requestCounts } from "./exec-count.js";
 import type { AttachOptions, Attached } from "./transport.js";
 
 export function attachOnClient(client: Client, command: string, where: string, options: AttachOptions): Promise<Attached> {
-  execRequests.count++;
+  requestCounts.execs++;
   const pty = options.tty ? { pty: { rows: options.tty.rows, cols: options.tty.cols, height: 0, width: 0, term: options.tty.term } } : {};
   return new Promise((resolve, reject) => {
     client.exec(command, pty, (error, channel) => {

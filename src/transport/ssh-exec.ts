@@ -3,7 +3,7 @@
 import { constants } from "node:os";
 import type { Client, ClientChannel } from "ssh2";
 import { GenError } from "../errors.js";
-import { execRequests } from "./exec-count.js";
+import { requestCounts } from "./exec-count.js";
 import type { SessionChannel } from "./remote-session.js";
 import type { RunOptions } from "./transport.js";
 
@@ -15,7 +15,7 @@ export interface ExecOutput {
 
 /** `where` names the server in messages. Rejects only when the command could not run or lost its connection. */
 export function execOnClient(client: Client, command: string, where: string, options: Pick<RunOptions, "stdin" | "onOutput"> = {}): Promise<ExecOutput> {
-  execRequests.count++;
+  requestCounts.execs++;
   return new Promise((resolve, reject) => {
     client.exec(command, (error, channel) => {
       if (error) {
@@ -57,7 +57,7 @@ function collectChannel(channel: ClientChannel, command: string, where: string, 
 
 /** A started command as a SessionChannel: input written as it comes, output handed on as it arrives. */
 export function execChannel(client: Client, command: string, where: string): Promise<SessionChannel> {
-  execRequests.count++;
+  requestCounts.execs++;
   return new Promise((resolve, reject) => {
     client.exec(command, (error, channel) => {
       if (error) return reject(new GenError(`${where}: cannot start the remote session: ${error.message}`, { cause: error }));
