@@ -144,6 +144,8 @@ describe("gen deploy and gen rollback interrupted, in the sandbox", { timeout: 2
   it("deploy: current stays on the live release or moves to the whole new one, no lock, and it says which", async (t) => {
     const total = await measured(r, "deploy");
     const points: Point[] = [
+      // The terminal's Ctrl-C reaches the front end's build too: gen stops by it, not with the build's failure.
+      on("SIGINT", "the front-end build under way", { output: /\$ node build\.mjs/ }),
       on("SIGINT", '"[5/9]"', { output: /^\[5\/9\]/m }),
       {
         ...on("SIGTERM", "the new release folder made", { afterMs: 0 }, "before the switch"),
