@@ -14,13 +14,19 @@ export function usageProblem(failures: string[], args: string[], context: UsageC
   const lines: string[] = [];
   for (const failure of failures) {
     const unknown = /^Unknown arguments?: (.*)$/s.exec(failure);
-    if (unknown) for (const name of unknown[1]!.split(", ")) lines.push(unknownName(name, args, context));
+    if (unknown) for (const name of typedNames(unknown[1]!.split(", "))) lines.push(unknownName(name, args, context));
     else if (!failure.startsWith("Did you mean")) lines.push(failure.replace(/^Not enough arguments following: (.*)$/, "option --$1 needs a value"));
   }
   // What was mistyped comes before what is missing because of it.
   const unique = [...new Set(lines)].sort((a, b) => Number(b.startsWith("unknown")) - Number(a.startsWith("unknown")));
   const help = context.command ? `gen ${context.command} --help` : "gen --help";
   return new UsageError(unique[0] ?? "invalid command line", [...unique.slice(1), `${help} lists the ${context.command ? "options" : "commands"}`]);
+}
+
+/** The names as typed: yargs lists an unknown --multi-word option twice, the second time as multiWord. */
+function typedNames(names: string[]): string[] {
+  const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return names.filter((name) => kebab(name) === name || !names.includes(kebab(name)));
 }
 
 function unknownName(name: string, args: string[], context: UsageContext): string {
