@@ -8,7 +8,7 @@ import { lockingProbeRequest, readServerState, stateFromProbe, type HostState } 
 import type { Accounts } from "../plan/server-probe.js";
 import { leftoversStep } from "../server/applied-record.js";
 import { parseLockHolder, type LockHolder } from "../server/lock-holder.js";
-import { lockGuarding, releaseLock, takeLockWith } from "../server/lock.js";
+import { lockedRoundTrip, lockGuarding, releaseLock } from "../server/lock.js";
 import { serverShell } from "../server/server-shell.js";
 import type { Transport } from "../transport/transport.js";
 import { attempt, runStep } from "../transport/typed-steps.js";
@@ -59,9 +59,15 @@ export async function readUnderLock(
   // Another host of this run holds it (two names for one machine): this one is read now and locked when it applies.
   const ownRun = lock && !lock.taken && heldByThisRun(lock.held, input.holder);
   if (!lock || ownRun) return { state: await readServerState(transport, files, folders, stateDir, { sudo: env.server.useSudo }) };
-  const taken = lock.taken
-    ? { ...(lock.replaced ? { replaced: lock.replaced } : {}), guarded: guarded! }
-    : await takeLockWith(shell, stateDir, input.holder, input.force, owner, underLock, probe);
+  // Held by someone else: the answer already read says by whom (a dead run of this user here: taken over in a second).
+  let answered: readonly [typeof lock, NonNullable<typeof guarded>] | undefined = [lock, guarded!];
+  const resend = (force: boolean) => runStep(shell, lockGuarding(shell, stateDir, input.holder, force, owner, underLock, probe));
+  const sent = await lockedRoundTrip(shell, input.holder, input.force, async (force) => {
+    const first = answered;
+    answered = undefined;
+    return first ?? resend(force);
+  });
+  const taken = { ...(sent.replaced ? { replaced: sent.replaced } : {}), guarded: sent.rest };
   const release = () => releaseLock(shell, stateDir);
   try {
     if (!taken.guarded.ok) throw taken.guarded.error;

@@ -367,9 +367,11 @@ describe("gen apply", { concurrency: 2 }, () => {
           join(lock, "holder.json"),
           `${JSON.stringify({ who: "alice@laptop", command: "deploy", since: "2024-05-01T10:00:00.000Z", pid: 4242 })}\n`,
         );
-        const refused = await apply(server);
+        const refused = await server.gen(["apply", "t", "--yes"], { env: { GEN_REPORT_EXEC: "1" } });
         assert.equal(refused.code, 1, refused.all);
         assert.match(refused.err, /is locked by alice@laptop \(gen deploy, pid 4242\) since 2024-05-01T10:00:00\.000Z/);
+        // The answer of the read that found the lock held says by whom: no second round trip to ask again.
+        assert.match(refused.err, /^gen: step batches: 1$/m);
         assert.match(refused.err, /--force-unlock/);
         assert.deepEqual(await snapshot(server), {});
         assert.deepEqual(await server.recorded(), []);
