@@ -3,7 +3,7 @@ import type { Argv } from "yargs";
 import { loadEnvironment, type LoadedEnvironment } from "../load/load-environment.js";
 import { GenError } from "../errors.js";
 import { findProject, type Project } from "../load/project.js";
-import { renderEnvironment, type RenderResult } from "../render/render-environment.js";
+import type { RenderResult } from "../render/render-environment.js";
 import { placeholderFor } from "../secrets/index.js";
 import { SANDBOX_NOTE } from "../transport/sandbox.js";
 import { holdBackHeapFor } from "./young-generation.js";
@@ -83,6 +83,8 @@ export async function loadAndRender(
   const { environmentsDir, root, templatesDir } = project(options);
   const loaded = selectHosts(await loadEnvironment(name, { environmentsDir, projectRoot: root, cache: true, onFileCount: holdBackHeapFor, ...load }), options);
   await loadedHook?.(loaded);
+  // Loaded here, not with the CLI: a command that connects has started its connections by now (connect-early.ts).
+  const { renderEnvironment } = await import("../render/render-environment.js");
   let rendered: RenderResult;
   try {
     rendered = renderEnvironment({

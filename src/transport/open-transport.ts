@@ -6,7 +6,7 @@ import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
 import { InterruptedError } from "../interrupt.js";
 import { createSandboxTransport } from "./sandbox-transport.js";
-import { startTcp } from "./ssh-connect.js";
+import { startHost, type HostStart } from "./early-start.js";
 import { connectSsh, type SshOptions } from "./ssh.js";
 import type { PassphrasePrompt } from "./ssh-auth.js";
 import { resolveSshHost, type JumpSpec, type ResolvedSshHost } from "./ssh-config.js";
@@ -31,20 +31,14 @@ export interface ConnectOptions {
   uploadsEarly?: boolean;
 }
 
-export async function openTransport(env: Environment, host: HostEntry, options: ConnectOptions): Promise<Transport> {
+export async function openTransport(env: Environment, host: HostEntry, options: ConnectOptions, started?: HostStart): Promise<Transport> {
   if (env.server.transport === "local") {
     const root = resolve(options.projectDir, env.server.localRoot ?? `.gen-local/${options.envName}`);
     return createSandboxTransport(root);
   }
-  const source = options.sshConfigPath ? { configPath: options.sshConfigPath } : {};
-  const resolved = resolveSshHost(
-    host.host,
-    { port: host.port, user: options.sshUser ?? env.server.sshUser, ...(options.identityFile ? { identityFiles: [options.identityFile] } : {}) },
-    source,
-  );
-  // Started before this function first waits: when diff and apply connect early, the server accepts the connection
-  // and prepares its side while gen renders.
-  const tcp = resolved.jumps ? undefined : startTcp(resolved.host, resolved.port);
+  // Started before this function first waits, when not earlier (startHosts): the server accepts the connection and
+  // prepares its side while gen loads and renders.
+  const { resolved, source, tcp } = started ?? startHost(env, host, options);
   return connectSsh({
     ...(tcp ? { tcp } : {}),
     ...sshOptions(resolved, options, env),
@@ -102,11 +96,16 @@ export interface HostConnections {
   close(): Promise<void>;
 }
 
-export function hostConnections(env: Environment, options: ConnectOptions): HostConnections {
+/** `started`: hosts whose connection was started before the SSH code was loaded (startHosts); each is used once. */
+export function hostConnections(env: Environment, options: ConnectOptions, started = new Map<string, HostStart>()): HostConnections {
   const open = new Map<string, Promise<Transport>>();
   const connect = (host: HostEntry) => {
     let transport = open.get(host.name);
-    if (!transport) open.set(host.name, (transport = openTransport(env, host, options)));
+    if (!transport) {
+      const early = started.get(host.name);
+      started.delete(host.name);
+      open.set(host.name, (transport = openTransport(env, host, options, early)));
+    }
     return transport;
   };
   return {
@@ -121,6 +120,8 @@ export function hostConnections(env: Environment, options: ConnectOptions): Host
       }
     },
     async close() {
+      for (const { tcp } of started.values()) tcp?.socket.destroy();
+      started.clear();
       await Promise.all([...open.values()].map((t) => t.then((transport) => transport.close()).catch(() => {})));
       open.clear();
     },

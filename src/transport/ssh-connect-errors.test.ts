@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sshOptionsFor } from "../../test/support/ssh-options.js";
 import { freePort, startSilentServer, startSshd, type SshdHandle } from "../../test/support/sshd.js";
-import { startTcp } from "./ssh-connect.js";
+import { startTcp } from "./tcp.js";
 import { connectSsh } from "./ssh.js";
 
 describe("ssh connection failures and key sources", () => {

@@ -2,13 +2,14 @@
 // commands, and a deploy's upload connection (sftp-upload.ts), are both made here.
 // The connect timeout covers all of it except the time spent waiting for a passphrase.
 
-import { connect as tcpConnect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import ssh2, { type Client as SshClient, type ConnectConfig } from "ssh2";
 import { GenError } from "../errors.js";
 import { hostKeyAlgorithms, loadKnownHosts, verifyHostKey, type HostKeyPolicy } from "./host-key.js";
 import type { KnownHostEntry } from "./known-hosts.js";
 import { createAuthHandler, type AuthLog, type AuthSources } from "./ssh-auth.js";
 import { connectFailure, timeoutFailure, type SshTarget } from "./ssh-errors.js";
+import { startTcp, type StartedTcp } from "./tcp.js";
 
 export interface SshConnection {
   /** The SSH connection itself, for exec channels. */
@@ -95,26 +96,6 @@ async function overConnection(plan: ConnectPlan, tcp: StartedTcp | undefined, us
   } finally {
     clock.stop();
   }
-}
-
-/** A TCP connection under way, and the error that ended it if it failed before ssh2 listened to it. */
-export interface StartedTcp {
-  socket: Socket;
-  failure: () => Error | undefined;
-}
-
-/**
- * The TCP socket of an SSH connection, with Nagle's algorithm off: every request/answer exchange would otherwise
- * wait for the peer's delayed acknowledgement (about 40 ms). OpenSSH sets TCP_NODELAY for the same reason.
- * Every connection gen opens (jump hosts included) takes its socket from here. It may be started before ssh2 takes
- * it over (the server then prepares its side while gen renders): its error is kept until then.
- */
-export function startTcp(host: string, port: number): StartedTcp {
-  const socket = tcpConnect({ host, port });
-  socket.setNoDelay(true);
-  let failure: Error | undefined;
-  socket.on("error", (error) => (failure ??= error));
-  return { socket, failure: () => failure };
 }
 
 type VerifyCallback = (valid: boolean) => void;

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { GenError } from "../errors.js";
 import { defaultIdentityFileNames, existingDefaultIdentityFiles, type PassphrasePrompt } from "./ssh-auth.js";
 import { openSftpUploader } from "./sftp-upload.js";
-import { openSshConnection, type ClientStart, type ConnectPlan, type SshConnection, type StartedTcp } from "./ssh-connect.js";
+import { openSshConnection, type ClientStart, type ConnectPlan, type SshConnection } from "./ssh-connect.js";
+import type { StartedTcp } from "./tcp.js";
 import { createSshTransport } from "./ssh-transport.js";
 import type { Transport } from "./transport.js";
 

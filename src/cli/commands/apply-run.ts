@@ -1,5 +1,4 @@
 // The work of `gen apply`, loaded only when the command runs (keeps start-up small).
-import { applyEnvironment } from "../../apply/apply-environment.js";
 import { applyEvents, reportApply } from "../apply-report.js";
 import { connectOptions, withSudoPassword } from "../connect-options.js";
 import { loadRenderAndConnect } from "../connect-early.js";
@@ -19,6 +18,8 @@ async function applyWith(argv: ApplyArgs & GlobalOptions, output: Output, interr
   const options = await withSudoPassword(connectOptions(argv, argv.env), argv);
   // applyEnvironment closes the connections.
   const prepared = await loadRenderAndConnect(argv.env, argv, options, argv.concurrency);
+  // Loaded once the connections are under way (connect-early.ts).
+  const { applyEnvironment } = await import("../../apply/apply-environment.js");
   printSandboxNote(output, prepared.loaded);
   const json = argv.json ?? false;
   const input = {

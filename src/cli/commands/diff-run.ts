@@ -1,6 +1,5 @@
 // The work of `gen diff`, loaded only when the command runs (keeps start-up small).
 import { writeFile } from "node:fs/promises";
-import { inspectEnvironment } from "../../plan/inspect-environment.js";
 import { hostDiffers, summarizePlan } from "../../plan/plan-changes.js";
 import { connectOptions, withSudoPassword } from "../connect-options.js";
 import { printPlanDiff } from "../diff-report.js";
@@ -35,6 +34,8 @@ async function diffPrepared(
 ): Promise<ExitCode> {
   printSandboxNote(output, prepared.loaded);
   const files = selectFiles(prepared.rendered.files, argv.only);
+  // Loaded once the connections are under way (connect-early.ts).
+  const { inspectEnvironment } = await import("../../plan/inspect-environment.js");
   const inspected = await inspectEnvironment(prepared.loaded, files, prepared.rendered.manifest.folders, options, argv.concurrency, connections);
   const { plan } = inspected;
   if (argv.out) await writeFile(argv.out, savePlan(plan, prepared.rendered.files));

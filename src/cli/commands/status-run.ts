@@ -1,5 +1,4 @@
 // The work of `gen status`, loaded only when the command runs (keeps start-up small).
-import { inspectStatus } from "../../status/inspect-status.js";
 import { connectOptions } from "../connect-options.js";
 import { loadRenderAndConnect } from "../connect-early.js";
 import { printSandboxNote } from "../environment-options.js";
@@ -17,6 +16,8 @@ export async function runStatus(argv: StatusArgs & GlobalOptions, output: Output
   try {
     if (!argv.json) printSandboxNote(output, prepared.loaded);
     const { files, manifest } = prepared.rendered;
+    // Loaded once the connections are under way (connect-early.ts).
+    const { inspectStatus } = await import("../../status/inspect-status.js");
     const status = await inspectStatus(prepared.loaded, files, manifest.folders, options, argv.concurrency, prepared.connections);
     if (argv.json) printResult(output, "status", statusJson(argv.env, status));
     else printStatus(output, argv.env, status);
