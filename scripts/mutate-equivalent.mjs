@@ -53,11 +53,11 @@ export const EQUIVALENT = [
     why: 'readRoot: "/" with its trailing slashes removed is "" too, the answer of the special case',
   })),
   {
-    file: "src/server/safe-read.ts",
+    file: "src/server/link-safe.ts",
     mutator: "MethodExpression",
-    original: "[...new Set(paths.flatMap(folders))].sort()",
-    replacement: "[...new Set(paths.flatMap(folders))]",
-    why: "the folders are find's arguments, and its output is only searched for a folder (case): their order changes nothing",
+    original: "[...new Set(paths.flatMap(pathComponents))].sort()",
+    replacement: "[...new Set(paths.flatMap(pathComponents))]",
+    why: "each component is tested by a line of its own that prints a record of its own: the order changes only the order the links found are listed in, never which",
   },
   ...[
     ["parsed.value.holder.trim()", "parsed.value.holder"],

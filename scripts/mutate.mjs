@@ -47,7 +47,7 @@ const MODULES = {
   apply: {
     mutate: () => [
       "src/apply/handlers.ts",
-      ...functions("src/apply/apply-plan.ts", ["replanUnderLock"]),
+      ...functions("src/apply/apply-plan.ts", ["replanUnderLock", "driftFromReview", "reviewedRead"]),
       ...functions("src/apply/preflight.ts", ["changedEntries"]),
     ],
     tests: ["src/apply/handlers.test.js", "test/integration/apply-reviewed.test.js"],
@@ -55,7 +55,13 @@ const MODULES = {
   },
   server: {
     mutate: () => ["src/server/lock-holder.ts", "src/server/lock.ts", "src/server/safe-read.ts", "src/server/link-safe.ts"],
-    tests: ["src/server/lock-holder.test.js", "src/server/safe-read.test.js", "src/server/link-safe.test.js", "src/apply/step-parsers.test.js"],
+    tests: [
+      "src/server/lock-holder.test.js",
+      "src/server/safe-read.test.js",
+      "src/server/link-safe.test.js",
+      "src/server/lock.test.js",
+      "src/apply/step-parsers.test.js",
+    ],
     build: TSC,
   },
   release: {

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import { describeLockHolder, parseLockHolder } from "./lock-holder.js";
-import { leftByDeadLocalRun } from "./lock.js";
+import { type LockAnswer, leftByDeadLocalRun, lockedRoundTrip } from "./lock.js";
+import type { ServerShell } from "./server-shell.js";
 
 const holder = { who: "alice@laptop", command: "apply", since: "2026-01-01T00:00:00Z", pid: 4242 };
 
@@ -41,5 +42,50 @@ describe("the lock holder", () => {
     assert.equal(leftByDeadLocalRun({ ...holder, pid: deadPid }, "bob@laptop"), false, "another user's lock");
     assert.equal(leftByDeadLocalRun({ ...holder, pid: process.pid }, holder.who), false, "a running process");
     assert.equal(leftByDeadLocalRun({ ...holder, pid: 1.5 }, holder.who), false, "no process id");
+  });
+});
+
+describe("taking over a held lock", () => {
+  const shell = { transport: { describe: "root@web1:22" } } as unknown as ServerShell;
+  const me = "alice@laptop";
+  const deadPid = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
+  const held = (holding: object | string): LockAnswer => ({ taken: false, held: typeof holding === "string" ? holding : JSON.stringify(holding) });
+  /** A round trip whose answers are given in order; `forced` records how each was sent. */
+  const scripted = (...answers: LockAnswer[]) => {
+    const forced: boolean[] = [];
+    const send = async (force: boolean) => {
+      forced.push(force);
+      return [answers[forced.length - 1]!, `rest ${forced.length}`] as const;
+    };
+    return { send, forced };
+  };
+
+  test("a lock this user's dead run left is taken over in a second round trip, forced, and said", async () => {
+    const round = scripted(held({ ...holder, who: me, pid: deadPid }), { taken: true });
+    const taken = await lockedRoundTrip(shell, { ...holder, who: me }, false, round.send);
+    assert.deepEqual(round.forced, [false, true]);
+    assert.equal(taken.rest, "rest 2");
+    assert.equal(taken.replaced, `${me} (gen apply, pid ${deadPid}) since ${holder.since}, whose process is gone`);
+  });
+
+  test("someone who took the lock between the two round trips keeps it: a refusal, not a takeover", async () => {
+    const round = scripted(held({ ...holder, who: me, pid: deadPid }), held({ ...holder, who: "bob@desk" }));
+    await assert.rejects(lockedRoundTrip(shell, { ...holder, who: me }, false, round.send), {
+      name: "GenError",
+      message: `root@web1:22 is locked by ${me} (gen apply, pid ${deadPid}) since ${holder.since}`,
+    });
+    assert.deepEqual(round.forced, [false, true]);
+  });
+
+  test("a lock whose holder cannot be read, or held by a running process or another user, is refused without a second round trip", async () => {
+    for (const holding of ["not json", { ...holder, who: me, pid: process.pid }, { ...holder, who: "bob@desk", pid: deadPid }]) {
+      const round = scripted(held(holding), { taken: true });
+      await assert.rejects(lockedRoundTrip(shell, { ...holder, who: me }, false, round.send), (error: Error & { exitCode?: number }) => {
+        assert.match(error.message, /^root@web1:22 is locked by /);
+        assert.equal(error.exitCode, 1);
+        return true;
+      });
+      assert.deepEqual(round.forced, [false], JSON.stringify(holding));
+    }
   });
 });

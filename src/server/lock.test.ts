@@ -31,6 +31,15 @@ test("each lock step is under the size the session's shell reads itself (4 KB): 
   }
 });
 
+test("the lock's steps go without lock.sh's comment lines, indented ones included", () => {
+  for (const force of [false, true]) {
+    for (const step of lockSteps(shell, "/var/lib/gen/app", holder, force, owner).wire) {
+      const comments = step.script.split("\n").filter((line) => /^\s*#/.test(line));
+      assert.deepEqual(comments, [], step.name);
+    }
+  }
+});
+
 /** The probe under the lock, reading one file (/etc/probed) and gen's record, and asking for one user and one group. */
 const probe = (stateDir: string) =>
   lockingProbe(transport.root, [{ path: "/etc/probed" }], `${stateDir}/applied.json`, transport.describe, { users: ["root"], groups: ["gen-no-such-group"] });
