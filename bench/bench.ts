@@ -2,12 +2,13 @@
 // (node start-up, one OpenSSH connection, scp). Prints a table and writes dist/bench/results.json.
 // Needs the build (dist/bundle/main.js), OpenSSH's sshd, ssh and scp, and root (the sshd harness logs in as root).
 import { writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { showProd, startBenchServer } from "./bench-server.js";
 import { elapsedMs, progress, Results } from "./measure.js";
 import { benchRender } from "./render-bench.js";
-import { formatTable, machineInfo, writeResults } from "./report.js";
+import { formatTable, genNodeVersion, machineInfo, writeResults } from "./report.js";
 import { benchDiffApply, benchLatencyRows, benchPlainShell } from "./ssh-bench.js";
 import { benchLatency } from "./latency-bench.js";
 import { benchStartup } from "./startup-bench.js";
@@ -31,6 +32,11 @@ const serverWork = process.argv.includes("--server-work");
 const manyHosts = flagValue("--hosts");
 /** --release-rows (with --rtt): only the release step's rows (deploy, rollback, check, doctor), not diff and apply. */
 const releaseRowsOnly = process.argv.includes("--release-rows");
+/**
+ * --node /path/to/node: the Node that runs gen and the `node -e 0` baselines (its folder first on PATH, for this process
+ * and every run it starts, the levels of --rtt included); default: the first node on PATH.
+ */
+const genNode = flagValue("--node");
 /** Internal: the run of one level of --rtt, inside its namespace; writes its rows to --latency-out. */
 const latencyLevel = flagValue("--latency-level");
 const RUNS = quick
@@ -85,8 +91,16 @@ async function benchManyHostsAlone(count: number, out: string): Promise<void> {
   progress(`wrote ${out}`);
 }
 
+function useNode(path: string): void {
+  const run = spawnSync(path, ["-v"], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`--node ${path}: cannot run it (${run.error?.message ?? run.stderr.trim()})`);
+  process.env.PATH = `${dirname(path)}${delimiter}${process.env.PATH ?? ""}`;
+}
+
 async function main(): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
+  if (genNode !== undefined) useNode(genNode);
+  if (latencyLevel === undefined) progress(`gen runs on ${genNodeVersion()} (the first node on PATH)`);
   if (latencyLevel !== undefined) return latencyLevelRun(flagValue("--latency-out")!);
   if (rtt !== undefined) {
     const levels = rtt.split(",").map(Number);

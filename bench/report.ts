@@ -38,7 +38,13 @@ export function textTable(header: string[], lines: string[][]): string[] {
 export function machineInfo(): Record<string, string | number> {
   const ssh = spawnSync("ssh", ["-V"], { encoding: "utf8" });
   const sshVersion = `${ssh.stdout ?? ""}${ssh.stderr ?? ""}`.trim();
-  return { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", ssh: sshVersion };
+  return { node: process.version, genNode: genNodeVersion(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", ssh: sshVersion };
+}
+
+/** The version of the Node that runs gen in the bench: the first `node` on PATH (bench.ts --node puts one there). */
+export function genNodeVersion(): string {
+  const run = spawnSync("node", ["-v"], { encoding: "utf8" });
+  return run.status === 0 ? `Node ${run.stdout.trim()}` : "no node on PATH";
 }
 
 export async function writeResults(path: string, rows: Row[], extra: Record<string, unknown>): Promise<void> {
