@@ -299,6 +299,7 @@ function parseTaking(where: string, sudo: boolean, lockPath: string, taking: Ste
   }
 }
 
+/** The lock taken by lock.sh's steps, with `guarded` after it: lockGuarding without a carrier, whose value follows none. */
 async function tryLock<const G extends readonly StepPart<unknown>[]>(
   shell: ServerShell,
   stateDir: string,
@@ -306,11 +307,9 @@ async function tryLock<const G extends readonly StepPart<unknown>[]>(
   force: boolean,
   owner: Owner | undefined,
   guarded: G,
-): Promise<[LockAnswer, Parsed<ResultsOf<G>>]> {
-  const [answer, rest] = await runStep(shell, guardedBy(lockSteps(shell, stateDir, holder, force, owner), attempt(each(guarded))));
-  const values: Parsed<ResultsOf<G>> =
-    rest === SKIPPED ? { ok: false, error: new GenError(`internal error: the steps under the lock did not run on ${shell.transport.describe}`) } : rest[0];
-  return [answer, values];
+): Promise<readonly [LockAnswer, Parsed<ResultsOf<G>>]> {
+  const [answer, values] = await runStep(shell, lockGuarding(shell, stateDir, holder, force, owner, guarded, undefined));
+  return [answer, values as unknown as Parsed<ResultsOf<G>>];
 }
 
 /** Throws a GenError with the command's output when the lock could not be removed. */
