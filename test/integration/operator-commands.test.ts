@@ -38,8 +38,15 @@ if words[0] == "wait":
         print("interrupted", flush=True)
         sys.exit(130)
 if words[0] == "interactive":
+    # Not input(): a SIGINT that lands between the prompt and its read() leaves Python blocked in read(), never raising
+    # KeyboardInterrupt (its handler runs between bytecodes). The short waits of select let it run.
+    import select
     try:
-        line = input("ready> ")
+        sys.stdout.write("ready> ")
+        sys.stdout.flush()
+        while not select.select([0], [], [], 0.05)[0]:
+            pass
+        line = sys.stdin.readline().rstrip("\\n")
     except KeyboardInterrupt:
         print("interrupted")
         sys.exit(130)
