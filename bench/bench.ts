@@ -5,7 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { spawnSync } from "node:child_process";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { showProd, startBenchServer } from "./bench-server.js";
+import { genEnv, showProd, startBenchServer } from "./bench-server.js";
 import { elapsedMs, progress, Results } from "./measure.js";
 import { benchRender } from "./render-bench.js";
 import { formatTable, genNodeVersion, machineInfo, writeResults } from "./report.js";
@@ -95,6 +95,8 @@ function useNode(path: string): void {
   const run = spawnSync(path, ["-v"], { encoding: "utf8" });
   if (run.status !== 0) throw new Error(`--node ${path}: cannot run it (${run.error?.message ?? run.stderr.trim()})`);
   process.env.PATH = `${dirname(path)}${delimiter}${process.env.PATH ?? ""}`;
+  // gen's runs take their environment from genEnv, copied from process.env when bench-server.js was loaded.
+  genEnv.PATH = process.env.PATH;
 }
 
 async function main(): Promise<void> {
