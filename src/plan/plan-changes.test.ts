@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { RenderedFile } from "../types.js";
 import { sha256 } from "../render/render-environment.js";
-import { planChanges, planHasChanges, planNeedsApply, summarizePlan, unreadableEntries, unrecordedEntries } from "./plan-changes.js";
+import { hostDiffers, planChanges, planHasChanges, planNeedsApply, summarizePlan, unreadableEntries, unrecordedEntries } from "./plan-changes.js";
 import { probeSteps } from "./server-probe.js";
 import { orThrow } from "../transport/step-records.js";
 import type { HostState, ServerFile } from "./server-state.js";
@@ -261,6 +261,20 @@ describe("what a plan tells", () => {
       const plan = as({ ...right, ...wrong });
       assert.deepEqual([plan.hosts[0]!.folders[0]!.action, planHasChanges(plan)], ["fix", true], JSON.stringify(wrong));
     }
+  });
+
+  test("gen diff's difference on a host (its exit status 2, gen status's drift): a file to create, change or that cannot be read, or a folder to fix", () => {
+    const differs = (plan: ReturnType<typeof host>) => hostDiffers(plan.hosts[0]!);
+    assert.equal(differs(host({ files: [file("/etc/a", "A\n")], server: { "/etc/a": onServer("A\n") } })), false, "unchanged");
+    assert.equal(differs(host({ files: [file("/etc/a", "A\n")], server: { "/etc/a": { status: "missing" } } })), true, "create");
+    assert.equal(differs(host({ files: [file("/etc/a", "A\n")], server: { "/etc/a": onServer("old\n") } })), true, "change");
+    assert.equal(differs(host({ files: [file("/etc/a", "A\n")], server: { "/etc/a": { status: "unreadable", reason: "denied" } } })), true, "unreadable");
+    assert.equal(differs(host({ extra: { lock: "ada (gen apply, pid 1) since t" } })), false, "a lock alone is no difference");
+    const folder = { path: "/srv/m", owner: "deployer", group: "www-data", mode: "0755", roles: ["web"] };
+    const right = { owner: "deployer", group: "www-data", mode: "0755", type: "directory" };
+    const withFolder = (current: typeof right) => host({ folders: [folder], extra: { folders: new Map([["/srv/m", current]]) } });
+    assert.equal(differs(withFolder(right)), false, "a folder as it should be");
+    assert.equal(differs(withFolder({ ...right, mode: "0700" })), true, "a folder to fix");
   });
 
   test("a link where a file should be is a content change, and a group alone is a group change", () => {

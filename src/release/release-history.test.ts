@@ -143,7 +143,20 @@ describe("the release log, the deploy user's file", () => {
   test("keeps a rollback's commit and the release it left only when they are what gen writes; bounds a line at LOG_LINE_CHARS", () => {
     const line = { at: "t", who: "ada@laptop", command: "rollback", release: A, result: "switched", commit: "c0ffee1", from: B };
     assert.deepEqual(parseReleaseLogText(JSON.stringify(line)), [line]);
-    for (const junk of [{ commit: "xc0ffee1" }, { commit: "c0ffee1x" }, { commit: 1234567 }, { from: `x${B}` }, { from: `${B}x` }, { from: 20261201 }]) {
+    for (const result of ["deployed", "failed", "rolled-back", "switched"] as const) {
+      const kept = { at: "t", who: "ada@laptop", command: "deploy" as const, release: A, result };
+      assert.deepEqual(parseReleaseLogText(JSON.stringify(kept)), [kept], result);
+    }
+    for (const junk of [
+      { commit: "xc0ffee1" },
+      { commit: "c0ffee1x" },
+      { commit: 1234567 },
+      { from: `x${B}` },
+      { from: `${B}x` },
+      { from: 20261201 },
+      { from: [B] },
+      { commit: ["c0ffee1"] },
+    ]) {
       const [entry] = parseReleaseLogText(JSON.stringify({ ...line, ...junk }));
       const key = Object.keys(junk)[0] as "commit" | "from";
       assert.equal(entry![key], undefined, JSON.stringify(junk));
