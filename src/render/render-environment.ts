@@ -193,7 +193,7 @@ function renderFile(
   redact: (text: string) => string,
   environmentsDir: string,
 ): RenderedFile {
-  const { template, vars, entry, ...rest } = spec;
+  const { template, vars, entry } = spec;
   let content = "";
   let shown = "";
   if (template !== undefined) {
@@ -208,8 +208,16 @@ function renderFile(
   }
   // Whatever way a template uses a secret (a var, a setting, through any filter), the two renderings differ.
   const secret = spec.kind === "python-settings" || content !== shown;
-  const mode = secret && entry !== undefined ? ownerOnly(rest.mode) : rest.mode;
-  return { ...rest, mode, content, secret, ...(content !== shown ? { shown } : {}) };
+  const mode = secret && entry !== undefined ? ownerOnly(spec.mode) : spec.mode;
+  const { path, linkTarget, kind, owner, group, roles, handlers } = spec;
+  // Written out, not spread from the spec: every file then shares one hidden class in V8 (spread, each had its own:
+  // about 300 bytes a file), with the fields in the order out/<env>/manifest.json lists them.
+  const file: RenderedFile =
+    linkTarget === undefined
+      ? { path, kind, mode, owner, group, roles, handlers, content, secret }
+      : { path, linkTarget, kind, mode, owner, group, roles, handlers, content, secret };
+  if (content !== shown) file.shown = shown;
+  return file;
 }
 
 /** 0644 -> 0600, 0755 -> 0700, 0400 stays: a file holding a secret is for its owner alone. */
@@ -219,8 +227,11 @@ function ownerOnly(mode: string): string {
 
 function buildManifest(name: string, env: Environment, files: RenderedFile[]): Manifest {
   const manifestFiles: ManifestFile[] = files.map((file) => {
-    const { content, shown, ...meta } = file;
-    return { ...meta, sha256: fileSha256(file) };
+    const { path, linkTarget, kind, mode, owner, group, roles, handlers, secret } = file;
+    const sha256 = fileSha256(file);
+    return linkTarget === undefined
+      ? { path, kind, mode, owner, group, roles, handlers, secret, sha256 }
+      : { path, linkTarget, kind, mode, owner, group, roles, handlers, secret, sha256 };
   });
   return { environment: name, files: manifestFiles, folders: folderSpecs(env) };
 }
