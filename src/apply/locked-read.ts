@@ -60,13 +60,8 @@ export async function readUnderLock(
   const ownRun = lock && !lock.taken && heldByThisRun(lock.held, input.holder);
   if (!lock || ownRun) return { state: await readServerState(transport, files, folders, stateDir, { sudo: env.server.useSudo }) };
   // Held by someone else: the answer already read says by whom (a dead run of this user here: taken over in a second).
-  let answered: readonly [typeof lock, NonNullable<typeof guarded>] | undefined = [lock, guarded!];
-  const resend = (force: boolean) => runStep(shell, lockGuarding(shell, stateDir, input.holder, force, owner, underLock, probe));
-  const sent = await lockedRoundTrip(shell, input.holder, input.force, async (force) => {
-    const first = answered;
-    answered = undefined;
-    return first ?? resend(force);
-  });
+  const send = (force: boolean) => runStep(shell, lockGuarding(shell, stateDir, input.holder, force, owner, underLock, probe));
+  const sent = await lockedRoundTrip(shell, input.holder, input.force, send, [lock, guarded!]);
   const taken = { ...(sent.replaced ? { replaced: sent.replaced } : {}), guarded: sent.rest };
   const release = () => releaseLock(shell, stateDir);
   try {

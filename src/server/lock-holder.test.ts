@@ -68,6 +68,19 @@ describe("taking over a held lock", () => {
     assert.equal(taken.replaced, `${me} (gen apply, pid ${deadPid}) since ${holder.since}, whose process is gone`);
   });
 
+  test("an answer already in hand stands for the first round trip: only the takeover is sent", async () => {
+    const round = scripted({ taken: true });
+    const taken = await lockedRoundTrip(shell, { ...holder, who: me }, false, round.send, [held({ ...holder, who: me, pid: deadPid }), "rest 0"]);
+    assert.deepEqual(round.forced, [true]);
+    assert.equal(taken.rest, "rest 1");
+    const refused = scripted({ taken: true });
+    await assert.rejects(
+      lockedRoundTrip(shell, { ...holder, who: me }, false, refused.send, [held({ ...holder, who: "bob@desk" }), "rest 0"]),
+      /is locked by bob@desk/,
+    );
+    assert.deepEqual(refused.forced, [], "nothing sent: the answer in hand said by whom");
+  });
+
   test("someone who took the lock between the two round trips keeps it: a refusal, not a takeover", async () => {
     const round = scripted(held({ ...holder, who: me, pid: deadPid }), held({ ...holder, who: "bob@desk" }));
     await assert.rejects(lockedRoundTrip(shell, { ...holder, who: me }, false, round.send), {

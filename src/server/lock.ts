@@ -70,14 +70,16 @@ export async function takeLock<const G extends readonly StepPart<unknown>[] = []
 /**
  * A round trip that starts by taking the lock (`send`: the lock's answer, and what came with it). A lock left by a dead
  * run of this user here is taken over (the round trip sent again, forcing it); one held by anyone else throws.
+ * `answered`: the first round trip's answer when the caller already has it (a read that tried the lock on its way).
  */
 export async function lockedRoundTrip<R>(
   shell: ServerShell,
   holder: LockHolder,
   force: boolean,
   send: (force: boolean) => Promise<readonly [LockAnswer, R]>,
+  answered?: readonly [LockAnswer, R],
 ): Promise<{ replaced?: string; rest: R }> {
-  const [first, rest] = await send(force);
+  const [first, rest] = answered ?? (await send(force));
   if (first.taken) return { ...(first.replaced ? { replaced: first.replaced } : {}), rest };
   const parsed = parseLockHolder(first.held);
   if (!force && parsed && leftByDeadLocalRun(parsed, holder.who)) {
