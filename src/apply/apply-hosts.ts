@@ -10,7 +10,7 @@ import { forEachHost, type ConnectOptions, type HostConnections } from "../trans
 import type { FolderSpec, RenderedFile } from "../types.js";
 import { applyPlan, type HostApplyResult, type ReviewedRead } from "./apply-plan.js";
 import type { HeldLock } from "./locked-read.js";
-import type { LockHolder } from "../server/lock-holder.js";
+import { holderOf, type LockHolder } from "../server/lock-holder.js";
 
 export interface HostsInput {
   envName: string;
@@ -29,7 +29,7 @@ export interface HostsInput {
 
 /** Who holds the lock of an apply run from here now. */
 export function lockHolder(now: Date): LockHolder {
-  return { who: `${userInfo().username}@${hostname()}`, command: "apply", since: now.toISOString(), pid: process.pid };
+  return holderOf("apply", { who: `${userInfo().username}@${hostname()}`, now: () => now, pid: process.pid });
 }
 
 export async function applyHosts(

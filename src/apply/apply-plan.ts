@@ -20,8 +20,8 @@ import type { FolderSpec, RenderedFile } from "../types.js";
 import { orThrow, type Parsed } from "../transport/step-records.js";
 import { attempt, chain, optional, runStep, runSteps, SKIPPED, type ResultOf, type Skipped, type TypedStep } from "../transport/typed-steps.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
-import { lockDir, lockedRoundTrip, lockGuarding, takeLockWith } from "../server/lock.js";
-import type { LockHolder } from "../server/lock-holder.js";
+import { lockDir, lockedRoundTrip, lockGuarding, lockOwner, takeLockWith } from "../server/lock.js";
+import { holderOf } from "../server/lock-holder.js";
 import { changedEntries, preflightAccounts } from "./preflight.js";
 import { appendLog, applyLogPath, cleanUpAndUnlock, cleanUpStep, leftoversStep } from "../server/applied-record.js";
 import { serverShell, type ServerShell } from "../server/server-shell.js";
@@ -156,7 +156,7 @@ async function applySteps(input: ApplyInput, effects: ApplyEffects, at: UnderWay
       : await takeLockWith(
           shell,
           env.server.stateDir,
-          lockHolder(effects),
+          holderOf("apply", effects),
           input.forceUnlock,
           lockOwner(env),
           [leftovers(input, shell)],
@@ -348,7 +348,7 @@ async function lockAndWork(
 ): Promise<OneChain> {
   const env = input.environment;
   const stateDir = env.server.stateDir;
-  const holder = lockHolder(effects);
+  const holder = holderOf("apply", effects);
   const owner = lockOwner(env);
   const probe = lockingProbeRequest(effects.transport, read.files, read.folders, stateDir, false, { expected: read.digest, needed: read.needed });
   return lockedRoundTrip(shell, holder, input.forceUnlock, async (force) => {
@@ -358,16 +358,6 @@ async function lockAndWork(
     );
     return [lock, { probe: probed, leftovers: recovered, work: done }] as const;
   });
-}
-
-/** Who holds the lock this apply takes (holder.json). */
-function lockHolder(effects: ApplyEffects): LockHolder {
-  return { who: effects.who, command: "apply", since: effects.now().toISOString(), pid: effects.pid };
-}
-
-/** The owner and group the lock's folders get (the deploy group may write in STATE/locks). */
-function lockOwner(env: Environment): { user: string; group: string } {
-  return { user: env.server.deployUser, group: env.server.deployGroup };
 }
 
 function applyIdFor(now: Date, pid: number): string {

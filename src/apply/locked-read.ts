@@ -8,7 +8,7 @@ import { lockingProbeRequest, readServerState, stateFromProbe, type HostState } 
 import type { Accounts } from "../plan/server-probe.js";
 import { leftoversStep } from "../server/applied-record.js";
 import { parseLockHolder, type LockHolder } from "../server/lock-holder.js";
-import { lockedRoundTrip, lockGuarding, releaseLock } from "../server/lock.js";
+import { lockedRoundTrip, lockGuarding, lockOwner, releaseLock } from "../server/lock.js";
 import { serverShell } from "../server/server-shell.js";
 import type { Transport } from "../transport/transport.js";
 import { attempt, runStep } from "../transport/typed-steps.js";
@@ -50,7 +50,7 @@ export async function readUnderLock(
   const { env } = input;
   const stateDir = env.server.stateDir;
   const shell = serverShell(transport, env);
-  const owner = { user: env.server.deployUser, group: env.server.deployGroup };
+  const owner = lockOwner(env);
   // The probe takes the lock itself (lock.ts, LockCarrier); the leftovers go once it is taken.
   const underLock = [leftoversStep(shell, stateDir, input.managedPaths)] as const;
   const probe = lockingProbeRequest(transport, files, folders, stateDir);

@@ -15,6 +15,7 @@
 import type { Environment } from "../../schema/index.js";
 import type { CleanupWarning } from "../server/cleanup-warning.js";
 import { takeLock } from "../server/lock.js";
+import { holderOf } from "../server/lock-holder.js";
 import { serverShell, type ServerShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrupt.js";
@@ -131,7 +132,7 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
   const releaseDir = `${env.paths.releases}/${release}`;
   const result: DeployResult = { release, outcome: "failed", removedReleases: [], checks: [], steps: [] };
   const step = stepRunner(effects, result);
-  const holder = { who: effects.who, command: "deploy", since: effects.now().toISOString(), pid: effects.pid };
+  const holder = holderOf("deploy", effects);
   const taken = await step(4, "lock", () =>
     takeLock(shell, env.server.stateDir, holder, input.forceUnlock, undefined, [releaseFolderSteps(shell, env, releaseDir)]),
   );

@@ -8,6 +8,7 @@
 import type { Environment } from "../../schema/index.js";
 import { cleanupWarning, warnOnFailure, type CleanupWarning } from "../server/cleanup-warning.js";
 import { lockDir, releaseLock, releaseLockStep, takeLock } from "../server/lock.js";
+import { holderOf } from "../server/lock-holder.js";
 import { serverShell } from "../server/server-shell.js";
 import { errorMessage, GenError } from "../errors.js";
 import { InterruptedError, stopIfInterrupted, type Interrupt } from "../interrupt.js";
@@ -75,14 +76,7 @@ async function rollbackSteps(
   const shell = serverShell(effects.transport, env, { sudo: false });
   interrupt?.doing("taking the lock and listing the releases");
   // The releases are listed under the lock, in its round trip.
-  const taken = await takeLock(
-    shell,
-    env.server.stateDir,
-    { who: effects.who, command: "rollback", since: effects.now().toISOString(), pid: effects.pid },
-    options.forceUnlock,
-    undefined,
-    [releasesWithLogSteps(shell, env)],
-  );
+  const taken = await takeLock(shell, env.server.stateDir, holderOf("rollback", effects), options.forceUnlock, undefined, [releasesWithLogSteps(shell, env)]);
   const warnings: CleanupWarning[] = [];
   let done: RollbackResult | undefined;
   let failure: unknown;

@@ -7,6 +7,11 @@ export interface LockHolder {
   pid: number;
 }
 
+/** The holder a run writes into the lock it takes: who runs which command, since when, in which process. */
+export function holderOf(command: string, run: { who: string; now: () => Date; pid: number }): LockHolder {
+  return { who: run.who, command, since: run.now().toISOString(), pid: run.pid };
+}
+
 /**
  * The lock folder. The state folder is root's (apply writes backups, uploads and its record there); `locks/`
  * inside it is root's too, sticky and writable by the deploy group, so deploy (as the deploy user) can take the

@@ -1,6 +1,7 @@
 // One lock per application on each server: a folder created with mkdir (atomic), holding who took it, from
 // where and when. A second apply or deploy fails at once naming the holder; --force-unlock takes it over.
 import { posix } from "node:path";
+import type { Environment } from "../../schema/index.js";
 import { GenError } from "../errors.js";
 import { describeLockHolder, HOLDER_LIMIT, lockDir, parseLockHolder, type LockHolder } from "./lock-holder.js";
 import { readRoot, safeReadFunctions } from "./safe-read.js";
@@ -40,6 +41,11 @@ export function leftByDeadLocalRun(holder: LockHolder, me: string): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "ESRCH";
   }
+}
+
+/** The owner and group of the lock's folders as root makes them for apply (the deploy group may write in STATE/locks). */
+export function lockOwner(env: Environment): Owner {
+  return { user: env.server.deployUser, group: env.server.deployGroup };
 }
 
 export interface LockTaken<G> {
