@@ -31,14 +31,18 @@ export function startHost(env: Environment, host: HostEntry, options: StartOptio
   return { resolved, source, ...(resolved.jumps ? {} : { tcp: startTcp(resolved.host, resolved.port) }) };
 }
 
+/** The hosts a command connects to first, at `count` at once: none over the local transport. */
+export function firstHosts(env: Environment, count: number): HostEntry[] {
+  return env.server.transport === "local" ? [] : env.server.hosts.slice(0, Math.max(1, count));
+}
+
 /**
- * The first `count` hosts started (those a command connects to first), by name. A host whose start failed is left
+ * The first `count` hosts started (firstHosts), by name. A host whose start failed is left
  * out: connecting to it later starts it again and reports the failure there, as for any host.
  */
 export function startHosts(env: Environment, count: number, options: StartOptions): Map<string, HostStart> {
   const started = new Map<string, HostStart>();
-  if (env.server.transport === "local") return started;
-  for (const host of env.server.hosts.slice(0, Math.max(1, count))) {
+  for (const host of firstHosts(env, count)) {
     try {
       started.set(host.name, startHost(env, host, options));
     } catch {

@@ -6,7 +6,7 @@ import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
 import { InterruptedError } from "../interrupt.js";
 import { createSandboxTransport } from "./sandbox-transport.js";
-import { startHost, type HostStart } from "./early-start.js";
+import { firstHosts, startHost, type HostStart } from "./early-start.js";
 import { connectSsh, type SshOptions } from "./ssh.js";
 import type { PassphrasePrompt } from "./ssh-auth.js";
 import { resolveSshHost, type JumpSpec, type ResolvedSshHost } from "./ssh-config.js";
@@ -111,8 +111,7 @@ export function hostConnections(env: Environment, options: ConnectOptions, start
   return {
     open: connect,
     warm(count, session) {
-      if (env.server.transport === "local") return;
-      for (const host of env.server.hosts.slice(0, Math.max(1, count))) {
+      for (const host of firstHosts(env, count)) {
         connect(host).then(
           (transport) => transport.startSession?.(session),
           () => {},
