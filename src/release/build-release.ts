@@ -141,20 +141,32 @@ export function keepBackendStep(shell: ServerShell, env: Environment, releaseDir
   return statusStep(shell, `keeping ${kept}${folder === env.paths.backendDir ? "" : ` as ${env.paths.backendDir}/`}`, script);
 }
 
+/** What making a release's folder found: made new, or there already, another release's (never touched). */
+export type ReleaseFolder = "made" | "taken";
+
+/** Exit status of the release folder's step when the name is taken: any other failure is an error. */
+const TAKEN = 17;
+
 /** The release's folder, new: one that exists already belongs to another release and is never touched. */
-export function createReleaseStep(shell: ServerShell, releaseDir: string): TypedStep<void> {
-  const release = posix.basename(releaseDir);
+export function createReleaseStep(shell: ServerShell, releaseDir: string): TypedStep<ReleaseFolder> {
+  const dir = shell.path(releaseDir);
+  const name = `creating ${releaseDir}`;
   return {
-    name: `creating ${releaseDir}`,
-    script: `mkdir ${shell.path(releaseDir)}`,
-    parse: (run) => parseCreateRelease(release, shell.transport.describe, run),
+    name,
+    script: `mkdir ${dir} && exit 0\n{ [ -e ${dir} ] || [ -L ${dir} ]; } && exit ${TAKEN}\nexit 1`,
+    parse: (run) => parseCreateRelease(name, shell.transport.describe, run),
   };
 }
 
-export function parseCreateRelease(release: string, where: string, run: CommandResult): Parsed<void> {
-  return run.exitCode === 0
-    ? { ok: true, value: undefined }
-    : { ok: false, error: new GenError(`release ${release} already exists on ${where}: deploy again in a second`) };
+export function parseCreateRelease(name: string, where: string, run: CommandResult): Parsed<ReleaseFolder> {
+  if (run.exitCode === 0) return { ok: true, value: "made" };
+  if (run.exitCode === TAKEN) return { ok: true, value: "taken" };
+  return { ok: false, error: new GenError(`${name} failed on ${where} (exit ${run.exitCode})`, { details: outputLines(run) }) };
+}
+
+/** The error of a release folder still taken after waiting for the next second (a clock that went back). */
+export function releaseTakenError(release: string, where: string): GenError {
+  return new GenError(`release ${release} already exists on ${where}: deploy again in a second`);
 }
 
 /** A half-made release goes whole (a failure here leaves it for pruning). */

@@ -6,12 +6,14 @@
 // pruning is left out.
 //
 // Round trips, each a chain that stops at its first failure: (1) the lock, and under it the live release read and
-// the new release's folder made; (2) the backend fetched, then the environment's first command; one more for each
+// the new release's folder made (when its id, the UTC second, was taken by a deploy that ended within that second:
+// one more, at the next second); (2) the backend fetched, then the environment's first command; one more for each
 // further command (a signal is looked at before each, so none starts after it), gen's own steps riding with the
 // next; (3) what is left of them (migrations.json, the front end made readable, deployment.json), the switch, the
 // restarts, the smoke checks, and the releases listed for pruning; (4) the old releases (or the half-made one)
 // removed, the log appended and the lock released. The upload connection opens with the lock's round trip and the
 // front end goes up while the commands run.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Environment } from "../../schema/index.js";
 import type { CleanupWarning } from "../server/cleanup-warning.js";
 import { takeLock } from "../server/lock.js";
@@ -28,6 +30,7 @@ import {
   deploymentJsonStep,
   lazyUploads,
   publicFolderStep,
+  releaseTakenError,
   removeReleaseStep,
   type ReleaseOutput,
   type ReleaseSource,
@@ -128,13 +131,13 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
   const env = input.environment;
   const stop = (what: string) => () => stopIfInterrupted(effects.interrupt, what);
   const shell = serverShell(effects.transport, env, { sudo: false });
-  const release = releaseIdFor(effects.now());
-  const releaseDir = `${env.paths.releases}/${release}`;
+  let release = releaseIdFor(effects.now());
+  let releaseDir = `${env.paths.releases}/${release}`;
   const result: DeployResult = { release, outcome: "failed", removedReleases: [], checks: [], steps: [] };
   const step = stepRunner(effects, result);
   const holder = holderOf("deploy", effects);
   const taken = await step(4, "lock", () =>
-    takeLock(shell, env.server.stateDir, holder, input.forceUnlock, undefined, [releaseFolderSteps(shell, env, releaseDir)]),
+    takeLock(shell, env.server.stateDir, holder, input.forceUnlock, undefined, [lockedFirstSteps(shell, env, releaseDir)]),
   );
   let made = false;
   let current: Current = "old";
@@ -151,15 +154,30 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
     return result.error ? { ...entry, error: result.error.message } : entry;
   };
   try {
-    const [[live, created]] = orThrow(taken.guarded);
-    made = created !== SKIPPED && created.ok;
+    const [[live, first, firstPublic]] = orThrow(taken.guarded);
+    let created = first;
+    let madePublic = firstPublic;
+    made = created !== SKIPPED && created.ok && created.value === "made";
     const previous = orThrow(live);
     if (previous) result.previous = previous;
+    if (created !== SKIPPED && created.ok && created.value === "taken") {
+      // Release ids are UTC seconds: a deploy that ended within this second took this one. The next is made under the
+      // lock already held, in one more round trip, only when that happens.
+      await nextSecond(effects.now);
+      stop("before the release was made: nothing was changed")();
+      release = releaseIdFor(effects.now());
+      releaseDir = `${env.paths.releases}/${release}`;
+      result.release = release;
+      [created, madePublic] = await runStep(shell, releaseFolderSteps(shell, env, releaseDir));
+      made = created.ok && created.value === "made";
+    }
     let build: Built | undefined;
     await step(5, `build release ${release}`, async () => {
       // mkdir, not mkdir -p: a folder that already exists belongs to another release and is never removed here.
       if (created === SKIPPED) throw new GenError(`internal error: the release folder was not made on ${effects.transport.describe}`);
-      orThrow(created);
+      if (orThrow(created) === "taken") throw releaseTakenError(release, effects.transport.describe);
+      if (madePublic === SKIPPED) throw new GenError(`internal error: the public folder was not made on ${effects.transport.describe}`);
+      orThrow(madePublic);
       build = await buildRelease(shell, input, effects.report.output, releaseDir, uploads, stop("before the switch: the half-made release was removed"));
       // The last point where stopping leaves the live release as it is: past it, the deploy is finished.
       stop("before the switch: the release was removed")();
@@ -257,10 +275,20 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
 
 /**
  * Under the lock, in its round trip: where `current` leads (the release a failure switches back to), then the new
- * release's folder and its public folder. Each read as a value, so that the caller knows whether the folder was made.
+ * release's folder. Each read as a value, so that the caller knows whether the folder was made.
  */
+function lockedFirstSteps(shell: ServerShell, env: Environment, releaseDir: string) {
+  return chain(attempt(liveReleaseStep(shell, env)), attempt(createReleaseStep(shell, releaseDir)), attempt(publicFolderStep(shell, env, releaseDir)));
+}
+
+/** lockedFirstSteps' folders again, for a release id taken by the time the lock's round trip ran. */
 function releaseFolderSteps(shell: ServerShell, env: Environment, releaseDir: string) {
-  return chain(attempt(liveReleaseStep(shell, env)), attempt(createReleaseStep(shell, releaseDir)), publicFolderStep(shell, env, releaseDir));
+  return chain(attempt(createReleaseStep(shell, releaseDir)), attempt(publicFolderStep(shell, env, releaseDir)));
+}
+
+/** Until the clock's next whole second. */
+function nextSecond(now: () => Date): Promise<void> {
+  return sleep(1000 - now().getUTCMilliseconds());
 }
 
 /** Back to the release live before, restarted, in one round trip; a failed restart of it is said, not thrown. */

@@ -4,7 +4,7 @@
 // as an error naming the step.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { localServer } from "../../test/support/local-server.js";
@@ -46,7 +46,7 @@ const ids = ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z", "202601
 /** A finished release: its folders and deployment.json, written by the steps a deploy sends. */
 async function makeRelease(id: string, options: { deployment?: boolean } = {}): Promise<void> {
   const dir = `${env.paths.releases}/${id}`;
-  assert.deepEqual(await run(createReleaseStep(shell, dir)), ok);
+  assert.deepEqual(await run(createReleaseStep(shell, dir)), { ok: true, value: "made" });
   mkdirSync(at(`${dir}/public`));
   mkdirSync(at(`${dir}/backend`));
   if (options.deployment === false) return;
@@ -60,11 +60,19 @@ async function makeRelease(id: string, options: { deployment?: boolean } = {}): 
 }
 
 describe("release steps through the local transport", () => {
-  test("a release folder is made once; a second one of the same id is refused, naming it", async () => {
+  test("a release folder is made once; a second one of the same id is found taken, and any other failure is an error", async () => {
     mkdirSync(at(env.paths.releases), { recursive: true });
     await makeRelease(ids[0]!);
     const again = await run(createReleaseStep(shell, `${env.paths.releases}/${ids[0]}`));
-    assert.ok(!again.ok && again.error.message === `release ${ids[0]} already exists on ${where}: deploy again in a second`);
+    assert.deepEqual(again, { ok: true, value: "taken" });
+    symlinkSync("/nowhere", at(`${env.paths.releases}/${ids[2]}`));
+    assert.deepEqual(await run(createReleaseStep(shell, `${env.paths.releases}/${ids[2]}`)), { ok: true, value: "taken" }, "a dangling link");
+    rmSync(at(`${env.paths.releases}/${ids[2]}`));
+    const orphan = `${env.paths.releases}/no-such-folder/${ids[1]}`;
+    const failed = await run(createReleaseStep(shell, orphan));
+    assert.ok(!failed.ok, "a folder whose parent is missing was reported made or taken");
+    assert.equal(failed.error.message, `creating ${orphan} failed on ${where} (exit 1)`);
+    assert.match(failed.error.details.join("\n"), /No such file or directory/);
     assert.equal(statSync(at(`${env.paths.releases}/${ids[0]}/public/deployment.json`)).mode & 0o777, 0o644);
   });
 

@@ -659,7 +659,10 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.deepEqual(await snapshotTree(server.root), before);
       // The configuration step meets the lock first (apply takes it with its read). The release step's own lock, whose
       // round trip also makes the new release's folder, only once it is taken:
-      await assert.rejects(deployInProcess(server, new Date()), /is locked by alice@laptop \(gen deploy, pid 4242\)/);
+      await assert.rejects(
+        deployInProcess(server, () => new Date()),
+        /is locked by alice@laptop \(gen deploy, pid 4242\)/,
+      );
       assert.deepEqual(await snapshotTree(server.root), before);
       assert.deepEqual(await server.recorded(), []);
     }));
@@ -708,15 +711,31 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(deployment.hash, await server.app.git("rev-parse", "HEAD"));
     }));
 
-  it("a second deploy in the same second as the live release fails without touching the live release", () =>
+  it("a deploy in the same second as the live release waits for the next second and makes its release there", () =>
     withDeployServer(async (server) => {
       const live = await deployed(server);
-      const sameSecond = new Date(
-        `${live.slice(0, 4)}-${live.slice(4, 6)}-${live.slice(6, 8)}T${live.slice(9, 11)}:${live.slice(11, 13)}:${live.slice(13, 15)}.500Z`,
-      );
-      const result = await deployInProcess(server, sameSecond);
+      const started = Date.now();
+      const clock = () => new Date(sameSecondAs(live).getTime() + (Date.now() - started));
+      const result = await deployInProcess(server, clock);
+      assert.equal(result.outcome, "deployed", result.error?.message);
+      const next = result.release;
+      assert.ok(next > live, `the release ${next} is not after ${live}`);
+      assert.equal(await server.live(), next);
+      assert.deepEqual(await server.releases(), [live, next]);
+      await stat(server.file(`${RELEASES}/${live}/public/deployment.json`));
+      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n");
+      assert.equal((JSON.parse(log.at(-1)!) as { release: string }).release, next);
+    }));
+
+  it("a release id still taken after waiting for the next second (a clock standing still) fails without touching the live release", () =>
+    withDeployServer(async (server) => {
+      const live = await deployed(server);
+      const stopped = sameSecondAs(live);
+      const result = await deployInProcess(server, () => stopped);
       assert.equal(result.outcome, "failed");
       const error = result.error?.message ?? "";
+      assert.match(error, new RegExp(`^release ${live} already exists on .*: deploy again in a second`));
+      assert.equal(result.failedStep, 5);
       assert.equal(await server.live(), live);
       assert.deepEqual(await server.releases(), [live], `the live release folder is gone (the deploy failed with: ${error})`);
       await stat(server.file(`${RELEASES}/${live}/backend/manage.py`));
@@ -724,8 +743,14 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
     }));
 });
 
+/** Half a second into the UTC second a release id names. */
+function sameSecondAs(release: string): Date {
+  const [, y, mo, d, h, mi, s] = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(release) ?? [];
+  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.500Z`);
+}
+
 /** The release step alone (deployRelease), in this process, as the deploy user of the test server, at `now`. */
-async function deployInProcess(server: DeployServer, now: Date): Promise<DeployResult> {
+async function deployInProcess(server: DeployServer, now: () => Date): Promise<DeployResult> {
   const { env, transport } = await openServerInProcess(server);
   const silent: StepReporter = { start: () => {}, done: () => {}, output: { onCommand: () => {}, onOutput: () => {}, onUpload: () => {} } };
   const dist = join(server.app.checkout, "frontend/dist");
@@ -740,7 +765,7 @@ async function deployInProcess(server: DeployServer, now: Date): Promise<DeployR
         forceUnlock: false,
         roles: ["web", "worker"],
       },
-      { transport, now: () => now, who: "test", pid: process.pid, report: silent },
+      { transport, now, who: "test", pid: process.pid, report: silent },
     );
   } finally {
     await transport.close();
