@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The gen binary as bundled (dist/bundle/main.js, built by scripts/bundle.mjs). The CLI's bundle is a set of scripts
-// (esbuild's chunks, each a CommonJS function: an ES module cannot be given a code cache on Node 20); this file
-// compiles each one the first time it is required, with V8's code cache (code-cache.ts), and after a successful
-// command stores the code compiled meanwhile when a script's cache was missing or refused, so later runs skip
-// parsing and compiling it. GEN_NO_COMPILE_CACHE=1 runs without the cache.
+// The gen binary as bundled (dist/bundle/main.js, built by scripts/bundle.mjs as CommonJS: no ES module loader is
+// started for it). The CLI's bundle is a set of scripts (esbuild's chunks, each a CommonJS function: an ES module
+// cannot be given a code cache on Node 20); this file compiles each one the first time it is required, with V8's code
+// cache (code-cache.ts), and after a successful command stores the code compiled meanwhile when a script's cache was
+// missing or refused, so later runs skip parsing and compiling it. GEN_NO_COMPILE_CACHE=1 runs without the cache.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Script } from "node:vm";
@@ -27,6 +27,8 @@ type Wrapped = (
 ) => void;
 
 const dir = import.meta.dirname;
+/** The scripts' import.meta: this file's, as they sit beside it (the build defines each field for CommonJS). */
+const meta = { url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename, resolve: import.meta.resolve } as ImportMeta;
 const cache =
   process.env.GEN_NO_COMPILE_CACHE === "1" ? undefined : openCodeCache(dir, { genVersion: GEN_BUNDLE.version, bundleHash: GEN_BUNDLE.hash }, process.env);
 const loaded = new Map<string, { module: ScriptModule; script: Script; cached: boolean }>();
@@ -47,7 +49,7 @@ function load(name: string): unknown {
   const module: ScriptModule = { exports: {} };
   loaded.set(name, { module, script, cached });
   // import.meta and import() are this module's: the scripts sit beside it, where the ES module bundle used to be.
-  (script.runInThisContext() as Wrapped)(module.exports, require, module, filename, dir, import.meta, (specifier) => import(specifier));
+  (script.runInThisContext() as Wrapped)(module.exports, require, module, filename, dir, meta, (specifier) => import(specifier));
   return module.exports;
 }
 
@@ -63,16 +65,17 @@ function compile(source: string, filename: string, cachedData: Buffer | undefine
 }
 
 const { main } = load(GEN_BUNDLE.entry) as { main: () => Promise<number> };
-const status = await main();
-process.exitCode = status;
-// V8 refuses a code cache made under other flags than the ones it is read with: a run that changed one (a large
-// environment, young-generation.ts) leaves the cache as it was.
-if (cache && status === 0 && !v8FlagsChanged() && [...loaded.values()].some((script) => !script.cached)) {
-  try {
-    const entries = new Map(cache.entries);
-    for (const [name, { script }] of loaded) entries.set(name, script.createCachedData());
-    cache.write(entries);
-  } catch {
-    // no cache: gen's output and exit status stay as they are
+void main().then((status) => {
+  process.exitCode = status;
+  // V8 refuses a code cache made under other flags than the ones it is read with: a run that changed one (a large
+  // environment, young-generation.ts) leaves the cache as it was.
+  if (cache && status === 0 && !v8FlagsChanged() && [...loaded.values()].some((script) => !script.cached)) {
+    try {
+      const entries = new Map(cache.entries);
+      for (const [name, { script }] of loaded) entries.set(name, script.createCachedData());
+      cache.write(entries);
+    } catch {
+      // no cache: gen's output and exit status stay as they are
+    }
   }
-}
+});

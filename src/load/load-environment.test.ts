@@ -110,6 +110,29 @@ describe("file formats", () => {
   });
 });
 
+describe("TypeScript environments run as ES modules would", () => {
+  /** An environment extending the example, whose description is computed by `code` (a statement setting `description`). */
+  const environment = (code: string) =>
+    `import { defineEnvironment } from "gen";\nlet description = "unset";\n${code}\nexport default defineEnvironment({ extends: "preset:example", description });\n`;
+
+  test("in strict mode: assigning an undeclared name fails the load, naming the file", async () => {
+    const dir = tempEnvironments([], { "sloppy.ts": environment(`function f() { strayName = 1; }\nf();`) });
+    const error = await loadError("sloppy", dir);
+    assert.match(error.message, /sloppy\.ts: failed while loading: strayName is not defined$/);
+    assert.equal(Object.hasOwn(globalThis, "strayName"), false);
+  });
+
+  test("with top-level await and import.meta, which CommonJS cannot hold", async () => {
+    const dir = tempEnvironments([], {
+      "awaits.ts": environment(`description = await Promise.resolve("awaited");`),
+      "meta.ts": environment(`description = typeof import.meta.url;`),
+    });
+    const load = async (name: string) => (await loadEnvironment(name, { environmentsDir: dir, processEnv: {} })).environment.description;
+    assert.equal(await load("awaits"), "awaited");
+    assert.equal(await load("meta"), "string");
+  });
+});
+
 describe("extends", () => {
   test("merges objects key by key and replaces arrays, across formats and levels", async () => {
     const base = await loadEnvironment("prod-as-yaml", { environmentsDir: fixturesDir, processEnv: SECRETS });
