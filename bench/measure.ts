@@ -63,7 +63,8 @@ export interface Row {
   baseline?: string;
   /** This median / the baseline's median. */
   ratio?: number;
-  peakRssMb?: number;
+  /** The median of the runs' peak RSS, in MiB (/usr/bin/time's %M is in KiB). */
+  peakRssMiB?: number;
   /** Exec requests gen made per run (the most seen, if runs differ). */
   execRequests?: number;
   /** Step batches gen sent per run, its round trips after connecting (the most seen, if runs differ). */
@@ -120,7 +121,7 @@ export class Results {
           maxMs: Math.max(...m.samples),
           ...(m.baseline !== undefined ? { baseline: m.baseline } : {}),
           ...(base ? { ratio: median(m.samples) / base } : {}),
-          ...(m.rssKb.length ? { peakRssMb: median(m.rssKb) / 1024 } : {}),
+          ...(m.rssKb.length ? { peakRssMiB: median(m.rssKb) / 1024 } : {}),
           ...(m.exec.length ? { execRequests: Math.max(...m.exec) } : {}),
           ...(m.batches.length ? { batches: Math.max(...m.batches) } : {}),
           ...(m.note !== undefined ? { note: m.note } : {}),

@@ -16,7 +16,7 @@ export function formatTable(rows: Row[]): string {
     ms(r.maxMs),
     r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`,
     r.execRequests === undefined ? "" : String(r.execRequests),
-    r.peakRssMb === undefined ? "" : `${r.peakRssMb.toFixed(0)} MB`,
+    r.peakRssMiB === undefined ? "" : `${r.peakRssMiB.toFixed(0)} MiB`,
   ]);
   const notes = rows
     .filter((r) => r.baseline || r.note)
