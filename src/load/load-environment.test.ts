@@ -122,14 +122,16 @@ describe("TypeScript environments run as ES modules would", () => {
     assert.equal(Object.hasOwn(globalThis, "strayName"), false);
   });
 
-  test("with top-level await and import.meta, which CommonJS cannot hold", async () => {
+  test("with top-level await and import.meta, which CommonJS cannot hold, and Node's built-ins", async () => {
     const dir = tempEnvironments([], {
       "awaits.ts": environment(`description = await Promise.resolve("awaited");`),
       "meta.ts": environment(`description = typeof import.meta.url;`),
+      "builtin.ts": `import { basename } from "node:path";\n${environment(`description = basename("/a/b.txt");`)}`,
     });
     const load = async (name: string) => (await loadEnvironment(name, { environmentsDir: dir, processEnv: {} })).environment.description;
     assert.equal(await load("awaits"), "awaited");
     assert.equal(await load("meta"), "string");
+    assert.equal(await load("builtin"), "b.txt", "a Node built-in, left out of the bundle, is imported");
   });
 });
 
