@@ -275,7 +275,7 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
 
 /**
  * Under the lock, in its round trip: where `current` leads (the release a failure switches back to), then the new
- * release's folder. Each read as a value, so that the caller knows whether the folder was made.
+ * release's folder and its public folder. Each read as a value, so that the caller knows whether the folder was made.
  */
 function lockedFirstSteps(shell: ServerShell, env: Environment, releaseDir: string) {
   return chain(attempt(liveReleaseStep(shell, env)), attempt(createReleaseStep(shell, releaseDir)), attempt(publicFolderStep(shell, env, releaseDir)));
