@@ -50,7 +50,7 @@ const MODULES = {
       ...functions("src/apply/apply-plan.ts", ["replanUnderLock", "driftFromReview", "reviewedRead"]),
       ...functions("src/apply/preflight.ts", ["changedEntries"]),
     ],
-    tests: ["src/apply/handlers.test.js", "test/integration/apply-reviewed.test.js"],
+    tests: ["src/apply/handlers.test.js", "test/integration/apply-reviewed.test.js", "test/integration/apply-programs.test.js"],
     build: BUNDLE,
   },
   server: {

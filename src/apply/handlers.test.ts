@@ -6,7 +6,7 @@ import { packageRoot } from "../paths.js";
 import { planChanges } from "../plan/plan-changes.js";
 import type { FileSide } from "../plan/plan-types.js";
 import { fileSha256, renderEnvironment } from "../render/render-environment.js";
-import { handlerSteps, stepArgv } from "./handlers.js";
+import { foreignUnits, handlerSteps, stepArgv } from "./handlers.js";
 
 const SECRETS = { TSOSI_DB_PASSWORD: "handlers-test-password", TSOSI_SECRET_KEY: "handlers-test-secret-key-0123456789-abcdefghijklmnop" };
 
@@ -208,4 +208,12 @@ test("a worker host runs none of the web role's handlers, even for files of both
     handlerSteps(entries, env, ["worker"]).map((s) => stepArgv(s, env).join(" ")),
     ["/usr/bin/systemctl daemon-reload", "/usr/bin/systemctl restart tsosi_celery.service", "/usr/bin/systemctl start tsosi_celery_beat.service"],
   );
+  // Every unit of the web role is foreign there, the handover service too (no handler names it today: a future one
+  // must not run on a worker host).
+  assert.deepEqual([...foreignUnits(env, ["worker"])].sort(), [
+    "nginx.service",
+    "tsosi_gunicorn.service",
+    "tsosi_gunicorn.socket",
+    "tsosi_gunicorn_handover.service",
+  ]);
 });
