@@ -60,9 +60,9 @@ export interface BenchServer {
   /**
    * The floor: one OpenSSH connection that cats every managed file under the root (links excepted). `kex`: the key
    * exchange to use (gen's ssh2 negotiates curve25519-sha256; OpenSSH's default here, sntrup761x25519-sha512, costs
-   * about 100 ms more of client CPU per connection).
+   * about 100 ms more of client CPU per connection). `then`: a shell command the same session runs after the cat.
    */
-  sshCat(kex?: string): Promise<number>;
+  sshCat(kex?: string, then?: string): Promise<number>;
   /** Untimed: gives every managed file other content (the link becomes a plain file). */
   changeEverything(run: number): Promise<void>;
   /**
@@ -146,7 +146,7 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
       const rssKb = Number((await readFile(out, "utf8")).trim().split("\n").pop());
       return { ms, rssKb };
     },
-    async sshCat(kex) {
+    async sshCat(kex, then) {
       const args = [
         ...openSshClientOptions(sshd),
         ...(kex ? ["-o", `KexAlgorithms=${kex}`] : []),
@@ -155,6 +155,7 @@ async function prepare(sshd: SshdHandle, prod: Record<string, unknown>): Promise
         "root@127.0.0.1",
         "cat",
         ...catted().map((f) => under(f.path)),
+        ...(then ? [";", then] : []),
       ];
       return expectExit(await runTimed("ssh", args), 0, "ssh cat floor");
     },

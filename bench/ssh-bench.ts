@@ -3,8 +3,9 @@
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BenchServer, ExtraFiles } from "./bench-server.js";
-import { batchesOf, execRequestsOf, expectExit, measurePair, progress, type Results } from "./measure.js";
+import { quoteArg } from "../src/transport/shell-quote.js";
+import { type BenchServer, type ExtraFiles, genEnv } from "./bench-server.js";
+import { batchesOf, execRequestsOf, expectExit, measurePair, progress, type Results, runTimed } from "./measure.js";
 
 export interface SshRuns {
   real: number;
@@ -198,6 +199,15 @@ export async function benchLatencyRows(results: Results, server: BenchServer, ru
     prepare: (i) => server.changeEverything(i),
     measured: gen(server, ["apply", "--yes"], 0),
   });
+  // The least that apply can take: gen cannot connect before Node has started, and the server cannot check the files
+  // before the session is up. So: `node -e 0`, then the floor's session running, after its cat, the programs such an
+  // apply runs on the server one after another (given no work; ssh's own start, about 7 ms, is counted too).
+  const programs = applyPrograms(server);
+  await measurePair(results, {
+    ...common,
+    name: `bound for that apply: node -e 0, then the floor running its ${programs.count} server programs`,
+    measured: async () => expectExit(await runTimed("node", ["-e", "0"], { env: genEnv }), 0, "node -e 0") + (await server.sshCat(GEN_KEX, programs.script)),
+  });
   // A plan reviewed and saved beforehand: after the read, the same one round trip as an interactive apply's after the
   // answer (lock, the read checked against the review's, install); a terminal's answer is not typed here.
   const plan = join(tmpdir(), `gen-bench-plan-${process.pid}.json`);
@@ -213,4 +223,26 @@ export async function benchLatencyRows(results: Results, server: BenchServer, ru
   });
   await rm(plan, { force: true });
   await measurePair(results, { ...common, name: "gen apply --yes, nothing to do", measured: gen(server, ["apply", "--yes"], 0) });
+}
+
+/**
+ * The programs an apply of every managed file must run on the server, one after another, given no work: the check of
+ * each kind (systemd-analyze, visudo, logrotate), sudo (the session's), and the three python3 (probe, staging,
+ * install). The handlers, mv and rm are left out, so the bound is low rather than high.
+ */
+function applyPrograms(server: BenchServer): { script: string; count: number } {
+  const of = (kind: string) =>
+    server.files
+      .filter((f) => f.kind === kind)
+      .map((f) => quoteArg(join(server.sshd.rootDir, f.path)))
+      .join(" ");
+  const status = quoteArg(join(server.sshd.tempDir, "bound-logrotate.status"));
+  const programs = [
+    `systemd-analyze verify --man=no ${of("systemd-unit")} >/dev/null 2>&1`,
+    `visudo -cf ${of("sudoers")} >/dev/null`,
+    `logrotate -d -s ${status} ${of("logrotate")} >/dev/null 2>&1`,
+    "sudo -n true",
+    ...Array.from({ length: 3 }, () => "/usr/bin/python3 -I -S -c pass"),
+  ];
+  return { script: programs.join("; "), count: programs.length };
 }
