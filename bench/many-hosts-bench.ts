@@ -12,14 +12,17 @@ import type { RenderedFile } from "../src/types.js";
 import { startSshd, type SshdHandle } from "../test/support/sshd.js";
 import { BUNDLE, benchEnvironment, genEnv, PREFLIGHT_STUBS } from "./bench-server.js";
 import { expectExit, measurePair, progress, type Results, runTimed, timeAsync } from "./measure.js";
-import { GEN_KEX } from "./ssh-bench.js";
+import { applyPrograms, GEN_KEX } from "./ssh-bench.js";
 
 interface Fleet {
   sshds: SshdHandle[];
   files: RenderedFile[];
   gen(args: string[]): ReturnType<typeof runTimed>;
-  /** Every host's `ssh cat`, `concurrency` at once: the floor's time for the fleet. */
-  floor(concurrency: number): Promise<number>;
+  /**
+   * Every host's `ssh cat`, `concurrency` at once: the floor's time for the fleet. `programs`: each session then runs
+   * the programs an apply of its files runs on the server (ssh-bench.ts applyPrograms).
+   */
+  floor(concurrency: number, programs?: boolean): Promise<number>;
   changeEverything(run: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -42,6 +45,12 @@ export async function benchManyHosts(results: Results, prod: Record<string, unkn
         name: `gen apply --yes, ${count} hosts, --concurrency ${concurrency}, ${fleet.files.length} files changed on each`,
         prepare: (i) => fleet.changeEverything(i),
         measured: async () => expectExit(await fleet.gen(["apply", "--yes", ...at]), 0, "gen apply --yes (hosts)"),
+      });
+      // As for one host (ssh-bench.ts): Node's start, then every host's session running its apply's programs.
+      await measurePair(results, {
+        ...common,
+        name: `bound for apply --yes, ${count} hosts, ${concurrency} at once: node -e 0, then each host's floor running its server programs`,
+        measured: async () => expectExit(await runTimed("node", ["-e", "0"], { env: genEnv }), 0, "node -e 0") + (await fleet.floor(concurrency, true)),
       });
     }
   } finally {
@@ -91,7 +100,7 @@ async function prepareFleet(prod: Record<string, unknown>, sshds: SshdHandle[], 
   const { environment, secrets, environmentsDir, source } = loaded;
   const files = renderEnvironment({ name: "bench", environment, secrets: secrets.lookup, environmentsDir, source }).files.filter((f) => f.kind !== "symlink");
   const connect = ["--environments", envDir, "--known-hosts", knownHosts, "--identity", first.clientKeyPath];
-  const ssh = (sshd: SshdHandle) => [
+  const ssh = (sshd: SshdHandle, programs: boolean) => [
     // ssh keeps an option's first value: openSshClientOptions' known_hosts would win over the fleet's.
     "-i",
     first.clientKeyPath,
@@ -106,14 +115,15 @@ async function prepareFleet(prod: Record<string, unknown>, sshds: SshdHandle[], 
     "root@127.0.0.1",
     "cat",
     ...files.map((f) => join(sshd.rootDir, f.path)),
+    ...(programs ? [";", applyPrograms(files, sshd.rootDir, sshd.tempDir).script] : []),
   ];
   return {
     sshds,
     files,
     gen: ([command, ...rest]) => runTimed("node", [BUNDLE, command!, "bench", ...connect, ...rest], { env: genEnv, cwd: packageRoot }),
-    floor: (concurrency) => {
+    floor: (concurrency, programs = false) => {
       const limit = pLimit(concurrency);
-      return timeAsync(() => Promise.all(sshds.map((s) => limit(async () => expectExit(await runTimed("ssh", ssh(s)), 0, "ssh cat floor (hosts)")))));
+      return timeAsync(() => Promise.all(sshds.map((s) => limit(async () => expectExit(await runTimed("ssh", ssh(s, programs)), 0, "ssh cat floor (hosts)")))));
     },
     async changeEverything(run) {
       await Promise.all(sshds.flatMap((s) => files.map((f) => writeFile(join(s.rootDir, f.path), `# changed by the bench, run ${run}\n${f.content}`))));

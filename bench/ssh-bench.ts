@@ -4,6 +4,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { quoteArg } from "../src/transport/shell-quote.js";
+import type { RenderedFile } from "../src/types.js";
 import { type BenchServer, type ExtraFiles, genEnv } from "./bench-server.js";
 import { batchesOf, execRequestsOf, expectExit, measurePair, progress, type Results, runTimed } from "./measure.js";
 
@@ -202,7 +203,7 @@ export async function benchLatencyRows(results: Results, server: BenchServer, ru
   // The least that apply can take: gen cannot connect before Node has started, and the server cannot check the files
   // before the session is up. So: `node -e 0`, then the floor's session running, after its cat, the programs such an
   // apply runs on the server one after another (given no work; ssh's own start, about 7 ms, is counted too).
-  const programs = applyPrograms(server);
+  const programs = applyPrograms(server.files, server.sshd.rootDir, server.sshd.tempDir);
   await measurePair(results, {
     ...common,
     name: `bound for that apply: node -e 0, then the floor running its ${programs.count} server programs`,
@@ -226,17 +227,17 @@ export async function benchLatencyRows(results: Results, server: BenchServer, ru
 }
 
 /**
- * The programs an apply of every managed file must run on the server, one after another, given no work: the check of
- * each kind (systemd-analyze, visudo, logrotate), sudo (the session's), and the three python3 (probe, staging,
- * install). The handlers, mv and rm are left out, so the bound is low rather than high.
+ * The programs an apply of every file of `files` (under `rootDir`) must run on the server, one after another, given
+ * no work: the check of each kind (systemd-analyze, visudo, logrotate), sudo (the session's), and the three python3
+ * (probe, staging, install). The handlers, mv and rm are left out, so the bound is low rather than high.
  */
-function applyPrograms(server: BenchServer): { script: string; count: number } {
+export function applyPrograms(files: RenderedFile[], rootDir: string, scratchDir: string): { script: string; count: number } {
   const of = (kind: string) =>
-    server.files
+    files
       .filter((f) => f.kind === kind)
-      .map((f) => quoteArg(join(server.sshd.rootDir, f.path)))
+      .map((f) => quoteArg(join(rootDir, f.path)))
       .join(" ");
-  const status = quoteArg(join(server.sshd.tempDir, "bound-logrotate.status"));
+  const status = quoteArg(join(scratchDir, "bound-logrotate.status"));
   const programs = [
     `systemd-analyze verify --man=no ${of("systemd-unit")} >/dev/null 2>&1`,
     `visudo -cf ${of("sudoers")} >/dev/null`,
