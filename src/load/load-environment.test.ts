@@ -133,6 +133,15 @@ describe("TypeScript environments run as ES modules would", () => {
     assert.equal(await load("meta"), "string");
     assert.equal(await load("builtin"), "b.txt", "a Node built-in, left out of the bundle, is imported");
   });
+
+  test("with a dynamic import() of a Node built-in that is not awaited at the top", async () => {
+    const dir = tempEnvironments([], {
+      "dynamic.ts": environment(`import("node:path").then((m) => { (globalThis as Record<string, unknown>).genDynamicImport = typeof m.basename; });`),
+    });
+    await loadEnvironment("dynamic", { environmentsDir: dir, processEnv: {} });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((globalThis as Record<string, unknown>).genDynamicImport, "function");
+  });
 });
 
 describe("extends", () => {

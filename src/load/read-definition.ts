@@ -82,14 +82,13 @@ async function compileTypeScript(file: string): Promise<CompiledDefinition> {
       logLevel: "silent",
       metafile: true,
       plugins: [genImport],
+      // A script run by node:vm has no import() of its own: a dynamic import of a built-in becomes a require.
+      ...(format === "cjs" ? { supported: { "dynamic-import": false } } : {}),
     });
   try {
-    let format: "cjs" | "esm" = "cjs";
-    let result = await build("cjs").catch(() => undefined);
-    if (result === undefined || result.warnings.some((w) => w.id === "empty-import-meta")) {
-      format = "esm";
-      result = await build("esm");
-    }
+    const cjs = await build("cjs").catch(() => undefined);
+    const usable = cjs?.warnings.some((w) => w.id === "empty-import-meta") ? undefined : cjs;
+    const [format, result] = usable ? (["cjs", usable] as const) : (["esm", await build("esm")] as const);
     const compiled = { format, code: result.outputFiles[0]!.text };
     await storeBundle(
       file,
