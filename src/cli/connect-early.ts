@@ -2,7 +2,7 @@
 // environment is loaded, before the SSH code is loaded, so the server's side of them (accepting, the handshake, sudo,
 // the login shell) runs while gen loads ssh2 and renders.
 // A module of its own: the environment options are also render's, which must not load the SSH code.
-import { startHosts, type HostStart } from "../transport/early-start.js";
+import { closeStarted, startHosts, type HostStart } from "../transport/early-start.js";
 import type { ConnectOptions, HostConnections } from "../transport/open-transport.js";
 import { loadAndRender, type GlobalOptions, type Prepared } from "./environment-options.js";
 import type { HostSelection } from "./host-selection.js";
@@ -28,7 +28,7 @@ export async function loadRenderAndConnect(
     return { ...prepared, connections: connections! };
   } catch (error) {
     if (connections) await connections.close();
-    else for (const { tcp } of started?.values() ?? []) tcp?.socket.destroy();
+    else if (started) closeStarted(started);
     throw error;
   }
 }

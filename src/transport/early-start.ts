@@ -51,3 +51,9 @@ export function startHosts(env: Environment, count: number, options: StartOption
   }
   return started;
 }
+
+/** Closes the sockets started early that no connection took (the command ended or failed before using them). */
+export function closeStarted(started: Map<string, HostStart>): void {
+  for (const { tcp } of started.values()) tcp?.socket.destroy();
+  started.clear();
+}

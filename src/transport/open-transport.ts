@@ -6,7 +6,7 @@ import type { Environment } from "../../schema/index.js";
 import { errorMessage, GenError } from "../errors.js";
 import { InterruptedError } from "../interrupt.js";
 import { createSandboxTransport } from "./sandbox-transport.js";
-import { firstHosts, startHost, type HostStart } from "./early-start.js";
+import { closeStarted, firstHosts, startHost, type HostStart } from "./early-start.js";
 import { connectSsh, type SshOptions } from "./ssh.js";
 import type { PassphrasePrompt } from "./ssh-auth.js";
 import { resolveSshHost, type JumpSpec, type ResolvedSshHost } from "./ssh-config.js";
@@ -119,8 +119,7 @@ export function hostConnections(env: Environment, options: ConnectOptions, start
       }
     },
     async close() {
-      for (const { tcp } of started.values()) tcp?.socket.destroy();
-      started.clear();
+      closeStarted(started);
       await Promise.all([...open.values()].map((t) => t.then((transport) => transport.close()).catch(() => {})));
       open.clear();
     },
