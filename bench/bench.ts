@@ -37,6 +37,8 @@ const releaseRowsOnly = process.argv.includes("--release-rows");
  * and every run it starts, the levels of --rtt included); default: the first node on PATH.
  */
 const genNode = flagValue("--node");
+/** --keep-ca-certs: gen and the `node` baselines keep NODE_EXTRA_CA_CERTS when it is set (dropExtraCaCerts). */
+const keepCaCerts = process.argv.includes("--keep-ca-certs");
 /** Internal: the run of one level of --rtt, inside its namespace; writes its rows to --latency-out. */
 const latencyLevel = flagValue("--latency-level");
 const RUNS = quick
@@ -99,8 +101,26 @@ function useNode(path: string): void {
   genEnv.PATH = process.env.PATH;
 }
 
+/**
+ * Node 20 reads the file NODE_EXTRA_CA_CERTS names, and parses every root certificate it carries, before any
+ * JavaScript runs (Node 22 does it on the first TLS connection). On a machine that sets it, as this one may, every
+ * start of gen and of the `node -e 0` baseline pays for that, and a ratio to `node -e 0` looks better than it is.
+ * gen opens no TLS connection, so its runs and the baselines are measured as on a machine without the variable.
+ */
+function dropExtraCaCerts(): void {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (file === undefined || keepCaCerts) return;
+  delete process.env.NODE_EXTRA_CA_CERTS;
+  delete genEnv.NODE_EXTRA_CA_CERTS;
+  if (latencyLevel === undefined)
+    progress(
+      `NODE_EXTRA_CA_CERTS is set here (${file}). Node 20 parses it at every start, before any JavaScript: gen and the node baselines run without it, as on a machine that does not set it (--keep-ca-certs keeps it)`,
+    );
+}
+
 async function main(): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
+  dropExtraCaCerts();
   if (genNode !== undefined) useNode(genNode);
   if (latencyLevel === undefined) progress(`gen runs on ${genNodeVersion()} (the first node on PATH)`);
   if (latencyLevel !== undefined) return latencyLevelRun(flagValue("--latency-out")!);

@@ -38,7 +38,14 @@ export function textTable(header: string[], lines: string[][]): string[] {
 export function machineInfo(): Record<string, string | number> {
   const ssh = spawnSync("ssh", ["-V"], { encoding: "utf8" });
   const sshVersion = `${ssh.stdout ?? ""}${ssh.stderr ?? ""}`.trim();
-  return { node: process.version, genNode: genNodeVersion(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", ssh: sshVersion };
+  return {
+    node: process.version,
+    genNode: genNodeVersion(),
+    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? "not set for gen's runs",
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "",
+    ssh: sshVersion,
+  };
 }
 
 /** The version of the Node that runs gen in the bench: the first `node` on PATH (bench.ts --node puts one there). */
