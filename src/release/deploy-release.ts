@@ -286,9 +286,15 @@ function releaseFolderSteps(shell: ServerShell, env: Environment, releaseDir: st
   return chain(attempt(createReleaseStep(shell, releaseDir)), attempt(publicFolderStep(shell, env, releaseDir)));
 }
 
-/** Until the clock's next whole second. */
-function nextSecond(now: () => Date): Promise<void> {
-  return sleep(1000 - now().getUTCMilliseconds());
+/**
+ * Until the clock's next whole second, looked at again after each wait: a timer can end a few ms before the clock says
+ * it should (Node starts it from the event loop's time, read before the code that sets it ran). At most 1.5 s: a clock
+ * standing still or going back never gets there.
+ */
+async function nextSecond(now: () => Date): Promise<void> {
+  const second = Math.floor(now().getTime() / 1000);
+  const giveUp = performance.now() + 1500;
+  while (Math.floor(now().getTime() / 1000) === second && performance.now() < giveUp) await sleep(1000 - now().getUTCMilliseconds());
 }
 
 /** Back to the release live before, restarted, in one round trip; a failed restart of it is said, not thrown. */
