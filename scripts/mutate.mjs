@@ -32,6 +32,15 @@ function functions(file, names) {
   });
 }
 
+/** The lines of a file from the one that is `first` to the next that is `last`, as a Stryker range. */
+function linesFrom(file, first, last) {
+  const lines = readFileSync(file, "utf8").split("\n");
+  const start = lines.indexOf(first);
+  const end = lines.findIndex((line, i) => i > start && line === last);
+  if (start < 0 || end < 0) throw new Error(`${file}: no lines from ${JSON.stringify(first)} to ${JSON.stringify(last)}`);
+  return `${file}:${start + 1}-${end + 1}`;
+}
+
 /** Test files are compiled (dist/); the fast ones first, since a mutant's run stops at the first file that fails. */
 const MODULES = {
   secrets: {
@@ -70,6 +79,23 @@ const MODULES = {
       ...functions("src/release/releases.ts", ["previousRelease", "releasesToPrune", "planPrune", "removeReleasesStep", "pruneReleases"]),
     ],
     tests: ["src/release/release-history.test.js", "src/release/releases.test.js", "src/release/rollback-release.test.js"],
+    build: BUNDLE,
+  },
+  deploy: {
+    // Where deployLocked decides what a failure leaves: the taken release id, the verdicts after the switch (switch
+    // back, remove the half-made release, the log's outcome); the rest of it is the happy path every test runs.
+    mutate: () => [
+      linesFrom("src/release/deploy-release.ts", "    if (created !== SKIPPED && created.ok && created.value === \"taken\") {", "    }"),
+      linesFrom("src/release/deploy-release.ts", "    if (!finished.ok) {", "  if (effects.interrupt?.signal) result.interrupted = effects.interrupt.signal;"),
+      ...functions("src/release/deploy-release.ts", ["nextSecond", "rollBackSwitch"]),
+    ],
+    tests: [
+      "src/release/release-steps.test.js",
+      "test/integration/deploy-user-content.test.js",
+      "test/integration/smoke-check.test.js",
+      "test/integration/interrupts-release.test.js",
+      "test/integration/deploy.test.js",
+    ],
     build: BUNDLE,
   },
 };
