@@ -85,7 +85,7 @@ const MODULES = {
     // Where deployLocked decides what a failure leaves: the taken release id, the verdicts after the switch (switch
     // back, remove the half-made release, the log's outcome); the rest of it is the happy path every test runs.
     mutate: () => [
-      linesFrom("src/release/deploy-release.ts", "    if (created !== SKIPPED && created.ok && created.value === \"taken\") {", "    }"),
+      linesFrom("src/release/deploy-release.ts", '    if (created !== SKIPPED && created.ok && created.value === "taken") {', "    }"),
       linesFrom("src/release/deploy-release.ts", "    if (!finished.ok) {", "  if (effects.interrupt?.signal) result.interrupted = effects.interrupt.signal;"),
       ...functions("src/release/deploy-release.ts", ["nextSecond", "rollBackSwitch"]),
     ],
