@@ -11,5 +11,6 @@ export function commandScript(shell: ServerShell, argv: string[], cwd?: string):
 
 /** `content` written to `path` with exactly `mode`, whatever the umask (the step's input, no upload channel). */
 export function writeFileStep(shell: ServerShell, path: string, content: string, mode: string): TypedStep<void> {
-  return statusStep(shell, `writing ${path}`, `install -m ${shell.quote(mode)} /dev/stdin ${shell.path(path)}`, content);
+  // -T: a folder the deploy user made in the file's place fails the step; without it, install writes into the folder.
+  return statusStep(shell, `writing ${path}`, `install -T -m ${shell.quote(mode)} /dev/stdin ${shell.path(path)}`, content);
 }

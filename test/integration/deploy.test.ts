@@ -279,6 +279,29 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.match(json.err, /\[5\/9\]/, "progress goes to standard error");
     }));
 
+  it("removes the new release and leaves current as it was when deployment.json cannot be written (a folder in its place)", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      // A release task runs as the deploy user in the release, which it may fill as it likes.
+      const planted = "if [ -d public ]; then mkdir public/deployment.json; else mkdir ../public/deployment.json; fi";
+      await server.writeEnv({ release: { tasks: [["sh", "-c", planted]] } });
+      await server.clearRecorded();
+      await afterRelease(first);
+      const run = await server.deploy("--json");
+      assert.equal(run.code, 1, run.all);
+      const result = assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", run.out);
+      assert.deepEqual(
+        result.hosts.map((h) => [h.outcome, h.failedStep]),
+        [["failed", 5]],
+        run.all,
+      );
+      assert.match(result.hosts[0]!.error, /deployment\.json/);
+      assert.equal(await server.live(), first);
+      assert.deepEqual(await server.releases(), [first], "the release that never went live is removed");
+      assert.deepEqual(await server.recorded(), [], "nothing restarted");
+      await lockGone(server);
+    }));
+
   it("removes the new release and leaves current as it was when the switch fails (a folder where its new link goes)", () =>
     withDeployServer(async (server) => {
       const first = await deployed(server);
