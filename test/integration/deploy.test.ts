@@ -270,12 +270,12 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
 
       const json = await server.deploy("--json");
       assert.equal(json.code, 1, json.all);
-      const result = assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", json.out);
+      const hosts = deployedHosts(json.out);
       assert.deepEqual(
-        result.hosts.map((h) => [h.outcome, h.failedStep]),
+        hosts.map((h) => [h.outcome, h.failedStep]),
         [["failed", 5]],
       );
-      assert.match(result.hosts[0]!.error, /exit 3/);
+      assert.match(hosts[0]!.error, /exit 3/);
       assert.match(json.err, /\[5\/9\]/, "progress goes to standard error");
     }));
 
@@ -289,13 +289,13 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       await afterRelease(first);
       const run = await server.deploy("--json");
       assert.equal(run.code, 1, run.all);
-      const result = assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", run.out);
+      const hosts = deployedHosts(run.out);
       assert.deepEqual(
-        result.hosts.map((h) => [h.outcome, h.failedStep]),
+        hosts.map((h) => [h.outcome, h.failedStep]),
         [["failed", 5]],
         run.all,
       );
-      assert.match(result.hosts[0]!.error, /deployment\.json/);
+      assert.match(hosts[0]!.error, /deployment\.json/);
       assert.equal(await server.live(), first);
       assert.deepEqual(await server.releases(), [first], "the release that never went live is removed");
       assert.deepEqual(await server.recorded(), [], "nothing restarted");
@@ -767,6 +767,11 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       await stat(server.file(`${RELEASES}/${live}/public/deployment.json`));
     }));
 });
+
+/** The hosts of a `gen deploy --json` run: each one's outcome, failed step and error. */
+function deployedHosts(out: string): { outcome: string; failedStep: number; error: string }[] {
+  return assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", out).hosts;
+}
 
 /** Half a second into the UTC second a release id names. */
 function sameSecondAs(release: string): Date {
