@@ -23,21 +23,32 @@ const BUNDLE = "node scripts/mutate-build.mjs bundle";
 
 /** The functions of a file as Stryker ranges (file:first-last line), found by name so that edits above do not shift them. */
 function functions(file, names) {
-  const lines = readFileSync(file, "utf8").split("\n");
-  return names.map((name) => {
-    const start = lines.findIndex((line) => new RegExp(`^(export )?(async )?function ${name}\\b`).test(line));
-    const end = lines.findIndex((line, i) => i > start && line === "}");
-    if (start < 0 || end < 0) throw new Error(`${file}: no top-level function ${name}`);
-    return `${file}:${start + 1}-${end + 1}`;
-  });
+  return names.map((name) =>
+    rangeOf(
+      file,
+      (line) => new RegExp(`^(export )?(async )?function ${name}\\b`).test(line),
+      (line) => line === "}",
+      `top-level function ${name}`,
+    ),
+  );
 }
 
 /** The lines of a file from the one that is `first` to the next that is `last`, as a Stryker range. */
 function linesFrom(file, first, last) {
+  return rangeOf(
+    file,
+    (line) => line === first,
+    (line) => line === last,
+    `lines from ${JSON.stringify(first)} to ${JSON.stringify(last)}`,
+  );
+}
+
+/** From the first line that `isFirst` to the next that `isLast`, as a Stryker range; `what` names it when missing. */
+function rangeOf(file, isFirst, isLast, what) {
   const lines = readFileSync(file, "utf8").split("\n");
-  const start = lines.indexOf(first);
-  const end = lines.findIndex((line, i) => i > start && line === last);
-  if (start < 0 || end < 0) throw new Error(`${file}: no lines from ${JSON.stringify(first)} to ${JSON.stringify(last)}`);
+  const start = lines.findIndex(isFirst);
+  const end = lines.findIndex((line, i) => i > start && isLast(line));
+  if (start < 0 || end < 0) throw new Error(`${file}: no ${what}`);
   return `${file}:${start + 1}-${end + 1}`;
 }
 
