@@ -228,20 +228,18 @@ export async function benchLatencyRows(results: Results, server: BenchServer, ru
 
 /**
  * The programs an apply of every file of `files` (under `rootDir`) must run on the server, one after another, given
- * no work: the check of each kind (systemd-analyze, visudo, logrotate), sudo (the session's), and the three python3
- * (probe, staging, install). The handlers, mv and rm are left out, so the bound is low rather than high.
+ * no work, as its checks run them (check-staged.ts): systemd-analyze once for the units, visudo and logrotate once per
+ * file; sudo (the session's), and the three python3 (probe, staging, install). The handlers, mv and rm are left out,
+ * so the bound is low rather than high.
  */
 export function applyPrograms(files: RenderedFile[], rootDir: string, scratchDir: string): { script: string; count: number } {
-  const of = (kind: string) =>
-    files
-      .filter((f) => f.kind === kind)
-      .map((f) => quoteArg(join(rootDir, f.path)))
-      .join(" ");
+  const of = (kind: string) => files.filter((f) => f.kind === kind).map((f) => quoteArg(join(rootDir, f.path)));
   const status = quoteArg(join(scratchDir, "bound-logrotate.status"));
+  const units = of("systemd-unit");
   const programs = [
-    `systemd-analyze verify --man=no ${of("systemd-unit")} >/dev/null 2>&1`,
-    `visudo -cf ${of("sudoers")} >/dev/null`,
-    `logrotate -d -s ${status} ${of("logrotate")} >/dev/null 2>&1`,
+    ...(units.length > 0 ? [`systemd-analyze verify --man=no ${units.join(" ")} >/dev/null 2>&1`] : []),
+    ...of("sudoers").map((file) => `visudo -cf ${file} >/dev/null`),
+    ...of("logrotate").map((file) => `logrotate -d -s ${status} ${file} >/dev/null 2>&1`),
     "sudo -n true",
     ...Array.from({ length: 3 }, () => "/usr/bin/python3 -I -S -c pass"),
   ];
