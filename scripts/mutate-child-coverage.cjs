@@ -41,7 +41,7 @@ if (process.env.STRYKER_DRY_RUN === "true") {
       fs.rmSync(made, { recursive: true, force: true });
     });
   } else {
-    process.on("exit", () => {
+    const writeCoverage = () => {
       const covered = coverageOf(global);
       if (covered === undefined) return;
       try {
@@ -49,6 +49,14 @@ if (process.env.STRYKER_DRY_RUN === "true") {
       } catch {
         // Not ours to fail a test over.
       }
-    });
+    };
+    process.on("exit", writeCoverage);
+    // A command stopped by a signal ends gen by that signal (src/cli/interrupts.ts: process.kill of its own pid), and
+    // a process killed by a signal emits no "exit": what it covered is written first.
+    const kill = process.kill;
+    process.kill = function killWritingCoverage(pid, signal) {
+      if (Number(pid) === process.pid) writeCoverage();
+      return kill.call(process, pid, signal);
+    };
   }
 }
