@@ -56,10 +56,17 @@ export function printToolReports(output: Output, reports: ToolReport[]): void {
 }
 
 /** A lock or log left behind once the work was done: the host, the path and the cause, and how to clear a lock. */
+const WARNED_ACTION: Record<CleanupWarning["what"], string> = {
+  unlock: "release gen's lock",
+  log: "append to the log",
+  prune: "remove the old releases in",
+};
+
 export function printCleanupWarnings(output: Output, host: string, warnings: CleanupWarning[] | undefined): void {
   for (const w of warnings ?? []) {
-    output.err([pc.yellow("warning"), `: ${host}: could not ${w.what === "unlock" ? "release gen's lock" : "append to the log"} ${w.path}: ${w.message}`]);
+    output.err([pc.yellow("warning"), `: ${host}: could not ${WARNED_ACTION[w.what]} ${w.path}: ${w.message}`]);
     for (const line of w.details) output.err(`  ${line}`);
+    if (w.what === "prune") output.err("  the next deploy removes them again");
     if (w.what === "unlock")
       output.err(
         `  the next apply, deploy or rollback stops at this lock: once nobody is running one, take it over with --force-unlock (or remove ${w.path} on the server)`,

@@ -15,7 +15,7 @@
 // front end goes up while the commands run.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Environment } from "../../schema/index.js";
-import type { CleanupWarning } from "../server/cleanup-warning.js";
+import { cleanupWarning, type CleanupWarning } from "../server/cleanup-warning.js";
 import { takeLock } from "../server/lock.js";
 import { holderOf } from "../server/lock-holder.js";
 import { serverShell, type ServerShell } from "../server/server-shell.js";
@@ -234,13 +234,16 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
     // one step an interrupt leaves out once the release is live: the next deploy prunes.
     if (!effects.interrupt?.signal)
       await step(9, `keep ${env.release.keep} releases`, async () => {
-        const pruned = planPrune(orThrow(listed), env.release.keep);
-        if (pruned.keptInUse.length > 0) result.keptInUse = pruned.keptInUse;
-        if (pruned.previous) result.previousGood = pruned.previous;
-        // A release that passed its smoke checks is deployed, even when pruning after it fails.
-        const removed = await end(logEntry("deployed"), pruned.removed.length > 0 ? removeReleasesStep(shell, env, pruned.removed) : undefined);
-        if (removed && !removed.ok) throw removed.error;
-        result.removedReleases = pruned.removed;
+        const pruned = listed.ok ? planPrune(listed.value, env.release.keep) : undefined;
+        if (pruned && pruned.keptInUse.length > 0) result.keptInUse = pruned.keptInUse;
+        if (pruned?.previous) result.previousGood = pruned.previous;
+        const remove = pruned && pruned.removed.length > 0 ? removeReleasesStep(shell, env, pruned.removed) : undefined;
+        const removed = await end(logEntry("deployed"), remove);
+        // A release that passed its smoke checks is deployed: old releases it could not list or remove are a
+        // warning (exit 1), as a lock it could not release is, and the next deploy prunes them.
+        const failed = !listed.ok ? listed.error : removed && !removed.ok ? removed.error : undefined;
+        if (failed) result.warnings = [cleanupWarning("prune", env.paths.releases, failed), ...(result.warnings ?? [])];
+        else result.removedReleases = pruned?.removed ?? [];
       });
     result.outcome = "deployed";
   } catch (error) {

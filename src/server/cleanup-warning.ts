@@ -1,11 +1,12 @@
-// What an apply, deploy or rollback could not do once its work was done: release gen's lock, append to its log.
+// What an apply, deploy or rollback could not do once its work was done: release gen's lock, append to its log, or
+// (a deploy whose release is live) remove the old releases.
 // Never swallowed: the command reports it (naming the host, the path and the cause) and exits 1, as Terraform
 // does when it cannot release a state lock, because the server is not left as gen promises.
 import { errorMessage, GenError } from "../errors.js";
 
 export interface CleanupWarning {
-  what: "unlock" | "log";
-  /** The server path of the lock folder or the log file. */
+  what: "unlock" | "log" | "prune";
+  /** The server path of the lock folder, the log file or the releases folder. */
   path: string;
   message: string;
   details: string[];

@@ -2,7 +2,7 @@
 // over a fake root, a sample application in a local git repository (cloned on the "server" by path) and a
 // systemctl stand-in that records every call. Each test has its own server and stops it, also on failure.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, tmpdir, userInfo } from "node:os";
@@ -244,6 +244,62 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
         ids.push(await deployed(server));
       }
       assert.deepEqual(await server.releases(), ids.slice(-3), "release.keep counts finished releases only");
+    }));
+
+  it("warns and exits 1 when old releases cannot be removed after a good release, which is live and logged deployed", () =>
+    withDeployServer(async (server) => {
+      const ids = [await deployed(server)];
+      for (let i = 0; i < 2; i++) {
+        await afterRelease(ids.at(-1)!);
+        ids.push(await deployed(server));
+      }
+      // A file nobody can remove, root included (chattr +i): the rm -rf of the oldest release fails.
+      const stuck = server.file(`${RELEASES}/${ids[0]}/backend/manage.py`);
+      const immutable = (on: boolean) => execFileSync("chattr", [on ? "+i" : "-i", stuck]);
+      immutable(true);
+      let stuckNow = true;
+      try {
+        assert.match(execFileSync("lsattr", [stuck], { encoding: "utf8" }), /^\S*i\S* /, `the test needs chattr +i to work on ${stuck}`);
+        await afterRelease(ids.at(-1)!);
+        const run = await server.deploy();
+        assert.equal(run.code, 1, run.all);
+        const fourth = await server.live();
+        assert.ok(fourth > ids.at(-1)!, `the new release ${fourth} is live`);
+        assert.match(run.out, new RegExp(`^127\\.0\\.0\\.1: release ${fourth} is live \\(previous: ${ids[2]}\\)$`, "m"));
+        assert.match(
+          run.err,
+          /^warning: 127\.0\.0\.1: could not remove the old releases in \/var\/www\/releases: removing old releases failed on .* \(exit 1\)$/m,
+        );
+        assert.match(run.err, /^ {2}rm: cannot remove '.*manage\.py': Operation not permitted$/m);
+        assert.match(run.err, /^ {2}the next deploy removes them again$/m);
+        assert.doesNotMatch(run.err, /deploy failed/);
+        assert.deepEqual(await server.releases(), [...ids, fourth], "the oldest release is still there");
+        assert.deepEqual((await server.recorded()).slice(-RESTARTS.length), RESTARTS, "the new release was restarted");
+        const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n");
+        const last = JSON.parse(log.at(-1)!) as Record<string, string>;
+        assert.deepEqual([last.release, last.result, last.error], [fourth, "deployed", undefined], "it counts as a good release");
+        await lockGone(server);
+
+        // --json: deployed, with the warning; the other old release is removed, the stuck one is not.
+        await afterRelease(fourth);
+        const json = await server.deploy("--json");
+        assert.equal(json.code, 1, json.all);
+        const fifth = await server.live();
+        const [host] = assertJsonOutput<{ hosts: { outcome: string; removedReleases: string[]; warnings: { what: string; path: string }[] }[] }>(
+          "deploy",
+          json.out,
+        ).hosts;
+        assert.deepEqual([host!.outcome, host!.removedReleases, host!.warnings.map((w) => [w.what, w.path])], ["deployed", [], [["prune", RELEASES]]]);
+        assert.deepEqual(await server.releases(), [ids[0], ids[2], fourth, fifth]);
+
+        immutable(false);
+        stuckNow = false;
+        await afterRelease(fifth);
+        const sixth = await deployed(server);
+        assert.deepEqual(await server.releases(), [fourth, fifth, sixth], "the next deploy prunes what was left");
+      } finally {
+        if (stuckNow) immutable(false);
+      }
     }));
 
   it("leaves current as it was and no release folder behind when a task fails", () =>
