@@ -142,6 +142,10 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.ok(at >= before.getTime() && at <= after.getTime(), `deployedAt ${deployment.deployedAt}`);
 
       assert.deepEqual((await server.recorded()).slice(-RESTARTS.length), RESTARTS, "restarts after the switch, in order");
+      assert.match(
+        run.err,
+        sudoLines(["restart tsosi_gunicorn (tsosi_gunicorn_handover answers meanwhile)", "reload nginx", "restart tsosi_celery", "start tsosi_celery_beat"]),
+      );
       for (let step = 4; step <= 9; step++) assert.match(run.err, new RegExp(`^\\[${step}/9\\] \\d+\\.\\d s$`, "m"), `step ${step} timed`);
       assert.match(run.err, new RegExp(`^\\[5/9\\] build release ${id}$`, "m"));
       assert.match(run.err, /^ {4}uploaded 301 front-end files$/m);
@@ -385,6 +389,10 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(run.code, 1, run.all);
       assert.equal(await server.live(), first, "current points at the previous release again");
       assert.match(run.err, new RegExp(`at step 7: .*restart tsosi_celery\` failed \\(exit 1\\); switched back to ${first}`));
+      // The failed restart is tried again on the release switched back to, and fails again (failOn still holds): said, not thrown.
+      const web = ["restart tsosi_gunicorn (tsosi_gunicorn_handover answers meanwhile)", "reload nginx"];
+      assert.match(run.err, sudoLines([...web, "restart tsosi_celery"], `restart failed: switching back to ${first}`));
+      assert.match(run.err, new RegExp(`^ {4}restarting ${first} failed too: \`sudo \\S+/systemctl restart tsosi_celery\` failed \\(exit 1\\)$`, "m"));
       const recorded = await server.recorded();
       const failed = recorded.indexOf("restart tsosi_celery");
       assert.deepEqual(recorded.slice(0, failed + 1), [...WEB_RESTARTS, "restart tsosi_celery"]);
@@ -808,6 +816,20 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal((JSON.parse(log.at(-1)!) as { release: string }).release, next);
     }));
 
+  it("a deploy that waited for the next second removes the release it made there when a task then fails", () =>
+    withDeployServer(async (server) => {
+      const live = await deployed(server);
+      await server.writeEnv({ release: { tasks: [["sh", "-c", "echo 'migrate: no database' >&2; exit 3"]] } });
+      const started = Date.now();
+      const result = await deployInProcess(server, () => new Date(sameSecondAs(live).getTime() + (Date.now() - started)));
+      assert.equal(result.outcome, "failed");
+      assert.equal(result.failedStep, 5);
+      assert.ok(result.release > live, `the deploy waited: its release is ${result.release}`);
+      assert.match(result.error?.message ?? "", /exit 3/);
+      assert.equal(await server.live(), live);
+      assert.deepEqual(await server.releases(), [live], "the release made after the wait is removed");
+    }));
+
   it("a release id still taken after waiting for the next second (a clock standing still) fails without touching the live release", () =>
     withDeployServer(async (server) => {
       const live = await deployed(server);
@@ -823,6 +845,13 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       await stat(server.file(`${RELEASES}/${live}/public/deployment.json`));
     }));
 });
+
+/** The `$ sudo systemctl ...` lines a deploy shows for its restarts, one after another (after `first`, when given). */
+function sudoLines(commands: string[], first?: string): RegExp {
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const lines = commands.map((c) => ` {4}\\$ sudo \\S+/systemctl ${literal(c)}`);
+  return new RegExp(`^${[...(first ? [` {4}${literal(first)}`] : []), ...lines].join("\n")}$`, "m");
+}
 
 /** The hosts of a `gen deploy --json` run: each one's outcome, failed step and error. */
 function deployedHosts(out: string): { outcome: string; failedStep: number; error: string }[] {
