@@ -14,6 +14,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { deployRelease, type DeployResult, type StepReporter } from "../../src/release/deploy-release.js";
 import { listBuildOutput } from "../../src/release/frontend.js";
 import { readCommit } from "../../src/release/local-checks.js";
+import type { Interrupt } from "../../src/interrupt.js";
 import {
   afterRelease,
   BOOT_FAILS_FILE,
@@ -148,6 +149,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       );
       for (let step = 4; step <= 9; step++) assert.match(run.err, new RegExp(`^\\[${step}/9\\] \\d+\\.\\d s$`, "m"), `step ${step} timed`);
       assert.match(run.err, new RegExp(`^\\[5/9\\] build release ${id}$`, "m"));
+      for (const title of ["[7/9] restart services", "[8/9] smoke checks", "[9/9] keep 3 releases"]) assert.ok(run.err.split("\n").includes(title), title);
       assert.match(run.err, /^ {4}uploaded 301 front-end files$/m);
       assert.match(run.out, new RegExp(`^127\\.0\\.0\\.1: release ${id} is live$`, "m"));
       await lockGone(server);
@@ -397,6 +399,19 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       const failed = recorded.indexOf("restart tsosi_celery");
       assert.deepEqual(recorded.slice(0, failed + 1), [...WEB_RESTARTS, "restart tsosi_celery"]);
       assert.deepEqual(recorded.slice(failed + 1, failed + 1 + WEB_RESTARTS.length), WEB_RESTARTS, `restarted after switching back: ${recorded.join("; ")}`);
+      await lockGone(server);
+    }));
+
+  it("fails at the restart of the very first release without switching back: there is no release to go back to", () =>
+    withDeployServer(async (server) => {
+      await server.failOn("restart tsosi_celery");
+      const run = await server.deploy();
+      assert.equal(run.code, 1, run.all);
+      const first = await server.live();
+      assert.match(first, RELEASE_ID);
+      assert.match(run.err, /^deploy failed on 127\.0\.0\.1 at step 7: `sudo \S+\/systemctl restart tsosi_celery` failed \(exit 1\)$/m);
+      assert.doesNotMatch(run.err, /switching back|switched back/);
+      assert.deepEqual((await server.recorded()).slice(-WEB_RESTARTS.length - 1), [...WEB_RESTARTS, "restart tsosi_celery"], "nothing restarted again");
       await lockGone(server);
     }));
 
@@ -830,6 +845,63 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.deepEqual(await server.releases(), [live], "the release made after the wait is removed");
     }));
 
+  it("a signal while a deploy waits for the next second stops it there: nothing made, logged failed, lock released", () =>
+    withDeployServer(async (server) => {
+      const live = await deployed(server);
+      // The signal comes once the lock is taken (its round trip found the release id taken): the wait ends in the stop.
+      let signal: string | undefined;
+      const interrupt: Interrupt = {
+        get signal() {
+          return signal;
+        },
+        doing: (step) => {
+          if (step?.includes(": lock")) signal = "SIGTERM";
+        },
+      };
+      const started = Date.now();
+      const result = await deployInProcess(server, () => new Date(sameSecondAs(live).getTime() + (Date.now() - started)), interrupt);
+      assert.equal(result.outcome, "interrupted");
+      assert.equal(result.error?.message, `interrupted (SIGTERM) before the release was made: nothing was changed; ${live} is still live`);
+      assert.equal(result.interrupted, "SIGTERM");
+      assert.equal(await server.live(), live);
+      assert.deepEqual(await server.releases(), [live]);
+      assert.deepEqual(
+        lastLogEntry(await readFile(server.file(`${RELEASES}/releases.log`), "utf8")),
+        [live, "failed"],
+        "an interrupted deploy is a failed one for the log",
+      );
+      await lockGone(server);
+    }));
+
+  it("a task that fails once a signal came (the terminal's Ctrl-C reaches it too) ends the deploy as interrupted, the release removed", () =>
+    withDeployServer(async (server) => {
+      const live = await deployed(server);
+      const control = await mkdtemp(join(tmpdir(), "gen-signal-task-"));
+      const came = join(control, "signal");
+      try {
+        // The task is stopped by the signal gen got too: it exits 130 once the signal is there for gen to see.
+        await server.writeEnv({ release: { tasks: [["sh", "-c", `touch '${came}'; echo 'migrate: interrupted' >&2; exit 130`]] } });
+        const interrupt: Interrupt = {
+          get signal() {
+            return existsSync(came) ? "SIGINT" : undefined;
+          },
+          doing: () => {},
+        };
+        await afterRelease(live);
+        const result = await deployInProcess(server, () => new Date(), interrupt);
+        assert.equal(result.outcome, "interrupted");
+        assert.equal(result.failedStep, 5);
+        assert.equal(result.error?.message, `interrupted (SIGINT) before the switch: the half-made release was removed; ${live} is still live`);
+        assert.match(result.error?.details[0] ?? "", /exit 130/, "the task's failure is kept as a detail");
+        assert.equal(await server.live(), live);
+        assert.deepEqual(await server.releases(), [live], "the half-made release is removed");
+        assert.deepEqual(lastLogEntry(await readFile(server.file(`${RELEASES}/releases.log`), "utf8")), [result.release, "failed"]);
+        await lockGone(server);
+      } finally {
+        await rm(control, { recursive: true, force: true });
+      }
+    }));
+
   it("a release id still taken after waiting for the next second (a clock standing still) fails without touching the live release", () =>
     withDeployServer(async (server) => {
       const live = await deployed(server);
@@ -858,6 +930,12 @@ function deployedHosts(out: string): { outcome: string; failedStep: number; erro
   return assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", out).hosts;
 }
 
+/** The release and result of the release log's last line. */
+function lastLogEntry(log: string): [string, string] {
+  const entry = JSON.parse(log.trim().split("\n").at(-1)!) as { release: string; result: string };
+  return [entry.release, entry.result];
+}
+
 /** Half a second into the UTC second a release id names. */
 function sameSecondAs(release: string): Date {
   const [, y, mo, d, h, mi, s] = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(release) ?? [];
@@ -865,7 +943,7 @@ function sameSecondAs(release: string): Date {
 }
 
 /** The release step alone (deployRelease), in this process, as the deploy user of the test server, at `now`. */
-async function deployInProcess(server: DeployServer, now: () => Date): Promise<DeployResult> {
+async function deployInProcess(server: DeployServer, now: () => Date, interrupt?: Interrupt): Promise<DeployResult> {
   const { env, transport } = await openServerInProcess(server);
   const silent: StepReporter = { start: () => {}, done: () => {}, output: { onCommand: () => {}, onOutput: () => {}, onUpload: () => {} } };
   const dist = join(server.app.checkout, "frontend/dist");
@@ -880,7 +958,7 @@ async function deployInProcess(server: DeployServer, now: () => Date): Promise<D
         forceUnlock: false,
         roles: ["web", "worker"],
       },
-      { transport, now, who: "test", pid: process.pid, report: silent },
+      { transport, now, who: "test", pid: process.pid, report: silent, ...(interrupt ? { interrupt } : {}) },
     );
   } finally {
     await transport.close();

@@ -65,9 +65,11 @@ function judge(r: Releases, command: "deploy" | "rollback", point: Point, before
       `^${r.host}: ${command} interrupted \\(${signal}\\) before (the switch|the release was made|this host was started)[^\\n]*${before.live} is still live`,
       "m",
     );
+    // A point that ends "finished" came before the prune (step 9), which a signal leaves to the next deploy.
+    const unpruned = point.ending === "finished" ? "; old releases not pruned\\)" : "";
     const finished =
       command === "deploy"
-        ? new RegExp(`^${r.host}: release ${now} is live .*\\(${signal} came once current had switched: finished`, "m")
+        ? new RegExp(`^${r.host}: release ${now} is live .*\\(${signal} came once current had switched: finished${unpruned}`, "m")
         : new RegExp(`^${r.host}: ${before.live} -> ${now} is live \\(${signal} came once current had switched: finished\\)`, "m");
     ended = switched ? "finished" : "before the switch";
     if (!(switched ? finished : stopped).test(all)) problems.push(`current ${switched ? "switched" : "did not switch"}, but its host does not say "${ended}"`);
