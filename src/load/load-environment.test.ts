@@ -138,9 +138,14 @@ describe("TypeScript environments run as ES modules would", () => {
     const dir = tempEnvironments([], {
       "dynamic.ts": environment(`import("node:path").then((m) => { (globalThis as Record<string, unknown>).genDynamicImport = typeof m.basename; });`),
     });
-    await loadEnvironment("dynamic", { environmentsDir: dir, processEnv: {} });
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal((globalThis as Record<string, unknown>).genDynamicImport, "function");
+    const shared = globalThis as Record<string, unknown>;
+    try {
+      await loadEnvironment("dynamic", { environmentsDir: dir, processEnv: {} });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(shared.genDynamicImport, "function");
+    } finally {
+      delete shared.genDynamicImport;
+    }
   });
 });
 
