@@ -91,6 +91,63 @@ export const EQUIVALENT = [
     why: "with nothing to remove the step is `rm -rf` with no operand, which does nothing and succeeds: one step more in the round trip",
   })),
   ...[
+    ["ConditionalExpression", "created !== SKIPPED && created.ok", "true"],
+    ["LogicalOperator", "created !== SKIPPED && created.ok", "created !== SKIPPED || created.ok"],
+    ["ConditionalExpression", "created !== SKIPPED", "true"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "src/release/deploy-release.ts",
+    mutator,
+    original,
+    replacement,
+    why: 'the test that follows is created.value === "taken": a skipped answer (a symbol) or a failed one has no value, so the release id is not taken either way; the guards are the type checker\'s',
+  })),
+  ...[
+    ["ConditionalExpression", "switched === SKIPPED", "false"],
+    ["ConditionalExpression", "restarts === SKIPPED", "false"],
+    ["ConditionalExpression", "checks === SKIPPED", "false"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "src/release/deploy-release.ts",
+    mutator,
+    original,
+    replacement,
+    why: "a chain skips what follows a failed step only: deployment.json's failure returns before the switch is read, a failed switch (or switch back: runStep throws) before the restarts are, and a failed restart (step 7 throws) before the checks are",
+  })),
+  {
+    file: "src/release/deploy-release.ts",
+    mutator: "StringLiteral",
+    original: '"new"',
+    replacement: '""',
+    why: 'current is only ever compared with "old" (whether the half-made release is removed)',
+  },
+  {
+    file: "src/release/deploy-release.ts",
+    mutator: "ConditionalExpression",
+    original: "pruned?.previous",
+    replacement: "true",
+    why: "previousGood set to undefined: --json leaves it out and the text tests it for truth, as when it is not set",
+  },
+  ...[
+    ["ConditionalExpression", "pruned.removed.length > 0", "true"],
+    ["EqualityOperator", "pruned.removed.length > 0", "pruned.removed.length >= 0"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "src/release/deploy-release.ts",
+    mutator,
+    original,
+    replacement,
+    why: "with nothing to remove the step is `rm -rf` with no operand, which does nothing and succeeds, in the same round trip",
+  })),
+  ...[
+    ["ConditionalExpression", "Math.floor(now().getTime() / 1000) === second", "true"],
+    ["EqualityOperator", "performance.now() < giveUp", "performance.now() <= giveUp"],
+    ["ArithmeticOperator", "1000 - now().getUTCMilliseconds()", "1000 + now().getUTCMilliseconds()"],
+  ].map(([mutator, original, replacement]) => ({
+    file: "src/release/deploy-release.ts",
+    mutator,
+    original,
+    replacement,
+    why: "nextSecond: only how long a deploy whose release id was taken waits (up to its 1.5 s bound) before it looks at the clock again; the id it then takes is the same. Timing is the bench's, not a test's",
+  })),
+  ...[
     ["ConditionalExpression", "end < display.length - start", "true"],
     ["EqualityOperator", "end < display.length - start", "end <= display.length - start"],
     ["ArithmeticOperator", "display.length - start", "display.length + start"],

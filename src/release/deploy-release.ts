@@ -264,11 +264,10 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
       ]);
     }
   } finally {
-    // A release that passed its smoke checks is deployed even when pruning after it failed: the log says so, with
-    // the error, so that it still counts as good (release-history.ts). An interrupted deploy is a failed one for the
-    // log: its release is gone.
+    // Step 9 (the prune) ends the deploy itself and never fails it. An interrupted deploy is a failed one for the log:
+    // its release is gone.
     if (!ended) {
-      const outcome = result.outcome === "failed" && result.failedStep === 9 ? "deployed" : result.outcome === "interrupted" ? "failed" : result.outcome;
+      const outcome = result.outcome === "interrupted" ? "failed" : result.outcome;
       await end(logEntry(outcome), made && current === "old" ? removeReleaseStep(shell, releaseDir) : undefined);
     }
   }

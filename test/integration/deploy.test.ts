@@ -297,6 +297,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
         ).hosts;
         assert.deepEqual([host!.outcome, host!.removedReleases, host!.warnings.map((w) => [w.what, w.path])], ["deployed", [], [["prune", RELEASES]]]);
         assert.deepEqual(await server.releases(), [ids[0], ids[2], fourth, fifth]);
+        assert.ok(!Object.keys(host!).includes("keptInUse"), "no release was kept for a process still in it");
 
         immutable(false);
         stuckNow = false;
