@@ -55,13 +55,16 @@ export function printToolReports(output: Output, reports: ToolReport[]): void {
   }
 }
 
-/** A lock or log left behind once the work was done: the host, the path and the cause, and how to clear a lock. */
 const WARNED_ACTION: Record<CleanupWarning["what"], string> = {
   unlock: "release gen's lock",
   log: "append to the log",
   prune: "remove the old releases in",
 };
 
+/**
+ * A lock, log line or old releases left behind once the work was done: the host, the path and the cause, and what
+ * happens next.
+ */
 export function printCleanupWarnings(output: Output, host: string, warnings: CleanupWarning[] | undefined): void {
   for (const w of warnings ?? []) {
     output.err([pc.yellow("warning"), `: ${host}: could not ${WARNED_ACTION[w.what]} ${w.path}: ${w.message}`]);
