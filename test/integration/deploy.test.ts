@@ -903,6 +903,29 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       }
     }));
 
+  it("a failure once a signal came is an interruption only before the switch: a restart that fails after it still switches back", () =>
+    withDeployServer(async (server) => {
+      const first = await deployed(server);
+      /** An interrupt whose signal comes when the deploy announces the step whose title includes `at`. */
+      const signalAt = (at: string): Interrupt => {
+        let signal: string | undefined;
+        return {
+          get signal() {
+            return signal;
+          },
+          doing: (step) => {
+            if (step?.includes(at)) signal = "SIGINT";
+          },
+        };
+      };
+      await server.failOn("restart tsosi_celery");
+      await afterRelease(first);
+      const restarted = await deployInProcess(server, () => new Date(), signalAt(": restart services"));
+      assert.deepEqual([restarted.outcome, restarted.failedStep, restarted.interrupted], ["rolled-back", 7, "SIGINT"], restarted.error?.message);
+      assert.match(restarted.error?.message ?? "", /restart tsosi_celery` failed/);
+      assert.equal(await server.live(), first);
+    }));
+
   it("a release id still taken after waiting for the next second (a clock standing still) fails without touching the live release", () =>
     withDeployServer(async (server) => {
       const live = await deployed(server);
