@@ -55,10 +55,15 @@ export function printToolReports(output: Output, reports: ToolReport[]): void {
   }
 }
 
-const WARNED_ACTION: Record<CleanupWarning["what"], string> = {
-  unlock: "release gen's lock",
-  log: "append to the log",
-  prune: "remove the old releases in",
+/** Per kind of warning: what gen could not do, and what follows from it (none for a log line). */
+const WARNED: Record<CleanupWarning["what"], { action: string; next?: (path: string) => string }> = {
+  unlock: {
+    action: "release gen's lock",
+    next: (path) =>
+      `the next apply, deploy or rollback stops at this lock: once nobody is running one, take it over with --force-unlock (or remove ${path} on the server)`,
+  },
+  log: { action: "append to the log" },
+  prune: { action: "remove the old releases in", next: () => "the next deploy removes them again" },
 };
 
 /**
@@ -67,13 +72,10 @@ const WARNED_ACTION: Record<CleanupWarning["what"], string> = {
  */
 export function printCleanupWarnings(output: Output, host: string, warnings: CleanupWarning[] | undefined): void {
   for (const w of warnings ?? []) {
-    output.err([pc.yellow("warning"), `: ${host}: could not ${WARNED_ACTION[w.what]} ${w.path}: ${w.message}`]);
+    const { action, next } = WARNED[w.what];
+    output.err([pc.yellow("warning"), `: ${host}: could not ${action} ${w.path}: ${w.message}`]);
     for (const line of w.details) output.err(`  ${line}`);
-    if (w.what === "prune") output.err("  the next deploy removes them again");
-    if (w.what === "unlock")
-      output.err(
-        `  the next apply, deploy or rollback stops at this lock: once nobody is running one, take it over with --force-unlock (or remove ${w.path} on the server)`,
-      );
+    if (next) output.err(`  ${next(w.path)}`);
   }
 }
 
