@@ -131,10 +131,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.equal(deployment.title, "First version of the sample app");
       assert.equal(deployment.branch, "main");
       assert.equal(deployment.deployedBy, undefined, "who deployed is not published");
-      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8"))
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as Record<string, string>);
+      const log = await releaseLog(server);
       assert.deepEqual(
         log.map((e) => [e.who, e.command, e.release, e.commit, e.result]),
         [[WHO, "deploy", id, deployment.hash, "deployed"]],
@@ -281,8 +278,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
         assert.doesNotMatch(run.err, /deploy failed/);
         assert.deepEqual(await server.releases(), [...ids, fourth], "the oldest release is still there");
         assert.deepEqual((await server.recorded()).slice(-RESTARTS.length), RESTARTS, "the new release was restarted");
-        const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n");
-        const last = JSON.parse(log.at(-1)!) as Record<string, string>;
+        const last = (await releaseLog(server)).at(-1)!;
         assert.deepEqual([last.release, last.result, last.error], [fourth, "deployed", undefined], "it counts as a good release");
         await lockGone(server);
 
@@ -469,10 +465,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       assert.deepEqual(await server.recorded(), RESTARTS);
       assert.match(back.out, new RegExp(`${second} -> ${first} is live`));
 
-      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8"))
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as Record<string, string>);
+      const log = await releaseLog(server);
       assert.deepEqual(log.map((e) => [e.who, e.command, e.release, e.result]).slice(-1), [[WHO, "rollback", first, "switched"]]);
 
       const to = await server.gen(["rollback", ENV_NAME, "--to", second]);
@@ -785,10 +778,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       );
       assert.equal(await server.live(), first);
       assert.deepEqual(await server.releases(), [first]);
-      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8"))
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as Record<string, string>);
+      const log = await releaseLog(server);
       assert.deepEqual(log.map((e) => [e.command, e.commit, e.result]).slice(-1), [["deploy", unpushed, "failed"]]);
 
       await server.app.git("push", "-q", server.app.bare, "HEAD");
@@ -819,25 +809,21 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
   it("a deploy in the same second as the live release waits for the next second and makes its release there, its clock a little slow", () =>
     withDeployServer(async (server) => {
       const live = await deployed(server);
-      const started = Date.now();
-      const clock = () => new Date(sameSecondAs(live).getTime() + (Date.now() - started) * 0.98);
-      const result = await deployInProcess(server, clock);
+      const result = await deployInProcess(server, clockFrom(live, 0.98));
       assert.equal(result.outcome, "deployed", result.error?.message);
       const next = result.release;
       assert.ok(next > live, `the release ${next} is not after ${live}`);
       assert.equal(await server.live(), next);
       assert.deepEqual(await server.releases(), [live, next]);
       await stat(server.file(`${RELEASES}/${live}/public/deployment.json`));
-      const log = (await readFile(server.file(`${RELEASES}/releases.log`), "utf8")).trim().split("\n");
-      assert.equal((JSON.parse(log.at(-1)!) as { release: string }).release, next);
+      assert.equal((await releaseLog(server)).at(-1)!.release, next);
     }));
 
   it("a deploy that waited for the next second removes the release it made there when a task then fails", () =>
     withDeployServer(async (server) => {
       const live = await deployed(server);
       await server.writeEnv({ release: { tasks: [["sh", "-c", "echo 'migrate: no database' >&2; exit 3"]] } });
-      const started = Date.now();
-      const result = await deployInProcess(server, () => new Date(sameSecondAs(live).getTime() + (Date.now() - started)));
+      const result = await deployInProcess(server, clockFrom(live));
       assert.equal(result.outcome, "failed");
       assert.equal(result.failedStep, 5);
       assert.ok(result.release > live, `the deploy waited: its release is ${result.release}`);
@@ -850,27 +836,14 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
     withDeployServer(async (server) => {
       const live = await deployed(server);
       // The signal comes once the lock is taken (its round trip found the release id taken): the wait ends in the stop.
-      let signal: string | undefined;
-      const interrupt: Interrupt = {
-        get signal() {
-          return signal;
-        },
-        doing: (step) => {
-          if (step?.includes(": lock")) signal = "SIGTERM";
-        },
-      };
-      const started = Date.now();
-      const result = await deployInProcess(server, () => new Date(sameSecondAs(live).getTime() + (Date.now() - started)), interrupt);
+      const result = await deployInProcess(server, clockFrom(live), signalAt(": lock", "SIGTERM"));
       assert.equal(result.outcome, "interrupted");
       assert.equal(result.error?.message, `interrupted (SIGTERM) before the release was made: nothing was changed; ${live} is still live`);
       assert.equal(result.interrupted, "SIGTERM");
       assert.equal(await server.live(), live);
       assert.deepEqual(await server.releases(), [live]);
-      assert.deepEqual(
-        lastLogEntry(await readFile(server.file(`${RELEASES}/releases.log`), "utf8")),
-        [live, "failed"],
-        "an interrupted deploy is a failed one for the log",
-      );
+      const last = (await releaseLog(server)).at(-1)!;
+      assert.deepEqual([last.release, last.result], [live, "failed"], "an interrupted deploy is a failed one for the log");
       await lockGone(server);
     }));
 
@@ -896,7 +869,8 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
         assert.match(result.error?.details[0] ?? "", /exit 130/, "the task's failure is kept as a detail");
         assert.equal(await server.live(), live);
         assert.deepEqual(await server.releases(), [live], "the half-made release is removed");
-        assert.deepEqual(lastLogEntry(await readFile(server.file(`${RELEASES}/releases.log`), "utf8")), [result.release, "failed"]);
+        const last = (await releaseLog(server)).at(-1)!;
+        assert.deepEqual([last.release, last.result], [result.release, "failed"]);
         await lockGone(server);
       } finally {
         await rm(control, { recursive: true, force: true });
@@ -906,21 +880,9 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
   it("a failure once a signal came is an interruption only before the switch: a restart that fails after it still switches back", () =>
     withDeployServer(async (server) => {
       const first = await deployed(server);
-      /** An interrupt whose signal comes when the deploy announces the step whose title includes `at`. */
-      const signalAt = (at: string): Interrupt => {
-        let signal: string | undefined;
-        return {
-          get signal() {
-            return signal;
-          },
-          doing: (step) => {
-            if (step?.includes(at)) signal = "SIGINT";
-          },
-        };
-      };
       await server.failOn("restart tsosi_celery");
       await afterRelease(first);
-      const restarted = await deployInProcess(server, () => new Date(), signalAt(": restart services"));
+      const restarted = await deployInProcess(server, () => new Date(), signalAt(": restart services", "SIGINT"));
       assert.deepEqual([restarted.outcome, restarted.failedStep, restarted.interrupted], ["rolled-back", 7, "SIGINT"], restarted.error?.message);
       assert.match(restarted.error?.message ?? "", /restart tsosi_celery` failed/);
       assert.equal(await server.live(), first);
@@ -954,10 +916,31 @@ function deployedHosts(out: string): { outcome: string; failedStep: number; erro
   return assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", out).hosts;
 }
 
-/** The release and result of the release log's last line. */
-function lastLogEntry(log: string): [string, string] {
-  const entry = JSON.parse(log.trim().split("\n").at(-1)!) as { release: string; result: string };
-  return [entry.release, entry.result];
+/** The server's release log, one entry a line. */
+async function releaseLog(server: DeployServer): Promise<Record<string, string>[]> {
+  return (await readFile(server.file(`${RELEASES}/releases.log`), "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, string>);
+}
+
+/** An interrupt whose `signal` comes when the deploy announces the step whose title includes `at`. */
+function signalAt(at: string, signal: string): Interrupt {
+  let came: string | undefined;
+  return {
+    get signal() {
+      return came;
+    },
+    doing: (step) => {
+      if (step?.includes(at)) came = signal;
+    },
+  };
+}
+
+/** A clock that starts half a second into the second `release` names and runs at `rate` of the real one. */
+function clockFrom(release: string, rate = 1): () => Date {
+  const started = Date.now();
+  return () => new Date(sameSecondAs(release).getTime() + (Date.now() - started) * rate);
 }
 
 /** Half a second into the UTC second a release id names. */
