@@ -329,12 +329,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
 
       const json = await server.deploy("--json");
       assert.equal(json.code, 1, json.all);
-      const hosts = deployedHosts(json.out);
-      assert.deepEqual(
-        hosts.map((h) => [h.outcome, h.failedStep]),
-        [["failed", 5]],
-      );
-      assert.match(hosts[0]!.error, /exit 3/);
+      assertFailedAt(json, 5, /exit 3/);
       assert.match(json.err, /\[5\/9\]/, "progress goes to standard error");
     }));
 
@@ -348,13 +343,7 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       await afterRelease(first);
       const run = await server.deploy("--json");
       assert.equal(run.code, 1, run.all);
-      const hosts = deployedHosts(run.out);
-      assert.deepEqual(
-        hosts.map((h) => [h.outcome, h.failedStep]),
-        [["failed", 5]],
-        run.all,
-      );
-      assert.match(hosts[0]!.error, /deployment\.json/);
+      assertFailedAt(run, 5, /deployment\.json/);
       assert.equal(await server.live(), first);
       assert.deepEqual(await server.releases(), [first], "the release that never went live is removed");
       assert.deepEqual(await server.recorded(), [], "nothing restarted");
@@ -911,9 +900,15 @@ function sudoLines(commands: string[], first?: string): RegExp {
   return new RegExp(`^${[...(first ? [` {4}${literal(first)}`] : []), ...lines].join("\n")}$`, "m");
 }
 
-/** The hosts of a `gen deploy --json` run: each one's outcome, failed step and error. */
-function deployedHosts(out: string): { outcome: string; failedStep: number; error: string }[] {
-  return assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", out).hosts;
+/** A `gen deploy --json` run on the one host that failed at `step`, with an error that matches `error`. */
+function assertFailedAt(run: { out: string; all: string }, step: number, error: RegExp): void {
+  const { hosts } = assertJsonOutput<{ hosts: { outcome: string; failedStep: number; error: string }[] }>("deploy", run.out);
+  assert.deepEqual(
+    hosts.map((h) => [h.outcome, h.failedStep]),
+    [["failed", step]],
+    run.all,
+  );
+  assert.match(hosts[0]!.error, error);
 }
 
 /** The server's release log, one entry a line. */
