@@ -89,8 +89,11 @@ export function showProd(): Record<string, unknown> {
  * `loginShellRc` false: bash skips root's ~/.bashrc for the commands sshd starts. This machine's runs `pyenv init`
  * (about 0.5 s per exec request, gen's and the floor's alike); the plain rows show a server without it.
  */
-export async function startBenchServer(prod: Record<string, unknown>, options: { loginShellRc: boolean } = { loginShellRc: true }): Promise<BenchServer> {
-  const sshd = await startSshd({ user: "root", loginShellRc: options.loginShellRc });
+export async function startBenchServer(
+  prod: Record<string, unknown>,
+  options: { loginShellRc: boolean; port?: number } = { loginShellRc: true },
+): Promise<BenchServer> {
+  const sshd = await startSshd({ user: "root", loginShellRc: options.loginShellRc, ...(options.port !== undefined ? { port: options.port } : {}) });
   try {
     return await prepare(sshd, prod);
   } catch (error) {

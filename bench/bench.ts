@@ -41,6 +41,8 @@ const genNode = flagValue("--node");
 const keepCaCerts = process.argv.includes("--keep-ca-certs");
 /** Internal: the run of one level of --rtt, inside its namespace; writes its rows to --latency-out. */
 const latencyLevel = flagValue("--latency-level");
+/** Internal, with --latency-level: the port the namespace delays, which the bench's sshd listens on. */
+const latencySshdPort = flagValue("--latency-sshd-port");
 const RUNS = quick
   ? {
       render: { process: 5, inProcess: 10, cold: 1, warmups: 1 },
@@ -60,7 +62,8 @@ function flagValue(flag: string): string | undefined {
 
 async function latencyLevelRun(out: string): Promise<void> {
   const results = new Results();
-  const plain = await startBenchServer(showProd(), { loginShellRc: false });
+  const port = latencySshdPort === undefined ? undefined : Number(latencySshdPort);
+  const plain = await startBenchServer(showProd(), { loginShellRc: false, ...(port !== undefined ? { port } : {}) });
   try {
     if (!releaseRowsOnly) await benchLatencyRows(results, plain, RUNS.ssh);
     await benchReleaseRows(results, plain, RUNS.ssh);

@@ -30,6 +30,11 @@ export interface SshdOptions {
    * image's root .bashrc runs `pyenv init` (0.5 s per exec request); tests assert behaviour, the bench keeps it on.
    */
   loginShellRc?: boolean;
+  /**
+   * This port instead of a free one: for a network namespace of the caller's own, where nothing else listens (the
+   * bench's latency mode delays this port's packets only).
+   */
+  port?: number;
 }
 
 export interface SshdHandle {
@@ -65,14 +70,14 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
   try {
     // bash skips ~/.bashrc for commands sshd starts when SHLVL says the shell is nested.
     const rc = options.loginShellRc === true ? [] : ["SetEnv SHLVL=1"];
-    return await startIn(tempDir, user, [...rc, ...(options.config ?? [])]);
+    return await startIn(tempDir, user, [...rc, ...(options.config ?? [])], options.port);
   } catch (error) {
     await rm(tempDir, { recursive: true, force: true });
     throw error;
   }
 }
 
-async function startIn(tempDir: string, user: string, extraConfig: string[]): Promise<SshdHandle> {
+async function startIn(tempDir: string, user: string, extraConfig: string[], fixedPort: number | undefined): Promise<SshdHandle> {
   // The login user reads authorized_keys from here, so the folder cannot stay 0700.
   await chmod(tempDir, 0o755);
   const hostKeyPath = join(tempDir, "ssh_host_ed25519_key");
@@ -87,7 +92,7 @@ async function startIn(tempDir: string, user: string, extraConfig: string[]): Pr
   const hostPublicKey = (await readFile(`${hostKeyPath}.pub`, "utf8")).split(" ").slice(0, 2).join(" ");
   const hostFingerprint = (await run("ssh-keygen", ["-l", "-f", `${hostKeyPath}.pub`])).stdout.split(" ")[1] ?? "";
   const logPath = join(tempDir, "sshd.log");
-  const { child, port } = await spawnOnFreePort(tempDir, logPath, extraConfig);
+  const { child, port } = await spawnOnPort(tempDir, logPath, extraConfig, fixedPort);
   const knownHostsPath = join(tempDir, "known_hosts");
   await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
   const pid = child.pid!;
@@ -108,10 +113,10 @@ async function startIn(tempDir: string, user: string, extraConfig: string[]): Pr
   };
 }
 
-// freePort() closes its port before sshd binds it; another process may take it in between, so retry.
-async function spawnOnFreePort(tempDir: string, logPath: string, extraConfig: string[]) {
+// freePort() closes its port before sshd binds it; another process may take it in between, so retry (not a fixed port).
+async function spawnOnPort(tempDir: string, logPath: string, extraConfig: string[], fixedPort: number | undefined) {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     const configPath = join(tempDir, "sshd_config");
     await writeFile(configPath, sshdConfig(tempDir, port, extraConfig));
     const child = spawnSshd(configPath, logPath, tempDir);
@@ -121,7 +126,7 @@ async function spawnOnFreePort(tempDir: string, logPath: string, extraConfig: st
     } catch (error) {
       await stopProcess(child, SSHD_SIGNALS);
       const log = await readFile(logPath, "utf8").catch(() => "");
-      if (attempt < 3 && /Address already in use/.test(log)) continue;
+      if (fixedPort === undefined && attempt < 3 && /Address already in use/.test(log)) continue;
       throw error;
     }
   }
