@@ -5,8 +5,24 @@
 # removes a folder that a worker left running by --celery-no-restart still works in.
 import json, os, re, stat, sys
 
+# Deeper than any file gen writes. Python's JSON parser and printer recurse: a file nested about 1000 deep, well
+# within the size limit, made the listing itself fail (RecursionError), and with it releases, rollback and the prune.
+MAX_DEPTH = 32
+
+def within_depth(value, limit):
+    """Whether `value` nests lists and objects at most `limit` deep, looked at without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth > limit:
+                return False
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return True
+
 def load(path, limit):
-    # The deploy user's files: no link followed, no FIFO waited on, only a regular file, and only up to the limit.
+    # The deploy user's files: no link followed, no FIFO waited on, only a regular file, only up to the limit, and
+    # no deeper than MAX_DEPTH.
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
@@ -20,8 +36,11 @@ def load(path, limit):
             if not chunk:
                 break
             data += chunk
-        return None if len(data) > limit else json.loads(data.decode("utf-8"))
-    except (OSError, ValueError):
+        if len(data) > limit:
+            return None
+        value = json.loads(data.decode("utf-8"))
+        return value if within_depth(value, MAX_DEPTH) else None
+    except (OSError, ValueError, RecursionError):
         return None
     finally:
         os.close(fd)

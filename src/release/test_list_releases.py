@@ -48,6 +48,31 @@ class Load(Releases):
         self.assertIsNone(list_releases.load(path, 64))
         self.assertIsNone(list_releases.load(os.path.join(self.folder, "missing.json"), 64))
 
+    def test_nothing_nested_deeper_than_gen_writes(self):
+        # 5000 deep: Python's parser gives up (RecursionError), which used to end the whole listing with exit 1.
+        path = os.path.join(self.folder, "deep.json")
+        for depth in (5000, list_releases.MAX_DEPTH + 1):
+            with open(path, "w") as f:
+                f.write("[" * depth + "]" * depth)
+            self.assertIsNone(list_releases.load(path, 20000), depth)
+        with open(path, "w") as f:
+            f.write("[" * list_releases.MAX_DEPTH + "]" * list_releases.MAX_DEPTH)
+        self.assertEqual(json.dumps(list_releases.load(path, 20000)), "[" * list_releases.MAX_DEPTH + "]" * list_releases.MAX_DEPTH)
+        with open(path, "w") as f:
+            f.write('{"a": [1, {"b": ' + "[" * list_releases.MAX_DEPTH + "]" * list_releases.MAX_DEPTH + "}]}")
+        self.assertIsNone(list_releases.load(path, 20000), "depth counted through objects and lists")
+
+    def test_a_release_whose_files_nest_too_deep_is_listed_without_them(self):
+        deep = "[" * 5000 + "]" * 5000
+        release = self.release("20260101T000000Z", deep)
+        with open(os.path.join(release, "migrations.json"), "w") as f:
+            f.write(deep)
+        spec = {"releases": self.releases, "current": os.path.join(self.folder, "current"), "publicDir": "public", "pattern": PATTERN, "limit": 20000}
+        out = io.StringIO()
+        with mock.patch.object(sys, "argv", ["-c", json.dumps(spec)]), contextlib.redirect_stdout(out):
+            list_releases.main()
+        self.assertEqual(json.loads(out.getvalue())["releases"], [{"id": "20260101T000000Z", "deployment": None, "migrations": None, "inUse": []}])
+
     def test_follows_no_link_and_waits_on_no_fifo(self):
         target = os.path.join(self.folder, "secret.json")
         with open(target, "w") as f:

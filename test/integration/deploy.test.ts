@@ -666,6 +666,13 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
           [second, true],
         ],
       );
+
+      // The deploy user's deployment.json nested 5000 deep (Python's parser recurses): that release's file is not
+      // shown, and every release is still listed.
+      await writeFile(server.file(`${RELEASES}/${first}/public/deployment.json`), `${"[".repeat(5000)}${"]".repeat(5000)}`);
+      const deep = await server.gen(["releases", ENV_NAME]);
+      assert.equal(deep.code, 0, deep.all);
+      assert.deepEqual(deep.out.split("\n"), [`  ${first}  (no deployment.json)  [unfinished: no deployment.json]`, lines[1]]);
     }));
 
   it("--skip-front-build uploads the built dist without building; --celery-no-restart restarts only gunicorn and nginx", () =>
