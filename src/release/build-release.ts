@@ -176,7 +176,9 @@ export function removeReleaseStep(shell: ServerShell, releaseDir: string): Typed
 
 /** The release's public folder, for deployment.json, when there is no front end to upload into it. */
 export function publicFolderStep(shell: ServerShell, env: Environment, releaseDir: string): TypedStep<void> {
-  return statusStep(shell, "creating the public folder", `mkdir -p ${shell.path(`${releaseDir}/${env.paths.publicDir}`)}`);
+  // Not mkdir -p: it runs after the release folder's step whatever that found, and where that step could not make
+  // the folder, -p made it (and the releases folder) anyway, a half-made release that nothing removed.
+  return statusStep(shell, "creating the public folder", `mkdir ${shell.path(`${releaseDir}/${env.paths.publicDir}`)}`);
 }
 
 /** settings_local.py (apply's, in paths.config) linked where the backend reads it. */

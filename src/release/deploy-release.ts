@@ -256,7 +256,7 @@ async function deployLocked(input: DeployInput, effects: DeployEffects, uploads:
       // A command that failed once a signal came, before the switch, most likely failed of that signal (the
       // terminal's, when it reached a command between its fork and its own session): the same end as a stop.
       const { signal } = effects.interrupt;
-      const removed = result.failedStep === 5 ? "the half-made release was removed" : "nothing was changed";
+      const removed = made ? "the half-made release was removed" : "nothing was changed";
       result.outcome = "interrupted";
       result.error = new InterruptedError(signal, `interrupted (${signal}) before the switch: ${removed}${still}`, [
         result.error.message,

@@ -873,6 +873,31 @@ describe("gen deploy, releases and rollback over SSH", { concurrency: 4 }, () =>
       }
     }));
 
+  it("the first deploy ever, interrupted before the switch, names no release as still live: there is none", () =>
+    withDeployServer(async (server) => {
+      // The release step alone: the front end as a local build leaves it, the releases folder as apply makes it.
+      await frontEndBuilt(server);
+      await mkdir(server.file(RELEASES), { recursive: true });
+      const result = await deployInProcess(server, () => new Date(), signalAt(": build release", "SIGTERM"));
+      assert.deepEqual([result.outcome, result.interrupted, result.previous], ["interrupted", "SIGTERM", undefined]);
+      assert.equal(result.error?.message, "interrupted (SIGTERM) before the switch: the half-made release was removed");
+      assert.equal(await server.live(), "");
+      assert.deepEqual(await server.releases(), []);
+      await lockGone(server);
+    }));
+
+  it("a release folder that cannot be made leaves nothing behind, and once a signal came its words say nothing was changed", () =>
+    withDeployServer(async (server) => {
+      // No releases folder (apply makes it; the release step alone is run here): mkdir of the release fails.
+      await frontEndBuilt(server);
+      const result = await deployInProcess(server, () => new Date(), signalAt(": build release", "SIGTERM"));
+      assert.deepEqual([result.outcome, result.failedStep, result.interrupted], ["interrupted", 5, "SIGTERM"]);
+      assert.equal(result.error?.message, "interrupted (SIGTERM) before the switch: nothing was changed");
+      assert.match(result.error?.details[0] ?? "", /^creating \/var\/www\/releases\/\d{8}T\d{6}Z failed on /, "the failure is kept as a detail");
+      assert.equal(existsSync(server.file("/var/www")), false, "no half-made release (nor a releases folder) was left");
+      await lockGone(server);
+    }));
+
   it("a failure once a signal came is an interruption only before the switch: a restart that fails after it still switches back", () =>
     withDeployServer(async (server) => {
       const first = await deployed(server);
@@ -916,6 +941,12 @@ function assertFailedAt(run: { out: string; all: string }, step: number, error: 
     run.all,
   );
   assert.match(hosts[0]!.error, error);
+}
+
+/** The front end as a deploy's local build leaves it, for a deploy that runs the release step alone. */
+async function frontEndBuilt(server: DeployServer): Promise<void> {
+  await mkdir(join(server.app.checkout, "frontend/dist"), { recursive: true });
+  await writeFile(join(server.app.checkout, "frontend/dist/index.html"), "<html>built\n");
 }
 
 /** The server's release log, one entry a line. */
