@@ -133,7 +133,9 @@ export function chainEach<T>(parts: readonly StepPart<T>[]): StepGroup<(T | Skip
 
 /**
  * `rest` runs only when the last step of `guard` succeeded, each of its steps whatever the others did (the steps that
- * need the lock); it reads as SKIPPED as a whole when it did not run.
+ * need the lock); it reads as SKIPPED as a whole when it did not run. A chain in `rest` runs as each() does too: the
+ * wire gives a step one mode, and theirs is the guard's (deploy's public folder step runs even where the release
+ * folder was not made, and is written for it: build-release.ts).
  */
 export function guardedBy<G, const R extends readonly StepPart<unknown>[]>(guard: StepPart<G>, ...rest: R): StepGroup<[G, ResultsOf<R> | Skipped]> {
   const head = asGroup(guard);
