@@ -6,7 +6,8 @@
 // the shell's status is 128 + its number (130 for SIGINT), and a script's loop stops too, as it does only for a
 // command that the signal stopped (an exit with status 130 is a command that handled it). A second signal stops gen at once,
 // saying what each host was doing: the lock stays there, and that step ends on the server as it would after a lost
-// connection (README, "Interrupts").
+// connection (README, "Interrupts"). A signal that comes once the hosts that began have finished (between hosts, or
+// after the last) is a request too: what they did is shown before gen ends.
 import type { ExitCode } from "../errors.js";
 import { InterruptedError, signalExitCode, type Interrupt, type Interrupts } from "../interrupt.js";
 import type { Output } from "./output.js";
@@ -37,6 +38,8 @@ export async function withInterrupts(output: Output, command: string, run: (inte
 export function catchInterrupts(output: Output, command: string): CaughtInterrupts {
   // What each host under way is doing: a host is here from before it asks for its lock until it released it.
   const underWay = new Map<string, string>();
+  /** Every host that began: one no longer under way has finished, and what it did is still to be shown. */
+  const started = new Set<string>();
   let received: string | undefined;
   const stopNow = (signal: NodeJS.Signals, lines: string[]) => {
     for (const line of lines) output.err(line);
@@ -45,11 +48,19 @@ export function catchInterrupts(output: Output, command: string): CaughtInterrup
     process.kill(process.pid, signal);
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (underWay.size === 0) stopNow(signal, [`gen: ${signal}: stopped; no host was being changed by this ${command}`]);
+    if (underWay.size === 0 && (started.size === 0 || received)) stopNow(signal, [`gen: ${signal}: stopped; no host was being changed by this ${command}`]);
+    else if (underWay.size === 0) finishing(signal);
     else if (received) stopNow(signal, stoppedAtOnce(signal, command, underWay));
     else announce(signal);
   };
   const stopping = new AbortController();
+  /** Between hosts, or after the last: no new host starts, and what the finished ones did is shown before gen ends. */
+  const finishing = (signal: NodeJS.Signals) => {
+    received = signal;
+    endWith = signal;
+    stopping.abort();
+    output.err(`gen: ${signal}: stopping. No host is being changed by this ${command} now and no new one starts; what it did is shown, then gen ends`);
+  };
   const announce = (signal: NodeJS.Signals) => {
     received = signal;
     endWith = signal;
@@ -80,7 +91,10 @@ export function catchInterrupts(output: Output, command: string): CaughtInterrup
         },
         doing(step) {
           if (step === undefined) underWay.delete(host);
-          else underWay.set(host, step);
+          else {
+            underWay.set(host, step);
+            started.add(host);
+          }
         },
       };
     },
