@@ -38,8 +38,8 @@ export async function withInterrupts(output: Output, command: string, run: (inte
 export function catchInterrupts(output: Output, command: string): CaughtInterrupts {
   // What each host under way is doing: a host is here from before it asks for its lock until it released it.
   const underWay = new Map<string, string>();
-  /** Every host that began: one no longer under way has finished, and what it did is still to be shown. */
-  const started = new Set<string>();
+  /** Whether a host began: once it is no longer under way it has finished, and what it did is still to be shown. */
+  let began = false;
   let received: string | undefined;
   const stopNow = (signal: NodeJS.Signals, lines: string[]) => {
     for (const line of lines) output.err(line);
@@ -48,27 +48,28 @@ export function catchInterrupts(output: Output, command: string): CaughtInterrup
     process.kill(process.pid, signal);
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (underWay.size === 0 && (started.size === 0 || received)) stopNow(signal, [`gen: ${signal}: stopped; no host was being changed by this ${command}`]);
+    if (underWay.size === 0 && (!began || received)) stopNow(signal, [`gen: ${signal}: stopped; no host was being changed by this ${command}`]);
     else if (underWay.size === 0) finishing(signal);
     else if (received) stopNow(signal, stoppedAtOnce(signal, command, underWay));
     else announce(signal);
   };
   const stopping = new AbortController();
-  /** Between hosts, or after the last: no new host starts, and what the finished ones did is shown before gen ends. */
-  const finishing = (signal: NodeJS.Signals) => {
-    received = signal;
-    endWith = signal;
-    stopping.abort();
-    output.err(`gen: ${signal}: stopping. No host is being changed by this ${command} now and no new one starts; what it did is shown, then gen ends`);
-  };
-  const announce = (signal: NodeJS.Signals) => {
+  /** The signal taken as a request: gen ends by it once the command returned (endBySignal). */
+  const request = (signal: NodeJS.Signals, said: string) => {
     received = signal;
     endWith = signal;
     // A question still waiting for its answer (rollback asks under the lock) is answered no.
     stopping.abort();
+    output.err(said);
+  };
+  /** Between hosts, or after the last: no new host starts, and what the finished ones did is shown before gen ends. */
+  const finishing = (signal: NodeJS.Signals) =>
+    request(signal, `gen: ${signal}: stopping. No host is being changed by this ${command} now and no new one starts; what it did is shown, then gen ends`);
+  const announce = (signal: NodeJS.Signals) => {
     const again = signal === "SIGINT" ? "Ctrl-C again" : "a second signal";
     const [es, s] = underWay.size === 1 ? ["es", "s"] : ["", ""];
-    output.err(
+    request(
+      signal,
       `gen: ${signal}: stopping. No new step starts; ${[...underWay.keys()].join(", ")} finish${es} or undo${es} the step under way, then release${s} gen's lock (${again} stops at once, leaving the lock and the state shown)`,
     );
   };
@@ -93,7 +94,7 @@ export function catchInterrupts(output: Output, command: string): CaughtInterrup
           if (step === undefined) underWay.delete(host);
           else {
             underWay.set(host, step);
-            started.add(host);
+            began = true;
           }
         },
       };
