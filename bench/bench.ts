@@ -11,6 +11,7 @@ import { benchRender } from "./render-bench.js";
 import { formatTable, genNodeVersion, machineInfo, writeResults } from "./report.js";
 import { benchDiffApply, benchLatencyRows, benchPlainShell } from "./ssh-bench.js";
 import { benchLatency } from "./latency-bench.js";
+import { NAMESPACE_SSHD_PORT } from "./latency.js";
 import { benchStartup } from "./startup-bench.js";
 import { benchReleaseRows } from "./release-bench.js";
 import { benchManyHosts } from "./many-hosts-bench.js";
@@ -41,8 +42,6 @@ const genNode = flagValue("--node");
 const keepCaCerts = process.argv.includes("--keep-ca-certs");
 /** Internal: the run of one level of --rtt, inside its namespace; writes its rows to --latency-out. */
 const latencyLevel = flagValue("--latency-level");
-/** Internal, with --latency-level: the port the namespace delays, which the bench's sshd listens on. */
-const latencySshdPort = flagValue("--latency-sshd-port");
 const RUNS = quick
   ? {
       render: { process: 5, inProcess: 10, cold: 1, warmups: 1 },
@@ -62,8 +61,8 @@ function flagValue(flag: string): string | undefined {
 
 async function latencyLevelRun(out: string): Promise<void> {
   const results = new Results();
-  const port = latencySshdPort === undefined ? undefined : Number(latencySshdPort);
-  const plain = await startBenchServer(showProd(), { loginShellRc: false, ...(port !== undefined ? { port } : {}) });
+  // Inside the level's namespace, on the one port whose packets it delays.
+  const plain = await startBenchServer(showProd(), { loginShellRc: false, port: NAMESPACE_SSHD_PORT });
   try {
     if (!releaseRowsOnly) await benchLatencyRows(results, plain, RUNS.ssh);
     await benchReleaseRows(results, plain, RUNS.ssh);

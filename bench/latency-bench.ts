@@ -34,8 +34,6 @@ export async function benchLatency(levels: number[], options: { quick: boolean; 
         String(rttMs),
         "--latency-out",
         file,
-        "--latency-sshd-port",
-        String(ns.sshdPort),
         ...(options.quick ? ["--quick"] : []),
         ...(options.releaseRowsOnly ? ["--release-rows"] : []),
       ]);

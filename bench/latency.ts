@@ -41,8 +41,6 @@ export const NAMESPACE_SSHD_PORT = 2222;
 
 export interface LatencyNamespace {
   name: string;
-  /** The port whose packets are delayed. */
-  sshdPort: number;
   /** argv that runs `argv` inside the namespace. */
   wrap: (argv: string[]) => string[];
   /** The median time of a TCP connect to that port on the namespace's loopback (one round trip), in ms. */
@@ -85,7 +83,7 @@ export async function startLatencyNamespace(rttMs: number): Promise<LatencyNames
     }
     const measuredRttMs = connectRtt(inside, NAMESPACE_SSHD_PORT);
     progress(`latency namespace ${name}: wanted RTT ${rttMs} ms, TCP connect median ${measuredRttMs.toFixed(1)} ms`);
-    return { name, sshdPort: NAMESPACE_SSHD_PORT, wrap: inside, measuredRttMs, stop };
+    return { name, wrap: inside, measuredRttMs, stop };
   } catch (error) {
     await stop();
     throw error;
