@@ -24,8 +24,8 @@ class Releases(unittest.TestCase):
                 f.write(deployment)
         return os.path.join(self.releases, name)
 
-    def listing(self):
-        spec = {"releases": self.releases, "current": os.path.join(self.folder, "current"), "publicDir": "public", "pattern": PATTERN, "limit": 64}
+    def listing(self, limit=64):
+        spec = {"releases": self.releases, "current": os.path.join(self.folder, "current"), "publicDir": "public", "pattern": PATTERN, "limit": limit}
         out = io.StringIO()
         with mock.patch.object(sys, "argv", ["-c", json.dumps(spec)]), contextlib.redirect_stdout(out):
             list_releases.main()
@@ -67,11 +67,7 @@ class Load(Releases):
         release = self.release("20260101T000000Z", deep)
         with open(os.path.join(release, "migrations.json"), "w") as f:
             f.write(deep)
-        spec = {"releases": self.releases, "current": os.path.join(self.folder, "current"), "publicDir": "public", "pattern": PATTERN, "limit": 20000}
-        out = io.StringIO()
-        with mock.patch.object(sys, "argv", ["-c", json.dumps(spec)]), contextlib.redirect_stdout(out):
-            list_releases.main()
-        self.assertEqual(json.loads(out.getvalue())["releases"], [{"id": "20260101T000000Z", "deployment": None, "migrations": None, "inUse": []}])
+        self.assertEqual(self.listing(limit=20000)["releases"], [{"id": "20260101T000000Z", "deployment": None, "migrations": None, "inUse": []}])
 
     def test_follows_no_link_and_waits_on_no_fifo(self):
         target = os.path.join(self.folder, "secret.json")
